@@ -1,0 +1,72 @@
+// tartand's whole configuration: what the engine needs (EngineConfig) plus
+// flannel's network config, the control API, the lease source and
+// subnet.env. Filled by load_config(); every default lives here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine_config.h"
+#include "engine/net_types.h"
+
+namespace tartan {
+
+enum class BackendType { kVxlan, kUdp, kHostGw };
+
+const char* backend_type_name(BackendType type);  // flannel's spelling: "vxlan", "udp", "host-gw"
+
+// flannel's net-conf.json "Backend" object.
+struct BackendConfig {
+  BackendType type = BackendType::kVxlan;
+  uint32_t vni = 1;             // 24-bit VXLAN network identifier
+  uint16_t port = 0;            // UDP port; 0 until defaulted: 8472 (vxlan) or 8285 (udp)
+  uint16_t mtu = 0;             // underlay MTU in bytes; 0: the underlay port's mtu
+  bool direct_routing = false;  // vxlan: same-subnet peers get plain L2 forwarding
+};
+
+// flannel's net-conf.json, with flannel's defaults applied.
+struct NetworkConfig {
+  bool enable_ipv4 = true;
+  bool enable_ipv6 = false;
+  Ipv4Prefix network;      // the cluster's pod network, e.g. 10.244.0.0/16
+  uint8_t subnet_len = 0;  // prefix length of each node's podCIDR
+  Ipv4Addr subnet_min;     // first podCIDR handed out
+  Ipv4Addr subnet_max;     // last podCIDR handed out
+  std::optional<Ipv6Prefix> ipv6_network;
+  uint8_t ipv6_subnet_len = 0;
+  BackendConfig backend;
+};
+
+struct ControlConfig {
+  // "unix:///run/tartan/tartan.sock" (default) or "HOST:PORT" for TCP, which
+  // requires tls_cert and tls_key.
+  std::string listen = "unix:///run/tartan/tartan.sock";
+  std::string tls_cert;       // PEM server certificate (TCP)
+  std::string tls_key;        // PEM server key (TCP)
+  std::string tls_client_ca;  // PEM CA; when set, clients must present a certificate it signed
+};
+
+enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };
+
+const char* lease_source_name(LeaseSource source);
+
+struct LeaseConfig {
+  LeaseSource source = LeaseSource::kStatic;
+  std::optional<Ipv4Prefix> subnet;  // static: our podCIDR
+};
+
+struct Config {
+  std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
+  EngineConfig engine;      // eal, ports, workers
+  NetworkConfig network;
+  ControlConfig control;
+  LeaseConfig lease;
+  std::string subnet_file = "/run/flannel/subnet.env";
+
+  // The underlay MTU minus the encapsulation overhead of the backend.
+  uint16_t overlay_mtu() const;
+};
+
+}  // namespace tartan

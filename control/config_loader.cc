@@ -1,0 +1,654 @@
+#include "control/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "control/netconf.h"
+#include "embedded_default_config.h"
+
+namespace tartan {
+namespace {
+
+// Thrown inside the loader only; parse_config turns it into a Status.
+struct ConfigError {
+  YAML::Mark mark;
+  std::string key;
+  std::string message;
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string kind_of(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Scalar:
+      return n.Tag() == "!" ? "a string" : "'" + n.Scalar() + "'";
+    default:
+      return "nothing";
+  }
+}
+
+// A YAML map whose keys have been checked against the allowed set.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+
+  std::string key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  const YAML::Node& node() const { return node_; }
+  const std::string& path() const { return path_; }
+
+  void add(const std::string& canonical, YAML::Node value) {
+    entries_[canonical] = std::move(value);
+  }
+  bool has(const std::string& key) const { return entries_.count(key) != 0; }
+  const YAML::Node& get(const std::string& key) const { return entries_.at(key); }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::map<std::string, YAML::Node> entries_;
+};
+
+class Reader {
+ public:
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& message) {
+    throw ConfigError{at.Mark(), key, message};
+  }
+
+  // Remembers where each key was read, so checks that span several keys can
+  // still point at one.
+  void remember(const std::string& key, const YAML::Node& at) { marks_[key] = at; }
+  // `fallback` is where to point when the key was not in the file at all.
+  [[noreturn]] void fail_at(const std::string& key, const std::string& message,
+                            const YAML::Node& fallback = YAML::Node()) {
+    auto it = marks_.find(key);
+    fail(it == marks_.end() ? fallback : it->second, key, message);
+  }
+
+  // `node` must be a map with keys from `allowed` only. Keys match exactly,
+  // or case-insensitively where Go's encoding/json would (flannel's
+  // net-conf.json is decoded that way).
+  Section section(const YAML::Node& node, const std::string& path,
+                  std::initializer_list<const char*> allowed, bool case_insensitive = false) {
+    if (!node.IsMap()) fail(node, path, "expected a map, found " + kind_of(node));
+    Section s(node, path);
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      const char* match = nullptr;
+      for (const char* a : allowed) {
+        if (key == a || (case_insensitive && lower(key) == lower(a))) match = a;
+      }
+      if (match == nullptr) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        fail(it->first, s.key_path(key), "unknown key (allowed here: " + list + ")");
+      }
+      if (s.has(match)) fail(it->first, s.key_path(key), "given twice");
+      s.add(match, it->second);
+      remember(s.key_path(match), it->second);
+    }
+    return s;
+  }
+
+  Section required_section(const Section& parent, const std::string& key,
+                           std::initializer_list<const char*> allowed,
+                           bool case_insensitive = false) {
+    if (!parent.has(key)) fail(parent.node(), parent.key_path(key), "required section is missing");
+    return section(parent.get(key), parent.key_path(key), allowed, case_insensitive);
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& key, const char* expected) {
+    if (!n.IsScalar()) fail(n, key, std::string("expected ") + expected + ", found " + kind_of(n));
+    return n.Scalar();
+  }
+
+  int64_t integer(const YAML::Node& n, const std::string& key, int64_t min, int64_t max) {
+    const std::string text = scalar(n, key, "an integer");
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (n.Tag() == "!" || ec == std::errc::invalid_argument || end != text.data() + text.size()) {
+      fail(n, key, "expected an integer, found " + kind_of(n));
+    }
+    if (ec == std::errc::result_out_of_range || value < min || value > max) {
+      fail(n, key, text + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return value;
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "true or false");
+    if (n.Tag() != "!" && (text == "true" || text == "false")) return text == "true";
+    fail(n, key, "expected true or false, found " + kind_of(n));
+  }
+
+  std::string string(const YAML::Node& n, const std::string& key) {
+    return scalar(n, key, "a string");
+  }
+
+  Ipv4Addr ipv4(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "an IPv4 address");
+    auto a = Ipv4Addr::parse(text);
+    if (!a) fail(n, key, "'" + text + "' is not an IPv4 address");
+    return *a;
+  }
+
+  Ipv4Prefix ipv4_prefix(const YAML::Node& n, const std::string& key,
+                         bool allow_host_bits = false) {
+    const std::string text = scalar(n, key, "an IPv4 CIDR");
+    auto p = Ipv4Prefix::parse(text, allow_host_bits);
+    if (!p) {
+      auto loose = Ipv4Prefix::parse(text, true);
+      fail(n, key,
+           loose ? "'" + text + "' has host bits set (did you mean " + loose->network().str() + "?)"
+                 : "'" + text + "' is not an IPv4 CIDR (a.b.c.d/len)");
+    }
+    return *p;
+  }
+
+  Ipv6Prefix ipv6_prefix(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "an IPv6 CIDR");
+    auto p = Ipv6Prefix::parse(text);
+    if (!p) fail(n, key, "'" + text + "' is not an IPv6 CIDR");
+    return *p;
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& n, const std::string& key) {
+    if (!n.IsSequence()) fail(n, key, "expected a list of strings, found " + kind_of(n));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n.size(); ++i)
+      out.push_back(string(n[i], key + "[" + std::to_string(i) + "]"));
+    return out;
+  }
+
+ private:
+  std::map<std::string, YAML::Node> marks_;
+};
+
+void read_eal(Reader& r, const Section& top, EalConfig& eal) {
+  if (!top.has("eal")) return;
+  Section s = r.section(top.get("eal"), "eal",
+                        {"main_lcore", "memory_mb", "hugepages", "file_prefix", "extra_args"});
+  if (s.has("main_lcore"))
+    eal.main_lcore = r.integer(s.get("main_lcore"), "eal.main_lcore", 0, RTE_MAX_LCORE - 1);
+  if (s.has("memory_mb"))
+    eal.memory_mb = r.integer(s.get("memory_mb"), "eal.memory_mb", 64, 1 << 20);
+  if (s.has("hugepages")) {
+    const YAML::Node& n = s.get("hugepages");
+    const std::string v = r.scalar(n, "eal.hugepages", "auto, on or off");
+    if (v == "auto")
+      eal.hugepages = HugepageMode::kAuto;
+    else if (v == "on" || v == "true")
+      eal.hugepages = HugepageMode::kOn;
+    else if (v == "off" || v == "false")
+      eal.hugepages = HugepageMode::kOff;
+    else
+      r.fail(n, "eal.hugepages", "expected auto, on or off, found '" + v + "'");
+  }
+  if (s.has("file_prefix")) {
+    eal.file_prefix = r.string(s.get("file_prefix"), "eal.file_prefix");
+    const bool ok =
+        std::all_of(eal.file_prefix.begin(), eal.file_prefix.end(),
+                    [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+    if (!ok)
+      r.fail(s.get("file_prefix"), "eal.file_prefix",
+             "only letters, digits, '-' and '_' are allowed");
+  }
+  if (s.has("extra_args")) eal.extra_args = r.string_list(s.get("extra_args"), "eal.extra_args");
+}
+
+PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name) {
+  PortConfig p;
+  p.role = role;
+  p.name = s.has("name") ? r.string(s.get("name"), s.key_path("name")) : default_name;
+  if (p.name.empty()) r.fail(s.node(), s.key_path("name"), "must not be empty");
+  if (!s.has("device"))
+    r.fail(s.node(), s.key_path("device"), "required key is missing (PCI address or vdev devargs)");
+  p.device = r.string(s.get("device"), s.key_path("device"));
+  if (p.device.empty()) r.fail(s.get("device"), s.key_path("device"), "must not be empty");
+  return p;
+}
+
+void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
+  if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
+  Section u = r.section(ports.get("underlay"), "ports.underlay",
+                        {"name", "device", "address", "gateway", "mtu"});
+  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay");
+  p.mtu = 1500;
+  if (u.has("mtu")) p.mtu = r.integer(u.get("mtu"), "ports.underlay.mtu", 576, 9216);
+  engine.ports.push_back(p);
+
+  if (!u.has("address"))
+    r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
+  engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
+  if (engine.underlay.address.len == 0 || engine.underlay.address.len > 31) {
+    r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
+  }
+  if (u.has("gateway")) {
+    engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
+    if (!engine.underlay.address.contains(*engine.underlay.gateway)) {
+      r.fail(u.get("gateway"), "ports.underlay.gateway",
+             engine.underlay.gateway->str() + " is not inside the underlay subnet " +
+                 engine.underlay.address.network().str());
+    }
+  }
+}
+
+void read_ports(Reader& r, const Section& top, EngineConfig& engine) {
+  Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
+  read_underlay(r, s, engine);
+
+  if (!s.has("overlay"))
+    r.fail(s.node(), "ports.overlay", "required section is missing (a list of ports)");
+  const YAML::Node& overlays = s.get("overlay");
+  if (!overlays.IsSequence() || overlays.size() == 0) {
+    r.fail(overlays, "ports.overlay",
+           "expected a non-empty list of ports, found " + kind_of(overlays));
+  }
+  for (size_t i = 0; i < overlays.size(); ++i) {
+    const std::string path = "ports.overlay[" + std::to_string(i) + "]";
+    engine.ports.push_back(read_port(r, r.section(overlays[i], path, {"name", "device"}),
+                                     PortRole::kOverlay, "overlay" + std::to_string(i)));
+  }
+  if (s.has("exception")) {
+    engine.ports.push_back(
+        read_port(r, r.section(s.get("exception"), "ports.exception", {"name", "device"}),
+                  PortRole::kException, "exception"));
+  }
+
+  std::set<std::string> names, devices;
+  for (size_t i = 0; i < engine.ports.size(); ++i) {
+    const PortConfig& p = engine.ports[i];
+    const std::string path = i == 0 ? "ports.underlay"
+                             : p.role == PortRole::kException
+                                 ? "ports.exception"
+                                 : "ports.overlay[" + std::to_string(i - 1) + "]";
+    if (!names.insert(p.name).second)
+      r.fail(s.node(), path + ".name", "port name '" + p.name + "' is used twice");
+    if (!devices.insert(p.device.substr(0, p.device.find(','))).second) {
+      r.fail(s.node(), path + ".device", "device '" + p.device + "' is used by two ports");
+    }
+  }
+}
+
+void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
+  if (!top.has("workers")) return;
+  WorkersConfig& w = engine.workers;
+  Section s = r.section(top.get("workers"), "workers",
+                        {"lcores", "burst_size", "rx_descriptors", "tx_descriptors", "mempool_size",
+                         "mempool_cache"});
+  if (s.has("lcores")) {
+    const YAML::Node& n = s.get("lcores");
+    if (!n.IsSequence() || n.size() == 0)
+      r.fail(n, "workers.lcores", "expected a non-empty list of lcore ids, found " + kind_of(n));
+    w.lcores.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string key = "workers.lcores[" + std::to_string(i) + "]";
+      const auto lcore = static_cast<unsigned>(r.integer(n[i], key, 0, RTE_MAX_LCORE - 1));
+      if (std::find(w.lcores.begin(), w.lcores.end(), lcore) != w.lcores.end())
+        r.fail(n[i], key, "lcore " + std::to_string(lcore) + " is listed twice");
+      if (lcore == engine.eal.main_lcore)
+        r.fail(
+            n[i], key,
+            "lcore " + std::to_string(lcore) + " is eal.main_lcore, which runs the control plane");
+      w.lcores.push_back(lcore);
+    }
+  } else if (std::find(w.lcores.begin(), w.lcores.end(), engine.eal.main_lcore) != w.lcores.end()) {
+    r.fail_at("eal.main_lcore",
+              "main lcore " + std::to_string(engine.eal.main_lcore) +
+                  " collides with the default worker lcore 1; set workers.lcores");
+  }
+  if (s.has("burst_size"))
+    w.burst_size = r.integer(s.get("burst_size"), "workers.burst_size", 1, 64);
+  if (s.has("rx_descriptors"))
+    w.rx_descriptors = r.integer(s.get("rx_descriptors"), "workers.rx_descriptors", 64, 16384);
+  if (s.has("tx_descriptors"))
+    w.tx_descriptors = r.integer(s.get("tx_descriptors"), "workers.tx_descriptors", 64, 16384);
+  if (s.has("mempool_size"))
+    w.mempool_size = r.integer(s.get("mempool_size"), "workers.mempool_size", 1023, 1 << 24);
+  if (s.has("mempool_cache"))
+    w.mempool_cache = r.integer(s.get("mempool_cache"), "workers.mempool_cache", 0, 512);
+}
+
+void read_network(Reader& r, const Section& top, Config& c) {
+  Section s =
+      r.required_section(top, "network",
+                         {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
+                          "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
+                          "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
+                         true);
+  RawNetworkConfig raw;
+  auto key = [&](const char* k) { return s.key_path(k); };
+  if (s.has("EnableIPv4")) raw.enable_ipv4 = r.boolean(s.get("EnableIPv4"), key("EnableIPv4"));
+  if (s.has("EnableIPv6")) raw.enable_ipv6 = r.boolean(s.get("EnableIPv6"), key("EnableIPv6"));
+  if (s.has("EnableNFTables"))
+    r.boolean(s.get("EnableNFTables"), key("EnableNFTables"));  // host masquerading: not ours
+  if (s.has("Network")) raw.network = r.ipv4_prefix(s.get("Network"), key("Network"));
+  if (s.has("SubnetLen")) raw.subnet_len = r.integer(s.get("SubnetLen"), key("SubnetLen"), 0, 32);
+  if (s.has("SubnetMin")) raw.subnet_min = r.ipv4(s.get("SubnetMin"), key("SubnetMin"));
+  if (s.has("SubnetMax")) raw.subnet_max = r.ipv4(s.get("SubnetMax"), key("SubnetMax"));
+  if (s.has("IPv6Network"))
+    raw.ipv6_network = r.ipv6_prefix(s.get("IPv6Network"), key("IPv6Network"));
+  if (s.has("IPv6SubnetLen"))
+    raw.ipv6_subnet_len = r.integer(s.get("IPv6SubnetLen"), key("IPv6SubnetLen"), 0, 128);
+  if (s.has("IPv6SubnetMin")) r.string(s.get("IPv6SubnetMin"), key("IPv6SubnetMin"));
+  if (s.has("IPv6SubnetMax")) r.string(s.get("IPv6SubnetMax"), key("IPv6SubnetMax"));
+  for (const char* multi : {"Networks", "IPv6Networks"}) {
+    // flannel's MultiClusterCIDR lists: accepted when empty, as flannel writes them.
+    const bool empty = s.has(multi) && (s.get(multi).IsNull() ||
+                                        (s.get(multi).IsSequence() && s.get(multi).size() == 0));
+    if (s.has(multi) && !empty)
+      r.fail(s.get(multi), key(multi), "multiple cluster networks are not supported by tartan");
+  }
+
+  if (s.has("Backend")) {
+    Section b = r.section(s.get("Backend"), key("Backend"),
+                          {"Type", "VNI", "Port", "MTU", "DirectRouting", "GBP", "Learning"}, true);
+    auto bkey = [&](const char* k) { return b.key_path(k); };
+    raw.backend_type = b.has("Type") ? r.string(b.get("Type"), bkey("Type")) : "";
+    if (b.has("VNI")) raw.vni = r.integer(b.get("VNI"), bkey("VNI"), 0, 0xFFFFFF);
+    if (b.has("Port")) {
+      raw.port = r.integer(b.get("Port"), bkey("Port"), 0, 65535);
+      if (*raw.port == 0)
+        r.fail(b.get("Port"), bkey("Port"),
+               "port 0 is not a usable UDP port (leave Port out for the default)");
+    }
+    if (b.has("MTU")) raw.mtu = r.integer(b.get("MTU"), bkey("MTU"), 576, 9216);
+    if (b.has("DirectRouting"))
+      raw.direct_routing = r.boolean(b.get("DirectRouting"), bkey("DirectRouting"));
+    if (b.has("GBP") && r.boolean(b.get("GBP"), bkey("GBP"))) {
+      r.fail(b.get("GBP"), bkey("GBP"), "VXLAN group-based policy is not supported by tartan");
+    }
+    if (b.has("Learning") && r.boolean(b.get("Learning"), bkey("Learning"))) {
+      r.fail(b.get("Learning"), bkey("Learning"),
+             "VXLAN source-address learning is not supported (flannel runs with nolearning)");
+    }
+  }
+
+  std::string bad_key;
+  auto finished = finish_network_config(raw, &bad_key);
+  if (!finished) r.fail_at(key(bad_key.c_str()), finished.status().message(), s.node());
+  c.network = std::move(finished).value();
+}
+
+void read_control(Reader& r, const Section& top, ControlConfig& control) {
+  if (!top.has("control")) return;
+  Section s = r.section(top.get("control"), "control", {"listen", "tls"});
+  if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
+  if (s.has("tls")) {
+    Section t = r.section(s.get("tls"), "control.tls", {"cert", "key", "client_ca"});
+    if (t.has("cert")) control.tls_cert = r.string(t.get("cert"), "control.tls.cert");
+    if (t.has("key")) control.tls_key = r.string(t.get("key"), "control.tls.key");
+    if (t.has("client_ca"))
+      control.tls_client_ca = r.string(t.get("client_ca"), "control.tls.client_ca");
+  }
+  const bool unix_socket = control.listen.rfind("unix:", 0) == 0;
+  if (unix_socket) {
+    const std::string path = control.listen.substr(control.listen.rfind("unix://", 0) == 0 ? 7 : 5);
+    if (path.empty() || path[0] != '/')
+      r.fail_at("control.listen",
+                "unix socket path must be absolute (unix:///run/tartan/tartan.sock)");
+    return;
+  }
+  if (control.listen.find(':') == std::string::npos) {
+    r.fail_at("control.listen",
+              "expected unix:///PATH or HOST:PORT, found '" + control.listen + "'");
+  }
+  if (control.tls_cert.empty() || control.tls_key.empty()) {
+    r.fail_at("control.listen", "TCP listen address '" + control.listen +
+                                    "' needs control.tls.cert and control.tls.key");
+  }
+}
+
+void read_lease(Reader& r, const Section& top, Config& c) {
+  Section s = r.required_section(top, "lease", {"source", "subnet"});
+  if (s.has("source")) {
+    const std::string v = r.string(s.get("source"), "lease.source");
+    if (v == "static")
+      c.lease.source = LeaseSource::kStatic;
+    else if (v == "grpc")
+      c.lease.source = LeaseSource::kGrpc;
+    else if (v == "etcd" || v == "kube")
+      r.fail(s.get("source"), "lease.source",
+             "source '" + v + "' is not supported by this build yet (use static or grpc)");
+    else
+      r.fail(s.get("source"), "lease.source",
+             "expected static, grpc, etcd or kube, found '" + v + "'");
+  }
+  if (s.has("subnet")) c.lease.subnet = r.ipv4_prefix(s.get("subnet"), "lease.subnet");
+  if (c.lease.source == LeaseSource::kStatic && !c.lease.subnet) {
+    r.fail(s.node(), "lease.subnet",
+           "required with lease.source static (our podCIDR, e.g. 10.244.1.0/24)");
+  }
+  if (c.lease.subnet) {
+    const Ipv4Prefix& sub = *c.lease.subnet;
+    if (!c.network.network.contains(sub)) {
+      r.fail(s.get("subnet"), "lease.subnet",
+             sub.str() + " is outside network.Network " + c.network.network.str());
+    }
+    if (sub.len != c.network.subnet_len) {
+      r.fail(s.get("subnet"), "lease.subnet",
+             sub.str() + " is not a /" + std::to_string(c.network.subnet_len) +
+                 " (network.SubnetLen)");
+    }
+  }
+}
+
+Config read_config(Reader& r, const YAML::Node& root) {
+  Config c;
+  if (!root.IsMap())
+    r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
+  Section top = r.section(
+      root, "", {"eal", "ports", "workers", "network", "control", "lease", "subnet_file"});
+  read_eal(r, top, c.engine.eal);
+  read_ports(r, top, c.engine);
+  read_workers(r, top, c.engine);
+  read_network(r, top, c);
+  read_control(r, top, c.control);
+  read_lease(r, top, c);
+  if (top.has("subnet_file")) {
+    c.subnet_file = r.string(top.get("subnet_file"), "subnet_file");
+    if (c.subnet_file.empty() || c.subnet_file[0] != '/')
+      r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
+  }
+
+  const Ipv4Prefix underlay_net = c.engine.underlay.address.network();
+  if (c.network.enable_ipv4 && c.network.network.overlaps(underlay_net)) {
+    r.fail_at("network.Network", c.network.network.str() + " overlaps the underlay subnet " +
+                                     underlay_net.str() + " (ports.underlay.address)");
+  }
+  if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
+    r.fail_at("network.Backend.MTU",
+              std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
+                  std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
+  }
+  return c;
+}
+
+}  // namespace
+
+const char* backend_type_name(BackendType type) {
+  switch (type) {
+    case BackendType::kVxlan:
+      return "vxlan";
+    case BackendType::kUdp:
+      return "udp";
+    case BackendType::kHostGw:
+      return "host-gw";
+  }
+  return "?";
+}
+
+const char* lease_source_name(LeaseSource source) {
+  switch (source) {
+    case LeaseSource::kStatic:
+      return "static";
+    case LeaseSource::kGrpc:
+      return "grpc";
+    case LeaseSource::kEtcd:
+      return "etcd";
+    case LeaseSource::kKube:
+      return "kube";
+  }
+  return "?";
+}
+
+uint16_t Config::overlay_mtu() const {
+  const uint16_t underlay = network.backend.mtu ? network.backend.mtu : engine.ports.at(0).mtu;
+  switch (network.backend.type) {
+    case BackendType::kVxlan:
+      return underlay - 50;  // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+    case BackendType::kUdp:
+      return underlay - 28;  // IPv4 20 + UDP 8
+    case BackendType::kHostGw:
+      return underlay;
+  }
+  return underlay;
+}
+
+Result<Config> parse_config(std::string_view yaml_text, const std::string& source_name) {
+  Reader reader;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml_text));
+    Config c = read_config(reader, root);
+    c.source_name = source_name;
+    return c;
+  } catch (const ConfigError& e) {
+    std::ostringstream msg;
+    msg << source_name;
+    if (!e.mark.is_null()) msg << ":" << e.mark.line + 1 << ":" << e.mark.column + 1;
+    msg << ": " << e.key << ": " << e.message;
+    return Status::invalid(msg.str());
+  } catch (const YAML::Exception& e) {
+    std::ostringstream msg;
+    msg << source_name;
+    if (!e.mark.is_null()) msg << ":" << e.mark.line + 1 << ":" << e.mark.column + 1;
+    msg << ": YAML syntax error: " << e.msg;
+    return Status::invalid(msg.str());
+  }
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(ErrorCode::kNotFound, path + ": cannot open config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+Result<Config> load_default_config() {
+  return parse_config(embedded::default_config, "<embedded configs/tartan.yaml>");
+}
+
+std::string config_to_yaml(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  const EngineConfig& e = c.engine;
+  out << YAML::Key << "eal" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "main_lcore" << YAML::Value << e.eal.main_lcore;
+  out << YAML::Key << "memory_mb" << YAML::Value << e.eal.memory_mb;
+  out << YAML::Key << "hugepages" << YAML::Value
+      << (e.eal.hugepages == HugepageMode::kAuto ? "auto"
+          : e.eal.hugepages == HugepageMode::kOn ? "on"
+                                                 : "off");
+  out << YAML::Key << "file_prefix" << YAML::Value << YAML::DoubleQuoted << e.eal.file_prefix;
+  out << YAML::Key << "extra_args" << YAML::Value << YAML::Flow << e.eal.extra_args;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "ports" << YAML::Value << YAML::BeginMap;
+  bool overlay_open = false;
+  for (const PortConfig& p : e.ports) {
+    if (p.role == PortRole::kOverlay && !overlay_open) {
+      out << YAML::Key << "overlay" << YAML::Value << YAML::BeginSeq;
+      overlay_open = true;
+    } else if (p.role != PortRole::kOverlay && overlay_open) {
+      out << YAML::EndSeq;
+      overlay_open = false;
+    }
+    if (p.role != PortRole::kOverlay) out << YAML::Key << port_role_name(p.role) << YAML::Value;
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << p.name;
+    out << YAML::Key << "device" << YAML::Value << p.device;
+    if (p.role == PortRole::kUnderlay) {
+      out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.gateway)
+        out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
+      out << YAML::Key << "mtu" << YAML::Value << p.mtu;
+    }
+    out << YAML::EndMap;
+  }
+  if (overlay_open) out << YAML::EndSeq;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "workers" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "lcores" << YAML::Value << YAML::Flow << e.workers.lcores;
+  out << YAML::Key << "burst_size" << YAML::Value << e.workers.burst_size;
+  out << YAML::Key << "rx_descriptors" << YAML::Value << e.workers.rx_descriptors;
+  out << YAML::Key << "tx_descriptors" << YAML::Value << e.workers.tx_descriptors;
+  out << YAML::Key << "mempool_size" << YAML::Value << e.workers.mempool_size;
+  out << YAML::Key << "mempool_cache" << YAML::Value << e.workers.mempool_cache;
+  out << YAML::EndMap;
+
+  const NetworkConfig& n = c.network;
+  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Network" << YAML::Value << n.network.str();
+  out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
+  out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
+  out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
+  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
+  if (n.ipv6_network) {
+    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
+    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  }
+  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
+  if (n.backend.type != BackendType::kHostGw)
+    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
+  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << c.control.listen;
+  if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
+      !c.control.tls_client_ca.empty()) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "cert" << YAML::Value << c.control.tls_cert;
+    out << YAML::Key << "key" << YAML::Value << c.control.tls_key;
+    out << YAML::Key << "client_ca" << YAML::Value << c.control.tls_client_ca;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+
+  out << YAML::Key << "lease" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "source" << YAML::Value << lease_source_name(c.lease.source);
+  if (c.lease.subnet) out << YAML::Key << "subnet" << YAML::Value << c.lease.subnet->str();
+  out << YAML::EndMap;
+
+  out << YAML::Key << "subnet_file" << YAML::Value << c.subnet_file;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tartan

@@ -1,0 +1,128 @@
+#include "engine/eal.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "engine/log.h"
+
+namespace tartan {
+
+const char* port_role_name(PortRole role) {
+  switch (role) {
+    case PortRole::kUnderlay:
+      return "underlay";
+    case PortRole::kOverlay:
+      return "overlay";
+    case PortRole::kException:
+      return "exception";
+  }
+  return "?";
+}
+
+bool hugepages_available() {
+  std::ifstream mounts("/proc/mounts");
+  std::string line;
+  bool mounted = false;
+  while (std::getline(mounts, line)) {
+    if (line.find(" hugetlbfs ") != std::string::npos) mounted = true;
+  }
+  if (!mounted) return false;
+  std::ifstream meminfo("/proc/meminfo");
+  while (std::getline(meminfo, line)) {
+    if (line.rfind("HugePages_Free:", 0) == 0) {
+      return std::stol(line.substr(15)) > 0;
+    }
+  }
+  return false;
+}
+
+bool is_pci_device(const std::string& device) {
+  static const std::regex pci(R"(^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$)");
+  return std::regex_match(device, pci);
+}
+
+std::string device_port_name(const std::string& device) {
+  std::string name = device.substr(0, device.find(','));
+  if (is_pci_device(name) && std::count(name.begin(), name.end(), ':') == 1) name = "0000:" + name;
+  return name;
+}
+
+std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages) {
+  std::vector<unsigned> lcores{config.eal.main_lcore};
+  for (unsigned l : config.workers.lcores) lcores.push_back(l);
+  std::ostringstream lcore_list;
+  for (size_t i = 0; i < lcores.size(); ++i) lcore_list << (i ? "," : "") << lcores[i];
+
+  std::vector<std::string> args{"tartand", "-l", lcore_list.str(), "--main-lcore",
+                                std::to_string(config.eal.main_lcore)};
+  const std::string prefix = config.eal.file_prefix.empty() ? "tartan-" + std::to_string(getpid())
+                                                            : config.eal.file_prefix;
+  args.insert(args.end(), {"--file-prefix", prefix});
+  // Nothing may outlive the process, even when it is killed: --in-memory
+  // keeps hugepage backing files unlinked; --no-huge has no such files but
+  // implies legacy memory, which --in-memory refuses, so there --no-shconf
+  // keeps the shared config files away instead.
+  if (use_hugepages) {
+    args.push_back("--in-memory");
+  } else {
+    args.insert(args.end(), {"--no-huge", "--no-shconf"});
+  }
+  args.insert(args.end(), {"-m", std::to_string(config.eal.memory_mb)});
+
+  bool any_pci = false;
+  for (const PortConfig& port : config.ports) {
+    if (is_pci_device(port.device)) {
+      args.insert(args.end(), {"-a", port.device});
+      any_pci = true;
+    } else {
+      args.insert(args.end(), {"--vdev", port.device});
+    }
+  }
+  if (!any_pci) args.push_back("--no-pci");
+  args.insert(args.end(), config.eal.extra_args.begin(), config.eal.extra_args.end());
+  return args;
+}
+
+namespace {
+
+std::string g_runtime_dir;
+
+// DPDK's telemetry unlinks its sockets from an atexit handler registered
+// during rte_eal_init; registering this one before init makes it run after
+// that, when the directory is empty and can go.
+void remove_runtime_dir() {
+  if (!g_runtime_dir.empty()) rmdir(g_runtime_dir.c_str());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
+  std::atexit(remove_runtime_dir);
+  std::vector<char*> argv;
+  std::vector<std::string> storage(args);  // rte_eal_init may permute argv
+  for (auto& a : storage) argv.push_back(a.data());
+  std::string joined;
+  for (const auto& a : args) joined += a + " ";
+  TARTAN_LOG(INFO, kEngine, "starting EAL: %s", joined.c_str());
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+    return Status(ErrorCode::kFailedPrecondition, std::string("EAL initialisation failed: ") +
+                                                      rte_strerror(rte_errno) +
+                                                      " (arguments: " + joined + ")");
+  }
+  g_runtime_dir = rte_eal_get_runtime_dir();
+  const bool huge = std::find(args.begin(), args.end(), "--no-huge") == args.end();
+  return std::unique_ptr<Eal>(new Eal(huge));
+}
+
+Eal::~Eal() {
+  rte_eal_cleanup();
+}
+
+}  // namespace tartan

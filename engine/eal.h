@@ -1,0 +1,44 @@
+// Starting and stopping DPDK's Environment Abstraction Layer from config.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine_config.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+// True when hugetlbfs is mounted and has free pages, i.e. EAL can run with
+// hugepages; otherwise tartan falls back to --no-huge.
+bool hugepages_available();
+
+// "0000:3b:00.0" and the short "3b:00.0" name a PCI device; anything else is
+// a vdev.
+bool is_pci_device(const std::string& device);
+
+// The ethdev name DPDK gives the device: devargs before the first comma,
+// with PCI addresses in their full domain form.
+std::string device_port_name(const std::string& device);
+
+// The EAL command line for this config: lcores, memory, hugepages or not, a
+// unique --file-prefix, the PCI allow-list and vdevs of the configured ports.
+std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages);
+
+// Owns the initialised EAL; rte_eal_cleanup on destruction. One per process.
+class Eal {
+ public:
+  static Result<std::unique_ptr<Eal>> init(const std::vector<std::string>& args);
+  ~Eal();
+  Eal(const Eal&) = delete;
+  Eal& operator=(const Eal&) = delete;
+
+  bool uses_hugepages() const { return uses_hugepages_; }
+
+ private:
+  explicit Eal(bool uses_hugepages) : uses_hugepages_(uses_hugepages) {}
+  bool uses_hugepages_;
+};
+
+}  // namespace tartan

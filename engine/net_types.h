@@ -1,0 +1,63 @@
+// Addresses and prefixes as the tables and the config both see them.
+// IPv4 addresses are held in host byte order; conversion to the wire happens
+// once, when headers are precomputed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tartan {
+
+struct Ipv4Addr {
+  uint32_t value = 0;  // host byte order
+
+  static std::optional<Ipv4Addr> parse(std::string_view text);
+  std::string str() const;
+  uint32_t be() const;  // network byte order
+  static Ipv4Addr from_be(uint32_t be_value);
+  friend bool operator==(Ipv4Addr, Ipv4Addr) = default;
+  friend auto operator<=>(Ipv4Addr, Ipv4Addr) = default;
+};
+
+struct Ipv4Prefix {
+  Ipv4Addr addr;  // always the network address (host bits zero)
+  uint8_t len = 0;
+
+  // Accepts "a.b.c.d/n"; host bits set is an error unless allow_host_bits,
+  // in which case they are kept in `addr` (an interface address like
+  // 192.0.2.10/24) and network() gives the masked form.
+  static std::optional<Ipv4Prefix> parse(std::string_view text, bool allow_host_bits = false);
+  std::string str() const;
+  uint32_t mask() const { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+  Ipv4Prefix network() const { return {Ipv4Addr{addr.value & mask()}, len}; }
+  bool contains(Ipv4Addr a) const { return (a.value & mask()) == (addr.value & mask()); }
+  bool contains(const Ipv4Prefix& p) const { return p.len >= len && contains(p.addr); }
+  bool overlaps(const Ipv4Prefix& p) const { return contains(p) || p.contains(*this); }
+  friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
+  friend auto operator<=>(const Ipv4Prefix&, const Ipv4Prefix&) = default;
+};
+
+struct Ipv6Prefix {
+  std::array<uint8_t, 16> addr{};
+  uint8_t len = 0;
+
+  static std::optional<Ipv6Prefix> parse(std::string_view text);
+  std::string str() const;
+  bool overlaps(const Ipv6Prefix& p) const;
+  friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
+};
+
+struct MacAddr {
+  std::array<uint8_t, 6> bytes{};
+
+  static std::optional<MacAddr> parse(std::string_view text);
+  std::string str() const;
+  bool is_zero() const;
+  bool is_multicast() const { return (bytes[0] & 1) != 0; }
+  friend bool operator==(const MacAddr&, const MacAddr&) = default;
+};
+
+}  // namespace tartan

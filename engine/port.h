@@ -1,0 +1,56 @@
+// One ethdev as tartan uses it: configured from PortConfig with as many RX
+// queues as workers poll it (clamped to the device) and one TX queue per
+// worker, offloads enabled only where the device reports them.
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/engine_config.h"
+#include "engine/net_types.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+struct PortOffloads {
+  bool ipv4_cksum = false;  // TX IPv4 header checksum
+  bool udp_cksum = false;   // TX UDP checksum
+  bool rss = false;         // RX spread over several queues
+};
+
+class Port {
+ public:
+  // Finds the ethdev EAL created for config.device and configures it.
+  static Result<Port> open(const PortConfig& config, uint16_t wanted_rx_queues, uint16_t tx_queues,
+                           const WorkersConfig& workers, rte_mempool* pool);
+
+  Status start();
+  void stop();   // idempotent
+  void close();  // idempotent; stops first
+
+  uint16_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+  PortRole role() const { return role_; }
+  uint16_t rx_queues() const { return rx_queues_; }
+  uint16_t tx_queues() const { return tx_queues_; }
+  const MacAddr& mac() const { return mac_; }
+  const PortOffloads& offloads() const { return offloads_; }
+  const std::string& driver() const { return driver_; }
+
+ private:
+  uint16_t id_ = RTE_MAX_ETHPORTS;
+  std::string name_;
+  PortRole role_ = PortRole::kOverlay;
+  std::string driver_;
+  uint16_t rx_queues_ = 0;
+  uint16_t tx_queues_ = 0;
+  MacAddr mac_;
+  PortOffloads offloads_;
+  bool started_ = false;
+  bool open_ = false;
+};
+
+}  // namespace tartan

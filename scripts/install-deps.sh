@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package tartan builds, runs and tests with.
+# Idempotent: packages already present are skipped by apt.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  build-essential meson ninja-build pkg-config clang clang-format clang-tidy
+  dpdk dpdk-dev libdpdk-dev
+  libyaml-cpp-dev nlohmann-json3-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libnl-3-dev libnl-route-3-dev
+  etcd-server etcd-client golang-etcd-server-dev
+  iproute2 tshark python3-scapy iperf3 libpcap-dev
+  gnuplot-nox procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tartan: installing ${missing[*]}"
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "tartan: all build and test packages already installed"
+fi

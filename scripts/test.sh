@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, and run every test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/hugepages.sh
+bash scripts/build.sh
+meson test -C build --print-errorlogs

@@ -1,0 +1,133 @@
+// The real tartand and tartanctl binaries, as an operator runs them.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "tests/support/netns.h"
+#include "tests/support/process.h"
+
+namespace tartan {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CommandResult;
+using testing::Process;
+using testing::run_command;
+
+std::string binary(const char* env) {
+  const char* p = std::getenv(env);
+  if (p == nullptr)
+    throw std::runtime_error(std::string("$") + env + " is not set (run through meson test)");
+  return p;
+}
+
+std::string temp_socket(const std::string& tag) {
+  return "/tmp/tartan-" + tag + "-" + std::to_string(getpid()) + ".sock";
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSigterm) {
+  testing::Netns ns("proc");  // the default config's tap lives in its own namespace
+  const std::string sock = temp_socket("proc");
+  Process daemon(
+      ns.exec({binary("TARTAND"), "--listen", "unix://" + sock, "--stats-interval", "1"}));
+  const std::string ctl = binary("TARTANCTL");
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
+      },
+      60s))
+      << daemon.output();
+
+  const CommandResult health = run_command({ctl, "--socket", sock, "health"});
+  EXPECT_NE(health.output.find("ready"), std::string::npos) << health.output;
+  EXPECT_NE(health.output.find("workers_running"), std::string::npos) << health.output;
+  const CommandResult stats = run_command({ctl, "--socket", sock, "-o", "json", "stats"});
+  EXPECT_EQ(stats.exit_code, 0) << stats.output;
+  EXPECT_NE(stats.output.find("\"name\": \"tartan0\""), std::string::npos) << stats.output;
+  EXPECT_NE(stats.output.find("\"name\": \"underlay\""), std::string::npos) << stats.output;
+  const CommandResult config = run_command({ctl, "--socket", sock, "config"});
+  EXPECT_NE(config.output.find("# source: <embedded configs/tartan.yaml>"), std::string::npos)
+      << config.output;
+  struct stat st {};
+  ASSERT_EQ(stat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+
+  daemon.signal(SIGTERM);
+  const auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << "tartand did not exit within 30 s of SIGTERM\n"
+                                << daemon.output();
+  EXPECT_EQ(*code, 0) << daemon.output();
+  const std::string out = daemon.output();
+  EXPECT_NE(out.find("tartand: ready."), std::string::npos) << out;
+  EXPECT_NE(out.find("tartand: stats | underlay"), std::string::npos) << out;
+  EXPECT_NE(out.find("tartand: stopped cleanly"), std::string::npos) << out;
+  EXPECT_FALSE(file_exists(sock)) << "socket left behind";
+}
+
+TEST(TartandProcess, BadConfigExitsTwoNamingTheKeyAndStartsNothing) {
+  const std::string path = "/tmp/tartan-badconfig-" + std::to_string(getpid()) + ".yaml";
+  const std::string sock = temp_socket("bad");
+  {
+    std::ofstream f(path);
+    f << "ports:\n  underlay: {device: net_null0, address: 192.0.2.10/24}\n  overlay: [{device: "
+         "net_null1}]\n"
+         "network: {Network: 10.244.0.0/16, Backend: {Type: vxlan, VNI: 20000000}}\n"
+         "lease: {subnet: 10.244.1.0/24}\ncontrol: {listen: 'unix://"
+      << sock << "'}\n";
+  }
+  const CommandResult r = run_command({binary("TARTAND"), "--config", path});
+  unlink(path.c_str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(
+      r.output.find(path + ":4:63: network.Backend.VNI: 20000000 is out of range 0..16777215"),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("EAL"), std::string::npos) << "EAL started despite a bad config:\n"
+                                                     << r.output;
+  EXPECT_FALSE(file_exists(sock));
+}
+
+TEST(TartandProcess, PrintConfigShowsDefaultsAndExits) {
+  const CommandResult r = run_command({binary("TARTAND"), "--print-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("SubnetLen: 24"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Port: 8472"), std::string::npos) << r.output;
+}
+
+TEST(TartandProcess, HelpListsOptionsAndBadOptionsExitTwo) {
+  const CommandResult help = run_command({binary("TARTAND"), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--config FILE"), std::string::npos) << help.output;
+  EXPECT_EQ(run_command({binary("TARTAND"), "--log-level", "loud"}).exit_code, 2);
+  EXPECT_EQ(run_command({binary("TARTAND"), "--no-such-flag"}).exit_code, 2);
+}
+
+TEST(Tartanctl, UnreachableDaemonIsReportedWithExitOne) {
+  const CommandResult r = run_command(
+      {binary("TARTANCTL"), "--socket", "/nonexistent/tartan.sock", "--timeout", "1", "health"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("cannot reach tartand at /nonexistent/tartan.sock"), std::string::npos)
+      << r.output;
+}
+
+TEST(Tartanctl, HelpAndUnknownCommands) {
+  const CommandResult help = run_command({binary("TARTANCTL"), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("health"), std::string::npos);
+  EXPECT_EQ(run_command({binary("TARTANCTL"), "stats", "--help"}).exit_code, 0);
+  const CommandResult bad = run_command({binary("TARTANCTL"), "frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("unknown command 'frobnicate'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tartan

@@ -1,0 +1,37 @@
+// An ethdev backed by two rte_rings the test holds: what the test enqueues
+// on `rx` the port receives; what the port transmits the test dequeues from
+// `tx`. The data plane sees an ordinary DPDK port (net_ring).
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tartan::testing {
+
+class RingPort {
+ public:
+  explicit RingPort(const std::string& name, unsigned ring_size = 4096);
+  ~RingPort();  // frees the rings and anything left in them
+  RingPort(const RingPort&) = delete;
+  RingPort& operator=(const RingPort&) = delete;
+
+  const std::string& name() const { return name_; }  // the ethdev name, for PortConfig::device
+  uint16_t port_id() const { return port_id_; }
+
+  // Queues packets for the port to receive; returns how many fit.
+  unsigned inject(const std::vector<rte_mbuf*>& pkts);
+  // Takes everything the port has sent so far.
+  std::vector<rte_mbuf*> drain();
+
+ private:
+  std::string name_;
+  rte_ring* rx_ = nullptr;
+  rte_ring* tx_ = nullptr;
+  uint16_t port_id_ = 0;
+};
+
+}  // namespace tartan::testing

@@ -1,0 +1,295 @@
+#include "control/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tartan {
+namespace {
+
+// A valid config; tests replace one line of it (see with()).
+const std::string kValid = R"(eal:
+  main_lcore: 0
+  memory_mb: 256
+ports:
+  underlay:
+    device: net_ring0
+    address: 192.0.2.10/24
+    gateway: 192.0.2.1
+  overlay:
+    - name: tap0
+      device: net_tap0,iface=t0
+workers:
+  lcores: [1]
+network:
+  Network: 10.244.0.0/16
+  Backend:
+    Type: vxlan
+lease:
+  source: static
+  subnet: 10.244.1.0/24
+)";
+
+// kValid with `from` replaced by `to` (which must occur exactly once).
+std::string with(const std::string& from, const std::string& to) {
+  std::string s = kValid;
+  const auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  EXPECT_EQ(s.find(from, pos + 1), std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
+// kValid with several single replacements applied in order.
+std::string with_all(std::initializer_list<std::pair<std::string, std::string>> edits) {
+  std::string s = kValid;
+  for (const auto& [from, to] : edits) {
+    const auto pos = s.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    s.replace(pos, from.size(), to);
+  }
+  return s;
+}
+
+std::string error_of(const std::string& yaml) {
+  auto c = parse_config(yaml, "t.yaml");
+  EXPECT_FALSE(c.ok());
+  return c.ok() ? "" : c.status().message();
+}
+
+TEST(ConfigLoader, ValidConfigGetsFlannelDefaults) {
+  auto c = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.network.str(), "10.244.0.0/16");
+  EXPECT_EQ(c->network.subnet_len, 24);
+  EXPECT_EQ(c->network.subnet_min.str(), "10.244.1.0");
+  EXPECT_EQ(c->network.subnet_max.str(), "10.244.255.0");
+  EXPECT_EQ(c->network.backend.type, BackendType::kVxlan);
+  EXPECT_EQ(c->network.backend.vni, 1u);
+  EXPECT_EQ(c->network.backend.port, 8472);
+  EXPECT_EQ(c->overlay_mtu(), 1450);
+  EXPECT_EQ(c->engine.ports.size(), 2u);
+  EXPECT_EQ(c->engine.ports[0].name, "underlay");
+  EXPECT_EQ(c->engine.ports[0].mtu, 1500);
+  EXPECT_EQ(c->engine.underlay.address.str(), "192.0.2.10/24");
+  EXPECT_EQ(c->engine.underlay.gateway->str(), "192.0.2.1");
+  EXPECT_EQ(c->engine.workers.burst_size, 32);
+  EXPECT_EQ(c->control.listen, "unix:///run/tartan/tartan.sock");
+  EXPECT_EQ(c->subnet_file, "/run/flannel/subnet.env");
+}
+
+TEST(ConfigLoader, SmallNetworkGetsSubnetLenPlusTwoAsFlannelDoes) {
+  auto c = parse_config(with_all({{"Network: 10.244.0.0/16", "Network: 10.244.0.0/23"},
+                                  {"10.244.1.0/24", "10.244.1.0/25"}}),
+                        "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.subnet_len, 25);
+  EXPECT_EQ(c->network.subnet_min.str(), "10.244.0.128");
+  EXPECT_EQ(c->network.subnet_max.str(), "10.244.1.128");
+}
+
+TEST(ConfigLoader, UdpBackendDefaultsToPort8285AndMtuMinus28) {
+  auto c = parse_config(with("    Type: vxlan", "    Type: udp"), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.backend.type, BackendType::kUdp);
+  EXPECT_EQ(c->network.backend.port, 8285);
+  EXPECT_EQ(c->overlay_mtu(), 1472);
+}
+
+TEST(ConfigLoader, MissingBackendMeansUdpAsInFlannel) {
+  auto c = parse_config(with("  Backend:\n    Type: vxlan\n", ""), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.backend.type, BackendType::kUdp);
+}
+
+TEST(ConfigLoader, AcceptsFlannelNetConfJsonVerbatim) {
+  // kube-flannel-cfg's net-conf.json, pasted as it ships.
+  const std::string netconf = R"(network: {
+    "Network": "10.244.0.0/16",
+    "EnableNFTables": false,
+    "Backend": {
+      "Type": "vxlan",
+      "VNI": 4096,
+      "Port": 8472,
+      "MTU": 1400,
+      "DirectRouting": true
+    }
+  }
+)";
+  auto c = parse_config(
+      with("network:\n  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan\n", netconf), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.backend.vni, 4096u);
+  EXPECT_EQ(c->network.backend.mtu, 1400);
+  EXPECT_TRUE(c->network.backend.direct_routing);
+  EXPECT_EQ(c->overlay_mtu(), 1350);
+}
+
+TEST(ConfigLoader, NetConfKeysMatchCaseInsensitivelyLikeGoJson) {
+  auto c = parse_config(with("  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan",
+                             "  network: 10.244.0.0/16\n  backend:\n    type: VXLAN\n    vni: 7"),
+                        "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.backend.type, BackendType::kVxlan);
+  EXPECT_EQ(c->network.backend.vni, 7u);
+}
+
+TEST(ConfigLoader, EmbeddedDefaultConfigLoads) {
+  auto c = load_default_config();
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->source_name, "<embedded configs/tartan.yaml>");
+  EXPECT_EQ(c->lease.subnet->str(), "10.244.1.0/24");
+}
+
+TEST(ConfigLoader, EffectiveConfigYamlParsesBackToTheSameConfig) {
+  auto c = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(c.ok());
+  const std::string yaml = config_to_yaml(*c);
+  auto again = parse_config(yaml, "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_EQ(config_to_yaml(*again), yaml);
+}
+
+TEST(ConfigLoader, MissingFileIsNamed) {
+  auto c = load_config_file("/nonexistent/tartan.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "/nonexistent/tartan.yaml: cannot open config file");
+}
+
+TEST(ConfigLoaderErrors, WrongTypeNamesFileLineColumnAndKey) {
+  EXPECT_EQ(error_of(with("memory_mb: 256", "memory_mb: lots")),
+            "t.yaml:3:14: eal.memory_mb: expected an integer, found 'lots'");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    VNI: \"1\"")),
+            "t.yaml:18:10: network.Backend.VNI: expected an integer, found a string");
+  EXPECT_EQ(error_of(with("  lcores: [1]", "  lcores: 1")),
+            "t.yaml:13:11: workers.lcores: expected a non-empty list of lcore ids, found '1'");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    DirectRouting: 1")),
+            "t.yaml:18:20: network.Backend.DirectRouting: expected true or false, found '1'");
+  EXPECT_EQ(error_of(with("  overlay:\n", "  overlay: {}\n  ignored:\n")),
+            "t.yaml:10:3: ports.ignored: unknown key (allowed here: underlay, overlay, exception)");
+}
+
+TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
+  EXPECT_EQ(error_of(kValid + "bogus: 1\n"),
+            "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, control, "
+            "lease, "
+            "subnet_file)");
+  EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
+            "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
+            "file_prefix, "
+            "extra_args)");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    Colour: red")),
+            "t.yaml:18:5: network.Backend.Colour: unknown key (allowed here: Type, VNI, Port, MTU, "
+            "DirectRouting, "
+            "GBP, Learning)");
+}
+
+TEST(ConfigLoaderErrors, OverlappingCidrsAreRejected) {
+  EXPECT_EQ(error_of(with_all({{"Network: 10.244.0.0/16", "Network: 192.0.0.0/16"},
+                               {"10.244.1.0/24", "192.0.1.0/24"}})),
+            "t.yaml:15:12: network.Network: 192.0.0.0/16 overlaps the underlay subnet 192.0.2.0/24 "
+            "(ports.underlay.address)");
+  EXPECT_EQ(error_of(with("subnet: 10.244.1.0/24", "subnet: 10.245.1.0/24")),
+            "t.yaml:20:11: lease.subnet: 10.245.1.0/24 is outside network.Network 10.244.0.0/16");
+  EXPECT_EQ(error_of(with("subnet: 10.244.1.0/24", "subnet: 10.244.0.0/20")),
+            "t.yaml:20:11: lease.subnet: 10.244.0.0/20 is not a /24 (network.SubnetLen)");
+}
+
+TEST(ConfigLoaderErrors, VniOutside24BitsIsRejected) {
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    VNI: 16777216")),
+            "t.yaml:18:10: network.Backend.VNI: 16777216 is out of range 0..16777215");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    VNI: -1")),
+            "t.yaml:18:10: network.Backend.VNI: -1 is out of range 0..16777215");
+}
+
+TEST(ConfigLoaderErrors, PortZeroIsRejected) {
+  EXPECT_EQ(
+      error_of(with("    Type: vxlan", "    Type: vxlan\n    Port: 0")),
+      "t.yaml:18:11: network.Backend.Port: port 0 is not a usable UDP port (leave Port out for the "
+      "default)");
+}
+
+TEST(ConfigLoaderErrors, MissingSectionsAreNamed) {
+  EXPECT_EQ(
+      error_of(with(
+          "ports:\n  underlay:\n    device: net_ring0\n    address: 192.0.2.10/24\n    gateway: "
+          "192.0.2.1\n  overlay:\n    - name: tap0\n      device: net_tap0,iface=t0\n",
+          "")),
+      "t.yaml:1:1: ports: required section is missing");
+  EXPECT_EQ(error_of(with("network:\n  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan\n", "")),
+            "t.yaml:1:1: network: required section is missing");
+  EXPECT_EQ(error_of(with("lease:\n  source: static\n  subnet: 10.244.1.0/24\n", "")),
+            "t.yaml:1:1: lease: required section is missing");
+  EXPECT_EQ(error_of(with("    address: 192.0.2.10/24\n", "")),
+            "t.yaml:6:5: ports.underlay.address: required key is missing (e.g. 192.0.2.10/24)");
+  EXPECT_EQ(error_of(with("  subnet: 10.244.1.0/24\n", "")),
+            "t.yaml:19:3: lease.subnet: required with lease.source static (our podCIDR, e.g. "
+            "10.244.1.0/24)");
+  EXPECT_EQ(
+      error_of(with("  Network: 10.244.0.0/16\n", "")),
+      "t.yaml:15:3: network.Network: required when EnableIPv4 is true (e.g. \"10.244.0.0/16\")");
+}
+
+TEST(ConfigLoaderErrors, FlannelNetworkChecksKeepFlannelsWording) {
+  EXPECT_EQ(error_of(with("  Backend:", "  SubnetLen: 31\n  Backend:")),
+            "t.yaml:16:14: network.SubnetLen: SubnetLen must be less than /31");
+  EXPECT_EQ(
+      error_of(with("  Backend:", "  SubnetLen: 17\n  Backend:")),
+      "t.yaml:16:14: network.SubnetLen: network must be able to accommodate at least four subnets");
+  EXPECT_EQ(error_of(with("  Backend:", "  SubnetMin: 10.245.0.0\n  Backend:")),
+            "t.yaml:16:14: network.SubnetMin: SubnetMin is not in the range of the Network");
+  EXPECT_EQ(
+      error_of(with("  Backend:", "  SubnetMax: 10.244.7.128\n  Backend:")),
+      "t.yaml:16:14: network.SubnetMax: SubnetMax is not on a SubnetLen boundary: 10.244.7.128");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: wireguard")),
+            "t.yaml:17:11: network.Backend.Type: backend 'wireguard' is not supported by tartan "
+            "(vxlan, udp or "
+            "host-gw)");
+}
+
+TEST(ConfigLoaderErrors, BadAddressesAreRejected) {
+  EXPECT_EQ(
+      error_of(with("address: 192.0.2.10/24", "address: 192.0.2.300/24")),
+      "t.yaml:7:14: ports.underlay.address: '192.0.2.300/24' is not an IPv4 CIDR (a.b.c.d/len)");
+  EXPECT_EQ(error_of(with("gateway: 192.0.2.1", "gateway: 198.51.100.1")),
+            "t.yaml:8:14: ports.underlay.gateway: 198.51.100.1 is not inside the underlay subnet "
+            "192.0.2.0/24");
+  EXPECT_EQ(error_of(with("Network: 10.244.0.0/16", "Network: 10.244.0.1/16")),
+            "t.yaml:15:12: network.Network: '10.244.0.1/16' has host bits set (did you mean "
+            "10.244.0.0/16?)");
+}
+
+TEST(ConfigLoaderErrors, PortsAndWorkersAreChecked) {
+  EXPECT_EQ(error_of(with("    - name: tap0", "    - name: underlay")),
+            "t.yaml:5:3: ports.overlay[0].name: port name 'underlay' is used twice");
+  EXPECT_EQ(
+      error_of(with("  lcores: [1]", "  lcores: [0]")),
+      "t.yaml:13:12: workers.lcores[0]: lcore 0 is eal.main_lcore, which runs the control plane");
+  EXPECT_EQ(error_of(with("  lcores: [1]", "  lcores: [1]\n  burst_size: 65")),
+            "t.yaml:14:15: workers.burst_size: 65 is out of range 1..64");
+  EXPECT_EQ(error_of(with("  overlay:\n    - name: tap0\n      device: net_tap0,iface=t0\n",
+                          "  overlay: []\n")),
+            "t.yaml:9:12: ports.overlay: expected a non-empty list of ports, found a list");
+}
+
+TEST(ConfigLoaderErrors, ControlListenOverTcpNeedsTls) {
+  EXPECT_EQ(
+      error_of(kValid + "control:\n  listen: 0.0.0.0:7443\n"),
+      "t.yaml:22:11: control.listen: TCP listen address '0.0.0.0:7443' needs control.tls.cert and "
+      "control.tls.key");
+  EXPECT_EQ(error_of(kValid + "control:\n  listen: unix://relative.sock\n"),
+            "t.yaml:22:11: control.listen: unix socket path must be absolute "
+            "(unix:///run/tartan/tartan.sock)");
+}
+
+TEST(ConfigLoaderErrors, YamlSyntaxErrorHasPosition) {
+  EXPECT_EQ(error_of("eal: [1, 2\n"),
+            "t.yaml:2:1: YAML syntax error: end of sequence flow not found");
+}
+
+TEST(ConfigLoaderErrors, UnsupportedLeaseSourcesSaySo) {
+  EXPECT_EQ(error_of(with("source: static", "source: consul")),
+            "t.yaml:19:11: lease.source: expected static, grpc, etcd or kube, found 'consul'");
+}
+
+}  // namespace
+}  // namespace tartan
