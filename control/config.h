@@ -13,10 +13,6 @@
 
 namespace tartan {
 
-enum class BackendType { kVxlan, kUdp, kHostGw };
-
-const char* backend_type_name(BackendType type);  // flannel's spelling: "vxlan", "udp", "host-gw"
-
 // flannel's net-conf.json "Backend" object.
 struct BackendConfig {
   BackendType type = BackendType::kVxlan;
@@ -64,9 +60,6 @@ struct Config {
   ControlConfig control;
   LeaseConfig lease;
   std::string subnet_file = "/run/flannel/subnet.env";
-
-  // The underlay MTU minus the encapsulation overhead of the backend.
-  uint16_t overlay_mtu() const;
 };
 
 }  // namespace tartan

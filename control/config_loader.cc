@@ -132,6 +132,12 @@ class Reader {
     return value;
   }
 
+  // Sets `out` from `key` of `s` when the key is there.
+  template <class T>
+  void maybe_integer(const Section& s, const char* key, T& out, int64_t min, int64_t max) {
+    if (s.has(key)) out = static_cast<T>(integer(s.get(key), s.key_path(key), min, max));
+  }
+
   bool boolean(const YAML::Node& n, const std::string& key) {
     const std::string text = scalar(n, key, "true or false");
     if (n.Tag() != "!" && (text == "true" || text == "false")) return text == "true";
@@ -147,6 +153,15 @@ class Reader {
     auto a = Ipv4Addr::parse(text);
     if (!a) fail(n, key, "'" + text + "' is not an IPv4 address");
     return *a;
+  }
+
+  MacAddr mac(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "a MAC address");
+    auto m = MacAddr::parse(text);
+    if (!m) fail(n, key, "'" + text + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (m->is_zero() || m->is_multicast())
+      fail(n, key, "'" + text + "' is not a unicast MAC address");
+    return *m;
   }
 
   Ipv4Prefix ipv4_prefix(const YAML::Node& n, const std::string& key,
@@ -185,10 +200,8 @@ void read_eal(Reader& r, const Section& top, EalConfig& eal) {
   if (!top.has("eal")) return;
   Section s = r.section(top.get("eal"), "eal",
                         {"main_lcore", "memory_mb", "hugepages", "file_prefix", "extra_args"});
-  if (s.has("main_lcore"))
-    eal.main_lcore = r.integer(s.get("main_lcore"), "eal.main_lcore", 0, RTE_MAX_LCORE - 1);
-  if (s.has("memory_mb"))
-    eal.memory_mb = r.integer(s.get("memory_mb"), "eal.memory_mb", 64, 1 << 20);
+  r.maybe_integer(s, "main_lcore", eal.main_lcore, 0, RTE_MAX_LCORE - 1);
+  r.maybe_integer(s, "memory_mb", eal.memory_mb, 64, 1 << 20);
   if (s.has("hugepages")) {
     const YAML::Node& n = s.get("hugepages");
     const std::string v = r.scalar(n, "eal.hugepages", "auto, on or off");
@@ -222,16 +235,29 @@ PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::stri
     r.fail(s.node(), s.key_path("device"), "required key is missing (PCI address or vdev devargs)");
   p.device = r.string(s.get("device"), s.key_path("device"));
   if (p.device.empty()) r.fail(s.get("device"), s.key_path("device"), "must not be empty");
+  if (s.has("mac")) p.mac = r.mac(s.get("mac"), s.key_path("mac"));
+  if (s.has("routing")) {
+    const std::string v = r.string(s.get("routing"), s.key_path("routing"));
+    if (v == "auto")
+      p.routing = OverlayRouting::kAuto;
+    else if (v == "tartan")
+      p.routing = OverlayRouting::kTartan;
+    else if (v == "host")
+      p.routing = OverlayRouting::kHost;
+    else
+      r.fail(s.get("routing"), s.key_path("routing"),
+             "expected auto, tartan or host, found '" + v + "'");
+  }
   return p;
 }
 
 void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
   if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
   Section u = r.section(ports.get("underlay"), "ports.underlay",
-                        {"name", "device", "address", "gateway", "mtu"});
+                        {"name", "device", "mac", "address", "gateway", "mtu"});
   PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay");
   p.mtu = 1500;
-  if (u.has("mtu")) p.mtu = r.integer(u.get("mtu"), "ports.underlay.mtu", 576, 9216);
+  r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
   engine.ports.push_back(p);
 
   if (!u.has("address"))
@@ -263,12 +289,13 @@ void read_ports(Reader& r, const Section& top, EngineConfig& engine) {
   }
   for (size_t i = 0; i < overlays.size(); ++i) {
     const std::string path = "ports.overlay[" + std::to_string(i) + "]";
-    engine.ports.push_back(read_port(r, r.section(overlays[i], path, {"name", "device"}),
-                                     PortRole::kOverlay, "overlay" + std::to_string(i)));
+    engine.ports.push_back(
+        read_port(r, r.section(overlays[i], path, {"name", "device", "mac", "routing"}),
+                  PortRole::kOverlay, "overlay" + std::to_string(i)));
   }
   if (s.has("exception")) {
     engine.ports.push_back(
-        read_port(r, r.section(s.get("exception"), "ports.exception", {"name", "device"}),
+        read_port(r, r.section(s.get("exception"), "ports.exception", {"name", "device", "mac"}),
                   PortRole::kException, "exception"));
   }
 
@@ -314,16 +341,11 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
               "main lcore " + std::to_string(engine.eal.main_lcore) +
                   " collides with the default worker lcore 1; set workers.lcores");
   }
-  if (s.has("burst_size"))
-    w.burst_size = r.integer(s.get("burst_size"), "workers.burst_size", 1, 64);
-  if (s.has("rx_descriptors"))
-    w.rx_descriptors = r.integer(s.get("rx_descriptors"), "workers.rx_descriptors", 64, 16384);
-  if (s.has("tx_descriptors"))
-    w.tx_descriptors = r.integer(s.get("tx_descriptors"), "workers.tx_descriptors", 64, 16384);
-  if (s.has("mempool_size"))
-    w.mempool_size = r.integer(s.get("mempool_size"), "workers.mempool_size", 1023, 1 << 24);
-  if (s.has("mempool_cache"))
-    w.mempool_cache = r.integer(s.get("mempool_cache"), "workers.mempool_cache", 0, 512);
+  r.maybe_integer(s, "burst_size", w.burst_size, 1, 64);
+  r.maybe_integer(s, "rx_descriptors", w.rx_descriptors, 64, 16384);
+  r.maybe_integer(s, "tx_descriptors", w.tx_descriptors, 64, 16384);
+  r.maybe_integer(s, "mempool_size", w.mempool_size, 1023, 1 << 24);
+  r.maybe_integer(s, "mempool_cache", w.mempool_cache, 0, 512);
 }
 
 void read_network(Reader& r, const Section& top, Config& c) {
@@ -450,16 +472,66 @@ void read_lease(Reader& r, const Section& top, Config& c) {
   }
 }
 
+void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
+  if (!top.has("dataplane")) return;
+  DataplaneConfig& d = engine.dataplane;
+  Section s = r.section(top.get("dataplane"), "dataplane",
+                        {"vtep_mac", "udp_checksum", "max_routes", "lpm_tbl8_groups",
+                         "icmp_rate_per_s", "arp", "static_neighbours"});
+  if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
+  if (s.has("udp_checksum"))
+    d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
+  r.maybe_integer(s, "max_routes", d.max_routes, 16, 1 << 22);
+  r.maybe_integer(s, "lpm_tbl8_groups", d.lpm_tbl8_groups, 16, 1 << 20);
+  r.maybe_integer(s, "icmp_rate_per_s", d.icmp_rate_per_s, 0, 1000000);
+  if (s.has("arp")) {
+    Section a = r.section(s.get("arp"), "dataplane.arp",
+                          {"retry_ms", "max_retries", "refresh_s", "queue_len"});
+    r.maybe_integer(a, "retry_ms", d.arp_retry_ms, 10, 60000);
+    r.maybe_integer(a, "max_retries", d.arp_max_retries, 1, 100);
+    r.maybe_integer(a, "refresh_s", d.arp_refresh_s, 1, 86400);
+    r.maybe_integer(a, "queue_len", d.arp_queue_len, 1, 4096);
+  }
+  if (s.has("static_neighbours")) {
+    const YAML::Node& list = s.get("static_neighbours");
+    if (!list.IsSequence())
+      r.fail(list, "dataplane.static_neighbours", "expected a list, found " + kind_of(list));
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
+      Section n = r.section(list[i], path, {"ip", "mac"});
+      if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
+      StaticNeighbour sn{r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")};
+      if (!engine.underlay.address.contains(sn.ip)) {
+        r.fail(n.get("ip"), path + ".ip",
+               sn.ip.str() + " is not on the underlay subnet " +
+                   engine.underlay.address.network().str());
+      }
+      d.static_neighbours.push_back(sn);
+    }
+  }
+}
+
+// The engine's view of flannel's backend settings.
+void derive_dataplane(const Config& c, DataplaneConfig& d) {
+  d.backend = c.network.backend.type;
+  d.vni = c.network.backend.vni;
+  d.udp_port = c.network.backend.port;
+  d.underlay_mtu = c.network.backend.mtu ? c.network.backend.mtu : c.engine.ports[0].mtu;
+  d.direct_routing = c.network.backend.direct_routing;
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
   Section top = r.section(
-      root, "", {"eal", "ports", "workers", "network", "control", "lease", "subnet_file"});
+      root, "",
+      {"eal", "ports", "workers", "network", "dataplane", "control", "lease", "subnet_file"});
   read_eal(r, top, c.engine.eal);
   read_ports(r, top, c.engine);
   read_workers(r, top, c.engine);
   read_network(r, top, c);
+  read_dataplane(r, top, c.engine);
   read_control(r, top, c.control);
   read_lease(r, top, c);
   if (top.has("subnet_file")) {
@@ -478,22 +550,11 @@ Config read_config(Reader& r, const YAML::Node& root) {
               std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
                   std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
+  derive_dataplane(c, c.engine.dataplane);
   return c;
 }
 
 }  // namespace
-
-const char* backend_type_name(BackendType type) {
-  switch (type) {
-    case BackendType::kVxlan:
-      return "vxlan";
-    case BackendType::kUdp:
-      return "udp";
-    case BackendType::kHostGw:
-      return "host-gw";
-  }
-  return "?";
-}
 
 const char* lease_source_name(LeaseSource source) {
   switch (source) {
@@ -507,19 +568,6 @@ const char* lease_source_name(LeaseSource source) {
       return "kube";
   }
   return "?";
-}
-
-uint16_t Config::overlay_mtu() const {
-  const uint16_t underlay = network.backend.mtu ? network.backend.mtu : engine.ports.at(0).mtu;
-  switch (network.backend.type) {
-    case BackendType::kVxlan:
-      return underlay - 50;  // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-    case BackendType::kUdp:
-      return underlay - 28;  // IPv4 20 + UDP 8
-    case BackendType::kHostGw:
-      return underlay;
-  }
-  return underlay;
 }
 
 Result<Config> parse_config(std::string_view yaml_text, const std::string& source_name) {
@@ -585,6 +633,13 @@ std::string config_to_yaml(const Config& c) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << p.name;
     out << YAML::Key << "device" << YAML::Value << p.device;
+    if (p.mac) out << YAML::Key << "mac" << YAML::Value << p.mac->str();
+    if (p.role == PortRole::kOverlay) {
+      out << YAML::Key << "routing" << YAML::Value
+          << (p.routing == OverlayRouting::kAuto     ? "auto"
+              : p.routing == OverlayRouting::kTartan ? "tartan"
+                                                     : "host");
+    }
     if (p.role == PortRole::kUnderlay) {
       out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
       if (e.underlay.gateway)
@@ -627,6 +682,27 @@ std::string config_to_yaml(const Config& c) {
   if (n.backend.type == BackendType::kVxlan)
     out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
   out << YAML::EndMap;
+  out << YAML::EndMap;
+
+  const DataplaneConfig& d = c.engine.dataplane;
+  out << YAML::Key << "dataplane" << YAML::Value << YAML::BeginMap;
+  if (!d.vtep_mac.is_zero()) out << YAML::Key << "vtep_mac" << YAML::Value << d.vtep_mac.str();
+  out << YAML::Key << "udp_checksum" << YAML::Value << d.udp_checksum;
+  out << YAML::Key << "max_routes" << YAML::Value << d.max_routes;
+  out << YAML::Key << "lpm_tbl8_groups" << YAML::Value << d.lpm_tbl8_groups;
+  out << YAML::Key << "icmp_rate_per_s" << YAML::Value << d.icmp_rate_per_s;
+  out << YAML::Key << "arp" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "retry_ms" << YAML::Value << d.arp_retry_ms;
+  out << YAML::Key << "max_retries" << YAML::Value << d.arp_max_retries;
+  out << YAML::Key << "refresh_s" << YAML::Value << d.arp_refresh_s;
+  out << YAML::Key << "queue_len" << YAML::Value << d.arp_queue_len;
+  out << YAML::EndMap;
+  out << YAML::Key << "static_neighbours" << YAML::Value << YAML::BeginSeq;
+  for (const StaticNeighbour& n : d.static_neighbours) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "ip" << YAML::Value << n.ip.str()
+        << YAML::Key << "mac" << YAML::Value << n.mac.str() << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
   out << YAML::EndMap;
 
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;

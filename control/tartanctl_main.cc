@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "version.h"
 #include "tartan/v1/config.grpc.pb.h"
 #include "tartan/v1/health.grpc.pb.h"
 #include "tartan/v1/stats.grpc.pb.h"
+#include "version.h"
 
 namespace {
 

@@ -14,10 +14,10 @@
 #include "control/health_service.h"
 #include "control/readiness.h"
 #include "control/stats_service.h"
-#include "version.h"
 #include "engine/eal.h"
 #include "engine/engine.h"
 #include "engine/log.h"
+#include "version.h"
 
 namespace tartan {
 namespace {
@@ -189,7 +189,7 @@ int run(const Options& opts) {
   }
   set_log_level(opts.log_level);  // EAL's --log-level handling may have reset ours
 
-  Readiness readiness({"ports_started", "workers_running", "api_serving"});
+  Readiness readiness({"lease_acquired", "ports_started", "workers_running", "api_serving"});
   auto engine = Engine::create(config->engine);
   if (!engine) {
     std::fprintf(stderr, "tartand: %s\n", engine.status().message().c_str());
@@ -198,6 +198,13 @@ int run(const Options& opts) {
   if (Status s = (*engine)->start(); !s.ok()) {
     std::fprintf(stderr, "tartand: %s\n", s.message().c_str());
     return kExitRuntime;
+  }
+  if (config->lease.source == LeaseSource::kStatic) {
+    if (Status st = (*engine)->set_local_subnet(config->lease.subnet); !st.ok()) {
+      std::fprintf(stderr, "tartand: lease.subnet: %s\n", st.message().c_str());
+      return kExitRuntime;
+    }
+    readiness.set("lease_acquired", true, "static " + config->lease.subnet->str());
   }
   readiness.set("ports_started", true, std::to_string((*engine)->ports().size()) + " ports up");
   readiness.set("workers_running", true,
@@ -220,6 +227,14 @@ int run(const Options& opts) {
                 port_role_name(p.role()), p.driver().c_str(), p.mac().str().c_str(), p.rx_queues(),
                 p.tx_queues());
   }
+  const DataplaneConfig& dp = config->engine.dataplane;
+  std::printf(
+      "tartand: %s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
+      "MTU %u\n",
+      backend_type_name(dp.backend), dp.vni, dp.udp_port,
+      config->engine.underlay.address.addr.str().c_str(),
+      config->lease.subnet ? config->lease.subnet->str().c_str() : "(none yet)",
+      (*engine)->vtep_mac().str().c_str(), dp.overlay_mtu());
   std::printf("tartand: %zu worker(s) polling on lcore(s)", (*engine)->workers().size());
   for (const auto& w : (*engine)->workers()) std::printf(" %u", w->lcore());
   std::printf(

@@ -14,18 +14,6 @@
 
 namespace tartan {
 
-const char* port_role_name(PortRole role) {
-  switch (role) {
-    case PortRole::kUnderlay:
-      return "underlay";
-    case PortRole::kOverlay:
-      return "overlay";
-    case PortRole::kException:
-      return "exception";
-  }
-  return "?";
-}
-
 bool hugepages_available() {
   std::ifstream mounts("/proc/mounts");
   std::string line;

@@ -1,16 +1,24 @@
 #include "engine/engine.h"
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <chrono>
+#include <cstring>
+#include <random>
 #include <string>
 
 #include "engine/log.h"
+#include "engine/telemetry.h"
 
 namespace tartan {
 namespace {
+
+constexpr unsigned kRingSize = 4096;
 
 int launch_worker(void* arg) {
   auto* ctx = static_cast<std::pair<Worker*, std::atomic<bool>*>*>(arg);
@@ -20,10 +28,39 @@ int launch_worker(void* arg) {
   return 0;
 }
 
+// A random locally administered unicast MAC, as flannel makes VtepMACs.
+MacAddr random_vtep_mac() {
+  std::random_device rd;
+  MacAddr m;
+  for (auto& b : m.bytes) b = static_cast<uint8_t>(rd());
+  m.bytes[0] = static_cast<uint8_t>((m.bytes[0] & 0xfe) | 0x02);
+  return m;
+}
+
+rte_ether_addr to_ether(const MacAddr& m) {
+  rte_ether_addr a;
+  std::memcpy(a.addr_bytes, m.bytes.data(), 6);
+  return a;
+}
+
+Status check_roles(const EngineConfig& config) {
+  int underlays = 0, overlays = 0, exceptions = 0;
+  for (const PortConfig& p : config.ports) {
+    underlays += p.role == PortRole::kUnderlay;
+    overlays += p.role == PortRole::kOverlay;
+    exceptions += p.role == PortRole::kException;
+  }
+  if (underlays != 1) return Status::invalid("ports: exactly one underlay port is needed");
+  if (overlays == 0) return Status::invalid("ports.overlay: at least one overlay port is needed");
+  if (exceptions > 1) return Status::invalid("ports.exception: at most one exception port");
+  return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
   std::unique_ptr<Engine> engine(new Engine(config));
+  if (Status s = check_roles(config); !s.ok()) return s;
   const auto num_workers = static_cast<uint16_t>(config.workers.lcores.size());
   if (num_workers == 0)
     return Status::invalid("workers.lcores: at least one worker lcore is needed");
@@ -39,34 +76,39 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
 
   // Mempools are per NUMA socket; vdevs have no socket, so the pool lives on
   // the main lcore's socket, which is where every worker of a 1-socket box is.
+  static std::atomic<unsigned> pools{0};
+  const std::string pool_name = "tartan_mbufs_" + std::to_string(pools++);
   engine->pool_ = rte_pktmbuf_pool_create(
-      "tartan_mbufs", config.workers.mempool_size, config.workers.mempool_cache, 0,
+      pool_name.c_str(), config.workers.mempool_size, config.workers.mempool_cache, 0,
       RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   if (engine->pool_ == nullptr) {
     return Status(ErrorCode::kResourceExhausted, "cannot create mempool of " +
                                                      std::to_string(config.workers.mempool_size) +
                                                      " mbufs: " + rte_strerror(rte_errno));
   }
-
   for (const PortConfig& pc : config.ports) {
     auto port = Port::open(pc, num_workers, num_workers, config.workers, engine->pool_);
     if (!port) return port.status();
+    if (pc.role == PortRole::kUnderlay) engine->underlay_index_ = engine->ports_.size();
     engine->ports_.push_back(std::move(port).value());
   }
+  engine->vtep_mac_ =
+      config.dataplane.vtep_mac.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac;
 
-  // Until the data path lands, workers patch-panel the ports: overlay and
-  // exception traffic leaves on the underlay, underlay traffic on the first
-  // overlay port.
-  std::array<uint16_t, RTE_MAX_ETHPORTS> forward_to;
-  forward_to.fill(kNoPort);
-  uint16_t underlay = kNoPort, first_overlay = kNoPort;
-  for (const Port& p : engine->ports_) {
-    if (p.role() == PortRole::kUnderlay) underlay = p.id();
-    if (p.role() == PortRole::kOverlay && first_overlay == kNoPort) first_overlay = p.id();
+  for (uint16_t w = 0; w < num_workers; ++w) {
+    const std::string suffix = std::to_string(pools - 1) + "_" + std::to_string(w);
+    engine->to_control_.push_back(rte_ring_create(("tartan_ctl_" + suffix).c_str(), kRingSize,
+                                                  static_cast<int>(rte_socket_id()),
+                                                  RING_F_SP_ENQ | RING_F_SC_DEQ));
+    engine->inject_.push_back(rte_ring_create(("tartan_inj_" + suffix).c_str(), kRingSize,
+                                              static_cast<int>(rte_socket_id()),
+                                              RING_F_SP_ENQ | RING_F_SC_DEQ));
+    if (engine->to_control_.back() == nullptr || engine->inject_.back() == nullptr) {
+      return Status(ErrorCode::kResourceExhausted,
+                    std::string("cannot create worker rings: ") + rte_strerror(rte_errno));
+    }
   }
-  for (const Port& p : engine->ports_) {
-    forward_to[p.id()] = p.role() == PortRole::kUnderlay ? first_overlay : underlay;
-  }
+  if (Status s = engine->build_context(); !s.ok()) return s;
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     std::vector<RxQueueRef> rxqs;
@@ -74,9 +116,148 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
       if (w < p.rx_queues()) rxqs.push_back({p.id(), w});
     }
     engine->workers_.push_back(std::make_unique<Worker>(
-        w, config.workers.lcores[w], std::move(rxqs), forward_to, w, config.workers.burst_size));
+        w, config.workers.lcores[w], engine->ctx_, std::move(rxqs), w, config.workers.burst_size,
+        engine->to_control_[w], engine->inject_[w], engine->peers_[w]));
   }
+  if (!config.dataplane.static_neighbours.empty()) {
+    TableDelta delta;
+    delta.set_neighbours = config.dataplane.static_neighbours;
+    if (Status s = engine->apply(delta); !s.ok()) return s;
+  }
+  register_telemetry(engine.get());
   return engine;
+}
+
+Status Engine::build_context() {
+  const DataplaneConfig& dp = config_.dataplane;
+  const Port& ul = ports_[underlay_index_];
+  ctx_.backend = dp.backend;
+  ctx_.underlay_port = ul.id();
+  ctx_.underlay_mac = to_ether(ul.mac());
+  ctx_.underlay_ip_be = config_.underlay.address.addr.be();
+  ctx_.tunnel_port_be = rte_cpu_to_be_16(dp.udp_port);
+  ctx_.vni_be = rte_cpu_to_be_32(dp.vni << 8);
+  ctx_.vtep_mac = to_ether(vtep_mac_);
+  ctx_.overlay_mtu = dp.overlay_mtu();
+  ctx_.udp_checksum = dp.udp_checksum;
+  ctx_.direct_routing = dp.direct_routing;
+  ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
+  ctx_.tx_udp_cksum_offload = ul.offloads().udp_cksum;
+  ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
+  ctx_.overlay_address_be = &overlay_address_be_;
+
+  TablesParams tp;
+  tp.max_routes = dp.max_routes;
+  tp.tbl8_groups = dp.lpm_tbl8_groups;
+  tp.num_readers = static_cast<unsigned>(config_.workers.lcores.size());
+  tp.backend = dp.backend;
+  tp.vni = dp.vni;
+  tp.udp_port = dp.udp_port;
+  tp.direct_routing = dp.direct_routing;
+  tp.underlay = config_.underlay.address;
+  tp.gateway = config_.underlay.gateway;
+  tp.underlay_mac = ul.mac();
+  tp.underlay_port = ul.id();
+  tp.vtep_mac = vtep_mac_;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const Port& p = ports_[i];
+    PortContext& pc = ctx_.ports[p.id()];
+    pc.role = p.role();
+    pc.mac = to_ether(p.mac());
+    if (p.role() == PortRole::kException) ctx_.exception_port = p.id();
+    if (p.role() != PortRole::kOverlay) continue;
+    const OverlayRouting routing = config_.ports[i].routing;
+    pc.tartan_routes = routing == OverlayRouting::kTartan ||
+                       (routing == OverlayRouting::kAuto && p.driver() != "net_tap");
+    tp.overlays.push_back({p.id(), p.name(), p.mac()});
+  }
+
+  adjacency_ = std::make_unique<AdjacencyTable>(dp.max_routes + 64);
+  if (!adjacency_->ok())
+    return Status(ErrorCode::kResourceExhausted, "cannot allocate the neighbour table");
+  NeighbourParams np;
+  np.our_ip = config_.underlay.address.addr;
+  np.our_mac = ul.mac();
+  np.retry_ms = dp.arp_retry_ms;
+  np.max_retries = dp.arp_max_retries;
+  np.refresh_s = dp.arp_refresh_s;
+  np.queue_len = dp.arp_queue_len;
+  neighbours_ = std::make_unique<NeighbourTable>(
+      np, *adjacency_, pool_, [this](unsigned w, rte_mbuf* m) { return inject(w, m); });
+  auto tables = ForwardingTables::create(
+      tp, *neighbours_,
+      [this](uint32_t id) {
+        PeerBaseline b{};
+        for (const PeerCounters* pc : peers_) {
+          b.encap_packets += pc[id].encap_packets.get();
+          b.encap_bytes += pc[id].encap_bytes.get();
+          b.decap_packets += pc[id].decap_packets.get();
+          b.decap_bytes += pc[id].decap_bytes.get();
+        }
+        peer_baseline_[id] = b;
+      },
+      [this] { drain_to_control(); });
+  if (!tables) return tables.status();
+  tables_ = std::move(tables).value();
+  ctx_.tables = tables_->readers();
+  ctx_.tables.adjacency = adjacency_.get();
+  ctx_.rcu = tables_->rcu();
+
+  const uint32_t capacity = tables_->next_hop_capacity();
+  peer_baseline_.assign(capacity, PeerBaseline{});
+  for (size_t w = 0; w < config_.workers.lcores.size(); ++w) {
+    auto* peers = static_cast<PeerCounters*>(
+        rte_zmalloc("tartan_peer_counters", sizeof(PeerCounters) * capacity, RTE_CACHE_LINE_SIZE));
+    if (peers == nullptr)
+      return Status(ErrorCode::kResourceExhausted, "cannot allocate per-node counters");
+    peers_.push_back(peers);
+  }
+  return {};
+}
+
+uint64_t Engine::now_ms() const {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+bool Engine::inject(unsigned worker, rte_mbuf* m) {
+  return rte_ring_sp_enqueue(inject_[worker % inject_.size()], m) == 0;
+}
+
+void Engine::drain_to_control() {
+  const uint64_t now = now_ms();
+  std::array<rte_mbuf*, 64> pkts;
+  for (unsigned w = 0; w < to_control_.size(); ++w) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst(to_control_[w], reinterpret_cast<void**>(pkts.data()),
+                                          pkts.size(), nullptr)) > 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        if (m->hash.usr == kToControlArp) {
+          if (auto arp = parse_arp(m)) neighbours_->on_arp(*arp, now);
+          rte_pktmbuf_free(m);
+        } else {
+          neighbours_->hold(m->hash.usr, m, w);
+        }
+      }
+    }
+  }
+}
+
+void Engine::housekeeping() {
+  std::lock_guard lock(mu_);
+  drain_to_control();
+  // Reclaim first: a neighbour whose last user just went needs no ARP.
+  tables_->reclaim();
+  neighbours_->tick(now_ms());
+}
+
+void Engine::housekeeping_loop() {
+  while (!stop_housekeeping_.load()) {
+    housekeeping();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 Status Engine::start_ports() {
@@ -89,9 +270,9 @@ Status Engine::start_ports() {
 
 Status Engine::start() {
   if (Status s = start_ports(); !s.ok()) return s;
-  stop_.store(false);
+  stop_workers_.store(false);
   for (auto& w : workers_) {
-    auto* ctx = new std::pair<Worker*, std::atomic<bool>*>(w.get(), &stop_);
+    auto* ctx = new std::pair<Worker*, std::atomic<bool>*>(w.get(), &stop_workers_);
     if (int rc = rte_eal_remote_launch(launch_worker, ctx, w->lcore()); rc != 0) {
       delete ctx;
       stop();
@@ -100,12 +281,22 @@ Status Engine::start() {
     }
     launched_ = true;
   }
+  stop_housekeeping_.store(false);
+  housekeeping_thread_ = std::thread([this] { housekeeping_loop(); });
+  {
+    std::lock_guard lock(mu_);
+    neighbours_->announce();
+  }
   return {};
 }
 
 void Engine::stop() {
+  if (housekeeping_thread_.joinable()) {
+    stop_housekeeping_.store(true);
+    housekeeping_thread_.join();
+  }
   if (launched_) {
-    stop_.store(true);
+    stop_workers_.store(true);
     for (auto& w : workers_) rte_eal_wait_lcore(w->lcore());
     launched_ = false;
     TARTAN_LOG(INFO, kEngine, "workers stopped");
@@ -114,17 +305,73 @@ void Engine::stop() {
     for (Port& p : ports_) p.stop();
     ports_started_ = false;
   }
+  // Nothing moves now: free what sat between workers and control.
+  std::array<rte_mbuf*, 64> pkts;
+  for (rte_ring* r : inject_) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), pkts.size(),
+                                          nullptr)) > 0) {
+      rte_pktmbuf_free_bulk(pkts.data(), n);
+    }
+  }
+  if (neighbours_) {
+    std::lock_guard lock(mu_);
+    drain_to_control();
+  }
 }
 
 Engine::~Engine() {
+  unregister_telemetry(this);
   stop();
+  tables_.reset();      // releases neighbours
+  neighbours_.reset();  // frees held packets
+  for (PeerCounters* p : peers_) rte_free(p);
+  for (rte_ring* r : to_control_) rte_ring_free(r);
+  for (rte_ring* r : inject_) rte_ring_free(r);
   for (Port& p : ports_) p.close();
   workers_.clear();
   rte_mempool_free(pool_);
 }
 
+Status Engine::apply(const TableDelta& delta) {
+  std::lock_guard lock(mu_);
+  drain_to_control();
+  return tables_->apply(delta, now_ms());
+}
+
+Status Engine::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
+  std::lock_guard lock(mu_);
+  if (Status s = tables_->set_local_subnet(subnet); !s.ok()) return s;
+  overlay_address_be_.store(subnet ? subnet->addr.be() : 0, std::memory_order_relaxed);
+  return {};
+}
+
+std::optional<Ipv4Prefix> Engine::local_subnet() const {
+  std::lock_guard lock(mu_);
+  return tables_->local_subnet();
+}
+
+std::vector<RouteView> Engine::routes() const {
+  std::lock_guard lock(mu_);
+  return tables_->routes();
+}
+
+std::vector<NeighbourView> Engine::neighbours() const {
+  std::lock_guard lock(mu_);
+  return neighbours_->view();
+}
+
+uint64_t Engine::held_mbufs() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = neighbours_->held_packets();
+  for (rte_ring* r : to_control_) n += rte_ring_count(r);
+  for (rte_ring* r : inject_) n += rte_ring_count(r);
+  return n;
+}
+
 StatsSnapshot Engine::stats() const {
   StatsSnapshot s;
+  s.tsc_hz = rte_get_tsc_hz();
   for (const Port& p : ports_) {
     PortStats ps;
     ps.name = p.name();
@@ -146,8 +393,41 @@ StatsSnapshot Engine::stats() const {
     s.ports.push_back(ps);
   }
   for (const auto& w : workers_) {
-    s.workers.push_back({w->lcore(), w->counters().loops.get(), w->counters().busy_loops.get()});
-    for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += w->counters().drops[r].get();
+    const WorkerCounters& c = w->counters();
+    s.workers.push_back(
+        {w->lcore(), c.loops.get(), c.busy_loops.get(), c.busy_cycles.get(), c.processed.get()});
+    for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += c.drops[r].get();
+    s.events.arp_replies += c.events.arp_replies.get();
+    s.events.icmp_errors += c.events.icmp_errors.get();
+    s.events.to_exception += c.events.to_exception.get();
+    s.events.to_control += c.events.to_control.get();
+    s.events.arp_wait += c.events.arp_wait.get();
+    s.events.injected += c.events.injected.get();
+  }
+  std::lock_guard lock(mu_);
+  const NeighbourCounters& nc = neighbours_->counters();
+  s.events.arp_requests_sent = nc.requests_sent;
+  s.events.arp_learned = nc.replies_learned;
+  s.events.arp_released = nc.held_released;
+  s.events.arp_held_now = neighbours_->held_packets();
+  s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
+  s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  for (uint32_t id : tables_->remote_next_hop_ids()) {
+    PeerStats ps;
+    ps.next_hop_id = id;
+    if (auto v = tables_->next_hop_view(id)) ps.public_ip = v->public_ip;
+    const PeerBaseline& b = peer_baseline_[id];
+    for (const PeerCounters* pc : peers_) {
+      ps.encap_packets += pc[id].encap_packets.get();
+      ps.encap_bytes += pc[id].encap_bytes.get();
+      ps.decap_packets += pc[id].decap_packets.get();
+      ps.decap_bytes += pc[id].decap_bytes.get();
+    }
+    ps.encap_packets -= b.encap_packets;
+    ps.encap_bytes -= b.encap_bytes;
+    ps.decap_packets -= b.decap_packets;
+    ps.decap_bytes -= b.decap_bytes;
+    s.peers.push_back(ps);
   }
   return s;
 }

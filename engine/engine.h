@@ -1,49 +1,109 @@
-// The data plane as one object: mempools, ports and worker lcores, created
-// from EngineConfig after the EAL is up, torn down in reverse order.
+// The data plane as one object: mempool, ports, forwarding tables,
+// neighbours and worker lcores, created from EngineConfig after the EAL is
+// up, torn down in reverse order.
+//
+// Threads: workers run on their lcores and touch only what DatapathContext
+// gives them; everything else (table changes, ARP, reclamation, views) is
+// serialised by one mutex on the control side, from the housekeeping thread
+// and from callers such as the gRPC server.
 #pragma once
 
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
+#include "engine/adjacency.h"
+#include "engine/datapath_context.h"
 #include "engine/engine_config.h"
+#include "engine/neighbours.h"
 #include "engine/port.h"
 #include "engine/stats.h"
 #include "engine/status.h"
+#include "engine/tables.h"
 #include "engine/worker.h"
 
 namespace tartan {
 
 class Engine {
  public:
-  // Creates the mempool, opens and configures every port, builds workers.
+  // Creates the mempool, opens and configures every port, builds the
+  // tables and the workers. Nothing runs yet.
   static Result<std::unique_ptr<Engine>> create(const EngineConfig& config);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Starts the ports and launches each worker on its lcore.
+  // Starts the ports, launches each worker on its lcore, starts the
+  // housekeeping thread and announces our underlay address.
   Status start();
-  // Starts the ports only; the caller drives workers with poll_once() (tests).
+  // Starts the ports only: the caller drives workers with poll_once() and
+  // the control side with housekeeping() (tests, benchmarks).
   Status start_ports();
-  // Stops the workers, then the ports; idempotent.
+  // Stops housekeeping, the workers, then the ports; frees what was queued
+  // between them. Idempotent.
   void stop();
 
+  // Table changes, all or nothing (see ForwardingTables::apply).
+  Status apply(const TableDelta& delta);
+  // Our own podCIDR, delivered to the first overlay port (nullopt: none).
+  Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
+  std::optional<Ipv4Prefix> local_subnet() const;
+
+  // One round of control-side work: ARP handed over by workers, held
+  // packets, neighbour timers, reclamation after grace periods.
+  void housekeeping();
+
+  std::vector<RouteView> routes() const;
+  std::vector<NeighbourView> neighbours() const;
   StatsSnapshot stats() const;
+
   const std::vector<Port>& ports() const { return ports_; }
+  const Port& underlay() const { return ports_[underlay_index_]; }
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   rte_mempool* mempool() const { return pool_; }
+  const MacAddr& vtep_mac() const { return vtep_mac_; }
+  const EngineConfig& config() const { return config_; }
+  // Buffers the engine holds outside the mempool's free list on purpose:
+  // packets waiting for ARP and in the worker <-> control rings.
+  uint64_t held_mbufs() const;
 
  private:
   explicit Engine(const EngineConfig& config) : config_(config) {}
+  Status build_context();
+  uint64_t now_ms() const;
+  void drain_to_control();  // needs mu_ held
+  bool inject(unsigned worker, rte_mbuf* m);
+  void housekeeping_loop();
 
   EngineConfig config_;
   rte_mempool* pool_ = nullptr;
   std::vector<Port> ports_;
+  size_t underlay_index_ = 0;
+  MacAddr vtep_mac_;
+  DatapathContext ctx_;
+  std::atomic<uint32_t> overlay_address_be_{0};
+  std::unique_ptr<AdjacencyTable> adjacency_;
+  std::unique_ptr<NeighbourTable> neighbours_;
+  std::unique_ptr<ForwardingTables> tables_;
+  std::vector<rte_ring*> to_control_;
+  std::vector<rte_ring*> inject_;
+  std::vector<PeerCounters*> peers_;
+  struct PeerBaseline {
+    uint64_t encap_packets, encap_bytes, decap_packets, decap_bytes;
+  };
+  std::vector<PeerBaseline> peer_baseline_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<bool> stop_{false};
+
+  mutable std::mutex mu_;  // control side: tables, neighbours, baselines
+  std::atomic<bool> stop_workers_{false};
+  std::atomic<bool> stop_housekeeping_{false};
+  std::thread housekeeping_thread_;
   bool launched_ = false;
   bool ports_started_ = false;
 };

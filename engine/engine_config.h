@@ -25,16 +25,55 @@ enum class PortRole { kUnderlay, kOverlay, kException };
 
 const char* port_role_name(PortRole role);
 
+// Whether tartan is the IPv4 hop for an overlay port's hosts (decrementing
+// TTL, answering with ICMP), or the host kernel is (a tap standing where
+// flannel.1 does: the kernel routes between cni0 and the tap itself).
+enum class OverlayRouting { kAuto, kTartan, kHost };
+
 struct PortConfig {
   std::string name;    // tartan's name for the port, used in logs, stats and the API
   std::string device;  // PCI address ("0000:3b:00.0[,args]") or vdev devargs ("net_tap0,iface=x")
   PortRole role = PortRole::kOverlay;
-  uint16_t mtu = 0;  // 0: leave the device's MTU as it is
+  uint16_t mtu = 0;            // 0: leave the device's MTU as it is
+  std::optional<MacAddr> mac;  // set the port's MAC; otherwise keep the device's
+  OverlayRouting routing = OverlayRouting::kAuto;  // overlay: auto = host for net_tap, else tartan
 };
 
 struct UnderlayConfig {
   Ipv4Prefix address;               // our public IP with its on-link prefix, e.g. 192.0.2.10/24
   std::optional<Ipv4Addr> gateway;  // next hop for remote VTEPs outside `address`'s subnet
+};
+
+// flannel's backend types; the engine encapsulates for vxlan and udp.
+enum class BackendType { kVxlan, kUdp, kHostGw };
+
+const char* backend_type_name(BackendType type);  // flannel's spelling: "vxlan", "udp", "host-gw"
+
+struct StaticNeighbour {
+  Ipv4Addr ip;
+  MacAddr mac;
+};
+
+// How the data plane forwards: flannel's backend settings and the table and
+// neighbour limits.
+struct DataplaneConfig {
+  BackendType backend = BackendType::kVxlan;
+  uint32_t vni = 1;                 // vxlan network identifier (24 bits)
+  uint16_t udp_port = 8472;         // vxlan 8472, udp 8285
+  uint16_t underlay_mtu = 1500;     // bytes; the overlay MTU is this minus the encapsulation
+  bool direct_routing = false;      // vxlan: on-link peers get plain L2 forwarding
+  bool udp_checksum = true;         // outer UDP checksum on encapsulated packets (kernel default)
+  MacAddr vtep_mac;                 // our VTEP MAC (inner source MAC); zero: a random one
+  uint32_t max_routes = 131072;     // remote podCIDRs the tables hold
+  uint32_t lpm_tbl8_groups = 4096;  // LPM groups for prefixes longer than /24 (one each)
+  uint32_t arp_retry_ms = 1000;     // between ARP requests for an unresolved neighbour
+  uint32_t arp_max_retries = 3;     // requests before held packets are dropped
+  uint32_t arp_refresh_s = 60;      // re-ARP a resolved neighbour this often
+  uint32_t arp_queue_len = 64;      // packets held per unresolved neighbour
+  uint32_t icmp_rate_per_s = 1000;  // ICMP errors a worker may send per second
+  std::vector<StaticNeighbour> static_neighbours;  // win over ARP
+
+  uint16_t overlay_mtu() const;  // underlay_mtu minus 50 (vxlan) or 28 (udp)
 };
 
 struct WorkersConfig {
@@ -51,6 +90,7 @@ struct EngineConfig {
   std::vector<PortConfig> ports;  // exactly one underlay; one or more overlays; optional exception
   UnderlayConfig underlay;
   WorkersConfig workers;
+  DataplaneConfig dataplane;
 };
 
 }  // namespace tartan

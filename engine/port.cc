@@ -79,6 +79,25 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
     }
   }
 
+  bool logical_mac = false;
+  if (config.mac) {
+    rte_ether_addr wanted;
+    std::copy(config.mac->bytes.begin(), config.mac->bytes.end(), wanted.addr_bytes);
+    const int rc = rte_eth_dev_default_mac_addr_set(port.id_, &wanted);
+    if (rc == -ENOTSUP) {
+      // Virtual devices such as net_ring have no MAC filter to program; the
+      // configured MAC is what tartan puts in and expects in frames.
+      TARTAN_LOG(NOTICE, kEngine, "port '%s' (%s) cannot change its MAC; using %s in software",
+                 config.name.c_str(), port.driver_.c_str(), config.mac->str().c_str());
+      logical_mac = true;
+    } else if (rc != 0) {
+      port.close();
+      return Status(ErrorCode::kFailedPrecondition, "port '" + config.name + "' (" + port.driver_ +
+                                                        "): cannot set MAC " + config.mac->str() +
+                                                        ": " + dpdk_error(rc));
+    }
+  }
+
   uint16_t rx_desc = workers.rx_descriptors;
   uint16_t tx_desc = workers.tx_descriptors;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.id_, &rx_desc, &tx_desc); rc != 0) {
@@ -103,9 +122,13 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
                               " setup failed: " + dpdk_error(rc));
     }
   }
-  rte_ether_addr mac{};
-  rte_eth_macaddr_get(port.id_, &mac);
-  std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), port.mac_.bytes.begin());
+  if (logical_mac) {
+    port.mac_ = *config.mac;
+  } else {
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(port.id_, &mac);
+    std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), port.mac_.bytes.begin());
+  }
   return port;
 }
 

@@ -1,19 +1,40 @@
 #include "engine/worker.h"
 
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
 namespace tartan {
 
-Worker::Worker(unsigned index, unsigned lcore, std::vector<RxQueueRef> rx_queues,
-               std::array<uint16_t, RTE_MAX_ETHPORTS> forward_to, uint16_t tx_queue, uint16_t burst)
+Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
+               std::vector<RxQueueRef> rx_queues, uint16_t tx_queue, uint16_t burst,
+               rte_ring* to_control, rte_ring* inject, PeerCounters* peers)
     : index_(index),
       lcore_(lcore),
+      ctx_(ctx),
       rx_queues_(std::move(rx_queues)),
-      forward_to_(forward_to),
       burst_(burst),
+      to_control_(to_control),
+      inject_(inject),
+      peers_(peers),
+      // Workers start their IP id sequences far apart.
+      ip_id_(static_cast<uint16_t>(index * 0x4000 + (rte_rdtsc() & 0x3fff))),
       tx_(tx_queue, burst, counters_) {}
 
 unsigned Worker::poll_once() {
-  unsigned received = 0;
+  const uint64_t start = rte_rdtsc();
   std::array<rte_mbuf*, kMaxBurst> pkts;
+  unsigned received = 0;
+
+  // Packets the control thread sends through us: ARP requests and packets
+  // released by an ARP resolution. They are complete frames.
+  const unsigned injected =
+      rte_ring_sc_dequeue_burst(inject_, reinterpret_cast<void**>(pkts.data()), burst_, nullptr);
+  if (injected) {
+    counters_.events.injected.add(injected);
+    for (unsigned i = 0; i < injected; ++i) tx_.push(ctx_.underlay_port, pkts[i]);
+  }
+
   for (const RxQueueRef& rxq : rx_queues_) {
     const uint16_t n = rte_eth_rx_burst(rxq.port_id, rxq.queue, pkts.data(), burst_);
     if (n == 0) continue;
@@ -23,22 +44,65 @@ unsigned Worker::poll_once() {
     for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
     pc.rx_packets.add(n);
     pc.rx_bytes.add(bytes);
-    const uint16_t out = forward_to_[rxq.port_id];
-    if (out == kNoPort) {
-      counters_.drop(DropReason::kNoTxPort, n);
-      rte_pktmbuf_free_bulk(pkts.data(), n);
-      continue;
+    switch (ctx_.ports[rxq.port_id].role) {
+      case PortRole::kOverlay:
+        egress(rxq.port_id, pkts.data(), n);
+        break;
+      case PortRole::kUnderlay:
+        ingress(pkts.data(), n);
+        break;
+      case PortRole::kException:
+        // The host's own traffic on the dedicated NIC leaves unchanged.
+        for (uint16_t i = 0; i < n; ++i) tx_.push(ctx_.underlay_port, pkts[i]);
+        break;
     }
-    for (uint16_t i = 0; i < n; ++i) tx_.push(out, pkts[i]);
   }
   tx_.flush_all();
   counters_.loops.add(1);
-  if (received) counters_.busy_loops.add(1);
+  if (received) {
+    counters_.busy_loops.add(1);
+    counters_.processed.add(received);
+    counters_.busy_cycles.add(rte_rdtsc() - start);
+  }
   return received;
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
-  while (!stop.load(std::memory_order_relaxed)) poll_once();
+  rte_rcu_qsbr_thread_register(ctx_.rcu, index_);
+  rte_rcu_qsbr_thread_online(ctx_.rcu, index_);
+  while (!stop.load(std::memory_order_relaxed)) {
+    poll_once();
+    rte_rcu_qsbr_quiescent(ctx_.rcu, index_);
+  }
+  rte_rcu_qsbr_thread_offline(ctx_.rcu, index_);
+  rte_rcu_qsbr_thread_unregister(ctx_.rcu, index_);
+}
+
+void Worker::to_exception(rte_mbuf* m, DropReason otherwise) {
+  if (ctx_.exception_port == kNoPort) return drop(m, otherwise);
+  counters_.events.to_exception.add(1);
+  tx_.push(ctx_.exception_port, m);
+}
+
+void Worker::to_control(rte_mbuf* m, uint32_t tag) {
+  m->hash.usr = tag;
+  if (rte_ring_sp_enqueue(to_control_, m) != 0) {
+    return drop(m, DropReason::kArpQueueFull);
+  }
+  if (tag == kToControlArp) {
+    counters_.events.to_control.add(1);
+  } else {
+    counters_.events.arp_wait.add(1);
+  }
+}
+
+bool Worker::icmp_allowed() {
+  const uint64_t now = rte_rdtsc();
+  if (now - icmp_window_start_ >= rte_get_tsc_hz()) {
+    icmp_window_start_ = now;
+    icmp_in_window_ = 0;
+  }
+  return icmp_in_window_++ < ctx_.icmp_rate_per_s;
 }
 
 }  // namespace tartan

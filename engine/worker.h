@@ -1,13 +1,18 @@
 // A poll-mode worker: one loop over its (port, queue) list, rx_burst ->
-// process -> staged tx_burst. No locks, no allocation, no syscalls inside.
+// classify -> egress (overlay to underlay) or ingress (underlay to overlay)
+// -> staged tx_burst. No locks, no allocation, no syscalls inside; the
+// tables are read under RCU, reporting quiescence once per loop.
 #pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <vector>
 
-#include "engine/engine_config.h"
+#include "engine/datapath_context.h"
 #include "engine/stats.h"
 #include "engine/tx_buffers.h"
 
@@ -18,30 +23,60 @@ struct RxQueueRef {
   uint16_t queue;
 };
 
-inline constexpr uint16_t kNoPort = UINT16_MAX;
+// Tag in mbuf->hash.usr of an ARP frame handed to the control thread; any
+// other value is the adjacency a held packet waits for.
+inline constexpr uint32_t kToControlArp = UINT32_MAX;
 
 class Worker {
  public:
-  // `forward_to[rx port id]` is where packets received on that port go.
-  Worker(unsigned index, unsigned lcore, std::vector<RxQueueRef> rx_queues,
-         std::array<uint16_t, RTE_MAX_ETHPORTS> forward_to, uint16_t tx_queue, uint16_t burst);
+  // `to_control` (this worker -> control thread) and `inject` (control
+  // thread -> this worker's underlay TX queue) are single-producer,
+  // single-consumer rings owned by the engine. `peers` has one entry per
+  // next-hop slot.
+  Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
+         std::vector<RxQueueRef> rx_queues, uint16_t tx_queue, uint16_t burst, rte_ring* to_control,
+         rte_ring* inject, PeerCounters* peers);
 
-  // One pass over every RX queue; returns packets received.
+  // One pass: the control thread's injected packets, then every RX queue.
+  // Returns packets received.
   unsigned poll_once();
 
-  // Polls until `stop` becomes true.
+  // Polls until `stop` becomes true, as RCU reader `index`.
   void run(const std::atomic<bool>& stop);
 
   unsigned index() const { return index_; }
   unsigned lcore() const { return lcore_; }
   const WorkerCounters& counters() const { return counters_; }
+  const PeerCounters* peers() const { return peers_; }
 
  private:
+  void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+  void ingress(rte_mbuf** pkts, uint16_t n);
+  void egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh);
+  void egress_arp(uint16_t in_port, rte_mbuf* m);
+  void underlay_arp(rte_mbuf* m);
+  void deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement_ttl);
+  void send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code, uint16_t mtu,
+                       DropReason otherwise);
+  void to_exception(rte_mbuf* m, DropReason otherwise);
+  void to_control(rte_mbuf* m, uint32_t tag);
+  void drop(rte_mbuf* m, DropReason reason) {
+    counters_.drop(reason);
+    rte_pktmbuf_free(m);
+  }
+  bool icmp_allowed();
+
   unsigned index_;
   unsigned lcore_;
+  const DatapathContext& ctx_;
   std::vector<RxQueueRef> rx_queues_;
-  std::array<uint16_t, RTE_MAX_ETHPORTS> forward_to_;
   uint16_t burst_;
+  rte_ring* to_control_;
+  rte_ring* inject_;
+  PeerCounters* peers_;
+  uint16_t ip_id_;
+  uint64_t icmp_window_start_ = 0;
+  uint32_t icmp_in_window_ = 0;
   WorkerCounters counters_;
   TxBuffers tx_;
 };

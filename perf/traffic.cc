@@ -80,11 +80,13 @@ int run_traffic(const TrafficOptions& o, volatile std::sig_atomic_t& stop) {
                  o.mode.c_str(), needed - 1, nports);
     return 2;
   }
-  rte_mempool* pool = rte_pktmbuf_pool_create("perf_pool", o.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              static_cast<int>(rte_socket_id()));
+  rte_mempool* pool = rte_pktmbuf_pool_create(
+      "perf_pool", o.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
-    std::fprintf(stderr, "tartan-perf: cannot create a mempool of %u mbufs: %s (give EAL more memory with -m)\n",
-                 o.mbufs, rte_strerror(rte_errno));
+    std::fprintf(
+        stderr,
+        "tartan-perf: cannot create a mempool of %u mbufs: %s (give EAL more memory with -m)\n",
+        o.mbufs, rte_strerror(rte_errno));
     return 1;
   }
   for (uint16_t p = 0; p < needed; ++p) {

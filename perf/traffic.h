@@ -16,7 +16,7 @@ struct TrafficOptions {
   std::string dst_ip = "10.244.2.10";
   unsigned duration_seconds = 5;
   uint16_t burst = 32;
-  uint32_t mbufs = 8191;        // mempool size
+  uint32_t mbufs = 8191;  // mempool size
 };
 
 struct TrafficResult {

@@ -50,6 +50,7 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
   const CommandResult health = run_command({ctl, "--socket", sock, "health"});
   EXPECT_NE(health.output.find("ready"), std::string::npos) << health.output;
   EXPECT_NE(health.output.find("workers_running"), std::string::npos) << health.output;
+  EXPECT_NE(health.output.find("static 10.244.1.0/24"), std::string::npos) << health.output;
   const CommandResult stats = run_command({ctl, "--socket", sock, "-o", "json", "stats"});
   EXPECT_EQ(stats.exit_code, 0) << stats.output;
   EXPECT_NE(stats.output.find("\"name\": \"tartan0\""), std::string::npos) << stats.output;
@@ -57,6 +58,14 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
   const CommandResult config = run_command({ctl, "--socket", sock, "config"});
   EXPECT_NE(config.output.find("# source: <embedded configs/tartan.yaml>"), std::string::npos)
       << config.output;
+  // DPDK's own telemetry client sees tartan's commands.
+  const std::string banner = daemon.output();
+  const auto at = banner.find("dpdk-telemetry.py -f ");
+  ASSERT_NE(at, std::string::npos) << banner;
+  const std::string prefix = banner.substr(at + 21, banner.find(')', at) - at - 21);
+  const CommandResult tel =
+      run_command({"sh", "-c", "echo /tartan/drops | dpdk-telemetry.py -f '" + prefix + "' 2>&1"});
+  EXPECT_NE(tel.output.find("\"no_route\": "), std::string::npos) << tel.output;
   struct stat st {};
   ASSERT_EQ(stat(sock.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);

@@ -1,42 +1,128 @@
 #include "tests/support/packets.h"
 
-#include <rte_ether.h>
-#include <rte_ip.h>
-#include <rte_udp.h>
-
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
 namespace tartan::testing {
+namespace {
 
-std::vector<uint8_t> udp_frame(const UdpFrameSpec& s) {
-  const size_t l3 = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + s.payload_size;
-  std::vector<uint8_t> f(sizeof(rte_ether_hdr) + l3, 0);
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
-  std::memcpy(eth->dst_addr.addr_bytes, s.dst_mac.bytes.data(), 6);
-  std::memcpy(eth->src_addr.addr_bytes, s.src_mac.bytes.data(), 6);
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-  ip->version_ihl = RTE_IPV4_VHL_DEF;
-  ip->type_of_service = s.tos;
-  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(l3));
-  ip->packet_id = rte_cpu_to_be_16(1);
-  ip->fragment_offset = s.dont_fragment ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
-  ip->time_to_live = s.ttl;
-  ip->next_proto_id = IPPROTO_UDP;
-  ip->src_addr = s.src_ip.be();
-  ip->dst_addr = s.dst_ip.be();
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-  udp->src_port = rte_cpu_to_be_16(s.src_port);
-  udp->dst_port = rte_cpu_to_be_16(s.dst_port);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + s.payload_size));
-  std::memset(udp + 1, s.payload_fill, s.payload_size);
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+void put16(Bytes& b, uint16_t v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+void put32(Bytes& b, uint32_t v) {
+  put16(b, static_cast<uint16_t>(v >> 16));
+  put16(b, static_cast<uint16_t>(v));
+}
+void put_mac(Bytes& b, const MacAddr& m) {
+  b.insert(b.end(), m.bytes.begin(), m.bytes.end());
+}
+
+}  // namespace
+
+uint16_t internet_checksum(const uint8_t* data, size_t len, uint32_t sum) {
+  for (size_t i = 0; i + 1 < len; i += 2) sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+  if (len & 1) sum += static_cast<uint32_t>(data[len - 1] << 8);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+Bytes ipv4_frame(const Ipv4Spec& s, const Bytes& l4) {
+  Bytes f;
+  put_mac(f, s.dst_mac);
+  put_mac(f, s.src_mac);
+  put16(f, 0x0800);
+  const size_t ip_at = f.size();
+  f.push_back(0x45);
+  f.push_back(s.tos);
+  put16(f, static_cast<uint16_t>(20 + l4.size()));
+  put16(f, s.id);
+  put16(f, static_cast<uint16_t>((s.dont_fragment ? 0x4000 : 0) | s.frag_field));
+  f.push_back(s.ttl);
+  f.push_back(s.protocol);
+  put16(f, 0);
+  put32(f, s.src_ip.value);
+  put32(f, s.dst_ip.value);
+  const uint16_t sum = internet_checksum(f.data() + ip_at, 20);
+  f[ip_at + 10] = static_cast<uint8_t>(sum >> 8);
+  f[ip_at + 11] = static_cast<uint8_t>(sum);
+  f.insert(f.end(), l4.begin(), l4.end());
   return f;
 }
 
-rte_mbuf* to_mbuf(rte_mempool* pool, const std::vector<uint8_t>& bytes) {
+Bytes udp_frame(const UdpSpec& s, const Bytes& payload) {
+  Bytes udp;
+  put16(udp, s.src_port);
+  put16(udp, s.dst_port);
+  put16(udp, static_cast<uint16_t>(8 + payload.size()));
+  put16(udp, 0);
+  udp.insert(udp.end(), payload.begin(), payload.end());
+  if (s.checksum) {
+    // Pseudo-header: addresses, protocol, UDP length.
+    uint32_t sum = (s.src_ip.value >> 16) + (s.src_ip.value & 0xffff) + (s.dst_ip.value >> 16) +
+                   (s.dst_ip.value & 0xffff) + 17 + static_cast<uint32_t>(udp.size());
+    uint16_t c = internet_checksum(udp.data(), udp.size(), sum);
+    if (c == 0) c = 0xffff;
+    udp[6] = static_cast<uint8_t>(c >> 8);
+    udp[7] = static_cast<uint8_t>(c);
+  }
+  Ipv4Spec ip = s;
+  ip.protocol = 17;
+  return ipv4_frame(ip, udp);
+}
+
+Bytes udp_frame(const UdpSpec& s, uint16_t payload_size, uint8_t fill) {
+  return udp_frame(s, Bytes(payload_size, fill));
+}
+
+Bytes vxlan_header(uint32_t vni, uint32_t flags_word, uint8_t reserved) {
+  Bytes b;
+  put32(b, flags_word);
+  put32(b, vni << 8 | reserved);
+  return b;
+}
+
+Bytes concat(const Bytes& a, const Bytes& b) {
+  Bytes out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+Bytes arp_frame(uint16_t op, const MacAddr& eth_dst, const MacAddr& sender_mac, Ipv4Addr sender_ip,
+                const MacAddr& target_mac, Ipv4Addr target_ip) {
+  Bytes f;
+  put_mac(f, eth_dst);
+  put_mac(f, sender_mac);
+  put16(f, 0x0806);
+  put16(f, 1);       // Ethernet
+  put16(f, 0x0800);  // IPv4
+  f.push_back(6);
+  f.push_back(4);
+  put16(f, op);
+  put_mac(f, sender_mac);
+  put32(f, sender_ip.value);
+  put_mac(f, target_mac);
+  put32(f, target_ip.value);
+  return f;
+}
+
+Bytes l3_of(const Bytes& frame) {
+  return Bytes(frame.begin() + 14, frame.end());
+}
+
+std::string hex(const Bytes& b) {
+  std::string out;
+  char buf[4];
+  for (size_t i = 0; i < b.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", b[i]);
+    out += buf;
+    out += (i % 16 == 15) ? "\n" : " ";
+  }
+  return out;
+}
+
+rte_mbuf* to_mbuf(rte_mempool* pool, const Bytes& bytes) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (m == nullptr) throw std::runtime_error("mempool exhausted");
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(bytes.size()));
@@ -45,8 +131,8 @@ rte_mbuf* to_mbuf(rte_mempool* pool, const std::vector<uint8_t>& bytes) {
   return m;
 }
 
-std::vector<uint8_t> from_mbuf(const rte_mbuf* m) {
-  std::vector<uint8_t> out(rte_pktmbuf_pkt_len(m));
+Bytes from_mbuf(const rte_mbuf* m) {
+  Bytes out(rte_pktmbuf_pkt_len(m));
   const void* p = rte_pktmbuf_read(m, 0, out.size(), out.data());
   if (p != out.data()) std::memcpy(out.data(), p, out.size());
   return out;

@@ -1,5 +1,5 @@
-// Packet builders shared by tests and benchmarks: frames written into real
-// mbufs from a mempool, with correct lengths and checksums.
+// Packet builders shared by tests and benchmarks: frames assembled field by
+// field (independently of the engine's code), written into real mbufs.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -13,29 +13,53 @@
 
 namespace tartan::testing {
 
-struct UdpFrameSpec {
+using Bytes = std::vector<uint8_t>;
+
+struct Ipv4Spec {
   MacAddr src_mac = *MacAddr::parse("02:00:00:00:00:01");
   MacAddr dst_mac = *MacAddr::parse("02:00:00:00:00:02");
   Ipv4Addr src_ip = *Ipv4Addr::parse("10.244.1.10");
   Ipv4Addr dst_ip = *Ipv4Addr::parse("10.244.2.10");
-  uint16_t src_port = 10000;
-  uint16_t dst_port = 5001;
+  uint8_t protocol = 17;  // UDP
   uint8_t ttl = 64;
   uint8_t tos = 0;
+  uint16_t id = 1;
   bool dont_fragment = false;
-  uint16_t payload_size = 18;  // bytes of UDP payload (18 makes a 64-byte frame with CRC)
-  uint8_t payload_fill = 0xab;
+  uint16_t frag_field = 0;  // MF flag and offset, as in the header (host order)
 };
 
-// Ethernet/IPv4/UDP frame bytes (no CRC), IP and UDP checksums valid.
-std::vector<uint8_t> udp_frame(const UdpFrameSpec& spec);
+struct UdpSpec : Ipv4Spec {
+  uint16_t src_port = 10000;
+  uint16_t dst_port = 5001;
+  bool checksum = true;  // false: zero UDP checksum
+};
 
-// Copies bytes into a fresh mbuf from `pool`.
-rte_mbuf* to_mbuf(rte_mempool* pool, const std::vector<uint8_t>& bytes);
+// Ethernet + IPv4 (+ `l4` as the payload, verbatim).
+Bytes ipv4_frame(const Ipv4Spec& spec, const Bytes& l4);
+// Ethernet + IPv4 + UDP + payload, checksums valid.
+Bytes udp_frame(const UdpSpec& spec, const Bytes& payload);
+// A UDP frame with `payload_size` bytes of `fill` (18 makes a 64-byte frame with CRC).
+Bytes udp_frame(const UdpSpec& spec, uint16_t payload_size = 18, uint8_t fill = 0xab);
 
-// The bytes of an mbuf chain.
-std::vector<uint8_t> from_mbuf(const rte_mbuf* m);
+// The 8-byte VXLAN header: flags word, VNI, reserved byte.
+Bytes vxlan_header(uint32_t vni, uint32_t flags_word = 0x08000000, uint8_t reserved = 0);
+Bytes concat(const Bytes& a, const Bytes& b);
 
+// Ethernet + ARP (Ethernet/IPv4).
+Bytes arp_frame(uint16_t op, const MacAddr& eth_dst, const MacAddr& sender_mac, Ipv4Addr sender_ip,
+                const MacAddr& target_mac, Ipv4Addr target_ip);
+
+// The IPv4 packet inside an Ethernet frame (the bytes after the 14-byte header).
+Bytes l3_of(const Bytes& frame);
+
+// RFC 1071 checksum of `len` bytes (the one's complement of the sum).
+uint16_t internet_checksum(const uint8_t* data, size_t len, uint32_t initial = 0);
+
+// Hex dump for assertion messages.
+std::string hex(const Bytes& b);
+
+rte_mbuf* to_mbuf(rte_mempool* pool, const Bytes& bytes);
+Bytes from_mbuf(const rte_mbuf* m);
 void free_all(const std::vector<rte_mbuf*>& pkts);
 
 }  // namespace tartan::testing

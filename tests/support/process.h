@@ -43,15 +43,14 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// Polls `probe` every 10 ms until it returns true or `timeout` passes.
+// Polls `probe` every `interval` until it returns true or `timeout` passes.
 template <class Probe>
-bool eventually(Probe probe, std::chrono::milliseconds timeout) {
+bool eventually(Probe probe, std::chrono::milliseconds timeout,
+                std::chrono::microseconds interval = std::chrono::milliseconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (probe()) return true;
-    struct timespec ts {
-      0, 10'000'000
-    };
+    const timespec ts{0, static_cast<long>(interval.count()) * 1000};
     nanosleep(&ts, nullptr);
   }
   return probe();

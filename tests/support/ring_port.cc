@@ -9,7 +9,9 @@
 
 namespace tartan::testing {
 
-RingPort::RingPort(const std::string& name, unsigned ring_size) : name_(name) {
+RingPort::RingPort(unsigned ring_size) {
+  static unsigned next = 0;
+  const std::string name = "rp" + std::to_string(next++);
   rx_ = rte_ring_create((name + "_rx").c_str(), ring_size, static_cast<int>(rte_socket_id()),
                         RING_F_SP_ENQ | RING_F_SC_DEQ);
   tx_ = rte_ring_create((name + "_tx").c_str(), ring_size, static_cast<int>(rte_socket_id()),

@@ -14,7 +14,8 @@ namespace tartan::testing {
 
 class RingPort {
  public:
-  explicit RingPort(const std::string& name, unsigned ring_size = 4096);
+  // Names are generated ("rp<N>"): DPDK's ring and memzone names are short.
+  explicit RingPort(unsigned ring_size = 4096);
   ~RingPort();  // frees the rings and anything left in them
   RingPort(const RingPort&) = delete;
   RingPort& operator=(const RingPort&) = delete;

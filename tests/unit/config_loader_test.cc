@@ -66,7 +66,7 @@ TEST(ConfigLoader, ValidConfigGetsFlannelDefaults) {
   EXPECT_EQ(c->network.backend.type, BackendType::kVxlan);
   EXPECT_EQ(c->network.backend.vni, 1u);
   EXPECT_EQ(c->network.backend.port, 8472);
-  EXPECT_EQ(c->overlay_mtu(), 1450);
+  EXPECT_EQ(c->engine.dataplane.overlay_mtu(), 1450);
   EXPECT_EQ(c->engine.ports.size(), 2u);
   EXPECT_EQ(c->engine.ports[0].name, "underlay");
   EXPECT_EQ(c->engine.ports[0].mtu, 1500);
@@ -92,7 +92,7 @@ TEST(ConfigLoader, UdpBackendDefaultsToPort8285AndMtuMinus28) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->network.backend.type, BackendType::kUdp);
   EXPECT_EQ(c->network.backend.port, 8285);
-  EXPECT_EQ(c->overlay_mtu(), 1472);
+  EXPECT_EQ(c->engine.dataplane.overlay_mtu(), 1472);
 }
 
 TEST(ConfigLoader, MissingBackendMeansUdpAsInFlannel) {
@@ -121,7 +121,7 @@ TEST(ConfigLoader, AcceptsFlannelNetConfJsonVerbatim) {
   EXPECT_EQ(c->network.backend.vni, 4096u);
   EXPECT_EQ(c->network.backend.mtu, 1400);
   EXPECT_TRUE(c->network.backend.direct_routing);
-  EXPECT_EQ(c->overlay_mtu(), 1350);
+  EXPECT_EQ(c->engine.dataplane.overlay_mtu(), 1350);
 }
 
 TEST(ConfigLoader, NetConfKeysMatchCaseInsensitivelyLikeGoJson) {
@@ -169,10 +169,10 @@ TEST(ConfigLoaderErrors, WrongTypeNamesFileLineColumnAndKey) {
 }
 
 TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
-  EXPECT_EQ(error_of(kValid + "bogus: 1\n"),
-            "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, control, "
-            "lease, "
-            "subnet_file)");
+  EXPECT_EQ(
+      error_of(kValid + "bogus: 1\n"),
+      "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, dataplane, "
+      "control, lease, subnet_file)");
   EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
             "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
             "file_prefix, "

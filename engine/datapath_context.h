@@ -1,0 +1,48 @@
+// What every worker reads and nobody writes while they run: addresses,
+// backend parameters, port roles and the table readers.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "engine/engine_config.h"
+#include "engine/tables.h"
+
+namespace tartan {
+
+inline constexpr uint16_t kNoPort = UINT16_MAX;
+
+struct PortContext {
+  PortRole role = PortRole::kOverlay;
+  bool tartan_routes = false;  // overlay: tartan is the IPv4 hop (TTL, ICMP)
+  rte_ether_addr mac{};        // the port's own MAC
+};
+
+struct DatapathContext {
+  BackendType backend = BackendType::kVxlan;
+  uint16_t underlay_port = kNoPort;
+  uint16_t exception_port = kNoPort;
+  rte_ether_addr underlay_mac{};
+  uint32_t underlay_ip_be = 0;
+  uint16_t tunnel_port_be = 0;  // UDP destination port of the backend, network order
+  uint32_t vni_be = 0;          // VNI << 8, network order, as in the VXLAN header
+  rte_ether_addr vtep_mac{};
+  uint16_t overlay_mtu = 1450;
+  bool udp_checksum = true;
+  bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
+  bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
+  bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
+  uint32_t icmp_rate_per_s = 1000;
+  std::array<PortContext, RTE_MAX_ETHPORTS> ports{};
+  TableReaders tables;
+  rte_rcu_qsbr* rcu = nullptr;
+  // Our address on the overlay (our podCIDR's network address, as flannel.1
+  // has), the source of ICMP errors; 0 until a lease is set.
+  const std::atomic<uint32_t>* overlay_address_be = nullptr;
+};
+
+}  // namespace tartan

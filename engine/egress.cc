@@ -1,0 +1,212 @@
+// Overlay -> underlay: route the inner IPv4 packet and put the next hop's
+// precomputed headers in front of it.
+#include <rte_lpm.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "engine/arp.h"
+#include "engine/checksum.h"
+#include "engine/flow_hash.h"
+#include "engine/icmp.h"
+#include "engine/ipv4_check.h"
+#include "engine/worker.h"
+
+namespace tartan {
+namespace {
+
+// The outer ECN field as Linux's ip_tunnel_ecn_encap() sets it: copied from
+// the inner header, CE carried as ECT(0) (RFC 6040 normal mode); DSCP 0.
+inline uint8_t outer_tos(uint8_t inner_tos) {
+  const uint8_t ecn = inner_tos & 0x03;
+  return ecn == 0x03 ? 0x02 : ecn;
+}
+
+// Lengths, IP id, ECN and checksums of an outer IPv4/UDP header whose
+// constant parts came from the template. `l4_len` is the UDP length.
+inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& ctx,
+                         rte_ipv4_hdr* ip, rte_udp_hdr* udp, uint16_t ip_id, uint8_t tos,
+                         uint16_t src_port) {
+  const uint16_t ip_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen);
+  ip->total_length = rte_cpu_to_be_16(ip_len);
+  ip->packet_id = rte_cpu_to_be_16(ip_id);
+  ip->type_of_service = tos;
+  udp->src_port = src_port;
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - kIpv4Len));
+  uint64_t flags = 0;
+  if (ctx.tx_ipv4_cksum_offload) {
+    flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    ip->hdr_checksum = 0;
+  } else {
+    // The template's sum plus the three fields that vary (RFC 1071 sums are
+    // byte-order independent when every term is in network order).
+    const uint32_t sum = nh.ip_sum + ip->total_length + ip->packet_id + rte_cpu_to_be_16(tos);
+    ip->hdr_checksum = static_cast<uint16_t>(~csum_fold(sum));
+  }
+  if (!ctx.udp_checksum) {
+    udp->dgram_cksum = 0;  // allowed for IPv4 by RFC 7348
+  } else if (ctx.tx_udp_cksum_offload) {
+    flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+    udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, flags);
+  } else {
+    udp->dgram_cksum = 0;
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, kEthLen + kIpv4Len);
+  }
+  m->ol_flags = flags;
+  m->l2_len = kEthLen;
+  m->l3_len = kIpv4Len;
+}
+
+}  // namespace
+
+void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
+  std::array<uint32_t, kMaxBurst> dst;
+  std::array<uint32_t, kMaxBurst> hops;
+  std::array<rte_mbuf*, kMaxBurst> routed;
+  unsigned k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
+    rte_mbuf* m = pkts[i];
+    if (rte_pktmbuf_data_len(m) < kEthLen) {
+      drop(m, DropReason::kRunt);
+      continue;
+    }
+    const uint16_t type = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->ether_type;
+    if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+      egress_arp(in_port, m);
+      continue;
+    }
+    if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      drop(m, DropReason::kNotIpv4);
+      continue;
+    }
+    if (auto bad = check_ipv4(m, kEthLen, true)) {
+      drop(m, *bad);
+      continue;
+    }
+    dst[k] = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr);
+    routed[k++] = m;
+  }
+  if (k == 0) return;
+  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst.data(), hops.data(), k);
+  for (unsigned j = 0; j < k; ++j) {
+    const NextHop* nh = nullptr;
+    if (hops[j] & RTE_LPM_LOOKUP_SUCCESS) {
+      nh = ctx_.tables.next_hops[hops[j] & 0x00ffffff].load(std::memory_order_acquire);
+      rte_prefetch0(nh);
+    }
+    egress_one(in_port, routed[j], nh);
+  }
+}
+
+void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+  if (nh == nullptr) {
+    // flannel's udp backend answers an unroutable destination with ICMP
+    // net unreachable; the kernel's vxlan path has no route and drops.
+    if (ctx_.backend == BackendType::kUdp) {
+      return send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpNetUnreachable, 0,
+                             DropReason::kNoRoute);
+    }
+    return drop(m, DropReason::kNoRoute);
+  }
+  const bool route_here = ctx_.ports[in_port].tartan_routes;
+  if (route_here && ip->time_to_live <= 1) return drop(m, DropReason::kTtlExpired);
+  if (nh->kind == NextHopKind::kLocal) {
+    if (route_here) decrement_ttl(ip);
+    return deliver_local(m, *nh, false);
+  }
+  if (rte_be_to_cpu_16(ip->total_length) > ctx_.overlay_mtu) {
+    if (ipv4_dont_fragment(ip)) {
+      return send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpFragmentationNeeded,
+                             ctx_.overlay_mtu, DropReason::kTooBig);
+    }
+    return drop(m, DropReason::kTooBig);
+  }
+  if (route_here) decrement_ttl(ip);
+
+  uint8_t dst_mac[6];
+  const bool resolved = ctx_.tables.adjacency->lookup(nh->adjacency, dst_mac);
+  switch (nh->kind) {
+    case NextHopKind::kVxlan: {
+      const uint16_t src_port = rte_cpu_to_be_16(
+          linux_udp_src_port(inner_flow_hash(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
+      const uint8_t tos = outer_tos(ip->type_of_service);
+      // The template covers the outer headers and the inner Ethernet header,
+      // which replaces the one the frame arrived with.
+      auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
+      if (h == nullptr) return drop(m, DropReason::kTruncated);
+      rte_memcpy(h, nh->header, kVxlanOverhead + kEthLen);
+      if (resolved) rte_memcpy(h, dst_mac, 6);
+      finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen),
+                   reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len), ip_id_++, tos, src_port);
+      break;
+    }
+    case NextHopKind::kUdp: {
+      const uint8_t tos = outer_tos(ip->type_of_service);
+      // The inner Ethernet header goes; the IPv4 packet is the UDP payload.
+      auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kUdpTunnelHeaders - kEthLen));
+      if (h == nullptr) return drop(m, DropReason::kTruncated);
+      rte_memcpy(h, nh->header, kUdpTunnelHeaders);
+      if (resolved) rte_memcpy(h, dst_mac, 6);
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
+      finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen), udp, ip_id_++, tos,
+                   udp->src_port);
+      break;
+    }
+    case NextHopKind::kDirect: {
+      auto* h = rte_pktmbuf_mtod(m, uint8_t*);
+      rte_memcpy(h, nh->header, kEthLen);
+      if (resolved) rte_memcpy(h, dst_mac, 6);
+      m->ol_flags = 0;
+      break;
+    }
+    case NextHopKind::kLocal:
+      break;  // handled above
+  }
+  PeerCounters& peer = peers_[nh->id];
+  peer.encap_packets.add(1);
+  peer.encap_bytes.add(rte_pktmbuf_pkt_len(m));
+  if (!resolved) return to_control(m, nh->adjacency);
+  tx_.push(nh->out_port, m);
+}
+
+void Worker::deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement) {
+  if (decrement) {
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+    if (ip->time_to_live <= 1) return drop(m, DropReason::kTtlExpired);
+    decrement_ttl(ip);
+  }
+  rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, kEthLen);
+  m->ol_flags = 0;
+  tx_.push(nh.out_port, m);
+}
+
+void Worker::send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code,
+                             uint16_t mtu, DropReason otherwise) {
+  const uint32_t src = ctx_.overlay_address_be->load(std::memory_order_relaxed);
+  if (src == 0 || !icmp_error_allowed(m, kEthLen)) return drop(m, otherwise);
+  if (!icmp_allowed()) return drop(m, DropReason::kIcmpRateLimited);
+  make_icmp_error(m, kEthLen, type, code, mtu, Ipv4Addr::from_be(src));
+  counters_.events.icmp_errors.add(1);
+  tx_.push(in_port, m);
+}
+
+void Worker::egress_arp(uint16_t in_port, rte_mbuf* m) {
+  // Proxy ARP for the overlay's hosts: a remote podCIDR's address is "at"
+  // the VTEP MAC flannel's permanent neighbour entry would name.
+  const auto arp = parse_arp(m);
+  if (!arp || arp->op != RTE_ARP_OP_REQUEST) return drop(m, DropReason::kArpNotForUs);
+  uint32_t hop = 0;
+  if (rte_lpm_lookup(ctx_.tables.lpm, arp->target_ip.value, &hop) != 0)
+    return drop(m, DropReason::kArpNotForUs);
+  const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+  if (nh == nullptr || nh->kind == NextHopKind::kLocal) return drop(m, DropReason::kArpNotForUs);
+  MacAddr answer = nh->vtep_mac;
+  if (nh->kind != NextHopKind::kVxlan)
+    std::memcpy(answer.bytes.data(), ctx_.vtep_mac.addr_bytes, 6);
+  make_arp_reply(m, answer);
+  counters_.events.arp_replies.add(1);
+  tx_.push(in_port, m);
+}
+
+}  // namespace tartan

@@ -1,0 +1,41 @@
+#include "engine/engine_config.h"
+
+namespace tartan {
+
+const char* port_role_name(PortRole role) {
+  switch (role) {
+    case PortRole::kUnderlay:
+      return "underlay";
+    case PortRole::kOverlay:
+      return "overlay";
+    case PortRole::kException:
+      return "exception";
+  }
+  return "?";
+}
+
+const char* backend_type_name(BackendType type) {
+  switch (type) {
+    case BackendType::kVxlan:
+      return "vxlan";
+    case BackendType::kUdp:
+      return "udp";
+    case BackendType::kHostGw:
+      return "host-gw";
+  }
+  return "?";
+}
+
+uint16_t DataplaneConfig::overlay_mtu() const {
+  switch (backend) {
+    case BackendType::kVxlan:
+      return underlay_mtu - 50;  // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+    case BackendType::kUdp:
+      return underlay_mtu - 28;  // IPv4 20 + UDP 8
+    case BackendType::kHostGw:
+      return underlay_mtu;
+  }
+  return underlay_mtu;
+}
+
+}  // namespace tartan

@@ -1,0 +1,40 @@
+// Header sizes and the encapsulation overheads of flannel's backends.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include <cstdint>
+
+namespace tartan {
+
+inline constexpr uint16_t kEthLen = sizeof(rte_ether_hdr);    // 14
+inline constexpr uint16_t kIpv4Len = sizeof(rte_ipv4_hdr);    // 20, without options
+inline constexpr uint16_t kUdpLen = sizeof(rte_udp_hdr);      // 8
+inline constexpr uint16_t kVxlanLen = sizeof(rte_vxlan_hdr);  // 8
+
+// Outer Ethernet + IPv4 + UDP + VXLAN in front of the inner Ethernet frame.
+inline constexpr uint16_t kVxlanOverhead = kEthLen + kIpv4Len + kUdpLen + kVxlanLen;  // 50
+// Outer Ethernet + IPv4 + UDP in front of the inner IPv4 packet (udp backend).
+inline constexpr uint16_t kUdpTunnelHeaders = kEthLen + kIpv4Len + kUdpLen;  // 42
+
+// The first 32-bit word of a VXLAN header flannel's kernel peers send and
+// accept: only the I flag (RFC 7348 section 5).
+inline constexpr uint32_t kVxlanFlagsWord = 0x08000000;
+
+inline uint16_t ipv4_header_len(const rte_ipv4_hdr* ip) {
+  return static_cast<uint16_t>((ip->version_ihl & 0x0f) * 4);
+}
+
+inline bool ipv4_is_fragment(const rte_ipv4_hdr* ip) {
+  return (ip->fragment_offset &
+          rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) != 0;
+}
+
+inline bool ipv4_dont_fragment(const rte_ipv4_hdr* ip) {
+  return (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+}
+
+}  // namespace tartan

@@ -1,0 +1,169 @@
+// Underlay -> overlay: accept tunnel packets only from known nodes, for our
+// VNI and VTEP MAC, strip the outer headers and deliver the inner packet to
+// the overlay port that owns its destination.
+#include <rte_hash.h>
+#include <rte_lpm.h>
+#include <rte_prefetch.h>
+
+#include "engine/arp.h"
+#include "engine/ipv4_check.h"
+#include "engine/worker.h"
+
+namespace tartan {
+namespace {
+
+inline bool is_multicast(const rte_ether_addr& a) {
+  return (a.addr_bytes[0] & 1) != 0;
+}
+
+}  // namespace
+
+void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
+    rte_mbuf* m = pkts[i];
+    if (rte_pktmbuf_data_len(m) < kEthLen) {
+      drop(m, DropReason::kRunt);
+      continue;
+    }
+    const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+      underlay_arp(m);
+      continue;
+    }
+    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      to_exception(m, DropReason::kNotIpv4);
+      continue;
+    }
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &ctx_.underlay_mac) &&
+        !is_multicast(eth->dst_addr)) {
+      drop(m, DropReason::kNotOurMac);
+      continue;
+    }
+    if (auto bad = check_ipv4(m, kEthLen, true)) {
+      drop(m, *bad);
+      continue;
+    }
+    const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+    if (ip->dst_addr != ctx_.underlay_ip_be) {
+      // host-gw and DirectRouting peers send pod traffic unencapsulated.
+      if (ctx_.backend == BackendType::kHostGw || ctx_.direct_routing) {
+        uint32_t hop = 0;
+        if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(ip->dst_addr), &hop) == 0) {
+          const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+          if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
+            deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+            continue;
+          }
+        }
+      }
+      to_exception(m, DropReason::kWrongDstIp);
+      continue;
+    }
+    if (ipv4_is_fragment(ip)) {
+      to_exception(m, DropReason::kOuterFragment);
+      continue;
+    }
+    if (ip->next_proto_id != IPPROTO_UDP) {
+      to_exception(m, DropReason::kNotTunnel);
+      continue;
+    }
+    const uint16_t ihl = ipv4_header_len(ip);
+    const uint16_t l4 = kEthLen + ihl;
+    if (rte_pktmbuf_data_len(m) < l4 + kUdpLen) {
+      drop(m, DropReason::kTruncated);
+      continue;
+    }
+    const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
+    if (udp->dst_port != ctx_.tunnel_port_be) {
+      to_exception(m, DropReason::kWrongDstPort);
+      continue;
+    }
+    const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    if (udp_len < kUdpLen || l4 + udp_len > rte_pktmbuf_pkt_len(m)) {
+      drop(m, DropReason::kTruncated);
+      continue;
+    }
+    // flannel and the kernel accept tunnel packets from anyone; tartan only
+    // from the public IPs of nodes it has routes for.
+    void* sender = nullptr;
+    if (rte_hash_lookup_data(ctx_.tables.senders, &ip->src_addr, &sender) < 0) {
+      drop(m, DropReason::kUnknownSender);
+      continue;
+    }
+    if (ctx_.backend == BackendType::kVxlan) {
+      if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
+          rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
+        drop(m, DropReason::kTruncated);
+        continue;
+      }
+      const auto* vx = reinterpret_cast<const rte_vxlan_hdr*>(udp + 1);
+      // As the kernel: the flags word must be exactly the I flag and the
+      // reserved byte after the VNI zero.
+      if (vx->vx_flags != rte_cpu_to_be_32(kVxlanFlagsWord) ||
+          (vx->vx_vni & rte_cpu_to_be_32(0xff)) != 0) {
+        drop(m, DropReason::kBadVxlanFlags);
+        continue;
+      }
+      if (vx->vx_vni != ctx_.vni_be) {
+        drop(m, DropReason::kBadVni);
+        continue;
+      }
+      const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
+      if (!rte_is_same_ether_addr(&inner->dst_addr, &ctx_.vtep_mac)) {
+        drop(m, DropReason::kNotOurVtepMac);
+        continue;
+      }
+      if (inner->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+        drop(m, DropReason::kInnerNotIpv4);
+        continue;
+      }
+      rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
+    } else {
+      if (udp_len < kUdpLen + kIpv4Len) {
+        drop(m, DropReason::kTruncated);
+        continue;
+      }
+      // Keep 14 bytes in front of the inner IPv4 packet for its new
+      // Ethernet header.
+      rte_pktmbuf_adj(m, ihl + kUdpLen);
+    }
+    if (auto bad = check_ipv4(m, kEthLen, false)) {
+      drop(m, *bad);
+      continue;
+    }
+    const auto* inner_ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+    uint32_t hop = 0;
+    const NextHop* nh = nullptr;
+    if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(inner_ip->dst_addr), &hop) == 0) {
+      nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+    }
+    if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
+      drop(m, DropReason::kInnerDstNotLocal);
+      continue;
+    }
+    PeerCounters& peer = peers_[static_cast<uint32_t>(reinterpret_cast<uintptr_t>(sender))];
+    peer.decap_packets.add(1);
+    peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
+    deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+  }
+}
+
+void Worker::underlay_arp(rte_mbuf* m) {
+  const auto arp = parse_arp(m);
+  if (!arp) return drop(m, DropReason::kArpNotForUs);
+  if (arp->op == RTE_ARP_OP_REQUEST && arp->target_ip.be() == ctx_.underlay_ip_be) {
+    MacAddr ours;
+    std::memcpy(ours.bytes.data(), ctx_.underlay_mac.addr_bytes, 6);
+    make_arp_reply(m, ours);
+    counters_.events.arp_replies.add(1);
+    tx_.push(ctx_.underlay_port, m);
+    return;
+  }
+  // Replies and announcements may resolve a neighbour we send to.
+  if (arp->op == RTE_ARP_OP_REPLY || arp->sender_ip == arp->target_ip)
+    return to_control(m, kToControlArp);
+  drop(m, DropReason::kArpNotForUs);
+}
+
+}  // namespace tartan

@@ -1,0 +1,96 @@
+#include "engine/next_hop.h"
+
+#include <cstring>
+
+#include "engine/headers.h"
+
+namespace tartan {
+namespace {
+
+void write_eth(uint8_t* p, const MacAddr& dst, const MacAddr& src) {
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+  std::memcpy(eth->dst_addr.addr_bytes, dst.bytes.data(), 6);
+  std::memcpy(eth->src_addr.addr_bytes, src.bytes.data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+}
+
+// Outer IPv4 as the Linux vxlan driver sends it for flannel: TTL 64, DF
+// clear, DSCP 0 (ECN is copied per packet), no options.
+uint32_t write_outer_ipv4(uint8_t* p, Ipv4Addr src, Ipv4Addr dst) {
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
+  ip->version_ihl = RTE_IPV4_VHL_DEF;
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->src_addr = src.be();
+  ip->dst_addr = dst.be();
+  // Word by word through memcpy: the header struct is packed.
+  uint32_t sum = 0;
+  for (int i = 0; i < 10; ++i) {
+    uint16_t word;
+    std::memcpy(&word, p + 2 * i, 2);
+    sum += word;
+  }
+  return sum;
+}
+
+void write_udp(uint8_t* p, uint16_t src_port, uint16_t dst_port) {
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(p);
+  udp->src_port = rte_cpu_to_be_16(src_port);
+  udp->dst_port = rte_cpu_to_be_16(dst_port);
+}
+
+}  // namespace
+
+const char* next_hop_kind_name(NextHopKind kind) {
+  switch (kind) {
+    case NextHopKind::kVxlan:
+      return "vxlan";
+    case NextHopKind::kUdp:
+      return "udp";
+    case NextHopKind::kDirect:
+      return "direct";
+    case NextHopKind::kLocal:
+      return "local";
+  }
+  return "?";
+}
+
+void build_next_hop(const NextHopParams& p, NextHop& nh) {
+  nh.kind = p.kind;
+  nh.out_port = p.out_port;
+  nh.adjacency = p.adjacency;
+  nh.public_ip = p.public_ip;
+  nh.vtep_mac = p.remote_vtep_mac;
+  std::memset(nh.header, 0, sizeof nh.header);
+  uint8_t* h = nh.header;
+  switch (p.kind) {
+    case NextHopKind::kVxlan: {
+      write_eth(h, MacAddr{}, p.src_mac);
+      nh.ip_sum = write_outer_ipv4(h + kEthLen, p.local_ip, p.public_ip);
+      write_udp(h + kEthLen + kIpv4Len, 0, p.udp_port);
+      auto* vx = reinterpret_cast<rte_vxlan_hdr*>(h + kEthLen + kIpv4Len + kUdpLen);
+      vx->vx_flags = rte_cpu_to_be_32(kVxlanFlagsWord);
+      vx->vx_vni = rte_cpu_to_be_32(p.vni << 8);
+      write_eth(h + kVxlanOverhead, p.remote_vtep_mac, p.our_vtep_mac);
+      nh.header_len = kVxlanOverhead + kEthLen;
+      break;
+    }
+    case NextHopKind::kUdp:
+      write_eth(h, MacAddr{}, p.src_mac);
+      nh.ip_sum = write_outer_ipv4(h + kEthLen, p.local_ip, p.public_ip);
+      // flannel's udp backend sends from and to its configured port.
+      write_udp(h + kEthLen + kIpv4Len, p.udp_port, p.udp_port);
+      nh.header_len = kUdpTunnelHeaders;
+      break;
+    case NextHopKind::kDirect:
+      write_eth(h, MacAddr{}, p.src_mac);
+      nh.header_len = kEthLen;
+      break;
+    case NextHopKind::kLocal:
+      write_eth(h, p.dst_mac, p.src_mac);
+      nh.header_len = kEthLen;
+      break;
+  }
+}
+
+}  // namespace tartan

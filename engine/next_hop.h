@@ -1,0 +1,56 @@
+// A next hop is where a route's packets go, with the bytes to put in front
+// of them computed once when the route is programmed: per packet the worker
+// copies the template and patches only lengths, IP id, checksums, the UDP
+// source port and the neighbour's MAC.
+#pragma once
+
+#include <rte_common.h>
+
+#include <cstdint>
+
+#include "engine/engine_config.h"
+#include "engine/net_types.h"
+
+namespace tartan {
+
+enum class NextHopKind : uint8_t {
+  kVxlan,   // encapsulate in Ethernet/IPv4/UDP/VXLAN to a remote VTEP
+  kUdp,     // encapsulate in Ethernet/IPv4/UDP (flannel's udp backend)
+  kDirect,  // plain L2 rewrite to the remote node's underlay MAC (host-gw, DirectRouting)
+  kLocal,   // deliver to an overlay port of this node
+};
+
+const char* next_hop_kind_name(NextHopKind kind);
+
+inline constexpr uint32_t kNoAdjacency = UINT32_MAX;
+
+struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
+  NextHopKind kind = NextHopKind::kLocal;
+  uint8_t header_len = 0;             // bytes of `header` that go in front of the payload
+  uint16_t out_port = 0;              // ethdev port id the packet leaves on
+  uint32_t id = 0;                    // slot in the next-hop table; indexes per-peer counters
+  uint32_t adjacency = kNoAdjacency;  // neighbour whose MAC is the outer Ethernet destination
+  uint32_t ip_sum = 0;  // one's complement sum of the outer IPv4 header, variable fields zero
+  Ipv4Addr public_ip;   // remote node (tunnel and direct kinds)
+  MacAddr vtep_mac;     // remote VTEP (vxlan)
+  alignas(16) uint8_t header[64] = {};
+};
+
+struct NextHopParams {
+  NextHopKind kind = NextHopKind::kLocal;
+  uint16_t out_port = 0;
+  uint32_t adjacency = kNoAdjacency;
+  MacAddr src_mac;          // underlay port MAC (tunnel, direct) or our VTEP MAC (local)
+  MacAddr dst_mac;          // local: the overlay host's MAC; direct/tunnel: filled per packet
+  Ipv4Addr local_ip;        // our underlay address (outer source)
+  Ipv4Addr public_ip;       // remote node's underlay address (outer destination)
+  uint16_t udp_port = 0;    // tunnel destination port (udp backend: source port too)
+  uint32_t vni = 0;         // vxlan
+  MacAddr our_vtep_mac;     // vxlan inner source
+  MacAddr remote_vtep_mac;  // vxlan inner destination
+};
+
+// Fills kind, header, header_len, ip_sum and the addressing fields.
+void build_next_hop(const NextHopParams& params, NextHop& out);
+
+}  // namespace tartan

@@ -1,0 +1,524 @@
+#include "engine/tables.h"
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "engine/log.h"
+
+namespace tartan {
+namespace {
+
+std::string unique_name(const char* base) {
+  static std::atomic<unsigned> counter{0};
+  return std::string(base) + "_" + std::to_string(counter++);
+}
+
+std::array<uint8_t, 6> mac_key(const MacAddr& m) {
+  return m.bytes;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
+    const TablesParams& params, NeighbourTable& neighbours,
+    std::function<void(uint32_t)> on_new_next_hop, std::function<void()> drain_workers) {
+  std::unique_ptr<ForwardingTables> t(new ForwardingTables(params, neighbours));
+  t->on_new_next_hop_ = std::move(on_new_next_hop);
+  t->drain_workers_ = std::move(drain_workers);
+  t->capacity_ = params.max_routes + static_cast<uint32_t>(params.overlays.size());
+  const int socket = static_cast<int>(rte_socket_id());
+
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(params.num_readers);
+  t->rcu_ = static_cast<rte_rcu_qsbr*>(
+      rte_zmalloc_socket("tartan_rcu", rcu_size, RTE_CACHE_LINE_SIZE, socket));
+  if (t->rcu_ == nullptr || rte_rcu_qsbr_init(t->rcu_, params.num_readers) != 0) {
+    return Status(ErrorCode::kResourceExhausted, "cannot allocate the RCU state");
+  }
+
+  rte_lpm_config lpm_config{};
+  lpm_config.max_rules = params.max_routes + 64;
+  lpm_config.number_tbl8s = params.tbl8_groups;
+  const std::string lpm_name = unique_name("tartan_lpm");
+  t->lpm_ = rte_lpm_create(lpm_name.c_str(), socket, &lpm_config);
+  if (t->lpm_ == nullptr) {
+    return Status(ErrorCode::kResourceExhausted, "cannot create the route table for " +
+                                                     std::to_string(params.max_routes) +
+                                                     " routes: " + rte_strerror(rte_errno));
+  }
+  rte_lpm_rcu_config lpm_rcu{};
+  lpm_rcu.v = t->rcu_;
+  lpm_rcu.mode = RTE_LPM_QSBR_MODE_DQ;
+  if (rte_lpm_rcu_qsbr_add(t->lpm_, &lpm_rcu) != 0) {
+    return Status::internal(std::string("cannot attach RCU to the route table: ") +
+                            rte_strerror(rte_errno));
+  }
+
+  const std::string hash_name = unique_name("tartan_senders");
+  rte_hash_parameters hash_params{};
+  hash_params.name = hash_name.c_str();
+  hash_params.entries = std::max<uint32_t>(t->capacity_, 8);
+  hash_params.key_len = sizeof(uint32_t);
+  hash_params.hash_func = rte_hash_crc;
+  hash_params.socket_id = socket;
+  hash_params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  t->senders_ = rte_hash_create(&hash_params);
+  if (t->senders_ == nullptr) {
+    return Status(ErrorCode::kResourceExhausted,
+                  std::string("cannot create the sender table: ") + rte_strerror(rte_errno));
+  }
+  rte_hash_rcu_config hash_rcu{};
+  hash_rcu.v = t->rcu_;
+  hash_rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(t->senders_, &hash_rcu) != 0) {
+    return Status::internal(std::string("cannot attach RCU to the sender table: ") +
+                            rte_strerror(rte_errno));
+  }
+
+  t->slots_ = static_cast<std::atomic<NextHop*>*>(
+      rte_zmalloc_socket("tartan_next_hops", sizeof(std::atomic<NextHop*>) * t->capacity_,
+                         RTE_CACHE_LINE_SIZE, socket));
+  if (t->slots_ == nullptr)
+    return Status(ErrorCode::kResourceExhausted, "cannot allocate the next-hop table");
+
+  const std::string dq_name = unique_name("tartan_retired");
+  rte_rcu_qsbr_dq_parameters dq{};
+  dq.name = dq_name.c_str();
+  dq.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE;  // one writer: the control thread
+  dq.size = t->capacity_;
+  dq.esize = sizeof(uint32_t);
+  dq.trigger_reclaim_limit = t->capacity_ + 1;  // reclaim only when asked
+  dq.max_reclaim_size = t->capacity_;
+  dq.free_fn = &ForwardingTables::free_retired;
+  dq.p = t.get();
+  dq.v = t->rcu_;
+  t->retired_ = rte_rcu_qsbr_dq_create(&dq);
+  if (t->retired_ == nullptr)
+    return Status(ErrorCode::kResourceExhausted, "cannot create the RCU defer queue");
+
+  t->states_.resize(t->capacity_);
+  // Ids 0..overlays-1 are the local next hops, one per overlay port.
+  for (uint32_t i = 0; i < params.overlays.size(); ++i) {
+    auto* nh = static_cast<NextHop*>(
+        rte_zmalloc_socket("tartan_nh", sizeof(NextHop), RTE_CACHE_LINE_SIZE, socket));
+    if (nh == nullptr) return Status(ErrorCode::kResourceExhausted, "cannot allocate a next hop");
+    NextHopParams p;
+    p.kind = NextHopKind::kLocal;
+    p.out_port = params.overlays[i].port_id;
+    p.src_mac = params.vtep_mac;
+    p.dst_mac = params.overlays[i].host_mac;
+    build_next_hop(p, *nh);
+    nh->id = i;
+    t->states_[i] = {nh, NextHopKey{i, NextHopKind::kLocal, {}}, 1};
+    t->slots_[i].store(nh, std::memory_order_release);
+  }
+  for (uint32_t id = t->capacity_; id-- > params.overlays.size();) t->free_ids_.push_back(id);
+  return t;
+}
+
+ForwardingTables::~ForwardingTables() {
+  // Workers have stopped: everything can go without waiting.
+  if (retired_ != nullptr) rte_rcu_qsbr_dq_delete(retired_);
+  for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);
+  for (NextHopState& s : states_) {
+    if (s.nh != nullptr && s.nh->kind != NextHopKind::kLocal) neighbours_.release(s.nh->adjacency);
+    rte_free(s.nh);
+  }
+  rte_hash_free(senders_);
+  rte_lpm_free(lpm_);
+  rte_free(slots_);
+  rte_free(rcu_);
+}
+
+TableReaders ForwardingTables::readers() const {
+  return {lpm_, slots_, senders_, nullptr};
+}
+
+NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
+  const bool on_link = params_.underlay.contains(spec.public_ip);
+  switch (params_.backend) {
+    case BackendType::kHostGw:
+      return NextHopKind::kDirect;
+    case BackendType::kUdp:
+      return NextHopKind::kUdp;
+    case BackendType::kVxlan:
+      return params_.direct_routing && on_link ? NextHopKind::kDirect : NextHopKind::kVxlan;
+  }
+  return NextHopKind::kVxlan;
+}
+
+ForwardingTables::NextHopKey ForwardingTables::key_for(const RouteSpec& spec) const {
+  return {spec.public_ip.value, kind_for(spec),
+          spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{}};
+}
+
+std::pair<std::map<ForwardingTables::NextHopKey, uint32_t>::const_iterator,
+          std::map<ForwardingTables::NextHopKey, uint32_t>::const_iterator>
+ForwardingTables::next_hops_of(uint32_t public_ip) const {
+  return {by_key_.lower_bound(NextHopKey{public_ip, NextHopKind::kVxlan, {}}),
+          by_key_.lower_bound(NextHopKey{public_ip + 1, NextHopKind::kVxlan, {}})};
+}
+
+Status ForwardingTables::validate(const TableDelta& delta) const {
+  const Ipv4Addr our_ip = params_.underlay.addr;
+  std::set<Ipv4Prefix> upserted;
+  // Next hops whose routes this delta removes or re-points: id -> count.
+  std::unordered_map<uint32_t, uint32_t> leaving;
+  std::set<Ipv4Prefix> removed;
+  for (const Ipv4Prefix& p : delta.remove_routes) {
+    auto it = routes_.find(p);
+    if (it == routes_.end())
+      return Status(ErrorCode::kNotFound, "route " + p.str() + ": no such route to remove");
+    if (!removed.insert(p).second)
+      return Status::invalid("route " + p.str() + ": removed twice in one change");
+    ++leaving[it->second.next_hop];
+  }
+  // public IP -> the one next-hop key it has after this delta.
+  std::map<uint32_t, NextHopKey> final_key;
+  size_t new_routes = 0;
+  for (const RouteSpec& r : delta.upsert_routes) {
+    const std::string what = "route " + r.prefix.str();
+    if (r.prefix.len == 0)
+      return Status::invalid(what + ": prefix: a default route is not a podCIDR");
+    if (!upserted.insert(r.prefix).second)
+      return Status::invalid(what + ": given twice in one change");
+    if (removed.count(r.prefix))
+      return Status::invalid(what + ": both removed and added in one change");
+    if (local_subnet_ && local_subnet_->overlaps(r.prefix)) {
+      return Status::invalid(what + ": prefix: overlaps our own podCIDR " + local_subnet_->str());
+    }
+    const BackendType expected = params_.backend;
+    if (r.backend != expected) {
+      return Status::invalid(what + ": backend: " + backend_type_name(r.backend) +
+                             " node, but this node runs " + backend_type_name(expected));
+    }
+    if (r.backend == BackendType::kVxlan) {
+      if (r.vni != params_.vni) {
+        return Status::invalid(what + ": vni: " + std::to_string(r.vni) + " differs from ours (" +
+                               std::to_string(params_.vni) + ")");
+      }
+      if (r.vtep_mac.is_zero() || r.vtep_mac.is_multicast()) {
+        return Status::invalid(what + ": vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
+      }
+    }
+    const uint32_t ip = r.public_ip.value;
+    if ((ip >> 24) == 0 || ip == 0xffffffff || (ip >> 28) >= 0xe || (ip >> 24) == 127) {
+      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
+                             " is not a unicast host address");
+    }
+    if (r.public_ip == our_ip)
+      return Status::invalid(what + ": public_ip: " + r.public_ip.str() + " is our own address");
+    const bool on_link = params_.underlay.contains(r.public_ip);
+    if (params_.backend == BackendType::kHostGw && !on_link) {
+      return Status::invalid(what + ": public_ip: host-gw needs " + r.public_ip.str() +
+                             " on the underlay subnet " + params_.underlay.network().str());
+    }
+    if (!on_link && !params_.gateway) {
+      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
+                             " is off the underlay subnet " + params_.underlay.network().str() +
+                             " and no gateway is configured");
+    }
+    const NextHopKey key = key_for(r);
+    auto [it, inserted] = final_key.emplace(ip, key);
+    if (!inserted && !(it->second == key)) {
+      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
+                             " is given with two different VTEPs in one change");
+    }
+    if (auto existing = routes_.find(r.prefix); existing != routes_.end()) {
+      ++leaving[existing->second.next_hop];
+    } else {
+      ++new_routes;
+    }
+  }
+  // A public IP is one node: its other routes must agree, unless every one
+  // of them leaves in this delta.
+  for (const auto& [ip, key] : final_key) {
+    const auto [first, last] = next_hops_of(ip);
+    for (auto it = first; it != last; ++it) {
+      if (it->first == key) continue;
+      const NextHopState& s = states_[it->second];
+      auto l = leaving.find(it->second);
+      if (l == leaving.end() || l->second < s.routes) {
+        return Status::invalid(
+            "public_ip " + Ipv4Addr{ip}.str() + ": already the VTEP of other routes with " +
+            (s.nh->kind == NextHopKind::kVxlan ? "VtepMAC " + s.nh->vtep_mac.str()
+                                               : "another kind") +
+            "; change or remove those routes in the same change");
+      }
+    }
+  }
+  if (routes_.size() - removed.size() + new_routes > params_.max_routes) {
+    return Status(ErrorCode::kResourceExhausted,
+                  "route table full: " + std::to_string(params_.max_routes) +
+                      " routes (dataplane.max_routes)");
+  }
+  for (const StaticNeighbour& n : delta.set_neighbours) {
+    if (!params_.underlay.contains(n.ip)) {
+      return Status::invalid("neighbour " + n.ip.str() + ": not on the underlay subnet " +
+                             params_.underlay.network().str());
+    }
+    if (n.mac.is_zero() || n.mac.is_multicast()) {
+      return Status::invalid("neighbour " + n.ip.str() + ": mac: " + n.mac.str() +
+                             " is not a unicast MAC");
+    }
+  }
+  for (const Ipv4Addr& ip : delta.remove_neighbours) {
+    if (!neighbours_.is_static(ip))
+      return Status(ErrorCode::kNotFound, "neighbour " + ip.str() + ": no such static neighbour");
+  }
+  return {};
+}
+
+Result<uint32_t> ForwardingTables::acquire_next_hop(const RouteSpec& spec, uint64_t now_ms) {
+  const NextHopKey key = key_for(spec);
+  const NextHopKind kind = key.kind;
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    ++states_[it->second].routes;
+    return it->second;
+  }
+  if (free_ids_.empty()) reclaim();
+  if (free_ids_.empty()) {
+    rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+    reclaim();
+  }
+  if (free_ids_.empty()) return Status(ErrorCode::kResourceExhausted, "next-hop table full");
+  const bool on_link = params_.underlay.contains(spec.public_ip);
+  auto adjacency = neighbours_.acquire(on_link ? spec.public_ip : *params_.gateway, now_ms);
+  if (!adjacency) return adjacency.status();
+  auto* nh = static_cast<NextHop*>(rte_zmalloc_socket(
+      "tartan_nh", sizeof(NextHop), RTE_CACHE_LINE_SIZE, static_cast<int>(rte_socket_id())));
+  if (nh == nullptr) {
+    neighbours_.release(*adjacency);
+    return Status(ErrorCode::kResourceExhausted, "cannot allocate a next hop");
+  }
+  const uint32_t id = free_ids_.back();
+  free_ids_.pop_back();
+  NextHopParams p;
+  p.kind = kind;
+  p.out_port = params_.underlay_port;
+  p.adjacency = *adjacency;
+  p.src_mac = params_.underlay_mac;
+  p.local_ip = params_.underlay.addr;
+  p.public_ip = spec.public_ip;
+  p.udp_port = params_.udp_port;
+  p.vni = params_.vni;
+  p.our_vtep_mac = params_.vtep_mac;
+  p.remote_vtep_mac = spec.vtep_mac;
+  build_next_hop(p, *nh);
+  nh->id = id;
+  states_[id] = {nh, key, 1};
+  by_key_[key] = id;
+  if (on_new_next_hop_) on_new_next_hop_(id);
+  slots_[id].store(nh, std::memory_order_release);
+  return id;
+}
+
+void ForwardingTables::release_next_hop(uint32_t id) {
+  NextHopState& s = states_[id];
+  if (--s.routes > 0) return;
+  by_key_.erase(s.key);
+  slots_[id].store(nullptr, std::memory_order_release);
+  retire(id);
+}
+
+void ForwardingTables::retire(uint32_t id) {
+  if (rte_rcu_qsbr_dq_enqueue(retired_, &id) == 0) return;
+  // Cannot happen while the queue holds every id, but never leak: wait out
+  // the grace period here instead.
+  rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+  reclaim();
+  if (rte_rcu_qsbr_dq_enqueue(retired_, &id) != 0) free_retired(this, &id, 1);
+}
+
+void ForwardingTables::free_retired(void* tables, void* elements, unsigned int n) {
+  auto* t = static_cast<ForwardingTables*>(tables);
+  const auto* ids = static_cast<const uint32_t*>(elements);
+  for (unsigned i = 0; i < n; ++i) {
+    NextHopState& s = t->states_[ids[i]];
+    t->released_adjacencies_.push_back(s.nh->adjacency);
+    rte_free(s.nh);
+    s = NextHopState{};
+    t->free_ids_.push_back(ids[i]);
+  }
+}
+
+void ForwardingTables::reclaim() {
+  unsigned freed = 0, pending = 0, available = 0;
+  rte_rcu_qsbr_dq_reclaim(retired_, capacity_, &freed, &pending, &available);
+  if (released_adjacencies_.empty()) return;
+  if (drain_workers_) drain_workers_();
+  for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);
+  released_adjacencies_.clear();
+}
+
+void ForwardingTables::update_sender(Ipv4Addr ip) {
+  const uint32_t key = ip.be();
+  // Any tunnel next hop of this IP; there is at most one once a delta is done.
+  const auto [first, last] = next_hops_of(ip.value);
+  for (auto it = first; it != last; ++it) {
+    if (it->first.kind == NextHopKind::kVxlan || it->first.kind == NextHopKind::kUdp) {
+      rte_hash_add_key_data(senders_, &key,
+                            reinterpret_cast<void*>(static_cast<uintptr_t>(it->second)));
+      return;
+    }
+  }
+  rte_hash_del_key(senders_, &key);
+}
+
+Status ForwardingTables::lpm_add(const Ipv4Prefix& prefix, uint32_t next_hop) {
+  int rc = rte_lpm_add(lpm_, prefix.addr.value, prefix.len, next_hop);
+  if (rc == -ENOSPC) {
+    // tbl8 groups freed by earlier deletes wait for a grace period; workers
+    // pass one within a loop, so wait for it and try once more.
+    rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+    rc = rte_lpm_add(lpm_, prefix.addr.value, prefix.len, next_hop);
+  }
+  if (rc == 0) return {};
+  if (rc == -ENOSPC) {
+    return Status(ErrorCode::kResourceExhausted,
+                  "route " + prefix.str() +
+                      ": no LPM group left for a prefix longer than /24 "
+                      "(dataplane.lpm_tbl8_groups)");
+  }
+  return Status::internal("route " + prefix.str() + ": LPM add failed: " + rte_strerror(-rc));
+}
+
+Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
+  if (Status s = validate(delta); !s.ok()) return s;
+
+  struct Undo {
+    Ipv4Prefix prefix;
+    std::optional<Route> previous;
+    uint32_t acquired;
+  };
+  std::vector<Undo> undo;
+  std::vector<uint32_t> to_release;
+  std::set<uint32_t> touched_ips;
+  auto rollback = [&](Status failure) {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      if (it->previous) {
+        rte_lpm_add(lpm_, it->prefix.addr.value, it->prefix.len,
+                    it->previous->next_hop);  // same depth: no allocation
+        routes_[it->prefix] = *it->previous;
+      } else {
+        rte_lpm_delete(lpm_, it->prefix.addr.value, it->prefix.len);
+        routes_.erase(it->prefix);
+      }
+      release_next_hop(it->acquired);
+    }
+    for (uint32_t ip : touched_ips) update_sender(Ipv4Addr{ip});
+    // Free what the attempt took now, so no neighbour it added resolves.
+    reclaim();
+    TARTAN_LOG(NOTICE, kEngine, "table change rolled back: %s", failure.message().c_str());
+    return failure;
+  };
+
+  // Adds first: only they can fail (no memory, no LPM group), and nothing
+  // has been removed yet when they do.
+  for (const RouteSpec& r : delta.upsert_routes) {
+    auto nh = acquire_next_hop(r, now_ms);
+    if (!nh) return rollback(nh.status());
+    touched_ips.insert(r.public_ip.value);
+    if (Status s = lpm_add(r.prefix, *nh); !s.ok()) {
+      release_next_hop(*nh);
+      return rollback(s);
+    }
+    std::optional<Route> previous;
+    if (auto it = routes_.find(r.prefix); it != routes_.end()) previous = it->second;
+    undo.push_back({r.prefix, previous, *nh});
+    routes_[r.prefix] = Route{r, *nh};
+  }
+  for (const Undo& u : undo) {
+    if (u.previous) {
+      to_release.push_back(u.previous->next_hop);
+      touched_ips.insert(u.previous->spec.public_ip.value);
+    }
+  }
+  for (const Ipv4Prefix& p : delta.remove_routes) {
+    auto it = routes_.find(p);
+    rte_lpm_delete(lpm_, p.addr.value, p.len);
+    to_release.push_back(it->second.next_hop);
+    touched_ips.insert(it->second.spec.public_ip.value);
+    routes_.erase(it);
+  }
+  for (uint32_t id : to_release) release_next_hop(id);
+  for (uint32_t ip : touched_ips) update_sender(Ipv4Addr{ip});
+  for (const StaticNeighbour& n : delta.set_neighbours) {
+    if (Status s = neighbours_.set_static(n.ip, n.mac); !s.ok())
+      return s;  // only on a full neighbour table
+  }
+  for (const Ipv4Addr& ip : delta.remove_neighbours) (void)neighbours_.remove_static(ip);
+  reclaim();
+  return {};
+}
+
+Status ForwardingTables::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
+  if (subnet == local_subnet_) return {};
+  if (subnet) {
+    for (const auto& [prefix, route] : routes_) {
+      if (prefix.overlaps(*subnet)) {
+        return Status::invalid("local subnet " + subnet->str() + " overlaps the route of " +
+                               prefix.str());
+      }
+    }
+    if (params_.overlays.empty())
+      return Status(ErrorCode::kFailedPrecondition, "no overlay port to deliver to");
+  }
+  if (local_subnet_) rte_lpm_delete(lpm_, local_subnet_->addr.value, local_subnet_->len);
+  local_subnet_.reset();
+  if (subnet) {
+    if (Status s = lpm_add(*subnet, 0); !s.ok()) return s;
+    local_subnet_ = subnet;
+  }
+  return {};
+}
+
+std::vector<RouteView> ForwardingTables::routes() const {
+  std::vector<RouteView> out;
+  if (local_subnet_) {
+    RouteView v;
+    v.prefix = *local_subnet_;
+    v.kind = NextHopKind::kLocal;
+    v.next_hop_id = 0;
+    v.out_port = params_.overlays[0].name;
+    out.push_back(v);
+  }
+  for (const auto& [prefix, route] : routes_) {
+    auto v = next_hop_view(route.next_hop);
+    v->prefix = prefix;
+    out.push_back(*v);
+  }
+  return out;
+}
+
+std::optional<RouteView> ForwardingTables::next_hop_view(uint32_t id) const {
+  if (id >= capacity_ || states_[id].nh == nullptr) return std::nullopt;
+  const NextHop& nh = *states_[id].nh;
+  RouteView v;
+  v.kind = nh.kind;
+  v.next_hop_id = id;
+  if (nh.kind == NextHopKind::kLocal) {
+    v.out_port = params_.overlays[id].name;
+    return v;
+  }
+  v.public_ip = nh.public_ip;
+  v.vtep_mac = nh.vtep_mac;
+  v.via = neighbours_.ip_of(nh.adjacency);
+  v.via_mac = neighbours_.mac_of(nh.adjacency);
+  return v;
+}
+
+std::vector<uint32_t> ForwardingTables::remote_next_hop_ids() const {
+  std::vector<uint32_t> ids;
+  for (const auto& [key, id] : by_key_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace tartan

@@ -1,0 +1,101 @@
+// ICMP errors tartan answers with as the router on the overlay: too big
+// with DF (RFC 1191), and, for the udp backend as flannel does, network
+// unreachable; both byte-exact, both rate limited.
+#include <gtest/gtest.h>
+
+#include "tests/support/engine_fixture.h"
+
+namespace tartan {
+namespace {
+
+using testing::Bytes;
+using testing::EngineFixture;
+
+Bytes df_frame(const EngineFixture& fx, Ipv4Addr dst, uint16_t payload) {
+  testing::UdpSpec s;
+  s.src_mac = EngineFixture::kPodMac;
+  s.dst_mac = EngineFixture::kOverlayMac;
+  s.src_ip = fx.pod_ip();
+  s.dst_ip = dst;
+  s.dont_fragment = true;
+  return testing::udp_frame(s, payload);
+}
+
+// The ICMP error an offending frame gets from our overlay address, as a
+// router sends it: offending IPv4 header plus its first 8 payload bytes.
+Bytes icmp_error(const EngineFixture& fx, const Bytes& offending, uint8_t type, uint8_t code,
+                 uint16_t mtu) {
+  const Bytes quote(offending.begin() + 14, offending.begin() + 14 + 28);
+  Bytes icmp = testing::concat(
+      Bytes{type, code, 0, 0, 0, 0, static_cast<uint8_t>(mtu >> 8), static_cast<uint8_t>(mtu)},
+      quote);
+  const uint16_t c = testing::internet_checksum(icmp.data(), icmp.size());
+  icmp[2] = static_cast<uint8_t>(c >> 8);
+  icmp[3] = static_cast<uint8_t>(c);
+  testing::Ipv4Spec ip;
+  ip.src_mac = EngineFixture::kOverlayMac;
+  ip.dst_mac = EngineFixture::kPodMac;
+  ip.src_ip = fx.self().subnet.addr;  // 10.244.1.0, as flannel.1's address
+  ip.dst_ip = fx.pod_ip();
+  ip.protocol = 1;
+  ip.id = 0;
+  ip.ttl = 64;
+  return testing::ipv4_frame(ip, icmp);
+}
+
+TEST(Icmp, TooBigWithDfGetsFragmentationNeededWithTheOverlayMtu) {
+  EngineFixture fx;
+  fx.add_node(2);
+  const Bytes big =
+      df_frame(fx, *Ipv4Addr::parse("10.244.2.10"), 1450 - 28 + 1);  // IPv4 length 1451
+  const auto out = fx.from_overlay({big});
+  EXPECT_TRUE(out.empty()) << "the too-big packet left on the underlay";
+  const auto back = fx.take_overlay();
+  ASSERT_EQ(back.size(), 1u);
+  const Bytes expected = icmp_error(fx, big, 3, 4, 1450);
+  EXPECT_EQ(back[0], expected) << "got:\n"
+                               << testing::hex(back[0]) << "\nwant:\n"
+                               << testing::hex(expected);
+  EXPECT_EQ(fx.engine().stats().events.icmp_errors, 1u);
+  EXPECT_EQ(fx.total_drops(), 0u);
+  // At exactly the overlay MTU it goes through.
+  EXPECT_EQ(fx.from_overlay({df_frame(fx, *Ipv4Addr::parse("10.244.2.10"), 1450 - 28)}).size(), 1u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+TEST(Icmp, UdpBackendAnswersNoRouteWithNetUnreachableAsFlannelDoes) {
+  EngineFixture fx({.backend = BackendType::kUdp});
+  const Bytes lost = fx.pod_frame(*Ipv4Addr::parse("10.244.77.1"));
+  EXPECT_TRUE(fx.from_overlay({lost}).empty());
+  const auto back = fx.take_overlay();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0], icmp_error(fx, lost, 3, 0, 0)) << testing::hex(back[0]);
+  EXPECT_EQ(fx.drops(DropReason::kNoRoute), 0u) << "answered, not dropped";
+}
+
+TEST(Icmp, ErrorsAreRateLimitedPerWorker) {
+  EngineFixture fx({.icmp_rate_per_s = 2});
+  fx.add_node(2);
+  std::vector<Bytes> frames(5, df_frame(fx, *Ipv4Addr::parse("10.244.2.10"), 1450));
+  fx.from_overlay(frames);
+  EXPECT_EQ(fx.take_overlay().size(), 2u);
+  EXPECT_EQ(fx.drops(DropReason::kIcmpRateLimited), 3u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+TEST(Icmp, NoErrorAboutAnIcmpError) {
+  EngineFixture fx({.backend = BackendType::kUdp});
+  // An ICMP destination-unreachable to nowhere: dropped, never answered.
+  testing::Ipv4Spec s;
+  s.src_mac = EngineFixture::kPodMac;
+  s.dst_mac = EngineFixture::kOverlayMac;
+  s.src_ip = fx.pod_ip();
+  s.dst_ip = *Ipv4Addr::parse("10.244.77.1");
+  s.protocol = 1;
+  fx.from_overlay({testing::ipv4_frame(s, Bytes{3, 1, 0xfc, 0xfe, 0, 0, 0, 0})});
+  EXPECT_TRUE(fx.take_overlay().empty());
+  EXPECT_EQ(fx.drops(DropReason::kNoRoute), 1u);
+}
+
+}  // namespace
+}  // namespace tartan

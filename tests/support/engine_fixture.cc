@@ -1,0 +1,181 @@
+#include "tests/support/engine_fixture.h"
+
+#include <rte_mempool.h>
+
+#include <stdexcept>
+
+namespace tartan::testing {
+namespace {
+
+std::vector<Bytes> take(RingPort& port) {
+  std::vector<Bytes> out;
+  for (rte_mbuf* m : port.drain()) {
+    out.push_back(from_mbuf(m));
+    rte_pktmbuf_free(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
+  underlay_ = std::make_unique<RingPort>(o.ring_size);
+  overlay_ = std::make_unique<RingPort>(o.ring_size);
+  EngineConfig c;
+  const RemoteNode me = node(o.self);
+  c.ports.push_back({"underlay", underlay_->name(), PortRole::kUnderlay, 1500, me.underlay_mac});
+  c.ports.push_back(
+      {"overlay0", overlay_->name(), PortRole::kOverlay, 0, kOverlayMac, o.overlay_routing});
+  if (o.exception_port) {
+    exception_ = std::make_unique<RingPort>(o.ring_size);
+    c.ports.push_back({"exception", exception_->name(), PortRole::kException, 0, std::nullopt});
+  }
+  c.underlay.address = Ipv4Prefix{me.public_ip, 24};
+  c.underlay.gateway = kGateway;
+  c.workers.lcores = {1};
+  c.workers.mempool_size = o.mempool_size;
+  c.workers.mempool_cache = 0;  // in-use counts must not hide mbufs in lcore caches
+  c.workers.rx_descriptors = 256;
+  c.workers.tx_descriptors = 256;
+  DataplaneConfig& d = c.dataplane;
+  d.backend = o.backend;
+  d.udp_port = o.backend == BackendType::kUdp ? 8285 : 8472;
+  d.direct_routing = o.direct_routing;
+  d.udp_checksum = o.udp_checksum;
+  d.vtep_mac = me.vtep_mac;
+  d.max_routes = o.max_routes;
+  d.lpm_tbl8_groups = 64;
+  d.arp_queue_len = o.arp_queue_len;
+  d.arp_retry_ms = o.arp_retry_ms;
+  d.arp_max_retries = o.arp_max_retries;
+  d.icmp_rate_per_s = o.icmp_rate_per_s;
+  d.static_neighbours = {{kGateway, kGatewayMac}};
+  auto e = Engine::create(c);
+  if (!e) throw std::runtime_error("engine: " + e.status().message());
+  engine_ = std::move(e).value();
+  baseline_in_use_ = rte_mempool_in_use_count(engine_->mempool());
+  if (Status s = engine_->set_local_subnet(me.subnet); !s.ok())
+    throw std::runtime_error(s.message());
+  if (Status s = o.run_workers ? engine_->start() : engine_->start_ports(); !s.ok()) {
+    throw std::runtime_error(s.message());
+  }
+}
+
+EngineFixture::~EngineFixture() {
+  engine_.reset();
+}
+
+RemoteNode EngineFixture::node(int i) {
+  RemoteNode n;
+  n.subnet = Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
+  n.public_ip =
+      i >= 200 ? Ipv4Addr{(198u << 24) | (51u << 16) | (100u << 8) | static_cast<uint32_t>(i)}
+               : Ipv4Addr{(192u << 24) | (0u << 16) | (2u << 8) | static_cast<uint32_t>(18 + i)};
+  n.vtep_mac = MacAddr{{0x0e, 0, 0, 0, 0, static_cast<uint8_t>(i)}};
+  n.underlay_mac = MacAddr{{0x02, 0, 0, 0, 0x0b, static_cast<uint8_t>(i)}};
+  return n;
+}
+
+RouteSpec EngineFixture::route_to(int i) const {
+  const RemoteNode n = node(i);
+  return RouteSpec{n.subnet, n.public_ip, n.vtep_mac, options_.backend, 1};
+}
+
+void EngineFixture::add_node(int i, bool static_neighbour) {
+  TableDelta d;
+  d.upsert_routes.push_back(route_to(i));
+  if (static_neighbour && i < 200)
+    d.set_neighbours.push_back({node(i).public_ip, node(i).underlay_mac});
+  if (Status s = engine_->apply(d); !s.ok()) throw std::runtime_error("add_node: " + s.message());
+}
+
+void EngineFixture::poll(int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    engine_->workers()[0]->poll_once();
+    engine_->housekeeping();
+  }
+  // Anything the control side released goes out on the next worker pass.
+  engine_->workers()[0]->poll_once();
+}
+
+std::vector<Bytes> EngineFixture::from_overlay(const std::vector<Bytes>& frames) {
+  std::vector<rte_mbuf*> pkts;
+  for (const Bytes& f : frames) pkts.push_back(to_mbuf(pool(), f));
+  if (overlay_->inject(pkts) != pkts.size()) throw std::runtime_error("overlay ring full");
+  poll();
+  return take_underlay();
+}
+
+std::vector<Bytes> EngineFixture::from_underlay(const std::vector<Bytes>& frames) {
+  std::vector<rte_mbuf*> pkts;
+  for (const Bytes& f : frames) pkts.push_back(to_mbuf(pool(), f));
+  if (underlay_->inject(pkts) != pkts.size()) throw std::runtime_error("underlay ring full");
+  poll();
+  return take_overlay();
+}
+
+std::vector<Bytes> EngineFixture::take_underlay() {
+  return take(*underlay_);
+}
+std::vector<Bytes> EngineFixture::take_overlay() {
+  return take(*overlay_);
+}
+std::vector<Bytes> EngineFixture::take_exception() {
+  return exception_ ? take(*exception_) : std::vector<Bytes>{};
+}
+
+uint64_t EngineFixture::total_drops() {
+  uint64_t n = 0;
+  for (uint64_t d : engine_->stats().drops) n += d;
+  return n;
+}
+
+int64_t EngineFixture::mbufs_in_use() const {
+  return static_cast<int64_t>(rte_mempool_in_use_count(engine_->mempool())) - baseline_in_use_;
+}
+
+Bytes EngineFixture::pod_frame(Ipv4Addr dst, uint16_t src_port, uint16_t payload,
+                               uint8_t ttl) const {
+  UdpSpec s;
+  s.src_mac = kPodMac;
+  s.dst_mac = kOverlayMac;
+  s.src_ip = pod_ip();
+  s.dst_ip = dst;
+  s.src_port = src_port;
+  s.ttl = ttl;
+  return udp_frame(s, payload);
+}
+
+UdpSpec EngineFixture::outer_from(int i, uint16_t src_port, uint16_t dst_port) const {
+  const RemoteNode n = node(i);
+  UdpSpec outer;
+  outer.src_mac = n.underlay_mac;
+  outer.dst_mac = self().underlay_mac;
+  outer.src_ip = n.public_ip;
+  outer.dst_ip = self().public_ip;
+  outer.src_port = src_port;
+  outer.dst_port = dst_port;
+  return outer;
+}
+
+UdpSpec EngineFixture::inner_from(int i, Ipv4Addr inner_dst) const {
+  UdpSpec inner;
+  inner.src_mac = node(i).vtep_mac;
+  inner.dst_mac = self().vtep_mac;
+  inner.src_ip = Ipv4Addr{node(i).subnet.addr.value + 10};
+  inner.dst_ip = inner_dst;
+  inner.ttl = 63;
+  return inner;
+}
+
+Bytes EngineFixture::vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni,
+                                uint16_t inner_payload) const {
+  return udp_frame(outer_from(i, 40000, 8472),
+                   concat(vxlan_header(vni), udp_frame(inner_from(i, inner_dst), inner_payload)));
+}
+
+Bytes EngineFixture::udp_tunnel_from(int i, Ipv4Addr inner_dst) const {
+  return udp_frame(outer_from(i, 8285, 8285), l3_of(udp_frame(inner_from(i, inner_dst))));
+}
+
+}  // namespace tartan::testing

@@ -1,0 +1,107 @@
+// A whole engine on ring-backed ports, driven from the test thread: inject
+// frames, run the worker loop and the control side, collect what came out.
+// Every node, this one included, is node(i): podCIDR 10.244.i.0/24, public
+// IP 192.0.2.(18+i) on 192.0.2.0/24 (gateway 192.0.2.1, a static neighbour),
+// or 198.51.100.i behind the gateway for i >= 200.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "tests/support/packets.h"
+#include "tests/support/ring_port.h"
+
+namespace tartan::testing {
+
+struct FixtureOptions {
+  int self = 1;              // which node(i) this engine is
+  bool run_workers = false;  // launch the worker on lcore 1 and the housekeeping thread
+  BackendType backend = BackendType::kVxlan;
+  bool direct_routing = false;
+  OverlayRouting overlay_routing = OverlayRouting::kTartan;
+  bool exception_port = false;
+  bool udp_checksum = true;
+  uint32_t max_routes = 1024;
+  uint32_t mempool_size = 4095;
+  uint32_t arp_queue_len = 8;
+  uint32_t arp_retry_ms = 10;
+  uint32_t arp_max_retries = 2;
+  uint32_t icmp_rate_per_s = 1000;
+  unsigned ring_size = 4096;
+};
+
+struct RemoteNode {
+  Ipv4Prefix subnet;
+  Ipv4Addr public_ip;
+  MacAddr vtep_mac;
+  MacAddr underlay_mac;
+};
+
+class EngineFixture {
+ public:
+  static inline const MacAddr kOverlayMac =
+      *MacAddr::parse("02:00:00:00:01:01");  // the overlay host's side
+  static inline const MacAddr kPodMac =
+      *MacAddr::parse("02:00:00:00:01:99");  // a pod behind the overlay
+  static inline const Ipv4Addr kGateway = *Ipv4Addr::parse("192.0.2.1");
+  static inline const MacAddr kGatewayMac = *MacAddr::parse("02:00:00:00:00:fe");
+
+  explicit EngineFixture(const FixtureOptions& options = {});
+  ~EngineFixture();
+
+  // Node i (1..250): 10.244.i.0/24 at 192.0.2.(18+i) with VtepMAC
+  // 0e:00:00:00:00:i and underlay MAC 02:00:00:00:0b:i; nodes >= 200 sit
+  // behind the gateway at 198.51.100.i.
+  static RemoteNode node(int i);
+  RemoteNode self() const { return node(options_.self); }
+  // A pod address in our podCIDR (host part `host`).
+  Ipv4Addr pod_ip(int host = 10) const {
+    return Ipv4Addr{self().subnet.addr.value + static_cast<uint32_t>(host)};
+  }
+  RouteSpec route_to(int i) const;
+  // Adds the route to node i and a static neighbour for its underlay MAC.
+  void add_node(int i, bool static_neighbour = true);
+
+  Engine& engine() { return *engine_; }
+  rte_mempool* pool() { return engine_->mempool(); }
+  const FixtureOptions& options() const { return options_; }
+
+  // One worker pass and one control pass, `rounds` times (not with run_workers).
+  void poll(int rounds = 1);
+  // Injects frames on a port, polls, and returns what each port sent.
+  std::vector<Bytes> from_overlay(const std::vector<Bytes>& frames);
+  std::vector<Bytes> from_underlay(const std::vector<Bytes>& frames);
+  std::vector<Bytes> take_underlay();
+  std::vector<Bytes> take_overlay();
+  std::vector<Bytes> take_exception();
+  RingPort& underlay_port() { return *underlay_; }
+  RingPort& overlay_port() { return *overlay_; }
+
+  uint64_t drops(DropReason reason) { return engine_->stats().drop_count(reason); }
+  uint64_t total_drops();
+  // Mempool mbufs in use beyond those in use before the ports started.
+  int64_t mbufs_in_use() const;
+
+  // An Ethernet/IPv4/UDP frame from a pod on our overlay to `dst`.
+  Bytes pod_frame(Ipv4Addr dst, uint16_t src_port = 10000, uint16_t payload = 18,
+                  uint8_t ttl = 64) const;
+  // A VXLAN frame from node i to us carrying an inner UDP frame to `inner_dst`
+  // (from the .10 pod of node i, inner TTL 63).
+  Bytes vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni = 1, uint16_t inner_payload = 18) const;
+  // A udp-backend frame from node i to us carrying an inner UDP packet.
+  Bytes udp_tunnel_from(int i, Ipv4Addr inner_dst) const;
+
+ private:
+  UdpSpec outer_from(int i, uint16_t src_port, uint16_t dst_port) const;
+  UdpSpec inner_from(int i, Ipv4Addr inner_dst) const;
+
+  FixtureOptions options_;
+  std::unique_ptr<RingPort> underlay_, overlay_, exception_;
+  std::unique_ptr<Engine> engine_;
+  int64_t baseline_in_use_ = 0;
+};
+
+}  // namespace tartan::testing

@@ -1,0 +1,49 @@
+// The arithmetic the data path relies on, at its edges.
+#include <gtest/gtest.h>
+#include <rte_ip.h>
+
+#include "engine/checksum.h"
+#include "engine/flow_hash.h"
+#include "engine/ipv4_check.h"
+#include "tests/support/packets.h"
+
+namespace tartan {
+namespace {
+
+TEST(Checksum, IncrementalUpdateMatchesAFullRecomputation) {
+  testing::UdpSpec s;
+  for (int ttl = 1; ttl <= 255; ++ttl) {
+    s.ttl = static_cast<uint8_t>(ttl);
+    s.id = static_cast<uint16_t>(ttl * 977);
+    testing::Bytes f = testing::udp_frame(s);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(&f[14]);
+    decrement_ttl(ip);
+    EXPECT_EQ(ip->time_to_live, ttl - 1);
+    EXPECT_EQ(testing::internet_checksum(&f[14], 20), 0) << "ttl " << ttl;
+  }
+}
+
+TEST(Checksum, ReplaceHandlesTheOnesComplementWrap) {
+  // RFC 1624's example of eqn. 3 getting 0x0000 vs 0xffff right.
+  EXPECT_EQ(csum_replace16(0xdd2f, 0x5555, 0x3285), 0x0000);
+  EXPECT_EQ(csum_fold(0x1fffe), 0xffff);
+}
+
+TEST(FlowHash, SourcePortStaysInLinuxsLocalPortRange) {
+  EXPECT_EQ(linux_udp_src_port(0), 32768);
+  // 0xffffffff ^ 0xffff0000 = 0x0000ffff: a hash with only low bits set
+  // maps near the bottom, as in Linux.
+  EXPECT_EQ(linux_udp_src_port(0xffffffff), 32768);
+  // After the fold the hash is 0xffff0000: the top of the range, never 60999.
+  EXPECT_EQ(linux_udp_src_port(0xffff0000), 60998);
+  uint32_t h = 12345;
+  for (int i = 0; i < 1000000; ++i) {
+    h = h * 1664525u + 1013904223u;
+    const uint16_t p = linux_udp_src_port(h);
+    ASSERT_GE(p, 32768);
+    ASSERT_LE(p, 60998);
+  }
+}
+
+}  // namespace
+}  // namespace tartan
