@@ -97,6 +97,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ControlConfig& config,
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   for (grpc::Service* s : services) builder.RegisterService(s);
   server->server_ = builder.BuildAndStart();
+  server->port_ = server->socket_path_.empty() ? bound_port : 0;
   if (!server->server_ || (server->socket_path_.empty() && bound_port == 0)) {
     return Status(ErrorCode::kUnavailable,
                   "control.listen: cannot listen on '" + config.listen + "'");

@@ -22,11 +22,14 @@ class ApiServer {
   void shutdown();  // idempotent; removes the unix socket
 
   const std::string& address() const { return address_; }
+  // The TCP port listened on (the one picked when the config said 0); 0 for unix sockets.
+  int port() const { return port_; }
 
  private:
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::string socket_path_;  // empty for TCP
+  int port_ = 0;
 };
 
 // "unix:///run/x.sock" and "unix:/run/x.sock" -> "/run/x.sock"; "" if not unix.

@@ -42,6 +42,8 @@ struct ControlConfig {
   std::string tls_cert;       // PEM server certificate (TCP)
   std::string tls_key;        // PEM server key (TCP)
   std::string tls_client_ca;  // PEM CA; when set, clients must present a certificate it signed
+  uint32_t watch_history =
+      16384;  // node events kept for WatchNodes; a client further behind is resynced
 };
 
 enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };
@@ -53,13 +55,22 @@ struct LeaseConfig {
   std::optional<Ipv4Prefix> subnet;  // static: our podCIDR
 };
 
+// This node as the cluster knows it.
+struct NodeConfig {
+  std::string name;  // the Kubernetes Node name; default $NODE_NAME, else the hostname
+  std::string annotation_prefix = "flannel.alpha.coreos.com";  // flannel's --kube-annotation-prefix
+  std::string state_dir = "/var/lib/tartan";                   // keeps the VtepMAC across restarts
+};
+
 struct Config {
   std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
-  EngineConfig engine;      // eal, ports, workers
+  EngineConfig engine;      // eal, ports, workers, dataplane
   NetworkConfig network;
+  NodeConfig node;
   ControlConfig control;
   LeaseConfig lease;
   std::string subnet_file = "/run/flannel/subnet.env";
+  bool ip_masq = false;  // FLANNEL_IPMASQ in subnet.env (flannel's --ip-masq)
 };
 
 }  // namespace tartan

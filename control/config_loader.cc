@@ -1,5 +1,6 @@
 #include "control/config_loader.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "control/flannel_annotations.h"
 #include "control/netconf.h"
 #include "embedded_default_config.h"
 
@@ -407,11 +409,16 @@ void read_network(Reader& r, const Section& top, Config& c) {
   auto finished = finish_network_config(raw, &bad_key);
   if (!finished) r.fail_at(key(bad_key.c_str()), finished.status().message(), s.node());
   c.network = std::move(finished).value();
+  if (c.network.enable_ipv6) {
+    r.fail_at(key("EnableIPv6"), "IPv6 is not supported by tartan's data path yet (IPv4 only)",
+              s.node());
+  }
 }
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
-  Section s = r.section(top.get("control"), "control", {"listen", "tls"});
+  Section s = r.section(top.get("control"), "control", {"listen", "tls", "watch_history"});
+  r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
     Section t = r.section(s.get("tls"), "control.tls", {"cert", "key", "client_ca"});
@@ -520,13 +527,49 @@ void derive_dataplane(const Config& c, DataplaneConfig& d) {
   d.direct_routing = c.network.backend.direct_routing;
 }
 
+// Overlay ports get the overlay MTU, as flanneld gives flannel.1 its MTU:
+// the host kernel then fragments (or answers with PMTU errors) before
+// anything too big reaches tartan.
+void set_overlay_mtus(Config& c) {
+  for (PortConfig& p : c.engine.ports) {
+    if (p.role == PortRole::kOverlay) p.mtu = c.engine.dataplane.overlay_mtu();
+  }
+}
+
+std::string default_node_name() {
+  if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+void read_node(Reader& r, const Section& top, NodeConfig& node) {
+  node.name = default_node_name();
+  if (!top.has("node")) return;
+  Section s = r.section(top.get("node"), "node", {"name", "annotation_prefix", "state_dir"});
+  if (s.has("name")) node.name = r.string(s.get("name"), "node.name");
+  if (node.name.empty()) r.fail(s.node(), "node.name", "must not be empty");
+  if (s.has("annotation_prefix")) {
+    node.annotation_prefix = r.string(s.get("annotation_prefix"), "node.annotation_prefix");
+    if (auto keys = annotation_keys(node.annotation_prefix); !keys) {
+      r.fail(s.get("annotation_prefix"), "node.annotation_prefix", keys.status().message());
+    }
+  }
+  if (s.has("state_dir")) {
+    node.state_dir = r.string(s.get("state_dir"), "node.state_dir");
+    if (node.state_dir.empty() || node.state_dir[0] != '/') {
+      r.fail(s.get("state_dir"), "node.state_dir", "must be an absolute path");
+    }
+  }
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
-  Section top = r.section(
-      root, "",
-      {"eal", "ports", "workers", "network", "dataplane", "control", "lease", "subnet_file"});
+  Section top = r.section(root, "",
+                          {"eal", "ports", "workers", "network", "dataplane", "node", "control",
+                           "lease", "subnet_file", "ip_masq"});
   read_eal(r, top, c.engine.eal);
   read_ports(r, top, c.engine);
   read_workers(r, top, c.engine);
@@ -534,6 +577,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
   read_dataplane(r, top, c.engine);
   read_control(r, top, c.control);
   read_lease(r, top, c);
+  read_node(r, top, c.node);
+  if (top.has("ip_masq")) c.ip_masq = r.boolean(top.get("ip_masq"), "ip_masq");
   if (top.has("subnet_file")) {
     c.subnet_file = r.string(top.get("subnet_file"), "subnet_file");
     if (c.subnet_file.empty() || c.subnet_file[0] != '/')
@@ -551,6 +596,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                   std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
   derive_dataplane(c, c.engine.dataplane);
+  set_overlay_mtus(c);
   return c;
 }
 
@@ -707,6 +753,7 @@ std::string config_to_yaml(const Config& c) {
 
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.control.listen;
+  out << YAML::Key << "watch_history" << YAML::Value << c.control.watch_history;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
@@ -722,7 +769,13 @@ std::string config_to_yaml(const Config& c) {
   if (c.lease.subnet) out << YAML::Key << "subnet" << YAML::Value << c.lease.subnet->str();
   out << YAML::EndMap;
 
+  out << YAML::Key << "node" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << c.node.name;
+  out << YAML::Key << "annotation_prefix" << YAML::Value << c.node.annotation_prefix;
+  out << YAML::Key << "state_dir" << YAML::Value << c.node.state_dir;
+  out << YAML::EndMap;
   out << YAML::Key << "subnet_file" << YAML::Value << c.subnet_file;
+  out << YAML::Key << "ip_masq" << YAML::Value << c.ip_masq;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -1,21 +1,29 @@
 #pragma once
 
+#include <atomic>
+
 #include "engine/engine.h"
 #include "tartan/v1/stats.grpc.pb.h"
 
 namespace tartan {
 
-// Converts the engine's summed counters to the API message.
+// The engine's summed counters as the API message.
 void fill_stats(const StatsSnapshot& snapshot, v1::StatsSnapshot* out);
+// `now` minus `before`, counter by counter; gauges (arp_held_now) as they are now.
+StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before);
 
 class StatsService final : public v1::Stats::Service {
  public:
   explicit StatsService(const Engine& engine) : engine_(engine) {}
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
                         v1::StatsSnapshot* out) override;
+  grpc::Status StreamStats(grpc::ServerContext* ctx, const v1::StreamStatsRequest* req,
+                           grpc::ServerWriter<v1::StatsSnapshot>* writer) override;
+  void stop_streams() { stopping_ = true; }
 
  private:
   const Engine& engine_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace tartan

@@ -8,12 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "control/api_server.h"
 #include "control/config_loader.h"
-#include "control/config_service.h"
-#include "control/health_service.h"
-#include "control/readiness.h"
-#include "control/stats_service.h"
+#include "control/daemon.h"
 #include "engine/eal.h"
 #include "engine/engine.h"
 #include "engine/log.h"
@@ -29,6 +25,8 @@ constexpr int kExitUsage = 2;
 struct Options {
   std::optional<std::string> config_path;
   std::optional<std::string> listen;
+  std::optional<std::string> subnet_file;
+  std::optional<std::string> state_dir;
   uint32_t log_level = RTE_LOG_INFO;
   unsigned stats_interval = 5;
   bool print_config = false;
@@ -56,10 +54,12 @@ void usage(FILE* out) {
 }
 
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
-  enum { kListen = 1000, kLogLevel, kStatsInterval, kPrintConfig };
+  enum { kListen = 1000, kSubnetFile, kStateDir, kLogLevel, kStatsInterval, kPrintConfig };
   static const option long_options[] = {
       {"config", required_argument, nullptr, 'c'},
       {"listen", required_argument, nullptr, kListen},
+      {"subnet-file", required_argument, nullptr, kSubnetFile},
+      {"state-dir", required_argument, nullptr, kStateDir},
       {"log-level", required_argument, nullptr, kLogLevel},
       {"stats-interval", required_argument, nullptr, kStatsInterval},
       {"print-config", no_argument, nullptr, kPrintConfig},
@@ -76,6 +76,12 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
         break;
       case kListen:
         o.listen = optarg;
+        break;
+      case kSubnetFile:
+        o.subnet_file = optarg;
+        break;
+      case kStateDir:
+        o.state_dir = optarg;
         break;
       case kLogLevel: {
         auto level = parse_log_level(optarg);
@@ -154,6 +160,8 @@ int run(const Options& opts) {
     return kExitUsage;
   }
   if (opts.listen) config->control.listen = *opts.listen;
+  if (opts.subnet_file) config->subnet_file = *opts.subnet_file;
+  if (opts.state_dir) config->node.state_dir = *opts.state_dir;
   if (opts.print_config) {
     std::printf("%s", config_to_yaml(*config).c_str());
     return kExitOk;
@@ -189,40 +197,16 @@ int run(const Options& opts) {
   }
   set_log_level(opts.log_level);  // EAL's --log-level handling may have reset ours
 
-  Readiness readiness({"lease_acquired", "ports_started", "workers_running", "api_serving"});
-  auto engine = Engine::create(config->engine);
-  if (!engine) {
-    std::fprintf(stderr, "tartand: %s\n", engine.status().message().c_str());
+  auto daemon = Daemon::start(*config);
+  if (!daemon) {
+    std::fprintf(stderr, "tartand: %s\n", daemon.status().message().c_str());
     return kExitRuntime;
   }
-  if (Status s = (*engine)->start(); !s.ok()) {
-    std::fprintf(stderr, "tartand: %s\n", s.message().c_str());
-    return kExitRuntime;
-  }
-  if (config->lease.source == LeaseSource::kStatic) {
-    if (Status st = (*engine)->set_local_subnet(config->lease.subnet); !st.ok()) {
-      std::fprintf(stderr, "tartand: lease.subnet: %s\n", st.message().c_str());
-      return kExitRuntime;
-    }
-    readiness.set("lease_acquired", true, "static " + config->lease.subnet->str());
-  }
-  readiness.set("ports_started", true, std::to_string((*engine)->ports().size()) + " ports up");
-  readiness.set("workers_running", true,
-                std::to_string((*engine)->workers().size()) + " workers polling");
-
-  HealthService health(readiness);
-  ConfigService config_service(config->source_name, config_to_yaml(*config));
-  StatsService stats(**engine);
-  auto server = ApiServer::start(config->control, {&health, &config_service, &stats});
-  if (!server) {
-    std::fprintf(stderr, "tartand: %s\n", server.status().message().c_str());
-    return kExitRuntime;
-  }
-  readiness.set("api_serving", true, config->control.listen);
+  Engine& engine = (*daemon)->engine();
 
   const std::string prefix =
       eal_args[std::find(eal_args.begin(), eal_args.end(), "--file-prefix") - eal_args.begin() + 1];
-  for (const Port& p : (*engine)->ports()) {
+  for (const Port& p : engine.ports()) {
     std::printf("tartand: port %-10s %-9s %-12s mac %s, %u rx / %u tx queues\n", p.name().c_str(),
                 port_role_name(p.role()), p.driver().c_str(), p.mac().str().c_str(), p.rx_queues(),
                 p.tx_queues());
@@ -234,9 +218,9 @@ int run(const Options& opts) {
       backend_type_name(dp.backend), dp.vni, dp.udp_port,
       config->engine.underlay.address.addr.str().c_str(),
       config->lease.subnet ? config->lease.subnet->str().c_str() : "(none yet)",
-      (*engine)->vtep_mac().str().c_str(), dp.overlay_mtu());
-  std::printf("tartand: %zu worker(s) polling on lcore(s)", (*engine)->workers().size());
-  for (const auto& w : (*engine)->workers()) std::printf(" %u", w->lcore());
+      engine.vtep_mac().str().c_str(), dp.overlay_mtu());
+  std::printf("tartand: %zu worker(s) polling on lcore(s)", engine.workers().size());
+  for (const auto& w : engine.workers()) std::printf(" %u", w->lcore());
   std::printf(
       "\ntartand: ready. Control API on %s.\n"
       "tartand: counters: `tartanctl stats`, DPDK telemetry (dpdk-telemetry.py -f %s), "
@@ -251,16 +235,15 @@ int run(const Options& opts) {
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     if (signal_number < 0 && opts.stats_interval && ++seconds % opts.stats_interval == 0) {
-      print_stats_line(**engine);
+      print_stats_line(engine);
     }
   }
   std::printf("tartand: %s received, shutting down\n", strsignal(signal_number));
   std::fflush(stdout);
 
-  (*server)->shutdown();
-  (*engine)->stop();
-  print_stats_line(**engine);
-  engine->reset();
+  (*daemon)->stop();
+  print_stats_line(engine);
+  daemon->reset();
   eal->reset();
   std::printf("tartand: stopped cleanly\n");
   return kExitOk;

@@ -5,7 +5,6 @@
 #include <benchmark/benchmark.h>
 #include <rte_mbuf.h>
 
-#include "tests/support/dpdk_test_env.h"
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
@@ -69,12 +68,3 @@ BENCHMARK(BM_UdpBackendEncap);
 
 }  // namespace
 }  // namespace tartan
-
-int main(int argc, char** argv) {
-  tartan::testing::init_test_eal();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -13,7 +13,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
-  gnuplot-nox procps
+  gnuplot-nox procps openssl ethtool iputils-ping
 )
 
 missing=()

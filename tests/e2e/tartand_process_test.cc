@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
+#include "tests/support/files.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
 
@@ -17,13 +19,6 @@ using namespace std::chrono_literals;
 using testing::CommandResult;
 using testing::Process;
 using testing::run_command;
-
-std::string binary(const char* env) {
-  const char* p = std::getenv(env);
-  if (p == nullptr)
-    throw std::runtime_error(std::string("$") + env + " is not set (run through meson test)");
-  return p;
-}
 
 std::string temp_socket(const std::string& tag) {
   return "/tmp/tartan-" + tag + "-" + std::to_string(getpid()) + ".sock";
@@ -37,9 +32,11 @@ bool file_exists(const std::string& path) {
 TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSigterm) {
   testing::Netns ns("proc");  // the default config's tap lives in its own namespace
   const std::string sock = temp_socket("proc");
+  const std::string dir = testing::temp_dir("proc");
   Process daemon(
-      ns.exec({binary("TARTAND"), "--listen", "unix://" + sock, "--stats-interval", "1"}));
-  const std::string ctl = binary("TARTANCTL");
+      ns.exec({testing::required_env("TARTAND"), "--listen", "unix://" + sock, "--stats-interval",
+               "1", "--subnet-file", dir + "/subnet.env", "--state-dir", dir + "/state"}));
+  const std::string ctl = testing::required_env("TARTANCTL");
   ASSERT_TRUE(testing::eventually(
       [&] {
         return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
@@ -70,6 +67,13 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
   ASSERT_EQ(stat(sock.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 
+  // flannel's CNI plugin reads this, byte for byte as flanneld writes it.
+  EXPECT_EQ(testing::read_file(dir + "/subnet.env"),
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/"
+            "24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+  const std::string vtep_mac = testing::read_file(dir + "/state/vtep_mac");
+  EXPECT_EQ(vtep_mac.size(), 18u) << vtep_mac;
+
   daemon.signal(SIGTERM);
   const auto code = daemon.wait(30s);
   ASSERT_TRUE(code.has_value()) << "tartand did not exit within 30 s of SIGTERM\n"
@@ -93,7 +97,7 @@ TEST(TartandProcess, BadConfigExitsTwoNamingTheKeyAndStartsNothing) {
          "lease: {subnet: 10.244.1.0/24}\ncontrol: {listen: 'unix://"
       << sock << "'}\n";
   }
-  const CommandResult r = run_command({binary("TARTAND"), "--config", path});
+  const CommandResult r = run_command({testing::required_env("TARTAND"), "--config", path});
   unlink(path.c_str());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(
@@ -106,34 +110,34 @@ TEST(TartandProcess, BadConfigExitsTwoNamingTheKeyAndStartsNothing) {
 }
 
 TEST(TartandProcess, PrintConfigShowsDefaultsAndExits) {
-  const CommandResult r = run_command({binary("TARTAND"), "--print-config"});
+  const CommandResult r = run_command({testing::required_env("TARTAND"), "--print-config"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("SubnetLen: 24"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Port: 8472"), std::string::npos) << r.output;
 }
 
 TEST(TartandProcess, HelpListsOptionsAndBadOptionsExitTwo) {
-  const CommandResult help = run_command({binary("TARTAND"), "--help"});
+  const CommandResult help = run_command({testing::required_env("TARTAND"), "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--config FILE"), std::string::npos) << help.output;
-  EXPECT_EQ(run_command({binary("TARTAND"), "--log-level", "loud"}).exit_code, 2);
-  EXPECT_EQ(run_command({binary("TARTAND"), "--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(run_command({testing::required_env("TARTAND"), "--log-level", "loud"}).exit_code, 2);
+  EXPECT_EQ(run_command({testing::required_env("TARTAND"), "--no-such-flag"}).exit_code, 2);
 }
 
 TEST(Tartanctl, UnreachableDaemonIsReportedWithExitOne) {
-  const CommandResult r = run_command(
-      {binary("TARTANCTL"), "--socket", "/nonexistent/tartan.sock", "--timeout", "1", "health"});
+  const CommandResult r = run_command({testing::required_env("TARTANCTL"), "--socket",
+                                       "/nonexistent/tartan.sock", "--timeout", "1", "health"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("cannot reach tartand at /nonexistent/tartan.sock"), std::string::npos)
       << r.output;
 }
 
 TEST(Tartanctl, HelpAndUnknownCommands) {
-  const CommandResult help = run_command({binary("TARTANCTL"), "--help"});
+  const CommandResult help = run_command({testing::required_env("TARTANCTL"), "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("health"), std::string::npos);
-  EXPECT_EQ(run_command({binary("TARTANCTL"), "stats", "--help"}).exit_code, 0);
-  const CommandResult bad = run_command({binary("TARTANCTL"), "frobnicate"});
+  EXPECT_EQ(run_command({testing::required_env("TARTANCTL"), "stats", "--help"}).exit_code, 0);
+  const CommandResult bad = run_command({testing::required_env("TARTANCTL"), "frobnicate"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("unknown command 'frobnicate'"), std::string::npos);
 }

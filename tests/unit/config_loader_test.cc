@@ -172,7 +172,7 @@ TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
   EXPECT_EQ(
       error_of(kValid + "bogus: 1\n"),
       "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, dataplane, "
-      "control, lease, subnet_file)");
+      "node, control, lease, subnet_file, ip_masq)");
   EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
             "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
             "file_prefix, "

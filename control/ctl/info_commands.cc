@@ -1,0 +1,239 @@
+// tartanctl health, config, lease, routes, stats.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "control/ctl/client.h"
+#include "tartan/v1/config.grpc.pb.h"
+#include "tartan/v1/health.grpc.pb.h"
+#include "tartan/v1/lease.grpc.pb.h"
+#include "tartan/v1/route.grpc.pb.h"
+#include "tartan/v1/stats.grpc.pb.h"
+
+namespace tartan::ctl {
+namespace {
+
+std::string or_none(const std::string& s) {
+  return s.empty() ? "<none>" : s;
+}
+
+int health(const GlobalOptions& g, const Args& args) {
+  constexpr const char* kUsage =
+      "Usage: tartanctl health\n\nLiveness, readiness and each readiness condition of tartand.\n"
+      "Exits 0 when tartand is ready, 1 when it is not (or cannot be reached).\n";
+  if (wants_help(args, kUsage)) return kExitOk;
+  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+  v1::HealthCheckResponse resp;
+  auto ctx = call_context(g);
+  if (grpc::Status s = v1::Health::NewStub(connect(g))->Check(ctx.get(), {}, &resp); !s.ok())
+    return report(s, g);
+  if (!print_structured(resp, g.output)) {
+    std::printf("tartand %s: %s (up %llus)\n", resp.version().c_str(),
+                resp.ready() ? "ready" : "NOT READY",
+                static_cast<unsigned long long>(resp.uptime_seconds()));
+    std::vector<std::vector<std::string>> rows{{"CONDITION", "OK", "MESSAGE"}};
+    for (const auto& c : resp.conditions())
+      rows.push_back({c.name(), c.ok() ? "yes" : "no", c.message()});
+    print_table(rows);
+  }
+  return resp.ready() ? kExitOk : kExitFailed;
+}
+
+int config(const GlobalOptions& g, const Args& args) {
+  constexpr const char* kUsage =
+      "Usage: tartanctl config\n\nThe effective config of tartand, every default filled in.\n";
+  if (wants_help(args, kUsage)) return kExitOk;
+  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+  v1::GetConfigResponse resp;
+  auto ctx = call_context(g);
+  if (grpc::Status s = v1::Config::NewStub(connect(g))->GetConfig(ctx.get(), {}, &resp); !s.ok())
+    return report(s, g);
+  if (g.output == Output::kJson) {
+    std::printf("%s", to_json(resp).c_str());
+  } else {
+    std::printf("# source: %s\n%s", resp.source().c_str(), resp.yaml().c_str());
+  }
+  return kExitOk;
+}
+
+int lease(const GlobalOptions& g, const Args& args) {
+  constexpr const char* kUsage =
+      "Usage: tartanctl lease\n"
+      "       tartanctl lease set POD_CIDR\n"
+      "       tartanctl lease remote\n\n"
+      "This node's lease: podCIDR, MTU, VtepMAC, public IP, backend, and the annotations a\n"
+      "kernel-flannel node needs to reach us. `set` gives the lease when lease.source is grpc.\n"
+      "`remote` lists the remote leases the data plane holds.\n";
+  if (wants_help(args, kUsage)) return kExitOk;
+  auto stub = v1::Leases::NewStub(connect(g));
+  auto ctx = call_context(g);
+  if (args.size() == 1 && args[0] == "remote") {
+    v1::ListRemoteLeasesResponse resp;
+    if (grpc::Status s = stub->ListRemoteLeases(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
+    if (print_structured(resp, g.output)) return kExitOk;
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "POD-CIDR", "PUBLIC-IP", "BACKEND", "VTEP-MAC"}};
+    for (const auto& l : resp.leases())
+      rows.push_back(
+          {l.node_name(), l.pod_cidr(), l.public_ip(), l.backend(), or_none(l.vtep_mac())});
+    print_table(rows);
+    return kExitOk;
+  }
+  v1::LocalLease resp;
+  grpc::Status s;
+  if (args.size() == 2 && args[0] == "set") {
+    v1::SetLocalLeaseRequest req;
+    req.set_pod_cidr(args[1]);
+    s = stub->SetLocalLease(ctx.get(), req, &resp);
+  } else if (args.empty()) {
+    s = stub->GetLocalLease(ctx.get(), {}, &resp);
+  } else {
+    return usage_error(std::string("lease: wrong arguments\n") + kUsage);
+  }
+  if (!s.ok()) return report(s, g);
+  if (print_structured(resp, g.output)) return kExitOk;
+  print_table(
+      {{"POD-CIDR", "NETWORK", "MTU", "PUBLIC-IP", "BACKEND", "VNI", "PORT", "VTEP-MAC", "SOURCE"},
+       {resp.pod_cidr(), resp.network(), std::to_string(resp.mtu()), resp.public_ip(),
+        resp.backend(), std::to_string(resp.vni()), std::to_string(resp.port()), resp.vtep_mac(),
+        resp.source()}});
+  std::printf("\nannotations for this node (as flanneld would write them):\n");
+  for (const auto& [k, v] : resp.annotations()) std::printf("  %s: '%s'\n", k.c_str(), v.c_str());
+  return kExitOk;
+}
+
+int routes(const GlobalOptions& g, const Args& args) {
+  constexpr const char* kUsage =
+      "Usage: tartanctl routes\n\nWhat the data plane's forwarding tables hold right now.\n";
+  if (wants_help(args, kUsage)) return kExitOk;
+  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+  v1::ListRoutesResponse resp;
+  auto ctx = call_context(g);
+  if (grpc::Status s = v1::Routes::NewStub(connect(g))->ListRoutes(ctx.get(), {}, &resp); !s.ok())
+    return report(s, g);
+  if (print_structured(resp, g.output)) return kExitOk;
+  std::vector<std::vector<std::string>> rows{
+      {"PREFIX", "KIND", "NODE", "PUBLIC-IP", "VTEP-MAC", "VIA", "VIA-MAC", "OUT-PORT"}};
+  for (const auto& r : resp.routes()) {
+    rows.push_back(
+        {r.prefix(), r.kind(), or_none(r.node_name()), or_none(r.public_ip()),
+         or_none(r.vtep_mac()), or_none(r.via()),
+         r.kind() == "local" ? "<none>" : (r.via_mac().empty() ? "(resolving)" : r.via_mac()),
+         or_none(r.out_port())});
+  }
+  print_table(rows);
+  return kExitOk;
+}
+
+void print_stats_tables(const v1::StatsSnapshot& s) {
+  std::vector<std::vector<std::string>> ports{{"PORT", "ROLE", "RX-PKTS", "RX-BYTES", "TX-PKTS",
+                                               "TX-BYTES", "HW-MISSED", "HW-RX-ERR", "HW-TX-ERR"}};
+  for (const auto& p : s.ports()) {
+    ports.push_back({p.name(), p.role(), std::to_string(p.rx_packets()),
+                     std::to_string(p.rx_bytes()), std::to_string(p.tx_packets()),
+                     std::to_string(p.tx_bytes()), std::to_string(p.hw_rx_missed()),
+                     std::to_string(p.hw_rx_errors()), std::to_string(p.hw_tx_errors())});
+  }
+  print_table(ports);
+  std::printf("\n");
+  std::vector<std::vector<std::string>> workers{
+      {"WORKER-LCORE", "LOOPS", "BUSY-LOOPS", "PACKETS", "CYCLES/PKT"}};
+  for (const auto& w : s.workers()) {
+    workers.push_back({std::to_string(w.lcore()), std::to_string(w.loops()),
+                       std::to_string(w.busy_loops()), std::to_string(w.packets()),
+                       w.packets() ? std::to_string(w.busy_cycles() / w.packets()) : "-"});
+  }
+  print_table(workers);
+  std::printf("\n");
+  std::vector<std::vector<std::string>> drops{{"DROP-REASON", "PACKETS", "MEANING"}};
+  for (const auto& d : s.drops())
+    drops.push_back({d.reason(), std::to_string(d.packets()), d.help()});
+  print_table(drops);
+  std::printf("\n");
+  const auto& e = s.events();
+  print_table({{"ARP-REPLIES", "ARP-REQUESTS", "ARP-LEARNED", "ARP-WAIT", "ARP-RELEASED",
+                "ARP-HELD", "ICMP-ERRORS", "TO-EXCEPTION"},
+               {std::to_string(e.arp_replies()), std::to_string(e.arp_requests_sent()),
+                std::to_string(e.arp_learned()), std::to_string(e.arp_wait()),
+                std::to_string(e.arp_released()), std::to_string(e.arp_held_now()),
+                std::to_string(e.icmp_errors()), std::to_string(e.to_exception())}});
+  if (s.peers_size() > 0) {
+    std::printf("\n");
+    std::vector<std::vector<std::string>> peers{
+        {"NODE-PUBLIC-IP", "ENCAP-PKTS", "ENCAP-BYTES", "DECAP-PKTS", "DECAP-BYTES"}};
+    for (const auto& p : s.peers()) {
+      peers.push_back({p.public_ip(), std::to_string(p.encap_packets()),
+                       std::to_string(p.encap_bytes()), std::to_string(p.decap_packets()),
+                       std::to_string(p.decap_bytes())});
+    }
+    print_table(peers);
+  }
+}
+
+// "500ms", "2s", "1m" or plain seconds, into milliseconds; 0 if malformed.
+uint32_t parse_interval(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit = end ? end : "";
+  double ms = unit == "ms"                    ? v
+              : unit == "m"                   ? v * 60000
+              : (unit == "s" || unit.empty()) ? v * 1000
+                                              : -1;
+  return ms >= 100 && ms <= 3600000 ? static_cast<uint32_t>(ms) : 0;
+}
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+int stats(const GlobalOptions& g, const Args& args) {
+  constexpr const char* kUsage =
+      "Usage: tartanctl stats [--watch INTERVAL]\n\n"
+      "Port, worker, drop-reason, event and per-node counters, summed over workers. With --watch\n"
+      "(e.g. 1s, 500ms), the counters are printed again every INTERVAL as what changed since the\n"
+      "last print, until interrupted.\n";
+  if (wants_help(args, kUsage)) return kExitOk;
+  auto stub = v1::Stats::NewStub(connect(g));
+  if (args.empty()) {
+    v1::StatsSnapshot resp;
+    auto ctx = call_context(g);
+    if (grpc::Status s = stub->GetStats(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
+    if (!print_structured(resp, g.output)) print_stats_tables(resp);
+    return kExitOk;
+  }
+  if (args.size() != 2 || args[0] != "--watch")
+    return usage_error(std::string("stats: wrong arguments\n") + kUsage);
+  const uint32_t interval = parse_interval(args[1]);
+  if (interval == 0)
+    return usage_error("stats: --watch " + args[1] +
+                       ": expected an interval of 100ms..1h (e.g. 1s)");
+  v1::StreamStatsRequest req;
+  req.set_interval_ms(interval);
+  auto ctx = call_context(g, true);
+  std::signal(SIGINT, [](int) { g_interrupted = 1; });
+  auto stream = stub->StreamStats(ctx.get(), req);
+  v1::StatsSnapshot snap;
+  bool first = true;
+  while (!g_interrupted && stream->Read(&snap)) {
+    if (!print_structured(snap, g.output)) {
+      std::printf("--- %s ---\n", first ? "totals" : ("last " + args[1]).c_str());
+      print_stats_tables(snap);
+      std::printf("\n");
+    }
+    std::fflush(stdout);
+    first = false;
+  }
+  if (g_interrupted) return kExitOk;
+  const grpc::Status s = stream->Finish();
+  return s.ok() ? kExitOk : report(s, g);
+}
+
+}  // namespace
+
+std::map<std::string, Command> info_commands() {
+  return {{"health", health},
+          {"config", config},
+          {"lease", lease},
+          {"routes", routes},
+          {"stats", stats}};
+}
+
+}  // namespace tartan::ctl

@@ -1,0 +1,38 @@
+// This node's lease: its podCIDR, programmed into the engine (through the
+// mirror, which checks it against every node's) and written to subnet.env.
+#pragma once
+
+#include <mutex>
+#include <optional>
+
+#include "control/config.h"
+#include "control/node_mirror.h"
+#include "control/readiness.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+struct LocalLeaseState {
+  Ipv4Prefix pod_cidr;
+  LeaseSource source = LeaseSource::kStatic;
+};
+
+class LocalLease {
+ public:
+  LocalLease(const Config& config, NodeMirror& mirror, Readiness& readiness)
+      : config_(config), mirror_(mirror), readiness_(readiness) {}
+
+  // All or nothing: if subnet.env cannot be written the previous lease
+  // stays in the engine and the error names the file.
+  Status set(const Ipv4Prefix& pod_cidr, LeaseSource source);
+  std::optional<LocalLeaseState> get() const;
+
+ private:
+  const Config& config_;
+  NodeMirror& mirror_;
+  Readiness& readiness_;
+  mutable std::mutex mu_;
+  std::optional<LocalLeaseState> state_;
+};
+
+}  // namespace tartan

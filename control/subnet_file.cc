@@ -1,0 +1,21 @@
+#include "control/subnet_file.h"
+
+#include "control/atomic_file.h"
+
+namespace tartan {
+
+std::string render_subnet_file(const SubnetFile& f) {
+  const Ipv4Prefix first_host{Ipv4Addr{f.subnet.addr.value + 1}, f.subnet.len};
+  return "FLANNEL_NETWORK=" + f.network.str() + "\n" + "FLANNEL_SUBNET=" + first_host.str() + "\n" +
+         "FLANNEL_MTU=" + std::to_string(f.mtu) + "\n" +
+         "FLANNEL_IPMASQ=" + (f.ip_masq ? "true" : "false") + "\n";
+}
+
+Status write_subnet_file(const std::string& path, const SubnetFile& f) {
+  if (Status s = write_file_atomically(path, render_subnet_file(f), 0644); !s.ok()) {
+    return Status(s.code(), "subnet_file: " + s.message());
+  }
+  return {};
+}
+
+}  // namespace tartan

@@ -1,0 +1,93 @@
+// How long the control plane takes to take in a cluster: N nodes applied
+// one RPC at a time through the real gRPC API (unix socket) into a running
+// tartand, each becoming a route in the engine.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+
+#include "control/api_convert.h"
+#include "tartan/v1/node.grpc.pb.h"
+#include "tests/support/daemon_fixture.h"
+
+namespace tartan {
+namespace {
+
+// Node i: podCIDR 10.x.y.0/24 in 10.0.0.0/7, public IP 172.16.x.y behind
+// the gateway, its own VtepMAC; annotated as flanneld writes them.
+v1::Node node(uint32_t i) {
+  v1::Node n;
+  n.set_name("node-" + std::to_string(i));
+  const uint32_t net = (10u << 24) + (i << 8);
+  n.add_pod_cidrs(Ipv4Prefix{Ipv4Addr{net}, 24}.str());
+  MacAddr mac{{0x0e, 0, static_cast<uint8_t>(i >> 24), static_cast<uint8_t>(i >> 16),
+               static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}};
+  auto& a = *n.mutable_annotations();
+  a["flannel.alpha.coreos.com/backend-data"] = R"({"VNI":1,"VtepMAC":")" + mac.str() + R"("})";
+  a["flannel.alpha.coreos.com/backend-type"] = "vxlan";
+  a["flannel.alpha.coreos.com/kube-subnet-manager"] = "true";
+  a["flannel.alpha.coreos.com/public-ip"] = Ipv4Addr{(172u << 24) | (16u << 16) | i}.str();
+  return n;
+}
+
+// Room for `count` nodes: 10.0.0.0/7 holds 131,072 /24 podCIDRs; their
+// public IPs are behind the gateway, a static neighbour.
+testing::DaemonOptions cluster_of(uint32_t count) {
+  return {.network = "{Network: 10.0.0.0/7, SubnetLen: 24, Backend: {Type: vxlan}}",
+          .dataplane = "{max_routes: " + std::to_string(count + 16) +
+                       ", static_neighbours: [{ip: 192.0.2.1, mac: '02:00:00:00:00:fe'}]}",
+          .subnet = "10.0.1.0/24"};
+}
+
+void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    testing::DaemonFixture fx(cluster_of(count));
+    auto stub = v1::Nodes::NewStub(fx.channel());
+    std::vector<v1::ApplyNodeRequest> requests(count);
+    for (uint32_t i = 0; i < count; ++i) *requests[i].mutable_node() = node(i + 2);
+    state.ResumeTiming();
+    for (const auto& req : requests) {
+      grpc::ClientContext ctx;
+      v1::Node out;
+      const grpc::Status s = stub->ApplyNode(&ctx, req, &out);
+      if (!s.ok()) {
+        state.SkipWithError(s.error_message().c_str());
+        return;
+      }
+    }
+    state.PauseTiming();
+    if (fx.daemon().engine().routes().size() != count + 1)
+      state.SkipWithError("not every node became a route");
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_ApplyNodesThroughTheApi)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+
+// The same work without gRPC: what the mirror and the engine cost.
+void BM_ApplyNodesInProcess(benchmark::State& state) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    testing::DaemonFixture fx(cluster_of(count));
+    std::vector<NodeSpec> specs;
+    for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
+    state.ResumeTiming();
+    for (const NodeSpec& spec : specs) {
+      if (auto r = fx.daemon().mirror().apply(spec); !r.ok()) {
+        state.SkipWithError(r.status().message().c_str());
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_ApplyNodesInProcess)->Arg(100000)->Iterations(1)->Unit(benchmark::kSecond);
+
+}  // namespace
+}  // namespace tartan

@@ -1,0 +1,403 @@
+// The tartan.v1 API served by a real tartand (in process) over a unix
+// socket and over TLS: every RPC, every validation error with its field.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tartan/v1/config.grpc.pb.h"
+#include "tartan/v1/health.grpc.pb.h"
+#include "tartan/v1/lease.grpc.pb.h"
+#include "tartan/v1/node.grpc.pb.h"
+#include "tartan/v1/route.grpc.pb.h"
+#include "tartan/v1/stats.grpc.pb.h"
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/files.h"
+#include "tests/support/packets.h"
+#include "tests/support/process.h"
+
+namespace tartan {
+namespace {
+
+using testing::DaemonFixture;
+
+v1::Node flannel_node(int i) {
+  v1::Node n;
+  n.set_name("node-" + std::to_string(i));
+  n.add_pod_cidrs("10.244." + std::to_string(i) + ".0/24");
+  auto& a = *n.mutable_annotations();
+  a["flannel.alpha.coreos.com/backend-data"] =
+      R"({"VNI":1,"VtepMAC":"0e:00:00:00:00:0)" + std::to_string(i) + R"("})";
+  a["flannel.alpha.coreos.com/backend-type"] = "vxlan";
+  a["flannel.alpha.coreos.com/kube-subnet-manager"] = "true";
+  a["flannel.alpha.coreos.com/public-ip"] = "192.0.2." + std::to_string(18 + i);
+  auto* addr = n.add_addresses();
+  addr->set_type("InternalIP");
+  addr->set_address("192.0.2." + std::to_string(18 + i));
+  return n;
+}
+
+std::unique_ptr<grpc::ClientContext> ctx() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return c;
+}
+
+grpc::Status apply(v1::Nodes::Stub& s, const v1::Node& n, v1::Node* out = nullptr,
+                   const std::string& version = "") {
+  v1::ApplyNodeRequest req;
+  *req.mutable_node() = n;
+  req.set_expected_resource_version(version);
+  v1::Node ignored;
+  return s.ApplyNode(ctx().get(), req, out ? out : &ignored);
+}
+
+TEST(Api, NodesAreAppliedListedGotAndDeleted) {
+  DaemonFixture fx;
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  v1::Node applied;
+  ASSERT_TRUE(apply(*nodes, flannel_node(2), &applied).ok());
+  EXPECT_EQ(applied.resource_version(), "1");
+  EXPECT_TRUE(applied.status().routed());
+  EXPECT_EQ(applied.status().route_prefix(), "10.244.2.0/24");
+  EXPECT_EQ(applied.status().vtep_mac(), "0e:00:00:00:00:02");
+  for (int i = 3; i <= 6; ++i) ASSERT_TRUE(apply(*nodes, flannel_node(i)).ok());
+
+  v1::GetNodeRequest get;
+  get.set_name("node-4");
+  v1::Node got;
+  ASSERT_TRUE(nodes->GetNode(ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.addresses(0).address(), "192.0.2.22");
+  get.set_name("node-9");
+  const grpc::Status missing = nodes->GetNode(ctx().get(), get, &got);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(missing.error_message(), "node 'node-9' not found");
+
+  // Pages of two, in name order.
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListNodesRequest req;
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListNodesResponse page;
+    ASSERT_TRUE(nodes->ListNodes(ctx().get(), req, &page).ok());
+    for (const auto& n : page.nodes()) names.push_back(n.name());
+    EXPECT_EQ(page.resource_version(), "5");
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(names, (std::vector<std::string>{"node-2", "node-3", "node-4", "node-5", "node-6"}));
+
+  v1::DeleteNodeRequest del;
+  del.set_name("node-3");
+  v1::DeleteNodeResponse gone;
+  ASSERT_TRUE(nodes->DeleteNode(ctx().get(), del, &gone).ok());
+  EXPECT_EQ(gone.resource_version(), "6");
+  EXPECT_EQ(nodes->DeleteNode(ctx().get(), del, &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(Api, InvalidRequestsAreInvalidArgumentNamingTheField) {
+  DaemonFixture fx;
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(apply(*nodes, flannel_node(2)).ok());
+  struct Case {
+    std::function<void(v1::Node&)> edit;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Node& n) { n.set_name(""); },
+       "name: '' is not a valid node name (lowercase DNS-1123 subdomain)"},
+      {[](v1::Node& n) { n.set_pod_cidrs(0, "10.244.3.0"); },
+       "pod_cidrs[0]: '10.244.3.0' is not a CIDR"},
+      {[](v1::Node& n) { n.set_pod_cidrs(0, "10.245.3.0/24"); },
+       "pod_cidrs: 10.245.3.0/24 is outside the cluster network 10.244.0.0/16"},
+      {[](v1::Node& n) { n.set_pod_cidrs(0, "10.244.2.0/24"); },
+       "pod_cidrs: 10.244.2.0/24 overlaps the podCIDR of node 'node-2'"},
+      {[](v1::Node& n) { n.set_pod_cidrs(0, "10.244.1.0/24"); },
+       "pod_cidrs: 10.244.1.0/24 overlaps our own podCIDR 10.244.1.0/24"},
+      {[](v1::Node& n) {
+         (*n.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] = "{VNI:1}";
+       },
+       "annotations[flannel.alpha.coreos.com/backend-data]: invalid JSON '{VNI:1}': "},
+      {[](v1::Node& n) {
+         (*n.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+             R"({"VNI":1,"VtepMAC":"zz:00:00:00:00:03"})";
+       },
+       "annotations[flannel.alpha.coreos.com/backend-data]: VtepMAC \"zz:00:00:00:00:03\" is not a "
+       "MAC address"},
+      {[](v1::Node& n) {
+         (*n.mutable_annotations())["flannel.alpha.coreos.com/public-ip"] = "192.0.2";
+       },
+       "annotations[flannel.alpha.coreos.com/public-ip]: '192.0.2' is not an IPv4 address"},
+      {[](v1::Node& n) {
+         (*n.mutable_annotations())["flannel.alpha.coreos.com/backend-type"] = "vxlan6";
+       },
+       "annotations[flannel.alpha.coreos.com/backend-type]: unknown backend 'vxlan6'"},
+  };
+  for (const Case& c : cases) {
+    v1::Node n = flannel_node(3);
+    c.edit(n);
+    const grpc::Status s = apply(*nodes, n);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_EQ(s.error_message().substr(0, c.message.size()), c.message);
+  }
+  v1::ApplyNodeRequest empty;
+  v1::Node out;
+  EXPECT_EQ(nodes->ApplyNode(ctx().get(), empty, &out).error_message(), "node: required");
+  EXPECT_EQ(apply(*nodes, flannel_node(3), nullptr, "seven").error_message(),
+            "expected_resource_version: 'seven' is not a resource version (a decimal number)");
+  v1::ListNodesRequest big;
+  big.set_page_size(20000);
+  v1::ListNodesResponse page;
+  EXPECT_EQ(nodes->ListNodes(ctx().get(), big, &page).error_message(),
+            "page_size: 20000 is above 10000");
+  // Nothing of the above was applied.
+  ASSERT_TRUE(nodes->ListNodes(ctx().get(), {}, &page).ok());
+  EXPECT_EQ(page.nodes_size(), 1);
+  EXPECT_EQ(page.resource_version(), "1");
+}
+
+TEST(Api, OptimisticConcurrencyIsAborted) {
+  DaemonFixture fx;
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(apply(*nodes, flannel_node(2)).ok());
+  v1::Node changed = flannel_node(2);
+  (*changed.mutable_annotations())["flannel.alpha.coreos.com/public-ip"] = "192.0.2.99";
+  v1::Node out;
+  ASSERT_TRUE(apply(*nodes, changed, &out, "1").ok());
+  EXPECT_EQ(out.resource_version(), "2");
+  const grpc::Status stale = apply(*nodes, flannel_node(2), nullptr, "1");
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(stale.error_message(), "node 'node-2' is at resource version 2, not 1");
+  v1::DeleteNodeRequest del;
+  del.set_name("node-2");
+  del.set_expected_resource_version("1");
+  v1::DeleteNodeResponse gone;
+  EXPECT_EQ(nodes->DeleteNode(ctx().get(), del, &gone).error_code(), grpc::StatusCode::ABORTED);
+}
+
+std::vector<v1::NodeEvent> read_events(grpc::ClientReader<v1::NodeEvent>& stream, size_t n) {
+  std::vector<v1::NodeEvent> out;
+  v1::NodeEvent e;
+  while (out.size() < n && stream.Read(&e)) out.push_back(e);
+  return out;
+}
+
+TEST(Api, WatchFromAVersionThenResyncWhenTooFarBehind) {
+  DaemonFixture fx({.watch_history = 3});
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(apply(*nodes, flannel_node(2)).ok());
+  {
+    grpc::ClientContext c;
+    v1::WatchNodesRequest req;
+    req.set_resource_version("1");
+    auto stream = nodes->WatchNodes(&c, req);
+    ASSERT_TRUE(apply(*nodes, flannel_node(3)).ok());
+    v1::DeleteNodeRequest del;
+    del.set_name("node-2");
+    v1::DeleteNodeResponse gone;
+    ASSERT_TRUE(nodes->DeleteNode(ctx().get(), del, &gone).ok());
+    const auto ev = read_events(*stream, 2);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].type(), v1::NodeEvent::ADDED);
+    EXPECT_EQ(ev[0].node().name(), "node-3");
+    EXPECT_EQ(ev[0].resource_version(), "2");
+    EXPECT_EQ(ev[1].type(), v1::NodeEvent::DELETED);
+    EXPECT_EQ(ev[1].node().name(), "node-2");
+    c.TryCancel();
+  }
+  for (int i = 4; i <= 6; ++i) ASSERT_TRUE(apply(*nodes, flannel_node(i)).ok());
+  grpc::ClientContext c;
+  v1::WatchNodesRequest req;
+  req.set_resource_version("1");  // versions 2 and 3 are no longer kept
+  auto stream = nodes->WatchNodes(&c, req);
+  const auto ev = read_events(*stream, 6);
+  ASSERT_EQ(ev.size(), 6u);
+  EXPECT_EQ(ev[0].type(), v1::NodeEvent::RESYNC);
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(ev[i].type(), v1::NodeEvent::ADDED);
+  EXPECT_EQ(ev[1].node().name(), "node-3");
+  EXPECT_EQ(ev[5].type(), v1::NodeEvent::BOOKMARK);
+  EXPECT_EQ(ev[5].resource_version(), "6");
+  ASSERT_TRUE(apply(*nodes, flannel_node(7)).ok());
+  const auto next = read_events(*stream, 1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].node().name(), "node-7");
+  EXPECT_EQ(next[0].resource_version(), "7");
+  c.TryCancel();
+}
+
+TEST(Api, LeaseRoutesHealthConfigAndStats) {
+  DaemonFixture fx;
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(apply(*nodes, flannel_node(2)).ok());
+
+  v1::LocalLease lease;
+  ASSERT_TRUE(v1::Leases::NewStub(fx.channel())->GetLocalLease(ctx().get(), {}, &lease).ok());
+  EXPECT_EQ(lease.pod_cidr(), "10.244.1.0/24");
+  EXPECT_EQ(lease.mtu(), 1450u);
+  EXPECT_EQ(lease.public_ip(), "192.0.2.19");
+  EXPECT_EQ(lease.source(), "static");
+  EXPECT_EQ(lease.annotations().at("flannel.alpha.coreos.com/backend-data"),
+            R"({"VNI":1,"VtepMAC":")" + lease.vtep_mac() + R"("})");
+  EXPECT_EQ(lease.vtep_mac() + "\n", testing::read_file(fx.dir() + "/state/vtep_mac"))
+      << "the persisted VtepMAC";
+  v1::SetLocalLeaseRequest set;
+  set.set_pod_cidr("10.244.9.0/24");
+  EXPECT_EQ(
+      v1::Leases::NewStub(fx.channel())->SetLocalLease(ctx().get(), set, &lease).error_message(),
+      "lease.source is static: the local lease cannot be set through the API");
+  v1::ListRemoteLeasesResponse remote;
+  ASSERT_TRUE(v1::Leases::NewStub(fx.channel())->ListRemoteLeases(ctx().get(), {}, &remote).ok());
+  ASSERT_EQ(remote.leases_size(), 1);
+  EXPECT_EQ(remote.leases(0).node_name(), "node-2");
+
+  v1::ListRoutesResponse routes;
+  ASSERT_TRUE(v1::Routes::NewStub(fx.channel())->ListRoutes(ctx().get(), {}, &routes).ok());
+  ASSERT_EQ(routes.routes_size(), 2);
+  EXPECT_EQ(routes.routes(0).kind(), "local");
+  EXPECT_EQ(routes.routes(0).out_port(), "pods");
+  EXPECT_EQ(routes.routes(1).node_name(), "node-2");
+  EXPECT_EQ(routes.routes(1).via(), "192.0.2.20");
+
+  v1::HealthCheckResponse health;
+  ASSERT_TRUE(v1::Health::NewStub(fx.channel())->Check(ctx().get(), {}, &health).ok());
+  EXPECT_TRUE(health.ready());
+  std::vector<std::string> conditions;
+  for (const auto& c : health.conditions()) conditions.push_back(c.name());
+  EXPECT_EQ(conditions,
+            (std::vector<std::string>{"lease_acquired", "subnet_env_written", "tables_programmed",
+                                      "ports_started", "workers_running", "api_serving"}));
+  v1::GetConfigResponse config;
+  ASSERT_TRUE(v1::Config::NewStub(fx.channel())->GetConfig(ctx().get(), {}, &config).ok());
+  EXPECT_NE(config.yaml().find("watch_history: 16384"), std::string::npos);
+
+  v1::StatsSnapshot stats;
+  ASSERT_TRUE(v1::Stats::NewStub(fx.channel())->GetStats(ctx().get(), {}, &stats).ok());
+  EXPECT_EQ(stats.ports_size(), 2);
+  ASSERT_EQ(stats.peers_size(), 1);
+  EXPECT_EQ(stats.peers(0).public_ip(), "192.0.2.20");
+  v1::StreamStatsRequest bad;
+  bad.set_interval_ms(10);
+  grpc::ClientContext bc;
+  auto bad_stream = v1::Stats::NewStub(fx.channel())->StreamStats(&bc, bad);
+  v1::StatsSnapshot ignored;
+  EXPECT_FALSE(bad_stream->Read(&ignored));
+  EXPECT_EQ(bad_stream->Finish().error_message(), "interval_ms: 10 is outside 100..3600000");
+}
+
+TEST(Api, StatsStreamSendsTotalsThenDeltas) {
+  DaemonFixture fx;
+  v1::StreamStatsRequest req;
+  req.set_interval_ms(100);
+  grpc::ClientContext c;
+  auto stream = v1::Stats::NewStub(fx.channel())->StreamStats(&c, req);
+  v1::StatsSnapshot first, second;
+  ASSERT_TRUE(stream->Read(&first));
+  // Three frames the data plane drops (no route), between the two reads.
+  std::vector<rte_mbuf*> pkts;
+  for (int i = 0; i < 3; ++i) {
+    testing::UdpSpec s;
+    s.dst_mac = *MacAddr::parse("02:00:00:00:01:01");
+    s.dst_ip = *Ipv4Addr::parse("10.244.77.7");
+    pkts.push_back(testing::to_mbuf(fx.daemon().engine().mempool(), testing::udp_frame(s)));
+  }
+  ASSERT_EQ(fx.overlay_port().inject(pkts), 3u);
+  uint64_t no_route = 0;
+  for (int i = 0; i < 20 && no_route == 0; ++i) {
+    ASSERT_TRUE(stream->Read(&second));
+    for (const auto& d : second.drops()) {
+      if (d.reason() == "no_route") no_route = d.packets();
+    }
+  }
+  EXPECT_EQ(no_route, 3u);
+  c.TryCancel();
+}
+
+TEST(Api, GrpcLeaseSourceTakesTheLeaseThroughTheApi) {
+  DaemonFixture fx({.lease_source = "grpc"});
+  auto leases = v1::Leases::NewStub(fx.channel());
+  v1::LocalLease lease;
+  EXPECT_EQ(leases->GetLocalLease(ctx().get(), {}, &lease).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::HealthCheckResponse health;
+  ASSERT_TRUE(v1::Health::NewStub(fx.channel())->Check(ctx().get(), {}, &health).ok());
+  EXPECT_FALSE(health.ready());
+  v1::SetLocalLeaseRequest set;
+  set.set_pod_cidr("10.244.7.0/23");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr: '10.244.7.0/23' is not an IPv4 CIDR");
+  set.set_pod_cidr("10.244.6.0/23");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr: 10.244.6.0/23 is not a /24 (network.SubnetLen)");
+  set.set_pod_cidr("10.244.7.0/24");
+  ASSERT_TRUE(leases->SetLocalLease(ctx().get(), set, &lease).ok());
+  EXPECT_EQ(lease.source(), "grpc");
+  EXPECT_EQ(testing::read_file(fx.dir() + "/subnet.env"),
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/"
+            "24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+  ASSERT_TRUE(v1::Health::NewStub(fx.channel())->Check(ctx().get(), {}, &health).ok());
+  EXPECT_TRUE(health.ready());
+}
+
+// A CA, a server certificate for 127.0.0.1, a client certificate from the
+// CA and one self-signed, made with openssl.
+struct Certs {
+  std::string dir;
+  explicit Certs(const std::string& d) : dir(d) {
+    const std::string script =
+        "set -e; cd " + dir +
+        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tartan-test-ca -keyout "
+        "ca.key -out ca.crt"
+        "; openssl req -newkey rsa:2048 -nodes -subj /CN=tartand -keyout server.key -out server.csr"
+        "; printf 'subjectAltName=IP:127.0.0.1' > san.ext"
+        "; openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+        "-extfile san.ext -out server.crt"
+        "; openssl req -newkey rsa:2048 -nodes -subj /CN=operator -keyout client.key -out "
+        "client.csr"
+        "; openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out "
+        "client.crt"
+        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=stranger -keyout "
+        "stranger.key -out stranger.crt";
+    const testing::CommandResult r = testing::run_command({"sh", "-c", script});
+    if (r.exit_code != 0) throw std::runtime_error("openssl: " + r.output);
+  }
+  std::shared_ptr<grpc::Channel> channel(int port, const std::string& client) const {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = testing::read_file(dir + "/ca.crt");
+    if (!client.empty()) {
+      ssl.pem_cert_chain = testing::read_file(dir + "/" + client + ".crt");
+      ssl.pem_private_key = testing::read_file(dir + "/" + client + ".key");
+    }
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::SslCredentials(ssl));
+  }
+};
+
+TEST(Api, TlsOnTcpServesOnlyClientsWithACertificateFromTheCa) {
+  const std::string dir = "/tmp/tartan-tls-" + std::to_string(getpid());
+  testing::run_command({"mkdir", "-p", dir});
+  Certs certs(dir);
+  DaemonFixture fx({.listen = "127.0.0.1:0",
+                    .tls_yaml = ", tls: {cert: " + dir + "/server.crt, key: " + dir +
+                                "/server.key, client_ca: " + dir + "/ca.crt}"});
+  const int port = fx.daemon().server().port();
+  ASSERT_GT(port, 0);
+  v1::HealthCheckResponse health;
+  EXPECT_TRUE(
+      v1::Health::NewStub(certs.channel(port, "client"))->Check(ctx().get(), {}, &health).ok());
+  EXPECT_EQ(
+      v1::Health::NewStub(certs.channel(port, ""))->Check(ctx().get(), {}, &health).error_code(),
+      grpc::StatusCode::UNAVAILABLE)
+      << "no client certificate";
+  EXPECT_EQ(v1::Health::NewStub(certs.channel(port, "stranger"))
+                ->Check(ctx().get(), {}, &health)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE)
+      << "a certificate the CA did not sign";
+  testing::run_command({"rm", "-rf", dir});
+}
+
+}  // namespace
+}  // namespace tartan

@@ -1,0 +1,212 @@
+// The node mirror against a real engine: flannel annotations in, routes
+// (and traffic) out; everything else kept, explained and not routed.
+#include "control/node_mirror.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/engine_fixture.h"
+
+namespace tartan {
+namespace {
+
+using testing::EngineFixture;
+
+MirrorSettings settings(size_t log = 16384) {
+  MirrorSettings s;
+  s.keys = *annotation_keys("flannel.alpha.coreos.com");
+  s.own_node_name = "node-1";
+  s.network = *Ipv4Prefix::parse("10.244.0.0/16");
+  s.event_log_size = log;
+  return s;
+}
+
+// Node i as a kernel-flannel node shows it (see EngineFixture::node).
+NodeSpec flannel_node(int i) {
+  const auto n = EngineFixture::node(i);
+  NodeSpec spec;
+  spec.name = "node-" + std::to_string(i);
+  spec.pod_cidrs = {n.subnet.str()};
+  spec.addresses = {{"InternalIP", n.public_ip.str()}};
+  spec.annotations = {
+      {"flannel.alpha.coreos.com/backend-data",
+       R"({"VNI":1,"VtepMAC":")" + n.vtep_mac.str() + R"("})"},
+      {"flannel.alpha.coreos.com/backend-type", "vxlan"},
+      {"flannel.alpha.coreos.com/kube-subnet-manager", "true"},
+      {"flannel.alpha.coreos.com/public-ip", n.public_ip.str()},
+  };
+  return spec;
+}
+
+class NodeMirrorTest : public ::testing::Test {
+ protected:
+  NodeMirrorTest() : mirror(settings(), fx.engine()) {
+    EXPECT_TRUE(mirror.set_local_subnet(fx.self().subnet).ok());
+    // Underlay MACs of the nodes, so traffic leaves without ARP.
+    TableDelta d;
+    for (int i = 2; i < 6; ++i)
+      d.set_neighbours.push_back(
+          {EngineFixture::node(i).public_ip, EngineFixture::node(i).underlay_mac});
+    EXPECT_TRUE(fx.engine().apply(d).ok());
+  }
+
+  // The outer destination IP and inner destination MAC of the one packet
+  // the overlay sends to `dst`, or "" if nothing left.
+  std::string where_to(const char* dst) {
+    const auto out = fx.from_overlay({fx.pod_frame(*Ipv4Addr::parse(dst))});
+    if (out.size() != 1) return "";
+    Ipv4Addr outer{uint32_t(out[0][30]) << 24 | uint32_t(out[0][31]) << 16 |
+                   uint32_t(out[0][32]) << 8 | out[0][33]};
+    MacAddr inner;
+    std::copy(out[0].begin() + 50, out[0].begin() + 56, inner.bytes.begin());
+    return outer.str() + " " + inner.str();
+  }
+
+  EngineFixture fx;
+  NodeMirror mirror;
+};
+
+TEST_F(NodeMirrorTest, FlannelNodeBecomesARouteTrafficFollows) {
+  auto rec = mirror.apply(flannel_node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed);
+  EXPECT_EQ(rec->resource_version, 1u);
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  EXPECT_EQ(*mirror.node_of(*Ipv4Prefix::parse("10.244.2.0/24")), "node-2");
+}
+
+TEST_F(NodeMirrorTest, PublicIpOverwriteIsWhereTheTunnelGoes) {
+  NodeSpec n = flannel_node(2);
+  n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] =
+      EngineFixture::node(3).public_ip.str();
+  ASSERT_TRUE(mirror.apply(n).ok());
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.21 0e:00:00:00:00:02");
+}
+
+TEST_F(NodeMirrorTest, NodesThatCannotBeRoutedAreKeptWithTheReason) {
+  const auto reason = [&](NodeSpec n) {
+    auto rec = mirror.apply(n);
+    EXPECT_TRUE(rec.ok()) << rec.status().message();
+    EXPECT_FALSE(rec->status.routed);
+    return rec->status.reason;
+  };
+  NodeSpec host_gw = flannel_node(2);
+  host_gw.annotations["flannel.alpha.coreos.com/backend-type"] = "host-gw";
+  EXPECT_EQ(reason(host_gw), "backend-type is 'host-gw', this node runs vxlan");
+  NodeSpec vni = flannel_node(3);
+  vni.annotations["flannel.alpha.coreos.com/backend-data"] =
+      R"({"VNI":2,"VtepMAC":"0e:00:00:00:00:03"})";
+  EXPECT_EQ(reason(vni), "VNI 2 differs from ours (1)");
+  NodeSpec fresh = flannel_node(4);
+  fresh.annotations.clear();
+  EXPECT_EQ(reason(fresh),
+            "no flannel.alpha.coreos.com/kube-subnet-manager=\"true\" annotation: flannel has not "
+            "registered it");
+  NodeSpec no_ip = flannel_node(5);
+  no_ip.annotations.erase("flannel.alpha.coreos.com/public-ip");
+  EXPECT_EQ(reason(no_ip), "no flannel.alpha.coreos.com/public-ip annotation");
+  NodeSpec self = flannel_node(6);
+  self.name = "node-1";
+  self.pod_cidrs = {"10.244.1.0/24"};
+  EXPECT_EQ(reason(self), "this node (our own lease)");
+  EXPECT_EQ(fx.engine().routes().size(), 1u) << "only our own podCIDR";
+  EXPECT_EQ(mirror.list("", 100).first.size(), 5u);
+}
+
+TEST_F(NodeMirrorTest, InvalidNodesAreRejectedNamingTheFieldAndNothingChanges) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  const auto error = [&](NodeSpec n) {
+    auto rec = mirror.apply(n);
+    EXPECT_FALSE(rec.ok());
+    return rec.ok() ? "" : rec.status().message();
+  };
+  NodeSpec clash = flannel_node(3);
+  clash.pod_cidrs = {"10.244.2.128/25"};
+  EXPECT_EQ(error(clash), "pod_cidrs: 10.244.2.128/25 overlaps the podCIDR of node 'node-2'");
+  NodeSpec ours = flannel_node(3);
+  ours.pod_cidrs = {"10.244.1.0/24"};
+  EXPECT_EQ(error(ours), "pod_cidrs: 10.244.1.0/24 overlaps our own podCIDR 10.244.1.0/24");
+  NodeSpec outside = flannel_node(3);
+  outside.pod_cidrs = {"10.9.0.0/24"};
+  EXPECT_EQ(error(outside), "pod_cidrs: 10.9.0.0/24 is outside the cluster network 10.244.0.0/16");
+  NodeSpec name = flannel_node(3);
+  name.name = "Node_3";
+  EXPECT_EQ(error(name), "name: 'Node_3' is not a valid node name (lowercase DNS-1123 subdomain)");
+  // The same public IP as node-2 with another VtepMAC: the engine refuses.
+  NodeSpec twin = flannel_node(3);
+  twin.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(2).public_ip.str();
+  EXPECT_EQ(error(twin),
+            "public_ip 192.0.2.20: already the VTEP of other routes with VtepMAC "
+            "0e:00:00:00:00:02; change or "
+            "remove those routes in the same change");
+  EXPECT_EQ(mirror.resource_version(), 1u);
+  EXPECT_FALSE(mirror.get("node-3"));
+  EXPECT_EQ(fx.engine().routes().size(), 2u);
+}
+
+TEST_F(NodeMirrorTest, ChangesAreIdempotentVersionedAndReplaceTheRoute) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  EXPECT_EQ(mirror.apply(flannel_node(2))->resource_version, 1u) << "same node, no change";
+  NodeSpec moved = flannel_node(2);
+  moved.pod_cidrs = {"10.244.22.0/24"};
+  auto rec = mirror.apply(moved, 1);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(rec->resource_version, 2u);
+  EXPECT_EQ(where_to("10.244.22.10"), "192.0.2.20 0e:00:00:00:00:02");
+  EXPECT_EQ(where_to("10.244.2.10"), "") << "the old podCIDR is gone";
+  EXPECT_EQ(mirror.apply(flannel_node(2), 1).status().message(),
+            "node 'node-2' is at resource version 2, not 1");
+  EXPECT_EQ(mirror.apply(flannel_node(2), 1).status().code(), ErrorCode::kAborted);
+  EXPECT_EQ(mirror.apply(flannel_node(4), 7).status().message(),
+            "node 'node-4' does not exist (expected resource version 7)");
+}
+
+TEST_F(NodeMirrorTest, DeletedNodeLosesItsRouteAndItsTunnel) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  EXPECT_EQ(mirror.remove("node-2", 5).status().code(), ErrorCode::kAborted);
+  auto v = mirror.remove("node-2");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 2u);
+  EXPECT_EQ(where_to("10.244.2.10"), "");
+  EXPECT_EQ(fx.drops(DropReason::kNoRoute), 1u);
+  EXPECT_TRUE(fx.from_underlay({fx.vxlan_from(2, fx.pod_ip())}).empty());
+  EXPECT_EQ(fx.drops(DropReason::kUnknownSender), 1u);
+  EXPECT_EQ(mirror.remove("node-2").status().message(), "node 'node-2' not found");
+}
+
+TEST_F(NodeMirrorTest, ReplaceAllReconcilesToExactlyTheGivenNodes) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  ASSERT_TRUE(mirror.apply(flannel_node(3)).ok());
+  ASSERT_TRUE(mirror.replace_all({flannel_node(3), flannel_node(4)}).ok());
+  EXPECT_FALSE(mirror.get("node-2"));
+  EXPECT_TRUE(mirror.get("node-4"));
+  EXPECT_EQ(where_to("10.244.2.10"), "");
+  EXPECT_EQ(where_to("10.244.4.10"), "192.0.2.22 0e:00:00:00:00:04");
+}
+
+TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
+  EngineFixture fx;
+  NodeMirror mirror(settings(3), fx.engine());
+  EXPECT_TRUE(mirror.events_after(0, std::chrono::milliseconds(0)).resync)
+      << "version 0 starts with a resync";
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  ASSERT_TRUE(mirror.apply(flannel_node(3)).ok());
+  auto batch = mirror.events_after(1, std::chrono::milliseconds(0));
+  ASSERT_FALSE(batch.resync);
+  ASSERT_EQ(batch.events.size(), 1u);
+  EXPECT_EQ(batch.events[0].node.spec.name, "node-3");
+  EXPECT_EQ(batch.events[0].type, NodeEvent::Type::kAdded);
+  ASSERT_TRUE(mirror.remove("node-2").ok());
+  ASSERT_TRUE(mirror.apply(flannel_node(4)).ok());
+  ASSERT_TRUE(mirror.apply(flannel_node(5)).ok());
+  // Three events kept: versions 3..5; a client at version 1 missed 2.
+  EXPECT_TRUE(mirror.events_after(1, std::chrono::milliseconds(0)).resync);
+  batch = mirror.events_after(2, std::chrono::milliseconds(0));
+  ASSERT_FALSE(batch.resync);
+  ASSERT_EQ(batch.events.size(), 3u);
+  EXPECT_EQ(batch.events[0].type, NodeEvent::Type::kDeleted);
+  // Up to date: waits, then returns nothing.
+  EXPECT_TRUE(mirror.events_after(5, std::chrono::milliseconds(20)).events.empty());
+}
+
+}  // namespace
+}  // namespace tartan

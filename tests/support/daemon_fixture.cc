@@ -1,0 +1,64 @@
+#include "tests/support/daemon_fixture.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+
+#include "control/config_loader.h"
+#include "tests/support/process.h"
+
+namespace tartan::testing {
+
+DaemonFixture::DaemonFixture(const DaemonOptions& o) {
+  static std::atomic<int> n{0};
+  dir_ = "/tmp/tartan-daemon-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  run_command({"rm", "-rf", dir_});
+  run_command({"mkdir", "-p", dir_});
+  socket_ = dir_ + "/tartan.sock";
+  underlay_ = std::make_unique<RingPort>();
+  overlay_ = std::make_unique<RingPort>();
+  const std::string listen = o.listen.empty() ? "unix://" + socket_ : o.listen;
+  const std::string yaml =
+      "ports:\n"
+      "  underlay: {device: " +
+      underlay_->name() +
+      ", address: 192.0.2.19/24, gateway: 192.0.2.1, mac: '02:00:00:00:0b:01'}\n"
+      "  overlay: [{name: pods, device: " +
+      overlay_->name() +
+      ", mac: '02:00:00:00:01:01'}]\n"
+      "workers: {lcores: [1], mempool_size: 4095, rx_descriptors: 256, tx_descriptors: 256}\n"
+      "dataplane: " +
+      o.dataplane +
+      "\n"
+      "network: " +
+      o.network +
+      "\n"
+      "node: {name: node-1, state_dir: " +
+      dir_ +
+      "/state}\n"
+      "control: {listen: '" +
+      listen + "', watch_history: " + std::to_string(o.watch_history) + o.tls_yaml +
+      "}\n"
+      "lease: {source: " +
+      o.lease_source + (o.lease_source == "static" ? ", subnet: " + o.subnet : "") +
+      "}\n"
+      "subnet_file: " +
+      dir_ + "/subnet.env\n";
+  auto config = parse_config(yaml, "test.yaml");
+  if (!config) throw std::runtime_error(config.status().message());
+  auto d = Daemon::start(*config);
+  if (!d) throw std::runtime_error(d.status().message());
+  daemon_ = std::move(d).value();
+}
+
+DaemonFixture::~DaemonFixture() {
+  daemon_.reset();
+  run_command({"rm", "-rf", dir_});
+}
+
+std::shared_ptr<grpc::Channel> DaemonFixture::channel() const {
+  return grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials());
+}
+
+}  // namespace tartan::testing

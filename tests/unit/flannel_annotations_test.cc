@@ -1,0 +1,131 @@
+// flannel's annotations, with values as `kubectl get node -o yaml` shows
+// them on a kernel-flannel cluster.
+#include "control/flannel_annotations.h"
+
+#include <gtest/gtest.h>
+
+namespace tartan {
+namespace {
+
+AnnotationKeys keys() {
+  return *annotation_keys("flannel.alpha.coreos.com");
+}
+
+NodeSpec kernel_flannel_node() {
+  NodeSpec n;
+  n.name = "worker-1";
+  n.pod_cidrs = {"10.244.1.0/24"};
+  n.annotations = {
+      {"flannel.alpha.coreos.com/backend-data", R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e:52"})"},
+      {"flannel.alpha.coreos.com/backend-type", "vxlan"},
+      {"flannel.alpha.coreos.com/kube-subnet-manager", "true"},
+      {"flannel.alpha.coreos.com/public-ip", "192.168.122.11"},
+      {"node.alpha.kubernetes.io/ttl", "0"},
+      {"volumes.kubernetes.io/controller-managed-attach-detach", "true"},
+  };
+  return n;
+}
+
+TEST(FlannelAnnotations, KeysFollowFlannelsPrefixRules) {
+  EXPECT_EQ(keys().backend_data, "flannel.alpha.coreos.com/backend-data");
+  EXPECT_EQ(annotation_keys("example.com/foo")->backend_data, "example.com/foo-backend-data");
+  EXPECT_EQ(annotation_keys("example.com/foo-")->public_ip, "example.com/foo-public-ip");
+  EXPECT_EQ(annotation_keys("example.com/")->kube_subnet_manager,
+            "example.com/kube-subnet-manager");
+  EXPECT_EQ(annotation_keys("a/b/c").status().message(),
+            "annotation prefix 'a/b/c': can contain at most a single slash");
+  EXPECT_EQ(annotation_keys("NotAnFqdn").status().message(),
+            "annotation prefix 'NotAnFqdn': must be in a format: fqdn/[0-9a-z-_]*");
+}
+
+TEST(FlannelAnnotations, ReadsAKernelFlannelNode) {
+  auto info = read_flannel_node(kernel_flannel_node(), keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_TRUE(info->subnet_manager);
+  EXPECT_EQ(*info->backend_type, "vxlan");
+  EXPECT_EQ(*info->vni, 1u);
+  EXPECT_EQ(info->vtep_mac->str(), "6a:1a:3c:9f:7e:52");
+  EXPECT_EQ(info->public_ip->str(), "192.168.122.11");
+  EXPECT_EQ(info->pod_cidr->str(), "10.244.1.0/24");
+}
+
+TEST(FlannelAnnotations, PublicIpOverwriteWins) {
+  NodeSpec n = kernel_flannel_node();
+  n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] = "203.0.113.7";
+  EXPECT_EQ(read_flannel_node(n, keys())->public_ip->str(), "203.0.113.7");
+}
+
+TEST(FlannelAnnotations, UdpBackendWritesNullDataAndNoType) {
+  NodeSpec n = kernel_flannel_node();
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = "null";
+  n.annotations["flannel.alpha.coreos.com/backend-type"] = "";
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(*info->backend_type, "");
+  EXPECT_FALSE(info->vtep_mac);
+}
+
+TEST(FlannelAnnotations, DualStackPodCidrsAreSplitByFamily) {
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"10.244.1.0/24", "fd00:10:244:1::/64"};
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->pod_cidr->str(), "10.244.1.0/24");
+  EXPECT_EQ(info->pod_cidr_v6->str(), "fd00:10:244:1::/64");
+}
+
+TEST(FlannelAnnotations, MalformedValuesNameTheField) {
+  const auto error = [](const std::string& key, const std::string& value) {
+    NodeSpec n = kernel_flannel_node();
+    n.annotations[key] = value;
+    return read_flannel_node(n, keys()).status().message();
+  };
+  EXPECT_EQ(
+      error("flannel.alpha.coreos.com/public-ip", "192.168.122.300"),
+      "annotations[flannel.alpha.coreos.com/public-ip]: '192.168.122.300' is not an IPv4 address");
+  EXPECT_EQ(error("flannel.alpha.coreos.com/backend-type", "vxlna"),
+            "annotations[flannel.alpha.coreos.com/backend-type]: unknown backend 'vxlna'");
+  EXPECT_EQ(
+      error("flannel.alpha.coreos.com/backend-data", R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e"})"),
+      "annotations[flannel.alpha.coreos.com/backend-data]: VtepMAC \"6a:1a:3c:9f:7e\" is not a MAC "
+      "address");
+  EXPECT_EQ(
+      error("flannel.alpha.coreos.com/backend-data",
+            R"({"VNI":16777216,"VtepMAC":"6a:1a:3c:9f:7e:52"})"),
+      "annotations[flannel.alpha.coreos.com/backend-data]: VNI 16777216 is not a 24-bit number");
+  EXPECT_EQ(error("flannel.alpha.coreos.com/backend-data", "[1,2]"),
+            "annotations[flannel.alpha.coreos.com/backend-data]: expected a JSON object or null, "
+            "got '[1,2]'");
+  const std::string bad_json = error("flannel.alpha.coreos.com/backend-data", "{\"VNI\":");
+  EXPECT_EQ(
+      bad_json.rfind(
+          "annotations[flannel.alpha.coreos.com/backend-data]: invalid JSON '{\"VNI\":': ", 0),
+      0u)
+      << bad_json;
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"10.244.1.5/24"};
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "pod_cidrs[0]: '10.244.1.5/24' has host bits set");
+  n.pod_cidrs = {"10.244.1.0/24", "10.244.9.0/24"};
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "pod_cidrs[1]: a second IPv4 podCIDR '10.244.9.0/24'");
+}
+
+TEST(FlannelAnnotations, OwnAnnotationsAreWhatFlanneldWrites) {
+  const auto a =
+      own_annotations(keys(), BackendType::kVxlan, 1, *MacAddr::parse("0E:2A:00:11:22:33"),
+                      *Ipv4Addr::parse("192.0.2.10"));
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/backend-data"),
+            R"({"VNI":1,"VtepMAC":"0e:2a:00:11:22:33"})");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/backend-type"), "vxlan");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/public-ip"), "192.0.2.10");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/kube-subnet-manager"), "true");
+  EXPECT_EQ(a.size(), 4u);
+  const auto udp =
+      own_annotations(keys(), BackendType::kUdp, 1, MacAddr{}, *Ipv4Addr::parse("192.0.2.10"));
+  EXPECT_EQ(udp.at("flannel.alpha.coreos.com/backend-data"), "null");
+  EXPECT_EQ(udp.at("flannel.alpha.coreos.com/backend-type"), "");
+}
+
+}  // namespace
+}  // namespace tartan
