@@ -1,0 +1,389 @@
+// Process-level smoke tests of tartan-perf: the real binary on DPDK virtual
+// devices (net_null, a self-looping net_ring, net_pcap files read back with
+// tshark, a memif pair), each bounded to a few seconds.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/pcap_file.h"
+#include "tests/support/process.h"
+
+namespace tartan::testing {
+namespace {
+
+using Args = std::vector<std::string>;
+using Json = std::map<std::string, std::string>;  // key -> value as Python prints it
+
+std::string perf_binary() {
+  const char* p = std::getenv("TARTAN_PERF");
+  return p != nullptr ? p : "build/perf/tartan-perf";
+}
+
+class PerfSmoke : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tartan-perf-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // tartan-perf with `vdevs` on lcores `lcores`; `args` go after "--".
+  CommandResult perf(const Args& vdevs, const Args& args, const std::string& lcores = "0") {
+    static int run = 0;
+    Args argv{perf_binary(),   "-l",
+              lcores,          "--no-huge",
+              "--no-shconf",   "-m",
+              "512",           "--no-pci",
+              "--log-level",   "lib.eal:error",
+              "--file-prefix", "tperf-" + std::to_string(getpid()) + "-" + std::to_string(++run)};
+    for (const auto& v : vdevs) {
+      argv.push_back("--vdev");
+      argv.push_back(v);
+    }
+    argv.push_back("--");
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, std::chrono::seconds(60));
+  }
+
+  // Runs tartan-perf with --json and returns the object, loaded by Python's json.
+  Json perf_json(const Args& vdevs, Args args, const std::string& lcores = "0") {
+    const std::string file = path("result.json");
+    args.insert(args.end(), {"--json", file, "--quiet"});
+    const CommandResult r = perf(vdevs, args, lcores);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return load_json(file);
+  }
+
+  static Json load_json(const std::string& file) {
+    const CommandResult r = run_command(
+        {"python3", "-c",
+         "import json, sys\n"
+         "d = json.load(open(sys.argv[1]))\n"
+         "assert isinstance(d, dict) and all(not isinstance(v, (dict, list)) for v in d.values())\n"
+         "for k, v in d.items(): print(f'{k}={v}')\n",
+         file});
+    EXPECT_EQ(r.exit_code, 0) << "not a flat JSON object: " << r.output;
+    Json j;
+    std::istringstream in(r.output);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto eq = line.find('=');
+      if (eq != std::string::npos) j[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return j;
+  }
+
+  // tshark's fields of every frame in a pcap, one line per frame.
+  static std::vector<std::string> fields(const std::string& pcap, const Args& extra,
+                                         const Args& names) {
+    Args args{"-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+              "-o", "tcp.check_checksum:TRUE"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"-T", "fields", "-E", "separator=;"});
+    for (const auto& n : names) args.insert(args.end(), {"-e", n});
+    return tshark_lines(pcap, args);
+  }
+
+  static std::map<std::string, int> histogram(const std::vector<std::string>& lines) {
+    std::map<std::string, int> h;
+    for (const auto& l : lines) ++h[l];
+    return h;
+  }
+
+  std::string dir_;
+};
+
+double num(const Json& j, const std::string& key) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->second == "None") {
+    ADD_FAILURE() << "JSON has no value for " << key;
+    return -1;
+  }
+  return std::stod(it->second);
+}
+
+TEST_F(PerfSmoke, BadOptionsExitTwoNamingTheOption) {
+  const std::vector<std::pair<Args, std::string>> cases = {
+      {{"--flows", "0"}, "--flows"},
+      {{"--flows", "1000001"}, "--flows"},
+      {{"--size", "63"}, "--size"},
+      {{"--size", "jumbo"}, "--size"},
+      {{"--mode", "fwd"}, "--mode"},
+      {{"--proto", "sctp"}, "--proto"},
+      {{"--encap", "gre"}, "--encap"},
+      {{"--dst-subnets", "0"}, "--dst-subnets"},
+      {{"--vtep-mac", "0e:00"}, "--vtep-mac"},
+      {{"--local-ip", "192.0.2"}, "--local-ip"},
+      {{"--rate-pps", "fast"}, "--rate-pps"},
+      {{"--ndr"}, "--ndr"},
+      {{"--no-such-option"}, "--no-such-option"},
+      {{"--flows"}, "--flows"},
+  };
+  for (const auto& [args, option] : cases) {
+    const CommandResult r = perf({"net_null0"}, args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+    EXPECT_EQ(r.output.rfind("tartan-perf: ", 0), 0u) << args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find(option), std::string::npos) << args[0] << ": " << r.output;
+  }
+  const CommandResult port = perf({"net_null0"}, {"--tx-port", "5"});
+  EXPECT_EQ(port.exit_code, 2) << port.output;
+  EXPECT_NE(port.output.find("--tx-port"), std::string::npos) << port.output;
+
+  const CommandResult help = run_command({perf_binary(), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* o : {"--mode", "--rate-pps", "--size", "--encap", "--ndr", "--json"})
+    EXPECT_NE(help.output.find(o), std::string::npos) << o;
+}
+
+TEST_F(PerfSmoke, TxonlyWritesTheRequestedSizesAndTheImixMix) {
+  const std::string fixed = path("fixed.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + fixed}, {"--size", "128", "--packets", "500", "--quiet"})
+                .exit_code,
+            0);
+  // Sizes count the FCS; the pcap holds frames without it. Checksums valid.
+  EXPECT_EQ(
+      histogram(fields(fixed, {}, {"frame.len", "ip.checksum.status", "udp.checksum.status"})),
+      (std::map<std::string, int>{{"124;1;1", 500}}));
+
+  const std::string imix = path("imix.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + imix},
+                 {"--size", "imix", "--packets", "1200", "--flows", "100", "--quiet"})
+                .exit_code,
+            0);
+  EXPECT_EQ(histogram(fields(imix, {}, {"frame.len"})),
+            (std::map<std::string, int>{{"60", 700}, {"566", 400}, {"1514", 100}}));
+
+  const std::string tcp = path("tcp.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + tcp},
+                 {"--proto", "tcp", "--size", "200", "--packets", "50", "--quiet"})
+                .exit_code,
+            0);
+  EXPECT_EQ(histogram(fields(tcp, {}, {"frame.len", "tcp.checksum.status", "tcp.dstport"})),
+            (std::map<std::string, int>{{"196;1;5001", 50}}));
+}
+
+TEST_F(PerfSmoke, FlowsSpreadOverSubnetsAddressesAndPorts) {
+  const std::string pcap = path("flows.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + pcap},
+                 {"--flows", "1000", "--dst-subnets", "4", "--packets", "1000", "--quiet"})
+                .exit_code,
+            0);
+  const auto lines = fields(pcap, {}, {"ip.src", "ip.dst", "udp.srcport"});
+  ASSERT_EQ(lines.size(), 1000u);
+  EXPECT_EQ(histogram(lines).size(), 1000u) << "5-tuples repeat";
+  std::map<std::string, int> subnets;
+  for (const auto& l : lines) {
+    const std::string dst = l.substr(l.find(';') + 1);
+    ++subnets[dst.substr(0, dst.rfind('.'))];
+    EXPECT_EQ(l.rfind("10.244.1.", 0), 0u) << l;
+  }
+  EXPECT_EQ(subnets,
+            (std::map<std::string, int>{
+                {"10.244.2", 250}, {"10.244.3", 250}, {"10.244.4", 250}, {"10.244.5", 250}}));
+}
+
+TEST_F(PerfSmoke, DecapDirectionFramesAreValidVxlanAndUdpBackend) {
+  const std::string vxlan = path("vxlan.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + vxlan},
+                 {"--encap", "vxlan", "--size", "imix", "--flows", "20", "--dst-subnets", "4",
+                  "--vni", "42", "--vtep-mac", "0e:00:00:00:00:01", "--dst-mac",
+                  "02:00:00:00:0a:01", "--packets", "120", "--quiet"})
+                .exit_code,
+            0);
+  const auto lines = fields(vxlan, {"-d", "udp.port==8472,vxlan"},
+                            {"eth.dst", "udp.dstport", "vxlan.vni", "ip.dst", "ip.checksum.status",
+                             "udp.checksum.status"});
+  ASSERT_EQ(lines.size(), 120u);
+  for (const auto& l : lines) {
+    // Outer then inner: Ethernet to the DUT then to our VTEP MAC, UDP 8472,
+    // VNI 42, to 192.0.2.19 then a pod in 10.244.1.0/24, every checksum good.
+    EXPECT_EQ(l.rfind("02:00:00:00:0a:01,0e:00:00:00:00:01;8472,5001;42;192.0.2.19,10.244.1.", 0),
+              0u)
+        << l;
+    EXPECT_NE(l.find(";1,1;1,1"), std::string::npos) << l;
+  }
+  std::map<std::string, int> vteps;
+  for (const auto& l : fields(vxlan, {}, {"ip.src"})) ++vteps[l.substr(0, l.find(','))];
+  EXPECT_EQ(vteps,
+            (std::map<std::string, int>{
+                {"192.0.2.20", 30}, {"192.0.2.21", 30}, {"192.0.2.22", 30}, {"192.0.2.23", 30}}));
+
+  const std::string udp = path("udp.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + udp}, {"--encap", "udp", "--proto", "tcp", "--size", "300",
+                                                "--packets", "20", "--quiet"})
+                .exit_code,
+            0);
+  EXPECT_EQ(histogram(fields(udp, {"-d", "udp.port==8285,ip"},
+                             {"udp.srcport", "udp.dstport", "ip.dst", "ip.checksum.status",
+                              "udp.checksum.status", "tcp.checksum.status"})),
+            (std::map<std::string, int>{{"8285;8285;192.0.2.19,10.244.1.2;1,1;1;1", 20}}));
+}
+
+TEST_F(PerfSmoke, TxonlyOnNullSendsAndReportsARate) {
+  const Json j = perf_json({"net_null0"}, {"--duration", "1", "--size", "64"});
+  EXPECT_EQ(j.at("mode"), "txonly");
+  EXPECT_GT(num(j, "tx_packets"), 0);
+  EXPECT_GT(num(j, "tx_mpps"), 0);
+  // 64-byte frames: 60 bytes in DPDK + 24 on the wire.
+  EXPECT_NEAR(num(j, "tx_gbps"), num(j, "tx_mpps") * 84 * 8 / 1e3, 1e-3);
+  EXPECT_EQ(j.at("loss_ratio"), "None");
+}
+
+// Every key perf/README.md documents.
+const char* const kResultKeys =
+    "tool mode proto encap size flows dst_subnets vni rate_pps burst tx_port rx_port lcores "
+    "duration_s interrupted tx_packets tx_bytes tx_refused tx_alloc_failures rx_packets rx_bytes "
+    "tx_mpps rx_mpps tx_gbps rx_gbps loss_packets loss_ratio rx_marked rx_foreign seq_gaps "
+    "seq_reordered payload_checked payload_bad latency_samples latency_min_us latency_avg_us "
+    "latency_p50_us latency_p99_us latency_max_us";
+
+// Each key has the value given.
+void expect_values(const Json& j, const std::map<std::string, double>& want) {
+  for (const auto& [key, value] : want) EXPECT_EQ(num(j, key), value) << key;
+}
+
+void expect_clean_loopback(const Json& j, double packets) {
+  std::istringstream keys(kResultKeys);
+  for (std::string k; keys >> k;) EXPECT_TRUE(j.count(k)) << "no key " << k;
+  expect_values(j, {{"tx_packets", packets},
+                    {"rx_packets", packets},
+                    {"rx_marked", packets},
+                    {"loss_packets", 0},
+                    {"loss_ratio", 0},
+                    {"seq_gaps", 0},
+                    {"seq_reordered", 0},
+                    {"payload_bad", 0},
+                    {"latency_samples", packets}});
+  EXPECT_GT(num(j, "payload_checked"), 0);
+  EXPECT_GT(num(j, "latency_min_us"), 0);
+  EXPECT_LE(num(j, "latency_min_us"), num(j, "latency_p50_us"));
+  EXPECT_LE(num(j, "latency_p50_us"), num(j, "latency_p99_us"));
+  EXPECT_LE(num(j, "latency_p99_us"), num(j, "latency_max_us"));
+  EXPECT_LT(num(j, "latency_max_us"), 5e6);  // under the run's own length
+}
+
+TEST_F(PerfSmoke, LoopbackOverALoopingRingLosesNothing) {
+  // A net_ring vdev without arguments receives what it sends.
+  const Json j = perf_json({"net_ring0"}, {"--mode", "loopback", "--packets", "200000", "--flows",
+                                           "1000", "--size", "128", "--duration", "10"});
+  expect_clean_loopback(j, 200000);
+  expect_values(j, {{"lcores", 1}, {"tx_port", 0}, {"rx_port", 0}});
+}
+
+TEST_F(PerfSmoke, LoopbackOnTwoLcoresSendsOnOneReceivesOnTheOther) {
+  const Json j = perf_json({"net_ring0"},
+                           {"--mode", "loopback", "--packets", "200000", "--size", "imix",
+                            "--flows", "5000", "--rate-pps", "400000", "--duration", "10"},
+                           "0,1");
+  expect_values(j, {{"lcores", 2},
+                    {"tx_packets", 200000},
+                    {"rx_packets", 200000},
+                    {"rx_marked", 200000},
+                    {"loss_packets", 0},
+                    {"seq_gaps", 0},
+                    {"seq_reordered", 0},
+                    {"payload_bad", 0}});
+  // IMIX: the 570- and 1518-byte frames (5 of 12) carry a timestamp.
+  EXPECT_NEAR(num(j, "latency_samples"), 200000.0 * 5 / 12, 2);
+  // --rate-pps paces: 200000 frames at 400000/s take half a second.
+  EXPECT_NEAR(num(j, "duration_s"), 0.5, 0.1);
+}
+
+TEST_F(PerfSmoke, LoopbackFindsTheMarkerInsideTunnels) {
+  for (const char* encap : {"vxlan", "udp"}) {
+    const Json j =
+        perf_json({"net_ring0"}, {"--mode", "loopback", "--encap", encap, "--proto", "tcp",
+                                  "--size", "256", "--packets", "50000", "--flows", "300",
+                                  "--dst-subnets", "7", "--verify-every", "1"});
+    expect_clean_loopback(j, 50000);
+    EXPECT_EQ(num(j, "payload_checked"), 50000) << encap;
+  }
+}
+
+TEST_F(PerfSmoke, LoopbackAcrossTwoPortsOverMemif) {
+  const std::string sock = path("memif.sock");
+  const Json j = perf_json(
+      {"net_memif0,role=server,id=0,socket=" + sock, "net_memif1,role=client,id=0,socket=" + sock},
+      {"--mode", "loopback", "--tx-port", "0", "--rx-port", "1", "--packets", "100000", "--size",
+       "100", "--duration", "20"},
+      "0,1");
+  expect_clean_loopback(j, 100000);
+  expect_values(j, {{"lcores", 2}, {"tx_port", 0}, {"rx_port", 1}});
+}
+
+TEST_F(PerfSmoke, RxonlyChecksAReplayedCapture) {
+  const std::string pcap = path("replay.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + pcap}, {"--encap", "vxlan", "--size", "imix", "--packets",
+                                                 "3000", "--flows", "64", "--quiet"})
+                .exit_code,
+            0);
+  const Json j =
+      perf_json({"net_pcap0,rx_pcap=" + pcap}, {"--mode", "rxonly", "--flows", "64", "--packets",
+                                                "3000", "--duration", "10", "--verify-every", "1"});
+  expect_values(j, {{"rx_packets", 3000},
+                    {"rx_marked", 3000},
+                    {"payload_checked", 3000},
+                    {"payload_bad", 0},
+                    {"seq_gaps", 0},
+                    {"loss_ratio", 0}});
+}
+
+TEST_F(PerfSmoke, IoAndMacswapForwardBetweenTwoPorts) {
+  const std::string in0 = path("in0.pcap"), in1 = path("in1.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + in0}, {"--packets", "100", "--quiet"}).exit_code, 0);
+  ASSERT_EQ(
+      perf({"net_pcap0,tx_pcap=" + in1}, {"--packets", "40", "--size", "200", "--quiet"}).exit_code,
+      0);
+  const auto src_dst = [](const std::string& pcap) {
+    return histogram(fields(pcap, {}, {"eth.src", "eth.dst", "frame.len"}));
+  };
+  const std::string src = fields(in0, {}, {"eth.src"}).at(0);
+  for (const std::string mode : {"io", "macswap"}) {
+    for (const std::string lcores : {"0", "0,1"}) {
+      // No comma in a devargs value.
+      const std::string tag = mode + (lcores == "0" ? "-1lcore" : "-2lcores");
+      const std::string out0 = path(tag + "-out0.pcap"), out1 = path(tag + "-out1.pcap");
+      const Json j = perf_json({"net_pcap0,rx_pcap=" + in0 + ",tx_pcap=" + out0,
+                                "net_pcap1,rx_pcap=" + in1 + ",tx_pcap=" + out1},
+                               {"--mode", mode, "--duration", "1"}, lcores);
+      expect_values(j, {{"rx_packets", 140}, {"tx_packets", 140}, {"loss_packets", 0}});
+      const std::string macs =
+          mode == "io" ? src + ";02:00:00:00:00:02" : "02:00:00:00:00:02;" + src;
+      EXPECT_EQ(src_dst(out1), (std::map<std::string, int>{{macs + ";60", 100}})) << mode << lcores;
+      EXPECT_EQ(src_dst(out0), (std::map<std::string, int>{{macs + ";196", 40}})) << mode << lcores;
+    }
+  }
+}
+
+TEST_F(PerfSmoke, NdrSearchTerminatesAndReportsARate) {
+  // A lossless loop: NDR and PDR are the maximum the first (flat-out) trial reached.
+  Json j = perf_json({"net_ring0"}, {"--mode", "loopback", "--ndr", "--trial-duration", "0.2",
+                                     "--size", "128", "--drain-ms", "20"});
+  EXPECT_GE(num(j, "search_trials"), 1);
+  EXPECT_GT(num(j, "ndr_pps"), 0);
+  EXPECT_EQ(num(j, "ndr_pps"), num(j, "search_max_pps"));
+  EXPECT_GE(num(j, "pdr_pps"), num(j, "ndr_pps"));
+  EXPECT_GT(num(j, "ndr_gbps"), 0);
+
+  // Everything lost (sent into net_null, received on a quiet ring): the
+  // search narrows down to nothing and says so.
+  j = perf_json({"net_null0", "net_ring0"},
+                {"--mode", "loopback", "--tx-port", "0", "--rx-port", "1", "--ndr",
+                 "--trial-duration", "0.05", "--search-precision", "0.1", "--drain-ms", "5"});
+  expect_values(j, {{"ndr_pps", 0}, {"pdr_pps", 0}, {"tx_port", 0}, {"rx_port", 1}});
+  EXPECT_GE(num(j, "search_trials"), 4);
+  EXPECT_LE(num(j, "search_trials"), 10);
+}
+
+}  // namespace
+}  // namespace tartan::testing
