@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control/etcd_config.h"
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 
@@ -53,6 +54,7 @@ const char* lease_source_name(LeaseSource source);
 struct LeaseConfig {
   LeaseSource source = LeaseSource::kStatic;
   std::optional<Ipv4Prefix> subnet;  // static: our podCIDR
+  EtcdConfig etcd;                   // etcd: where and how
 };
 
 // This node as the cluster knows it.
@@ -71,6 +73,9 @@ struct Config {
   LeaseConfig lease;
   std::string subnet_file = "/run/flannel/subnet.env";
   bool ip_masq = false;  // FLANNEL_IPMASQ in subnet.env (flannel's --ip-masq)
+  // The kernel interface of the first overlay port when tartan programs the
+  // host's routes into it (a net_tap with host_routes on); "" otherwise.
+  std::string host_tap;
 };
 
 }  // namespace tartan

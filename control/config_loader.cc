@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "control/etcd_endpoint.h"
 #include "control/flannel_annotations.h"
 #include "control/netconf.h"
 #include "embedded_default_config.h"
@@ -278,7 +279,37 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
   }
 }
 
-void read_ports(Reader& r, const Section& top, EngineConfig& engine) {
+// The kernel interface a net_tap port's devargs name (iface=...), or "".
+std::string tap_iface(const std::string& device) {
+  if (device.rfind("net_tap", 0) != 0) return "";
+  std::stringstream args(device);
+  std::string arg;
+  while (std::getline(args, arg, ',')) {
+    if (arg.rfind("iface=", 0) == 0) return arg.substr(6);
+  }
+  return "";
+}
+
+// host_routes: auto (the default: on for the first overlay port when it is a
+// named net_tap), on or off. Only the first overlay port holds our podCIDR.
+void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfig& port,
+                      std::string& host_tap) {
+  std::string mode = "auto";
+  if (s.has("host_routes")) mode = r.string(s.get("host_routes"), s.key_path("host_routes"));
+  if (mode != "auto" && mode != "on" && mode != "off") {
+    r.fail(s.get("host_routes"), s.key_path("host_routes"),
+           "expected auto, on or off, found '" + mode + "'");
+  }
+  const std::string iface = tap_iface(port.device);
+  if (mode == "on" && (index != 0 || iface.empty())) {
+    r.fail(s.get("host_routes"), s.key_path("host_routes"),
+           index != 0 ? "only the first overlay port gets host routes"
+                      : "needs a net_tap device with iface=NAME (the kernel interface to program)");
+  }
+  if (index == 0 && mode != "off" && !iface.empty()) host_tap = iface;
+}
+
+void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap) {
   Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
   read_underlay(r, s, engine);
 
@@ -291,9 +322,9 @@ void read_ports(Reader& r, const Section& top, EngineConfig& engine) {
   }
   for (size_t i = 0; i < overlays.size(); ++i) {
     const std::string path = "ports.overlay[" + std::to_string(i) + "]";
-    engine.ports.push_back(
-        read_port(r, r.section(overlays[i], path, {"name", "device", "mac", "routing"}),
-                  PortRole::kOverlay, "overlay" + std::to_string(i)));
+    Section o = r.section(overlays[i], path, {"name", "device", "mac", "routing", "host_routes"});
+    engine.ports.push_back(read_port(r, o, PortRole::kOverlay, "overlay" + std::to_string(i)));
+    read_host_routes(r, o, i, engine.ports.back(), host_tap);
   }
   if (s.has("exception")) {
     engine.ports.push_back(
@@ -321,7 +352,7 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
   WorkersConfig& w = engine.workers;
   Section s = r.section(top.get("workers"), "workers",
                         {"lcores", "burst_size", "rx_descriptors", "tx_descriptors", "mempool_size",
-                         "mempool_cache"});
+                         "idle_sleep_us", "mempool_cache"});
   if (s.has("lcores")) {
     const YAML::Node& n = s.get("lcores");
     if (!n.IsSequence() || n.size() == 0)
@@ -348,6 +379,7 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
   r.maybe_integer(s, "tx_descriptors", w.tx_descriptors, 64, 16384);
   r.maybe_integer(s, "mempool_size", w.mempool_size, 1023, 1 << 24);
   r.maybe_integer(s, "mempool_cache", w.mempool_cache, 0, 512);
+  r.maybe_integer(s, "idle_sleep_us", w.idle_sleep_us, 0, 100000);
 }
 
 void read_network(Reader& r, const Section& top, Config& c) {
@@ -445,22 +477,90 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
   }
 }
 
+// lease.etcd: flanneld's --etcd-* flags as YAML (see control/etcd_config.h).
+void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
+  Section s = r.section(node, "lease.etcd",
+                        {"endpoints", "prefix", "tls", "username", "password", "password_file",
+                         "lease_ttl_s", "renew_margin_s", "request_timeout_ms", "retry_initial_ms",
+                         "retry_max_ms", "startup_timeout_s"});
+  bool any_tls = false;
+  if (s.has("endpoints")) {
+    e.endpoints = r.string_list(s.get("endpoints"), "lease.etcd.endpoints");
+    if (e.endpoints.empty())
+      r.fail(s.get("endpoints"), "lease.etcd.endpoints", "must not be empty");
+  }
+  for (size_t i = 0; i < e.endpoints.size(); ++i) {
+    auto ep = parse_etcd_endpoint(e.endpoints[i]);
+    if (!ep)
+      r.fail_at("lease.etcd.endpoints", "[" + std::to_string(i) + "]: " + ep.status().message());
+    any_tls = any_tls || ep->tls;
+  }
+  if (s.has("prefix")) {
+    e.prefix = r.string(s.get("prefix"), "lease.etcd.prefix");
+    while (e.prefix.size() > 1 && e.prefix.back() == '/') e.prefix.pop_back();
+    if (e.prefix.empty() || e.prefix == "/")
+      r.fail(s.get("prefix"), "lease.etcd.prefix", "must not be empty");
+  }
+  if (s.has("tls")) {
+    Section t = r.section(s.get("tls"), "lease.etcd.tls", {"cert", "key", "ca"});
+    if (t.has("cert")) e.tls_cert = r.string(t.get("cert"), "lease.etcd.tls.cert");
+    if (t.has("key")) e.tls_key = r.string(t.get("key"), "lease.etcd.tls.key");
+    if (t.has("ca")) e.tls_ca = r.string(t.get("ca"), "lease.etcd.tls.ca");
+    if (e.tls_cert.empty() != e.tls_key.empty())
+      r.fail(s.get("tls"), "lease.etcd.tls", "cert and key go together");
+    if (!any_tls) r.fail(s.get("tls"), "lease.etcd.tls", "set, but no endpoint is https://");
+  }
+  if (s.has("username")) e.username = r.string(s.get("username"), "lease.etcd.username");
+  if (s.has("password")) e.password = r.string(s.get("password"), "lease.etcd.password");
+  if (s.has("password_file"))
+    e.password_file = r.string(s.get("password_file"), "lease.etcd.password_file");
+  if (!e.password.empty() && !e.password_file.empty())
+    r.fail_at("lease.etcd.password_file", "give password or password_file, not both");
+  if (e.username.empty() != (e.password.empty() && e.password_file.empty()))
+    r.fail(s.node(), "lease.etcd.username", "username and password (or password_file) go together");
+  r.maybe_integer(s, "lease_ttl_s", e.lease_ttl_s, 5, 365 * 86400);
+  r.maybe_integer(s, "renew_margin_s", e.renew_margin_s, 1, 365 * 86400);
+  if (e.renew_margin_s >= e.lease_ttl_s) {
+    r.fail_at("lease.etcd.renew_margin_s",
+              std::to_string(e.renew_margin_s) + " must be below lease_ttl_s (" +
+                  std::to_string(e.lease_ttl_s) + ")",
+              s.node());
+  }
+  r.maybe_integer(s, "request_timeout_ms", e.request_timeout_ms, 100, 600000);
+  r.maybe_integer(s, "retry_initial_ms", e.retry_initial_ms, 1, 600000);
+  r.maybe_integer(s, "retry_max_ms", e.retry_max_ms, 1, 3600000);
+  if (e.retry_max_ms < e.retry_initial_ms)
+    r.fail_at("lease.etcd.retry_max_ms", "must be at least retry_initial_ms", s.node());
+  r.maybe_integer(s, "startup_timeout_s", e.startup_timeout_s, 1, 86400);
+}
+
 void read_lease(Reader& r, const Section& top, Config& c) {
-  Section s = r.required_section(top, "lease", {"source", "subnet"});
+  Section s = r.required_section(top, "lease", {"source", "subnet", "etcd"});
   if (s.has("source")) {
     const std::string v = r.string(s.get("source"), "lease.source");
     if (v == "static")
       c.lease.source = LeaseSource::kStatic;
     else if (v == "grpc")
       c.lease.source = LeaseSource::kGrpc;
-    else if (v == "etcd" || v == "kube")
+    else if (v == "etcd")
+      c.lease.source = LeaseSource::kEtcd;
+    else if (v == "kube")
       r.fail(s.get("source"), "lease.source",
-             "source '" + v + "' is not supported by this build yet (use static or grpc)");
+             "source 'kube' is not supported by this build yet (use static, grpc or etcd)");
     else
       r.fail(s.get("source"), "lease.source",
              "expected static, grpc, etcd or kube, found '" + v + "'");
   }
   if (s.has("subnet")) c.lease.subnet = r.ipv4_prefix(s.get("subnet"), "lease.subnet");
+  if (s.has("etcd")) {
+    if (c.lease.source != LeaseSource::kEtcd)
+      r.fail(s.get("etcd"), "lease.etcd", "applies to lease.source etcd only");
+    read_etcd(r, s.get("etcd"), c.lease.etcd);
+  }
+  if (c.lease.source == LeaseSource::kEtcd && c.lease.subnet) {
+    r.fail(s.get("subnet"), "lease.subnet",
+           "not with lease.source etcd: the subnet is allocated in etcd");
+  }
   if (c.lease.source == LeaseSource::kStatic && !c.lease.subnet) {
     r.fail(s.node(), "lease.subnet",
            "required with lease.source static (our podCIDR, e.g. 10.244.1.0/24)");
@@ -571,7 +671,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                           {"eal", "ports", "workers", "network", "dataplane", "node", "control",
                            "lease", "subnet_file", "ip_masq"});
   read_eal(r, top, c.engine.eal);
-  read_ports(r, top, c.engine);
+  read_ports(r, top, c.engine, c.host_tap);
   read_workers(r, top, c.engine);
   read_network(r, top, c);
   read_dataplane(r, top, c.engine);
@@ -650,6 +750,35 @@ Result<Config> load_default_config() {
   return parse_config(embedded::default_config, "<embedded configs/tartan.yaml>");
 }
 
+namespace {
+
+void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
+  out << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << e.endpoints;
+  out << YAML::Key << "prefix" << YAML::Value << e.prefix;
+  if (!e.tls_cert.empty() || !e.tls_key.empty() || !e.tls_ca.empty()) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    if (!e.tls_cert.empty()) out << YAML::Key << "cert" << YAML::Value << e.tls_cert;
+    if (!e.tls_key.empty()) out << YAML::Key << "key" << YAML::Value << e.tls_key;
+    if (!e.tls_ca.empty()) out << YAML::Key << "ca" << YAML::Value << e.tls_ca;
+    out << YAML::EndMap;
+  }
+  if (!e.username.empty()) out << YAML::Key << "username" << YAML::Value << e.username;
+  // The effective config is served over the API: the password stays out.
+  if (!e.password.empty()) out << YAML::Key << "password" << YAML::Value << "<redacted>";
+  if (!e.password_file.empty())
+    out << YAML::Key << "password_file" << YAML::Value << e.password_file;
+  out << YAML::Key << "lease_ttl_s" << YAML::Value << e.lease_ttl_s;
+  out << YAML::Key << "renew_margin_s" << YAML::Value << e.renew_margin_s;
+  out << YAML::Key << "request_timeout_ms" << YAML::Value << e.request_timeout_ms;
+  out << YAML::Key << "retry_initial_ms" << YAML::Value << e.retry_initial_ms;
+  out << YAML::Key << "retry_max_ms" << YAML::Value << e.retry_max_ms;
+  out << YAML::Key << "startup_timeout_s" << YAML::Value << e.startup_timeout_s;
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
 std::string config_to_yaml(const Config& c) {
   YAML::Emitter out;
   out << YAML::BeginMap;
@@ -680,6 +809,9 @@ std::string config_to_yaml(const Config& c) {
     out << YAML::Key << "name" << YAML::Value << p.name;
     out << YAML::Key << "device" << YAML::Value << p.device;
     if (p.mac) out << YAML::Key << "mac" << YAML::Value << p.mac->str();
+    if (&p == &e.ports[1]) {
+      out << YAML::Key << "host_routes" << YAML::Value << (c.host_tap.empty() ? "off" : "on");
+    }
     if (p.role == PortRole::kOverlay) {
       out << YAML::Key << "routing" << YAML::Value
           << (p.routing == OverlayRouting::kAuto     ? "auto"
@@ -704,6 +836,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "tx_descriptors" << YAML::Value << e.workers.tx_descriptors;
   out << YAML::Key << "mempool_size" << YAML::Value << e.workers.mempool_size;
   out << YAML::Key << "mempool_cache" << YAML::Value << e.workers.mempool_cache;
+  out << YAML::Key << "idle_sleep_us" << YAML::Value << e.workers.idle_sleep_us;
   out << YAML::EndMap;
 
   const NetworkConfig& n = c.network;
@@ -767,6 +900,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "lease" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "source" << YAML::Value << lease_source_name(c.lease.source);
   if (c.lease.subnet) out << YAML::Key << "subnet" << YAML::Value << c.lease.subnet->str();
+  if (c.lease.source == LeaseSource::kEtcd) etcd_to_yaml(c.lease.etcd, out);
   out << YAML::EndMap;
 
   out << YAML::Key << "node" << YAML::Value << YAML::BeginMap;

@@ -9,7 +9,9 @@
 #include "control/api_server.h"
 #include "control/config.h"
 #include "control/config_service.h"
+#include "control/etcd_lease_source.h"
 #include "control/health_service.h"
+#include "control/host_network.h"
 #include "control/leases_service.h"
 #include "control/local_lease.h"
 #include "control/node_mirror.h"
@@ -31,12 +33,15 @@ class Daemon {
   Engine& engine() { return *engine_; }
   NodeMirror& mirror() { return *mirror_; }
   LocalLease& lease() { return *lease_; }
+  EtcdLeaseSource* etcd() { return etcd_.get(); }  // lease.source etcd only
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
 
  private:
   explicit Daemon(const Config& config);
+  // Programs the host's routes into the overlay tap (config.host_tap).
+  Status program_host();
 
   Config config_;
   Readiness readiness_;
@@ -44,6 +49,8 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;
+  std::unique_ptr<HostNetwork> host_;
+  std::unique_ptr<EtcdLeaseSource> etcd_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<StatsService> stats_;

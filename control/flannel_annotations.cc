@@ -126,18 +126,20 @@ std::string flannel_backend_type(BackendType backend) {
   return backend == BackendType::kUdp ? "" : backend_type_name(backend);
 }
 
-std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
-                                                   uint32_t vni, const MacAddr& vtep_mac,
-                                                   Ipv4Addr public_ip) {
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac) {
   // Byte for byte what Go's json.Marshal gives for flannel's vxlanLeaseAttrs
   // (fields in declaration order, compact); flanneld's own MAC recovery
   // parses exactly this shape.
-  const std::string data =
-      backend == BackendType::kVxlan
-          ? R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})"
-          : "null";
+  return backend == BackendType::kVxlan
+             ? R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})"
+             : "null";
+}
+
+std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
+                                                   uint32_t vni, const MacAddr& vtep_mac,
+                                                   Ipv4Addr public_ip) {
   return {{keys.backend_type, flannel_backend_type(backend)},
-          {keys.backend_data, data},
+          {keys.backend_data, flannel_backend_data(backend, vni, vtep_mac)},
           {keys.public_ip, public_ip.str()},
           {keys.kube_subnet_manager, "true"}};
 }

@@ -53,6 +53,10 @@ std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, B
                                                    uint32_t vni, const MacAddr& vtep_mac,
                                                    Ipv4Addr public_ip);
 
+// The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
+// vxlan, "null" otherwise (also the BackendData of its etcd leases).
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac);
+
 // The backend-type value flanneld writes ("" for udp, which never sets one).
 std::string flannel_backend_type(BackendType backend);
 

@@ -29,7 +29,15 @@ Status LocalLease::set(const Ipv4Prefix& pod_cidr, LeaseSource source) {
   readiness_.set("lease_acquired", true,
                  std::string(lease_source_name(source)) + " " + pod_cidr.str());
   readiness_.set("subnet_env_written", true, config_.subnet_file);
+  if (hook_) hook_(pod_cidr);
   return {};
+}
+
+void LocalLease::clear(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  (void)mirror_.set_local_subnet(std::nullopt);  // removing cannot overlap anything
+  state_.reset();
+  readiness_.set("lease_acquired", false, reason);
 }
 
 std::optional<LocalLeaseState> LocalLease::get() const {

@@ -2,6 +2,7 @@
 // mirror, which checks it against every node's) and written to subnet.env.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -26,6 +27,14 @@ class LocalLease {
   // stays in the engine and the error names the file.
   Status set(const Ipv4Prefix& pod_cidr, LeaseSource source);
   std::optional<LocalLeaseState> get() const;
+  // Gives the lease up (etcd: our key vanished): the engine stops
+  // delivering to the podCIDR and readiness says why. subnet.env stays, as
+  // flanneld leaves it, so the same subnet is asked for again.
+  void clear(const std::string& reason);
+
+  // Called after each lease change took effect (the host side of the
+  // overlay follows it).
+  void set_hook(std::function<void(const Ipv4Prefix&)> hook) { hook_ = std::move(hook); }
 
  private:
   const Config& config_;
@@ -33,6 +42,7 @@ class LocalLease {
   Readiness& readiness_;
   mutable std::mutex mu_;
   std::optional<LocalLeaseState> state_;
+  std::function<void(const Ipv4Prefix&)> hook_;
 };
 
 }  // namespace tartan

@@ -108,7 +108,17 @@ Status NodeMirror::program(const NodeRecord* before, const NodeStatusView& after
   if (was_routed && (!after.routed || after.route != before->status.route)) {
     delta.remove_routes.push_back(*before->status.route);
   }
-  return engine_.apply(delta);
+  if (Status s = engine_.apply(delta); !s.ok()) return s;
+  if (route_hook_) {
+    for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
+    if (after.routed) route_hook_(*after.route, after);
+  }
+  return {};
+}
+
+void NodeMirror::set_route_hook(RouteHook hook) {
+  std::lock_guard lock(mu_);
+  route_hook_ = std::move(hook);
 }
 
 void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {

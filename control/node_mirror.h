@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,13 @@ class NodeMirror {
   std::optional<std::string> node_of(const Ipv4Prefix& prefix) const;
   std::vector<NodeRecord> routed() const;
 
+  // Called once a route is in the engine (with the node's status) or gone
+  // from it (nullopt), under the mirror's lock: keep it short. The host's
+  // routes into the overlay tap follow the engine's this way.
+  using RouteHook =
+      std::function<void(const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route)>;
+  void set_route_hook(RouteHook hook);
+
  private:
   NodeStatusView derive(const NodeSpec& spec, const FlannelNodeInfo& info) const;
   Status check_overlap(const std::string& name, const Ipv4Prefix& cidr) const;
@@ -114,6 +122,7 @@ class NodeMirror {
   uint64_t version_ = 0;
   std::deque<NodeEvent> log_;
   bool waking_ = false;
+  RouteHook route_hook_;
 };
 
 }  // namespace tartan

@@ -1,5 +1,7 @@
 #include "control/subnet_file.h"
 
+#include <fstream>
+
 #include "control/atomic_file.h"
 
 namespace tartan {
@@ -16,6 +18,17 @@ Status write_subnet_file(const std::string& path, const SubnetFile& f) {
     return Status(s.code(), "subnet_file: " + s.message());
   }
   return {};
+}
+
+std::optional<Ipv4Prefix> read_previous_subnet(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("FLANNEL_SUBNET=", 0) != 0) continue;
+    auto p = Ipv4Prefix::parse(line.substr(15), true);
+    if (p) return p->network();
+  }
+  return std::nullopt;
 }
 
 }  // namespace tartan

@@ -2,6 +2,7 @@
 // in the same order as flanneld writes them.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "engine/net_types.h"
@@ -24,5 +25,10 @@ std::string render_subnet_file(const SubnetFile& f);
 
 // Atomically (temp file + rename), mode 0644.
 Status write_subnet_file(const std::string& path, const SubnetFile& f);
+
+// The podCIDR an earlier run wrote (FLANNEL_SUBNET, masked as flanneld's
+// ReadCIDRFromSubnetFile does: 10.244.1.1/24 gives 10.244.1.0/24); nullopt
+// when the file or the line is missing or malformed.
+std::optional<Ipv4Prefix> read_previous_subnet(const std::string& path);
 
 }  // namespace tartan

@@ -212,13 +212,14 @@ int run(const Options& opts) {
                 p.tx_queues());
   }
   const DataplaneConfig& dp = config->engine.dataplane;
+  const auto lease = (*daemon)->lease().get();  // etcd and static have one by now
   std::printf(
       "tartand: %s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
       "MTU %u\n",
       backend_type_name(dp.backend), dp.vni, dp.udp_port,
       config->engine.underlay.address.addr.str().c_str(),
-      config->lease.subnet ? config->lease.subnet->str().c_str() : "(none yet)",
-      engine.vtep_mac().str().c_str(), dp.overlay_mtu());
+      lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
+      dp.overlay_mtu());
   std::printf("tartand: %zu worker(s) polling on lcore(s)", engine.workers().size());
   for (const auto& w : engine.workers()) std::printf(" %u", w->lcore());
   std::printf(

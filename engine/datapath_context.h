@@ -37,6 +37,7 @@ struct DatapathContext {
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
   bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
   uint32_t icmp_rate_per_s = 1000;
+  uint32_t idle_sleep_us = 0;  // workers.idle_sleep_us
   std::array<PortContext, RTE_MAX_ETHPORTS> ports{};
   TableReaders tables;
   rte_rcu_qsbr* rcu = nullptr;

@@ -83,6 +83,9 @@ struct WorkersConfig {
   uint16_t tx_descriptors = 1024;   // per TX queue
   uint32_t mempool_size = 32767;    // mbufs per NUMA socket
   uint32_t mempool_cache = 256;     // per-lcore mbuf cache
+  // Microseconds a worker sleeps after 64 polls in a row found nothing; 0:
+  // never sleep (pure poll mode). For hosts where lcores are shared.
+  uint32_t idle_sleep_us = 0;
 };
 
 struct EngineConfig {

@@ -39,7 +39,8 @@ namespace tartan {
   X(kTooBig, "too_big", "longer than the overlay MTU without DF (not fragmented)")                \
   X(kIcmpRateLimited, "icmp_rate_limited", "an ICMP error was due but over the per-worker rate")  \
   X(kArpNotForUs, "arp_not_for_us", "ARP that needs no answer from us")                           \
-  X(kArpQueueFull, "arp_queue_full", "ARP queue full: a packet waiting for resolution, or ARP to learn from")        \
+  X(kArpQueueFull, "arp_queue_full",                                                              \
+    "ARP queue full: a packet waiting for resolution, or ARP to learn from")                      \
   X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")                \
   X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")
 

@@ -70,9 +70,12 @@ unsigned Worker::poll_once() {
 void Worker::run(const std::atomic<bool>& stop) {
   rte_rcu_qsbr_thread_register(ctx_.rcu, index_);
   rte_rcu_qsbr_thread_online(ctx_.rcu, index_);
+  unsigned idle = 0;
   while (!stop.load(std::memory_order_relaxed)) {
-    poll_once();
+    idle = poll_once() ? 0 : idle + 1;
     rte_rcu_qsbr_quiescent(ctx_.rcu, index_);
+    // Only when idle: a busy worker never leaves the loop.
+    if (ctx_.idle_sleep_us != 0 && idle >= 64) rte_delay_us_sleep(ctx_.idle_sleep_us);
   }
   rte_rcu_qsbr_thread_offline(ctx_.rcu, index_);
   rte_rcu_qsbr_thread_unregister(ctx_.rcu, index_);

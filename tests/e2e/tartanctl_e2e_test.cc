@@ -1,6 +1,8 @@
 // An operator's loop with the real binaries: tartand in a network namespace
 // with kernel taps for both ports, driven only by tartanctl; the packets
-// are the kernel's own and are captured on the underlay by tshark.
+// are the kernel's own and are captured on the underlay by tshark. The host
+// routes are set by hand (host_routes: off), so what tartand drops after a
+// node is deleted still reaches it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/capture.h"
 #include "tests/support/files.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
@@ -57,21 +60,22 @@ class TartanctlE2e : public ::testing::Test {
     run_command({"rm", "-rf", dir_});
     run_command({"mkdir", "-p", dir_});
     sock_ = dir_ + "/tartan.sock";
-    testing::write_file(dir_ + "/tartan.yaml",
-                        "ports:\n"
-                        "  underlay: {device: 'net_af_packet0,iface=ul0', address: 192.0.2.19/24}\n"
-                        "  overlay: [{name: tartan0, device: 'net_tap1,iface=tartan0'}]\n"
-                        "workers: {lcores: [1]}\n"
-                        "network: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}\n"
-                        "node: {name: node-1, state_dir: " +
-                            dir_ +
-                            "/state}\n"
-                            "control: {listen: 'unix://" +
-                            sock_ +
-                            "'}\n"
-                            "lease: {source: static, subnet: 10.244.1.0/24}\n"
-                            "subnet_file: " +
-                            dir_ + "/subnet.env\n");
+    testing::write_file(
+        dir_ + "/tartan.yaml",
+        "ports:\n"
+        "  underlay: {device: 'net_af_packet0,iface=ul0', address: 192.0.2.19/24}\n"
+        "  overlay: [{name: tartan0, device: 'net_tap1,iface=tartan0', host_routes: off}]\n"
+        "workers: {lcores: [1]}\n"
+        "network: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}\n"
+        "node: {name: node-1, state_dir: " +
+            dir_ +
+            "/state}\n"
+            "control: {listen: 'unix://" +
+            sock_ +
+            "'}\n"
+            "lease: {source: static, subnet: 10.244.1.0/24}\n"
+            "subnet_file: " +
+            dir_ + "/subnet.env\n");
     testing::write_file(dir_ + "/node2.yaml", kNode2);
     // The underlay is a veth pair: tartand has ul0 (af_packet), the kernel
     // ul1, which stands in for node-2 on the same segment.
@@ -108,21 +112,15 @@ class TartanctlE2e : public ::testing::Test {
   // Starts tshark on ul1 for VXLAN, pings node-2's pod, returns the
   // decoded VXLAN frames tshark saw.
   std::string ping_and_capture() {
-    const std::string pcap = dir_ + "/ul0.pcap";
-    Process tshark(ns_.exec(
-        {"tshark", "-n", "-i", "ul1", "-f", "udp port 8472", "-a", "duration:4", "-w", pcap}));
-    testing::eventually(
-        [&] { return tshark.output().find("Capture started") != std::string::npos; }, 10s);
+    testing::Capture capture(ns_, "ul1", "udp port 8472", 4, dir_ + "/ul1.pcap");
     // A few pings: the capture may start a moment after tshark says so.
     sh("ping -c 3 -i 0.3 -W 1 -I 10.244.1.0 10.244.2.5");
-    tshark.wait(15s);
-    last_capture_log_ = tshark.output();
-    return run_command({"sh", "-c",
-                        "tshark -n -r " + pcap +
-                            " -d udp.port==8472,vxlan -T fields -E separator=' ' -E aggregator=';' "
-                            "-e ip.src -e ip.dst "
-                            "-e vxlan.vni -e eth.dst -e icmp.type 2>/dev/null"})
-        .output;
+    const std::string decoded = capture.read(
+        "-d udp.port==8472,vxlan -T fields -E separator=' ' -E aggregator=';' -e ip.src -e ip.dst "
+        "-e vxlan.vni "
+        "-e eth.dst -e icmp.type");
+    last_capture_log_ = capture.log();
+    return decoded;
   }
 
   testing::Netns ns_{"ctl"};
@@ -159,12 +157,12 @@ TEST_F(TartanctlE2e, AppliedNodeIsReachedThroughVxlanAndDeletedNodeIsNot) {
   ASSERT_EQ(stats.exit_code, 0);
   EXPECT_TRUE(has_row(stats.output, {"no_route", "3"})) << stats.output;
   EXPECT_TRUE(has_row(stats.output, {"tartan0", "overlay"})) << stats.output;
-  const CommandResult json =
-      run_command({"sh", "-c",
-                   testing::required_env("TARTANCTL") + " --socket " + sock_ +
-                       " -o json stats | python3 -c 'import json,sys; s=json.load(sys.stdin); "
-                       "print(sum(int(p[\"tx_packets\"]) for p in s[\"ports\"] if "
-                       "p[\"role\"]==\"underlay\"))'"});
+  const CommandResult json = run_command(
+      {"sh", "-c",
+       testing::required_env("TARTANCTL") + " --socket " + sock_ +
+           " -o json stats | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); "
+           "print(sum(int(p[\"tx_packets\"]) for p in s[\"ports\"] if "
+           "p[\"role\"]==\"underlay\"))'"});
   EXPECT_GE(std::stoi(json.output), 1) << "the VXLAN packet left the underlay";
 }
 

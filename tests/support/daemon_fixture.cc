@@ -41,7 +41,7 @@ DaemonFixture::DaemonFixture(const DaemonOptions& o) {
       listen + "', watch_history: " + std::to_string(o.watch_history) + o.tls_yaml +
       "}\n"
       "lease: {source: " +
-      o.lease_source + (o.lease_source == "static" ? ", subnet: " + o.subnet : "") +
+      o.lease_source + (o.lease_source == "static" ? ", subnet: " + o.subnet : "") + o.lease_yaml +
       "}\n"
       "subnet_file: " +
       dir_ + "/subnet.env\n";

@@ -1,0 +1,235 @@
+#include "tests/e2e/cluster.h"
+
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "tests/support/files.h"
+
+namespace tartan::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// No checksum or segmentation offload on the path: af_packet must see
+// whole frames with real checksums, as a NIC would deliver them.
+std::string plain(const std::string& ifname) {
+  return "ethtool -K " + ifname + " tx off rx off tso off gso off gro off >/dev/null 2>&1 || true";
+}
+
+}  // namespace
+
+std::string e2e_tool(const std::string& name) {
+  return required_env("TARTAN_SOURCE_ROOT") + "/tests/e2e/tools/" + name;
+}
+
+Cluster::Cluster(const std::string& tag) : tag_(tag) {
+  switch_ = std::make_unique<Netns>(tag + "sw");
+  sh(*switch_,
+     "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link add br0 type bridge && ip link set "
+     "br0 up");
+}
+
+Cluster::~Cluster() {
+  for (auto& [i, n] : nodes_) {
+    if (n->tartand) {
+      n->tartand->signal(SIGTERM);
+      n->tartand->wait(30s);
+    }
+  }
+  for (auto& [i, n] : nodes_) {
+    if (!n->dir.empty()) run_command({"rm", "-rf", n->dir});
+  }
+  nodes_.clear();
+  stranger_.reset();
+  switch_.reset();
+}
+
+CommandResult Cluster::sh(const Netns& ns, const std::string& script,
+                          std::chrono::milliseconds timeout) {
+  CommandResult r = run_command(ns.exec({"sh", "-c", script}), timeout);
+  if (r.exit_code != 0 && r.exit_code != 1) {
+    // 1 is a legitimate answer of many commands (ping, grep); worse is a setup failure.
+    throw std::runtime_error("in " + ns.name() + ": " + script + "\n" + r.output);
+  }
+  return r;
+}
+
+void Cluster::add_underlay_port(ClusterNode& n) {
+  const std::string s = "s" + std::to_string(n.index);
+  run_command({"ip", "-n", switch_->name(), "link", "add", s, "type", "veth", "peer", "name",
+               "eth0", "netns", n.ns->name()});
+  sh(*switch_, "ip link set " + s + " master br0 up && " + plain(s));
+  sh(*n.ns,
+     "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && sysctl -qw net.ipv4.ip_forward=1 && ip link "
+     "set lo up && "
+     "ip link set eth0 up && " +
+         plain("eth0"));
+}
+
+void Cluster::add_pod(ClusterNode& n) {
+  n.pod = std::make_unique<Netns>(tag_ + "p" + std::to_string(n.index));
+  run_command({"ip", "-n", n.ns->name(), "link", "add", "veth0", "type", "veth", "peer", "name",
+               "eth0", "netns", n.pod->name()});
+  const Ipv4Prefix gw{Ipv4Addr{n.pod_cidr.addr.value + 1}, n.pod_cidr.len};
+  sh(*n.ns, "ip link add cni0 type bridge && ip addr add " + gw.str() +
+                " dev cni0 && ip link set cni0 up && "
+                "ip link set veth0 master cni0 up && " +
+                plain("veth0"));
+  // Pods keep MTU 1500 (flannel's CNI would give them FLANNEL_MTU): path
+  // MTU discovery has to work across the overlay.
+  sh(*n.pod, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link set lo up && ip addr add " +
+                 n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
+                 " dev eth0 && ip link set eth0 up && ip route add default via " + gw.addr.str() +
+                 " && " + plain("eth0"));
+}
+
+ClusterNode& Cluster::add_kernel_node(int i) {
+  auto n = std::make_unique<ClusterNode>();
+  n->index = i;
+  n->name = "node-" + std::to_string(i);
+  n->ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
+  n->public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
+  n->pod_cidr =
+      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
+  n->pod_ip = Ipv4Addr{n->pod_cidr.addr.value + 2};
+  add_underlay_port(*n);
+  // flanneld's flannel.1: vxlan id 1, local = our public IP, dstport 8472,
+  // nolearning, MTU underlay - 50, address <podCIDR network>/32.
+  sh(*n->ns, "ip addr add " + n->public_ip.str() +
+                 "/24 dev eth0 && ip link add flannel.1 type vxlan id 1 local " +
+                 n->public_ip.str() +
+                 " dev eth0 dstport 8472 nolearning && ip link set flannel.1 mtu 1450 up && "
+                 "ip addr add " +
+                 n->pod_cidr.addr.str() + "/32 dev flannel.1 && " + plain("flannel.1"));
+  n->vtep_mac = sh(*n->ns, "cat /sys/class/net/flannel.1/address").output;
+  n->vtep_mac.erase(n->vtep_mac.find_last_not_of("\n") + 1);
+  add_pod(*n);
+  return *(nodes_[i] = std::move(n));
+}
+
+ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing) {
+  auto n = std::make_unique<ClusterNode>();
+  n->index = i;
+  n->name = "node-" + std::to_string(i);
+  n->tartan = true;
+  n->backend = backend;
+  n->ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
+  n->public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
+  n->pod_cidr =
+      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
+  n->pod_ip = Ipv4Addr{n->pod_cidr.addr.value + 2};
+  n->dir = temp_dir(tag_ + "t" + std::to_string(i));
+  add_underlay_port(*n);
+  const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
+                               (direct_routing ? ", DirectRouting: true" : "") + "}}";
+  write_file(n->dir + "/tartan.yaml",
+             "eal: {hugepages: off, memory_mb: 256}\n"
+             "ports:\n"
+             // An af_packet ring as deep as a NIC's (its default, 512 frames,
+             // overflows whenever the 2-core host deschedules the worker).
+             "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096', address: " +
+                 n->public_ip.str() +
+                 "/24}\n"
+                 "  overlay: [{name: flannel.1, device: 'net_tap0,iface=flannel.1'}]\n"
+                 "workers: {lcores: [1], idle_sleep_us: 100, mempool_size: 8191}\n"
+                 "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
+                 "network: " +
+                 net_conf +
+                 "\n"
+                 "node: {name: " +
+                 n->name + ", state_dir: " + n->dir +
+                 "/state}\n"
+                 "control: {listen: 'unix://" +
+                 n->dir +
+                 "/tartan.sock'}\n"
+                 "lease: {source: static, subnet: " +
+                 n->pod_cidr.str() +
+                 "}\n"
+                 "subnet_file: " +
+                 n->dir + "/subnet.env\n");
+  n->tartand = std::make_unique<Process>(n->ns->exec(
+      {required_env("TARTAND"), "--config", n->dir + "/tartan.yaml", "--stats-interval", "0"}));
+  ClusterNode& ref = *n;
+  nodes_[i] = std::move(n);
+  if (!eventually([&] { return tartanctl(ref, {"health"}).exit_code == 0; }, 60s)) {
+    throw std::runtime_error(ref.name + "'s tartand did not become ready:\n" +
+                             ref.tartand->output());
+  }
+  const auto lease = nlohmann::json::parse(tartanctl(ref, {"-o", "json", "lease"}).output);
+  ref.vtep_mac = lease.at("vtep_mac").get<std::string>();
+  sh(*ref.ns, plain("flannel.1"));
+  add_pod(ref);
+  return ref;
+}
+
+CommandResult Cluster::tartanctl(ClusterNode& n, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{required_env("TARTANCTL"), "--socket", n.dir + "/tartan.sock"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv);
+}
+
+std::string Cluster::manifest(ClusterNode& n) {
+  std::map<std::string, std::string> annotations;
+  if (n.tartan) {
+    // What tartand says a kernel-flannel node needs to reach it.
+    const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
+    for (const auto& [k, v] : lease.at("annotations").items())
+      annotations[k] = v.get<std::string>();
+  } else {
+    // What flanneld writes on its own Node.
+    annotations = {
+        {"flannel.alpha.coreos.com/backend-data", R"({"VNI":1,"VtepMAC":")" + n.vtep_mac + R"("})"},
+        {"flannel.alpha.coreos.com/backend-type", "vxlan"},
+        {"flannel.alpha.coreos.com/kube-subnet-manager", "true"},
+        {"flannel.alpha.coreos.com/public-ip", n.public_ip.str()}};
+  }
+  nlohmann::json node = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata", {{"name", n.name}, {"annotations", annotations}}},
+      {"spec", {{"podCIDR", n.pod_cidr.str()}, {"podCIDRs", {n.pod_cidr.str()}}}},
+      {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", n.public_ip.str()}}}}}}};
+  return node.dump(2);
+}
+
+void Cluster::learn(ClusterNode& who, ClusterNode& peer) {
+  if (who.tartan) {
+    const std::string path = who.dir + "/" + peer.name + ".json";
+    write_file(path, manifest(peer));
+    const CommandResult r = tartanctl(who, {"nodes", "apply", "-f", path});
+    if (r.exit_code != 0)
+      throw std::runtime_error(who.name + " learning " + peer.name + ": " + r.output);
+    return;
+  }
+  // flanneld's handleSubnetEvents for a vxlan lease: permanent neighbour,
+  // FDB entry, then the onlink route.
+  const std::string net = peer.pod_cidr.addr.str();
+  sh(*who.ns, "ip neigh replace " + net + " lladdr " + peer.vtep_mac +
+                  " dev flannel.1 nud permanent && "
+                  "bridge fdb replace " +
+                  peer.vtep_mac + " dev flannel.1 dst " + peer.public_ip.str() +
+                  " self permanent && "
+                  "ip route replace " +
+                  peer.pod_cidr.str() + " via " + net + " dev flannel.1 onlink");
+}
+
+void Cluster::forget(ClusterNode& who, ClusterNode& peer) {
+  const CommandResult r = tartanctl(who, {"nodes", "delete", peer.name});
+  if (r.exit_code != 0)
+    throw std::runtime_error(who.name + " forgetting " + peer.name + ": " + r.output);
+}
+
+const Netns& Cluster::stranger() {
+  if (!stranger_) {
+    stranger_ = std::make_unique<Netns>(tag_ + "x");
+    run_command({"ip", "-n", switch_->name(), "link", "add", "sx", "type", "veth", "peer", "name",
+                 "eth0", "netns", stranger_->name()});
+    sh(*switch_, "ip link set sx master br0 up");
+    sh(*stranger_, "ip link set eth0 up && ip addr add 192.0.2.66/24 dev eth0");
+  }
+  return *stranger_;
+}
+
+}  // namespace tartan::testing

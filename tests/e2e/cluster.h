@@ -1,0 +1,83 @@
+// A flannel cluster in network namespaces: one L2 underlay segment (a
+// bridge in its own namespace, 192.0.2.0/24), kernel-flannel nodes set up
+// exactly as flanneld sets up a node, tartan nodes running the real
+// tartand, and one pod per node behind a cni0 bridge. Everything is torn
+// down with the cluster.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/net_types.h"
+#include "tests/support/netns.h"
+#include "tests/support/process.h"
+
+namespace tartan::testing {
+
+struct ClusterNode {
+  int index = 0;
+  std::string name;            // node-<i>
+  std::unique_ptr<Netns> ns;   // the node (host) namespace
+  std::unique_ptr<Netns> pod;  // its pod
+  Ipv4Addr public_ip;          // 192.0.2.(10+i) on eth0
+  Ipv4Prefix pod_cidr;         // 10.244.i.0/24
+  Ipv4Addr pod_ip;             // 10.244.i.2
+  bool tartan = false;
+  std::string backend = "vxlan";
+  std::unique_ptr<Process> tartand;  // tartan nodes
+  std::string dir;                   // tartand's files (config, socket, state)
+  std::string vtep_mac;              // flannel.1's (kernel) or tartand's VtepMAC
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const std::string& tag);
+  ~Cluster();
+
+  // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
+  ClusterNode& add_kernel_node(int i);
+  // A node running tartand with its underlay on eth0 (af_packet) and its
+  // overlay a tap named flannel.1. `network_yaml` is flannel's net-conf.
+  ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
+                               bool direct_routing = false);
+  ClusterNode& node(int i) { return *nodes_.at(i); }
+
+  // Makes `who` know `peer` the way its kind learns nodes: a tartan node
+  // gets `peer`'s Node manifest through tartanctl (with the annotations
+  // flanneld, or tartand's own lease, gives); a kernel node gets flanneld's
+  // neighbour, FDB entry and route for it.
+  void learn(ClusterNode& who, ClusterNode& peer);
+  // Both ways.
+  void connect(ClusterNode& a, ClusterNode& b) {
+    learn(a, b);
+    learn(b, a);
+  }
+  void forget(ClusterNode& who, ClusterNode& peer);  // tartanctl nodes delete
+
+  CommandResult tartanctl(ClusterNode& n, const std::vector<std::string>& args);
+  // Runs `script` with sh in a namespace.
+  CommandResult sh(const Netns& ns, const std::string& script,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  const Netns& underlay() const { return *switch_; }
+  // A host on the underlay segment that is no node (192.0.2.66 on eth0).
+  const Netns& stranger();
+
+  // The Node manifest flanneld would have left on `n`'s Node object.
+  std::string manifest(ClusterNode& n);
+
+ private:
+  void add_underlay_port(ClusterNode& n);
+  void add_pod(ClusterNode& n);
+
+  std::string tag_;
+  std::unique_ptr<Netns> switch_;
+  std::unique_ptr<Netns> stranger_;
+  std::map<int, std::unique_ptr<ClusterNode>> nodes_;
+};
+
+// The path of a helper script in tests/e2e/tools.
+std::string e2e_tool(const std::string& name);
+
+}  // namespace tartan::testing

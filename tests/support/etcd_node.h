@@ -1,0 +1,73 @@
+// One node of an etcd-mode cluster inside the test process: tartand's
+// control plane for lease.source etcd (the config loader, connect_etcd,
+// EtcdLeaseSource, the node mirror and the local lease) on a real engine
+// whose ports are ring ports. Its worker is not launched (only one engine
+// per process can own lcore 1), so many nodes fit in one process; routes are
+// read from the engine's tables.
+//
+// Node i has public IP 192.0.2.(10+i), VtepMAC 0e:00:00:00:00:i (i < 256)
+// and its files in a directory of its own.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/config.h"
+#include "control/etcd_lease_source.h"
+#include "control/local_lease.h"
+#include "control/node_mirror.h"
+#include "control/readiness.h"
+#include "engine/engine.h"
+#include "tests/support/ring_port.h"
+
+namespace tartan::testing {
+
+struct EtcdNodeOptions {
+  int index = 1;
+  std::vector<std::string> endpoints;
+  std::string network = "{Network: 10.244.0.0/16, Backend: {Type: vxlan}}";
+  std::string etcd_yaml;  // more keys of lease.etcd, e.g. ", lease_ttl_s: 6"
+  uint32_t startup_timeout_s = 20;
+  uint32_t max_routes = 1024;
+  EtcdLeaseSource::Hooks hooks;
+};
+
+class EtcdNode {
+ public:
+  explicit EtcdNode(const EtcdNodeOptions& options);
+  ~EtcdNode();
+
+  // Connects and takes a lease, as tartand's start does.
+  Status start();
+  void stop();
+
+  static Ipv4Addr public_ip(int index);
+  static MacAddr vtep_mac(int index);
+
+  Ipv4Addr public_ip() const { return public_ip(options_.index); }
+  MacAddr vtep_mac() const { return vtep_mac(options_.index); }
+  std::optional<Ipv4Prefix> subnet() const;
+  // Remote routes in the engine (our own podCIDR left out).
+  std::vector<RouteView> routes() const;
+  EtcdLeaseSource& source() { return *source_; }
+  NodeMirror& mirror() { return *mirror_; }
+  LocalLease& lease() { return *lease_; }
+  Readiness& readiness() { return readiness_; }
+  Engine& engine() { return *engine_; }
+  const Config& config() const { return config_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  EtcdNodeOptions options_;
+  std::string dir_;
+  Config config_;
+  Readiness readiness_;
+  std::unique_ptr<RingPort> underlay_, overlay_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<NodeMirror> mirror_;
+  std::unique_ptr<LocalLease> lease_;
+  std::unique_ptr<EtcdLeaseSource> source_;
+};
+
+}  // namespace tartan::testing
