@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -57,8 +58,13 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
   // keeps hugepage backing files unlinked; --no-huge has no such files but
   // implies legacy memory, which --in-memory refuses, so there --no-shconf
   // keeps the shared config files away instead.
+  // memif's peers find each other through the multi-process channel, which
+  // --in-memory disables; --huge-unlink still unlinks the backing files.
+  const bool any_memif =
+      std::any_of(config.ports.begin(), config.ports.end(),
+                  [](const PortConfig& p) { return p.device.rfind("net_memif", 0) == 0; });
   if (use_hugepages) {
-    args.push_back("--in-memory");
+    args.push_back(any_memif ? "--huge-unlink" : "--in-memory");
   } else {
     args.insert(args.end(), {"--no-huge", "--no-shconf"});
   }
@@ -80,19 +86,31 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
 
 namespace {
 
-std::string g_runtime_dir;
+bool g_eal_started = false;
 
 // DPDK's telemetry unlinks its sockets from an atexit handler registered
 // during rte_eal_init; registering this one before init makes it run after
-// that, when the directory is empty and can go.
+// that. Only a process whose EAL started owns the directory: a failed init
+// may have met another process's prefix.
 void remove_runtime_dir() {
-  if (!g_runtime_dir.empty()) rmdir(g_runtime_dir.c_str());
+  if (!g_eal_started) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(rte_eal_get_runtime_dir(), ignored);
 }
 
 }  // namespace
 
+void remove_runtime_dir_at_exit() {
+  static const bool registered = (std::atexit(remove_runtime_dir), true);
+  (void)registered;
+}
+
+void note_eal_started() {
+  g_eal_started = true;
+}
+
 Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
-  std::atexit(remove_runtime_dir);
+  remove_runtime_dir_at_exit();
   std::vector<char*> argv;
   std::vector<std::string> storage(args);  // rte_eal_init may permute argv
   for (auto& a : storage) argv.push_back(a.data());
@@ -104,7 +122,7 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
                                                       rte_strerror(rte_errno) +
                                                       " (arguments: " + joined + ")");
   }
-  g_runtime_dir = rte_eal_get_runtime_dir();
+  note_eal_started();
   const bool huge = std::find(args.begin(), args.end(), "--no-huge") == args.end();
   return std::unique_ptr<Eal>(new Eal(huge));
 }

@@ -26,6 +26,12 @@ std::string device_port_name(const std::string& device);
 // unique --file-prefix, the PCI allow-list and vdevs of the configured ports.
 std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages);
 
+// Removes EAL's runtime directory (/var/run/dpdk/<prefix>) when the process
+// exits, once note_eal_started() has been called: DPDK leaves it behind.
+// Call before rte_eal_init so the removal runs after DPDK's own exit handlers.
+void remove_runtime_dir_at_exit();
+void note_eal_started();
+
 // Owns the initialised EAL; rte_eal_cleanup on destruction. One per process.
 class Eal {
  public:

@@ -4,10 +4,13 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include <optional>
+
 #include "engine/arp.h"
 #include "engine/checksum.h"
 #include "engine/flow_hash.h"
 #include "engine/icmp.h"
+#include "engine/inner_checksum.h"
 #include "engine/ipv4_check.h"
 #include "engine/worker.h"
 
@@ -22,10 +25,12 @@ inline uint8_t outer_tos(uint8_t inner_tos) {
 }
 
 // Lengths, IP id, ECN and checksums of an outer IPv4/UDP header whose
-// constant parts came from the template. `l4_len` is the UDP length.
+// constant parts came from the template. `payload_sum`, when known, is the
+// one's complement sum of everything after the UDP header: the checksum
+// then costs the same for any packet size.
 inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& ctx,
                          rte_ipv4_hdr* ip, rte_udp_hdr* udp, uint16_t ip_id, uint8_t tos,
-                         uint16_t src_port) {
+                         uint16_t src_port, std::optional<uint32_t> payload_sum) {
   const uint16_t ip_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen);
   ip->total_length = rte_cpu_to_be_16(ip_len);
   ip->packet_id = rte_cpu_to_be_16(ip_id);
@@ -47,6 +52,11 @@ inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& 
   } else if (ctx.tx_udp_cksum_offload) {
     flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
     udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, flags);
+  } else if (payload_sum) {
+    const uint32_t sum = rte_ipv4_phdr_cksum(ip, 0) + uint32_t{udp->src_port} + udp->dst_port +
+                         udp->dgram_len + *payload_sum;
+    const uint16_t c = static_cast<uint16_t>(~csum_fold(sum));
+    udp->dgram_cksum = c == 0 ? 0xffff : c;  // a computed zero is sent as all ones
   } else {
     udp->dgram_cksum = 0;
     udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, kEthLen + kIpv4Len);
@@ -131,18 +141,26 @@ void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
       const uint16_t src_port = rte_cpu_to_be_16(
           linux_udp_src_port(inner_flow_hash(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
       const uint8_t tos = outer_tos(ip->type_of_service);
+      const std::optional<uint16_t> inner = inner_packet_sum(m, ip);
       // The template covers the outer headers and the inner Ethernet header,
       // which replaces the one the frame arrived with.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
       if (h == nullptr) return drop(m, DropReason::kTruncated);
       rte_memcpy(h, nh->header, kVxlanOverhead + kEthLen);
       if (resolved) rte_memcpy(h, dst_mac, 6);
+      std::optional<uint32_t> payload_sum;
+      if (inner) {
+        constexpr uint16_t kTunnelStart = kEthLen + kIpv4Len + kUdpLen;
+        payload_sum = rte_raw_cksum(h + kTunnelStart, kVxlanLen + kEthLen) + uint32_t{*inner};
+      }
       finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen),
-                   reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len), ip_id_++, tos, src_port);
+                   reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len), ip_id_++, tos, src_port,
+                   payload_sum);
       break;
     }
     case NextHopKind::kUdp: {
       const uint8_t tos = outer_tos(ip->type_of_service);
+      const std::optional<uint16_t> inner = inner_packet_sum(m, ip);
       // The inner Ethernet header goes; the IPv4 packet is the UDP payload.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kUdpTunnelHeaders - kEthLen));
       if (h == nullptr) return drop(m, DropReason::kTruncated);
@@ -150,7 +168,7 @@ void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
       if (resolved) rte_memcpy(h, dst_mac, 6);
       auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
       finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen), udp, ip_id_++, tos,
-                   udp->src_port);
+                   udp->src_port, inner);
       break;
     }
     case NextHopKind::kDirect: {

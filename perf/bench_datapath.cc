@@ -1,33 +1,38 @@
 // Micro-benchmarks of the data path on ring-backed ports (no NIC): the cost
 // per packet of one worker pass over a burst of 32, for VXLAN encapsulation
 // (overlay -> underlay) and decapsulation (underlay -> overlay), with the
-// ring transfers of the virtual ports included.
+// ring transfers of the virtual ports included; encapsulation with large
+// tables; a route change from apply to the first packet it steers; ARP
+// answers; and the checksum work per packet.
 #include <benchmark/benchmark.h>
 #include <rte_mbuf.h>
 
+#include <random>
+
+#include "engine/inner_checksum.h"
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
 namespace {
 
 using testing::EngineFixture;
+using testing::FixtureOptions;
 
 constexpr int kBurst = 32;
 
-// Moves a burst through one port direction until the state ends.
-void run_burst(benchmark::State& state, EngineFixture& fx, bool from_overlay,
-               const testing::Bytes& frame) {
+// Moves bursts of `frames` (kBurst of them) through one port direction
+// until the state ends; what comes out must be as many frames.
+void run_burst(benchmark::State& state, EngineFixture& fx, testing::RingPort& in,
+               testing::RingPort& out, const std::vector<testing::Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
-  for (int i = 0; i < kBurst; ++i) pkts.push_back(testing::to_mbuf(fx.pool(), frame));
-  testing::RingPort& in = from_overlay ? fx.overlay_port() : fx.underlay_port();
-  testing::RingPort& out = from_overlay ? fx.underlay_port() : fx.overlay_port();
+  for (const auto& f : frames) pkts.push_back(testing::to_mbuf(fx.pool(), f));
   Worker& w = *fx.engine().workers()[0];
-  // Keep the frame's bytes fresh each round: encap/decap rewrite them.
+  // Keep the frames' bytes fresh each round: encap/decap rewrite them.
   for (auto _ : state) {
-    for (rte_mbuf* m : pkts) {
-      rte_pktmbuf_reset(m);
-      std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
-                  frame.size());
+    for (size_t i = 0; i < pkts.size(); ++i) {
+      rte_pktmbuf_reset(pkts[i]);
+      std::memcpy(rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(frames[i].size())),
+                  frames[i].data(), frames[i].size());
     }
     in.inject(pkts);
     w.poll_once();
@@ -39,6 +44,18 @@ void run_burst(benchmark::State& state, EngineFixture& fx, bool from_overlay,
   }
   state.SetItemsProcessed(state.iterations() * kBurst);
   testing::free_all(pkts);
+}
+
+void run_burst(benchmark::State& state, EngineFixture& fx, bool from_overlay,
+               const std::vector<testing::Bytes>& frames) {
+  testing::RingPort& in = from_overlay ? fx.overlay_port() : fx.underlay_port();
+  testing::RingPort& out = from_overlay ? fx.underlay_port() : fx.overlay_port();
+  run_burst(state, fx, in, out, frames);
+}
+
+void run_burst(benchmark::State& state, EngineFixture& fx, bool from_overlay,
+               const testing::Bytes& frame) {
+  run_burst(state, fx, from_overlay, std::vector<testing::Bytes>(kBurst, frame));
 }
 
 void BM_VxlanEncap(benchmark::State& state) {
@@ -65,6 +82,130 @@ void BM_UdpBackendEncap(benchmark::State& state) {
   run_burst(state, fx, true, fx.pod_frame(*Ipv4Addr::parse("10.244.2.10")));
 }
 BENCHMARK(BM_UdpBackendEncap);
+
+// Route i of a big table: 11.x.y.0/24 (outside the fixture's 10.244.0.0/16)
+// to a node at 198.18.0.0 + i, or once moved 100.64.0.0 + i, behind the
+// fixture's gateway.
+RouteSpec big_table_route(uint32_t i, bool moved = false) {
+  RouteSpec r;
+  r.prefix = Ipv4Prefix{Ipv4Addr{(11u << 24) + (i << 8)}, 24};
+  r.public_ip = Ipv4Addr{(moved ? (100u << 24) + (64u << 16) : (198u << 24) + (18u << 16)) + i};
+  r.vtep_mac = MacAddr{{0x0e, 0x01, static_cast<uint8_t>(i >> 24), static_cast<uint8_t>(i >> 16),
+                        static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}};
+  return r;
+}
+
+// An engine holding `routes` remote nodes (one apply, as a resync would).
+std::unique_ptr<EngineFixture> fixture_with_routes(uint32_t routes) {
+  auto fx = std::make_unique<EngineFixture>(FixtureOptions{.max_routes = routes + 16});
+  TableDelta d;
+  for (uint32_t i = 0; i < routes; ++i) d.upsert_routes.push_back(big_table_route(i));
+  if (Status s = fx->engine().apply(d); !s.ok()) throw std::runtime_error(s.message());
+  return fx;
+}
+
+// VXLAN encapsulation of bursts to 32 random nodes of a table of N.
+void BM_VxlanEncapTableSize(benchmark::State& state) {
+  const auto routes = static_cast<uint32_t>(state.range(0));
+  auto fx = fixture_with_routes(routes);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<uint32_t> node(0, routes - 1);
+  std::vector<testing::Bytes> frames;
+  for (int i = 0; i < kBurst; ++i)
+    frames.push_back(fx->pod_frame(Ipv4Addr{(11u << 24) + (node(rng) << 8) + 10}));
+  run_burst(state, *fx, true, frames);
+}
+BENCHMARK(BM_VxlanEncapTableSize)->Arg(1)->Arg(1000)->Arg(100000)->Unit(benchmark::kNanosecond);
+
+// One route change end to end: apply() moves the last node added to another
+// public IP (RCU-published), then the next packet to it must leave for the
+// new one. The last, because rte_lpm looks for an existing rule by scanning
+// the rules of its prefix length in the order they were added.
+void BM_RouteChangeToFirstPacket(benchmark::State& state) {
+  const auto routes = static_cast<uint32_t>(state.range(0));
+  const uint32_t last = routes - 1;
+  auto fx = fixture_with_routes(routes);
+  const testing::Bytes frame = fx->pod_frame(Ipv4Addr{(11u << 24) + (last << 8) + 10});
+  rte_mbuf* m = testing::to_mbuf(fx->pool(), frame);
+  Worker& w = *fx->engine().workers()[0];
+  bool moved = false;
+  for (auto _ : state) {
+    moved = !moved;
+    TableDelta d;
+    d.upsert_routes.push_back(big_table_route(last, moved));
+    if (Status s = fx->engine().apply(d); !s.ok()) {
+      state.SkipWithError(s.message().c_str());
+      break;
+    }
+    rte_pktmbuf_reset(m);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                frame.size());
+    fx->overlay_port().inject({m});
+    w.poll_once();
+    auto out = fx->underlay_port().drain();
+    if (out.size() != 1 || testing::from_mbuf(out[0])[30] != (moved ? 100 : 198)) {
+      state.SkipWithError("the packet did not follow the change");
+      testing::free_all(out);
+      break;
+    }
+    m = out[0];
+  }
+  rte_pktmbuf_free(m);
+}
+BENCHMARK(BM_RouteChangeToFirstPacket)
+    ->Arg(1)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+
+// ARP requests for our underlay address, answered by the worker in place.
+void BM_ArpReply(benchmark::State& state) {
+  EngineFixture fx;
+  const testing::RemoteNode peer = EngineFixture::node(2);
+  const testing::Bytes request =
+      testing::arp_frame(1, *MacAddr::parse("ff:ff:ff:ff:ff:ff"), peer.underlay_mac, peer.public_ip,
+                         MacAddr{}, fx.self().public_ip);
+  run_burst(state, fx, fx.underlay_port(), fx.underlay_port(),
+            std::vector<testing::Bytes>(kBurst, request));
+}
+BENCHMARK(BM_ArpReply);
+
+// The outer UDP checksum's work per packet: summing the inner packet (what
+// encapsulation did before) against deriving its sum from its checksums.
+testing::Bytes checksum_frame(uint16_t payload) {
+  testing::UdpSpec s;
+  return testing::udp_frame(s, payload);
+}
+
+void BM_InnerSumBySumming(benchmark::State& state) {
+  const testing::Bytes f = checksum_frame(static_cast<uint16_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(rte_raw_cksum(&f[14], f.size() - 14));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_InnerSumBySumming)->Arg(18)->Arg(1400);
+
+void BM_InnerSumFromChecksums(benchmark::State& state) {
+  EngineFixture fx;
+  rte_mbuf* m = testing::to_mbuf(fx.pool(), checksum_frame(static_cast<uint16_t>(state.range(0))));
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  for (auto _ : state) benchmark::DoNotOptimize(inner_packet_sum(m, ip));
+  state.SetItemsProcessed(state.iterations());
+  rte_pktmbuf_free(m);
+}
+BENCHMARK(BM_InnerSumFromChecksums)->Arg(18)->Arg(1400);
+
+// TTL decrement with its RFC 1624 checksum update, per routed packet.
+void BM_DecrementTtl(benchmark::State& state) {
+  testing::Bytes f = checksum_frame(18);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(&f[14]);
+  for (auto _ : state) {
+    ip->time_to_live = 64;
+    decrement_ttl(ip);
+    benchmark::DoNotOptimize(f.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecrementTtl);
 
 }  // namespace
 }  // namespace tartan

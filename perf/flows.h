@@ -1,17 +1,23 @@
 // The addressing scheme: which 5-tuple, and which remote node, flow i uses.
 //
-// With M = --dst-subnets, flow i belongs to remote node k = i % M and takes
+// Remote node k (k < M = --dst-subnets) has podCIDR number 2+k of
+// --pod-network cut into /--subnet-len subnets (10.244.(2+k).0/24 by
+// default), public IP (VTEP) --vtep-base + k (192.0.2.(20+k)), underlay MAC
+// 02:0b:(2+k as 32 bits) and VtepMAC 0e:00:(2+k as 32 bits), so the same k
+// names the same node in the traffic and in a control plane fed by
+// tartan-nodeload. Flow i belongs to remote node k = i % M and takes
 // j = i / M as its index within that node:
-//   remote pod   10.244.(2+k).(2 + j % 253)          (.2 .. .254)
+//   remote pod   podCIDR(k) + 2 + j % R   (R: the largest count of host
+//                addresses from .2 on that is coprime with 251 and 50000;
+//                253 for a /24)
 //   local pod    --local-subnet + (2 + j % 251)       (.2 .. .252)
 //   source port  10000 + j % 50000, destination port 5001
-// 253, 251 and 50000 are pairwise coprime, so the 5-tuples of up to
-// 253 * 251 * 50000 flows per node are distinct, and consecutive flows
+// R, 251 and 50000 are pairwise coprime, so the 5-tuples of up to
+// R * 251 * 50000 flows per node are distinct, and consecutive flows
 // differ in every one of them. Plain frames go local pod -> remote pod (what
 // the overlay sends, to be encapsulated); encapsulated frames go remote pod ->
-// local pod (what arrives from remote node k, to be decapsulated), from VTEP
-// 192.0.2.(20+k) with MAC 02:00:00:00:0b:(2+k) and VtepMAC
-// 0e:00:00:00:00:(2+k) to --local-ip.
+// local pod (what arrives from remote node k, to be decapsulated), from
+// node k's VTEP to --local-ip.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +38,10 @@ struct FlowAddress {  // host byte order
 
 FlowAddress flow_address(const TrafficOptions& o, uint32_t flow);
 
+// Remote node k's podCIDR (network address, host order; its length is
+// o.subnet_len) and public IP.
+uint32_t remote_subnet(const TrafficOptions& o, uint32_t node);
+uint32_t remote_public_ip(const TrafficOptions& o, uint32_t node);
 Mac remote_vtep_mac(uint32_t node);
 Mac remote_underlay_mac(uint32_t node);
 

@@ -153,7 +153,7 @@ FrameFactory::Template FrameFactory::make_template(const TrafficOptions& o, uint
 FrameFactory::FlowFields FrameFactory::make_flow(const TrafficOptions& o, uint32_t flow) const {
   const FlowAddress a = flow_address(o, flow);
   FlowFields f{};
-  f.node = static_cast<uint16_t>(a.node);
+  f.node = a.node;
   f.src_ip = rte_cpu_to_be_32(a.src_ip);
   f.dst_ip = rte_cpu_to_be_32(a.dst_ip);
   f.src_port = rte_cpu_to_be_16(a.src_port);

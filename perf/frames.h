@@ -73,7 +73,7 @@ class FrameFactory {
     uint32_t src_ip, dst_ip, outer_src_ip;
     uint16_t src_port, outer_src_port;
     uint16_t ip_sum, l4_sum, outer_ip_sum, outer_l4_sum;
-    uint16_t node;
+    uint32_t node;
   };
   struct NodeMacs {
     Mac underlay, vtep;

@@ -1,5 +1,7 @@
 #include "perf/json_result.h"
 
+#include <rte_cycles.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -80,6 +82,7 @@ std::string result_json(const TrafficOptions& o, const RunInfo& info, const Tria
   j.add("tx_port", unsigned{info.tx_port});
   j.add("rx_port", unsigned{info.rx_port});
   j.add("lcores", info.lcores);
+  j.add("tsc_hz", rte_get_tsc_hz());
   j.add("duration_s", t.seconds);
   j.add("interrupted", t.interrupted || (search != nullptr && search->interrupted));
   j.add("tx_packets", c.tx_packets);

@@ -149,17 +149,37 @@ std::string set_size(const std::string& v, TrafficOptions& o) {
   return "";
 }
 
-std::string set_local_subnet(const std::string& v, TrafficOptions& o) {
+// An IPv4 CIDR with a prefix length in min_len..max_len and no host bits.
+std::string parse_cidr(const std::string& v, uint64_t min_len, uint64_t max_len,
+                       const char* example, uint32_t& addr, uint64_t& len) {
   const auto slash = v.find('/');
-  uint32_t addr = 0;
-  uint64_t len = 0;
   if (slash == std::string::npos || !parse_ipv4(v.substr(0, slash), addr) ||
       !parse_uint(v.substr(slash + 1), 0, 32, len).empty())
-    return quoted(v) + " is not an IPv4 CIDR (e.g. 10.244.1.0/24)";
-  if (len > 24 || len < 8) return quoted(v) + ": the prefix length must be 8..24";
+    return quoted(v) + " is not an IPv4 CIDR (e.g. " + example + ")";
+  if (len < min_len || len > max_len)
+    return quoted(v) + ": the prefix length must be " + std::to_string(min_len) + ".." +
+           std::to_string(max_len);
   if ((addr & ~(~0u << (32 - len))) != 0) return quoted(v) + " has host bits set";
-  o.local_subnet = addr;  // pods are .2 to .252 of its first /24
   return "";
+}
+
+std::string set_local_subnet(const std::string& v, TrafficOptions& o) {
+  uint32_t addr = 0;
+  uint64_t len = 0;
+  std::string err = parse_cidr(v, 8, 24, "10.244.1.0/24", addr, len);
+  if (err.empty()) o.local_subnet = addr;  // pods are .2 to .252 of its first /24
+  return err;
+}
+
+std::string set_pod_network(const std::string& v, TrafficOptions& o) {
+  uint32_t addr = 0;
+  uint64_t len = 0;
+  std::string err = parse_cidr(v, 1, 27, "10.244.0.0/16", addr, len);
+  if (err.empty()) {
+    o.pod_network = addr;
+    o.pod_network_len = static_cast<uint8_t>(len);
+  }
+  return err;
 }
 
 const std::vector<OptionSpec>& option_specs() {
@@ -184,6 +204,12 @@ const std::vector<OptionSpec>& option_specs() {
          return parse_ipv4(v, o.local_ip) ? "" : quoted(v) + " is not an IPv4 address";
        }},
       {"local-subnet", true, set_local_subnet},
+      {"pod-network", true, set_pod_network},
+      {"subnet-len", true, uint_setter(&TrafficOptions::subnet_len, 8, 28)},
+      {"vtep-base", true,
+       [](const std::string& v, TrafficOptions& o) {
+         return parse_ipv4(v, o.vtep_base) ? "" : quoted(v) + " is not an IPv4 address";
+       }},
       {"vtep-mac", true,
        [](const std::string& v, TrafficOptions& o) { return set_mac(v, o.vtep_mac); }},
       {"dst-mac", true,
@@ -225,9 +251,18 @@ std::string cross_check(const TrafficOptions& o) {
   if (o.rate_pps > 0 && !gen) return "--rate-pps: only txonly and loopback send";
   if (o.packets > 0 && !gen && o.mode != Mode::kRxOnly)
     return "--packets: only txonly, loopback (sent) and rxonly (received) count packets";
-  if (o.encap != Encap::kNone && o.dst_subnets > kMaxEncapSubnets)
-    return "--dst-subnets: at most " + std::to_string(kMaxEncapSubnets) +
-           " with --encap (VTEPs are 192.0.2.20 and up)";
+  if (o.subnet_len <= o.pod_network_len)
+    return "--subnet-len: " + std::to_string(o.subnet_len) +
+           " must be longer than --pod-network's /" + std::to_string(o.pod_network_len);
+  // Subnets 0 and 1 are not remote nodes' (1 is ours by convention).
+  const uint64_t subnets = uint64_t{1} << (o.subnet_len - o.pod_network_len);
+  if (o.dst_subnets + uint64_t{2} > subnets)
+    return "--dst-subnets: " + std::to_string(o.dst_subnets) + " remote nodes need " +
+           std::to_string(o.dst_subnets + 2) + " /" + std::to_string(o.subnet_len) +
+           " subnets; --pod-network holds " + std::to_string(subnets);
+  if (o.encap != Encap::kNone && uint64_t{o.vtep_base} + o.dst_subnets - 1 > UINT32_MAX)
+    return "--vtep-base: " + std::to_string(o.dst_subnets) +
+           " remote VTEPs run past 255.255.255.255";
   return "";
 }
 
@@ -302,7 +337,12 @@ void print_usage(FILE* out) {
       "                     with --encap, the size of the inner frame (default 64)\n"
       "  --proto udp|tcp    inner L4 protocol (default udp)\n"
       "  --flows N          distinct 5-tuples, 1..1000000 (default 1)\n"
-      "  --dst-subnets M    remote podCIDRs 10.244.(2+k).0/24, k < M, 1..254 (default 1)\n"
+      "  --dst-subnets M    remote nodes k < M, 1..1000000 (default 1): node k's podCIDR is\n"
+      "                     the (2+k)th /--subnet-len of --pod-network (10.244.(2+k).0/24)\n"
+      "  --pod-network C    flannel's Network (default 10.244.0.0/16)\n"
+      "  --subnet-len L     flannel's SubnetLen, 8..28 (default 24)\n"
+      "  --vtep-base A      with --encap, remote node k's public IP is A + k (default\n"
+      "                     192.0.2.20)\n"
       "  --encap none|vxlan|udp  send frames as they arrive from remote nodes: VXLAN (UDP\n"
       "                     8472) or flannel's udp backend (UDP 8285) (default none)\n"
       "  --vni N            VXLAN network identifier (default 1)\n"
@@ -311,7 +351,7 @@ void print_usage(FILE* out) {
       "  --vtep-mac M       inner destination MAC of VXLAN frames (default 0e:00:00:00:00:01)\n"
       "  --dst-mac M        (outer) destination MAC (default 02:00:00:00:00:02)\n"
       "  --src-mac M        (outer) source MAC (default: the tx port's MAC; with --encap\n"
-      "                     02:00:00:00:0b:(2+k) for remote node k)\n"
+      "                     02:0b + 2+k as 32 bits for remote node k)\n"
       "  --rate-pps R       offered rate, packets/s (default 0: as fast as possible)\n"
       "\n"
       "Run:\n"

@@ -21,10 +21,9 @@ inline constexpr uint16_t kMinFrame = 64;  // sizes count the 4-byte FCS
 inline constexpr uint16_t kMaxFrame = 1518;
 inline constexpr uint32_t kMaxFlows = 1000000;
 inline constexpr uint16_t kMaxBurst = 64;
-// Remote node k is 10.244.(2+k).0/24 and, when encapsulating, VTEP
-// 192.0.2.(20+k): k stays below these.
-inline constexpr uint32_t kMaxDstSubnets = 254;
-inline constexpr uint32_t kMaxEncapSubnets = 235;
+// Remote node k has the (2+k)th --subnet-len subnet of --pod-network and,
+// when encapsulating, VTEP --vtep-base + k (see flows.h).
+inline constexpr uint32_t kMaxDstSubnets = 1000000;
 
 struct TrafficOptions {
   Mode mode = Mode::kTxOnly;
@@ -40,6 +39,10 @@ struct TrafficOptions {
   uint32_t vni = 1;
   uint32_t local_ip = 0xc0000213;      // 192.0.2.19, host order
   uint32_t local_subnet = 0x0af40100;  // 10.244.1.0, host order; a /8 to /24
+  uint32_t pod_network = 0x0af40000;   // 10.244.0.0/16, host order: flannel's Network
+  uint8_t pod_network_len = 16;
+  uint8_t subnet_len = 24;          // flannel's SubnetLen: each node's podCIDR
+  uint32_t vtep_base = 0xc0000214;  // 192.0.2.20: remote node 0's public IP
   Mac vtep_mac{0x0e, 0, 0, 0, 0, 0x01};
   Mac dst_mac{0x02, 0, 0, 0, 0, 0x02};
   std::optional<Mac> src_mac;  // default: the tx port's MAC (plain), per node (encapsulated)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/eal.h"
 #include "perf/options.h"
 #include "perf/traffic.h"
 
@@ -57,12 +58,14 @@ int main(int argc, char** argv) {
   }
 
   const int eal_argc = dash;  // argv[0] and the EAL arguments
+  tartan::remove_runtime_dir_at_exit();
   if (rte_eal_init(eal_argc, argv) < 0) {
     std::fprintf(stderr,
                  "tartan-perf: EAL initialisation failed (see above); tartan-perf's own options "
                  "go after --, see --help\n");
     return 2;
   }
+  tartan::note_eal_started();
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const int rc = tartan::perf::run_traffic(parsed.options, g_stop);

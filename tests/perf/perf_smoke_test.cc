@@ -128,6 +128,12 @@ TEST_F(PerfSmoke, BadOptionsExitTwoNamingTheOption) {
       {{"--ndr"}, "--ndr"},
       {{"--no-such-option"}, "--no-such-option"},
       {{"--flows"}, "--flows"},
+      {{"--pod-network", "10.0.0.0"}, "--pod-network"},
+      {{"--pod-network", "10.0.0.1/8"}, "--pod-network"},
+      {{"--subnet-len", "29"}, "--subnet-len"},
+      {{"--subnet-len", "16"}, "--subnet-len"},     // not longer than the /16
+      {{"--dst-subnets", "255"}, "--dst-subnets"},  // a /16 holds 256 /24s, 2 not remote
+      {{"--vtep-base", "255.255.255.250", "--encap", "vxlan", "--dst-subnets", "9"}, "--vtep-base"},
   };
   for (const auto& [args, option] : cases) {
     const CommandResult r = perf({"net_null0"}, args);
@@ -192,6 +198,48 @@ TEST_F(PerfSmoke, FlowsSpreadOverSubnetsAddressesAndPorts) {
                 {"10.244.2", 250}, {"10.244.3", 250}, {"10.244.4", 250}, {"10.244.5", 250}}));
 }
 
+// Remote node k of a large cluster (flows.h): podCIDR number 2+k of the pod
+// network, VTEP --vtep-base + k, VtepMAC 0e:00 + (2+k); the same numbering
+// tartan-nodeload gives tartand.
+TEST_F(PerfSmoke, LargeClustersNumberRemoteNodesBeyondOneByte) {
+  const std::string pcap = path("large.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + pcap},
+                 {"--encap", "vxlan", "--pod-network", "10.0.0.0/7", "--local-subnet",
+                  "10.0.1.0/24", "--vtep-base", "172.16.0.2", "--dst-subnets", "1000", "--flows",
+                  "1000", "--packets", "1000", "--quiet"})
+                .exit_code,
+            0);
+  const auto lines = fields(pcap, {"-d", "udp.port==8472,vxlan"}, {"ip.src", "eth.src"});
+  ASSERT_EQ(lines.size(), 1000u);
+  EXPECT_EQ(histogram(lines).size(), 1000u) << "1000 nodes should mean 1000 VTEPs";
+  // Flow 999 is node 999: /24 number 2+999 = 1001 = 0x3e9 of 10.0.0.0/7 is
+  // 10.3.233.0/24 (its first pod .2); VTEP 172.16.0.2 + 999 = 172.16.3.233.
+  EXPECT_EQ(lines[999], "172.16.3.233,10.3.233.2;02:0b:00:00:03:e9,0e:00:00:00:03:e9");
+
+  // More nodes than 16 bits count, each a flow of its own.
+  const CommandResult many =
+      perf({"net_null0"}, {"--encap", "vxlan", "--pod-network", "10.0.0.0/7", "--dst-subnets",
+                           "100000", "--flows", "100000", "--packets", "1000"});
+  EXPECT_EQ(many.exit_code, 0) << many.output;
+
+  // /25 podCIDRs: remote pods stay inside them (.2 to .124: 123 addresses).
+  const std::string small = path("small.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + small},
+                 {"--pod-network", "10.244.0.0/16", "--subnet-len", "25", "--dst-subnets", "1",
+                  "--flows", "300", "--packets", "300", "--quiet"})
+                .exit_code,
+            0);
+  std::map<std::string, int> hosts;
+  for (const auto& l : fields(small, {}, {"ip.dst"})) {
+    ASSERT_EQ(l.rfind("10.244.1.", 0), 0u) << l;  // subnet 2 of /25s: 10.244.1.0/25
+    const int host = std::stoi(l.substr(9));
+    EXPECT_GE(host, 2) << l;
+    EXPECT_LE(host, 124) << l;
+    ++hosts[l];
+  }
+  EXPECT_EQ(hosts.size(), 123u);
+}
+
 TEST_F(PerfSmoke, DecapDirectionFramesAreValidVxlanAndUdpBackend) {
   const std::string vxlan = path("vxlan.pcap");
   ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + vxlan},
@@ -242,7 +290,8 @@ TEST_F(PerfSmoke, TxonlyOnNullSendsAndReportsARate) {
 // Every key perf/README.md documents.
 const char* const kResultKeys =
     "tool mode proto encap size flows dst_subnets vni rate_pps burst tx_port rx_port lcores "
-    "duration_s interrupted tx_packets tx_bytes tx_refused tx_alloc_failures rx_packets rx_bytes "
+    "tsc_hz duration_s interrupted tx_packets tx_bytes tx_refused tx_alloc_failures rx_packets "
+    "rx_bytes "
     "tx_mpps rx_mpps tx_gbps rx_gbps loss_packets loss_ratio rx_marked rx_foreign seq_gaps "
     "seq_reordered payload_checked payload_bad latency_samples latency_min_us latency_avg_us "
     "latency_p50_us latency_p99_us latency_max_us";

@@ -1,0 +1,44 @@
+// Linux's local checksum offload (LCO) for tunnels: the sum of a packet to
+// be encapsulated, taken from its own checksums instead of its bytes.
+#pragma once
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include <optional>
+
+#include "engine/headers.h"
+#include "engine/ipv4_check.h"
+
+namespace tartan {
+
+// The one's complement sum of a whole inner IPv4 packet, known without
+// reading its payload when its checksums are valid, as Linux's local
+// checksum offload (LCO) assumes: a valid IPv4 header sums to zero, a valid
+// TCP or UDP segment to minus its pseudo header, a valid ICMP message to
+// zero. nullopt where that does not hold: fragments, UDP without a checksum,
+// other protocols. (An inner packet with a wrong L4 checksum thus gets a
+// wrong outer one, and the receiver drops it a layer earlier.)
+inline std::optional<uint16_t> inner_packet_sum(const rte_mbuf* m, const rte_ipv4_hdr* ip) {
+  if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+    return std::nullopt;
+  const uint16_t ihl = ipv4_header_len(ip);
+  switch (ip->next_proto_id) {
+    case IPPROTO_UDP: {
+      const auto* l4 = reinterpret_cast<const uint8_t*>(ip) + ihl;
+      if (l4 + kUdpLen > rte_pktmbuf_mtod(m, const uint8_t*) + rte_pktmbuf_data_len(m) ||
+          reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_cksum == 0)
+        return std::nullopt;
+      return static_cast<uint16_t>(~rte_ipv4_phdr_cksum(ip, 0));
+    }
+    case IPPROTO_TCP:
+      return static_cast<uint16_t>(~rte_ipv4_phdr_cksum(ip, 0));
+    case IPPROTO_ICMP:
+      return 0;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace tartan

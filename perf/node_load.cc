@@ -1,0 +1,176 @@
+#include "perf/node_load.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "control/flannel_annotations.h"
+#include "perf/flows.h"
+#include "tartan/v1/node.grpc.pb.h"
+
+namespace tartan::perf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint32_t kMovedOffset = 1u << 24;  // one /8 further on
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// What the sender threads share: counts, per-RPC latencies, the first error.
+struct Tally {
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  uint64_t applied = 0, failed = 0;
+  double lag_max_ms = 0;
+  std::string first_error;
+
+  void add(const std::vector<double>& lat, uint64_t ok, uint64_t bad, double lag,
+           const std::string& error) {
+    std::lock_guard lock(mu);
+    latencies_ms.insert(latencies_ms.end(), lat.begin(), lat.end());
+    applied += ok;
+    failed += bad;
+    lag_max_ms = std::max(lag_max_ms, lag);
+    if (first_error.empty()) first_error = error;
+  }
+};
+
+// Runs `concurrency` senders; sender t sends requests t, t + c, t + 2c, ...
+// while `request(i, req)` says there is one, each no earlier than
+// `due(i)` (nullopt: at once).
+template <class Request, class Due>
+NodeLoadResult run_senders(const NodeLoadOptions& o, Request request, Due due) {
+  auto channel = grpc::CreateChannel("unix://" + o.socket, grpc::InsecureChannelCredentials());
+  Tally tally;
+  std::atomic<uint64_t> requested{0};
+  const Clock::time_point start = Clock::now();
+  std::vector<std::thread> senders;
+  for (unsigned t = 0; t < o.concurrency; ++t) {
+    senders.emplace_back([&, t] {
+      auto stub = v1::Nodes::NewStub(channel);
+      std::vector<double> lat;
+      uint64_t ok = 0, bad = 0;
+      double lag = 0;
+      std::string error;
+      v1::ApplyNodeRequest req;
+      for (uint64_t i = t; request(i, req); i += o.concurrency) {
+        if (const auto when = due(i, start)) {
+          std::this_thread::sleep_until(*when);
+          lag = std::max(lag, ms_between(*when, Clock::now()));
+        }
+        requested.fetch_add(1, std::memory_order_relaxed);
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        v1::Node out;
+        const Clock::time_point sent = Clock::now();
+        const grpc::Status s = stub->ApplyNode(&ctx, req, &out);
+        lat.push_back(ms_between(sent, Clock::now()));
+        if (s.ok() && out.status().routed()) {
+          ++ok;
+        } else {
+          // Applied but not routed (a bad annotation, a full table) fails too.
+          ++bad;
+          if (error.empty())
+            error = req.node().name() + ": " +
+                    (s.ok() ? "not routed: " + out.status().reason() : s.error_message());
+        }
+      }
+      tally.add(lat, ok, bad, lag, error);
+    });
+  }
+  for (auto& s : senders) s.join();
+
+  NodeLoadResult r;
+  r.seconds = ms_between(start, Clock::now()) / 1000;
+  r.requested = requested.load();
+  r.applied = tally.applied;
+  r.failed = tally.failed;
+  r.rate_per_s = r.seconds > 0 ? static_cast<double>(r.applied) / r.seconds : 0;
+  r.lag_max_ms = tally.lag_max_ms;
+  r.first_error = tally.first_error;
+  auto& lat = tally.latencies_ms;
+  if (!lat.empty()) {
+    std::sort(lat.begin(), lat.end());
+    r.latency_p50_ms = lat[lat.size() / 2];
+    r.latency_p99_ms = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
+    r.latency_max_ms = lat.back();
+  }
+  return r;
+}
+
+}  // namespace
+
+v1::Node remote_node(const NodeLoadOptions& o, uint32_t k, bool moved) {
+  v1::Node n;
+  n.set_name("remote-" + std::to_string(k));
+  n.add_pod_cidrs(Ipv4Prefix{Ipv4Addr{remote_subnet(o.scheme, k)}, o.scheme.subnet_len}.str());
+  const Mac m = remote_vtep_mac(k);
+  const MacAddr vtep_mac{{m[0], m[1], m[2], m[3], m[4], m[5]}};
+  const Ipv4Addr public_ip{remote_public_ip(o.scheme, k) + (moved ? kMovedOffset : 0)};
+  const Result<AnnotationKeys> keys = annotation_keys("flannel.alpha.coreos.com");
+  for (const auto& [key, value] :
+       own_annotations(*keys, o.backend, o.scheme.vni, vtep_mac, public_ip))
+    (*n.mutable_annotations())[key] = value;
+  return n;
+}
+
+NodeLoadResult apply_nodes(const NodeLoadOptions& o) {
+  return run_senders(
+      o,
+      [&o](uint64_t i, v1::ApplyNodeRequest& req) {
+        if (i >= o.nodes) return false;
+        *req.mutable_node() = remote_node(o, o.first + static_cast<uint32_t>(i), false);
+        return true;
+      },
+      [](uint64_t, Clock::time_point) { return std::optional<Clock::time_point>(); });
+}
+
+NodeLoadResult churn_nodes(const NodeLoadOptions& o) {
+  const auto total = static_cast<uint64_t>(o.churn_rate * o.duration_s);
+  return run_senders(
+      o,
+      [&o, total](uint64_t i, v1::ApplyNodeRequest& req) {
+        if (i >= total) return false;
+        const uint32_t k = o.first + static_cast<uint32_t>(i % o.nodes);
+        *req.mutable_node() = remote_node(o, k, (i / o.nodes) % 2 == 0);
+        return true;
+      },
+      [&o](uint64_t i, Clock::time_point start) {
+        return std::optional<Clock::time_point>(
+            start + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(i) / o.churn_rate)));
+      });
+}
+
+std::string node_load_json(const NodeLoadOptions& o, const NodeLoadResult& r) {
+  nlohmann::ordered_json j;
+  j["tool"] = "tartan-nodeload";
+  j["action"] = o.churn_rate > 0 ? "churn" : "apply";
+  j["first"] = o.first;
+  j["nodes"] = o.nodes;
+  j["backend"] = backend_type_name(o.backend);
+  j["churn_rate"] = o.churn_rate;
+  j["concurrency"] = o.concurrency;
+  j["requested"] = r.requested;
+  j["applied"] = r.applied;
+  j["failed"] = r.failed;
+  j["seconds"] = r.seconds;
+  j["rate_per_s"] = r.rate_per_s;
+  j["lag_max_ms"] = r.lag_max_ms;
+  j["latency_p50_ms"] = r.latency_p50_ms;
+  j["latency_p99_ms"] = r.latency_p99_ms;
+  j["latency_max_ms"] = r.latency_max_ms;
+  j["first_error"] = r.first_error;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace tartan::perf

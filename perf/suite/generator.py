@@ -1,0 +1,63 @@
+"""tartan-perf runs: the generator and receiver on lcore 0, in its own
+process, attached to the device under test's ports."""
+
+import json
+import os
+import tempfile
+
+from procs import Failure, run
+
+# The cluster every tartan run uses: 10.0.0.0/7 in /24s holds 131,072
+# podCIDRs, enough for 100,000 remote nodes; we are subnet 1, remote node k
+# is subnet 2+k at public IP 172.16.0.2 + k, behind the gateway 192.0.2.1.
+SCHEME = ["--pod-network", "10.0.0.0/7", "--subnet-len", "24", "--vtep-base", "172.16.0.2",
+          "--local-subnet", "10.0.1.0/24"]
+
+SIZES = ["64", "512", "1500", "imix"]
+IMIX_AVERAGE = 353.83  # bytes with FCS, 7:4:1 of 64/570/1518
+
+
+def size_bytes(size: str) -> float:
+    return IMIX_AVERAGE if size == "imix" else float(size)
+
+
+class Generator:
+    def __init__(self, binary: str, work_dir: str, memory_mb: int, netns: str | None = None):
+        self.binary = binary
+        self.work_dir = work_dir
+        self.memory_mb = memory_mb
+        self.netns = netns
+        self.runs = 0
+
+    def eal_args(self, vdevs: list[str], hugepages: bool) -> list[str]:
+        self.runs += 1
+        prefix = f"tps-gen-{os.getpid()}-{self.runs}"
+        # memif finds its peer over the multi-process channel, which
+        # --in-memory would disable; --huge-unlink still leaves no files.
+        mem = ["--huge-unlink", "-m", str(self.memory_mb)] if hugepages else \
+            ["--no-huge", "--no-shconf", "-m", str(self.memory_mb)]
+        args = ["-l", "0", "--file-prefix", prefix, "--no-pci", *mem]
+        for v in vdevs:
+            args += ["--vdev", v]
+        return args
+
+    def run(self, vdevs: list[str], args: list[str], hugepages: bool = True,
+            timeout: float = 300) -> dict:
+        """One tartan-perf run; its --json result."""
+        fd, path = tempfile.mkstemp(prefix="tartan-perf-", suffix=".json", dir=self.work_dir)
+        os.close(fd)
+        argv = [self.binary, *self.eal_args(vdevs, hugepages), "--", *args, "--json", path,
+                "--quiet"]
+        if self.netns:
+            argv = ["ip", "netns", "exec", self.netns, *argv]
+        try:
+            out = run(argv, timeout=timeout, check=False)
+            try:
+                with open(path) as f:
+                    result = json.load(f)
+            except (OSError, ValueError):
+                raise Failure(f"tartan-perf wrote no result:\n{' '.join(argv)}\n{out[-3000:]}")
+        finally:
+            os.unlink(path)
+        result["command"] = " ".join(argv[argv.index(self.binary):]).replace(path, "FILE")
+        return result

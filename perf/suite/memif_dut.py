@@ -1,0 +1,215 @@
+"""Devices under test behind a pair of memif ports, each its own process with
+one forwarding lcore (lcore 1): dpdk-testpmd (the I/O ceiling) and tartand.
+Port 0 is the pod side (tartan's overlay), port 1 the underlay; the DUT is
+the memif server, tartan-perf the client, so every figure crosses a process
+boundary as a userspace pod's traffic would."""
+
+import json
+import os
+import re
+import threading
+import time
+
+from procs import Failure, Process, on_exit, run, succeeds, wait_until
+
+OVERLAY_MAC = "02:00:00:00:00:02"   # tartan-perf's default --dst-mac
+UNDERLAY_MAC = "02:00:00:00:00:13"
+UNDERLAY_IP = "192.0.2.19"
+GATEWAY_IP, GATEWAY_MAC = "192.0.2.1", "02:00:00:00:00:fe"
+VTEP_MAC = "0e:00:00:00:00:01"      # tartan-perf's default --vtep-mac
+# A jumbo-capable underlay, so 1500-byte inner frames fit the overlay MTU
+# (1600 - 50): the kernel node gets the same.
+UNDERLAY_MTU = 1600
+
+
+RING_LOG2 = 14  # memif rings of 16384 slots: ride out the generator being descheduled
+
+
+def memif_vdevs(sock_dir: str, role: str) -> list[str]:
+    # socket-abstract=no: a file in sock_dir, removed with it.
+    return [f"net_memif{i},role={role},id=0,socket={sock_dir}/{name}.sock,socket-abstract=no,"
+            f"rsize={RING_LOG2}" for i, name in enumerate(("pods", "underlay"))]
+
+
+def client_vdevs(sock_dir: str) -> list[str]:
+    return memif_vdevs(sock_dir, "client")
+
+
+def _wait_for_sockets(sock_dir: str, proc: Process, timeout: float = 60) -> None:
+    wait_until(lambda: not proc.alive() or all(
+        os.path.exists(f"{sock_dir}/{n}.sock") for n in ("pods", "underlay")), timeout,
+        f"{proc.name}'s memif sockets")
+    if not proc.alive():
+        raise Failure(f"{proc.name} exited:\n{proc.output()[-3000:]}")
+
+
+class Testpmd:
+    """dpdk-testpmd forwarding port 0 <-> 1 in io or macswap mode on lcore 1,
+    driven through its prompt so that forwarding (and its counters) starts
+    once tartan-perf is attached."""
+
+    def __init__(self, binary: str, sock_dir: str, mode: str, memory_mb: int):
+        self.mode = mode
+        self.sock_dir = sock_dir
+        # Unbuffered: its answers are read back as they come.
+        argv = ["stdbuf", "-o0", binary, "-l", "0,1", "--file-prefix", f"tps-testpmd-{os.getpid()}-{mode}",
+                "--huge-unlink", "-m", str(memory_mb), "--no-pci"]
+        for v in memif_vdevs(sock_dir, "server"):
+            argv += ["--vdev", v]
+        argv += ["--", "-i", f"--forward-mode={mode}", "--nb-cores=1", "--record-core-cycles",
+                 "--rxd=1024", "--txd=1024", "--total-num-mbufs=16384"]
+        self.command = " ".join(argv)
+        self.proc = Process(argv, f"testpmd ({mode})", stdin_pipe=True)
+        _wait_for_sockets(sock_dir, self.proc)
+
+    def forward_during(self, traffic) -> tuple[dict, dict]:
+        """Forwards while traffic() runs (it gets a moment to attach first);
+        returns its result and testpmd's counters for that time."""
+        result: dict = {}
+        error: list[Exception] = []
+
+        def go():
+            try:
+                result.update(traffic())
+            except Exception as e:
+                error.append(e)
+        t = threading.Thread(target=go)
+        t.start()
+        # memif zeroes a port's counters when its peer connects: start (and
+        # take testpmd's counter snapshot) only once both links are up.
+        deadline = time.monotonic() + 30
+        while not self._links_up():
+            if time.monotonic() > deadline or not t.is_alive():
+                t.join()
+                raise Failure(f"testpmd ({self.mode}): tartan-perf did not connect:\n"
+                              + (str(error[0]) if error else self.proc.output()[-2000:]))
+            time.sleep(0.1)
+        mark = self.proc.line_count()
+        self.proc.send("start\n")
+        self.proc.wait_for_line(lambda l: "packet forwarding - ports=" in l, mark, 10)
+        t.join()
+        if error:
+            raise error[0]
+        mark = self.proc.line_count()
+        self.proc.send("stop\n")
+        end = self.proc.wait_for_line(lambda l: l.strip() == "Done.", mark, 20)
+        stats = parse_testpmd_stats("\n".join(self.proc.lines[mark:end]))
+        # testpmd divides its cycles by its ports' packet counters, which
+        # memif servers do not keep straight (they come out negative): divide
+        # by what it forwarded, all of which tartan-perf received or
+        # testpmd dropped.
+        forwarded = result["rx_packets"] + (stats["tx_dropped"] or 0)
+        stats["busy_cycles_per_packet"] = (stats["busy_cycles"] / forwarded
+                                           if stats["busy_cycles"] and forwarded else None)
+        return result, stats
+
+    def _links_up(self) -> bool:
+        mark = self.proc.line_count()
+        self.proc.send("show port summary all\n")
+        end = self.proc.wait_for_line(lambda l: l.startswith("Number of available ports"), mark, 10)
+        rows = self.proc.wait_for_line(lambda l: True, end + 3, 10)  # the header, then 2 rows
+        # "Port  MAC  Name  Driver  Status  Link"
+        return all(l.split()[4:5] == ["up"] for l in self.proc.lines[end + 2:rows + 1])
+
+    def stop(self) -> None:
+        try:
+            self.proc.send("quit\n")
+            self.proc.proc.wait(15)
+        except Exception:
+            pass
+        self.proc.stop()
+
+
+def parse_testpmd_stats(text: str) -> dict:
+    """From `stop`'s report: TX-dropped (testpmd's own count) and the
+    forwarding lcore's cycles in bursts that received packets
+    (--record-core-cycles)."""
+    acc = text[text.find("Accumulated forward statistics"):]
+    m = re.search(r"TX-dropped:\s+(\d+)", acc)
+    c = re.search(r"total cycles=(\d+)", text)
+    return {"tx_dropped": int(m.group(1)) if m else None,
+            "busy_cycles": int(c.group(1)) if c else None}
+
+
+class Tartand:
+    """tartand with a memif overlay and underlay, its worker on lcore 1, the
+    remote nodes of generator.SCHEME behind a static gateway."""
+
+    def __init__(self, binaries: dict, work_dir: str, backend: str, memory_mb: int):
+        self.bin = binaries
+        self.dir = os.path.join(work_dir, f"tartand-{backend}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock_dir = self.dir
+        self.backend = backend
+        self.socket = os.path.join(self.dir, "tartan.sock")
+        self.nodes = 0
+        pods, underlay = memif_vdevs(self.sock_dir, "server")
+        self.config = f"""\
+eal: {{main_lcore: 0, memory_mb: {memory_mb}, hugepages: on, file_prefix: tps-tartand-{os.getpid()}-{backend}}}
+ports:
+  underlay: {{name: underlay, device: '{underlay}', address: {UNDERLAY_IP}/24, gateway: {GATEWAY_IP}, mac: '{UNDERLAY_MAC}', mtu: {UNDERLAY_MTU}}}
+  overlay: [{{name: pods, device: '{pods}', mac: '{OVERLAY_MAC}'}}]
+workers: {{lcores: [1]}}
+network: {{Network: 10.0.0.0/7, SubnetLen: 24, Backend: {{Type: {backend}}}}}
+dataplane: {{vtep_mac: '{VTEP_MAC}', max_routes: 131072, static_neighbours: [{{ip: {GATEWAY_IP}, mac: '{GATEWAY_MAC}'}}]}}
+node: {{name: perf-local, state_dir: {self.dir}/state}}
+control: {{listen: 'unix://{self.socket}'}}
+lease: {{source: static, subnet: 10.0.1.0/24}}
+subnet_file: {self.dir}/subnet.env
+"""
+        path = os.path.join(self.dir, "tartan.yaml")
+        with open(path, "w") as f:
+            f.write(self.config)
+        self.proc = Process([self.bin["tartand"], "--config", path, "--stats-interval", "0"],
+                            f"tartand ({backend})")
+        wait_until(lambda: not self.proc.alive() or self._healthy(), 60, "tartand to be ready")
+        if not self.proc.alive():
+            raise Failure(f"tartand exited:\n{self.proc.output()[-3000:]}")
+        _wait_for_sockets(self.sock_dir, self.proc)
+        on_exit(lambda: run(["rm", "-rf", self.dir], check=False))
+
+    def _healthy(self) -> bool:
+        return succeeds([self.bin["tartanctl"], "-s", self.socket, "health"])
+
+    def nodeload(self, args: list[str], timeout: float = 600) -> dict:
+        path = os.path.join(self.dir, "nodeload.json")
+        from generator import SCHEME
+        run([self.bin["tartan-nodeload"], "-s", self.socket, "--backend", self.backend,
+             *[a for a in SCHEME if a != "--local-subnet" and a != "10.0.1.0/24"], *args,
+             "--json", path], timeout=timeout)
+        with open(path) as f:
+            return json.load(f)
+
+    def grow_to(self, nodes: int) -> dict:
+        """Applies remote nodes self.nodes .. nodes-1."""
+        r = self.nodeload(["--first", str(self.nodes), "--nodes", str(nodes - self.nodes),
+                           "--concurrency", "8"])
+        self.nodes = nodes
+        return r
+
+    def stats(self) -> dict:
+        return json.loads(run([self.bin["tartanctl"], "-s", self.socket, "-o", "json", "stats"]))
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def worker_delta(before: dict, after: dict) -> dict:
+    """Worker and drop counters between two `tartanctl stats` snapshots."""
+    def workers(s):
+        tot = {"loops": 0, "busy_loops": 0, "packets": 0, "busy_cycles": 0}
+        for w in s.get("workers", []):
+            for k in tot:
+                tot[k] += int(w.get(k, 0))
+        return tot
+    b, a = workers(before), workers(after)
+    d = {k: a[k] - b[k] for k in a}
+    drops_b = {x["reason"]: int(x.get("packets", 0)) for x in before.get("drops", [])}
+    drops = {}
+    for x in after.get("drops", []):
+        n = int(x.get("packets", 0)) - drops_b.get(x["reason"], 0)
+        if n:
+            drops[x["reason"]] = n
+    return {"worker_packets": d["packets"],
+            "busy_cycles_per_packet": d["busy_cycles"] / d["packets"] if d["packets"] else None,
+            "drops": drops}

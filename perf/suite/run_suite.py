@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""tartan's side-by-side perf suite: dpdk-testpmd (the I/O ceiling), tartand
+(VXLAN and udp backend, encap and decap, table sizes, flows, churn) and the
+kernel's VXLAN path, measured in one run with one generator, tartan-perf.
+Writes perf/results/suite.json, the plots, and the suite's section of
+perf/RESULTS.md; prints the table. perf/README.md explains each figure."""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import report  # noqa: E402
+from generator import SCHEME, SIZES, Generator  # noqa: E402
+from kernel_vxlan import KernelNode, cpu_busy_jiffies  # noqa: E402
+from memif_dut import (UNDERLAY_IP, UNDERLAY_MAC, Tartand, Testpmd, client_vdevs,  # noqa: E402
+                       worker_delta)
+from procs import Failure, on_exit, run  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DUT_CPU = 1
+
+
+def traffic_args(direction: str, backend: str, size: str, flows: int, nodes: int,
+                 duration: float) -> list[str]:
+    """tartan-perf's options for encap (pods -> underlay) or decap (underlay
+    -> pods) traffic to `nodes` remote nodes."""
+    args = ["--mode", "loopback", "--size", size, "--flows", str(flows),
+            "--dst-subnets", str(max(1, min(nodes, flows))), "--duration", str(duration),
+            *SCHEME]
+    if direction == "encap":
+        return args + ["--tx-port", "0", "--rx-port", "1"]
+    return args + ["--tx-port", "1", "--rx-port", "0", "--encap", backend,
+                   "--dst-mac", UNDERLAY_MAC, "--local-ip", UNDERLAY_IP]
+
+
+class Suite:
+    def __init__(self, opts):
+        self.o = opts
+        build = os.path.abspath(opts.build)
+        self.bin = {"tartand": f"{build}/control/tartand",
+                    "tartanctl": f"{build}/control/tartanctl",
+                    "tartan-perf": f"{build}/perf/tartan-perf",
+                    "tartan-nodeload": f"{build}/perf/tartan-nodeload",
+                    "testpmd": shutil.which("dpdk-testpmd") or "dpdk-testpmd"}
+        for name, path in self.bin.items():
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                raise Failure(f"{name} not found at {path} (build first: bash scripts/build.sh)")
+        self.work = tempfile.mkdtemp(prefix="tartan-perf-suite-")
+        on_exit(lambda: shutil.rmtree(self.work, ignore_errors=True))
+        # DPDK leaves its runtime directory behind (testpmd's always, any
+        # process's when killed); every one of ours is named tps-*-<pid>-*.
+        on_exit(lambda: [shutil.rmtree(d, ignore_errors=True)
+                         for d in glob.glob(f"/var/run/dpdk/tps-*-{os.getpid()}-*")])
+        self.gen = Generator(self.bin["tartan-perf"], self.work, memory_mb=256)
+        self.records: list[dict] = []
+        self.sizes = ["64"] if opts.smoke else SIZES
+
+    def say(self, text: str) -> None:
+        print(f"perf-suite: {text}", flush=True)
+
+    def record(self, rec: dict) -> dict:
+        r = rec["result"]
+        if not r["rx_packets"] and not rec.get("ndr"):
+            raise Failure(f"{rec['dut']} {rec['test']}: nothing came back "
+                          f"(drops: {rec.get('drops') or 'none counted'}):\n{r['command']}")
+        rx_pps = r["rx_mpps"] * 1e6
+        rec.update(rx_mpps=r["rx_mpps"], tx_mpps=r["tx_mpps"], rx_gbps=r["rx_gbps"],
+                   loss_ratio=r["loss_ratio"], tsc_hz=r["tsc_hz"],
+                   command=r.pop("command"))
+        # The whole loop: every cycle of the DUT's core over what it forwarded.
+        if rec.get("core_mpps") is None:
+            rec["core_mpps"] = rec["rx_mpps"]
+        rec["loop_cycles_per_packet"] = (r["tsc_hz"] / (rec["core_mpps"] * 1e6)
+                                         if rec["core_mpps"] else None)
+        ndr = r.get("ndr_mpps")
+        rec["ndr_mpps"] = ndr
+        self.records.append(rec)
+        cpp = rec.get("busy_cycles_per_packet")
+        self.say(f"{rec['dut']:<16} {rec['test']:<7} {rec.get('backend') or '-':<5} "
+                 f"{rec['size']:>5} B  nodes {rec.get('nodes', '-'):>6}  flows {rec['flows']:>6}: "
+                 f"{rec['rx_mpps']:7.3f} Mpps  loss {rec['loss_ratio'] or 0:.6f}"
+                 + (f"  NDR {ndr:.3f} Mpps" if ndr is not None else "")
+                 + (f"  {cpp:.0f} cycles/pkt" if cpp else "")
+                 + (f"  drops {rec['drops']}" if rec.get("drops") else ""))
+        return rec
+
+    def ndr_args(self) -> list[str]:
+        return ["--ndr", "--trial-duration", str(self.o.trial), "--search-precision", "0.02"]
+
+    # 1. The I/O ceiling.
+    def testpmd(self) -> None:
+        for mode in ("io", "macswap"):
+            sock_dir = os.path.join(self.work, f"testpmd-{mode}")
+            os.makedirs(sock_dir)
+            tp = Testpmd(self.bin["testpmd"], sock_dir, mode, 512)
+            try:
+                runs = [(s, []) for s in self.sizes]
+                if not self.o.smoke:
+                    runs.append(("64", self.ndr_args()))
+                for size, extra in runs:
+                    args = traffic_args("encap", "", size, 1, 1, self.o.duration) + extra
+                    result, stats = tp.forward_during(
+                        lambda: self.gen.run(client_vdevs(tp.sock_dir), args))
+                    self.record({"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
+                                 "size": size, "flows": 1, "result": result,
+                                 "busy_cycles_per_packet": stats["busy_cycles_per_packet"],
+                                 "dut_command": tp.command, "ndr": bool(extra)})
+            finally:
+                tp.stop()
+
+    def tartan_run(self, t: Tartand, section: str, direction: str, size: str, flows: int,
+                   extra: list[str] | None = None, **fields) -> dict:
+        """One tartan-perf run through tartand; `extra` options go last (a
+        repeated option's last value wins)."""
+        args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration)
+        before = t.stats()
+        result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
+        delta = worker_delta(before, t.stats())
+        return self.record({"section": section, "dut": "tartan", "test": direction,
+                            "backend": t.backend, "size": size, "flows": flows,
+                            "nodes": t.nodes, "result": result,
+                            "ndr": "--ndr" in (extra or []), **delta, **fields})
+
+    # 2, 3, 5, 6: tartand over memif.
+    def tartan(self, backend: str) -> None:
+        t = Tartand(self.bin, self.work, backend, memory_mb=768)
+        try:
+            t.grow_to(1)
+            for size in self.sizes:
+                for direction in ("encap", "decap"):
+                    self.tartan_run(t, "size", direction, size, 1)
+            if backend != "vxlan":
+                return
+            if not self.o.smoke:
+                for direction in ("encap", "decap"):
+                    self.tartan_run(t, "ndr", direction, "64", 1, self.ndr_args())
+            big_flows = 1000 if self.o.smoke else 100000
+            for nodes in ([1, 1000] if self.o.smoke else [1, 1000, 100000]):
+                if nodes > t.nodes:
+                    r = t.grow_to(nodes)
+                    self.say(f"applied {r['applied']} nodes in {r['seconds']:.1f} s "
+                             f"({r['rate_per_s']:.0f}/s) through the API")
+                for flows in (1, big_flows):
+                    for direction in ("encap", "decap"):
+                        self.tartan_run(t, "table", direction, "64", flows)
+                if nodes == 1000:
+                    self.churn(t)
+        finally:
+            t.stop()
+
+    # 5. Table churn: traffic to nodes 0..249 while nodes 250..999 move.
+    def churn(self, t: Tartand) -> None:
+        base = [r for r in self.records if r["section"] == "table" and r["nodes"] == 1000
+                and r["test"] == "encap" and r["flows"] > 1][-1]
+        rate = 0.5 * base["rx_mpps"] * 1e6
+        for changes in [0, 1000, 10000]:
+            holder: dict = {}
+            churner = None
+            if changes:
+                def go(changes=changes):
+                    try:
+                        holder["load"] = t.nodeload([
+                            "--first", "250", "--nodes", "750", "--churn-rate", str(changes),
+                            "--duration", str(self.o.duration + 2), "--concurrency", "4"])
+                    except Failure as e:
+                        holder["error"] = str(e)
+                churner = threading.Thread(target=go)
+                churner.start()
+            rec = self.tartan_run(t, "churn", "encap", "64", 1000,
+                                  ["--dst-subnets", "250", "--rate-pps", str(int(rate))],
+                                  offered_mpps=rate / 1e6)
+            if churner:
+                churner.join()
+                if "error" in holder:
+                    raise Failure(holder["error"])
+            rec["churn"] = {"asked_per_s": changes, **({k: holder["load"][k] for k in (
+                "applied", "failed", "rate_per_s", "latency_p99_ms")} if changes else {})}
+            self.say(f"  churn {changes}/s: {rec['churn']}")
+
+    # 4. The kernel's VXLAN path.
+    def kernel(self) -> None:
+        k = KernelNode(str(os.getpid()))
+        gen = Generator(self.bin["tartan-perf"], self.work, memory_mb=256, netns=k.gen)
+        for size in self.sizes:
+            for direction in ("encap", "decap"):
+                args = traffic_args(direction, "vxlan", size, 1, 1, self.o.duration)
+                if direction == "encap":
+                    args += ["--dst-mac", k.pod_gw_mac]
+                else:
+                    args[args.index("--dst-mac") + 1] = k.ul_mac
+                    args += ["--vtep-mac", k.vtep_mac]
+                # veth hands over packets whose checksums the kernel left to
+                # "hardware" (as with a NIC's offload): not ours to check.
+                args += ["--verify-every", "0"]
+                busy0, total0 = cpu_busy_jiffies(DUT_CPU)
+                c0 = k.counters()
+                result = gen.run(k.vdevs(), args, hugepages=False)
+                busy1, total1 = cpu_busy_jiffies(DUT_CPU)
+                c1 = k.counters()
+                busy = (busy1 - busy0) / max(1, total1 - total0)
+                self.record({"section": "kernel", "dut": "kernel", "test": direction,
+                             "backend": "vxlan", "size": size, "flows": 1, "nodes": 1,
+                             "result": result, "cpu_busy": busy,
+                             "core_mpps": result["rx_mpps"] / busy if busy > 0.02 else None,
+                             "flannel1": {x: c1[x] - c0[x] for x in c1}})
+
+    def ensure_hugepages(self, pages: int) -> None:
+        def free() -> int:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("HugePages_Free:"):
+                        return int(line.split()[1])
+            return 0
+        if free() >= pages:
+            return
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            before = int(f.read())
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write(str(before + pages - free()))
+        on_exit(lambda: open("/proc/sys/vm/nr_hugepages", "w").write(str(before)))
+        if free() < pages:
+            raise Failure(f"need {pages} free 2 MiB hugepages, have {free()}")
+
+    def run(self) -> None:
+        started = datetime.datetime.now(datetime.timezone.utc)
+        self.ensure_hugepages(768)
+        sections = self.o.only or ["testpmd", "vxlan", "udp", "kernel"]
+        for s in sections:
+            self.say(f"--- {s}")
+            if s == "testpmd":
+                self.testpmd()
+            elif s in ("vxlan", "udp"):
+                self.tartan(s)
+            elif s == "kernel":
+                self.kernel()
+        finished = datetime.datetime.now(datetime.timezone.utc)
+        doc = {"started": started.isoformat(timespec="seconds"),
+               "finished": finished.isoformat(timespec="seconds"),
+               "machine": report.machine(), "command": " ".join(sys.argv),
+               "options": vars(self.o), "records": self.records}
+        os.makedirs(self.o.out, exist_ok=True)
+        with open(os.path.join(self.o.out, "suite.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+        table = report.table(self.records)
+        print(table)
+        summary = report.summary(self.records)
+        print(summary)
+        if not self.o.smoke:
+            report.plots(self.records, self.o.out)
+            report.update_results_md(self.o.results_md, doc, table, summary)
+        self.say(f"done in {(finished - started).total_seconds():.0f} s; results in {self.o.out}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(ROOT, "build"), help="meson build directory")
+    p.add_argument("--out", default=os.path.join(ROOT, "perf", "results"),
+                   help="where suite.json and the plots go (default perf/results)")
+    p.add_argument("--results-md", default=os.path.join(ROOT, "perf", "RESULTS.md"),
+                   help="the RESULTS.md whose suite section is rewritten")
+    p.add_argument("--duration", type=float, default=3, help="seconds per measurement")
+    p.add_argument("--trial", type=float, default=0.5, help="seconds per NDR search trial")
+    p.add_argument("--only", action="append", choices=["testpmd", "vxlan", "udp", "kernel"],
+                   help="run only these parts (repeatable)")
+    p.add_argument("--smoke", action="store_true",
+                   help="a short pass over every part (64 B, small tables, no search, no "
+                        "RESULTS.md): checks the suite works, measures nothing worth keeping")
+    opts = p.parse_args()
+    if os.geteuid() != 0:
+        print("perf-suite: needs root (hugepages, network namespaces)", file=sys.stderr)
+        return 2
+    try:
+        Suite(opts).run()
+    except Failure as e:
+        print(f"perf-suite: FAILED: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+// tartan-nodeload against a whole tartand in this process: the nodes it
+// applies become the routes tartan-perf's addressing scheme expects, churn
+// moves them and back at the asked rate, and failures are reported.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/process.h"
+
+namespace tartan::testing {
+namespace {
+
+std::string nodeload_binary() {
+  const char* p = std::getenv("TARTAN_NODELOAD");
+  return p != nullptr ? p : "build/perf/tartan-nodeload";
+}
+
+// The perf suite's cluster: 10.0.0.0/7 in /24s, remote nodes behind the
+// gateway at 172.16.0.2 + k.
+DaemonOptions perf_cluster() {
+  return {.network = "{Network: 10.0.0.0/7, SubnetLen: 24, Backend: {Type: vxlan}}",
+          .dataplane =
+              "{max_routes: 2048, static_neighbours: [{ip: 192.0.2.1, mac: "
+              "'02:00:00:00:00:fe'}]}",
+          .subnet = "10.0.1.0/24"};
+}
+
+class NodeLoad : public ::testing::Test {
+ protected:
+  CommandResult nodeload(std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {nodeload_binary(), "-s", fx_.dir() + "/tartan.sock", "--pod-network", "10.0.0.0/7",
+                 "--vtep-base", "172.16.0.2", "--json", fx_.dir() + "/result.json"});
+    return run_command(args, std::chrono::seconds(60));
+  }
+  nlohmann::json result() {
+    std::ifstream in(fx_.dir() + "/result.json");
+    return nlohmann::json::parse(in);
+  }
+  std::optional<RouteView> route(const std::string& prefix) {
+    for (const RouteView& r : fx_.daemon().engine().routes())
+      if (r.prefix.str() == prefix) return r;
+    return std::nullopt;
+  }
+
+  DaemonFixture fx_{perf_cluster()};
+};
+
+TEST_F(NodeLoad, AppliedNodesBecomeTheSchemesRoutes) {
+  const CommandResult r = nodeload({"--nodes", "1000", "--concurrency", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(fx_.daemon().engine().routes().size(), 1001u) << "1000 remote + our own";
+  // Node 999: /24 number 1001 = 0x3e9 is 10.3.233.0/24, at 172.16.3.233.
+  const auto last = route("10.3.233.0/24");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->public_ip.str(), "172.16.3.233");
+  EXPECT_EQ(last->vtep_mac.str(), "0e:00:00:00:03:e9");
+  const auto j = result();
+  EXPECT_EQ(j["action"], "apply");
+  EXPECT_EQ(j["applied"], 1000);
+  EXPECT_EQ(j["failed"], 0);
+  EXPECT_GT(j["rate_per_s"].get<double>(), 0);
+}
+
+TEST_F(NodeLoad, ChurnMovesNodesBetweenTwoPublicIpsAtTheRate) {
+  ASSERT_EQ(nodeload({"--nodes", "10"}).exit_code, 0);
+  // 1000 changes over 10 nodes: each moves 100 times, ending where it began.
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = nodeload({"--nodes", "10", "--churn-rate", "2000", "--duration", "0.5"});
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = result();
+  EXPECT_EQ(j["action"], "churn");
+  EXPECT_EQ(j["applied"], 1000);
+  EXPECT_GE(took, 0.45) << "paced, not as fast as possible";
+  EXPECT_EQ(route("10.0.2.0/24")->public_ip.str(), "172.16.0.2");
+
+  // An odd number of passes leaves them moved, one /8 further on.
+  ASSERT_EQ(nodeload({"--nodes", "10", "--churn-rate", "100", "--duration", "0.1"}).exit_code, 0);
+  EXPECT_EQ(route("10.0.2.0/24")->public_ip.str(), "173.16.0.2");
+  EXPECT_EQ(route("10.0.11.0/24")->public_ip.str(), "173.16.0.11");
+}
+
+TEST_F(NodeLoad, RefusedOrUnroutedNodesCountAsFailures) {
+  // Outside the cluster's Network: refused by the API.
+  CommandResult r = run_command({nodeload_binary(), "-s", fx_.dir() + "/tartan.sock",
+                                 "--pod-network", "192.168.0.0/16", "--nodes", "3"},
+                                std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("outside the cluster network"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3 failed"), std::string::npos) << r.output;
+  // Another VNI: mirrored, but not a route of ours.
+  r = nodeload({"--nodes", "2", "--vni", "7"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("not routed"), std::string::npos) << r.output;
+  EXPECT_EQ(result()["failed"], 2);
+}
+
+TEST_F(NodeLoad, BadOptionsExitTwoNamingTheOption) {
+  for (const auto& [args, option] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--nodes", "0"}, "--nodes"},
+           {{"--backend", "gre"}, "--backend"},
+           {{"--concurrency", "100"}, "--concurrency"},
+           {{"--pod-network", "10.0.0.0"}, "--pod-network"},
+           {{"--bogus"}, "--bogus"}}) {
+    std::vector<std::string> argv{nodeload_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = run_command(argv, std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find(option), std::string::npos) << args[0] << ": " << r.output;
+  }
+  const CommandResult help = run_command({nodeload_binary(), "--help"}, std::chrono::seconds(10));
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--churn-rate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tartan::testing
