@@ -5,6 +5,7 @@
 #pragma once
 
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <atomic>
 #include <cstdint>
@@ -33,6 +34,10 @@ class AdjacencyTable {
     if ((w & kResolved) == 0) return false;
     std::memcpy(out, &w, 6);  // little-endian: the low six bytes are the MAC in order
     return true;
+  }
+
+  void prefetch(uint32_t id) const {
+    if (id < capacity_) rte_prefetch0(&words_[id]);
   }
 
   // Control side.

@@ -98,14 +98,31 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   }
   if (k == 0) return;
   rte_lpm_lookup_bulk(ctx_.tables.lpm, dst.data(), hops.data(), k);
+  // With many remote nodes the next-hop slots, next hops, their neighbours
+  // and per-peer counters miss the cache; issue every load of the burst
+  // before using any so the misses overlap instead of queueing one by one.
+  for (unsigned j = 0; j < k; ++j) {
+    if ((hops[j] & RTE_LPM_LOOKUP_SUCCESS) == 0) continue;
+    const uint32_t id = hops[j] & 0x00ffffff;
+    rte_prefetch0(&ctx_.tables.next_hops[id]);
+    rte_prefetch0(&peers_[id]);
+  }
+  std::array<const NextHop*, kMaxBurst> nhs;
   for (unsigned j = 0; j < k; ++j) {
     const NextHop* nh = nullptr;
     if (hops[j] & RTE_LPM_LOOKUP_SUCCESS) {
       nh = ctx_.tables.next_hops[hops[j] & 0x00ffffff].load(std::memory_order_acquire);
-      rte_prefetch0(nh);
+      if (nh != nullptr) {
+        rte_prefetch0(nh);
+        rte_prefetch0(reinterpret_cast<const uint8_t*>(nh) + RTE_CACHE_LINE_SIZE);
+      }
     }
-    egress_one(in_port, routed[j], nh);
+    nhs[j] = nh;
   }
+  for (unsigned j = 0; j < k; ++j) {
+    if (nhs[j] != nullptr) ctx_.tables.adjacency->prefetch(nhs[j]->adjacency);
+  }
+  for (unsigned j = 0; j < k; ++j) egress_one(in_port, routed[j], nhs[j]);
 }
 
 void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
