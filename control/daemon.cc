@@ -79,9 +79,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   d->leases_ =
       std::make_unique<LeasesService>(d->config_, *d->engine_, *d->lease_, *d->mirror_, d->keys_);
   d->routes_ = std::make_unique<RoutesService>(*d->engine_, *d->mirror_);
-  auto server =
-      ApiServer::start(config.control, {d->health_.get(), d->config_service_.get(), d->stats_.get(),
-                                        d->nodes_.get(), d->leases_.get(), d->routes_.get()});
+  d->ports_ = std::make_unique<PortsService>(*d->engine_);
+  auto server = ApiServer::start(
+      config.control, {d->health_.get(), d->config_service_.get(), d->stats_.get(), d->nodes_.get(),
+                       d->leases_.get(), d->routes_.get(), d->ports_.get()});
   if (!server) return server.status();
   d->server_ = std::move(server).value();
   d->readiness_.set("api_serving", true, config.control.listen);

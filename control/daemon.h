@@ -16,6 +16,7 @@
 #include "control/local_lease.h"
 #include "control/node_mirror.h"
 #include "control/nodes_service.h"
+#include "control/ports_service.h"
 #include "control/readiness.h"
 #include "control/routes_service.h"
 #include "control/stats_service.h"
@@ -57,6 +58,7 @@ class Daemon {
   std::unique_ptr<NodesService> nodes_;
   std::unique_ptr<LeasesService> leases_;
   std::unique_ptr<RoutesService> routes_;
+  std::unique_ptr<PortsService> ports_;
   std::unique_ptr<ApiServer> server_;
 };
 

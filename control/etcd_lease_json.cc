@@ -44,7 +44,7 @@ Result<FlannelLeaseAttrs> decode_lease_attrs(const std::string& json) {
   nlohmann::ordered_json doc;
   try {
     doc = nlohmann::ordered_json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (5e500)
     return Status::invalid("invalid JSON: " + std::string(e.what()));
   }
   if (!doc.is_object()) return Status::invalid("expected a JSON object, found " + json);

@@ -81,7 +81,7 @@ Result<RawNetworkConfig> parse_netconf_json(const std::string& json) {
   Json doc;
   try {
     doc = Json::parse(json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range (5e500)
     return Status::invalid("invalid JSON: " + std::string(e.what()));
   }
   if (!doc.is_object()) return type_error("(top level)", "a JSON object", doc);

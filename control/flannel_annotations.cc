@@ -92,7 +92,7 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
     nlohmann::json data;
     try {
       data = nlohmann::json::parse(*v);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (5e500)
       return bad(field, "invalid JSON '" + *v + "': " + e.what());
     }
     if (data.is_object()) {

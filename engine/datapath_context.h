@@ -38,6 +38,10 @@ struct DatapathContext {
   bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
   uint32_t icmp_rate_per_s = 1000;
   uint32_t idle_sleep_us = 0;  // workers.idle_sleep_us
+  // The underlay NIC decapsulates known nodes' VXLAN and marks it with the
+  // next-hop id (flow_offload.h): marked packets skip software decap.
+  bool hw_decap = false;
+  uint32_t next_hop_capacity = 0;  // bound of a valid mark
   std::array<PortContext, RTE_MAX_ETHPORTS> ports{};
   TableReaders tables;
   rte_rcu_qsbr* rcu = nullptr;

@@ -49,8 +49,14 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
   std::ostringstream lcore_list;
   for (size_t i = 0; i < lcores.size(); ++i) lcore_list << (i ? "," : "") << lcores[i];
 
-  std::vector<std::string> args{"tartand", "-l", lcore_list.str(), "--main-lcore",
-                                std::to_string(config.eal.main_lcore)};
+  // An --lcores map in extra_args places lcores on CPUs itself (e.g. more
+  // workers than CPUs); EAL refuses it next to -l.
+  const bool mapped = std::any_of(
+      config.eal.extra_args.begin(), config.eal.extra_args.end(),
+      [](const std::string& a) { return a == "--lcores" || a.rfind("--lcores=", 0) == 0; });
+  std::vector<std::string> args{"tartand"};
+  if (!mapped) args.insert(args.end(), {"-l", lcore_list.str()});
+  args.insert(args.end(), {"--main-lcore", std::to_string(config.eal.main_lcore)});
   const std::string prefix = config.eal.file_prefix.empty() ? "tartan-" + std::to_string(getpid())
                                                             : config.eal.file_prefix;
   args.insert(args.end(), {"--file-prefix", prefix});

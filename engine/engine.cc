@@ -107,6 +107,14 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
       return Status(ErrorCode::kResourceExhausted,
                     std::string("cannot create worker rings: ") + rte_strerror(rte_errno));
     }
+    if (w == 0) continue;
+    engine->to_slow_.push_back(rte_ring_create(("tartan_slow_" + suffix).c_str(), kRingSize,
+                                               static_cast<int>(rte_socket_id()),
+                                               RING_F_SP_ENQ | RING_F_SC_DEQ));
+    if (engine->to_slow_.back() == nullptr) {
+      return Status(ErrorCode::kResourceExhausted,
+                    std::string("cannot create slow-path rings: ") + rte_strerror(rte_errno));
+    }
   }
   if (Status s = engine->build_context(); !s.ok()) return s;
 
@@ -118,7 +126,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     engine->workers_.push_back(std::make_unique<Worker>(
         w, config.workers.lcores[w], engine->ctx_, std::move(rxqs), w, config.workers.burst_size,
         engine->to_control_[w], engine->inject_[w], engine->peers_[w]));
+    if (w > 0) engine->workers_[w]->set_slow_path(engine->to_slow_[w - 1], {});
   }
+  engine->workers_[0]->set_slow_path(nullptr, engine->to_slow_);
   if (!config.dataplane.static_neighbours.empty()) {
     TableDelta delta;
     delta.set_neighbours = config.dataplane.static_neighbours;
@@ -203,6 +213,17 @@ Status Engine::build_context() {
   ctx_.tables = tables_->readers();
   ctx_.tables.adjacency = adjacency_.get();
   ctx_.rcu = tables_->rcu();
+  ctx_.next_hop_capacity = tables_->next_hop_capacity();
+  tables_->set_sender_hook(
+      [this](Ipv4Addr ip, std::optional<uint32_t> next_hop) { sender_changes_[ip] = next_hop; });
+  FlowPlanParams fp;
+  fp.backend = dp.backend;
+  fp.our_ip = config_.underlay.address.addr;
+  fp.udp_port = dp.udp_port;
+  fp.vni = dp.vni;
+  fp.rx_queues = ul.rx_queues();
+  fp.slow_queue = 0;  // worker 0's, the slow-path worker
+  flow_ = std::make_unique<FlowOffload>(ul.id(), fp);
 
   const uint32_t capacity = tables_->next_hop_capacity();
   peer_baseline_.assign(capacity, PeerBaseline{});
@@ -238,6 +259,7 @@ void Engine::drain_to_control() {
         if (m->hash.usr == kToControlArp) {
           if (auto arp = parse_arp(m)) neighbours_->on_arp(*arp, now);
           rte_pktmbuf_free(m);
+          ++arp_consumed_;
         } else {
           neighbours_->hold(m->hash.usr, m, w);
         }
@@ -266,6 +288,12 @@ Status Engine::start_ports() {
     if (Status s = p.start(); !s.ok()) return s;
   }
   ports_started_ = true;
+  // rte_flow rules go on a started port; workers are not running yet, so
+  // the context may still change.
+  std::lock_guard lock(mu_);
+  flow_->start(tables_->senders());
+  sender_changes_.clear();
+  ctx_.hw_decap = flow_->decap_offloaded();
   return {};
 }
 
@@ -303,16 +331,24 @@ void Engine::stop() {
     TARTAN_LOG(INFO, kEngine, "workers stopped");
   }
   if (ports_started_) {
+    {
+      std::lock_guard lock(mu_);
+      flow_->stop();
+    }
     for (Port& p : ports_) p.stop();
     ports_started_ = false;
   }
   // Nothing moves now: free what sat between workers and control.
   std::array<rte_mbuf*, 64> pkts;
-  for (rte_ring* r : inject_) {
+  std::vector<rte_ring*> between = inject_;
+  between.insert(between.end(), to_slow_.begin(), to_slow_.end());
+  for (rte_ring* r : between) {
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), pkts.size(),
                                           nullptr)) > 0) {
       rte_pktmbuf_free_bulk(pkts.data(), n);
+      std::lock_guard lock(mu_);
+      discarded_at_stop_ += n;
     }
   }
   if (neighbours_) {
@@ -329,6 +365,7 @@ Engine::~Engine() {
   for (PeerCounters* p : peers_) rte_free(p);
   for (rte_ring* r : to_control_) rte_ring_free(r);
   for (rte_ring* r : inject_) rte_ring_free(r);
+  for (rte_ring* r : to_slow_) rte_ring_free(r);
   for (Port& p : ports_) p.close();
   workers_.clear();
   rte_mempool_free(pool_);
@@ -337,7 +374,19 @@ Engine::~Engine() {
 Status Engine::apply(const TableDelta& delta) {
   std::lock_guard lock(mu_);
   drain_to_control();
-  return tables_->apply(delta, now_ms());
+  // A new node is admitted by the NIC before its route goes live...
+  std::vector<Ipv4Addr> new_senders;
+  for (const RouteSpec& r : delta.upsert_routes) {
+    if (tables_->is_tunnel(r)) new_senders.push_back(r.public_ip);
+  }
+  flow_->admit(new_senders);
+  sender_changes_.clear();
+  const Status s = tables_->apply(delta, now_ms());
+  // ... and a node's rules go only once its route is gone (a refused
+  // change takes back what was admitted for it).
+  flow_->update(sender_changes_);
+  sender_changes_.clear();
+  return s;
 }
 
 Status Engine::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
@@ -367,6 +416,7 @@ uint64_t Engine::held_mbufs() const {
   uint64_t n = neighbours_->held_packets();
   for (rte_ring* r : to_control_) n += rte_ring_count(r);
   for (rte_ring* r : inject_) n += rte_ring_count(r);
+  for (rte_ring* r : to_slow_) n += rte_ring_count(r);
   return n;
 }
 
@@ -404,6 +454,8 @@ StatsSnapshot Engine::stats() const {
     s.events.to_control += c.events.to_control.get();
     s.events.arp_wait += c.events.arp_wait.get();
     s.events.injected += c.events.injected.get();
+    s.events.to_slow_path += c.events.to_slow_path.get();
+    s.events.decap_offloaded += c.events.decap_offloaded.get();
   }
   std::lock_guard lock(mu_);
   const NeighbourCounters& nc = neighbours_->counters();
@@ -413,6 +465,8 @@ StatsSnapshot Engine::stats() const {
   s.events.arp_held_now = neighbours_->held_packets();
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  // What the NIC's sender filter dropped never reached a worker.
+  s.drops[static_cast<size_t>(DropReason::kUnknownSender)] += flow_->spoof_drops();
   for (uint32_t id : tables_->remote_next_hop_ids()) {
     PeerStats ps;
     ps.next_hop_id = id;
@@ -431,6 +485,31 @@ StatsSnapshot Engine::stats() const {
     s.peers.push_back(ps);
   }
   return s;
+}
+
+std::vector<PortView> Engine::port_views() const {
+  std::vector<PortView> out;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const Port& p = ports_[i];
+    PortView v;
+    v.name = p.name();
+    v.role = port_role_name(p.role());
+    v.device = config_.ports[i].device;
+    v.driver = p.driver();
+    v.port_id = p.id();
+    v.rx_queues = p.rx_queues();
+    v.tx_queues = p.tx_queues();
+    v.offloads = p.offloads();
+    out.push_back(std::move(v));
+  }
+  std::lock_guard lock(mu_);
+  out[underlay_index_].flow_classes = flow_->classes();
+  return out;
+}
+
+std::vector<FlowRuleView> Engine::flow_rules() const {
+  std::lock_guard lock(mu_);
+  return flow_->rules();
 }
 
 }  // namespace tartan

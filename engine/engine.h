@@ -18,11 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "engine/accounting.h"
 #include "engine/adjacency.h"
 #include "engine/datapath_context.h"
 #include "engine/engine_config.h"
+#include "engine/flow_offload.h"
 #include "engine/neighbours.h"
 #include "engine/port.h"
+#include "engine/port_view.h"
 #include "engine/stats.h"
 #include "engine/status.h"
 #include "engine/tables.h"
@@ -62,6 +65,10 @@ class Engine {
   std::vector<RouteView> routes() const;
   std::vector<NeighbourView> neighbours() const;
   StatsSnapshot stats() const;
+  // Every port, and where the underlay's flow rule classes run.
+  std::vector<PortView> port_views() const;
+  // The underlay's rte_flow rules, in testpmd syntax (flow_offload.h).
+  std::vector<FlowRuleView> flow_rules() const;
 
   const std::vector<Port>& ports() const { return ports_; }
   const Port& underlay() const { return ports_[underlay_index_]; }
@@ -72,6 +79,9 @@ class Engine {
   // Buffers the engine holds outside the mempool's free list on purpose:
   // packets waiting for ARP and in the worker <-> control rings.
   uint64_t held_mbufs() const;
+  // Where every packet went (accounting.h); exact when no packet is in
+  // process. Implemented in accounting.cc.
+  Accounting accounting() const;
 
  private:
   explicit Engine(const EngineConfig& config) : config_(config) {}
@@ -91,8 +101,11 @@ class Engine {
   std::unique_ptr<AdjacencyTable> adjacency_;
   std::unique_ptr<NeighbourTable> neighbours_;
   std::unique_ptr<ForwardingTables> tables_;
+  std::unique_ptr<FlowOffload> flow_;  // the underlay's rte_flow rules
+  SenderChanges sender_changes_;       // by the table change under way
   std::vector<rte_ring*> to_control_;
   std::vector<rte_ring*> inject_;
+  std::vector<rte_ring*> to_slow_;  // worker w (w >= 1) -> the slow-path worker 0
   std::vector<PeerCounters*> peers_;
   struct PeerBaseline {
     uint64_t encap_packets, encap_bytes, decap_packets, decap_bytes;
@@ -101,6 +114,8 @@ class Engine {
   std::vector<std::unique_ptr<Worker>> workers_;
 
   mutable std::mutex mu_;  // control side: tables, neighbours, baselines
+  uint64_t arp_consumed_ = 0;       // ARP frames learned from and freed (under mu_)
+  uint64_t discarded_at_stop_ = 0;  // injected packets no worker sent before stop()
   std::atomic<bool> stop_workers_{false};
   std::atomic<bool> stop_housekeeping_{false};
   std::thread housekeeping_thread_;

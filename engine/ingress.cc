@@ -5,6 +5,8 @@
 #include <rte_lpm.h>
 #include <rte_prefetch.h>
 
+#include <optional>
+
 #include "engine/arp.h"
 #include "engine/ipv4_check.h"
 #include "engine/worker.h"
@@ -16,23 +18,35 @@ inline bool is_multicast(const rte_ether_addr& a) {
   return (a.addr_bytes[0] & 1) != 0;
 }
 
+// The inner Ethernet header of decapsulated VXLAN, as the kernel checks it.
+inline std::optional<DropReason> check_inner_ethernet(const rte_ether_hdr* inner,
+                                                      const rte_ether_addr& vtep_mac) {
+  if (!rte_is_same_ether_addr(&inner->dst_addr, &vtep_mac)) return DropReason::kNotOurVtepMac;
+  if (inner->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return DropReason::kInnerNotIpv4;
+  return std::nullopt;
+}
+
 }  // namespace
 
 void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
+    if (ctx_.hw_decap && (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID)) {
+      ingress_offloaded(m);
+      continue;
+    }
     if (rte_pktmbuf_data_len(m) < kEthLen) {
       drop(m, DropReason::kRunt);
       continue;
     }
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
-      underlay_arp(m);
+      if (!handed_to_slow_path(m)) underlay_arp(m);
       continue;
     }
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-      to_exception(m, DropReason::kNotIpv4);
+      underlay_exception(m, DropReason::kNotIpv4);
       continue;
     }
     if (!rte_is_same_ether_addr(&eth->dst_addr, &ctx_.underlay_mac) &&
@@ -57,15 +71,15 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
           }
         }
       }
-      to_exception(m, DropReason::kWrongDstIp);
+      underlay_exception(m, DropReason::kWrongDstIp);
       continue;
     }
     if (ipv4_is_fragment(ip)) {
-      to_exception(m, DropReason::kOuterFragment);
+      underlay_exception(m, DropReason::kOuterFragment);
       continue;
     }
     if (ip->next_proto_id != IPPROTO_UDP) {
-      to_exception(m, DropReason::kNotTunnel);
+      underlay_exception(m, DropReason::kNotTunnel);
       continue;
     }
     const uint16_t ihl = ipv4_header_len(ip);
@@ -76,7 +90,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
     if (udp->dst_port != ctx_.tunnel_port_be) {
-      to_exception(m, DropReason::kWrongDstPort);
+      underlay_exception(m, DropReason::kWrongDstPort);
       continue;
     }
     const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
@@ -86,8 +100,11 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     // flannel and the kernel accept tunnel packets from anyone; tartan only
     // from the public IPs of nodes it has routes for.
+    // The key is copied out: rte_hash_crc reads it as a uint32_t, and in the
+    // frame it sits on a 2-byte boundary.
+    const uint32_t src_ip = ip->src_addr;
     void* sender = nullptr;
-    if (rte_hash_lookup_data(ctx_.tables.senders, &ip->src_addr, &sender) < 0) {
+    if (rte_hash_lookup_data(ctx_.tables.senders, &src_ip, &sender) < 0) {
       drop(m, DropReason::kUnknownSender);
       continue;
     }
@@ -110,12 +127,8 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
         continue;
       }
       const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
-      if (!rte_is_same_ether_addr(&inner->dst_addr, &ctx_.vtep_mac)) {
-        drop(m, DropReason::kNotOurVtepMac);
-        continue;
-      }
-      if (inner->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-        drop(m, DropReason::kInnerNotIpv4);
+      if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) {
+        drop(m, *bad);
         continue;
       }
       rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
@@ -128,25 +141,57 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       // Ethernet header.
       rte_pktmbuf_adj(m, ihl + kUdpLen);
     }
-    if (auto bad = check_ipv4(m, kEthLen, false)) {
-      drop(m, *bad);
-      continue;
-    }
-    const auto* inner_ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-    uint32_t hop = 0;
-    const NextHop* nh = nullptr;
-    if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(inner_ip->dst_addr), &hop) == 0) {
-      nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
-    }
-    if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
-      drop(m, DropReason::kInnerDstNotLocal);
-      continue;
-    }
-    PeerCounters& peer = peers_[static_cast<uint32_t>(reinterpret_cast<uintptr_t>(sender))];
-    peer.decap_packets.add(1);
-    peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
-    deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+    deliver_decapped(m, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(sender)));
   }
+}
+
+// What the NIC decapsulated (flow_offload.h): the mark is the next hop of
+// the sender its rule admitted; only the inner frame is left to check.
+void Worker::ingress_offloaded(rte_mbuf* m) {
+  const uint32_t id = m->hash.fdir.hi;
+  const NextHop* nh = id < ctx_.next_hop_capacity
+                          ? ctx_.tables.next_hops[id].load(std::memory_order_acquire)
+                          : nullptr;
+  // A node's rule outlives its route by the time it takes to destroy it:
+  // what it marks meanwhile is from a sender we no longer know.
+  if (nh == nullptr || nh->kind != NextHopKind::kVxlan) return drop(m, DropReason::kUnknownSender);
+  if (rte_pktmbuf_data_len(m) < kEthLen) return drop(m, DropReason::kTruncated);
+  if (auto bad = check_inner_ethernet(rte_pktmbuf_mtod(m, const rte_ether_hdr*), ctx_.vtep_mac))
+    return drop(m, *bad);
+  counters_.events.decap_offloaded.add(1);
+  deliver_decapped(m, id);
+}
+
+// The inner packet, behind its Ethernet header: checked, routed, delivered
+// to the overlay port of our podCIDR, and counted for the sending node.
+void Worker::deliver_decapped(rte_mbuf* m, uint32_t sender) {
+  if (auto bad = check_ipv4(m, kEthLen, false)) return drop(m, *bad);
+  const auto* inner_ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  uint32_t hop = 0;
+  const NextHop* nh = nullptr;
+  if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(inner_ip->dst_addr), &hop) == 0) {
+    nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+  }
+  if (nh == nullptr || nh->kind != NextHopKind::kLocal)
+    return drop(m, DropReason::kInnerDstNotLocal);
+  PeerCounters& peer = peers_[sender];
+  peer.decap_packets.add(1);
+  peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
+  deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+}
+
+// A worker other than the slow-path one hands it what needs ARP or the
+// host, so only one worker ever answers ARP or writes to the exception
+// port. When that worker is behind (its ring full), this one does it.
+bool Worker::handed_to_slow_path(rte_mbuf* m) {
+  if (to_slow_ == nullptr || rte_ring_sp_enqueue(to_slow_, m) != 0) return false;
+  counters_.events.to_slow_path.add(1);
+  return true;
+}
+
+void Worker::underlay_exception(rte_mbuf* m, DropReason otherwise) {
+  if (ctx_.exception_port == kNoPort) return drop(m, otherwise);
+  if (!handed_to_slow_path(m)) to_exception(m, otherwise);
 }
 
 void Worker::underlay_arp(rte_mbuf* m) {

@@ -202,8 +202,11 @@ void NeighbourTable::tick(uint64_t now_ms) {
 void NeighbourTable::announce() {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;
-  if (!build_arp_request(m, params_.our_mac, params_.our_ip, params_.our_ip) || !emit_(0, m))
+  if (build_arp_request(m, params_.our_mac, params_.our_ip, params_.our_ip) && emit_(0, m)) {
+    ++counters_.announcements;
+  } else {
     rte_pktmbuf_free(m);
+  }
 }
 
 std::optional<uint32_t> NeighbourTable::find(Ipv4Addr ip) const {

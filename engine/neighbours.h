@@ -45,6 +45,7 @@ struct NeighbourCounters {
   uint64_t held_released = 0;  // held packets sent after resolution
   uint64_t dropped_queue_full = 0;
   uint64_t dropped_unresolved = 0;
+  uint64_t announcements = 0;  // gratuitous ARPs sent (announce())
 };
 
 class NeighbourTable {

@@ -61,12 +61,14 @@ struct PortCounters {
 
 // What happened to packets that were not simply forwarded or dropped.
 struct EventCounters {
-  Counter arp_replies;   // ARP requests answered (underlay: our IP; overlay: proxy)
-  Counter icmp_errors;   // ICMP errors sent back (fragmentation needed, net unreachable)
-  Counter to_exception;  // handed to the exception port
-  Counter to_control;    // ARP handed to the control thread to learn from
-  Counter arp_wait;      // handed to the control thread to wait for ARP resolution
-  Counter injected;      // sent on behalf of the control thread (ARP requests, released packets)
+  Counter arp_replies;      // ARP requests answered (underlay: our IP; overlay: proxy)
+  Counter icmp_errors;      // ICMP errors sent back (fragmentation needed, net unreachable)
+  Counter to_exception;     // handed to the exception port
+  Counter to_control;       // ARP handed to the control thread to learn from
+  Counter arp_wait;         // handed to the control thread to wait for ARP resolution
+  Counter injected;         // sent on behalf of the control thread (ARP requests, released packets)
+  Counter to_slow_path;     // underlay frames for ARP or the host handed to the slow-path worker
+  Counter decap_offloaded;  // VXLAN the underlay NIC had decapsulated (flow_offload.h)
 };
 
 // Per remote node (next hop) traffic.
@@ -101,7 +103,7 @@ struct WorkerStats {
 
 struct EventStats {
   uint64_t arp_replies = 0, icmp_errors = 0, to_exception = 0, to_control = 0, arp_wait = 0,
-           injected = 0;
+           injected = 0, to_slow_path = 0, decap_offloaded = 0;
   uint64_t arp_requests_sent = 0, arp_learned = 0, arp_released = 0, arp_held_now = 0;
 };
 

@@ -366,10 +366,12 @@ void ForwardingTables::update_sender(Ipv4Addr ip) {
     if (it->first.kind == NextHopKind::kVxlan || it->first.kind == NextHopKind::kUdp) {
       rte_hash_add_key_data(senders_, &key,
                             reinterpret_cast<void*>(static_cast<uintptr_t>(it->second)));
+      if (sender_hook_) sender_hook_(ip, it->second);
       return;
     }
   }
   rte_hash_del_key(senders_, &key);
+  if (sender_hook_) sender_hook_(ip, std::nullopt);
 }
 
 Status ForwardingTables::lpm_add(const Ipv4Prefix& prefix, uint32_t next_hop) {
@@ -513,6 +515,20 @@ std::optional<RouteView> ForwardingTables::next_hop_view(uint32_t id) const {
   v.via = neighbours_.ip_of(nh.adjacency);
   v.via_mac = neighbours_.mac_of(nh.adjacency);
   return v;
+}
+
+std::map<Ipv4Addr, uint32_t> ForwardingTables::senders() const {
+  std::map<Ipv4Addr, uint32_t> out;
+  for (const auto& [key, id] : by_key_) {
+    if (key.kind == NextHopKind::kVxlan || key.kind == NextHopKind::kUdp)
+      out[Ipv4Addr{key.public_ip}] = id;
+  }
+  return out;
+}
+
+bool ForwardingTables::is_tunnel(const RouteSpec& spec) const {
+  const NextHopKind kind = kind_for(spec);
+  return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp;
 }
 
 std::vector<uint32_t> ForwardingTables::remote_next_hop_ids() const {

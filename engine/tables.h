@@ -113,6 +113,15 @@ class ForwardingTables {
   // The remote node (next hop) a next-hop id stands for, for counters.
   std::optional<RouteView> next_hop_view(uint32_t id) const;
   std::vector<uint32_t> remote_next_hop_ids() const;
+  // The sender filter ingress applies: public IP -> next-hop id of every
+  // node whose tunnel traffic is accepted.
+  std::map<Ipv4Addr, uint32_t> senders() const;
+  // Whether a route like `spec` makes its public IP a tunnel sender.
+  bool is_tunnel(const RouteSpec& spec) const;
+  // Told each time a sender's entry is written: its next-hop id, or nullopt
+  // when it goes (so hardware sender rules can follow).
+  using SenderHook = std::function<void(Ipv4Addr, std::optional<uint32_t>)>;
+  void set_sender_hook(SenderHook hook) { sender_hook_ = std::move(hook); }
 
   TableReaders readers() const;
   rte_rcu_qsbr* rcu() const { return rcu_; }
@@ -157,6 +166,7 @@ class ForwardingTables {
   NeighbourTable& neighbours_;
   std::function<void(uint32_t)> on_new_next_hop_;
   std::function<void()> drain_workers_;
+  SenderHook sender_hook_;
   std::vector<uint32_t> released_adjacencies_;  // of next hops freed, until the drain
   uint32_t capacity_ = 0;
   rte_rcu_qsbr* rcu_ = nullptr;

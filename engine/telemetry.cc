@@ -52,6 +52,8 @@ void fill_events(const StatsSnapshot& s, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "arp_held_now", s.events.arp_held_now);
   rte_tel_data_add_dict_u64(d, "icmp_errors", s.events.icmp_errors);
   rte_tel_data_add_dict_u64(d, "to_exception", s.events.to_exception);
+  rte_tel_data_add_dict_u64(d, "to_slow_path", s.events.to_slow_path);
+  rte_tel_data_add_dict_u64(d, "decap_offloaded", s.events.decap_offloaded);
 }
 
 void fill_workers(const StatsSnapshot& s, rte_tel_data* d) {

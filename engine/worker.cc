@@ -21,6 +21,11 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       ip_id_(static_cast<uint16_t>(index * 0x4000 + (rte_rdtsc() & 0x3fff))),
       tx_(tx_queue, burst, counters_) {}
 
+void Worker::set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast) {
+  to_slow_ = to_slow;
+  from_fast_ = std::move(from_fast);
+}
+
 unsigned Worker::poll_once() {
   const uint64_t start = rte_rdtsc();
   std::array<rte_mbuf*, kMaxBurst> pkts;
@@ -33,6 +38,12 @@ unsigned Worker::poll_once() {
   if (injected) {
     counters_.events.injected.add(injected);
     for (unsigned i = 0; i < injected; ++i) tx_.push(ctx_.underlay_port, pkts[i]);
+  }
+  // Underlay frames other workers received (and counted) for the slow path.
+  for (rte_ring* r : from_fast_) {
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), burst_, nullptr);
+    if (n) ingress(pkts.data(), static_cast<uint16_t>(n));
   }
 
   for (const RxQueueRef& rxq : rx_queues_) {

@@ -37,8 +37,14 @@ class Worker {
          std::vector<RxQueueRef> rx_queues, uint16_t tx_queue, uint16_t burst, rte_ring* to_control,
          rte_ring* inject, PeerCounters* peers);
 
-  // One pass: the control thread's injected packets, then every RX queue.
-  // Returns packets received.
+  // With several workers, worker 0 is the slow-path worker: the others hand
+  // it the underlay frames that need ARP or the host (`to_slow`, SP/SC,
+  // owned by the engine), which it drains from `from_fast`.
+  void set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast);
+
+  // One pass: the control thread's injected packets, frames handed over by
+  // the other workers (slow-path worker), then every RX queue. Returns
+  // packets received.
   unsigned poll_once();
 
   // Polls until `stop` becomes true, as RCU reader `index`.
@@ -52,6 +58,10 @@ class Worker {
  private:
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
   void ingress(rte_mbuf** pkts, uint16_t n);
+  void ingress_offloaded(rte_mbuf* m);
+  void deliver_decapped(rte_mbuf* m, uint32_t sender);
+  bool handed_to_slow_path(rte_mbuf* m);
+  void underlay_exception(rte_mbuf* m, DropReason otherwise);
   void egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh);
   void egress_arp(uint16_t in_port, rte_mbuf* m);
   void underlay_arp(rte_mbuf* m);
@@ -73,6 +83,8 @@ class Worker {
   uint16_t burst_;
   rte_ring* to_control_;
   rte_ring* inject_;
+  rte_ring* to_slow_ = nullptr;
+  std::vector<rte_ring*> from_fast_;
   PeerCounters* peers_;
   uint16_t ip_id_;
   uint64_t icmp_window_start_ = 0;

@@ -43,5 +43,6 @@ int usage_error(const std::string& message);
 
 std::map<std::string, Command> node_commands();
 std::map<std::string, Command> info_commands();
+std::map<std::string, Command> port_commands();
 
 }  // namespace tartan::ctl

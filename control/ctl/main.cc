@@ -26,6 +26,8 @@ void usage(FILE* out) {
                "  lease      this node's lease and the annotations peers need; `lease set CIDR`,\n"
                "             `lease remote`\n"
                "  routes     what the forwarding tables hold\n"
+               "  ports      devices, queues, offloads, and which flow rules the NIC runs\n"
+               "             (`ports --flows`: the rules as dpdk-testpmd commands)\n"
                "  stats      port, worker, drop-reason, event and per-node counters (--watch 1s)\n"
                "  health     liveness and readiness, condition by condition\n"
                "  config     the effective config tartand runs with (YAML)\n"
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
   const Args args(argv + optind + 1, argv + argc);
   std::map<std::string, Command> commands = node_commands();
   commands.merge(info_commands());
+  commands.merge(port_commands());
   auto it = commands.find(command);
   if (it == commands.end())
     return usage_error("unknown command '" + command + "' (see tartanctl --help)");

@@ -16,13 +16,13 @@ DaemonFixture::DaemonFixture(const DaemonOptions& o) {
   run_command({"rm", "-rf", dir_});
   run_command({"mkdir", "-p", dir_});
   socket_ = dir_ + "/tartan.sock";
-  underlay_ = std::make_unique<RingPort>();
+  if (o.underlay_device.empty()) underlay_ = std::make_unique<RingPort>();
   overlay_ = std::make_unique<RingPort>();
   const std::string listen = o.listen.empty() ? "unix://" + socket_ : o.listen;
   const std::string yaml =
       "ports:\n"
       "  underlay: {device: " +
-      underlay_->name() +
+      (underlay_ ? underlay_->name() : o.underlay_device) +
       ", address: 192.0.2.19/24, gateway: 192.0.2.1, mac: '02:00:00:00:0b:01'}\n"
       "  overlay: [{name: pods, device: " +
       overlay_->name() +

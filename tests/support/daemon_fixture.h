@@ -20,7 +20,8 @@ struct DaemonOptions {
   std::string network = "{Network: 10.244.0.0/16, Backend: {Type: vxlan}}";  // flannel's net-conf
   std::string dataplane = "{max_routes: 1024, lpm_tbl8_groups: 64}";
   std::string subnet = "10.244.1.0/24";  // our lease with lease_source static
-  std::string lease_yaml;  // more keys of the lease section, e.g. ", etcd: {endpoints: [...]}"
+  std::string lease_yaml;       // more keys of the lease section, e.g. ", etcd: {endpoints: [...]}"
+  std::string underlay_device;  // "" for a ring port of the fixture's; else the test's own
 };
 
 class DaemonFixture {

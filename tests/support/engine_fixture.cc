@@ -2,10 +2,19 @@
 
 #include <rte_mempool.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace tartan::testing {
 namespace {
+
+std::function<void(const std::string&)>& books_handler() {
+  static std::function<void(const std::string&)> handler = [](const std::string& problems) {
+    std::fprintf(stderr, "EngineFixture: the books do not balance at teardown: %s\n",
+                 problems.c_str());
+  };
+  return handler;
+}
 
 std::vector<Bytes> take(RingPort& port) {
   std::vector<Bytes> out;
@@ -19,20 +28,23 @@ std::vector<Bytes> take(RingPort& port) {
 }  // namespace
 
 EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
-  underlay_ = std::make_unique<RingPort>(o.ring_size);
-  overlay_ = std::make_unique<RingPort>(o.ring_size);
+  // Every port offers a queue per worker.
+  if (o.underlay_device.empty()) underlay_ = std::make_unique<RingPort>(o.ring_size, o.workers);
+  overlay_ = std::make_unique<RingPort>(o.ring_size, o.workers);
   EngineConfig c;
   const RemoteNode me = node(o.self);
-  c.ports.push_back({"underlay", underlay_->name(), PortRole::kUnderlay, 1500, me.underlay_mac});
+  c.ports.push_back({"underlay", underlay_ ? underlay_->name() : o.underlay_device,
+                     PortRole::kUnderlay, 1500, me.underlay_mac});
   c.ports.push_back(
       {"overlay0", overlay_->name(), PortRole::kOverlay, 0, kOverlayMac, o.overlay_routing});
   if (o.exception_port) {
-    exception_ = std::make_unique<RingPort>(o.ring_size);
+    exception_ = std::make_unique<RingPort>(o.ring_size, o.workers);
     c.ports.push_back({"exception", exception_->name(), PortRole::kException, 0, std::nullopt});
   }
   c.underlay.address = Ipv4Prefix{me.public_ip, 24};
   c.underlay.gateway = kGateway;
-  c.workers.lcores = {1};
+  c.workers.lcores.clear();
+  for (unsigned w = 0; w < o.workers; ++w) c.workers.lcores.push_back(1 + w);
   c.workers.mempool_size = o.mempool_size;
   c.workers.mempool_cache = 0;  // in-use counts must not hide mbufs in lcore caches
   c.workers.rx_descriptors = 256;
@@ -62,7 +74,31 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
 }
 
 EngineFixture::~EngineFixture() {
+  if (options_.check_books) {
+    engine_->stop();
+    if (const std::string problems = check_books(); !problems.empty()) books_handler()(problems);
+  }
   engine_.reset();
+}
+
+std::string EngineFixture::check_books() const {
+  const Accounting a = engine_->accounting();
+  std::string problems;
+  if (a.imbalance() != 0) problems = "packets are unaccounted for: " + a.describe();
+  const int64_t in_rings = (underlay_ ? underlay_->pending() : 0) + overlay_->pending() +
+                           (exception_ ? exception_->pending() : 0);
+  const int64_t expected = static_cast<int64_t>(a.holding()) + in_rings;
+  if (mbufs_in_use() != expected) {
+    if (!problems.empty()) problems += "\n";
+    problems += "mbufs leaked or lost: " + std::to_string(mbufs_in_use()) +
+                " in use beyond the baseline, but the engine holds " +
+                std::to_string(a.holding()) + " and the ports' rings " + std::to_string(in_rings);
+  }
+  return problems;
+}
+
+void EngineFixture::set_books_handler(std::function<void(const std::string&)> handler) {
+  books_handler() = std::move(handler);
 }
 
 RemoteNode EngineFixture::node(int i) {
@@ -90,12 +126,16 @@ void EngineFixture::add_node(int i, bool static_neighbour) {
 }
 
 void EngineFixture::poll(int rounds) {
+  // Worker 0 last: it takes what the others handed to the slow path.
+  auto pass = [this] {
+    for (size_t w = engine_->workers().size(); w-- > 0;) engine_->workers()[w]->poll_once();
+  };
   for (int r = 0; r < rounds; ++r) {
-    engine_->workers()[0]->poll_once();
+    pass();
     engine_->housekeeping();
   }
   // Anything the control side released goes out on the next worker pass.
-  engine_->workers()[0]->poll_once();
+  pass();
 }
 
 std::vector<Bytes> EngineFixture::from_overlay(const std::vector<Bytes>& frames) {
@@ -109,12 +149,14 @@ std::vector<Bytes> EngineFixture::from_overlay(const std::vector<Bytes>& frames)
 std::vector<Bytes> EngineFixture::from_underlay(const std::vector<Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
   for (const Bytes& f : frames) pkts.push_back(to_mbuf(pool(), f));
-  if (underlay_->inject(pkts) != pkts.size()) throw std::runtime_error("underlay ring full");
+  if (!underlay_ || underlay_->inject(pkts) != pkts.size())
+    throw std::runtime_error("underlay ring full (or the test's own underlay device)");
   poll();
   return take_overlay();
 }
 
 std::vector<Bytes> EngineFixture::take_underlay() {
+  if (!underlay_) throw std::runtime_error("the underlay is the test's own device");
   return take(*underlay_);
 }
 std::vector<Bytes> EngineFixture::take_overlay() {
@@ -172,6 +214,13 @@ Bytes EngineFixture::vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni,
                                 uint16_t inner_payload) const {
   return udp_frame(outer_from(i, 40000, 8472),
                    concat(vxlan_header(vni), udp_frame(inner_from(i, inner_dst), inner_payload)));
+}
+
+Bytes EngineFixture::vxlan_flow_from(int i, Ipv4Addr inner_dst, uint16_t flow) const {
+  UdpSpec inner = inner_from(i, inner_dst);
+  inner.src_port = static_cast<uint16_t>(10000 + flow);
+  return udp_frame(outer_from(i, static_cast<uint16_t>(40000 + flow), 8472),
+                   concat(vxlan_header(1), udp_frame(inner)));
 }
 
 Bytes EngineFixture::udp_tunnel_from(int i, Ipv4Addr inner_dst) const {

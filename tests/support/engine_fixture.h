@@ -5,6 +5,7 @@
 // or 198.51.100.i behind the gateway for i >= 200.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ struct FixtureOptions {
   uint32_t arp_max_retries = 2;
   uint32_t icmp_rate_per_s = 1000;
   unsigned ring_size = 4096;
+  bool check_books = true;  // check_books() when the fixture goes (after stopping the engine)
+  // Workers (lcores 1..workers); every port gets a queue per worker.
+  unsigned workers = 1;
+  // The underlay device (PortConfig::device) when the test brings its own,
+  // e.g. a FlowTestPort; "" for a ring port of the fixture's.
+  std::string underlay_device;
 };
 
 struct RemoteNode {
@@ -69,7 +76,8 @@ class EngineFixture {
   rte_mempool* pool() { return engine_->mempool(); }
   const FixtureOptions& options() const { return options_; }
 
-  // One worker pass and one control pass, `rounds` times (not with run_workers).
+  // A pass of every worker and one control pass, `rounds` times (not with
+  // run_workers).
   void poll(int rounds = 1);
   // Injects frames on a port, polls, and returns what each port sent.
   std::vector<Bytes> from_overlay(const std::vector<Bytes>& frames);
@@ -85,12 +93,26 @@ class EngineFixture {
   // Mempool mbufs in use beyond those in use before the ports started.
   int64_t mbufs_in_use() const;
 
+  // The buffer accounting every test gets at teardown: the engine's books
+  // balance (Engine::accounting()) and the mempool lends out exactly the
+  // mbufs the engine holds plus those in the ports' rings. "" when so, else
+  // what is off. Exact only while no packet is in process: with run_workers,
+  // after engine().stop().
+  std::string check_books() const;
+  // Where teardown reports a failed check_books() (default: stderr). The
+  // gtest mains make it a test failure.
+  static void set_books_handler(std::function<void(const std::string&)> handler);
+
   // An Ethernet/IPv4/UDP frame from a pod on our overlay to `dst`.
   Bytes pod_frame(Ipv4Addr dst, uint16_t src_port = 10000, uint16_t payload = 18,
                   uint8_t ttl = 64) const;
   // A VXLAN frame from node i to us carrying an inner UDP frame to `inner_dst`
   // (from the .10 pod of node i, inner TTL 63).
   Bytes vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni = 1, uint16_t inner_payload = 18) const;
+  // Flow `flow` of node i in VXLAN: inner UDP source port 10000 + flow and,
+  // as a Linux VTEP derives it from the inner flow, outer source port
+  // 40000 + flow (so RSS on either header spreads flows).
+  Bytes vxlan_flow_from(int i, Ipv4Addr inner_dst, uint16_t flow) const;
   // A udp-backend frame from node i to us carrying an inner UDP packet.
   Bytes udp_tunnel_from(int i, Ipv4Addr inner_dst) const;
 

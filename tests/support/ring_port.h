@@ -15,7 +15,8 @@ namespace tartan::testing {
 class RingPort {
  public:
   // Names are generated ("rp<N>"): DPDK's ring and memzone names are short.
-  explicit RingPort(unsigned ring_size = 4096);
+  // `queues` RX and as many TX queues, each its own pair of rings.
+  explicit RingPort(unsigned ring_size = 4096, unsigned queues = 1);
   ~RingPort();  // frees the rings and anything left in them
   RingPort(const RingPort&) = delete;
   RingPort& operator=(const RingPort&) = delete;
@@ -23,15 +24,18 @@ class RingPort {
   const std::string& name() const { return name_; }  // the ethdev name, for PortConfig::device
   uint16_t port_id() const { return port_id_; }
 
-  // Queues packets for the port to receive; returns how many fit.
-  unsigned inject(const std::vector<rte_mbuf*>& pkts);
-  // Takes everything the port has sent so far.
+  // Queues packets for the port to receive on RX queue `queue`; returns
+  // how many fit.
+  unsigned inject(const std::vector<rte_mbuf*>& pkts, unsigned queue = 0);
+  // Takes everything the port has sent so far, on every TX queue.
   std::vector<rte_mbuf*> drain();
+  // mbufs in the rings: injected but not received yet, sent but not drained.
+  unsigned pending() const;
 
  private:
   std::string name_;
-  rte_ring* rx_ = nullptr;
-  rte_ring* tx_ = nullptr;
+  std::vector<rte_ring*> rx_;
+  std::vector<rte_ring*> tx_;
   uint16_t port_id_ = 0;
 };
 

@@ -1,0 +1,33 @@
+// Facts about frames tartan sent, read byte by byte independently of the
+// engine's code. Each returns "" when the frame is fine, else what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/net_types.h"
+#include "tests/support/packets.h"
+
+namespace tartan::fuzz {
+
+using testing::Bytes;
+
+uint16_t be16(const Bytes& f, size_t at);
+uint32_t be32(const Bytes& f, size_t at);
+Ipv4Addr ip_at(const Bytes& f, size_t at);
+MacAddr mac_at(const Bytes& f, size_t at);
+bool is_arp(const Bytes& f);
+bool is_ipv4(const Bytes& f);
+
+// An IPv4 header at `l3` that a receiver accepts: version 4, header length
+// within the frame, checksum, and a total length that ends the frame.
+std::string ipv4_problem(const Bytes& f, size_t l3);
+
+// A UDP header at `l4` whose length ends the frame and whose checksum
+// (unless zero) verifies over the pseudo-header of the IPv4 header at `l3`.
+std::string udp_problem(const Bytes& f, size_t l3, size_t l4);
+
+// An ICMP error at `l4` with a valid checksum.
+std::string icmp_problem(const Bytes& f, size_t l4);
+
+}  // namespace tartan::fuzz

@@ -1,0 +1,150 @@
+// Overlay frames into the egress path of a real engine: routing, VXLAN and
+// udp-backend encapsulation, TTL, the overlay MTU with ICMP fragmentation
+// needed / net unreachable, proxy ARP and hairpin delivery. The first input
+// byte picks the engine (vxlan, udp backend), the rest is the frame. After
+// each frame, besides the harness's books, everything sent is checked:
+//   - underlay: ARP requests of our own, or a tunnel packet from our public
+//     IP to a node's, within the underlay MTU, with valid outer and inner
+//     headers and checksums, carrying a packet for that node's podCIDR;
+//   - overlay: proxy ARP answered with the node's VTEP MAC, ICMP errors
+//     from our overlay address with valid checksums, or hairpin delivery
+//     within our podCIDR.
+#include <algorithm>
+#include <memory>
+
+#include "tests/fuzz/frame_checks.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/packet_harness.h"
+
+namespace tartan::fuzz {
+namespace {
+
+using testing::EngineFixture;
+
+constexpr size_t kUnderlayMtu = 1500;
+constexpr size_t kVxlanMtu = 1450, kUdpMtu = 1472;
+
+const BackendType kBackends[] = {BackendType::kVxlan, BackendType::kUdp};
+
+PacketHarness& harness(size_t i) {
+  static std::unique_ptr<PacketHarness> h[std::size(kBackends)];
+  if (!h[i]) {
+    testing::FixtureOptions o{.backend = kBackends[i]};
+    o.arp_retry_ms = 1000;
+    o.icmp_rate_per_s = 1000000;  // every ICMP error due is sent (and checked)
+    // Node 2 is resolved, 3 waits for ARP, 200 and 201 are behind the gateway.
+    h[i] = std::make_unique<PacketHarness>(o, std::vector<int>{2, 3, 200, 201},
+                                           std::vector<int>{2});
+  }
+  return *h[i];
+}
+
+// The node a tunnel packet went to, checked against what the engine knows.
+int node_of(PacketHarness& h, Ipv4Addr public_ip) {
+  for (int n : h.nodes()) {
+    if (EngineFixture::node(n).public_ip == public_ip) return n;
+  }
+  return 0;
+}
+
+void check_tunnel(PacketHarness& h, BackendType backend, const Bytes& f) {
+  const auto self = h.fixture().self();
+  std::string why = ipv4_problem(f, 14);
+  FUZZ_CHECK(why.empty(), "outer IPv4: " + why);
+  FUZZ_CHECK(f.size() <= 14 + kUnderlayMtu,
+             "a " + std::to_string(f.size()) + "-byte frame exceeds the underlay MTU");
+  FUZZ_CHECK(mac_at(f, 6) == self.underlay_mac && ip_at(f, 26) == self.public_ip,
+             "tunnel packet not from our underlay MAC and public IP");
+  const int n = node_of(h, ip_at(f, 30));
+  FUZZ_CHECK(n != 0, "tunnel packet to " + ip_at(f, 30).str() + ", which is no node's");
+  const auto node = EngineFixture::node(n);
+  const MacAddr next = n >= 200 ? EngineFixture::kGatewayMac : node.underlay_mac;
+  FUZZ_CHECK(mac_at(f, 0) == next, "tunnel packet to " + mac_at(f, 0).str() + " for node " +
+                                       std::to_string(n) + ", not its next hop " + next.str());
+  FUZZ_CHECK(f[23] == 17, "outer protocol " + std::to_string(f[23]));
+  why = udp_problem(f, 14, 34);
+  FUZZ_CHECK(why.empty(), "outer UDP: " + why);
+  size_t inner_l3 = 0;
+  if (backend == BackendType::kVxlan) {
+    FUZZ_CHECK(be16(f, 36) == 8472 && be16(f, 34) >= 32768 && be16(f, 34) <= 60999,
+               "VXLAN ports " + std::to_string(be16(f, 34)) + " -> " + std::to_string(be16(f, 36)));
+    FUZZ_CHECK(be32(f, 42) == 0x08000000 && be32(f, 46) == (1u << 8), "VXLAN flags or VNI");
+    FUZZ_CHECK(mac_at(f, 50) == node.vtep_mac && mac_at(f, 56) == self.vtep_mac &&
+                   be16(f, 62) == 0x0800,
+               "inner Ethernet header is not from our VTEP MAC to the node's");
+    inner_l3 = 64;
+    FUZZ_CHECK(f.size() - inner_l3 <= kVxlanMtu, "inner packet over the overlay MTU");
+  } else {
+    FUZZ_CHECK(be16(f, 34) == 8285 && be16(f, 36) == 8285, "udp backend ports");
+    inner_l3 = 42;
+    FUZZ_CHECK(f.size() - inner_l3 <= kUdpMtu, "inner packet over the overlay MTU");
+  }
+  why = ipv4_problem(f, inner_l3);
+  FUZZ_CHECK(why.empty(), "inner IPv4: " + why);
+  FUZZ_CHECK(node.subnet.contains(ip_at(f, inner_l3 + 16)),
+             "inner destination " + ip_at(f, inner_l3 + 16).str() + " is not node " +
+                 std::to_string(n) + "'s podCIDR");
+}
+
+void check_overlay(PacketHarness& h, BackendType backend, const Bytes& in, const Bytes& f) {
+  const auto self = h.fixture().self();
+  if (is_arp(f)) {
+    FUZZ_CHECK(f.size() == 42 && be16(f, 20) == 2, "ARP on the overlay that is not a reply");
+    const int n = [&] {
+      for (int i : h.nodes())
+        if (EngineFixture::node(i).subnet.contains(ip_at(f, 28))) return i;
+      return 0;
+    }();
+    FUZZ_CHECK(n != 0, "proxy ARP for " + ip_at(f, 28).str() + ", in no node's podCIDR");
+    const MacAddr answer =
+        backend == BackendType::kVxlan ? EngineFixture::node(n).vtep_mac : self.vtep_mac;
+    FUZZ_CHECK(mac_at(f, 22) == answer, "proxy ARP answered " + mac_at(f, 22).str() +
+                                            " instead of " + answer.str());
+    return;
+  }
+  std::string why = ipv4_problem(f, 14);
+  FUZZ_CHECK(why.empty(), "to the overlay: " + why);
+  // Packets for our own podCIDR are delivered back (hairpin); anything
+  // else the overlay gets back is an ICMP error about the frame.
+  if (in.size() >= 34 && self.subnet.contains(ip_at(in, 30))) {
+    FUZZ_CHECK(ip_at(f, 30) == ip_at(in, 30) && mac_at(f, 0) == EngineFixture::kOverlayMac,
+               "hairpin delivery changed the destination");
+    return;
+  }
+  FUZZ_CHECK(f[23] == 1 && ip_at(f, 26) == self.subnet.addr,
+             "the overlay got back a packet for " + ip_at(f, 30).str() +
+                 " that is no ICMP error from our overlay address");
+  why = icmp_problem(f, 34);
+  FUZZ_CHECK(why.empty(), "ICMP error: " + why);
+  FUZZ_CHECK(f[34] == 3, "ICMP type " + std::to_string(f[34]) + " is no destination unreachable");
+  FUZZ_CHECK(ip_at(f, 30) == ip_at(in, 26), "ICMP error not sent back to the offender's source");
+}
+
+}  // namespace
+}  // namespace tartan::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  tartan::fuzz::init_eal();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tartan::fuzz;
+  if (size < 1) return -1;
+  const size_t which = data[0] % std::size(kBackends);
+  PacketHarness& h = harness(which);
+  const Bytes in(data + 1, data + std::min<size_t>(size, 1 + 1920));
+  const Outputs out = h.run(InPort::kOverlay, in.data(), in.size());
+  for (const Bytes& f : out.underlay) {
+    if (is_arp(f)) {
+      FUZZ_CHECK(f.size() == 42 && be16(f, 20) == 1 &&
+                     ip_at(f, 28) == h.fixture().self().public_ip,
+                 "ARP on the underlay that is not a request of ours");
+      continue;
+    }
+    check_tunnel(h, kBackends[which], f);
+  }
+  for (const Bytes& f : out.overlay) check_overlay(h, kBackends[which], in, f);
+  FUZZ_CHECK(out.exception.empty(), "egress sent to the exception port");
+  return 0;
+}

@@ -1,0 +1,102 @@
+// Underlay frames into the ingress classifier and VXLAN / udp-backend
+// decapsulation of a real engine. The first input byte picks the engine
+// (vxlan; vxlan with DirectRouting and an exception port; udp backend),
+// the rest is the frame. After each frame, besides the harness's books:
+//   - tunnel traffic to our public IP reaches the overlay only from the
+//     public IP of a node we route to (unknown senders are dropped);
+//   - what reaches the overlay is a well-formed IPv4 packet for our
+//     podCIDR, addressed to the overlay host;
+//   - the underlay only ever gets ARP (answers for our public IP, requests
+//     of our own), and the exception port the frame as it came.
+#include <algorithm>
+#include <memory>
+
+#include "tests/fuzz/frame_checks.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/packet_harness.h"
+
+namespace tartan::fuzz {
+namespace {
+
+using testing::EngineFixture;
+
+struct Setup {
+  const char* name;
+  testing::FixtureOptions options;
+};
+
+const Setup kSetups[] = {
+    {"vxlan", {.backend = BackendType::kVxlan}},
+    {"vxlan+DirectRouting", {.backend = BackendType::kVxlan, .direct_routing = true,
+                             .exception_port = true}},
+    {"udp", {.backend = BackendType::kUdp}},
+};
+
+PacketHarness& harness(size_t i) {
+  static std::unique_ptr<PacketHarness> h[std::size(kSetups)];
+  if (!h[i]) {
+    testing::FixtureOptions o = kSetups[i].options;
+    o.arp_retry_ms = 1000;  // timers out of the way of one input's pass
+    // Nodes 2 and 3 share our subnet; 200 and 201 are behind the gateway.
+    h[i] = std::make_unique<PacketHarness>(o, std::vector<int>{2, 3, 200, 201},
+                                           std::vector<int>{2, 3});
+  }
+  return *h[i];
+}
+
+void check(PacketHarness& h, const Setup& setup, const Bytes& in, const Outputs& out) {
+  const auto self = h.fixture().self();
+  const bool ipv4_in = is_ipv4(in) && in.size() >= 34;
+  const bool to_our_ip = ipv4_in && ip_at(in, 30) == self.public_ip;
+  for (const Bytes& f : out.overlay) {
+    std::string why = ipv4_problem(f, 14);
+    FUZZ_CHECK(why.empty(), std::string(setup.name) + ": to the overlay: " + why);
+    FUZZ_CHECK(self.subnet.contains(ip_at(f, 30)),
+               std::string(setup.name) + ": to the overlay for " + ip_at(f, 30).str() +
+                   ", outside our podCIDR");
+    FUZZ_CHECK(mac_at(f, 0) == EngineFixture::kOverlayMac,
+               std::string(setup.name) + ": to the overlay for MAC " + mac_at(f, 0).str());
+    // The security invariant: no tunnel traffic from strangers.
+    FUZZ_CHECK(!to_our_ip || h.is_node(ip_at(in, 26)),
+               std::string(setup.name) + ": tunnel packet from " + ip_at(in, 26).str() +
+                   ", which is no node's public IP, reached the overlay");
+    // Without DirectRouting, only tunnel packets reach the overlay.
+    FUZZ_CHECK(to_our_ip || setup.options.direct_routing,
+               std::string(setup.name) + ": a frame not addressed to our public IP reached the "
+                                         "overlay");
+  }
+  for (const Bytes& f : out.underlay) {
+    FUZZ_CHECK(is_arp(f) && f.size() == 42,
+               std::string(setup.name) + ": the underlay got a non-ARP frame from ingress");
+    FUZZ_CHECK(ip_at(f, 28) == self.public_ip && mac_at(f, 22) == self.underlay_mac,
+               std::string(setup.name) + ": ARP on the underlay speaks for " + ip_at(f, 28).str());
+    if (be16(f, 20) == 2) {
+      FUZZ_CHECK(is_arp(in) && in.size() >= 42 && be16(in, 20) == 1 &&
+                     ip_at(in, 38) == self.public_ip,
+                 std::string(setup.name) + ": an ARP reply no request for our IP asked for");
+    }
+  }
+  for (const Bytes& f : out.exception) {
+    FUZZ_CHECK(f.size() <= in.size() && std::equal(f.begin(), f.end(), in.begin()),
+               std::string(setup.name) + ": the exception port got a changed frame");
+  }
+}
+
+}  // namespace
+}  // namespace tartan::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  tartan::fuzz::init_eal();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tartan::fuzz;
+  if (size < 1) return -1;
+  const size_t which = data[0] % std::size(kSetups);
+  PacketHarness& h = harness(which);
+  const Bytes in(data + 1, data + std::min<size_t>(size, 1 + 1920));
+  const Outputs out = h.run(InPort::kUnderlay, in.data(), in.size());
+  check(h, kSetups[which], in, out);
+  return 0;
+}

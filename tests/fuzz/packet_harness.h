@@ -1,0 +1,60 @@
+// Drives one real engine (EngineFixture: ring ports, worker poll_once and
+// housekeeping on the fuzzing thread) with one frame per input, and checks
+// after each what must hold whatever the frame was: the books balance, the
+// mempools lend out exactly what the engine holds, and the frame was
+// received exactly once.
+//
+// Input frames are built in mbufs of a pool of their own whose tailroom is
+// poisoned for AddressSanitizer: mbuf memory is DPDK's, not malloc's, so
+// without this a read past the end of a frame would go unnoticed.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tests/support/engine_fixture.h"
+
+namespace tartan::fuzz {
+
+using testing::Bytes;
+
+// The test EAL (--no-huge, lcores 0-1), and tartan's logs at warnings only.
+void init_eal();
+
+enum class InPort { kUnderlay, kOverlay };
+
+struct Outputs {
+  std::vector<Bytes> underlay, overlay, exception;
+};
+
+class PacketHarness {
+ public:
+  // An engine as node(1) with routes to `nodes` (static neighbours for
+  // those in `static_neighbours`).
+  PacketHarness(const testing::FixtureOptions& options, const std::vector<int>& nodes,
+                const std::vector<int>& static_neighbours);
+
+  // Receives `frame` on `port`, runs a worker pass and a control pass, and
+  // returns what each port sent; then checks the books.
+  Outputs run(InPort port, const uint8_t* frame, size_t size);
+
+  testing::EngineFixture& fixture() { return fx_; }
+  // Whether `ip` is the public IP of a node with a route here.
+  bool is_node(Ipv4Addr ip) const;
+  const std::vector<int>& nodes() const { return nodes_; }
+
+  // Checks the books (Engine::accounting) and the mempools; aborts if off.
+  void check_books(uint64_t received_before);
+
+ private:
+  rte_mbuf* input_mbuf(const uint8_t* frame, size_t size);
+
+  testing::EngineFixture fx_;
+  std::vector<int> nodes_;
+  rte_mempool* inputs_ = nullptr;
+};
+
+}  // namespace tartan::fuzz
