@@ -26,9 +26,18 @@ inline std::optional<DropReason> check_inner_ethernet(const rte_ether_hdr* inner
   return std::nullopt;
 }
 
+// The sender table's data is the sender's next-hop id.
+inline uint32_t sender_id(const void* data) {
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+}
+
 }  // namespace
 
 void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
+  std::array<rte_mbuf*, kMaxBurst> tunnel;
+  std::array<uint32_t, kMaxBurst> src;
+  std::array<const void*, kMaxBurst> keys;
+  unsigned k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
@@ -98,51 +107,61 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       drop(m, DropReason::kTruncated);
       continue;
     }
-    // flannel and the kernel accept tunnel packets from anyone; tartan only
-    // from the public IPs of nodes it has routes for.
     // The key is copied out: rte_hash_crc reads it as a uint32_t, and in the
     // frame it sits on a 2-byte boundary.
-    const uint32_t src_ip = ip->src_addr;
-    void* sender = nullptr;
-    if (rte_hash_lookup_data(ctx_.tables.senders, &src_ip, &sender) < 0) {
-      drop(m, DropReason::kUnknownSender);
+    src[k] = ip->src_addr;
+    keys[k] = &src[k];
+    tunnel[k++] = m;
+  }
+  if (k == 0) return;
+  // flannel and the kernel accept tunnel packets from anyone; tartan only
+  // from the public IPs of nodes it has routes for. With many nodes the
+  // sender table and per-peer counters miss the cache: one bulk lookup and
+  // prefetches overlap those misses across the burst.
+  std::array<void*, kMaxBurst> senders;
+  uint64_t known = 0;
+  rte_hash_lookup_bulk_data(ctx_.tables.senders, keys.data(), k, &known, senders.data());
+  for (unsigned j = 0; j < k; ++j) {
+    if (known & (uint64_t{1} << j)) rte_prefetch0(&peers_[sender_id(senders[j])]);
+  }
+  for (unsigned j = 0; j < k; ++j) {
+    if ((known & (uint64_t{1} << j)) == 0) {
+      drop(tunnel[j], DropReason::kUnknownSender);
       continue;
     }
-    if (ctx_.backend == BackendType::kVxlan) {
-      if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
-          rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
-        drop(m, DropReason::kTruncated);
-        continue;
-      }
-      const auto* vx = reinterpret_cast<const rte_vxlan_hdr*>(udp + 1);
-      // As the kernel: the flags word must be exactly the I flag and the
-      // reserved byte after the VNI zero.
-      if (vx->vx_flags != rte_cpu_to_be_32(kVxlanFlagsWord) ||
-          (vx->vx_vni & rte_cpu_to_be_32(0xff)) != 0) {
-        drop(m, DropReason::kBadVxlanFlags);
-        continue;
-      }
-      if (vx->vx_vni != ctx_.vni_be) {
-        drop(m, DropReason::kBadVni);
-        continue;
-      }
-      const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
-      if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) {
-        drop(m, *bad);
-        continue;
-      }
-      rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
-    } else {
-      if (udp_len < kUdpLen + kIpv4Len) {
-        drop(m, DropReason::kTruncated);
-        continue;
-      }
-      // Keep 14 bytes in front of the inner IPv4 packet for its new
-      // Ethernet header.
-      rte_pktmbuf_adj(m, ihl + kUdpLen);
-    }
-    deliver_decapped(m, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(sender)));
+    decapsulate(tunnel[j], sender_id(senders[j]));
   }
+}
+
+// A tunnel packet from a known sender, its outer headers checked up to UDP.
+void Worker::decapsulate(rte_mbuf* m, uint32_t sender) {
+  const uint16_t l4 =
+      kEthLen + ipv4_header_len(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen));
+  const uint16_t udp_len =
+      rte_be_to_cpu_16(rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4)->dgram_len);
+  if (ctx_.backend == BackendType::kVxlan) {
+    if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
+        rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
+      return drop(m, DropReason::kTruncated);
+    }
+    const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
+    // As the kernel: the flags word must be exactly the I flag and the
+    // reserved byte after the VNI zero.
+    if (vx->vx_flags != rte_cpu_to_be_32(kVxlanFlagsWord) ||
+        (vx->vx_vni & rte_cpu_to_be_32(0xff)) != 0) {
+      return drop(m, DropReason::kBadVxlanFlags);
+    }
+    if (vx->vx_vni != ctx_.vni_be) return drop(m, DropReason::kBadVni);
+    const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
+    if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) return drop(m, *bad);
+    rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
+  } else {
+    if (udp_len < kUdpLen + kIpv4Len) return drop(m, DropReason::kTruncated);
+    // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
+    // header.
+    rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);
+  }
+  deliver_decapped(m, sender);
 }
 
 // What the NIC decapsulated (flow_offload.h): the mark is the next hop of

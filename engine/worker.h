@@ -59,6 +59,7 @@ class Worker {
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
   void ingress(rte_mbuf** pkts, uint16_t n);
   void ingress_offloaded(rte_mbuf* m);
+  void decapsulate(rte_mbuf* m, uint32_t sender);
   void deliver_decapped(rte_mbuf* m, uint32_t sender);
   bool handed_to_slow_path(rte_mbuf* m);
   void underlay_exception(rte_mbuf* m, DropReason otherwise);

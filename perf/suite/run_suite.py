@@ -184,6 +184,9 @@ class Suite:
             rec["churn"] = {"asked_per_s": changes, **({k: holder["load"][k] for k in (
                 "applied", "failed", "rate_per_s", "latency_p99_ms")} if changes else {})}
             self.say(f"  churn {changes}/s: {rec['churn']}")
+        # Churn leaves some of the moved nodes at their other public IP: put
+        # them back, or decap from them later counts as unknown senders.
+        t.nodeload(["--first", "250", "--nodes", "750", "--concurrency", "8"])
 
     # 4. The kernel's VXLAN path.
     def kernel(self) -> None:

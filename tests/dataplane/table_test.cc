@@ -2,6 +2,8 @@
 // nothing; replacements and node re-creation take effect.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
@@ -222,6 +224,29 @@ TEST(Tables, RemovedNodeIsNoLongerRoutedNorAccepted) {
   EXPECT_EQ(fx.drops(DropReason::kNoRoute), 1u);
   EXPECT_TRUE(fx.from_underlay({fx.vxlan_from(2, fx.pod_ip())}).empty());
   EXPECT_EQ(fx.drops(DropReason::kUnknownSender), 1u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+// The sender table is a cuckoo hash: filled up to the route limit it must
+// still take every node, or some node's tunnel traffic is dropped as if it
+// came from a stranger.
+TEST(Tables, EveryNodeUpToTheRouteLimitIsAcceptedAsATunnelSender) {
+  EngineFixture fx({.max_routes = 255});
+  TableDelta d;
+  std::vector<Bytes> frames;
+  for (int i = 2; i < 256; ++i) {
+    d.upsert_routes.push_back(spec(i));
+    frames.push_back(fx.vxlan_from(i, fx.pod_ip()));
+  }
+  ASSERT_TRUE(fx.engine().apply(d).ok());
+  size_t delivered = 0;
+  for (size_t i = 0; i < frames.size(); i += 32) {
+    const size_t end = std::min(frames.size(), i + 32);
+    delivered += fx.from_underlay({frames.begin() + i, frames.begin() + end}).size();
+  }
+  EXPECT_EQ(delivered, frames.size());
+  EXPECT_EQ(fx.drops(DropReason::kUnknownSender), 0u);
+  fx.take_underlay();  // the ARP requests for the new nodes' underlay MACs
   EXPECT_EQ(fx.mbufs_in_use(), 0);
 }
 
