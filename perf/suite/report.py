@@ -7,6 +7,7 @@ import re
 import subprocess
 
 from generator import SIZES, size_bytes
+from memif_dut import RING_LOG2
 
 BEGIN = "<!-- perf-suite:begin (written by perf/suite/run_suite.py; edits here are lost) -->"
 END = "<!-- perf-suite:end -->"
@@ -77,7 +78,7 @@ def table(records) -> str:
             _fmt(per_core),
             _fmt(_ratio(mpps, (io or {}).get("rx_mpps")), 2) if r["dut"] != "testpmd-io" else "1",
             _fmt(_ratio(per_core, (kern or {}).get("core_mpps")), 1)
-            if r["dut"] == "tartan" and r["test"] in ("encap", "decap") else "-",
+            if r["dut"] in ("tartan", "tartan-engine") and r["test"] in ("encap", "decap") else "-",
         ]) + " |")
     return "\n".join(rows)
 
@@ -111,6 +112,16 @@ def summary(records) -> str:
             q = t["rx_mpps"] / k["core_mpps"]
             add(f"VXLAN {name} per core >= 10 x the kernel's, 64 B",
                 f"{t['rx_mpps']:.3f} / {k['core_mpps']:.3f} Mpps per core = {q:.1f}", q >= 10)
+            e = _find(records, dut="tartan-engine", test=name)
+            if e:
+                add(f"(the engine alone, in process without the memif I/O: {name} / kernel)",
+                    f"{e['rx_mpps']:.3f} / {k['core_mpps']:.3f} = {e['rx_mpps'] / k['core_mpps']:.1f}",
+                    None)
+    kern = _find(records, dut="kernel", test="encap", size="64")
+    if io and kern and kern.get("core_mpps"):
+        add("(the memif I/O ceiling itself: testpmd io / kernel encap per core, 64 B)",
+            f"{io['rx_mpps']:.3f} / {kern['core_mpps']:.3f} = {io['rx_mpps'] / kern['core_mpps']:.1f}",
+            None)
     for name in ("encap", "decap"):
         table_runs = [r for r in records if r["section"] == "table" and r["test"] == name
                       and r["flows"] > 1]
@@ -235,15 +246,16 @@ def update_results_md(path: str, doc: dict, table_md: str, summary_md: str) -> N
 ## Side-by-side suite ({doc['started'][:10]})
 
 Command (as root): `bash scripts/perf-suite.sh` (runs `{doc['command']}`),
-{o['duration']} s per measurement, NDR trials of {o['trial']} s; started
+{o['duration']} s per measurement, the fastest of {o['repeat']} kept (every run's rate is in
+suite.json), NDR trials of {o['trial']} s; started
 {doc['started']}, finished {doc['finished']}.
 
 Machine: {m.get('cpu')} ({m.get('cpus')} CPUs, {m.get('mhz')} MHz, flags: {m.get('flags')}),
 {m.get('memory')}, Linux {m.get('kernel')}, DPDK {m.get('dpdk')}.
 
-Every figure crosses a process boundary: tartan-perf (lcore 0) is the memif
+Every figure but the engine-alone rows crosses a process boundary: tartan-perf (lcore 0) is the memif
 client of the device under test's two memif ports (pods and underlay, rings of
-4096), and the device under test forwards on lcore 1 (`dpdk-testpmd` or
+{1 << RING_LOG2}), and the device under test forwards on lcore 1 (`dpdk-testpmd` or
 tartand's one worker). The kernel runs use af_packet on veth pairs instead
 (see perf/README.md). `Mpps` is what came back to tartan-perf; `loss` is
 sent minus received over sent; `cycles/pkt busy` is the DUT core's cycles in

@@ -49,6 +49,7 @@ class Suite:
                     "tartanctl": f"{build}/control/tartanctl",
                     "tartan-perf": f"{build}/perf/tartan-perf",
                     "tartan-nodeload": f"{build}/perf/tartan-nodeload",
+                    "tartan-bench": f"{build}/perf/tartan-bench",
                     "testpmd": shutil.which("dpdk-testpmd") or "dpdk-testpmd"}
         for name, path in self.bin.items():
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
@@ -71,7 +72,6 @@ class Suite:
         if not r["rx_packets"] and not rec.get("ndr"):
             raise Failure(f"{rec['dut']} {rec['test']}: nothing came back "
                           f"(drops: {rec.get('drops') or 'none counted'}):\n{r['command']}")
-        rx_pps = r["rx_mpps"] * 1e6
         rec.update(rx_mpps=r["rx_mpps"], tx_mpps=r["tx_mpps"], rx_gbps=r["rx_gbps"],
                    loss_ratio=r["loss_ratio"], tsc_hz=r["tsc_hz"],
                    command=r.pop("command"))
@@ -89,7 +89,8 @@ class Suite:
                  f"{rec['rx_mpps']:7.3f} Mpps  loss {rec['loss_ratio'] or 0:.6f}"
                  + (f"  NDR {ndr:.3f} Mpps" if ndr is not None else "")
                  + (f"  {cpp:.0f} cycles/pkt" if cpp else "")
-                 + (f"  drops {rec['drops']}" if rec.get("drops") else ""))
+                 + (f"  drops {rec['drops']}" if rec.get("drops") else "")
+                 + (f"  (fastest of {rec['repeats_mpps']})" if rec.get("repeats_mpps") else ""))
         return rec
 
     def ndr_args(self) -> list[str]:
@@ -107,12 +108,15 @@ class Suite:
                     runs.append(("64", self.ndr_args()))
                 for size, extra in runs:
                     args = traffic_args("encap", "", size, 1, 1, self.o.duration) + extra
-                    result, stats = tp.forward_during(
-                        lambda: self.gen.run(client_vdevs(tp.sock_dir), args))
-                    self.record({"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
-                                 "size": size, "flows": 1, "result": result,
-                                 "busy_cycles_per_packet": stats["busy_cycles_per_packet"],
-                                 "dut_command": tp.command, "ndr": bool(extra)})
+
+                    def once(args=args, size=size, extra=extra) -> dict:
+                        result, stats = tp.forward_during(
+                            lambda: self.gen.run(client_vdevs(tp.sock_dir), args))
+                        return {"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
+                                "size": size, "flows": 1, "result": result,
+                                "busy_cycles_per_packet": stats["busy_cycles_per_packet"],
+                                "dut_command": tp.command, "ndr": bool(extra)}
+                    self.best_of(once, 1 if extra else self.o.repeat)
             finally:
                 tp.stop()
 
@@ -121,13 +125,30 @@ class Suite:
         """One tartan-perf run through tartand; `extra` options go last (a
         repeated option's last value wins)."""
         args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration)
-        before = t.stats()
-        result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
-        delta = worker_delta(before, t.stats())
-        return self.record({"section": section, "dut": "tartan", "test": direction,
-                            "backend": t.backend, "size": size, "flows": flows,
-                            "nodes": t.nodes, "result": result,
-                            "ndr": "--ndr" in (extra or []), **delta, **fields})
+        ndr = "--ndr" in (extra or [])
+
+        def once() -> dict:
+            before = t.stats()
+            result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
+            delta = worker_delta(before, t.stats())
+            return {"section": section, "dut": "tartan", "test": direction,
+                    "backend": t.backend, "size": size, "flows": flows, "nodes": t.nodes,
+                    "result": result, "ndr": ndr, **delta, **fields}
+        # A search already runs many trials; churn is about loss, not speed.
+        return self.best_of(once, 1 if ndr or section == "churn" else self.o.repeat)
+
+    def best_of(self, once, repeat: int) -> dict:
+        """Measures `repeat` times and records the fastest: this machine's
+        neighbours come and go, and a slow outlier says nothing about the
+        DUT. Every run's rate stays in the record."""
+        runs = [once() for _ in range(repeat)]
+
+        def rate(r: dict) -> float:
+            return r.get("core_mpps") or r["result"]["rx_mpps"]
+        best = max(runs, key=rate)
+        if repeat > 1:
+            best["repeats_mpps"] = [round(rate(r), 3) for r in runs]
+        return self.record(best)
 
     # 2, 3, 5, 6: tartand over memif.
     def tartan(self, backend: str) -> None:
@@ -188,6 +209,30 @@ class Suite:
         # them back, or decap from them later counts as unknown senders.
         t.nodeload(["--first", "250", "--nodes", "750", "--concurrency", "8"])
 
+    # The engine alone: tartan-bench's encap and decap of 64 B frames in
+    # bursts of 32, in process on net_ring, so no process boundary and no
+    # copies: what one worker costs per packet without the memif I/O.
+    def engine(self) -> None:
+        out = os.path.join(self.work, "bench.json")
+        cmd = [self.bin["tartan-bench"], "--benchmark_filter=^BM_Vxlan(Encap|Decap)/18$",
+               f"--benchmark_min_time={max(self.o.duration / 2, 0.1)}",
+               f"--benchmark_out={out}", "--benchmark_out_format=json"]
+        run(cmd, timeout=300)
+        with open(out) as f:
+            benchmarks = json.load(f)["benchmarks"]
+        tsc_hz = next((r["tsc_hz"] for r in self.records if r.get("tsc_hz")),
+                      float(report.machine()["mhz"]) * 1e6)
+        for b in benchmarks:
+            pps = b["items_per_second"]
+            self.record({"section": "engine", "dut": "tartan-engine",
+                         "test": "encap" if "Encap" in b["name"] else "decap",
+                         "backend": "vxlan", "size": "64", "flows": 1, "nodes": 1,
+                         "busy_cycles_per_packet": tsc_hz / pps,
+                         "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
+                                    "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
+                                    "loss_ratio": 0, "tsc_hz": tsc_hz,
+                                    "command": " ".join(cmd)}})
+
     # 4. The kernel's VXLAN path.
     def kernel(self) -> None:
         k = KernelNode(str(os.getpid()))
@@ -203,17 +248,20 @@ class Suite:
                 # veth hands over packets whose checksums the kernel left to
                 # "hardware" (as with a NIC's offload): not ours to check.
                 args += ["--verify-every", "0"]
-                busy0, total0 = cpu_busy_jiffies(DUT_CPU)
-                c0 = k.counters()
-                result = gen.run(k.vdevs(), args, hugepages=False)
-                busy1, total1 = cpu_busy_jiffies(DUT_CPU)
-                c1 = k.counters()
-                busy = (busy1 - busy0) / max(1, total1 - total0)
-                self.record({"section": "kernel", "dut": "kernel", "test": direction,
-                             "backend": "vxlan", "size": size, "flows": 1, "nodes": 1,
-                             "result": result, "cpu_busy": busy,
-                             "core_mpps": result["rx_mpps"] / busy if busy > 0.02 else None,
-                             "flannel1": {x: c1[x] - c0[x] for x in c1}})
+
+                def once(args=args, size=size, direction=direction) -> dict:
+                    busy0, total0 = cpu_busy_jiffies(DUT_CPU)
+                    c0 = k.counters()
+                    result = gen.run(k.vdevs(), args, hugepages=False)
+                    busy1, total1 = cpu_busy_jiffies(DUT_CPU)
+                    c1 = k.counters()
+                    busy = (busy1 - busy0) / max(1, total1 - total0)
+                    return {"section": "kernel", "dut": "kernel", "test": direction,
+                            "backend": "vxlan", "size": size, "flows": 1, "nodes": 1,
+                            "result": result, "cpu_busy": busy,
+                            "core_mpps": result["rx_mpps"] / busy if busy > 0.02 else None,
+                            "flannel1": {x: c1[x] - c0[x] for x in c1}}
+                self.best_of(once, self.o.repeat)
 
     def ensure_hugepages(self, pages: int) -> None:
         def free() -> int:
@@ -235,13 +283,15 @@ class Suite:
     def run(self) -> None:
         started = datetime.datetime.now(datetime.timezone.utc)
         self.ensure_hugepages(768)
-        sections = self.o.only or ["testpmd", "vxlan", "udp", "kernel"]
+        sections = self.o.only or ["testpmd", "vxlan", "udp", "engine", "kernel"]
         for s in sections:
             self.say(f"--- {s}")
             if s == "testpmd":
                 self.testpmd()
             elif s in ("vxlan", "udp"):
                 self.tartan(s)
+            elif s == "engine":
+                self.engine()
             elif s == "kernel":
                 self.kernel()
         finished = datetime.datetime.now(datetime.timezone.utc)
@@ -256,7 +306,8 @@ class Suite:
         print(table)
         summary = report.summary(self.records)
         print(summary)
-        if not self.o.smoke:
+        # RESULTS.md and the plots show a whole run, never a part of one.
+        if not self.o.smoke and not self.o.only:
             report.plots(self.records, self.o.out)
             report.update_results_md(self.o.results_md, doc, table, summary)
         self.say(f"done in {(finished - started).total_seconds():.0f} s; results in {self.o.out}")
@@ -272,12 +323,20 @@ def main() -> int:
                    help="the RESULTS.md whose suite section is rewritten")
     p.add_argument("--duration", type=float, default=3, help="seconds per measurement")
     p.add_argument("--trial", type=float, default=0.5, help="seconds per NDR search trial")
-    p.add_argument("--only", action="append", choices=["testpmd", "vxlan", "udp", "kernel"],
-                   help="run only these parts (repeatable)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="measurements per point, the fastest kept and all in suite.json "
+                        "(default 2; 1 with --smoke)")
+    p.add_argument("--only", action="append", choices=["testpmd", "vxlan", "udp", "engine", "kernel"],
+                   help="run only these parts (repeatable); writes suite.json and prints the "
+                        "table, but leaves RESULTS.md and the plots alone")
     p.add_argument("--smoke", action="store_true",
                    help="a short pass over every part (64 B, small tables, no search, no "
                         "RESULTS.md): checks the suite works, measures nothing worth keeping")
     opts = p.parse_args()
+    if opts.repeat is None:
+        opts.repeat = 1 if opts.smoke else 2
+    if opts.repeat < 1:
+        p.error("--repeat: at least 1")
     if os.geteuid() != 0:
         print("perf-suite: needs root (hugepages, network namespaces)", file=sys.stderr)
         return 2
