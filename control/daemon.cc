@@ -75,7 +75,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   d->config_service_ =
       std::make_unique<ConfigService>(config.source_name, config_to_yaml(d->config_));
   d->stats_ = std::make_unique<StatsService>(*d->engine_);
-  d->nodes_ = std::make_unique<NodesService>(*d->mirror_);
+  d->nodes_ = std::make_unique<NodesService>(
+      *d->mirror_, WatchLimits{config.control.watch_history,
+                               std::chrono::milliseconds(config.control.stream_write_timeout_ms)});
   d->leases_ =
       std::make_unique<LeasesService>(d->config_, *d->engine_, *d->lease_, *d->mirror_, d->keys_);
   d->routes_ = std::make_unique<RoutesService>(*d->engine_, *d->mirror_);

@@ -38,6 +38,8 @@ class Daemon {
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
+  // WatchNodes and StreamStats calls open now (none should outlive its client).
+  size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
  private:
   explicit Daemon(const Config& config);
