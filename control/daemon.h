@@ -20,6 +20,7 @@
 #include "control/readiness.h"
 #include "control/routes_service.h"
 #include "control/stats_service.h"
+#include "control/tap_watchdog.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
@@ -53,6 +54,7 @@ class Daemon {
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;
   std::unique_ptr<HostNetwork> host_;
+  std::unique_ptr<TapWatchdog> tap_watchdog_;  // with host_
   std::unique_ptr<EtcdLeaseSource> etcd_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<ConfigService> config_service_;
