@@ -205,6 +205,9 @@ Status HostNetwork::delete_route(const Ipv4Prefix& pod_cidr) {
   rtnl_route_set_dst(r.get(), prefix.get());
   rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(r.get(), kTartanRouteProtocol);
+  // Any scope: left unset, libnl guesses "link" for a route without a next
+  // hop, the kernel finds no such route, and the delete silently does nothing.
+  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);
   const int route_err = rtnl_route_delete(sock_, r.get(), 0);
   Neigh n(rtnl_neigh_alloc());
   rtnl_neigh_set_ifindex(n.get(), ifindex_);

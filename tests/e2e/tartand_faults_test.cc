@@ -145,7 +145,16 @@ TEST_F(TartandFaults, AfterSigkillARestartKeepsVtepMacAndLeaseAndHostRoutesAreNo
   // Only its telemetry socket outlives a killed process (nothing runs its
   // exit handlers): the test removes it.
   std::filesystem::remove_all("/var/run/dpdk/" + killed_prefix);
+  // tartand's tap went with it, and its routes with the tap. Where the
+  // interface outlives tartand (a persistent tap, as here), what it left
+  // stays: a route of tartan's for a node that is gone meanwhile.
+  ASSERT_EQ(c.sh(*tartan.ns,
+                 "ip tuntap add dev flannel.1 mode tap multi_queue && ip link set flannel.1 up && "
+                 "ip route add 10.244.99.0/24 via 10.244.99.0 dev flannel.1 onlink proto 116")
+                .exit_code,
+            0);
   c.start_tartand(tartan);
+  EXPECT_EQ(host_routes(c, tartan), "") << "stale host routes were not removed at start";
   EXPECT_EQ(tartan.vtep_mac, vtep_mac) << "the kernel node's neighbour entry for us went stale";
   EXPECT_EQ(testing::read_file(tartan.dir + "/subnet.env"), subnet_env);
   // The restarted tartand learns the kernel node again (as a controller
@@ -155,6 +164,8 @@ TEST_F(TartandFaults, AfterSigkillARestartKeepsVtepMacAndLeaseAndHostRoutesAreNo
   EXPECT_EQ(host_routes(c, tartan), routes);
   EXPECT_TRUE(all_replied(ping(c, tartan, kernel))) << tartan.tartand->output();
   EXPECT_TRUE(all_replied(ping(c, kernel, tartan))) << tartan.tartand->output();
+  c.forget(tartan, kernel);
+  EXPECT_EQ(host_routes(c, tartan), "") << "a deleted node's host route stayed";
 }
 
 TEST_F(TartandFaults, AnOverlayTapDeletedFromOutsideIsCreatedAgainWithItsAddressAndRoutes) {
