@@ -16,8 +16,6 @@
 namespace tartan {
 namespace {
 
-constexpr int kMaxMessageBytes = 4 * 1024 * 1024;
-
 Result<std::string> read_file(const std::string& path, const char* what) {
   std::ifstream in(path);
   if (!in)
@@ -54,6 +52,20 @@ Result<std::shared_ptr<grpc::ServerCredentials>> tls_credentials(const ControlCo
     options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);
+}
+
+// Only root and the members of control.socket_group may connect.
+Status restrict_socket(const std::string& path, const ControlConfig& config) {
+  if (config.socket_gid && chown(path.c_str(), static_cast<uid_t>(-1), *config.socket_gid) != 0) {
+    return Status(ErrorCode::kFailedPrecondition, "control.socket_group: chown '" + path +
+                                                      "' to group '" + config.socket_group +
+                                                      "': " + std::strerror(errno));
+  }
+  if (chmod(path.c_str(), 0660) != 0) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "control.listen: chmod 0660 '" + path + "': " + std::strerror(errno));
+  }
+  return {};
 }
 
 }  // namespace
@@ -93,8 +105,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ControlConfig& config,
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config.listen, creds, &bound_port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Bounds on what one client can make the server hold: a larger message
+  // is refused with RESOURCE_EXHAUSTED, a connection's further calls wait
+  // for one of its open calls to end.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config.max_concurrent_streams));
   for (grpc::Service* s : services) builder.RegisterService(s);
   server->server_ = builder.BuildAndStart();
   server->port_ = server->socket_path_.empty() ? bound_port : 0;
@@ -102,10 +119,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ControlConfig& config,
     return Status(ErrorCode::kUnavailable,
                   "control.listen: cannot listen on '" + config.listen + "'");
   }
-  if (!server->socket_path_.empty() && chmod(server->socket_path_.c_str(), 0660) != 0) {
-    return Status(
-        ErrorCode::kFailedPrecondition,
-        "control.listen: chmod 0660 '" + server->socket_path_ + "': " + std::strerror(errno));
+  if (!server->socket_path_.empty()) {
+    if (Status s = restrict_socket(server->socket_path_, config); !s.ok()) return s;
   }
   TARTAN_LOG(INFO, kControl, "control API listening on %s", config.listen.c_str());
   return server;

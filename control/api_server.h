@@ -1,6 +1,7 @@
 // The gRPC server of the tartan.v1 API: a unix socket by default (0660,
-// directory created), TCP only with TLS. Runs on gRPC's own threads, never
-// on an EAL lcore.
+// group control.socket_group, directory created), TCP only with TLS. Bounds
+// message sizes and the calls open at once per connection. Runs on gRPC's
+// own threads, never on an EAL lcore.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

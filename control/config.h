@@ -43,8 +43,19 @@ struct ControlConfig {
   std::string tls_cert;       // PEM server certificate (TCP)
   std::string tls_key;        // PEM server key (TCP)
   std::string tls_client_ca;  // PEM CA; when set, clients must present a certificate it signed
-  uint32_t watch_history =
-      16384;  // node events kept for WatchNodes; a client further behind is resynced
+  // Node events kept for WatchNodes: a watch starting further back is
+  // resynced; an open watch whose client falls further behind is ended.
+  uint32_t watch_history = 16384;
+  // Group owning the unix socket (mode 0660): who may use the API without
+  // being root. "" keeps tartand's own group; `socket_gid` is resolved from
+  // it when the config is loaded.
+  std::string socket_group;
+  std::optional<uint32_t> socket_gid;
+  uint32_t max_message_bytes = 4 << 20;  // largest request or response; above: RESOURCE_EXHAUSTED
+  uint32_t max_concurrent_streams = 64;  // calls open at once on one client connection
+  // A stream (WatchNodes) whose client takes none of its messages for this
+  // long is ended, so a stopped client holds nothing for ever.
+  uint32_t stream_write_timeout_ms = 30000;
 };
 
 enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };

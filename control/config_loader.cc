@@ -1,5 +1,6 @@
 #include "control/config_loader.h"
 
+#include <grp.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -8,8 +9,10 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "control/etcd_endpoint.h"
 #include "control/flannel_annotations.h"
@@ -25,6 +28,20 @@ struct ConfigError {
   std::string key;
   std::string message;
 };
+
+// The id of a group given by name or number, if the system has it.
+std::optional<uint32_t> group_id(const std::string& name) {
+  group g{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found) == 0 && found != nullptr)
+    return found->gr_gid;
+  uint32_t gid = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), gid);
+  if (name.empty() || ec != std::errc() || end != name.data() + name.size()) return std::nullopt;
+  if (getgrgid_r(gid, &g, buf.data(), buf.size(), &found) == 0 && found != nullptr) return gid;
+  return std::nullopt;
+}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -449,8 +466,20 @@ void read_network(Reader& r, const Section& top, Config& c) {
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
-  Section s = r.section(top.get("control"), "control", {"listen", "tls", "watch_history"});
+  Section s = r.section(top.get("control"), "control",
+                        {"listen", "tls", "watch_history", "socket_group", "max_message_bytes",
+                         "max_concurrent_streams", "stream_write_timeout_ms"});
   r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
+  r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
+  r.maybe_integer(s, "max_concurrent_streams", control.max_concurrent_streams, 1, 1 << 16);
+  r.maybe_integer(s, "stream_write_timeout_ms", control.stream_write_timeout_ms, 100, 3600000);
+  if (s.has("socket_group")) {
+    control.socket_group = r.string(s.get("socket_group"), "control.socket_group");
+    control.socket_gid = group_id(control.socket_group);
+    if (!control.socket_gid) {
+      r.fail_at("control.socket_group", "group '" + control.socket_group + "' does not exist");
+    }
+  }
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
     Section t = r.section(s.get("tls"), "control.tls", {"cert", "key", "client_ca"});
@@ -887,6 +916,11 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.control.listen;
   out << YAML::Key << "watch_history" << YAML::Value << c.control.watch_history;
+  if (!c.control.socket_group.empty())
+    out << YAML::Key << "socket_group" << YAML::Value << c.control.socket_group;
+  out << YAML::Key << "max_message_bytes" << YAML::Value << c.control.max_message_bytes;
+  out << YAML::Key << "max_concurrent_streams" << YAML::Value << c.control.max_concurrent_streams;
+  out << YAML::Key << "stream_write_timeout_ms" << YAML::Value << c.control.stream_write_timeout_ms;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;

@@ -1,5 +1,7 @@
 #include "control/daemon.h"
 
+#include <algorithm>
+
 #include "control/config_loader.h"
 #include "control/etcd_startup.h"
 #include "control/vtep_mac_store.h"
@@ -75,7 +77,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   d->config_service_ =
       std::make_unique<ConfigService>(config.source_name, config_to_yaml(d->config_));
   d->stats_ = std::make_unique<StatsService>(*d->engine_);
-  d->nodes_ = std::make_unique<NodesService>(*d->mirror_);
+  d->nodes_ = std::make_unique<NodesService>(
+      *d->mirror_, WatchLimits{config.control.watch_history,
+                               std::chrono::milliseconds(config.control.stream_write_timeout_ms)});
   d->leases_ =
       std::make_unique<LeasesService>(d->config_, *d->engine_, *d->lease_, *d->mirror_, d->keys_);
   d->routes_ = std::make_unique<RoutesService>(*d->engine_, *d->mirror_);
@@ -97,6 +101,7 @@ void Daemon::stop() {
     server_->shutdown();
     server_.reset();
   }
+  tap_watchdog_.reset();
   host_.reset();  // removes the host routes while the tap still exists
   if (engine_) engine_->stop();
 }
@@ -128,6 +133,11 @@ Status Daemon::program_host() {
             route ? h->add_route(prefix, route->vtep_mac.value_or(own)) : h->remove_route(prefix);
         if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
       });
+  // The tap is the first overlay port (Config::host_tap).
+  const auto& ports = engine_->ports();
+  const auto tap = std::find_if(ports.begin(), ports.end(),
+                                [](const Port& p) { return p.role() == PortRole::kOverlay; });
+  tap_watchdog_ = std::make_unique<TapWatchdog>(*engine_, tap - ports.begin(), *host_);
   return {};
 }
 

@@ -20,6 +20,7 @@
 #include "control/readiness.h"
 #include "control/routes_service.h"
 #include "control/stats_service.h"
+#include "control/tap_watchdog.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
@@ -38,6 +39,8 @@ class Daemon {
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
+  // WatchNodes and StreamStats calls open now (none should outlive its client).
+  size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
  private:
   explicit Daemon(const Config& config);
@@ -51,6 +54,7 @@ class Daemon {
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;
   std::unique_ptr<HostNetwork> host_;
+  std::unique_ptr<TapWatchdog> tap_watchdog_;  // with host_
   std::unique_ptr<EtcdLeaseSource> etcd_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<ConfigService> config_service_;

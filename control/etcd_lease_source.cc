@@ -446,6 +446,9 @@ Status EtcdLeaseSource::renew() {
     ++st.renewals;
     st.lease_id = grant->id;
   });
+  // A failed renewal marked etcd unreachable; with the watch up, this one
+  // says it is back (nothing else would until the watch breaks).
+  if (watch_) set_connected("renewed " + own_->key);
   return {};
 }
 

@@ -122,11 +122,43 @@ Status HostNetwork::set_local(const Ipv4Prefix& pod_cidr, uint16_t mtu) {
     return failed("address " + pod_cidr.addr.str() + "/32 on " + ifname_, err);
   }
   local_ = pod_cidr;
+  mtu_ = mtu;
+  return {};
+}
+
+int HostNetwork::ifindex() const {
+  std::lock_guard lock(mu_);
+  return ifindex_;
+}
+
+Status HostNetwork::reattach() {
+  std::optional<Ipv4Prefix> local;
+  uint16_t mtu = 0;
+  std::map<Ipv4Prefix, MacAddr> routes;
+  {
+    std::lock_guard lock(mu_);
+    rtnl_link* raw = nullptr;
+    if (int err = rtnl_link_get_kernel(sock_, 0, ifname_.c_str(), &raw); err < 0) {
+      return failed("host interface '" + ifname_ + "'", err);
+    }
+    Link link(raw);
+    ifindex_ = rtnl_link_get_ifindex(link.get());
+    local = local_;
+    mtu = mtu_;
+    routes = routes_;
+  }
+  if (local) {
+    if (Status s = set_local(*local, mtu); !s.ok()) return s;
+  }
+  for (const auto& [prefix, mac] : routes) {
+    if (Status s = add_route(prefix, mac); !s.ok()) return s;
+  }
   return {};
 }
 
 Status HostNetwork::add_route(const Ipv4Prefix& pod_cidr, const MacAddr& next_hop_mac) {
   std::lock_guard lock(mu_);
+  routes_[pod_cidr] = next_hop_mac;
   // The neighbour first: the kernel would otherwise ARP for the gateway.
   Neigh n(rtnl_neigh_alloc());
   rtnl_neigh_set_ifindex(n.get(), ifindex_);
@@ -157,7 +189,6 @@ Status HostNetwork::add_route(const Ipv4Prefix& pod_cidr, const MacAddr& next_ho
     return failed("route " + pod_cidr.str() + " via " + pod_cidr.addr.str() + " dev " + ifname_,
                   err);
   }
-  routes_[pod_cidr] = next_hop_mac;
   return {};
 }
 
@@ -174,6 +205,9 @@ Status HostNetwork::delete_route(const Ipv4Prefix& pod_cidr) {
   rtnl_route_set_dst(r.get(), prefix.get());
   rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(r.get(), kTartanRouteProtocol);
+  // Any scope: left unset, libnl guesses "link" for a route without a next
+  // hop, the kernel finds no such route, and the delete silently does nothing.
+  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);
   const int route_err = rtnl_route_delete(sock_, r.get(), 0);
   Neigh n(rtnl_neigh_alloc());
   rtnl_neigh_set_ifindex(n.get(), ifindex_);

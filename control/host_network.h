@@ -44,18 +44,26 @@ class HostNetwork {
   // `wanted` (left by a tartand that was killed), with their neighbours.
   Status reconcile(const std::map<Ipv4Prefix, MacAddr>& wanted);
 
+  // The tap was deleted and created again (TapWatchdog): finds it by name
+  // and gives it again our address, MTU, neighbours and routes.
+  Status reattach();
+
   const std::string& ifname() const { return ifname_; }
+  int ifindex() const;
 
  private:
   HostNetwork() = default;
   Status delete_route(const Ipv4Prefix& pod_cidr);
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   nl_sock* sock_ = nullptr;
   std::string ifname_;
   int ifindex_ = 0;
   std::optional<Ipv4Prefix> local_;
-  std::map<Ipv4Prefix, MacAddr> routes_;  // what we programmed
+  uint16_t mtu_ = 0;
+  // What we program, including what failed (the tap may be gone for a
+  // moment): reattach() programs all of it again.
+  std::map<Ipv4Prefix, MacAddr> routes_;
 };
 
 }  // namespace tartan

@@ -124,7 +124,7 @@ void NodeMirror::set_route_hook(RouteHook hook) {
 void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
   log_.push_back(NodeEvent{type, std::move(node), version_});
   while (log_.size() > settings_.event_log_size) log_.pop_front();
-  changed_.notify_all();
+  if (event_hook_) event_hook_();
 }
 
 Result<NodeRecord> NodeMirror::apply(const NodeSpec& node,
@@ -248,27 +248,24 @@ uint64_t NodeMirror::resource_version() const {
   return version_;
 }
 
-NodeMirror::WatchBatch NodeMirror::events_after(uint64_t version,
-                                                std::chrono::milliseconds wait) const {
-  std::unique_lock lock(mu_);
+NodeMirror::WatchBatch NodeMirror::events_after(uint64_t version, size_t max_events) const {
+  std::lock_guard lock(mu_);
   WatchBatch batch;
   const uint64_t oldest_known = log_.empty() ? version_ : log_.front().resource_version - 1;
-  if (version == 0 || version < oldest_known || version > version_) {
+  if (version < oldest_known || version > version_) {
     batch.resync = true;
     return batch;
   }
-  changed_.wait_for(lock, wait, [&] { return version_ > version || waking_; });
-  for (auto it = log_.rbegin(); it != log_.rend() && it->resource_version > version; ++it) {
-    batch.events.push_back(*it);
-  }
-  std::reverse(batch.events.begin(), batch.events.end());
+  // Versions in the log are consecutive: the event after `version` is at
+  // index version - oldest_known.
+  for (size_t i = version - oldest_known; i < log_.size() && batch.events.size() < max_events; ++i)
+    batch.events.push_back(log_[i]);
   return batch;
 }
 
-void NodeMirror::wake_watchers() {
+void NodeMirror::set_event_hook(std::function<void()> hook) {
   std::lock_guard lock(mu_);
-  waking_ = true;
-  changed_.notify_all();
+  event_hook_ = std::move(hook);
 }
 
 Status NodeMirror::set_local_subnet(std::optional<Ipv4Prefix> subnet) {

@@ -4,8 +4,7 @@
 // watchers see it as an event with a resource version.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -76,16 +75,17 @@ class NodeMirror {
                                                     size_t limit) const;
   uint64_t resource_version() const;
 
-  // Events after `version`, waiting up to `wait` for one to come. `resync`
-  // is set when `version` is older than the log (or 0): the caller must
-  // start over from list().
+  // The first `max_events` events after `version`. `resync` is set when
+  // the log no longer holds them all (or `version` is in the future): the
+  // caller must start over from list().
   struct WatchBatch {
     bool resync = false;
     std::vector<NodeEvent> events;
   };
-  WatchBatch events_after(uint64_t version, std::chrono::milliseconds wait) const;
-  // Wakes every waiting watcher (on shutdown).
-  void wake_watchers();
+  WatchBatch events_after(uint64_t version, size_t max_events = SIZE_MAX) const;
+  // Called after each recorded event, under the mirror's lock: it must not
+  // call back into the mirror (watchers use it to wake up).
+  void set_event_hook(std::function<void()> hook);
 
   // Our own podCIDR, checked against every node's.
   Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
@@ -113,7 +113,6 @@ class NodeMirror {
   const MirrorSettings settings_;
   Engine& engine_;
   mutable std::mutex mu_;
-  mutable std::condition_variable changed_;
   std::map<std::string, NodeRecord> nodes_;
   std::map<uint32_t, std::pair<uint32_t, std::string>>
       cidr_index_;                            // first address -> (last address, node)
@@ -121,7 +120,7 @@ class NodeMirror {
   std::optional<Ipv4Prefix> local_subnet_;
   uint64_t version_ = 0;
   std::deque<NodeEvent> log_;
-  bool waking_ = false;
+  std::function<void()> event_hook_;
   RouteHook route_hook_;
 };
 

@@ -63,50 +63,9 @@ grpc::Status NodesService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
   return grpc::Status::OK;
 }
 
-grpc::Status NodesService::WatchNodes(grpc::ServerContext* ctx, const v1::WatchNodesRequest* req,
-                                      grpc::ServerWriter<v1::NodeEvent>* writer) {
-  auto from = parse_resource_version(req->resource_version(), "resource_version");
-  if (!from) return to_grpc(from.status());
-  uint64_t version = from->value_or(0);
-  while (!ctx->IsCancelled() && !stopping_) {
-    NodeMirror::WatchBatch batch = mirror_.events_after(version, std::chrono::milliseconds(200));
-    if (batch.resync) {
-      v1::NodeEvent start;
-      start.set_type(v1::NodeEvent::RESYNC);
-      if (!writer->Write(start)) break;
-      auto [nodes, now] = mirror_.list("", SIZE_MAX);
-      for (const NodeRecord& r : nodes) {
-        v1::NodeEvent e;
-        e.set_type(v1::NodeEvent::ADDED);
-        node_to_proto(r, e.mutable_node());
-        e.set_resource_version(std::to_string(r.resource_version));
-        if (!writer->Write(e)) return grpc::Status::CANCELLED;
-      }
-      v1::NodeEvent bookmark;
-      bookmark.set_type(v1::NodeEvent::BOOKMARK);
-      bookmark.set_resource_version(std::to_string(now));
-      if (!writer->Write(bookmark)) break;
-      version = now;
-      continue;
-    }
-    for (const NodeEvent& ev : batch.events) {
-      v1::NodeEvent e;
-      e.set_type(ev.type == NodeEvent::Type::kAdded      ? v1::NodeEvent::ADDED
-                 : ev.type == NodeEvent::Type::kModified ? v1::NodeEvent::MODIFIED
-                                                         : v1::NodeEvent::DELETED);
-      node_to_proto(ev.node, e.mutable_node());
-      e.set_resource_version(std::to_string(ev.resource_version));
-      if (!writer->Write(e)) return grpc::Status::CANCELLED;
-      version = ev.resource_version;
-    }
-  }
-  return stopping_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "tartand is shutting down")
-                   : grpc::Status::OK;
-}
-
-void NodesService::stop_watches() {
-  stopping_ = true;
-  mirror_.wake_watchers();
+grpc::ServerWriteReactor<v1::NodeEvent>* NodesService::WatchNodes(
+    grpc::CallbackServerContext* ctx, const v1::WatchNodesRequest* req) {
+  return watches_.open(ctx, *req);
 }
 
 }  // namespace tartan

@@ -1,15 +1,17 @@
 #pragma once
 
-#include <atomic>
-
 #include "control/node_mirror.h"
+#include "control/node_watches.h"
 #include "tartan/v1/node.grpc.pb.h"
 
 namespace tartan {
 
-class NodesService final : public v1::Nodes::Service {
+// WatchNodes is served with gRPC's callback API (control/node_watches.h):
+// open watches cost no thread; the other calls are synchronous.
+class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::Nodes::Service> {
  public:
-  explicit NodesService(NodeMirror& mirror) : mirror_(mirror) {}
+  explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {})
+      : mirror_(mirror), watches_(mirror, limits) {}
 
   grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                          v1::Node* out) override;
@@ -18,15 +20,16 @@ class NodesService final : public v1::Nodes::Service {
   grpc::Status GetNode(grpc::ServerContext*, const v1::GetNodeRequest* req, v1::Node* out) override;
   grpc::Status ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* req,
                          v1::ListNodesResponse* out) override;
-  grpc::Status WatchNodes(grpc::ServerContext* ctx, const v1::WatchNodesRequest* req,
-                          grpc::ServerWriter<v1::NodeEvent>* writer) override;
+  grpc::ServerWriteReactor<v1::NodeEvent>* WatchNodes(grpc::CallbackServerContext* ctx,
+                                                      const v1::WatchNodesRequest* req) override;
 
   // Ends every open watch stream (on shutdown).
-  void stop_watches();
+  void stop_watches() { watches_.stop(); }
+  size_t open_watches() const { return watches_.open_count(); }
 
  private:
   NodeMirror& mirror_;
-  std::atomic<bool> stopping_{false};
+  NodeWatches watches_;
 };
 
 }  // namespace tartan

@@ -107,6 +107,11 @@ grpc::Status StatsService::StreamStats(grpc::ServerContext* ctx, const v1::Strea
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "interval_ms: " + std::to_string(interval) + " is outside 100..3600000");
   }
+  ++open_streams_;
+  struct Closed {
+    std::atomic<size_t>& n;
+    ~Closed() { --n; }
+  } closed{open_streams_};
   StatsSnapshot previous{};
   bool first = true;
   auto next = std::chrono::steady_clock::now();

@@ -20,10 +20,12 @@ class StatsService final : public v1::Stats::Service {
   grpc::Status StreamStats(grpc::ServerContext* ctx, const v1::StreamStatsRequest* req,
                            grpc::ServerWriter<v1::StatsSnapshot>* writer) override;
   void stop_streams() { stopping_ = true; }
+  size_t open_streams() const { return open_streams_; }
 
  private:
   const Engine& engine_;
   std::atomic<bool> stopping_{false};
+  std::atomic<size_t> open_streams_{0};
 };
 
 }  // namespace tartan

@@ -299,16 +299,9 @@ Status Engine::start_ports() {
 
 Status Engine::start() {
   if (Status s = start_ports(); !s.ok()) return s;
-  stop_workers_.store(false);
-  for (auto& w : workers_) {
-    auto* ctx = new std::pair<Worker*, std::atomic<bool>*>(w.get(), &stop_workers_);
-    if (int rc = rte_eal_remote_launch(launch_worker, ctx, w->lcore()); rc != 0) {
-      delete ctx;
-      stop();
-      return Status::internal("cannot launch worker on lcore " + std::to_string(w->lcore()) + ": " +
-                              rte_strerror(-rc));
-    }
-    launched_ = true;
+  if (Status s = launch_workers(); !s.ok()) {
+    stop();
+    return s;
   }
   stop_housekeeping_.store(false);
   housekeeping_thread_ = std::thread([this] { housekeeping_loop(); });
@@ -319,17 +312,52 @@ Status Engine::start() {
   return {};
 }
 
+Status Engine::launch_workers() {
+  stop_workers_.store(false);
+  for (auto& w : workers_) {
+    auto* ctx = new std::pair<Worker*, std::atomic<bool>*>(w.get(), &stop_workers_);
+    if (int rc = rte_eal_remote_launch(launch_worker, ctx, w->lcore()); rc != 0) {
+      delete ctx;
+      return Status::internal("cannot launch worker on lcore " + std::to_string(w->lcore()) + ": " +
+                              rte_strerror(-rc));
+    }
+    launched_ = true;
+  }
+  return {};
+}
+
+void Engine::stop_workers() {
+  if (!launched_) return;
+  stop_workers_.store(true);
+  for (auto& w : workers_) rte_eal_wait_lcore(w->lcore());
+  launched_ = false;
+  TARTAN_LOG(INFO, kEngine, "workers stopped");
+}
+
+Status Engine::reopen_port(size_t index) {
+  if (!launched_ || index >= ports_.size()) {
+    return Status(ErrorCode::kFailedPrecondition, "reopen_port: the engine is not running");
+  }
+  // A worker finishes its loop (and its TX bursts) before it stops: no
+  // packet is inside the device while it goes.
+  stop_workers();
+  Port& port = ports_[index];
+  const uint16_t num_workers = static_cast<uint16_t>(workers_.size());
+  const Status reprobed =
+      port.reprobe(config_.ports[index], num_workers, num_workers, config_.workers, pool_);
+  if (Status s = launch_workers(); !s.ok()) return s;
+  if (reprobed.ok()) {
+    TARTAN_LOG(NOTICE, kEngine, "port '%s' probed again; workers resumed", port.name().c_str());
+  }
+  return reprobed;
+}
+
 void Engine::stop() {
   if (housekeeping_thread_.joinable()) {
     stop_housekeeping_.store(true);
     housekeeping_thread_.join();
   }
-  if (launched_) {
-    stop_workers_.store(true);
-    for (auto& w : workers_) rte_eal_wait_lcore(w->lcore());
-    launched_ = false;
-    TARTAN_LOG(INFO, kEngine, "workers stopped");
-  }
+  stop_workers();
   if (ports_started_) {
     {
       std::lock_guard lock(mu_);

@@ -51,6 +51,11 @@ class Engine {
   // Stops housekeeping, the workers, then the ports; frees what was queued
   // between them. Idempotent.
   void stop();
+  // Brings back port `index` after its device lost its kernel side (a tap
+  // deleted from outside): the workers pause, the device is probed again
+  // (Port::reprobe), the workers resume. Between start() and stop(), from
+  // one thread at a time.
+  Status reopen_port(size_t index);
 
   // Table changes, all or nothing (see ForwardingTables::apply).
   Status apply(const TableDelta& delta);
@@ -89,6 +94,8 @@ class Engine {
   uint64_t now_ms() const;
   void drain_to_control();  // needs mu_ held
   bool inject(unsigned worker, rte_mbuf* m);
+  Status launch_workers();
+  void stop_workers();
   void housekeeping_loop();
 
   EngineConfig config_;
@@ -113,7 +120,7 @@ class Engine {
   std::vector<PeerBaseline> peer_baseline_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  mutable std::mutex mu_;  // control side: tables, neighbours, baselines
+  mutable std::mutex mu_;           // control side: tables, neighbours, baselines
   uint64_t arp_consumed_ = 0;       // ARP frames learned from and freed (under mu_)
   uint64_t discarded_at_stop_ = 0;  // injected packets no worker sent before stop()
   std::atomic<bool> stop_workers_{false};

@@ -1,5 +1,6 @@
 #include "engine/port.h"
 
+#include <rte_dev.h>
 #include <rte_errno.h>
 
 #include <algorithm>
@@ -143,6 +144,34 @@ Status Port::start() {
              offloads_.ipv4_cksum ? ", ipv4-cksum offload" : "",
              offloads_.udp_cksum ? ", udp-cksum offload" : "");
   return {};
+}
+
+Status Port::reprobe(const PortConfig& config, uint16_t wanted_rx_queues, uint16_t tx_queues,
+                     const WorkersConfig& workers, rte_mempool* pool) {
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(id_, &info); rc != 0) {
+    return Status::internal("port '" + name_ + "': cannot read device info: " + dpdk_error(rc));
+  }
+  stop();
+  if (int rc = rte_dev_remove(info.device); rc != 0) {
+    return Status::internal("port '" + name_ + "': cannot remove the device: " + dpdk_error(rc));
+  }
+  open_ = false;
+  if (int rc = rte_dev_probe(config.device.c_str()); rc != 0) {
+    return Status::internal("port '" + name_ + "': probing '" + config.device +
+                            "' again failed: " + dpdk_error(rc));
+  }
+  PortConfig same = config;
+  same.mac = mac_;
+  auto fresh = Port::open(same, wanted_rx_queues, tx_queues, workers, pool);
+  if (!fresh) return fresh.status();
+  if (fresh->id() != id_) {
+    fresh->close();
+    return Status::internal("port '" + name_ + "' came back as DPDK port " +
+                            std::to_string(fresh->id()) + ", not " + std::to_string(id_));
+  }
+  open_ = true;
+  return start();
 }
 
 void Port::stop() {

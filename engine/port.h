@@ -30,6 +30,11 @@ class Port {
   Status start();
   void stop();   // idempotent
   void close();  // idempotent; stops first
+  // Removes the device and probes it again from config.device, configured
+  // as open() does and with the MAC it had: what brings back a net_tap
+  // whose kernel interface was deleted. The port id must come back the same.
+  Status reprobe(const PortConfig& config, uint16_t wanted_rx_queues, uint16_t tx_queues,
+                 const WorkersConfig& workers, rte_mempool* pool);
 
   uint16_t id() const { return id_; }
   const std::string& name() const { return name_; }

@@ -11,6 +11,7 @@
 #include "tartan/v1/node.grpc.pb.h"
 #include "tartan/v1/route.grpc.pb.h"
 #include "tartan/v1/stats.grpc.pb.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/files.h"
 #include "tests/support/packets.h"
@@ -19,38 +20,10 @@
 namespace tartan {
 namespace {
 
+using testing::apply;
+using testing::ctx;
 using testing::DaemonFixture;
-
-v1::Node flannel_node(int i) {
-  v1::Node n;
-  n.set_name("node-" + std::to_string(i));
-  n.add_pod_cidrs("10.244." + std::to_string(i) + ".0/24");
-  auto& a = *n.mutable_annotations();
-  a["flannel.alpha.coreos.com/backend-data"] =
-      R"({"VNI":1,"VtepMAC":"0e:00:00:00:00:0)" + std::to_string(i) + R"("})";
-  a["flannel.alpha.coreos.com/backend-type"] = "vxlan";
-  a["flannel.alpha.coreos.com/kube-subnet-manager"] = "true";
-  a["flannel.alpha.coreos.com/public-ip"] = "192.0.2." + std::to_string(18 + i);
-  auto* addr = n.add_addresses();
-  addr->set_type("InternalIP");
-  addr->set_address("192.0.2." + std::to_string(18 + i));
-  return n;
-}
-
-std::unique_ptr<grpc::ClientContext> ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return c;
-}
-
-grpc::Status apply(v1::Nodes::Stub& s, const v1::Node& n, v1::Node* out = nullptr,
-                   const std::string& version = "") {
-  v1::ApplyNodeRequest req;
-  *req.mutable_node() = n;
-  req.set_expected_resource_version(version);
-  v1::Node ignored;
-  return s.ApplyNode(ctx().get(), req, out ? out : &ignored);
-}
+using testing::flannel_node;
 
 TEST(Api, NodesAreAppliedListedGotAndDeleted) {
   DaemonFixture fx;
@@ -380,8 +353,8 @@ TEST(Api, TlsOnTcpServesOnlyClientsWithACertificateFromTheCa) {
   testing::run_command({"mkdir", "-p", dir});
   Certs certs(dir);
   DaemonFixture fx({.listen = "127.0.0.1:0",
-                    .tls_yaml = ", tls: {cert: " + dir + "/server.crt, key: " + dir +
-                                "/server.key, client_ca: " + dir + "/ca.crt}"});
+                    .control_yaml = ", tls: {cert: " + dir + "/server.crt, key: " + dir +
+                                    "/server.key, client_ca: " + dir + "/ca.crt}"});
   const int port = fx.daemon().server().port();
   ASSERT_GT(port, 0);
   v1::HealthCheckResponse health;

@@ -98,20 +98,31 @@ class Traffic {
   int sent_ = 0;
 };
 
+// A node on `etcd` that retries quickly, with `more` keys of lease.etcd,
+// knowing the underlay MACs of 192.0.2.20.. (one per entry of `macs`), so
+// no ARP is needed.
+testing::DaemonOptions etcd_node_options(const EtcdServer& etcd, const std::string& more,
+                                         const std::vector<std::string>& macs) {
+  testing::DaemonOptions o;
+  o.lease_source = "etcd";
+  o.lease_yaml = ", etcd: {endpoints: [" + etcd.endpoint() +
+                 "], retry_initial_ms: 50, retry_max_ms: 300" + more + "}";
+  std::string neighbours;
+  for (size_t i = 0; i < macs.size(); ++i) {
+    neighbours += std::string(i ? ", " : "") + "{ip: 192.0.2." + std::to_string(20 + i) +
+                  ", mac: '" + macs[i] + "'}";
+  }
+  o.dataplane = "{max_routes: 1024, lpm_tbl8_groups: 64, static_neighbours: [" + neighbours + "]}";
+  return o;
+}
+
 TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
   EtcdServer etcd;
   etcd.put_with_lease(kSubnets + kNode2, flanneld_vxlan_lease("192.0.2.20", "ae:00:00:00:00:02"));
   etcd.put_with_lease(kSubnets + kNode3, flanneld_vxlan_lease("192.0.2.21", "ae:00:00:00:00:03"));
-  testing::DaemonOptions o;
-  o.lease_source = "etcd";
-  o.lease_yaml = ", etcd: {endpoints: [" + etcd.endpoint() +
-                 "], retry_initial_ms: 50, retry_max_ms: 300, request_timeout_ms: 1000}";
-  // The underlay MACs of the nodes, so no ARP is needed.
-  o.dataplane =
-      "{max_routes: 1024, lpm_tbl8_groups: 64, static_neighbours: ["
-      "{ip: 192.0.2.20, mac: '02:00:00:00:0b:02'}, {ip: 192.0.2.21, mac: '02:00:00:00:0b:03'}, "
-      "{ip: 192.0.2.22, mac: '02:00:00:00:0b:04'}]}";
-  DaemonFixture fx(o);
+  DaemonFixture fx(
+      etcd_node_options(etcd, ", request_timeout_ms: 1000",
+                        {"02:00:00:00:0b:02", "02:00:00:00:0b:03", "02:00:00:00:0b:04"}));
   Daemon& d = fx.daemon();
   ASSERT_TRUE(d.readiness().ready());
   Traffic traffic(fx);
@@ -143,6 +154,40 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
   EXPECT_EQ(d.etcd()->status().compactions, 0u) << "the watch resumed where it stopped";
   EXPECT_EQ(etcd.get(kSubnets + subnet_key_name(d.lease().get()->pod_cidr)),
             d.etcd()->lease_value());
+}
+
+TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIsApplied) {
+  EtcdServer etcd;
+  etcd.put_with_lease(kSubnets + kNode2, flanneld_vxlan_lease("192.0.2.20", "ae:00:00:00:00:02"));
+  // Our lease is renewed every 5 s (half its TTL), so a renewal falls in the stall.
+  DaemonFixture fx(
+      etcd_node_options(etcd, ", request_timeout_ms: 500, lease_ttl_s: 10, renew_margin_s: 8",
+                        {"02:00:00:00:0b:02", "02:00:00:00:0b:03"}));
+  Daemon& d = fx.daemon();
+  ASSERT_TRUE(d.readiness().ready());
+  Traffic traffic(fx);
+  const std::vector<std::string> dsts{"10.244.2.10", "10.244.3.10"};
+  EXPECT_EQ(traffic.send(dsts), (std::vector<std::string>{"192.0.2.20 ae:00:00:00:00:02", ""}));
+  const std::string our_key = kSubnets + subnet_key_name(d.lease().get()->pod_cidr);
+  const uint64_t failures = d.etcd()->status().failures;
+
+  // Six seconds of an etcd that holds every connection and answers nothing.
+  etcd.pause();
+  const auto resume_at = std::chrono::steady_clock::now() + 6s;
+  while (std::chrono::steady_clock::now() < resume_at) {
+    ASSERT_EQ(traffic.send(dsts)[0], "192.0.2.20 ae:00:00:00:00:02") << "forwarding stopped";
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(d.etcd()->status().failures, failures) << "no call to the stalled etcd timed out";
+  etcd.resume();
+
+  etcd.put_with_lease(kSubnets + kNode3, flanneld_vxlan_lease("192.0.2.21", "ae:00:00:00:00:03"));
+  const std::vector<std::string> after{"192.0.2.20 ae:00:00:00:00:02",
+                                       "192.0.2.21 ae:00:00:00:00:03"};
+  EXPECT_TRUE(eventually([&] { return traffic.send(dsts, 50ms) == after; }, 10s));
+  EXPECT_TRUE(eventually([&] { return d.readiness().ready(); }, 10s));
+  EXPECT_EQ(etcd.get(our_key), d.etcd()->lease_value()) << "our lease survived the stall";
+  EXPECT_EQ(d.etcd()->status().own_lost, 0u);
 }
 
 std::set<std::string> route_set(const EtcdNode& n) {

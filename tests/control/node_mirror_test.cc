@@ -186,11 +186,12 @@ TEST_F(NodeMirrorTest, ReplaceAllReconcilesToExactlyTheGivenNodes) {
 TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
   EngineFixture fx;
   NodeMirror mirror(settings(3), fx.engine());
-  EXPECT_TRUE(mirror.events_after(0, std::chrono::milliseconds(0)).resync)
-      << "version 0 starts with a resync";
+  EXPECT_FALSE(mirror.events_after(0).resync) << "nothing happened yet";
+  EXPECT_TRUE(mirror.events_after(1).resync) << "a version from the future";
   ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
   ASSERT_TRUE(mirror.apply(flannel_node(3)).ok());
-  auto batch = mirror.events_after(1, std::chrono::milliseconds(0));
+  EXPECT_EQ(mirror.events_after(0).events.size(), 2u);
+  auto batch = mirror.events_after(1);
   ASSERT_FALSE(batch.resync);
   ASSERT_EQ(batch.events.size(), 1u);
   EXPECT_EQ(batch.events[0].node.spec.name, "node-3");
@@ -199,13 +200,15 @@ TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
   ASSERT_TRUE(mirror.apply(flannel_node(4)).ok());
   ASSERT_TRUE(mirror.apply(flannel_node(5)).ok());
   // Three events kept: versions 3..5; a client at version 1 missed 2.
-  EXPECT_TRUE(mirror.events_after(1, std::chrono::milliseconds(0)).resync);
-  batch = mirror.events_after(2, std::chrono::milliseconds(0));
+  EXPECT_TRUE(mirror.events_after(1).resync);
+  batch = mirror.events_after(2);
   ASSERT_FALSE(batch.resync);
   ASSERT_EQ(batch.events.size(), 3u);
   EXPECT_EQ(batch.events[0].type, NodeEvent::Type::kDeleted);
-  // Up to date: waits, then returns nothing.
-  EXPECT_TRUE(mirror.events_after(5, std::chrono::milliseconds(20)).events.empty());
+  batch = mirror.events_after(2, 2);
+  ASSERT_EQ(batch.events.size(), 2u) << "at most max_events";
+  EXPECT_EQ(batch.events[1].resource_version, 4u);
+  EXPECT_TRUE(mirror.events_after(5).events.empty()) << "up to date";
 }
 
 }  // namespace

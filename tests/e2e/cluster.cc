@@ -20,6 +20,14 @@ std::string plain(const std::string& ifname) {
 
 }  // namespace
 
+std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to, const std::string& options) {
+  return c.sh(*from.pod, "ping " + options + " " + to.pod_ip.str() + " 2>&1").output;
+}
+
+bool all_replied(const std::string& ping_output) {
+  return ping_output.find(" 0% packet loss") != std::string::npos;
+}
+
 std::string e2e_tool(const std::string& name) {
   return required_env("TARTAN_SOURCE_ROOT") + "/tests/e2e/tools/" + name;
 }
@@ -149,19 +157,22 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                  "}\n"
                  "subnet_file: " +
                  n->dir + "/subnet.env\n");
-  n->tartand = std::make_unique<Process>(n->ns->exec(
-      {required_env("TARTAND"), "--config", n->dir + "/tartan.yaml", "--stats-interval", "0"}));
   ClusterNode& ref = *n;
   nodes_[i] = std::move(n);
-  if (!eventually([&] { return tartanctl(ref, {"health"}).exit_code == 0; }, 60s)) {
-    throw std::runtime_error(ref.name + "'s tartand did not become ready:\n" +
-                             ref.tartand->output());
-  }
-  const auto lease = nlohmann::json::parse(tartanctl(ref, {"-o", "json", "lease"}).output);
-  ref.vtep_mac = lease.at("vtep_mac").get<std::string>();
-  sh(*ref.ns, plain("flannel.1"));
+  start_tartand(ref);
   add_pod(ref);
   return ref;
+}
+
+void Cluster::start_tartand(ClusterNode& n) {
+  n.tartand = std::make_unique<Process>(n.ns->exec(
+      {required_env("TARTAND"), "--config", n.dir + "/tartan.yaml", "--stats-interval", "0"}));
+  if (!eventually([&] { return tartanctl(n, {"health"}).exit_code == 0; }, 60s)) {
+    throw std::runtime_error(n.name + "'s tartand did not become ready:\n" + n.tartand->output());
+  }
+  const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
+  n.vtep_mac = lease.at("vtep_mac").get<std::string>();
+  sh(*n.ns, plain("flannel.1"));
 }
 
 CommandResult Cluster::tartanctl(ClusterNode& n, const std::vector<std::string>& args) {

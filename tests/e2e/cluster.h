@@ -43,6 +43,9 @@ class Cluster {
   ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
                                bool direct_routing = false);
   ClusterNode& node(int i) { return *nodes_.at(i); }
+  // Starts a tartan node's tartand (again, after the test stopped it) and
+  // waits until it is ready; it knows no other node yet.
+  void start_tartand(ClusterNode& n);
 
   // Makes `who` know `peer` the way its kind learns nodes: a tartan node
   // gets `peer`'s Node manifest through tartanctl (with the annotations
@@ -76,6 +79,11 @@ class Cluster {
   std::unique_ptr<Netns> stranger_;
   std::map<int, std::unique_ptr<ClusterNode>> nodes_;
 };
+
+// Pings `to`'s pod from `from`'s; returns ping's output.
+std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
+                 const std::string& options = "-c 3 -i 0.2 -W 2");
+bool all_replied(const std::string& ping_output);
 
 // The path of a helper script in tests/e2e/tools.
 std::string e2e_tool(const std::string& name);

@@ -18,9 +18,11 @@ namespace tartan {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::all_replied;
 using testing::Cluster;
 using testing::ClusterNode;
 using testing::CommandResult;
+using testing::ping;
 using testing::Process;
 
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-scapy lives
@@ -36,16 +38,6 @@ uint64_t drop_count(const std::string& stats_json, const std::string& reason) {
     if (d.at("reason") == reason) return std::stoull(d.at("packets").get<std::string>());
   }
   return 0;
-}
-
-// Pings `to` from `from`'s pod; returns ping's output.
-std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
-                 const std::string& options = "-c 3 -i 0.2 -W 2") {
-  return c.sh(*from.pod, "ping " + options + " " + to.pod_ip.str() + " 2>&1").output;
-}
-
-bool all_replied(const std::string& ping_output) {
-  return ping_output.find(" 0% packet loss") != std::string::npos;
 }
 
 // Sends `bytes` over TCP from `from`'s pod to `to`'s and checks what

@@ -38,7 +38,7 @@ DaemonFixture::DaemonFixture(const DaemonOptions& o) {
       dir_ +
       "/state}\n"
       "control: {listen: '" +
-      listen + "', watch_history: " + std::to_string(o.watch_history) + o.tls_yaml +
+      listen + "', watch_history: " + std::to_string(o.watch_history) + o.control_yaml +
       "}\n"
       "lease: {source: " +
       o.lease_source + (o.lease_source == "static" ? ", subnet: " + o.subnet : "") + o.lease_yaml +

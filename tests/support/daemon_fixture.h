@@ -15,8 +15,8 @@ namespace tartan::testing {
 struct DaemonOptions {
   std::string lease_source = "static";  // or "grpc", "etcd"
   uint32_t watch_history = 16384;
-  std::string listen;    // "": a temporary unix socket
-  std::string tls_yaml;  // extra lines for control.tls
+  std::string listen;        // "": a temporary unix socket
+  std::string control_yaml;  // more keys of the control section, e.g. ", tls: {...}"
   std::string network = "{Network: 10.244.0.0/16, Backend: {Type: vxlan}}";  // flannel's net-conf
   std::string dataplane = "{max_routes: 1024, lpm_tbl8_groups: 64}";
   std::string subnet = "10.244.1.0/24";  // our lease with lease_source static

@@ -1,6 +1,7 @@
 #include "tests/support/etcd_server.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,14 @@ void EtcdServer::start(int client_port) {
 
 void EtcdServer::kill() {
   process_.reset();
+}
+
+void EtcdServer::pause() {
+  process_->signal(SIGSTOP);
+}
+
+void EtcdServer::resume() {
+  process_->signal(SIGCONT);
 }
 
 void EtcdServer::restart(int client_port) {

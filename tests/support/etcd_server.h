@@ -31,6 +31,10 @@ class EtcdServer {
 
   // SIGKILL, as a crash would.
   void kill();
+  // SIGSTOP and SIGCONT: while paused etcd keeps its connections open and
+  // answers nothing, as an overloaded or stalled member would.
+  void pause();
+  void resume();
   // Starts again on the same data; on `client_port` if given (where the
   // nodes under test do not look), else on the usual one.
   void restart(int client_port = 0);

@@ -281,6 +281,35 @@ TEST(ConfigLoaderErrors, ControlListenOverTcpNeedsTls) {
             "(unix:///run/tartan/tartan.sock)");
 }
 
+TEST(ConfigLoader, ApiLimitsAndSocketGroupHaveDefaultsAndAreRead) {
+  auto defaults = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(defaults->control.socket_group, "");
+  EXPECT_FALSE(defaults->control.socket_gid);
+  EXPECT_EQ(defaults->control.max_message_bytes, 4u << 20);
+  EXPECT_EQ(defaults->control.max_concurrent_streams, 64u);
+  EXPECT_EQ(defaults->control.stream_write_timeout_ms, 30000u);
+  auto c = parse_config(kValid +
+                            "control:\n  socket_group: daemon\n  max_message_bytes: 65536\n"
+                            "  max_concurrent_streams: 8\n  stream_write_timeout_ms: 2000\n",
+                        "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.socket_gid, 1u) << "Debian's daemon group";
+  EXPECT_EQ(c->control.max_message_bytes, 65536u);
+  EXPECT_EQ(c->control.max_concurrent_streams, 8u);
+  EXPECT_EQ(c->control.stream_write_timeout_ms, 2000u);
+  EXPECT_EQ(parse_config(kValid + "control:\n  socket_group: '4'\n", "t.yaml")->control.socket_gid,
+            4u)
+      << "a group id";
+}
+
+TEST(ConfigLoaderErrors, AnUnknownSocketGroupIsNamed) {
+  EXPECT_EQ(error_of(kValid + "control:\n  socket_group: no-such-group\n"),
+            "t.yaml:22:17: control.socket_group: group 'no-such-group' does not exist");
+  EXPECT_EQ(error_of(kValid + "control:\n  max_concurrent_streams: 0\n"),
+            "t.yaml:22:27: control.max_concurrent_streams: 0 is out of range 1..65536");
+}
+
 TEST(ConfigLoaderErrors, YamlSyntaxErrorHasPosition) {
   EXPECT_EQ(error_of("eal: [1, 2\n"),
             "t.yaml:2:1: YAML syntax error: end of sequence flow not found");
