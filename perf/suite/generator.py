@@ -48,11 +48,6 @@ class Generator:
         os.close(fd)
         argv = [self.binary, *self.eal_args(vdevs, hugepages), "--", *args, "--json", path,
                 "--quiet"]
-        # The generator shares CPU 0 with tartand's control thread and, in
-        # the churn runs, with the client applying the changes: ahead of
-        # them it keeps the rate it was asked for (and the DUT's rings
-        # drained) while they still get their share.
-        argv = ["nice", "-n", "-10", *argv]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         try:

@@ -174,7 +174,9 @@ subnet_file: {self.dir}/subnet.env
     def nodeload(self, args: list[str], timeout: float = 600) -> dict:
         path = os.path.join(self.dir, "nodeload.json")
         from generator import SCHEME
-        run([self.bin["tartan-nodeload"], "-s", self.socket, "--backend", self.backend,
+        # On CPU 0 with the generator and tartand's control thread: CPU 1 is
+        # the DUT worker's alone.
+        run(["taskset", "-c", "0", self.bin["tartan-nodeload"], "-s", self.socket, "--backend", self.backend,
              *[a for a in SCHEME if a != "--local-subnet" and a != "10.0.1.0/24"], *args,
              "--json", path], timeout=timeout)
         with open(path) as f:
