@@ -364,8 +364,19 @@ void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string
   }
 }
 
+// Listed lcores are checked against eal.main_lcore one by one; the default
+// one (also when there is no workers section) here.
+void check_default_lcores(Reader& r, const EngineConfig& engine) {
+  const std::vector<unsigned>& l = engine.workers.lcores;
+  if (std::find(l.begin(), l.end(), engine.eal.main_lcore) != l.end()) {
+    r.fail_at("eal.main_lcore",
+              "main lcore " + std::to_string(engine.eal.main_lcore) +
+                  " collides with the default worker lcore 1; set workers.lcores");
+  }
+}
+
 void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
-  if (!top.has("workers")) return;
+  if (!top.has("workers")) return check_default_lcores(r, engine);
   WorkersConfig& w = engine.workers;
   Section s = r.section(top.get("workers"), "workers",
                         {"lcores", "burst_size", "rx_descriptors", "tx_descriptors", "mempool_size",
@@ -386,10 +397,8 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
             "lcore " + std::to_string(lcore) + " is eal.main_lcore, which runs the control plane");
       w.lcores.push_back(lcore);
     }
-  } else if (std::find(w.lcores.begin(), w.lcores.end(), engine.eal.main_lcore) != w.lcores.end()) {
-    r.fail_at("eal.main_lcore",
-              "main lcore " + std::to_string(engine.eal.main_lcore) +
-                  " collides with the default worker lcore 1; set workers.lcores");
+  } else {
+    check_default_lcores(r, engine);
   }
   r.maybe_integer(s, "burst_size", w.burst_size, 1, 64);
   r.maybe_integer(s, "rx_descriptors", w.rx_descriptors, 64, 16384);

@@ -13,13 +13,13 @@ int64_t Accounting::imbalance() const {
 }
 
 std::string Accounting::describe() const {
-  std::string s = "received " + std::to_string(received) + " + created " +
-                  std::to_string(created) + " != transmitted " + std::to_string(transmitted) +
-                  " (answered " + std::to_string(answered) + ", to exception " +
-                  std::to_string(to_exception) + ") + dropped " + std::to_string(dropped) +
-                  " + consumed " + std::to_string(consumed) + " + held " + std::to_string(held) +
-                  " + in flight " + std::to_string(in_flight) + " + discarded " +
-                  std::to_string(discarded) + " (off by " + std::to_string(imbalance()) + ")";
+  std::string s = "received " + std::to_string(received) + " + created " + std::to_string(created) +
+                  " != transmitted " + std::to_string(transmitted) + " (answered " +
+                  std::to_string(answered) + ", to exception " + std::to_string(to_exception) +
+                  ") + dropped " + std::to_string(dropped) + " + consumed " +
+                  std::to_string(consumed) + " + held " + std::to_string(held) + " + in flight " +
+                  std::to_string(in_flight) + " + discarded " + std::to_string(discarded) +
+                  " (off by " + std::to_string(imbalance()) + ")";
   for (const PortFlow& p : ports) {
     s += "; " + p.name + " rx " + std::to_string(p.rx) + " tx " + std::to_string(p.tx);
   }
@@ -36,7 +36,7 @@ Accounting Engine::accounting() const {
   // From the workers' own counters, not stats(): that also counts what a
   // NIC's rte_flow rules dropped before any worker received it.
   for (const Port& p : ports_) {
-    PortFlow f{p.name(), 0, 0};
+    PortFlow f{p.name(), p.id(), 0, 0};
     for (const auto& w : workers_) {
       f.rx += w->counters().ports[p.id()].rx_packets.get();
       f.tx += w->counters().ports[p.id()].tx_packets.get();

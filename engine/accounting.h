@@ -24,6 +24,7 @@ namespace tartan {
 
 struct PortFlow {
   std::string name;
+  uint16_t port_id = 0;
   uint64_t rx = 0;  // received by the workers
   uint64_t tx = 0;  // accepted by the device's TX queues
 };

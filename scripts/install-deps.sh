@@ -6,6 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 packages=(
   build-essential meson ninja-build pkg-config clang clang-format clang-tidy
+  libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh); clang only recommends it
   dpdk dpdk-dev libdpdk-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler

@@ -3,6 +3,7 @@
 // EngineFixture runs at teardown catches a packet or an mbuf that went
 // missing.
 #include <gtest/gtest.h>
+#include <rte_ethdev.h>
 
 #include "tests/support/engine_fixture.h"
 #include "tests/support/process.h"
@@ -44,8 +45,8 @@ TEST(Accounting, EveryFateIsOneTermAndTheBooksBalanceAfterEach) {
   EXPECT_EQ(a.dropped, 1u);
 
   // Answered: an ARP request for our public IP.
-  fx.from_underlay({testing::arp_frame(1, kBroadcast, kStranger, kStrangerIp, MacAddr{},
-                                       self.public_ip)});
+  fx.from_underlay(
+      {testing::arp_frame(1, kBroadcast, kStranger, kStrangerIp, MacAddr{}, self.public_ip)});
   a = books();
   EXPECT_EQ(a.answered, 1u);
 
@@ -126,6 +127,24 @@ TEST(Accounting, TheTeardownCheckCatchesALeakedMbufAndALostPacket) {
   a.received += 1;
   EXPECT_EQ(a.imbalance(), 1);
   EXPECT_NE(a.describe().find("(off by 1)"), std::string::npos) << a.describe();
+}
+
+TEST(Accounting, TheTeardownCheckCatchesAPortCountTheWorkersDoNotHave) {
+  EngineFixture fx({.check_books = false});
+  ASSERT_TRUE(fx.from_overlay({fx.pod_frame(fx.pod_ip(20))}).empty()) << "hairpin";
+  fx.take_overlay();
+  ASSERT_EQ(fx.check_books(), "");
+
+  // A frame received from the overlay port behind the workers' back.
+  ASSERT_EQ(fx.overlay_port().inject({testing::to_mbuf(fx.pool(), fx.pod_frame(fx.pod_ip(20)))}),
+            1u);
+  rte_mbuf* taken = nullptr;
+  ASSERT_EQ(rte_eth_rx_burst(fx.overlay_port().port_id(), 0, &taken, 1), 1);
+  rte_pktmbuf_free(taken);
+  EXPECT_NE(fx.check_books().find("overlay0: the device received 2 and sent 1, the workers "
+                                  "counted rx 1 and tx 1"),
+            std::string::npos)
+      << fx.check_books();
 }
 
 }  // namespace

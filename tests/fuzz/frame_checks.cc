@@ -47,15 +47,16 @@ std::string udp_problem(const Bytes& f, size_t l3, size_t l4) {
   if (l4 + len != f.size()) return "UDP length " + std::to_string(len) + " does not end the frame";
   if (be16(f, l4 + 6) == 0) return "";
   // Pseudo-header: source, destination, protocol, UDP length.
-  uint32_t sum = be16(f, l3 + 12) + be16(f, l3 + 14) + be16(f, l3 + 16) + be16(f, l3 + 18) + 17u +
-                 len;
-  if (testing::internet_checksum(&f[l4], len, sum) != 0) return "UDP checksum does not verify";
+  uint32_t sum =
+      be16(f, l3 + 12) + be16(f, l3 + 14) + be16(f, l3 + 16) + be16(f, l3 + 18) + 17u + len;
+  if (testing::internet_checksum(&f[l4], len, sum) != 0) return kBadUdpChecksum;
   return "";
 }
 
 std::string icmp_problem(const Bytes& f, size_t l4) {
   if (f.size() < l4 + 8) return "ICMP header cut short";
-  if (testing::internet_checksum(&f[l4], f.size() - l4) != 0) return "ICMP checksum does not verify";
+  if (testing::internet_checksum(&f[l4], f.size() - l4) != 0)
+    return "ICMP checksum does not verify";
   return "";
 }
 

@@ -26,6 +26,7 @@ std::string ipv4_problem(const Bytes& f, size_t l3);
 // A UDP header at `l4` whose length ends the frame and whose checksum
 // (unless zero) verifies over the pseudo-header of the IPv4 header at `l3`.
 std::string udp_problem(const Bytes& f, size_t l3, size_t l4);
+inline const std::string kBadUdpChecksum = "UDP checksum does not verify";
 
 // An ICMP error at `l4` with a valid checksum.
 std::string icmp_problem(const Bytes& f, size_t l4);

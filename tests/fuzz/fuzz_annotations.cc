@@ -1,12 +1,11 @@
 // flannel's node annotations and backend-data JSON
 // (control/flannel_annotations read_flannel_node), the annotation prefix
 // rules (annotation_keys), and the same JSON as etcd carries it (a lease's
-// value, decode_lease_attrs; <prefix>/config, parse_netconf_json). The input is split at NUL bytes into: the
-// prefix, then the node's name, podCIDRs (comma-separated), and the values
-// of backend-type, backend-data, public-ip, public-ip-overwrite and
-// kube-subnet-manager; missing fields are absent annotations. Whatever the
-// input: no crash and no exception escapes, errors name the field, and
-// what is read back is well-formed.
+// value, decode_lease_attrs; <prefix>/config, parse_netconf_json). The input is split at NUL bytes
+// into: the prefix, then the node's name, podCIDRs (comma-separated), and the values of
+// backend-type, backend-data, public-ip, public-ip-overwrite and kube-subnet-manager; missing
+// fields are absent annotations. Whatever the input: no crash and no exception escapes, errors name
+// the field, and what is read back is well-formed.
 #include <sstream>
 #include <string>
 #include <vector>

@@ -40,7 +40,7 @@ void hold_a_packet_for_node_3(PacketHarness& h) {
   fx.poll();  // the grace period ends: the neighbour goes, with what it held
   fx.add_node(3, /*static_neighbour=*/false);
   const Bytes frame = fx.pod_frame(Ipv4Addr{EngineFixture::node(3).subnet.addr.value + 5});
-  const Outputs out = h.run(InPort::kOverlay, frame.data(), frame.size());
+  const Outputs out = h.run(InPort::kOverlay, frame);
   FUZZ_CHECK(fx.engine().accounting().held >= 1, "the packet for node 3 was not held");
   (void)out;  // node 3's ARP request
 }
@@ -48,8 +48,9 @@ void hold_a_packet_for_node_3(PacketHarness& h) {
 void check_underlay(PacketHarness& h, const Bytes& in, const Bytes& f) {
   const auto self = h.fixture().self();
   if (is_arp(f)) {
-    FUZZ_CHECK(f.size() == 42 && ip_at(f, 28) == self.public_ip && mac_at(f, 22) == self.underlay_mac,
-               "ARP on the underlay that does not speak for our public IP");
+    FUZZ_CHECK(
+        f.size() == 42 && ip_at(f, 28) == self.public_ip && mac_at(f, 22) == self.underlay_mac,
+        "ARP on the underlay that does not speak for our public IP");
     if (be16(f, 20) == 2) {
       FUZZ_CHECK(in.size() >= 42 && be16(in, 20) == 1 && ip_at(in, 38) == self.public_ip,
                  "an ARP reply that no request for our public IP asked for");
@@ -61,8 +62,8 @@ void check_underlay(PacketHarness& h, const Bytes& in, const Bytes& f) {
   const auto n3 = EngineFixture::node(3);
   FUZZ_CHECK(in.size() >= 42 && ip_at(in, 28) == n3.public_ip,
              "a packet left for " + ip_at(f, 30).str() + " without node 3's ARP");
-  FUZZ_CHECK(mac_at(f, 0) == mac_at(in, 22), "released to " + mac_at(f, 0).str() +
-                                                 ", not the MAC node 3 announced");
+  FUZZ_CHECK(mac_at(f, 0) == mac_at(in, 22),
+             "released to " + mac_at(f, 0).str() + ", not the MAC node 3 announced");
   std::string why = ipv4_problem(f, 14);
   FUZZ_CHECK(why.empty(), "released packet: " + why);
   FUZZ_CHECK(ip_at(f, 30) == n3.public_ip, "released packet not to node 3");
@@ -90,13 +91,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tartan::fuzz;
-  if (size < 1) return -1;
+  auto input = packet_input(data, size);
+  if (!input) return -1;
   PacketHarness& h = harness();
-  if (data[0] & 2) hold_a_packet_for_node_3(h);
-  Bytes in(data + 1, data + std::min<size_t>(size, 1 + 1920));
+  if (input->selector & 2) hold_a_packet_for_node_3(h);
+  Bytes& in = input->frame;
   if (in.size() >= 14) in[12] = 0x08, in[13] = 0x06;
-  const InPort port = (data[0] & 1) ? InPort::kOverlay : InPort::kUnderlay;
-  const Outputs out = h.run(port, in.data(), in.size());
+  const InPort port = (input->selector & 1) ? InPort::kOverlay : InPort::kUnderlay;
+  const Outputs out = h.run(port, in);
   for (const Bytes& f : out.underlay) check_underlay(h, in, f);
   for (const Bytes& f : out.overlay) check_overlay(f);
   FUZZ_CHECK(out.exception.empty(), "ARP sent to the exception port");

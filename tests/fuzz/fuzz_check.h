@@ -16,7 +16,7 @@ namespace tartan::fuzz {
 }  // namespace tartan::fuzz
 
 // `message` is only built when the check fails.
-#define FUZZ_CHECK(condition, message)                         \
-  do {                                                         \
-    if (!(condition)) ::tartan::fuzz::violated(message);       \
+#define FUZZ_CHECK(condition, message)                   \
+  do {                                                   \
+    if (!(condition)) ::tartan::fuzz::violated(message); \
   } while (0)

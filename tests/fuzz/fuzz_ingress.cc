@@ -27,8 +27,8 @@ struct Setup {
 
 const Setup kSetups[] = {
     {"vxlan", {.backend = BackendType::kVxlan}},
-    {"vxlan+DirectRouting", {.backend = BackendType::kVxlan, .direct_routing = true,
-                             .exception_port = true}},
+    {"vxlan+DirectRouting",
+     {.backend = BackendType::kVxlan, .direct_routing = true, .exception_port = true}},
     {"udp", {.backend = BackendType::kUdp}},
 };
 
@@ -62,8 +62,9 @@ void check(PacketHarness& h, const Setup& setup, const Bytes& in, const Outputs&
                    ", which is no node's public IP, reached the overlay");
     // Without DirectRouting, only tunnel packets reach the overlay.
     FUZZ_CHECK(to_our_ip || setup.options.direct_routing,
-               std::string(setup.name) + ": a frame not addressed to our public IP reached the "
-                                         "overlay");
+               std::string(setup.name) +
+                   ": a frame not addressed to our public IP reached the "
+                   "overlay");
   }
   for (const Bytes& f : out.underlay) {
     FUZZ_CHECK(is_arp(f) && f.size() == 42,
@@ -71,9 +72,9 @@ void check(PacketHarness& h, const Setup& setup, const Bytes& in, const Outputs&
     FUZZ_CHECK(ip_at(f, 28) == self.public_ip && mac_at(f, 22) == self.underlay_mac,
                std::string(setup.name) + ": ARP on the underlay speaks for " + ip_at(f, 28).str());
     if (be16(f, 20) == 2) {
-      FUZZ_CHECK(is_arp(in) && in.size() >= 42 && be16(in, 20) == 1 &&
-                     ip_at(in, 38) == self.public_ip,
-                 std::string(setup.name) + ": an ARP reply no request for our IP asked for");
+      FUZZ_CHECK(
+          is_arp(in) && in.size() >= 42 && be16(in, 20) == 1 && ip_at(in, 38) == self.public_ip,
+          std::string(setup.name) + ": an ARP reply no request for our IP asked for");
     }
   }
   for (const Bytes& f : out.exception) {
@@ -92,11 +93,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tartan::fuzz;
-  if (size < 1) return -1;
-  const size_t which = data[0] % std::size(kSetups);
+  const auto input = packet_input(data, size);
+  if (!input) return -1;
+  const size_t which = input->selector % std::size(kSetups);
   PacketHarness& h = harness(which);
-  const Bytes in(data + 1, data + std::min<size_t>(size, 1 + 1920));
-  const Outputs out = h.run(InPort::kUnderlay, in.data(), in.size());
-  check(h, kSetups[which], in, out);
+  const Outputs out = h.run(InPort::kUnderlay, input->frame);
+  check(h, kSetups[which], input->frame, out);
   return 0;
 }

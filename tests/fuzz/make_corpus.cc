@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/flannel_annotations.h"
+#include "tartan/v1/lease.pb.h"
 #include "tartan/v1/node.pb.h"
 #include "tests/support/dpdk_test_env.h"
 #include "tests/support/engine_fixture.h"
@@ -41,7 +42,8 @@ class Corpus {
     const fs::path dir = root_ / target;
     fs::create_directories(dir);
     std::ofstream(dir / name, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     ++counts_[target];
   }
   void add(const std::string& target, const std::string& name, uint8_t selector, const Bytes& b) {
@@ -223,8 +225,8 @@ void annotation_seeds(Corpus& c) {
              join({"flannel.alpha.coreos.com", "node-2", "10.244.2.0/24", "vxlan", vxlan_data,
                    "192.0.2.20", "", "true"}));
   c.add_text("annotations", "udp-node",
-             join({"example.com/foo", "node-3", "10.244.3.0/24,fd00::/64", "", "null",
-                   "192.0.2.21", "198.51.100.7", "true"}));
+             join({"example.com/foo", "node-3", "10.244.3.0/24,fd00::/64", "", "null", "192.0.2.21",
+                   "198.51.100.7", "true"}));
   c.add_text("annotations", "host-gw-node",
              join({"flannel.alpha.coreos.com", "node-4", "10.244.4.0/24", "host-gw", "null",
                    "192.0.2.22"}));
@@ -265,6 +267,9 @@ void api_seeds(Corpus& c) {
   list.set_page_size(2);
   list.set_page_token("node-2");
   add("list-page-2", 3, list);
+  v1::SetLocalLeaseRequest lease;
+  lease.set_pod_cidr("10.244.9.0/24");
+  add("set-lease-9", 4, lease);
 }
 
 }  // namespace

@@ -25,6 +25,11 @@ std::vector<Bytes> take(testing::RingPort& port) {
 
 }  // namespace
 
+std::optional<PacketInput> packet_input(const uint8_t* data, size_t size) {
+  if (size < 1) return std::nullopt;
+  return PacketInput{data[0], Bytes(data + 1, data + std::min(size, 1 + kMaxFrame))};
+}
+
 void init_eal() {
   testing::init_test_eal();
   set_log_level(RTE_LOG_WARNING);
@@ -48,28 +53,28 @@ PacketHarness::PacketHarness(const testing::FixtureOptions& options, const std::
 }
 
 bool PacketHarness::is_node(Ipv4Addr ip) const {
-  return std::any_of(nodes_.begin(), nodes_.end(), [&](int n) {
-    return testing::EngineFixture::node(n).public_ip == ip;
-  });
+  return std::any_of(nodes_.begin(), nodes_.end(),
+                     [&](int n) { return testing::EngineFixture::node(n).public_ip == ip; });
 }
 
-rte_mbuf* PacketHarness::input_mbuf(const uint8_t* frame, size_t size) {
+rte_mbuf* PacketHarness::input_mbuf(const Bytes& frame) {
   rte_mbuf* m = rte_pktmbuf_alloc(inputs_);
   FUZZ_CHECK(m != nullptr, "input mempool exhausted: the engine holds on to input frames");
   // A buffer comes back from the engine with the poison of its last use.
   ASAN_UNPOISON_MEMORY_REGION(m->buf_addr, m->buf_len);
-  size = std::min<size_t>(size, rte_pktmbuf_tailroom(m));
+  FUZZ_CHECK(frame.size() <= rte_pktmbuf_tailroom(m), "a frame larger than an mbuf");
+  const size_t size = frame.size();
   char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(size));
-  if (size != 0) std::memcpy(data, frame, size);
+  if (size != 0) std::memcpy(data, frame.data(), size);
   char* end = data + size;
   ASAN_POISON_MEMORY_REGION(end, static_cast<char*>(m->buf_addr) + m->buf_len - end);
   return m;
 }
 
-Outputs PacketHarness::run(InPort port, const uint8_t* frame, size_t size) {
+Outputs PacketHarness::run(InPort port, const Bytes& frame) {
   const uint64_t received_before = fx_.engine().accounting().received;
   testing::RingPort& in = port == InPort::kUnderlay ? fx_.underlay_port() : fx_.overlay_port();
-  FUZZ_CHECK(in.inject({input_mbuf(frame, size)}) == 1, "RX ring full");
+  FUZZ_CHECK(in.inject({input_mbuf(frame)}) == 1, "RX ring full");
   fx_.poll();
   Outputs out;
   out.underlay = take(fx_.underlay_port());
@@ -81,14 +86,13 @@ Outputs PacketHarness::run(InPort port, const uint8_t* frame, size_t size) {
 
 void PacketHarness::check_books(uint64_t received_before) {
   const Accounting a = fx_.engine().accounting();
-  FUZZ_CHECK(a.received == received_before + 1,
-             "the frame was received " + std::to_string(a.received - received_before) +
-                 " times: " + a.describe());
+  FUZZ_CHECK(a.received == received_before + 1, "the frame was received " +
+                                                    std::to_string(a.received - received_before) +
+                                                    " times: " + a.describe());
   FUZZ_CHECK(a.imbalance() == 0, "packets unaccounted for: " + a.describe());
   // Every mbuf lent out, by either pool, is one the engine holds (held
   // for ARP, or between workers and control); the ports' rings are empty.
-  const int64_t lent =
-      fx_.mbufs_in_use() + static_cast<int64_t>(rte_mempool_in_use_count(inputs_));
+  const int64_t lent = fx_.mbufs_in_use() + static_cast<int64_t>(rte_mempool_in_use_count(inputs_));
   FUZZ_CHECK(lent == static_cast<int64_t>(a.holding()),
              std::to_string(lent) + " mbufs in use, but the engine holds " +
                  std::to_string(a.holding()) + ": " + a.describe());

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "tests/support/engine_fixture.h"
@@ -25,6 +26,17 @@ using testing::Bytes;
 void init_eal();
 
 enum class InPort { kUnderlay, kOverlay };
+
+// A packet target's input: the first byte picks the set-up, the rest is
+// the frame, cut at kMaxFrame bytes (a frame an underlay MTU of 1500 never
+// carries, well within an mbuf). nullopt for an empty input, which the
+// target refuses (returns -1: not kept in the corpus).
+inline constexpr size_t kMaxFrame = 1920;
+struct PacketInput {
+  uint8_t selector = 0;
+  Bytes frame;
+};
+std::optional<PacketInput> packet_input(const uint8_t* data, size_t size);
 
 struct Outputs {
   std::vector<Bytes> underlay, overlay, exception;
@@ -39,7 +51,7 @@ class PacketHarness {
 
   // Receives `frame` on `port`, runs a worker pass and a control pass, and
   // returns what each port sent; then checks the books.
-  Outputs run(InPort port, const uint8_t* frame, size_t size);
+  Outputs run(InPort port, const Bytes& frame);
 
   testing::EngineFixture& fixture() { return fx_; }
   // Whether `ip` is the public IP of a node with a route here.
@@ -50,7 +62,7 @@ class PacketHarness {
   void check_books(uint64_t received_before);
 
  private:
-  rte_mbuf* input_mbuf(const uint8_t* frame, size_t size);
+  rte_mbuf* input_mbuf(const Bytes& frame);
 
   testing::EngineFixture fx_;
   std::vector<int> nodes_;

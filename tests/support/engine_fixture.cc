@@ -1,5 +1,6 @@
 #include "tests/support/engine_fixture.h"
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 #include <cstdio>
@@ -88,13 +89,36 @@ std::string EngineFixture::check_books() const {
   const int64_t in_rings = (underlay_ ? underlay_->pending() : 0) + overlay_->pending() +
                            (exception_ ? exception_->pending() : 0);
   const int64_t expected = static_cast<int64_t>(a.holding()) + in_rings;
+  const auto add = [&problems](const std::string& problem) {
+    problems += (problems.empty() ? "" : "\n") + problem;
+  };
   if (mbufs_in_use() != expected) {
-    if (!problems.empty()) problems += "\n";
-    problems += "mbufs leaked or lost: " + std::to_string(mbufs_in_use()) +
-                " in use beyond the baseline, but the engine holds " +
-                std::to_string(a.holding()) + " and the ports' rings " + std::to_string(in_rings);
+    add("mbufs leaked or lost: " + std::to_string(mbufs_in_use()) +
+        " in use beyond the baseline, but the engine holds " + std::to_string(a.holding()) +
+        " and the ports' rings " + std::to_string(in_rings));
+  }
+  // The books are the workers' counts; each ring port's own counters
+  // (net_ring counts what rx_burst returned and tx_burst took) must agree,
+  // so the books are about what really crossed the ports.
+  for (const PortFlow& p : a.ports) {
+    if (!is_ring_port(p.port_id)) continue;  // a test's own device counts as it likes
+    rte_eth_stats device{};
+    if (rte_eth_stats_get(p.port_id, &device) != 0) {
+      add(p.name + ": no device counters");
+    } else if (device.ipackets != p.rx || device.opackets != p.tx) {
+      add(p.name + ": the device received " + std::to_string(device.ipackets) + " and sent " +
+          std::to_string(device.opackets) + ", the workers counted rx " + std::to_string(p.rx) +
+          " and tx " + std::to_string(p.tx));
+    }
   }
   return problems;
+}
+
+bool EngineFixture::is_ring_port(uint16_t port_id) const {
+  for (const RingPort* r : {underlay_.get(), overlay_.get(), exception_.get()}) {
+    if (r != nullptr && r->port_id() == port_id) return true;
+  }
+  return false;
 }
 
 void EngineFixture::set_books_handler(std::function<void(const std::string&)> handler) {

@@ -94,10 +94,11 @@ class EngineFixture {
   int64_t mbufs_in_use() const;
 
   // The buffer accounting every test gets at teardown: the engine's books
-  // balance (Engine::accounting()) and the mempool lends out exactly the
-  // mbufs the engine holds plus those in the ports' rings. "" when so, else
-  // what is off. Exact only while no packet is in process: with run_workers,
-  // after engine().stop().
+  // balance (Engine::accounting()), the mempool lends out exactly the mbufs
+  // the engine holds plus those in the ports' rings, and each ring port's
+  // device counters are what the workers counted it received and sent. ""
+  // when so, else what is off. Exact only while no packet is in process:
+  // with run_workers, after engine().stop().
   std::string check_books() const;
   // Where teardown reports a failed check_books() (default: stderr). The
   // gtest mains make it a test failure.
@@ -118,6 +119,7 @@ class EngineFixture {
 
  private:
   UdpSpec outer_from(int i, uint16_t src_port, uint16_t dst_port) const;
+  bool is_ring_port(uint16_t port_id) const;
   UdpSpec inner_from(int i, Ipv4Addr inner_dst) const;
 
   FixtureOptions options_;

@@ -271,6 +271,18 @@ TEST(ConfigLoaderErrors, PortsAndWorkersAreChecked) {
             "t.yaml:9:12: ports.overlay: expected a non-empty list of ports, found a list");
 }
 
+// Found by fuzz_config: without a workers section, the default worker
+// lcore was not checked against eal.main_lcore, so the config loaded and
+// its --print-config did not.
+TEST(ConfigLoaderErrors, MainLcoreOnTheDefaultWorkerLcoreIsRejectedWithoutAWorkersSection) {
+  const std::string error = error_of(
+      with_all({{"  main_lcore: 0", "  main_lcore: 1"}, {"workers:\n  lcores: [1]\n", ""}}));
+  EXPECT_NE(error.find(": eal.main_lcore: main lcore 1 collides with the default worker lcore 1; "
+                       "set workers.lcores"),
+            std::string::npos)
+      << error;
+}
+
 TEST(ConfigLoaderErrors, ControlListenOverTcpNeedsTls) {
   EXPECT_EQ(
       error_of(kValid + "control:\n  listen: 0.0.0.0:7443\n"),
