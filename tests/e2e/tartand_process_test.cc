@@ -32,7 +32,8 @@ bool file_exists(const std::string& path) {
 TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSigterm) {
   testing::Netns ns("proc");  // the default config's tap lives in its own namespace
   const std::string sock = temp_socket("proc");
-  const std::string dir = testing::temp_dir("proc");
+  const testing::ScopedTempDir scoped("proc");
+  const std::string& dir = scoped.path();
   Process daemon(
       ns.exec({testing::required_env("TARTAND"), "--listen", "unix://" + sock, "--stats-interval",
                "1", "--subnet-file", dir + "/subnet.env", "--state-dir", dir + "/state"}));

@@ -191,11 +191,4 @@ std::vector<std::string> EtcdServer::keys(const std::string& prefix) {
   return keys;
 }
 
-ScopedTempDir::ScopedTempDir(const std::string& tag) : path_(temp_dir(tag)) {}
-
-ScopedTempDir::~ScopedTempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 }  // namespace tartan::testing

@@ -68,20 +68,6 @@ class EtcdServer {
   std::unique_ptr<Process> process_;
 };
 
-// testing::temp_dir(tag), removed when the test ends, failed assertions
-// included.
-class ScopedTempDir {
- public:
-  explicit ScopedTempDir(const std::string& tag);
-  ~ScopedTempDir();
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // Where flanneld keeps its leases under the default --etcd-prefix.
 inline const std::string kSubnets = "/coreos.com/network/subnets/";
 

@@ -24,6 +24,13 @@ std::string temp_dir(const std::string& tag) {
   return dir;
 }
 
+ScopedTempDir::ScopedTempDir(const std::string& tag) : path_(temp_dir(tag)) {}
+
+ScopedTempDir::~ScopedTempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
