@@ -34,7 +34,7 @@ inline uint32_t sender_id(const void* data) {
 }  // namespace
 
 void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
-  std::array<rte_mbuf*, kMaxBurst> tunnel;
+  std::array<TunnelPacket, kMaxBurst> tunnel;
   std::array<uint32_t, kMaxBurst> src;
   std::array<const void*, kMaxBurst> keys;
   unsigned k = 0;
@@ -111,7 +111,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     // frame it sits on a 2-byte boundary.
     src[k] = ip->src_addr;
     keys[k] = &src[k];
-    tunnel[k++] = m;
+    tunnel[k++] = {m, l4, udp_len};
   }
   if (k == 0) return;
   // flannel and the kernel accept tunnel packets from anyone; tartan only
@@ -126,7 +126,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   }
   for (unsigned j = 0; j < k; ++j) {
     if ((known & (uint64_t{1} << j)) == 0) {
-      drop(tunnel[j], DropReason::kUnknownSender);
+      drop(tunnel[j].m, DropReason::kUnknownSender);
       continue;
     }
     decapsulate(tunnel[j], sender_id(senders[j]));
@@ -134,11 +134,10 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
-void Worker::decapsulate(rte_mbuf* m, uint32_t sender) {
-  const uint16_t l4 =
-      kEthLen + ipv4_header_len(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen));
-  const uint16_t udp_len =
-      rte_be_to_cpu_16(rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4)->dgram_len);
+void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
+  rte_mbuf* m = t.m;
+  const uint16_t l4 = t.l4;
+  const uint16_t udp_len = t.udp_len;
   if (ctx_.backend == BackendType::kVxlan) {
     if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {

@@ -9,7 +9,6 @@
 #include <optional>
 
 #include "engine/headers.h"
-#include "engine/ipv4_check.h"
 
 namespace tartan {
 
@@ -21,8 +20,7 @@ namespace tartan {
 // other protocols. (An inner packet with a wrong L4 checksum thus gets a
 // wrong outer one, and the receiver drops it a layer earlier.)
 inline std::optional<uint16_t> inner_packet_sum(const rte_mbuf* m, const rte_ipv4_hdr* ip) {
-  if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-    return std::nullopt;
+  if (ipv4_is_fragment(ip)) return std::nullopt;
   const uint16_t ihl = ipv4_header_len(ip);
   switch (ip->next_proto_id) {
     case IPPROTO_UDP: {

@@ -59,7 +59,14 @@ class Worker {
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
   void ingress(rte_mbuf** pkts, uint16_t n);
   void ingress_offloaded(rte_mbuf* m);
-  void decapsulate(rte_mbuf* m, uint32_t sender);
+  // A tunnel packet whose outer headers are checked up to UDP, with where
+  // they end, kept from the first pass over the burst for the second.
+  struct TunnelPacket {
+    rte_mbuf* m;
+    uint16_t l4;       // offset of the outer UDP header
+    uint16_t udp_len;  // its length field
+  };
+  void decapsulate(const TunnelPacket& t, uint32_t sender);
   void deliver_decapped(rte_mbuf* m, uint32_t sender);
   bool handed_to_slow_path(rte_mbuf* m);
   void underlay_exception(rte_mbuf* m, DropReason otherwise);

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "engine/inner_checksum.h"
+#include "engine/ipv4_check.h"
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
