@@ -2,35 +2,52 @@
 
 #include <algorithm>
 
-#include "control/config_loader.h"
-#include "control/etcd_startup.h"
-#include "control/vtep_mac_store.h"
+#include "control/config/config_loader.h"
+#include "control/host/vtep_mac_store.h"
 #include "engine/log.h"
 
 namespace tartan {
 
+namespace {
+
+// The lease's conditions, the source's, then the daemon's own.
+std::vector<std::string> readiness_conditions(const NodeSource* source) {
+  std::vector<std::string> names{"lease_acquired", "subnet_env_written"};
+  if (source != nullptr) {
+    for (std::string& n : source->readiness_conditions()) names.push_back(std::move(n));
+  }
+  for (const char* n : {"ports_started", "workers_running", "api_serving"}) names.push_back(n);
+  return names;
+}
+
+}  // namespace
+
+// The source keeps a reference to the daemon's own copy of the config,
+// which prepare() may settle.
 Daemon::Daemon(const Config& config)
     : config_(config),
-      readiness_({"lease_acquired", "subnet_env_written", "tables_programmed", "ports_started",
-                  "workers_running", "api_serving"}) {}
+      source_(make_node_source(config_)),
+      readiness_(readiness_conditions(source_.get())) {}
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   std::unique_ptr<Daemon> d(new Daemon(config));
+  if (!d->source_) {
+    return Status(ErrorCode::kFailedPrecondition, std::string("lease.source ") +
+                                                      lease_source_name(config.lease.source) +
+                                                      " is not supported by this build");
+  }
   auto keys = annotation_keys(config.node.annotation_prefix);
   if (!keys) return keys.status();
   d->keys_ = *keys;
-  // etcd's <prefix>/config can change the network: read it before any port
-  // is touched, so a disagreement stops us with nothing started.
-  std::unique_ptr<EtcdClient> etcd;
-  if (config.lease.source == LeaseSource::kEtcd) {
-    auto client = connect_etcd(d->config_);
-    if (!client) return client.status();
-    etcd = std::move(client).value();
-  }
+  // The source may settle the network or the VtepMAC (etcd's
+  // <prefix>/config, our Node's annotations): before any port is touched,
+  // so a disagreement stops us with nothing started.
+  if (Status s = d->source_->prepare(d->config_); !s.ok()) return s;
+  const Config& settled = d->config_;
 
-  EngineConfig ec = config.engine;
+  EngineConfig ec = settled.engine;
   if (ec.dataplane.vtep_mac.is_zero()) {
-    auto mac = stable_vtep_mac(config.node.state_dir);
+    auto mac = stable_vtep_mac(settled.node.state_dir);
     if (!mac) return mac.status();
     ec.dataplane.vtep_mac = *mac;
   }
@@ -45,56 +62,42 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 
   MirrorSettings ms;
   ms.keys = d->keys_;
-  ms.own_node_name = config.node.name;
+  ms.own_node_name = settled.node.name;
   ms.network = d->config_.network.network;
   ms.backend = ec.dataplane.backend;
   ms.vni = ec.dataplane.vni;
-  ms.event_log_size = config.control.watch_history;
+  ms.event_log_size = settled.control.watch_history;
   d->mirror_ = std::make_unique<NodeMirror>(ms, *d->engine_);
   d->lease_ = std::make_unique<LocalLease>(d->config_, *d->mirror_, d->readiness_);
   if (Status s = d->program_host(); !s.ok()) return s;
-  switch (config.lease.source) {
-    case LeaseSource::kStatic:
-      if (Status s = d->lease_->set(*config.lease.subnet, LeaseSource::kStatic); !s.ok()) return s;
-      break;
-    case LeaseSource::kGrpc:
-      d->readiness_.set("lease_acquired", false, "waiting for Leases.SetLocalLease");
-      d->readiness_.set("subnet_env_written", false, "waiting for the lease");
-      break;
-    case LeaseSource::kEtcd:
-      d->etcd_ =
-          std::make_unique<EtcdLeaseSource>(std::move(etcd), d->config_, *d->mirror_, *d->lease_,
-                                            d->readiness_, d->engine_->vtep_mac());
-      if (Status s = d->etcd_->start(); !s.ok()) return s;
-      break;
-    case LeaseSource::kKube:
-      return Status(ErrorCode::kFailedPrecondition, "lease.source is not supported by this build");
+  if (Status s =
+          d->source_->start({*d->mirror_, *d->lease_, d->readiness_, d->engine_->vtep_mac()});
+      !s.ok()) {
+    return s;
   }
-  // Pushed nodes arrive through the API; there is nothing to sync first.
-  if (!d->etcd_) d->readiness_.set("tables_programmed", true, "nodes are pushed through the API");
 
   d->health_ = std::make_unique<HealthService>(d->readiness_);
   d->config_service_ =
-      std::make_unique<ConfigService>(config.source_name, config_to_yaml(d->config_));
+      std::make_unique<ConfigService>(settled.source_name, config_to_yaml(d->config_));
   d->stats_ = std::make_unique<StatsService>(*d->engine_);
   d->nodes_ = std::make_unique<NodesService>(
-      *d->mirror_, WatchLimits{config.control.watch_history,
-                               std::chrono::milliseconds(config.control.stream_write_timeout_ms)});
+      *d->mirror_, WatchLimits{settled.control.watch_history,
+                               std::chrono::milliseconds(settled.control.stream_write_timeout_ms)});
   d->leases_ =
       std::make_unique<LeasesService>(d->config_, *d->engine_, *d->lease_, *d->mirror_, d->keys_);
   d->routes_ = std::make_unique<RoutesService>(*d->engine_, *d->mirror_);
   d->ports_ = std::make_unique<PortsService>(*d->engine_);
   auto server = ApiServer::start(
-      config.control, {d->health_.get(), d->config_service_.get(), d->stats_.get(), d->nodes_.get(),
-                       d->leases_.get(), d->routes_.get(), d->ports_.get()});
+      settled.control, {d->health_.get(), d->config_service_.get(), d->stats_.get(),
+                        d->nodes_.get(), d->leases_.get(), d->routes_.get(), d->ports_.get()});
   if (!server) return server.status();
   d->server_ = std::move(server).value();
-  d->readiness_.set("api_serving", true, config.control.listen);
+  d->readiness_.set("api_serving", true, settled.control.listen);
   return d;
 }
 
 void Daemon::stop() {
-  if (etcd_) etcd_->stop();  // no mirror or lease change after this
+  if (source_) source_->stop();  // no mirror or lease change after this
   if (server_) {
     nodes_->stop_watches();
     stats_->stop_streams();

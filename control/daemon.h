@@ -6,21 +6,21 @@
 
 #include <memory>
 
-#include "control/api_server.h"
-#include "control/config.h"
-#include "control/config_service.h"
-#include "control/etcd_lease_source.h"
-#include "control/health_service.h"
-#include "control/host_network.h"
-#include "control/leases_service.h"
-#include "control/local_lease.h"
-#include "control/node_mirror.h"
-#include "control/nodes_service.h"
-#include "control/ports_service.h"
-#include "control/readiness.h"
-#include "control/routes_service.h"
-#include "control/stats_service.h"
-#include "control/tap_watchdog.h"
+#include "control/api/api_server.h"
+#include "control/api/config_service.h"
+#include "control/api/health_service.h"
+#include "control/api/leases_service.h"
+#include "control/api/nodes_service.h"
+#include "control/api/ports_service.h"
+#include "control/api/routes_service.h"
+#include "control/api/stats_service.h"
+#include "control/cluster/local_lease.h"
+#include "control/cluster/node_mirror.h"
+#include "control/cluster/readiness.h"
+#include "control/config/config.h"
+#include "control/host/host_network.h"
+#include "control/host/tap_watchdog.h"
+#include "control/sources/node_source.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
@@ -35,7 +35,7 @@ class Daemon {
   Engine& engine() { return *engine_; }
   NodeMirror& mirror() { return *mirror_; }
   LocalLease& lease() { return *lease_; }
-  EtcdLeaseSource* etcd() { return etcd_.get(); }  // lease.source etcd only
+  NodeSource& source() { return *source_; }
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
@@ -48,6 +48,7 @@ class Daemon {
   Status program_host();
 
   Config config_;
+  std::unique_ptr<NodeSource> source_;
   Readiness readiness_;
   AnnotationKeys keys_;
   std::unique_ptr<Engine> engine_;
@@ -55,7 +56,6 @@ class Daemon {
   std::unique_ptr<LocalLease> lease_;
   std::unique_ptr<HostNetwork> host_;
   std::unique_ptr<TapWatchdog> tap_watchdog_;  // with host_
-  std::unique_ptr<EtcdLeaseSource> etcd_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<StatsService> stats_;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "control/config_loader.h"
+#include "control/config/config_loader.h"
 #include "control/daemon.h"
 #include "engine/eal.h"
 #include "engine/engine.h"

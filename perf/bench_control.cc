@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "control/api_convert.h"
+#include "control/api/api_convert.h"
 #include "tartan/v1/node.grpc.pb.h"
 #include "tests/support/daemon_fixture.h"
 

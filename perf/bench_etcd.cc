@@ -17,7 +17,7 @@
 #include <memory>
 #include <thread>
 
-#include "control/etcd_client.h"
+#include "control/sources/etcd/etcd_client.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/etcd_server.h"
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "control/flannel_annotations.h"
+#include "control/cluster/flannel_annotations.h"
 #include "perf/flows.h"
 #include "tartan/v1/node.grpc.pb.h"
 

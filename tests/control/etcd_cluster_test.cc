@@ -8,7 +8,7 @@
 #include <thread>
 #include <tuple>
 
-#include "control/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_lease_json.h"
 #include "tartan/v1/health.grpc.pb.h"
 #include "tartan/v1/lease.grpc.pb.h"
 #include "tartan/v1/route.grpc.pb.h"

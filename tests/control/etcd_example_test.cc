@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "control/config_loader.h"
+#include "control/config/config_loader.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/files.h"
 #include "tests/support/netns.h"

@@ -6,11 +6,11 @@
 #include <random>
 #include <set>
 
-#include "control/config_loader.h"
-#include "control/etcd_allocator.h"
-#include "control/etcd_endpoint.h"
-#include "control/etcd_lease_json.h"
-#include "control/etcd_netconf.h"
+#include "control/config/config_loader.h"
+#include "control/sources/etcd/etcd_allocator.h"
+#include "control/sources/etcd/etcd_endpoint.h"
+#include "control/sources/etcd/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_netconf.h"
 
 namespace tartan {
 namespace {

@@ -7,7 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "control/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_node_source.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/etcd_node.h"
 #include "tests/support/etcd_server.h"
@@ -101,6 +102,11 @@ class Traffic {
 // A node on `etcd` that retries quickly, with `more` keys of lease.etcd,
 // knowing the underlay MACs of 192.0.2.20.. (one per entry of `macs`), so
 // no ARP is needed.
+// The running etcd source of a daemon with lease.source etcd.
+EtcdLeaseSource& leases_of(Daemon& d) {
+  return *static_cast<EtcdNodeSource&>(d.source()).leases();
+}
+
 testing::DaemonOptions etcd_node_options(const EtcdServer& etcd, const std::string& more,
                                          const std::vector<std::string>& macs) {
   testing::DaemonOptions o;
@@ -139,8 +145,8 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
     ASSERT_EQ(traffic.send(dsts), before) << "round " << round;
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_GE(d.etcd()->status().failures, 2u) << "it keeps trying";
-  EXPECT_EQ(d.lease().get()->pod_cidr, *d.etcd()->status().subnet) << "the lease is kept";
+  EXPECT_GE(leases_of(d).status().failures, 2u) << "it keeps trying";
+  EXPECT_EQ(d.lease().get()->pod_cidr, *leases_of(d).status().subnet) << "the lease is kept";
 
   // Meanwhile node 2 moved to another host and node 3 left.
   change_behind_its_back(etcd, [&] {
@@ -151,9 +157,9 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
   const std::vector<std::string> after{"192.0.2.22 ae:00:00:00:00:22", ""};
   EXPECT_TRUE(eventually([&] { return traffic.send(dsts, 50ms) == after; }, 10s));
   EXPECT_TRUE(eventually([&] { return d.readiness().ready(); }, 5s));
-  EXPECT_EQ(d.etcd()->status().compactions, 0u) << "the watch resumed where it stopped";
+  EXPECT_EQ(leases_of(d).status().compactions, 0u) << "the watch resumed where it stopped";
   EXPECT_EQ(etcd.get(kSubnets + subnet_key_name(d.lease().get()->pod_cidr)),
-            d.etcd()->lease_value());
+            leases_of(d).lease_value());
 }
 
 TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIsApplied) {
@@ -169,7 +175,7 @@ TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIs
   const std::vector<std::string> dsts{"10.244.2.10", "10.244.3.10"};
   EXPECT_EQ(traffic.send(dsts), (std::vector<std::string>{"192.0.2.20 ae:00:00:00:00:02", ""}));
   const std::string our_key = kSubnets + subnet_key_name(d.lease().get()->pod_cidr);
-  const uint64_t failures = d.etcd()->status().failures;
+  const uint64_t failures = leases_of(d).status().failures;
 
   // Six seconds of an etcd that holds every connection and answers nothing.
   etcd.pause();
@@ -178,7 +184,7 @@ TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIs
     ASSERT_EQ(traffic.send(dsts)[0], "192.0.2.20 ae:00:00:00:00:02") << "forwarding stopped";
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_GT(d.etcd()->status().failures, failures) << "no call to the stalled etcd timed out";
+  EXPECT_GT(leases_of(d).status().failures, failures) << "no call to the stalled etcd timed out";
   etcd.resume();
 
   etcd.put_with_lease(kSubnets + kNode3, flanneld_vxlan_lease("192.0.2.21", "ae:00:00:00:00:03"));
@@ -186,8 +192,8 @@ TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIs
                                        "192.0.2.21 ae:00:00:00:00:03"};
   EXPECT_TRUE(eventually([&] { return traffic.send(dsts, 50ms) == after; }, 10s));
   EXPECT_TRUE(eventually([&] { return d.readiness().ready(); }, 10s));
-  EXPECT_EQ(etcd.get(our_key), d.etcd()->lease_value()) << "our lease survived the stall";
-  EXPECT_EQ(d.etcd()->status().own_lost, 0u);
+  EXPECT_EQ(etcd.get(our_key), leases_of(d).lease_value()) << "our lease survived the stall";
+  EXPECT_EQ(leases_of(d).status().own_lost, 0u);
 }
 
 std::set<std::string> route_set(const EtcdNode& n) {

@@ -1,6 +1,6 @@
 // The node mirror against a real engine: flannel annotations in, routes
 // (and traffic) out; everything else kept, explained and not routed.
-#include "control/node_mirror.h"
+#include "control/cluster/node_mirror.h"
 
 #include <gtest/gtest.h>
 

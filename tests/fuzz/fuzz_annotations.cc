@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "control/etcd_lease_json.h"
-#include "control/etcd_netconf.h"
-#include "control/flannel_annotations.h"
+#include "control/cluster/flannel_annotations.h"
+#include "control/sources/etcd/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_netconf.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -22,9 +22,9 @@
 #include <map>
 #include <memory>
 
-#include "control/leases_service.h"
-#include "control/nodes_service.h"
-#include "control/subnet_file.h"
+#include "control/api/leases_service.h"
+#include "control/api/nodes_service.h"
+#include "control/host/subnet_file.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/packet_harness.h"
 

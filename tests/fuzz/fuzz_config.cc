@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "control/config_loader.h"
+#include "control/config/config_loader.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "control/flannel_annotations.h"
+#include "control/cluster/flannel_annotations.h"
 #include "tartan/v1/lease.pb.h"
 #include "tartan/v1/node.pb.h"
 #include "tests/support/dpdk_test_env.h"

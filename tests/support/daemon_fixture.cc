@@ -5,7 +5,7 @@
 #include <atomic>
 #include <stdexcept>
 
-#include "control/config_loader.h"
+#include "control/config/config_loader.h"
 #include "tests/support/process.h"
 
 namespace tartan::testing {

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "control/config_loader.h"
-#include "control/etcd_startup.h"
+#include "control/config/config_loader.h"
+#include "control/sources/etcd/etcd_startup.h"
 
 namespace tartan::testing {
 

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "control/config.h"
-#include "control/etcd_lease_source.h"
-#include "control/local_lease.h"
-#include "control/node_mirror.h"
-#include "control/readiness.h"
+#include "control/cluster/local_lease.h"
+#include "control/cluster/node_mirror.h"
+#include "control/cluster/readiness.h"
+#include "control/config/config.h"
+#include "control/sources/etcd/etcd_lease_source.h"
 #include "engine/engine.h"
 #include "tests/support/ring_port.h"
 

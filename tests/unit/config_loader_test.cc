@@ -1,4 +1,4 @@
-#include "control/config_loader.h"
+#include "control/config/config_loader.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // flannel's annotations, with values as `kubectl get node -o yaml` shows
 // them on a kernel-flannel cluster.
-#include "control/flannel_annotations.h"
+#include "control/cluster/flannel_annotations.h"
 
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 // escapes (which would end tartand).
 #include <gtest/gtest.h>
 
-#include "control/etcd_lease_json.h"
-#include "control/etcd_netconf.h"
-#include "control/flannel_annotations.h"
+#include "control/cluster/flannel_annotations.h"
+#include "control/sources/etcd/etcd_lease_json.h"
+#include "control/sources/etcd/etcd_netconf.h"
 
 namespace tartan {
 namespace {

@@ -1,5 +1,5 @@
 // subnet.env byte for byte as flanneld writes it, and never seen half-written.
-#include "control/subnet_file.h"
+#include "control/host/subnet_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

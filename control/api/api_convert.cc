@@ -1,0 +1,78 @@
+#include "control/api/api_convert.h"
+
+#include <charconv>
+
+namespace tartan {
+
+grpc::Status to_grpc(const Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case ErrorCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case ErrorCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case ErrorCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case ErrorCode::kAborted:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case ErrorCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case ErrorCode::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case ErrorCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case ErrorCode::kInternal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+NodeSpec node_from_proto(const v1::Node& n) {
+  NodeSpec spec;
+  spec.name = n.name();
+  spec.pod_cidrs.assign(n.pod_cidrs().begin(), n.pod_cidrs().end());
+  for (const auto& a : n.addresses()) spec.addresses.push_back({a.type(), a.address()});
+  spec.annotations.insert(n.annotations().begin(), n.annotations().end());
+  return spec;
+}
+
+void node_to_proto(const NodeRecord& r, v1::Node* out) {
+  out->set_name(r.spec.name);
+  for (const auto& c : r.spec.pod_cidrs) out->add_pod_cidrs(c);
+  for (const auto& a : r.spec.addresses) {
+    auto* pa = out->add_addresses();
+    pa->set_type(a.type);
+    pa->set_address(a.address);
+  }
+  out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+  out->set_resource_version(std::to_string(r.resource_version));
+  v1::NodeStatus* st = out->mutable_status();
+  st->set_routed(r.status.routed);
+  st->set_reason(r.status.reason);
+  if (r.status.route) st->set_route_prefix(r.status.route->str());
+  if (r.status.public_ip) st->set_public_ip(r.status.public_ip->str());
+  if (r.status.vtep_mac) st->set_vtep_mac(r.status.vtep_mac->str());
+  st->set_backend(r.status.backend);
+}
+
+Result<std::optional<uint64_t>> parse_resource_version(const std::string& text,
+                                                       const std::string& field) {
+  if (text.empty()) return std::optional<uint64_t>{};
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::invalid(field + ": '" + text + "' is not a resource version (a decimal number)");
+  }
+  return std::optional<uint64_t>{v};
+}
+
+}  // namespace tartan

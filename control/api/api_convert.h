@@ -1,0 +1,26 @@
+// Between the tartan.v1 messages and the control plane's own types, and
+// from Status to grpc::Status.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
+#include <string>
+
+#include "control/cluster/node_mirror.h"
+#include "engine/status.h"
+#include "tartan/v1/node.pb.h"
+
+namespace tartan {
+
+grpc::Status to_grpc(const Status& status);
+
+NodeSpec node_from_proto(const v1::Node& node);
+void node_to_proto(const NodeRecord& record, v1::Node* out);
+
+// An optional resource version: "" is none; else a decimal number.
+// `field` names the request field in the error.
+Result<std::optional<uint64_t>> parse_resource_version(const std::string& text,
+                                                       const std::string& field);
+
+}  // namespace tartan

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "control/cluster/readiness.h"
+#include "tartan/v1/health.grpc.pb.h"
+
+namespace tartan {
+
+class HealthService final : public v1::Health::Service {
+ public:
+  explicit HealthService(const Readiness& readiness) : readiness_(readiness) {}
+  grpc::Status Check(grpc::ServerContext*, const v1::HealthCheckRequest*,
+                     v1::HealthCheckResponse* out) override;
+
+ private:
+  const Readiness& readiness_;
+};
+
+}  // namespace tartan

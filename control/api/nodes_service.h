@@ -1,0 +1,35 @@
+#pragma once
+
+#include "control/api/node_watches.h"
+#include "control/cluster/node_mirror.h"
+#include "tartan/v1/node.grpc.pb.h"
+
+namespace tartan {
+
+// WatchNodes is served with gRPC's callback API (control/node_watches.h):
+// open watches cost no thread; the other calls are synchronous.
+class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::Nodes::Service> {
+ public:
+  explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {})
+      : mirror_(mirror), watches_(mirror, limits) {}
+
+  grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
+                         v1::Node* out) override;
+  grpc::Status DeleteNode(grpc::ServerContext*, const v1::DeleteNodeRequest* req,
+                          v1::DeleteNodeResponse* out) override;
+  grpc::Status GetNode(grpc::ServerContext*, const v1::GetNodeRequest* req, v1::Node* out) override;
+  grpc::Status ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* req,
+                         v1::ListNodesResponse* out) override;
+  grpc::ServerWriteReactor<v1::NodeEvent>* WatchNodes(grpc::CallbackServerContext* ctx,
+                                                      const v1::WatchNodesRequest* req) override;
+
+  // Ends every open watch stream (on shutdown).
+  void stop_watches() { watches_.stop(); }
+  size_t open_watches() const { return watches_.open_count(); }
+
+ private:
+  NodeMirror& mirror_;
+  NodeWatches watches_;
+};
+
+}  // namespace tartan

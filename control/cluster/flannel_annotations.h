@@ -1,0 +1,63 @@
+// flannel's node annotations, read and written exactly as flanneld's kube
+// subnet manager does (pkg/subnet/kube/annotations.go): keys under a prefix
+// (default "flannel.alpha.coreos.com/"), backend-data as compact JSON.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "control/cluster/node_spec.h"
+#include "engine/engine_config.h"
+#include "engine/net_types.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+struct AnnotationKeys {
+  std::string kube_subnet_manager;
+  std::string backend_type;
+  std::string backend_data;
+  std::string backend_v6_data;
+  std::string public_ip;
+  std::string public_ip_overwrite;
+  std::string public_ipv6;
+  std::string public_ipv6_overwrite;
+};
+
+// flannel's rules for --kube-annotation-prefix: at most one '/', appended
+// when absent; a prefix not ending in '/' gets a '-'; the result must match
+// fqdn/[0-9a-z-_]*. "example.com/foo" gives "example.com/foo-backend-data".
+Result<AnnotationKeys> annotation_keys(const std::string& prefix);
+
+// What a node's flannel annotations say, checked for well-formedness.
+struct FlannelNodeInfo {
+  bool subnet_manager = false;              // kube-subnet-manager == "true"
+  std::optional<std::string> backend_type;  // absent annotation: nullopt
+  std::optional<uint32_t> vni;              // vxlan backend-data
+  std::optional<MacAddr> vtep_mac;          // vxlan backend-data
+  std::optional<Ipv4Addr> public_ip;        // public-ip-overwrite if set, else public-ip
+  std::optional<Ipv4Prefix> pod_cidr;       // the IPv4 entry of pod_cidrs
+  std::optional<Ipv6Prefix> pod_cidr_v6;
+};
+
+// Parses the node's podCIDRs and flannel annotations. Malformed values are
+// INVALID_ARGUMENT naming the field and value ("annotations[...backend-data]:
+// ..."); missing ones are left unset for the caller to judge.
+Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const AnnotationKeys& keys);
+
+// The annotations flanneld writes on its own Node for these settings:
+// backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan, null
+// otherwise), public-ip and kube-subnet-manager.
+std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
+                                                   uint32_t vni, const MacAddr& vtep_mac,
+                                                   Ipv4Addr public_ip);
+
+// The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
+// vxlan, "null" otherwise (also the BackendData of its etcd leases).
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac);
+
+// The backend-type value flanneld writes ("" for udp, which never sets one).
+std::string flannel_backend_type(BackendType backend);
+
+}  // namespace tartan

@@ -1,0 +1,302 @@
+#include "control/cluster/node_mirror.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tartan {
+namespace {
+
+// Kubernetes object names: DNS-1123 subdomains.
+bool valid_node_name(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name.front())) ||
+      !std::isalnum(static_cast<unsigned char>(name.back()))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::islower(c) || std::isdigit(c) || c == '-' || c == '.';
+  });
+}
+
+uint32_t last_address(const Ipv4Prefix& p) {
+  return p.addr.value | ~p.mask();
+}
+
+bool same_route(const NodeStatusView& a, const NodeStatusView& b) {
+  return a.routed == b.routed && a.route == b.route && a.public_ip == b.public_ip &&
+         a.vtep_mac == b.vtep_mac;
+}
+
+}  // namespace
+
+NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& info) const {
+  NodeStatusView s;
+  s.public_ip = info.public_ip;
+  s.vtep_mac = info.vtep_mac;
+  s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
+  const auto not_routed = [&](std::string reason) {
+    s.reason = std::move(reason);
+    return s;
+  };
+  if (spec.name == settings_.own_node_name) return not_routed("this node (our own lease)");
+  if (!info.pod_cidr) return not_routed("no IPv4 podCIDR");
+  if (!info.subnet_manager) {
+    return not_routed("no " + settings_.keys.kube_subnet_manager +
+                      "=\"true\" annotation: flannel has not registered it");
+  }
+  if (!info.backend_type) return not_routed("no " + settings_.keys.backend_type + " annotation");
+  const std::string ours = flannel_backend_type(settings_.backend);
+  const bool same_backend = *info.backend_type == ours ||
+                            (settings_.backend == BackendType::kUdp && *info.backend_type == "udp");
+  if (!same_backend) {
+    return not_routed("backend-type is '" + s.backend + "', this node runs " +
+                      backend_type_name(settings_.backend));
+  }
+  if (settings_.backend == BackendType::kVxlan) {
+    if (!info.vtep_mac) return not_routed("no VtepMAC in " + settings_.keys.backend_data);
+    if (!info.vni) return not_routed("no VNI in " + settings_.keys.backend_data);
+    if (*info.vni != settings_.vni) {
+      return not_routed("VNI " + std::to_string(*info.vni) + " differs from ours (" +
+                        std::to_string(settings_.vni) + ")");
+    }
+  }
+  if (!info.public_ip) return not_routed("no " + settings_.keys.public_ip + " annotation");
+  s.routed = true;
+  s.route = info.pod_cidr;
+  return s;
+}
+
+Status NodeMirror::check_overlap(const std::string& name, const Ipv4Prefix& cidr) const {
+  if (name != settings_.own_node_name && local_subnet_ && local_subnet_->overlaps(cidr)) {
+    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps our own podCIDR " +
+                           local_subnet_->str());
+  }
+  const uint32_t first = cidr.addr.value, last = last_address(cidr);
+  // The entry starting at or before `last` with the highest start is the
+  // only one that can overlap, as stored ranges do not overlap each other.
+  auto it = cidr_index_.upper_bound(last);
+  if (it == cidr_index_.begin()) return {};
+  --it;
+  if (it->second.first >= first && it->second.second != name) {
+    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps the podCIDR of node '" +
+                           it->second.second + "'");
+  }
+  // A range of this same node may sit just below; look one further.
+  if (it->second.second == name && it != cidr_index_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.first >= first) {
+      return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps the podCIDR of node '" +
+                             prev->second.second + "'");
+    }
+  }
+  return {};
+}
+
+RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
+  return RouteSpec{*s.route, *s.public_ip, s.vtep_mac.value_or(MacAddr{}), settings_.backend,
+                   settings_.vni};
+}
+
+Status NodeMirror::program(const NodeRecord* before, const NodeStatusView& after) {
+  const bool was_routed = before != nullptr && before->status.routed;
+  if (was_routed && same_route(before->status, after)) return {};
+  if (!was_routed && !after.routed) return {};
+  TableDelta delta;
+  if (after.routed) delta.upsert_routes.push_back(route_of(after));
+  // A new podCIDR replaces the old one in the same delta; the same podCIDR
+  // is simply replaced by the upsert.
+  if (was_routed && (!after.routed || after.route != before->status.route)) {
+    delta.remove_routes.push_back(*before->status.route);
+  }
+  if (Status s = engine_.apply(delta); !s.ok()) return s;
+  if (route_hook_) {
+    for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
+    if (after.routed) route_hook_(*after.route, after);
+  }
+  return {};
+}
+
+void NodeMirror::set_route_hook(RouteHook hook) {
+  std::lock_guard lock(mu_);
+  route_hook_ = std::move(hook);
+}
+
+void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
+  log_.push_back(NodeEvent{type, std::move(node), version_});
+  while (log_.size() > settings_.event_log_size) log_.pop_front();
+  if (event_hook_) event_hook_();
+}
+
+Result<NodeRecord> NodeMirror::apply(const NodeSpec& node,
+                                     std::optional<uint64_t> expected_version) {
+  std::lock_guard lock(mu_);
+  return apply_locked(node, expected_version);
+}
+
+Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
+                                            std::optional<uint64_t> expected_version) {
+  if (!valid_node_name(node.name)) {
+    return Status::invalid("name: '" + node.name +
+                           "' is not a valid node name (lowercase DNS-1123 subdomain)");
+  }
+  auto info = read_flannel_node(node, settings_.keys);
+  if (!info) return info.status();
+  if (info->pod_cidr) {
+    if (!settings_.network.contains(*info->pod_cidr)) {
+      return Status::invalid("pod_cidrs: " + info->pod_cidr->str() +
+                             " is outside the cluster network " + settings_.network.str());
+    }
+    if (Status s = check_overlap(node.name, *info->pod_cidr); !s.ok()) return s;
+  }
+  auto existing = nodes_.find(node.name);
+  if (expected_version) {
+    if (existing == nodes_.end()) {
+      return Status(ErrorCode::kAborted, "node '" + node.name +
+                                             "' does not exist (expected resource version " +
+                                             std::to_string(*expected_version) + ")");
+    }
+    if (existing->second.resource_version != *expected_version) {
+      return Status(ErrorCode::kAborted, "node '" + node.name + "' is at resource version " +
+                                             std::to_string(existing->second.resource_version) +
+                                             ", not " + std::to_string(*expected_version));
+    }
+  }
+  const bool exists = existing != nodes_.end();
+  if (exists && existing->second.spec == node) return existing->second;
+
+  NodeStatusView status = derive(node, *info);
+  if (Status s = program(exists ? &existing->second : nullptr, status); !s.ok()) return s;
+
+  if (exists) unindex(existing->second);
+  if (info->pod_cidr)
+    cidr_index_[info->pod_cidr->addr.value] = {last_address(*info->pod_cidr), node.name};
+  if (status.routed) routed_[*status.route] = node.name;
+  NodeRecord rec{node, ++version_, status, info->pod_cidr};
+  nodes_[node.name] = rec;
+  record(exists ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, rec);
+  return rec;
+}
+
+void NodeMirror::unindex(const NodeRecord& rec) {
+  if (rec.pod_cidr) cidr_index_.erase(rec.pod_cidr->addr.value);
+  if (rec.status.route) routed_.erase(*rec.status.route);
+}
+
+Result<uint64_t> NodeMirror::remove(const std::string& name,
+                                    std::optional<uint64_t> expected_version) {
+  std::lock_guard lock(mu_);
+  return remove_locked(name, expected_version);
+}
+
+Result<uint64_t> NodeMirror::remove_locked(const std::string& name,
+                                           std::optional<uint64_t> expected_version) {
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
+  if (expected_version && it->second.resource_version != *expected_version) {
+    return Status(ErrorCode::kAborted, "node '" + name + "' is at resource version " +
+                                           std::to_string(it->second.resource_version) + ", not " +
+                                           std::to_string(*expected_version));
+  }
+  if (Status s = program(&it->second, NodeStatusView{}); !s.ok()) return s;
+  unindex(it->second);
+  NodeRecord gone = it->second;
+  nodes_.erase(it);
+  ++version_;
+  record(NodeEvent::Type::kDeleted, std::move(gone));
+  return version_;
+}
+
+Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, const NodeSpec*> wanted;
+  for (const NodeSpec& n : nodes) wanted[n.name] = &n;
+  std::vector<std::string> gone;
+  for (const auto& [name, rec] : nodes_) {
+    if (!wanted.count(name)) gone.push_back(name);
+  }
+  std::string failures;
+  for (const std::string& name : gone) {
+    if (auto r = remove_locked(name, std::nullopt); !r) failures += "; " + r.status().message();
+  }
+  for (const NodeSpec& n : nodes) {
+    if (auto r = apply_locked(n, std::nullopt); !r)
+      failures += "; node '" + n.name + "': " + r.status().message();
+  }
+  if (failures.empty()) return {};
+  return Status::invalid("some nodes were not applied: " + failures.substr(2));
+}
+
+std::optional<NodeRecord> NodeMirror::get(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string& after_name,
+                                                              size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::vector<NodeRecord> out;
+  for (auto it = nodes_.upper_bound(after_name); it != nodes_.end() && out.size() < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return {out, version_};
+}
+
+uint64_t NodeMirror::resource_version() const {
+  std::lock_guard lock(mu_);
+  return version_;
+}
+
+NodeMirror::WatchBatch NodeMirror::events_after(uint64_t version, size_t max_events) const {
+  std::lock_guard lock(mu_);
+  WatchBatch batch;
+  const uint64_t oldest_known = log_.empty() ? version_ : log_.front().resource_version - 1;
+  if (version < oldest_known || version > version_) {
+    batch.resync = true;
+    return batch;
+  }
+  // Versions in the log are consecutive: the event after `version` is at
+  // index version - oldest_known.
+  for (size_t i = version - oldest_known; i < log_.size() && batch.events.size() < max_events; ++i)
+    batch.events.push_back(log_[i]);
+  return batch;
+}
+
+void NodeMirror::set_event_hook(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  event_hook_ = std::move(hook);
+}
+
+Status NodeMirror::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
+  std::lock_guard lock(mu_);
+  if (subnet) {
+    for (const auto& [first, range] : cidr_index_) {
+      const Ipv4Prefix& s = *subnet;
+      const bool overlaps = first <= last_address(s) && range.first >= s.addr.value;
+      if (overlaps && range.second != settings_.own_node_name) {
+        return Status::invalid("pod_cidr: " + s.str() + " overlaps the podCIDR of node '" +
+                               range.second + "'");
+      }
+    }
+  }
+  if (Status s = engine_.set_local_subnet(subnet); !s.ok()) return s;
+  local_subnet_ = subnet;
+  return {};
+}
+
+std::optional<std::string> NodeMirror::node_of(const Ipv4Prefix& prefix) const {
+  std::lock_guard lock(mu_);
+  auto it = routed_.find(prefix);
+  if (it == routed_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<NodeRecord> NodeMirror::routed() const {
+  std::lock_guard lock(mu_);
+  std::vector<NodeRecord> out;
+  for (const auto& [prefix, name] : routed_) out.push_back(nodes_.at(name));
+  return out;
+}
+
+}  // namespace tartan

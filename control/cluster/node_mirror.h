@@ -1,0 +1,127 @@
+// The node mirror: every Node tartan knows, from any source (gRPC push,
+// etcd, Kubernetes), with the route its flannel annotations give. A change
+// is validated, applied to the engine as one delta, and only then recorded;
+// watchers see it as an event with a resource version.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/cluster/flannel_annotations.h"
+#include "control/cluster/node_spec.h"
+#include "engine/engine.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+struct NodeStatusView {
+  bool routed = false;
+  std::string reason;               // why not routed
+  std::optional<Ipv4Prefix> route;  // the routed podCIDR
+  std::optional<Ipv4Addr> public_ip;
+  std::optional<MacAddr> vtep_mac;
+  std::string backend;
+};
+
+struct NodeRecord {
+  NodeSpec spec;
+  uint64_t resource_version = 0;
+  NodeStatusView status;
+  std::optional<Ipv4Prefix> pod_cidr;  // the IPv4 podCIDR of spec, parsed
+};
+
+struct NodeEvent {
+  enum class Type { kAdded, kModified, kDeleted };
+  Type type = Type::kAdded;
+  NodeRecord node;
+  uint64_t resource_version = 0;
+};
+
+struct MirrorSettings {
+  AnnotationKeys keys;
+  std::string own_node_name;  // nodes of this name are us: mirrored, never routed
+  Ipv4Prefix network;         // podCIDRs must lie inside it
+  BackendType backend = BackendType::kVxlan;
+  uint32_t vni = 1;
+  size_t event_log_size = 16384;  // events kept for watchers; older ones mean a resync
+};
+
+class NodeMirror {
+ public:
+  NodeMirror(const MirrorSettings& settings, Engine& engine)
+      : settings_(settings), engine_(engine) {}
+
+  // Create or update. `expected_version`: the node must exist at it.
+  Result<NodeRecord> apply(const NodeSpec& node,
+                           std::optional<uint64_t> expected_version = std::nullopt);
+  // Returns the version of the deletion.
+  Result<uint64_t> remove(const std::string& name,
+                          std::optional<uint64_t> expected_version = std::nullopt);
+  // Replaces every node with `nodes` (for sources that re-list): what is not
+  // in `nodes` is removed. Nodes that fail validation are skipped and named.
+  Status replace_all(const std::vector<NodeSpec>& nodes);
+
+  std::optional<NodeRecord> get(const std::string& name) const;
+  // Nodes after `after_name` in name order, at most `limit`; and the
+  // current version.
+  std::pair<std::vector<NodeRecord>, uint64_t> list(const std::string& after_name,
+                                                    size_t limit) const;
+  uint64_t resource_version() const;
+
+  // The first `max_events` events after `version`. `resync` is set when
+  // the log no longer holds them all (or `version` is in the future): the
+  // caller must start over from list().
+  struct WatchBatch {
+    bool resync = false;
+    std::vector<NodeEvent> events;
+  };
+  WatchBatch events_after(uint64_t version, size_t max_events = SIZE_MAX) const;
+  // Called after each recorded event, under the mirror's lock: it must not
+  // call back into the mirror (watchers use it to wake up).
+  void set_event_hook(std::function<void()> hook);
+
+  // Our own podCIDR, checked against every node's.
+  Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
+  // Which node a routed podCIDR belongs to.
+  std::optional<std::string> node_of(const Ipv4Prefix& prefix) const;
+  std::vector<NodeRecord> routed() const;
+
+  // Called once a route is in the engine (with the node's status) or gone
+  // from it (nullopt), under the mirror's lock: keep it short. The host's
+  // routes into the overlay tap follow the engine's this way.
+  using RouteHook =
+      std::function<void(const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route)>;
+  void set_route_hook(RouteHook hook);
+
+ private:
+  NodeStatusView derive(const NodeSpec& spec, const FlannelNodeInfo& info) const;
+  Status check_overlap(const std::string& name, const Ipv4Prefix& cidr) const;
+  RouteSpec route_of(const NodeStatusView& status) const;
+  Status program(const NodeRecord* before, const NodeStatusView& after);
+  void record(NodeEvent::Type type, NodeRecord node);
+  Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version);
+  Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version);
+  void unindex(const NodeRecord& rec);
+
+  const MirrorSettings settings_;
+  Engine& engine_;
+  mutable std::mutex mu_;
+  std::map<std::string, NodeRecord> nodes_;
+  std::map<uint32_t, std::pair<uint32_t, std::string>>
+      cidr_index_;                            // first address -> (last address, node)
+  std::map<Ipv4Prefix, std::string> routed_;  // route prefix -> node
+  std::optional<Ipv4Prefix> local_subnet_;
+  uint64_t version_ = 0;
+  std::deque<NodeEvent> log_;
+  std::function<void()> event_hook_;
+  RouteHook route_hook_;
+};
+
+}  // namespace tartan

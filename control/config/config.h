@@ -1,0 +1,94 @@
+// tartand's whole configuration: what the engine needs (EngineConfig) plus
+// flannel's network config, the control API, the lease source and
+// subnet.env. Filled by load_config(); every default lives here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/config/etcd_config.h"
+#include "control/config/kube_config.h"
+#include "engine/engine_config.h"
+#include "engine/net_types.h"
+
+namespace tartan {
+
+// flannel's net-conf.json "Backend" object.
+struct BackendConfig {
+  BackendType type = BackendType::kVxlan;
+  uint32_t vni = 1;             // 24-bit VXLAN network identifier
+  uint16_t port = 0;            // UDP port; 0 until defaulted: 8472 (vxlan) or 8285 (udp)
+  uint16_t mtu = 0;             // underlay MTU in bytes; 0: the underlay port's mtu
+  bool direct_routing = false;  // vxlan: same-subnet peers get plain L2 forwarding
+};
+
+// flannel's net-conf.json, with flannel's defaults applied.
+struct NetworkConfig {
+  bool enable_ipv4 = true;
+  bool enable_ipv6 = false;
+  Ipv4Prefix network;      // the cluster's pod network, e.g. 10.244.0.0/16
+  uint8_t subnet_len = 0;  // prefix length of each node's podCIDR
+  Ipv4Addr subnet_min;     // first podCIDR handed out
+  Ipv4Addr subnet_max;     // last podCIDR handed out
+  std::optional<Ipv6Prefix> ipv6_network;
+  uint8_t ipv6_subnet_len = 0;
+  BackendConfig backend;
+};
+
+struct ControlConfig {
+  // "unix:///run/tartan/tartan.sock" (default) or "HOST:PORT" for TCP, which
+  // requires tls_cert and tls_key.
+  std::string listen = "unix:///run/tartan/tartan.sock";
+  std::string tls_cert;       // PEM server certificate (TCP)
+  std::string tls_key;        // PEM server key (TCP)
+  std::string tls_client_ca;  // PEM CA; when set, clients must present a certificate it signed
+  // Node events kept for WatchNodes: a watch starting further back is
+  // resynced; an open watch whose client falls further behind is ended.
+  uint32_t watch_history = 16384;
+  // Group owning the unix socket (mode 0660): who may use the API without
+  // being root. "" keeps tartand's own group; `socket_gid` is resolved from
+  // it when the config is loaded.
+  std::string socket_group;
+  std::optional<uint32_t> socket_gid;
+  uint32_t max_message_bytes = 4 << 20;  // largest request or response; above: RESOURCE_EXHAUSTED
+  uint32_t max_concurrent_streams = 64;  // calls open at once on one client connection
+  // A stream (WatchNodes) whose client takes none of its messages for this
+  // long is ended, so a stopped client holds nothing for ever.
+  uint32_t stream_write_timeout_ms = 30000;
+};
+
+enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };
+
+const char* lease_source_name(LeaseSource source);
+
+struct LeaseConfig {
+  LeaseSource source = LeaseSource::kStatic;
+  std::optional<Ipv4Prefix> subnet;  // static: our podCIDR
+  EtcdConfig etcd;                   // etcd: where and how
+  KubeConfig kube;                   // kube: the API server and timings
+};
+
+// This node as the cluster knows it.
+struct NodeConfig {
+  std::string name;  // the Kubernetes Node name; default $NODE_NAME, else the hostname
+  std::string annotation_prefix = "flannel.alpha.coreos.com";  // flannel's --kube-annotation-prefix
+  std::string state_dir = "/var/lib/tartan";                   // keeps the VtepMAC across restarts
+};
+
+struct Config {
+  std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
+  EngineConfig engine;      // eal, ports, workers, dataplane
+  NetworkConfig network;
+  NodeConfig node;
+  ControlConfig control;
+  LeaseConfig lease;
+  std::string subnet_file = "/run/flannel/subnet.env";
+  bool ip_masq = false;  // FLANNEL_IPMASQ in subnet.env (flannel's --ip-masq)
+  // The kernel interface of the first overlay port when tartan programs the
+  // host's routes into it (a net_tap with host_routes on); "" otherwise.
+  std::string host_tap;
+};
+
+}  // namespace tartan

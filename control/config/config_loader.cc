@@ -1,0 +1,1016 @@
+#include "control/config/config_loader.h"
+
+#include <grp.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "control/cluster/flannel_annotations.h"
+#include "control/config/netconf.h"
+#include "control/sources/etcd/etcd_endpoint.h"
+#include "embedded_default_config.h"
+
+namespace tartan {
+namespace {
+
+// Thrown inside the loader only; parse_config turns it into a Status.
+struct ConfigError {
+  YAML::Mark mark;
+  std::string key;
+  std::string message;
+};
+
+// The id of a group given by name or number, if the system has it.
+std::optional<uint32_t> group_id(const std::string& name) {
+  group g{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found) == 0 && found != nullptr)
+    return found->gr_gid;
+  uint32_t gid = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), gid);
+  if (name.empty() || ec != std::errc() || end != name.data() + name.size()) return std::nullopt;
+  if (getgrgid_r(gid, &g, buf.data(), buf.size(), &found) == 0 && found != nullptr) return gid;
+  return std::nullopt;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string kind_of(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Scalar:
+      return n.Tag() == "!" ? "a string" : "'" + n.Scalar() + "'";
+    default:
+      return "nothing";
+  }
+}
+
+// A YAML map whose keys have been checked against the allowed set.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+
+  std::string key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  const YAML::Node& node() const { return node_; }
+  const std::string& path() const { return path_; }
+
+  void add(const std::string& canonical, YAML::Node value) {
+    entries_[canonical] = std::move(value);
+  }
+  bool has(const std::string& key) const { return entries_.count(key) != 0; }
+  const YAML::Node& get(const std::string& key) const { return entries_.at(key); }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::map<std::string, YAML::Node> entries_;
+};
+
+class Reader {
+ public:
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& message) {
+    throw ConfigError{at.Mark(), key, message};
+  }
+
+  // Remembers where each key was read, so checks that span several keys can
+  // still point at one.
+  void remember(const std::string& key, const YAML::Node& at) { marks_[key] = at; }
+  // `fallback` is where to point when the key was not in the file at all.
+  [[noreturn]] void fail_at(const std::string& key, const std::string& message,
+                            const YAML::Node& fallback = YAML::Node()) {
+    auto it = marks_.find(key);
+    fail(it == marks_.end() ? fallback : it->second, key, message);
+  }
+
+  // `node` must be a map with keys from `allowed` only. Keys match exactly,
+  // or case-insensitively where Go's encoding/json would (flannel's
+  // net-conf.json is decoded that way).
+  Section section(const YAML::Node& node, const std::string& path,
+                  std::initializer_list<const char*> allowed, bool case_insensitive = false) {
+    if (!node.IsMap()) fail(node, path, "expected a map, found " + kind_of(node));
+    Section s(node, path);
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      const char* match = nullptr;
+      for (const char* a : allowed) {
+        if (key == a || (case_insensitive && lower(key) == lower(a))) match = a;
+      }
+      if (match == nullptr) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        fail(it->first, s.key_path(key), "unknown key (allowed here: " + list + ")");
+      }
+      if (s.has(match)) fail(it->first, s.key_path(key), "given twice");
+      s.add(match, it->second);
+      remember(s.key_path(match), it->second);
+    }
+    return s;
+  }
+
+  Section required_section(const Section& parent, const std::string& key,
+                           std::initializer_list<const char*> allowed,
+                           bool case_insensitive = false) {
+    if (!parent.has(key)) fail(parent.node(), parent.key_path(key), "required section is missing");
+    return section(parent.get(key), parent.key_path(key), allowed, case_insensitive);
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& key, const char* expected) {
+    if (!n.IsScalar()) fail(n, key, std::string("expected ") + expected + ", found " + kind_of(n));
+    return n.Scalar();
+  }
+
+  int64_t integer(const YAML::Node& n, const std::string& key, int64_t min, int64_t max) {
+    const std::string text = scalar(n, key, "an integer");
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (n.Tag() == "!" || ec == std::errc::invalid_argument || end != text.data() + text.size()) {
+      fail(n, key, "expected an integer, found " + kind_of(n));
+    }
+    if (ec == std::errc::result_out_of_range || value < min || value > max) {
+      fail(n, key, text + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return value;
+  }
+
+  // Sets `out` from `key` of `s` when the key is there.
+  template <class T>
+  void maybe_integer(const Section& s, const char* key, T& out, int64_t min, int64_t max) {
+    if (s.has(key)) out = static_cast<T>(integer(s.get(key), s.key_path(key), min, max));
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "true or false");
+    if (n.Tag() != "!" && (text == "true" || text == "false")) return text == "true";
+    fail(n, key, "expected true or false, found " + kind_of(n));
+  }
+
+  std::string string(const YAML::Node& n, const std::string& key) {
+    return scalar(n, key, "a string");
+  }
+
+  Ipv4Addr ipv4(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "an IPv4 address");
+    auto a = Ipv4Addr::parse(text);
+    if (!a) fail(n, key, "'" + text + "' is not an IPv4 address");
+    return *a;
+  }
+
+  MacAddr mac(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "a MAC address");
+    auto m = MacAddr::parse(text);
+    if (!m) fail(n, key, "'" + text + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (m->is_zero() || m->is_multicast())
+      fail(n, key, "'" + text + "' is not a unicast MAC address");
+    return *m;
+  }
+
+  Ipv4Prefix ipv4_prefix(const YAML::Node& n, const std::string& key,
+                         bool allow_host_bits = false) {
+    const std::string text = scalar(n, key, "an IPv4 CIDR");
+    auto p = Ipv4Prefix::parse(text, allow_host_bits);
+    if (!p) {
+      auto loose = Ipv4Prefix::parse(text, true);
+      fail(n, key,
+           loose ? "'" + text + "' has host bits set (did you mean " + loose->network().str() + "?)"
+                 : "'" + text + "' is not an IPv4 CIDR (a.b.c.d/len)");
+    }
+    return *p;
+  }
+
+  Ipv6Prefix ipv6_prefix(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "an IPv6 CIDR");
+    auto p = Ipv6Prefix::parse(text);
+    if (!p) fail(n, key, "'" + text + "' is not an IPv6 CIDR");
+    return *p;
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& n, const std::string& key) {
+    if (!n.IsSequence()) fail(n, key, "expected a list of strings, found " + kind_of(n));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n.size(); ++i)
+      out.push_back(string(n[i], key + "[" + std::to_string(i) + "]"));
+    return out;
+  }
+
+ private:
+  std::map<std::string, YAML::Node> marks_;
+};
+
+void read_eal(Reader& r, const Section& top, EalConfig& eal) {
+  if (!top.has("eal")) return;
+  Section s = r.section(top.get("eal"), "eal",
+                        {"main_lcore", "memory_mb", "hugepages", "file_prefix", "extra_args"});
+  r.maybe_integer(s, "main_lcore", eal.main_lcore, 0, RTE_MAX_LCORE - 1);
+  r.maybe_integer(s, "memory_mb", eal.memory_mb, 64, 1 << 20);
+  if (s.has("hugepages")) {
+    const YAML::Node& n = s.get("hugepages");
+    const std::string v = r.scalar(n, "eal.hugepages", "auto, on or off");
+    if (v == "auto")
+      eal.hugepages = HugepageMode::kAuto;
+    else if (v == "on" || v == "true")
+      eal.hugepages = HugepageMode::kOn;
+    else if (v == "off" || v == "false")
+      eal.hugepages = HugepageMode::kOff;
+    else
+      r.fail(n, "eal.hugepages", "expected auto, on or off, found '" + v + "'");
+  }
+  if (s.has("file_prefix")) {
+    eal.file_prefix = r.string(s.get("file_prefix"), "eal.file_prefix");
+    const bool ok =
+        std::all_of(eal.file_prefix.begin(), eal.file_prefix.end(),
+                    [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+    if (!ok)
+      r.fail(s.get("file_prefix"), "eal.file_prefix",
+             "only letters, digits, '-' and '_' are allowed");
+  }
+  if (s.has("extra_args")) eal.extra_args = r.string_list(s.get("extra_args"), "eal.extra_args");
+}
+
+PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name) {
+  PortConfig p;
+  p.role = role;
+  p.name = s.has("name") ? r.string(s.get("name"), s.key_path("name")) : default_name;
+  if (p.name.empty()) r.fail(s.node(), s.key_path("name"), "must not be empty");
+  if (!s.has("device"))
+    r.fail(s.node(), s.key_path("device"), "required key is missing (PCI address or vdev devargs)");
+  p.device = r.string(s.get("device"), s.key_path("device"));
+  if (p.device.empty()) r.fail(s.get("device"), s.key_path("device"), "must not be empty");
+  if (s.has("mac")) p.mac = r.mac(s.get("mac"), s.key_path("mac"));
+  if (s.has("routing")) {
+    const std::string v = r.string(s.get("routing"), s.key_path("routing"));
+    if (v == "auto")
+      p.routing = OverlayRouting::kAuto;
+    else if (v == "tartan")
+      p.routing = OverlayRouting::kTartan;
+    else if (v == "host")
+      p.routing = OverlayRouting::kHost;
+    else
+      r.fail(s.get("routing"), s.key_path("routing"),
+             "expected auto, tartan or host, found '" + v + "'");
+  }
+  return p;
+}
+
+void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
+  if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
+  Section u = r.section(ports.get("underlay"), "ports.underlay",
+                        {"name", "device", "mac", "address", "gateway", "mtu"});
+  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay");
+  p.mtu = 1500;
+  r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
+  engine.ports.push_back(p);
+
+  if (!u.has("address"))
+    r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
+  engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
+  if (engine.underlay.address.len == 0 || engine.underlay.address.len > 31) {
+    r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
+  }
+  if (u.has("gateway")) {
+    engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
+    if (!engine.underlay.address.contains(*engine.underlay.gateway)) {
+      r.fail(u.get("gateway"), "ports.underlay.gateway",
+             engine.underlay.gateway->str() + " is not inside the underlay subnet " +
+                 engine.underlay.address.network().str());
+    }
+  }
+}
+
+// The kernel interface a net_tap port's devargs name (iface=...), or "".
+std::string tap_iface(const std::string& device) {
+  if (device.rfind("net_tap", 0) != 0) return "";
+  std::stringstream args(device);
+  std::string arg;
+  while (std::getline(args, arg, ',')) {
+    if (arg.rfind("iface=", 0) == 0) return arg.substr(6);
+  }
+  return "";
+}
+
+// host_routes: auto (the default: on for the first overlay port when it is a
+// named net_tap), on or off. Only the first overlay port holds our podCIDR.
+void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfig& port,
+                      std::string& host_tap) {
+  std::string mode = "auto";
+  if (s.has("host_routes")) mode = r.string(s.get("host_routes"), s.key_path("host_routes"));
+  if (mode != "auto" && mode != "on" && mode != "off") {
+    r.fail(s.get("host_routes"), s.key_path("host_routes"),
+           "expected auto, on or off, found '" + mode + "'");
+  }
+  const std::string iface = tap_iface(port.device);
+  if (mode == "on" && (index != 0 || iface.empty())) {
+    r.fail(s.get("host_routes"), s.key_path("host_routes"),
+           index != 0 ? "only the first overlay port gets host routes"
+                      : "needs a net_tap device with iface=NAME (the kernel interface to program)");
+  }
+  if (index == 0 && mode != "off" && !iface.empty()) host_tap = iface;
+}
+
+void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap) {
+  Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
+  read_underlay(r, s, engine);
+
+  if (!s.has("overlay"))
+    r.fail(s.node(), "ports.overlay", "required section is missing (a list of ports)");
+  const YAML::Node& overlays = s.get("overlay");
+  if (!overlays.IsSequence() || overlays.size() == 0) {
+    r.fail(overlays, "ports.overlay",
+           "expected a non-empty list of ports, found " + kind_of(overlays));
+  }
+  for (size_t i = 0; i < overlays.size(); ++i) {
+    const std::string path = "ports.overlay[" + std::to_string(i) + "]";
+    Section o = r.section(overlays[i], path, {"name", "device", "mac", "routing", "host_routes"});
+    engine.ports.push_back(read_port(r, o, PortRole::kOverlay, "overlay" + std::to_string(i)));
+    read_host_routes(r, o, i, engine.ports.back(), host_tap);
+  }
+  if (s.has("exception")) {
+    engine.ports.push_back(
+        read_port(r, r.section(s.get("exception"), "ports.exception", {"name", "device", "mac"}),
+                  PortRole::kException, "exception"));
+  }
+
+  std::set<std::string> names, devices;
+  for (size_t i = 0; i < engine.ports.size(); ++i) {
+    const PortConfig& p = engine.ports[i];
+    const std::string path = i == 0 ? "ports.underlay"
+                             : p.role == PortRole::kException
+                                 ? "ports.exception"
+                                 : "ports.overlay[" + std::to_string(i - 1) + "]";
+    if (!names.insert(p.name).second)
+      r.fail(s.node(), path + ".name", "port name '" + p.name + "' is used twice");
+    if (!devices.insert(p.device.substr(0, p.device.find(','))).second) {
+      r.fail(s.node(), path + ".device", "device '" + p.device + "' is used by two ports");
+    }
+  }
+}
+
+// Listed lcores are checked against eal.main_lcore one by one; the default
+// one (also when there is no workers section) here.
+void check_default_lcores(Reader& r, const EngineConfig& engine) {
+  const std::vector<unsigned>& l = engine.workers.lcores;
+  if (std::find(l.begin(), l.end(), engine.eal.main_lcore) != l.end()) {
+    r.fail_at("eal.main_lcore",
+              "main lcore " + std::to_string(engine.eal.main_lcore) +
+                  " collides with the default worker lcore 1; set workers.lcores");
+  }
+}
+
+void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
+  if (!top.has("workers")) return check_default_lcores(r, engine);
+  WorkersConfig& w = engine.workers;
+  Section s = r.section(top.get("workers"), "workers",
+                        {"lcores", "burst_size", "rx_descriptors", "tx_descriptors", "mempool_size",
+                         "idle_sleep_us", "mempool_cache"});
+  if (s.has("lcores")) {
+    const YAML::Node& n = s.get("lcores");
+    if (!n.IsSequence() || n.size() == 0)
+      r.fail(n, "workers.lcores", "expected a non-empty list of lcore ids, found " + kind_of(n));
+    w.lcores.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string key = "workers.lcores[" + std::to_string(i) + "]";
+      const auto lcore = static_cast<unsigned>(r.integer(n[i], key, 0, RTE_MAX_LCORE - 1));
+      if (std::find(w.lcores.begin(), w.lcores.end(), lcore) != w.lcores.end())
+        r.fail(n[i], key, "lcore " + std::to_string(lcore) + " is listed twice");
+      if (lcore == engine.eal.main_lcore)
+        r.fail(
+            n[i], key,
+            "lcore " + std::to_string(lcore) + " is eal.main_lcore, which runs the control plane");
+      w.lcores.push_back(lcore);
+    }
+  } else {
+    check_default_lcores(r, engine);
+  }
+  r.maybe_integer(s, "burst_size", w.burst_size, 1, 64);
+  r.maybe_integer(s, "rx_descriptors", w.rx_descriptors, 64, 16384);
+  r.maybe_integer(s, "tx_descriptors", w.tx_descriptors, 64, 16384);
+  r.maybe_integer(s, "mempool_size", w.mempool_size, 1023, 1 << 24);
+  r.maybe_integer(s, "mempool_cache", w.mempool_cache, 0, 512);
+  r.maybe_integer(s, "idle_sleep_us", w.idle_sleep_us, 0, 100000);
+}
+
+void read_network(Reader& r, const Section& top, Config& c) {
+  Section s =
+      r.required_section(top, "network",
+                         {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
+                          "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
+                          "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
+                         true);
+  RawNetworkConfig raw;
+  auto key = [&](const char* k) { return s.key_path(k); };
+  if (s.has("EnableIPv4")) raw.enable_ipv4 = r.boolean(s.get("EnableIPv4"), key("EnableIPv4"));
+  if (s.has("EnableIPv6")) raw.enable_ipv6 = r.boolean(s.get("EnableIPv6"), key("EnableIPv6"));
+  if (s.has("EnableNFTables"))
+    r.boolean(s.get("EnableNFTables"), key("EnableNFTables"));  // host masquerading: not ours
+  if (s.has("Network")) raw.network = r.ipv4_prefix(s.get("Network"), key("Network"));
+  if (s.has("SubnetLen")) raw.subnet_len = r.integer(s.get("SubnetLen"), key("SubnetLen"), 0, 32);
+  if (s.has("SubnetMin")) raw.subnet_min = r.ipv4(s.get("SubnetMin"), key("SubnetMin"));
+  if (s.has("SubnetMax")) raw.subnet_max = r.ipv4(s.get("SubnetMax"), key("SubnetMax"));
+  if (s.has("IPv6Network"))
+    raw.ipv6_network = r.ipv6_prefix(s.get("IPv6Network"), key("IPv6Network"));
+  if (s.has("IPv6SubnetLen"))
+    raw.ipv6_subnet_len = r.integer(s.get("IPv6SubnetLen"), key("IPv6SubnetLen"), 0, 128);
+  if (s.has("IPv6SubnetMin")) r.string(s.get("IPv6SubnetMin"), key("IPv6SubnetMin"));
+  if (s.has("IPv6SubnetMax")) r.string(s.get("IPv6SubnetMax"), key("IPv6SubnetMax"));
+  for (const char* multi : {"Networks", "IPv6Networks"}) {
+    // flannel's MultiClusterCIDR lists: accepted when empty, as flannel writes them.
+    const bool empty = s.has(multi) && (s.get(multi).IsNull() ||
+                                        (s.get(multi).IsSequence() && s.get(multi).size() == 0));
+    if (s.has(multi) && !empty)
+      r.fail(s.get(multi), key(multi), "multiple cluster networks are not supported by tartan");
+  }
+
+  if (s.has("Backend")) {
+    Section b = r.section(s.get("Backend"), key("Backend"),
+                          {"Type", "VNI", "Port", "MTU", "DirectRouting", "GBP", "Learning"}, true);
+    auto bkey = [&](const char* k) { return b.key_path(k); };
+    raw.backend_type = b.has("Type") ? r.string(b.get("Type"), bkey("Type")) : "";
+    if (b.has("VNI")) raw.vni = r.integer(b.get("VNI"), bkey("VNI"), 0, 0xFFFFFF);
+    if (b.has("Port")) {
+      raw.port = r.integer(b.get("Port"), bkey("Port"), 0, 65535);
+      if (*raw.port == 0)
+        r.fail(b.get("Port"), bkey("Port"),
+               "port 0 is not a usable UDP port (leave Port out for the default)");
+    }
+    if (b.has("MTU")) raw.mtu = r.integer(b.get("MTU"), bkey("MTU"), 576, 9216);
+    if (b.has("DirectRouting"))
+      raw.direct_routing = r.boolean(b.get("DirectRouting"), bkey("DirectRouting"));
+    if (b.has("GBP") && r.boolean(b.get("GBP"), bkey("GBP"))) {
+      r.fail(b.get("GBP"), bkey("GBP"), "VXLAN group-based policy is not supported by tartan");
+    }
+    if (b.has("Learning") && r.boolean(b.get("Learning"), bkey("Learning"))) {
+      r.fail(b.get("Learning"), bkey("Learning"),
+             "VXLAN source-address learning is not supported (flannel runs with nolearning)");
+    }
+  }
+
+  std::string bad_key;
+  auto finished = finish_network_config(raw, &bad_key);
+  if (!finished) r.fail_at(key(bad_key.c_str()), finished.status().message(), s.node());
+  c.network = std::move(finished).value();
+  if (c.network.enable_ipv6) {
+    r.fail_at(key("EnableIPv6"), "IPv6 is not supported by tartan's data path yet (IPv4 only)",
+              s.node());
+  }
+}
+
+void read_control(Reader& r, const Section& top, ControlConfig& control) {
+  if (!top.has("control")) return;
+  Section s = r.section(top.get("control"), "control",
+                        {"listen", "tls", "watch_history", "socket_group", "max_message_bytes",
+                         "max_concurrent_streams", "stream_write_timeout_ms"});
+  r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
+  r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
+  r.maybe_integer(s, "max_concurrent_streams", control.max_concurrent_streams, 1, 1 << 16);
+  r.maybe_integer(s, "stream_write_timeout_ms", control.stream_write_timeout_ms, 100, 3600000);
+  if (s.has("socket_group")) {
+    control.socket_group = r.string(s.get("socket_group"), "control.socket_group");
+    control.socket_gid = group_id(control.socket_group);
+    if (!control.socket_gid) {
+      r.fail_at("control.socket_group", "group '" + control.socket_group + "' does not exist");
+    }
+  }
+  if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
+  if (s.has("tls")) {
+    Section t = r.section(s.get("tls"), "control.tls", {"cert", "key", "client_ca"});
+    if (t.has("cert")) control.tls_cert = r.string(t.get("cert"), "control.tls.cert");
+    if (t.has("key")) control.tls_key = r.string(t.get("key"), "control.tls.key");
+    if (t.has("client_ca"))
+      control.tls_client_ca = r.string(t.get("client_ca"), "control.tls.client_ca");
+  }
+  const bool unix_socket = control.listen.rfind("unix:", 0) == 0;
+  if (unix_socket) {
+    const std::string path = control.listen.substr(control.listen.rfind("unix://", 0) == 0 ? 7 : 5);
+    if (path.empty() || path[0] != '/')
+      r.fail_at("control.listen",
+                "unix socket path must be absolute (unix:///run/tartan/tartan.sock)");
+    return;
+  }
+  if (control.listen.find(':') == std::string::npos) {
+    r.fail_at("control.listen",
+              "expected unix:///PATH or HOST:PORT, found '" + control.listen + "'");
+  }
+  if (control.tls_cert.empty() || control.tls_key.empty()) {
+    r.fail_at("control.listen", "TCP listen address '" + control.listen +
+                                    "' needs control.tls.cert and control.tls.key");
+  }
+}
+
+// lease.etcd: flanneld's --etcd-* flags as YAML (see control/etcd_config.h).
+void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
+  Section s = r.section(node, "lease.etcd",
+                        {"endpoints", "prefix", "tls", "username", "password", "password_file",
+                         "lease_ttl_s", "renew_margin_s", "request_timeout_ms", "retry_initial_ms",
+                         "retry_max_ms", "startup_timeout_s"});
+  bool any_tls = false;
+  if (s.has("endpoints")) {
+    e.endpoints = r.string_list(s.get("endpoints"), "lease.etcd.endpoints");
+    if (e.endpoints.empty())
+      r.fail(s.get("endpoints"), "lease.etcd.endpoints", "must not be empty");
+  }
+  for (size_t i = 0; i < e.endpoints.size(); ++i) {
+    auto ep = parse_etcd_endpoint(e.endpoints[i]);
+    if (!ep)
+      r.fail_at("lease.etcd.endpoints", "[" + std::to_string(i) + "]: " + ep.status().message());
+    any_tls = any_tls || ep->tls;
+  }
+  if (s.has("prefix")) {
+    e.prefix = r.string(s.get("prefix"), "lease.etcd.prefix");
+    while (e.prefix.size() > 1 && e.prefix.back() == '/') e.prefix.pop_back();
+    if (e.prefix.empty() || e.prefix == "/")
+      r.fail(s.get("prefix"), "lease.etcd.prefix", "must not be empty");
+  }
+  if (s.has("tls")) {
+    Section t = r.section(s.get("tls"), "lease.etcd.tls", {"cert", "key", "ca"});
+    if (t.has("cert")) e.tls_cert = r.string(t.get("cert"), "lease.etcd.tls.cert");
+    if (t.has("key")) e.tls_key = r.string(t.get("key"), "lease.etcd.tls.key");
+    if (t.has("ca")) e.tls_ca = r.string(t.get("ca"), "lease.etcd.tls.ca");
+    if (e.tls_cert.empty() != e.tls_key.empty())
+      r.fail(s.get("tls"), "lease.etcd.tls", "cert and key go together");
+    if (!any_tls) r.fail(s.get("tls"), "lease.etcd.tls", "set, but no endpoint is https://");
+  }
+  if (s.has("username")) e.username = r.string(s.get("username"), "lease.etcd.username");
+  if (s.has("password")) e.password = r.string(s.get("password"), "lease.etcd.password");
+  if (s.has("password_file"))
+    e.password_file = r.string(s.get("password_file"), "lease.etcd.password_file");
+  if (!e.password.empty() && !e.password_file.empty())
+    r.fail_at("lease.etcd.password_file", "give password or password_file, not both");
+  if (e.username.empty() != (e.password.empty() && e.password_file.empty()))
+    r.fail(s.node(), "lease.etcd.username", "username and password (or password_file) go together");
+  r.maybe_integer(s, "lease_ttl_s", e.lease_ttl_s, 5, 365 * 86400);
+  r.maybe_integer(s, "renew_margin_s", e.renew_margin_s, 1, 365 * 86400);
+  if (e.renew_margin_s >= e.lease_ttl_s) {
+    r.fail_at("lease.etcd.renew_margin_s",
+              std::to_string(e.renew_margin_s) + " must be below lease_ttl_s (" +
+                  std::to_string(e.lease_ttl_s) + ")",
+              s.node());
+  }
+  r.maybe_integer(s, "request_timeout_ms", e.request_timeout_ms, 100, 600000);
+  r.maybe_integer(s, "retry_initial_ms", e.retry_initial_ms, 1, 600000);
+  r.maybe_integer(s, "retry_max_ms", e.retry_max_ms, 1, 3600000);
+  if (e.retry_max_ms < e.retry_initial_ms)
+    r.fail_at("lease.etcd.retry_max_ms", "must be at least retry_initial_ms", s.node());
+  r.maybe_integer(s, "startup_timeout_s", e.startup_timeout_s, 1, 86400);
+}
+
+// lease.kube: flanneld's --kube-subnet-mgr flags as YAML (see config/kube_config.h).
+void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
+  Section s = r.section(node, "lease.kube",
+                        {"kubeconfig", "api_url", "service_account_dir",
+                         "set_node_network_unavailable", "request_timeout_ms", "retry_initial_ms",
+                         "retry_max_ms", "watch_timeout_min_s", "list_page_size",
+                         "max_response_mb", "token_reload_s"});
+  if (s.has("kubeconfig")) k.kubeconfig = r.string(s.get("kubeconfig"), "lease.kube.kubeconfig");
+  if (s.has("api_url")) {
+    k.api_url = r.string(s.get("api_url"), "lease.kube.api_url");
+    if (k.api_url.rfind("https://", 0) != 0 && k.api_url.rfind("http://", 0) != 0)
+      r.fail(s.get("api_url"), "lease.kube.api_url",
+             "expected https://HOST[:PORT] or http://HOST[:PORT], found '" + k.api_url + "'");
+  }
+  if (s.has("service_account_dir"))
+    k.service_account_dir = r.string(s.get("service_account_dir"), "lease.kube.service_account_dir");
+  if (s.has("set_node_network_unavailable"))
+    k.set_node_network_unavailable = r.boolean(s.get("set_node_network_unavailable"),
+                                               "lease.kube.set_node_network_unavailable");
+  r.maybe_integer(s, "request_timeout_ms", k.request_timeout_ms, 100, 600000);
+  r.maybe_integer(s, "retry_initial_ms", k.retry_initial_ms, 1, 600000);
+  r.maybe_integer(s, "retry_max_ms", k.retry_max_ms, 1, 3600000);
+  if (k.retry_max_ms < k.retry_initial_ms)
+    r.fail_at("lease.kube.retry_max_ms", "must be at least retry_initial_ms", s.node());
+  r.maybe_integer(s, "watch_timeout_min_s", k.watch_timeout_min_s, 1, 86400);
+  r.maybe_integer(s, "list_page_size", k.list_page_size, 1, 100000);
+  r.maybe_integer(s, "max_response_mb", k.max_response_mb, 1, 4096);
+  r.maybe_integer(s, "token_reload_s", k.token_reload_s, 1, 86400);
+}
+
+void read_lease(Reader& r, const Section& top, Config& c) {
+  Section s = r.required_section(top, "lease", {"source", "subnet", "etcd", "kube"});
+  if (s.has("source")) {
+    const std::string v = r.string(s.get("source"), "lease.source");
+    if (v == "static")
+      c.lease.source = LeaseSource::kStatic;
+    else if (v == "grpc")
+      c.lease.source = LeaseSource::kGrpc;
+    else if (v == "etcd")
+      c.lease.source = LeaseSource::kEtcd;
+    else if (v == "kube")
+      c.lease.source = LeaseSource::kKube;
+    else
+      r.fail(s.get("source"), "lease.source",
+             "expected static, grpc, etcd or kube, found '" + v + "'");
+  }
+  if (s.has("subnet")) c.lease.subnet = r.ipv4_prefix(s.get("subnet"), "lease.subnet");
+  if (s.has("etcd")) {
+    if (c.lease.source != LeaseSource::kEtcd)
+      r.fail(s.get("etcd"), "lease.etcd", "applies to lease.source etcd only");
+    read_etcd(r, s.get("etcd"), c.lease.etcd);
+  }
+  if (s.has("kube")) {
+    if (c.lease.source != LeaseSource::kKube)
+      r.fail(s.get("kube"), "lease.kube", "applies to lease.source kube only");
+    read_kube(r, s.get("kube"), c.lease.kube);
+  }
+  if (c.lease.source == LeaseSource::kEtcd && c.lease.subnet) {
+    r.fail(s.get("subnet"), "lease.subnet",
+           "not with lease.source etcd: the subnet is allocated in etcd");
+  }
+  if (c.lease.source == LeaseSource::kKube && c.lease.subnet) {
+    r.fail(s.get("subnet"), "lease.subnet",
+           "not with lease.source kube: the subnet is our Node's spec.podCIDRs");
+  }
+  if (c.lease.source == LeaseSource::kStatic && !c.lease.subnet) {
+    r.fail(s.node(), "lease.subnet",
+           "required with lease.source static (our podCIDR, e.g. 10.244.1.0/24)");
+  }
+  if (c.lease.subnet) {
+    const Ipv4Prefix& sub = *c.lease.subnet;
+    if (!c.network.network.contains(sub)) {
+      r.fail(s.get("subnet"), "lease.subnet",
+             sub.str() + " is outside network.Network " + c.network.network.str());
+    }
+    if (sub.len != c.network.subnet_len) {
+      r.fail(s.get("subnet"), "lease.subnet",
+             sub.str() + " is not a /" + std::to_string(c.network.subnet_len) +
+                 " (network.SubnetLen)");
+    }
+  }
+}
+
+void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
+  if (!top.has("dataplane")) return;
+  DataplaneConfig& d = engine.dataplane;
+  Section s = r.section(top.get("dataplane"), "dataplane",
+                        {"vtep_mac", "udp_checksum", "max_routes", "lpm_tbl8_groups",
+                         "icmp_rate_per_s", "arp", "static_neighbours"});
+  if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
+  if (s.has("udp_checksum"))
+    d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
+  r.maybe_integer(s, "max_routes", d.max_routes, 16, 1 << 22);
+  r.maybe_integer(s, "lpm_tbl8_groups", d.lpm_tbl8_groups, 16, 1 << 20);
+  r.maybe_integer(s, "icmp_rate_per_s", d.icmp_rate_per_s, 0, 1000000);
+  if (s.has("arp")) {
+    Section a = r.section(s.get("arp"), "dataplane.arp",
+                          {"retry_ms", "max_retries", "refresh_s", "queue_len"});
+    r.maybe_integer(a, "retry_ms", d.arp_retry_ms, 10, 60000);
+    r.maybe_integer(a, "max_retries", d.arp_max_retries, 1, 100);
+    r.maybe_integer(a, "refresh_s", d.arp_refresh_s, 1, 86400);
+    r.maybe_integer(a, "queue_len", d.arp_queue_len, 1, 4096);
+  }
+  if (s.has("static_neighbours")) {
+    const YAML::Node& list = s.get("static_neighbours");
+    if (!list.IsSequence())
+      r.fail(list, "dataplane.static_neighbours", "expected a list, found " + kind_of(list));
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
+      Section n = r.section(list[i], path, {"ip", "mac"});
+      if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
+      StaticNeighbour sn{r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")};
+      if (!engine.underlay.address.contains(sn.ip)) {
+        r.fail(n.get("ip"), path + ".ip",
+               sn.ip.str() + " is not on the underlay subnet " +
+                   engine.underlay.address.network().str());
+      }
+      d.static_neighbours.push_back(sn);
+    }
+  }
+}
+
+// The engine's view of flannel's backend settings.
+void derive_dataplane(const Config& c, DataplaneConfig& d) {
+  d.backend = c.network.backend.type;
+  d.vni = c.network.backend.vni;
+  d.udp_port = c.network.backend.port;
+  d.underlay_mtu = c.network.backend.mtu ? c.network.backend.mtu : c.engine.ports[0].mtu;
+  d.direct_routing = c.network.backend.direct_routing;
+}
+
+// Overlay ports get the overlay MTU, as flanneld gives flannel.1 its MTU:
+// the host kernel then fragments (or answers with PMTU errors) before
+// anything too big reaches tartan.
+void set_overlay_mtus(Config& c) {
+  for (PortConfig& p : c.engine.ports) {
+    if (p.role == PortRole::kOverlay) p.mtu = c.engine.dataplane.overlay_mtu();
+  }
+}
+
+std::string default_node_name() {
+  if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+void read_node(Reader& r, const Section& top, NodeConfig& node) {
+  node.name = default_node_name();
+  if (!top.has("node")) return;
+  Section s = r.section(top.get("node"), "node", {"name", "annotation_prefix", "state_dir"});
+  if (s.has("name")) node.name = r.string(s.get("name"), "node.name");
+  if (node.name.empty()) r.fail(s.node(), "node.name", "must not be empty");
+  if (s.has("annotation_prefix")) {
+    node.annotation_prefix = r.string(s.get("annotation_prefix"), "node.annotation_prefix");
+    if (auto keys = annotation_keys(node.annotation_prefix); !keys) {
+      r.fail(s.get("annotation_prefix"), "node.annotation_prefix", keys.status().message());
+    }
+  }
+  if (s.has("state_dir")) {
+    node.state_dir = r.string(s.get("state_dir"), "node.state_dir");
+    if (node.state_dir.empty() || node.state_dir[0] != '/') {
+      r.fail(s.get("state_dir"), "node.state_dir", "must be an absolute path");
+    }
+  }
+}
+
+Config read_config(Reader& r, const YAML::Node& root) {
+  Config c;
+  if (!root.IsMap())
+    r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
+  Section top = r.section(root, "",
+                          {"eal", "ports", "workers", "network", "dataplane", "node", "control",
+                           "lease", "subnet_file", "ip_masq"});
+  read_eal(r, top, c.engine.eal);
+  read_ports(r, top, c.engine, c.host_tap);
+  read_workers(r, top, c.engine);
+  read_network(r, top, c);
+  read_dataplane(r, top, c.engine);
+  read_control(r, top, c.control);
+  read_lease(r, top, c);
+  read_node(r, top, c.node);
+  if (top.has("ip_masq")) c.ip_masq = r.boolean(top.get("ip_masq"), "ip_masq");
+  if (top.has("subnet_file")) {
+    c.subnet_file = r.string(top.get("subnet_file"), "subnet_file");
+    if (c.subnet_file.empty() || c.subnet_file[0] != '/')
+      r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
+  }
+
+  const Ipv4Prefix underlay_net = c.engine.underlay.address.network();
+  if (c.network.enable_ipv4 && c.network.network.overlaps(underlay_net)) {
+    r.fail_at("network.Network", c.network.network.str() + " overlaps the underlay subnet " +
+                                     underlay_net.str() + " (ports.underlay.address)");
+  }
+  if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
+    r.fail_at("network.Backend.MTU",
+              std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
+                  std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
+  }
+  derive_dataplane(c, c.engine.dataplane);
+  set_overlay_mtus(c);
+  return c;
+}
+
+}  // namespace
+
+const char* lease_source_name(LeaseSource source) {
+  switch (source) {
+    case LeaseSource::kStatic:
+      return "static";
+    case LeaseSource::kGrpc:
+      return "grpc";
+    case LeaseSource::kEtcd:
+      return "etcd";
+    case LeaseSource::kKube:
+      return "kube";
+  }
+  return "?";
+}
+
+Result<Config> parse_config(std::string_view yaml_text, const std::string& source_name) {
+  Reader reader;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml_text));
+    Config c = read_config(reader, root);
+    c.source_name = source_name;
+    return c;
+  } catch (const ConfigError& e) {
+    std::ostringstream msg;
+    msg << source_name;
+    if (!e.mark.is_null()) msg << ":" << e.mark.line + 1 << ":" << e.mark.column + 1;
+    msg << ": " << e.key << ": " << e.message;
+    return Status::invalid(msg.str());
+  } catch (const YAML::Exception& e) {
+    std::ostringstream msg;
+    msg << source_name;
+    if (!e.mark.is_null()) msg << ":" << e.mark.line + 1 << ":" << e.mark.column + 1;
+    msg << ": YAML syntax error: " << e.msg;
+    return Status::invalid(msg.str());
+  }
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(ErrorCode::kNotFound, path + ": cannot open config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+Result<Config> load_default_config() {
+  return parse_config(embedded::default_config, "<embedded configs/tartan.yaml>");
+}
+
+namespace {
+
+void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
+  out << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << e.endpoints;
+  out << YAML::Key << "prefix" << YAML::Value << e.prefix;
+  if (!e.tls_cert.empty() || !e.tls_key.empty() || !e.tls_ca.empty()) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    if (!e.tls_cert.empty()) out << YAML::Key << "cert" << YAML::Value << e.tls_cert;
+    if (!e.tls_key.empty()) out << YAML::Key << "key" << YAML::Value << e.tls_key;
+    if (!e.tls_ca.empty()) out << YAML::Key << "ca" << YAML::Value << e.tls_ca;
+    out << YAML::EndMap;
+  }
+  if (!e.username.empty()) out << YAML::Key << "username" << YAML::Value << e.username;
+  // The effective config is served over the API: the password stays out.
+  if (!e.password.empty()) out << YAML::Key << "password" << YAML::Value << "<redacted>";
+  if (!e.password_file.empty())
+    out << YAML::Key << "password_file" << YAML::Value << e.password_file;
+  out << YAML::Key << "lease_ttl_s" << YAML::Value << e.lease_ttl_s;
+  out << YAML::Key << "renew_margin_s" << YAML::Value << e.renew_margin_s;
+  out << YAML::Key << "request_timeout_ms" << YAML::Value << e.request_timeout_ms;
+  out << YAML::Key << "retry_initial_ms" << YAML::Value << e.retry_initial_ms;
+  out << YAML::Key << "retry_max_ms" << YAML::Value << e.retry_max_ms;
+  out << YAML::Key << "startup_timeout_s" << YAML::Value << e.startup_timeout_s;
+  out << YAML::EndMap;
+}
+
+void kube_to_yaml(const KubeConfig& k, YAML::Emitter& out) {
+  out << YAML::Key << "kube" << YAML::Value << YAML::BeginMap;
+  if (!k.kubeconfig.empty()) out << YAML::Key << "kubeconfig" << YAML::Value << k.kubeconfig;
+  if (!k.api_url.empty()) out << YAML::Key << "api_url" << YAML::Value << k.api_url;
+  out << YAML::Key << "service_account_dir" << YAML::Value << k.service_account_dir;
+  out << YAML::Key << "set_node_network_unavailable" << YAML::Value
+      << k.set_node_network_unavailable;
+  out << YAML::Key << "request_timeout_ms" << YAML::Value << k.request_timeout_ms;
+  out << YAML::Key << "retry_initial_ms" << YAML::Value << k.retry_initial_ms;
+  out << YAML::Key << "retry_max_ms" << YAML::Value << k.retry_max_ms;
+  out << YAML::Key << "watch_timeout_min_s" << YAML::Value << k.watch_timeout_min_s;
+  out << YAML::Key << "list_page_size" << YAML::Value << k.list_page_size;
+  out << YAML::Key << "max_response_mb" << YAML::Value << k.max_response_mb;
+  out << YAML::Key << "token_reload_s" << YAML::Value << k.token_reload_s;
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string config_to_yaml(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  const EngineConfig& e = c.engine;
+  out << YAML::Key << "eal" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "main_lcore" << YAML::Value << e.eal.main_lcore;
+  out << YAML::Key << "memory_mb" << YAML::Value << e.eal.memory_mb;
+  out << YAML::Key << "hugepages" << YAML::Value
+      << (e.eal.hugepages == HugepageMode::kAuto ? "auto"
+          : e.eal.hugepages == HugepageMode::kOn ? "on"
+                                                 : "off");
+  out << YAML::Key << "file_prefix" << YAML::Value << YAML::DoubleQuoted << e.eal.file_prefix;
+  out << YAML::Key << "extra_args" << YAML::Value << YAML::Flow << e.eal.extra_args;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "ports" << YAML::Value << YAML::BeginMap;
+  bool overlay_open = false;
+  for (const PortConfig& p : e.ports) {
+    if (p.role == PortRole::kOverlay && !overlay_open) {
+      out << YAML::Key << "overlay" << YAML::Value << YAML::BeginSeq;
+      overlay_open = true;
+    } else if (p.role != PortRole::kOverlay && overlay_open) {
+      out << YAML::EndSeq;
+      overlay_open = false;
+    }
+    if (p.role != PortRole::kOverlay) out << YAML::Key << port_role_name(p.role) << YAML::Value;
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << p.name;
+    out << YAML::Key << "device" << YAML::Value << p.device;
+    if (p.mac) out << YAML::Key << "mac" << YAML::Value << p.mac->str();
+    if (&p == &e.ports[1]) {
+      out << YAML::Key << "host_routes" << YAML::Value << (c.host_tap.empty() ? "off" : "on");
+    }
+    if (p.role == PortRole::kOverlay) {
+      out << YAML::Key << "routing" << YAML::Value
+          << (p.routing == OverlayRouting::kAuto     ? "auto"
+              : p.routing == OverlayRouting::kTartan ? "tartan"
+                                                     : "host");
+    }
+    if (p.role == PortRole::kUnderlay) {
+      out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.gateway)
+        out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
+      out << YAML::Key << "mtu" << YAML::Value << p.mtu;
+    }
+    out << YAML::EndMap;
+  }
+  if (overlay_open) out << YAML::EndSeq;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "workers" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "lcores" << YAML::Value << YAML::Flow << e.workers.lcores;
+  out << YAML::Key << "burst_size" << YAML::Value << e.workers.burst_size;
+  out << YAML::Key << "rx_descriptors" << YAML::Value << e.workers.rx_descriptors;
+  out << YAML::Key << "tx_descriptors" << YAML::Value << e.workers.tx_descriptors;
+  out << YAML::Key << "mempool_size" << YAML::Value << e.workers.mempool_size;
+  out << YAML::Key << "mempool_cache" << YAML::Value << e.workers.mempool_cache;
+  out << YAML::Key << "idle_sleep_us" << YAML::Value << e.workers.idle_sleep_us;
+  out << YAML::EndMap;
+
+  const NetworkConfig& n = c.network;
+  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Network" << YAML::Value << n.network.str();
+  out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
+  out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
+  out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
+  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
+  if (n.ipv6_network) {
+    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
+    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  }
+  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
+  if (n.backend.type != BackendType::kHostGw)
+    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
+  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+
+  const DataplaneConfig& d = c.engine.dataplane;
+  out << YAML::Key << "dataplane" << YAML::Value << YAML::BeginMap;
+  if (!d.vtep_mac.is_zero()) out << YAML::Key << "vtep_mac" << YAML::Value << d.vtep_mac.str();
+  out << YAML::Key << "udp_checksum" << YAML::Value << d.udp_checksum;
+  out << YAML::Key << "max_routes" << YAML::Value << d.max_routes;
+  out << YAML::Key << "lpm_tbl8_groups" << YAML::Value << d.lpm_tbl8_groups;
+  out << YAML::Key << "icmp_rate_per_s" << YAML::Value << d.icmp_rate_per_s;
+  out << YAML::Key << "arp" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "retry_ms" << YAML::Value << d.arp_retry_ms;
+  out << YAML::Key << "max_retries" << YAML::Value << d.arp_max_retries;
+  out << YAML::Key << "refresh_s" << YAML::Value << d.arp_refresh_s;
+  out << YAML::Key << "queue_len" << YAML::Value << d.arp_queue_len;
+  out << YAML::EndMap;
+  out << YAML::Key << "static_neighbours" << YAML::Value << YAML::BeginSeq;
+  for (const StaticNeighbour& n : d.static_neighbours) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "ip" << YAML::Value << n.ip.str()
+        << YAML::Key << "mac" << YAML::Value << n.mac.str() << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << c.control.listen;
+  out << YAML::Key << "watch_history" << YAML::Value << c.control.watch_history;
+  if (!c.control.socket_group.empty())
+    out << YAML::Key << "socket_group" << YAML::Value << c.control.socket_group;
+  out << YAML::Key << "max_message_bytes" << YAML::Value << c.control.max_message_bytes;
+  out << YAML::Key << "max_concurrent_streams" << YAML::Value << c.control.max_concurrent_streams;
+  out << YAML::Key << "stream_write_timeout_ms" << YAML::Value << c.control.stream_write_timeout_ms;
+  if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
+      !c.control.tls_client_ca.empty()) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "cert" << YAML::Value << c.control.tls_cert;
+    out << YAML::Key << "key" << YAML::Value << c.control.tls_key;
+    out << YAML::Key << "client_ca" << YAML::Value << c.control.tls_client_ca;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+
+  out << YAML::Key << "lease" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "source" << YAML::Value << lease_source_name(c.lease.source);
+  if (c.lease.subnet) out << YAML::Key << "subnet" << YAML::Value << c.lease.subnet->str();
+  if (c.lease.source == LeaseSource::kEtcd) etcd_to_yaml(c.lease.etcd, out);
+  if (c.lease.source == LeaseSource::kKube) kube_to_yaml(c.lease.kube, out);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "node" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << c.node.name;
+  out << YAML::Key << "annotation_prefix" << YAML::Value << c.node.annotation_prefix;
+  out << YAML::Key << "state_dir" << YAML::Value << c.node.state_dir;
+  out << YAML::EndMap;
+  out << YAML::Key << "subnet_file" << YAML::Value << c.subnet_file;
+  out << YAML::Key << "ip_masq" << YAML::Value << c.ip_masq;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tartan

@@ -1,0 +1,25 @@
+// Reads tartand's YAML config (yaml-cpp). Every error names the file, line,
+// column and key; nothing is applied from a config that fails.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "control/config/config.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+// `source_name` is used in error messages ("/etc/tartan/tartan.yaml").
+Result<Config> parse_config(std::string_view yaml_text, const std::string& source_name);
+
+Result<Config> load_config_file(const std::string& path);
+
+// The config built into tartand (configs/tartan.yaml).
+Result<Config> load_default_config();
+
+// The effective config, every default filled in, as YAML that parse_config
+// accepts again.
+std::string config_to_yaml(const Config& config);
+
+}  // namespace tartan

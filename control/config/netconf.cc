@@ -1,0 +1,115 @@
+#include "control/config/netconf.h"
+
+#include <cctype>
+
+namespace tartan {
+namespace {
+
+Result<NetworkConfig> bad(std::string* bad_key, const char* key, std::string message) {
+  *bad_key = key;
+  return Status::invalid(std::move(message));
+}
+
+}  // namespace
+
+Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key) {
+  NetworkConfig n;
+  n.enable_ipv4 = raw.enable_ipv4;
+  n.enable_ipv6 = raw.enable_ipv6;
+  if (!n.enable_ipv4 && !n.enable_ipv6)
+    return bad(bad_key, "EnableIPv4", "at least one of EnableIPv4 and EnableIPv6 must be true");
+
+  if (n.enable_ipv4) {
+    if (!raw.network)
+      return bad(bad_key, "Network", "required when EnableIPv4 is true (e.g. \"10.244.0.0/16\")");
+    n.network = *raw.network;
+    // flannel's CheckNetworkConfig, with its error texts.
+    if (raw.subnet_len && *raw.subnet_len > 0) {
+      if (*raw.subnet_len > 30) return bad(bad_key, "SubnetLen", "SubnetLen must be less than /31");
+      if (*raw.subnet_len < n.network.len + 2) {
+        return bad(bad_key, "SubnetLen",
+                   "network must be able to accommodate at least four subnets");
+      }
+      n.subnet_len = static_cast<uint8_t>(*raw.subnet_len);
+    } else if (n.network.len > 28) {
+      return bad(bad_key, "Network", "network is too small. Minimum useful network prefix is /28");
+    } else {
+      n.subnet_len = n.network.len <= 22 ? 24 : n.network.len + 2;
+    }
+
+    const uint32_t size = uint32_t{1} << (32 - n.subnet_len);
+    const uint32_t mask = ~(size - 1);
+    // An unset (or 0.0.0.0) SubnetMin skips the first subnet, whose network
+    // address is the whole Network's; SubnetMax defaults to the last subnet.
+    const uint32_t network_end = n.network.addr.value | ~n.network.mask();
+    n.subnet_min = raw.subnet_min && raw.subnet_min->value ? *raw.subnet_min
+                                                           : Ipv4Addr{n.network.addr.value + size};
+    n.subnet_max = raw.subnet_max && raw.subnet_max->value ? *raw.subnet_max
+                                                           : Ipv4Addr{network_end + 1 - size};
+    if (!n.network.contains(n.subnet_min))
+      return bad(bad_key, "SubnetMin", "SubnetMin is not in the range of the Network");
+    if (!n.network.contains(n.subnet_max))
+      return bad(bad_key, "SubnetMax", "SubnetMax is not in the range of the Network");
+    if ((n.subnet_min.value & mask) != n.subnet_min.value) {
+      return bad(bad_key, "SubnetMin",
+                 "SubnetMin is not on a SubnetLen boundary: " + n.subnet_min.str());
+    }
+    if ((n.subnet_max.value & mask) != n.subnet_max.value) {
+      return bad(bad_key, "SubnetMax",
+                 "SubnetMax is not on a SubnetLen boundary: " + n.subnet_max.str());
+    }
+    if (n.subnet_min.value > n.subnet_max.value) {
+      return bad(bad_key, "SubnetMin",
+                 "SubnetMin " + n.subnet_min.str() + " is above SubnetMax " + n.subnet_max.str());
+    }
+  }
+
+  if (n.enable_ipv6) {
+    if (!raw.ipv6_network) return bad(bad_key, "IPv6Network", "required when EnableIPv6 is true");
+    n.ipv6_network = raw.ipv6_network;
+    const int len = n.ipv6_network->len;
+    if (raw.ipv6_subnet_len && *raw.ipv6_subnet_len > 0) {
+      if (*raw.ipv6_subnet_len > 126)
+        return bad(bad_key, "IPv6SubnetLen", "SubnetLen must be less than /127");
+      if (*raw.ipv6_subnet_len < len + 2) {
+        return bad(bad_key, "IPv6SubnetLen",
+                   "network must be able to accommodate at least four subnets");
+      }
+      n.ipv6_subnet_len = static_cast<uint8_t>(*raw.ipv6_subnet_len);
+    } else if (len > 124) {
+      return bad(bad_key, "IPv6Network",
+                 "IPv6Network is too small. Minimum useful network prefix is /124");
+    } else {
+      n.ipv6_subnet_len = static_cast<uint8_t>(len <= 62 ? 64 : len + 2);
+    }
+  }
+
+  BackendConfig& b = n.backend;
+  // flannel: no Backend at all means udp; the type is matched lower-cased.
+  std::string type = raw.backend_type ? *raw.backend_type : "udp";
+  for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (type == "vxlan")
+    b.type = BackendType::kVxlan;
+  else if (type == "udp")
+    b.type = BackendType::kUdp;
+  else if (type == "host-gw")
+    b.type = BackendType::kHostGw;
+  else
+    return bad(bad_key, "Backend.Type",
+               "backend '" + type + "' is not supported by tartan (vxlan, udp or host-gw)");
+
+  if (raw.vni && b.type != BackendType::kVxlan)
+    return bad(bad_key, "Backend.VNI", "VNI applies to the vxlan backend only");
+  if (raw.vni) b.vni = static_cast<uint32_t>(*raw.vni);
+  if (raw.port && b.type == BackendType::kHostGw)
+    return bad(bad_key, "Backend.Port", "host-gw has no UDP port");
+  b.port = raw.port ? static_cast<uint16_t>(*raw.port) : b.type == BackendType::kUdp ? 8285 : 8472;
+  if (raw.mtu) b.mtu = static_cast<uint16_t>(*raw.mtu);
+  if (raw.direct_routing && b.type != BackendType::kVxlan) {
+    return bad(bad_key, "Backend.DirectRouting", "DirectRouting applies to the vxlan backend only");
+  }
+  b.direct_routing = raw.direct_routing;
+  return n;
+}
+
+}  // namespace tartan

@@ -1,0 +1,35 @@
+// flannel's net-conf.json semantics: the defaults flanneld derives
+// (SubnetLen, SubnetMin, SubnetMax, backend Port) and the checks it makes.
+// Shared by the YAML config and the etcd `<prefix>/config` reader.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "control/config/config.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+// net-conf.json as written, before defaults.
+struct RawNetworkConfig {
+  bool enable_ipv4 = true;
+  bool enable_ipv6 = false;
+  std::optional<Ipv4Prefix> network;
+  std::optional<int64_t> subnet_len;
+  std::optional<Ipv4Addr> subnet_min;
+  std::optional<Ipv4Addr> subnet_max;
+  std::optional<Ipv6Prefix> ipv6_network;
+  std::optional<int64_t> ipv6_subnet_len;
+  std::optional<std::string> backend_type;  // unset: no Backend object (flannel: udp)
+  std::optional<int64_t> vni;
+  std::optional<int64_t> port;
+  std::optional<int64_t> mtu;
+  bool direct_routing = false;
+};
+
+// Applies flannel's defaults and checks. On error, *bad_key names the
+// net-conf key at fault ("SubnetMin", "Backend.Type", ...).
+Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key);
+
+}  // namespace tartan

@@ -1,0 +1,34 @@
+#include "control/host/subnet_file.h"
+
+#include <fstream>
+
+#include "control/host/atomic_file.h"
+
+namespace tartan {
+
+std::string render_subnet_file(const SubnetFile& f) {
+  const Ipv4Prefix first_host{Ipv4Addr{f.subnet.addr.value + 1}, f.subnet.len};
+  return "FLANNEL_NETWORK=" + f.network.str() + "\n" + "FLANNEL_SUBNET=" + first_host.str() + "\n" +
+         "FLANNEL_MTU=" + std::to_string(f.mtu) + "\n" +
+         "FLANNEL_IPMASQ=" + (f.ip_masq ? "true" : "false") + "\n";
+}
+
+Status write_subnet_file(const std::string& path, const SubnetFile& f) {
+  if (Status s = write_file_atomically(path, render_subnet_file(f), 0644); !s.ok()) {
+    return Status(s.code(), "subnet_file: " + s.message());
+  }
+  return {};
+}
+
+std::optional<Ipv4Prefix> read_previous_subnet(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("FLANNEL_SUBNET=", 0) != 0) continue;
+    auto p = Ipv4Prefix::parse(line.substr(15), true);
+    if (p) return p->network();
+  }
+  return std::nullopt;
+}
+
+}  // namespace tartan

@@ -1,0 +1,28 @@
+// flannel's `<prefix>/config` in etcd: the net-conf JSON every flanneld on
+// the prefix runs with. tartan reads it as flanneld does (Go's
+// encoding/json: keys case-insensitive, unknown keys ignored) and, where
+// tartan's own config disagrees on what must be common to every node,
+// refuses to start.
+#pragma once
+
+#include <string>
+
+#include "control/config/config.h"
+#include "control/config/netconf.h"
+#include "engine/status.h"
+
+namespace tartan {
+
+// Parses the JSON into net-conf values (before flannel's defaults). Errors
+// name the key ("Backend.VNI: ...").
+Result<RawNetworkConfig> parse_netconf_json(const std::string& json);
+
+// The network this node runs with when etcd holds `etcd_net` (already
+// finished, defaults applied) at `key`: Network, SubnetLen, SubnetMin and
+// SubnetMax are etcd's, as for flanneld; the backend type, VNI, port and an
+// explicit MTU must equal ours (`underlay_mtu`: our effective backend MTU),
+// else the error names both values.
+Result<NetworkConfig> adopt_etcd_network(const NetworkConfig& ours, const NetworkConfig& etcd_net,
+                                         uint16_t underlay_mtu, const std::string& key);
+
+}  // namespace tartan

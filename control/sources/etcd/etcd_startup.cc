@@ -1,0 +1,87 @@
+#include "control/sources/etcd/etcd_startup.h"
+
+#include <thread>
+
+#include "control/sources/backoff.h"
+#include "control/sources/etcd/etcd_netconf.h"
+#include "engine/log.h"
+
+namespace tartan {
+namespace {
+
+// etcd's config as this node will run it, or why not.
+Result<NetworkConfig> network_from(const std::string& key, const std::string& json,
+                                   const Config& config) {
+  auto raw = parse_netconf_json(json);
+  if (!raw) return Status(ErrorCode::kInvalidArgument, key + ": " + raw.status().message());
+  std::string bad_key;
+  auto finished = finish_network_config(*raw, &bad_key);
+  if (!finished) {
+    return Status(ErrorCode::kInvalidArgument,
+                  key + ": " + bad_key + ": " + finished.status().message());
+  }
+  auto adopted =
+      adopt_etcd_network(config.network, *finished, config.engine.dataplane.underlay_mtu, key);
+  if (!adopted) return adopted.status();
+  const Ipv4Prefix underlay = config.engine.underlay.address.network();
+  if (adopted->network.overlaps(underlay)) {
+    return Status(ErrorCode::kFailedPrecondition, key + ": Network " + adopted->network.str() +
+                                                      " overlaps the underlay subnet " +
+                                                      underlay.str() + " (ports.underlay.address)");
+  }
+  return adopted;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EtcdClient>> connect_etcd(Config& config) {
+  const EtcdConfig& ec = config.lease.etcd;
+  auto client = EtcdClient::create(ec);
+  if (!client) return client.status();
+  const std::string key = ec.prefix + "/config";
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(ec.startup_timeout_s);
+  Backoff backoff{std::chrono::milliseconds(ec.retry_initial_ms),
+                  std::chrono::milliseconds(ec.retry_max_ms)};
+  while (true) {
+    auto got = (*client)->get(key);
+    if (got) {
+      if (got->kvs.empty()) {
+        TARTAN_LOG(NOTICE, kControl,
+                   "etcd: no %s: running with the network of %s (flanneld nodes on this prefix "
+                   "need %s written)",
+                   key.c_str(), config.source_name.c_str(), key.c_str());
+        return client;
+      }
+      auto net = network_from(key, got->kvs[0].value, config);
+      if (!net) return net.status();
+      if (net->network != config.network.network || net->subnet_len != config.network.subnet_len ||
+          net->subnet_min != config.network.subnet_min ||
+          net->subnet_max != config.network.subnet_max) {
+        TARTAN_LOG(NOTICE, kControl,
+                   "etcd: %s sets Network %s, SubnetLen %u, SubnetMin %s, SubnetMax %s; they "
+                   "replace network.* of %s, as in flanneld",
+                   key.c_str(), net->network.str().c_str(), unsigned{net->subnet_len},
+                   net->subnet_min.str().c_str(), net->subnet_max.str().c_str(),
+                   config.source_name.c_str());
+      }
+      config.network = *net;
+      return client;
+    }
+    if (got.status().code() != ErrorCode::kUnavailable ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return Status(
+          got.status().code(),
+          got.status().message() + (got.status().code() == ErrorCode::kUnavailable
+                                        ? " (gave up after lease.etcd.startup_timeout_s " +
+                                              std::to_string(ec.startup_timeout_s) + ")"
+                                        : ""));
+    }
+    const auto wait = backoff.next();
+    TARTAN_LOG(WARNING, kControl, "etcd: %s; retrying in %lld ms", got.status().message().c_str(),
+               static_cast<long long>(wait.count()));
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+}  // namespace tartan
