@@ -67,6 +67,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   ms.backend = ec.dataplane.backend;
   ms.vni = ec.dataplane.vni;
   ms.event_log_size = settled.control.watch_history;
+  ms.event_log_bytes = size_t{settled.control.watch_history_mb} << 20;
   d->mirror_ = std::make_unique<NodeMirror>(ms, *d->engine_);
   d->lease_ = std::make_unique<LocalLease>(d->config_, *d->mirror_, d->readiness_);
   if (Status s = d->program_host(); !s.ok()) return s;

@@ -47,6 +47,9 @@ struct ControlConfig {
   // Node events kept for WatchNodes: a watch starting further back is
   // resynced; an open watch whose client falls further behind is ended.
   uint32_t watch_history = 16384;
+  // ... and at most this many MiB of them: one node's changes cost its whole
+  // object each, so a count alone does not bound the memory.
+  uint32_t watch_history_mb = 64;
   // Group owning the unix socket (mode 0660): who may use the API without
   // being root. "" keeps tartand's own group; `socket_gid` is resolved from
   // it when the config is loaded.

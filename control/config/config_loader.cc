@@ -476,9 +476,10 @@ void read_network(Reader& r, const Section& top, Config& c) {
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
   Section s = r.section(top.get("control"), "control",
-                        {"listen", "tls", "watch_history", "socket_group", "max_message_bytes",
-                         "max_concurrent_streams", "stream_write_timeout_ms"});
+                        {"listen", "tls", "watch_history", "watch_history_mb", "socket_group",
+                         "max_message_bytes", "max_concurrent_streams", "stream_write_timeout_ms"});
   r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
+  r.maybe_integer(s, "watch_history_mb", control.watch_history_mb, 1, 65536);
   r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
   r.maybe_integer(s, "max_concurrent_streams", control.max_concurrent_streams, 1, 1 << 16);
   r.maybe_integer(s, "stream_write_timeout_ms", control.stream_write_timeout_ms, 100, 3600000);
@@ -574,11 +575,11 @@ void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
 
 // lease.kube: flanneld's --kube-subnet-mgr flags as YAML (see config/kube_config.h).
 void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
-  Section s = r.section(node, "lease.kube",
-                        {"kubeconfig", "api_url", "service_account_dir",
-                         "set_node_network_unavailable", "request_timeout_ms", "retry_initial_ms",
-                         "retry_max_ms", "watch_timeout_min_s", "list_page_size",
-                         "max_response_mb", "token_reload_s"});
+  Section s =
+      r.section(node, "lease.kube",
+                {"kubeconfig", "api_url", "service_account_dir", "set_node_network_unavailable",
+                 "request_timeout_ms", "retry_initial_ms", "retry_max_ms", "watch_timeout_min_s",
+                 "list_page_size", "max_response_mb", "token_reload_s"});
   if (s.has("kubeconfig")) k.kubeconfig = r.string(s.get("kubeconfig"), "lease.kube.kubeconfig");
   if (s.has("api_url")) {
     k.api_url = r.string(s.get("api_url"), "lease.kube.api_url");
@@ -587,10 +588,11 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
              "expected https://HOST[:PORT] or http://HOST[:PORT], found '" + k.api_url + "'");
   }
   if (s.has("service_account_dir"))
-    k.service_account_dir = r.string(s.get("service_account_dir"), "lease.kube.service_account_dir");
+    k.service_account_dir =
+        r.string(s.get("service_account_dir"), "lease.kube.service_account_dir");
   if (s.has("set_node_network_unavailable"))
-    k.set_node_network_unavailable = r.boolean(s.get("set_node_network_unavailable"),
-                                               "lease.kube.set_node_network_unavailable");
+    k.set_node_network_unavailable =
+        r.boolean(s.get("set_node_network_unavailable"), "lease.kube.set_node_network_unavailable");
   r.maybe_integer(s, "request_timeout_ms", k.request_timeout_ms, 100, 600000);
   r.maybe_integer(s, "retry_initial_ms", k.retry_initial_ms, 1, 600000);
   r.maybe_integer(s, "retry_max_ms", k.retry_max_ms, 1, 3600000);
@@ -980,6 +982,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.control.listen;
   out << YAML::Key << "watch_history" << YAML::Value << c.control.watch_history;
+  out << YAML::Key << "watch_history_mb" << YAML::Value << c.control.watch_history_mb;
   if (!c.control.socket_group.empty())
     out << YAML::Key << "socket_group" << YAML::Value << c.control.socket_group;
   out << YAML::Key << "max_message_bytes" << YAML::Value << c.control.max_message_bytes;
