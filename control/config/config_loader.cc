@@ -16,6 +16,7 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/config/netconf.h"
+#include "control/config/underlay_check.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
 
@@ -246,13 +247,18 @@ void read_eal(Reader& r, const Section& top, EalConfig& eal) {
   if (s.has("extra_args")) eal.extra_args = r.string_list(s.get("extra_args"), "eal.extra_args");
 }
 
-PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name) {
+// `device_from_node`: with lease.source kube, the underlay's device may
+// come from our Node's annotation instead (control/sources/kube/own_node.h).
+PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name,
+                     bool device_from_node = false) {
   PortConfig p;
   p.role = role;
   p.name = s.has("name") ? r.string(s.get("name"), s.key_path("name")) : default_name;
   if (p.name.empty()) r.fail(s.node(), s.key_path("name"), "must not be empty");
-  if (!s.has("device"))
+  if (!s.has("device")) {
+    if (device_from_node) return p;
     r.fail(s.node(), s.key_path("device"), "required key is missing (PCI address or vdev devargs)");
+  }
   p.device = r.string(s.get("device"), s.key_path("device"));
   if (p.device.empty()) r.fail(s.get("device"), s.key_path("device"), "must not be empty");
   if (s.has("mac")) p.mac = r.mac(s.get("mac"), s.key_path("mac"));
@@ -271,29 +277,26 @@ PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::stri
   return p;
 }
 
-void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
+// The address is checked against the rest once everything is read
+// (check_underlay).
+void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool from_node) {
   if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
   Section u = r.section(ports.get("underlay"), "ports.underlay",
                         {"name", "device", "mac", "address", "gateway", "mtu"});
-  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay");
+  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay", from_node);
   p.mtu = 1500;
   r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
   engine.ports.push_back(p);
 
-  if (!u.has("address"))
+  if (u.has("address")) {
+    engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
+    if (engine.underlay.address.len == 0)
+      r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
+  } else if (!from_node) {
     r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
-  engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
-  if (engine.underlay.address.len == 0 || engine.underlay.address.len > 31) {
-    r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
   }
-  if (u.has("gateway")) {
+  if (u.has("gateway"))
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
-    if (!engine.underlay.address.contains(*engine.underlay.gateway)) {
-      r.fail(u.get("gateway"), "ports.underlay.gateway",
-             engine.underlay.gateway->str() + " is not inside the underlay subnet " +
-                 engine.underlay.address.network().str());
-    }
-  }
 }
 
 // The kernel interface a net_tap port's devargs name (iface=...), or "".
@@ -326,9 +329,10 @@ void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfi
   if (index == 0 && mode != "off" && !iface.empty()) host_tap = iface;
 }
 
-void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap) {
+void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap,
+                bool underlay_from_node) {
   Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
-  read_underlay(r, s, engine);
+  read_underlay(r, s, engine, underlay_from_node);
 
   if (!s.has("overlay"))
     r.fail(s.node(), "ports.overlay", "required section is missing (a list of ports)");
@@ -685,13 +689,8 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
       const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
       Section n = r.section(list[i], path, {"ip", "mac"});
       if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
-      StaticNeighbour sn{r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")};
-      if (!engine.underlay.address.contains(sn.ip)) {
-        r.fail(n.get("ip"), path + ".ip",
-               sn.ip.str() + " is not on the underlay subnet " +
-                   engine.underlay.address.network().str());
-      }
-      d.static_neighbours.push_back(sn);
+      d.static_neighbours.push_back(
+          {r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")});
     }
   }
 }
@@ -741,6 +740,13 @@ void read_node(Reader& r, const Section& top, NodeConfig& node) {
   }
 }
 
+// lease.source, looked at before the sections that depend on it are read.
+bool lease_source_is_kube(const Section& top) {
+  if (!top.has("lease") || !top.get("lease").IsMap()) return false;
+  const YAML::Node source = top.get("lease")["source"];
+  return source && source.IsScalar() && source.Scalar() == "kube";
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
@@ -749,7 +755,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                           {"eal", "ports", "workers", "network", "dataplane", "node", "control",
                            "lease", "subnet_file", "ip_masq"});
   read_eal(r, top, c.engine.eal);
-  read_ports(r, top, c.engine, c.host_tap);
+  read_ports(r, top, c.engine, c.host_tap, lease_source_is_kube(top));
   read_workers(r, top, c.engine);
   read_network(r, top, c);
   read_dataplane(r, top, c.engine);
@@ -763,11 +769,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
       r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
   }
 
-  const Ipv4Prefix underlay_net = c.engine.underlay.address.network();
-  if (c.network.enable_ipv4 && c.network.network.overlaps(underlay_net)) {
-    r.fail_at("network.Network", c.network.network.str() + " overlaps the underlay subnet " +
-                                     underlay_net.str() + " (ports.underlay.address)");
-  }
+  if (auto problem = check_underlay(c)) r.fail_at(problem->key, problem->message);
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
     r.fail_at("network.Backend.MTU",
               std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
@@ -902,7 +904,7 @@ std::string config_to_yaml(const Config& c) {
     if (p.role != PortRole::kOverlay) out << YAML::Key << port_role_name(p.role) << YAML::Value;
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << p.name;
-    out << YAML::Key << "device" << YAML::Value << p.device;
+    if (!p.device.empty()) out << YAML::Key << "device" << YAML::Value << p.device;
     if (p.mac) out << YAML::Key << "mac" << YAML::Value << p.mac->str();
     if (&p == &e.ports[1]) {
       out << YAML::Key << "host_routes" << YAML::Value << (c.host_tap.empty() ? "off" : "on");
@@ -914,7 +916,8 @@ std::string config_to_yaml(const Config& c) {
                                                      : "host");
     }
     if (p.role == PortRole::kUnderlay) {
-      out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.address.len != 0)
+        out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
       if (e.underlay.gateway)
         out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
       out << YAML::Key << "mtu" << YAML::Value << p.mtu;
