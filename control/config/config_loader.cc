@@ -583,7 +583,7 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
       r.section(node, "lease.kube",
                 {"kubeconfig", "api_url", "service_account_dir", "set_node_network_unavailable",
                  "request_timeout_ms", "retry_initial_ms", "retry_max_ms", "watch_timeout_min_s",
-                 "list_page_size", "max_response_mb", "token_reload_s"});
+                 "list_page_size", "max_response_mb", "token_reload_s", "startup_timeout_s"});
   if (s.has("kubeconfig")) k.kubeconfig = r.string(s.get("kubeconfig"), "lease.kube.kubeconfig");
   if (s.has("api_url")) {
     k.api_url = r.string(s.get("api_url"), "lease.kube.api_url");
@@ -606,6 +606,7 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
   r.maybe_integer(s, "list_page_size", k.list_page_size, 1, 100000);
   r.maybe_integer(s, "max_response_mb", k.max_response_mb, 1, 4096);
   r.maybe_integer(s, "token_reload_s", k.token_reload_s, 1, 86400);
+  r.maybe_integer(s, "startup_timeout_s", k.startup_timeout_s, 1, 86400);
 }
 
 void read_lease(Reader& r, const Section& top, Config& c) {
@@ -871,6 +872,7 @@ void kube_to_yaml(const KubeConfig& k, YAML::Emitter& out) {
   out << YAML::Key << "list_page_size" << YAML::Value << k.list_page_size;
   out << YAML::Key << "max_response_mb" << YAML::Value << k.max_response_mb;
   out << YAML::Key << "token_reload_s" << YAML::Value << k.token_reload_s;
+  out << YAML::Key << "startup_timeout_s" << YAML::Value << k.startup_timeout_s;
   out << YAML::EndMap;
 }
 

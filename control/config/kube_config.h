@@ -27,6 +27,9 @@ struct KubeConfig {
   uint32_t list_page_size = 500;        // LIST limit (client-go's)
   uint32_t max_response_mb = 64;        // a larger LIST page or GET is refused
   uint32_t token_reload_s = 60;         // projected service-account tokens rotate
+  // How long start-up waits for our Node (GET) before giving up (or, when
+  // the config names the whole underlay, starting without it).
+  uint32_t startup_timeout_s = 60;
 };
 
 }  // namespace tartan

@@ -92,8 +92,8 @@ TEST(KubeOwnNode, NetworkUnavailableIsSetFalseUnlessItAlreadyIs) {
   EXPECT_EQ(c[0]["reason"], "TartanIsUp");
   EXPECT_EQ(c[0]["lastTransitionTime"], "2026-12-03T12:13:20Z");
   EXPECT_EQ(c[0]["lastHeartbeatTime"], "2026-12-03T12:13:20Z");
-  EXPECT_TRUE(network_condition_patch(NodeNetworkCondition{"True", "NoRouteCreated"}, at));
-  EXPECT_FALSE(network_condition_patch(NodeNetworkCondition{"False", "FlannelIsUp"}, at));
+  EXPECT_TRUE(network_condition_patch(NodeConditionState{"True", "NoRouteCreated"}, at));
+  EXPECT_FALSE(network_condition_patch(NodeConditionState{"False", "FlannelIsUp"}, at));
 }
 
 // One tartan.yaml for every node (a ConfigMap): the underlay's device and

@@ -84,7 +84,7 @@ std::optional<std::string> annotation_patch(const NodeSpec& own,
 }
 
 std::optional<std::string> network_condition_patch(
-    const std::optional<NodeNetworkCondition>& current, std::chrono::system_clock::time_point now) {
+    const std::optional<NodeConditionState>& current, std::chrono::system_clock::time_point now) {
   // Another agent's False (a cloud route controller's, a kube-flannel
   // before us) says the same: no need to claim it.
   if (current && current->status == "False") return std::nullopt;

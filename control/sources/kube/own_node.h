@@ -11,6 +11,7 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/cluster/node_spec.h"
+#include "control/sources/kube/node_decoder.h"
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
@@ -46,19 +47,12 @@ std::map<std::string, std::string> wanted_annotations(const AnnotationKeys& keys
 std::optional<std::string> annotation_patch(const NodeSpec& own,
                                             const std::map<std::string, std::string>& wanted);
 
-// NetworkUnavailable as our Node shows it.
-struct NodeNetworkCondition {
-  std::string status;  // "True", "False", "Unknown"
-  std::string reason;
-  friend bool operator==(const NodeNetworkCondition&, const NodeNetworkCondition&) = default;
-};
-
 inline constexpr const char* kNetworkUpReason = "TartanIsUp";
 
 // The patch that sets NetworkUnavailable=False (reason TartanIsUp), merged
 // by condition type as strategic merge does; nullopt when `current` is
 // already False.
 std::optional<std::string> network_condition_patch(
-    const std::optional<NodeNetworkCondition>& current, std::chrono::system_clock::time_point now);
+    const std::optional<NodeConditionState>& current, std::chrono::system_clock::time_point now);
 
 }  // namespace tartan
