@@ -7,80 +7,55 @@ namespace {
 
 using json = nlohmann::json;
 
+// A managedFields set: {"f:<name>": {}} for each name ("." marks the
+// map itself, as "{\".\": {}}" does in the real thing).
+json fields(std::initializer_list<const char*> names) {
+  json out = json::object();
+  for (const char* n : names)
+    out[std::string(n) == "." ? "." : std::string("f:") + n] = json::object();
+  return out;
+}
+
+json condition_fields() {
+  return fields(
+      {".", "lastHeartbeatTime", "lastTransitionTime", "message", "reason", "status", "type"});
+}
+
 json managed_fields(const KubeletNodeSpec& s) {
   const json kubelet_fields = {
       {"f:metadata",
-       {{"f:annotations",
-         {{".", json::object()},
-          {"f:kubeadm.alpha.kubernetes.io/cri-socket", json::object()},
-          {"f:volumes.kubernetes.io/controller-managed-attach-detach", json::object()}}},
+       {{"f:annotations", fields({".", "kubeadm.alpha.kubernetes.io/cri-socket",
+                                  "volumes.kubernetes.io/controller-managed-attach-detach"})},
         {"f:labels",
-         {{".", json::object()},
-          {"f:beta.kubernetes.io/arch", json::object()},
-          {"f:beta.kubernetes.io/os", json::object()},
-          {"f:kubernetes.io/arch", json::object()},
-          {"f:kubernetes.io/hostname", json::object()},
-          {"f:kubernetes.io/os", json::object()}}}}}};
+         fields({".", "beta.kubernetes.io/arch", "beta.kubernetes.io/os", "kubernetes.io/arch",
+                 "kubernetes.io/hostname", "kubernetes.io/os"})}}}};
+  const json resources =
+      fields({"cpu", "ephemeral-storage", "hugepages-1Gi", "hugepages-2Mi", "memory", "pods"});
   json status_fields = {
       {"f:status",
-       {{"f:allocatable",
-         {{"f:cpu", json::object()},
-          {"f:ephemeral-storage", json::object()},
-          {"f:hugepages-1Gi", json::object()},
-          {"f:hugepages-2Mi", json::object()},
-          {"f:memory", json::object()},
-          {"f:pods", json::object()}}},
-        {"f:capacity",
-         {{"f:cpu", json::object()},
-          {"f:ephemeral-storage", json::object()},
-          {"f:hugepages-1Gi", json::object()},
-          {"f:hugepages-2Mi", json::object()},
-          {"f:memory", json::object()},
-          {"f:pods", json::object()}}},
+       {{"f:allocatable", resources},
+        {"f:capacity", resources},
         {"f:conditions", json::object()},
-        {"f:daemonEndpoints", {{"f:kubeletEndpoint", {{"f:Port", json::object()}}}}},
+        {"f:daemonEndpoints", {{"f:kubeletEndpoint", fields({"Port"})}}},
         {"f:images", json::object()},
-        {"f:nodeInfo",
-         {{"f:architecture", json::object()},
-          {"f:bootID", json::object()},
-          {"f:containerRuntimeVersion", json::object()},
-          {"f:kernelVersion", json::object()},
-          {"f:kubeProxyVersion", json::object()},
-          {"f:kubeletVersion", json::object()},
-          {"f:machineID", json::object()},
-          {"f:operatingSystem", json::object()},
-          {"f:osImage", json::object()},
-          {"f:systemUUID", json::object()}}}}}};
+        {"f:nodeInfo", fields({"architecture", "bootID", "containerRuntimeVersion", "kernelVersion",
+                               "kubeProxyVersion", "kubeletVersion", "machineID", "operatingSystem",
+                               "osImage", "systemUUID"})}}}};
   for (const char* type : {"DiskPressure", "MemoryPressure", "PIDPressure", "Ready"}) {
-    status_fields["f:status"]["f:conditions"][std::string("k:{\"type\":\"") + type + "\"}"] = {
-        {".", json::object()},
-        {"f:lastHeartbeatTime", json::object()},
-        {"f:lastTransitionTime", json::object()},
-        {"f:message", json::object()},
-        {"f:reason", json::object()},
-        {"f:status", json::object()},
-        {"f:type", json::object()}};
+    status_fields["f:status"]["f:conditions"][std::string("k:{\"type\":\"") + type + "\"}"] =
+        condition_fields();
   }
   const json flannel_fields = {
       {"f:metadata",
        {{"f:annotations",
-         {{"f:flannel.alpha.coreos.com/backend-data", json::object()},
-          {"f:flannel.alpha.coreos.com/backend-type", json::object()},
-          {"f:flannel.alpha.coreos.com/kube-subnet-manager", json::object()},
-          {"f:flannel.alpha.coreos.com/public-ip", json::object()}}}}},
+         fields({"flannel.alpha.coreos.com/backend-data", "flannel.alpha.coreos.com/backend-type",
+                 "flannel.alpha.coreos.com/kube-subnet-manager",
+                 "flannel.alpha.coreos.com/public-ip"})}}},
       {"f:status",
-       {{"f:conditions",
-         {{"k:{\"type\":\"NetworkUnavailable\"}",
-           {{".", json::object()},
-            {"f:lastHeartbeatTime", json::object()},
-            {"f:lastTransitionTime", json::object()},
-            {"f:message", json::object()},
-            {"f:reason", json::object()},
-            {"f:status", json::object()},
-            {"f:type", json::object()}}}}}}}};
+       {{"f:conditions", {{"k:{\"type\":\"NetworkUnavailable\"}", condition_fields()}}}}}};
   json controller_fields = {
-      {"f:metadata", {{"f:annotations", {{"f:node.alpha.kubernetes.io/ttl", json::object()}}}}},
-      {"f:spec", {{"f:podCIDR", json::object()}, {"f:podCIDRs", {{".", json::object()}}}}}};
+      {"f:metadata", {{"f:annotations", fields({"node.alpha.kubernetes.io/ttl"})}}},
+      {"f:spec", {{"f:podCIDR", json::object()}, {"f:podCIDRs", fields({"."})}}}};
   controller_fields["f:spec"]["f:podCIDRs"]["v:\"" + s.pod_cidr + "\""] = json::object();
   const auto entry = [](const char* manager, const char* operation, const char* time,
                         const json& fields, const char* subresource) {

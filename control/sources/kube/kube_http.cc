@@ -341,6 +341,9 @@ void KubeHttp::finish(Handle& h, Transfer& t) {
   // The lists die with the transfer; the handle must not point at them.
   curl_easy_setopt(h.easy, CURLOPT_CONNECT_TO, nullptr);
   curl_easy_setopt(h.easy, CURLOPT_HTTPHEADER, nullptr);
+  long connects = 0;
+  curl_easy_getinfo(h.easy, CURLINFO_NUM_CONNECTS, &connects);
+  connections_ += static_cast<uint64_t>(connects);
   t.curl_error = h.error[0] != '\0' ? h.error : curl_easy_strerror(t.result);
 }
 

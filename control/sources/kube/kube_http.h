@@ -9,6 +9,7 @@
 // the same time (tartan uses two: the watch and the lease's requests).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -109,6 +110,8 @@ class KubeHttp {
   static std::string escape(std::string_view value);
 
   const KubeCredentials& credentials() const { return credentials_; }
+  // Connections opened so far: a client that reuses them opens few.
+  uint64_t connections_opened() const { return connections_.load(); }
 
  private:
   struct Handle;
@@ -132,6 +135,7 @@ class KubeHttp {
   KubeCancel shutdown_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Handle>> pool_;
+  std::atomic<uint64_t> connections_{0};
 };
 
 }  // namespace tartan
