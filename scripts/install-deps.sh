@@ -9,9 +9,12 @@ packages=(
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh); clang only recommends it
   dpdk dpdk-dev libdpdk-dev
   libyaml-cpp-dev nlohmann-json3-dev
+  libcurl4-openssl-dev  # the Kubernetes API client (control/sources/kube)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev
+  libmicrohttpd-dev libgnutls28-dev  # the Kubernetes API server double (tests/support/kube_apiserver.h)
+  libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   gnuplot-nox procps openssl ethtool iputils-ping
@@ -29,4 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}"
 else
   echo "tartan: all build and test packages already installed"
+fi
+
+# kubectl drives the Kubernetes API server double in the control tests.
+# Debian's kubernetes-client provides one; a kubectl installed otherwise
+# (the upstream kubectl package) conflicts with it, so only when none is on
+# PATH.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "tartan: installing kubernetes-client (kubectl)"
+  apt-get update
+  apt-get install -y --no-install-recommends kubernetes-client
 fi
