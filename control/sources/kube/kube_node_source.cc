@@ -98,10 +98,10 @@ Status KubeNodeSource::prepare(Config& config) {
     own_pending_ = std::move(own);
   }
   if (!underlay_known(config)) {
-    return Status::invalid(
-        "ports.underlay.device and ports.underlay.address: not in " + config.source_name +
-        ", and node '" + config.node.name + "' has no " + kUnderlayDeviceAnnotation + " and " +
-        kUnderlayAddressAnnotation + " annotations to give them");
+    return Status::invalid("ports.underlay.device and ports.underlay.address: not in " +
+                           config.source_name + ", and node '" + config.node.name + "' has no " +
+                           kUnderlayDeviceAnnotation + " and " + kUnderlayAddressAnnotation +
+                           " annotations to give them");
   }
   if (auto problem = check_underlay(config)) {
     return Status::invalid("node '" + config.node.name + "': " + problem->key + ": " +
@@ -148,14 +148,8 @@ Status KubeNodeSource::start(const SourceContext& context) {
   Readiness& readiness = context.readiness;
   const std::string server = http_->credentials().server;
   callbacks.on_health = [&readiness, server](bool ok, const std::string& cause) {
-    if (ok) {
-      TARTAN_LOG(INFO, kControl, "kube: watching Nodes at %s", server.c_str());
-      readiness.set("kube_api", true, "watching Nodes at " + server);
-    } else {
-      TARTAN_LOG(WARNING, kControl, "kube: %s (the data plane keeps its tables; retrying)",
-                 cause.c_str());
-      readiness.set("kube_api", false, cause);
-    }
+    // The reflector logs each failure itself.
+    readiness.set("kube_api", ok, ok ? "watching Nodes at " + server : cause);
   };
   reflector_ = std::make_unique<NodeReflector>(*http_, node_decode_options(keys_, own_name),
                                                NodeReflectorOptions::from(config_.lease.kube),
@@ -283,6 +277,8 @@ bool KubeNodeSource::publish(KubeNode own) {
       }
       return true;
     }
+    // Canceled: we are stopping, and there is nothing to retry.
+    if (!r && r.status().code() == ErrorCode::kAborted) return false;
     const std::string why = r ? r->error() : r.status().message();
     TARTAN_LOG(WARNING, kControl, "kube: PATCH node '%s' %s: %s (retrying)", name.c_str(), what,
                why.c_str());
@@ -300,8 +296,8 @@ bool KubeNodeSource::publish(KubeNode own) {
     update_status([](KubeSourceStatus& s) { ++s.annotation_patches; });
   }
   if (config_.lease.kube.set_node_network_unavailable) {
-    if (auto body = network_condition_patch(own.network_unavailable,
-                                            std::chrono::system_clock::now())) {
+    if (auto body =
+            network_condition_patch(own.network_unavailable, std::chrono::system_clock::now())) {
       if (!patch_status(*body, "NetworkUnavailable")) return false;
       TARTAN_LOG(INFO, kControl, "kube: node '%s': NetworkUnavailable=False (%s)", name.c_str(),
                  kNetworkUpReason);

@@ -31,13 +31,13 @@ namespace tartan {
 // What the source has done, for tests, benchmarks and logs.
 struct KubeSourceStatus {
   std::string node_name;
-  bool synced = false;                  // a complete LIST is in the mirror
-  std::optional<Ipv4Prefix> pod_cidr;   // ours, once assigned
-  uint64_t annotation_patches = 0;      // PATCHes that (re)published our annotations
-  uint64_t condition_patches = 0;       // PATCHes of NetworkUnavailable
+  bool synced = false;                 // a complete LIST is in the mirror
+  std::optional<Ipv4Prefix> pod_cidr;  // ours, once assigned
+  uint64_t annotation_patches = 0;     // PATCHes that (re)published our annotations
+  uint64_t condition_patches = 0;      // PATCHes of NetworkUnavailable
   uint64_t patch_failures = 0;
-  uint64_t batches = 0;                 // coalesced batches applied to the mirror
-  uint64_t apply_failures = 0;          // node changes the mirror refused
+  uint64_t batches = 0;         // coalesced batches applied to the mirror
+  uint64_t apply_failures = 0;  // node changes the mirror refused
   std::string last_error;
   NodeReflectorCounters reflector;
 };
@@ -80,7 +80,7 @@ class KubeNodeSource final : public NodeSource {
   std::optional<KubeNode> own_pending_;
 
   // The source's thread only.
-  std::optional<KubeNode> own_;              // as last seen
+  std::optional<KubeNode> own_;                            // as last seen
   Clock::time_point retry_at_ = Clock::time_point::max();  // a failed PATCH, again
   Backoff patch_backoff_;
   bool first_list_applied_ = false;
