@@ -12,6 +12,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev
+  libmicrohttpd-dev     # tartand's /healthz and /readyz (control/http)
+  libcurl4-openssl-dev  # tests' HTTP client
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   gnuplot-nox procps openssl ethtool iputils-ping

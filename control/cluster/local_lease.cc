@@ -10,7 +10,9 @@ Status LocalLease::set(const Ipv4Prefix& pod_cidr, LeaseSource source) {
     return Status::invalid("pod_cidr: " + pod_cidr.str() + " is outside network.Network " +
                            net.network.str());
   }
-  if (pod_cidr.len != net.subnet_len) {
+  // kube-controller-manager sizes the podCIDRs: flanneld's kube subnet
+  // manager checks only that they lie inside Network.
+  if (source != LeaseSource::kKube && pod_cidr.len != net.subnet_len) {
     return Status::invalid("pod_cidr: " + pod_cidr.str() + " is not a /" +
                            std::to_string(net.subnet_len) + " (network.SubnetLen)");
   }
