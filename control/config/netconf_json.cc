@@ -1,5 +1,6 @@
 #include "control/config/netconf_json.h"
 
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -129,10 +130,16 @@ Result<RawNetworkConfig> parse_netconf_json(const std::string& json) {
 }
 
 Result<RawNetworkConfig> read_netconf_file(const std::string& path) {
+  // Checked before opening: opening a FIFO, or reading a terminal, would
+  // wait for ever.
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return Status(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return Status::invalid(path + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
   // A net-conf.json is a few hundred bytes; this bounds what a wrong path
-  // (a device, a huge file) can make us read.
+  // (a huge file) can make us read.
   constexpr size_t kMaxBytes = 1 << 20;
   std::string text(kMaxBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));

@@ -409,6 +409,8 @@ TEST(ConfigNetworkFileErrors, AMissingFileIsNamedWithTheKey) {
             "or directory");
   EXPECT_EQ(error_of(with(kInlineNetwork, "network_file: net-conf.json\n")),
             "t.yaml:14:15: network_file: must be an absolute path");
+  EXPECT_EQ(error_of(with(kInlineNetwork, "network_file: /tmp\n")),
+            "t.yaml:14:15: network_file: /tmp: not a regular file");
 }
 
 TEST(ConfigNetworkFileErrors, BadJsonIsNamedWithTheFileAndWhere) {
