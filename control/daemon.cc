@@ -4,6 +4,7 @@
 
 #include "control/config/config_loader.h"
 #include "control/host/vtep_mac_store.h"
+#include "control/http/health_endpoints.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -71,6 +72,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   d->mirror_ = std::make_unique<NodeMirror>(ms, *d->engine_);
   d->lease_ = std::make_unique<LocalLease>(d->config_, *d->mirror_, d->readiness_);
   if (Status s = d->program_host(); !s.ok()) return s;
+  if (Status s = d->start_http(); !s.ok()) return s;
   if (Status s =
           d->source_->start({*d->mirror_, *d->lease_, d->readiness_, d->engine_->vtep_mac()});
       !s.ok()) {
@@ -98,6 +100,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 }
 
 void Daemon::stop() {
+  http_.reset();
+  control_probe_.reset();
   if (source_) source_->stop();  // no mirror or lease change after this
   if (server_) {
     nodes_->stop_watches();
@@ -112,6 +116,26 @@ void Daemon::stop() {
 
 Daemon::~Daemon() {
   stop();
+}
+
+Status Daemon::start_http() {
+  const std::string& listen = config_.control.http.listen;
+  if (listen.empty()) return {};
+  // The control side answers when the mirror's and the engine's locks can
+  // be taken; longer than this and the kubelet may restart us.
+  control_probe_ = std::make_unique<ControlLoopProbe>(
+      [this] {
+        (void)mirror_->resource_version();
+        (void)engine_->local_subnet();
+      },
+      std::chrono::seconds(2));
+  auto server = HttpServer::start(listen, health_routes(readiness_, *control_probe_));
+  if (!server)
+    return Status(server.status().code(), "control.http.listen " + server.status().message());
+  http_ = std::move(server).value();
+  TARTAN_LOG(INFO, kControl, "health endpoints on http://%s (/healthz, /readyz)",
+             http_->address().c_str());
+  return {};
 }
 
 Status Daemon::program_host() {

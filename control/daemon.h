@@ -20,6 +20,8 @@
 #include "control/config/config.h"
 #include "control/host/host_network.h"
 #include "control/host/tap_watchdog.h"
+#include "control/http/control_loop_probe.h"
+#include "control/http/http_server.h"
 #include "control/sources/node_source.h"
 #include "engine/engine.h"
 #include "engine/status.h"
@@ -39,6 +41,8 @@ class Daemon {
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
+  // /healthz and /readyz (control.http.listen); null when that is "".
+  const HttpServer* http() const { return http_.get(); }
   // WatchNodes and StreamStats calls open now (none should outlive its client).
   size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
@@ -46,6 +50,9 @@ class Daemon {
   explicit Daemon(const Config& config);
   // Programs the host's routes into the overlay tap (config.host_tap).
   Status program_host();
+  // Serves /healthz and /readyz from before the source starts, so a node
+  // still waiting for its lease is seen alive and not ready, with why.
+  Status start_http();
 
   Config config_;
   std::unique_ptr<NodeSource> source_;
@@ -64,6 +71,8 @@ class Daemon {
   std::unique_ptr<RoutesService> routes_;
   std::unique_ptr<PortsService> ports_;
   std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<ControlLoopProbe> control_probe_;
+  std::unique_ptr<HttpServer> http_;  // with control_probe_
 };
 
 }  // namespace tartan

@@ -13,7 +13,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev
-  libmicrohttpd-dev libgnutls28-dev  # the Kubernetes API server double (tests/support/kube_apiserver.h)
+  libmicrohttpd-dev libgnutls28-dev  # /healthz, /readyz (control/http); the API server double
   libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev

@@ -37,6 +37,15 @@ struct NetworkConfig {
   BackendConfig backend;
 };
 
+// The `control.http` section: plain HTTP for probes and scrapers
+// (/healthz, /readyz), as flanneld's --healthz-ip / --healthz-port.
+struct HttpConfig {
+  // "" (the default): off, as flanneld's --healthz-port 0. Else
+  // "IPv4:PORT" or "[IPv6]:PORT" (control/http/listen_address.h); port 0
+  // takes a free one.
+  std::string listen;
+};
+
 struct ControlConfig {
   // "unix:///run/tartan/tartan.sock" (default) or "HOST:PORT" for TCP, which
   // requires tls_cert and tls_key.
@@ -60,6 +69,7 @@ struct ControlConfig {
   // A stream (WatchNodes) whose client takes none of its messages for this
   // long is ended, so a stopped client holds nothing for ever.
   uint32_t stream_write_timeout_ms = 30000;
+  HttpConfig http;
 };
 
 enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };
@@ -84,6 +94,9 @@ struct Config {
   std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
   EngineConfig engine;      // eal, ports, workers, dataplane
   NetworkConfig network;
+  // The net-conf.json `network` was read from (kube-flannel's ConfigMap,
+  // mounted); "" when the config holds the `network` section itself.
+  std::string network_file;
   NodeConfig node;
   ControlConfig control;
   LeaseConfig lease;

@@ -16,7 +16,9 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/config/netconf.h"
+#include "control/config/netconf_json.h"
 #include "control/config/underlay_check.h"
+#include "control/http/listen_address.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
 
@@ -412,13 +414,14 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
   r.maybe_integer(s, "idle_sleep_us", w.idle_sleep_us, 0, 100000);
 }
 
-void read_network(Reader& r, const Section& top, Config& c) {
-  Section s =
-      r.required_section(top, "network",
-                         {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
-                          "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
-                          "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
-                         true);
+// The `network` section: flannel's net-conf.json written as YAML, checked
+// key by key (unknown keys are errors, as everywhere in this file).
+RawNetworkConfig read_network_section(Reader& r, const Section& top) {
+  Section s = r.section(top.get("network"), "network",
+                        {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
+                         "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
+                         "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
+                        true);
   RawNetworkConfig raw;
   auto key = [&](const char* k) { return s.key_path(k); };
   if (s.has("EnableIPv4")) raw.enable_ipv4 = r.boolean(s.get("EnableIPv4"), key("EnableIPv4"));
@@ -466,22 +469,65 @@ void read_network(Reader& r, const Section& top, Config& c) {
              "VXLAN source-address learning is not supported (flannel runs with nolearning)");
     }
   }
+  return raw;
+}
 
-  std::string bad_key;
-  auto finished = finish_network_config(raw, &bad_key);
-  if (!finished) r.fail_at(key(bad_key.c_str()), finished.status().message(), s.node());
-  c.network = std::move(finished).value();
-  if (c.network.enable_ipv6) {
-    r.fail_at(key("EnableIPv6"), "IPv6 is not supported by tartan's data path yet (IPv4 only)",
-              s.node());
+// An error about net-conf key `key` (e.g. "Backend.MTU"): at that key of
+// the `network` section, or naming network_file and the key in it.
+[[noreturn]] void fail_network(Reader& r, const Section& top, const Config& c,
+                               const std::string& key, const std::string& message) {
+  if (!c.network_file.empty())
+    r.fail(top.get("network_file"), "network_file", c.network_file + ": " + key + ": " + message);
+  r.fail_at("network." + key, message, top.get("network"));
+}
+
+// lease.source, looked at before read_lease checks it: with kube, the
+// network's SubnetLen, SubnetMin and SubnetMax are not flannel's to check,
+// and the underlay's device and address may come from our Node.
+bool kube_mode(const Section& top) {
+  if (!top.has("lease") || !top.get("lease").IsMap()) return false;
+  const YAML::Node source = top.get("lease")["source"];
+  return source.IsScalar() && source.Scalar() == "kube";
+}
+
+// `network`, or `network_file`: kube-flannel's net-conf.json (its
+// ConfigMap kube-flannel-cfg, mounted), read exactly as flanneld reads it.
+void read_network(Reader& r, const Section& top, Config& c) {
+  const bool from_file = top.has("network_file");
+  if (from_file && top.has("network")) {
+    r.fail(top.get("network_file"), "network_file",
+           "give network or network_file, not both (network_file is flannel's net-conf.json)");
   }
+  if (!from_file && !top.has("network")) {
+    r.fail(top.node(), "network",
+           "required section is missing (or network_file: the path of flannel's net-conf.json)");
+  }
+  RawNetworkConfig raw;
+  if (from_file) {
+    c.network_file = r.string(top.get("network_file"), "network_file");
+    if (c.network_file.empty() || c.network_file[0] != '/')
+      r.fail(top.get("network_file"), "network_file", "must be an absolute path");
+    auto read = read_netconf_file(c.network_file);
+    if (!read) r.fail(top.get("network_file"), "network_file", read.status().message());
+    raw = std::move(read).value();
+  } else {
+    raw = read_network_section(r, top);
+  }
+  std::string bad_key;
+  auto finished = finish_network_config(raw, &bad_key, kube_mode(top));
+  if (!finished) fail_network(r, top, c, bad_key, finished.status().message());
+  c.network = std::move(finished).value();
+  if (c.network.enable_ipv6)
+    fail_network(r, top, c, "EnableIPv6",
+                 "IPv6 is not supported by tartan's data path yet (IPv4 only)");
 }
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
-  Section s = r.section(top.get("control"), "control",
-                        {"listen", "tls", "watch_history", "watch_history_mb", "socket_group",
-                         "max_message_bytes", "max_concurrent_streams", "stream_write_timeout_ms"});
+  Section s =
+      r.section(top.get("control"), "control",
+                {"listen", "tls", "watch_history", "watch_history_mb", "socket_group",
+                 "max_message_bytes", "max_concurrent_streams", "stream_write_timeout_ms", "http"});
   r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
   r.maybe_integer(s, "watch_history_mb", control.watch_history_mb, 1, 65536);
   r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
@@ -493,6 +539,12 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
     if (!control.socket_gid) {
       r.fail_at("control.socket_group", "group '" + control.socket_group + "' does not exist");
     }
+  }
+  if (s.has("http")) {
+    Section h = r.section(s.get("http"), "control.http", {"listen"});
+    if (h.has("listen")) control.http.listen = r.string(h.get("listen"), "control.http.listen");
+    if (auto a = parse_listen_address(control.http.listen); !control.http.listen.empty() && !a)
+      r.fail(h.get("listen"), "control.http.listen", a.status().message());
   }
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
@@ -741,22 +793,15 @@ void read_node(Reader& r, const Section& top, NodeConfig& node) {
   }
 }
 
-// lease.source, looked at before the sections that depend on it are read.
-bool lease_source_is_kube(const Section& top) {
-  if (!top.has("lease") || !top.get("lease").IsMap()) return false;
-  const YAML::Node source = top.get("lease")["source"];
-  return source && source.IsScalar() && source.Scalar() == "kube";
-}
-
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
   Section top = r.section(root, "",
-                          {"eal", "ports", "workers", "network", "dataplane", "node", "control",
-                           "lease", "subnet_file", "ip_masq"});
+                          {"eal", "ports", "workers", "network", "network_file", "dataplane",
+                           "node", "control", "lease", "subnet_file", "ip_masq"});
   read_eal(r, top, c.engine.eal);
-  read_ports(r, top, c.engine, c.host_tap, lease_source_is_kube(top));
+  read_ports(r, top, c.engine, c.host_tap, kube_mode(top));
   read_workers(r, top, c.engine);
   read_network(r, top, c);
   read_dataplane(r, top, c.engine);
@@ -770,11 +815,14 @@ Config read_config(Reader& r, const YAML::Node& root) {
       r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
   }
 
-  if (auto problem = check_underlay(c)) r.fail_at(problem->key, problem->message);
+  if (auto problem = check_underlay(c)) {
+    if (problem->key == "network.Network") fail_network(r, top, c, "Network", problem->message);
+    r.fail_at(problem->key, problem->message);
+  }
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
-    r.fail_at("network.Backend.MTU",
-              std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
-                  std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
+    fail_network(r, top, c, "Backend.MTU",
+                 std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
+                     std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
   derive_dataplane(c, c.engine.dataplane);
   set_overlay_mtus(c);
@@ -855,6 +903,33 @@ void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
   out << YAML::Key << "retry_initial_ms" << YAML::Value << e.retry_initial_ms;
   out << YAML::Key << "retry_max_ms" << YAML::Value << e.retry_max_ms;
   out << YAML::Key << "startup_timeout_s" << YAML::Value << e.startup_timeout_s;
+  out << YAML::EndMap;
+}
+
+void network_to_yaml(const NetworkConfig& n, YAML::Emitter& out) {
+  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Network" << YAML::Value << n.network.str();
+  // 0 in kube mode when the net-conf leaves them out: not ours to derive.
+  if (n.subnet_len)
+    out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
+  if (n.subnet_min.value) out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
+  if (n.subnet_max.value) out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
+  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
+  if (n.ipv6_network) {
+    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
+    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  }
+  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
+  if (n.backend.type != BackendType::kHostGw)
+    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
+  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
+  out << YAML::EndMap;
   out << YAML::EndMap;
 }
 
@@ -940,29 +1015,14 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
 
   const NetworkConfig& n = c.network;
-  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "Network" << YAML::Value << n.network.str();
-  out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
-  out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
-  out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
-  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
-  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
-  if (n.ipv6_network) {
-    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
-    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  if (!c.network_file.empty()) {
+    // Read again from the file, which is what stays in effect.
+    out << YAML::Key << "network_file" << YAML::Value << c.network_file;
+    out << YAML::Comment("Network " + n.network.str() + ", Backend " +
+                         backend_type_name(n.backend.type));
+  } else {
+    network_to_yaml(n, out);
   }
-  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
-  if (n.backend.type == BackendType::kVxlan)
-    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
-  if (n.backend.type != BackendType::kHostGw)
-    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
-  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
-  if (n.backend.type == BackendType::kVxlan)
-    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
-  out << YAML::EndMap;
-  out << YAML::EndMap;
-
   const DataplaneConfig& d = c.engine.dataplane;
   out << YAML::Key << "dataplane" << YAML::Value << YAML::BeginMap;
   if (!d.vtep_mac.is_zero()) out << YAML::Key << "vtep_mac" << YAML::Value << d.vtep_mac.str();
@@ -993,6 +1053,9 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "max_message_bytes" << YAML::Value << c.control.max_message_bytes;
   out << YAML::Key << "max_concurrent_streams" << YAML::Value << c.control.max_concurrent_streams;
   out << YAML::Key << "stream_write_timeout_ms" << YAML::Value << c.control.stream_write_timeout_ms;
+  out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.control.http.listen;
+  out << YAML::EndMap;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
