@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/support/files.h"
+#include "tests/support/kube/strategic_merge.h"
 #include "tests/support/kube_apiserver.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
@@ -793,6 +794,417 @@ TEST_F(WatchOverHttp, SelectorsTurnChangesIntoAddedAndDeleted) {
   // The last state that matched, at the version of the change.
   EXPECT_EQ(events[2]["object"]["metadata"]["labels"]["tartan"], "yes");
   EXPECT_EQ(events[2]["object"]["metadata"]["resourceVersion"], api_.resource_version());
+}
+
+// Cases of k8s.io/apimachinery/pkg/util/strategicpatch/patch_test.go
+// (YAML there), applied by the double's strategic merge: `original` with
+// `patch` gives `result`. mergingList merges by "name", mergingIntList is a
+// set; other lists are replaced.
+struct StrategicCase {
+  const char* description;
+  const char* original;
+  const char* patch;
+  const char* result;
+};
+
+class StrategicMergePatch : public ::testing::TestWithParam<StrategicCase> {};
+
+TEST_P(StrategicMergePatch, GivesWhatApimachineryGives) {
+  const kube::PatchSchema schema = {{"mergingList", {"name"}}, {"mergingIntList", {""}}};
+  const StrategicCase& c = GetParam();
+  const Json result = kube::strategic_merge(Json::parse(c.original), Json::parse(c.patch), schema);
+  EXPECT_EQ(result.dump(), Json::parse(c.result).dump()) << c.description;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ApimachineryCases, StrategicMergePatch,
+    ::testing::Values(
+        StrategicCase{
+            "add an item in a list and preserve order",
+            R"({"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"}]})",
+            R"({"$setElementOrder/mergingList":[{"name":3},{"name":1},{"name":2}],)"
+            R"("mergingList":[{"name":3,"value":3}]})",
+            R"({"mergingList":[{"name":3,"value":3},{"name":1,"other":"a"},)"
+            R"({"name":2,"value":2,"other":"b"}]})"},
+        StrategicCase{"set elements order in a list with server-only items",
+                      R"({"mergingList":[{"name":1,"other":"a"},{"name":3,"value":3},)"
+                      R"({"name":4,"value":4},{"name":2,"value":2},{"name":9}]})",
+                      R"({"$setElementOrder/mergingList":[{"name":4},{"name":2},{"name":3},)"
+                      R"({"name":1}]})",
+                      R"({"mergingList":[{"name":4,"value":4},{"name":2,"value":2},)"
+                      R"({"name":3,"value":3},{"name":1,"other":"a"},{"name":9}]})"},
+        StrategicCase{"delete map from merging list",
+                      R"({"mergingList":[{"name":1},{"name":2,"other":"b"}]})",
+                      R"({"$setElementOrder/mergingList":[{"name":2}],)"
+                      R"("mergingList":[{"name":1,"$patch":"delete"}]})",
+                      R"({"mergingList":[{"name":2,"other":"b"}]})"},
+        StrategicCase{"delete all duplicate entries in a merging list",
+                      R"({"mergingList":[{"name":1},{"name":1},{"name":2,"value":"a"},)"
+                      R"({"name":3},{"name":3}]})",
+                      R"({"mergingList":[{"name":1,"$patch":"delete"},)"
+                      R"({"name":3,"$patch":"delete"}]})",
+                      R"({"mergingList":[{"name":2,"value":"a"}]})"},
+        StrategicCase{"delete all items from merging list",
+                      R"({"mergingList":[{"name":1},{"name":2}]})",
+                      R"({"mergingList":[{"$patch":"replace"}]})", R"({"mergingList":[]})"},
+        StrategicCase{"add an item in a list of primitives and preserve order",
+                      R"({"mergingIntList":[1,4,2]})",
+                      R"({"$setElementOrder/mergingIntList":[3,1,2],"mergingIntList":[3]})",
+                      R"({"mergingIntList":[3,1,4,2]})"},
+        StrategicCase{"merge lists of scalars", R"({"mergingIntList":[1,2]})",
+                      R"({"mergingIntList":[2,3]})", R"({"mergingIntList":[1,2,3]})"},
+        StrategicCase{"add and delete items in lists of scalars", R"({"mergingIntList":[1,2,3,4]})",
+                      R"({"$setElementOrder/mergingIntList":[1,2,4],)"
+                      R"("$deleteFromPrimitiveList/mergingIntList":[3]})",
+                      R"({"mergingIntList":[1,2,4]})"},
+        StrategicCase{"$deleteFromPrimitiveList on a list without merge patch strategy",
+                      R"({"nonMergingIntList":[1,2,3]})",
+                      R"({"$deleteFromPrimitiveList/nonMergingIntList":[2]})",
+                      R"({"nonMergingIntList":[1,3]})"},
+        StrategicCase{"delete map from nested map", R"({"simpleMap":{"key1":1,"key2":1}})",
+                      R"({"simpleMap":{"$patch":"delete"}})", R"({"simpleMap":{}})"},
+        StrategicCase{"add key and delete all keys from map", R"({"name":1,"value":1})",
+                      R"({"other":"a","$patch":"replace"})", R"({"other":"a"})"},
+        StrategicCase{"retainKeys map adds a field and clear a field",
+                      R"({"retainKeysMap":{"name":"foo","other":"a"}})",
+                      R"({"retainKeysMap":{"$retainKeys":["name","value"],"value":"bar"}})",
+                      R"({"retainKeysMap":{"name":"foo","value":"bar"}})"},
+        StrategicCase{"a list without a strategy is replaced", R"({"other":[1,2,3]})",
+                      R"({"other":[4]})", R"({"other":[4]})"},
+        StrategicCase{"null deletes a key", R"({"a":{"b":1,"c":2}})", R"({"a":{"b":null}})",
+                      R"({"a":{"c":2}})"}));
+
+class ListOverHttp : public WatchOverHttp {
+ protected:
+  Json list(const std::string& query, long expect = 200) {
+    const HttpResult r = http("GET", nodes_url(query));
+    EXPECT_EQ(r.code, expect) << query << ": " << r.body;
+    return Json::parse(r.body);
+  }
+};
+
+TEST_F(ListOverHttp, PagesAtOneVersionWithOpaqueContinueTokens) {
+  for (int i = 0; i < 5; ++i) create("node-" + std::to_string(i));
+  const Json first = list("limit=2");
+  EXPECT_EQ(names_of(first), (std::vector<std::string>{"node-0", "node-1"}));
+  const std::string rv = first["metadata"]["resourceVersion"];
+  EXPECT_EQ(first["metadata"]["remainingItemCount"], 3);
+  // Items carry no kind or apiVersion; the list does.
+  EXPECT_EQ(first["kind"], "NodeList");
+  EXPECT_FALSE(first["items"][0].contains("kind"));
+  // Later pages show the list's version, not what changed since.
+  api_.delete_node("node-2");
+  create("node-1a");
+  const Json second = list("limit=2&continue=" + first["metadata"]["continue"].get<std::string>());
+  EXPECT_EQ(names_of(second), (std::vector<std::string>{"node-2", "node-3"}));
+  EXPECT_EQ(second["metadata"]["resourceVersion"], rv);
+  const Json last = list("limit=2&continue=" + second["metadata"]["continue"].get<std::string>());
+  EXPECT_EQ(names_of(last), (std::vector<std::string>{"node-4"}));
+  EXPECT_FALSE(last["metadata"].contains("continue"));
+  // A continue token with a resourceVersion is refused.
+  const Json both =
+      list("limit=2&resourceVersion=5&continue=" + first["metadata"]["continue"].get<std::string>(),
+           400);
+  EXPECT_EQ(both["message"], "specifying resource version is not allowed when using continue");
+}
+
+TEST_F(ListOverHttp, AnExpiredContinueIs410WithATokenForTheRest) {
+  for (int i = 0; i < 5; ++i) create("node-" + std::to_string(i));
+  const Json first = list("limit=2");
+  api_.delete_node("node-3");
+  api_.compact();
+  const Json gone =
+      list("limit=2&continue=" + first["metadata"]["continue"].get<std::string>(), 410);
+  EXPECT_EQ(gone["reason"], "Expired");
+  EXPECT_EQ(
+      gone["message"].get<std::string>().rfind(
+          "The provided continue parameter is too old to display a consistent list result.", 0),
+      0u);
+  // Its token continues after the same item at the current state.
+  const Json rest = list("limit=10&continue=" + gone["metadata"]["continue"].get<std::string>());
+  EXPECT_EQ(names_of(rest), (std::vector<std::string>{"node-2", "node-4"}));
+  EXPECT_EQ(rest["metadata"]["resourceVersion"], api_.resource_version());
+}
+
+TEST_F(ListOverHttp, ResourceVersionZeroIsServedWholeUnlessConfigured) {
+  for (int i = 0; i < 5; ++i) create("node-" + std::to_string(i));
+  EXPECT_EQ(list("limit=2&resourceVersion=0")["items"].size(), 5u);
+  EXPECT_EQ(list("limit=2")["items"].size(), 2u);
+  KubeApiServer paging({.paginate_any_version = true});
+  paging.create_node(node_manifest("node-a"));
+  paging.create_node(node_manifest("node-b"));
+  const Json page =
+      Json::parse(http("GET", paging.url() + "/api/v1/nodes?limit=1&resourceVersion=0").body);
+  EXPECT_EQ(page["items"].size(), 1u);
+  EXPECT_TRUE(page["metadata"].contains("continue"));
+}
+
+TEST_F(ListOverHttp, AnExactVersionIsTheStateThen) {
+  create("node-a");
+  const std::string then = api_.resource_version();
+  create("node-b");
+  api_.patch_node("node-a", KubePatchType::kMerge, R"({"metadata":{"labels":{"x":"y"}}})");
+  const Json exact = list("resourceVersion=" + then + "&resourceVersionMatch=Exact");
+  EXPECT_EQ(names_of(exact), (std::vector<std::string>{"node-a"}));
+  EXPECT_FALSE(exact["items"][0]["metadata"].contains("labels"));
+  EXPECT_EQ(exact["metadata"]["resourceVersion"], then);
+  // A version with a limit and no match is Exact too (the legacy rule).
+  EXPECT_EQ(names_of(list("resourceVersion=" + then + "&limit=10")),
+            (std::vector<std::string>{"node-a"}));
+  // Without, not older than it: the current state.
+  EXPECT_EQ(names_of(list("resourceVersion=" + then)),
+            (std::vector<std::string>{"node-a", "node-b"}));
+  api_.compact();
+  EXPECT_EQ(list("resourceVersion=" + then + "&resourceVersionMatch=Exact", 410)["message"],
+            "The resourceVersion for the provided list is too old.");
+}
+
+TEST_F(ListOverHttp, AVersionFromTheFutureIsTooLarge) {
+  const std::string future = std::to_string(std::stoull(api_.resource_version()) + 10);
+  const Json status = list("resourceVersion=" + future, 504);
+  EXPECT_EQ(status["reason"], "Timeout");
+  EXPECT_EQ(status["details"]["causes"][0]["reason"], "ResourceVersionTooLarge");
+  EXPECT_EQ(status["details"]["retryAfterSeconds"], 1);
+  const auto events =
+      events_of(http("GET", nodes_url("watch=true&resourceVersion=" + future)).body);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["type"], "ERROR");
+  EXPECT_EQ(events[0]["object"]["code"], 504);
+}
+
+TEST_F(ListOverHttp, LabelAndFieldSelectors) {
+  api_.create_node(node_manifest("node-a", "", {}, {{"role", "edge"}}));
+  api_.create_node(node_manifest("node-b", "", {}, {{"role", "core"}, {"gpu", "yes"}}));
+  api_.create_node(node_manifest("node-c", "", {}, {{"role", "core"}}));
+  Json unschedulable = node_manifest("node-d");
+  unschedulable["spec"]["unschedulable"] = true;
+  api_.create_node(unschedulable);
+  EXPECT_EQ(names_of(list("labelSelector=role%20in%20(edge,core),!gpu")),
+            (std::vector<std::string>{"node-a", "node-c"}));
+  EXPECT_EQ(names_of(list("labelSelector=role!=core")),
+            (std::vector<std::string>{"node-a", "node-d"}));
+  EXPECT_EQ(names_of(list("fieldSelector=metadata.name%3Dnode-b")),
+            (std::vector<std::string>{"node-b"}));
+  EXPECT_EQ(names_of(list("fieldSelector=spec.unschedulable%3Dtrue")),
+            (std::vector<std::string>{"node-d"}));
+  EXPECT_EQ(list("fieldSelector=status.phase%3DReady", 400)["message"],
+            "field label not supported: status.phase");
+  EXPECT_EQ(list("labelSelector=role%20in%20edge", 400)["reason"], "BadRequest");
+}
+
+class VerbsOverHttp : public WatchOverHttp {
+ protected:
+  HttpResult patch(const std::string& path, const std::string& body,
+                   const std::string& type = "application/strategic-merge-patch+json") {
+    return http("PATCH", api_.url() + path, body, type);
+  }
+};
+
+TEST_F(VerbsOverHttp, StatusesAreWordedAsTheRealServerWordsThem) {
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes/nowhere").body,
+            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+            R"("message":"nodes \"nowhere\" not found","reason":"NotFound",)"
+            R"("details":{"name":"nowhere","kind":"nodes"},"code":404})");
+  create("node-a");
+  const HttpResult again =
+      http("POST", api_.url() + "/api/v1/nodes", node_manifest("node-a").dump());
+  EXPECT_EQ(again.code, 409);
+  EXPECT_EQ(again.body, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+                        R"("message":"nodes \"node-a\" already exists","reason":"AlreadyExists",)"
+                        R"("details":{"name":"node-a","kind":"nodes"},"code":409})");
+  KubeApiServer guarded({.tokens = {{"t", "someone"}}, .grants = {{"someone", {}}}});
+  const HttpResult denied = [&] {
+    HttpResult r;
+    CURL* c = curl_easy_init();
+    curl_slist* h = curl_slist_append(nullptr, "Authorization: Bearer t");
+    const std::string url = guarded.url() + "/api/v1/nodes";
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_to);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+  }();
+  EXPECT_EQ(denied.code, 403);
+  EXPECT_EQ(denied.body,
+            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+            R"("message":"nodes is forbidden: User \"someone\" cannot list resource \"nodes\" )"
+            R"(in API group \"\" at the cluster scope","reason":"Forbidden",)"
+            R"("details":{"kind":"nodes"},"code":403})");
+}
+
+TEST_F(VerbsOverHttp, TheNodeKeepsItsStatusAndStatusKeepsTheSpec) {
+  api_.create_node(node_with_conditions("node-a"));
+  Json node = *api_.node("node-a");
+  node["spec"]["unschedulable"] = true;
+  node["status"]["conditions"] = Json::array();
+  ASSERT_EQ(http("PUT", api_.url() + "/api/v1/nodes/node-a", node.dump()).code, 200);
+  Json now = *api_.node("node-a");
+  EXPECT_EQ(now["spec"]["unschedulable"], true);
+  EXPECT_EQ(now["status"]["conditions"].size(), 2u);
+  now["spec"]["unschedulable"] = false;
+  now["status"]["conditions"] = Json::array();
+  now["metadata"]["labels"] = {{"via", "status"}};
+  ASSERT_EQ(http("PUT", api_.url() + "/api/v1/nodes/node-a/status", now.dump()).code, 200);
+  const Json after = *api_.node("node-a");
+  EXPECT_EQ(after["spec"]["unschedulable"], true);
+  EXPECT_EQ(after["status"]["conditions"].size(), 0u);
+  EXPECT_EQ(after["metadata"]["labels"]["via"], "status");
+  // A main-resource patch of status is dropped the same way.
+  ASSERT_EQ(patch("/api/v1/nodes/node-a", R"({"status":{"phase":"Running"}})").code, 200);
+  EXPECT_FALSE(api_.node("node-a").value()["status"].contains("phase"));
+}
+
+TEST_F(VerbsOverHttp, AChangelessPatchKeepsTheVersionAndSendsNoEvent) {
+  api_.create_node(node_manifest("node-a", "", {{"a", "1"}}));
+  const std::string rv = api_.resource_version();
+  WatchReader watch(nodes_url("watch=true&timeoutSeconds=1&resourceVersion=" + rv));
+  ASSERT_TRUE(eventually([&] { return api_.open_watches() == 1; }, 10s));
+  const HttpResult same = patch("/api/v1/nodes/node-a", R"({"metadata":{"annotations":{"a":"1"}}})",
+                                "application/merge-patch+json");
+  ASSERT_EQ(same.code, 200);
+  EXPECT_EQ(Json::parse(same.body)["metadata"]["resourceVersion"], rv);
+  EXPECT_EQ(api_.resource_version(), rv);
+  ASSERT_EQ(watch.finish(), CURLE_OK);
+  EXPECT_EQ(watch.received(), "");
+}
+
+TEST_F(VerbsOverHttp, PreconditionsAreConflicts) {
+  create("node-a");
+  const std::string stale = api_.resource_version();
+  api_.patch_node("node-a", KubePatchType::kMerge, R"({"metadata":{"labels":{"x":"1"}}})");
+  const HttpResult r = patch("/api/v1/nodes/node-a", R"({"metadata":{"resourceVersion":")" + stale +
+                                                         R"(","labels":{"x":"2"}}})");
+  EXPECT_EQ(r.code, 409);
+  EXPECT_EQ(Json::parse(r.body)["message"],
+            "Operation cannot be fulfilled on nodes \"node-a\": the object has been modified; "
+            "please apply your changes to the latest version and try again");
+  const HttpResult wrong_uid =
+      http("DELETE", api_.url() + "/api/v1/nodes/node-a", R"({"preconditions":{"uid":"not-it"}})");
+  EXPECT_EQ(wrong_uid.code, 409);
+  EXPECT_TRUE(api_.node("node-a"));
+  const HttpResult deleted =
+      http("DELETE", api_.url() + "/api/v1/nodes/node-a", R"({"propagationPolicy":"Background"})");
+  EXPECT_EQ(deleted.code, 200);
+  EXPECT_EQ(Json::parse(deleted.body)["status"], "Success");
+  EXPECT_FALSE(api_.node("node-a"));
+}
+
+TEST_F(VerbsOverHttp, PatchTypesAndBadBodies) {
+  create("node-a");
+  const HttpResult json_patch = patch(
+      "/api/v1/nodes/node-a", R"([{"op":"add","path":"/metadata/annotations","value":{"k":"v"}}])",
+      "application/json-patch+json");
+  EXPECT_EQ(json_patch.code, 200) << json_patch.body;
+  EXPECT_EQ(api_.node("node-a").value()["metadata"]["annotations"]["k"], "v");
+  EXPECT_EQ(patch("/api/v1/nodes/node-a", "{}", "application/json").code, 415);
+  EXPECT_EQ(patch("/api/v1/nodes/node-a", "{not json").code, 400);
+  EXPECT_EQ(patch("/api/v1/nodes/nowhere", "{}").code, 404);
+  const HttpResult bad_name =
+      http("POST", api_.url() + "/api/v1/nodes", node_manifest("Bad_Name").dump());
+  EXPECT_EQ(bad_name.code, 422);
+  EXPECT_EQ(Json::parse(bad_name.body)["message"].get<std::string>().rfind(
+                "Node \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a "
+                "lowercase RFC 1123 subdomain",
+                0),
+            0u)
+      << bad_name.body;
+  const HttpResult too_big =
+      http("POST", api_.url() + "/api/v1/nodes",
+           node_manifest("node-big", "", {{"big", std::string(300 * 1024, 'x')}}).dump());
+  EXPECT_EQ(too_big.code, 422);
+  EXPECT_EQ(Json::parse(too_big.body)["details"]["causes"][0]["field"], "metadata.annotations");
+  const HttpResult huge =
+      http("POST", api_.url() + "/api/v1/nodes",
+           node_manifest("node-huge", "", {{"big", std::string(4 << 20, 'x')}}).dump());
+  EXPECT_EQ(huge.code, 413);
+}
+
+TEST_F(VerbsOverHttp, ErrorsOnDemand) {
+  create("node-a");
+  api_.fail_next(1, 503, {.path = "/api/v1/nodes/node-a"}, 2);
+  const HttpResult unavailable = http("GET", api_.url() + "/api/v1/nodes/node-a");
+  EXPECT_EQ(unavailable.code, 503);
+  EXPECT_NE(unavailable.headers.find("Retry-After: 2"), std::string::npos) << unavailable.headers;
+  EXPECT_EQ(Json::parse(unavailable.body)["reason"], "ServiceUnavailable");
+  api_.fail_next(1, 429, {.method = "GET"}, 1);
+  const HttpResult limited = http("GET", api_.url() + "/api/v1/nodes");
+  EXPECT_EQ(limited.code, 429);
+  EXPECT_EQ(limited.body, "Too many requests, please try again later.\n");
+  api_.fail_next(1, 500, {.watch = true});
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes").code, 200);
+  EXPECT_EQ(http("GET", nodes_url("watch=true&resourceVersion=1")).code, 500);
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes/node-a").code, 200);
+}
+
+TEST_F(VerbsOverHttp, GarbageTruncatedAndHugeBodiesOnDemand) {
+  create("node-a");
+  create("node-b");
+  api_.respond_with_garbage({.path = "/api/v1/nodes"});
+  EXPECT_TRUE(Json::parse(http("GET", nodes_url("")).body, nullptr, false).is_discarded());
+  const std::string whole = http("GET", nodes_url("")).body;
+  api_.respond_truncated({.path = "/api/v1/nodes"});
+  const std::string half = http("GET", nodes_url("")).body;
+  EXPECT_EQ(half, whole.substr(0, whole.size() / 2));
+  // A watch: half of its first event, then a clean end.
+  api_.respond_truncated({.watch = true});
+  const HttpResult cut = http("GET", nodes_url("watch=true"));
+  EXPECT_EQ(cut.result, CURLE_OK);
+  EXPECT_EQ(cut.body.rfind(R"({"type":"ADDED","object":)", 0), 0u) << cut.body;
+  EXPECT_EQ(cut.body.find('\n'), std::string::npos);
+  // 100 MB, streamed: counted here, never held.
+  api_.respond_huge({.path = "/api/v1/nodes"}, 100u << 20);
+  size_t bytes = 0;
+  std::string head;
+  CURL* c = curl_easy_init();
+  const std::string url = nodes_url("");
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  struct Count {
+    size_t* bytes;
+    std::string* head;
+  } count{&bytes, &head};
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* p) {
+        auto* k = static_cast<Count*>(p);
+        if (k->head->size() < 64) k->head->append(d, std::min<size_t>(s * n, 64));
+        *k->bytes += s * n;
+        return s * n;
+      });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &count);
+  EXPECT_EQ(curl_easy_perform(c), CURLE_OK);
+  curl_easy_cleanup(c);
+  EXPECT_EQ(bytes, 100u << 20);
+  EXPECT_EQ(head.rfind(R"({"kind":"NodeList")", 0), 0u) << head;
+}
+
+TEST_F(VerbsOverHttp, AStallHoldsRequestsUntilReleased) {
+  create("node-a");
+  api_.stall();
+  std::atomic<long> code{0};
+  std::thread waiting([&] { code = http("GET", api_.url() + "/api/v1/nodes/node-a").code; });
+  // Nothing answers while stalled (the request is held, not refused).
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(code, 0);
+  api_.release();
+  waiting.join();
+  EXPECT_EQ(code, 200);
+  // A stall with a deadline ends by itself.
+  api_.stall(200ms);
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes/node-a").code, 200);
+}
+
+TEST_F(VerbsOverHttp, StoppedServingIsGoneAndBackWithTheSameState) {
+  create("node-a");
+  WatchReader watch(nodes_url("watch=true&resourceVersion=" + api_.resource_version()));
+  ASSERT_TRUE(eventually([&] { return api_.open_watches() == 1; }, 10s));
+  api_.stop_serving();
+  EXPECT_NE(watch.finish(), CURLE_OK);
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes/node-a").result, CURLE_COULDNT_CONNECT);
+  api_.resume_serving();
+  EXPECT_EQ(http("GET", api_.url() + "/api/v1/nodes/node-a").code, 200);
 }
 
 }  // namespace
