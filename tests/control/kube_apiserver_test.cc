@@ -288,6 +288,8 @@ class WatchReader {
     return received_;
   }
   bool ended() const { return ended_; }
+  // How many times libcurl handed over bytes: one per read that found some.
+  int deliveries() const { return deliveries_; }
   // Waits for the stream's end; libcurl's result.
   CURLcode finish(std::chrono::milliseconds timeout = 30s) {
     eventually([&] { return ended_.load(); }, timeout);
@@ -299,6 +301,7 @@ class WatchReader {
     auto* w = static_cast<WatchReader*>(self);
     std::lock_guard lock(w->mu_);
     w->received_.append(data, size * n);
+    ++w->deliveries_;
     return size * n;
   }
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -324,6 +327,7 @@ class WatchReader {
   std::string received_;
   std::atomic<bool> abort_{false};
   std::atomic<bool> ended_{false};
+  std::atomic<int> deliveries_{0};
   CURLcode result_ = CURLE_OK;
   std::thread thread_;
 };
@@ -633,6 +637,17 @@ TEST_F(WatchOverHttp, EventsCanLeaveOneByteAChunk) {
   EXPECT_EQ(chunks.size(), body.size());
 }
 
+TEST_F(WatchOverHttp, PiecesWithAGapReachTheClientInReadsOfTheirOwn) {
+  const std::string rv = api_.resource_version();
+  api_.set_watch_chunking({.pieces = 4, .gap = 50ms});
+  WatchReader watch(nodes_url("watch=true&timeoutSeconds=2&resourceVersion=" + rv));
+  ASSERT_TRUE(eventually([&] { return api_.open_watches() == 1; }, 10s));
+  create("node-a");
+  ASSERT_EQ(watch.finish(), CURLE_OK);
+  EXPECT_EQ(events_of(watch.received()).size(), 1u);
+  EXPECT_GE(watch.deliveries(), 4);
+}
+
 TEST_F(WatchOverHttp, SeveralEventsCanLeaveInOneChunk) {
   const std::string rv = api_.resource_version();
   api_.set_watch_chunking({.events_per_chunk = 3});
@@ -759,6 +774,28 @@ TEST_F(WatchOverHttp, CloseWatchesEndsThemCleanly) {
   ASSERT_TRUE(eventually([&] { return api_.open_watches() == 1; }, 10s));
   api_.close_watches();
   EXPECT_EQ(watch.finish(), CURLE_OK);
+}
+
+TEST_F(WatchOverHttp, AStalledWatchIsSilentWhileANewOneIsServed) {
+  KubeApiServer api({.bookmark_interval = 100ms});
+  const std::string url = api.url() + "/api/v1/nodes?watch=true&allowWatchBookmarks=true";
+  WatchReader hung(url + "&resourceVersion=" + api.resource_version());
+  ASSERT_TRUE(eventually([&] { return api.open_watches() == 1; }, 10s));
+  api.stall_open_watches();
+  const std::string before = hung.received();
+  api.create_node(node_manifest("node-a"));
+  WatchReader fresh(url + "&timeoutSeconds=1&resourceVersion=0");
+  ASSERT_EQ(fresh.finish(), CURLE_OK);
+  const auto events = events_of(fresh.received());
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["type"], "ADDED");
+  // Neither the event nor a bookmark reached the hung one...
+  EXPECT_EQ(hung.received(), before);
+  // ...until released.
+  api.release();
+  EXPECT_TRUE(eventually([&] { return hung.received().find("node-a") != std::string::npos; }, 10s));
+  api.close_watches();
+  EXPECT_EQ(hung.finish(), CURLE_OK);
 }
 
 TEST_F(WatchOverHttp, DroppedMidEventLeavesHalfAnEventAndAResetConnection) {

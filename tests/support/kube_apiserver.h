@@ -141,6 +141,10 @@ class KubeApiServer {
   // Open watches send nothing and new requests wait, until release() or
   // `at_most` (zero: until release()).
   void stall(std::chrono::milliseconds at_most = std::chrono::milliseconds(0));
+  // Only the watches open now send nothing (no events, no bookmarks, no
+  // end), as if hung on the way; new requests and watches are served.
+  void stall_open_watches(std::chrono::milliseconds at_most = std::chrono::milliseconds(0));
+  // Ends both stalls.
   void release();
 
   std::vector<KubeLoggedRequest> requests() const;
