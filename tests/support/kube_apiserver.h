@@ -13,8 +13,11 @@
 // client certificates (CN = user), RBAC-like grants. Faults on demand.
 //
 // Not served: other resources, Table output (a plain NodeList is what
-// kubectl then prints), protobuf, server-side apply, finalizers (a DELETE
-// removes the Node at once), managedFields, unknown-field pruning.
+// kubectl then prints), protobuf, HTTP/2, gzip-compressed responses,
+// server-side apply, WATCH with sendInitialEvents, finalizers (a DELETE
+// removes the Node at once), managedFields, unknown-field pruning,
+// anonymous requests once any authentication is configured (as with
+// --anonymous-auth=false), closing watches too slow to keep up.
 #pragma once
 
 #include <chrono>
