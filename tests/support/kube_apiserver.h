@@ -18,6 +18,14 @@
 // removes the Node at once), managedFields, unknown-field pruning,
 // anonymous requests once any authentication is configured (as with
 // --anonymous-auth=false), closing watches too slow to keep up.
+//
+// Use (link kube_support_dep):
+//   KubeApiServer api;  // http://127.0.0.1:<free port>; KubeApiOptions for TLS, auth
+//   api.create_node(node_manifest("node-a", "10.244.1.0/24"));
+//   ... the client under test talks to api.url() ...
+//   api.fail_next(2, 429, {.method = "GET", .path = "/api/v1/nodes"}, 1);
+//   api.drop_watches_mid_event();
+//   EXPECT_EQ(api.requests().back().content_type, "application/strategic-merge-patch+json");
 #pragma once
 
 #include <chrono>
