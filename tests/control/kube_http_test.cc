@@ -17,7 +17,7 @@
 #include "tests/support/files.h"
 #include "tests/support/kube_apiserver.h"
 #include "tests/support/process.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -285,8 +285,7 @@ class KubeHttpTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::ScopedTempDir("kc-pki");
-    testing::make_test_certificates(dir_->path(), "system:node:worker-1",
-                                    "IP:127.0.0.1,DNS:kubernetes.default.svc");
+    testing::make_test_pki(dir_->path(), {"system:node:worker-1"}, {"DNS:kubernetes.default.svc"});
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string pem(const std::string& name) {
@@ -307,8 +306,8 @@ TEST_F(KubeHttpTls, ClientCertificateFromTheCa) {
   ASSERT_EQ(server.url().rfind("https://", 0), 0u);
   auto http = client(KubeCredentials{.server = server.url(),
                                      .ca_pem = pem("ca.crt"),
-                                     .client_cert_pem = pem("client.crt"),
-                                     .client_key_pem = pem("client.key")});
+                                     .client_cert_pem = pem("system:node:worker-1.crt"),
+                                     .client_key_pem = pem("system:node:worker-1.key")});
   auto r = http->request("GET", kNodes);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 200) << r->body;

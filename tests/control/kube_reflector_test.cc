@@ -22,7 +22,7 @@
 #include "tests/support/kube_apiserver.h"
 #include "tests/support/kubelet_node.h"
 #include "tests/support/process.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -440,7 +440,7 @@ class NodeReflectorTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::ScopedTempDir("kc-reflector-pki");
-    testing::make_test_certificates(dir_->path(), "system:node:node-1");
+    testing::make_test_pki(dir_->path(), {"system:node:node-1"});
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string pem(const std::string& name) {
@@ -460,8 +460,8 @@ TEST_F(NodeReflectorTls, ClientCertificateAndBearerToken) {
   server.create_node(node(1));
   Reflecting by_cert(server, fast(),
                      KubeCredentials{.ca_pem = pem("ca.crt"),
-                                     .client_cert_pem = pem("client.crt"),
-                                     .client_key_pem = pem("client.key")});
+                                     .client_cert_pem = pem("system:node:node-1.crt"),
+                                     .client_key_pem = pem("system:node:node-1.key")});
   Reflecting by_token(
       server, fast(),
       KubeCredentials{.ca_pem = pem("ca.crt"), .token = std::make_shared<KubeToken>("sa-token")});
