@@ -171,14 +171,21 @@ TEST(KubeHttp, UnreachableServerIsUnavailableNamingTheUrl) {
               HasSubstr("GET http://127.0.0.1:" + std::to_string(port) + kNodes + ": "));
 }
 
-// Collects a stream's bytes on its own thread; `end` once joined.
+// Collects a stream's bytes on its own thread; `end` once joined. Ends
+// the stream (its own cancel, or the one given) if a test stops early.
 struct StreamRun {
   std::atomic<long> status{0};
   KubeStreamEnd end;
   std::thread thread;
 
+  ~StreamRun() {
+    if (!thread.joinable()) return;
+    cancel_->cancel();
+    thread.join();
+  }
   void start(KubeHttp& http, const std::string& path, milliseconds idle, KubeCancel* cancel) {
-    thread = std::thread([&http, path, idle, cancel, this] {
+    cancel_ = cancel != nullptr ? cancel : &own_cancel_;
+    thread = std::thread([&http, path, idle, cancel = cancel_, this] {
       KubeStreamHandler h;
       h.on_response = [this](long s) { status = s; };
       h.on_bytes = [this](std::string_view b) {
@@ -201,6 +208,8 @@ struct StreamRun {
   }
 
  private:
+  KubeCancel own_cancel_;
+  KubeCancel* cancel_ = nullptr;
   mutable std::mutex mu_;
   std::string bytes_;
 };
@@ -213,12 +222,13 @@ TEST(KubeHttp, StreamDeliversEventsAndEndsWhenTheServerEndsIt) {
   run.start(*http, kNodes + "?watch=true&resourceVersion=" + rv, milliseconds(10000), nullptr);
   ASSERT_TRUE(testing::eventually([&] { return server.open_watches() == 1; }, milliseconds(5000)));
   server.create_node(node_manifest("n1"));
+  ASSERT_TRUE(testing::eventually([&] { return run.count("{\"type\":\"ADDED\"") == 1; },
+                                  milliseconds(5000)));
   server.close_watches();
   run.thread.join();
   EXPECT_EQ(run.end.how, KubeStreamEnd::How::kEnded) << run.end.error.message();
   EXPECT_EQ(run.end.status, 200);
   EXPECT_EQ(run.status, 200);
-  EXPECT_EQ(run.count("{\"type\":\"ADDED\""), 1u);
 }
 
 TEST(KubeHttp, StalledStreamEndsAfterTheIdleTimeout) {

@@ -236,8 +236,9 @@ NodeReflector::Next NodeReflector::watch() {
   handler.on_bytes = [&](std::string_view bytes) { return splitter.feed(bytes, on_value); };
   const auto started = Clock::now();
   const KubeStreamEnd end = http_.stream(path, options_.watch_idle_timeout, handler, &cancel_);
-  if (splitter.pending() > 0 && end.how != KubeStreamEnd::How::kCanceled) {
-    TARTAN_LOG(INFO, kControl, "kube: WATCH ended %zu bytes into an event: resuming from %s",
+  using How = KubeStreamEnd::How;
+  if (splitter.pending() > 0 && (end.how == How::kEnded || end.how == How::kConnectionLost)) {
+    TARTAN_LOG(INFO, kControl, "kube: WATCH ended %zu bytes into an event (from %s)",
                splitter.pending(), resource_version_.c_str());
   }
   return after_watch(end, error_event, events, Clock::now() - started);
