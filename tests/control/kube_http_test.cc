@@ -98,6 +98,8 @@ TEST(KubeHttp, PatchPostAndDeleteCarryTheirBodies) {
   EXPECT_EQ(log[3].body, R"({"propagationPolicy":"Background"})");
   EXPECT_EQ(log[4].method, "GET");
   EXPECT_EQ(log[4].body, "");
+  EXPECT_THAT(log[4].headers.at("accept-encoding"), HasSubstr("gzip"));
+  EXPECT_EQ(log[4].headers.at("accept"), "application/json");
   EXPECT_EQ(http->connections_opened(), 1u) << "one connection, reused";
 }
 
@@ -152,6 +154,20 @@ TEST(KubeHttp, AHundredMegabyteAnswerIsRefusedAtTheLimit) {
   EXPECT_EQ(r.status().message(), "GET " + server.url() + kNodes +
                                       "?limit=500: the response is larger than 8 MiB "
                                       "(lease.kube.max_response_mb)");
+  auto next = http->request("GET", kNodes);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST(KubeHttp, ARequestTheServerSitsOnTimesOut) {
+  KubeApiServer server;
+  auto http = client(server, {.request_timeout = milliseconds(300)});
+  server.stall();
+  auto r = http->request("GET", kNodes);
+  server.release();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("timed out after 3"));  // "300 milliseconds" or so
   auto next = http->request("GET", kNodes);
   ASSERT_TRUE(next.ok()) << next.status().message();
   EXPECT_EQ(next->status, 200);
