@@ -212,6 +212,14 @@ struct StreamRun {
       end = http.stream(path, idle, h, cancel);
     });
   }
+  // A watch of Nodes from the server's current version.
+  void watch(KubeHttp& http, const KubeApiServer& server, milliseconds idle,
+             KubeCancel* cancel = nullptr) {
+    start(http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(), idle, cancel);
+  }
+  bool opened() const {
+    return testing::eventually([&] { return status == 200; }, milliseconds(5000));
+  }
   std::string bytes() const {
     std::lock_guard lock(mu_);
     return bytes_;
@@ -233,9 +241,8 @@ struct StreamRun {
 TEST(KubeHttp, StreamDeliversEventsAndEndsWhenTheServerEndsIt) {
   KubeApiServer server;
   auto http = client(server);
-  const std::string rv = server.resource_version();
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + rv, milliseconds(10000), nullptr);
+  run.watch(*http, server, milliseconds(10000));
   ASSERT_TRUE(testing::eventually([&] { return server.open_watches() == 1; }, milliseconds(5000)));
   server.create_node(node_manifest("n1"));
   ASSERT_TRUE(testing::eventually([&] { return run.count("{\"type\":\"ADDED\"") == 1; },
@@ -251,8 +258,7 @@ TEST(KubeHttp, StalledStreamEndsAfterTheIdleTimeout) {
   KubeApiServer server;
   auto http = client(server);
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(300), nullptr);
+  run.watch(*http, server, milliseconds(300));
   run.thread.join();  // nothing happens on the server: no byte ever comes
   EXPECT_EQ(run.end.how, KubeStreamEnd::How::kStalled);
   EXPECT_THAT(run.end.error.message(), HasSubstr(": stalled: nothing received for 300 ms"));
@@ -263,9 +269,8 @@ TEST(KubeHttp, CancelEndsAStreamAtOnceAndLaterTransfersFail) {
   auto http = client(server);
   KubeCancel cancel;
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(60000), &cancel);
-  ASSERT_TRUE(testing::eventually([&] { return run.status == 200; }, milliseconds(5000)));
+  run.watch(*http, server, milliseconds(60000), &cancel);
+  ASSERT_TRUE(run.opened());
   const auto asked = std::chrono::steady_clock::now();
   cancel.cancel();
   run.thread.join();
@@ -286,9 +291,8 @@ TEST(KubeHttp, AWatchAndRequestsFromTwoThreadsAtOnce) {
   auto http = client(server);
   KubeCancel cancel;
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(60000), &cancel);
-  ASSERT_TRUE(testing::eventually([&] { return run.status == 200; }, milliseconds(5000)));
+  run.watch(*http, server, milliseconds(60000), &cancel);
+  ASSERT_TRUE(run.opened());
   for (int i = 0; i < 100; ++i) {
     auto r = http->request(
         "PATCH", kNodes + "/n1",

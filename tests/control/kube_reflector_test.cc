@@ -147,11 +147,26 @@ struct Reflecting {
   bool watching(uint64_t watches = 1) const {
     return eventually([&] { return counters().watches >= watches; }, kWait);
   }
+  // A watch that saw a bookmark is not a "very short watch" when it ends.
+  bool bookmarked() const {
+    return eventually([&] { return counters().bookmarks >= 1; }, kWait);
+  }
 
   Recorder recorder;
   std::unique_ptr<KubeHttp> http;
   std::unique_ptr<NodeReflector> reflector;
 };
+
+// `name` deleted while the reflector cannot reach the server, and the
+// history with it: only a relist can show that it is gone.
+void delete_unseen(KubeApiServer& server, const Reflecting& r, const std::string& name) {
+  server.stop_serving();
+  ASSERT_TRUE(
+      eventually([&] { return r.recorder.reported("cannot reach the API server"); }, kWait));
+  server.delete_node(name);
+  server.compact();
+  server.resume_serving();
+}
 
 TEST(NodeReflector, PagedListThenWatchEventsApplied) {
   KubeApiServer server;
@@ -255,7 +270,7 @@ TEST(NodeReflector, ExpiredVersionRelistsAndTheCallerSeesTheDeletion) {
   for (int i = 1; i <= 5; ++i) server.create_node(node(i));
   Reflecting r(server);
   ASSERT_TRUE(r.listed());
-  ASSERT_TRUE(eventually([&] { return r.counters().bookmarks >= 1; }, kWait));
+  ASSERT_TRUE(r.bookmarked());
   // node-2 goes while nothing watches, and the history with it.
   server.stop_serving();
   ASSERT_TRUE(
@@ -307,7 +322,7 @@ TEST(NodeReflector, ConnectionDroppedMidEventResumesWithoutRelisting) {
   server.create_node(node(1));
   Reflecting r(server);
   ASSERT_TRUE(r.listed());
-  ASSERT_TRUE(eventually([&] { return r.counters().bookmarks >= 1; }, kWait));
+  ASSERT_TRUE(r.bookmarked());
   server.drop_watches_mid_event();
   server.create_node(node(2));  // its event is cut half-way, the connection reset
   ASSERT_TRUE(eventually([&] { return r.recorder.names().count("node-2") == 1; }, kWait));
@@ -348,7 +363,7 @@ TEST(NodeReflector, TooManyRequestsWaitsForRetryAfter) {
 
   // On the watch (one that saw a bookmark, so not a "very short" one): it
   // waits, then watches on from the same version.
-  ASSERT_TRUE(eventually([&] { return r.counters().bookmarks >= 1; }, kWait));
+  ASSERT_TRUE(r.bookmarked());
   server.fail_next(1, 429, {.watch = true}, 1);
   server.close_watches();
   ASSERT_TRUE(eventually([&] { return r.counters().watches >= 2; }, kWait));
@@ -398,12 +413,9 @@ TEST(NodeReflector, AFailedRelistChangesNothingTheCallerHas) {
   for (int i = 1; i <= 3; ++i) server.create_node(node(i));
   Reflecting r(server);
   ASSERT_TRUE(r.listed());
-  ASSERT_TRUE(eventually([&] { return r.counters().bookmarks >= 1; }, kWait));
+  ASSERT_TRUE(r.bookmarked());
   server.respond_with_garbage({.method = "GET", .path = kNodes, .watch = false});
-  server.stop_serving();
-  server.delete_node("node-3");
-  server.compact();
-  server.resume_serving();
+  delete_unseen(server, r, "node-3");
   ASSERT_TRUE(eventually([&] { return r.recorder.reported("invalid JSON"); }, kWait));
   ASSERT_TRUE(r.listed(2));
   EXPECT_EQ(r.recorder.names(), names(1, 2));
@@ -417,7 +429,7 @@ TEST(NodeReflector, GarbageOnTheWatchIsAnErrorAndItRelists) {
   KubeApiServer server({.bookmark_interval = milliseconds(100)});
   server.create_node(node(1));
   Reflecting r(server);
-  ASSERT_TRUE(eventually([&] { return r.counters().bookmarks >= 1; }, kWait));
+  ASSERT_TRUE(r.bookmarked());
   server.respond_with_garbage({.watch = true});
   server.close_watches();
   ASSERT_TRUE(eventually([&] { return r.recorder.reported("WATCH /api/v1/nodes from "); }, kWait));
