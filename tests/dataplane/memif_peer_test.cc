@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 #include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -170,6 +172,35 @@ class WorkerStopper {
   struct sigaction previous_ {};
 };
 
+// Returns once EAL's interrupt thread is done with what it was doing (the
+// PMD's disconnect goes on after the unmap): a callback on an eventfd of
+// ours runs there after it. Nothing is left registered (an alarm would
+// leave EAL's alarm source, whose removal in rte_eal_cleanup() wakes the
+// thread as memory goes, with the memif listener the PMD never unregisters
+// still on its list).
+bool interrupt_thread_caught_up() {
+  struct Probe {
+    int fd = eventfd(1, EFD_NONBLOCK);  // readable at once
+    std::atomic<bool> ran{false};
+  } probe;
+  const auto ran = [](void* arg) {
+    auto* p = static_cast<Probe*>(arg);
+    uint64_t count;
+    if (read(p->fd, &count, sizeof count) == sizeof count) p->ran = true;
+  };
+  rte_intr_handle* h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+  bool ok = h != nullptr && probe.fd >= 0 && rte_intr_fd_set(h, probe.fd) == 0 &&
+            rte_intr_type_set(h, RTE_INTR_HANDLE_EXT) == 0 &&
+            rte_intr_callback_register(h, ran, &probe) == 0;
+  ok = ok && testing::eventually([&] { return probe.ran.load(); }, kBound, 100us);
+  if (h != nullptr) {
+    rte_intr_callback_unregister_sync(h, ran, &probe);
+    rte_intr_instance_free(h);
+  }
+  if (probe.fd >= 0) close(probe.fd);
+  return ok;
+}
+
 bool is_vxlan(const Bytes& f) {
   return f.size() >= 50 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17 && f[36] == 8472 >> 8 &&
          f[37] == (8472 & 0xff);
@@ -246,6 +277,7 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
     EXPECT_TRUE(testing::eventually(
         [&] { return unmap_barrier::waits() - waits_before == unmapped + 1; }, kBound))
         << "the peer's memory was not unmapped once the worker went on";
+    ASSERT_TRUE(interrupt_thread_caught_up());
 
     ASSERT_TRUE(testing::eventually(
         [&] {
