@@ -226,6 +226,12 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
     return PortStats{};
   };
   const Ipv4Addr remote_pod{EngineFixture::node(2).subnet.addr.value + 10};
+  const auto from_pods = [&](uint16_t n) {
+    std::vector<rte_mbuf*> pods;
+    for (uint16_t i = 0; i < n; ++i)
+      pods.push_back(testing::to_mbuf(fx.pool(), fx.pod_frame(remote_pod, 10000 + i)));
+    return fx.overlay_port().inject(pods);
+  };
   const Bytes to_us = fx.vxlan_from(2, fx.pod_ip());
   const uint64_t waits_before = unmap_barrier::waits();
 
@@ -240,10 +246,7 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
 
     // Forwarding both ways.
     fx.take_overlay();  // what was decapsulated before the peer last went
-    std::vector<rte_mbuf*> pods;
-    for (uint16_t i = 0; i < 8; ++i)
-      pods.push_back(testing::to_mbuf(fx.pool(), fx.pod_frame(remote_pod, 10000 + i)));
-    ASSERT_EQ(fx.overlay_port().inject(pods), 8u);
+    ASSERT_EQ(from_pods(8), 8u);
     size_t encapsulated = 0;
     EXPECT_TRUE(testing::eventually(
         [&] {
@@ -290,10 +293,7 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
   // With no peer, frames for it are refused by the PMD, freed and counted
   // (the books, checked at teardown, balance).
   const uint64_t refused = fx.drops(DropReason::kTxQueueFull);
-  std::vector<rte_mbuf*> pods;
-  for (uint16_t i = 0; i < 8; ++i)
-    pods.push_back(testing::to_mbuf(fx.pool(), fx.pod_frame(remote_pod, 10000 + i)));
-  ASSERT_EQ(fx.overlay_port().inject(pods), 8u);
+  ASSERT_EQ(from_pods(8), 8u);
   EXPECT_TRUE(testing::eventually([&] { return fx.drops(DropReason::kTxQueueFull) == refused + 8; },
                                   kBound));
 }
