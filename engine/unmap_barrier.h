@@ -16,7 +16,9 @@
 // period of every attached engine's workers, i.e. until each has finished
 // the loop iteration it was in; a burst that starts after that already sees
 // the port disconnected (cleared before the unmap) and touches nothing.
-// VPP's own memif does the same with its worker barrier before it unmaps.
+// VPP's own memif does the like: its disconnect takes the rx queues away
+// from the workers under the worker barrier (vnet_hw_if_update_runtime_data)
+// before it unmaps.
 // Calls on any other thread (the control thread closing a port, after the
 // workers stopped) go straight through. vhost-user needs none of this: its
 // PMD stops new bursts and waits for those in flight before the vhost
