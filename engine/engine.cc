@@ -13,7 +13,7 @@
 #include <string>
 
 #include "engine/log.h"
-#include "engine/telemetry.h"
+#include "engine/observe/telemetry.h"
 
 namespace tartan {
 namespace {

@@ -18,18 +18,18 @@
 #include <thread>
 #include <vector>
 
-#include "engine/accounting.h"
-#include "engine/adjacency.h"
-#include "engine/datapath_context.h"
 #include "engine/engine_config.h"
 #include "engine/flow_offload.h"
-#include "engine/neighbours.h"
+#include "engine/neighbours/adjacency.h"
+#include "engine/neighbours/neighbours.h"
+#include "engine/observe/accounting.h"
+#include "engine/observe/stats.h"
+#include "engine/path/datapath_context.h"
+#include "engine/path/worker.h"
 #include "engine/port.h"
 #include "engine/port_view.h"
-#include "engine/stats.h"
 #include "engine/status.h"
-#include "engine/tables.h"
-#include "engine/worker.h"
+#include "engine/tables/tables.h"
 
 namespace tartan {
 

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/datapath_context.h"
-#include "engine/stats.h"
-#include "engine/tx_buffers.h"
+#include "engine/observe/stats.h"
+#include "engine/path/datapath_context.h"
+#include "engine/path/tx_buffers.h"
 
 namespace tartan {
 

@@ -6,13 +6,13 @@
 
 #include <optional>
 
-#include "engine/arp.h"
+#include "engine/backends/flow_hash.h"
+#include "engine/backends/inner_checksum.h"
 #include "engine/checksum.h"
-#include "engine/flow_hash.h"
-#include "engine/icmp.h"
-#include "engine/inner_checksum.h"
-#include "engine/ipv4_check.h"
-#include "engine/worker.h"
+#include "engine/neighbours/arp.h"
+#include "engine/path/icmp.h"
+#include "engine/path/ipv4_check.h"
+#include "engine/path/worker.h"
 
 namespace tartan {
 namespace {

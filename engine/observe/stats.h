@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/counter.h"
 #include "engine/net_types.h"
+#include "engine/observe/counter.h"
 
 namespace tartan {
 

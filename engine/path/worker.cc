@@ -1,4 +1,4 @@
-#include "engine/worker.h"
+#include "engine/path/worker.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>

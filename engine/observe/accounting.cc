@@ -1,4 +1,4 @@
-#include "engine/accounting.h"
+#include "engine/observe/accounting.h"
 
 #include <rte_ring.h>
 

@@ -7,9 +7,9 @@
 
 #include <optional>
 
-#include "engine/arp.h"
-#include "engine/ipv4_check.h"
-#include "engine/worker.h"
+#include "engine/neighbours/arp.h"
+#include "engine/path/ipv4_check.h"
+#include "engine/path/worker.h"
 
 namespace tartan {
 namespace {

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "engine/engine_config.h"
-#include "engine/tables.h"
+#include "engine/tables/tables.h"
 
 namespace tartan {
 

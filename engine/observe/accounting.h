@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/stats.h"
+#include "engine/observe/stats.h"
 
 namespace tartan {
 

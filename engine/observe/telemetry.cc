@@ -1,4 +1,4 @@
-#include "engine/telemetry.h"
+#include "engine/observe/telemetry.h"
 
 #include <rte_telemetry.h>
 
