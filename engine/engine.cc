@@ -153,6 +153,7 @@ Status Engine::build_context() {
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
   ctx_.tx_udp_cksum_offload = ul.offloads().udp_cksum;
+  ctx_.rx_udp_cksum_offload = ul.offloads().rx_cksum;
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;

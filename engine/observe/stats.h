@@ -28,6 +28,8 @@ namespace tartan {
   X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")   \
   X(kOuterFragment, "outer_fragment", "fragmented tunnel packet (flannel peers do not fragment)") \
   X(kUnknownSender, "unknown_sender", "tunnel packet from a public IP that is no known node's")   \
+  X(kBadUdpChecksum, "bad_udp_checksum",                                                          \
+    "tunnel packet whose outer UDP checksum is not zero and wrong")                               \
   X(kBadVxlanFlags, "bad_vxlan_flags",                                                            \
     "VXLAN flags other than exactly the I flag, or reserved bits set")                            \
   X(kBadVni, "bad_vni", "VXLAN network identifier is not ours")                                   \

@@ -36,6 +36,7 @@ struct DatapathContext {
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
   bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
+  bool rx_udp_cksum_offload = false;   // underlay port verifies UDP checksums (mbuf flags)
   uint32_t icmp_rate_per_s = 1000;
   uint32_t idle_sleep_us = 0;  // workers.idle_sleep_us
   // The underlay NIC decapsulates known nodes' VXLAN and marks it with the

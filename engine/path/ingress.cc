@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "engine/backends/tunnel_checksum.h"
 #include "engine/neighbours/arp.h"
 #include "engine/path/ipv4_check.h"
 #include "engine/path/worker.h"
@@ -143,6 +144,12 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
       return drop(m, DropReason::kTruncated);
     }
+    const uint16_t inner_eth = l4 + kUdpLen + kVxlanLen;
+    const bool inner_ipv4 =
+        rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, inner_eth)->ether_type ==
+        rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, rx_verdict(m)))
+      return drop(m, DropReason::kBadUdpChecksum);
     const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
     // As the kernel: the flags word must be exactly the I flag and the
     // reserved byte after the VNI zero.
@@ -156,6 +163,8 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
     rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
   } else {
     if (udp_len < kUdpLen + kIpv4Len) return drop(m, DropReason::kTruncated);
+    if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, rx_verdict(m)))
+      return drop(m, DropReason::kBadUdpChecksum);
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.
     rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);

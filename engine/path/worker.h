@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/backends/tunnel_checksum.h"
 #include "engine/observe/stats.h"
 #include "engine/path/datapath_context.h"
 #include "engine/path/tx_buffers.h"
@@ -83,6 +84,10 @@ class Worker {
     rte_pktmbuf_free(m);
   }
   bool icmp_allowed();
+  // The underlay port's verdict on a tunnel packet's outer UDP checksum.
+  uint64_t rx_verdict(const rte_mbuf* m) const {
+    return ctx_.rx_udp_cksum_offload ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+  }
 
   unsigned index_;
   unsigned lcore_;

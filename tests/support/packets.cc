@@ -58,18 +58,25 @@ Bytes udp_frame(const UdpSpec& s, const Bytes& payload) {
   put16(udp, static_cast<uint16_t>(8 + payload.size()));
   put16(udp, 0);
   udp.insert(udp.end(), payload.begin(), payload.end());
-  if (s.checksum) {
-    // Pseudo-header: addresses, protocol, UDP length.
-    uint32_t sum = (s.src_ip.value >> 16) + (s.src_ip.value & 0xffff) + (s.dst_ip.value >> 16) +
-                   (s.dst_ip.value & 0xffff) + 17 + static_cast<uint32_t>(udp.size());
-    uint16_t c = internet_checksum(udp.data(), udp.size(), sum);
-    if (c == 0) c = 0xffff;
-    udp[6] = static_cast<uint8_t>(c >> 8);
-    udp[7] = static_cast<uint8_t>(c);
-  }
   Ipv4Spec ip = s;
   ip.protocol = 17;
-  return ipv4_frame(ip, udp);
+  Bytes frame = ipv4_frame(ip, udp);
+  if (s.checksum) seal_udp(frame);
+  return frame;
+}
+
+void seal_udp(Bytes& frame) {
+  constexpr size_t kIp = 14, kUdp = 34;
+  const size_t udp_len = static_cast<size_t>(frame[kUdp + 4] << 8 | frame[kUdp + 5]);
+  // Pseudo-header: addresses, protocol, UDP length.
+  uint32_t sum = 17 + static_cast<uint32_t>(udp_len);
+  for (size_t i = kIp + 12; i < kIp + 20; i += 2)
+    sum += static_cast<uint32_t>(frame[i] << 8 | frame[i + 1]);
+  frame[kUdp + 6] = frame[kUdp + 7] = 0;
+  uint16_t c = internet_checksum(&frame[kUdp], udp_len, sum);
+  if (c == 0) c = 0xffff;  // zero means "no checksum"
+  frame[kUdp + 6] = static_cast<uint8_t>(c >> 8);
+  frame[kUdp + 7] = static_cast<uint8_t>(c);
 }
 
 Bytes udp_frame(const UdpSpec& s, uint16_t payload_size, uint8_t fill) {
