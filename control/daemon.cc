@@ -51,6 +51,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     if (!mac) return mac.status();
     ec.dataplane.vtep_mac = *mac;
   }
+  const auto underlay = std::find_if(ec.ports.begin(), ec.ports.end(), [](const PortConfig& p) {
+    return p.role == PortRole::kUnderlay;
+  });
+  if (underlay != ec.ports.end()) {
+    auto link = UnderlayLink::prepare(*underlay);
+    if (!link) return link.status();
+    d->underlay_link_ = std::move(link).value();
+  }
   auto engine = Engine::create(ec);
   if (!engine) return engine.status();
   d->engine_ = std::move(engine).value();
@@ -107,6 +115,7 @@ void Daemon::stop() {
   tap_watchdog_.reset();
   host_.reset();  // removes the host routes while the tap still exists
   if (engine_) engine_->stop();
+  underlay_link_.reset();
 }
 
 Daemon::~Daemon() {

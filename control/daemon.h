@@ -20,6 +20,7 @@
 #include "control/config/config.h"
 #include "control/host/host_network.h"
 #include "control/host/tap_watchdog.h"
+#include "control/host/underlay_link.h"
 #include "control/sources/node_source.h"
 #include "engine/engine.h"
 #include "engine/status.h"
@@ -51,6 +52,7 @@ class Daemon {
   std::unique_ptr<NodeSource> source_;
   Readiness readiness_;
   AnnotationKeys keys_;
+  std::unique_ptr<UnderlayLink> underlay_link_;  // put back after the engine stops
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;

@@ -18,6 +18,7 @@
 #include "control/config/netconf.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
+#include "engine/eal.h"
 
 namespace tartan {
 namespace {
@@ -298,13 +299,7 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
 
 // The kernel interface a net_tap port's devargs name (iface=...), or "".
 std::string tap_iface(const std::string& device) {
-  if (device.rfind("net_tap", 0) != 0) return "";
-  std::stringstream args(device);
-  std::string arg;
-  while (std::getline(args, arg, ',')) {
-    if (arg.rfind("iface=", 0) == 0) return arg.substr(6);
-  }
-  return "";
+  return device.rfind("net_tap", 0) == 0 ? device_iface(device) : "";
 }
 
 // host_routes: auto (the default: on for the first overlay port when it is a
