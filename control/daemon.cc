@@ -51,6 +51,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     if (!mac) return mac.status();
     ec.dataplane.vtep_mac = *mac;
   }
+  // The host's side of the overlay carries the VtepMAC, as flannel.<VNI>
+  // does (tools read it there): the tap is the first overlay port.
+  const auto tap = std::find_if(ec.ports.begin(), ec.ports.end(),
+                                [](const PortConfig& p) { return p.role == PortRole::kOverlay; });
+  if (!settled.host_tap.empty() && tap != ec.ports.end() && !tap->mac) {
+    tap->mac = ec.dataplane.vtep_mac;
+  }
   const auto underlay = std::find_if(ec.ports.begin(), ec.ports.end(), [](const PortConfig& p) {
     return p.role == PortRole::kUnderlay;
   });
@@ -124,7 +131,11 @@ Daemon::~Daemon() {
 
 Status Daemon::program_host() {
   if (config_.host_tap.empty()) return {};
-  auto host = HostNetwork::open(config_.host_tap);
+  // The tap is the first overlay port (Config::host_tap).
+  const auto& ports = engine_->ports();
+  const auto tap = std::find_if(ports.begin(), ports.end(),
+                                [](const Port& p) { return p.role() == PortRole::kOverlay; });
+  auto host = HostNetwork::open(config_.host_tap, tap->mac());
   if (!host) return host.status();
   host_ = std::move(host).value();
   // Routes a killed tartand left behind go; nodes bring theirs back.
@@ -145,10 +156,6 @@ Status Daemon::program_host() {
             route ? h->add_route(prefix, route->vtep_mac.value_or(own)) : h->remove_route(prefix);
         if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
       });
-  // The tap is the first overlay port (Config::host_tap).
-  const auto& ports = engine_->ports();
-  const auto tap = std::find_if(ports.begin(), ports.end(),
-                                [](const Port& p) { return p.role() == PortRole::kOverlay; });
   tap_watchdog_ = std::make_unique<TapWatchdog>(*engine_, tap - ports.begin(), *host_);
   return {};
 }

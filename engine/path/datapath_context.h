@@ -47,7 +47,8 @@ struct DatapathContext {
   TableReaders tables;
   rte_rcu_qsbr* rcu = nullptr;
   // Our address on the overlay (our podCIDR's network address, as flannel.1
-  // has), the source of ICMP errors; 0 until a lease is set.
+  // has), the source of ICMP errors where tartan is the hop; 0 until a
+  // lease is set.
   const std::atomic<uint32_t>* overlay_address_be = nullptr;
 };
 
