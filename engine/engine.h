@@ -82,7 +82,8 @@ class Engine {
   const MacAddr& vtep_mac() const { return vtep_mac_; }
   const EngineConfig& config() const { return config_; }
   // Buffers the engine holds outside the mempool's free list on purpose:
-  // packets waiting for ARP and in the worker <-> control rings.
+  // packets waiting for ARP, fragments waiting for reassembly, and what is
+  // in the worker <-> control rings.
   uint64_t held_mbufs() const;
   // Where every packet went (accounting.h); exact when no packet is in
   // process. Implemented in accounting.cc.

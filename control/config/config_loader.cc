@@ -655,7 +655,7 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   DataplaneConfig& d = engine.dataplane;
   Section s = r.section(top.get("dataplane"), "dataplane",
                         {"vtep_mac", "udp_checksum", "max_routes", "lpm_tbl8_groups",
-                         "icmp_rate_per_s", "arp", "static_neighbours"});
+                         "icmp_rate_per_s", "arp", "reassembly", "static_neighbours"});
   if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
   if (s.has("udp_checksum"))
     d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
@@ -669,6 +669,12 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
     r.maybe_integer(a, "max_retries", d.arp_max_retries, 1, 100);
     r.maybe_integer(a, "refresh_s", d.arp_refresh_s, 1, 86400);
     r.maybe_integer(a, "queue_len", d.arp_queue_len, 1, 4096);
+  }
+  if (s.has("reassembly")) {
+    Section a =
+        r.section(s.get("reassembly"), "dataplane.reassembly", {"max_packets", "timeout_ms"});
+    r.maybe_integer(a, "max_packets", d.reassembly_max_packets, 1, 1 << 20);
+    r.maybe_integer(a, "timeout_ms", d.reassembly_timeout_ms, 1, 60000);
   }
   if (s.has("static_neighbours")) {
     const YAML::Node& list = s.get("static_neighbours");
@@ -963,6 +969,10 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "max_retries" << YAML::Value << d.arp_max_retries;
   out << YAML::Key << "refresh_s" << YAML::Value << d.arp_refresh_s;
   out << YAML::Key << "queue_len" << YAML::Value << d.arp_queue_len;
+  out << YAML::EndMap;
+  out << YAML::Key << "reassembly" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max_packets" << YAML::Value << d.reassembly_max_packets;
+  out << YAML::Key << "timeout_ms" << YAML::Value << d.reassembly_timeout_ms;
   out << YAML::EndMap;
   out << YAML::Key << "static_neighbours" << YAML::Value << YAML::BeginSeq;
   for (const StaticNeighbour& n : d.static_neighbours) {

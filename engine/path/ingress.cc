@@ -1,6 +1,7 @@
 // Underlay -> overlay: accept tunnel packets only from known nodes, for our
 // VNI and VTEP MAC, strip the outer headers and deliver the inner packet to
 // the overlay port that owns its destination.
+#include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_lpm.h>
 #include <rte_prefetch.h>
@@ -85,8 +86,15 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     if (ipv4_is_fragment(ip)) {
-      underlay_exception(m, DropReason::kOuterFragment);
-      continue;
+      // A node's UDP is put together here (tunnel packets a router on the
+      // way fragmented); anything else is the host's, as before.
+      if (ip->next_proto_id != IPPROTO_UDP || !known_sender(ip->src_addr)) {
+        underlay_exception(m, DropReason::kOuterFragment);
+        continue;
+      }
+      m = reassembly_->add(m, rte_rdtsc(), counters_);
+      if (m == nullptr) continue;
+      ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     }
     if (ip->next_proto_id != IPPROTO_UDP) {
       underlay_exception(m, DropReason::kNotTunnel);
@@ -132,6 +140,12 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     decapsulate(tunnel[j], sender_id(senders[j]));
   }
+}
+
+bool Worker::known_sender(uint32_t src_be) const {
+  // Copied out, as for the bulk lookup: rte_hash_crc reads a uint32_t.
+  const uint32_t key = src_be;
+  return rte_hash_lookup(ctx_.tables.senders, &key) >= 0;
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.

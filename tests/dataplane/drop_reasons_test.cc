@@ -117,7 +117,8 @@ const Case kCases[] = {
      DropReason::kWrongDstPort},
     {"outer_fragment", true,
      [](const EngineFixture& fx) {
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00});
+       // Not UDP: the host's to reassemble, and there is no exception port.
+       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00, 64, 47});
      },
      DropReason::kOuterFragment},
     {"bad_udp_checksum", true,
@@ -221,9 +222,11 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(kCases),
 
 TEST(DropReasonsCovered, EveryReasonHasATest) {
   // Reasons provoked elsewhere: ARP queue and resolution (arp_test),
-  // ICMP rate limit (icmp_test), full TX queue (below).
-  std::set<DropReason> covered{DropReason::kArpQueueFull, DropReason::kArpUnresolved,
-                               DropReason::kIcmpRateLimited, DropReason::kTxQueueFull};
+  // ICMP rate limit (icmp_test), reassembly (reassembly_test), full TX
+  // queue (below).
+  std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
+                               DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
+                               DropReason::kFragmentDropped, DropReason::kTxQueueFull};
   for (const Case& c : kCases) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))

@@ -1,5 +1,6 @@
 #include "tests/support/packets.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -77,6 +78,28 @@ void seal_udp(Bytes& frame) {
   if (c == 0) c = 0xffff;  // zero means "no checksum"
   frame[kUdp + 6] = static_cast<uint8_t>(c >> 8);
   frame[kUdp + 7] = static_cast<uint8_t>(c);
+}
+
+std::vector<Bytes> ipv4_fragments(const Bytes& frame, size_t payload) {
+  constexpr size_t kIp = 14, kData = kIp + 20;
+  const size_t total = static_cast<size_t>(frame[kIp + 2] << 8 | frame[kIp + 3]) - 20;
+  const uint16_t flags = static_cast<uint16_t>(frame[kIp + 6] << 8 | frame[kIp + 7]);
+  std::vector<Bytes> out;
+  for (size_t at = 0; at < total; at += payload) {
+    const size_t n = std::min(payload, total - at);
+    Bytes f(frame.begin(), frame.begin() + kData);
+    f.insert(f.end(), frame.begin() + kData + at, frame.begin() + kData + at + n);
+    const uint16_t length = static_cast<uint16_t>(20 + n);
+    const uint16_t field = static_cast<uint16_t>((flags & 0x4000) | (at + n < total ? 0x2000 : 0) |
+                                                 (((flags & 0x1fff) * 8 + at) / 8));
+    f[kIp + 2] = static_cast<uint8_t>(length >> 8), f[kIp + 3] = static_cast<uint8_t>(length);
+    f[kIp + 6] = static_cast<uint8_t>(field >> 8), f[kIp + 7] = static_cast<uint8_t>(field);
+    f[kIp + 10] = f[kIp + 11] = 0;
+    const uint16_t c = internet_checksum(&f[kIp], 20);
+    f[kIp + 10] = static_cast<uint8_t>(c >> 8), f[kIp + 11] = static_cast<uint8_t>(c);
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 Bytes udp_frame(const UdpSpec& s, uint16_t payload_size, uint8_t fill) {
