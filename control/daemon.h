@@ -21,6 +21,8 @@
 #include "control/host/host_network.h"
 #include "control/host/tap_watchdog.h"
 #include "control/host/underlay_link.h"
+#include "control/http/control_loop_probe.h"
+#include "control/http/http_server.h"
 #include "control/sources/node_source.h"
 #include "engine/engine.h"
 #include "engine/status.h"
@@ -29,6 +31,13 @@ namespace tartan {
 
 class Daemon {
  public:
+  // Builds the source and lets it settle the config (it may wait for its
+  // store): nothing of DPDK is needed or touched yet, so tartand starts EAL
+  // after this, with the ports the settled config names.
+  static Result<std::unique_ptr<Daemon>> prepare(const Config& config);
+  // Everything else, on an EAL that is up: engine, host side, source, APIs.
+  Status launch();
+  // prepare() and launch(), for callers whose EAL is up already.
   static Result<std::unique_ptr<Daemon>> start(const Config& config);
   ~Daemon();
   void stop();  // idempotent
@@ -40,6 +49,8 @@ class Daemon {
   const Readiness& readiness() const { return readiness_; }
   const Config& config() const { return config_; }
   const ApiServer& server() const { return *server_; }
+  // /healthz and /readyz (control.http.listen); null when that is "".
+  const HttpServer* http() const { return http_.get(); }
   // WatchNodes and StreamStats calls open now (none should outlive its client).
   size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
@@ -47,6 +58,9 @@ class Daemon {
   explicit Daemon(const Config& config);
   // Programs the host's routes into the overlay tap (config.host_tap).
   Status program_host();
+  // Serves /healthz and /readyz from before the source starts, so a node
+  // still waiting for its lease is seen alive and not ready, with why.
+  Status start_http();
 
   Config config_;
   std::unique_ptr<NodeSource> source_;
@@ -66,6 +80,8 @@ class Daemon {
   std::unique_ptr<RoutesService> routes_;
   std::unique_ptr<PortsService> ports_;
   std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<ControlLoopProbe> control_probe_;
+  std::unique_ptr<HttpServer> http_;  // with control_probe_
 };
 
 }  // namespace tartan

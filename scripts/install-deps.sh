@@ -12,6 +12,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev libbpf-dev
+  libmicrohttpd-dev libgnutls28-dev  # /healthz, /readyz (control/http); the API server double
+  libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   gnuplot-nox procps openssl ethtool iputils-ping
@@ -29,4 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}"
 else
   echo "tartan: all build and test packages already installed"
+fi
+
+# kubectl drives the Kubernetes API server double in the control tests.
+# Debian's kubernetes-client provides one; a kubectl installed otherwise
+# (the upstream kubectl package) conflicts with it, so only when none is on
+# PATH.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "tartan: installing kubernetes-client (kubectl)"
+  apt-get update
+  apt-get install -y --no-install-recommends kubernetes-client
 fi

@@ -5,6 +5,10 @@
 
 namespace tartan {
 
+// tartand's health as the Health API, `tartanctl health` and /readyz give
+// it: live, ready, each readiness condition, version and uptime.
+v1::HealthCheckResponse health_report(const Readiness& readiness);
+
 class HealthService final : public v1::Health::Service {
  public:
   explicit HealthService(const Readiness& readiness) : readiness_(readiness) {}

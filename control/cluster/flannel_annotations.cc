@@ -80,11 +80,12 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
       return bad(annotation_field(keys.backend_type), "unknown backend '" + *v + "'");
     info.backend_type = *v;
   }
-  for (const std::string* key : {&keys.public_ip, &keys.public_ip_overwrite}) {
+  for (auto [key, out] : {std::pair{&keys.public_ip, &info.public_ip},
+                          std::pair{&keys.public_ip_overwrite, &info.public_ip_overwrite}}) {
     if (const std::string* v = get(*key); v != nullptr && !v->empty()) {
       auto ip = Ipv4Addr::parse(*v);
       if (!ip) return bad(annotation_field(*key), "'" + *v + "' is not an IPv4 address");
-      info.public_ip = ip;  // the overwrite, checked second, wins
+      *out = ip;
     }
   }
   if (const std::string* v = get(keys.backend_data)) {

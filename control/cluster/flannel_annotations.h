@@ -36,8 +36,11 @@ struct FlannelNodeInfo {
   std::optional<std::string> backend_type;  // absent annotation: nullopt
   std::optional<uint32_t> vni;              // vxlan backend-data
   std::optional<MacAddr> vtep_mac;          // vxlan backend-data
-  std::optional<Ipv4Addr> public_ip;        // public-ip-overwrite if set, else public-ip
-  std::optional<Ipv4Prefix> pod_cidr;       // the IPv4 entry of pod_cidrs
+  // public-ip: where peers send, read as flanneld reads it (never the
+  // overwrite, which only the node itself turns into its public-ip).
+  std::optional<Ipv4Addr> public_ip;
+  std::optional<Ipv4Addr> public_ip_overwrite;  // public-ip-overwrite, set by users
+  std::optional<Ipv4Prefix> pod_cidr;           // the IPv4 entry of pod_cidrs
   std::optional<Ipv6Prefix> pod_cidr_v6;
 };
 

@@ -10,7 +10,9 @@ Status LocalLease::set(const Ipv4Prefix& pod_cidr, LeaseSource source) {
     return Status::invalid("pod_cidr: " + pod_cidr.str() + " is outside network.Network " +
                            net.network.str());
   }
-  if (pod_cidr.len != net.subnet_len) {
+  // Kubernetes assigns podCIDRs of its own length (kube-controller-manager's
+  // --node-cidr-mask-size): flanneld does not check SubnetLen then.
+  if (source != LeaseSource::kKube && pod_cidr.len != net.subnet_len) {
     return Status::invalid("pod_cidr: " + pod_cidr.str() + " is not a /" +
                            std::to_string(net.subnet_len) + " (network.SubnetLen)");
   }

@@ -27,7 +27,26 @@ bool same_route(const NodeStatusView& a, const NodeStatusView& b) {
          a.vtep_mac == b.vtep_mac;
 }
 
+// As Kubernetes counts them: keys and values.
+size_t annotation_bytes(const NodeSpec& node) {
+  size_t bytes = 0;
+  for (const auto& [k, v] : node.annotations) bytes += k.size() + v.size();
+  return bytes;
+}
+
 }  // namespace
+
+size_t node_bytes(const NodeSpec& node) {
+  // A std::map node costs about four pointers and a colour beside its pair.
+  constexpr size_t kMapNode = 48;
+  size_t bytes = sizeof(NodeRecord) + node.name.size();
+  for (const std::string& c : node.pod_cidrs) bytes += sizeof(std::string) + c.size();
+  for (const NodeAddressSpec& a : node.addresses)
+    bytes += sizeof(NodeAddressSpec) + a.type.size() + a.address.size();
+  for (const auto& [k, v] : node.annotations)
+    bytes += kMapNode + 2 * sizeof(std::string) + k.size() + v.size();
+  return bytes;
+}
 
 NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& info) const {
   NodeStatusView s;
@@ -122,24 +141,34 @@ void NodeMirror::set_route_hook(RouteHook hook) {
 }
 
 void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
+  log_bytes_ += node_bytes(node.spec);
   log_.push_back(NodeEvent{type, std::move(node), version_});
-  while (log_.size() > settings_.event_log_size) log_.pop_front();
+  // The newest event stays whatever it costs: watchers must see it.
+  while (log_.size() > 1 &&
+         (log_.size() > settings_.event_log_size || log_bytes_ > settings_.event_log_bytes)) {
+    log_bytes_ -= node_bytes(log_.front().node.spec);
+    log_.pop_front();
+  }
   if (event_hook_) event_hook_();
 }
 
 Result<NodeRecord> NodeMirror::apply(const NodeSpec& node,
                                      std::optional<uint64_t> expected_version) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, expected_version);
+  return apply_locked(node, expected_version, Invalid::kRefuse);
 }
 
-Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
-                                            std::optional<uint64_t> expected_version) {
-  if (!valid_node_name(node.name)) {
-    return Status::invalid("name: '" + node.name +
-                           "' is not a valid node name (lowercase DNS-1123 subdomain)");
+Result<NodeRecord> NodeMirror::keep(const NodeSpec& node) {
+  std::lock_guard lock(mu_);
+  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted);
+}
+
+std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
+                                             const Result<FlannelNodeInfo>& info) const {
+  if (const size_t bytes = annotation_bytes(node); bytes > kMaxAnnotationBytes) {
+    return Status::invalid("annotations: " + std::to_string(bytes) + " bytes, more than the " +
+                           std::to_string(kMaxAnnotationBytes) + " Kubernetes allows");
   }
-  auto info = read_flannel_node(node, settings_.keys);
   if (!info) return info.status();
   if (info->pod_cidr) {
     if (!settings_.network.contains(*info->pod_cidr)) {
@@ -148,6 +177,19 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
     }
     if (Status s = check_overlap(node.name, *info->pod_cidr); !s.ok()) return s;
   }
+  return std::nullopt;
+}
+
+Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
+                                            std::optional<uint64_t> expected_version,
+                                            Invalid invalid) {
+  if (!valid_node_name(node.name)) {
+    return Status::invalid("name: '" + node.name +
+                           "' is not a valid node name (lowercase DNS-1123 subdomain)");
+  }
+  const auto info = read_flannel_node(node, settings_.keys);
+  const std::optional<Status> bad = invalidity(node, info);
+  if (bad && invalid == Invalid::kRefuse) return *bad;
   auto existing = nodes_.find(node.name);
   if (expected_version) {
     if (existing == nodes_.end()) {
@@ -164,14 +206,35 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
   const bool exists = existing != nodes_.end();
   if (exists && existing->second.spec == node) return existing->second;
 
-  NodeStatusView status = derive(node, *info);
-  if (Status s = program(exists ? &existing->second : nullptr, status); !s.ok()) return s;
+  NodeRecord rec{node, 0, {}, std::nullopt};
+  if (bad) {
+    if (annotation_bytes(node) > kMaxAnnotationBytes) rec.spec.annotations.clear();
+    rec.status.reason = bad->message();
+    if (info) {
+      rec.status.public_ip = info->public_ip;
+      rec.status.vtep_mac = info->vtep_mac;
+    }
+  } else {
+    rec.status = derive(node, *info);
+    rec.pod_cidr = info->pod_cidr;
+  }
+  const NodeRecord* before = exists ? &existing->second : nullptr;
+  if (Status s = program(before, rec.status); !s.ok()) {
+    // The engine refused the route (a public IP another node's VTEP has,
+    // a full table): a kept node stays, unrouted, saying why.
+    if (invalid == Invalid::kRefuse) return s;
+    rec.status.routed = false;
+    rec.status.route.reset();
+    rec.status.reason = s.message();
+    if (Status removed = program(before, rec.status); !removed.ok()) return removed;
+  }
 
   if (exists) unindex(existing->second);
-  if (info->pod_cidr)
-    cidr_index_[info->pod_cidr->addr.value] = {last_address(*info->pod_cidr), node.name};
-  if (status.routed) routed_[*status.route] = node.name;
-  NodeRecord rec{node, ++version_, status, info->pod_cidr};
+  if (rec.pod_cidr)
+    cidr_index_[rec.pod_cidr->addr.value] = {last_address(*rec.pod_cidr), node.name};
+  if (rec.status.routed) routed_[*rec.status.route] = node.name;
+  rec.resource_version = ++version_;
+  node_bytes_ += node_bytes(rec.spec);
   nodes_[node.name] = rec;
   record(exists ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, rec);
   return rec;
@@ -180,6 +243,7 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
 void NodeMirror::unindex(const NodeRecord& rec) {
   if (rec.pod_cidr) cidr_index_.erase(rec.pod_cidr->addr.value);
   if (rec.status.route) routed_.erase(*rec.status.route);
+  node_bytes_ -= node_bytes(rec.spec);
 }
 
 Result<uint64_t> NodeMirror::remove(const std::string& name,
@@ -219,7 +283,7 @@ Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes) {
     if (auto r = remove_locked(name, std::nullopt); !r) failures += "; " + r.status().message();
   }
   for (const NodeSpec& n : nodes) {
-    if (auto r = apply_locked(n, std::nullopt); !r)
+    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted); !r)
       failures += "; node '" + n.name + "': " + r.status().message();
   }
   if (failures.empty()) return {};
@@ -246,6 +310,11 @@ std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string&
 uint64_t NodeMirror::resource_version() const {
   std::lock_guard lock(mu_);
   return version_;
+}
+
+NodeMirror::Footprint NodeMirror::footprint() const {
+  std::lock_guard lock(mu_);
+  return {nodes_.size(), node_bytes_, log_.size(), log_bytes_};
 }
 
 NodeMirror::WatchBatch NodeMirror::events_after(uint64_t version, size_t max_events) const {

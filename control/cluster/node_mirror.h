@@ -51,21 +51,42 @@ struct MirrorSettings {
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;
   size_t event_log_size = 16384;  // events kept for watchers; older ones mean a resync
+  // ... and at most this many bytes of them (a node is kept whole in each
+  // of its events): older ones go first.
+  size_t event_log_bytes = 64u << 20;
 };
+
+// Kubernetes' own bound on one object's annotations (apimachinery's
+// TotalAnnotationSizeLimitB): what one node may cost the mirror.
+inline constexpr size_t kMaxAnnotationBytes = 256 * 1024;
+
+// What a node would have cost in memory if kept (its strings and the
+// containers' own bookkeeping, roughly): the unit of the mirror's bounds.
+size_t node_bytes(const NodeSpec& node);
 
 class NodeMirror {
  public:
   NodeMirror(const MirrorSettings& settings, Engine& engine)
       : settings_(settings), engine_(engine) {}
 
-  // Create or update. `expected_version`: the node must exist at it.
+  // Create or update. `expected_version`: the node must exist at it. A node
+  // that is not valid (bad annotations, podCIDR outside the network or
+  // overlapping another node's, annotations over kMaxAnnotationBytes) is
+  // refused, naming the field.
   Result<NodeRecord> apply(const NodeSpec& node,
                            std::optional<uint64_t> expected_version = std::nullopt);
+  // For sources that mirror a store of record (etcd, the Kubernetes API):
+  // the node exists there whatever we think of it, so one that is not
+  // valid is kept, not routed, with the reason (and without its
+  // annotations when they are over the bound). Only a bad name or an
+  // engine failure is an error.
+  Result<NodeRecord> keep(const NodeSpec& node);
   // Returns the version of the deletion.
   Result<uint64_t> remove(const std::string& name,
                           std::optional<uint64_t> expected_version = std::nullopt);
   // Replaces every node with `nodes` (for sources that re-list): what is not
-  // in `nodes` is removed. Nodes that fail validation are skipped and named.
+  // in `nodes` is removed, the rest kept as keep() keeps them. Engine
+  // failures are named.
   Status replace_all(const std::vector<NodeSpec>& nodes);
 
   std::optional<NodeRecord> get(const std::string& name) const;
@@ -74,6 +95,11 @@ class NodeMirror {
   std::pair<std::vector<NodeRecord>, uint64_t> list(const std::string& after_name,
                                                     size_t limit) const;
   uint64_t resource_version() const;
+  // Bytes held by the nodes and by the event log (node_bytes of each).
+  struct Footprint {
+    size_t nodes = 0, node_bytes = 0, events = 0, event_bytes = 0;
+  };
+  Footprint footprint() const;
 
   // The first `max_events` events after `version`. `resync` is set when
   // the log no longer holds them all (or `version` is in the future): the
@@ -106,7 +132,11 @@ class NodeMirror {
   RouteSpec route_of(const NodeStatusView& status) const;
   Status program(const NodeRecord* before, const NodeStatusView& after);
   void record(NodeEvent::Type type, NodeRecord node);
-  Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version);
+  enum class Invalid { kRefuse, kKeepUnrouted };
+  Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version,
+                                  Invalid invalid);
+  // Why `node` cannot be mirrored as it is (nullopt: it can).
+  std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version);
   void unindex(const NodeRecord& rec);
 
@@ -120,6 +150,8 @@ class NodeMirror {
   std::optional<Ipv4Prefix> local_subnet_;
   uint64_t version_ = 0;
   std::deque<NodeEvent> log_;
+  size_t log_bytes_ = 0;
+  size_t node_bytes_ = 0;
   std::function<void()> event_hook_;
   RouteHook route_hook_;
 };

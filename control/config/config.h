@@ -37,6 +37,15 @@ struct NetworkConfig {
   BackendConfig backend;
 };
 
+// The `control.http` section: plain HTTP for probes and scrapers
+// (/healthz, /readyz), as flanneld's --healthz-ip / --healthz-port.
+struct HttpConfig {
+  // "" (the default): off, as flanneld's --healthz-port 0. Else
+  // "IPv4:PORT" or "[IPv6]:PORT" (control/http/listen_address.h); port 0
+  // takes a free one.
+  std::string listen;
+};
+
 struct ControlConfig {
   // "unix:///run/tartan/tartan.sock" (default) or "HOST:PORT" for TCP, which
   // requires tls_cert and tls_key.
@@ -47,6 +56,9 @@ struct ControlConfig {
   // Node events kept for WatchNodes: a watch starting further back is
   // resynced; an open watch whose client falls further behind is ended.
   uint32_t watch_history = 16384;
+  // ... and at most this many MiB of them: one node's changes cost its whole
+  // object each, so a count alone does not bound the memory.
+  uint32_t watch_history_mb = 16;
   // Group owning the unix socket (mode 0660): who may use the API without
   // being root. "" keeps tartand's own group; `socket_gid` is resolved from
   // it when the config is loaded.
@@ -57,6 +69,7 @@ struct ControlConfig {
   // A stream (WatchNodes) whose client takes none of its messages for this
   // long is ended, so a stopped client holds nothing for ever.
   uint32_t stream_write_timeout_ms = 30000;
+  HttpConfig http;
 };
 
 enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };
@@ -81,6 +94,9 @@ struct Config {
   std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
   EngineConfig engine;      // eal, ports, workers, dataplane
   NetworkConfig network;
+  // The net-conf.json `network` was read from (kube-flannel's ConfigMap,
+  // mounted); "" when the config holds the `network` section itself.
+  std::string network_file;
   NodeConfig node;
   ControlConfig control;
   LeaseConfig lease;

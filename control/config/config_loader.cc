@@ -16,6 +16,9 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/config/netconf.h"
+#include "control/config/netconf_json.h"
+#include "control/config/underlay_check.h"
+#include "control/http/listen_address.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
 #include "engine/eal.h"
@@ -247,13 +250,18 @@ void read_eal(Reader& r, const Section& top, EalConfig& eal) {
   if (s.has("extra_args")) eal.extra_args = r.string_list(s.get("extra_args"), "eal.extra_args");
 }
 
-PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name) {
+// `device_from_node`: with lease.source kube, the underlay's device may
+// come from our Node's annotation instead (control/sources/kube/own_node.h).
+PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::string& default_name,
+                     bool device_from_node = false) {
   PortConfig p;
   p.role = role;
   p.name = s.has("name") ? r.string(s.get("name"), s.key_path("name")) : default_name;
   if (p.name.empty()) r.fail(s.node(), s.key_path("name"), "must not be empty");
-  if (!s.has("device"))
+  if (!s.has("device")) {
+    if (device_from_node) return p;
     r.fail(s.node(), s.key_path("device"), "required key is missing (PCI address or vdev devargs)");
+  }
   p.device = r.string(s.get("device"), s.key_path("device"));
   if (p.device.empty()) r.fail(s.get("device"), s.key_path("device"), "must not be empty");
   if (s.has("mac")) p.mac = r.mac(s.get("mac"), s.key_path("mac"));
@@ -272,29 +280,26 @@ PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::stri
   return p;
 }
 
-void read_underlay(Reader& r, const Section& ports, EngineConfig& engine) {
+// The address is checked against the rest once everything is read
+// (check_underlay).
+void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool from_node) {
   if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
   Section u = r.section(ports.get("underlay"), "ports.underlay",
                         {"name", "device", "mac", "address", "gateway", "mtu"});
-  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay");
+  PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay", from_node);
   p.mtu = 1500;
   r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
   engine.ports.push_back(p);
 
-  if (!u.has("address"))
+  if (u.has("address")) {
+    engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
+    if (engine.underlay.address.len == 0)
+      r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
+  } else if (!from_node) {
     r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
-  engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
-  if (engine.underlay.address.len == 0 || engine.underlay.address.len > 31) {
-    r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
   }
-  if (u.has("gateway")) {
+  if (u.has("gateway"))
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
-    if (!engine.underlay.address.contains(*engine.underlay.gateway)) {
-      r.fail(u.get("gateway"), "ports.underlay.gateway",
-             engine.underlay.gateway->str() + " is not inside the underlay subnet " +
-                 engine.underlay.address.network().str());
-    }
-  }
 }
 
 // The kernel interface a net_tap port's devargs name (iface=...), or "".
@@ -321,9 +326,10 @@ void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfi
   if (index == 0 && mode != "off" && !iface.empty()) host_tap = iface;
 }
 
-void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap) {
+void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap,
+                bool underlay_from_node) {
   Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
-  read_underlay(r, s, engine);
+  read_underlay(r, s, engine, underlay_from_node);
 
   if (!s.has("overlay"))
     r.fail(s.node(), "ports.overlay", "required section is missing (a list of ports)");
@@ -403,13 +409,14 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
   r.maybe_integer(s, "idle_sleep_us", w.idle_sleep_us, 0, 100000);
 }
 
-void read_network(Reader& r, const Section& top, Config& c) {
-  Section s =
-      r.required_section(top, "network",
-                         {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
-                          "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
-                          "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
-                         true);
+// The `network` section: flannel's net-conf.json written as YAML, checked
+// key by key (unknown keys are errors, as everywhere in this file).
+RawNetworkConfig read_network_section(Reader& r, const Section& top) {
+  Section s = r.section(top.get("network"), "network",
+                        {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
+                         "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
+                         "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
+                        true);
   RawNetworkConfig raw;
   auto key = [&](const char* k) { return s.key_path(k); };
   if (s.has("EnableIPv4")) raw.enable_ipv4 = r.boolean(s.get("EnableIPv4"), key("EnableIPv4"));
@@ -457,23 +464,67 @@ void read_network(Reader& r, const Section& top, Config& c) {
              "VXLAN source-address learning is not supported (flannel runs with nolearning)");
     }
   }
+  return raw;
+}
 
-  std::string bad_key;
-  auto finished = finish_network_config(raw, &bad_key);
-  if (!finished) r.fail_at(key(bad_key.c_str()), finished.status().message(), s.node());
-  c.network = std::move(finished).value();
-  if (c.network.enable_ipv6) {
-    r.fail_at(key("EnableIPv6"), "IPv6 is not supported by tartan's data path yet (IPv4 only)",
-              s.node());
+// An error about net-conf key `key` (e.g. "Backend.MTU"): at that key of
+// the `network` section, or naming network_file and the key in it.
+[[noreturn]] void fail_network(Reader& r, const Section& top, const Config& c,
+                               const std::string& key, const std::string& message) {
+  if (!c.network_file.empty())
+    r.fail(top.get("network_file"), "network_file", c.network_file + ": " + key + ": " + message);
+  r.fail_at("network." + key, message, top.get("network"));
+}
+
+// lease.source, looked at before read_lease checks it: with kube, the
+// network's SubnetLen, SubnetMin and SubnetMax are not flannel's to check,
+// and the underlay's device and address may come from our Node.
+bool kube_mode(const Section& top) {
+  if (!top.has("lease") || !top.get("lease").IsMap()) return false;
+  const YAML::Node source = top.get("lease")["source"];
+  return source.IsScalar() && source.Scalar() == "kube";
+}
+
+// `network`, or `network_file`: kube-flannel's net-conf.json (its
+// ConfigMap kube-flannel-cfg, mounted), read exactly as flanneld reads it.
+void read_network(Reader& r, const Section& top, Config& c) {
+  const bool from_file = top.has("network_file");
+  if (from_file && top.has("network")) {
+    r.fail(top.get("network_file"), "network_file",
+           "give network or network_file, not both (network_file is flannel's net-conf.json)");
   }
+  if (!from_file && !top.has("network")) {
+    r.fail(top.node(), "network",
+           "required section is missing (or network_file: the path of flannel's net-conf.json)");
+  }
+  RawNetworkConfig raw;
+  if (from_file) {
+    c.network_file = r.string(top.get("network_file"), "network_file");
+    if (c.network_file.empty() || c.network_file[0] != '/')
+      r.fail(top.get("network_file"), "network_file", "must be an absolute path");
+    auto read = read_netconf_file(c.network_file);
+    if (!read) r.fail(top.get("network_file"), "network_file", read.status().message());
+    raw = std::move(read).value();
+  } else {
+    raw = read_network_section(r, top);
+  }
+  std::string bad_key;
+  auto finished = finish_network_config(raw, &bad_key, kube_mode(top));
+  if (!finished) fail_network(r, top, c, bad_key, finished.status().message());
+  c.network = std::move(finished).value();
+  if (c.network.enable_ipv6)
+    fail_network(r, top, c, "EnableIPv6",
+                 "IPv6 is not supported by tartan's data path yet (IPv4 only)");
 }
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
-  Section s = r.section(top.get("control"), "control",
-                        {"listen", "tls", "watch_history", "socket_group", "max_message_bytes",
-                         "max_concurrent_streams", "stream_write_timeout_ms"});
+  Section s =
+      r.section(top.get("control"), "control",
+                {"listen", "tls", "watch_history", "watch_history_mb", "socket_group",
+                 "max_message_bytes", "max_concurrent_streams", "stream_write_timeout_ms", "http"});
   r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
+  r.maybe_integer(s, "watch_history_mb", control.watch_history_mb, 1, 65536);
   r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
   r.maybe_integer(s, "max_concurrent_streams", control.max_concurrent_streams, 1, 1 << 16);
   r.maybe_integer(s, "stream_write_timeout_ms", control.stream_write_timeout_ms, 100, 3600000);
@@ -483,6 +534,12 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
     if (!control.socket_gid) {
       r.fail_at("control.socket_group", "group '" + control.socket_group + "' does not exist");
     }
+  }
+  if (s.has("http")) {
+    Section h = r.section(s.get("http"), "control.http", {"listen"});
+    if (h.has("listen")) control.http.listen = r.string(h.get("listen"), "control.http.listen");
+    if (auto a = parse_listen_address(control.http.listen); !control.http.listen.empty() && !a)
+      r.fail(h.get("listen"), "control.http.listen", a.status().message());
   }
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
@@ -569,11 +626,11 @@ void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
 
 // lease.kube: flanneld's --kube-subnet-mgr flags as YAML (see config/kube_config.h).
 void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
-  Section s = r.section(node, "lease.kube",
-                        {"kubeconfig", "api_url", "service_account_dir",
-                         "set_node_network_unavailable", "request_timeout_ms", "retry_initial_ms",
-                         "retry_max_ms", "watch_timeout_min_s", "list_page_size",
-                         "max_response_mb", "token_reload_s"});
+  Section s =
+      r.section(node, "lease.kube",
+                {"kubeconfig", "api_url", "service_account_dir", "set_node_network_unavailable",
+                 "request_timeout_ms", "retry_initial_ms", "retry_max_ms", "watch_timeout_min_s",
+                 "list_page_size", "max_response_mb", "token_reload_s", "startup_timeout_s"});
   if (s.has("kubeconfig")) k.kubeconfig = r.string(s.get("kubeconfig"), "lease.kube.kubeconfig");
   if (s.has("api_url")) {
     k.api_url = r.string(s.get("api_url"), "lease.kube.api_url");
@@ -582,10 +639,11 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
              "expected https://HOST[:PORT] or http://HOST[:PORT], found '" + k.api_url + "'");
   }
   if (s.has("service_account_dir"))
-    k.service_account_dir = r.string(s.get("service_account_dir"), "lease.kube.service_account_dir");
+    k.service_account_dir =
+        r.string(s.get("service_account_dir"), "lease.kube.service_account_dir");
   if (s.has("set_node_network_unavailable"))
-    k.set_node_network_unavailable = r.boolean(s.get("set_node_network_unavailable"),
-                                               "lease.kube.set_node_network_unavailable");
+    k.set_node_network_unavailable =
+        r.boolean(s.get("set_node_network_unavailable"), "lease.kube.set_node_network_unavailable");
   r.maybe_integer(s, "request_timeout_ms", k.request_timeout_ms, 100, 600000);
   r.maybe_integer(s, "retry_initial_ms", k.retry_initial_ms, 1, 600000);
   r.maybe_integer(s, "retry_max_ms", k.retry_max_ms, 1, 3600000);
@@ -595,6 +653,7 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
   r.maybe_integer(s, "list_page_size", k.list_page_size, 1, 100000);
   r.maybe_integer(s, "max_response_mb", k.max_response_mb, 1, 4096);
   r.maybe_integer(s, "token_reload_s", k.token_reload_s, 1, 86400);
+  r.maybe_integer(s, "startup_timeout_s", k.startup_timeout_s, 1, 86400);
 }
 
 void read_lease(Reader& r, const Section& top, Config& c) {
@@ -684,13 +743,8 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
       const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
       Section n = r.section(list[i], path, {"ip", "mac"});
       if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
-      StaticNeighbour sn{r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")};
-      if (!engine.underlay.address.contains(sn.ip)) {
-        r.fail(n.get("ip"), path + ".ip",
-               sn.ip.str() + " is not on the underlay subnet " +
-                   engine.underlay.address.network().str());
-      }
-      d.static_neighbours.push_back(sn);
+      d.static_neighbours.push_back(
+          {r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")});
     }
   }
 }
@@ -745,10 +799,10 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
   Section top = r.section(root, "",
-                          {"eal", "ports", "workers", "network", "dataplane", "node", "control",
-                           "lease", "subnet_file", "ip_masq"});
+                          {"eal", "ports", "workers", "network", "network_file", "dataplane",
+                           "node", "control", "lease", "subnet_file", "ip_masq"});
   read_eal(r, top, c.engine.eal);
-  read_ports(r, top, c.engine, c.host_tap);
+  read_ports(r, top, c.engine, c.host_tap, kube_mode(top));
   read_workers(r, top, c.engine);
   read_network(r, top, c);
   read_dataplane(r, top, c.engine);
@@ -762,15 +816,14 @@ Config read_config(Reader& r, const YAML::Node& root) {
       r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
   }
 
-  const Ipv4Prefix underlay_net = c.engine.underlay.address.network();
-  if (c.network.enable_ipv4 && c.network.network.overlaps(underlay_net)) {
-    r.fail_at("network.Network", c.network.network.str() + " overlaps the underlay subnet " +
-                                     underlay_net.str() + " (ports.underlay.address)");
+  if (auto problem = check_underlay(c)) {
+    if (problem->key == "network.Network") fail_network(r, top, c, "Network", problem->message);
+    r.fail_at(problem->key, problem->message);
   }
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
-    r.fail_at("network.Backend.MTU",
-              std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
-                  std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
+    fail_network(r, top, c, "Backend.MTU",
+                 std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
+                     std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
   derive_dataplane(c, c.engine.dataplane);
   set_overlay_mtus(c);
@@ -854,6 +907,33 @@ void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
   out << YAML::EndMap;
 }
 
+void network_to_yaml(const NetworkConfig& n, YAML::Emitter& out) {
+  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Network" << YAML::Value << n.network.str();
+  // 0 in kube mode when the net-conf leaves them out: not ours to derive.
+  if (n.subnet_len)
+    out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
+  if (n.subnet_min.value) out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
+  if (n.subnet_max.value) out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
+  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
+  if (n.ipv6_network) {
+    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
+    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  }
+  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
+  if (n.backend.type != BackendType::kHostGw)
+    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
+  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
+  if (n.backend.type == BackendType::kVxlan)
+    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+}
+
 void kube_to_yaml(const KubeConfig& k, YAML::Emitter& out) {
   out << YAML::Key << "kube" << YAML::Value << YAML::BeginMap;
   if (!k.kubeconfig.empty()) out << YAML::Key << "kubeconfig" << YAML::Value << k.kubeconfig;
@@ -868,6 +948,7 @@ void kube_to_yaml(const KubeConfig& k, YAML::Emitter& out) {
   out << YAML::Key << "list_page_size" << YAML::Value << k.list_page_size;
   out << YAML::Key << "max_response_mb" << YAML::Value << k.max_response_mb;
   out << YAML::Key << "token_reload_s" << YAML::Value << k.token_reload_s;
+  out << YAML::Key << "startup_timeout_s" << YAML::Value << k.startup_timeout_s;
   out << YAML::EndMap;
 }
 
@@ -901,7 +982,7 @@ std::string config_to_yaml(const Config& c) {
     if (p.role != PortRole::kOverlay) out << YAML::Key << port_role_name(p.role) << YAML::Value;
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << p.name;
-    out << YAML::Key << "device" << YAML::Value << p.device;
+    if (!p.device.empty()) out << YAML::Key << "device" << YAML::Value << p.device;
     if (p.mac) out << YAML::Key << "mac" << YAML::Value << p.mac->str();
     if (&p == &e.ports[1]) {
       out << YAML::Key << "host_routes" << YAML::Value << (c.host_tap.empty() ? "off" : "on");
@@ -913,7 +994,8 @@ std::string config_to_yaml(const Config& c) {
                                                      : "host");
     }
     if (p.role == PortRole::kUnderlay) {
-      out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.address.len != 0)
+        out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
       if (e.underlay.gateway)
         out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
       out << YAML::Key << "mtu" << YAML::Value << p.mtu;
@@ -934,29 +1016,14 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
 
   const NetworkConfig& n = c.network;
-  out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "Network" << YAML::Value << n.network.str();
-  out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
-  out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
-  out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
-  out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
-  out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
-  if (n.ipv6_network) {
-    out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
-    out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+  if (!c.network_file.empty()) {
+    // Read again from the file, which is what stays in effect.
+    out << YAML::Key << "network_file" << YAML::Value << c.network_file;
+    out << YAML::Comment("Network " + n.network.str() + ", Backend " +
+                         backend_type_name(n.backend.type));
+  } else {
+    network_to_yaml(n, out);
   }
-  out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
-  if (n.backend.type == BackendType::kVxlan)
-    out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
-  if (n.backend.type != BackendType::kHostGw)
-    out << YAML::Key << "Port" << YAML::Value << n.backend.port;
-  if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
-  if (n.backend.type == BackendType::kVxlan)
-    out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
-  out << YAML::EndMap;
-  out << YAML::EndMap;
-
   const DataplaneConfig& d = c.engine.dataplane;
   out << YAML::Key << "dataplane" << YAML::Value << YAML::BeginMap;
   if (!d.vtep_mac.is_zero()) out << YAML::Key << "vtep_mac" << YAML::Value << d.vtep_mac.str();
@@ -985,11 +1052,15 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.control.listen;
   out << YAML::Key << "watch_history" << YAML::Value << c.control.watch_history;
+  out << YAML::Key << "watch_history_mb" << YAML::Value << c.control.watch_history_mb;
   if (!c.control.socket_group.empty())
     out << YAML::Key << "socket_group" << YAML::Value << c.control.socket_group;
   out << YAML::Key << "max_message_bytes" << YAML::Value << c.control.max_message_bytes;
   out << YAML::Key << "max_concurrent_streams" << YAML::Value << c.control.max_concurrent_streams;
   out << YAML::Key << "stream_write_timeout_ms" << YAML::Value << c.control.stream_write_timeout_ms;
+  out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.control.http.listen;
+  out << YAML::EndMap;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;

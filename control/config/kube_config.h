@@ -20,13 +20,16 @@ struct KubeConfig {
   // flanneld's --set-node-network-unavailable: publish NetworkUnavailable=False
   // on our Node once our lease is up.
   bool set_node_network_unavailable = true;
-  uint32_t request_timeout_ms = 10000;   // each LIST page, GET and PATCH
-  uint32_t retry_initial_ms = 800;       // client-go: 800 ms ...
-  uint32_t retry_max_ms = 30000;         // ... doubling (with jitter) up to 30 s
-  uint32_t watch_timeout_min_s = 300;    // each WATCH asks timeoutSeconds in [min, 2*min)
-  uint32_t list_page_size = 500;         // LIST limit (client-go's)
-  uint32_t max_response_mb = 64;         // a larger LIST page or GET is refused
-  uint32_t token_reload_s = 60;          // projected service-account tokens rotate
+  uint32_t request_timeout_ms = 10000;  // each LIST page, GET and PATCH
+  uint32_t retry_initial_ms = 800;      // client-go: 800 ms ...
+  uint32_t retry_max_ms = 30000;        // ... doubling (with jitter) up to 30 s
+  uint32_t watch_timeout_min_s = 300;   // each WATCH asks timeoutSeconds in [min, 2*min)
+  uint32_t list_page_size = 500;        // LIST limit (client-go's)
+  uint32_t max_response_mb = 64;        // a larger LIST page or GET is refused
+  uint32_t token_reload_s = 60;         // projected service-account tokens rotate
+  // How long start-up waits for our Node (GET) before giving up (or, when
+  // the config names the whole underlay, starting without it).
+  uint32_t startup_timeout_s = 60;
 };
 
 }  // namespace tartan

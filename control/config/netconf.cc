@@ -5,14 +5,77 @@
 namespace tartan {
 namespace {
 
-Result<NetworkConfig> bad(std::string* bad_key, const char* key, std::string message) {
+Status bad(std::string* bad_key, const char* key, std::string message) {
   *bad_key = key;
   return Status::invalid(std::move(message));
 }
 
+// The IPv4 subnet settings as flanneld's CheckNetworkConfig derives and
+// checks them, with its error texts.
+Status finish_subnets(const RawNetworkConfig& raw, NetworkConfig& n, std::string* bad_key) {
+  if (raw.subnet_len && *raw.subnet_len > 0) {
+    if (*raw.subnet_len > 30) return bad(bad_key, "SubnetLen", "SubnetLen must be less than /31");
+    if (*raw.subnet_len < n.network.len + 2) {
+      return bad(bad_key, "SubnetLen", "network must be able to accommodate at least four subnets");
+    }
+    n.subnet_len = static_cast<uint8_t>(*raw.subnet_len);
+  } else if (n.network.len > 28) {
+    return bad(bad_key, "Network", "network is too small. Minimum useful network prefix is /28");
+  } else {
+    n.subnet_len = n.network.len <= 22 ? 24 : n.network.len + 2;
+  }
+
+  const uint32_t size = uint32_t{1} << (32 - n.subnet_len);
+  const uint32_t mask = ~(size - 1);
+  // An unset (or 0.0.0.0) SubnetMin skips the first subnet, whose network
+  // address is the whole Network's; SubnetMax defaults to the last subnet.
+  const uint32_t network_end = n.network.addr.value | ~n.network.mask();
+  n.subnet_min = raw.subnet_min && raw.subnet_min->value ? *raw.subnet_min
+                                                         : Ipv4Addr{n.network.addr.value + size};
+  n.subnet_max =
+      raw.subnet_max && raw.subnet_max->value ? *raw.subnet_max : Ipv4Addr{network_end + 1 - size};
+  if (!n.network.contains(n.subnet_min))
+    return bad(bad_key, "SubnetMin", "SubnetMin is not in the range of the Network");
+  if (!n.network.contains(n.subnet_max))
+    return bad(bad_key, "SubnetMax", "SubnetMax is not in the range of the Network");
+  if ((n.subnet_min.value & mask) != n.subnet_min.value) {
+    return bad(bad_key, "SubnetMin",
+               "SubnetMin is not on a SubnetLen boundary: " + n.subnet_min.str());
+  }
+  if ((n.subnet_max.value & mask) != n.subnet_max.value) {
+    return bad(bad_key, "SubnetMax",
+               "SubnetMax is not on a SubnetLen boundary: " + n.subnet_max.str());
+  }
+  if (n.subnet_min.value > n.subnet_max.value) {
+    return bad(bad_key, "SubnetMin",
+               "SubnetMin " + n.subnet_min.str() + " is above SubnetMax " + n.subnet_max.str());
+  }
+  return {};
+}
+
+Status finish_ipv6_subnets(const RawNetworkConfig& raw, NetworkConfig& n, std::string* bad_key) {
+  const int len = n.ipv6_network->len;
+  if (raw.ipv6_subnet_len && *raw.ipv6_subnet_len > 0) {
+    if (*raw.ipv6_subnet_len > 126)
+      return bad(bad_key, "IPv6SubnetLen", "SubnetLen must be less than /127");
+    if (*raw.ipv6_subnet_len < len + 2) {
+      return bad(bad_key, "IPv6SubnetLen",
+                 "network must be able to accommodate at least four subnets");
+    }
+    n.ipv6_subnet_len = static_cast<uint8_t>(*raw.ipv6_subnet_len);
+  } else if (len > 124) {
+    return bad(bad_key, "IPv6Network",
+               "IPv6Network is too small. Minimum useful network prefix is /124");
+  } else {
+    n.ipv6_subnet_len = static_cast<uint8_t>(len <= 62 ? 64 : len + 2);
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key) {
+Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key,
+                                            bool kube_mode) {
   NetworkConfig n;
   n.enable_ipv4 = raw.enable_ipv4;
   n.enable_ipv6 = raw.enable_ipv6;
@@ -23,64 +86,22 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     if (!raw.network)
       return bad(bad_key, "Network", "required when EnableIPv4 is true (e.g. \"10.244.0.0/16\")");
     n.network = *raw.network;
-    // flannel's CheckNetworkConfig, with its error texts.
-    if (raw.subnet_len && *raw.subnet_len > 0) {
-      if (*raw.subnet_len > 30) return bad(bad_key, "SubnetLen", "SubnetLen must be less than /31");
-      if (*raw.subnet_len < n.network.len + 2) {
-        return bad(bad_key, "SubnetLen",
-                   "network must be able to accommodate at least four subnets");
-      }
-      n.subnet_len = static_cast<uint8_t>(*raw.subnet_len);
-    } else if (n.network.len > 28) {
-      return bad(bad_key, "Network", "network is too small. Minimum useful network prefix is /28");
-    } else {
-      n.subnet_len = n.network.len <= 22 ? 24 : n.network.len + 2;
-    }
-
-    const uint32_t size = uint32_t{1} << (32 - n.subnet_len);
-    const uint32_t mask = ~(size - 1);
-    // An unset (or 0.0.0.0) SubnetMin skips the first subnet, whose network
-    // address is the whole Network's; SubnetMax defaults to the last subnet.
-    const uint32_t network_end = n.network.addr.value | ~n.network.mask();
-    n.subnet_min = raw.subnet_min && raw.subnet_min->value ? *raw.subnet_min
-                                                           : Ipv4Addr{n.network.addr.value + size};
-    n.subnet_max = raw.subnet_max && raw.subnet_max->value ? *raw.subnet_max
-                                                           : Ipv4Addr{network_end + 1 - size};
-    if (!n.network.contains(n.subnet_min))
-      return bad(bad_key, "SubnetMin", "SubnetMin is not in the range of the Network");
-    if (!n.network.contains(n.subnet_max))
-      return bad(bad_key, "SubnetMax", "SubnetMax is not in the range of the Network");
-    if ((n.subnet_min.value & mask) != n.subnet_min.value) {
-      return bad(bad_key, "SubnetMin",
-                 "SubnetMin is not on a SubnetLen boundary: " + n.subnet_min.str());
-    }
-    if ((n.subnet_max.value & mask) != n.subnet_max.value) {
-      return bad(bad_key, "SubnetMax",
-                 "SubnetMax is not on a SubnetLen boundary: " + n.subnet_max.str());
-    }
-    if (n.subnet_min.value > n.subnet_max.value) {
-      return bad(bad_key, "SubnetMin",
-                 "SubnetMin " + n.subnet_min.str() + " is above SubnetMax " + n.subnet_max.str());
+    if (kube_mode) {
+      n.subnet_len = static_cast<uint8_t>(raw.subnet_len.value_or(0));
+      n.subnet_min = raw.subnet_min.value_or(Ipv4Addr{});
+      n.subnet_max = raw.subnet_max.value_or(Ipv4Addr{});
+    } else if (Status s = finish_subnets(raw, n, bad_key); !s.ok()) {
+      return s;
     }
   }
 
   if (n.enable_ipv6) {
     if (!raw.ipv6_network) return bad(bad_key, "IPv6Network", "required when EnableIPv6 is true");
     n.ipv6_network = raw.ipv6_network;
-    const int len = n.ipv6_network->len;
-    if (raw.ipv6_subnet_len && *raw.ipv6_subnet_len > 0) {
-      if (*raw.ipv6_subnet_len > 126)
-        return bad(bad_key, "IPv6SubnetLen", "SubnetLen must be less than /127");
-      if (*raw.ipv6_subnet_len < len + 2) {
-        return bad(bad_key, "IPv6SubnetLen",
-                   "network must be able to accommodate at least four subnets");
-      }
-      n.ipv6_subnet_len = static_cast<uint8_t>(*raw.ipv6_subnet_len);
-    } else if (len > 124) {
-      return bad(bad_key, "IPv6Network",
-                 "IPv6Network is too small. Minimum useful network prefix is /124");
-    } else {
-      n.ipv6_subnet_len = static_cast<uint8_t>(len <= 62 ? 64 : len + 2);
+    if (kube_mode) {
+      n.ipv6_subnet_len = static_cast<uint8_t>(raw.ipv6_subnet_len.value_or(0));
+    } else if (Status s = finish_ipv6_subnets(raw, n, bad_key); !s.ok()) {
+      return s;
     }
   }
 

@@ -1,6 +1,7 @@
 // flannel's net-conf.json semantics: the defaults flanneld derives
 // (SubnetLen, SubnetMin, SubnetMax, backend Port) and the checks it makes.
-// Shared by the YAML config and the etcd `<prefix>/config` reader.
+// Shared by the YAML `network` section and the JSON reader
+// (netconf_json.h: `network_file`, etcd's `<prefix>/config`).
 #pragma once
 
 #include <optional>
@@ -29,7 +30,12 @@ struct RawNetworkConfig {
 };
 
 // Applies flannel's defaults and checks. On error, *bad_key names the
-// net-conf key at fault ("SubnetMin", "Backend.Type", ...).
-Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key);
+// net-conf key at fault ("SubnetMin", "Backend.Type", ...). `kube_mode`
+// (lease.source kube): as flanneld's kube subnet manager, SubnetLen,
+// SubnetMin and SubnetMax (and their IPv6 counterparts) are neither derived
+// nor checked, since kube-controller-manager assigns the podCIDRs; they keep
+// what the net-conf says, 0 when absent.
+Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key,
+                                            bool kube_mode = false);
 
 }  // namespace tartan

@@ -24,10 +24,14 @@ Result<MacAddr> stable_vtep_mac(const std::string& state_dir) {
   MacAddr mac;
   for (auto& b : mac.bytes) b = static_cast<uint8_t>(rd());
   mac.bytes[0] = static_cast<uint8_t>((mac.bytes[0] & 0xfe) | 0x02);
-  if (Status s = write_file_atomically(path, mac.str() + "\n", 0644); !s.ok()) {
-    return Status(s.code(), "node.state_dir: " + s.message());
-  }
+  if (Status s = store_vtep_mac(state_dir, mac); !s.ok()) return s;
   return mac;
+}
+
+Status store_vtep_mac(const std::string& state_dir, const MacAddr& mac) {
+  if (Status s = write_file_atomically(state_dir + "/vtep_mac", mac.str() + "\n", 0644); !s.ok())
+    return Status(s.code(), "node.state_dir: " + s.message());
+  return {};
 }
 
 }  // namespace tartan

@@ -13,4 +13,8 @@ namespace tartan {
 // flannel makes them) written there first.
 Result<MacAddr> stable_vtep_mac(const std::string& state_dir);
 
+// Keeps `mac` as the stored one (the VtepMAC our Node already announces,
+// which peers' neighbour and FDB entries hold).
+Status store_vtep_mac(const std::string& state_dir, const MacAddr& mac);
+
 }  // namespace tartan

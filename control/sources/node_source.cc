@@ -1,6 +1,7 @@
 #include "control/sources/node_source.h"
 
 #include "control/sources/etcd/etcd_node_source.h"
+#include "control/sources/kube/kube_node_source.h"
 #include "control/sources/pushed_source.h"
 
 namespace tartan {
@@ -13,7 +14,7 @@ std::unique_ptr<NodeSource> make_node_source(const Config& config) {
     case LeaseSource::kEtcd:
       return std::make_unique<EtcdNodeSource>(config);
     case LeaseSource::kKube:
-      break;
+      return std::make_unique<KubeNodeSource>(config);
   }
   return nullptr;
 }

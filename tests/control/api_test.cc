@@ -16,6 +16,7 @@
 #include "tests/support/files.h"
 #include "tests/support/packets.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -316,27 +317,10 @@ TEST(Api, GrpcLeaseSourceTakesTheLeaseThroughTheApi) {
 }
 
 // A CA, a server certificate for 127.0.0.1, a client certificate from the
-// CA and one self-signed, made with openssl.
+// CA and one self-signed (tests/support/test_pki.h).
 struct Certs {
   std::string dir;
-  explicit Certs(const std::string& d) : dir(d) {
-    const std::string script =
-        "set -e; cd " + dir +
-        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tartan-test-ca -keyout "
-        "ca.key -out ca.crt"
-        "; openssl req -newkey rsa:2048 -nodes -subj /CN=tartand -keyout server.key -out server.csr"
-        "; printf 'subjectAltName=IP:127.0.0.1' > san.ext"
-        "; openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
-        "-extfile san.ext -out server.crt"
-        "; openssl req -newkey rsa:2048 -nodes -subj /CN=operator -keyout client.key -out "
-        "client.csr"
-        "; openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out "
-        "client.crt"
-        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=stranger -keyout "
-        "stranger.key -out stranger.crt";
-    const testing::CommandResult r = testing::run_command({"sh", "-c", script});
-    if (r.exit_code != 0) throw std::runtime_error("openssl: " + r.output);
-  }
+  explicit Certs(const std::string& d) : dir(d) { testing::make_test_pki(dir, {"client"}); }
   std::shared_ptr<grpc::Channel> channel(int port, const std::string& client) const {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = testing::read_file(dir + "/ca.crt");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "control/config/config_loader.h"
+#include "control/config/netconf_json.h"
 #include "control/sources/etcd/etcd_allocator.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "control/sources/etcd/etcd_lease_json.h"

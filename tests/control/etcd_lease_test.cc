@@ -13,6 +13,7 @@
 #include "tests/support/etcd_server.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -314,18 +315,7 @@ TEST(EtcdLease, TlsClientCertificatesReachAnEtcdThatRequiresThem) {
   const testing::ScopedTempDir scoped("etcd-tls");
   const std::string& dir = scoped.path();
   // A CA; etcd's certificate for 127.0.0.1 and ours, both from it.
-  const testing::CommandResult made = testing::run_command(
-      {"sh", "-c",
-       "set -e; cd " + dir +
-           "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=etcd-ca -keyout ca.key "
-           "-out ca.crt 2>/dev/null"
-           "; for who in server client; do"
-           "  openssl req -newkey rsa:2048 -nodes -subj /CN=$who -keyout $who.key -out $who.csr "
-           "2>/dev/null;"
-           "  printf 'subjectAltName=IP:127.0.0.1' > san.ext;"
-           "  openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
-           "-extfile san.ext -out $who.crt 2>/dev/null; done"});
-  ASSERT_EQ(made.exit_code, 0) << made.output;
+  testing::make_test_pki(dir, {"client"});
   EtcdServer etcd({}, dir);
   ASSERT_EQ(etcd.endpoint().rfind("https://", 0), 0u);
   EtcdNode n({.index = 1,

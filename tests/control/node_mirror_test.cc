@@ -74,10 +74,15 @@ TEST_F(NodeMirrorTest, FlannelNodeBecomesARouteTrafficFollows) {
   EXPECT_EQ(*mirror.node_of(*Ipv4Prefix::parse("10.244.2.0/24")), "node-2");
 }
 
-TEST_F(NodeMirrorTest, PublicIpOverwriteIsWhereTheTunnelGoes) {
+// As flanneld's peers: the tunnel goes to public-ip; an overwrite is for
+// the node itself to copy into its public-ip.
+TEST_F(NodeMirrorTest, TheTunnelGoesToPublicIpNotToItsOverwrite) {
   NodeSpec n = flannel_node(2);
   n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] =
       EngineFixture::node(3).public_ip.str();
+  ASSERT_TRUE(mirror.apply(n).ok());
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  n.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(3).public_ip.str();
   ASSERT_TRUE(mirror.apply(n).ok());
   EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.21 0e:00:00:00:00:02");
 }
@@ -183,6 +188,61 @@ TEST_F(NodeMirrorTest, ReplaceAllReconcilesToExactlyTheGivenNodes) {
   EXPECT_EQ(where_to("10.244.4.10"), "192.0.2.22 0e:00:00:00:00:04");
 }
 
+TEST_F(NodeMirrorTest, KeptNodesThatCannotBeRoutedStayUnroutedWithTheReason) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  const auto kept = [&](NodeSpec n) -> std::string {
+    auto rec = mirror.keep(n);
+    EXPECT_TRUE(rec.ok()) << rec.status().message();
+    if (!rec.ok()) return "";
+    EXPECT_FALSE(rec->status.routed);
+    EXPECT_EQ(mirror.get(n.name)->status.reason, rec->status.reason);
+    return rec->status.reason;
+  };
+  NodeSpec clash = flannel_node(3);
+  clash.pod_cidrs = {"10.244.2.128/25"};
+  EXPECT_EQ(kept(clash), "pod_cidrs: 10.244.2.128/25 overlaps the podCIDR of node 'node-2'");
+  NodeSpec outside = flannel_node(4);
+  outside.pod_cidrs = {"10.9.0.0/24"};
+  EXPECT_EQ(kept(outside), "pod_cidrs: 10.9.0.0/24 is outside the cluster network 10.244.0.0/16");
+  NodeSpec garbage = flannel_node(5);
+  garbage.annotations["flannel.alpha.coreos.com/backend-data"] = "{";
+  EXPECT_EQ(kept(garbage).rfind(
+                "annotations[flannel.alpha.coreos.com/backend-data]: invalid JSON '{'", 0),
+            0u);
+  // The engine refuses a second VtepMAC on node-2's public IP.
+  NodeSpec twin = flannel_node(6);
+  twin.pod_cidrs = {"10.244.6.0/24"};
+  twin.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(2).public_ip.str();
+  EXPECT_EQ(kept(twin).rfind("public_ip 192.0.2.20: already the VTEP of other routes", 0), 0u);
+  EXPECT_EQ(fx.engine().routes().size(), 2u) << "ours and node-2's";
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+
+  // A routed node that turns bad loses its route and is still mirrored.
+  NodeSpec broken = flannel_node(2);
+  broken.annotations["flannel.alpha.coreos.com/public-ip"] = "nowhere";
+  EXPECT_EQ(kept(broken),
+            "annotations[flannel.alpha.coreos.com/public-ip]: 'nowhere' is not an IPv4 address");
+  EXPECT_EQ(where_to("10.244.2.10"), "");
+  EXPECT_EQ(mirror.list("", 100).first.size(), 5u);
+  ASSERT_TRUE(mirror.keep(flannel_node(2)).ok());
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02") << "and back when mended";
+}
+
+TEST_F(NodeMirrorTest, AnnotationsOverKubernetesBoundAreRefusedOrDroppedWhenKept) {
+  NodeSpec big = flannel_node(3);
+  big.annotations["example.com/blob"] = std::string(300 * 1024, 'x');
+  auto refused = mirror.apply(big);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message().rfind("annotations: ", 0), 0u);
+  EXPECT_NE(refused.status().message().find("more than the 262144 Kubernetes allows"),
+            std::string::npos);
+  auto kept = mirror.keep(big);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_FALSE(kept->status.routed);
+  EXPECT_TRUE(mirror.get("node-3")->spec.annotations.empty());
+  EXPECT_LT(mirror.footprint().node_bytes, 4096u);
+}
+
 TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
   EngineFixture fx;
   NodeMirror mirror(settings(3), fx.engine());
@@ -209,6 +269,31 @@ TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
   ASSERT_EQ(batch.events.size(), 2u) << "at most max_events";
   EXPECT_EQ(batch.events[1].resource_version, 4u);
   EXPECT_TRUE(mirror.events_after(5).events.empty()) << "up to date";
+}
+
+// A node with big annotations changed many times, then deleted: the log
+// holds its whole object in each event, so only a bound in bytes keeps
+// the memory in check (a count of 16384 events could be gigabytes).
+TEST(NodeMirrorWatch, TheEventLogIsBoundedInBytesAndADeletedNodeCostsNothing) {
+  EngineFixture fx;
+  MirrorSettings s = settings();
+  s.event_log_bytes = 1 << 20;
+  NodeMirror mirror(s, fx.engine());
+  for (int round = 0; round < 30; ++round) {
+    NodeSpec n = flannel_node(2);
+    n.annotations["example.com/blob"] =
+        std::string(200 * 1024, static_cast<char>('a' + round % 26));
+    ASSERT_TRUE(mirror.apply(n).ok());
+  }
+  ASSERT_TRUE(mirror.remove("node-2").ok());
+  const NodeMirror::Footprint f = mirror.footprint();
+  EXPECT_EQ(f.nodes, 0u);
+  EXPECT_EQ(f.node_bytes, 0u);
+  EXPECT_LE(f.event_bytes, size_t{1} << 20);
+  EXPECT_LE(f.events, 5u);
+  EXPECT_EQ(mirror.events_after(mirror.resource_version() - 1).events.size(), 1u)
+      << "the deletion is still there for watchers";
+  EXPECT_TRUE(mirror.events_after(1).resync) << "the first changes are gone";
 }
 
 }  // namespace

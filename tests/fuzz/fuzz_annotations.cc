@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "control/cluster/flannel_annotations.h"
+#include "control/config/netconf_json.h"
 #include "control/sources/etcd/etcd_lease_json.h"
-#include "control/sources/etcd/etcd_netconf.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -5,8 +5,9 @@
 //   - frames of pcap captures given on the command line, readdressed to
 //     the fuzzed node (e.g. tests/fuzz/captures/kernel-vxlan.pcap, kernel
 //     flannel.1 traffic),
-//   - the configs in configs/, node annotations flanneld writes, and the
-//     API requests tartanctl sends.
+//   - the configs in configs/, node annotations flanneld writes, the
+//     API requests tartanctl sends, and what the Kubernetes API server
+//     sends (a watch stream, a Node, a NodeList page).
 // Usage: make_fuzz_corpus SOURCE_ROOT OUT_DIR [PCAP...]
 #include <rte_mbuf.h>
 
@@ -25,6 +26,7 @@
 #include "tartan/v1/node.pb.h"
 #include "tests/support/dpdk_test_env.h"
 #include "tests/support/engine_fixture.h"
+#include "tests/support/kubelet_node.h"
 
 namespace tartan::fuzz {
 namespace {
@@ -277,6 +279,68 @@ void api_seeds(Corpus& c) {
   add("set-lease-9", 4, lease);
 }
 
+// fuzz_kube_watch: the first byte seeds how the rest is cut into reads.
+void kube_watch_seeds(Corpus& c) {
+  using nlohmann::json;
+  using testing::kubelet_node;
+  const auto add = [&](const std::string& name, uint8_t cutting, const std::string& text) {
+    c.add("kube_watch", name, cutting, Bytes(text.begin(), text.end()));
+  };
+  const json n1 = kubelet_node({.name = "worker-1", .resource_version = "100"});
+  json n2 = kubelet_node({.name = "worker-2",
+                          .resource_version = "101",
+                          .pod_cidr = "10.244.2.0/24",
+                          .pod_cidr_v6 = "fd00:10:244:2::/64",
+                          .internal_ip = "192.168.56.12"});
+  const auto event = [](const char* type, const json& object) {
+    return json{{"type", type}, {"object", object}}.dump() + "\n";
+  };
+  std::string stream = event("ADDED", n1) + event("ADDED", n2);
+  n2["metadata"]["resourceVersion"] = "102";
+  n2["metadata"]["annotations"]["flannel.alpha.coreos.com/public-ip"] = "192.168.57.12";
+  stream += event("MODIFIED", n2);
+  stream +=
+      event("BOOKMARK",
+            {{"kind", "Node"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", "150"}}}});
+  stream += event("DELETED", n2);
+  stream += event("ERROR", {{"kind", "Status"},
+                            {"apiVersion", "v1"},
+                            {"metadata", json::object()},
+                            {"status", "Failure"},
+                            {"message", "too old resource version: 100 (150)"},
+                            {"reason", "Expired"},
+                            {"code", 410}});
+  add("watch-stream-whole", 0, stream);
+  add("watch-stream-small-reads", 3, stream);
+  add("watch-stream-1-byte-reads", 1, stream);
+  add("kubelet-node", 0, n1.dump());
+  json list = {{"kind", "NodeList"},
+               {"apiVersion", "v1"},
+               {"metadata", {{"resourceVersion", "150"}, {"continue", "eyJydiI6MTUwfQ"}}},
+               {"items", json::array({n1, n2})}};
+  add("node-list-page", 0, list.dump());
+  // What the decoder keeps and little else: small, so mutations are quick.
+  const json small = {
+      {"metadata",
+       {{"name", "worker-1"},
+        {"resourceVersion", "7"},
+        {"annotations",
+         {{"flannel.alpha.coreos.com/public-ip", "192.0.2.1"},
+          {"flannel.alpha.coreos.com/backend-data",
+           "{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:01\"}"},
+          {"tartan.io/x", "a \"}{\" b"}}}}},
+      {"spec", {{"podCIDR", "10.244.1.0/24"}}},
+      {"status",
+       {{"addresses", json::array({{{"type", "InternalIP"}, {"address", "192.0.2.1"}}})},
+        {"conditions", json::array({{{"type", "NetworkUnavailable"},
+                                     {"status", "False"},
+                                     {"reason", "FlannelIsUp"}}})}}}};
+  add("small-stream", 5,
+      event("ADDED", small) +
+          event("BOOKMARK", {{"kind", "Node"}, {"metadata", {{"resourceVersion", "8"}}}}) +
+          event("DELETED", small));
+}
+
 }  // namespace
 }  // namespace tartan::fuzz
 
@@ -292,6 +356,7 @@ int main(int argc, char** argv) {
   tartan::fuzz::config_seeds(corpus, argv[1]);
   tartan::fuzz::annotation_seeds(corpus);
   tartan::fuzz::api_seeds(corpus);
+  tartan::fuzz::kube_watch_seeds(corpus);
   for (const auto& [target, n] : corpus.counts()) std::printf("%s: %d seeds\n", target.c_str(), n);
   return 0;
 }

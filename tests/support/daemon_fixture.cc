@@ -46,9 +46,12 @@ DaemonFixture::DaemonFixture(const DaemonOptions& o) {
       "subnet_file: " +
       dir_ + "/subnet.env\n";
   auto config = parse_config(yaml, "test.yaml");
-  if (!config) throw std::runtime_error(config.status().message());
-  auto d = Daemon::start(*config);
-  if (!d) throw std::runtime_error(d.status().message());
+  auto d = config ? Daemon::start(*config) : config.status();
+  if (!d) {
+    // No destructor runs for a constructor that throws.
+    run_command({"rm", "-rf", dir_});
+    throw std::runtime_error(d.status().message());
+  }
   daemon_ = std::move(d).value();
 }
 

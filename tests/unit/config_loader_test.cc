@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "tests/support/files.h"
+
 namespace tartan {
 namespace {
 
@@ -171,8 +173,8 @@ TEST(ConfigLoaderErrors, WrongTypeNamesFileLineColumnAndKey) {
 TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
   EXPECT_EQ(
       error_of(kValid + "bogus: 1\n"),
-      "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, dataplane, "
-      "node, control, lease, subnet_file, ip_masq)");
+      "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, network_file, "
+      "dataplane, node, control, lease, subnet_file, ip_masq)");
   EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
             "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
             "file_prefix, "
@@ -216,7 +218,8 @@ TEST(ConfigLoaderErrors, MissingSectionsAreNamed) {
           "")),
       "t.yaml:1:1: ports: required section is missing");
   EXPECT_EQ(error_of(with("network:\n  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan\n", "")),
-            "t.yaml:1:1: network: required section is missing");
+            "t.yaml:1:1: network: required section is missing (or network_file: the path of "
+            "flannel's net-conf.json)");
   EXPECT_EQ(error_of(with("lease:\n  source: static\n  subnet: 10.244.1.0/24\n", "")),
             "t.yaml:1:1: lease: required section is missing");
   EXPECT_EQ(error_of(with("    address: 192.0.2.10/24\n", "")),
@@ -330,6 +333,198 @@ TEST(ConfigLoaderErrors, YamlSyntaxErrorHasPosition) {
 TEST(ConfigLoaderErrors, UnsupportedLeaseSourcesSaySo) {
   EXPECT_EQ(error_of(with("source: static", "source: consul")),
             "t.yaml:19:11: lease.source: expected static, grpc, etcd or kube, found 'consul'");
+}
+
+// net-conf.json exactly as kube-flannel.yml v0.28.9 ships it in the
+// kube-flannel-cfg ConfigMap.
+const std::string kKubeFlannelNetConf = R"({
+  "Network": "10.244.0.0/16",
+  "EnableNFTables": false,
+  "Backend": {
+    "Type": "vxlan"
+  }
+}
+)";
+const std::string kInlineNetwork =
+    "network:\n  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan\n";
+const std::string kKubeLease = "lease:\n  source: kube\n";
+const std::string kStaticLease = "lease:\n  source: static\n  subnet: 10.244.1.0/24\n";
+
+// kValid reading its network from `netconf`, written to a file under `dir`,
+// with `lease` as the lease section.
+std::string with_network_file(const testing::ScopedTempDir& dir, const std::string& netconf,
+                              const std::string& lease = kStaticLease) {
+  const std::string path = dir.path() + "/net-conf.json";
+  testing::write_file(path, netconf);
+  return with_all({{kInlineNetwork, "network_file: " + path + "\n"}, {kStaticLease, lease}});
+}
+
+TEST(ConfigNetworkFile, KubeFlannelsNetConfJsonIsReadAsFlanneldReadsIt) {
+  const testing::ScopedTempDir dir("kh-netconf");
+  auto c = parse_config(with_network_file(dir, kKubeFlannelNetConf), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network_file, dir.path() + "/net-conf.json");
+  EXPECT_EQ(c->network.network.str(), "10.244.0.0/16");
+  EXPECT_EQ(c->network.subnet_len, 24);
+  EXPECT_EQ(c->network.backend.type, BackendType::kVxlan);
+  EXPECT_EQ(c->network.backend.vni, 1u);
+  EXPECT_EQ(c->network.backend.port, 8472);
+  EXPECT_EQ(c->engine.dataplane.overlay_mtu(), 1450);
+
+  // Go's encoding/json: keys case-insensitive, unknown keys ignored, no
+  // Backend at all is udp.
+  auto lower = parse_config(
+      with_network_file(
+          dir, R"({"network":"10.5.0.0/16","Flavour":1,"backend":{"type":"VXLAN","vni":9}})",
+          kKubeLease),
+      "t.yaml");
+  ASSERT_TRUE(lower.ok()) << lower.status().message();
+  EXPECT_EQ(lower->network.network.str(), "10.5.0.0/16");
+  EXPECT_EQ(lower->network.backend.vni, 9u);
+  auto udp =
+      parse_config(with_network_file(dir, R"({"Network":"10.5.0.0/16"})", kKubeLease), "t.yaml");
+  ASSERT_TRUE(udp.ok()) << udp.status().message();
+  EXPECT_EQ(udp->network.backend.type, BackendType::kUdp);
+  EXPECT_EQ(udp->network.backend.port, 8285);
+}
+
+TEST(ConfigNetworkFile, EffectiveConfigNamesTheFileAndParsesBack) {
+  const testing::ScopedTempDir dir("kh-netconf");
+  auto c = parse_config(with_network_file(dir, kKubeFlannelNetConf), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const std::string yaml = config_to_yaml(*c);
+  EXPECT_NE(yaml.find("network_file: " + dir.path() +
+                      "/net-conf.json  # Network 10.244.0.0/16, Backend vxlan\n"),
+            std::string::npos)
+      << yaml;
+  EXPECT_EQ(yaml.find("\nnetwork:"), std::string::npos) << yaml;
+  auto again = parse_config(yaml, "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_EQ(config_to_yaml(*again), yaml);
+}
+
+TEST(ConfigNetworkFileErrors, AMissingFileIsNamedWithTheKey) {
+  EXPECT_EQ(error_of(with(kInlineNetwork, "network_file: /nonexistent/kh/net-conf.json\n")),
+            "t.yaml:14:15: network_file: /nonexistent/kh/net-conf.json: cannot open: No such file "
+            "or directory");
+  EXPECT_EQ(error_of(with(kInlineNetwork, "network_file: net-conf.json\n")),
+            "t.yaml:14:15: network_file: must be an absolute path");
+  EXPECT_EQ(error_of(with(kInlineNetwork, "network_file: /tmp\n")),
+            "t.yaml:14:15: network_file: /tmp: not a regular file");
+}
+
+TEST(ConfigNetworkFileErrors, BadJsonIsNamedWithTheFileAndWhere) {
+  const testing::ScopedTempDir dir("kh-netconf");
+  const std::string path = dir.path() + "/net-conf.json";
+  const std::string error =
+      error_of(with_network_file(dir, "{\n  \"Network\": \"10.244.0.0/16\",\n}"));
+  EXPECT_EQ(
+      error.rfind("t.yaml:14:15: network_file: " + path +
+                      ": invalid JSON: [json.exception.parse_error.101] parse error at line 3, "
+                      "column 1",
+                  0),
+      0u)
+      << error;
+}
+
+TEST(ConfigNetworkFileErrors, BadValuesNameTheFileAndTheKey) {
+  const testing::ScopedTempDir dir("kh-netconf");
+  const std::string at = "t.yaml:14:15: network_file: " + dir.path() + "/net-conf.json: ";
+  EXPECT_EQ(error_of(with_network_file(
+                dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":20000000}})")),
+            at + "Backend.VNI: 20000000 is out of range 0..16777215");
+  EXPECT_EQ(error_of(with_network_file(dir, R"({"Network":"10.244.0.0/16","SubnetLen":31})")),
+            at + "SubnetLen: SubnetLen must be less than /31");
+  EXPECT_EQ(error_of(with_network_file(dir, R"({"Backend":{"Type":"vxlan"}})")),
+            at + "Network: required when EnableIPv4 is true (e.g. \"10.244.0.0/16\")");
+  EXPECT_EQ(error_of(with_network_file(dir, R"({"Network":"192.0.0.0/8"})", kKubeLease)),
+            at + "Network: 192.0.0.0/8 overlaps the underlay subnet 192.0.2.0/24 "
+                 "(ports.underlay.address)");
+  EXPECT_EQ(error_of(with_network_file(
+                dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","MTU":9000}})")),
+            at + "Backend.MTU: 9000 exceeds the underlay port's mtu 1500 (ports.underlay.mtu)");
+  EXPECT_EQ(error_of(with_network_file(
+                dir, R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/56"})")),
+            at + "EnableIPv6: IPv6 is not supported by tartan's data path yet (IPv4 only)");
+}
+
+TEST(ConfigNetworkFileErrors, NetworkAndNetworkFileTogetherAreRefused) {
+  EXPECT_EQ(error_of(kValid + "network_file: /etc/kube-flannel/net-conf.json\n"),
+            "t.yaml:21:15: network_file: give network or network_file, not both (network_file is "
+            "flannel's net-conf.json)");
+  EXPECT_EQ(error_of(with(kInlineNetwork, "")),
+            "t.yaml:1:1: network: required section is missing (or network_file: the path of "
+            "flannel's net-conf.json)");
+}
+
+TEST(ConfigNetworkFile, KubeModeChecksNoSubnetLenMinOrMaxAsFlanneldsKubeManager) {
+  const testing::ScopedTempDir dir("kh-netconf");
+  // kube-controller-manager's --node-cidr-mask-size decides: flanneld in
+  // kube mode takes these as they are, where its etcd and local managers
+  // refuse them (ConfigNetworkFileErrors above).
+  const std::string netconf =
+      R"({"Network":"10.244.0.0/16","SubnetLen":31,"SubnetMin":"10.9.0.0","Backend":{"Type":"vxlan"}})";
+  auto c = parse_config(with_network_file(dir, netconf, kKubeLease), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.subnet_len, 31);
+  EXPECT_EQ(c->network.subnet_min.str(), "10.9.0.0");
+  EXPECT_EQ(c->network.subnet_max.value, 0u);
+  EXPECT_NE(error_of(with_network_file(dir, netconf)).find("SubnetLen must be less than /31"),
+            std::string::npos);
+
+  // Absent, they stay 0 (not derived) and are left out of the effective
+  // config, which still parses back.
+  auto bare = parse_config(with_network_file(dir, kKubeFlannelNetConf, kKubeLease), "t.yaml");
+  ASSERT_TRUE(bare.ok()) << bare.status().message();
+  EXPECT_EQ(bare->network.subnet_len, 0);
+  auto inline_kube = parse_config(with(kStaticLease, kKubeLease), "t.yaml");
+  ASSERT_TRUE(inline_kube.ok()) << inline_kube.status().message();
+  const std::string yaml = config_to_yaml(*inline_kube);
+  EXPECT_EQ(yaml.find("SubnetLen"), std::string::npos) << yaml;
+  auto again = parse_config(yaml, "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_EQ(config_to_yaml(*again), yaml);
+}
+
+TEST(ConfigLoader, ControlHttpListenIsOffByDefaultAndTakesIpv4OrBracketedIpv6) {
+  auto c = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.http.listen, "");
+  for (const char* listen : {"0.0.0.0:8081", "127.0.0.1:0", "[::]:8081", "[::1]:65535"}) {
+    auto h = parse_config(kValid + "control:\n  http:\n    listen: '" + listen + "'\n", "t.yaml");
+    ASSERT_TRUE(h.ok()) << listen << ": " << h.status().message();
+    EXPECT_EQ(h->control.http.listen, listen);
+    const std::string yaml = config_to_yaml(*h);
+    EXPECT_NE(yaml.find("  http:\n    listen: \"" + std::string(listen) + "\"\n"),
+              std::string::npos)
+        << yaml;
+    auto again = parse_config(yaml, "effective.yaml");
+    ASSERT_TRUE(again.ok()) << again.status().message();
+    EXPECT_EQ(again->control.http.listen, listen);
+  }
+}
+
+TEST(ConfigLoaderErrors, ABadControlHttpListenIsNamed) {
+  const auto error = [](const std::string& listen) {
+    return error_of(kValid + "control:\n  http: {listen: '" + listen + "'}\n");
+  };
+  EXPECT_EQ(error("8081"),
+            "t.yaml:22:18: control.http.listen: expected IPv4:PORT (e.g. 0.0.0.0:8081) or "
+            "[IPv6]:PORT, found '8081'");
+  EXPECT_EQ(error("localhost:8081"),
+            "t.yaml:22:18: control.http.listen: 'localhost' is not an IPv4 address in "
+            "'localhost:8081'");
+  EXPECT_EQ(error("0.0.0.0:70000"),
+            "t.yaml:22:18: control.http.listen: port '70000' is not a number 0..65535 in "
+            "'0.0.0.0:70000'");
+  EXPECT_EQ(error("::1:8081"),
+            "t.yaml:22:18: control.http.listen: expected IPv4:PORT (e.g. 0.0.0.0:8081) or "
+            "[IPv6]:PORT, found '::1:8081'");
+  EXPECT_EQ(error("[fe80::zz]:8081"),
+            "t.yaml:22:18: control.http.listen: 'fe80::zz' is not an IPv6 address in "
+            "'[fe80::zz]:8081'");
+  EXPECT_EQ(error_of(kValid + "control:\n  http: {port: 8081}\n"),
+            "t.yaml:22:10: control.http.port: unknown key (allowed here: listen)");
 }
 
 }  // namespace

@@ -49,10 +49,18 @@ TEST(FlannelAnnotations, ReadsAKernelFlannelNode) {
   EXPECT_EQ(info->pod_cidr->str(), "10.244.1.0/24");
 }
 
-TEST(FlannelAnnotations, PublicIpOverwriteWins) {
+// flanneld's nodeToLease reads public-ip only: a node with an overwrite
+// writes it into its own public-ip, which is what peers use.
+TEST(FlannelAnnotations, PeersUsePublicIpAndTheOverwriteIsReadApart) {
   NodeSpec n = kernel_flannel_node();
   n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] = "203.0.113.7";
-  EXPECT_EQ(read_flannel_node(n, keys())->public_ip->str(), "203.0.113.7");
+  const auto info = read_flannel_node(n, keys());
+  EXPECT_EQ(info->public_ip->str(), "192.168.122.11");
+  EXPECT_EQ(info->public_ip_overwrite->str(), "203.0.113.7");
+  n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] = "nowhere";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/public-ip-overwrite]: 'nowhere' is not an IPv4 "
+            "address");
 }
 
 TEST(FlannelAnnotations, UdpBackendWritesNullDataAndNoType) {

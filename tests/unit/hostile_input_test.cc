@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "control/cluster/flannel_annotations.h"
+#include "control/config/netconf_json.h"
 #include "control/sources/etcd/etcd_lease_json.h"
-#include "control/sources/etcd/etcd_netconf.h"
 
 namespace tartan {
 namespace {

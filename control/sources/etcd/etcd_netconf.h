@@ -1,21 +1,15 @@
 // flannel's `<prefix>/config` in etcd: the net-conf JSON every flanneld on
-// the prefix runs with. tartan reads it as flanneld does (Go's
-// encoding/json: keys case-insensitive, unknown keys ignored) and, where
-// tartan's own config disagrees on what must be common to every node,
-// refuses to start.
+// the prefix runs with (read by config/netconf_json.h). Where tartan's own
+// config disagrees on what must be common to every node, tartan refuses to
+// start.
 #pragma once
 
 #include <string>
 
 #include "control/config/config.h"
-#include "control/config/netconf.h"
 #include "engine/status.h"
 
 namespace tartan {
-
-// Parses the JSON into net-conf values (before flannel's defaults). Errors
-// name the key ("Backend.VNI: ...").
-Result<RawNetworkConfig> parse_netconf_json(const std::string& json);
 
 // The network this node runs with when etcd holds `etcd_net` (already
 // finished, defaults applied) at `key`: Network, SubnetLen, SubnetMin and

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "control/config/netconf_json.h"
 #include "control/sources/backoff.h"
 #include "control/sources/etcd/etcd_netconf.h"
 #include "engine/log.h"

@@ -1,0 +1,27 @@
+// The checks that tie the underlay's address to the rest of the config,
+// kept apart from the YAML reader: with lease.source kube the address (and
+// device) may come from our Node's annotations instead, and must pass the
+// same checks once they are known.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "control/config/config.h"
+
+namespace tartan {
+
+struct ConfigProblem {
+  std::string key;  // the config key at fault, e.g. "ports.underlay.gateway"
+  std::string message;
+};
+
+// Whether the config names the underlay's device and address (always,
+// except with lease.source kube before the Node's annotations are read).
+bool underlay_known(const Config& c);
+
+// Prefix length, gateway, static neighbours and Network against the
+// underlay's address. nullopt when all hold (or the address is not known).
+std::optional<ConfigProblem> check_underlay(const Config& c);
+
+}  // namespace tartan

@@ -1,0 +1,134 @@
+// The real tartand with control.http.listen set: the endpoints the
+// DaemonSet's liveness and readiness probes ask, and how a bad or taken
+// address stops it.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
+
+#include "tests/support/files.h"
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+#include "tests/support/taken_port.h"
+
+namespace tartan {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::http_request;
+using testing::Process;
+using testing::run_command;
+
+// A node on sink devices (no NIC, no namespace, no hugepages) whose lease
+// comes through the API; `http` is control.http.listen.
+std::string write_config(const std::string& dir, const std::string& http) {
+  const std::string path = dir + "/tartan.yaml";
+  testing::write_file(path,
+                      "eal: {hugepages: off, memory_mb: 256}\n"
+                      "ports:\n"
+                      "  underlay: {device: net_null0, address: 192.0.2.10/24}\n"
+                      "  overlay: [{device: net_null1}]\n"
+                      "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
+                      "network_file: " +
+                          dir +
+                          "/net-conf.json\n"
+                          "control:\n"
+                          "  listen: unix://" +
+                          dir +
+                          "/tartan.sock\n"
+                          "  http: {listen: '" +
+                          http +
+                          "'}\n"
+                          "lease: {source: grpc}\n"
+                          "node: {state_dir: " +
+                          dir +
+                          "/state}\n"
+                          "subnet_file: " +
+                          dir + "/subnet.env\n");
+  testing::write_file(dir + "/net-conf.json",
+                      R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
+  return path;
+}
+
+// The address tartand says its endpoints are on, once it has said so.
+std::string health_address(const Process& daemon) {
+  std::string address;
+  testing::eventually(
+      [&] {
+        std::smatch m;
+        const std::string out = daemon.output();
+        if (!std::regex_search(out, m, std::regex("health endpoints on http://([0-9.:]+) ")))
+          return false;
+        address = m[1];
+        return true;
+      },
+      60s);
+  return address;
+}
+
+TEST(TartandHttp, ProbesSeeAliveNotReadyUntilTheLeaseThenReadyAndNothingAfterSigterm) {
+  const testing::ScopedTempDir dir("kh-http");
+  Process daemon({testing::required_env("TARTAND"), "--config",
+                  write_config(dir.path(), "127.0.0.1:0"), "--stats-interval", "0"});
+  const std::string address = health_address(daemon);
+  ASSERT_FALSE(address.empty()) << daemon.output();
+  const std::string base = "http://" + address;
+
+  auto r = http_request(base + "/healthz");
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "ok");
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return http_request(base + "/readyz").body.find("api_serving          yes") !=
+               std::string::npos;
+      },
+      30s));
+  r = http_request(base + "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("lease_acquired       no    waiting for Leases.SetLocalLease"),
+            std::string::npos)
+      << r.body;
+
+  const auto set = run_command({testing::required_env("TARTANCTL"), "--socket",
+                                dir.path() + "/tartan.sock", "lease", "set", "10.244.3.0/24"});
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  r = http_request(base + "/readyz?format=json");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"ready\": true"), std::string::npos) << r.body;
+
+  daemon.signal(SIGTERM);
+  const auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.output();
+  EXPECT_EQ(*code, 0) << daemon.output();
+  EXPECT_EQ(http_request(base + "/healthz").status, 0);
+}
+
+TEST(TartandHttp, APortInUseExitsOneNamingTheKey) {
+  const testing::ScopedTempDir dir("kh-http");
+  const testing::TakenPort taken;  // as flanneld's --healthz-port would hold it
+  const std::string& listen = taken.address();
+
+  const auto r = run_command(
+      {testing::required_env("TARTAND"), "--config", write_config(dir.path(), listen)}, 60s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("tartand: control.http.listen " + listen +
+                          ": cannot listen: Address already in use"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(TartandHttp, ABadListenAddressIsAConfigErrorExitingTwo) {
+  const testing::ScopedTempDir dir("kh-http");
+  const std::string config = write_config(dir.path(), "localhost:8081");
+  const auto r = run_command({testing::required_env("TARTAND"), "--config", config});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(
+      r.output.find(config + ":9:18: control.http.listen: 'localhost' is not an IPv4 address in "
+                             "'localhost:8081'"),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("EAL"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tartan

@@ -1,0 +1,147 @@
+// Our own Node, read and written as flanneld's kube subnet manager does:
+// the podCIDR, the annotations put back, NetworkUnavailable, and the
+// per-node underlay settings one shared tartan.yaml leaves to the Node.
+#include "control/sources/kube/own_node.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "control/config/config_loader.h"
+#include "control/config/underlay_check.h"
+
+namespace tartan {
+namespace {
+
+AnnotationKeys keys() {
+  return *annotation_keys("flannel.alpha.coreos.com");
+}
+
+NodeSpec own_node() {
+  NodeSpec n;
+  n.name = "node-7";
+  n.pod_cidrs = {"10.244.7.0/24", "fd00:10:244:7::/64"};
+  return n;
+}
+
+const MacAddr kMac = *MacAddr::parse("0e:3c:1f:00:00:07");
+const Ipv4Addr kUnderlay = *Ipv4Addr::parse("192.0.2.17");
+
+TEST(KubeOwnNode, PodCidrIsTheIPv4EntryAndMustLieInsideTheNetwork) {
+  const Ipv4Prefix network = *Ipv4Prefix::parse("10.244.0.0/16");
+  NodeSpec n = own_node();
+  EXPECT_EQ(own_pod_cidr(n, network)->value().str(), "10.244.7.0/24");
+  n.pod_cidrs = {"fd00:10:244:7::/64", "10.244.7.0/25"};  // v6 first (flannel#1629)
+  EXPECT_EQ(own_pod_cidr(n, network)->value().str(), "10.244.7.0/25");
+  n.pod_cidrs = {};
+  ASSERT_TRUE(own_pod_cidr(n, network).ok());
+  EXPECT_FALSE(own_pod_cidr(n, network)->has_value()) << "not assigned yet";
+  n.pod_cidrs = {"10.9.7.0/24"};
+  EXPECT_EQ(own_pod_cidr(n, network).status().message(),
+            "spec.podCIDRs[0]: 10.9.7.0/24 of node 'node-7' is outside network.Network "
+            "10.244.0.0/16");
+}
+
+TEST(KubeOwnNode, TheAnnotationsFlanneldWritesAreWantedAndOnlyWhatDiffersIsPatched) {
+  NodeSpec n = own_node();
+  const auto info = read_flannel_node(n, keys());
+  const auto wanted = wanted_annotations(keys(), *info, BackendType::kVxlan, 4096, kMac, kUnderlay);
+  EXPECT_EQ(wanted.at("flannel.alpha.coreos.com/backend-data"),
+            R"({"VNI":4096,"VtepMAC":"0e:3c:1f:00:00:07"})");
+  EXPECT_EQ(wanted.at("flannel.alpha.coreos.com/backend-type"), "vxlan");
+  EXPECT_EQ(wanted.at("flannel.alpha.coreos.com/public-ip"), "192.0.2.17");
+  EXPECT_EQ(wanted.at("flannel.alpha.coreos.com/kube-subnet-manager"), "true");
+
+  // A fresh node: all four, under metadata.annotations, nothing else.
+  auto patch = annotation_patch(n, wanted);
+  ASSERT_TRUE(patch);
+  const auto body = nlohmann::json::parse(*patch);
+  EXPECT_EQ(body.size(), 1u);
+  EXPECT_EQ(body["metadata"]["annotations"].size(), 4u);
+
+  // Published: nothing to do. Then someone deletes one and edits another.
+  n.annotations = wanted;
+  n.annotations["example.com/other"] = "kept";
+  EXPECT_FALSE(annotation_patch(n, wanted));
+  n.annotations.erase("flannel.alpha.coreos.com/backend-data");
+  n.annotations["flannel.alpha.coreos.com/public-ip"] = "192.0.2.99";
+  patch = annotation_patch(n, wanted);
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(nlohmann::json::parse(*patch), nlohmann::json::parse(R"({"metadata":{"annotations":{
+              "flannel.alpha.coreos.com/backend-data":"{\"VNI\":4096,\"VtepMAC\":\"0e:3c:1f:00:00:07\"}",
+              "flannel.alpha.coreos.com/public-ip":"192.0.2.17"}}})"));
+}
+
+TEST(KubeOwnNode, PublicIpOverwriteIsWhatWeAnnounce) {
+  NodeSpec n = own_node();
+  n.annotations["flannel.alpha.coreos.com/public-ip-overwrite"] = "203.0.113.17";
+  const auto info = read_flannel_node(n, keys());
+  EXPECT_EQ(wanted_annotations(keys(), *info, BackendType::kVxlan, 1, kMac, kUnderlay)
+                .at("flannel.alpha.coreos.com/public-ip"),
+            "203.0.113.17");
+}
+
+TEST(KubeOwnNode, NetworkUnavailableIsSetFalseUnlessItAlreadyIs) {
+  const auto at = std::chrono::system_clock::from_time_t(1796300000);  // 2026-12-03T12:13:20Z
+  auto patch = network_condition_patch(std::nullopt, at);
+  ASSERT_TRUE(patch);
+  const auto c = nlohmann::json::parse(*patch)["status"]["conditions"];
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0]["type"], "NetworkUnavailable");
+  EXPECT_EQ(c[0]["status"], "False");
+  EXPECT_EQ(c[0]["reason"], "TartanIsUp");
+  EXPECT_EQ(c[0]["lastTransitionTime"], "2026-12-03T12:13:20Z");
+  EXPECT_EQ(c[0]["lastHeartbeatTime"], "2026-12-03T12:13:20Z");
+  EXPECT_TRUE(network_condition_patch(NodeConditionState{"True", "NoRouteCreated"}, at));
+  EXPECT_FALSE(network_condition_patch(NodeConditionState{"False", "FlannelIsUp"}, at));
+}
+
+// One tartan.yaml for every node (a ConfigMap): the underlay's device and
+// address may be left out with lease.source kube and come from the Node.
+const char* kSharedConfig = R"(ports:
+  underlay: {}
+  overlay: [{name: flannel.1, device: "net_tap0,iface=flannel.1"}]
+network: {"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}}
+lease: {source: kube}
+)";
+
+TEST(KubeOwnNode, UnderlaySettingsComeFromTheNodesAnnotations) {
+  auto config = parse_config(kSharedConfig, "shared.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_FALSE(underlay_known(*config));
+  NodeSpec n = own_node();
+  n.annotations[kUnderlayDeviceAnnotation] = "0000:3b:00.0";
+  n.annotations[kUnderlayAddressAnnotation] = "192.0.2.17/24";
+  n.annotations[kUnderlayGatewayAnnotation] = "192.0.2.1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  EXPECT_TRUE(underlay_known(*config));
+  EXPECT_EQ(config->engine.ports[0].device, "0000:3b:00.0");
+  EXPECT_EQ(config->engine.underlay.address.str(), "192.0.2.17/24");
+  EXPECT_EQ(config->engine.underlay.gateway->str(), "192.0.2.1");
+  EXPECT_FALSE(check_underlay(*config));
+
+  n.annotations[kUnderlayGatewayAnnotation] = "198.51.100.1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  const auto problem = check_underlay(*config);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->key, "ports.underlay.gateway");
+  EXPECT_EQ(problem->message, "198.51.100.1 is not inside the underlay subnet 192.0.2.0/24");
+
+  n.annotations[kUnderlayAddressAnnotation] = "192.0.2.17";
+  EXPECT_EQ(apply_node_settings(n, config->engine).message(),
+            "annotations[tartan.io/underlay-address]: '192.0.2.17' is not an IPv4 address with "
+            "its prefix length (192.0.2.10/24)");
+}
+
+TEST(KubeOwnNode, OnlyKubeModeMayLeaveTheUnderlayToTheNode) {
+  std::string yaml = kSharedConfig;
+  yaml.replace(yaml.find("{source: kube}"), 14, "{source: grpc}");
+  auto config = parse_config(yaml, "shared.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "shared.yaml:2:13: ports.underlay.device: required key is missing (PCI address or vdev "
+            "devargs)");
+}
+
+}  // namespace
+}  // namespace tartan
