@@ -115,6 +115,19 @@ Tap open_tap(const std::string& name, bool vnet) {
   return t;
 }
 
+// An Ethernet header (type IPv4) at `f` and an IPv4 header without options
+// after it, carrying `proto`; addresses, length and checksum left to the
+// caller.
+rte_ipv4_hdr* ethernet_and_ipv4(uint8_t* f, uint8_t proto) {
+  reinterpret_cast<rte_ether_hdr*>(f)->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f + kEthLen);
+  std::memset(ip, 0, kIpv4Len);
+  ip->version_ihl = RTE_IPV4_VHL_DEF;
+  ip->time_to_live = 64;
+  ip->next_proto_id = proto;
+  return ip;
+}
+
 struct Direction {
   uint64_t packets = 0, bytes = 0, segments = 0;
   uint64_t send_cycles = 0, receive_cycles = 0;  // outside read() and write()
@@ -192,13 +205,7 @@ class Relay {
     auto* f =
         reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthLen + kIpv4Len + kTcpLen + payload));
     std::memset(f, 0x5a, rte_pktmbuf_pkt_len(m));
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(f);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f + kEthLen);
-    std::memset(ip, 0, kIpv4Len);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
+    auto* ip = ethernet_and_ipv4(f, IPPROTO_TCP);
     ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(kIpv4Len + kTcpLen + payload));
     ip->src_addr = rte_cpu_to_be_32(0x0af40102);
     ip->dst_addr = rte_cpu_to_be_32(0x0af40202);
@@ -225,13 +232,7 @@ class Relay {
     }
     // Outer Ethernet, IPv4, UDP, VXLAN in front of the inner frame.
     auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
-    auto* oeth = reinterpret_cast<rte_ether_hdr*>(h);
-    oeth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* oip = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
-    std::memset(oip, 0, kIpv4Len);
-    oip->version_ihl = RTE_IPV4_VHL_DEF;
-    oip->time_to_live = 64;
-    oip->next_proto_id = IPPROTO_UDP;
+    auto* oip = ethernet_and_ipv4(h, IPPROTO_UDP);
     oip->src_addr = rte_cpu_to_be_32(0xc000020b);  // 192.0.2.11
     oip->dst_addr = rte_cpu_to_be_32(0xc000020c);  // 192.0.2.12
     oip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen));
