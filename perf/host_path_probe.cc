@@ -56,6 +56,7 @@
 #include "engine/backends/inner_checksum.h"
 #include "engine/backends/tunnel_checksum.h"
 #include "engine/checksum.h"
+#include "engine/eal.h"
 
 namespace {
 
@@ -401,11 +402,13 @@ void bench(Relay& relay, int rounds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  remove_runtime_dir_at_exit();
   const int eal = rte_eal_init(argc, argv);
   if (eal < 0) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
+  note_eal_started();
   argc -= eal;
   argv += eal;
   std::string tap_a = "hpa", tap_b = "hpb", mode_name = "vnet";
@@ -451,6 +454,7 @@ int main(int argc, char** argv) {
   if (bench_rounds > 0) {
     Relay relay(Mode::kVxlan, verify, big, direct, indirect);
     bench(relay, bench_rounds);
+    rte_eal_cleanup();
     return 0;
   }
   Tap a = open_tap(tap_a, mode != Mode::kPlain);
@@ -465,5 +469,6 @@ int main(int argc, char** argv) {
   }
   print("a->b", ab);
   print("b->a", ba);
+  rte_eal_cleanup();
   return 0;
 }
