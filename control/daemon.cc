@@ -67,6 +67,21 @@ Status Daemon::launch() {
     if (!mac) return mac.status();
     ec.dataplane.vtep_mac = *mac;
   }
+  // The host's side of the overlay carries the VtepMAC, as flannel.<VNI>
+  // does (tools read it there): the tap is the first overlay port.
+  const auto tap = std::find_if(ec.ports.begin(), ec.ports.end(),
+                                [](const PortConfig& p) { return p.role == PortRole::kOverlay; });
+  if (!config_.host_tap.empty() && tap != ec.ports.end() && !tap->mac) {
+    tap->mac = ec.dataplane.vtep_mac;
+  }
+  const auto underlay = std::find_if(ec.ports.begin(), ec.ports.end(), [](const PortConfig& p) {
+    return p.role == PortRole::kUnderlay;
+  });
+  if (underlay != ec.ports.end()) {
+    auto link = UnderlayLink::prepare(*underlay);
+    if (!link) return link.status();
+    underlay_link_ = std::move(link).value();
+  }
   auto engine = Engine::create(ec);
   if (!engine) return engine.status();
   engine_ = std::move(engine).value();
@@ -122,6 +137,7 @@ void Daemon::stop() {
   tap_watchdog_.reset();
   host_.reset();  // removes the host routes while the tap still exists
   if (engine_) engine_->stop();
+  underlay_link_.reset();
 }
 
 Daemon::~Daemon() {
@@ -150,7 +166,11 @@ Status Daemon::start_http() {
 
 Status Daemon::program_host() {
   if (config_.host_tap.empty()) return {};
-  auto host = HostNetwork::open(config_.host_tap);
+  // The tap is the first overlay port (Config::host_tap).
+  const auto& ports = engine_->ports();
+  const auto tap = std::find_if(ports.begin(), ports.end(),
+                                [](const Port& p) { return p.role() == PortRole::kOverlay; });
+  auto host = HostNetwork::open(config_.host_tap, tap->mac());
   if (!host) return host.status();
   host_ = std::move(host).value();
   // Routes a killed tartand left behind go; nodes bring theirs back.
@@ -171,10 +191,6 @@ Status Daemon::program_host() {
             route ? h->add_route(prefix, route->vtep_mac.value_or(own)) : h->remove_route(prefix);
         if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
       });
-  // The tap is the first overlay port (Config::host_tap).
-  const auto& ports = engine_->ports();
-  const auto tap = std::find_if(ports.begin(), ports.end(),
-                                [](const Port& p) { return p.role() == PortRole::kOverlay; });
   tap_watchdog_ = std::make_unique<TapWatchdog>(*engine_, tap - ports.begin(), *host_);
   return {};
 }

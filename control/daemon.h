@@ -20,6 +20,7 @@
 #include "control/config/config.h"
 #include "control/host/host_network.h"
 #include "control/host/tap_watchdog.h"
+#include "control/host/underlay_link.h"
 #include "control/http/control_loop_probe.h"
 #include "control/http/http_server.h"
 #include "control/sources/node_source.h"
@@ -65,6 +66,7 @@ class Daemon {
   std::unique_ptr<NodeSource> source_;
   Readiness readiness_;
   AnnotationKeys keys_;
+  std::unique_ptr<UnderlayLink> underlay_link_;  // put back after the engine stops
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;

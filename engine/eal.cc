@@ -43,6 +43,15 @@ std::string device_port_name(const std::string& device) {
   return name;
 }
 
+std::string device_iface(const std::string& device) {
+  std::stringstream args(device);
+  std::string arg;
+  while (std::getline(args, arg, ',')) {
+    if (arg.rfind("iface=", 0) == 0) return arg.substr(6);
+  }
+  return "";
+}
+
 std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages) {
   std::vector<unsigned> lcores{config.eal.main_lcore};
   for (unsigned l : config.workers.lcores) lcores.push_back(l);

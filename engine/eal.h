@@ -22,6 +22,10 @@ bool is_pci_device(const std::string& device);
 // with PCI addresses in their full domain form.
 std::string device_port_name(const std::string& device);
 
+// The kernel interface a vdev's devargs name (`iface=`, as net_tap and
+// net_af_packet take it), or "".
+std::string device_iface(const std::string& device);
+
 // The EAL command line for this config: lcores, memory, hugepages or not, a
 // unique --file-prefix, the PCI allow-list and vdevs of the configured ports.
 std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages);

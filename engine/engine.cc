@@ -13,7 +13,7 @@
 #include <string>
 
 #include "engine/log.h"
-#include "engine/telemetry.h"
+#include "engine/observe/telemetry.h"
 #include "engine/unmap_barrier.h"
 
 namespace tartan {
@@ -129,9 +129,14 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     for (const Port& p : engine->ports_) {
       if (w < p.rx_queues()) rxqs.push_back({p.id(), w});
     }
+    auto reassembly = Reassembly::create(config.dataplane.reassembly_max_packets,
+                                         config.dataplane.reassembly_timeout_ms,
+                                         static_cast<int>(rte_socket_id()));
+    if (!reassembly) return reassembly.status();
     engine->workers_.push_back(std::make_unique<Worker>(
         w, config.workers.lcores[w], engine->ctx_, std::move(rxqs), w, config.workers.burst_size,
-        engine->to_control_[w], engine->inject_[w], engine->peers_[w]));
+        engine->to_control_[w], engine->inject_[w], engine->peers_[w],
+        std::move(reassembly).value()));
     if (w > 0) engine->workers_[w]->set_slow_path(engine->to_slow_[w - 1], {});
   }
   engine->workers_[0]->set_slow_path(nullptr, engine->to_slow_);
@@ -159,6 +164,7 @@ Status Engine::build_context() {
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
   ctx_.tx_udp_cksum_offload = ul.offloads().udp_cksum;
+  ctx_.rx_udp_cksum_offload = ul.offloads().rx_cksum;
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
@@ -482,6 +488,7 @@ std::vector<NeighbourView> Engine::neighbours() const {
 uint64_t Engine::held_mbufs() const {
   std::lock_guard lock(mu_);
   uint64_t n = neighbours_->held_packets();
+  for (const auto& w : workers_) n += fragments_held(w->counters());
   for (rte_ring* r : to_control_) n += rte_ring_count(r);
   for (rte_ring* r : inject_) n += rte_ring_count(r);
   for (rte_ring* r : to_slow_) n += rte_ring_count(r);
@@ -524,6 +531,9 @@ StatsSnapshot Engine::stats() const {
     s.events.injected += c.events.injected.get();
     s.events.to_slow_path += c.events.to_slow_path.get();
     s.events.decap_offloaded += c.events.decap_offloaded.get();
+    s.events.reassembled += c.events.reassembled.get();
+    s.events.fragments_reassembled += c.events.fragments_reassembled.get();
+    s.events.fragments_held_now += fragments_held(c);
   }
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {

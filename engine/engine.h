@@ -18,18 +18,18 @@
 #include <thread>
 #include <vector>
 
-#include "engine/accounting.h"
-#include "engine/adjacency.h"
-#include "engine/datapath_context.h"
 #include "engine/engine_config.h"
 #include "engine/flow_offload.h"
-#include "engine/neighbours.h"
+#include "engine/neighbours/adjacency.h"
+#include "engine/neighbours/neighbours.h"
+#include "engine/observe/accounting.h"
+#include "engine/observe/stats.h"
+#include "engine/path/datapath_context.h"
+#include "engine/path/worker.h"
 #include "engine/port.h"
 #include "engine/port_view.h"
-#include "engine/stats.h"
 #include "engine/status.h"
-#include "engine/tables.h"
-#include "engine/worker.h"
+#include "engine/tables/tables.h"
 
 namespace tartan {
 
@@ -83,7 +83,8 @@ class Engine {
   const MacAddr& vtep_mac() const { return vtep_mac_; }
   const EngineConfig& config() const { return config_; }
   // Buffers the engine holds outside the mempool's free list on purpose:
-  // packets waiting for ARP and in the worker <-> control rings.
+  // packets waiting for ARP, fragments waiting for reassembly, and what is
+  // in the worker <-> control rings.
   uint64_t held_mbufs() const;
   // Where every packet went (accounting.h); exact when no packet is in
   // process. Implemented in accounting.cc.

@@ -71,6 +71,10 @@ struct DataplaneConfig {
   uint32_t arp_refresh_s = 60;      // re-ARP a resolved neighbour this often
   uint32_t arp_queue_len = 64;      // packets held per unresolved neighbour
   uint32_t icmp_rate_per_s = 1000;  // ICMP errors a worker may send per second
+  // Outer IPv4 fragments: packets each worker may have in reassembly (each
+  // up to 8 fragments), and how long one may take to come together.
+  uint32_t reassembly_max_packets = 256;
+  uint32_t reassembly_timeout_ms = 1000;
   std::vector<StaticNeighbour> static_neighbours;  // win over ARP
 
   uint16_t overlay_mtu() const;  // underlay_mtu minus 50 (vxlan) or 28 (udp)

@@ -66,6 +66,14 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
     port.offloads_.udp_cksum = true;
   }
+  // The workers read the verdicts where the device gives them and check in
+  // software where not; a tunnel-aware device puts the outer UDP one apart.
+  constexpr uint64_t kRxChecksums = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  if ((info.rx_offload_capa & kRxChecksums) == kRxChecksums) {
+    conf.rxmode.offloads |= kRxChecksums;
+    conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_OUTER_UDP_CKSUM;
+    port.offloads_.rx_cksum = true;
+  }
   if (int rc = rte_eth_dev_configure(port.id_, port.rx_queues_, port.tx_queues_, &conf); rc != 0) {
     return Status::internal("port '" + config.name + "': configure failed: " + dpdk_error(rc));
   }
@@ -138,11 +146,12 @@ Status Port::start() {
     return Status::internal("port '" + name_ + "': start failed: " + dpdk_error(rc));
   }
   started_ = true;
-  TARTAN_LOG(INFO, kEngine, "port '%s' (%s, %s) started: %u RX / %u TX queues, mac %s%s%s%s",
+  TARTAN_LOG(INFO, kEngine, "port '%s' (%s, %s) started: %u RX / %u TX queues, mac %s%s%s%s%s",
              name_.c_str(), port_role_name(role_), driver_.c_str(), rx_queues_, tx_queues_,
              mac_.str().c_str(), offloads_.rss ? ", rss" : "",
              offloads_.ipv4_cksum ? ", ipv4-cksum offload" : "",
-             offloads_.udp_cksum ? ", udp-cksum offload" : "");
+             offloads_.udp_cksum ? ", udp-cksum offload" : "",
+             offloads_.rx_cksum ? ", rx-cksum offload" : "");
   return {};
 }
 

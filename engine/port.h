@@ -18,6 +18,7 @@ namespace tartan {
 struct PortOffloads {
   bool ipv4_cksum = false;  // TX IPv4 header checksum
   bool udp_cksum = false;   // TX UDP checksum
+  bool rx_cksum = false;    // RX IPv4 and UDP checksums verified (mbuf flags)
   bool rss = false;         // RX spread over several queues
 };
 

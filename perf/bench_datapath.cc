@@ -9,8 +9,8 @@
 
 #include <random>
 
-#include "engine/inner_checksum.h"
-#include "engine/ipv4_check.h"
+#include "engine/backends/inner_checksum.h"
+#include "engine/path/ipv4_check.h"
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {

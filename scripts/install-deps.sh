@@ -11,7 +11,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libnl-3-dev libnl-route-3-dev
+  libnl-3-dev libnl-route-3-dev libbpf-dev
   libmicrohttpd-dev libgnutls28-dev  # /healthz, /readyz (control/http); the API server double
   libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
   etcd-server etcd-client golang-etcd-server-dev

@@ -47,6 +47,9 @@ void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
   e->set_to_exception(s.events.to_exception);
   e->set_to_slow_path(s.events.to_slow_path);
   e->set_decap_offloaded(s.events.decap_offloaded);
+  e->set_reassembled(s.events.reassembled);
+  e->set_fragments_reassembled(s.events.fragments_reassembled);
+  e->set_fragments_held_now(s.events.fragments_held_now);
   for (const PeerStats& p : s.peers) {
     auto* o = out->add_peers();
     o->set_public_ip(p.public_ip.str());
@@ -83,6 +86,7 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
   e.arp_replies -= b.arp_replies, e.icmp_errors -= b.icmp_errors, e.to_exception -= b.to_exception;
   e.to_control -= b.to_control, e.arp_wait -= b.arp_wait, e.injected -= b.injected;
   e.to_slow_path -= b.to_slow_path, e.decap_offloaded -= b.decap_offloaded;
+  e.reassembled -= b.reassembled, e.fragments_reassembled -= b.fragments_reassembled;
   e.arp_requests_sent -= b.arp_requests_sent, e.arp_learned -= b.arp_learned,
       e.arp_released -= b.arp_released;
   std::map<uint32_t, const PeerStats*> old_peers;

@@ -21,6 +21,7 @@
 #include "control/http/listen_address.h"
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
+#include "engine/eal.h"
 
 namespace tartan {
 namespace {
@@ -303,13 +304,7 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
 
 // The kernel interface a net_tap port's devargs name (iface=...), or "".
 std::string tap_iface(const std::string& device) {
-  if (device.rfind("net_tap", 0) != 0) return "";
-  std::stringstream args(device);
-  std::string arg;
-  while (std::getline(args, arg, ',')) {
-    if (arg.rfind("iface=", 0) == 0) return arg.substr(6);
-  }
-  return "";
+  return device.rfind("net_tap", 0) == 0 ? device_iface(device) : "";
 }
 
 // host_routes: auto (the default: on for the first overlay port when it is a
@@ -719,7 +714,7 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   DataplaneConfig& d = engine.dataplane;
   Section s = r.section(top.get("dataplane"), "dataplane",
                         {"vtep_mac", "udp_checksum", "max_routes", "lpm_tbl8_groups",
-                         "icmp_rate_per_s", "arp", "static_neighbours"});
+                         "icmp_rate_per_s", "arp", "reassembly", "static_neighbours"});
   if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
   if (s.has("udp_checksum"))
     d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
@@ -733,6 +728,12 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
     r.maybe_integer(a, "max_retries", d.arp_max_retries, 1, 100);
     r.maybe_integer(a, "refresh_s", d.arp_refresh_s, 1, 86400);
     r.maybe_integer(a, "queue_len", d.arp_queue_len, 1, 4096);
+  }
+  if (s.has("reassembly")) {
+    Section a =
+        r.section(s.get("reassembly"), "dataplane.reassembly", {"max_packets", "timeout_ms"});
+    r.maybe_integer(a, "max_packets", d.reassembly_max_packets, 1, 1 << 20);
+    r.maybe_integer(a, "timeout_ms", d.reassembly_timeout_ms, 1, 60000);
   }
   if (s.has("static_neighbours")) {
     const YAML::Node& list = s.get("static_neighbours");
@@ -1035,6 +1036,10 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "max_retries" << YAML::Value << d.arp_max_retries;
   out << YAML::Key << "refresh_s" << YAML::Value << d.arp_refresh_s;
   out << YAML::Key << "queue_len" << YAML::Value << d.arp_queue_len;
+  out << YAML::EndMap;
+  out << YAML::Key << "reassembly" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max_packets" << YAML::Value << d.reassembly_max_packets;
+  out << YAML::Key << "timeout_ms" << YAML::Value << d.reassembly_timeout_ms;
   out << YAML::EndMap;
   out << YAML::Key << "static_neighbours" << YAML::Value << YAML::BeginSeq;
   for (const StaticNeighbour& n : d.static_neighbours) {

@@ -154,11 +154,12 @@ void print_stats_tables(const v1::StatsSnapshot& s) {
   std::printf("\n");
   const auto& e = s.events();
   print_table({{"ARP-REPLIES", "ARP-REQUESTS", "ARP-LEARNED", "ARP-WAIT", "ARP-RELEASED",
-                "ARP-HELD", "ICMP-ERRORS", "TO-EXCEPTION"},
+                "ARP-HELD", "ICMP-ERRORS", "TO-EXCEPTION", "REASSEMBLED", "FRAGMENTS-HELD"},
                {std::to_string(e.arp_replies()), std::to_string(e.arp_requests_sent()),
                 std::to_string(e.arp_learned()), std::to_string(e.arp_wait()),
                 std::to_string(e.arp_released()), std::to_string(e.arp_held_now()),
-                std::to_string(e.icmp_errors()), std::to_string(e.to_exception())}});
+                std::to_string(e.icmp_errors()), std::to_string(e.to_exception()),
+                std::to_string(e.reassembled()), std::to_string(e.fragments_held_now())}});
   if (s.peers_size() > 0) {
     std::printf("\n");
     std::vector<std::vector<std::string>> peers{

@@ -71,9 +71,11 @@ Status failed(const std::string& what, int err) {
 
 }  // namespace
 
-Result<std::unique_ptr<HostNetwork>> HostNetwork::open(const std::string& ifname) {
+Result<std::unique_ptr<HostNetwork>> HostNetwork::open(const std::string& ifname,
+                                                       const MacAddr& mac) {
   std::unique_ptr<HostNetwork> h(new HostNetwork());
   h->ifname_ = ifname;
+  h->mac_ = mac;
   h->sock_ = nl_socket_alloc();
   if (h->sock_ == nullptr)
     return Status(ErrorCode::kResourceExhausted, "cannot allocate a netlink socket");
@@ -154,6 +156,37 @@ Status HostNetwork::reattach() {
     if (Status s = add_route(prefix, mac); !s.ok()) return s;
   }
   return {};
+}
+
+Result<std::string> HostNetwork::restore_link() {
+  std::lock_guard lock(mu_);
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock_, ifindex_, nullptr, &raw); err < 0)
+    return failed(ifname_, err);
+  Link now(raw);
+  Link change(rtnl_link_alloc());
+  std::string restored;
+  const unsigned mtu = rtnl_link_get_mtu(now.get());
+  if (mtu_ != 0 && mtu != mtu_) {
+    rtnl_link_set_mtu(change.get(), mtu_);
+    restored =
+        "MTU " + std::to_string(mtu) + " set from outside, put back to " + std::to_string(mtu_);
+  }
+  const nl_addr* lladdr = rtnl_link_get_addr(now.get());
+  if (lladdr == nullptr || nl_addr_get_len(lladdr) != 6 ||
+      std::memcmp(nl_addr_get_binary_addr(lladdr), mac_.bytes.data(), 6) != 0) {
+    Addr ours(nl_addr_build(AF_LLC, mac_.bytes.data(), 6));
+    rtnl_link_set_addr(change.get(), ours.get());
+    char was[32] = "none";
+    if (lladdr != nullptr) nl_addr2str(lladdr, was, sizeof was);
+    restored += (restored.empty() ? "" : "; ") + std::string("MAC ") + was +
+                " set from outside, put back to " + mac_.str();
+  }
+  if (restored.empty()) return restored;
+  if (int err = rtnl_link_change(sock_, now.get(), change.get(), 0); err < 0) {
+    return failed("putting back " + ifname_ + "'s " + restored, err);
+  }
+  return restored;
 }
 
 Status HostNetwork::add_route(const Ipv4Prefix& pod_cidr, const MacAddr& next_hop_mac) {

@@ -26,8 +26,9 @@ inline constexpr uint8_t kTartanRouteProtocol = 116;
 class HostNetwork {
  public:
   // Opens a netlink socket in the current network namespace for the tap
-  // named `ifname`.
-  static Result<std::unique_ptr<HostNetwork>> open(const std::string& ifname);
+  // named `ifname`, whose MAC is `mac` (tartan makes it the VtepMAC, as
+  // flannel.<VNI> has: tools read it there).
+  static Result<std::unique_ptr<HostNetwork>> open(const std::string& ifname, const MacAddr& mac);
   ~HostNetwork();  // removes every route and neighbour it added
   HostNetwork(const HostNetwork&) = delete;
   HostNetwork& operator=(const HostNetwork&) = delete;
@@ -48,6 +49,12 @@ class HostNetwork {
   // and gives it again our address, MTU, neighbours and routes.
   Status reattach();
 
+  // What flannel.<VNI> keeps and a tap lets anyone change: its MTU (the
+  // kernel's vxlan device refuses one above the underlay's minus the
+  // overhead) and its MAC. Puts back either where it was changed from
+  // outside; returns what it put back, "" when nothing.
+  Result<std::string> restore_link();
+
   const std::string& ifname() const { return ifname_; }
   int ifindex() const;
 
@@ -59,8 +66,9 @@ class HostNetwork {
   nl_sock* sock_ = nullptr;
   std::string ifname_;
   int ifindex_ = 0;
+  MacAddr mac_;
   std::optional<Ipv4Prefix> local_;
-  uint16_t mtu_ = 0;
+  uint16_t mtu_ = 0;  // 0 until set_local()
   // What we program, including what failed (the tap may be gone for a
   // moment): reattach() programs all of it again.
   std::map<Ipv4Prefix, MacAddr> routes_;

@@ -32,7 +32,16 @@ void TapWatchdog::run() {
 
 void TapWatchdog::check() {
   const std::string& name = host_.ifname();
-  if (static_cast<int>(if_nametoindex(name.c_str())) == host_.ifindex()) return;
+  if (static_cast<int>(if_nametoindex(name.c_str())) == host_.ifindex()) {
+    const auto restored = host_.restore_link();
+    if (!restored) {
+      TARTAN_LOG(ERR, kControl, "overlay interface %s: %s", name.c_str(),
+                 restored.status().message().c_str());
+    } else if (!restored->empty()) {
+      TARTAN_LOG(WARNING, kControl, "overlay interface %s: %s", name.c_str(), restored->c_str());
+    }
+    return;
+  }
   TARTAN_LOG(WARNING, kControl, "overlay interface %s was deleted from outside: creating it again",
              name.c_str());
   if (Status s = engine_.reopen_port(port_); !s.ok()) {

@@ -1,8 +1,9 @@
 // Watches the overlay tap's kernel interface: when someone deletes it
 // (`ip link del flannel.1`) the tap port is probed again, which creates the
 // interface anew, and the host side (address, MTU, neighbours, routes) is
-// programmed into it again. Polls by name: a tap is deleted rarely, and a
-// poll costs one ioctl.
+// programmed into it again; when someone changes its MTU or MAC, they are
+// put back (HostNetwork::restore_link). Each is logged. Polls: a tap is
+// changed rarely, and a poll costs an ioctl and a netlink request.
 #pragma once
 
 #include <chrono>

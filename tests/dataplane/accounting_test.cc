@@ -1,4 +1,4 @@
-// Buffer accounting (engine/accounting.h): every fate a packet can meet is
+// Buffer accounting (engine/observe/accounting.h): every fate a packet can meet is
 // one term of the books, the books balance after each, and the check every
 // EngineFixture runs at teardown catches a packet or an mbuf that went
 // missing.
@@ -61,6 +61,21 @@ TEST(Accounting, EveryFateIsOneTermAndTheBooksBalanceAfterEach) {
   a = books();
   EXPECT_EQ(a.to_exception, 1u);
 
+  // Reassembling: the first of two outer fragments of a node's tunnel
+  // packet waits for the other ...
+  const auto parts = testing::ipv4_fragments(fx.vxlan_from(2, fx.pod_ip(), 1, 600), 400);
+  ASSERT_EQ(parts.size(), 2u);
+  const Accounting before = books();
+  EXPECT_TRUE(fx.from_underlay({parts[0]}).empty());
+  a = books();
+  EXPECT_EQ(a.reassembling, 1u);
+  // ... which completes it: both consumed, one packet created and delivered.
+  EXPECT_EQ(fx.from_underlay({parts[1]}).size(), 1u);
+  a = books();
+  EXPECT_EQ(a.reassembling, 0u);
+  EXPECT_EQ(a.consumed - before.consumed, 2u);
+  EXPECT_EQ(a.created - before.created, 1u);
+
   // Held for ARP: node 3 has no neighbour entry yet; its ARP request is
   // created by the control side.
   fx.add_node(3, /*static_neighbour=*/false);
@@ -71,10 +86,11 @@ TEST(Accounting, EveryFateIsOneTermAndTheBooksBalanceAfterEach) {
 
   // Consumed: the reply is learned from (and releases what was held).
   const auto n3 = EngineFixture::node(3);
+  const uint64_t consumed = a.consumed;
   fx.from_underlay({testing::arp_frame(2, self.underlay_mac, n3.underlay_mac, n3.public_ip,
                                        self.underlay_mac, self.public_ip)});
   a = books();
-  EXPECT_EQ(a.consumed, 1u);
+  EXPECT_EQ(a.consumed - consumed, 1u);
   EXPECT_EQ(a.held, 0u);
   EXPECT_EQ(fx.take_underlay().size(), 2u) << "the two held packets";
 

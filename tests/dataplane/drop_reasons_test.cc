@@ -27,10 +27,18 @@ Bytes patch_outer(Bytes f, size_t at, std::initializer_list<uint8_t> bytes) {
 }
 
 // Offsets in a VXLAN frame from the fixture: outer IPv4 at 14, UDP at 34,
-// VXLAN at 42, inner Ethernet at 50, inner IPv4 at 64. The outer UDP
-// checksum goes stale when inner bytes change; tartan, like the kernel,
-// does not verify it.
+// VXLAN at 42, inner Ethernet at 50, inner IPv4 at 64. A frame whose inner
+// bytes change gets its outer UDP checksum anew, as its sender would have
+// computed it: tartan, like the kernel, verifies it.
 constexpr size_t kVxlan = 42, kInnerEth = 50, kInnerIp = 64;
+
+// A VXLAN frame from node 2 to a pod of ours, changed by `change`.
+Bytes vxlan_changed(const EngineFixture& fx, const std::function<void(Bytes&)>& change) {
+  Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+  change(f);
+  testing::seal_udp(f);
+  return f;
+}
 
 struct Case {
   const char* name;
@@ -109,24 +117,30 @@ const Case kCases[] = {
      DropReason::kWrongDstPort},
     {"outer_fragment", true,
      [](const EngineFixture& fx) {
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00});
+       // Not UDP: the host's to reassemble, and there is no exception port.
+       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00, 64, 47});
      },
      DropReason::kOuterFragment},
+    {"bad_udp_checksum", true,
+     [](const EngineFixture& fx) {
+       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+       f[kInnerIp + 30] ^= 0x01;  // a bit flipped on the way: the outer checksum no longer fits
+       return f;
+     },
+     DropReason::kBadUdpChecksum},
     {"unknown_sender", true,
      [](const EngineFixture& fx) { return fx.vxlan_from(5, ip("10.244.1.10")); },
      DropReason::kUnknownSender},
     {"bad_vxlan_flags", true,
      [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kVxlan] = 0x0c;  // I plus a reserved bit
-       return f;
+       return vxlan_changed(fx, [](Bytes& f) {
+         f[kVxlan] = 0x0c;  // I plus a reserved bit
+       });
      },
      DropReason::kBadVxlanFlags},
     {"vxlan_reserved_byte", true,
      [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kVxlan + 7] = 0x01;
-       return f;
+       return vxlan_changed(fx, [](Bytes& f) { f[kVxlan + 7] = 0x01; });
      },
      DropReason::kBadVxlanFlags},
     {"bad_vni", true,
@@ -134,23 +148,18 @@ const Case kCases[] = {
      DropReason::kBadVni},
     {"not_our_vtep_mac", true,
      [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kInnerEth + 5] ^= 0x01;
-       return f;
+       return vxlan_changed(fx, [](Bytes& f) { f[kInnerEth + 5] ^= 0x01; });
      },
      DropReason::kNotOurVtepMac},
     {"inner_not_ipv4", true,
      [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kInnerEth + 12] = 0x86, f[kInnerEth + 13] = 0xdd;
-       return f;
+       return vxlan_changed(fx,
+                            [](Bytes& f) { f[kInnerEth + 12] = 0x86, f[kInnerEth + 13] = 0xdd; });
      },
      DropReason::kInnerNotIpv4},
     {"inner_bad_checksum", true,
      [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kInnerIp + 10] ^= 0x01;
-       return f;
+       return vxlan_changed(fx, [](Bytes& f) { f[kInnerIp + 10] ^= 0x01; });
      },
      DropReason::kBadIpChecksum},
     {"inner_dst_not_local", true,
@@ -213,9 +222,11 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(kCases),
 
 TEST(DropReasonsCovered, EveryReasonHasATest) {
   // Reasons provoked elsewhere: ARP queue and resolution (arp_test),
-  // ICMP rate limit (icmp_test), full TX queue (below).
-  std::set<DropReason> covered{DropReason::kArpQueueFull, DropReason::kArpUnresolved,
-                               DropReason::kIcmpRateLimited, DropReason::kTxQueueFull};
+  // ICMP rate limit (icmp_test), reassembly (reassembly_test), full TX
+  // queue (below).
+  std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
+                               DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
+                               DropReason::kFragmentDropped, DropReason::kTxQueueFull};
   for (const Case& c : kCases) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))

@@ -3,6 +3,8 @@
 // unreachable; both byte-exact, both rate limited.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
@@ -21,10 +23,11 @@ Bytes df_frame(const EngineFixture& fx, Ipv4Addr dst, uint16_t payload) {
   return testing::udp_frame(s, payload);
 }
 
-// The ICMP error an offending frame gets from our overlay address, as a
-// router sends it: offending IPv4 header plus its first 8 payload bytes.
+// The ICMP error an offending frame gets from `src` (by default our
+// overlay address, as a router sends it): offending IPv4 header plus its
+// first 8 payload bytes.
 Bytes icmp_error(const EngineFixture& fx, const Bytes& offending, uint8_t type, uint8_t code,
-                 uint16_t mtu) {
+                 uint16_t mtu, std::optional<Ipv4Addr> src = std::nullopt) {
   const Bytes quote(offending.begin() + 14, offending.begin() + 14 + 28);
   Bytes icmp = testing::concat(
       Bytes{type, code, 0, 0, 0, 0, static_cast<uint8_t>(mtu >> 8), static_cast<uint8_t>(mtu)},
@@ -35,7 +38,7 @@ Bytes icmp_error(const EngineFixture& fx, const Bytes& offending, uint8_t type, 
   testing::Ipv4Spec ip;
   ip.src_mac = EngineFixture::kOverlayMac;
   ip.dst_mac = EngineFixture::kPodMac;
-  ip.src_ip = fx.self().subnet.addr;  // 10.244.1.0, as flannel.1's address
+  ip.src_ip = src.value_or(fx.self().subnet.addr);  // 10.244.1.0, as flannel.1's address
   ip.dst_ip = fx.pod_ip();
   ip.protocol = 1;
   ip.id = 0;
@@ -61,6 +64,24 @@ TEST(Icmp, TooBigWithDfGetsFragmentationNeededWithTheOverlayMtu) {
   // At exactly the overlay MTU it goes through.
   EXPECT_EQ(fx.from_overlay({df_frame(fx, *Ipv4Addr::parse("10.244.2.10"), 1450 - 28)}).size(), 1u);
   EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+// Behind a tap the host routes, our overlay address is the host's own:
+// the error comes from the packet's destination, an address the host
+// routes into the tap, so the host's martian and reverse-path checks let
+// it through to the pod (tests/e2e/overlay_device_test.cc shows it).
+TEST(Icmp, OnAHostRoutedOverlayTheErrorComesFromTheDestination) {
+  EngineFixture fx({.overlay_routing = OverlayRouting::kHost});
+  fx.add_node(2);
+  const Ipv4Addr dst = *Ipv4Addr::parse("10.244.2.10");
+  const Bytes big = df_frame(fx, dst, 1450 - 28 + 1);
+  EXPECT_TRUE(fx.from_overlay({big}).empty());
+  const auto back = fx.take_overlay();
+  ASSERT_EQ(back.size(), 1u);
+  const Bytes expected = icmp_error(fx, big, 3, 4, 1450, dst);
+  EXPECT_EQ(back[0], expected) << "got:\n"
+                               << testing::hex(back[0]) << "\nwant:\n"
+                               << testing::hex(expected);
 }
 
 TEST(Icmp, UdpBackendAnswersNoRouteWithNetUnreachableAsFlannelDoes) {

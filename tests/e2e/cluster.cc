@@ -8,17 +8,7 @@
 #include "tests/support/files.h"
 
 namespace tartan::testing {
-namespace {
-
 using namespace std::chrono_literals;
-
-// No checksum or segmentation offload on the path: af_packet must see
-// whole frames with real checksums, as a NIC would deliver them.
-std::string plain(const std::string& ifname) {
-  return "ethtool -K " + ifname + " tx off rx off tso off gso off gro off >/dev/null 2>&1 || true";
-}
-
-}  // namespace
 
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to, const std::string& options) {
   return c.sh(*from.pod, "ping " + options + " " + to.pod_ip.str() + " 2>&1").output;
@@ -26,6 +16,14 @@ std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to, const std::stri
 
 bool all_replied(const std::string& ping_output) {
   return ping_output.find(" 0% packet loss") != std::string::npos;
+}
+
+uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason) {
+  const auto stats = nlohmann::json::parse(c.tartanctl(n, {"-o", "json", "stats"}).output);
+  for (const auto& d : stats.at("drops")) {
+    if (d.at("reason") == reason) return std::stoull(d.at("packets").get<std::string>());
+  }
+  return 0;
 }
 
 std::string e2e_tool(const std::string& name) {
@@ -68,12 +66,11 @@ void Cluster::add_underlay_port(ClusterNode& n) {
   const std::string s = "s" + std::to_string(n.index);
   run_command({"ip", "-n", switch_->name(), "link", "add", s, "type", "veth", "peer", "name",
                "eth0", "netns", n.ns->name()});
-  sh(*switch_, "ip link set " + s + " master br0 up && " + plain(s));
+  sh(*switch_, "ip link set " + s + " master br0 up");
   sh(*n.ns,
      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && sysctl -qw net.ipv4.ip_forward=1 && ip link "
      "set lo up && "
-     "ip link set eth0 up && " +
-         plain("eth0"));
+     "ip link set eth0 up");
 }
 
 void Cluster::add_pod(ClusterNode& n) {
@@ -83,14 +80,12 @@ void Cluster::add_pod(ClusterNode& n) {
   const Ipv4Prefix gw{Ipv4Addr{n.pod_cidr.addr.value + 1}, n.pod_cidr.len};
   sh(*n.ns, "ip link add cni0 type bridge && ip addr add " + gw.str() +
                 " dev cni0 && ip link set cni0 up && "
-                "ip link set veth0 master cni0 up && " +
-                plain("veth0"));
+                "ip link set veth0 master cni0 up");
   // Pods keep MTU 1500 (flannel's CNI would give them FLANNEL_MTU): path
   // MTU discovery has to work across the overlay.
   sh(*n.pod, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link set lo up && ip addr add " +
                  n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
-                 " dev eth0 && ip link set eth0 up && ip route add default via " + gw.addr.str() +
-                 " && " + plain("eth0"));
+                 " dev eth0 && ip link set eth0 up && ip route add default via " + gw.addr.str());
 }
 
 ClusterNode& Cluster::add_kernel_node(int i) {
@@ -110,7 +105,7 @@ ClusterNode& Cluster::add_kernel_node(int i) {
                  n->public_ip.str() +
                  " dev eth0 dstport 8472 nolearning && ip link set flannel.1 mtu 1450 up && "
                  "ip addr add " +
-                 n->pod_cidr.addr.str() + "/32 dev flannel.1 && " + plain("flannel.1"));
+                 n->pod_cidr.addr.str() + "/32 dev flannel.1");
   n->vtep_mac = sh(*n->ns, "cat /sys/class/net/flannel.1/address").output;
   n->vtep_mac.erase(n->vtep_mac.find_last_not_of("\n") + 1);
   add_pod(*n);
@@ -172,7 +167,6 @@ void Cluster::start_tartand(ClusterNode& n) {
   }
   const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
   n.vtep_mac = lease.at("vtep_mac").get<std::string>();
-  sh(*n.ns, plain("flannel.1"));
 }
 
 CommandResult Cluster::tartanctl(ClusterNode& n, const std::vector<std::string>& args) {

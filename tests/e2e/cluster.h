@@ -85,6 +85,9 @@ std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
                  const std::string& options = "-c 3 -i 0.2 -W 2");
 bool all_replied(const std::string& ping_output);
 
+// A tartan node's counter of drop reason `reason` (`tartanctl stats`).
+uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);
+
 // The path of a helper script in tests/e2e/tools.
 std::string e2e_tool(const std::string& name);
 

@@ -31,15 +31,6 @@ std::string python(const std::string& tool, const std::string& args) {
   return std::string(kPython) + " " + testing::e2e_tool(tool) + " " + args;
 }
 
-// The counter of a drop reason in `tartanctl -o json stats` output.
-uint64_t drop_count(const std::string& stats_json, const std::string& reason) {
-  const nlohmann::json stats = nlohmann::json::parse(stats_json);  // outlives the loop
-  for (const auto& d : stats.at("drops")) {
-    if (d.at("reason") == reason) return std::stoull(d.at("packets").get<std::string>());
-  }
-  return 0;
-}
-
 // Sends `bytes` over TCP from `from`'s pod to `to`'s and checks what
 // arrived; returns the sender's retransmitted segments per sent segment.
 double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes) {
@@ -162,12 +153,9 @@ TEST_F(KernelAndTartan, SpoofedVxlanIsDroppedByTartanButReachesAPodOnTheKernelNo
     const std::string seen = capture.read("", "wc -l");
     return std::stoi(seen);
   };
-  const uint64_t before =
-      drop_count(c.tartanctl(*tartan, {"-o", "json", "stats"}).output, "unknown_sender");
+  const uint64_t before = testing::drop_count(c, *tartan, "unknown_sender");
   EXPECT_EQ(spoof_at(*tartan), 0) << "a spoofed tunnel packet reached the pod on the tartan node";
-  EXPECT_EQ(
-      drop_count(c.tartanctl(*tartan, {"-o", "json", "stats"}).output, "unknown_sender") - before,
-      5u);
+  EXPECT_EQ(testing::drop_count(c, *tartan, "unknown_sender") - before, 5u);
   // The Linux vxlan driver accepts VXLAN from anyone: the difference.
   EXPECT_GE(spoof_at(*kernel), 1) << "the kernel node should have let the spoofed packet in";
 }

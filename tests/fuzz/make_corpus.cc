@@ -90,6 +90,11 @@ void packet_seeds(Corpus& c) {
   c.add("ingress", "vxlan-from-stranger", 0, me.vxlan_from(5, me.pod_ip()));
   c.add("ingress", "vxlan-wrong-vni", 0, me.vxlan_from(2, me.pod_ip(), 7));
   c.add("ingress", "vxlan-big", 0, me.vxlan_from(2, me.pod_ip(), 1, 1400));
+  // A router on the way fragmented it: each fragment alone (the rest come
+  // as other inputs, or never).
+  int fragment = 0;
+  for (const Bytes& f : testing::ipv4_fragments(me.vxlan_from(2, me.pod_ip(), 1, 1000), 400))
+    c.add("ingress", "vxlan-fragment-" + std::to_string(fragment++), 0, f);
   c.add("ingress", "vxlan-dr-from-node200", 1, me.vxlan_from(200, me.pod_ip()));
   c.add("ingress", "udp-from-node200", 2, me.udp_tunnel_from(200, me.pod_ip()));
   c.add("ingress", "udp-from-node2", 2, me.udp_tunnel_from(2, me.pod_ip()));

@@ -44,8 +44,10 @@ PacketHarness::PacketHarness(const testing::FixtureOptions& options, const std::
   }
   static unsigned pools = 0;
   const std::string name = "fuzz_in_" + std::to_string(pools++);
-  // No per-lcore cache, so the in-use count is exact.
-  inputs_ = rte_pktmbuf_pool_create(name.c_str(), 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+  // No per-lcore cache, so the in-use count is exact. Room for what the
+  // reassembly table may hold across inputs (256 packets of up to 7
+  // waiting fragments) and more.
+  inputs_ = rte_pktmbuf_pool_create(name.c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     static_cast<int>(rte_socket_id()));
   FUZZ_CHECK(inputs_ != nullptr, "cannot create the input mempool");
   fx_.poll();  // what setting up the routes sent (ARP requests)

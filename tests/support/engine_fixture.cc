@@ -62,6 +62,8 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   d.arp_retry_ms = o.arp_retry_ms;
   d.arp_max_retries = o.arp_max_retries;
   d.icmp_rate_per_s = o.icmp_rate_per_s;
+  d.reassembly_max_packets = o.reassembly_max_packets;
+  d.reassembly_timeout_ms = o.reassembly_timeout_ms;
   d.static_neighbours = {{kGateway, kGatewayMac}};
   auto e = Engine::create(c);
   if (!e) throw std::runtime_error("engine: " + e.status().message());

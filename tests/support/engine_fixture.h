@@ -31,6 +31,8 @@ struct FixtureOptions {
   uint32_t arp_retry_ms = 10;
   uint32_t arp_max_retries = 2;
   uint32_t icmp_rate_per_s = 1000;
+  uint32_t reassembly_max_packets = 256;
+  uint32_t reassembly_timeout_ms = 1000;
   unsigned ring_size = 4096;
   bool check_books = true;  // check_books() when the fixture goes (after stopping the engine)
   // Workers (lcores 1..workers); every port gets a queue per worker.

@@ -1,5 +1,6 @@
 #include "tests/support/packets.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -58,18 +59,47 @@ Bytes udp_frame(const UdpSpec& s, const Bytes& payload) {
   put16(udp, static_cast<uint16_t>(8 + payload.size()));
   put16(udp, 0);
   udp.insert(udp.end(), payload.begin(), payload.end());
-  if (s.checksum) {
-    // Pseudo-header: addresses, protocol, UDP length.
-    uint32_t sum = (s.src_ip.value >> 16) + (s.src_ip.value & 0xffff) + (s.dst_ip.value >> 16) +
-                   (s.dst_ip.value & 0xffff) + 17 + static_cast<uint32_t>(udp.size());
-    uint16_t c = internet_checksum(udp.data(), udp.size(), sum);
-    if (c == 0) c = 0xffff;
-    udp[6] = static_cast<uint8_t>(c >> 8);
-    udp[7] = static_cast<uint8_t>(c);
-  }
   Ipv4Spec ip = s;
   ip.protocol = 17;
-  return ipv4_frame(ip, udp);
+  Bytes frame = ipv4_frame(ip, udp);
+  if (s.checksum) seal_udp(frame);
+  return frame;
+}
+
+void seal_udp(Bytes& frame) {
+  constexpr size_t kIp = 14, kUdp = 34;
+  const size_t udp_len = static_cast<size_t>(frame[kUdp + 4] << 8 | frame[kUdp + 5]);
+  // Pseudo-header: addresses, protocol, UDP length.
+  uint32_t sum = 17 + static_cast<uint32_t>(udp_len);
+  for (size_t i = kIp + 12; i < kIp + 20; i += 2)
+    sum += static_cast<uint32_t>(frame[i] << 8 | frame[i + 1]);
+  frame[kUdp + 6] = frame[kUdp + 7] = 0;
+  uint16_t c = internet_checksum(&frame[kUdp], udp_len, sum);
+  if (c == 0) c = 0xffff;  // zero means "no checksum"
+  frame[kUdp + 6] = static_cast<uint8_t>(c >> 8);
+  frame[kUdp + 7] = static_cast<uint8_t>(c);
+}
+
+std::vector<Bytes> ipv4_fragments(const Bytes& frame, size_t payload) {
+  constexpr size_t kIp = 14, kData = kIp + 20;
+  const size_t total = static_cast<size_t>(frame[kIp + 2] << 8 | frame[kIp + 3]) - 20;
+  const uint16_t flags = static_cast<uint16_t>(frame[kIp + 6] << 8 | frame[kIp + 7]);
+  std::vector<Bytes> out;
+  for (size_t at = 0; at < total; at += payload) {
+    const size_t n = std::min(payload, total - at);
+    Bytes f(frame.begin(), frame.begin() + kData);
+    f.insert(f.end(), frame.begin() + kData + at, frame.begin() + kData + at + n);
+    const uint16_t length = static_cast<uint16_t>(20 + n);
+    const uint16_t field = static_cast<uint16_t>((flags & 0x4000) | (at + n < total ? 0x2000 : 0) |
+                                                 (((flags & 0x1fff) * 8 + at) / 8));
+    f[kIp + 2] = static_cast<uint8_t>(length >> 8), f[kIp + 3] = static_cast<uint8_t>(length);
+    f[kIp + 6] = static_cast<uint8_t>(field >> 8), f[kIp + 7] = static_cast<uint8_t>(field);
+    f[kIp + 10] = f[kIp + 11] = 0;
+    const uint16_t c = internet_checksum(&f[kIp], 20);
+    f[kIp + 10] = static_cast<uint8_t>(c >> 8), f[kIp + 11] = static_cast<uint8_t>(c);
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 Bytes udp_frame(const UdpSpec& s, uint16_t payload_size, uint8_t fill) {

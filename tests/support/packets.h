@@ -40,6 +40,13 @@ Bytes ipv4_frame(const Ipv4Spec& spec, const Bytes& l4);
 Bytes udp_frame(const UdpSpec& spec, const Bytes& payload);
 // A UDP frame with `payload_size` bytes of `fill` (18 makes a 64-byte frame with CRC).
 Bytes udp_frame(const UdpSpec& spec, uint16_t payload_size = 18, uint8_t fill = 0xab);
+// The IPv4 packet of an Ethernet frame (header without options) split into
+// fragments carrying `payload` bytes (a multiple of 8) each but the last,
+// as a router on the way splits it; each is an Ethernet frame.
+std::vector<Bytes> ipv4_fragments(const Bytes& frame, size_t payload);
+// Computes the UDP checksum of an Ethernet/IPv4/UDP frame (IPv4 header
+// without options) anew, as its sender would after changing its bytes.
+void seal_udp(Bytes& frame);
 
 // The 8-byte VXLAN header: flags word, VNI, reserved byte.
 Bytes vxlan_header(uint32_t vni, uint32_t flags_word = 0x08000000, uint8_t reserved = 0);

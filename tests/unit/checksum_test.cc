@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 #include <rte_ip.h>
 
+#include "engine/backends/flow_hash.h"
 #include "engine/checksum.h"
-#include "engine/flow_hash.h"
-#include "engine/ipv4_check.h"
+#include "engine/path/ipv4_check.h"
 #include "tests/support/packets.h"
 
 namespace tartan {

@@ -1,4 +1,4 @@
-#include "engine/telemetry.h"
+#include "engine/observe/telemetry.h"
 
 #include <rte_telemetry.h>
 
@@ -56,6 +56,9 @@ void fill_events(const StatsSnapshot& s, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "to_exception", s.events.to_exception);
   rte_tel_data_add_dict_u64(d, "to_slow_path", s.events.to_slow_path);
   rte_tel_data_add_dict_u64(d, "decap_offloaded", s.events.decap_offloaded);
+  rte_tel_data_add_dict_u64(d, "reassembled", s.events.reassembled);
+  rte_tel_data_add_dict_u64(d, "fragments_reassembled", s.events.fragments_reassembled);
+  rte_tel_data_add_dict_u64(d, "fragments_held_now", s.events.fragments_held_now);
 }
 
 void fill_workers(const StatsSnapshot& s, rte_tel_data* d) {
@@ -105,7 +108,7 @@ void register_commands() {
   rte_telemetry_register_cmd(
       "/tartan/events",
       [](const char*, const char*, rte_tel_data* d) { return answer(d, fill_events); },
-      "tartan ARP, ICMP and exception-path counters");
+      "tartan ARP, ICMP, exception-path and reassembly counters");
   rte_telemetry_register_cmd(
       "/tartan/workers",
       [](const char*, const char*, rte_tel_data* d) { return answer(d, fill_workers); },

@@ -21,11 +21,11 @@
 #include <optional>
 #include <vector>
 
-#include "engine/adjacency.h"
 #include "engine/engine_config.h"
-#include "engine/neighbours.h"
-#include "engine/next_hop.h"
+#include "engine/neighbours/adjacency.h"
+#include "engine/neighbours/neighbours.h"
 #include "engine/status.h"
+#include "engine/tables/next_hop.h"
 
 namespace tartan {
 

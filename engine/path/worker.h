@@ -10,11 +10,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "engine/datapath_context.h"
-#include "engine/stats.h"
-#include "engine/tx_buffers.h"
+#include "engine/backends/tunnel_checksum.h"
+#include "engine/observe/stats.h"
+#include "engine/path/datapath_context.h"
+#include "engine/path/reassembly.h"
+#include "engine/path/tx_buffers.h"
 
 namespace tartan {
 
@@ -35,7 +38,7 @@ class Worker {
   // next-hop slot.
   Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
          std::vector<RxQueueRef> rx_queues, uint16_t tx_queue, uint16_t burst, rte_ring* to_control,
-         rte_ring* inject, PeerCounters* peers);
+         rte_ring* inject, PeerCounters* peers, std::unique_ptr<Reassembly> reassembly);
 
   // With several workers, worker 0 is the slow-path worker: the others hand
   // it the underlay frames that need ARP or the host (`to_slow`, SP/SC,
@@ -69,6 +72,7 @@ class Worker {
   void decapsulate(const TunnelPacket& t, uint32_t sender);
   void deliver_decapped(rte_mbuf* m, uint32_t sender);
   bool handed_to_slow_path(rte_mbuf* m);
+  bool known_sender(uint32_t src_be) const;
   void underlay_exception(rte_mbuf* m, DropReason otherwise);
   void egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh);
   void egress_arp(uint16_t in_port, rte_mbuf* m);
@@ -83,6 +87,10 @@ class Worker {
     rte_pktmbuf_free(m);
   }
   bool icmp_allowed();
+  // The underlay port's verdict on a tunnel packet's outer UDP checksum.
+  uint64_t rx_verdict(const rte_mbuf* m) const {
+    return ctx_.rx_udp_cksum_offload ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+  }
 
   unsigned index_;
   unsigned lcore_;
@@ -94,6 +102,7 @@ class Worker {
   rte_ring* to_slow_ = nullptr;
   std::vector<rte_ring*> from_fast_;
   PeerCounters* peers_;
+  std::unique_ptr<Reassembly> reassembly_;
   uint16_t ip_id_;
   uint64_t icmp_window_start_ = 0;
   uint32_t icmp_in_window_ = 0;

@@ -3,11 +3,14 @@
 // that nothing was lost or leaked:
 //
 //   received + created
-//     = transmitted + dropped + consumed + held + in_flight + discarded
+//     = transmitted + dropped + consumed + held + reassembling + in_flight
+//       + discarded
 //
 // transmitted covers forwarded packets, answers (ARP replies, ICMP errors),
 // frames for the exception port and what the control side sent; dropped
-// every drop reason, including packets that waited for ARP in vain. The
+// every drop reason, including packets that waited for ARP in vain and
+// fragments that timed out or were refused. A packet put together from N
+// outer fragments consumes the N and is created (path/reassembly.h). The
 // counters are read without stopping the workers: the equation holds
 // exactly only when no packet is being processed (workers stopped, or
 // driven by poll_once and idle).
@@ -18,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/stats.h"
+#include "engine/observe/stats.h"
 
 namespace tartan {
 
@@ -31,14 +34,15 @@ struct PortFlow {
 
 struct Accounting {
   std::vector<PortFlow> ports;
-  uint64_t received = 0;     // the sum of the ports' rx
-  uint64_t created = 0;      // by the control side: ARP requests and announcements
-  uint64_t transmitted = 0;  // the sum of the ports' tx
-  uint64_t dropped = 0;      // the sum of `drops`
-  uint64_t consumed = 0;     // ARP frames the control side learned from and freed
-  uint64_t held = 0;         // waiting for ARP resolution now
-  uint64_t in_flight = 0;    // in the rings between workers and the control side
-  uint64_t discarded = 0;    // left in those rings when the engine stopped
+  uint64_t received = 0;      // the sum of the ports' rx
+  uint64_t created = 0;       // ARP requests and announcements; reassembled packets
+  uint64_t transmitted = 0;   // the sum of the ports' tx
+  uint64_t dropped = 0;       // the sum of `drops`
+  uint64_t consumed = 0;      // ARP frames learned from and freed; fragments reassembled
+  uint64_t held = 0;          // waiting for ARP resolution now
+  uint64_t reassembling = 0;  // fragments waiting in the workers' reassembly tables now
+  uint64_t in_flight = 0;     // in the rings between workers and the control side
+  uint64_t discarded = 0;     // left in those rings when the engine stopped
   std::array<uint64_t, kNumDropReasons> drops{};
   // Parts of `transmitted`, for the description.
   uint64_t answered = 0;      // ARP replies and ICMP errors
@@ -47,7 +51,7 @@ struct Accounting {
   // What came in minus what is accounted for: 0 when the books balance.
   int64_t imbalance() const;
   // The mbufs the engine holds on purpose (beyond its ports' descriptors).
-  uint64_t holding() const { return held + in_flight; }
+  uint64_t holding() const { return held + reassembling + in_flight; }
   // One line per term, for failure messages.
   std::string describe() const;
 };

@@ -1,4 +1,4 @@
-#include "engine/arp.h"
+#include "engine/neighbours/arp.h"
 
 #include <rte_ether.h>
 

@@ -14,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/adjacency.h"
-#include "engine/arp.h"
+#include "engine/neighbours/adjacency.h"
+#include "engine/neighbours/arp.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
 

@@ -1,8 +1,8 @@
-#include "engine/next_hop.h"
+#include "engine/tables/next_hop.h"
 
 #include <cstring>
 
-#include "engine/headers.h"
+#include "engine/backends/headers.h"
 
 namespace tartan {
 namespace {

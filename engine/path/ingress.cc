@@ -1,15 +1,17 @@
 // Underlay -> overlay: accept tunnel packets only from known nodes, for our
 // VNI and VTEP MAC, strip the outer headers and deliver the inner packet to
 // the overlay port that owns its destination.
+#include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_lpm.h>
 #include <rte_prefetch.h>
 
 #include <optional>
 
-#include "engine/arp.h"
-#include "engine/ipv4_check.h"
-#include "engine/worker.h"
+#include "engine/backends/tunnel_checksum.h"
+#include "engine/neighbours/arp.h"
+#include "engine/path/ipv4_check.h"
+#include "engine/path/worker.h"
 
 namespace tartan {
 namespace {
@@ -84,8 +86,15 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     if (ipv4_is_fragment(ip)) {
-      underlay_exception(m, DropReason::kOuterFragment);
-      continue;
+      // A node's UDP is put together here (tunnel packets a router on the
+      // way fragmented); anything else is the host's, as before.
+      if (ip->next_proto_id != IPPROTO_UDP || !known_sender(ip->src_addr)) {
+        underlay_exception(m, DropReason::kOuterFragment);
+        continue;
+      }
+      m = reassembly_->add(m, rte_rdtsc(), counters_);
+      if (m == nullptr) continue;
+      ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     }
     if (ip->next_proto_id != IPPROTO_UDP) {
       underlay_exception(m, DropReason::kNotTunnel);
@@ -133,6 +142,12 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   }
 }
 
+bool Worker::known_sender(uint32_t src_be) const {
+  // Copied out, as for the bulk lookup: rte_hash_crc reads a uint32_t.
+  const uint32_t key = src_be;
+  return rte_hash_lookup(ctx_.tables.senders, &key) >= 0;
+}
+
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
 void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
   rte_mbuf* m = t.m;
@@ -143,6 +158,12 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
       return drop(m, DropReason::kTruncated);
     }
+    const uint16_t inner_eth = l4 + kUdpLen + kVxlanLen;
+    const bool inner_ipv4 =
+        rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, inner_eth)->ether_type ==
+        rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, rx_verdict(m)))
+      return drop(m, DropReason::kBadUdpChecksum);
     const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
     // As the kernel: the flags word must be exactly the I flag and the
     // reserved byte after the VNI zero.
@@ -156,6 +177,8 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
     rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
   } else {
     if (udp_len < kUdpLen + kIpv4Len) return drop(m, DropReason::kTruncated);
+    if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, rx_verdict(m)))
+      return drop(m, DropReason::kBadUdpChecksum);
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.
     rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);

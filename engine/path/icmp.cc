@@ -1,4 +1,4 @@
-#include "engine/icmp.h"
+#include "engine/path/icmp.h"
 
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/headers.h"
+#include "engine/backends/headers.h"
 
 namespace tartan {
 

@@ -8,7 +8,7 @@
 
 #include <optional>
 
-#include "engine/headers.h"
+#include "engine/backends/headers.h"
 
 namespace tartan {
 

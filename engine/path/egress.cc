@@ -6,13 +6,13 @@
 
 #include <optional>
 
-#include "engine/arp.h"
+#include "engine/backends/flow_hash.h"
+#include "engine/backends/inner_checksum.h"
 #include "engine/checksum.h"
-#include "engine/flow_hash.h"
-#include "engine/icmp.h"
-#include "engine/inner_checksum.h"
-#include "engine/ipv4_check.h"
-#include "engine/worker.h"
+#include "engine/neighbours/arp.h"
+#include "engine/path/icmp.h"
+#include "engine/path/ipv4_check.h"
+#include "engine/path/worker.h"
 
 namespace tartan {
 namespace {
@@ -218,7 +218,14 @@ void Worker::deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement) {
 
 void Worker::send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code,
                              uint16_t mtu, DropReason otherwise) {
-  const uint32_t src = ctx_.overlay_address_be->load(std::memory_order_relaxed);
+  // Where tartan is the hop, from our overlay address. Where the host is (a
+  // tap standing where flannel.1 does), that address is the host's own on
+  // the tap: an error from it is a martian source to the host. The
+  // packet's destination is an address the host routes into the tap, so
+  // an error from there passes its martian and reverse-path checks.
+  const uint32_t src = ctx_.ports[in_port].tartan_routes
+                           ? ctx_.overlay_address_be->load(std::memory_order_relaxed)
+                           : rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr;
   if (src == 0 || !icmp_error_allowed(m, kEthLen)) return drop(m, otherwise);
   if (!icmp_allowed()) return drop(m, DropReason::kIcmpRateLimited);
   make_icmp_error(m, kEthLen, type, code, mtu, Ipv4Addr::from_be(src));

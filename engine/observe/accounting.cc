@@ -1,4 +1,4 @@
-#include "engine/accounting.h"
+#include "engine/observe/accounting.h"
 
 #include <rte_ring.h>
 
@@ -8,7 +8,8 @@ namespace tartan {
 
 int64_t Accounting::imbalance() const {
   const uint64_t in = received + created;
-  const uint64_t out = transmitted + dropped + consumed + held + in_flight + discarded;
+  const uint64_t out =
+      transmitted + dropped + consumed + held + reassembling + in_flight + discarded;
   return static_cast<int64_t>(in - out);
 }
 
@@ -17,7 +18,8 @@ std::string Accounting::describe() const {
                   " != transmitted " + std::to_string(transmitted) + " (answered " +
                   std::to_string(answered) + ", to exception " + std::to_string(to_exception) +
                   ") + dropped " + std::to_string(dropped) + " + consumed " +
-                  std::to_string(consumed) + " + held " + std::to_string(held) + " + in flight " +
+                  std::to_string(consumed) + " + held " + std::to_string(held) +
+                  " + reassembling " + std::to_string(reassembling) + " + in flight " +
                   std::to_string(in_flight) + " + discarded " + std::to_string(discarded) +
                   " (off by " + std::to_string(imbalance()) + ")";
   for (const PortFlow& p : ports) {
@@ -50,14 +52,17 @@ Accounting Engine::accounting() const {
     for (size_t r = 0; r < kNumDropReasons; ++r) a.drops[r] += c.drops[r].get();
     a.answered += c.events.arp_replies.get() + c.events.icmp_errors.get();
     a.to_exception += c.events.to_exception.get();
+    a.reassembling += fragments_held(c);
+    a.created += c.events.reassembled.get();
+    a.consumed += c.events.fragments_reassembled.get();
   }
   std::lock_guard lock(mu_);
   const NeighbourCounters& nc = neighbours_->counters();
   a.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   a.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   for (uint64_t d : a.drops) a.dropped += d;
-  a.created = nc.requests_sent + nc.announcements;
-  a.consumed = arp_consumed_;
+  a.created += nc.requests_sent + nc.announcements;
+  a.consumed += arp_consumed_;
   a.held = neighbours_->held_packets();
   a.discarded = discarded_at_stop_;
   for (const std::vector<rte_ring*>* rings : {&to_control_, &inject_, &to_slow_}) {

@@ -1,4 +1,4 @@
-#include "engine/tables.h"
+#include "engine/tables/tables.h"
 
 #include <rte_errno.h>
 #include <rte_hash_crc.h>

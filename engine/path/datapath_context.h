@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "engine/engine_config.h"
-#include "engine/tables.h"
+#include "engine/tables/tables.h"
 
 namespace tartan {
 
@@ -36,6 +36,7 @@ struct DatapathContext {
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
   bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
+  bool rx_udp_cksum_offload = false;   // underlay port verifies UDP checksums (mbuf flags)
   uint32_t icmp_rate_per_s = 1000;
   uint32_t idle_sleep_us = 0;  // workers.idle_sleep_us
   // The underlay NIC decapsulates known nodes' VXLAN and marks it with the
@@ -46,7 +47,8 @@ struct DatapathContext {
   TableReaders tables;
   rte_rcu_qsbr* rcu = nullptr;
   // Our address on the overlay (our podCIDR's network address, as flannel.1
-  // has), the source of ICMP errors; 0 until a lease is set.
+  // has), the source of ICMP errors where tartan is the hop; 0 until a
+  // lease is set.
   const std::atomic<uint32_t>* overlay_address_be = nullptr;
 };
 

@@ -1,4 +1,4 @@
-#include "engine/stats.h"
+#include "engine/observe/stats.h"
 
 namespace tartan {
 namespace {

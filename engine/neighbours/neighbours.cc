@@ -1,4 +1,4 @@
-#include "engine/neighbours.h"
+#include "engine/neighbours/neighbours.h"
 
 #include <rte_ether.h>
 

@@ -7,9 +7,9 @@
 
 #include <optional>
 
+#include "engine/backends/headers.h"
 #include "engine/checksum.h"
-#include "engine/headers.h"
-#include "engine/stats.h"
+#include "engine/observe/stats.h"
 
 namespace tartan {
 

@@ -1,4 +1,4 @@
-#include "engine/worker.h"
+#include "engine/path/worker.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -8,7 +8,8 @@ namespace tartan {
 
 Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
                std::vector<RxQueueRef> rx_queues, uint16_t tx_queue, uint16_t burst,
-               rte_ring* to_control, rte_ring* inject, PeerCounters* peers)
+               rte_ring* to_control, rte_ring* inject, PeerCounters* peers,
+               std::unique_ptr<Reassembly> reassembly)
     : index_(index),
       lcore_(lcore),
       ctx_(ctx),
@@ -17,6 +18,7 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       to_control_(to_control),
       inject_(inject),
       peers_(peers),
+      reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.
       ip_id_(static_cast<uint16_t>(index * 0x4000 + (rte_rdtsc() & 0x3fff))),
       tx_(tx_queue, burst, counters_) {}
@@ -68,6 +70,7 @@ unsigned Worker::poll_once() {
         break;
     }
   }
+  if (reassembly_->holding()) reassembly_->expire(rte_rdtsc(), counters_);
   tx_.flush_all();
   counters_.loops.add(1);
   if (received) {

@@ -9,7 +9,7 @@
 #include <array>
 #include <cstdint>
 
-#include "engine/stats.h"
+#include "engine/observe/stats.h"
 
 namespace tartan {
 

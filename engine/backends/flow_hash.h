@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "engine/headers.h"
+#include "engine/backends/headers.h"
 
 namespace tartan {
 

@@ -1,0 +1,152 @@
+// Per-worker counters (written only by their worker, cache-aligned so no two
+// workers share a line) and the summed snapshot the control plane reads.
+#pragma once
+
+#include <rte_common.h>
+#include <rte_config.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/net_types.h"
+#include "engine/observe/counter.h"
+
+namespace tartan {
+
+// Every reason a packet is freed has its own counter: (enum, name, help).
+#define TARTAN_DROP_REASONS(X)                                                                   \
+  X(kRunt, "runt", "frame shorter than the Ethernet/IPv4 headers it claims")                     \
+  X(kTruncated, "truncated", "IPv4 total length or UDP length beyond the end of the frame")      \
+  X(kNotIpv4, "not_ipv4", "neither IPv4 nor ARP (and no exception port to take it)")             \
+  X(kBadIpHeader, "bad_ip_header", "IPv4 version is not 4 or header length below 20 bytes")      \
+  X(kBadIpChecksum, "bad_ip_checksum", "IPv4 header checksum does not verify")                   \
+  X(kNotOurMac, "not_our_mac", "underlay frame for another host's MAC")                          \
+  X(kWrongDstIp, "wrong_dst_ip", "underlay IPv4 packet not addressed to our public IP")          \
+  X(kNotTunnel, "not_tunnel", "to our public IP but not UDP (and no exception port)")            \
+  X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")  \
+  X(kOuterFragment, "outer_fragment",                                                            \
+    "fragment to our public IP that is not UDP from a node (and no exception port)")             \
+  X(kFragmentTimeout, "fragment_timeout",                                                        \
+    "outer fragment whose other fragments did not come in time (dataplane.reassembly)")          \
+  X(kFragmentDropped, "fragment_dropped",                                                        \
+    "outer fragment the reassembly refused: table full, duplicate, overlap, over 8, too long")   \
+  X(kUnknownSender, "unknown_sender", "tunnel packet from a public IP that is no known node's")  \
+  X(kBadUdpChecksum, "bad_udp_checksum",                                                         \
+    "tunnel packet whose outer UDP checksum is not zero and wrong")                              \
+  X(kBadVxlanFlags, "bad_vxlan_flags",                                                           \
+    "VXLAN flags other than exactly the I flag, or reserved bits set")                           \
+  X(kBadVni, "bad_vni", "VXLAN network identifier is not ours")                                  \
+  X(kNotOurVtepMac, "not_our_vtep_mac", "inner Ethernet destination is not our VTEP MAC")        \
+  X(kInnerNotIpv4, "inner_not_ipv4", "decapsulated frame is not IPv4")                           \
+  X(kInnerDstNotLocal, "inner_dst_not_local", "decapsulated packet is not for our podCIDR")      \
+  X(kTtlExpired, "ttl_expired", "TTL would reach zero at this hop")                              \
+  X(kNoRoute, "no_route", "no route for the destination")                                        \
+  X(kTooBig, "too_big", "longer than the overlay MTU without DF (not fragmented)")               \
+  X(kIcmpRateLimited, "icmp_rate_limited", "an ICMP error was due but over the per-worker rate") \
+  X(kArpNotForUs, "arp_not_for_us", "ARP that needs no answer from us")                          \
+  X(kArpQueueFull, "arp_queue_full",                                                             \
+    "ARP queue full: a packet waiting for resolution, or ARP to learn from")                     \
+  X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")               \
+  X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")
+
+enum class DropReason : uint8_t {
+#define TARTAN_DROP_ENUM(e, name, help) e,
+  TARTAN_DROP_REASONS(TARTAN_DROP_ENUM)
+#undef TARTAN_DROP_ENUM
+      kCount
+};
+inline constexpr size_t kNumDropReasons = static_cast<size_t>(DropReason::kCount);
+
+const char* drop_reason_name(DropReason reason);
+const char* drop_reason_help(DropReason reason);
+
+struct PortCounters {
+  Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
+// What happened to packets that were not simply forwarded or dropped.
+struct EventCounters {
+  Counter arp_replies;      // ARP requests answered (underlay: our IP; overlay: proxy)
+  Counter icmp_errors;      // ICMP errors sent back (fragmentation needed, net unreachable)
+  Counter to_exception;     // handed to the exception port
+  Counter to_control;       // ARP handed to the control thread to learn from
+  Counter arp_wait;         // handed to the control thread to wait for ARP resolution
+  Counter injected;         // sent on behalf of the control thread (ARP requests, released packets)
+  Counter to_slow_path;     // underlay frames for ARP or the host handed to the slow-path worker
+  Counter decap_offloaded;  // VXLAN the underlay NIC had decapsulated (flow_offload.h)
+  Counter fragments;        // outer fragments taken in for reassembly
+  Counter reassembled;      // packets put together from them
+  Counter fragments_reassembled;  // fragments in those packets
+};
+
+// Per remote node (next hop) traffic.
+struct PeerCounters {
+  Counter encap_packets, encap_bytes, decap_packets, decap_bytes;
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
+  Counter loops;        // iterations of the poll loop
+  Counter busy_loops;   // iterations that received at least one packet
+  Counter busy_cycles;  // TSC cycles spent in iterations that received packets
+  Counter processed;    // packets received in those iterations
+  std::array<PortCounters, RTE_MAX_ETHPORTS> ports;
+  std::array<Counter, kNumDropReasons> drops;
+  EventCounters events;
+
+  void drop(DropReason reason, uint64_t n = 1) { drops[static_cast<size_t>(reason)].add(n); }
+};
+
+// Fragments a worker holds for reassembly now: taken in, less those put
+// together, timed out or refused. Exact while the worker is idle.
+inline uint64_t fragments_held(const WorkerCounters& c) {
+  // `out` first: the worker counts a fragment in before it counts it out.
+  const uint64_t out = c.events.fragments_reassembled.get() +
+                       c.drops[static_cast<size_t>(DropReason::kFragmentTimeout)].get() +
+                       c.drops[static_cast<size_t>(DropReason::kFragmentDropped)].get();
+  const uint64_t in = c.events.fragments.get();
+  return in > out ? in - out : 0;
+}
+
+struct PortStats {
+  std::string name;
+  std::string role;
+  uint16_t port_id = 0;
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  uint64_t hw_rx_missed = 0, hw_rx_errors = 0, hw_tx_errors = 0;  // from rte_eth_stats
+  bool link_up = false;
+  uint64_t link_downs = 0;  // times the link went down (memif, vhost: the peer went away)
+};
+
+struct WorkerStats {
+  unsigned lcore = 0;
+  uint64_t loops = 0, busy_loops = 0, busy_cycles = 0, processed = 0;
+};
+
+struct EventStats {
+  uint64_t arp_replies = 0, icmp_errors = 0, to_exception = 0, to_control = 0, arp_wait = 0,
+           injected = 0, to_slow_path = 0, decap_offloaded = 0;
+  uint64_t reassembled = 0, fragments_reassembled = 0;
+  uint64_t fragments_held_now = 0;  // waiting in the reassembly tables (a gauge)
+  uint64_t arp_requests_sent = 0, arp_learned = 0, arp_released = 0, arp_held_now = 0;
+};
+
+struct PeerStats {
+  uint32_t next_hop_id = 0;
+  Ipv4Addr public_ip;
+  uint64_t encap_packets = 0, encap_bytes = 0, decap_packets = 0, decap_bytes = 0;
+};
+
+struct StatsSnapshot {
+  std::vector<PortStats> ports;
+  std::vector<WorkerStats> workers;
+  std::array<uint64_t, kNumDropReasons> drops{};
+  EventStats events;
+  std::vector<PeerStats> peers;
+  uint64_t tsc_hz = 0;
+
+  uint64_t drop_count(DropReason r) const { return drops[static_cast<size_t>(r)]; }
+};
+
+}  // namespace tartan

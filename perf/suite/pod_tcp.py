@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Pod-to-pod TCP (iperf3, 1 and 4 streams) on the paths issue 19 compares,
+in one run, interleaved, so that what else the machine does weighs on all
+of them alike:
+
+  kernel       two kernel-flannel nodes (flannel.1 VXLAN over veths and a
+               bridge, as flanneld sets a node up)
+  tartan       a kernel-flannel node and a tartan node (tartand: net_tap
+               overlay, af_packet underlay), both ways
+  probe-*      the fast host path's prototype (perf/host_path_probe.cc): two
+               taps relayed by one polling core, plain (today's tap I/O),
+               vnet (virtio-net headers and TSO: 64 KB per read), vxlan
+               (vnet plus VXLAN encapsulation, rte_gso, checksums and rte_gro)
+
+CPU per path: what the run's processes (iperf3 both ends, tartand or the
+probe) used, from a cgroup v1 cpuacct group, plus what ksoftirqd used
+meanwhile (softirq work not done in a process's context); a polling core
+(tartand's worker, the probe) counts as the full core it takes.
+
+Run as root from the repository root after building:
+  python3 perf/suite/pod_tcp.py [--seconds 8] [--rounds 3] [--json out.json]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import Failure, Process, on_exit, run, sh, wait_until  # noqa: E402
+
+BUILD = os.environ.get("TARTAN_BUILD_ROOT", "build")
+CGROUP = "/sys/fs/cgroup/cpuacct/hp-podtcp"
+PREFIX = "hpt"  # namespaces, taps, DPDK file prefixes
+
+
+def ns(name: str) -> str:
+    return f"{PREFIX}{name}-{os.getpid()}"
+
+
+def add_ns(name: str) -> str:
+    n = ns(name)
+    run(["ip", "netns", "add", n])
+    on_exit(lambda: run(["ip", "netns", "del", n], check=False))
+    sh(f"ip -n {n} link set lo up; ip netns exec {n} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+    return n
+
+
+class Cluster:
+    """A switch, kernel nodes 1 and 3, tartan node 2; a pod each (10.244.i.2)."""
+
+    def __init__(self):
+        self.sw = add_ns("sw")
+        sh(f"ip -n {self.sw} link add br0 type bridge && ip -n {self.sw} link set br0 up")
+        self.nodes, self.pods, self.vtep = {}, {}, {}
+        self.dir = tempfile.mkdtemp(prefix=f"{PREFIX}-")
+        on_exit(lambda: run(["rm", "-rf", self.dir], check=False))
+        for i in (1, 3):
+            self._node(i)
+            sh(f"""ip -n {self.nodes[i]} addr add 192.0.2.1{i}/24 dev eth0
+ip -n {self.nodes[i]} link add flannel.1 type vxlan id 1 local 192.0.2.1{i} dev eth0 dstport 8472 nolearning
+ip -n {self.nodes[i]} link set flannel.1 mtu 1450 up
+ip -n {self.nodes[i]} addr add 10.244.{i}.0/32 dev flannel.1""")
+            self.vtep[i] = sh(f"ip netns exec {self.nodes[i]} cat /sys/class/net/flannel.1/address").strip()
+            self._pod(i)
+        self._node(2)
+        self.tartand = self._tartand()
+        self._pod(2)
+        for a, b in ((1, 3), (1, 2), (3, 2)):
+            self._learn(a, b)
+            self._learn(b, a)
+
+    def _node(self, i: int) -> None:
+        n = self.nodes[i] = add_ns(f"n{i}")
+        sh(f"""ip -n {self.sw} link add s{i} type veth peer name eth0 netns {n}
+ip -n {self.sw} link set s{i} master br0 up
+ip -n {n} link set eth0 up
+ip netns exec {n} sysctl -qw net.ipv4.ip_forward=1""")
+
+    def _pod(self, i: int) -> None:
+        p = self.pods[i] = add_ns(f"p{i}")
+        n = self.nodes[i]
+        sh(f"""ip -n {n} link add veth0 type veth peer name eth0 netns {p}
+ip -n {n} link add cni0 type bridge && ip -n {n} addr add 10.244.{i}.1/24 dev cni0
+ip -n {n} link set cni0 up && ip -n {n} link set veth0 master cni0 up
+ip -n {p} addr add 10.244.{i}.2/24 dev eth0 && ip -n {p} link set eth0 up
+ip -n {p} route add default via 10.244.{i}.1""")
+
+    def _tartand(self) -> Process:
+        d = self.dir
+        with open(f"{d}/tartan.yaml", "w") as f:
+            f.write(f"""eal: {{hugepages: off, memory_mb: 256, file_prefix: {PREFIX}-{os.getpid()}}}
+ports:
+  underlay: {{device: 'net_af_packet0,iface=eth0,framecnt=4096', address: 192.0.2.12/24}}
+  overlay: [{{name: flannel.1, device: 'net_tap0,iface=flannel.1'}}]
+workers: {{lcores: [1], mempool_size: 8191}}
+network: {{Network: 10.244.0.0/16, Backend: {{Type: vxlan}}}}
+node: {{name: node-2, state_dir: {d}/state}}
+control: {{listen: 'unix://{d}/tartan.sock'}}
+lease: {{source: static, subnet: 10.244.2.0/24}}
+subnet_file: {d}/subnet.env
+""")
+        p = Process(["ip", "netns", "exec", self.nodes[2], f"{BUILD}/control/tartand", "--config",
+                     f"{d}/tartan.yaml", "--stats-interval", "0"], "tartand")
+        p.wait_for_line(lambda l: "tartand: ready" in l, 0, 60)
+        lease = json.loads(self.ctl("-o", "json", "lease"))
+        self.vtep[2] = lease["vtep_mac"]
+        return p
+
+    def ctl(self, *args: str) -> str:
+        return run([f"{BUILD}/control/tartanctl", "--socket", f"{self.dir}/tartan.sock", *args])
+
+    def _learn(self, who: int, peer: int) -> None:
+        if who == 2:
+            node = {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": f"node-{peer}", "annotations": {
+                        "flannel.alpha.coreos.com/backend-data":
+                            json.dumps({"VNI": 1, "VtepMAC": self.vtep[peer]}, separators=(",", ":")),
+                        "flannel.alpha.coreos.com/backend-type": "vxlan",
+                        "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+                        "flannel.alpha.coreos.com/public-ip": f"192.0.2.1{peer}"}},
+                    "spec": {"podCIDR": f"10.244.{peer}.0/24", "podCIDRs": [f"10.244.{peer}.0/24"]}}
+            path = f"{self.dir}/node-{peer}.json"
+            with open(path, "w") as f:
+                json.dump(node, f)
+            self.ctl("nodes", "apply", "-f", path)
+            return
+        n = self.nodes[who]
+        sh(f"""ip -n {n} neigh replace 10.244.{peer}.0 lladdr {self.vtep[peer]} dev flannel.1 nud permanent
+ip netns exec {n} bridge fdb replace {self.vtep[peer]} dev flannel.1 dst 192.0.2.1{peer} self permanent
+ip -n {n} route replace 10.244.{peer}.0/24 via 10.244.{peer}.0 dev flannel.1 onlink""")
+
+
+class Probe:
+    """Two pods behind two taps that tartan-hostpath-probe relays."""
+
+    def __init__(self, mode: str, verify: bool):
+        self.a, self.b = add_ns("pa"), add_ns("pb")
+        ta, tb = f"{PREFIX}a{os.getpid() % 10000}", f"{PREFIX}b{os.getpid() % 10000}"
+        args = ["--mode", mode, "--tap-a", ta, "--tap-b", tb] + (["--verify"] if verify else [])
+        self.proc = Process([f"{BUILD}/perf/tartan-hostpath-probe", "-l", "1", "--no-huge", "-m", "512",
+                             "--no-pci", "--no-shconf", "--file-prefix", f"{PREFIX}p{os.getpid()}",
+                             "--", *args], f"probe-{mode}")
+        self.proc.wait_for_line(lambda l: l.startswith("ready"), 0, 60)
+        for tap, n, me, peer in ((ta, self.a, 1, 2), (tb, self.b, 2, 1)):
+            sh(f"""ip link set {tap} netns {n}
+ip -n {n} link set {tap} mtu 1450 gso_max_size 65000 up
+ip -n {n} addr add 10.9.0.{me}/24 dev {tap}
+ip -n {n} neigh replace 10.9.0.{peer} lladdr 02:00:00:00:00:0{peer} dev {tap} nud permanent""")
+        self.pods = {1: self.a, 2: self.b}
+
+    def stop(self) -> str:
+        self.proc.stop()
+        return self.proc.output()
+
+
+def ksoftirqd_ticks() -> int:
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().split()
+        except OSError:
+            continue
+        if fields[1].startswith("(ksoftirqd/"):
+            total += int(fields[13]) + int(fields[14])
+    return total
+
+
+def iperf(src_ns: str, dst_ns: str, dst_ip: str, streams: int, seconds: int,
+          extra_pids: list[int]) -> tuple[float, float]:
+    """(Gbit/s received, CPU cores used) of one iperf3 run."""
+    os.makedirs(CGROUP, exist_ok=True)
+    server = Process(["ip", "netns", "exec", dst_ns, "iperf3", "-s", "-1", "-p", "5301"], "iperf3 -s")
+    wait_until(lambda: ":5301" in run(["ip", "netns", "exec", dst_ns, "ss", "-ltn"]), 10,
+               "iperf3 server")
+    client = Process(["ip", "netns", "exec", src_ns, "iperf3", "-c", dst_ip, "-p", "5301", "-t",
+                      str(seconds), "-P", str(streams), "-J"], "iperf3 -c")
+    for pid in [server.proc.pid, client.proc.pid] + extra_pids:
+        with open(f"{CGROUP}/cgroup.procs", "w") as f:
+            f.write(str(pid))
+    with open(f"{CGROUP}/cpuacct.usage") as f:
+        used0 = int(f.read())
+    soft0, t0 = ksoftirqd_ticks(), time.monotonic()
+    client.proc.wait(seconds + 60)
+    with open(f"{CGROUP}/cpuacct.usage") as f:
+        used1 = int(f.read())
+    soft1, t1 = ksoftirqd_ticks(), time.monotonic()
+    server.stop()
+    result = json.loads(client.output())
+    gbps = result["end"]["sum_received"]["bits_per_second"] / 1e9
+    cores = ((used1 - used0) / 1e9 + (soft1 - soft0) / os.sysconf("SC_CLK_TCK")) / (t1 - t0)
+    return gbps, cores
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json")
+    o = ap.parse_args()
+    on_exit(lambda: os.path.isdir(CGROUP) and os.rmdir(CGROUP))
+    c = Cluster()
+    tartand_pid = c.tartand.proc.pid
+    runs = []
+    for rnd in range(o.rounds):
+        for streams in (1, 4):
+            cases = [("kernel", c.pods[1], c.pods[3], "10.244.3.2", []),
+                     ("kernel->tartan", c.pods[1], c.pods[2], "10.244.2.2", [tartand_pid]),
+                     ("tartan->kernel", c.pods[2], c.pods[1], "10.244.1.2", [tartand_pid])]
+            for name, src, dst, ip, pids in cases:
+                gbps, cores = iperf(src, dst, ip, streams, o.seconds, pids)
+                runs.append({"path": name, "streams": streams, "round": rnd, "gbps": gbps, "cores": cores})
+                print(f"{name:16} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
+            for mode, verify in (("plain", False), ("vnet", False), ("vxlan", True)):
+                p = Probe(mode, verify)
+                gbps, cores = iperf(p.pods[1], p.pods[2], "10.9.0.2", streams, o.seconds,
+                                    [p.proc.proc.pid])
+                stats = p.stop()
+                seg = re.search(r"a->b: .*?([0-9.]+) bytes/packet; .*?send ([0-9]+) cycles .*?"
+                                r"receive ([0-9]+) cycles", stats)
+                runs.append({"path": f"probe-{mode}", "streams": streams, "round": rnd, "gbps": gbps,
+                             "cores": cores, "bytes_per_read": float(seg[1]) if seg else None,
+                             "send_cycles_per_segment": int(seg[2]) if seg else None,
+                             "receive_cycles_per_segment": int(seg[3]) if seg else None})
+                print(f"probe-{mode:10} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores  "
+                      f"{stats.splitlines()[-2] if stats else ''}", flush=True)
+                run(["ip", "netns", "del", p.a], check=False)
+                run(["ip", "netns", "del", p.b], check=False)
+    print(f"\nmedians over {o.rounds} rounds")
+    print("path              streams  Gbit/s  cores  Gbit/s per core   (min..max Gbit/s)")
+    for name in dict.fromkeys(r["path"] for r in runs):
+        for streams in (1, 4):
+            rs = [r for r in runs if r["path"] == name and r["streams"] == streams]
+            gbps = statistics.median(r["gbps"] for r in rs)
+            cores = statistics.median(r["cores"] for r in rs)
+            print(f"{name:16} {streams:8} {gbps:7.2f} {cores:6.2f} {gbps / cores:16.2f}   "
+                  f"({min(r['gbps'] for r in rs):.2f}..{max(r['gbps'] for r in rs):.2f})")
+    if o.json:
+        with open(o.json, "w") as f:
+            json.dump(runs, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Failure as e:
+        print(f"pod_tcp: {e}", file=sys.stderr)
+        sys.exit(1)
