@@ -116,8 +116,9 @@ TEST_F(TartandFaults, SigtermDuringHeavyTrafficAndATableUpdateExitsZeroLeavingNo
       [&] {
         const CommandResult stats = c.tartanctl(tartan, {"-o", "json", "stats"});
         last_stats = stats.output;
-        if (stats.exit_code != 0) return false;
-        for (const auto& p : nlohmann::json::parse(stats.output).at("ports")) {
+        const auto parsed = nlohmann::json::parse(stats.output, nullptr, false);
+        if (stats.exit_code != 0 || !parsed.is_object() || !parsed.contains("ports")) return false;
+        for (const auto& p : parsed.at("ports")) {
           if (std::stoull(p.at("rx_packets").get<std::string>()) <= 10000u) return false;
         }
         return true;
