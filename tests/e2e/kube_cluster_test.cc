@@ -20,7 +20,7 @@
 #include "tests/support/kube_apiserver.h"
 #include "tests/support/kube_manifests.h"
 #include "tests/support/kubectl.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -53,7 +53,7 @@ std::string token_of(const std::string& node_name) {
 // tartan nodes' tokens for the shipped ServiceAccount with exactly the
 // shipped ClusterRole, and an admin token for kubectl.
 testing::KubeApiOptions api_options(const std::string& pki) {
-  testing::make_test_certificates(pki, "kubernetes-admin");
+  testing::make_test_pki(pki, {"kubernetes-admin"});
   const testing::ShippedRbac rbac = testing::shipped_rbac();
   testing::KubeApiOptions o;
   o.cert_pem = testing::read_file(pki + "/server.crt");
