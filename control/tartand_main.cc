@@ -219,13 +219,16 @@ int run(const Options& opts) {
                 port_role_name(p.role()), p.driver().c_str(), p.mac().str().c_str(), p.rx_queues(),
                 p.tx_queues());
   }
-  const DataplaneConfig& dp = (*daemon)->config().engine.dataplane;
+  // As the source settled it (etcd's network config, our Node's
+  // tartan.io/underlay-* annotations), not as the file has it.
+  const EngineConfig& settled = (*daemon)->config().engine;
+  const DataplaneConfig& dp = settled.dataplane;
   const auto lease = (*daemon)->lease().get();  // etcd and static have one by now
   std::printf(
       "tartand: %s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
       "MTU %u\n",
       backend_type_name(dp.backend), dp.vni, dp.udp_port,
-      (*daemon)->config().engine.underlay.address.addr.str().c_str(),
+      settled.underlay.address.addr.str().c_str(),
       lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
       dp.overlay_mtu());
   std::printf("tartand: %zu worker(s) polling on lcore(s)", engine.workers().size());

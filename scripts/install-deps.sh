@@ -17,6 +17,7 @@ packages=(
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   gnuplot-nox procps openssl ethtool iputils-ping
+  curl  # the kube e2e test asks /readyz inside a node's namespace, as the kubelet's probe does
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "tests/support/files.h"
 #include "tests/support/kube/strategic_merge.h"
 #include "tests/support/kube_apiserver.h"
+#include "tests/support/kubectl.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
@@ -42,53 +43,6 @@ KubectlVersion kubectl_version() {
   // "minor" may carry a suffix ("20+").
   return {std::stoi(v["major"].get<std::string>()), std::stoi(v["minor"].get<std::string>())};
 }
-
-// How kubectl authenticates in its kubeconfig.
-struct Credentials {
-  std::string token;
-  std::string client_cert;  // paths
-  std::string client_key;
-};
-
-// kubectl with a kubeconfig, HOME and discovery cache of its own.
-class Kubectl {
- public:
-  Kubectl(const std::string& dir, const std::string& server, const Credentials& who = {},
-          const std::string& ca_file = "")
-      : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    std::string user = "{}";
-    if (!who.token.empty()) user = "{token: " + who.token + "}";
-    if (!who.client_cert.empty())
-      user = "{client-certificate: " + who.client_cert + ", client-key: " + who.client_key + "}";
-    const std::string ca = ca_file.empty() ? "" : ", certificate-authority: " + ca_file;
-    write_file(dir + "/kubeconfig",
-               "apiVersion: v1\nkind: Config\n"
-               "clusters:\n- name: double\n  cluster: {server: '" +
-                   server + "'" + ca +
-                   "}\n"
-                   "users:\n- name: tester\n  user: " +
-                   user +
-                   "\n"
-                   "contexts:\n- name: double\n  context: {cluster: double, user: tester}\n"
-                   "current-context: double\n");
-  }
-
-  std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> out = {"env",          "HOME=" + dir_,       "kubectl",
-                                    "--kubeconfig", dir_ + "/kubeconfig", "--cache-dir",
-                                    dir_ + "/cache"};
-    out.insert(out.end(), args.begin(), args.end());
-    return out;
-  }
-
-  CommandResult run(const std::vector<std::string>& args) const {
-    return run_command(argv(args), 60s);
-  }
-
- private:
-  std::string dir_;
-};
 
 std::vector<KubeLoggedRequest> requests_to(const KubeApiServer& api, const std::string& method,
                                            const std::string& path) {
@@ -566,9 +520,9 @@ TEST(KubectlOverTls, BearerTokensAndClientCertificatesAuthenticateAndGrantsAutho
   // Credentials nobody vouches for: 401, which kubectl reports as such
   // (1.32: "You must be logged in to the server (the server has asked for
   // the client to provide credentials)"; older: "(Unauthorized)").
-  for (const Credentials& who :
-       {Credentials{.token = "not-a-token"},
-        Credentials{.client_cert = d + "/stranger.crt", .client_key = d + "/stranger.key"}}) {
+  for (const KubectlCredentials& who : {KubectlCredentials{.token = "not-a-token"},
+                                        KubectlCredentials{.client_cert = d + "/stranger.crt",
+                                        .client_key = d + "/stranger.key"}}) {
     const Kubectl refused(d + "/refused", api.url(), who, ca);
     const CommandResult r = refused.run({"get", "nodes"});
     EXPECT_NE(r.exit_code, 0);

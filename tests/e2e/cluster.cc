@@ -112,12 +112,11 @@ ClusterNode& Cluster::add_kernel_node(int i) {
   return *(nodes_[i] = std::move(n));
 }
 
-ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing) {
+ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
   auto n = std::make_unique<ClusterNode>();
   n->index = i;
   n->name = "node-" + std::to_string(i);
   n->tartan = true;
-  n->backend = backend;
   n->ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
   n->public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
   n->pod_cidr =
@@ -125,6 +124,13 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
   n->pod_ip = Ipv4Addr{n->pod_cidr.addr.value + 2};
   n->dir = temp_dir(tag_ + "t" + std::to_string(i));
   add_underlay_port(*n);
+  add_pod(*n);
+  return *(nodes_[i] = std::move(n));
+}
+
+ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing) {
+  ClusterNode* n = &add_unstarted_tartan_node(i);
+  n->backend = backend;
   const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
                                (direct_routing ? ", DirectRouting: true" : "") + "}}";
   write_file(n->dir + "/tartan.yaml",
@@ -152,21 +158,25 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                  "}\n"
                  "subnet_file: " +
                  n->dir + "/subnet.env\n");
-  ClusterNode& ref = *n;
-  nodes_[i] = std::move(n);
-  start_tartand(ref);
-  add_pod(ref);
-  return ref;
+  start_tartand(*n);
+  return *n;
 }
 
 void Cluster::start_tartand(ClusterNode& n) {
-  n.tartand = std::make_unique<Process>(n.ns->exec(
-      {required_env("TARTAND"), "--config", n.dir + "/tartan.yaml", "--stats-interval", "0"}));
+  n.tartand = std::make_unique<Process>(tartand_command(n));
   if (!eventually([&] { return tartanctl(n, {"health"}).exit_code == 0; }, 60s)) {
     throw std::runtime_error(n.name + "'s tartand did not become ready:\n" + n.tartand->output());
   }
   const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
   n.vtep_mac = lease.at("vtep_mac").get<std::string>();
+}
+
+std::vector<std::string> Cluster::tartand_command(const ClusterNode& n) const {
+  std::vector<std::string> argv{"env"};
+  argv.insert(argv.end(), n.tartand_env.begin(), n.tartand_env.end());
+  argv.insert(argv.end(), {required_env("TARTAND"), "--config", n.dir + "/tartan.yaml",
+                           "--stats-interval", "0"});
+  return n.ns->exec(argv);
 }
 
 CommandResult Cluster::tartanctl(ClusterNode& n, const std::vector<std::string>& args) {
@@ -208,16 +218,43 @@ void Cluster::learn(ClusterNode& who, ClusterNode& peer) {
       throw std::runtime_error(who.name + " learning " + peer.name + ": " + r.output);
     return;
   }
+  add_vxlan_peer(who, peer.pod_cidr, peer.vtep_mac, peer.public_ip);
+}
+
+void Cluster::add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr,
+                             const std::string& vtep_mac, Ipv4Addr public_ip) {
   // flanneld's handleSubnetEvents for a vxlan lease: permanent neighbour,
   // FDB entry, then the onlink route.
-  const std::string net = peer.pod_cidr.addr.str();
-  sh(*who.ns, "ip neigh replace " + net + " lladdr " + peer.vtep_mac +
-                  " dev flannel.1 nud permanent && "
-                  "bridge fdb replace " +
-                  peer.vtep_mac + " dev flannel.1 dst " + peer.public_ip.str() +
-                  " self permanent && "
-                  "ip route replace " +
-                  peer.pod_cidr.str() + " via " + net + " dev flannel.1 onlink");
+  const std::string net = pod_cidr.addr.str();
+  sh(*kernel.ns, "ip neigh replace " + net + " lladdr " + vtep_mac +
+                     " dev flannel.1 nud permanent && "
+                     "bridge fdb replace " +
+                     vtep_mac + " dev flannel.1 dst " + public_ip.str() +
+                     " self permanent && "
+                     "ip route replace " +
+                     pod_cidr.str() + " via " + net + " dev flannel.1 onlink");
+}
+
+void Cluster::learn_node_object(ClusterNode& kernel, const nlohmann::json& node) {
+  // flanneld (pkg/subnet/kube/kube.go, nodeToLease): spec.podCIDR, the
+  // public-ip annotation, and backend-data's VtepMAC (pkg/backend/vxlan).
+  const std::string name = node.at("metadata").at("name").get<std::string>();
+  const nlohmann::json& a = node.at("metadata").at("annotations");
+  const auto pod_cidr = Ipv4Prefix::parse(node.at("spec").at("podCIDR").get<std::string>());
+  const auto public_ip =
+      Ipv4Addr::parse(a.at("flannel.alpha.coreos.com/public-ip").get<std::string>());
+  const auto backend_data =
+      nlohmann::json::parse(a.at("flannel.alpha.coreos.com/backend-data").get<std::string>());
+  if (!pod_cidr || !public_ip || a.at("flannel.alpha.coreos.com/backend-type") != "vxlan")
+    throw std::runtime_error("node " + name + " is no vxlan lease: " + node.dump());
+  add_vxlan_peer(kernel, *pod_cidr, backend_data.at("VtepMAC").get<std::string>(), *public_ip);
+}
+
+void Cluster::readdress(ClusterNode& kernel, Ipv4Addr public_ip) {
+  sh(*kernel.ns, "ip addr del " + kernel.public_ip.str() + "/24 dev eth0 && ip addr add " +
+                     public_ip.str() + "/24 dev eth0 && ip link set flannel.1 type vxlan local " +
+                     public_ip.str());
+  kernel.public_ip = public_ip;
 }
 
 void Cluster::forget(ClusterNode& who, ClusterNode& peer) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/net_types.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
@@ -29,6 +31,8 @@ struct ClusterNode {
   std::unique_ptr<Process> tartand;  // tartan nodes
   std::string dir;                   // tartand's files (config, socket, state)
   std::string vtep_mac;              // flannel.1's (kernel) or tartand's VtepMAC
+  // NAME=value added to tartand's environment (NODE_NAME, as a DaemonSet sets it).
+  std::vector<std::string> tartand_env;
 };
 
 class Cluster {
@@ -42,10 +46,17 @@ class Cluster {
   // overlay a tap named flannel.1. `network_yaml` is flannel's net-conf.
   ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
                                bool direct_routing = false);
+  // A tartan node whose tartand the test configures: its namespace, underlay
+  // port (eth0, for af_packet; no address), pod and directory, with no
+  // <dir>/tartan.yaml yet and tartand not started (start_tartand does).
+  ClusterNode& add_unstarted_tartan_node(int i);
   ClusterNode& node(int i) { return *nodes_.at(i); }
   // Starts a tartan node's tartand (again, after the test stopped it) and
   // waits until it is ready; it knows no other node yet.
   void start_tartand(ClusterNode& n);
+  // tartand as start_tartand runs it in `n`'s namespace, for a test that
+  // runs it itself (to see it refuse a config, say).
+  std::vector<std::string> tartand_command(const ClusterNode& n) const;
 
   // Makes `who` know `peer` the way its kind learns nodes: a tartan node
   // gets `peer`'s Node manifest through tartanctl (with the annotations
@@ -58,6 +69,14 @@ class Cluster {
     learn(b, a);
   }
   void forget(ClusterNode& who, ClusterNode& peer);  // tartanctl nodes delete
+  // Makes a kernel node know a peer from the peer's Node object alone, as
+  // flanneld does from a Node event: its podCIDR, public-ip and
+  // backend-data's VtepMAC read as flanneld reads them.
+  void learn_node_object(ClusterNode& kernel, const nlohmann::json& node);
+  // A kernel node whose public IP changed: eth0 re-addressed and flannel.1
+  // given the new local address (its FDB entries stay). Its Node's
+  // public-ip annotation is the test's to change.
+  void readdress(ClusterNode& kernel, Ipv4Addr public_ip);
 
   CommandResult tartanctl(ClusterNode& n, const std::vector<std::string>& args);
   // Runs `script` with sh in a namespace.
@@ -73,6 +92,9 @@ class Cluster {
  private:
   void add_underlay_port(ClusterNode& n);
   void add_pod(ClusterNode& n);
+  // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
+  void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
+                      Ipv4Addr public_ip);
 
   std::string tag_;
   std::unique_ptr<Netns> switch_;

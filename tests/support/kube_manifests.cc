@@ -38,6 +38,29 @@ YAML::Node kube_object(const std::vector<KubeManifest>& manifests, const std::st
   throw std::runtime_error("configs/kubernetes has no " + kind + " " + name);
 }
 
+ShippedRbac shipped_rbac() {
+  const auto manifests = load_kube_manifests();
+  const YAML::Node binding = kube_object(manifests, "ClusterRoleBinding", "tartan");
+  const YAML::Node subject = binding["subjects"][0];
+  ShippedRbac rbac;
+  rbac.user = "system:serviceaccount:" + subject["namespace"].as<std::string>() + ":" +
+              subject["name"].as<std::string>();
+  const YAML::Node role =
+      kube_object(manifests, "ClusterRole", binding["roleRef"]["name"].as<std::string>());
+  for (const YAML::Node& rule : role["rules"]) {
+    for (const YAML::Node& group : rule["apiGroups"]) {
+      if (group.as<std::string>() != "")
+        throw std::runtime_error("ClusterRole rule for API group '" + group.as<std::string>() +
+                                 "': the API server double serves the core group only");
+    }
+    for (const YAML::Node& resource : rule["resources"]) {
+      for (const YAML::Node& verb : rule["verbs"])
+        rbac.grants.push_back({verb.as<std::string>(), resource.as<std::string>()});
+    }
+  }
+  return rbac;
+}
+
 ShippedKubeConfig shipped_kube_config() {
   const YAML::Node data = kube_object(load_kube_manifests(), "ConfigMap", "tartan-cfg")["data"];
   return {data["tartan.yaml"].as<std::string>(), data["net-conf.json"].as<std::string>(),

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/kube/access.h"
+
 namespace tartan::testing {
 
 // <source tree>/configs/kubernetes
@@ -26,6 +28,17 @@ std::vector<KubeManifest> load_kube_manifests(bool patches = false);
 // The object of that kind and name among them; throws when there is none.
 YAML::Node kube_object(const std::vector<KubeManifest>& manifests, const std::string& kind,
                        const std::string& name);
+
+// What the shipped RBAC lets tartand do: the user its ServiceAccount
+// authenticates as ("system:serviceaccount:<namespace>:<name>", from the
+// ClusterRoleBinding "tartan") and its ClusterRole's rules, as the API
+// server double's grants. Throws for a rule the double cannot hold (an API
+// group other than the core one).
+struct ShippedRbac {
+  std::string user;
+  std::vector<kube::Grant> grants;
+};
+ShippedRbac shipped_rbac();
 
 // The files of the tartan-cfg ConfigMap, byte for byte.
 struct ShippedKubeConfig {
