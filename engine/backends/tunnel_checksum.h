@@ -56,6 +56,16 @@ inline uint64_t rx_outer_udp_verdict(const rte_mbuf* m) {
   return m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 }
 
+// raw_checksum() over `len` bytes of `m` from `offset`; rte_raw_cksum_mbuf
+// where they span segments. 0 on success, as rte_raw_cksum_mbuf.
+inline int raw_checksum_mbuf(const rte_mbuf* m, uint32_t offset, uint32_t len, uint16_t* sum) {
+  if (offset + len <= rte_pktmbuf_data_len(m)) {
+    *sum = raw_checksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset), len);
+    return 0;
+  }
+  return rte_raw_cksum_mbuf(m, offset, len, sum);
+}
+
 // Finishes a TCP or UDP checksum left partial in the IPv4 packet at `l3`
 // of `m`: one whose field holds exactly the pseudo-header sum (what Linux
 // writes for CHECKSUM_PARTIAL) and that does not verify as it is. Returns
@@ -89,7 +99,7 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, u
   const uint16_t was = *check;
   if (was != csum_fold(pseudo)) return std::nullopt;
   uint16_t sum = 0;  // of the L4 bytes as they are, `was` included
-  if (rte_raw_cksum_mbuf(m, l3 + ihl, l4_len, &sum) != 0) return std::nullopt;
+  if (raw_checksum_mbuf(m, l3 + ihl, l4_len, &sum) != 0) return std::nullopt;
   if (csum_fold(uint32_t{sum} + pseudo) == 0xffff) return std::nullopt;  // valid as it is
   uint16_t now =
       static_cast<uint16_t>(~csum_fold(uint32_t{sum} + static_cast<uint16_t>(~was) + pseudo));
@@ -120,7 +130,7 @@ inline bool tunnel_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len, uint
   if (rx_verdict == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
   if (rx_verdict == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
   uint16_t sum = 0;
-  if (rte_raw_cksum_mbuf(m, l4, udp_len, &sum) != 0) return false;
+  if (raw_checksum_mbuf(m, l4, udp_len, &sum) != 0) return false;
   uint32_t total = uint32_t{sum} + pseudo;
   if (csum_fold(total) == 0xffff) return true;
   if (inner_l3 == 0) return false;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <rte_ip.h>
 
+#include <vector>
+
 #include "engine/backends/flow_hash.h"
 #include "engine/checksum.h"
 #include "engine/path/ipv4_check.h"
@@ -27,6 +29,21 @@ TEST(Checksum, ReplaceHandlesTheOnesComplementWrap) {
   // RFC 1624's example of eqn. 3 getting 0x0000 vs 0xffff right.
   EXPECT_EQ(csum_replace16(0xdd2f, 0x5555, 0x3285), 0x0000);
   EXPECT_EQ(csum_fold(0x1fffe), 0xffff);
+}
+
+TEST(Checksum, RawChecksumEqualsDpdksAtEveryLengthAndAlignment) {
+  std::vector<uint8_t> bytes(2100);
+  uint32_t x = 12345;
+  for (auto& b : bytes) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t len = 0; len <= 2000; len += (len < 80 ? 1 : 37)) {
+      ASSERT_EQ(raw_checksum(&bytes[offset], len), rte_raw_cksum(&bytes[offset], len))
+          << "offset " << offset << ", length " << len;
+    }
+  }
+  const std::vector<uint8_t> ones(1500, 0xff);  // sums to the end-around carry's limit
+  EXPECT_EQ(raw_checksum(ones.data(), ones.size()), rte_raw_cksum(ones.data(), ones.size()));
+  EXPECT_EQ(raw_checksum(ones.data(), 0), 0);
 }
 
 TEST(FlowHash, SourcePortStaysInLinuxsLocalPortRange) {
