@@ -244,8 +244,9 @@ Outcome NodeStore::commit(const std::string& name, const Json& old, Json changed
   changed = stamped(std::move(changed), "Node");
   if (same_json(changed, old)) return {200, old};
   changed["metadata"]["resourceVersion"] = std::to_string(++rv_);
-  nodes_[name] = changed;
+  // `old` is the stored Node: the event takes it before it is replaced.
   event = NodeEvent{"MODIFIED", rv_, changed, old};
+  nodes_[name] = changed;
   record(*event);
   return {200, std::move(changed)};
 }
