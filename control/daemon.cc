@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/config/config_loader.h"
+#include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/http/health_endpoints.h"
 #include "engine/log.h"
@@ -30,7 +31,7 @@ Daemon::Daemon(const Config& config)
       source_(make_node_source(config_)),
       readiness_(readiness_conditions(source_.get())) {}
 
-Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
+Result<std::unique_ptr<Daemon>> Daemon::prepare(const Config& config) {
   std::unique_ptr<Daemon> d(new Daemon(config));
   if (!d->source_) {
     return Status(ErrorCode::kFailedPrecondition, std::string("lease.source ") +
@@ -40,63 +41,72 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   auto keys = annotation_keys(config.node.annotation_prefix);
   if (!keys) return keys.status();
   d->keys_ = *keys;
-  // The source may settle the network or the VtepMAC (etcd's
-  // <prefix>/config, our Node's annotations): before any port is touched,
-  // so a disagreement stops us with nothing started.
+  // The source may settle the network, the underlay or the VtepMAC
+  // (etcd's <prefix>/config, our Node's annotations): before EAL probes any
+  // port, so a disagreement stops us with nothing started.
   if (Status s = d->source_->prepare(d->config_); !s.ok()) return s;
-  const Config& settled = d->config_;
+  // A VXLAN device kube-flannel left under our tap's name would keep EAL
+  // from creating the tap.
+  if (!d->config_.host_tap.empty()) {
+    if (Status s = remove_stale_vxlan(d->config_.host_tap); !s.ok()) return s;
+  }
+  return d;
+}
 
-  EngineConfig ec = settled.engine;
+Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
+  auto d = prepare(config);
+  if (!d) return d.status();
+  if (Status s = (*d)->launch(); !s.ok()) return s;
+  return d;
+}
+
+Status Daemon::launch() {
+  EngineConfig ec = config_.engine;
   if (ec.dataplane.vtep_mac.is_zero()) {
-    auto mac = stable_vtep_mac(settled.node.state_dir);
+    auto mac = stable_vtep_mac(config_.node.state_dir);
     if (!mac) return mac.status();
     ec.dataplane.vtep_mac = *mac;
   }
   auto engine = Engine::create(ec);
   if (!engine) return engine.status();
-  d->engine_ = std::move(engine).value();
-  if (Status s = d->engine_->start(); !s.ok()) return s;
-  d->readiness_.set("ports_started", true,
-                    std::to_string(d->engine_->ports().size()) + " ports up");
-  d->readiness_.set("workers_running", true,
-                    std::to_string(d->engine_->workers().size()) + " workers polling");
+  engine_ = std::move(engine).value();
+  if (Status s = engine_->start(); !s.ok()) return s;
+  readiness_.set("ports_started", true, std::to_string(engine_->ports().size()) + " ports up");
+  readiness_.set("workers_running", true,
+                 std::to_string(engine_->workers().size()) + " workers polling");
 
   MirrorSettings ms;
-  ms.keys = d->keys_;
-  ms.own_node_name = settled.node.name;
-  ms.network = d->config_.network.network;
+  ms.keys = keys_;
+  ms.own_node_name = config_.node.name;
+  ms.network = config_.network.network;
   ms.backend = ec.dataplane.backend;
   ms.vni = ec.dataplane.vni;
-  ms.event_log_size = settled.control.watch_history;
-  ms.event_log_bytes = size_t{settled.control.watch_history_mb} << 20;
-  d->mirror_ = std::make_unique<NodeMirror>(ms, *d->engine_);
-  d->lease_ = std::make_unique<LocalLease>(d->config_, *d->mirror_, d->readiness_);
-  if (Status s = d->program_host(); !s.ok()) return s;
-  if (Status s = d->start_http(); !s.ok()) return s;
-  if (Status s =
-          d->source_->start({*d->mirror_, *d->lease_, d->readiness_, d->engine_->vtep_mac()});
-      !s.ok()) {
+  ms.event_log_size = config_.control.watch_history;
+  ms.event_log_bytes = size_t{config_.control.watch_history_mb} << 20;
+  mirror_ = std::make_unique<NodeMirror>(ms, *engine_);
+  lease_ = std::make_unique<LocalLease>(config_, *mirror_, readiness_);
+  if (Status s = program_host(); !s.ok()) return s;
+  if (Status s = start_http(); !s.ok()) return s;
+  if (Status s = source_->start({*mirror_, *lease_, readiness_, engine_->vtep_mac()}); !s.ok()) {
     return s;
   }
 
-  d->health_ = std::make_unique<HealthService>(d->readiness_);
-  d->config_service_ =
-      std::make_unique<ConfigService>(settled.source_name, config_to_yaml(d->config_));
-  d->stats_ = std::make_unique<StatsService>(*d->engine_);
-  d->nodes_ = std::make_unique<NodesService>(
-      *d->mirror_, WatchLimits{settled.control.watch_history,
-                               std::chrono::milliseconds(settled.control.stream_write_timeout_ms)});
-  d->leases_ =
-      std::make_unique<LeasesService>(d->config_, *d->engine_, *d->lease_, *d->mirror_, d->keys_);
-  d->routes_ = std::make_unique<RoutesService>(*d->engine_, *d->mirror_);
-  d->ports_ = std::make_unique<PortsService>(*d->engine_);
-  auto server = ApiServer::start(
-      settled.control, {d->health_.get(), d->config_service_.get(), d->stats_.get(),
-                        d->nodes_.get(), d->leases_.get(), d->routes_.get(), d->ports_.get()});
+  health_ = std::make_unique<HealthService>(readiness_);
+  config_service_ = std::make_unique<ConfigService>(config_.source_name, config_to_yaml(config_));
+  stats_ = std::make_unique<StatsService>(*engine_);
+  nodes_ = std::make_unique<NodesService>(
+      *mirror_, WatchLimits{config_.control.watch_history,
+                            std::chrono::milliseconds(config_.control.stream_write_timeout_ms)});
+  leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
+  routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
+  ports_ = std::make_unique<PortsService>(*engine_);
+  auto server =
+      ApiServer::start(config_.control, {health_.get(), config_service_.get(), stats_.get(),
+                                         nodes_.get(), leases_.get(), routes_.get(), ports_.get()});
   if (!server) return server.status();
-  d->server_ = std::move(server).value();
-  d->readiness_.set("api_serving", true, settled.control.listen);
-  return d;
+  server_ = std::move(server).value();
+  readiness_.set("api_serving", true, config_.control.listen);
+  return {};
 }
 
 void Daemon::stop() {

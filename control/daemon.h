@@ -30,6 +30,13 @@ namespace tartan {
 
 class Daemon {
  public:
+  // Builds the source and lets it settle the config (it may wait for its
+  // store): nothing of DPDK is needed or touched yet, so tartand starts EAL
+  // after this, with the ports the settled config names.
+  static Result<std::unique_ptr<Daemon>> prepare(const Config& config);
+  // Everything else, on an EAL that is up: engine, host side, source, APIs.
+  Status launch();
+  // prepare() and launch(), for callers whose EAL is up already.
   static Result<std::unique_ptr<Daemon>> start(const Config& config);
   ~Daemon();
   void stop();  // idempotent

@@ -189,7 +189,15 @@ int run(const Options& opts) {
               use_hugepages ? "hugepages" : "no hugepages available, running with --no-huge");
   std::fflush(stdout);
 
-  const std::vector<std::string> eal_args = build_eal_args(config->engine, use_hugepages);
+  // The source settles what EAL is to probe (lease.source kube: the
+  // underlay our Node's annotations name) before EAL starts.
+  auto daemon = Daemon::prepare(*config);
+  if (!daemon) {
+    std::fprintf(stderr, "tartand: %s\n", daemon.status().message().c_str());
+    return kExitRuntime;
+  }
+  const std::vector<std::string> eal_args =
+      build_eal_args((*daemon)->config().engine, use_hugepages);
   auto eal = Eal::init(eal_args);
   if (!eal) {
     std::fprintf(stderr, "tartand: %s\n", eal.status().message().c_str());
@@ -197,7 +205,7 @@ int run(const Options& opts) {
   }
   set_log_level(opts.log_level);  // EAL's --log-level handling may have reset ours
 
-  auto daemon = Daemon::start(*config);
+  if (Status s = (*daemon)->launch(); !s.ok()) daemon = s;
   if (!daemon) {
     std::fprintf(stderr, "tartand: %s\n", daemon.status().message().c_str());
     return kExitRuntime;
@@ -211,13 +219,13 @@ int run(const Options& opts) {
                 port_role_name(p.role()), p.driver().c_str(), p.mac().str().c_str(), p.rx_queues(),
                 p.tx_queues());
   }
-  const DataplaneConfig& dp = config->engine.dataplane;
+  const DataplaneConfig& dp = (*daemon)->config().engine.dataplane;
   const auto lease = (*daemon)->lease().get();  // etcd and static have one by now
   std::printf(
       "tartand: %s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
       "MTU %u\n",
       backend_type_name(dp.backend), dp.vni, dp.udp_port,
-      config->engine.underlay.address.addr.str().c_str(),
+      (*daemon)->config().engine.underlay.address.addr.str().c_str(),
       lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
       dp.overlay_mtu());
   std::printf("tartand: %zu worker(s) polling on lcore(s)", engine.workers().size());
@@ -227,7 +235,7 @@ int run(const Options& opts) {
       "tartand: counters: `tartanctl stats`, DPDK telemetry (dpdk-telemetry.py -f %s), "
       "and a summary here every %u s.\n"
       "tartand: stop with Ctrl-C or SIGTERM.\n",
-      config->control.listen.c_str(), prefix.c_str(), opts.stats_interval);
+      (*daemon)->config().control.listen.c_str(), prefix.c_str(), opts.stats_interval);
   std::fflush(stdout);
 
   const timespec tick{1, 0};

@@ -14,11 +14,15 @@
 
 #include "engine/log.h"
 #include "engine/telemetry.h"
+#include "engine/unmap_barrier.h"
 
 namespace tartan {
 namespace {
 
 constexpr unsigned kRingSize = 4096;
+// How often the ports' links are looked at: a peer that comes back is
+// noticed within this, and a memif peer takes longer to start.
+constexpr uint64_t kLinkCheckMs = 10;
 
 int launch_worker(void* arg) {
   auto* ctx = static_cast<std::pair<Worker*, std::atomic<bool>*>*>(arg);
@@ -92,6 +96,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     if (pc.role == PortRole::kUnderlay) engine->underlay_index_ = engine->ports_.size();
     engine->ports_.push_back(std::move(port).value());
   }
+  engine->links_.resize(engine->ports_.size());
   engine->vtep_mac_ =
       config.dataplane.vtep_mac.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac;
 
@@ -117,6 +122,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     }
   }
   if (Status s = engine->build_context(); !s.ok()) return s;
+  unmap_barrier::attach(engine->ctx_.rcu);
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     std::vector<RxQueueRef> rxqs;
@@ -273,7 +279,36 @@ void Engine::housekeeping() {
   drain_to_control();
   // Reclaim first: a neighbour whose last user just went needs no ARP.
   tables_->reclaim();
-  neighbours_->tick(now_ms());
+  const uint64_t now = now_ms();
+  neighbours_->tick(now);
+  watch_links(now);
+}
+
+void Engine::watch_links(uint64_t now) {
+  if (!ports_started_ || now < next_link_check_ms_) return;
+  next_link_check_ms_ = now + kLinkCheckMs;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const Port& p = ports_[i];
+    LinkState& link = links_[i];
+    const bool up = p.link_up();
+    if (up == link.up) continue;
+    link.up = up;
+    // A memif or vhost port's link is its peer being connected.
+    const bool peer = p.driver() == "net_memif" || p.driver() == "net_vhost";
+    if (!up) {
+      ++link.downs;
+      // Workers go on polling it: the PMD returns nothing and takes nothing
+      // (tx_queue_full) until it is back.
+      TARTAN_LOG(NOTICE, kEngine, "port '%s' (%s): link down%s (%llu time(s))", p.name().c_str(),
+                 p.driver().c_str(), peer ? ", its peer went away" : "",
+                 static_cast<unsigned long long>(link.downs));
+    } else if (link.downs != 0) {
+      TARTAN_LOG(NOTICE, kEngine, "port '%s' (%s): link up again%s", p.name().c_str(),
+                 p.driver().c_str(), peer ? ", a peer is back" : "");
+    } else {
+      TARTAN_LOG(INFO, kEngine, "port '%s' (%s): link up", p.name().c_str(), p.driver().c_str());
+    }
+  }
 }
 
 void Engine::housekeeping_loop() {
@@ -343,8 +378,12 @@ Status Engine::reopen_port(size_t index) {
   stop_workers();
   Port& port = ports_[index];
   const uint16_t num_workers = static_cast<uint16_t>(workers_.size());
-  const Status reprobed =
-      port.reprobe(config_.ports[index], num_workers, num_workers, config_.workers, pool_);
+  Status reprobed;
+  {
+    // Not while housekeeping looks at the link of a device being replaced.
+    std::lock_guard lock(mu_);
+    reprobed = port.reprobe(config_.ports[index], num_workers, num_workers, config_.workers, pool_);
+  }
   if (Status s = launch_workers(); !s.ok()) return s;
   if (reprobed.ok()) {
     TARTAN_LOG(NOTICE, kEngine, "port '%s' probed again; workers resumed", port.name().c_str());
@@ -388,6 +427,7 @@ void Engine::stop() {
 Engine::~Engine() {
   unregister_telemetry(this);
   stop();
+  if (ctx_.rcu != nullptr) unmap_barrier::detach(ctx_.rcu);
   tables_.reset();      // releases neighbours
   neighbours_.reset();  // frees held packets
   for (PeerCounters* p : peers_) rte_free(p);
@@ -486,6 +526,10 @@ StatsSnapshot Engine::stats() const {
     s.events.decap_offloaded += c.events.decap_offloaded.get();
   }
   std::lock_guard lock(mu_);
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    s.ports[i].link_up = links_[i].up;
+    s.ports[i].link_downs = links_[i].downs;
+  }
   const NeighbourCounters& nc = neighbours_->counters();
   s.events.arp_requests_sent = nc.requests_sent;
   s.events.arp_learned = nc.replies_learned;

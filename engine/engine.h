@@ -64,7 +64,8 @@ class Engine {
   std::optional<Ipv4Prefix> local_subnet() const;
 
   // One round of control-side work: ARP handed over by workers, held
-  // packets, neighbour timers, reclamation after grace periods.
+  // packets, neighbour timers, reclamation after grace periods, the ports'
+  // links.
   void housekeeping();
 
   std::vector<RouteView> routes() const;
@@ -92,7 +93,8 @@ class Engine {
   explicit Engine(const EngineConfig& config) : config_(config) {}
   Status build_context();
   uint64_t now_ms() const;
-  void drain_to_control();  // needs mu_ held
+  void drain_to_control();         // needs mu_ held
+  void watch_links(uint64_t now);  // needs mu_ held
   bool inject(unsigned worker, rte_mbuf* m);
   Status launch_workers();
   void stop_workers();
@@ -123,6 +125,14 @@ class Engine {
   mutable std::mutex mu_;           // control side: tables, neighbours, baselines
   uint64_t arp_consumed_ = 0;       // ARP frames learned from and freed (under mu_)
   uint64_t discarded_at_stop_ = 0;  // injected packets no worker sent before stop()
+  // Each port's link as last seen, and how often it went down (under mu_):
+  // the PMDs raise no event when a memif peer goes, so it is polled.
+  struct LinkState {
+    bool up = false;
+    uint64_t downs = 0;
+  };
+  std::vector<LinkState> links_;
+  uint64_t next_link_check_ms_ = 0;
   std::atomic<bool> stop_workers_{false};
   std::atomic<bool> stop_housekeeping_{false};
   std::thread housekeeping_thread_;

@@ -174,6 +174,11 @@ Status Port::reprobe(const PortConfig& config, uint16_t wanted_rx_queues, uint16
   return start();
 }
 
+bool Port::link_up() const {
+  rte_eth_link link{};
+  return rte_eth_link_get_nowait(id_, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+}
+
 void Port::stop() {
   if (!started_) return;
   rte_eth_dev_stop(id_);

@@ -36,6 +36,9 @@ class Port {
   Status reprobe(const PortConfig& config, uint16_t wanted_rx_queues, uint16_t tx_queues,
                  const WorkersConfig& workers, rte_mempool* pool);
 
+  // Without waiting: for memif and vhost, whether a peer is connected.
+  bool link_up() const;
+
   uint16_t id() const { return id_; }
   const std::string& name() const { return name_; }
   PortRole role() const { return role_; }

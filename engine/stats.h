@@ -94,6 +94,8 @@ struct PortStats {
   uint16_t port_id = 0;
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
   uint64_t hw_rx_missed = 0, hw_rx_errors = 0, hw_tx_errors = 0;  // from rte_eth_stats
+  bool link_up = false;
+  uint64_t link_downs = 0;  // times the link went down (memif, vhost: the peer went away)
 };
 
 struct WorkerStats {

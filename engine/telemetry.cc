@@ -33,6 +33,8 @@ void fill_ports(const StatsSnapshot& s, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(c, "tx_packets", p.tx_packets);
     rte_tel_data_add_dict_u64(c, "tx_bytes", p.tx_bytes);
     rte_tel_data_add_dict_u64(c, "hw_rx_missed", p.hw_rx_missed);
+    rte_tel_data_add_dict_u64(c, "link_up", p.link_up);
+    rte_tel_data_add_dict_u64(c, "link_downs", p.link_downs);
     rte_tel_data_add_dict_container(d, p.name.c_str(), c, 0);
   }
 }

@@ -236,6 +236,7 @@ const std::vector<OptionSpec>& option_specs() {
          return "";
        }},
       {"quiet", false, flag_setter(&TrafficOptions::quiet)},
+      {"hold-ports", false, flag_setter(&TrafficOptions::hold_ports)},
       {"ndr", false, flag_setter(&TrafficOptions::ndr)},
       {"trial-duration", true, double_setter(&TrafficOptions::trial_duration_s, 0.01, 3600)},
       {"search-precision", true, double_setter(&TrafficOptions::search_precision, 0.0001, 0.5)},
@@ -365,6 +366,8 @@ void print_usage(FILE* out) {
       "  --drain-ms N       loopback: how long to keep receiving after sending (default 100)\n"
       "  --json FILE        write the result as a flat JSON object\n"
       "  --quiet            no line per second\n"
+      "  --hold-ports       after the result (and --json), keep the ports open until\n"
+      "                     standard input ends: a memif DUT can stop polling first\n"
       "\n"
       "Throughput search (loopback):\n"
       "  --ndr              binary search for NDR (no loss) and PDR (--pdr-loss)\n"

@@ -56,6 +56,7 @@ struct TrafficOptions {
   uint32_t drain_ms = 100;
   std::string json_path;
   bool quiet = false;
+  bool hold_ports = false;  // after the run, keep the ports open until stdin ends
   bool ndr = false;
   double trial_duration_s = 1;
   double search_precision = 0.01;

@@ -1,17 +1,21 @@
 #include "perf/ports.h"
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 namespace tartan::perf {
 namespace {
 
 constexpr unsigned kMempoolCache = 256;
+// How long the ports' links may take to come up (testpmd waits 9 s).
+constexpr auto kLinkWait = std::chrono::seconds(10);
 
 std::string setup_port(uint16_t port, const TrafficOptions& o, uint16_t max_frame,
                        rte_mempool* pool) {
@@ -43,6 +47,25 @@ std::string setup_port(uint16_t port, const TrafficOptions& o, uint16_t max_fram
   return "";
 }
 
+// A memif or vhost peer, or a NIC's link partner, may take a while to
+// connect (on a loaded machine, memif's handshake alone can outlast a short
+// run): the run's clock starts once every link is up, as testpmd checks link
+// status before forwarding, or after kLinkWait with a warning.
+void wait_for_links(const std::vector<uint16_t>& ports) {
+  const auto deadline = std::chrono::steady_clock::now() + kLinkWait;
+  for (uint16_t port : ports) {
+    rte_eth_link link{};
+    while (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status != RTE_ETH_LINK_UP) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::fprintf(stderr, "tartan-perf: warning: port %u: link still down after %lld s\n", port,
+                     static_cast<long long>(kLinkWait.count()));
+        break;
+      }
+      rte_delay_us_sleep(10000);
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Ports> Ports::open(const std::vector<uint16_t>& ports, const TrafficOptions& o,
@@ -60,6 +83,7 @@ std::unique_ptr<Ports> Ports::open(const std::vector<uint16_t>& ports, const Tra
     if (!error.empty()) return nullptr;
     p->started_.push_back(port);
   }
+  wait_for_links(ports);
   return p;
 }
 

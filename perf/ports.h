@@ -1,5 +1,6 @@
 // The mempool and the ethdevs tartan-perf uses: one RX and one TX queue per
-// port, started on open, stopped and closed on destruction.
+// port, started on open (which returns once their links are up, or after
+// 10 s), stopped and closed on destruction.
 #pragma once
 
 #include <rte_mempool.h>

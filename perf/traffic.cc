@@ -1,7 +1,9 @@
 #include "perf/traffic.h"
 
+#include <poll.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -51,6 +53,22 @@ std::string resolve_ports(const TrafficOptions& o, uint16_t available, RunnerPor
   }
   used.assign(ports.begin(), ports.end());
   return "";
+}
+
+// DPDK 22.11's memif PMD unmaps a departed peer's memory under the threads
+// still polling it, so a device under test that is not protected against
+// that (dpdk-testpmd) must stop forwarding before we close our ports: it is
+// told to once our result is out, and then closes our stdin. Ctrl-C and
+// SIGTERM end the wait too.
+void hold_until_stdin_ends(volatile std::sig_atomic_t& stop) {
+  std::fflush(stdout);
+  pollfd in{STDIN_FILENO, POLLIN, 0};
+  char buf[256];
+  while (!stop) {
+    const int ready = poll(&in, 1, 100);
+    if (ready < 0 && errno != EINTR) return;
+    if (ready > 0 && read(STDIN_FILENO, buf, sizeof buf) <= 0) return;
+  }
 }
 
 }  // namespace
@@ -107,6 +125,7 @@ int run_traffic(const TrafficOptions& o, volatile std::sig_atomic_t& stop) {
         !werr.empty())
       return fail(1, werr);
   }
+  if (o.hold_ports) hold_until_stdin_ends(stop);
   return 0;
 }
 

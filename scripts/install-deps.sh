@@ -9,7 +9,6 @@ packages=(
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh); clang only recommends it
   dpdk dpdk-dev libdpdk-dev
   libyaml-cpp-dev nlohmann-json3-dev
-  libcurl4-openssl-dev  # the Kubernetes API client (control/sources/kube)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev

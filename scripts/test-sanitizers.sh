@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The unit and dataplane suites again, built with AddressSanitizer,
-# LeakSanitizer and UndefinedBehaviorSanitizer into ./build-asan. Their EAL
+# The unit and dataplane suites, and the Kubernetes API server double's
+# test, again, built with AddressSanitizer, LeakSanitizer and
+# UndefinedBehaviorSanitizer into ./build-asan. Their EAL
 # runs with --no-huge (tests/support/dpdk_test_env.cc), which ASan supports.
 # Any report fails the run: UBSan is built not to recover
 # (-fno-sanitize-recover, meson.build) and told to halt as ASan does.
@@ -16,9 +17,11 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
     -Dwerror=false
 fi
-# Only what the two suites run.
-ninja -C "$build" tests/unit_tests tests/dataplane_tests tests/flow_tests
+# Only what the two suites and the API server double's test run.
+ninja -C "$build" tests/unit_tests tests/dataplane_tests tests/flow_tests tests/kube_apiserver_tests
 
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
 meson test -C "$build" --no-rebuild --print-errorlogs --suite unit --suite dataplane
+# The Kubernetes API server double, which the kube tests run in process.
+meson test -C "$build" --no-rebuild --print-errorlogs kube_apiserver

@@ -19,6 +19,8 @@ void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
     o->set_hw_rx_missed(p.hw_rx_missed);
     o->set_hw_rx_errors(p.hw_rx_errors);
     o->set_hw_tx_errors(p.hw_tx_errors);
+    o->set_link_up(p.link_up);
+    o->set_link_downs(p.link_downs);
   }
   for (const WorkerStats& w : s.workers) {
     auto* o = out->add_workers();
@@ -67,7 +69,7 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
     p.rx_packets -= b.rx_packets, p.rx_bytes -= b.rx_bytes, p.tx_packets -= b.tx_packets,
         p.tx_bytes -= b.tx_bytes;
     p.hw_rx_missed -= b.hw_rx_missed, p.hw_rx_errors -= b.hw_rx_errors,
-        p.hw_tx_errors -= b.hw_tx_errors;
+        p.hw_tx_errors -= b.hw_tx_errors, p.link_downs -= b.link_downs;
   }
   for (size_t i = 0; i < d.workers.size() && i < before.workers.size(); ++i) {
     WorkerStats& w = d.workers[i];

@@ -58,7 +58,7 @@ struct ControlConfig {
   uint32_t watch_history = 16384;
   // ... and at most this many MiB of them: one node's changes cost its whole
   // object each, so a count alone does not bound the memory.
-  uint32_t watch_history_mb = 64;
+  uint32_t watch_history_mb = 16;
   // Group owning the unix socket (mode 0660): who may use the API without
   // being root. "" keeps tartand's own group; `socket_gid` is resolved from
   // it when the config is loaded.

@@ -126,10 +126,12 @@ int routes(const GlobalOptions& g, const Args& args) {
 }
 
 void print_stats_tables(const v1::StatsSnapshot& s) {
-  std::vector<std::vector<std::string>> ports{{"PORT", "ROLE", "RX-PKTS", "RX-BYTES", "TX-PKTS",
-                                               "TX-BYTES", "HW-MISSED", "HW-RX-ERR", "HW-TX-ERR"}};
+  std::vector<std::vector<std::string>> ports{{"PORT", "ROLE", "LINK", "LINK-DOWNS", "RX-PKTS",
+                                               "RX-BYTES", "TX-PKTS", "TX-BYTES", "HW-MISSED",
+                                               "HW-RX-ERR", "HW-TX-ERR"}};
   for (const auto& p : s.ports()) {
-    ports.push_back({p.name(), p.role(), std::to_string(p.rx_packets()),
+    ports.push_back({p.name(), p.role(), p.link_up() ? "up" : "down",
+                     std::to_string(p.link_downs()), std::to_string(p.rx_packets()),
                      std::to_string(p.rx_bytes()), std::to_string(p.tx_packets()),
                      std::to_string(p.tx_bytes()), std::to_string(p.hw_rx_missed()),
                      std::to_string(p.hw_rx_errors()), std::to_string(p.hw_tx_errors())});

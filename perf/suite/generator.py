@@ -3,9 +3,10 @@ process, attached to the device under test's ports."""
 
 import json
 import os
+import subprocess
 import tempfile
 
-from procs import Failure, run
+from procs import Failure, run, wait_until
 
 # The cluster every tartan run uses: 10.0.0.0/7 in /24s holds 131,072
 # podCIDRs, enough for 100,000 remote nodes; we are subnet 1, remote node k
@@ -42,22 +43,59 @@ class Generator:
         return args
 
     def run(self, vdevs: list[str], args: list[str], hugepages: bool = True,
-            timeout: float = 300) -> dict:
-        """One tartan-perf run; its --json result."""
+            timeout: float = 300, before_disconnect=None) -> dict:
+        """One tartan-perf run; its --json result. With `before_disconnect`,
+        tartan-perf keeps its ports open after writing the result until that
+        has been called (--hold-ports)."""
         fd, path = tempfile.mkstemp(prefix="tartan-perf-", suffix=".json", dir=self.work_dir)
         os.close(fd)
         argv = [self.binary, *self.eal_args(vdevs, hugepages), "--", *args, "--json", path,
                 "--quiet"]
+        if before_disconnect:
+            argv.append("--hold-ports")
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         try:
-            out = run(argv, timeout=timeout, check=False)
-            try:
-                with open(path) as f:
-                    result = json.load(f)
-            except (OSError, ValueError):
+            if before_disconnect:
+                out = _run_holding(argv, path, before_disconnect, timeout)
+            else:
+                out = run(argv, timeout=timeout, check=False)
+            result = _result(path)
+            if result is None:
                 raise Failure(f"tartan-perf wrote no result:\n{' '.join(argv)}\n{out[-3000:]}")
         finally:
             os.unlink(path)
         result["command"] = " ".join(argv[argv.index(self.binary):]).replace(path, "FILE")
         return result
+
+
+def _result(path: str) -> dict | None:
+    """tartan-perf's --json result, once it is all written."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _run_holding(argv: list[str], path: str, before_disconnect, timeout: float) -> str:
+    """Runs a tartan-perf with --hold-ports: once its result is out, calls
+    before_disconnect(), then closes its stdin to let it close its ports and
+    exit. Returns its output."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                                text=True)
+        try:
+            wait_until(lambda: proc.poll() is not None or _result(path) is not None, timeout,
+                       "tartan-perf's result")
+            if proc.poll() is None:
+                before_disconnect()
+        finally:
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        out.seek(0)
+        return out.read()

@@ -63,14 +63,29 @@ class Testpmd:
         _wait_for_sockets(sock_dir, self.proc)
 
     def forward_during(self, traffic) -> tuple[dict, dict]:
-        """Forwards while traffic() runs (it gets a moment to attach first);
-        returns its result and testpmd's counters for that time."""
+        """Forwards while traffic(stop_forwarding) runs (it gets a moment to
+        attach first); returns its result and testpmd's counters for that
+        time. traffic must call stop_forwarding() before tartan-perf closes
+        its ports: DPDK 22.11's memif PMD unmaps a departed peer's rings
+        under the forwarding lcore still polling them, and testpmd, unlike
+        tartand, does nothing about it (it dies with SIGSEGV now and then
+        when the generator leaves mid-forwarding)."""
         result: dict = {}
         error: list[Exception] = []
+        started = threading.Event()
+        stopped: list[str] = []
+
+        def stop_forwarding():
+            if not started.wait(60):
+                raise Failure(f"testpmd ({self.mode}): forwarding never started")
+            mark = self.proc.line_count()
+            self.proc.send("stop\n")
+            end = self.proc.wait_for_line(lambda l: l.strip() == "Done.", mark, 20)
+            stopped.append("\n".join(self.proc.lines[mark:end]))
 
         def go():
             try:
-                result.update(traffic())
+                result.update(traffic(stop_forwarding))
             except Exception as e:
                 error.append(e)
         t = threading.Thread(target=go)
@@ -87,13 +102,13 @@ class Testpmd:
         mark = self.proc.line_count()
         self.proc.send("start\n")
         self.proc.wait_for_line(lambda l: "packet forwarding - ports=" in l, mark, 10)
+        started.set()
         t.join()
         if error:
             raise error[0]
-        mark = self.proc.line_count()
-        self.proc.send("stop\n")
-        end = self.proc.wait_for_line(lambda l: l.strip() == "Done.", mark, 20)
-        stats = parse_testpmd_stats("\n".join(self.proc.lines[mark:end]))
+        if not stopped:
+            raise Failure(f"testpmd ({self.mode}): tartan-perf left before forwarding stopped")
+        stats = parse_testpmd_stats(stopped[0])
         # testpmd divides its cycles by its ports' packet counters, which
         # memif servers do not keep straight (they come out negative): divide
         # by what it forwarded, all of which tartan-perf received or

@@ -114,7 +114,9 @@ class Suite:
 
                     def once(args=args, size=size, extra=extra) -> dict:
                         result, stats = tp.forward_during(
-                            lambda: self.gen.run(client_vdevs(tp.sock_dir), args))
+                            lambda stop_forwarding: self.gen.run(
+                                client_vdevs(tp.sock_dir), args,
+                                before_disconnect=stop_forwarding))
                         return {"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
                                 "size": size, "flows": 1, "result": result,
                                 "busy_cycles_per_packet": stats["busy_cycles_per_packet"],

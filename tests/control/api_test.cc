@@ -16,7 +16,7 @@
 #include "tests/support/files.h"
 #include "tests/support/packets.h"
 #include "tests/support/process.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -317,10 +317,10 @@ TEST(Api, GrpcLeaseSourceTakesTheLeaseThroughTheApi) {
 }
 
 // A CA, a server certificate for 127.0.0.1, a client certificate from the
-// CA and one self-signed, made with openssl.
+// CA and one self-signed (tests/support/test_pki.h).
 struct Certs {
   std::string dir;
-  explicit Certs(const std::string& d) : dir(d) { testing::make_test_certificates(dir); }
+  explicit Certs(const std::string& d) : dir(d) { testing::make_test_pki(dir, {"client"}); }
   std::shared_ptr<grpc::Channel> channel(int port, const std::string& client) const {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = testing::read_file(dir + "/ca.crt");

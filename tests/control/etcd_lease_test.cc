@@ -13,7 +13,7 @@
 #include "tests/support/etcd_server.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -315,7 +315,7 @@ TEST(EtcdLease, TlsClientCertificatesReachAnEtcdThatRequiresThem) {
   const testing::ScopedTempDir scoped("etcd-tls");
   const std::string& dir = scoped.path();
   // A CA; etcd's certificate for 127.0.0.1 and ours, both from it.
-  ASSERT_NO_THROW(testing::make_test_certificates(dir, "client"));
+  testing::make_test_pki(dir, {"client"});
   EtcdServer etcd({}, dir);
   ASSERT_EQ(etcd.endpoint().rfind("https://", 0), 0u);
   EtcdNode n({.index = 1,

@@ -17,7 +17,7 @@
 #include "tests/support/files.h"
 #include "tests/support/kube_apiserver.h"
 #include "tests/support/process.h"
-#include "tests/support/test_certificates.h"
+#include "tests/support/test_pki.h"
 
 namespace tartan {
 namespace {
@@ -98,6 +98,8 @@ TEST(KubeHttp, PatchPostAndDeleteCarryTheirBodies) {
   EXPECT_EQ(log[3].body, R"({"propagationPolicy":"Background"})");
   EXPECT_EQ(log[4].method, "GET");
   EXPECT_EQ(log[4].body, "");
+  EXPECT_THAT(log[4].headers.at("accept-encoding"), HasSubstr("gzip"));
+  EXPECT_EQ(log[4].headers.at("accept"), "application/json");
   EXPECT_EQ(http->connections_opened(), 1u) << "one connection, reused";
 }
 
@@ -157,6 +159,20 @@ TEST(KubeHttp, AHundredMegabyteAnswerIsRefusedAtTheLimit) {
   EXPECT_EQ(next->status, 200);
 }
 
+TEST(KubeHttp, ARequestTheServerSitsOnTimesOut) {
+  KubeApiServer server;
+  auto http = client(server, {.request_timeout = milliseconds(300)});
+  server.stall();
+  auto r = http->request("GET", kNodes);
+  server.release();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("timed out after 3"));  // "300 milliseconds" or so
+  auto next = http->request("GET", kNodes);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->status, 200);
+}
+
 TEST(KubeHttp, UnreachableServerIsUnavailableNamingTheUrl) {
   int port = 0;
   {
@@ -171,14 +187,21 @@ TEST(KubeHttp, UnreachableServerIsUnavailableNamingTheUrl) {
               HasSubstr("GET http://127.0.0.1:" + std::to_string(port) + kNodes + ": "));
 }
 
-// Collects a stream's bytes on its own thread; `end` once joined.
+// Collects a stream's bytes on its own thread; `end` once joined. Ends
+// the stream (its own cancel, or the one given) if a test stops early.
 struct StreamRun {
   std::atomic<long> status{0};
   KubeStreamEnd end;
   std::thread thread;
 
+  ~StreamRun() {
+    if (!thread.joinable()) return;
+    cancel_->cancel();
+    thread.join();
+  }
   void start(KubeHttp& http, const std::string& path, milliseconds idle, KubeCancel* cancel) {
-    thread = std::thread([&http, path, idle, cancel, this] {
+    cancel_ = cancel != nullptr ? cancel : &own_cancel_;
+    thread = std::thread([&http, path, idle, cancel = cancel_, this] {
       KubeStreamHandler h;
       h.on_response = [this](long s) { status = s; };
       h.on_bytes = [this](std::string_view b) {
@@ -188,6 +211,14 @@ struct StreamRun {
       };
       end = http.stream(path, idle, h, cancel);
     });
+  }
+  // A watch of Nodes from the server's current version.
+  void watch(KubeHttp& http, const KubeApiServer& server, milliseconds idle,
+             KubeCancel* cancel = nullptr) {
+    start(http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(), idle, cancel);
+  }
+  bool opened() const {
+    return testing::eventually([&] { return status == 200; }, milliseconds(5000));
   }
   std::string bytes() const {
     std::lock_guard lock(mu_);
@@ -201,6 +232,8 @@ struct StreamRun {
   }
 
  private:
+  KubeCancel own_cancel_;
+  KubeCancel* cancel_ = nullptr;
   mutable std::mutex mu_;
   std::string bytes_;
 };
@@ -208,25 +241,24 @@ struct StreamRun {
 TEST(KubeHttp, StreamDeliversEventsAndEndsWhenTheServerEndsIt) {
   KubeApiServer server;
   auto http = client(server);
-  const std::string rv = server.resource_version();
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + rv, milliseconds(10000), nullptr);
+  run.watch(*http, server, milliseconds(10000));
   ASSERT_TRUE(testing::eventually([&] { return server.open_watches() == 1; }, milliseconds(5000)));
   server.create_node(node_manifest("n1"));
+  ASSERT_TRUE(testing::eventually([&] { return run.count("{\"type\":\"ADDED\"") == 1; },
+                                  milliseconds(5000)));
   server.close_watches();
   run.thread.join();
   EXPECT_EQ(run.end.how, KubeStreamEnd::How::kEnded) << run.end.error.message();
   EXPECT_EQ(run.end.status, 200);
   EXPECT_EQ(run.status, 200);
-  EXPECT_EQ(run.count("{\"type\":\"ADDED\""), 1u);
 }
 
 TEST(KubeHttp, StalledStreamEndsAfterTheIdleTimeout) {
   KubeApiServer server;
   auto http = client(server);
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(300), nullptr);
+  run.watch(*http, server, milliseconds(300));
   run.thread.join();  // nothing happens on the server: no byte ever comes
   EXPECT_EQ(run.end.how, KubeStreamEnd::How::kStalled);
   EXPECT_THAT(run.end.error.message(), HasSubstr(": stalled: nothing received for 300 ms"));
@@ -237,9 +269,8 @@ TEST(KubeHttp, CancelEndsAStreamAtOnceAndLaterTransfersFail) {
   auto http = client(server);
   KubeCancel cancel;
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(60000), &cancel);
-  ASSERT_TRUE(testing::eventually([&] { return run.status == 200; }, milliseconds(5000)));
+  run.watch(*http, server, milliseconds(60000), &cancel);
+  ASSERT_TRUE(run.opened());
   const auto asked = std::chrono::steady_clock::now();
   cancel.cancel();
   run.thread.join();
@@ -260,9 +291,8 @@ TEST(KubeHttp, AWatchAndRequestsFromTwoThreadsAtOnce) {
   auto http = client(server);
   KubeCancel cancel;
   StreamRun run;
-  run.start(*http, kNodes + "?watch=true&resourceVersion=" + server.resource_version(),
-            milliseconds(60000), &cancel);
-  ASSERT_TRUE(testing::eventually([&] { return run.status == 200; }, milliseconds(5000)));
+  run.watch(*http, server, milliseconds(60000), &cancel);
+  ASSERT_TRUE(run.opened());
   for (int i = 0; i < 100; ++i) {
     auto r = http->request(
         "PATCH", kNodes + "/n1",
@@ -285,8 +315,7 @@ class KubeHttpTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::ScopedTempDir("kc-pki");
-    testing::make_test_certificates(dir_->path(), "system:node:worker-1",
-                                    "IP:127.0.0.1,DNS:kubernetes.default.svc");
+    testing::make_test_pki(dir_->path(), {"system:node:worker-1"}, {"DNS:kubernetes.default.svc"});
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string pem(const std::string& name) {
@@ -307,8 +336,8 @@ TEST_F(KubeHttpTls, ClientCertificateFromTheCa) {
   ASSERT_EQ(server.url().rfind("https://", 0), 0u);
   auto http = client(KubeCredentials{.server = server.url(),
                                      .ca_pem = pem("ca.crt"),
-                                     .client_cert_pem = pem("client.crt"),
-                                     .client_key_pem = pem("client.key")});
+                                     .client_cert_pem = pem("system:node:worker-1.crt"),
+                                     .client_key_pem = pem("system:node:worker-1.key")});
   auto r = http->request("GET", kNodes);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 200) << r->body;

@@ -235,16 +235,29 @@ TEST(KubeSource, TheApiServerGoneKeepsForwardingAndReadinessSaysWhy) {
   EXPECT_TRUE(eventually([&] { return d.readiness().ready(); }, 10s));
 }
 
-// A kubeconfig in `dir` for `api` with a bearer token; its path.
-std::string kubeconfig_with_token(const KubeApiServer& api, const std::string& dir,
-                                  const std::string& token) {
+// Options for a daemon reaching `api` through a kubeconfig in `dir` that
+// holds a bearer token. Its config names the whole underlay, so tartand
+// starts even when it cannot read its Node.
+testing::DaemonOptions token_options(const KubeApiServer& api, const std::string& dir,
+                                     const std::string& token) {
   const std::string path = dir + "/kubeconfig";
   testing::write_file(path,
                       "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
                       "clusters: [{name: k, cluster: {server: '" +
                           api.url() + "'}}]\nusers: [{name: u, user: {token: " + token + "}}]\n");
-  return path;
+  testing::DaemonOptions o;
+  o.lease_source = "kube";
+  o.lease_yaml = ", kube: {kubeconfig: '" + path +
+                 "', retry_initial_ms: 50, retry_max_ms: 400, startup_timeout_s: 1}";
+  return o;
+}
+
+// Whether readiness condition kube_api comes to say `text`.
+bool kube_api_says(const Daemon& d, const std::string& text) {
+  return eventually(
+      [&] { return condition_message(d.readiness(), "kube_api").find(text) != std::string::npos; },
+      10s);
 }
 
 const std::string kFlannelUser = "system:serviceaccount:kube-flannel:flannel";
@@ -254,22 +267,11 @@ TEST(KubeSource, RefusedCredentialsAreNamedInReadiness) {
   KubeApiServer api({.tokens = {{"good-token", kFlannelUser}}});
   api.create_node(node_manifest("node-1", "10.244.1.0/24"));
   testing::ScopedTempDir dir("kube-source");
-  // The config names the whole underlay, so tartand starts without its Node.
-  testing::DaemonOptions o;
-  o.lease_source = "kube";
-  o.lease_yaml = ", kube: {kubeconfig: '" + kubeconfig_with_token(api, dir.path(), "stale") +
-                 "', retry_initial_ms: 50, retry_max_ms: 400, startup_timeout_s: 1}";
-  DaemonFixture fx(o);
-  Daemon& d = fx.daemon();
-  EXPECT_TRUE(eventually(
-      [&] {
-        return condition_message(d.readiness(), "kube_api").find("401 Unauthorized") !=
-               std::string::npos;
-      },
-      10s))
-      << condition_message(d.readiness(), "kube_api");
+  DaemonFixture fx(token_options(api, dir.path(), "stale"));
+  const Daemon& d = fx.daemon();
+  EXPECT_TRUE(kube_api_says(d, "401 Unauthorized")) << condition_message(d.readiness(), "kube_api");
   EXPECT_FALSE(d.readiness().ready());
-  EXPECT_FALSE(d.lease().get());
+  EXPECT_FALSE(fx.daemon().lease().get());
 }
 
 TEST(KubeSource, AForbiddenListIsNamedInReadiness) {
@@ -279,22 +281,10 @@ TEST(KubeSource, AForbiddenListIsNamedInReadiness) {
                      .grants = {{kFlannelUser, {{"get", "nodes"}, {"patch", "nodes/status"}}}}});
   api.create_node(node_manifest("node-1", "10.244.1.0/24"));
   testing::ScopedTempDir dir("kube-source");
-  testing::DaemonOptions o;
-  o.lease_source = "kube";
-  o.lease_yaml = ", kube: {kubeconfig: '" + kubeconfig_with_token(api, dir.path(), "t0ken") +
-                 "', retry_initial_ms: 50, retry_max_ms: 400, startup_timeout_s: 2}";
-  DaemonFixture fx(o);
-  Daemon& d = fx.daemon();
-  EXPECT_TRUE(eventually(
-      [&] {
-        return condition_message(d.readiness(), "kube_api").find("403 Forbidden") !=
-               std::string::npos;
-      },
-      10s))
-      << condition_message(d.readiness(), "kube_api");
-  EXPECT_NE(condition_message(d.readiness(), "kube_api").find("cannot list resource \"nodes\""),
-            std::string::npos)
-      << condition_message(d.readiness(), "kube_api");
+  DaemonFixture fx(token_options(api, dir.path(), "t0ken"));
+  const Daemon& d = fx.daemon();
+  EXPECT_TRUE(kube_api_says(d, "403 Forbidden")) << condition_message(d.readiness(), "kube_api");
+  EXPECT_TRUE(kube_api_says(d, "cannot list resource \"nodes\""));
   EXPECT_FALSE(d.readiness().ready());
 }
 

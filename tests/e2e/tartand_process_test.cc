@@ -87,6 +87,48 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
   EXPECT_FALSE(file_exists(sock)) << "socket left behind";
 }
 
+// A node handed over from kube-flannel still has its flannel.<VNI> VXLAN
+// device, under the name tartand's tap takes: tartand removes it (and only
+// a VXLAN device) instead of failing to start.
+TEST(TartandProcess, AVxlanDeviceLeftUnderTheTapsNameIsReplacedAndNothingElseIs) {
+  testing::Netns ns("stale");
+  const std::string sock = temp_socket("stale");
+  const testing::ScopedTempDir scoped("stale");
+  const std::vector<std::string> tartand{
+      testing::required_env("TARTAND"), "--listen",    "unix://" + sock,        "--subnet-file",
+      scoped.path() + "/subnet.env",    "--state-dir", scoped.path() + "/state"};
+  const auto link_kind = [&] {
+    return run_command(ns.exec({"ip", "-d", "-o", "link", "show", "tartan0"})).output;
+  };
+
+  // Something else of that name is not ours to remove: tartand says why it
+  // cannot start.
+  ASSERT_EQ(run_command(ns.exec({"ip", "link", "add", "tartan0", "type", "bridge"})).exit_code, 0);
+  const CommandResult refused = run_command(ns.exec(tartand), 60s);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(link_kind().find("bridge"), std::string::npos) << link_kind();
+  ASSERT_EQ(run_command(ns.exec({"ip", "link", "del", "tartan0"})).exit_code, 0);
+
+  ASSERT_EQ(run_command(ns.exec({"ip", "link", "add", "tartan0", "type", "vxlan", "id", "1",
+                                 "dstport", "8472", "nolearning"}))
+                .exit_code,
+            0);
+  Process daemon(ns.exec(tartand));
+  const std::string ctl = testing::required_env("TARTANCTL");
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
+      },
+      60s))
+      << daemon.output();
+  EXPECT_NE(daemon.output().find("removed the VXLAN device tartan0 that kube-flannel left"),
+            std::string::npos)
+      << daemon.output();
+  EXPECT_NE(link_kind().find(" tun "), std::string::npos) << link_kind();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(30s), 0) << daemon.output();
+}
+
 TEST(TartandProcess, BadConfigExitsTwoNamingTheKeyAndStartsNothing) {
   const std::string path = "/tmp/tartan-badconfig-" + std::to_string(getpid()) + ".yaml";
   const std::string sock = temp_socket("bad");

@@ -314,6 +314,26 @@ void kube_watch_seeds(Corpus& c) {
                {"metadata", {{"resourceVersion", "150"}, {"continue", "eyJydiI6MTUwfQ"}}},
                {"items", json::array({n1, n2})}};
   add("node-list-page", 0, list.dump());
+  // What the decoder keeps and little else: small, so mutations are quick.
+  const json small = {
+      {"metadata",
+       {{"name", "worker-1"},
+        {"resourceVersion", "7"},
+        {"annotations",
+         {{"flannel.alpha.coreos.com/public-ip", "192.0.2.1"},
+          {"flannel.alpha.coreos.com/backend-data",
+           "{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:01\"}"},
+          {"tartan.io/x", "a \"}{\" b"}}}}},
+      {"spec", {{"podCIDR", "10.244.1.0/24"}}},
+      {"status",
+       {{"addresses", json::array({{{"type", "InternalIP"}, {"address", "192.0.2.1"}}})},
+        {"conditions", json::array({{{"type", "NetworkUnavailable"},
+                                     {"status", "False"},
+                                     {"reason", "FlannelIsUp"}}})}}}};
+  add("small-stream", 5,
+      event("ADDED", small) +
+          event("BOOKMARK", {{"kind", "Node"}, {"metadata", {{"resourceVersion", "8"}}}}) +
+          event("DELETED", small));
 }
 
 }  // namespace

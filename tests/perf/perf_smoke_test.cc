@@ -1,15 +1,20 @@
 // Process-level smoke tests of tartan-perf: the real binary on DPDK virtual
 // devices (net_null, a self-looping net_ring, net_pcap files read back with
 // tshark, a memif pair), each bounded to a few seconds.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/pcap_file.h"
@@ -39,6 +44,10 @@ class PerfSmoke : public ::testing::Test {
 
   // tartan-perf with `vdevs` on lcores `lcores`; `args` go after "--".
   CommandResult perf(const Args& vdevs, const Args& args, const std::string& lcores = "0") {
+    return run_command(perf_argv(vdevs, args, lcores), std::chrono::seconds(60));
+  }
+
+  static Args perf_argv(const Args& vdevs, const Args& args, const std::string& lcores = "0") {
     static int run = 0;
     Args argv{perf_binary(),   "-l",
               lcores,          "--no-huge",
@@ -52,7 +61,7 @@ class PerfSmoke : public ::testing::Test {
     }
     argv.push_back("--");
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, std::chrono::seconds(60));
+    return argv;
   }
 
   // Runs tartan-perf with --json and returns the object, loaded by Python's json.
@@ -432,6 +441,32 @@ TEST_F(PerfSmoke, NdrSearchTerminatesAndReportsARate) {
   expect_values(j, {{"ndr_pps", 0}, {"pdr_pps", 0}, {"tx_port", 0}, {"rx_port", 1}});
   EXPECT_GE(num(j, "search_trials"), 4);
   EXPECT_LE(num(j, "search_trials"), 10);
+}
+
+TEST_F(PerfSmoke, HoldPortsKeepsThemOpenAfterTheResultUntilStdinEnds) {
+  const std::string fifo = path("stdin"), file = path("result.json");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string command = "exec";
+  for (const std::string& a :
+       perf_argv({"net_null0"}, {"--packets", "1000", "--json", file, "--quiet", "--hold-ports"}))
+    command += " " + a;
+  Process p({"sh", "-c", command + " < " + fifo});
+  int in = -1;  // the FIFO opens for writing once the shell has it open for reading
+  ASSERT_TRUE(eventually([&] { return (in = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
+                         std::chrono::seconds(10)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::ifstream f(file);
+        const std::string text((std::istreambuf_iterator<char>(f)), {});
+        return text.find('}') != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << p.output();
+  EXPECT_EQ(num(load_json(file), "tx_packets"), 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(p.running()) << "it let go of its ports before its stdin ended";
+  close(in);
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0) << p.output();
 }
 
 }  // namespace

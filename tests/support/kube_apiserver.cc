@@ -109,10 +109,18 @@ struct KubeApiServer::Impl {
 
   bool tls() const { return !options.cert_pem.empty() && !options.key_pem.empty(); }
 
+  // A stall's end: `at_most` from now, or never (zero) until released.
+  static kube::Clock::time_point deadline_after(std::chrono::milliseconds at_most) {
+    return at_most.count() > 0 ? kube::Clock::now() + at_most : kube::Clock::time_point::max();
+  }
+
   void start(Listener& l) {
     const int fd = l.netns.empty() ? kube::listen_tcp(l.address, l.port)
                                    : kube::listen_tcp_in_netns(l.netns, l.address, l.port);
     l.port = kube::bound_port(fd);
+    // Where /api tells clients the server is: the first listener.
+    if (config.server_address.empty())
+      config.server_address = l.address + ":" + std::to_string(l.port);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (tls()) flags |= MHD_USE_TLS;
     std::vector<MHD_OptionItem> opts = {
@@ -199,9 +207,11 @@ struct KubeApiServer::Impl {
     MHD_Response* response =
         reply->stream
             ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock, &read_stream,
-                                                reply->stream.release(), &free_stream)
+                                                reply->stream.get(), &free_stream)
             : MHD_create_response_from_buffer(reply->body.size(), reply->body.data(),
                                               MHD_RESPMEM_MUST_COPY);
+    if (response == nullptr) return MHD_NO;
+    reply->stream.release();  // libmicrohttpd frees it (free_stream)
     MHD_add_response_header(response, "Content-Type", reply->content_type.c_str());
     for (const auto& [name, value] : reply->headers)
       MHD_add_response_header(response, name.c_str(), value.c_str());
@@ -293,7 +303,6 @@ KubeApiServer::KubeApiServer(KubeApiOptions options) : impl_(std::make_unique<Im
     throw std::runtime_error("API server double: this libmicrohttpd has no TLS");
   impl_->listeners.push_back({"", options.address, options.port, nullptr});
   impl_->start(impl_->listeners.back());
-  impl_->config.server_address = options.address + ":" + std::to_string(port());
 }
 
 KubeApiServer::~KubeApiServer() {
@@ -420,14 +429,20 @@ void KubeApiServer::close_watches() {
 
 void KubeApiServer::stall(std::chrono::milliseconds at_most) {
   std::lock_guard lock(impl_->state.mu);
-  impl_->state.stalled_until =
-      at_most.count() > 0 ? kube::Clock::now() + at_most : kube::Clock::time_point::max();
+  impl_->state.stalled_until = impl_->deadline_after(at_most);
+  impl_->state.changed.notify_all();
+}
+
+void KubeApiServer::stall_open_watches(std::chrono::milliseconds at_most) {
+  std::lock_guard lock(impl_->state.mu);
+  for (kube::WatchStream* w : impl_->state.watches) w->silence(impl_->deadline_after(at_most));
   impl_->state.changed.notify_all();
 }
 
 void KubeApiServer::release() {
   std::lock_guard lock(impl_->state.mu);
   impl_->state.stalled_until.reset();
+  for (kube::WatchStream* w : impl_->state.watches) w->silence(std::nullopt);
   impl_->state.changed.notify_all();
 }
 

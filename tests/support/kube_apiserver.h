@@ -13,8 +13,19 @@
 // client certificates (CN = user), RBAC-like grants. Faults on demand.
 //
 // Not served: other resources, Table output (a plain NodeList is what
-// kubectl then prints), protobuf, server-side apply, finalizers (a DELETE
-// removes the Node at once), managedFields, unknown-field pruning.
+// kubectl then prints), protobuf, HTTP/2, gzip-compressed responses,
+// server-side apply, WATCH with sendInitialEvents, finalizers (a DELETE
+// removes the Node at once), managedFields, unknown-field pruning,
+// anonymous requests once any authentication is configured (as with
+// --anonymous-auth=false), closing watches too slow to keep up.
+//
+// Use (link kube_support_dep):
+//   KubeApiServer api;  // http://127.0.0.1:<free port>; KubeApiOptions for TLS, auth
+//   api.create_node(node_manifest("node-a", "10.244.1.0/24"));
+//   ... the client under test talks to api.url() ...
+//   api.fail_next(2, 429, {.method = "GET", .path = "/api/v1/nodes"}, 1);
+//   api.drop_watches_mid_event();
+//   EXPECT_EQ(api.requests().back().content_type, "application/strategic-merge-patch+json");
 #pragma once
 
 #include <chrono>
@@ -141,6 +152,10 @@ class KubeApiServer {
   // Open watches send nothing and new requests wait, until release() or
   // `at_most` (zero: until release()).
   void stall(std::chrono::milliseconds at_most = std::chrono::milliseconds(0));
+  // Only the watches open now send nothing (no events, no bookmarks, no
+  // end), as if hung on the way; new requests and watches are served.
+  void stall_open_watches(std::chrono::milliseconds at_most = std::chrono::milliseconds(0));
+  // Ends both stalls.
   void release();
 
   std::vector<KubeLoggedRequest> requests() const;

@@ -62,7 +62,7 @@ class KubeconfigReader {
     }
     try {
       return from(root);
-    } catch (const YAML::Exception& e) {  // a conversion not caught below; never expected
+    } catch (const YAML::Exception& e) {  // a subscript of a scalar: each node is checked first
       return Status::invalid("kubeconfig " + path_ + ": " + e.what());
     }
   }

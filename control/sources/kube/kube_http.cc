@@ -266,17 +266,23 @@ void KubeHttp::release(std::unique_ptr<Handle> handle) {
 
 void KubeHttp::perform(Handle& h, Transfer& t, KubeCancel* cancel) {
   CURLM* multi = h.multi;
-  if (!shutdown_.attach(multi)) {
-    t.canceled = true;
-    return;
-  }
-  if (cancel != nullptr && !cancel->attach(multi)) {
+  // Detaching what was never attached is harmless.
+  const auto detach = [&] {
+    if (cancel != nullptr) cancel->detach(multi);
     shutdown_.detach(multi);
+  };
+  if (!shutdown_.attach(multi) || (cancel != nullptr && !cancel->attach(multi))) {
+    detach();
     t.canceled = true;
     return;
   }
-  curl_multi_add_handle(multi, h.easy);
   t.last_activity = Clock::now();
+  if (const CURLMcode mc = curl_multi_add_handle(multi, h.easy); mc != CURLM_OK) {
+    detach();
+    t.result = CURLE_FAILED_INIT;
+    snprintf(h.error, sizeof h.error, "%s", curl_multi_strerror(mc));
+    return;
+  }
   while (true) {
     int running = 0;
     if (const CURLMcode mc = curl_multi_perform(multi, &running); mc != CURLM_OK) {
@@ -308,8 +314,7 @@ void KubeHttp::perform(Handle& h, Transfer& t, KubeCancel* cancel) {
     curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
   curl_multi_remove_handle(multi, h.easy);
-  if (cancel != nullptr) cancel->detach(multi);
-  shutdown_.detach(multi);
+  detach();
 }
 
 void KubeHttp::start(Handle& h, Transfer& t, std::string_view method, const std::string& path,

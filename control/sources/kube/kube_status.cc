@@ -13,7 +13,8 @@ std::string excerpt(std::string_view body) {
   for (char c : body.substr(0, kBodyExcerpt)) {
     out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   }
-  if (body.size() > kBodyExcerpt) out += "...";
+  if (body.size() > kBodyExcerpt) return out + "...";
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 

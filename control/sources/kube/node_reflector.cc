@@ -154,7 +154,7 @@ std::optional<NodeReflector::Failure> NodeReflector::list(std::vector<KubeNode>&
   // No resourceVersion: a consistent read, which the server pages. With
   // resourceVersion=0 the watch cache ignores limit (client-go's
   // reflector.go says so), and one response with every kubelet-managed
-  // Node of a 5,000-node cluster is about 75 MB.
+  // Node (10-20 KB each) of a 5,000-node cluster is 50-100 MB.
   const std::string first =
       std::string(kNodes) + "?limit=" + std::to_string(options_.list_page_size);
   std::string token;
@@ -169,8 +169,10 @@ std::optional<NodeReflector::Failure> NodeReflector::list(std::vector<KubeNode>&
       return Failure{r.status().message(), std::nullopt};
     }
     if (r->status == 410 && !token.empty() && restarts < kListRestarts) {
-      // The continue token's snapshot is compacted away: from scratch, as
-      // client-go's pager does (tools/pager/pager.go, IsResourceExpired).
+      // The continue token's snapshot is compacted away: list again from
+      // the first page. client-go's pager (tools/pager/pager.go,
+      // FullListIfExpired) lists again without a limit instead; paging
+      // keeps every response under max_response_mb.
       TARTAN_LOG(NOTICE, kControl, "kube: LIST %s: continue token expired, listing again", kNodes);
       ++restarts;
       update([](NodeReflectorCounters& c) { ++c.list_restarts; });
@@ -236,8 +238,9 @@ NodeReflector::Next NodeReflector::watch() {
   handler.on_bytes = [&](std::string_view bytes) { return splitter.feed(bytes, on_value); };
   const auto started = Clock::now();
   const KubeStreamEnd end = http_.stream(path, options_.watch_idle_timeout, handler, &cancel_);
-  if (splitter.pending() > 0 && end.how != KubeStreamEnd::How::kCanceled) {
-    TARTAN_LOG(INFO, kControl, "kube: WATCH ended %zu bytes into an event: resuming from %s",
+  using How = KubeStreamEnd::How;
+  if (splitter.pending() > 0 && (end.how == How::kEnded || end.how == How::kConnectionLost)) {
+    TARTAN_LOG(INFO, kControl, "kube: WATCH ended %zu bytes into an event (from %s)",
                splitter.pending(), resource_version_.c_str());
   }
   return after_watch(end, error_event, events, Clock::now() - started);

@@ -4,7 +4,8 @@
 // whenever it ends normally, re-listed when the version is gone.
 //
 //   LIST   GET /api/v1/nodes?limit=<list_page_size>[&continue=T], every
-//          page; a 410 on a continue token (expired) restarts the list.
+//          page; a 410 on a continue token (expired) lists again from the
+//          first page.
 //   WATCH  GET /api/v1/nodes?watch=true&resourceVersion=RV
 //          &allowWatchBookmarks=true&timeoutSeconds=<[min, 2 min)>
 //          ADDED/MODIFIED/DELETED go to the caller and move RV; BOOKMARK

@@ -1,6 +1,7 @@
 #include "tests/support/kube/api_handler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 #include "tests/support/kube/discovery.h"

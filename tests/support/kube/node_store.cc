@@ -244,7 +244,7 @@ Outcome NodeStore::commit(const std::string& name, const Json& old, Json changed
   changed = stamped(std::move(changed), "Node");
   if (same_json(changed, old)) return {200, old};
   changed["metadata"]["resourceVersion"] = std::to_string(++rv_);
-  // `old` is the stored Node: the event takes it before it is replaced.
+  // `old` is the stored Node: keep it in the event before replacing it.
   event = NodeEvent{"MODIFIED", rv_, changed, old};
   nodes_[name] = changed;
   record(*event);

@@ -85,6 +85,10 @@ void WatchStream::close() {
   closing_ = true;
 }
 
+void WatchStream::silence(std::optional<Clock::time_point> until) {
+  silent_until_ = until;
+}
+
 void WatchStream::schedule_bookmark(Clock::time_point now) {
   Clock::time_point next = now + options_.bookmark_interval;
   if (options_.deadline != Clock::time_point::max())
@@ -125,6 +129,10 @@ ssize_t WatchStream::read(char* buf, size_t max) {
     const Clock::time_point now = Clock::now();
     if (state_.stalled(now)) {
       state_.wait(lock, *state_.stalled_until);
+      continue;
+    }
+    if (silent_until_ && now < *silent_until_) {
+      state_.wait(lock, *silent_until_);
       continue;
     }
     if (!pieces_.empty()) {

@@ -46,6 +46,9 @@ class WatchStream : public BodySource {
   void cut_next_event(bool reset);
   // Ends the stream cleanly once the event in flight is out.
   void close();
+  // Sends nothing until then (time_point::max(): until silenced with
+  // nullopt), as a watch hung somewhere on the way would.
+  void silence(std::optional<Clock::time_point> until);
 
   // Bytes for the next chunk (at most `max`), or MHD's end-of-stream
   // (-1) / end-with-error (-2) codes. Takes the lock; blocks.
@@ -67,6 +70,7 @@ class WatchStream : public BodySource {
   std::optional<End> cut_next_;
   End end_after_pieces_ = End::kNone;
   bool closing_ = false;
+  std::optional<Clock::time_point> silent_until_;
   bool end_when_drained_ = false;
   std::mt19937 rng_{12345};
 };
