@@ -536,7 +536,8 @@ void print_history_row(const char* path, uint32_t bound_mb, const std::vector<Rs
 void run_history(KubeApiServer& api, const Options& o) {
   const size_t bytes = 200 * kKiB;
   std::string refusal;
-  history_through_api(o, 64, 2 * kMiB, &refusal);
+  const uint32_t default_bound = ControlConfig{}.watch_history_mb;
+  history_through_api(o, default_bound, 2 * kMiB, &refusal);
   std::printf(
       "\n## history: a node with a %zu KiB annotation changed %d times, then deleted "
       "(%d runs each)\n\n",
@@ -544,7 +545,7 @@ void run_history(KubeApiServer& api, const Options& o) {
   std::printf(
       "| through | watch_history_mb | tartand RSS before, MiB | growth after the changes, MiB | "
       "growth after the deletion, MiB |\n| --- | --- | --- | --- | --- |\n");
-  for (uint32_t bound : {64u, 1u}) {
+  for (uint32_t bound : {default_bound, 1u}) {
     std::vector<RssSteps> api_runs, kube_runs;
     for (int r = 0; r < o.runs; ++r) {
       api_runs.push_back(history_through_api(o, bound, bytes, nullptr));

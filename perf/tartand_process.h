@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "control/config/config.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 
@@ -21,7 +22,7 @@ struct TartandOptions {
   // The `lease` section, e.g. "{source: static, subnet: 10.0.1.0/24}".
   std::string lease;
   uint32_t max_routes = 1024;
-  uint32_t watch_history_mb = 64;  // control.watch_history_mb
+  uint32_t watch_history_mb = ControlConfig{}.watch_history_mb;
 };
 
 class TartandProcess {

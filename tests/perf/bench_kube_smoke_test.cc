@@ -22,7 +22,7 @@ TEST(BenchKube, ABriefRunReportsEveryPart) {
        {"## sync: a LIST of N Nodes", "\n| 20 | ", "\n| 40 | ", "## latency: one Node's public-ip",
         "| watch event queued by the API server", "## memory: what a Node costs (20 realistic",
         "| the mirror's nodes (footprint().node_bytes / nodes) | ", "## history: a node with",
-        "| tartanctl nodes apply | 64 | ", "| Kubernetes (PATCH, watch) | 1 | "})
+        "| tartanctl nodes apply | 16 | ", "| Kubernetes (PATCH, watch) | 1 | "})
     EXPECT_NE(r.output.find(table), std::string::npos) << table << "\n" << r.output;
   // tartanctl refuses what Kubernetes would.
   EXPECT_NE(r.output.find("more than the 262144 Kubernetes allows"), std::string::npos) << r.output;
