@@ -160,6 +160,38 @@ TEST_F(KubectlAgainstTheDouble, AnnotateSendsAMergePatchTheServerApplies) {
   EXPECT_FALSE(api_.node("node-a").value()["metadata"]["annotations"].contains("keep"));
 }
 
+// A paged LIST is one snapshot, at the version of its first page, however
+// the Nodes change between pages (pages from an unchanged store are served
+// from it directly, without copying every Node).
+TEST(KubeNodeStore, PagesOfAListShowTheNodesAsAtItsFirstPage) {
+  kube::NodeStore store(100);
+  std::optional<kube::NodeEvent> event;
+  for (const char* name : {"node-a", "node-b", "node-c", "node-d"})
+    ASSERT_TRUE(store.create(node_manifest(name, "", {{"v", "1"}}), true, event).ok());
+  kube::ListRequest first;
+  first.limit = 2;
+  const kube::Outcome page1 = store.list(first);
+  ASSERT_TRUE(page1.ok()) << page1.body.dump();
+  EXPECT_EQ(names_of(page1.body), (std::vector<std::string>{"node-a", "node-b"}));
+  kube::ListRequest next = first;
+  next.continue_token = page1.body["metadata"]["continue"];
+  const kube::Outcome unchanged = store.list(next);
+  EXPECT_EQ(names_of(unchanged.body), (std::vector<std::string>{"node-c", "node-d"}));
+
+  ASSERT_TRUE(store
+                  .patch("node-d", kube::PatchType::kMerge,
+                         R"({"metadata":{"annotations":{"v":"2"}}})", {}, event)
+                  .ok());
+  ASSERT_TRUE(store.remove("node-c", nullptr, event).ok());
+  ASSERT_TRUE(store.create(node_manifest("node-e"), true, event).ok());
+  const kube::Outcome changed = store.list(next);
+  ASSERT_TRUE(changed.ok()) << changed.body.dump();
+  EXPECT_EQ(names_of(changed.body), (std::vector<std::string>{"node-c", "node-d"}));
+  EXPECT_EQ(changed.body["items"][1]["metadata"]["annotations"]["v"], "1");
+  EXPECT_EQ(changed.body["metadata"]["resourceVersion"], page1.body["metadata"]["resourceVersion"]);
+  EXPECT_FALSE(changed.body["metadata"].contains("continue"));
+}
+
 // A Node as a kubelet keeps it: conditions in its status.
 Json node_with_conditions(const std::string& name) {
   Json node = node_manifest(name, "10.244.1.0/24");

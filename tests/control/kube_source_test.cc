@@ -91,6 +91,11 @@ TEST(KubeSource, JoinsTheClusterAsFlanneldDoes) {
   EXPECT_EQ(d.lease().get()->pod_cidr.str(), "10.244.1.0/24");
   EXPECT_NE(testing::read_file(fx.dir() + "/subnet.env").find("FLANNEL_SUBNET=10.244.1.1/24"),
             std::string::npos);
+  // When the LIST reached the source and when it was in the tables: what
+  // tartan-bench-kube times.
+  const KubeSourceStatus st = source_of(fx).status();
+  ASSERT_TRUE(st.list_delivered_at && st.list_applied_at);
+  EXPECT_LE(*st.list_delivered_at, *st.list_applied_at);
   // Our annotations, exactly as flanneld writes them.
   ASSERT_TRUE(
       eventually([&] { return network_condition(api, "node-1") == "False TartanIsUp"; }, 5s));

@@ -118,6 +118,7 @@ Status KubeNodeSource::start(const SourceContext& context) {
   const std::string& own_name = config_.node.name;
   NodeReflector::Callbacks callbacks;
   callbacks.on_list = [this, own_name](std::vector<KubeNode> nodes, const std::string&) {
+    const auto delivered = Clock::now();
     std::vector<NodeSpec> specs;
     specs.reserve(nodes.size());
     for (KubeNode& n : nodes) {
@@ -127,6 +128,7 @@ Status KubeNodeSource::start(const SourceContext& context) {
       }
       specs.push_back(std::move(n.spec));
     }
+    update_status([&](KubeSourceStatus& s) { s.list_delivered_at = delivered; });
     queue_.snapshot(std::move(specs));
   };
   callbacks.on_event = [this, own_name](WatchEventType type, KubeNode node) {
@@ -184,10 +186,12 @@ void KubeNodeSource::run() {
     if (batch.closed) return;
     if (!batch.empty()) {
       const std::string failures = apply_batch(context_->mirror, batch);
+      const auto applied = Clock::now();
       if (!failures.empty())
         TARTAN_LOG(WARNING, kControl, "kube: node changes not applied: %s", failures.c_str());
       update_status([&](KubeSourceStatus& s) {
         ++s.batches;
+        if (batch.snapshot) s.list_applied_at = applied;
         if (!failures.empty()) {
           ++s.apply_failures;
           s.last_error = failures;

@@ -38,6 +38,11 @@ struct KubeSourceStatus {
   uint64_t patch_failures = 0;
   uint64_t batches = 0;         // coalesced batches applied to the mirror
   uint64_t apply_failures = 0;  // node changes the mirror refused
+  // The last complete LIST: when the reflector handed it over (its on_list)
+  // and when the mirror had applied it, every route in the engine. Their
+  // difference is what a sync costs tartan once the API server answered.
+  std::optional<std::chrono::steady_clock::time_point> list_delivered_at;
+  std::optional<std::chrono::steady_clock::time_point> list_applied_at;
   std::string last_error;
   NodeReflectorCounters reflector;
 };

@@ -364,6 +364,16 @@ Outcome NodeStore::page(const std::map<std::string, Json>& nodes, uint64_t rv,
            {"items", std::move(items)}}};
 }
 
+Outcome NodeStore::page_at(uint64_t rv, const std::string& start,
+                           const ListRequest& request) const {
+  // Copying every Node made each page cost as much as the whole list (the
+  // 40 pages of 20,000 kubelet-sized Nodes took 86 s): only when one
+  // changed since `rv`.
+  if (history_.empty() || history_.back().resource_version <= rv)
+    return page(nodes_, rv, start, request, true);
+  return page(nodes_at(rv), rv, start, request, true);
+}
+
 Outcome NodeStore::list(const ListRequest& request) const {
   const std::string& rv = request.resource_version;
   const std::string& match = request.resource_version_match;
@@ -383,8 +393,7 @@ Outcome NodeStore::list(const ListRequest& request) const {
     }
     if (static_cast<uint64_t>(c->rv) > rv_)
       return too_large_resource_version(static_cast<uint64_t>(c->rv), rv_);
-    return page(nodes_at(static_cast<uint64_t>(c->rv)), static_cast<uint64_t>(c->rv), c->start,
-                request, true);
+    return page_at(static_cast<uint64_t>(c->rv), c->start, request);
   }
   if (!match.empty()) {
     if (match != "Exact" && match != "NotOlderThan")
@@ -408,7 +417,7 @@ Outcome NodeStore::list(const ListRequest& request) const {
   const bool exact = match == "Exact" || (match.empty() && request.limit > 0);
   if (!exact) return page(nodes_, rv_, "", request, true);
   if (*wanted < compacted_) return expired("The resourceVersion for the provided list is too old.");
-  return page(nodes_at(*wanted), *wanted, "", request, true);
+  return page_at(*wanted, "", request);
 }
 
 std::optional<std::vector<NodeEvent>> NodeStore::events_since(uint64_t since) const {

@@ -94,6 +94,8 @@ class NodeStore {
   std::map<std::string, Json> nodes_at(uint64_t rv) const;
   Outcome page(const std::map<std::string, Json>& nodes, uint64_t rv, const std::string& start,
                const ListRequest& request, bool paginate) const;
+  // A page of the Nodes as they were at `rv` (>= oldest_servable()).
+  Outcome page_at(uint64_t rv, const std::string& start, const ListRequest& request) const;
 
   std::map<std::string, Json> nodes_;  // by name: etcd's key order
   std::map<std::pair<std::string, std::string>, Json> pods_;
