@@ -482,7 +482,9 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
 bool kube_mode(const Section& top) {
   if (!top.has("lease") || !top.get("lease").IsMap()) return false;
   const YAML::Node source = top.get("lease")["source"];
-  return source.IsScalar() && source.Scalar() == "kube";
+  // A lease without `source` yields yaml-cpp's invalid node, whose type
+  // cannot be asked (it throws); its truth can.
+  return source && source.IsScalar() && source.Scalar() == "kube";
 }
 
 // `network`, or `network_file`: kube-flannel's net-conf.json (its

@@ -24,6 +24,16 @@ std::string temp_socket(const std::string& tag) {
   return "/tmp/tartan-" + tag + "-" + std::to_string(getpid()) + ".sock";
 }
 
+// Whether tartand on `sock` answers `tartanctl health` within a minute
+// (EAL, ports and workers come up first).
+bool answers_health(const std::string& ctl, const std::string& sock) {
+  return testing::eventually(
+      [&] {
+        return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
+      },
+      60s);
+}
+
 bool file_exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
@@ -38,12 +48,7 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
       ns.exec({testing::required_env("TARTAND"), "--listen", "unix://" + sock, "--stats-interval",
                "1", "--subnet-file", dir + "/subnet.env", "--state-dir", dir + "/state"}));
   const std::string ctl = testing::required_env("TARTANCTL");
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
-      },
-      60s))
-      << daemon.output();
+  ASSERT_TRUE(answers_health(ctl, sock)) << daemon.output();
 
   const CommandResult health = run_command({ctl, "--socket", sock, "health"});
   EXPECT_NE(health.output.find("ready"), std::string::npos) << health.output;
@@ -115,12 +120,7 @@ TEST(TartandProcess, AVxlanDeviceLeftUnderTheTapsNameIsReplacedAndNothingElseIs)
             0);
   Process daemon(ns.exec(tartand));
   const std::string ctl = testing::required_env("TARTANCTL");
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        return run_command({ctl, "--socket", sock, "health"}).exit_code == 0;
-      },
-      60s))
-      << daemon.output();
+  ASSERT_TRUE(answers_health(ctl, sock)) << daemon.output();
   EXPECT_NE(daemon.output().find("removed the VXLAN device tartan0 that kube-flannel left"),
             std::string::npos)
       << daemon.output();

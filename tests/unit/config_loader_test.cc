@@ -196,6 +196,15 @@ TEST(ConfigLoaderErrors, OverlappingCidrsAreRejected) {
             "t.yaml:20:11: lease.subnet: 10.244.0.0/20 is not a /24 (network.SubnetLen)");
 }
 
+TEST(ConfigLoader, ALeaseWithoutSourceIsStatic) {
+  auto c = parse_config(with("  source: static\n", ""), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->lease.source, LeaseSource::kStatic);
+  EXPECT_EQ(error_of(with_all(
+                {{"  source: static\n", ""}, {"    Type: vxlan", "    Type: vxlan\n    VNI: -1"}})),
+            "t.yaml:18:10: network.Backend.VNI: -1 is out of range 0..16777215");
+}
+
 TEST(ConfigLoaderErrors, VniOutside24BitsIsRejected) {
   EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    VNI: 16777216")),
             "t.yaml:18:10: network.Backend.VNI: 16777216 is out of range 0..16777215");
