@@ -9,6 +9,7 @@ packages=(
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh); clang only recommends it
   dpdk dpdk-dev libdpdk-dev
   libyaml-cpp-dev nlohmann-json3-dev
+  libcli11-dev  # tartanctl's command line (header-only)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev libbpf-dev

@@ -51,25 +51,9 @@ int report(const grpc::Status& s, const GlobalOptions& g) {
   return kExitFailed;
 }
 
-bool wants_help(const Args& args, const char* usage) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", usage);
-      return true;
-    }
-  }
-  return false;
-}
-
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "tartanctl: %s\n", message.c_str());
   return kExitUsage;
-}
-
-bool check_arity(const Args& args, size_t min, size_t max, const char* usage) {
-  if (args.size() >= min && args.size() <= max) return true;
-  std::fprintf(stderr, "tartanctl: wrong arguments\n%s", usage);
-  return false;
 }
 
 }  // namespace tartan::ctl

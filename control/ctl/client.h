@@ -4,11 +4,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <CLI/CLI.hpp>
+
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "control/ctl/output.h"
 
@@ -32,17 +32,16 @@ std::unique_ptr<grpc::ClientContext> call_context(const GlobalOptions& g, bool s
 // Prints the server's message (or why it cannot be reached); returns kExitFailed.
 int report(const grpc::Status& s, const GlobalOptions& g);
 
-using Args = std::vector<std::string>;
-using Command = std::function<int(const GlobalOptions&, const Args&)>;
+// What the command line asked for, run once it has been parsed whole.
+using Action = std::function<int()>;
 
-// Prints `usage` and returns true when args ask for --help/-h.
-bool wants_help(const Args& args, const char* usage);
-// Fails with a usage error naming the command unless args.size() is in [min, max].
-bool check_arity(const Args& args, size_t min, size_t max, const char* usage);
+// A command's errors that are the user's (a file that cannot be read): exit 2.
 int usage_error(const std::string& message);
 
-std::map<std::string, Command> node_commands();
-std::map<std::string, Command> info_commands();
-std::map<std::string, Command> port_commands();
+// Each adds its commands to `app`; the one the command line names sets `run`.
+// `g` is filled by the parser before `run` is called.
+void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run);
+void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run);
+void add_port_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 
 }  // namespace tartan::ctl

@@ -17,12 +17,7 @@ std::string or_none(const std::string& s) {
   return s.empty() ? "<none>" : s;
 }
 
-int health(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl health\n\nLiveness, readiness and each readiness condition of tartand.\n"
-      "Exits 0 when tartand is ready, 1 when it is not (or cannot be reached).\n";
-  if (wants_help(args, kUsage)) return kExitOk;
-  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+int health(const GlobalOptions& g) {
   v1::HealthCheckResponse resp;
   auto ctx = call_context(g);
   if (grpc::Status s = v1::Health::NewStub(connect(g))->Check(ctx.get(), {}, &resp); !s.ok())
@@ -39,11 +34,7 @@ int health(const GlobalOptions& g, const Args& args) {
   return resp.ready() ? kExitOk : kExitFailed;
 }
 
-int config(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl config\n\nThe effective config of tartand, every default filled in.\n";
-  if (wants_help(args, kUsage)) return kExitOk;
-  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+int config(const GlobalOptions& g) {
   v1::GetConfigResponse resp;
   auto ctx = call_context(g);
   if (grpc::Status s = v1::Config::NewStub(connect(g))->GetConfig(ctx.get(), {}, &resp); !s.ok())
@@ -56,39 +47,33 @@ int config(const GlobalOptions& g, const Args& args) {
   return kExitOk;
 }
 
-int lease(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl lease\n"
-      "       tartanctl lease set POD_CIDR\n"
-      "       tartanctl lease remote\n\n"
-      "This node's lease: podCIDR, MTU, VtepMAC, public IP, backend, and the annotations a\n"
-      "kernel-flannel node needs to reach us. `set` gives the lease when lease.source is grpc.\n"
-      "`remote` lists the remote leases the data plane holds.\n";
-  if (wants_help(args, kUsage)) return kExitOk;
+int remote_leases(const GlobalOptions& g) {
   auto stub = v1::Leases::NewStub(connect(g));
   auto ctx = call_context(g);
-  if (args.size() == 1 && args[0] == "remote") {
-    v1::ListRemoteLeasesResponse resp;
-    if (grpc::Status s = stub->ListRemoteLeases(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
-    if (print_structured(resp, g.output)) return kExitOk;
-    std::vector<std::vector<std::string>> rows{
-        {"NODE", "POD-CIDR", "PUBLIC-IP", "BACKEND", "VTEP-MAC"}};
-    for (const auto& l : resp.leases())
-      rows.push_back(
-          {l.node_name(), l.pod_cidr(), l.public_ip(), l.backend(), or_none(l.vtep_mac())});
-    print_table(rows);
-    return kExitOk;
-  }
+  v1::ListRemoteLeasesResponse resp;
+  if (grpc::Status s = stub->ListRemoteLeases(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
+  if (print_structured(resp, g.output)) return kExitOk;
+  std::vector<std::vector<std::string>> rows{
+      {"NODE", "POD-CIDR", "PUBLIC-IP", "BACKEND", "VTEP-MAC"}};
+  for (const auto& l : resp.leases())
+    rows.push_back(
+        {l.node_name(), l.pod_cidr(), l.public_ip(), l.backend(), or_none(l.vtep_mac())});
+  print_table(rows);
+  return kExitOk;
+}
+
+// The local lease: set to `pod_cidr` first unless it is empty.
+int lease(const GlobalOptions& g, const std::string& pod_cidr) {
+  auto stub = v1::Leases::NewStub(connect(g));
+  auto ctx = call_context(g);
   v1::LocalLease resp;
   grpc::Status s;
-  if (args.size() == 2 && args[0] == "set") {
+  if (!pod_cidr.empty()) {
     v1::SetLocalLeaseRequest req;
-    req.set_pod_cidr(args[1]);
+    req.set_pod_cidr(pod_cidr);
     s = stub->SetLocalLease(ctx.get(), req, &resp);
-  } else if (args.empty()) {
-    s = stub->GetLocalLease(ctx.get(), {}, &resp);
   } else {
-    return usage_error(std::string("lease: wrong arguments\n") + kUsage);
+    s = stub->GetLocalLease(ctx.get(), {}, &resp);
   }
   if (!s.ok()) return report(s, g);
   if (print_structured(resp, g.output)) return kExitOk;
@@ -102,11 +87,7 @@ int lease(const GlobalOptions& g, const Args& args) {
   return kExitOk;
 }
 
-int routes(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl routes\n\nWhat the data plane's forwarding tables hold right now.\n";
-  if (wants_help(args, kUsage)) return kExitOk;
-  if (!check_arity(args, 0, 0, kUsage)) return kExitUsage;
+int routes(const GlobalOptions& g) {
   v1::ListRoutesResponse resp;
   auto ctx = call_context(g);
   if (grpc::Status s = v1::Routes::NewStub(connect(g))->ListRoutes(ctx.get(), {}, &resp); !s.ok())
@@ -187,29 +168,51 @@ uint32_t parse_interval(const std::string& text) {
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
-int stats(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl stats [--watch INTERVAL]\n\n"
-      "Port, worker, drop-reason, event and per-node counters, summed over workers. With --watch\n"
-      "(e.g. 1s, 500ms), the counters are printed again every INTERVAL as what changed since the\n"
-      "last print, until interrupted.\n";
-  if (wants_help(args, kUsage)) return kExitOk;
+// One interval of --watch: only the counters that moved, one aligned row
+// each, so an interval fits a terminal. Walks the snapshot's fields, so a
+// counter added to the API shows here without a change. Gauges (`*_now`),
+// states and ids (bool, uint32) are left to the first, full print.
+void print_stats_changes(const v1::StatsSnapshot& s, const std::string& interval) {
+  using google::protobuf::FieldDescriptor;
+  std::vector<std::vector<std::string>> rows{{"WHAT", "COUNTER", "CHANGE"}};
+  auto counters = [&rows](const google::protobuf::Message& m, const std::string& what) {
+    const auto* reflection = m.GetReflection();
+    const auto* descriptor = m.GetDescriptor();
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const FieldDescriptor* f = descriptor->field(i);
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_UINT64 || f->is_repeated() ||
+          f->name().ends_with("_now") || f->name() == "timestamp_ns")
+        continue;
+      if (const uint64_t v = reflection->GetUInt64(m, f); v != 0)
+        rows.push_back({what, f->name(), "+" + std::to_string(v)});
+    }
+  };
+  for (const auto& p : s.ports()) counters(p, "port " + p.name());
+  for (const auto& w : s.workers()) counters(w, "worker " + std::to_string(w.lcore()));
+  for (const auto& d : s.drops()) {
+    if (d.packets() != 0) rows.push_back({"drop", d.reason(), "+" + std::to_string(d.packets())});
+  }
+  counters(s.events(), "events");
+  for (const auto& p : s.peers()) counters(p, "node " + p.public_ip());
+  std::printf("--- last %s ---\n", interval.c_str());
+  if (rows.size() == 1) {
+    std::printf("(no change)\n");
+  } else {
+    print_table(rows);
+  }
+}
+
+int stats(const GlobalOptions& g, const std::string& watch) {
   auto stub = v1::Stats::NewStub(connect(g));
-  if (args.empty()) {
+  if (watch.empty()) {
     v1::StatsSnapshot resp;
     auto ctx = call_context(g);
     if (grpc::Status s = stub->GetStats(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
     if (!print_structured(resp, g.output)) print_stats_tables(resp);
     return kExitOk;
   }
-  if (args.size() != 2 || args[0] != "--watch")
-    return usage_error(std::string("stats: wrong arguments\n") + kUsage);
-  const uint32_t interval = parse_interval(args[1]);
-  if (interval == 0)
-    return usage_error("stats: --watch " + args[1] +
-                       ": expected an interval of 100ms..1h (e.g. 1s)");
   v1::StreamStatsRequest req;
-  req.set_interval_ms(interval);
+  req.set_interval_ms(parse_interval(watch));
   auto ctx = call_context(g, true);
   std::signal(SIGINT, [](int) { g_interrupted = 1; });
   auto stream = stub->StreamStats(ctx.get(), req);
@@ -217,8 +220,12 @@ int stats(const GlobalOptions& g, const Args& args) {
   bool first = true;
   while (!g_interrupted && stream->Read(&snap)) {
     if (!print_structured(snap, g.output)) {
-      std::printf("--- %s ---\n", first ? "totals" : ("last " + args[1]).c_str());
-      print_stats_tables(snap);
+      if (first) {
+        std::printf("--- totals ---\n");
+        print_stats_tables(snap);
+      } else {
+        print_stats_changes(snap, watch);
+      }
       std::printf("\n");
     }
     std::fflush(stdout);
@@ -231,12 +238,52 @@ int stats(const GlobalOptions& g, const Args& args) {
 
 }  // namespace
 
-std::map<std::string, Command> info_commands() {
-  return {{"health", health},
-          {"config", config},
-          {"lease", lease},
-          {"routes", routes},
-          {"stats", stats}};
+void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
+  // What the parser fills in; the callbacks keep it alive.
+  struct Values {
+    std::string pod_cidr, watch;
+  };
+  auto v = std::make_shared<Values>();
+  CLI::App* health_cmd =
+      app.add_subcommand("health", "liveness and readiness, condition by condition");
+  health_cmd->footer("Exits 0 when tartand is ready, 1 when it is not (or cannot be reached).");
+  health_cmd->callback([&g, &run] { run = [&g] { return health(g); }; });
+  app.add_subcommand("config", "the effective config tartand runs with (YAML)")
+      ->callback([&g, &run] { run = [&g] { return config(g); }; });
+
+  CLI::App* lease_cmd =
+      app.add_subcommand("lease",
+                         "this node's lease: podCIDR, MTU, VtepMAC, public IP, backend, and the\n"
+                         "annotations a kernel-flannel node needs to reach us");
+  lease_cmd->require_subcommand(0, 1);
+  CLI::App* set_cmd =
+      lease_cmd->add_subcommand("set", "give this node its lease (lease.source: grpc)");
+  set_cmd->add_option("POD_CIDR", v->pod_cidr, "e.g. 10.244.5.0/24")->required();
+  set_cmd->callback([&g, &run, v] { run = [&g, v] { return lease(g, v->pod_cidr); }; });
+  lease_cmd->add_subcommand("remote", "the remote leases the data plane holds")
+      ->callback([&g, &run] { run = [&g] { return remote_leases(g); }; });
+  lease_cmd->callback([&g, &run, lease_cmd] {
+    if (lease_cmd->get_subcommands().empty()) run = [&g] { return lease(g, ""); };
+  });
+
+  app.add_subcommand("routes", "what the data plane's forwarding tables hold right now")
+      ->callback([&g, &run] { run = [&g] { return routes(g); }; });
+
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "port, worker, drop-reason, event and per-node counters, summed over workers");
+  stats_cmd
+      ->add_option("--watch", v->watch,
+                   "print the totals, then every INTERVAL (1s, 500ms, 1m) the counters that "
+                   "changed, until interrupted")
+      ->type_name("INTERVAL")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return parse_interval(text)
+                       ? std::string()
+                       : "expected an interval of 100ms..1h (e.g. 1s), got '" + text + "'";
+          },
+          "INTERVAL"));
+  stats_cmd->callback([&g, &run, v] { run = [&g, v] { return stats(g, v->watch); }; });
 }
 
 }  // namespace tartan::ctl

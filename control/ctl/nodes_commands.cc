@@ -12,18 +12,6 @@
 namespace tartan::ctl {
 namespace {
 
-constexpr const char* kNodesUsage =
-    "Usage: tartanctl nodes list\n"
-    "       tartanctl nodes get NAME\n"
-    "       tartanctl nodes apply -f FILE [--resource-version RV]\n"
-    "       tartanctl nodes delete NAME [--resource-version RV]\n"
-    "\n"
-    "The Kubernetes Nodes tartand mirrors, each with the route its flannel annotations give.\n"
-    "apply -f takes a Node manifest as `kubectl get node NAME -o yaml` (or -o json) prints it, a\n"
-    "List of them, or several YAML documents; FILE '-' is standard input. --resource-version "
-    "makes\n"
-    "the change conditional on the node being at that version (optimistic concurrency).\n";
-
 const char* yes_no(bool b) {
   return b ? "yes" : "no";
 }
@@ -44,19 +32,6 @@ std::vector<std::string> node_row(const v1::Node& n) {
 
 const std::vector<std::string> kNodeHeader{"NAME",     "POD-CIDRS", "PUBLIC-IP", "BACKEND",
                                            "VTEP-MAC", "ROUTED",    "VERSION",   "REASON"};
-
-// Pulls "--resource-version RV" out of args.
-bool take_version(Args& args, std::string& version) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--resource-version") {
-      if (i + 1 >= args.size()) return false;
-      version = args[i + 1];
-      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-      return true;
-    }
-  }
-  return true;
-}
 
 int list(const GlobalOptions& g) {
   auto stub = v1::Nodes::NewStub(connect(g));
@@ -148,27 +123,6 @@ int remove(const GlobalOptions& g, const std::string& name, const std::string& v
   return kExitOk;
 }
 
-int nodes(const GlobalOptions& g, const Args& args_in) {
-  if (wants_help(args_in, kNodesUsage)) return kExitOk;
-  Args args = args_in;
-  std::string version;
-  if (!take_version(args, version)) return usage_error("--resource-version needs a value");
-  if (args.empty())
-    return usage_error(std::string("nodes: a subcommand is needed\n") + kNodesUsage);
-  const std::string& sub = args[0];
-  if (sub == "list" && check_arity(args, 1, 1, kNodesUsage)) return list(g);
-  if (sub == "get" && check_arity(args, 2, 2, kNodesUsage)) return get(g, args[1]);
-  if (sub == "delete" && check_arity(args, 2, 2, kNodesUsage)) return remove(g, args[1], version);
-  if (sub == "apply" && check_arity(args, 3, 3, kNodesUsage)) {
-    if (args[1] != "-f") return usage_error("nodes apply: -f FILE is needed");
-    return apply(g, args[2], version);
-  }
-  if (sub != "list" && sub != "get" && sub != "delete" && sub != "apply") {
-    return usage_error("nodes: unknown subcommand '" + sub + "'");
-  }
-  return kExitUsage;
-}
-
 volatile std::sig_atomic_t g_interrupted = 0;
 
 const char* event_name(v1::NodeEvent::Type t) {
@@ -188,20 +142,9 @@ const char* event_name(v1::NodeEvent::Type t) {
   }
 }
 
-int events(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl events [--from RV]\n\n"
-      "Follows node changes as they happen (WatchNodes) until interrupted. Without --from, or "
-      "when\n"
-      "tartand no longer has the changes since RV, it starts with every node (RESYNC ... "
-      "BOOKMARK).\n";
-  if (wants_help(args, kUsage)) return kExitOk;
+int events(const GlobalOptions& g, const std::string& from) {
   v1::WatchNodesRequest req;
-  if (args.size() == 2 && args[0] == "--from") {
-    req.set_resource_version(args[1]);
-  } else if (!args.empty()) {
-    return usage_error(std::string("events: wrong arguments\n") + kUsage);
-  }
+  req.set_resource_version(from);
   auto ctx = call_context(g, true);
   std::signal(SIGINT, [](int) { g_interrupted = 1; });
   auto stream = v1::Nodes::NewStub(connect(g))->WatchNodes(ctx.get(), req);
@@ -225,8 +168,53 @@ int events(const GlobalOptions& g, const Args& args) {
 
 }  // namespace
 
-std::map<std::string, Command> node_commands() {
-  return {{"nodes", nodes}, {"events", events}};
+void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
+  // What the parser fills in; the callbacks keep it alive.
+  struct Values {
+    std::string name, file, version, from;
+  };
+  auto v = std::make_shared<Values>();
+  CLI::App* nodes =
+      app.add_subcommand("nodes", "the Kubernetes Nodes tartand mirrors, and the routes they give");
+  nodes->require_subcommand(1);
+  nodes->footer(
+      "Each node is shown with the route its flannel annotations give. `nodes get NAME -o yaml`\n"
+      "prints what `nodes apply -f -` takes back unchanged.");
+  CLI::App* list_cmd = nodes->add_subcommand("list", "every node, routed or why not");
+  list_cmd->callback([&g, &run] { run = [&g] { return list(g); }; });
+
+  CLI::App* get_cmd = nodes->add_subcommand("get", "one node");
+  get_cmd->add_option("NAME", v->name, "the node's name")->required();
+  get_cmd->callback([&g, &run, v] { run = [&g, v] { return get(g, v->name); }; });
+
+  CLI::App* apply_cmd = nodes->add_subcommand("apply", "create or update nodes from a manifest");
+  apply_cmd->add_option("-f,--filename", v->file, "the manifest; - is standard input")->required();
+  apply_cmd->footer(
+      "FILE holds a Node as `kubectl get node NAME -o yaml` (or -o json) prints it, or as\n"
+      "`tartanctl nodes get NAME -o yaml|json` does, a List of them, or several YAML documents.");
+  CLI::App* delete_cmd = nodes->add_subcommand("delete", "remove a node and its route");
+  delete_cmd->add_option("NAME", v->name, "the node's name")->required();
+  for (CLI::App* conditional : {apply_cmd, delete_cmd}) {
+    conditional->add_option("--resource-version", v->version,
+                            "change the node only if it is at this version (optimistic "
+                            "concurrency)");
+  }
+  apply_cmd->callback([&g, &run, v] { run = [&g, v] { return apply(g, v->file, v->version); }; });
+  delete_cmd->callback([&g, &run, v] { run = [&g, v] { return remove(g, v->name, v->version); }; });
+
+  CLI::App* events_cmd = app.add_subcommand("events", "follow node changes (WatchNodes)");
+  events_cmd->add_option("--from", v->from, "the resource version to follow from")
+      ->check(CLI::Validator(
+          [](const std::string& rv) {
+            return !rv.empty() && rv.find_first_not_of("0123456789") == std::string::npos
+                       ? std::string()
+                       : "expected a resource version (a decimal number), got '" + rv + "'";
+          },
+          "RV"));
+  events_cmd->footer(
+      "Follows node changes as they happen until interrupted. Without --from, or when tartand\n"
+      "no longer has the changes since RV, it starts with every node (RESYNC ... BOOKMARK).");
+  events_cmd->callback([&g, &run, v] { run = [&g, v] { return events(g, v->from); }; });
 }
 
 }  // namespace tartan::ctl

@@ -5,8 +5,66 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
+#include <regex>
 
 namespace tartan::ctl {
+namespace {
+
+// What a YAML 1.1 reader (go-yaml v2 as kubectl uses it, PyYAML) or a YAML
+// 1.2 one would take for something other than a string when written plain:
+// booleans (yes/no/on/off/y/n too), null, ints (0x, 0o, 0b, octal,
+// sexagesimal: a MAC such as 12:34:56:12:34:56 is one), floats (1e3,
+// .inf), timestamps, and the merge/value keys.
+bool reads_as_non_string(const std::string& s) {
+  static const std::regex kNonString(
+      "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+      "|~|null|Null|NULL|<<|="
+      "|[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+      "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?"
+      "|[-+]?([0-9][0-9_]*)?\\.?[0-9_]*([eE][-+]?[0-9]+)?"
+      "|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)"
+      "|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?");
+  return s.empty() || std::regex_match(s, kNonString);
+}
+
+// Block style as kubectl prints, keys sorted (protobuf prints a map's
+// entries in no fixed order); a string another reader would take for
+// something else is double-quoted.
+void emit_block(YAML::Emitter& out, const nlohmann::json& j) {
+  if (j.is_object()) {
+    if (j.empty()) {
+      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+      return;
+    }
+    out << YAML::Block << YAML::BeginMap;
+    for (const auto& [key, value] : j.items()) {
+      out << YAML::Key;
+      if (reads_as_non_string(key)) out << YAML::DoubleQuoted;
+      out << key << YAML::Value;
+      emit_block(out, value);
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    if (j.empty()) {
+      out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+      return;
+    }
+    out << YAML::Block << YAML::BeginSeq;
+    for (const nlohmann::json& item : j) emit_block(out, item);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (reads_as_non_string(s)) out << YAML::DoubleQuoted;
+    out << s;
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << j.dump();  // a number or a boolean, as JSON writes it
+  }
+}
+
+}  // namespace
 
 std::string to_json(const google::protobuf::Message& m) {
   std::string json;
@@ -20,7 +78,7 @@ std::string to_json(const google::protobuf::Message& m) {
 
 std::string to_yaml(const google::protobuf::Message& m) {
   YAML::Emitter out;
-  out << YAML::Load(to_json(m));
+  emit_block(out, nlohmann::json::parse(to_json(m)));
   return std::string(out.c_str()) + "\n";
 }
 

@@ -61,22 +61,9 @@ void print_flows(const v1::ListPortsResponse& resp) {
   }
 }
 
-int ports(const GlobalOptions& g, const Args& args) {
-  constexpr const char* kUsage =
-      "Usage: tartanctl ports [--flows]\n\n"
-      "The data plane's ports: driver, queues and offloads, and for the underlay where each\n"
-      "class of rte_flow rules runs: in the NIC (hardware, with the rules it holds) or in the\n"
-      "workers (software, and why). Classes: tunnel_steering (tunnel traffic spread over the\n"
-      "worker queues), slow_path (ARP and other traffic to the node to worker 0's queue),\n"
-      "sender_filter (tunnel traffic from unknown nodes dropped and counted), hw_decap\n"
-      "(VXLAN decapsulated by the NIC).\n\n"
-      "  --flows   print every rule tartan builds for the underlay as dpdk-testpmd\n"
-      "            `flow create` commands, to check with testpmd on a real NIC\n";
-  if (wants_help(args, kUsage)) return kExitOk;
-  if (args.size() > 1 || (args.size() == 1 && args[0] != "--flows"))
-    return usage_error(std::string("ports: wrong arguments\n") + kUsage);
+int ports(const GlobalOptions& g, bool flows) {
   v1::ListPortsRequest req;
-  req.set_flows(!args.empty());
+  req.set_flows(flows);
   v1::ListPortsResponse resp;
   auto ctx = call_context(g);
   if (grpc::Status s = v1::Ports::NewStub(connect(g))->ListPorts(ctx.get(), req, &resp); !s.ok())
@@ -92,8 +79,20 @@ int ports(const GlobalOptions& g, const Args& args) {
 
 }  // namespace
 
-std::map<std::string, Command> port_commands() {
-  return {{"ports", ports}};
+void add_port_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
+  auto flows = std::make_shared<bool>(false);
+  CLI::App* ports_cmd =
+      app.add_subcommand("ports", "devices, queues, offloads, and which flow rules the NIC runs");
+  ports_cmd->add_flag("--flows", *flows,
+                      "print every rule tartan builds for the underlay as dpdk-testpmd `flow "
+                      "create` commands, to check with testpmd on a real NIC");
+  ports_cmd->footer(
+      "For the underlay, where each class of rte_flow rules runs: in the NIC (hardware, with\n"
+      "the rules it holds) or in the workers (software, and why). Classes: tunnel_steering\n"
+      "(tunnel traffic spread over the worker queues), slow_path (ARP and other traffic to the\n"
+      "node to worker 0's queue), sender_filter (tunnel traffic from unknown nodes dropped and\n"
+      "counted), hw_decap (VXLAN decapsulated by the NIC).");
+  ports_cmd->callback([&g, &run, flows] { run = [&g, flows] { return ports(g, *flows); }; });
 }
 
 }  // namespace tartan::ctl

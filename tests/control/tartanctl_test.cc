@@ -1,0 +1,287 @@
+// tartanctl, the built binary, against a real tartand (in process): its
+// command line (CLI11: flags anywhere, --help, usage errors with exit 2,
+// completion scripts), `-o yaml` that reads back as it was written, and
+// `stats --watch` printing only what changed.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+#include <sstream>
+
+#include "tartan/v1/node.grpc.pb.h"
+#include "tests/support/api_calls.h"
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/files.h"
+#include "tests/support/packets.h"
+#include "tests/support/process.h"
+
+namespace tartan {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CommandResult;
+using testing::DaemonFixture;
+
+const std::string& tartanctl() {
+  static const std::string path = testing::required_env("TARTANCTL");
+  return path;
+}
+
+CommandResult ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{tartanctl()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::run_command(argv, 30s);
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A socket nobody serves: the command line is parsed, the call fails.
+const std::string kNoTartand = "/tmp/h18cli-nobody.sock";
+
+TEST(TartanctlCommandLine, GlobalFlagsGoBeforeOrAfterTheCommandInEitherForm) {
+  DaemonFixture fx;
+  const std::string sock = fx.dir() + "/tartan.sock";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"lease", "-o", "json", "--socket", sock},
+        {"--output=json", "lease", "-s", sock},
+        {"-o", "json", "--socket=" + sock, "lease"},
+        {"lease", "--output", "json", "--timeout=3", "--socket", sock}}) {
+    const CommandResult r = ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args) << ": " << r.output;
+    EXPECT_EQ(r.output.substr(0, 1), "{") << ::testing::PrintToString(args) << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, "\"pod_cidr\": \"10.244.1.0/24\"")) << r.output;
+  }
+  const CommandResult yaml = ctl({"nodes", "list", "-s", sock, "--output=yaml"});
+  EXPECT_EQ(yaml.exit_code, 0) << yaml.output;
+  // Errors of tartand's are exit 1, as before.
+  const CommandResult missing = ctl({"nodes", "get", "node-9", "--socket", sock});
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "node-9")) << missing.output;
+}
+
+TEST(TartanctlCommandLine, EveryCommandsHelpListsTheGlobalFlags) {
+  for (const std::string command :
+       {"", "nodes", "nodes list", "nodes get", "nodes apply", "nodes delete", "events", "health",
+        "config", "lease", "lease set", "lease remote", "routes", "stats", "ports", "completion"}) {
+    std::vector<std::string> args;
+    std::istringstream words(command);
+    for (std::string w; words >> w;) args.push_back(w);
+    args.push_back("--help");
+    const CommandResult r = ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, "Usage: tartanctl" + (command.empty() ? "" : " " + command)))
+        << command << ": " << r.output;
+    for (const char* flag : {"--socket", "--addr", "--tls-ca", "--output", "--timeout"})
+      EXPECT_TRUE(contains(r.output, flag)) << command << " --help lacks " << flag << ":\n"
+                                            << r.output;
+  }
+}
+
+TEST(TartanctlCommandLine, ABadCommandLineNamesWhatIsWrongAndExits2) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"nodes", "get"}, "tartanctl: nodes get: missing NAME"},
+      {{"nodes", "delete"}, "tartanctl: nodes delete: missing NAME"},
+      {{"lease", "set"}, "tartanctl: lease set: missing POD_CIDR"},
+      {{"nodes", "apply"}, "tartanctl: nodes apply: missing --filename"},
+      {{"nodes"}, "tartanctl: nodes: missing COMMAND (one of list, get, apply, delete)"},
+      {{"nodes", "frob"}, "tartanctl: nodes: unknown command 'frob'"},
+      {{}, "tartanctl: missing COMMAND"},
+      {{"frob"}, "tartanctl: unknown command 'frob'"},
+      {{"nodes", "get", "a", "b"}, "nodes get"},
+      {{"ports", "--frob"}, "--frob"},
+      {{"stats", "--watch=abc"}, "stats: --watch: expected an interval of 100ms..1h"},
+      {{"stats", "--watch"}, "--watch"},
+      {{"events", "--from", "abc"}, "events: --from: expected a resource version"},
+      {{"lease", "-o", "xml"}, "--output"},
+      {{"routes", "--timeout", "0"}, "--timeout"},
+      {{"completion", "fish"}, "completion"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--socket", kNoTartand});
+    const CommandResult r = ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(c.args) << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, c.message))
+        << ::testing::PrintToString(c.args) << ": expected '" << c.message << "' in:\n"
+        << r.output;
+  }
+}
+
+// Completes `words` (the last one is being typed) with the generated bash
+// script, as bash's programmable completion calls it.
+std::string bash_completes(const std::string& words) {
+  const std::string script =
+      "source <('" + tartanctl() + "' completion bash) && COMP_WORDS=(" + words +
+      ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _tartanctl && echo \"${COMPREPLY[*]}\"";
+  const CommandResult r = testing::run_command({"bash", "-c", script}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output;
+}
+
+TEST(TartanctlCommandLine, CompletionScriptsComeFromTheParser) {
+  EXPECT_EQ(bash_completes("tartanctl ''"),
+            "nodes events health config lease routes stats ports completion\n");
+  EXPECT_EQ(bash_completes("tartanctl -o json nodes ''"), "list get apply delete\n");
+  EXPECT_EQ(bash_completes("tartanctl lease s"), "set\n");
+  EXPECT_EQ(bash_completes("tartanctl nodes get x --output ''"), "table json yaml\n");
+  EXPECT_EQ(bash_completes("tartanctl stats --w"), "--watch\n");
+  EXPECT_EQ(bash_completes("tartanctl completion ''"), "bash zsh\n");
+  EXPECT_TRUE(contains(bash_completes("tartanctl nodes apply --"), "--resource-version"));
+  const CommandResult zsh = ctl({"completion", "zsh"});
+  EXPECT_EQ(zsh.exit_code, 0);
+  EXPECT_TRUE(contains(zsh.output, "bashcompinit")) << zsh.output;
+  EXPECT_TRUE(contains(zsh.output, "complete -F _tartanctl tartanctl")) << zsh.output;
+}
+
+// Strings YAML 1.1 (kubectl's go-yaml v2, PyYAML) or 1.2 would read as
+// something else if printed plain.
+const std::map<std::string, std::string> kTrickyAnnotations{
+    {"example.com/bool", "true"},      {"example.com/on", "on"},  {"example.com/float", "1e3"},
+    {"example.com/hex", "0x1f"},       {"example.com/null", "~"}, {"example.com/empty", ""},
+    {"example.com/int", "042"},        {"example.com/no", "No"},  {"example.com/time", "12:30"},
+    {"example.com/date", "2026-12-03"}};
+
+v1::Node tricky_node() {
+  v1::Node n = testing::flannel_node(2);
+  (*n.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+      R"({"VNI":1,"VtepMAC":"12:34:56:12:34:56"})";
+  for (const auto& [k, v] : kTrickyAnnotations) (*n.mutable_annotations())[k] = v;
+  return n;
+}
+
+std::string without_version(const std::string& yaml) {
+  return std::regex_replace(yaml, std::regex("resource_version: [^\n]*\n"), "");
+}
+
+TEST(TartanctlYaml, StringsAYaml11ReaderWouldTakeForOtherTypesAreQuotedInBlockStyle) {
+  DaemonFixture fx;
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(testing::apply(*nodes, tricky_node()).ok());
+  const CommandResult r =
+      ctl({"nodes", "get", "node-2", "-o", "yaml", "--socket", fx.dir() + "/tartan.sock"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\nname: node-2\n") || r.output.starts_with("name: node-2\n"))
+      << "not block style:\n"
+      << r.output;
+  EXPECT_TRUE(contains(r.output, "  vtep_mac: \"12:34:56:12:34:56\"\n")) << r.output;
+  for (const auto& [k, v] : kTrickyAnnotations)
+    EXPECT_TRUE(contains(r.output, "  " + k + ": \"" + v + "\"\n")) << k << ":\n" << r.output;
+  EXPECT_TRUE(contains(r.output, "  routed: true\n")) << r.output;  // a real boolean stays one
+  EXPECT_TRUE(contains(r.output, "\n  - 10.244.2.0/24\n")) << r.output;
+}
+
+TEST(TartanctlYaml, NodesGetYamlPipedIntoNodesApplyChangesNothing) {
+  DaemonFixture fx;
+  const std::string sock = fx.dir() + "/tartan.sock";
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(testing::apply(*nodes, tricky_node()).ok());
+  const CommandResult before = ctl({"nodes", "get", "node-2", "-o", "yaml", "-s", sock});
+  ASSERT_EQ(before.exit_code, 0) << before.output;
+  for (const char* format : {"yaml", "json"}) {
+    const CommandResult piped = testing::run_command(
+        {"bash", "-c",
+         "set -o pipefail; '" + tartanctl() + "' nodes get node-2 -o " + format + " -s '" + sock +
+             "' | '" + tartanctl() + "' nodes apply -f - -s '" + sock + "'"},
+        30s);
+    ASSERT_EQ(piped.exit_code, 0) << format << ": " << piped.output;
+    EXPECT_TRUE(contains(piped.output, "node/node-2 applied")) << piped.output;
+    const CommandResult after = ctl({"nodes", "get", "node-2", "-o", "yaml", "-s", sock});
+    ASSERT_EQ(after.exit_code, 0) << after.output;
+    EXPECT_EQ(without_version(after.output), without_version(before.output)) << format;
+  }
+  v1::GetNodeRequest req;
+  req.set_name("node-2");
+  v1::Node got;
+  ASSERT_TRUE(nodes->GetNode(testing::ctx().get(), req, &got).ok());
+  const v1::Node sent = tricky_node();
+  EXPECT_EQ(got.annotations_size(), sent.annotations_size());
+  for (const auto& [k, v] : sent.annotations()) {
+    ASSERT_TRUE(got.annotations().contains(k)) << k;
+    EXPECT_EQ(got.annotations().at(k), v) << k;
+  }
+  EXPECT_EQ(got.pod_cidrs(0), "10.244.2.0/24");
+  ASSERT_EQ(got.addresses_size(), 1);
+  EXPECT_EQ(got.addresses(0).address(), sent.addresses(0).address());
+  EXPECT_TRUE(got.status().routed()) << got.status().reason();
+}
+
+// The sections `stats --watch` printed after its first, full one.
+std::vector<std::string> watch_intervals(const std::string& output) {
+  std::vector<std::string> sections;
+  const std::string header = "--- last 100ms ---\n";
+  for (size_t at = output.find(header); at != std::string::npos;) {
+    const size_t next = output.find(header, at + header.size());
+    sections.push_back(output.substr(at, next == std::string::npos ? next : next - at));
+    at = next;
+  }
+  return sections;
+}
+
+TEST(TartanctlStats, WatchPrintsTheTotalsThenOnlyTheCountersThatChanged) {
+  DaemonFixture fx;
+  testing::Process watch(
+      {tartanctl(), "stats", "--socket", fx.dir() + "/tartan.sock", "--watch=100ms"});
+  ASSERT_TRUE(testing::eventually([&] { return watch_intervals(watch.output()).size() >= 2; }, 20s))
+      << watch.output();
+  // Three frames the data plane drops (no route).
+  std::vector<rte_mbuf*> pkts;
+  for (int i = 0; i < 3; ++i) {
+    testing::UdpSpec s;
+    s.dst_mac = *MacAddr::parse("02:00:00:00:01:01");
+    s.dst_ip = *Ipv4Addr::parse("10.244.77.7");
+    pkts.push_back(testing::to_mbuf(fx.daemon().engine().mempool(), testing::udp_frame(s)));
+  }
+  ASSERT_EQ(fx.overlay_port().inject(pkts), 3u);
+  const size_t before = watch_intervals(watch.output()).size();
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        const std::string output = watch.output();
+        return contains(output.substr(output.find("--- last")), "no_route") &&
+               watch_intervals(output).size() >= before + 3;
+      },
+      20s))
+      << watch.output();
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(10s), 0);
+  const std::string output = watch.output();
+
+  // The totals come first, the full tables as `stats` prints them.
+  ASSERT_TRUE(output.starts_with("--- totals ---\n")) << output;
+  const std::string totals = output.substr(0, output.find("--- last"));
+  for (const char* header : {"PORT", "WORKER-LCORE", "DROP-REASON", "ARP-REPLIES"})
+    EXPECT_TRUE(contains(totals, header)) << header << " missing from\n" << totals;
+  // Then each interval: the counters that moved, drop reasons only when
+  // non-zero, in aligned columns.
+  for (const std::string& s : watch_intervals(output)) {
+    EXPECT_FALSE(contains(s, "DROP-REASON")) << s;
+    EXPECT_FALSE(contains(s, "MEANING")) << s;
+    EXPECT_FALSE(contains(s, " +0\n")) << s;
+    EXPECT_TRUE(contains(s, "WHAT") || contains(s, "(no change)")) << s;
+  }
+  uint64_t no_route = 0;
+  for (const std::string& s : watch_intervals(output)) {
+    std::istringstream lines(s);
+    std::string line, header;
+    std::getline(lines, line);  // "--- last 100ms ---"
+    std::getline(lines, header);
+    if (header == "(no change)") continue;
+    const size_t change_column = header.find("CHANGE");
+    ASSERT_NE(change_column, std::string::npos) << s;
+    while (std::getline(lines, line) && !line.empty()) {
+      EXPECT_EQ(line.find('+'), change_column) << "not aligned:\n" << s;
+      if (!line.starts_with("drop ")) continue;
+      EXPECT_TRUE(contains(line, "no_route")) << line;
+      no_route += std::stoull(line.substr(change_column + 1));
+    }
+  }
+  EXPECT_EQ(no_route, 3u) << output;
+}
+
+}  // namespace
+}  // namespace tartan
