@@ -14,7 +14,6 @@
 #include "tests/support/api_calls.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/files.h"
-#include "tests/support/packets.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
 
@@ -271,14 +270,7 @@ TEST(Api, StatsStreamSendsTotalsThenDeltas) {
   v1::StatsSnapshot first, second;
   ASSERT_TRUE(stream->Read(&first));
   // Three frames the data plane drops (no route), between the two reads.
-  std::vector<rte_mbuf*> pkts;
-  for (int i = 0; i < 3; ++i) {
-    testing::UdpSpec s;
-    s.dst_mac = *MacAddr::parse("02:00:00:00:01:01");
-    s.dst_ip = *Ipv4Addr::parse("10.244.77.7");
-    pkts.push_back(testing::to_mbuf(fx.daemon().engine().mempool(), testing::udp_frame(s)));
-  }
-  ASSERT_EQ(fx.overlay_port().inject(pkts), 3u);
+  ASSERT_EQ(fx.inject_unroutable(3), 3u);
   uint64_t no_route = 0;
   for (int i = 0; i < 20 && no_route == 0; ++i) {
     ASSERT_TRUE(stream->Read(&second));

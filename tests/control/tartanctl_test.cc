@@ -12,7 +12,6 @@
 #include "tests/support/api_calls.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/files.h"
-#include "tests/support/packets.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -230,14 +229,7 @@ TEST(TartanctlStats, WatchPrintsTheTotalsThenOnlyTheCountersThatChanged) {
   ASSERT_TRUE(testing::eventually([&] { return watch_intervals(watch.output()).size() >= 2; }, 20s))
       << watch.output();
   // Three frames the data plane drops (no route).
-  std::vector<rte_mbuf*> pkts;
-  for (int i = 0; i < 3; ++i) {
-    testing::UdpSpec s;
-    s.dst_mac = *MacAddr::parse("02:00:00:00:01:01");
-    s.dst_ip = *Ipv4Addr::parse("10.244.77.7");
-    pkts.push_back(testing::to_mbuf(fx.daemon().engine().mempool(), testing::udp_frame(s)));
-  }
-  ASSERT_EQ(fx.overlay_port().inject(pkts), 3u);
+  ASSERT_EQ(fx.inject_unroutable(3), 3u);
   const size_t before = watch_intervals(watch.output()).size();
   ASSERT_TRUE(testing::eventually(
       [&] {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "control/config/config_loader.h"
+#include "tests/support/packets.h"
 #include "tests/support/process.h"
 
 namespace tartan::testing {
@@ -62,6 +63,17 @@ DaemonFixture::~DaemonFixture() {
 
 std::shared_ptr<grpc::Channel> DaemonFixture::channel() const {
   return grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials());
+}
+
+unsigned DaemonFixture::inject_unroutable(unsigned count) {
+  std::vector<rte_mbuf*> pkts;
+  for (unsigned i = 0; i < count; ++i) {
+    UdpSpec s;
+    s.dst_mac = *MacAddr::parse("02:00:00:00:01:01");
+    s.dst_ip = *Ipv4Addr::parse("10.244.77.7");
+    pkts.push_back(to_mbuf(daemon_->engine().mempool(), udp_frame(s)));
+  }
+  return overlay_->inject(pkts);
 }
 
 }  // namespace tartan::testing

@@ -35,6 +35,9 @@ class DaemonFixture {
   const std::string& dir() const { return dir_; }
   RingPort& underlay_port() { return *underlay_; }
   RingPort& overlay_port() { return *overlay_; }
+  // Sends `count` frames from a pod to an address no route covers (the
+  // data plane drops them as no_route); returns how many the port took.
+  unsigned inject_unroutable(unsigned count);
 
  private:
   std::string dir_;
