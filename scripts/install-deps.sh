@@ -17,6 +17,7 @@ packages=(
   libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
+  python3-yaml  # a YAML 1.1 reader: tartanctl -o yaml read back as kubectl would (tartanctl_test)
   gnuplot-nox procps openssl ethtool iputils-ping
   curl  # the kube e2e test asks /readyz inside a node's namespace, as the kubelet's probe does
 )

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -163,7 +164,7 @@ TEST(TartanctlYaml, StringsAYaml11ReaderWouldTakeForOtherTypesAreQuotedInBlockSt
   auto nodes = v1::Nodes::NewStub(fx.channel());
   ASSERT_TRUE(testing::apply(*nodes, tricky_node()).ok());
   const CommandResult r =
-      ctl({"nodes", "get", "node-2", "-o", "yaml", "--socket", fx.dir() + "/tartan.sock"});
+      ctl({"-o", "yaml", "--socket", fx.dir() + "/tartan.sock", "nodes", "get", "node-2"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "\nname: node-2\n") || r.output.starts_with("name: node-2\n"))
       << "not block style:\n"
@@ -173,6 +174,20 @@ TEST(TartanctlYaml, StringsAYaml11ReaderWouldTakeForOtherTypesAreQuotedInBlockSt
     EXPECT_TRUE(contains(r.output, "  " + k + ": \"" + v + "\"\n")) << k << ":\n" << r.output;
   EXPECT_TRUE(contains(r.output, "  routed: true\n")) << r.output;  // a real boolean stays one
   EXPECT_TRUE(contains(r.output, "\n  - 10.244.2.0/24\n")) << r.output;
+
+  // Read back by a YAML 1.1 reader (PyYAML), every string is the string.
+  const CommandResult read = testing::run_command(
+      {"bash", "-c",
+       "set -o pipefail; '" + tartanctl() + "' -o yaml -s '" + fx.dir() +
+           "/tartan.sock' nodes get node-2 | python3 -c 'import json, sys, yaml; "
+           "print(json.dumps(yaml.safe_load(sys.stdin)))'"},
+      30s);
+  ASSERT_EQ(read.exit_code, 0) << read.output;
+  const auto node = nlohmann::json::parse(read.output);
+  EXPECT_EQ(node["status"]["vtep_mac"], "12:34:56:12:34:56") << read.output;
+  EXPECT_EQ(node["status"]["routed"], true) << read.output;
+  for (const auto& [k, v] : kTrickyAnnotations)
+    EXPECT_EQ(node["annotations"][k], v) << k << ": " << read.output;
 }
 
 TEST(TartanctlYaml, NodesGetYamlPipedIntoNodesApplyChangesNothing) {
@@ -180,17 +195,17 @@ TEST(TartanctlYaml, NodesGetYamlPipedIntoNodesApplyChangesNothing) {
   const std::string sock = fx.dir() + "/tartan.sock";
   auto nodes = v1::Nodes::NewStub(fx.channel());
   ASSERT_TRUE(testing::apply(*nodes, tricky_node()).ok());
-  const CommandResult before = ctl({"nodes", "get", "node-2", "-o", "yaml", "-s", sock});
+  const CommandResult before = ctl({"-o", "yaml", "-s", sock, "nodes", "get", "node-2"});
   ASSERT_EQ(before.exit_code, 0) << before.output;
   for (const char* format : {"yaml", "json"}) {
     const CommandResult piped = testing::run_command(
         {"bash", "-c",
-         "set -o pipefail; '" + tartanctl() + "' nodes get node-2 -o " + format + " -s '" + sock +
-             "' | '" + tartanctl() + "' nodes apply -f - -s '" + sock + "'"},
+         "set -o pipefail; '" + tartanctl() + "' -o " + format + " -s '" + sock +
+             "' nodes get node-2 | '" + tartanctl() + "' -s '" + sock + "' nodes apply -f -"},
         30s);
     ASSERT_EQ(piped.exit_code, 0) << format << ": " << piped.output;
     EXPECT_TRUE(contains(piped.output, "node/node-2 applied")) << piped.output;
-    const CommandResult after = ctl({"nodes", "get", "node-2", "-o", "yaml", "-s", sock});
+    const CommandResult after = ctl({"-o", "yaml", "-s", sock, "nodes", "get", "node-2"});
     ASSERT_EQ(after.exit_code, 0) << after.output;
     EXPECT_EQ(without_version(after.output), without_version(before.output)) << format;
   }
