@@ -1,6 +1,7 @@
 // tartanctl health, config, lease, routes, stats.
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "control/ctl/client.h"
@@ -62,15 +63,15 @@ int remote_leases(const GlobalOptions& g) {
   return kExitOk;
 }
 
-// The local lease: set to `pod_cidr` first unless it is empty.
-int lease(const GlobalOptions& g, const std::string& pod_cidr) {
+// The local lease, given `set_to` first when there is one.
+int lease(const GlobalOptions& g, const std::optional<std::string>& set_to) {
   auto stub = v1::Leases::NewStub(connect(g));
   auto ctx = call_context(g);
   v1::LocalLease resp;
   grpc::Status s;
-  if (!pod_cidr.empty()) {
+  if (set_to) {
     v1::SetLocalLeaseRequest req;
-    req.set_pod_cidr(pod_cidr);
+    req.set_pod_cidr(*set_to);
     s = stub->SetLocalLease(ctx.get(), req, &resp);
   } else {
     s = stub->GetLocalLease(ctx.get(), {}, &resp);
@@ -263,7 +264,7 @@ void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   lease_cmd->add_subcommand("remote", "the remote leases the data plane holds")
       ->callback([&g, &run] { run = [&g] { return remote_leases(g); }; });
   lease_cmd->callback([&g, &run, lease_cmd] {
-    if (lease_cmd->get_subcommands().empty()) run = [&g] { return lease(g, ""); };
+    if (lease_cmd->get_subcommands().empty()) run = [&g] { return lease(g, std::nullopt); };
   });
 
   app.add_subcommand("routes", "what the data plane's forwarding tables hold right now")
