@@ -14,22 +14,29 @@ constexpr const char* kGlobalGroup = "Global options";
 void add_global_options(CLI::App& app, GlobalOptions& g, std::string& output) {
   app.add_option("-s,--socket", g.socket,
                  "unix socket of tartand (default /run/tartan/tartan.sock, or $TARTAN_SOCKET)")
+      ->type_name("PATH")
       ->group(kGlobalGroup);
-  app.add_option("--addr", g.addr, "HOST:PORT: connect over TCP with TLS instead")
+  app.add_option("--addr", g.addr, "connect over TCP with TLS instead")
+      ->type_name("HOST:PORT")
       ->group(kGlobalGroup);
   app.add_option("--tls-ca", g.tls_ca, "CA that signed tartand's certificate (with --addr)")
-      ->check(CLI::ExistingFile)
+      ->type_name("FILE")
+      ->check(CLI::Validator(CLI::ExistingFile).description(""))
       ->group(kGlobalGroup);
   app.add_option("--tls-cert", g.tls_cert, "client certificate for mutual TLS (with --addr)")
-      ->check(CLI::ExistingFile)
+      ->type_name("FILE")
+      ->check(CLI::Validator(CLI::ExistingFile).description(""))
       ->group(kGlobalGroup);
   app.add_option("--tls-key", g.tls_key, "client key for mutual TLS (with --addr)")
-      ->check(CLI::ExistingFile)
+      ->type_name("FILE")
+      ->check(CLI::Validator(CLI::ExistingFile).description(""))
       ->group(kGlobalGroup);
   app.add_option("-o,--output", output, "table (default), json or yaml")
+      ->type_name("FORMAT")
       ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->group(kGlobalGroup);
   app.add_option("--timeout", g.timeout_seconds, "per-call deadline in seconds (default 5)")
+      ->type_name("SEC")
       ->check(CLI::Range(1, 3600))
       ->group(kGlobalGroup);
 }

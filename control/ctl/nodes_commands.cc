@@ -188,22 +188,27 @@ void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   get_cmd->callback([&g, &run, v] { run = [&g, v] { return get(g, v->name); }; });
 
   CLI::App* apply_cmd = nodes->add_subcommand("apply", "create or update nodes from a manifest");
-  apply_cmd->add_option("-f,--filename", v->file, "the manifest; - is standard input")->required();
+  apply_cmd->add_option("-f,--filename", v->file, "the manifest; - is standard input")
+      ->type_name("FILE")
+      ->required();
   apply_cmd->footer(
       "FILE holds a Node as `kubectl get node NAME -o yaml` (or -o json) prints it, or as\n"
       "`tartanctl nodes get NAME -o yaml|json` does, a List of them, or several YAML documents.");
   CLI::App* delete_cmd = nodes->add_subcommand("delete", "remove a node and its route");
   delete_cmd->add_option("NAME", v->name, "the node's name")->required();
   for (CLI::App* conditional : {apply_cmd, delete_cmd}) {
-    conditional->add_option("--resource-version", v->version,
-                            "change the node only if it is at this version (optimistic "
-                            "concurrency)");
+    conditional
+        ->add_option("--resource-version", v->version,
+                     "change the node only if it is at this version (optimistic "
+                     "concurrency)")
+        ->type_name("RV");
   }
   apply_cmd->callback([&g, &run, v] { run = [&g, v] { return apply(g, v->file, v->version); }; });
   delete_cmd->callback([&g, &run, v] { run = [&g, v] { return remove(g, v->name, v->version); }; });
 
   CLI::App* events_cmd = app.add_subcommand("events", "follow node changes (WatchNodes)");
   events_cmd->add_option("--from", v->from, "the resource version to follow from")
+      ->type_name("RV")
       ->check(CLI::Validator(
           [](const std::string& rv) {
             return !rv.empty() && rv.find_first_not_of("0123456789") == std::string::npos
