@@ -190,25 +190,17 @@ TEST_F(TartandStartup, ASigkilledTartandsSocketAndRuntimeDirAreRemovedByTheNextS
 
 TEST_F(TartandStartup, NodeChangesAreLoggedOneTimestampedLineEachAndJsonLogsAreOneObjectALine) {
   testing::write_file(dir_ + "/tartan.yaml", config_text(dir_, "h18st-log"));
-  testing::write_file(dir_ + "/node2.yaml", R"(apiVersion: v1
-kind: Node
-metadata:
-  name: node-2
-  annotations:
-    flannel.alpha.coreos.com/backend-data: '{"VNI":1,"VtepMAC":"0e:00:00:00:00:02"}'
-    flannel.alpha.coreos.com/backend-type: vxlan
-    flannel.alpha.coreos.com/kube-subnet-manager: "true"
-    flannel.alpha.coreos.com/public-ip: 192.0.2.20
-spec:
-  podCIDR: 10.244.2.0/24
-)");
-  testing::write_file(dir_ + "/self.yaml", R"(apiVersion: v1
-kind: Node
-metadata:
-  name: node-1
-spec:
-  podCIDR: 10.244.9.0/24
-)");
+  // node-2 as flanneld annotates it, in flow style.
+  testing::write_file(
+      dir_ + "/node2.yaml",
+      "{apiVersion: v1, kind: Node, metadata: {name: node-2, annotations: {"
+      "flannel.alpha.coreos.com/backend-data: '{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:02\"}', "
+      "flannel.alpha.coreos.com/backend-type: vxlan, "
+      "flannel.alpha.coreos.com/kube-subnet-manager: 'true', "
+      "flannel.alpha.coreos.com/public-ip: 192.0.2.20}}, spec: {podCIDR: 10.244.2.0/24}}\n");
+  testing::write_file(dir_ + "/self.yaml",
+                      "{apiVersion: v1, kind: Node, metadata: {name: node-1}, spec: {podCIDR: "
+                      "10.244.9.0/24}}\n");
   const std::string ctl = testing::required_env("TARTANCTL");
   const std::string sock = dir_ + "/tartan.sock";
   const auto run_ctl = [&](std::vector<std::string> args) {
