@@ -194,13 +194,11 @@ class Reader {
   Ipv4Prefix ipv4_prefix(const YAML::Node& n, const std::string& key,
                          bool allow_host_bits = false) {
     const std::string text = scalar(n, key, "an IPv4 CIDR");
-    auto p = Ipv4Prefix::parse(text, allow_host_bits);
-    if (!p) {
-      auto loose = Ipv4Prefix::parse(text, true);
-      fail(n, key,
-           loose ? "'" + text + "' has host bits set (did you mean " + loose->network().str() + "?)"
-                 : "'" + text + "' is not an IPv4 CIDR (a.b.c.d/len)");
+    if (allow_host_bits) {
+      if (auto p = Ipv4Prefix::parse(text, true)) return *p;
     }
+    auto p = parse_ipv4_cidr(text);
+    if (!p) fail(n, key, p.status().message());
     return *p;
   }
 
