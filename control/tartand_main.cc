@@ -9,7 +9,9 @@
 #include <string>
 
 #include "control/config/config_loader.h"
+#include "control/config/startup_checks.h"
 #include "control/daemon.h"
+#include "control/host/leftovers.h"
 #include "engine/eal.h"
 #include "engine/engine.h"
 #include "engine/log.h"
@@ -27,8 +29,9 @@ struct Options {
   std::optional<std::string> listen;
   std::optional<std::string> subnet_file;
   std::optional<std::string> state_dir;
-  uint32_t log_level = RTE_LOG_INFO;
-  unsigned stats_interval = 5;
+  std::optional<uint32_t> log_level;
+  std::optional<LogFormat> log_format;
+  std::optional<uint32_t> stats_interval;
   bool print_config = false;
 };
 
@@ -43,8 +46,14 @@ void usage(FILE* out) {
       "Options:\n"
       "  -c, --config FILE        YAML config (default: the embedded configs/tartan.yaml)\n"
       "      --listen ADDR        override control.listen (unix:///PATH or HOST:PORT)\n"
-      "      --log-level LEVEL    emerg|alert|crit|err|warning|notice|info|debug (default info)\n"
-      "      --stats-interval S   print a counter summary every S seconds; 0 = never (default 5)\n"
+      "      --subnet-file FILE   override subnet_file (flannel's subnet.env)\n"
+      "      --state-dir DIR      override node.state_dir\n"
+      "      --log-level LEVEL    override log.level: "
+      "emerg|alert|crit|err|warning|notice|info|debug\n"
+      "      --log-format FORMAT  override log.format: text (TIME LEVEL COMPONENT: MESSAGE) or "
+      "json\n"
+      "      --stats-interval S   override log.stats_interval: a counter summary every S seconds\n"
+      "                           when counters moved; 0 = never\n"
       "      --print-config       print the effective config (defaults filled in) and exit\n"
       "  -h, --help               this text\n"
       "  -V, --version            print the version and exit\n"
@@ -54,13 +63,22 @@ void usage(FILE* out) {
 }
 
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
-  enum { kListen = 1000, kSubnetFile, kStateDir, kLogLevel, kStatsInterval, kPrintConfig };
+  enum {
+    kListen = 1000,
+    kSubnetFile,
+    kStateDir,
+    kLogLevel,
+    kLogFormat,
+    kStatsInterval,
+    kPrintConfig
+  };
   static const option long_options[] = {
       {"config", required_argument, nullptr, 'c'},
       {"listen", required_argument, nullptr, kListen},
       {"subnet-file", required_argument, nullptr, kSubnetFile},
       {"state-dir", required_argument, nullptr, kStateDir},
       {"log-level", required_argument, nullptr, kLogLevel},
+      {"log-format", required_argument, nullptr, kLogFormat},
       {"stats-interval", required_argument, nullptr, kStatsInterval},
       {"print-config", no_argument, nullptr, kPrintConfig},
       {"help", no_argument, nullptr, 'h'},
@@ -93,6 +111,15 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
         o.log_level = *level;
         break;
       }
+      case kLogFormat: {
+        o.log_format = parse_log_format(optarg);
+        if (!o.log_format) {
+          std::fprintf(stderr, "tartand: --log-format: expected text or json, got '%s'\n", optarg);
+          *exit_code = kExitUsage;
+          return std::nullopt;
+        }
+        break;
+      }
       case kStatsInterval: {
         char* end = nullptr;
         const long v = std::strtol(optarg, &end, 10);
@@ -102,7 +129,7 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
           *exit_code = kExitUsage;
           return std::nullopt;
         }
-        o.stats_interval = static_cast<unsigned>(v);
+        o.stats_interval = static_cast<uint32_t>(v);
         break;
       }
       case kPrintConfig:
@@ -130,9 +157,10 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   return o;
 }
 
-void print_stats_line(const Engine& engine) {
+// The counters' summary line, "" when nothing moved since `last`.
+std::string stats_line(const Engine& engine, std::string& last) {
   const StatsSnapshot s = engine.stats();
-  std::string line = "tartand: stats";
+  std::string line = "stats";
   for (const PortStats& p : s.ports) {
     line += " | " + p.name + " rx " + std::to_string(p.rx_packets) + " tx " +
             std::to_string(p.tx_packets);
@@ -140,8 +168,31 @@ void print_stats_line(const Engine& engine) {
   uint64_t drops = 0;
   for (uint64_t d : s.drops) drops += d;
   line += " | dropped " + std::to_string(drops);
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
+  if (line == last) return "";
+  last = line;
+  return line;
+}
+
+// Config and command line merged, checked against this host, before EAL,
+// ports or anything on the host is touched. nullopt: exit 2 (said why).
+std::optional<Config> settle_config(const Options& opts) {
+  auto config = opts.config_path ? load_config_file(*opts.config_path) : load_default_config();
+  if (!config) {
+    TARTAN_LOG(ERR, kDaemon, "%s", config.status().message().c_str());
+    return std::nullopt;
+  }
+  if (opts.listen) config->control.listen = *opts.listen;
+  if (opts.subnet_file) config->subnet_file = *opts.subnet_file;
+  if (opts.state_dir) config->node.state_dir = *opts.state_dir;
+  if (opts.log_level) config->log.level = *opts.log_level;
+  if (opts.log_format) config->log.format = *opts.log_format;
+  if (opts.stats_interval) config->log.stats_interval = *opts.stats_interval;
+  if (Status s = check_control_listen(config->control); !s.ok()) {
+    TARTAN_LOG(ERR, kDaemon, "%s: control.listen: %s", config->source_name.c_str(),
+               s.message().c_str());
+    return std::nullopt;
+  }
+  return std::move(*config);
 }
 
 int run(const Options& opts) {
@@ -152,62 +203,52 @@ int run(const Options& opts) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  set_log_level(opts.log_level);
+  install_log_stream(opts.log_format.value_or(LogFormat::kText));
+  set_log_level(opts.log_level.value_or(RTE_LOG_INFO));
 
-  auto config = opts.config_path ? load_config_file(*opts.config_path) : load_default_config();
-  if (!config) {
-    std::fprintf(stderr, "tartand: %s\n", config.status().message().c_str());
-    return kExitUsage;
-  }
-  if (opts.listen) config->control.listen = *opts.listen;
-  if (opts.subnet_file) config->subnet_file = *opts.subnet_file;
-  if (opts.state_dir) config->node.state_dir = *opts.state_dir;
+  auto config = settle_config(opts);
+  if (!config) return kExitUsage;
+  install_log_stream(config->log.format);
+  set_log_level(config->log.level);
   if (opts.print_config) {
     std::printf("%s", config_to_yaml(*config).c_str());
     return kExitOk;
   }
-
-  bool use_hugepages = true;
-  switch (config->engine.eal.hugepages) {
-    case HugepageMode::kOn:
-      if (!hugepages_available()) {
-        std::fprintf(
-            stderr,
-            "tartand: eal.hugepages is on but no free hugepages are mounted "
-            "(echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)\n");
-        return kExitRuntime;
-      }
-      break;
-    case HugepageMode::kOff:
-      use_hugepages = false;
-      break;
-    case HugepageMode::kAuto:
-      use_hugepages = hugepages_available();
-      break;
+  auto plan = check_startup(*config);
+  if (!plan) {
+    TARTAN_LOG(ERR, kDaemon, "%s: %s", config->source_name.c_str(),
+               plan.status().message().c_str());
+    return kExitUsage;
   }
-  std::printf("tartand %s: config %s; %s\n", kTartanVersion, config->source_name.c_str(),
-              use_hugepages ? "hugepages" : "no hugepages available, running with --no-huge");
-  std::fflush(stdout);
+  for (const std::string& line :
+       remove_dead_leftovers(unix_socket_path(config->control.listen), dpdk_runtime_base(),
+                             config->engine.eal.file_prefix)) {
+    TARTAN_LOG(NOTICE, kDaemon, "%s", line.c_str());
+  }
+  TARTAN_LOG(
+      INFO, kDaemon, "tartand %s: config %s; %s", kTartanVersion, config->source_name.c_str(),
+      plan->use_hugepages ? "hugepages"
+                          : ("running with --no-huge (" + plan->hugepage_note + ")").c_str());
 
   // The source settles what EAL is to probe (lease.source kube: the
   // underlay our Node's annotations name) before EAL starts.
   auto daemon = Daemon::prepare(*config);
   if (!daemon) {
-    std::fprintf(stderr, "tartand: %s\n", daemon.status().message().c_str());
+    TARTAN_LOG(ERR, kDaemon, "%s", daemon.status().message().c_str());
     return kExitRuntime;
   }
   const std::vector<std::string> eal_args =
-      build_eal_args((*daemon)->config().engine, use_hugepages);
+      build_eal_args((*daemon)->config().engine, plan->use_hugepages);
   auto eal = Eal::init(eal_args);
   if (!eal) {
-    std::fprintf(stderr, "tartand: %s\n", eal.status().message().c_str());
+    TARTAN_LOG(ERR, kDaemon, "%s", eal.status().message().c_str());
     return kExitRuntime;
   }
-  set_log_level(opts.log_level);  // EAL's --log-level handling may have reset ours
+  set_log_level(config->log.level);  // EAL's --log-level handling may have reset ours
 
   if (Status s = (*daemon)->launch(); !s.ok()) daemon = s;
   if (!daemon) {
-    std::fprintf(stderr, "tartand: %s\n", daemon.status().message().c_str());
+    TARTAN_LOG(ERR, kDaemon, "%s", daemon.status().message().c_str());
     return kExitRuntime;
   }
   Engine& engine = (*daemon)->engine();
@@ -215,49 +256,56 @@ int run(const Options& opts) {
   const std::string prefix =
       eal_args[std::find(eal_args.begin(), eal_args.end(), "--file-prefix") - eal_args.begin() + 1];
   for (const Port& p : engine.ports()) {
-    std::printf("tartand: port %-10s %-9s %-12s mac %s, %u rx / %u tx queues\n", p.name().c_str(),
-                port_role_name(p.role()), p.driver().c_str(), p.mac().str().c_str(), p.rx_queues(),
-                p.tx_queues());
+    TARTAN_LOG(INFO, kDaemon, "port %-10s %-9s %-12s mac %s, %u rx / %u tx queues",
+               p.name().c_str(), port_role_name(p.role()), p.driver().c_str(),
+               p.mac().str().c_str(), p.rx_queues(), p.tx_queues());
   }
   // As the source settled it (etcd's network config, our Node's
   // tartan.io/underlay-* annotations), not as the file has it.
   const EngineConfig& settled = (*daemon)->config().engine;
   const DataplaneConfig& dp = settled.dataplane;
   const auto lease = (*daemon)->lease().get();  // etcd and static have one by now
-  std::printf(
-      "tartand: %s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
-      "MTU %u\n",
-      backend_type_name(dp.backend), dp.vni, dp.udp_port,
-      settled.underlay.address.addr.str().c_str(),
-      lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
-      dp.overlay_mtu());
-  std::printf("tartand: %zu worker(s) polling on lcore(s)", engine.workers().size());
-  for (const auto& w : engine.workers()) std::printf(" %u", w->lcore());
-  std::printf(
-      "\ntartand: ready. Control API on %s.\n"
-      "tartand: counters: `tartanctl stats`, DPDK telemetry (dpdk-telemetry.py -f %s), "
-      "and a summary here every %u s.\n"
-      "tartand: stop with Ctrl-C or SIGTERM.\n",
-      (*daemon)->config().control.listen.c_str(), prefix.c_str(), opts.stats_interval);
-  std::fflush(stdout);
+  TARTAN_LOG(INFO, kDaemon,
+             "%s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
+             "MTU %u",
+             backend_type_name(dp.backend), dp.vni, dp.udp_port,
+             settled.underlay.address.addr.str().c_str(),
+             lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
+             dp.overlay_mtu());
+  std::string lcores;
+  for (const auto& w : engine.workers()) lcores += " " + std::to_string(w->lcore());
+  TARTAN_LOG(INFO, kDaemon, "%zu worker(s) polling on lcore(s)%s", engine.workers().size(),
+             lcores.c_str());
+  const uint32_t interval = config->log.stats_interval;
+  const std::string summary =
+      interval ? ", and a summary here every " + std::to_string(interval) + " s when they move"
+               : "";
+  TARTAN_LOG(INFO, kDaemon, "ready. Control API on %s.",
+             (*daemon)->config().control.listen.c_str());
+  TARTAN_LOG(INFO, kDaemon,
+             "counters: `tartanctl stats`, DPDK telemetry (dpdk-telemetry.py -f %s)%s.",
+             prefix.c_str(), summary.c_str());
+  TARTAN_LOG(INFO, kDaemon, "stop with Ctrl-C or SIGTERM.");
 
   const timespec tick{1, 0};
   unsigned seconds = 0;
   int signal_number = -1;
+  std::string last_stats;
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (signal_number < 0 && opts.stats_interval && ++seconds % opts.stats_interval == 0) {
-      print_stats_line(engine);
+    if (signal_number < 0 && interval && ++seconds % interval == 0) {
+      if (const std::string line = stats_line(engine, last_stats); !line.empty())
+        TARTAN_LOG(INFO, kDaemon, "%s", line.c_str());
     }
   }
-  std::printf("tartand: %s received, shutting down\n", strsignal(signal_number));
-  std::fflush(stdout);
+  TARTAN_LOG(INFO, kDaemon, "%s received, shutting down", strsignal(signal_number));
 
   (*daemon)->stop();
-  print_stats_line(engine);
+  last_stats.clear();
+  TARTAN_LOG(INFO, kDaemon, "%s", stats_line(engine, last_stats).c_str());
   daemon->reset();
   eal->reset();
-  std::printf("tartand: stopped cleanly\n");
+  TARTAN_LOG(INFO, kDaemon, "stopped cleanly");
   return kExitOk;
 }
 

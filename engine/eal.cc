@@ -15,21 +15,22 @@
 
 namespace tartan {
 
-bool hugepages_available() {
+uint64_t free_hugepage_mb() {
   std::ifstream mounts("/proc/mounts");
   std::string line;
   bool mounted = false;
   while (std::getline(mounts, line)) {
     if (line.find(" hugetlbfs ") != std::string::npos) mounted = true;
   }
-  if (!mounted) return false;
+  if (!mounted) return 0;
   std::ifstream meminfo("/proc/meminfo");
+  uint64_t free_pages = 0;
+  uint64_t page_kb = 0;
   while (std::getline(meminfo, line)) {
-    if (line.rfind("HugePages_Free:", 0) == 0) {
-      return std::stol(line.substr(15)) > 0;
-    }
+    if (line.rfind("HugePages_Free:", 0) == 0) free_pages = std::stoull(line.substr(15));
+    if (line.rfind("Hugepagesize:", 0) == 0) page_kb = std::stoull(line.substr(13));
   }
-  return false;
+  return free_pages * page_kb / 1024;
 }
 
 bool is_pci_device(const std::string& device) {

@@ -1,6 +1,7 @@
 // Starting and stopping DPDK's Environment Abstraction Layer from config.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,9 +11,9 @@
 
 namespace tartan {
 
-// True when hugetlbfs is mounted and has free pages, i.e. EAL can run with
-// hugepages; otherwise tartan falls back to --no-huge.
-bool hugepages_available();
+// MiB of free hugepages of the default size, 0 when hugetlbfs is not
+// mounted: what EAL's -m can take with hugepages.
+uint64_t free_hugepage_mb();
 
 // "0000:3b:00.0" and the short "3b:00.0" name a PCI device; anything else is
 // a vdev.

@@ -46,6 +46,16 @@ Ipv4Addr Ipv4Addr::from_be(uint32_t be_value) {
   return Ipv4Addr{ntohl(be_value)};
 }
 
+Result<Ipv4Prefix> parse_ipv4_cidr(std::string_view text) {
+  if (auto p = Ipv4Prefix::parse(text)) return *p;
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (auto loose = Ipv4Prefix::parse(text, true)) {
+    return Status::invalid(quoted + " has host bits set (did you mean " + loose->network().str() +
+                           "?)");
+  }
+  return Status::invalid(quoted + " is not an IPv4 CIDR (a.b.c.d/len)");
+}
+
 std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text, bool allow_host_bits) {
   std::string addr_text;
   Ipv4Prefix p;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/status.h"
+
 namespace tartan {
 
 struct Ipv4Addr {
@@ -39,6 +41,11 @@ struct Ipv4Prefix {
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
   friend auto operator<=>(const Ipv4Prefix&, const Ipv4Prefix&) = default;
 };
+
+// A network CIDR ("10.244.5.0/24") as operators type it; the error says
+// which of the two it is: not a CIDR at all, or one with host bits set (and
+// the network meant).
+Result<Ipv4Prefix> parse_ipv4_cidr(std::string_view text);
 
 struct Ipv6Prefix {
   std::array<uint8_t, 16> addr{};

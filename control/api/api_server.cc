@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "control/host/leftovers.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -27,17 +28,6 @@ Result<std::string> read_file(const std::string& path, const char* what) {
 }
 
 // True when something accepts connections on the socket: another tartand.
-bool socket_in_use(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  const bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return live;
-}
-
 Result<std::shared_ptr<grpc::ServerCredentials>> tls_credentials(const ControlConfig& config) {
   auto cert = read_file(config.tls_cert, "control.tls.cert");
   if (!cert) return cert.status();
@@ -70,12 +60,6 @@ Status restrict_socket(const std::string& path, const ControlConfig& config) {
 
 }  // namespace
 
-std::string unix_socket_path(const std::string& listen) {
-  if (listen.rfind("unix://", 0) == 0) return listen.substr(7);
-  if (listen.rfind("unix:", 0) == 0) return listen.substr(5);
-  return "";
-}
-
 Result<std::unique_ptr<ApiServer>> ApiServer::start(const ControlConfig& config,
                                                     const std::vector<grpc::Service*>& services) {
   auto server = std::unique_ptr<ApiServer>(new ApiServer());
@@ -90,7 +74,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ControlConfig& config,
       return Status(ErrorCode::kFailedPrecondition,
                     "control.listen: cannot create directory for '" + path + "': " + ec.message());
     }
-    if (socket_in_use(path)) {
+    if (unix_socket_answers(path)) {
       return Status(ErrorCode::kAlreadyExists, "control.listen: another process serves on '" +
                                                    path + "' (is tartand already running?)");
     }

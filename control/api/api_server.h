@@ -33,7 +33,4 @@ class ApiServer {
   int port_ = 0;
 };
 
-// "unix:///run/x.sock" and "unix:/run/x.sock" -> "/run/x.sock"; "" if not unix.
-std::string unix_socket_path(const std::string& listen);
-
 }  // namespace tartan

@@ -38,10 +38,9 @@ grpc::Status LeasesService::SetLocalLease(grpc::ServerContext*, const v1::SetLoc
                         std::string("lease.source is ") + lease_source_name(config_.lease.source) +
                             ": the local lease cannot be set through the API");
   }
-  auto cidr = Ipv4Prefix::parse(req->pod_cidr());
+  auto cidr = parse_ipv4_cidr(req->pod_cidr());
   if (!cidr) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "pod_cidr: '" + req->pod_cidr() + "' is not an IPv4 CIDR");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "pod_cidr: " + cidr.status().message());
   }
   if (Status s = lease_.set(*cidr, LeaseSource::kGrpc); !s.ok()) return to_grpc(s);
   fill(*lease_.get(), out);

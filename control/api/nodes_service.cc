@@ -16,7 +16,7 @@ grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRe
   auto expected =
       parse_resource_version(req->expected_resource_version(), "expected_resource_version");
   if (!expected) return to_grpc(expected.status());
-  auto rec = mirror_.apply(node_from_proto(req->node()), *expected);
+  auto rec = mirror_.apply(node_from_proto(req->node()), *expected, "applied through the API");
   if (!rec) return to_grpc(rec.status());
   node_to_proto(*rec, out);
   return grpc::Status::OK;
@@ -29,7 +29,7 @@ grpc::Status NodesService::DeleteNode(grpc::ServerContext*, const v1::DeleteNode
   auto expected =
       parse_resource_version(req->expected_resource_version(), "expected_resource_version");
   if (!expected) return to_grpc(expected.status());
-  auto version = mirror_.remove(req->name(), *expected);
+  auto version = mirror_.remove(req->name(), *expected, "deleted through the API");
   if (!version) return to_grpc(version.status());
   out->set_resource_version(std::to_string(*version));
   return grpc::Status::OK;

@@ -1,6 +1,7 @@
 #include "control/cluster/local_lease.h"
 
 #include "control/host/subnet_file.h"
+#include "engine/log.h"
 
 namespace tartan {
 
@@ -28,6 +29,8 @@ Status LocalLease::set(const Ipv4Prefix& pod_cidr, LeaseSource source) {
     return s;
   }
   state_ = LocalLeaseState{pod_cidr, source};
+  TARTAN_LOG(INFO, kControl, "lease set: this node (%s) has podCIDR %s (from %s)",
+             config_.node.name.c_str(), pod_cidr.str().c_str(), lease_source_name(source));
   readiness_.set("lease_acquired", true,
                  std::string(lease_source_name(source)) + " " + pod_cidr.str());
   readiness_.set("subnet_env_written", true, config_.subnet_file);
@@ -38,6 +41,10 @@ Status LocalLease::set(const Ipv4Prefix& pod_cidr, LeaseSource source) {
 void LocalLease::clear(const std::string& reason) {
   std::lock_guard lock(mu_);
   (void)mirror_.set_local_subnet(std::nullopt);  // removing cannot overlap anything
+  if (state_) {
+    TARTAN_LOG(INFO, kControl, "lease cleared: this node (%s) gives up podCIDR %s (%s)",
+               config_.node.name.c_str(), state_->pod_cidr.str().c_str(), reason.c_str());
+  }
   state_.reset();
   readiness_.set("lease_acquired", false, reason);
 }

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
-namespace tartan {
-namespace {
+#include "engine/log.h"
 
-// Kubernetes object names: DNS-1123 subdomains.
+namespace tartan {
+namespace {}  // namespace
+
 bool valid_node_name(const std::string& name) {
   if (name.empty() || name.size() > 253) return false;
   if (!std::isalnum(static_cast<unsigned char>(name.front())) ||
@@ -17,6 +18,8 @@ bool valid_node_name(const std::string& name) {
     return std::islower(c) || std::isdigit(c) || c == '-' || c == '.';
   });
 }
+
+namespace {
 
 uint32_t last_address(const Ipv4Prefix& p) {
   return p.addr.value | ~p.mask();
@@ -140,7 +143,21 @@ void NodeMirror::set_route_hook(RouteHook hook) {
   route_hook_ = std::move(hook);
 }
 
-void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
+void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string& cause) {
+  const char* what = type == NodeEvent::Type::kAdded      ? "added"
+                     : type == NodeEvent::Type::kModified ? "modified"
+                                                          : "deleted";
+  const std::string cidr = node.pod_cidr ? node.pod_cidr->str() : "(none)";
+  std::string route;
+  if (type == NodeEvent::Type::kDeleted) {
+    route = node.status.routed ? "route removed" : "was not routed";
+  } else if (node.status.routed) {
+    route = "routed via " + (node.status.public_ip ? node.status.public_ip->str() : "?");
+  } else {
+    route = "not routed: " + node.status.reason;
+  }
+  TARTAN_LOG(INFO, kControl, "node %s %s (%s): podCIDR %s, %s", node.spec.name.c_str(), what,
+             cause.c_str(), cidr.c_str(), route.c_str());
   log_bytes_ += node_bytes(node.spec);
   log_.push_back(NodeEvent{type, std::move(node), version_});
   // The newest event stays whatever it costs: watchers must see it.
@@ -152,15 +169,15 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
   if (event_hook_) event_hook_();
 }
 
-Result<NodeRecord> NodeMirror::apply(const NodeSpec& node,
-                                     std::optional<uint64_t> expected_version) {
+Result<NodeRecord> NodeMirror::apply(const NodeSpec& node, std::optional<uint64_t> expected_version,
+                                     const std::string& cause) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, expected_version, Invalid::kRefuse);
+  return apply_locked(node, expected_version, Invalid::kRefuse, cause);
 }
 
-Result<NodeRecord> NodeMirror::keep(const NodeSpec& node) {
+Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cause) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted);
+  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted, cause);
 }
 
 std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
@@ -182,7 +199,7 @@ std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
 
 Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
                                             std::optional<uint64_t> expected_version,
-                                            Invalid invalid) {
+                                            Invalid invalid, const std::string& cause) {
   if (!valid_node_name(node.name)) {
     return Status::invalid("name: '" + node.name +
                            "' is not a valid node name (lowercase DNS-1123 subdomain)");
@@ -190,6 +207,16 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
   const auto info = read_flannel_node(node, settings_.keys);
   const std::optional<Status> bad = invalidity(node, info);
   if (bad && invalid == Invalid::kRefuse) return *bad;
+  // Our own lease decides our podCIDR: a node pushed under our name that
+  // says otherwise is a mistake worth refusing, not a change to keep quietly.
+  if (invalid == Invalid::kRefuse && node.name == settings_.own_node_name && info &&
+      info->pod_cidr && local_subnet_ && *info->pod_cidr != *local_subnet_) {
+    TARTAN_LOG(WARNING, kControl, "node %s refused (%s): podCIDR %s differs from our own lease %s",
+               node.name.c_str(), cause.c_str(), info->pod_cidr->str().c_str(),
+               local_subnet_->str().c_str());
+    return Status::invalid("pod_cidrs: " + info->pod_cidr->str() + " differs from our own lease " +
+                           local_subnet_->str() + " (node '" + node.name + "' is this node)");
+  }
   auto existing = nodes_.find(node.name);
   if (expected_version) {
     if (existing == nodes_.end()) {
@@ -236,7 +263,7 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
   rec.resource_version = ++version_;
   node_bytes_ += node_bytes(rec.spec);
   nodes_[node.name] = rec;
-  record(exists ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, rec);
+  record(exists ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, rec, cause);
   return rec;
 }
 
@@ -247,13 +274,15 @@ void NodeMirror::unindex(const NodeRecord& rec) {
 }
 
 Result<uint64_t> NodeMirror::remove(const std::string& name,
-                                    std::optional<uint64_t> expected_version) {
+                                    std::optional<uint64_t> expected_version,
+                                    const std::string& cause) {
   std::lock_guard lock(mu_);
-  return remove_locked(name, expected_version);
+  return remove_locked(name, expected_version, cause);
 }
 
 Result<uint64_t> NodeMirror::remove_locked(const std::string& name,
-                                           std::optional<uint64_t> expected_version) {
+                                           std::optional<uint64_t> expected_version,
+                                           const std::string& cause) {
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
   if (expected_version && it->second.resource_version != *expected_version) {
@@ -266,11 +295,11 @@ Result<uint64_t> NodeMirror::remove_locked(const std::string& name,
   NodeRecord gone = it->second;
   nodes_.erase(it);
   ++version_;
-  record(NodeEvent::Type::kDeleted, std::move(gone));
+  record(NodeEvent::Type::kDeleted, std::move(gone), cause);
   return version_;
 }
 
-Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes) {
+Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause) {
   std::lock_guard lock(mu_);
   std::map<std::string, const NodeSpec*> wanted;
   for (const NodeSpec& n : nodes) wanted[n.name] = &n;
@@ -280,10 +309,11 @@ Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes) {
   }
   std::string failures;
   for (const std::string& name : gone) {
-    if (auto r = remove_locked(name, std::nullopt); !r) failures += "; " + r.status().message();
+    if (auto r = remove_locked(name, std::nullopt, cause); !r)
+      failures += "; " + r.status().message();
   }
   for (const NodeSpec& n : nodes) {
-    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted); !r)
+    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted, cause); !r)
       failures += "; node '" + n.name + "': " + r.status().message();
   }
   if (failures.empty()) return {};

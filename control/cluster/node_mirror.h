@@ -56,6 +56,10 @@ struct MirrorSettings {
   size_t event_log_bytes = 64u << 20;
 };
 
+// Kubernetes object names: lowercase DNS-1123 subdomains. The API and the
+// config's node.name both check names with this.
+bool valid_node_name(const std::string& name);
+
 // Kubernetes' own bound on one object's annotations (apimachinery's
 // TotalAnnotationSizeLimitB): what one node may cost the mirror.
 inline constexpr size_t kMaxAnnotationBytes = 256 * 1024;
@@ -69,25 +73,30 @@ class NodeMirror {
   NodeMirror(const MirrorSettings& settings, Engine& engine)
       : settings_(settings), engine_(engine) {}
 
+  // Every change is logged (one info line: node, podCIDR, route) with
+  // `cause`, what made it ("etcd lease ... put", "applied through the API").
+  //
   // Create or update. `expected_version`: the node must exist at it. A node
   // that is not valid (bad annotations, podCIDR outside the network or
   // overlapping another node's, annotations over kMaxAnnotationBytes) is
   // refused, naming the field.
   Result<NodeRecord> apply(const NodeSpec& node,
-                           std::optional<uint64_t> expected_version = std::nullopt);
+                           std::optional<uint64_t> expected_version = std::nullopt,
+                           const std::string& cause = "applied");
   // For sources that mirror a store of record (etcd, the Kubernetes API):
   // the node exists there whatever we think of it, so one that is not
   // valid is kept, not routed, with the reason (and without its
   // annotations when they are over the bound). Only a bad name or an
   // engine failure is an error.
-  Result<NodeRecord> keep(const NodeSpec& node);
+  Result<NodeRecord> keep(const NodeSpec& node, const std::string& cause = "kept");
   // Returns the version of the deletion.
   Result<uint64_t> remove(const std::string& name,
-                          std::optional<uint64_t> expected_version = std::nullopt);
+                          std::optional<uint64_t> expected_version = std::nullopt,
+                          const std::string& cause = "removed");
   // Replaces every node with `nodes` (for sources that re-list): what is not
   // in `nodes` is removed, the rest kept as keep() keeps them. Engine
   // failures are named.
-  Status replace_all(const std::vector<NodeSpec>& nodes);
+  Status replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause = "re-listed");
 
   std::optional<NodeRecord> get(const std::string& name) const;
   // Nodes after `after_name` in name order, at most `limit`; and the
@@ -131,13 +140,14 @@ class NodeMirror {
   Status check_overlap(const std::string& name, const Ipv4Prefix& cidr) const;
   RouteSpec route_of(const NodeStatusView& status) const;
   Status program(const NodeRecord* before, const NodeStatusView& after);
-  void record(NodeEvent::Type type, NodeRecord node);
+  void record(NodeEvent::Type type, NodeRecord node, const std::string& cause);
   enum class Invalid { kRefuse, kKeepUnrouted };
   Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version,
-                                  Invalid invalid);
+                                  Invalid invalid, const std::string& cause);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
-  Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version);
+  Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version,
+                                 const std::string& cause);
   void unindex(const NodeRecord& rec);
 
   const MirrorSettings settings_;

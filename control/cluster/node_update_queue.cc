@@ -60,12 +60,15 @@ std::string apply_batch(NodeMirror& mirror, const NodeUpdateQueue::Batch& batch)
     failures += (failures.empty() ? "" : "\n") + what;
   };
   if (batch.snapshot) {
-    if (Status s = mirror.replace_all(*batch.snapshot); !s.ok()) failed(s.message());
+    if (Status s = mirror.replace_all(*batch.snapshot, "Kubernetes Nodes listed"); !s.ok())
+      failed(s.message());
   }
   for (const auto& [name, state] : batch.changes) {
     if (state) {
-      if (auto r = mirror.keep(*state); !r) failed("node '" + name + "': " + r.status().message());
-    } else if (auto r = mirror.remove(name); !r && r.status().code() != ErrorCode::kNotFound) {
+      if (auto r = mirror.keep(*state, "Kubernetes Node changed"); !r)
+        failed("node '" + name + "': " + r.status().message());
+    } else if (auto r = mirror.remove(name, std::nullopt, "Kubernetes Node deleted");
+               !r && r.status().code() != ErrorCode::kNotFound) {
       failed(r.status().message());
     }
   }

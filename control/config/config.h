@@ -11,6 +11,7 @@
 #include "control/config/etcd_config.h"
 #include "control/config/kube_config.h"
 #include "engine/engine_config.h"
+#include "engine/log.h"
 #include "engine/net_types.h"
 
 namespace tartan {
@@ -90,6 +91,14 @@ struct NodeConfig {
   std::string state_dir = "/var/lib/tartan";                   // keeps the VtepMAC across restarts
 };
 
+// The `log` section; tartand's --log-level, --log-format and
+// --stats-interval override it.
+struct LogConfig {
+  uint32_t level = RTE_LOG_INFO;
+  LogFormat format = LogFormat::kText;  // text: "TIME LEVEL COMPONENT: MESSAGE"; json: one object
+  uint32_t stats_interval = 5;          // seconds between counter summaries; 0: none
+};
+
 struct Config {
   std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
   EngineConfig engine;      // eal, ports, workers, dataplane
@@ -105,6 +114,7 @@ struct Config {
   // The kernel interface of the first overlay port when tartan programs the
   // host's routes into it (a net_tap with host_routes on); "" otherwise.
   std::string host_tap;
+  LogConfig log;
 };
 
 }  // namespace tartan

@@ -1,12 +1,14 @@
 #include "control/config/config_loader.h"
 
 #include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "control/cluster/flannel_annotations.h"
+#include "control/cluster/node_mirror.h"
 #include "control/config/netconf.h"
 #include "control/config/netconf_json.h"
 #include "control/config/underlay_check.h"
@@ -191,13 +194,11 @@ class Reader {
   Ipv4Prefix ipv4_prefix(const YAML::Node& n, const std::string& key,
                          bool allow_host_bits = false) {
     const std::string text = scalar(n, key, "an IPv4 CIDR");
-    auto p = Ipv4Prefix::parse(text, allow_host_bits);
-    if (!p) {
-      auto loose = Ipv4Prefix::parse(text, true);
-      fail(n, key,
-           loose ? "'" + text + "' has host bits set (did you mean " + loose->network().str() + "?)"
-                 : "'" + text + "' is not an IPv4 CIDR (a.b.c.d/len)");
+    if (allow_host_bits) {
+      if (auto p = Ipv4Prefix::parse(text, true)) return *p;
     }
+    auto p = parse_ipv4_cidr(text);
+    if (!p) fail(n, key, p.status().message());
     return *p;
   }
 
@@ -551,22 +552,8 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
     if (t.has("client_ca"))
       control.tls_client_ca = r.string(t.get("client_ca"), "control.tls.client_ca");
   }
-  const bool unix_socket = control.listen.rfind("unix:", 0) == 0;
-  if (unix_socket) {
-    const std::string path = control.listen.substr(control.listen.rfind("unix://", 0) == 0 ? 7 : 5);
-    if (path.empty() || path[0] != '/')
-      r.fail_at("control.listen",
-                "unix socket path must be absolute (unix:///run/tartan/tartan.sock)");
-    return;
-  }
-  if (control.listen.find(':') == std::string::npos) {
-    r.fail_at("control.listen",
-              "expected unix:///PATH or HOST:PORT, found '" + control.listen + "'");
-  }
-  if (control.tls_cert.empty() || control.tls_key.empty()) {
-    r.fail_at("control.listen", "TCP listen address '" + control.listen +
-                                    "' needs control.tls.cert and control.tls.key");
-  }
+  if (Status listen = check_control_listen(control); !listen.ok())
+    r.fail_at("control.listen", listen.message());
 }
 
 // lease.etcd: flanneld's --etcd-* flags as YAML (see control/etcd_config.h).
@@ -780,8 +767,13 @@ void read_node(Reader& r, const Section& top, NodeConfig& node) {
   node.name = default_node_name();
   if (!top.has("node")) return;
   Section s = r.section(top.get("node"), "node", {"name", "annotation_prefix", "state_dir"});
-  if (s.has("name")) node.name = r.string(s.get("name"), "node.name");
-  if (node.name.empty()) r.fail(s.node(), "node.name", "must not be empty");
+  if (s.has("name")) {
+    node.name = r.string(s.get("name"), "node.name");
+    if (!valid_node_name(node.name))
+      r.fail(s.get("name"), "node.name",
+             "'" + node.name +
+                 "' is not a valid node name (lowercase DNS-1123 subdomain, as the API requires)");
+  }
   if (s.has("annotation_prefix")) {
     node.annotation_prefix = r.string(s.get("annotation_prefix"), "node.annotation_prefix");
     if (auto keys = annotation_keys(node.annotation_prefix); !keys) {
@@ -796,13 +788,35 @@ void read_node(Reader& r, const Section& top, NodeConfig& node) {
   }
 }
 
+void read_log(Reader& r, const Section& top, LogConfig& log) {
+  if (!top.has("log")) return;
+  Section s = r.section(top.get("log"), "log", {"level", "format", "stats_interval"});
+  if (s.has("level")) {
+    const std::string text = r.string(s.get("level"), "log.level");
+    auto level = parse_log_level(text);
+    if (!level)
+      r.fail(
+          s.get("level"), "log.level",
+          "expected emerg, alert, crit, err, warning, notice, info or debug, found '" + text + "'");
+    log.level = *level;
+  }
+  if (s.has("format")) {
+    const std::string text = r.string(s.get("format"), "log.format");
+    auto format = parse_log_format(text);
+    if (!format)
+      r.fail(s.get("format"), "log.format", "expected text or json, found '" + text + "'");
+    log.format = *format;
+  }
+  r.maybe_integer(s, "stats_interval", log.stats_interval, 0, 86400);
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
   Section top = r.section(root, "",
                           {"eal", "ports", "workers", "network", "network_file", "dataplane",
-                           "node", "control", "lease", "subnet_file", "ip_masq"});
+                           "node", "control", "lease", "subnet_file", "ip_masq", "log"});
   read_eal(r, top, c.engine.eal);
   read_ports(r, top, c.engine, c.host_tap, kube_mode(top));
   read_workers(r, top, c.engine);
@@ -811,6 +825,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   read_control(r, top, c.control);
   read_lease(r, top, c);
   read_node(r, top, c.node);
+  read_log(r, top, c.log);
   if (top.has("ip_masq")) c.ip_masq = r.boolean(top.get("ip_masq"), "ip_masq");
   if (top.has("subnet_file")) {
     c.subnet_file = r.string(top.get("subnet_file"), "subnet_file");
@@ -848,6 +863,22 @@ const char* lease_source_name(LeaseSource source) {
   return "?";
 }
 
+Status check_control_listen(const ControlConfig& control) {
+  if (control.listen.rfind("unix:", 0) == 0) {
+    const std::string path = control.listen.substr(control.listen.rfind("unix://", 0) == 0 ? 7 : 5);
+    if (path.empty() || path[0] != '/')
+      return Status::invalid("unix socket path must be absolute (unix:///run/tartan/tartan.sock)");
+    return Status();
+  }
+  if (control.listen.find(':') == std::string::npos)
+    return Status::invalid("expected unix:///PATH or HOST:PORT, found '" + control.listen + "'");
+  if (control.tls_cert.empty() || control.tls_key.empty()) {
+    return Status::invalid("TCP listen address '" + control.listen +
+                           "' needs control.tls.cert and control.tls.key");
+  }
+  return Status();
+}
+
 Result<Config> parse_config(std::string_view yaml_text, const std::string& source_name) {
   Reader reader;
   try {
@@ -871,8 +902,14 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& sourc
 }
 
 Result<Config> load_config_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return Status::invalid(path + ": is a directory, not a config file");
   std::ifstream in(path);
-  if (!in) return Status(ErrorCode::kNotFound, path + ": cannot open config file");
+  if (!in) {
+    return Status(ErrorCode::kNotFound,
+                  path + ": cannot open config file: " + std::strerror(errno));
+  }
   std::stringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path);
@@ -1087,6 +1124,12 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "subnet_file" << YAML::Value << c.subnet_file;
   out << YAML::Key << "ip_masq" << YAML::Value << c.ip_masq;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << log_level_name(c.log.level);
+  out << YAML::Key << "format" << YAML::Value
+      << (c.log.format == LogFormat::kJson ? "json" : "text");
+  out << YAML::Key << "stats_interval" << YAML::Value << c.log.stats_interval;
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

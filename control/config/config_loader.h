@@ -15,6 +15,10 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& sourc
 
 Result<Config> load_config_file(const std::string& path);
 
+// control.listen as given (also after --listen replaced it): a unix socket
+// path must be absolute, and TCP needs control.tls.cert and key.
+Status check_control_listen(const ControlConfig& control);
+
 // The config built into tartand (configs/tartan.yaml).
 Result<Config> load_default_config();
 

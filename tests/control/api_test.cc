@@ -294,7 +294,10 @@ TEST(Api, GrpcLeaseSourceTakesTheLeaseThroughTheApi) {
   v1::SetLocalLeaseRequest set;
   set.set_pod_cidr("10.244.7.0/23");
   EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
-            "pod_cidr: '10.244.7.0/23' is not an IPv4 CIDR");
+            "pod_cidr: '10.244.7.0/23' has host bits set (did you mean 10.244.6.0/23?)");
+  set.set_pod_cidr("10.244.7/24");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr: '10.244.7/24' is not an IPv4 CIDR (a.b.c.d/len)");
   set.set_pod_cidr("10.244.6.0/23");
   EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
             "pod_cidr: 10.244.6.0/23 is not a /24 (network.SubnetLen)");

@@ -12,6 +12,7 @@
 #include "tests/support/etcd_node.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/files.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
 
@@ -35,28 +36,6 @@ std::string hex_id(int64_t id) {
 std::string key_of(const EtcdNode& n) {
   return kSubnets + subnet_key_name(*n.subnet());
 }
-
-// What tartan's log says while it lives (rte_log goes to a file meanwhile).
-class LogCapture {
- public:
-  LogCapture() : file_(std::tmpfile()) { rte_openlog_stream(file_); }
-  ~LogCapture() {
-    rte_openlog_stream(nullptr);
-    std::fclose(file_);
-  }
-  std::string text() const {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
-    return out;
-  }
-
- private:
-  FILE* file_;
-};
 
 TEST(EtcdLease, KeyAndValueAreWhatFlanneldWritesOnATwentyFourHourLease) {
   EtcdServer etcd;
@@ -257,7 +236,7 @@ class EtcdOwnLease : public ::testing::Test {
 };
 
 TEST_F(EtcdOwnLease, DeletedFromOutsideStopsOurPodCidrLoudlyAndIsTakenAgain) {
-  LogCapture log;
+  testing::LogCapture log;
   etcd.del(key);
   ASSERT_TRUE(eventually([&] { return n.source().status().own_lost == 1 && n.subnet(); }, 5s));
   // Taken again: the same subnet (ours before, free now), the same bytes.

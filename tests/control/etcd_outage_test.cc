@@ -12,6 +12,7 @@
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/etcd_node.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/packets.h"
 #include "tests/support/process.h"
 
@@ -137,6 +138,7 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
                                         "192.0.2.21 ae:00:00:00:00:03"};
   EXPECT_EQ(traffic.send(dsts), before);
 
+  testing::LogCapture log;
   etcd.kill();
   ASSERT_TRUE(eventually([&] { return !condition_ok(d.readiness(), "etcd"); }, 3s));
   EXPECT_FALSE(d.readiness().ready());
@@ -160,6 +162,17 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
   EXPECT_EQ(leases_of(d).status().compactions, 0u) << "the watch resumed where it stopped";
   EXPECT_EQ(etcd.get(kSubnets + subnet_key_name(d.lease().get()->pod_cidr)),
             leases_of(d).lease_value());
+  // Each change is one line naming the node, its podCIDR and the cause.
+  const std::string text = log.text();
+  EXPECT_NE(text.find("reachable again"), std::string::npos) << text;
+  EXPECT_NE(text.find("node 10.244.2.0-24 modified (etcd lease " + kSubnets + kNode2 +
+                      " put): podCIDR 10.244.2.0/24, routed via 192.0.2.22"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("node 10.244.3.0-24 deleted (etcd lease " + kSubnets + kNode3 +
+                      " expired or deleted): podCIDR 10.244.3.0/24, route removed"),
+            std::string::npos)
+      << text;
 }
 
 TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIsApplied) {

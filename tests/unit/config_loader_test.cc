@@ -151,10 +151,49 @@ TEST(ConfigLoader, EffectiveConfigYamlParsesBackToTheSameConfig) {
   EXPECT_EQ(config_to_yaml(*again), yaml);
 }
 
-TEST(ConfigLoader, MissingFileIsNamed) {
+TEST(ConfigLoader, AMissingFileSaysWhyItCannotBeOpened) {
   auto c = load_config_file("/nonexistent/tartan.yaml");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "/nonexistent/tartan.yaml: cannot open config file");
+  EXPECT_EQ(c.status().message(),
+            "/nonexistent/tartan.yaml: cannot open config file: No such file or directory");
+}
+
+TEST(ConfigLoader, ADirectoryGivenAsConfigSaysSo) {
+  auto c = load_config_file("/tmp");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "/tmp: is a directory, not a config file");
+}
+
+TEST(ConfigLoaderErrors, NodeNameIsCheckedAsTheApiChecksIt) {
+  EXPECT_EQ(error_of(kValid + "node:\n  name: nodeB\n"),
+            "t.yaml:22:9: node.name: 'nodeB' is not a valid node name (lowercase DNS-1123 "
+            "subdomain, as the API requires)");
+  EXPECT_EQ(error_of(kValid + "node:\n  name: -b\n"),
+            "t.yaml:22:9: node.name: '-b' is not a valid node name (lowercase DNS-1123 "
+            "subdomain, as the API requires)");
+  auto c = parse_config(kValid + "node:\n  name: node-b.example\n", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->node.name, "node-b.example");
+}
+
+TEST(ConfigLoader, LogSectionHasDefaultsAndIsRead) {
+  auto d = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->log.level, uint32_t{RTE_LOG_INFO});
+  EXPECT_EQ(d->log.format, LogFormat::kText);
+  EXPECT_EQ(d->log.stats_interval, 5u);
+  auto c = parse_config(kValid + "log:\n  level: debug\n  format: json\n  stats_interval: 0\n",
+                        "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->log.level, uint32_t{RTE_LOG_DEBUG});
+  EXPECT_EQ(c->log.format, LogFormat::kJson);
+  EXPECT_EQ(c->log.stats_interval, 0u);
+  auto again = parse_config(config_to_yaml(*c), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->log.format, LogFormat::kJson);
+  EXPECT_EQ(again->log.level, uint32_t{RTE_LOG_DEBUG});
+  EXPECT_EQ(error_of(kValid + "log:\n  format: xml\n"),
+            "t.yaml:22:11: log.format: expected text or json, found 'xml'");
 }
 
 TEST(ConfigLoaderErrors, WrongTypeNamesFileLineColumnAndKey) {
@@ -174,7 +213,7 @@ TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
   EXPECT_EQ(
       error_of(kValid + "bogus: 1\n"),
       "t.yaml:21:1: bogus: unknown key (allowed here: eal, ports, workers, network, network_file, "
-      "dataplane, node, control, lease, subnet_file, ip_masq)");
+      "dataplane, node, control, lease, subnet_file, ip_masq, log)");
   EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
             "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
             "file_prefix, "
@@ -293,6 +332,16 @@ TEST(ConfigLoaderErrors, MainLcoreOnTheDefaultWorkerLcoreIsRejectedWithoutAWorke
                        "set workers.lcores"),
             std::string::npos)
       << error;
+}
+
+// tartand checks again after --listen replaced control.listen.
+TEST(ConfigLoaderErrors, ControlListenCheckNamesTcpWithoutTls) {
+  ControlConfig control;
+  control.listen = "127.0.0.1:7000";
+  EXPECT_EQ(check_control_listen(control).message(),
+            "TCP listen address '127.0.0.1:7000' needs control.tls.cert and control.tls.key");
+  control.listen = "unix:///run/h18st.sock";
+  EXPECT_TRUE(check_control_listen(control).ok());
 }
 
 TEST(ConfigLoaderErrors, ControlListenOverTcpNeedsTls) {

@@ -244,7 +244,10 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
   }
   const std::string name = subnet_key_name(*subnet);
   const auto remove = [&] {
-    if (auto r = mirror_.remove(name); !r && r.status().code() != ErrorCode::kNotFound) {
+    const std::string cause =
+        "etcd lease " + e.kv.key + (e.deleted ? " expired or deleted" : " cannot be routed");
+    if (auto r = mirror_.remove(name, std::nullopt, cause);
+        !r && r.status().code() != ErrorCode::kNotFound) {
       TARTAN_LOG(WARNING, kControl, "etcd: %s: %s", e.kv.key.c_str(), r.status().message().c_str());
     }
   };
@@ -257,7 +260,7 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
     remove();
     return;
   }
-  if (auto r = mirror_.apply(*node); !r) {
+  if (auto r = mirror_.apply(*node, std::nullopt, "etcd lease " + e.kv.key + " put"); !r) {
     TARTAN_LOG(WARNING, kControl, "etcd: %s: %s; not routed", e.kv.key.c_str(),
                r.status().message().c_str());
     remove();  // no stale route survives a value that cannot be applied
@@ -401,7 +404,7 @@ Status EtcdLeaseSource::reconcile(const Listed& listed) {
   const auto local = lease_.get();
   const bool moved = !local || local->pod_cidr != own_->subnet;
   if (local && moved) lease_.clear("etcd: moving to " + own_->subnet.str());
-  if (Status s = mirror_.replace_all(nodes); !s.ok())
+  if (Status s = mirror_.replace_all(nodes, "etcd leases listed"); !s.ok())
     TARTAN_LOG(WARNING, kControl, "etcd: %s", s.message().c_str());
   if (moved) return lease_.set(own_->subnet, LeaseSource::kEtcd);
   return {};
@@ -470,10 +473,14 @@ void EtcdLeaseSource::fail(const Status& s) {
 void EtcdLeaseSource::set_connected(const std::string& message) {
   const std::string endpoint = client_->endpoint();
   readiness_.set("etcd", true, endpoint + ": " + message);
+  bool was_down = false;
   update_status([&](EtcdSourceStatus& st) {
+    was_down = !st.connected && st.failures > 0;
     st.connected = true;
     st.endpoint = endpoint;
   });
+  if (was_down)
+    TARTAN_LOG(INFO, kControl, "etcd: %s reachable again (%s)", endpoint.c_str(), message.c_str());
 }
 
 }  // namespace tartan

@@ -1,0 +1,73 @@
+#include "control/config/startup_checks.h"
+
+#include <sched.h>
+
+#include <algorithm>
+
+#include "control/host/leftovers.h"
+#include "engine/eal.h"
+
+namespace tartan {
+namespace {
+
+// EAL pins lcore N to CPU N (-l) and refuses one outside our affinity mask.
+Status check_cpus(const EngineConfig& engine) {
+  const auto& extra = engine.eal.extra_args;
+  if (std::any_of(extra.begin(), extra.end(), [](const std::string& a) {
+        return a == "--lcores" || a.rfind("--lcores=", 0) == 0;
+      })) {
+    return Status();  // an --lcores map places lcores on CPUs itself
+  }
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return Status();
+  const auto usable = [&](unsigned cpu) { return cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed); };
+  const std::string cpus = std::to_string(CPU_COUNT(&allowed)) + " CPU(s) usable here";
+  for (size_t i = 0; i < engine.workers.lcores.size(); ++i) {
+    const unsigned lcore = engine.workers.lcores[i];
+    if (!usable(lcore))
+      return Status::invalid("workers.lcores[" + std::to_string(i) + "]: CPU " +
+                             std::to_string(lcore) + " does not exist or is not ours (" + cpus +
+                             ")");
+  }
+  if (!usable(engine.eal.main_lcore))
+    return Status::invalid("eal.main_lcore: CPU " + std::to_string(engine.eal.main_lcore) +
+                           " does not exist or is not ours (" + cpus + ")");
+  return Status();
+}
+
+}  // namespace
+
+Result<StartupPlan> check_startup(const Config& config) {
+  if (Status s = check_cpus(config.engine); !s.ok()) return s;
+  StartupPlan plan;
+  const EalConfig& eal = config.engine.eal;
+  const uint64_t free_mb = free_hugepage_mb();
+  const bool enough = free_mb >= eal.memory_mb;
+  const std::string shortfall = "eal.memory_mb " + std::to_string(eal.memory_mb) + " exceeds the " +
+                                std::to_string(free_mb) + " MiB of free hugepages";
+  switch (eal.hugepages) {
+    case HugepageMode::kOn:
+      if (!enough)
+        return Status::invalid(
+            "eal.hugepages is on but " + shortfall +
+            " (echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)");
+      break;
+    case HugepageMode::kOff:
+      plan.use_hugepages = false;
+      plan.hugepage_note = "eal.hugepages is off";
+      break;
+    case HugepageMode::kAuto:
+      plan.use_hugepages = enough;
+      if (!enough) plan.hugepage_note = shortfall;
+      break;
+  }
+  if (const std::string path = unix_socket_path(config.control.listen);
+      !path.empty() && unix_socket_answers(path)) {
+    return Status::invalid("control.listen: another process (a running tartand?) serves " +
+                           config.control.listen);
+  }
+  return plan;
+}
+
+}  // namespace tartan
