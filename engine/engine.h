@@ -103,6 +103,7 @@ class Engine {
 
   EngineConfig config_;
   rte_mempool* pool_ = nullptr;
+  rte_mempool* indirect_pool_ = nullptr;
   std::vector<Port> ports_;
   size_t underlay_index_ = 0;
   MacAddr vtep_mac_;
