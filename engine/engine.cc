@@ -498,19 +498,6 @@ std::vector<NeighbourView> Engine::neighbours() const {
   return neighbours_->view();
 }
 
-uint64_t Engine::held_mbufs() const {
-  std::lock_guard lock(mu_);
-  uint64_t n = neighbours_->held_packets();
-  for (const auto& w : workers_) n += fragments_held(w->counters());
-  for (rte_ring* r : to_control_) n += rte_ring_count(r);
-  for (rte_ring* r : inject_) n += rte_ring_count(r);
-  for (rte_ring* r : to_slow_) n += rte_ring_count(r);
-  for (const Port& p : ports_) {
-    if (p.vnet_tap() != nullptr) n += p.vnet_tap()->spare_mbufs();
-  }
-  return n;
-}
-
 StatsSnapshot Engine::stats() const {
   StatsSnapshot s;
   s.tsc_hz = rte_get_tsc_hz();

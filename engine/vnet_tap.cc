@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -104,6 +105,8 @@ Result<std::unique_ptr<VnetTap>> VnetTap::open(const PortConfig& config, uint16_
                             "': " + rte_strerror(rte_errno));
   }
   tap->port_id_ = static_cast<uint16_t>(port);
+  char name[RTE_ETH_NAME_MAX_LEN];
+  if (rte_eth_dev_get_name_by_port(tap->port_id_, name) == 0) tap->ethdev_name_ = name;
   if (!tap->refill_spares()) {
     return Status(ErrorCode::kResourceExhausted,
                   "port '" + config.name + "': no mbufs to read GSO packets into");
@@ -116,9 +119,9 @@ Result<std::unique_ptr<VnetTap>> VnetTap::open(const PortConfig& config, uint16_
 }
 
 VnetTap::~VnetTap() {
-  // Port::close() closes the ethdev in use; this one never got that far.
-  if (port_id_ != RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port(port_id_))
-    rte_eth_dev_close(port_id_);
+  // Releases the ethdev (closing it if Port never did) and its name, so a
+  // port of the same name can come again.
+  if (!ethdev_name_.empty()) rte_vdev_uninit(ethdev_name_.c_str());
   for (unsigned i = 0; i < num_spares_; ++i) rte_pktmbuf_free(spares_[i]);
   // What the workers left in the rings (none once they stopped draining).
   rte_mbuf* m = nullptr;
@@ -142,9 +145,17 @@ Status VnetTap::open_fd() {
     return Status::internal(text);
   };
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  // Multi-queue, as net_tap creates its taps, so either attaches to a
+  // persistent tap the other left; a single-queue tap someone made
+  // refuses that flag (EINVAL), and is taken as it is.
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
   std::strncpy(ifr.ifr_name, iface_.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) return fail("TUNSETIFF '" + iface_ + "'");
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc < 0 && errno == EINVAL) {
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (rc < 0) return fail("TUNSETIFF '" + iface_ + "'");
   int hdr_size = sizeof(VirtioNetHdr);
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) return fail("TUNSETVNETHDRSZ");
   // TCP over IPv4 only: IPv6 and UDP GSO the kernel segments before us.

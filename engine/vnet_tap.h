@@ -74,8 +74,6 @@ class VnetTap {
   uint16_t port_id() const { return port_id_; }
   const MacAddr& mac() const { return mac_; }
   const std::string& iface() const { return iface_; }
-  // Mbufs this tap keeps ready for reading (part of the pool's usage).
-  unsigned spare_mbufs() const { return num_spares_; }
 
  private:
   VnetTap() = default;
@@ -95,6 +93,7 @@ class VnetTap {
   uint16_t mtu_ = 0;
   int fd_ = -1;
   uint16_t port_id_ = RTE_MAX_ETHPORTS;
+  std::string ethdev_name_;  // net_ring's, for releasing it
   rte_mempool* pool_ = nullptr;
   rte_ring* rx_ring_ = nullptr;
   std::vector<rte_ring*> tx_rings_;
