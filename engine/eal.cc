@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "engine/log.h"
+#include "engine/vnet_tap.h"
 
 namespace tartan {
 
@@ -91,7 +92,7 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
     if (is_pci_device(port.device)) {
       args.insert(args.end(), {"-a", port.device});
       any_pci = true;
-    } else {
+    } else if (!is_vnet_tap_device(port.device)) {  // the engine opens those itself
       args.insert(args.end(), {"--vdev", port.device});
     }
   }

@@ -90,6 +90,15 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
                                                      std::to_string(config.workers.mempool_size) +
                                                      " mbufs: " + rte_strerror(rte_errno));
   }
+  // Segments of GSO packets from a vnet tap reference their payload
+  // (rte_gso's indirect mbufs, no data room): one per segment in flight.
+  engine->indirect_pool_ = rte_pktmbuf_pool_create(
+      ("tartan_indirect_" + std::to_string(pools - 1)).c_str(), config.workers.mempool_size / 2,
+      config.workers.mempool_cache, 0, 0, static_cast<int>(rte_socket_id()));
+  if (engine->indirect_pool_ == nullptr) {
+    return Status(ErrorCode::kResourceExhausted,
+                  std::string("cannot create the indirect mbuf pool: ") + rte_strerror(rte_errno));
+  }
   for (const PortConfig& pc : config.ports) {
     auto port = Port::open(pc, num_workers, num_workers, config.workers, engine->pool_);
     if (!port) return port.status();
@@ -191,7 +200,8 @@ Status Engine::build_context() {
     if (p.role() != PortRole::kOverlay) continue;
     const OverlayRouting routing = config_.ports[i].routing;
     pc.tartan_routes = routing == OverlayRouting::kTartan ||
-                       (routing == OverlayRouting::kAuto && p.driver() != "net_tap");
+                       (routing == OverlayRouting::kAuto && !p.is_kernel_tap());
+    pc.vnet_tap = p.vnet_tap();
     tp.overlays.push_back({p.id(), p.name(), p.mac()});
   }
 
@@ -225,6 +235,8 @@ Status Engine::build_context() {
   ctx_.tables = tables_->readers();
   ctx_.tables.adjacency = adjacency_.get();
   ctx_.rcu = tables_->rcu();
+  ctx_.pool = pool_;
+  ctx_.indirect_pool = indirect_pool_;
   ctx_.next_hop_capacity = tables_->next_hop_capacity();
   tables_->set_sender_hook(
       [this](Ipv4Addr ip, std::optional<uint32_t> next_hop) { sender_changes_[ip] = next_hop; });
@@ -442,6 +454,7 @@ Engine::~Engine() {
   for (rte_ring* r : to_slow_) rte_ring_free(r);
   for (Port& p : ports_) p.close();
   workers_.clear();
+  rte_mempool_free(indirect_pool_);
   rte_mempool_free(pool_);
 }
 
@@ -485,16 +498,6 @@ std::vector<NeighbourView> Engine::neighbours() const {
   return neighbours_->view();
 }
 
-uint64_t Engine::held_mbufs() const {
-  std::lock_guard lock(mu_);
-  uint64_t n = neighbours_->held_packets();
-  for (const auto& w : workers_) n += fragments_held(w->counters());
-  for (rte_ring* r : to_control_) n += rte_ring_count(r);
-  for (rte_ring* r : inject_) n += rte_ring_count(r);
-  for (rte_ring* r : to_slow_) n += rte_ring_count(r);
-  return n;
-}
-
 StatsSnapshot Engine::stats() const {
   StatsSnapshot s;
   s.tsc_hz = rte_get_tsc_hz();
@@ -515,6 +518,10 @@ StatsSnapshot Engine::stats() const {
       ps.hw_rx_missed = hw.imissed;
       ps.hw_rx_errors = hw.ierrors;
       ps.hw_tx_errors = hw.oerrors;
+      if (const VnetTap* tap = p.vnet_tap()) {
+        ps.hw_rx_errors += tap->rx_errors();
+        ps.hw_tx_errors += tap->tx_errors();
+      }
     }
     s.ports.push_back(ps);
   }
@@ -533,6 +540,10 @@ StatsSnapshot Engine::stats() const {
     s.events.decap_offloaded += c.events.decap_offloaded.get();
     s.events.reassembled += c.events.reassembled.get();
     s.events.fragments_reassembled += c.events.fragments_reassembled.get();
+    s.events.gso_packets += c.events.gso_packets.get();
+    s.events.gso_segments += c.events.gso_segments.get();
+    s.events.gro_merged += c.events.gro_merged.get();
+    s.events.gro_segments += c.events.gro_segments.get();
     s.events.fragments_held_now += fragments_held(c);
   }
   std::lock_guard lock(mu_);

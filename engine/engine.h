@@ -82,10 +82,6 @@ class Engine {
   rte_mempool* mempool() const { return pool_; }
   const MacAddr& vtep_mac() const { return vtep_mac_; }
   const EngineConfig& config() const { return config_; }
-  // Buffers the engine holds outside the mempool's free list on purpose:
-  // packets waiting for ARP, fragments waiting for reassembly, and what is
-  // in the worker <-> control rings.
-  uint64_t held_mbufs() const;
   // Where every packet went (accounting.h); exact when no packet is in
   // process. Implemented in accounting.cc.
   Accounting accounting() const;
@@ -103,6 +99,7 @@ class Engine {
 
   EngineConfig config_;
   rte_mempool* pool_ = nullptr;
+  rte_mempool* indirect_pool_ = nullptr;
   std::vector<Port> ports_;
   size_t underlay_index_ = 0;
   MacAddr vtep_mac_;

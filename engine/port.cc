@@ -22,8 +22,15 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
   Port port;
   port.name_ = config.name;
   port.role_ = config.role;
+  if (is_vnet_tap_device(config.device)) {
+    auto tap = VnetTap::open(config, tx_queues, pool);
+    if (!tap) return tap.status();
+    port.vnet_tap_ = std::move(tap).value();
+  }
   const std::string dev_name = device_port_name(config.device);
-  if (rte_eth_dev_get_port_by_name(dev_name.c_str(), &port.id_) != 0) {
+  if (port.vnet_tap_) {
+    port.id_ = port.vnet_tap_->port_id();
+  } else if (rte_eth_dev_get_port_by_name(dev_name.c_str(), &port.id_) != 0) {
     return Status(ErrorCode::kNotFound, "port '" + config.name + "': no DPDK device named '" +
                                             dev_name + "' (device '" + config.device +
                                             "' was not probed; is it bound to a DPDK driver?)");
@@ -79,7 +86,8 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
   }
   port.open_ = true;
 
-  if (config.mtu != 0) {
+  // A vnet tap set its MTU and MAC on the kernel interface when it opened.
+  if (config.mtu != 0 && !port.vnet_tap_) {
     if (int rc = rte_eth_dev_set_mtu(port.id_, config.mtu); rc != 0) {
       // Virtual devices such as net_ring have no MTU; the engine enforces the
       // overlay MTU itself, so this is worth a note, not a failure.
@@ -89,7 +97,7 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
   }
 
   bool logical_mac = false;
-  if (config.mac) {
+  if (config.mac && !port.vnet_tap_) {
     rte_ether_addr wanted;
     std::copy(config.mac->bytes.begin(), config.mac->bytes.end(), wanted.addr_bytes);
     const int rc = rte_eth_dev_default_mac_addr_set(port.id_, &wanted);
@@ -131,7 +139,9 @@ Result<Port> Port::open(const PortConfig& config, uint16_t wanted_rx_queues, uin
                               " setup failed: " + dpdk_error(rc));
     }
   }
-  if (logical_mac) {
+  if (port.vnet_tap_) {
+    port.mac_ = port.vnet_tap_->mac();
+  } else if (logical_mac) {
     port.mac_ = *config.mac;
   } else {
     rte_ether_addr mac{};
@@ -157,6 +167,7 @@ Status Port::start() {
 
 Status Port::reprobe(const PortConfig& config, uint16_t wanted_rx_queues, uint16_t tx_queues,
                      const WorkersConfig& workers, rte_mempool* pool) {
+  if (vnet_tap_) return vnet_tap_->reopen();  // the ethdev in front of it stays
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(id_, &info); rc != 0) {
     return Status::internal("port '" + name_ + "': cannot read device info: " + dpdk_error(rc));
@@ -199,6 +210,7 @@ void Port::close() {
   if (!open_) return;
   rte_eth_dev_close(id_);
   open_ = false;
+  vnet_tap_.reset();
 }
 
 }  // namespace tartan

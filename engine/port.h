@@ -7,11 +7,13 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
+#include "engine/vnet_tap.h"
 
 namespace tartan {
 
@@ -48,6 +50,11 @@ class Port {
   const MacAddr& mac() const { return mac_; }
   const PortOffloads& offloads() const { return offloads_; }
   const std::string& driver() const { return driver_; }
+  // The tap behind a vnet_tap port (vnet_tap.h), else nullptr.
+  VnetTap* vnet_tap() const { return vnet_tap_.get(); }
+  // Whether the host kernel routes for this port's pods (a tap standing
+  // where flannel.<VNI> does) rather than tartan.
+  bool is_kernel_tap() const { return vnet_tap_ != nullptr || driver_ == "net_tap"; }
 
  private:
   uint16_t id_ = RTE_MAX_ETHPORTS;
@@ -60,6 +67,8 @@ class Port {
   PortOffloads offloads_;
   bool started_ = false;
   bool open_ = false;
+  // Shared so that Port stays copyable for Result<Port>; one owner in use.
+  std::shared_ptr<VnetTap> vnet_tap_;
 };
 
 }  // namespace tartan

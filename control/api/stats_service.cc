@@ -50,6 +50,10 @@ void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
   e->set_reassembled(s.events.reassembled);
   e->set_fragments_reassembled(s.events.fragments_reassembled);
   e->set_fragments_held_now(s.events.fragments_held_now);
+  e->set_gso_packets(s.events.gso_packets);
+  e->set_gso_segments(s.events.gso_segments);
+  e->set_gro_merged(s.events.gro_merged);
+  e->set_gro_segments(s.events.gro_segments);
   for (const PeerStats& p : s.peers) {
     auto* o = out->add_peers();
     o->set_public_ip(p.public_ip.str());
@@ -87,6 +91,8 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
   e.to_control -= b.to_control, e.arp_wait -= b.arp_wait, e.injected -= b.injected;
   e.to_slow_path -= b.to_slow_path, e.decap_offloaded -= b.decap_offloaded;
   e.reassembled -= b.reassembled, e.fragments_reassembled -= b.fragments_reassembled;
+  e.gso_packets -= b.gso_packets, e.gso_segments -= b.gso_segments;
+  e.gro_merged -= b.gro_merged, e.gro_segments -= b.gro_segments;
   e.arp_requests_sent -= b.arp_requests_sent, e.arp_learned -= b.arp_learned,
       e.arp_released -= b.arp_released;
   std::map<uint32_t, const PeerStats*> old_peers;

@@ -25,6 +25,7 @@
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
 #include "engine/eal.h"
+#include "engine/vnet_tap.h"
 
 namespace tartan {
 namespace {
@@ -303,9 +304,9 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
 }
 
-// The kernel interface a net_tap port's devargs name (iface=...), or "".
+// The kernel interface a tap port's devargs name (iface=...), or "".
 std::string tap_iface(const std::string& device) {
-  return device.rfind("net_tap", 0) == 0 ? device_iface(device) : "";
+  return device.rfind("net_tap", 0) == 0 || is_vnet_tap_device(device) ? device_iface(device) : "";
 }
 
 // host_routes: auto (the default: on for the first overlay port when it is a
@@ -322,7 +323,8 @@ void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfi
   if (mode == "on" && (index != 0 || iface.empty())) {
     r.fail(s.get("host_routes"), s.key_path("host_routes"),
            index != 0 ? "only the first overlay port gets host routes"
-                      : "needs a net_tap device with iface=NAME (the kernel interface to program)");
+                      : "needs a net_tap or vnet_tap device with iface=NAME (the kernel interface "
+                        "to program)");
   }
   if (index == 0 && mode != "off" && !iface.empty()) host_tap = iface;
 }

@@ -55,6 +55,9 @@ Accounting Engine::accounting() const {
     a.reassembling += fragments_held(c);
     a.created += c.events.reassembled.get();
     a.consumed += c.events.fragments_reassembled.get();
+    // A GSO packet becomes its segments; merged segments become one packet.
+    a.created += c.events.gso_segments.get() + c.events.gro_merged.get();
+    a.consumed += c.events.gso_packets.get() + c.events.gro_segments.get();
   }
   std::lock_guard lock(mu_);
   const NeighbourCounters& nc = neighbours_->counters();

@@ -49,7 +49,8 @@ namespace tartan {
   X(kArpQueueFull, "arp_queue_full",                                                             \
     "ARP queue full: a packet waiting for resolution, or ARP to learn from")                     \
   X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")               \
-  X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")
+  X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")                \
+  X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")
 
 enum class DropReason : uint8_t {
 #define TARTAN_DROP_ENUM(e, name, help) e,
@@ -79,6 +80,10 @@ struct EventCounters {
   Counter fragments;        // outer fragments taken in for reassembly
   Counter reassembled;      // packets put together from them
   Counter fragments_reassembled;  // fragments in those packets
+  Counter gso_packets;            // GSO packets from a vnet tap cut into segments
+  Counter gso_segments;           // the segments cut from them
+  Counter gro_merged;             // packets merged for a vnet tap (each one GSO write)
+  Counter gro_segments;           // the segments merged into them
 };
 
 // Per remote node (next hop) traffic.
@@ -128,6 +133,7 @@ struct EventStats {
   uint64_t arp_replies = 0, icmp_errors = 0, to_exception = 0, to_control = 0, arp_wait = 0,
            injected = 0, to_slow_path = 0, decap_offloaded = 0;
   uint64_t reassembled = 0, fragments_reassembled = 0;
+  uint64_t gso_packets = 0, gso_segments = 0, gro_merged = 0, gro_segments = 0;
   uint64_t fragments_held_now = 0;  // waiting in the reassembly tables (a gauge)
   uint64_t arp_requests_sent = 0, arp_learned = 0, arp_released = 0, arp_held_now = 0;
 };

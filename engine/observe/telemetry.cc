@@ -58,6 +58,10 @@ void fill_events(const StatsSnapshot& s, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "decap_offloaded", s.events.decap_offloaded);
   rte_tel_data_add_dict_u64(d, "reassembled", s.events.reassembled);
   rte_tel_data_add_dict_u64(d, "fragments_reassembled", s.events.fragments_reassembled);
+  rte_tel_data_add_dict_u64(d, "gso_packets", s.events.gso_packets);
+  rte_tel_data_add_dict_u64(d, "gso_segments", s.events.gso_segments);
+  rte_tel_data_add_dict_u64(d, "gro_merged", s.events.gro_merged);
+  rte_tel_data_add_dict_u64(d, "gro_segments", s.events.gro_segments);
   rte_tel_data_add_dict_u64(d, "fragments_held_now", s.events.fragments_held_now);
 }
 

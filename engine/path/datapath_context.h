@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rte_ether.h>
+#include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
 #include <array>
@@ -14,12 +15,18 @@
 
 namespace tartan {
 
+class VnetTap;
+
 inline constexpr uint16_t kNoPort = UINT16_MAX;
 
 struct PortContext {
   PortRole role = PortRole::kOverlay;
   bool tartan_routes = false;  // overlay: tartan is the IPv4 hop (TTL, ICMP)
   rte_ether_addr mac{};        // the port's own MAC
+  // A tap with virtio-net headers (vnet_tap.h): the worker polling its RX
+  // queue 0 moves its frames, it takes GRO-merged TCP, and what it sends
+  // may be a GSO packet to segment.
+  VnetTap* vnet_tap = nullptr;
 };
 
 struct DatapathContext {
@@ -46,6 +53,10 @@ struct DatapathContext {
   std::array<PortContext, RTE_MAX_ETHPORTS> ports{};
   TableReaders tables;
   rte_rcu_qsbr* rcu = nullptr;
+  // Where segmentation takes its mbufs: headers are copied into `pool`'s,
+  // payload is referenced by `indirect_pool`'s (rte_gso).
+  rte_mempool* pool = nullptr;
+  rte_mempool* indirect_pool = nullptr;
   // Our address on the overlay (our podCIDR's network address, as flannel.1
   // has), the source of ICMP errors where tartan is the hop; 0 until a
   // lease is set.

@@ -93,6 +93,10 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
       drop(m, *bad);
       continue;
     }
+    if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+      egress_gso(in_port, m);
+      continue;
+    }
     dst[k] = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr);
     routed[k++] = m;
   }
@@ -212,6 +216,7 @@ void Worker::deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement) {
     decrement_ttl(ip);
   }
   rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, kEthLen);
+  if (ctx_.ports[nh.out_port].vnet_tap != nullptr) return stage_for_gro(nh.out_port, m);
   m->ol_flags = 0;
   tx_.push(nh.out_port, m);
 }

@@ -4,6 +4,8 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
+#include "engine/vnet_tap.h"
+
 namespace tartan {
 
 Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
@@ -21,7 +23,21 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.
       ip_id_(static_cast<uint16_t>(index * 0x4000 + (rte_rdtsc() & 0x3fff))),
-      tx_(tx_queue, burst, counters_) {}
+      tx_(tx_queue, burst, counters_) {
+  for (const RxQueueRef& q : rx_queues_) {
+    if (q.queue == 0 && ctx_.ports[q.port_id].vnet_tap != nullptr)
+      taps_.push_back(ctx_.ports[q.port_id].vnet_tap);
+  }
+  gso_.direct_pool = ctx_.pool;
+  gso_.indirect_pool = ctx_.indirect_pool;
+  gso_.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+  // Segments get fresh IP ids as the kernel gives them (RTE_GSO_FLAG_IPID_FIXED unset).
+  gso_.flag = 0;
+  gro_.gro_types = RTE_GRO_TCP_IPV4;
+  // Lightweight mode: merges within one call, at most 128 packets' worth.
+  gro_.max_flow_num = 4;
+  gro_.max_item_per_flow = kMaxBurst / 2;
+}
 
 void Worker::set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast) {
   to_slow_ = to_slow;
@@ -48,6 +64,7 @@ unsigned Worker::poll_once() {
     if (n) ingress(pkts.data(), static_cast<uint16_t>(n));
   }
 
+  for (VnetTap* tap : taps_) tap->receive(burst_);
   for (const RxQueueRef& rxq : rx_queues_) {
     const uint16_t n = rte_eth_rx_burst(rxq.port_id, rxq.queue, pkts.data(), burst_);
     if (n == 0) continue;
@@ -71,7 +88,9 @@ unsigned Worker::poll_once() {
     }
   }
   if (reassembly_->holding()) reassembly_->expire(rte_rdtsc(), counters_);
+  flush_gro();
   tx_.flush_all();
+  for (VnetTap* tap : taps_) tap->transmit();
   counters_.loops.add(1);
   if (received) {
     counters_.busy_loops.add(1);

@@ -1,9 +1,12 @@
 // A poll-mode worker: one loop over its (port, queue) list, rx_burst ->
 // classify -> egress (overlay to underlay) or ingress (underlay to overlay)
-// -> staged tx_burst. No locks, no allocation, no syscalls inside; the
+// -> staged tx_burst. No locks, no allocation and no system calls of its
+// own (a tap's I/O is its system calls, as inside net_tap's bursts); the
 // tables are read under RCU, reporting quiescence once per loop.
 #pragma once
 
+#include <rte_gro.h>
+#include <rte_gso.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -60,6 +63,13 @@ class Worker {
 
  private:
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+  // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
+  // their checksums, which then take the ordinary egress path.
+  void egress_gso(uint16_t in_port, rte_mbuf* m);
+  // Decapsulated packets for a vnet tap wait here for GRO: TCP segments
+  // whose checksum verifies are merged per burst into one GSO packet each.
+  void stage_for_gro(uint16_t port, rte_mbuf* m);
+  void flush_gro();
   void ingress(rte_mbuf** pkts, uint16_t n);
   void ingress_offloaded(rte_mbuf* m);
   // A tunnel packet whose outer headers are checked up to UDP, with where
@@ -108,6 +118,12 @@ class Worker {
   uint32_t icmp_in_window_ = 0;
   WorkerCounters counters_;
   TxBuffers tx_;
+  std::vector<VnetTap*> taps_;  // vnet taps whose frames this worker moves (their RX queue 0)
+  rte_gso_ctx gso_{};
+  rte_gro_param gro_{};
+  std::array<rte_mbuf*, kMaxBurst> gro_batch_;
+  uint16_t gro_count_ = 0;
+  uint16_t gro_port_ = kNoPort;
 };
 
 }  // namespace tartan

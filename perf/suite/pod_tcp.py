@@ -5,12 +5,12 @@ of them alike:
 
   kernel       two kernel-flannel nodes (flannel.1 VXLAN over veths and a
                bridge, as flanneld sets a node up)
-  tartan       a kernel-flannel node and a tartan node (tartand: net_tap
-               overlay, af_packet underlay), both ways
-  probe-*      the fast host path's prototype (perf/host_path_probe.cc): two
-               taps relayed by one polling core, plain (today's tap I/O),
-               vnet (virtio-net headers and TSO: 64 KB per read), vxlan
-               (vnet plus VXLAN encapsulation, rte_gso, checksums and rte_gro)
+  tartan-tap   a kernel-flannel node and a tartan node (tartand: net_tap
+               overlay, one frame per read() and write(); af_packet underlay),
+               both ways
+  tartan-vnet  the same with the fast host path: a vnet_tap overlay
+               (virtio-net headers, GSO packets of up to 64 KB each way,
+               segmented and merged by tartand's worker)
 
 CPU per path: what the run's processes (iperf3 both ends, tartand or the
 probe) used, from a cgroup v1 cpuacct group, plus what ksoftirqd used
@@ -24,14 +24,13 @@ Run as root from the repository root after building:
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import Failure, Process, on_exit, run, sh, wait_until  # noqa: E402
+from procs import Failure, Process, on_exit, run, sh, succeeds, wait_until  # noqa: E402
 
 BUILD = os.environ.get("TARTAN_BUILD_ROOT", "build")
 CGROUP = "/sys/fs/cgroup/cpuacct/hp-podtcp"
@@ -68,6 +67,7 @@ ip -n {self.nodes[i]} addr add 10.244.{i}.0/32 dev flannel.1""")
             self.vtep[i] = sh(f"ip netns exec {self.nodes[i]} cat /sys/class/net/flannel.1/address").strip()
             self._pod(i)
         self._node(2)
+        self.device = "net_tap"
         self.tartand = self._tartand()
         self._pod(2)
         for a, b in ((1, 3), (1, 2), (3, 2)):
@@ -96,7 +96,7 @@ ip -n {p} route add default via 10.244.{i}.1""")
             f.write(f"""eal: {{hugepages: off, memory_mb: 256, file_prefix: {PREFIX}-{os.getpid()}}}
 ports:
   underlay: {{device: 'net_af_packet0,iface=eth0,framecnt=4096', address: 192.0.2.12/24}}
-  overlay: [{{name: flannel.1, device: 'net_tap0,iface=flannel.1'}}]
+  overlay: [{{name: flannel.1, device: '{self.device}0,iface=flannel.1'}}]
 workers: {{lcores: [1], mempool_size: 8191}}
 network: {{Network: 10.244.0.0/16, Backend: {{Type: vxlan}}}}
 node: {{name: node-2, state_dir: {d}/state}}
@@ -110,6 +110,19 @@ subnet_file: {d}/subnet.env
         lease = json.loads(self.ctl("-o", "json", "lease"))
         self.vtep[2] = lease["vtep_mac"]
         return p
+
+    def use(self, device: str) -> None:
+        """Node 2's tartand with its overlay port on `device` (net_tap or vnet_tap)."""
+        if device == self.device:
+            return
+        self.tartand.stop()
+        wait_until(lambda: not succeeds(["ip", "-n", self.nodes[2], "link", "show", "flannel.1"]),
+                   10, "flannel.1 gone")
+        self.device = device
+        self.tartand = self._tartand()
+        sh(f"ip -n {self.nodes[2]} link set flannel.1 up")
+        for peer in (1, 3):
+            self._learn(2, peer)
 
     def ctl(self, *args: str) -> str:
         return run([f"{BUILD}/control/tartanctl", "--socket", f"{self.dir}/tartan.sock", *args])
@@ -133,29 +146,6 @@ subnet_file: {d}/subnet.env
         sh(f"""ip -n {n} neigh replace 10.244.{peer}.0 lladdr {self.vtep[peer]} dev flannel.1 nud permanent
 ip netns exec {n} bridge fdb replace {self.vtep[peer]} dev flannel.1 dst 192.0.2.1{peer} self permanent
 ip -n {n} route replace 10.244.{peer}.0/24 via 10.244.{peer}.0 dev flannel.1 onlink""")
-
-
-class Probe:
-    """Two pods behind two taps that tartan-hostpath-probe relays."""
-
-    def __init__(self, mode: str, verify: bool):
-        self.a, self.b = add_ns("pa"), add_ns("pb")
-        ta, tb = f"{PREFIX}a{os.getpid() % 10000}", f"{PREFIX}b{os.getpid() % 10000}"
-        args = ["--mode", mode, "--tap-a", ta, "--tap-b", tb] + (["--verify"] if verify else [])
-        self.proc = Process([f"{BUILD}/perf/tartan-hostpath-probe", "-l", "1", "--no-huge", "-m", "512",
-                             "--no-pci", "--no-shconf", "--file-prefix", f"{PREFIX}p{os.getpid()}",
-                             "--", *args], f"probe-{mode}")
-        self.proc.wait_for_line(lambda l: l.startswith("ready"), 0, 60)
-        for tap, n, me, peer in ((ta, self.a, 1, 2), (tb, self.b, 2, 1)):
-            sh(f"""ip link set {tap} netns {n}
-ip -n {n} link set {tap} mtu 1450 gso_max_size 65000 up
-ip -n {n} addr add 10.9.0.{me}/24 dev {tap}
-ip -n {n} neigh replace 10.9.0.{peer} lladdr 02:00:00:00:00:0{peer} dev {tap} nud permanent""")
-        self.pods = {1: self.a, 2: self.b}
-
-    def stop(self) -> str:
-        self.proc.stop()
-        return self.proc.output()
 
 
 def ksoftirqd_ticks() -> int:
@@ -207,32 +197,21 @@ def main() -> int:
     o = ap.parse_args()
     on_exit(lambda: os.path.isdir(CGROUP) and os.rmdir(CGROUP))
     c = Cluster()
-    tartand_pid = c.tartand.proc.pid
     runs = []
     for rnd in range(o.rounds):
         for streams in (1, 4):
-            cases = [("kernel", c.pods[1], c.pods[3], "10.244.3.2", []),
-                     ("kernel->tartan", c.pods[1], c.pods[2], "10.244.2.2", [tartand_pid]),
-                     ("tartan->kernel", c.pods[2], c.pods[1], "10.244.1.2", [tartand_pid])]
-            for name, src, dst, ip, pids in cases:
-                gbps, cores = iperf(src, dst, ip, streams, o.seconds, pids)
-                runs.append({"path": name, "streams": streams, "round": rnd, "gbps": gbps, "cores": cores})
-                print(f"{name:16} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
-            for mode, verify in (("plain", False), ("vnet", False), ("vxlan", True)):
-                p = Probe(mode, verify)
-                gbps, cores = iperf(p.pods[1], p.pods[2], "10.9.0.2", streams, o.seconds,
-                                    [p.proc.proc.pid])
-                stats = p.stop()
-                seg = re.search(r"a->b: .*?([0-9.]+) bytes/packet; .*?send ([0-9]+) cycles .*?"
-                                r"receive ([0-9]+) cycles", stats)
-                runs.append({"path": f"probe-{mode}", "streams": streams, "round": rnd, "gbps": gbps,
-                             "cores": cores, "bytes_per_read": float(seg[1]) if seg else None,
-                             "send_cycles_per_segment": int(seg[2]) if seg else None,
-                             "receive_cycles_per_segment": int(seg[3]) if seg else None})
-                print(f"probe-{mode:10} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores  "
-                      f"{stats.splitlines()[-2] if stats else ''}", flush=True)
-                run(["ip", "netns", "del", p.a], check=False)
-                run(["ip", "netns", "del", p.b], check=False)
+            gbps, cores = iperf(c.pods[1], c.pods[3], "10.244.3.2", streams, o.seconds, [])
+            runs.append({"path": "kernel", "streams": streams, "round": rnd, "gbps": gbps, "cores": cores})
+            print(f"{'kernel':20} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
+            for device in ("net_tap", "vnet_tap"):
+                c.use(device)
+                kind = device.split("_")[0]
+                for name, src, dst, ip in ((f"kernel->tartan-{kind}", c.pods[1], c.pods[2], "10.244.2.2"),
+                                           (f"tartan-{kind}->kernel", c.pods[2], c.pods[1], "10.244.1.2")):
+                    gbps, cores = iperf(src, dst, ip, streams, o.seconds, [c.tartand.proc.pid])
+                    runs.append({"path": name, "streams": streams, "round": rnd, "gbps": gbps,
+                                 "cores": cores})
+                    print(f"{name:20} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
     print(f"\nmedians over {o.rounds} rounds")
     print("path              streams  Gbit/s  cores  Gbit/s per core   (min..max Gbit/s)")
     for name in dict.fromkeys(r["path"] for r in runs):
@@ -240,7 +219,7 @@ def main() -> int:
             rs = [r for r in runs if r["path"] == name and r["streams"] == streams]
             gbps = statistics.median(r["gbps"] for r in rs)
             cores = statistics.median(r["cores"] for r in rs)
-            print(f"{name:16} {streams:8} {gbps:7.2f} {cores:6.2f} {gbps / cores:16.2f}   "
+            print(f"{name:20} {streams:8} {gbps:7.2f} {cores:6.2f} {gbps / cores:16.2f}   "
                   f"({min(r['gbps'] for r in rs):.2f}..{max(r['gbps'] for r in rs):.2f})")
     if o.json:
         with open(o.json, "w") as f:

@@ -128,7 +128,8 @@ ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
   return *(nodes_[i] = std::move(n));
 }
 
-ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing) {
+ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing,
+                                      const std::string& overlay) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
   const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
@@ -141,7 +142,9 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
              "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096', address: " +
                  n->public_ip.str() +
                  "/24}\n"
-                 "  overlay: [{name: flannel.1, device: 'net_tap0,iface=flannel.1'}]\n"
+                 "  overlay: [{name: flannel.1, device: '" +
+                 overlay +
+                 "0,iface=flannel.1'}]\n"
                  "workers: {lcores: [1], idle_sleep_us: 100, mempool_size: 8191}\n"
                  "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
                  "network: " +

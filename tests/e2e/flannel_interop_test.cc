@@ -86,6 +86,26 @@ TEST_F(KernelAndTartan, TcpBulkTransferBothWaysArrivesIntactWithoutARetransmissi
       << c.tartanctl(*tartan, {"stats"}).output;
 }
 
+TEST_F(KernelAndTartan, TcpSegmentsCutFromTheHostsGsoPacketsAreByteCorrectOnTheWire) {
+  testing::Capture capture(c.underlay(), "s2", "udp port 8472 and src host 192.0.2.12", 8,
+                           tartan->dir + "/gso.pcap");
+  EXPECT_LT(tcp_transfer(c, *tartan, *kernel, 8 << 20), 0.01);
+  // Each wire frame: at most the underlay MTU, VNI 1, and every checksum
+  // good (outer IPv4 and UDP, inner IPv4 and TCP); the receiver's SHA-256
+  // above vouches for the sequence numbers.
+  const std::string fields = capture.read(
+      "-d udp.port==8472,vxlan -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE "
+      "-o tcp.check_checksum:TRUE -Y 'tcp.len>0' -T fields -E occurrence=a -E aggregator=, "
+      "-e frame.len -e vxlan.vni -e ip.checksum.status -e udp.checksum.status "
+      "-e tcp.checksum.status",
+      "awk -F'\t' '{print ($1 <= 1514), $2, $3, $4, $5}' | sort | uniq -c");
+  EXPECT_TRUE(std::regex_search(fields, std::regex(R"(^\s+\d+ 1 1 1,1 1 1\n$)"))) << fields;
+  const auto stats = nlohmann::json::parse(c.tartanctl(*tartan, {"-o", "json", "stats"}).output);
+  EXPECT_GT(std::stoull(stats["events"].value("gso_segments", "0")),
+            std::stoull(stats["events"].value("gso_packets", "0")))
+      << "the host handed over GSO packets and tartand cut them";
+}
+
 TEST_F(KernelAndTartan, ManyUdpFlowsAllArriveAndSpreadOverStableOuterSourcePorts) {
   constexpr int kFlows = 64, kEach = 10;
   testing::Capture capture(c.underlay(), "s2", "udp dst port 8472", 8, tartan->dir + "/flows.pcap");
@@ -171,6 +191,18 @@ TEST_F(KernelAndTartan, CapturedTunnelTrafficIsWellFormedVxlanWithGoodChecksums)
       "sort | uniq -c");
   // Every frame: VNI 1, IPv4 and UDP checksums good (tshark's 1), DF clear, TTL 64.
   EXPECT_TRUE(std::regex_search(fields, std::regex(R"(^\s+\d+ 1\t1\t1\t0\t64\n$)"))) << fields;
+}
+
+// The fallback overlay port: net_tap, one frame per read() and write().
+TEST(KernelAndTartanOverNetTap, TcpBulkTransferBothWaysArrivesIntact) {
+  Cluster c("kn");
+  ClusterNode& kernel = c.add_kernel_node(1);
+  ClusterNode& tartan = c.add_tartan_node(2, "vxlan", false, "net_tap");
+  c.connect(kernel, tartan);
+  EXPECT_LT(tcp_transfer(c, tartan, kernel, 32 << 20), 0.01)
+      << c.tartanctl(tartan, {"stats"}).output;
+  EXPECT_LT(tcp_transfer(c, kernel, tartan, 32 << 20), 0.01)
+      << c.tartanctl(tartan, {"stats"}).output;
 }
 
 // Two tartan nodes on one segment, for the backends a kernel-flannel peer

@@ -81,7 +81,8 @@ TEST_F(OverlayDevice, APodGetsTartansFragmentationNeededThroughAStrictHost) {
   // From the packet's destination: an address the host routes into the
   // tap, so reverse-path filtering passes where tartan's own overlay
   // address (the host's, on the tap) would be a martian source.
-  const std::string seen = capture.read("-T fields -E occurrence=f -e ip.src -e icmp.mtu", "sort -u");
+  const std::string seen =
+      capture.read("-T fields -E occurrence=f -e ip.src -e icmp.mtu", "sort -u");
   EXPECT_EQ(seen, kernel.pod_ip.str() + "\t1450\n") << seen;
 }
 

@@ -40,6 +40,8 @@ struct FixtureOptions {
   // The underlay device (PortConfig::device) when the test brings its own,
   // e.g. a FlowTestPort; "" for a ring port of the fixture's.
   std::string underlay_device;
+  // Likewise the overlay device (e.g. a vnet_tap); "" for a ring port.
+  std::string overlay_device;
 };
 
 struct RemoteNode {
