@@ -70,7 +70,6 @@ inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& 
 
 void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   std::array<uint32_t, kMaxBurst> dst;
-  std::array<uint32_t, kMaxBurst> hops;
   std::array<rte_mbuf*, kMaxBurst> routed;
   unsigned k = 0;
   for (uint16_t i = 0; i < n; ++i) {
@@ -94,14 +93,24 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+      // What came before it leaves before its segments: no flow reordered.
+      egress_routed(in_port, routed.data(), dst.data(), k);
+      k = 0;
       egress_gso(in_port, m);
       continue;
     }
     dst[k] = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr);
     routed[k++] = m;
   }
+  egress_routed(in_port, routed.data(), dst.data(), k);
+}
+
+// Packets whose IPv4 headers checked, with their destinations in host
+// order: one bulk route lookup, then each one on its way.
+void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k) {
   if (k == 0) return;
-  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst.data(), hops.data(), k);
+  std::array<uint32_t, kMaxBurst> hops;
+  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst, hops.data(), k);
   // With many remote nodes the next-hop slots, next hops, their neighbours
   // and per-peer counters miss the cache; issue every load of the burst
   // before using any so the misses overlap instead of queueing one by one.

@@ -75,26 +75,36 @@ void Worker::egress_gso(uint16_t in_port, rte_mbuf* m) {
 void Worker::stage_for_gro(uint16_t port, rte_mbuf* m) {
   if (gro_count_ == gro_batch_.size() || (gro_count_ != 0 && port != gro_port_)) flush_gro();
   gro_port_ = port;
-  m->packet_type = 0;  // rte_gro passes such packets through untouched
   m->ol_flags = 0;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
   const uint16_t ihl = ipv4_header_len(ip);
   const uint16_t total = rte_be_to_cpu_16(ip->total_length);
+  bool mergeable = false;
   if (ip->next_proto_id == IPPROTO_TCP && !ipv4_is_fragment(ip) && m->nb_segs == 1 &&
       total >= ihl + sizeof(rte_tcp_hdr)) {
     const auto* tcp =
         reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
     const uint16_t thl = tcp_header_len(tcp);
-    const uint32_t sum =
-        rte_ipv4_phdr_cksum(ip, 0) + raw_checksum(tcp, static_cast<size_t>(total - ihl));
-    if (thl >= sizeof(rte_tcp_hdr) && ihl + thl <= total && csum_fold(sum) == 0xffff) {
-      m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
+    // What rte_gro merges: data segments with only ACK set.
+    if (thl >= sizeof(rte_tcp_hdr) && ihl + thl < total && tcp->tcp_flags == RTE_TCP_ACK_FLAG) {
+      const uint32_t sum =
+          rte_ipv4_phdr_cksum(ip, 0) + raw_checksum(tcp, static_cast<size_t>(total - ihl));
+      mergeable = csum_fold(sum) == 0xffff;
       m->l2_len = kEthLen;
       m->l3_len = ihl;
       m->l4_len = thl;
       m->tso_segsz = static_cast<uint16_t>(total - ihl - thl);  // this segment's payload
     }
   }
+  if (!mergeable) {
+    // rte_gro would put it after everything it merged: sent now, behind
+    // what came before it, so no flow is reordered (TCP would take that
+    // for loss).
+    flush_gro();
+    tx_.push(port, m);
+    return;
+  }
+  m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
   gro_batch_[gro_count_++] = m;
 }
 

@@ -63,6 +63,7 @@ class Worker {
 
  private:
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+  void egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);

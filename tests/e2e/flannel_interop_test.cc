@@ -217,7 +217,8 @@ TEST_P(TwoTartanNodes, PodsPingAndTransferOverTcp) {
   const std::string out = ping(c, a, b);
   EXPECT_TRUE(all_replied(out)) << out << a.tartand->output() << b.tartand->output();
   EXPECT_TRUE(all_replied(ping(c, b, a)));
-  EXPECT_LT(tcp_transfer(c, a, b, 20 << 20), 0.01);
+  EXPECT_LT(tcp_transfer(c, a, b, 20 << 20), 0.01)
+      << c.tartanctl(a, {"stats"}).output << c.tartanctl(b, {"stats"}).output;
   const std::string routes = c.tartanctl(a, {"routes"}).output;
   const std::string kind = std::string(GetParam().first) == "udp" ? "udp" : "direct";
   EXPECT_NE(routes.find("10.244.3.0/24   " + kind), std::string::npos) << routes;
