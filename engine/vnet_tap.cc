@@ -272,6 +272,8 @@ rte_mbuf* VnetTap::read_one(bool& empty) {
 }
 
 void VnetTap::receive(uint16_t burst) {
+  // After the pool ran dry, the chain fills up again here.
+  if (num_spares_ < kChain) refill_spares();
   std::array<rte_mbuf*, 64> pkts;
   const unsigned room = std::min<unsigned>({unsigned{burst}, 64u, rte_ring_free_count(rx_ring_)});
   unsigned n = 0;

@@ -222,11 +222,12 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(kCases),
 
 TEST(DropReasonsCovered, EveryReasonHasATest) {
   // Reasons provoked elsewhere: ARP queue and resolution (arp_test),
-  // ICMP rate limit (icmp_test), reassembly (reassembly_test), full TX
-  // queue (below).
+  // ICMP rate limit (icmp_test), reassembly (reassembly_test), GSO
+  // (vnet_tap_test), full TX queue (below).
   std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
                                DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
-                               DropReason::kFragmentDropped, DropReason::kTxQueueFull};
+                               DropReason::kFragmentDropped, DropReason::kTxQueueFull,
+                               DropReason::kGsoFailed};
   for (const Case& c : kCases) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))

@@ -216,6 +216,29 @@ TEST_F(VnetTapPort, AGsoPacketFromTheHostLeavesAsWireSizedVxlanSegmentsWithGoodC
   // segments created and sent, every mbuf back (check_books()).
 }
 
+TEST_F(VnetTapPort, AGsoPacketThatCannotBeSegmentedForWantOfMbufsIsDroppedAndCounted) {
+  testing::Ipv4Spec ip;
+  ip.dst_mac = EngineFixture::kOverlayMac;
+  ip.protocol = 6;
+  ip.dont_fragment = true;
+  ip.src_ip = fx.pod_ip();
+  ip.dst_ip = *Ipv4Addr::parse("10.244.2.10");
+  // Every free mbuf taken: the tap reads into the chain it keeps ready,
+  // but rte_gso finds none for the segments' headers.
+  std::vector<rte_mbuf*> hoard;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(fx.pool())) hoard.push_back(m);
+  host->send({1, 1, static_cast<uint16_t>(14 + 20 + kTcpHeader), kMss, 34, 16},
+             tcp_frame(ip, 1, payload_of(20000, 1), false));
+  for (int i = 0; i < 200 && fx.drops(DropReason::kGsoFailed) == 0; ++i) {
+    fx.poll();
+    usleep(1000);
+  }
+  EXPECT_EQ(fx.drops(DropReason::kGsoFailed), 1u);
+  EXPECT_TRUE(fx.take_underlay().empty());
+  testing::free_all(hoard);
+  fx.poll();  // the tap's chain fills up again before the books are checked
+}
+
 TEST_F(VnetTapPort, DecapsulatedSegmentsOfAFlowReachTheHostMergedAndABadOneApart) {
   constexpr int kSegments = 8;
   testing::Ipv4Spec inner;
