@@ -2,6 +2,9 @@
 // (RFC 1624), so a forwarded packet never needs its header re-summed.
 #pragma once
 
+#include <rte_mbuf.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,6 +63,32 @@ inline uint16_t raw_checksum(const void* data, size_t len) {
   sum = (sum & 0xffffffff) + (sum >> 32);
   sum = (sum & 0xffffffff) + (sum >> 32);
   return csum_fold(static_cast<uint32_t>(sum));
+}
+
+// raw_checksum() over `len` bytes of `m` from `offset`, across the
+// segments of a chain (GSO segments, merged or reassembled packets), each
+// part summed 32 bits at a time. 0 on success, -1 when the range runs past
+// the packet, as rte_raw_cksum_mbuf().
+inline int raw_checksum_mbuf(const rte_mbuf* m, uint32_t offset, uint32_t len, uint16_t* sum) {
+  if (offset + len > rte_pktmbuf_pkt_len(m)) return -1;
+  uint32_t total = 0;
+  bool odd = false;  // whether an odd count of bytes was summed before
+  for (const rte_mbuf* s = m; s != nullptr && len > 0; s = s->next) {
+    const uint32_t data_len = rte_pktmbuf_data_len(s);
+    if (offset >= data_len) {
+      offset -= data_len;
+      continue;
+    }
+    const uint32_t n = std::min(data_len - offset, len);
+    const uint16_t part = raw_checksum(rte_pktmbuf_mtod_offset(s, const uint8_t*, offset), n);
+    // A part that starts at an odd position adds its bytes swapped.
+    total += odd ? static_cast<uint16_t>((part >> 8) | (part << 8)) : part;
+    odd ^= (n & 1) != 0;
+    len -= n;
+    offset = 0;
+  }
+  *sum = csum_fold(total);
+  return 0;
 }
 
 }  // namespace tartan

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "engine/log.h"
-#include "engine/vnet_tap.h"
+#include "engine/path/vnet_tap.h"
 
 namespace tartan {
 

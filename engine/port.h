@@ -12,8 +12,8 @@
 
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
+#include "engine/path/vnet_tap.h"
 #include "engine/status.h"
-#include "engine/vnet_tap.h"
 
 namespace tartan {
 

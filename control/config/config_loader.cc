@@ -25,7 +25,7 @@
 #include "control/sources/etcd/etcd_endpoint.h"
 #include "embedded_default_config.h"
 #include "engine/eal.h"
-#include "engine/vnet_tap.h"
+#include "engine/path/vnet_tap.h"
 
 namespace tartan {
 namespace {

@@ -56,16 +56,6 @@ inline uint64_t rx_outer_udp_verdict(const rte_mbuf* m) {
   return m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 }
 
-// raw_checksum() over `len` bytes of `m` from `offset`; rte_raw_cksum_mbuf
-// where they span segments. 0 on success, as rte_raw_cksum_mbuf.
-inline int raw_checksum_mbuf(const rte_mbuf* m, uint32_t offset, uint32_t len, uint16_t* sum) {
-  if (offset + len <= rte_pktmbuf_data_len(m)) {
-    *sum = raw_checksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset), len);
-    return 0;
-  }
-  return rte_raw_cksum_mbuf(m, offset, len, sum);
-}
-
 // Finishes a TCP or UDP checksum left partial in the IPv4 packet at `l3`
 // of `m`: one whose field holds exactly the pseudo-header sum (what Linux
 // writes for CHECKSUM_PARTIAL) and that does not verify as it is. Returns

@@ -11,7 +11,7 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
-#include "engine/mbuf_checksum.h"
+#include "engine/checksum.h"
 #include "engine/path/worker.h"
 
 namespace tartan {
@@ -65,8 +65,10 @@ void Worker::egress_gso(uint16_t in_port, rte_mbuf* m) {
     // The kernel left the pseudo header's sum for the whole packet; each
     // segment gets its own full checksum.
     stcp->cksum = 0;
-    const uint32_t sum = rte_ipv4_phdr_cksum(sip, 0) + chain_sum(s, kEthLen + ihl);
-    stcp->cksum = static_cast<uint16_t>(~csum_fold(sum));
+    uint16_t payload_sum = 0;
+    const uint32_t l4 = kEthLen + ihl;
+    raw_checksum_mbuf(s, l4, rte_pktmbuf_pkt_len(s) - l4, &payload_sum);
+    stcp->cksum = static_cast<uint16_t>(~csum_fold(rte_ipv4_phdr_cksum(sip, 0) + payload_sum));
   }
   for (uint16_t i = 0; i < count; i += kMaxBurst)
     egress(in_port, &segs[i], static_cast<uint16_t>(std::min<int>(kMaxBurst, count - i)));

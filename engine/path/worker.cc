@@ -4,7 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
-#include "engine/vnet_tap.h"
+#include "engine/path/vnet_tap.h"
 
 namespace tartan {
 

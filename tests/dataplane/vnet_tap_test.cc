@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 
+#include "engine/path/vnet_tap.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/packets.h"
 
@@ -25,16 +26,6 @@ namespace {
 using testing::Bytes;
 using testing::EngineFixture;
 using testing::FixtureOptions;
-
-// struct virtio_net_hdr (linux/virtio_net.h cannot be included in C++).
-struct VnetHdr {
-  uint8_t flags;
-  uint8_t gso_type;
-  uint16_t hdr_len;
-  uint16_t gso_size;
-  uint16_t csum_start;
-  uint16_t csum_offset;
-};
 
 constexpr uint16_t kMss = 1398;  // what a 1450-byte overlay MTU leaves TCP with timestamps
 constexpr size_t kTcpHeader = 32;
@@ -62,7 +53,7 @@ class HostSide {
   }
   ~HostSide() { close(fd_); }
 
-  void send(const VnetHdr& vh, const Bytes& frame) {
+  void send(const VirtioNetHdr& vh, const Bytes& frame) {
     Bytes out(sizeof(vh));
     std::memcpy(out.data(), &vh, sizeof(vh));
     out.insert(out.end(), frame.begin(), frame.end());
@@ -72,10 +63,10 @@ class HostSide {
 
   // The next IPv4 frame the tap handed the kernel (PACKET_HOST), or none
   // after `polls` rounds of `between` (which drives the engine).
-  std::optional<std::pair<VnetHdr, Bytes>> receive(const std::function<void()>& between) {
+  std::optional<std::pair<VirtioNetHdr, Bytes>> receive(const std::function<void()>& between) {
     for (int i = 0; i < 200; ++i) {
       between();
-      Bytes buf(sizeof(VnetHdr) + 70000);
+      Bytes buf(sizeof(VirtioNetHdr) + 70000);
       sockaddr_ll from{};
       socklen_t len = sizeof(from);
       const ssize_t n =
@@ -84,11 +75,12 @@ class HostSide {
         usleep(1000);
         continue;
       }
-      if (from.sll_pkttype == PACKET_OUTGOING || n < static_cast<ssize_t>(sizeof(VnetHdr) + 34))
+      if (from.sll_pkttype == PACKET_OUTGOING ||
+          n < static_cast<ssize_t>(sizeof(VirtioNetHdr) + 34))
         continue;
-      VnetHdr vh;
+      VirtioNetHdr vh;
       std::memcpy(&vh, buf.data(), sizeof(vh));
-      Bytes frame(buf.begin() + sizeof(VnetHdr), buf.begin() + n);
+      Bytes frame(buf.begin() + sizeof(VirtioNetHdr), buf.begin() + n);
       if (frame[12] != 0x08 || frame[13] != 0x00) continue;  // IPv6 noise of a fresh interface
       return std::make_pair(vh, frame);
     }
@@ -272,7 +264,7 @@ TEST_F(VnetTapPort, DecapsulatedSegmentsOfAFlowReachTheHostMergedAndABadOneApart
   for (const Bytes& f : frames) pkts.push_back(testing::to_mbuf(fx.pool(), f));
   ASSERT_EQ(fx.underlay_port().inject(pkts), pkts.size());
 
-  std::vector<std::pair<VnetHdr, Bytes>> got;
+  std::vector<std::pair<VirtioNetHdr, Bytes>> got;
   for (int i = 0; i < 2; ++i) {
     auto r = host->receive([&] { fx.poll(); });
     if (r) got.push_back(*r);

@@ -1,4 +1,4 @@
-#include "engine/vnet_tap.h"
+#include "engine/path/vnet_tap.h"
 
 #include <fcntl.h>
 #include <linux/if.h>
@@ -23,25 +23,9 @@
 #include "engine/checksum.h"
 #include "engine/eal.h"
 #include "engine/log.h"
-#include "engine/mbuf_checksum.h"
 
 namespace tartan {
 namespace {
-
-// struct virtio_net_hdr of linux/virtio_net.h, which C++ cannot include (a
-// field there is named `class`); native byte order, as a tap without
-// TUNSETVNETBE uses on a little-endian host.
-struct VirtioNetHdr {
-  uint8_t flags;
-  uint8_t gso_type;
-  uint16_t hdr_len;
-  uint16_t gso_size;
-  uint16_t csum_start;
-  uint16_t csum_offset;
-};
-constexpr uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-constexpr uint8_t kGsoNone = 0;
-constexpr uint8_t kGsoTcpv4 = 1;
 
 std::string errno_text() {
   return std::strerror(errno);
@@ -226,7 +210,7 @@ rte_mbuf* VnetTap::read_one(bool& empty) {
   }
   size_t left = static_cast<size_t>(got) > sizeof(vh) ? got - sizeof(vh) : 0;
   if (left < kEthLen) {
-    count(rx_errors_);
+    rx_errors_.add(1);
     return nullptr;
   }
   rte_mbuf* head = spares_[0];
@@ -250,12 +234,12 @@ rte_mbuf* VnetTap::read_one(bool& empty) {
   refill_spares();
 
   head->ol_flags = 0;
-  const bool gso = vh.gso_type != kGsoNone;
-  const bool partial = (vh.flags & kNeedsCsum) != 0;
-  if ((gso && vh.gso_type != kGsoTcpv4) || (gso && !partial) ||
+  const bool gso = vh.gso_type != kVirtioGsoNone;
+  const bool partial = (vh.flags & kVirtioNeedsCsum) != 0;
+  if ((gso && vh.gso_type != kVirtioGsoTcpv4) || (gso && !partial) ||
       (partial && static_cast<uint32_t>(vh.csum_start) + vh.csum_offset + 2 > head->data_len)) {
     // Nothing we offered (TUNSETOFFLOAD) or a checksum outside the headers.
-    count(rx_errors_);
+    rx_errors_.add(1);
     rte_pktmbuf_free(head);
     return nullptr;
   }
@@ -265,7 +249,9 @@ rte_mbuf* VnetTap::read_one(bool& empty) {
   } else if (partial) {
     // The field holds the pseudo header's sum: add the rest.
     auto* field = rte_pktmbuf_mtod_offset(head, uint16_t*, vh.csum_start + vh.csum_offset);
-    const uint16_t c = static_cast<uint16_t>(~csum_fold(chain_sum(head, vh.csum_start)));
+    uint16_t sum = 0;
+    raw_checksum_mbuf(head, vh.csum_start, head->pkt_len - vh.csum_start, &sum);
+    const uint16_t c = static_cast<uint16_t>(~sum);
     *field = c == 0 && vh.csum_offset == offsetof(rte_udp_hdr, dgram_cksum) ? 0xffff : c;
   }
   return head;
@@ -288,8 +274,8 @@ void VnetTap::receive(uint16_t burst) {
 void VnetTap::write_one(rte_mbuf* m) {
   VirtioNetHdr vh{};
   if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-    vh.flags = kNeedsCsum;
-    vh.gso_type = kGsoTcpv4;
+    vh.flags = kVirtioNeedsCsum;
+    vh.gso_type = kVirtioGsoTcpv4;
     vh.hdr_len = static_cast<uint16_t>(m->l2_len + m->l3_len + m->l4_len);
     vh.gso_size = m->tso_segsz;
     vh.csum_start = static_cast<uint16_t>(m->l2_len + m->l3_len);
@@ -300,13 +286,13 @@ void VnetTap::write_one(rte_mbuf* m) {
   unsigned n = 1;
   for (rte_mbuf* s = m; s != nullptr; s = s->next) {
     if (n == iov.size()) {
-      count(tx_errors_);
+      tx_errors_.add(1);
       rte_pktmbuf_free(m);
       return;
     }
     iov[n++] = {rte_pktmbuf_mtod(s, void*), rte_pktmbuf_data_len(s)};
   }
-  if (writev(fd_, iov.data(), static_cast<int>(n)) < 0) count(tx_errors_);
+  if (writev(fd_, iov.data(), static_cast<int>(n)) < 0) tx_errors_.add(1);
   rte_pktmbuf_free(m);
 }
 

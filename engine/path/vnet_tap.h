@@ -25,7 +25,6 @@
 #include <rte_ring.h>
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +32,7 @@
 
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
+#include "engine/observe/counter.h"
 #include "engine/status.h"
 
 namespace tartan {
@@ -41,6 +41,21 @@ namespace tartan {
 inline constexpr const char* kVnetTapPrefix = "vnet_tap";
 
 bool is_vnet_tap_device(const std::string& device);
+
+// struct virtio_net_hdr of linux/virtio_net.h, which C++ cannot include (a
+// field there is named `class`); native byte order, as a tap without
+// TUNSETVNETBE uses on a little-endian host.
+struct VirtioNetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+inline constexpr uint8_t kVirtioNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+inline constexpr uint8_t kVirtioGsoNone = 0;
+inline constexpr uint8_t kVirtioGsoTcpv4 = 1;
 
 class VnetTap {
  public:
@@ -68,8 +83,8 @@ class VnetTap {
   // port's RX or TX errors, as a NIC counts its own.
   void receive(uint16_t burst);
   void transmit();
-  uint64_t rx_errors() const { return rx_errors_.load(std::memory_order_relaxed); }
-  uint64_t tx_errors() const { return tx_errors_.load(std::memory_order_relaxed); }
+  uint64_t rx_errors() const { return rx_errors_.get(); }
+  uint64_t tx_errors() const { return tx_errors_.get(); }
 
   uint16_t port_id() const { return port_id_; }
   const MacAddr& mac() const { return mac_; }
@@ -81,9 +96,6 @@ class VnetTap {
   bool refill_spares();
   rte_mbuf* read_one(bool& empty);
   void write_one(rte_mbuf* m);
-  static void count(std::atomic<uint64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
 
   static constexpr unsigned kChain =
       (kMaxFrame + RTE_PKTMBUF_HEADROOM) / (RTE_MBUF_DEFAULT_BUF_SIZE) + 2;
@@ -99,8 +111,8 @@ class VnetTap {
   std::vector<rte_ring*> tx_rings_;
   std::array<rte_mbuf*, kChain> spares_{};
   unsigned num_spares_ = 0;
-  std::atomic<uint64_t> rx_errors_{0};  // frames refused: runts, offloads we did not offer
-  std::atomic<uint64_t> tx_errors_{0};  // writes the tap refused (interface down or gone)
+  Counter rx_errors_;  // frames refused: runts, offloads we did not offer
+  Counter tx_errors_;  // writes the tap refused (interface down or gone)
 };
 
 }  // namespace tartan
