@@ -1,8 +1,9 @@
 #include "control/config/startup_checks.h"
 
-#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "control/host/leftovers.h"
 #include "engine/eal.h"
@@ -10,7 +11,10 @@
 namespace tartan {
 namespace {
 
-// EAL pins lcore N to CPU N (-l) and refuses one outside our affinity mask.
+// EAL pins lcore N to CPU N (-l) and refuses a CPU it does not detect
+// (eal_cpu_detected: /sys/devices/system/cpu/cpuN/topology/core_id). Not
+// the caller's affinity mask: a parent that is itself a DPDK process has
+// narrowed its own, and EAL sets each lcore's affinity anew.
 Status check_cpus(const EngineConfig& engine) {
   const auto& extra = engine.eal.extra_args;
   if (std::any_of(extra.begin(), extra.end(), [](const std::string& a) {
@@ -18,21 +22,21 @@ Status check_cpus(const EngineConfig& engine) {
       })) {
     return Status();  // an --lcores map places lcores on CPUs itself
   }
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return Status();
-  const auto usable = [&](unsigned cpu) { return cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed); };
-  const std::string cpus = std::to_string(CPU_COUNT(&allowed)) + " CPU(s) usable here";
+  const auto usable = [](unsigned cpu) {
+    return std::filesystem::exists("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                                   "/topology/core_id");
+  };
+  const std::string cpus =
+      std::to_string(sysconf(_SC_NPROCESSORS_CONF)) + " CPU(s) on this machine";
   for (size_t i = 0; i < engine.workers.lcores.size(); ++i) {
     const unsigned lcore = engine.workers.lcores[i];
     if (!usable(lcore))
       return Status::invalid("workers.lcores[" + std::to_string(i) + "]: CPU " +
-                             std::to_string(lcore) + " does not exist or is not ours (" + cpus +
-                             ")");
+                             std::to_string(lcore) + " does not exist (" + cpus + ")");
   }
   if (!usable(engine.eal.main_lcore))
     return Status::invalid("eal.main_lcore: CPU " + std::to_string(engine.eal.main_lcore) +
-                           " does not exist or is not ours (" + cpus + ")");
+                           " does not exist (" + cpus + ")");
   return Status();
 }
 
