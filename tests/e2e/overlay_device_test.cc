@@ -70,20 +70,28 @@ TEST_F(OverlayDevice, APodGetsTartansFragmentationNeededThroughAStrictHost) {
                            tartan.dir + "/frag-needed.pcap");
   const std::string pmtu_probe = "ip netns exec " + tartan.pod->name() +
                                  " ping -c 1 -W 1 -M do -s 1472 " + kernel.pod_ip.str();
-  std::string route;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    c.sh(*tartan.ns, "ip link set flannel.1 mtu 1500 && " + pmtu_probe);
-    route = c.sh(*tartan.pod, "ip route get " + kernel.pod_ip.str()).output;
-    if (route.find("mtu 1450") != std::string::npos) break;
+  // The watchdog may put the MTU back before the ping passes the host,
+  // which then answers itself (from its cni0 address): try again, with the
+  // pod's learnt path MTU forgotten, until tartan is the one that answers.
+  const std::string from_tartan = "From " + kernel.pod_ip.str() + " icmp_seq=1 Frag needed";
+  std::string answer;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    c.sh(*tartan.pod, "ip route flush cache");
+    answer = c.sh(*tartan.ns, "ip link set flannel.1 mtu 1500 && " + pmtu_probe).output;
+    if (answer.find(from_tartan) != std::string::npos) break;
   }
+  EXPECT_NE(answer.find(from_tartan), std::string::npos)
+      << "no fragmentation-needed from tartan reached the pod: " << answer
+      << tartan.tartand->output();
+  const std::string route = c.sh(*tartan.pod, "ip route get " + kernel.pod_ip.str()).output;
   EXPECT_NE(route.find("mtu 1450"), std::string::npos)
-      << "the pod's path MTU did not drop: " << route << tartan.tartand->output();
+      << "the pod's path MTU did not drop: " << route;
   // From the packet's destination: an address the host routes into the
   // tap, so reverse-path filtering passes where tartan's own overlay
   // address (the host's, on the tap) would be a martian source.
   const std::string seen =
       capture.read("-T fields -E occurrence=f -e ip.src -e icmp.mtu", "sort -u");
-  EXPECT_EQ(seen, kernel.pod_ip.str() + "\t1450\n") << seen;
+  EXPECT_NE(seen.find(kernel.pod_ip.str() + "\t1450\n"), std::string::npos) << seen;
 }
 
 TEST_F(OverlayDevice, VxlanWithAWrongOuterUdpChecksumIsDroppedAndCountedAndAZeroOneAccepted) {
