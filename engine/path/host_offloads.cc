@@ -107,7 +107,13 @@ void Worker::stage_for_gro(uint16_t port, rte_mbuf* m) {
     return;
   }
   m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
+  if (gro_count_ == 0) gro_since_ = rte_rdtsc();
   gro_batch_[gro_count_++] = m;
+}
+
+bool Worker::gro_due(unsigned received) const {
+  return gro_count_ != 0 && (received == 0 || gro_count_ + burst_ > gro_batch_.size() ||
+                             rte_rdtsc() - gro_since_ > gro_hold_cycles_);
 }
 
 void Worker::flush_gro() {

@@ -36,7 +36,9 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
   gro_.gro_types = RTE_GRO_TCP_IPV4;
   // Lightweight mode: merges within one call, at most 128 packets' worth.
   gro_.max_flow_num = 4;
-  gro_.max_item_per_flow = kMaxBurst / 2;
+  gro_.max_item_per_flow = gro_batch_.size() / gro_.max_flow_num;
+  // A segment waits at most 20 us for the rest of its GSO packet.
+  gro_hold_cycles_ = rte_get_tsc_hz() / 50000;
 }
 
 void Worker::set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast) {
@@ -88,7 +90,7 @@ unsigned Worker::poll_once() {
     }
   }
   if (reassembly_->holding()) reassembly_->expire(rte_rdtsc(), counters_);
-  flush_gro();
+  if (gro_due(received)) flush_gro();
   tx_.flush_all();
   for (VnetTap* tap : taps_) tap->transmit();
   counters_.loops.add(1);
@@ -110,6 +112,9 @@ void Worker::run(const std::atomic<bool>& stop) {
     // Only when idle: a busy worker never leaves the loop.
     if (ctx_.idle_sleep_us != 0 && idle >= 64) rte_delay_us_sleep(ctx_.idle_sleep_us);
   }
+  // Segments still waiting for GRO leave before the worker does.
+  flush_gro();
+  tx_.flush_all();
   rte_rcu_qsbr_thread_offline(ctx_.rcu, index_);
   rte_rcu_qsbr_thread_unregister(ctx_.rcu, index_);
 }

@@ -68,9 +68,13 @@ class Worker {
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
   // Decapsulated packets for a vnet tap wait here for GRO: TCP segments
-  // whose checksum verifies are merged per burst into one GSO packet each.
+  // whose checksum verifies are merged into one GSO packet per flow. The
+  // batch is sent when full, when anything that cannot merge comes, when
+  // a poll brings nothing more, or after gro_hold_cycles_ (bounded
+  // latency, as NAPI flushes its GRO lists at the end of a poll).
   void stage_for_gro(uint16_t port, rte_mbuf* m);
   void flush_gro();
+  bool gro_due(unsigned received) const;
   void ingress(rte_mbuf** pkts, uint16_t n);
   void ingress_offloaded(rte_mbuf* m);
   // A tunnel packet whose outer headers are checked up to UDP, with where
@@ -122,9 +126,13 @@ class Worker {
   std::vector<VnetTap*> taps_;  // vnet taps whose frames this worker moves (their RX queue 0)
   rte_gso_ctx gso_{};
   rte_gro_param gro_{};
-  std::array<rte_mbuf*, kMaxBurst> gro_batch_;
+  // Up to two bursts, so a GSO packet's worth of segments (the kernel
+  // hands them over together, in more than one burst) merges into one.
+  std::array<rte_mbuf*, 2 * kMaxBurst> gro_batch_;
   uint16_t gro_count_ = 0;
   uint16_t gro_port_ = kNoPort;
+  uint64_t gro_since_ = 0;        // TSC when the batch's first segment came
+  uint64_t gro_hold_cycles_ = 0;  // how long a segment may wait in the batch
 };
 
 }  // namespace tartan

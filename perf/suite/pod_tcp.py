@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Pod-to-pod TCP (iperf3, 1 and 4 streams) on the paths issue 19 compares,
+"""Pod to pod TCP (iperf3, 1 and 4 streams) and UDP in 64-byte frames
+(packets per second) on the paths issue 19 compares,
 in one run, interleaved, so that what else the machine does weighs on all
 of them alike:
 
@@ -164,14 +165,17 @@ def ksoftirqd_ticks() -> int:
 
 
 def iperf(src_ns: str, dst_ns: str, dst_ip: str, streams: int, seconds: int,
-          extra_pids: list[int]) -> tuple[float, float]:
-    """(Gbit/s received, CPU cores used) of one iperf3 run."""
+          extra_pids: list[int], udp_payload: int = 0) -> tuple[float, float]:
+    """(Gbit/s received, CPU cores used) of one iperf3 run; with
+    udp_payload, UDP datagrams of that size sent as fast as iperf3 can, and
+    (Mpps received, cores) instead."""
     os.makedirs(CGROUP, exist_ok=True)
     server = Process(["ip", "netns", "exec", dst_ns, "iperf3", "-s", "-1", "-p", "5301"], "iperf3 -s")
     wait_until(lambda: ":5301" in run(["ip", "netns", "exec", dst_ns, "ss", "-ltn"]), 10,
                "iperf3 server")
+    udp = ["-u", "-b", "0", "-l", str(udp_payload)] if udp_payload else []
     client = Process(["ip", "netns", "exec", src_ns, "iperf3", "-c", dst_ip, "-p", "5301", "-t",
-                      str(seconds), "-P", str(streams), "-J"], "iperf3 -c")
+                      str(seconds), "-P", str(streams), "-J", *udp], "iperf3 -c")
     for pid in [server.proc.pid, client.proc.pid] + extra_pids:
         with open(f"{CGROUP}/cgroup.procs", "w") as f:
             f.write(str(pid))
@@ -184,9 +188,11 @@ def iperf(src_ns: str, dst_ns: str, dst_ip: str, streams: int, seconds: int,
     soft1, t1 = ksoftirqd_ticks(), time.monotonic()
     server.stop()
     result = json.loads(client.output())
-    gbps = result["end"]["sum_received"]["bits_per_second"] / 1e9
     cores = ((used1 - used0) / 1e9 + (soft1 - soft0) / os.sysconf("SC_CLK_TCK")) / (t1 - t0)
-    return gbps, cores
+    if udp_payload:
+        total = result["end"]["sum"]
+        return (total["packets"] - total["lost_packets"]) / total["seconds"] / 1e6, cores
+    return result["end"]["sum_received"]["bits_per_second"] / 1e9, cores
 
 
 def main() -> int:
@@ -198,29 +204,36 @@ def main() -> int:
     on_exit(lambda: os.path.isdir(CGROUP) and os.rmdir(CGROUP))
     c = Cluster()
     runs = []
+    # (kind, streams, UDP payload): TCP bulk, and 64-byte frames of UDP
+    # (18 bytes of payload) for packets per second.
+    kinds = (("tcp", 1, 0), ("tcp", 4, 0), ("udp64", 1, 18))
+    unit = {"tcp": "Gbit/s", "udp64": "Mpps"}
+
+    def measure(name, src, dst, ip, kind, streams, payload, pids, rnd):
+        rate, cores = iperf(src, dst, ip, streams, o.seconds, pids, payload)
+        runs.append({"path": name, "kind": kind, "streams": streams, "round": rnd, "rate": rate,
+                     "unit": unit[kind], "cores": cores})
+        print(f"{name:20} {kind:5} P{streams} {rate:6.2f} {unit[kind]:6} {cores:5.2f} cores",
+              flush=True)
+
     for rnd in range(o.rounds):
-        for streams in (1, 4):
-            gbps, cores = iperf(c.pods[1], c.pods[3], "10.244.3.2", streams, o.seconds, [])
-            runs.append({"path": "kernel", "streams": streams, "round": rnd, "gbps": gbps, "cores": cores})
-            print(f"{'kernel':20} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
+        for kind, streams, payload in kinds:
+            measure("kernel", c.pods[1], c.pods[3], "10.244.3.2", kind, streams, payload, [], rnd)
             for device in ("net_tap", "vnet_tap"):
                 c.use(device)
-                kind = device.split("_")[0]
-                for name, src, dst, ip in ((f"kernel->tartan-{kind}", c.pods[1], c.pods[2], "10.244.2.2"),
-                                           (f"tartan-{kind}->kernel", c.pods[2], c.pods[1], "10.244.1.2")):
-                    gbps, cores = iperf(src, dst, ip, streams, o.seconds, [c.tartand.proc.pid])
-                    runs.append({"path": name, "streams": streams, "round": rnd, "gbps": gbps,
-                                 "cores": cores})
-                    print(f"{name:20} P{streams} {gbps:6.2f} Gbit/s {cores:5.2f} cores", flush=True)
+                tag = device.split("_")[0]
+                for name, src, dst, ip in ((f"kernel->tartan-{tag}", c.pods[1], c.pods[2], "10.244.2.2"),
+                                           (f"tartan-{tag}->kernel", c.pods[2], c.pods[1], "10.244.1.2")):
+                    measure(name, src, dst, ip, kind, streams, payload, [c.tartand.proc.pid], rnd)
     print(f"\nmedians over {o.rounds} rounds")
-    print("path              streams  Gbit/s  cores  Gbit/s per core   (min..max Gbit/s)")
-    for name in dict.fromkeys(r["path"] for r in runs):
-        for streams in (1, 4):
-            rs = [r for r in runs if r["path"] == name and r["streams"] == streams]
-            gbps = statistics.median(r["gbps"] for r in rs)
+    print("path                 kind  streams    rate unit    cores  per core   (min..max)")
+    for kind, streams, _ in kinds:
+        for name in dict.fromkeys(r["path"] for r in runs):
+            rs = [r for r in runs if r["path"] == name and r["kind"] == kind and r["streams"] == streams]
+            rate = statistics.median(r["rate"] for r in rs)
             cores = statistics.median(r["cores"] for r in rs)
-            print(f"{name:20} {streams:8} {gbps:7.2f} {cores:6.2f} {gbps / cores:16.2f}   "
-                  f"({min(r['gbps'] for r in rs):.2f}..{max(r['gbps'] for r in rs):.2f})")
+            print(f"{name:20} {kind:5} {streams:7} {rate:7.2f} {unit[kind]:6} {cores:6.2f} "
+                  f"{rate / cores:9.2f}   ({min(r['rate'] for r in rs):.2f}..{max(r['rate'] for r in rs):.2f})")
     if o.json:
         with open(o.json, "w") as f:
             json.dump(runs, f, indent=1)
