@@ -78,7 +78,15 @@ TEST(EtcdLease, HandWrittenFlanneldLeasesBecomeRoutesAndFollowEveryChange) {
   EXPECT_EQ(n.mirror().get("10.244.3.0-24")->status.reason,
             "backend-type is 'host-gw', this node runs vxlan");
   EXPECT_EQ(n.mirror().get("10.244.4.0-24")->status.reason, "VNI 2 differs from ours (1)");
-  EXPECT_FALSE(n.mirror().get("10.244.5.0-24"));
+  // Unreadable: listed, not routed, saying why (flanneld only logs it).
+  ASSERT_TRUE(n.mirror().get("10.244.5.0-24"));
+  EXPECT_FALSE(n.mirror().get("10.244.5.0-24")->status.routed);
+  EXPECT_NE(
+      n.mirror().get("10.244.5.0-24")->status.reason.find(kSubnets + "10.244.5.0-24 (revision "),
+      std::string::npos);
+  EXPECT_NE(n.mirror().get("10.244.5.0-24")->status.reason.find("value cannot be read"),
+            std::string::npos)
+      << n.mirror().get("10.244.5.0-24")->status.reason;
   EXPECT_NE(*n.subnet(), *Ipv4Prefix::parse("10.244.5.0/24")) << "an unreadable lease still holds";
 
   // After: a new node, a new VtepMAC and public IP, a deletion; each within a second.
@@ -95,9 +103,30 @@ TEST(EtcdLease, HandWrittenFlanneldLeasesBecomeRoutesAndFollowEveryChange) {
       1s));
   etcd.del(kSubnets + "10.244.6.0-24");
   EXPECT_TRUE(eventually([&] { return !route_to("10.244.6.0/24"); }, 1s));
-  // A value that turns unreadable takes its route with it.
+  // A value that turns unreadable keeps the route of the last good one, as
+  // flanneld (which ignores the event) does, and says so.
+  testing::LogCapture log;
   etcd.put(kSubnets + "10.244.2.0-24", R"({"PublicIP":"nope"})");
-  EXPECT_TRUE(eventually([&] { return n.routes().empty(); }, 1s));
+  const auto noted = [&] {
+    auto rec = n.mirror().get("10.244.2.0-24");
+    return rec &&
+           rec->status.reason.find("keeping the route of its last good value") != std::string::npos;
+  };
+  ASSERT_TRUE(eventually(noted, 1s)) << n.mirror().get("10.244.2.0-24")->status.reason;
+  EXPECT_TRUE(n.mirror().get("10.244.2.0-24")->status.routed);
+  ASSERT_TRUE(route_to("10.244.2.0/24"));
+  EXPECT_EQ(route_to("10.244.2.0/24")->public_ip.str(), "192.0.2.30");
+  EXPECT_NE(log.text().find("value cannot be read"), std::string::npos) << log.text();
+  // A good value again clears the note.
+  etcd.put_with_lease(kSubnets + "10.244.2.0-24",
+                      flanneld_vxlan_lease("192.0.2.31", "ae:4b:8f:00:00:23"));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto rec = n.mirror().get("10.244.2.0-24");
+        return rec && rec->status.routed && rec->status.reason.empty() &&
+               route_to("10.244.2.0/24")->public_ip.str() == "192.0.2.31";
+      },
+      1s));
 }
 
 TEST(EtcdLease, EtcdConfigIsAdoptedOrRefusedNamingBothValues) {
