@@ -485,12 +485,16 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
 // lease.source, looked at before read_lease checks it: with kube, the
 // network's SubnetLen, SubnetMin and SubnetMax are not flannel's to check,
 // and the underlay's device and address may come from our Node.
-bool kube_mode(const Section& top) {
+bool lease_source_is(const Section& top, const char* name) {
   if (!top.has("lease") || !top.get("lease").IsMap()) return false;
   const YAML::Node source = top.get("lease")["source"];
   // A lease without `source` yields yaml-cpp's invalid node, whose type
   // cannot be asked (it throws); its truth can.
-  return source && source.IsScalar() && source.Scalar() == "kube";
+  return source && source.IsScalar() && source.Scalar() == name;
+}
+
+bool kube_mode(const Section& top) {
+  return lease_source_is(top, "kube");
 }
 
 // `network`, or `network_file`: kube-flannel's net-conf.json (its
@@ -502,6 +506,11 @@ void read_network(Reader& r, const Section& top, Config& c) {
            "give network or network_file, not both (network_file is flannel's net-conf.json)");
   }
   if (!from_file && !top.has("network")) {
+    // As flanneld with etcd: <prefix>/config is the network config.
+    if (lease_source_is(top, "etcd")) {
+      c.network_from_etcd = true;
+      return;
+    }
     r.fail(top.node(), "network",
            "required section is missing (or network_file: the path of flannel's net-conf.json)");
   }
@@ -747,6 +756,15 @@ void set_overlay_mtus(Config& c) {
   }
 }
 
+}  // namespace
+
+void derive_from_network(Config& c) {
+  derive_dataplane(c, c.engine.dataplane);
+  set_overlay_mtus(c);
+}
+
+namespace {
+
 std::string default_node_name() {
   if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
   char host[256] = {};
@@ -831,8 +849,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                  std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
                      std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
-  derive_dataplane(c, c.engine.dataplane);
-  set_overlay_mtus(c);
+  derive_from_network(c);
   return c;
 }
 
@@ -1044,7 +1061,13 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
 
   const NetworkConfig& n = c.network;
-  if (!c.network_file.empty()) {
+  if (c.network_from_etcd) {
+    // Left out again: read from etcd at every start.
+    out << YAML::Comment("network: " + c.lease.etcd.prefix + "/config in etcd" +
+                         (n.network.len ? " (Network " + n.network.str() + ", Backend " +
+                                              backend_type_name(n.backend.type) + ")"
+                                        : ""));
+  } else if (!c.network_file.empty()) {
     // Read again from the file, which is what stays in effect.
     out << YAML::Key << "network_file" << YAML::Value << c.network_file;
     out << YAML::Comment("Network " + n.network.str() + ", Backend " +

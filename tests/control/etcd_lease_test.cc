@@ -154,6 +154,35 @@ TEST(EtcdLease, EtcdConfigIsAdoptedOrRefusedNamingBothValues) {
             "192.0.2.0/24 (ports.underlay.address)");
 }
 
+TEST(EtcdLease, WithoutANetworkOfItsOwnTheEtcdConfigMustExistAndIsAdoptedWhole) {
+  EtcdServer etcd;
+  // As flanneld: no <prefix>/config is an error, retried until
+  // startup_timeout_s, then naming the key.
+  EtcdNode missing(
+      {.index = 1, .endpoints = {etcd.endpoint()}, .network = "", .startup_timeout_s = 1});
+  EXPECT_TRUE(missing.config().network_from_etcd);
+  const Status failed = missing.start();
+  EXPECT_EQ(failed.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(failed.message(),
+            "/coreos.com/network/config is not in etcd: with no network (or network_file) in "
+            "node-1.yaml, it is the network config, as for flanneld (etcdctl put "
+            "/coreos.com/network/config "
+            "'{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}') (gave up "
+            "after lease.etcd.startup_timeout_s 1)");
+
+  // Written: its network and backend are this node's, as flanneld's are.
+  etcd.put("/coreos.com/network/config",
+           R"({"Network":"10.250.0.0/16","SubnetLen":26,"Backend":{"Type":"udp","Port":8300}})");
+  EtcdNode n({.index = 2, .endpoints = {etcd.endpoint()}, .network = ""});
+  ASSERT_TRUE(n.start().ok());
+  EXPECT_EQ(n.config().network.network.str(), "10.250.0.0/16");
+  EXPECT_EQ(n.subnet()->len, 26);
+  EXPECT_TRUE(Ipv4Prefix::parse("10.250.0.0/16")->contains(*n.subnet()));
+  EXPECT_EQ(n.config().engine.dataplane.backend, BackendType::kUdp);
+  EXPECT_EQ(n.config().engine.dataplane.udp_port, 8300);
+  EXPECT_EQ(etcd.get(key_of(n)), R"({"PublicIP":"192.0.2.12","PublicIPv6":null})");
+}
+
 TEST(EtcdLease, OutOfSubnetsNamesTheRangeAndLeavesNothingBehind) {
   EtcdServer etcd;
   const std::string two =
