@@ -110,8 +110,10 @@ Status Daemon::launch() {
   config_service_ = std::make_unique<ConfigService>(config_.source_name, config_to_yaml(config_));
   stats_ = std::make_unique<StatsService>(*engine_);
   nodes_ = std::make_unique<NodesService>(
-      *mirror_, WatchLimits{config_.control.watch_history,
-                            std::chrono::milliseconds(config_.control.stream_write_timeout_ms)});
+      *mirror_,
+      WatchLimits{config_.control.watch_history,
+                  std::chrono::milliseconds(config_.control.stream_write_timeout_ms)},
+      source_->mirror_owner());
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);

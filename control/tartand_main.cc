@@ -225,6 +225,9 @@ int run(const Options& opts) {
                              config->engine.eal.file_prefix)) {
     TARTAN_LOG(NOTICE, kDaemon, "%s", line.c_str());
   }
+  // The prefix EAL will run with, so `tartanctl config` shows what
+  // dpdk-telemetry.py -f needs.
+  config->engine.eal.file_prefix = eal_file_prefix(config->engine.eal);
   TARTAN_LOG(
       INFO, kDaemon, "tartand %s: config %s; %s", kTartanVersion, config->source_name.c_str(),
       plan->use_hugepages ? "hugepages"
@@ -253,8 +256,7 @@ int run(const Options& opts) {
   }
   Engine& engine = (*daemon)->engine();
 
-  const std::string prefix =
-      eal_args[std::find(eal_args.begin(), eal_args.end(), "--file-prefix") - eal_args.begin() + 1];
+  const std::string& prefix = config->engine.eal.file_prefix;
   for (const Port& p : engine.ports()) {
     TARTAN_LOG(INFO, kDaemon, "port %-10s %-9s %-12s mac %s, %u rx / %u tx queues",
                p.name().c_str(), port_role_name(p.role()), p.driver().c_str(),

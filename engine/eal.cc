@@ -54,6 +54,10 @@ std::string device_iface(const std::string& device) {
   return "";
 }
 
+std::string eal_file_prefix(const EalConfig& eal) {
+  return eal.file_prefix.empty() ? "tartan-" + std::to_string(getpid()) : eal.file_prefix;
+}
+
 std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages) {
   std::vector<unsigned> lcores{config.eal.main_lcore};
   for (unsigned l : config.workers.lcores) lcores.push_back(l);
@@ -68,9 +72,7 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
   std::vector<std::string> args{"tartand"};
   if (!mapped) args.insert(args.end(), {"-l", lcore_list.str()});
   args.insert(args.end(), {"--main-lcore", std::to_string(config.eal.main_lcore)});
-  const std::string prefix = config.eal.file_prefix.empty() ? "tartan-" + std::to_string(getpid())
-                                                            : config.eal.file_prefix;
-  args.insert(args.end(), {"--file-prefix", prefix});
+  args.insert(args.end(), {"--file-prefix", eal_file_prefix(config.eal)});
   // Nothing may outlive the process, even when it is killed: --in-memory
   // keeps hugepage backing files unlinked; --no-huge has no such files but
   // implies legacy memory, which --in-memory refuses, so there --no-shconf

@@ -31,6 +31,10 @@ std::string device_iface(const std::string& device);
 // unique --file-prefix, the PCI allow-list and vdevs of the configured ports.
 std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hugepages);
 
+// EAL's --file-prefix for `eal`: eal.file_prefix, else "tartan-<our pid>"
+// (what dpdk-telemetry.py -f needs).
+std::string eal_file_prefix(const EalConfig& eal);
+
 // Removes EAL's runtime directory (/var/run/dpdk/<prefix>) when the process
 // exits, once note_eal_started() has been called: DPDK leaves it behind.
 // Call before rte_eal_init so the removal runs after DPDK's own exit handlers.

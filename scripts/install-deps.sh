@@ -19,6 +19,7 @@ packages=(
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   python3-yaml  # a YAML 1.1 reader: tartanctl -o yaml read back as kubectl would (tartanctl_test)
   gnuplot-nox procps openssl ethtool iputils-ping
+  help2man  # man pages generated from tartand and tartanctl --help at build time (dist/)
   curl  # the kube e2e test asks /readyz inside a node's namespace, as the kubelet's probe does
 )
 

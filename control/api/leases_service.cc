@@ -1,6 +1,7 @@
 #include "control/api/leases_service.h"
 
 #include "control/api/api_convert.h"
+#include "control/sources/etcd/etcd_lease_json.h"
 
 namespace tartan {
 
@@ -15,9 +16,16 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
   out->set_backend(backend_type_name(dp.backend));
   if (dp.backend == BackendType::kVxlan) out->set_vni(dp.vni);
   if (dp.backend != BackendType::kHostGw) out->set_port(dp.udp_port);
-  for (const auto& [k, v] :
-       own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip)) {
-    (*out->mutable_annotations())[k] = v;
+  if (config_.lease.source == LeaseSource::kEtcd) {
+    // What the etcd source wrote: flanneld nodes read our lease there, not
+    // from annotations.
+    out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(state.pod_cidr));
+    out->set_etcd_value(encode_lease_attrs(public_ip, dp.backend, dp.vni, engine_.vtep_mac()));
+  } else {
+    for (const auto& [k, v] :
+         own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip)) {
+      (*out->mutable_annotations())[k] = v;
+    }
   }
   out->set_subnet_file(config_.subnet_file);
   out->set_source(lease_source_name(state.source));

@@ -10,8 +10,15 @@ constexpr uint32_t kMaxPageSize = 10000;
 
 }  // namespace
 
+grpc::Status NodesService::refuse_if_owned(const char* what) const {
+  if (mirror_owner_.empty()) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      std::string(what) + " refused: the node mirror is owned by " + mirror_owner_);
+}
+
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                                      v1::Node* out) {
+  if (grpc::Status s = refuse_if_owned("ApplyNode"); !s.ok()) return s;
   if (!req->has_node()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node: required");
   auto expected =
       parse_resource_version(req->expected_resource_version(), "expected_resource_version");
@@ -24,6 +31,7 @@ grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRe
 
 grpc::Status NodesService::DeleteNode(grpc::ServerContext*, const v1::DeleteNodeRequest* req,
                                       v1::DeleteNodeResponse* out) {
+  if (grpc::Status s = refuse_if_owned("DeleteNode"); !s.ok()) return s;
   if (req->name().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
   auto expected =

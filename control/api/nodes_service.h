@@ -10,8 +10,11 @@ namespace tartan {
 // open watches cost no thread; the other calls are synchronous.
 class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::Nodes::Service> {
  public:
-  explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {})
-      : mirror_(mirror), watches_(mirror, limits) {}
+  // `mirror_owner`: NodeSource::mirror_owner(); when not "", ApplyNode and
+  // DeleteNode are refused with FAILED_PRECONDITION naming it.
+  explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {},
+                        std::string mirror_owner = "")
+      : mirror_(mirror), watches_(mirror, limits), mirror_owner_(std::move(mirror_owner)) {}
 
   grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                          v1::Node* out) override;
@@ -28,8 +31,11 @@ class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::N
   size_t open_watches() const { return watches_.open_count(); }
 
  private:
+  grpc::Status refuse_if_owned(const char* what) const;
+
   NodeMirror& mirror_;
   NodeWatches watches_;
+  const std::string mirror_owner_;
 };
 
 }  // namespace tartan

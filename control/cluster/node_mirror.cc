@@ -153,6 +153,7 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string
     route = node.status.routed ? "route removed" : "was not routed";
   } else if (node.status.routed) {
     route = "routed via " + (node.status.public_ip ? node.status.public_ip->str() : "?");
+    if (!node.status.reason.empty()) route += " (" + node.status.reason + ")";
   } else {
     route = "not routed: " + node.status.reason;
   }
@@ -175,9 +176,23 @@ Result<NodeRecord> NodeMirror::apply(const NodeSpec& node, std::optional<uint64_
   return apply_locked(node, expected_version, Invalid::kRefuse, cause);
 }
 
-Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cause) {
+Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cause,
+                                    const std::optional<std::string>& unroutable) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted, cause);
+  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted, cause,
+                      unroutable ? &*unroutable : nullptr);
+}
+
+Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& note,
+                                    const std::string& cause) {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
+  if (it->second.status.reason == note) return it->second;
+  it->second.status.reason = note;
+  it->second.resource_version = ++version_;
+  record(NodeEvent::Type::kModified, it->second, cause);
+  return it->second;
 }
 
 std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
@@ -199,13 +214,15 @@ std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
 
 Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
                                             std::optional<uint64_t> expected_version,
-                                            Invalid invalid, const std::string& cause) {
+                                            Invalid invalid, const std::string& cause,
+                                            const std::string* unroutable) {
   if (!valid_node_name(node.name)) {
     return Status::invalid("name: '" + node.name +
                            "' is not a valid node name (lowercase DNS-1123 subdomain)");
   }
   const auto info = read_flannel_node(node, settings_.keys);
-  const std::optional<Status> bad = invalidity(node, info);
+  const std::optional<Status> bad =
+      unroutable ? std::optional(Status::invalid(*unroutable)) : invalidity(node, info);
   if (bad && invalid == Invalid::kRefuse) return *bad;
   // Our own lease decides our podCIDR: a node pushed under our name that
   // says otherwise is a mistake worth refusing, not a change to keep quietly.
@@ -231,7 +248,12 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
     }
   }
   const bool exists = existing != nodes_.end();
-  if (exists && existing->second.spec == node) return existing->second;
+  // Unchanged, unless a note() or the source's reason is to be replaced.
+  if (exists && existing->second.spec == node) {
+    const NodeStatusView& was = existing->second.status;
+    if (unroutable ? !was.routed && was.reason == *unroutable : !was.routed || was.reason.empty())
+      return existing->second;
+  }
 
   NodeRecord rec{node, 0, {}, std::nullopt};
   if (bad) {
@@ -299,7 +321,8 @@ Result<uint64_t> NodeMirror::remove_locked(const std::string& name,
   return version_;
 }
 
-Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause) {
+Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause,
+                               const std::map<std::string, std::string>& unroutable) {
   std::lock_guard lock(mu_);
   std::map<std::string, const NodeSpec*> wanted;
   for (const NodeSpec& n : nodes) wanted[n.name] = &n;
@@ -313,7 +336,10 @@ Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::st
       failures += "; " + r.status().message();
   }
   for (const NodeSpec& n : nodes) {
-    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted, cause); !r)
+    const auto reason = unroutable.find(n.name);
+    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted, cause,
+                              reason == unroutable.end() ? nullptr : &reason->second);
+        !r)
       failures += "; node '" + n.name + "': " + r.status().message();
   }
   if (failures.empty()) return {};

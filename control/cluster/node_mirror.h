@@ -23,7 +23,9 @@ namespace tartan {
 
 struct NodeStatusView {
   bool routed = false;
-  std::string reason;               // why not routed
+  // Why not routed; on a routed node, what its source says is wrong with
+  // it (NodeMirror::note), e.g. a newer record that could not be read.
+  std::string reason;
   std::optional<Ipv4Prefix> route;  // the routed podCIDR
   std::optional<Ipv4Addr> public_ip;
   std::optional<MacAddr> vtep_mac;
@@ -88,15 +90,25 @@ class NodeMirror {
   // valid is kept, not routed, with the reason (and without its
   // annotations when they are over the bound). Only a bad name or an
   // engine failure is an error.
-  Result<NodeRecord> keep(const NodeSpec& node, const std::string& cause = "kept");
+  // `unroutable`: the source's own reason the node cannot be routed (its
+  // record in the store cannot be read); the node is kept, not routed,
+  // saying so.
+  Result<NodeRecord> keep(const NodeSpec& node, const std::string& cause = "kept",
+                          const std::optional<std::string>& unroutable = std::nullopt);
+  // A routed node keeps its spec and route, and `nodes list` shows `note`
+  // as its reason until the node changes again (a new version, logged
+  // with `cause`). NOT_FOUND for an unknown node.
+  Result<NodeRecord> note(const std::string& name, const std::string& note,
+                          const std::string& cause);
   // Returns the version of the deletion.
   Result<uint64_t> remove(const std::string& name,
                           std::optional<uint64_t> expected_version = std::nullopt,
                           const std::string& cause = "removed");
   // Replaces every node with `nodes` (for sources that re-list): what is not
-  // in `nodes` is removed, the rest kept as keep() keeps them. Engine
-  // failures are named.
-  Status replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause = "re-listed");
+  // in `nodes` is removed, the rest kept as keep() keeps them, with the
+  // reasons in `unroutable` (by node name). Engine failures are named.
+  Status replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause = "re-listed",
+                     const std::map<std::string, std::string>& unroutable = {});
 
   std::optional<NodeRecord> get(const std::string& name) const;
   // Nodes after `after_name` in name order, at most `limit`; and the
@@ -143,7 +155,8 @@ class NodeMirror {
   void record(NodeEvent::Type type, NodeRecord node, const std::string& cause);
   enum class Invalid { kRefuse, kKeepUnrouted };
   Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version,
-                                  Invalid invalid, const std::string& cause);
+                                  Invalid invalid, const std::string& cause,
+                                  const std::string* unroutable = nullptr);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version,

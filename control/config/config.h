@@ -103,6 +103,10 @@ struct Config {
   std::string source_name;  // file path, or "<embedded configs/tartan.yaml>"
   EngineConfig engine;      // eal, ports, workers, dataplane
   NetworkConfig network;
+  // lease.source etcd with neither `network` nor `network_file`: as for
+  // flanneld, <prefix>/config in etcd is the network config and must exist;
+  // `network` is filled from it at start.
+  bool network_from_etcd = false;
   // The net-conf.json `network` was read from (kube-flannel's ConfigMap,
   // mounted); "" when the config holds the `network` section itself.
   std::string network_file;

@@ -18,6 +18,7 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/cluster/node_mirror.h"
+#include "control/config/config_keys.h"
 #include "control/config/netconf.h"
 #include "control/config/netconf_json.h"
 #include "control/config/underlay_check.h"
@@ -71,6 +72,19 @@ std::string kind_of(const YAML::Node& n) {
   }
 }
 
+// A map's path in config_keys()' terms: list indexes dropped
+// ("ports.overlay[1]" -> "ports.overlay[]").
+std::string schema_path(const std::string& path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    out += path[i];
+    if (path[i] == '[') {
+      while (i + 1 < path.size() && path[i + 1] != ']') ++i;
+    }
+  }
+  return out;
+}
+
 // A YAML map whose keys have been checked against the allowed set.
 class Section {
  public:
@@ -110,36 +124,35 @@ class Reader {
     fail(it == marks_.end() ? fallback : it->second, key, message);
   }
 
-  // `node` must be a map with keys from `allowed` only. Keys match exactly,
-  // or case-insensitively where Go's encoding/json would (flannel's
-  // net-conf.json is decoded that way).
-  Section section(const YAML::Node& node, const std::string& path,
-                  std::initializer_list<const char*> allowed, bool case_insensitive = false) {
+  // `node` must be a map with the keys config_keys() allows at `path`. Keys
+  // match exactly, or under `network` case-insensitively as Go's
+  // encoding/json would (flannel's net-conf.json is decoded that way).
+  Section section(const YAML::Node& node, const std::string& path) {
     if (!node.IsMap()) fail(node, path, "expected a map, found " + kind_of(node));
+    const std::vector<std::string> allowed = config_keys_in(schema_path(path));
+    const bool case_insensitive = path == "network" || path.starts_with("network.");
     Section s(node, path);
     for (auto it = node.begin(); it != node.end(); ++it) {
       const std::string key = it->first.Scalar();
-      const char* match = nullptr;
-      for (const char* a : allowed) {
-        if (key == a || (case_insensitive && lower(key) == lower(a))) match = a;
+      const std::string* match = nullptr;
+      for (const std::string& a : allowed) {
+        if (key == a || (case_insensitive && lower(key) == lower(a))) match = &a;
       }
       if (match == nullptr) {
         std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
         fail(it->first, s.key_path(key), "unknown key (allowed here: " + list + ")");
       }
-      if (s.has(match)) fail(it->first, s.key_path(key), "given twice");
-      s.add(match, it->second);
-      remember(s.key_path(match), it->second);
+      if (s.has(*match)) fail(it->first, s.key_path(key), "given twice");
+      s.add(*match, it->second);
+      remember(s.key_path(*match), it->second);
     }
     return s;
   }
 
-  Section required_section(const Section& parent, const std::string& key,
-                           std::initializer_list<const char*> allowed,
-                           bool case_insensitive = false) {
+  Section required_section(const Section& parent, const std::string& key) {
     if (!parent.has(key)) fail(parent.node(), parent.key_path(key), "required section is missing");
-    return section(parent.get(key), parent.key_path(key), allowed, case_insensitive);
+    return section(parent.get(key), parent.key_path(key));
   }
 
   std::string scalar(const YAML::Node& n, const std::string& key, const char* expected) {
@@ -224,8 +237,7 @@ class Reader {
 
 void read_eal(Reader& r, const Section& top, EalConfig& eal) {
   if (!top.has("eal")) return;
-  Section s = r.section(top.get("eal"), "eal",
-                        {"main_lcore", "memory_mb", "hugepages", "file_prefix", "extra_args"});
+  Section s = r.section(top.get("eal"), "eal");
   r.maybe_integer(s, "main_lcore", eal.main_lcore, 0, RTE_MAX_LCORE - 1);
   r.maybe_integer(s, "memory_mb", eal.memory_mb, 64, 1 << 20);
   if (s.has("hugepages")) {
@@ -286,8 +298,7 @@ PortConfig read_port(Reader& r, const Section& s, PortRole role, const std::stri
 // (check_underlay).
 void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool from_node) {
   if (!ports.has("underlay")) r.fail(ports.node(), "ports.underlay", "required section is missing");
-  Section u = r.section(ports.get("underlay"), "ports.underlay",
-                        {"name", "device", "mac", "address", "gateway", "mtu"});
+  Section u = r.section(ports.get("underlay"), "ports.underlay");
   PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay", from_node);
   p.mtu = 1500;
   r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
@@ -331,7 +342,7 @@ void read_host_routes(Reader& r, const Section& s, size_t index, const PortConfi
 
 void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string& host_tap,
                 bool underlay_from_node) {
-  Section s = r.required_section(top, "ports", {"underlay", "overlay", "exception"});
+  Section s = r.required_section(top, "ports");
   read_underlay(r, s, engine, underlay_from_node);
 
   if (!s.has("overlay"))
@@ -343,14 +354,13 @@ void read_ports(Reader& r, const Section& top, EngineConfig& engine, std::string
   }
   for (size_t i = 0; i < overlays.size(); ++i) {
     const std::string path = "ports.overlay[" + std::to_string(i) + "]";
-    Section o = r.section(overlays[i], path, {"name", "device", "mac", "routing", "host_routes"});
+    Section o = r.section(overlays[i], path);
     engine.ports.push_back(read_port(r, o, PortRole::kOverlay, "overlay" + std::to_string(i)));
     read_host_routes(r, o, i, engine.ports.back(), host_tap);
   }
   if (s.has("exception")) {
-    engine.ports.push_back(
-        read_port(r, r.section(s.get("exception"), "ports.exception", {"name", "device", "mac"}),
-                  PortRole::kException, "exception"));
+    engine.ports.push_back(read_port(r, r.section(s.get("exception"), "ports.exception"),
+                                     PortRole::kException, "exception"));
   }
 
   std::set<std::string> names, devices;
@@ -382,9 +392,7 @@ void check_default_lcores(Reader& r, const EngineConfig& engine) {
 void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
   if (!top.has("workers")) return check_default_lcores(r, engine);
   WorkersConfig& w = engine.workers;
-  Section s = r.section(top.get("workers"), "workers",
-                        {"lcores", "burst_size", "rx_descriptors", "tx_descriptors", "mempool_size",
-                         "idle_sleep_us", "mempool_cache"});
+  Section s = r.section(top.get("workers"), "workers");
   if (s.has("lcores")) {
     const YAML::Node& n = s.get("lcores");
     if (!n.IsSequence() || n.size() == 0)
@@ -415,11 +423,7 @@ void read_workers(Reader& r, const Section& top, EngineConfig& engine) {
 // The `network` section: flannel's net-conf.json written as YAML, checked
 // key by key (unknown keys are errors, as everywhere in this file).
 RawNetworkConfig read_network_section(Reader& r, const Section& top) {
-  Section s = r.section(top.get("network"), "network",
-                        {"Network", "SubnetLen", "SubnetMin", "SubnetMax", "EnableIPv4",
-                         "EnableIPv6", "EnableNFTables", "IPv6Network", "IPv6SubnetLen",
-                         "IPv6SubnetMin", "IPv6SubnetMax", "Networks", "IPv6Networks", "Backend"},
-                        true);
+  Section s = r.section(top.get("network"), "network");
   RawNetworkConfig raw;
   auto key = [&](const char* k) { return s.key_path(k); };
   if (s.has("EnableIPv4")) raw.enable_ipv4 = r.boolean(s.get("EnableIPv4"), key("EnableIPv4"));
@@ -445,8 +449,7 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
   }
 
   if (s.has("Backend")) {
-    Section b = r.section(s.get("Backend"), key("Backend"),
-                          {"Type", "VNI", "Port", "MTU", "DirectRouting", "GBP", "Learning"}, true);
+    Section b = r.section(s.get("Backend"), key("Backend"));
     auto bkey = [&](const char* k) { return b.key_path(k); };
     raw.backend_type = b.has("Type") ? r.string(b.get("Type"), bkey("Type")) : "";
     if (b.has("VNI")) raw.vni = r.integer(b.get("VNI"), bkey("VNI"), 0, 0xFFFFFF);
@@ -482,12 +485,16 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
 // lease.source, looked at before read_lease checks it: with kube, the
 // network's SubnetLen, SubnetMin and SubnetMax are not flannel's to check,
 // and the underlay's device and address may come from our Node.
-bool kube_mode(const Section& top) {
+bool lease_source_is(const Section& top, const char* name) {
   if (!top.has("lease") || !top.get("lease").IsMap()) return false;
   const YAML::Node source = top.get("lease")["source"];
   // A lease without `source` yields yaml-cpp's invalid node, whose type
   // cannot be asked (it throws); its truth can.
-  return source && source.IsScalar() && source.Scalar() == "kube";
+  return source && source.IsScalar() && source.Scalar() == name;
+}
+
+bool kube_mode(const Section& top) {
+  return lease_source_is(top, "kube");
 }
 
 // `network`, or `network_file`: kube-flannel's net-conf.json (its
@@ -499,6 +506,11 @@ void read_network(Reader& r, const Section& top, Config& c) {
            "give network or network_file, not both (network_file is flannel's net-conf.json)");
   }
   if (!from_file && !top.has("network")) {
+    // As flanneld with etcd: <prefix>/config is the network config.
+    if (lease_source_is(top, "etcd")) {
+      c.network_from_etcd = true;
+      return;
+    }
     r.fail(top.node(), "network",
            "required section is missing (or network_file: the path of flannel's net-conf.json)");
   }
@@ -524,10 +536,7 @@ void read_network(Reader& r, const Section& top, Config& c) {
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
   if (!top.has("control")) return;
-  Section s =
-      r.section(top.get("control"), "control",
-                {"listen", "tls", "watch_history", "watch_history_mb", "socket_group",
-                 "max_message_bytes", "max_concurrent_streams", "stream_write_timeout_ms", "http"});
+  Section s = r.section(top.get("control"), "control");
   r.maybe_integer(s, "watch_history", control.watch_history, 1, 1 << 24);
   r.maybe_integer(s, "watch_history_mb", control.watch_history_mb, 1, 65536);
   r.maybe_integer(s, "max_message_bytes", control.max_message_bytes, 4096, 1 << 30);
@@ -541,14 +550,14 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
     }
   }
   if (s.has("http")) {
-    Section h = r.section(s.get("http"), "control.http", {"listen"});
+    Section h = r.section(s.get("http"), "control.http");
     if (h.has("listen")) control.http.listen = r.string(h.get("listen"), "control.http.listen");
     if (auto a = parse_listen_address(control.http.listen); !control.http.listen.empty() && !a)
       r.fail(h.get("listen"), "control.http.listen", a.status().message());
   }
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
-    Section t = r.section(s.get("tls"), "control.tls", {"cert", "key", "client_ca"});
+    Section t = r.section(s.get("tls"), "control.tls");
     if (t.has("cert")) control.tls_cert = r.string(t.get("cert"), "control.tls.cert");
     if (t.has("key")) control.tls_key = r.string(t.get("key"), "control.tls.key");
     if (t.has("client_ca"))
@@ -560,10 +569,7 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
 
 // lease.etcd: flanneld's --etcd-* flags as YAML (see control/etcd_config.h).
 void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
-  Section s = r.section(node, "lease.etcd",
-                        {"endpoints", "prefix", "tls", "username", "password", "password_file",
-                         "lease_ttl_s", "renew_margin_s", "request_timeout_ms", "retry_initial_ms",
-                         "retry_max_ms", "startup_timeout_s"});
+  Section s = r.section(node, "lease.etcd");
   bool any_tls = false;
   if (s.has("endpoints")) {
     e.endpoints = r.string_list(s.get("endpoints"), "lease.etcd.endpoints");
@@ -583,7 +589,7 @@ void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
       r.fail(s.get("prefix"), "lease.etcd.prefix", "must not be empty");
   }
   if (s.has("tls")) {
-    Section t = r.section(s.get("tls"), "lease.etcd.tls", {"cert", "key", "ca"});
+    Section t = r.section(s.get("tls"), "lease.etcd.tls");
     if (t.has("cert")) e.tls_cert = r.string(t.get("cert"), "lease.etcd.tls.cert");
     if (t.has("key")) e.tls_key = r.string(t.get("key"), "lease.etcd.tls.key");
     if (t.has("ca")) e.tls_ca = r.string(t.get("ca"), "lease.etcd.tls.ca");
@@ -617,11 +623,7 @@ void read_etcd(Reader& r, const YAML::Node& node, EtcdConfig& e) {
 
 // lease.kube: flanneld's --kube-subnet-mgr flags as YAML (see config/kube_config.h).
 void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
-  Section s =
-      r.section(node, "lease.kube",
-                {"kubeconfig", "api_url", "service_account_dir", "set_node_network_unavailable",
-                 "request_timeout_ms", "retry_initial_ms", "retry_max_ms", "watch_timeout_min_s",
-                 "list_page_size", "max_response_mb", "token_reload_s", "startup_timeout_s"});
+  Section s = r.section(node, "lease.kube");
   if (s.has("kubeconfig")) k.kubeconfig = r.string(s.get("kubeconfig"), "lease.kube.kubeconfig");
   if (s.has("api_url")) {
     k.api_url = r.string(s.get("api_url"), "lease.kube.api_url");
@@ -648,7 +650,7 @@ void read_kube(Reader& r, const YAML::Node& node, KubeConfig& k) {
 }
 
 void read_lease(Reader& r, const Section& top, Config& c) {
-  Section s = r.required_section(top, "lease", {"source", "subnet", "etcd", "kube"});
+  Section s = r.required_section(top, "lease");
   if (s.has("source")) {
     const std::string v = r.string(s.get("source"), "lease.source");
     if (v == "static")
@@ -703,9 +705,7 @@ void read_lease(Reader& r, const Section& top, Config& c) {
 void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   if (!top.has("dataplane")) return;
   DataplaneConfig& d = engine.dataplane;
-  Section s = r.section(top.get("dataplane"), "dataplane",
-                        {"vtep_mac", "udp_checksum", "max_routes", "lpm_tbl8_groups",
-                         "icmp_rate_per_s", "arp", "reassembly", "static_neighbours"});
+  Section s = r.section(top.get("dataplane"), "dataplane");
   if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
   if (s.has("udp_checksum"))
     d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
@@ -713,16 +713,14 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   r.maybe_integer(s, "lpm_tbl8_groups", d.lpm_tbl8_groups, 16, 1 << 20);
   r.maybe_integer(s, "icmp_rate_per_s", d.icmp_rate_per_s, 0, 1000000);
   if (s.has("arp")) {
-    Section a = r.section(s.get("arp"), "dataplane.arp",
-                          {"retry_ms", "max_retries", "refresh_s", "queue_len"});
+    Section a = r.section(s.get("arp"), "dataplane.arp");
     r.maybe_integer(a, "retry_ms", d.arp_retry_ms, 10, 60000);
     r.maybe_integer(a, "max_retries", d.arp_max_retries, 1, 100);
     r.maybe_integer(a, "refresh_s", d.arp_refresh_s, 1, 86400);
     r.maybe_integer(a, "queue_len", d.arp_queue_len, 1, 4096);
   }
   if (s.has("reassembly")) {
-    Section a =
-        r.section(s.get("reassembly"), "dataplane.reassembly", {"max_packets", "timeout_ms"});
+    Section a = r.section(s.get("reassembly"), "dataplane.reassembly");
     r.maybe_integer(a, "max_packets", d.reassembly_max_packets, 1, 1 << 20);
     r.maybe_integer(a, "timeout_ms", d.reassembly_timeout_ms, 1, 60000);
   }
@@ -732,7 +730,7 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
       r.fail(list, "dataplane.static_neighbours", "expected a list, found " + kind_of(list));
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
-      Section n = r.section(list[i], path, {"ip", "mac"});
+      Section n = r.section(list[i], path);
       if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
       d.static_neighbours.push_back(
           {r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")});
@@ -758,6 +756,15 @@ void set_overlay_mtus(Config& c) {
   }
 }
 
+}  // namespace
+
+void derive_from_network(Config& c) {
+  derive_dataplane(c, c.engine.dataplane);
+  set_overlay_mtus(c);
+}
+
+namespace {
+
 std::string default_node_name() {
   if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
   char host[256] = {};
@@ -768,7 +775,7 @@ std::string default_node_name() {
 void read_node(Reader& r, const Section& top, NodeConfig& node) {
   node.name = default_node_name();
   if (!top.has("node")) return;
-  Section s = r.section(top.get("node"), "node", {"name", "annotation_prefix", "state_dir"});
+  Section s = r.section(top.get("node"), "node");
   if (s.has("name")) {
     node.name = r.string(s.get("name"), "node.name");
     if (!valid_node_name(node.name))
@@ -792,7 +799,7 @@ void read_node(Reader& r, const Section& top, NodeConfig& node) {
 
 void read_log(Reader& r, const Section& top, LogConfig& log) {
   if (!top.has("log")) return;
-  Section s = r.section(top.get("log"), "log", {"level", "format", "stats_interval"});
+  Section s = r.section(top.get("log"), "log");
   if (s.has("level")) {
     const std::string text = r.string(s.get("level"), "log.level");
     auto level = parse_log_level(text);
@@ -816,9 +823,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!root.IsMap())
     r.fail(root, "(top level)", "expected a map of sections, found " + kind_of(root));
-  Section top = r.section(root, "",
-                          {"eal", "ports", "workers", "network", "network_file", "dataplane",
-                           "node", "control", "lease", "subnet_file", "ip_masq", "log"});
+  Section top = r.section(root, "");
   read_eal(r, top, c.engine.eal);
   read_ports(r, top, c.engine, c.host_tap, kube_mode(top));
   read_workers(r, top, c.engine);
@@ -844,8 +849,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                  std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
                      std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
-  derive_dataplane(c, c.engine.dataplane);
-  set_overlay_mtus(c);
+  derive_from_network(c);
   return c;
 }
 
@@ -1057,7 +1061,13 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
 
   const NetworkConfig& n = c.network;
-  if (!c.network_file.empty()) {
+  if (c.network_from_etcd) {
+    // Left out again: read from etcd at every start.
+    out << YAML::Comment("network: " + c.lease.etcd.prefix + "/config in etcd" +
+                         (n.network.len ? " (Network " + n.network.str() + ", Backend " +
+                                              backend_type_name(n.backend.type) + ")"
+                                        : ""));
+  } else if (!c.network_file.empty()) {
     // Read again from the file, which is what stays in effect.
     out << YAML::Key << "network_file" << YAML::Value << c.network_file;
     out << YAML::Comment("Network " + n.network.str() + ", Backend " +

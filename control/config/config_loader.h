@@ -19,6 +19,11 @@ Result<Config> load_config_file(const std::string& path);
 // path must be absolute, and TCP needs control.tls.cert and key.
 Status check_control_listen(const ControlConfig& control);
 
+// The engine's backend settings and the overlay ports' MTU from
+// config.network, once it is settled (with lease.source etcd and no
+// network section, after <prefix>/config was read).
+void derive_from_network(Config& config);
+
 // The config built into tartand (configs/tartan.yaml).
 Result<Config> load_default_config();
 

@@ -25,7 +25,7 @@ std::optional<ConfigProblem> check_underlay(const Config& c) {
           neighbours[i].ip.str() + " is not on the underlay subnet " + subnet.str()};
     }
   }
-  if (c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
+  if (!c.network_from_etcd && c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
     return ConfigProblem{"network.Network", c.network.network.str() +
                                                 " overlaps the underlay subnet " + subnet.str() +
                                                 " (ports.underlay.address)"};

@@ -83,8 +83,13 @@ int lease(const GlobalOptions& g, const std::optional<std::string>& set_to) {
        {resp.pod_cidr(), resp.network(), std::to_string(resp.mtu()), resp.public_ip(),
         resp.backend(), std::to_string(resp.vni()), std::to_string(resp.port()), resp.vtep_mac(),
         resp.source()}});
-  std::printf("\nannotations for this node (as flanneld would write them):\n");
-  for (const auto& [k, v] : resp.annotations()) std::printf("  %s: '%s'\n", k.c_str(), v.c_str());
+  if (!resp.etcd_key().empty()) {
+    std::printf("\netcd key and value of this lease (what flanneld nodes read):\n  %s\n  %s\n",
+                resp.etcd_key().c_str(), resp.etcd_value().c_str());
+  } else {
+    std::printf("\nannotations for this node (as flanneld would write them):\n");
+    for (const auto& [k, v] : resp.annotations()) std::printf("  %s: '%s'\n", k.c_str(), v.c_str());
+  }
   return kExitOk;
 }
 
@@ -255,7 +260,8 @@ void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   CLI::App* lease_cmd =
       app.add_subcommand("lease",
                          "this node's lease: podCIDR, MTU, VtepMAC, public IP, backend, and the\n"
-                         "annotations a kernel-flannel node needs to reach us");
+                         "annotations a kernel-flannel node needs to reach us (with\n"
+                         "lease.source etcd: our key and value in etcd)");
   lease_cmd->require_subcommand(0, 1);
   CLI::App* set_cmd =
       lease_cmd->add_subcommand("set", "give this node its lease (lease.source: grpc)");

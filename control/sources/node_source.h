@@ -49,6 +49,12 @@ class NodeSource {
 
   // No mirror or lease change after this; the tables stay. Idempotent.
   virtual void stop() = 0;
+
+  // Who owns the node mirror when the API does not ("" when it does): a
+  // source that mirrors a store of record would undo, or silently lose,
+  // what ApplyNode and DeleteNode changed, so the API refuses them naming
+  // this.
+  virtual std::string mirror_owner() const { return ""; }
 };
 
 // The source lease.source names. `config` must outlive it.

@@ -78,7 +78,15 @@ TEST(EtcdLease, HandWrittenFlanneldLeasesBecomeRoutesAndFollowEveryChange) {
   EXPECT_EQ(n.mirror().get("10.244.3.0-24")->status.reason,
             "backend-type is 'host-gw', this node runs vxlan");
   EXPECT_EQ(n.mirror().get("10.244.4.0-24")->status.reason, "VNI 2 differs from ours (1)");
-  EXPECT_FALSE(n.mirror().get("10.244.5.0-24"));
+  // Unreadable: listed, not routed, saying why (flanneld only logs it).
+  ASSERT_TRUE(n.mirror().get("10.244.5.0-24"));
+  EXPECT_FALSE(n.mirror().get("10.244.5.0-24")->status.routed);
+  EXPECT_NE(
+      n.mirror().get("10.244.5.0-24")->status.reason.find(kSubnets + "10.244.5.0-24 (revision "),
+      std::string::npos);
+  EXPECT_NE(n.mirror().get("10.244.5.0-24")->status.reason.find("value cannot be read"),
+            std::string::npos)
+      << n.mirror().get("10.244.5.0-24")->status.reason;
   EXPECT_NE(*n.subnet(), *Ipv4Prefix::parse("10.244.5.0/24")) << "an unreadable lease still holds";
 
   // After: a new node, a new VtepMAC and public IP, a deletion; each within a second.
@@ -95,9 +103,30 @@ TEST(EtcdLease, HandWrittenFlanneldLeasesBecomeRoutesAndFollowEveryChange) {
       1s));
   etcd.del(kSubnets + "10.244.6.0-24");
   EXPECT_TRUE(eventually([&] { return !route_to("10.244.6.0/24"); }, 1s));
-  // A value that turns unreadable takes its route with it.
+  // A value that turns unreadable keeps the route of the last good one, as
+  // flanneld (which ignores the event) does, and says so.
+  testing::LogCapture log;
   etcd.put(kSubnets + "10.244.2.0-24", R"({"PublicIP":"nope"})");
-  EXPECT_TRUE(eventually([&] { return n.routes().empty(); }, 1s));
+  const auto noted = [&] {
+    auto rec = n.mirror().get("10.244.2.0-24");
+    return rec &&
+           rec->status.reason.find("keeping the route of its last good value") != std::string::npos;
+  };
+  ASSERT_TRUE(eventually(noted, 1s)) << n.mirror().get("10.244.2.0-24")->status.reason;
+  EXPECT_TRUE(n.mirror().get("10.244.2.0-24")->status.routed);
+  ASSERT_TRUE(route_to("10.244.2.0/24"));
+  EXPECT_EQ(route_to("10.244.2.0/24")->public_ip.str(), "192.0.2.30");
+  EXPECT_NE(log.text().find("value cannot be read"), std::string::npos) << log.text();
+  // A good value again clears the note.
+  etcd.put_with_lease(kSubnets + "10.244.2.0-24",
+                      flanneld_vxlan_lease("192.0.2.31", "ae:4b:8f:00:00:23"));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto rec = n.mirror().get("10.244.2.0-24");
+        return rec && rec->status.routed && rec->status.reason.empty() &&
+               route_to("10.244.2.0/24")->public_ip.str() == "192.0.2.31";
+      },
+      1s));
 }
 
 TEST(EtcdLease, EtcdConfigIsAdoptedOrRefusedNamingBothValues) {
@@ -123,6 +152,35 @@ TEST(EtcdLease, EtcdConfigIsAdoptedOrRefusedNamingBothValues) {
   EXPECT_EQ(EtcdNode({.index = 3, .endpoints = {etcd.endpoint()}}).start().message(),
             "/coreos.com/network/config: Network 192.0.2.0/23 overlaps the underlay subnet "
             "192.0.2.0/24 (ports.underlay.address)");
+}
+
+TEST(EtcdLease, WithoutANetworkOfItsOwnTheEtcdConfigMustExistAndIsAdoptedWhole) {
+  EtcdServer etcd;
+  // As flanneld: no <prefix>/config is an error, retried until
+  // startup_timeout_s, then naming the key.
+  EtcdNode missing(
+      {.index = 1, .endpoints = {etcd.endpoint()}, .network = "", .startup_timeout_s = 1});
+  EXPECT_TRUE(missing.config().network_from_etcd);
+  const Status failed = missing.start();
+  EXPECT_EQ(failed.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(failed.message(),
+            "/coreos.com/network/config is not in etcd: with no network (or network_file) in "
+            "node-1.yaml, it is the network config, as for flanneld (etcdctl put "
+            "/coreos.com/network/config "
+            "'{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}') (gave up "
+            "after lease.etcd.startup_timeout_s 1)");
+
+  // Written: its network and backend are this node's, as flanneld's are.
+  etcd.put("/coreos.com/network/config",
+           R"({"Network":"10.250.0.0/16","SubnetLen":26,"Backend":{"Type":"udp","Port":8300}})");
+  EtcdNode n({.index = 2, .endpoints = {etcd.endpoint()}, .network = ""});
+  ASSERT_TRUE(n.start().ok());
+  EXPECT_EQ(n.config().network.network.str(), "10.250.0.0/16");
+  EXPECT_EQ(n.subnet()->len, 26);
+  EXPECT_TRUE(Ipv4Prefix::parse("10.250.0.0/16")->contains(*n.subnet()));
+  EXPECT_EQ(n.config().engine.dataplane.backend, BackendType::kUdp);
+  EXPECT_EQ(n.config().engine.dataplane.udp_port, 8300);
+  EXPECT_EQ(etcd.get(key_of(n)), R"({"PublicIP":"192.0.2.12","PublicIPv6":null})");
 }
 
 TEST(EtcdLease, OutOfSubnetsNamesTheRangeAndLeavesNothingBehind) {

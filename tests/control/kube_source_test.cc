@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "control/sources/kube/kube_node_source.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/files.h"
 #include "tests/support/kube_apiserver.h"
@@ -138,6 +139,28 @@ TEST(KubeSource, FollowsNodesAddedChangedAndDeleted) {
       [&] { return route_to(fx, "10.244.2.0/24") == "192.0.2.22 0e:00:00:00:00:02"; }, 5s));
   api.delete_node("node-3");
   EXPECT_TRUE(eventually([&] { return route_to(fx, "10.244.3.0/24").empty(); }, 5s));
+  EXPECT_FALSE(fx.daemon().mirror().get("node-3"));
+}
+
+TEST(KubeSource, NodesApplyAndDeleteThroughTheApiAreRefusedNamingTheApiServer) {
+  KubeApiServer api;
+  api.create_node(node_manifest("node-1", "10.244.1.0/24"));
+  api.create_node(flannel_node(2, "192.0.2.20"));
+  DaemonFixture fx(kube_options(api));
+  ASSERT_TRUE(eventually([&] { return fx.daemon().readiness().ready(); }, 10s));
+  auto stub = v1::Nodes::NewStub(fx.channel());
+  const std::string refused =
+      " refused: the node mirror is owned by the Kubernetes API server (lease.source kube): "
+      "change the Node there (kubectl)";
+
+  EXPECT_EQ(testing::apply(*stub, testing::flannel_node(3)).error_message(), "ApplyNode" + refused);
+  v1::DeleteNodeRequest del;
+  del.set_name("node-2");
+  v1::DeleteNodeResponse gone;
+  const grpc::Status deleted = stub->DeleteNode(testing::ctx().get(), del, &gone);
+  EXPECT_EQ(deleted.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(deleted.error_message(), "DeleteNode" + refused);
+  EXPECT_EQ(route_to(fx, "10.244.2.0/24"), "192.0.2.20 0e:00:00:00:00:02");
   EXPECT_FALSE(fx.daemon().mirror().get("node-3"));
 }
 

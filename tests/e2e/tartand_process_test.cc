@@ -69,6 +69,9 @@ TEST(TartandProcess, DefaultConfigBecomesReadyServesCountersAndExitsCleanlyOnSig
   const CommandResult tel =
       run_command({"sh", "-c", "echo /tartan/drops | dpdk-telemetry.py -f '" + prefix + "' 2>&1"});
   EXPECT_NE(tel.output.find("\"no_route\": "), std::string::npos) << tel.output;
+  // tartanctl config names the prefix EAL runs with, not the config's "".
+  EXPECT_NE(config.output.find("file_prefix: \"" + prefix + "\"\n"), std::string::npos)
+      << config.output;
   struct stat st {};
   ASSERT_EQ(stat(sock.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);

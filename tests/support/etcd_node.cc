@@ -41,12 +41,8 @@ EtcdNode::EtcdNode(const EtcdNodeOptions& o)
       "tx_descriptors: 64}\n"
       "dataplane: {vtep_mac: '" +
       vtep_mac().str() + "', max_routes: " + std::to_string(o.max_routes) +
-      ", lpm_tbl8_groups: 16}\n"
-      "network: " +
-      o.network +
-      "\n"
-      "node: {name: node-" +
-      std::to_string(o.index) + ", state_dir: " + dir_ +
+      ", lpm_tbl8_groups: 16}\n" + (o.network.empty() ? "" : "network: " + o.network + "\n") +
+      "node: {name: node-" + std::to_string(o.index) + ", state_dir: " + dir_ +
       "/state}\n"
       "lease: {source: etcd, etcd: {endpoints: [" +
       endpoints + "], retry_initial_ms: 50, retry_max_ms: 500, startup_timeout_s: " +

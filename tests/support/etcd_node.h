@@ -26,6 +26,7 @@ namespace tartan::testing {
 struct EtcdNodeOptions {
   int index = 1;
   std::vector<std::string> endpoints;
+  // "": none, so <prefix>/config in etcd is the network config.
   std::string network = "{Network: 10.244.0.0/16, Backend: {Type: vxlan}}";
   std::string etcd_yaml;  // more keys of lease.etcd, e.g. ", lease_ttl_s: 6"
   uint32_t startup_timeout_s = 20;

@@ -151,6 +151,25 @@ TEST(ConfigLoader, EffectiveConfigYamlParsesBackToTheSameConfig) {
   EXPECT_EQ(config_to_yaml(*again), yaml);
 }
 
+TEST(ConfigLoader, WithEtcdAndNoNetworkTheNetworkIsEtcdsAndSaysSo) {
+  auto c = parse_config(
+      with_all({{"network:\n  Network: 10.244.0.0/16\n  Backend:\n    Type: vxlan\n", ""},
+                {"  source: static\n  subnet: 10.244.1.0/24\n", "  source: etcd\n"}}),
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->network_from_etcd);
+  const std::string yaml = config_to_yaml(*c);
+  EXPECT_NE(yaml.find("# network: /coreos.com/network/config in etcd"), std::string::npos) << yaml;
+  auto again = parse_config(yaml, "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_TRUE(again->network_from_etcd);
+  // With a network of its own, etcd's config is optional (and must agree).
+  auto own = parse_config(with("  source: static\n  subnet: 10.244.1.0/24\n", "  source: etcd\n"),
+                          "t.yaml");
+  ASSERT_TRUE(own.ok()) << own.status().message();
+  EXPECT_FALSE(own->network_from_etcd);
+}
+
 TEST(ConfigLoader, AMissingFileSaysWhyItCannotBeOpened) {
   auto c = load_config_file("/nonexistent/tartan.yaml");
   ASSERT_FALSE(c.ok());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "control/host/subnet_file.h"
 #include "control/sources/backoff.h"
@@ -223,6 +224,7 @@ void EtcdLeaseSource::handle(const Inbox& item) {
       return;
     }
   }
+  if (!r.events.empty()) programmed(mirror_.footprint().nodes + 1, r.revision);
   update_status([&](EtcdSourceStatus& st) {
     st.events += r.events.size();
     st.next_revision = next_revision_;
@@ -243,38 +245,49 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
     return;
   }
   const std::string name = subnet_key_name(*subnet);
-  const auto remove = [&] {
-    const std::string cause =
-        "etcd lease " + e.kv.key + (e.deleted ? " expired or deleted" : " cannot be routed");
+  const std::string cause = "etcd lease " + e.kv.key + (e.deleted ? " expired or deleted" : " put");
+  if (e.deleted) {
     if (auto r = mirror_.remove(name, std::nullopt, cause);
         !r && r.status().code() != ErrorCode::kNotFound) {
       TARTAN_LOG(WARNING, kControl, "etcd: %s: %s", e.kv.key.c_str(), r.status().message().c_str());
     }
-  };
-  if (e.deleted) {
-    remove();
     return;
   }
-  const std::optional<NodeSpec> node = node_of(*subnet, e.kv);
-  if (!node) {
-    remove();
-    return;
-  }
-  if (auto r = mirror_.apply(*node, std::nullopt, "etcd lease " + e.kv.key + " put"); !r) {
+  const LeaseNode node = node_of(*subnet, e.kv);
+  if (node.unreadable && keep_last_good(name, *node.unroutable)) return;
+  if (node.unroutable)
+    TARTAN_LOG(WARNING, kControl, "etcd: %s; not routed", node.unroutable->c_str());
+  if (auto r = mirror_.keep(node.spec, cause, node.unroutable); !r) {
     TARTAN_LOG(WARNING, kControl, "etcd: %s: %s; not routed", e.kv.key.c_str(),
                r.status().message().c_str());
-    remove();  // no stale route survives a value that cannot be applied
   }
 }
 
-std::optional<NodeSpec> EtcdLeaseSource::node_of(const Ipv4Prefix& subnet,
-                                                 const EtcdKeyValue& kv) const {
+EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const Ipv4Prefix& subnet,
+                                                    const EtcdKeyValue& kv) const {
   auto attrs = decode_lease_attrs(kv.value);
-  if (attrs && attrs->public_ip != public_ip_) return lease_to_node(subnet, *attrs, keys_);
-  TARTAN_LOG(WARNING, kControl, "etcd: %s: %s; not routed", kv.key.c_str(),
-             attrs ? "carries our own public IP (a stale lease of this node)"
-                   : attrs.status().message().c_str());
-  return std::nullopt;
+  if (attrs && attrs->public_ip != public_ip_) return {lease_to_node(subnet, *attrs, keys_), {}};
+  // Kept without annotations: only the podCIDR the key names is known.
+  NodeSpec bare{subnet_key_name(subnet), {subnet.str()}, {}, {}};
+  const std::string at = kv.key + " (revision " + std::to_string(kv.mod_revision) + ")";
+  if (attrs) return {bare, at + " carries our own public IP (a stale lease of this node)"};
+  return {bare, at + ": value cannot be read: " + attrs.status().message(), true};
+}
+
+bool EtcdLeaseSource::keep_last_good(const std::string& name, const std::string& why) {
+  const std::optional<NodeRecord> held = mirror_.get(name);
+  if (!held || !held->status.routed) return false;
+  const std::string note = why + "; keeping the route of its last good value, as flanneld does";
+  TARTAN_LOG(WARNING, kControl, "etcd: %s", note.c_str());
+  if (auto r = mirror_.note(name, note, "etcd lease unreadable"); !r)
+    TARTAN_LOG(WARNING, kControl, "etcd: %s: %s", name.c_str(), r.status().message().c_str());
+  return true;
+}
+
+void EtcdLeaseSource::programmed(size_t leases, int64_t revision) {
+  readiness_.set("tables_programmed", true,
+                 std::to_string(leases) + " lease" + (leases == 1 ? "" : "s") +
+                     " in etcd at revision " + std::to_string(revision));
 }
 
 Status EtcdLeaseSource::sync() {
@@ -309,10 +322,7 @@ Status EtcdLeaseSource::sync() {
     next_revision_ = range->revision + 1;
     synced_ = true;
     drop_watch();  // reopened from the list's revision
-    const size_t n = listed.leases.size();
-    readiness_.set("tables_programmed", true,
-                   std::to_string(n) + " lease" + (n == 1 ? "" : "s") + " in etcd at revision " +
-                       std::to_string(range->revision));
+    programmed(listed.leases.size(), range->revision);
     set_connected("listed " + subnets_prefix_ + " at revision " + std::to_string(range->revision));
     update_status([&](EtcdSourceStatus& st) {
       ++st.syncs;
@@ -394,18 +404,33 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
 Status EtcdLeaseSource::reconcile(const Listed& listed) {
   std::vector<NodeSpec> nodes;
   nodes.reserve(listed.kvs.size());
+  std::map<std::string, std::string> unroutable;
+  std::vector<std::pair<std::string, std::string>> last_good;  // name, why
   for (const EtcdKeyValue& kv : listed.kvs) {
     const auto subnet = subnet_of(kv.key);
     if (!subnet || *subnet == own_->subnet) continue;
-    if (auto node = node_of(*subnet, kv)) nodes.push_back(std::move(*node));
+    LeaseNode node = node_of(*subnet, kv);
+    if (node.unreadable) {
+      if (auto held = mirror_.get(node.spec.name); held && held->status.routed) {
+        nodes.push_back(held->spec);
+        last_good.emplace_back(node.spec.name, *node.unroutable);
+        continue;
+      }
+    }
+    if (node.unroutable) {
+      TARTAN_LOG(WARNING, kControl, "etcd: %s; not routed", node.unroutable->c_str());
+      unroutable[node.spec.name] = *node.unroutable;
+    }
+    nodes.push_back(std::move(node.spec));
   }
   // Our podCIDR moves only when it was lost; give the old one up first so
   // the node that holds it now can be routed.
   const auto local = lease_.get();
   const bool moved = !local || local->pod_cidr != own_->subnet;
   if (local && moved) lease_.clear("etcd: moving to " + own_->subnet.str());
-  if (Status s = mirror_.replace_all(nodes, "etcd leases listed"); !s.ok())
+  if (Status s = mirror_.replace_all(nodes, "etcd leases listed", unroutable); !s.ok())
     TARTAN_LOG(WARNING, kControl, "etcd: %s", s.message().c_str());
+  for (const auto& [name, why] : last_good) keep_last_good(name, why);
   if (moved) return lease_.set(own_->subnet, LeaseSource::kEtcd);
   return {};
 }

@@ -116,9 +116,20 @@ class EtcdLeaseSource {
   bool wait_until(Clock::time_point deadline, bool wake_on_inbox);
   std::string key_of(const Ipv4Prefix& subnet) const;
   std::optional<Ipv4Prefix> subnet_of(const std::string& key) const;
-  // The mirror's node for another node's lease; nullopt (and a warning)
-  // when its value cannot be routed to.
-  std::optional<NodeSpec> node_of(const Ipv4Prefix& subnet, const EtcdKeyValue& kv) const;
+  // Another node's lease as the mirror keeps it: routable, or not, with
+  // the reason (its value cannot be read, or it is a stale lease of ours).
+  struct LeaseNode {
+    NodeSpec spec;
+    std::optional<std::string> unroutable;
+    bool unreadable = false;  // the value is not flannel's LeaseAttrs
+  };
+  LeaseNode node_of(const Ipv4Prefix& subnet, const EtcdKeyValue& kv) const;
+  // flanneld ignores a lease value it cannot read, so the route of the
+  // last good one stays: when `name` is routed, says so on it (log line,
+  // reason in `nodes list`) and returns true.
+  bool keep_last_good(const std::string& name, const std::string& why);
+  // readiness "tables_programmed": the mirror holds etcd as of `revision`.
+  void programmed(size_t leases, int64_t revision);
   template <class F>
   void update_status(F&& f) {
     std::lock_guard lock(status_mu_);

@@ -21,6 +21,11 @@ Status EtcdNodeSource::start(const SourceContext& context) {
   return leases_->start();
 }
 
+std::string EtcdNodeSource::mirror_owner() const {
+  return "etcd (lease.source etcd): every node is a lease under " + config_.lease.etcd.prefix +
+         "/subnets/; change it there (etcdctl)";
+}
+
 void EtcdNodeSource::stop() {
   if (leases_) leases_->stop();
 }

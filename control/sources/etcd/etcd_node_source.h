@@ -17,6 +17,7 @@ class EtcdNodeSource final : public NodeSource {
   Status prepare(Config& config) override;
   Status start(const SourceContext& context) override;
   void stop() override;
+  std::string mirror_owner() const override;
 
   // The running source (after start()), for tests and benchmarks.
   EtcdLeaseSource* leases() { return leases_.get(); }

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "control/config/config_loader.h"
 #include "control/config/netconf_json.h"
 #include "control/sources/backoff.h"
 #include "control/sources/etcd/etcd_netconf.h"
@@ -21,8 +22,9 @@ Result<NetworkConfig> network_from(const std::string& key, const std::string& js
     return Status(ErrorCode::kInvalidArgument,
                   key + ": " + bad_key + ": " + finished.status().message());
   }
-  auto adopted =
-      adopt_etcd_network(config.network, *finished, config.engine.dataplane.underlay_mtu, key);
+  // Without a network of our own, etcd's is ours whole, backend included.
+  const NetworkConfig& ours = config.network_from_etcd ? *finished : config.network;
+  auto adopted = adopt_etcd_network(ours, *finished, config.engine.dataplane.underlay_mtu, key);
   if (!adopted) return adopted.status();
   const Ipv4Prefix underlay = config.engine.underlay.address.network();
   if (adopted->network.overlaps(underlay)) {
@@ -46,6 +48,14 @@ Result<std::unique_ptr<EtcdClient>> connect_etcd(Config& config) {
                   std::chrono::milliseconds(ec.retry_max_ms)};
   while (true) {
     auto got = (*client)->get(key);
+    if (got && got->kvs.empty() && config.network_from_etcd) {
+      // flanneld's "Couldn't find network config", retried until it is written.
+      got = Status(ErrorCode::kUnavailable,
+                   key + " is not in etcd: with no network (or network_file) in " +
+                       config.source_name +
+                       ", it is the network config, as for flanneld (etcdctl put " + key +
+                       " '{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}')");
+    }
     if (got) {
       if (got->kvs.empty()) {
         TARTAN_LOG(NOTICE, kControl,
@@ -56,9 +66,15 @@ Result<std::unique_ptr<EtcdClient>> connect_etcd(Config& config) {
       }
       auto net = network_from(key, got->kvs[0].value, config);
       if (!net) return net.status();
-      if (net->network != config.network.network || net->subnet_len != config.network.subnet_len ||
-          net->subnet_min != config.network.subnet_min ||
-          net->subnet_max != config.network.subnet_max) {
+      if (config.network_from_etcd) {
+        TARTAN_LOG(NOTICE, kControl,
+                   "etcd: network config from %s: Network %s, SubnetLen %u, %s backend",
+                   key.c_str(), net->network.str().c_str(), unsigned{net->subnet_len},
+                   backend_type_name(net->backend.type));
+      } else if (net->network != config.network.network ||
+                 net->subnet_len != config.network.subnet_len ||
+                 net->subnet_min != config.network.subnet_min ||
+                 net->subnet_max != config.network.subnet_max) {
         TARTAN_LOG(NOTICE, kControl,
                    "etcd: %s sets Network %s, SubnetLen %u, SubnetMin %s, SubnetMax %s; they "
                    "replace network.* of %s, as in flanneld",
@@ -67,6 +83,7 @@ Result<std::unique_ptr<EtcdClient>> connect_etcd(Config& config) {
                    config.source_name.c_str());
       }
       config.network = *net;
+      if (config.network_from_etcd) derive_from_network(config);
       return client;
     }
     if (got.status().code() != ErrorCode::kUnavailable ||

@@ -161,6 +161,10 @@ Status KubeNodeSource::start(const SourceContext& context) {
   return {};
 }
 
+std::string KubeNodeSource::mirror_owner() const {
+  return "the Kubernetes API server (lease.source kube): change the Node there (kubectl)";
+}
+
 void KubeNodeSource::stop() {
   if (reflector_) reflector_->stop();  // no callback after this
   queue_.close();

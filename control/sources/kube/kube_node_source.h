@@ -55,6 +55,7 @@ class KubeNodeSource final : public NodeSource {
   Status prepare(Config& config) override;
   Status start(const SourceContext& context) override;
   void stop() override;
+  std::string mirror_owner() const override;
 
   KubeSourceStatus status() const;
 
