@@ -6,6 +6,7 @@
 #include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/http/health_endpoints.h"
+#include "control/http/metrics_endpoint.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -155,11 +156,14 @@ Status Daemon::start_http() {
         (void)engine_->local_subnet();
       },
       std::chrono::seconds(2));
-  auto server = HttpServer::start(listen, health_routes(readiness_, *control_probe_));
+  auto routes = health_routes(readiness_, *control_probe_);
+  routes.merge(metrics_routes(
+      {*engine_, *mirror_, *lease_, readiness_, config_.control.http.metrics_peers}));
+  auto server = HttpServer::start(listen, std::move(routes));
   if (!server)
     return Status(server.status().code(), "control.http.listen " + server.status().message());
   http_ = std::move(server).value();
-  TARTAN_LOG(INFO, kControl, "health endpoints on http://%s (/healthz, /readyz)",
+  TARTAN_LOG(INFO, kControl, "HTTP endpoints on http://%s (/healthz, /readyz, /metrics)",
              http_->address().c_str());
   return {};
 }

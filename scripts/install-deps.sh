@@ -20,6 +20,7 @@ packages=(
   python3-yaml  # a YAML 1.1 reader: tartanctl -o yaml read back as kubectl would (tartanctl_test)
   gnuplot-nox procps openssl ethtool iputils-ping
   curl  # the kube e2e test asks /readyz inside a node's namespace, as the kubelet's probe does
+  prometheus  # promtool checks /metrics; the e2e test scrapes tartand with the real server
 )
 
 missing=()
