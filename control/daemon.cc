@@ -116,9 +116,10 @@ Status Daemon::launch() {
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);
-  auto server =
-      ApiServer::start(config_.control, {health_.get(), config_service_.get(), stats_.get(),
-                                         nodes_.get(), leases_.get(), routes_.get(), ports_.get()});
+  capture_ = std::make_unique<CaptureService>(*engine_);
+  auto server = ApiServer::start(config_.control,
+                                 {health_.get(), config_service_.get(), stats_.get(), nodes_.get(),
+                                  leases_.get(), routes_.get(), ports_.get(), capture_.get()});
   if (!server) return server.status();
   server_ = std::move(server).value();
   readiness_.set("api_serving", true, config_.control.listen);
@@ -132,6 +133,7 @@ void Daemon::stop() {
   if (server_) {
     nodes_->stop_watches();
     stats_->stop_streams();
+    capture_->stop_streams();
     server_->shutdown();
     server_.reset();
   }
