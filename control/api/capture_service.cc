@@ -79,12 +79,18 @@ grpc::Status CaptureService::Capture(grpc::ServerContext* ctx, const v1::Capture
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "a capture is already running");
   auto session = CaptureSession::create(settings);
   if (!session) return to_grpc(session.status());
-  v1::CaptureChunk chunk;
-  chunk.set_pcapng(pcapng_header(names, settings.snaplen));
-  if (!writer->Write(chunk)) return grpc::Status::OK;
-
   // Worker timestamps are TSC ticks: counted from now, in Unix nanoseconds.
   const uint64_t tsc0 = rte_rdtsc(), ns0 = unix_ns_now(), hz = rte_get_tsc_hz();
+  // Attached before the header goes out: a client that sees the header
+  // knows every packet after it is taken.
+  engine_.set_capture(session->get());
+  v1::CaptureChunk chunk;
+  chunk.set_pcapng(pcapng_header(names, settings.snaplen));
+  if (!writer->Write(chunk)) {
+    engine_.set_capture(nullptr);
+    return grpc::Status::OK;
+  }
+
   uint64_t written = 0;
   std::string out;
   const auto write_slot = [&](const CaptureSlot& s) {
@@ -100,7 +106,6 @@ grpc::Status CaptureService::Capture(grpc::ServerContext* ctx, const v1::Capture
         dropped ? std::string("drop: ") + drop_reason_name(static_cast<DropReason>(s.reason)) : "");
     ++written;
   };
-  engine_.set_capture(session->get());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
   bool client_gone = false;
   while (written < count && !ctx->IsCancelled() && !stopping_ &&

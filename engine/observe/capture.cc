@@ -40,6 +40,8 @@ Result<std::unique_ptr<CaptureSession>> CaptureSession::create(const CaptureSett
     auto bpf = compile_filter(settings.filter, settings.snaplen);
     if (!bpf) return bpf.status();
     s->filter_ = *bpf;
+    rte_bpf_jit jit{};
+    if (rte_bpf_get_jit(s->filter_, &jit) == 0) s->jit_ = jit.func;
   }
   s->per_lane_rate_ = std::max<uint32_t>(1, settings.rate_pps / std::max(1u, settings.workers));
   const size_t slot_bytes = RTE_ALIGN_CEIL(sizeof(CaptureSlot) + settings.snaplen, 64);

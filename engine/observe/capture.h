@@ -65,7 +65,7 @@ class CaptureSession {
     if (!(settings_.directions & direction) || !settings_.ports.test(port)) return;
     Lane& l = lanes_[lane];
     for (uint16_t i = 0; i < n; ++i) {
-      if (filter_ != nullptr && rte_bpf_exec(filter_, pkts[i]) == 0) continue;
+      if (filter_ != nullptr && !matches(pkts[i])) continue;
       copy(l, port, direction, pkts[i], reason);
     }
   }
@@ -98,6 +98,12 @@ class CaptureSession {
   };
   explicit CaptureSession(const CaptureSettings& s) : settings_(s), lanes_(s.workers) {}
 
+  // The filter's JIT-compiled code where DPDK has a JIT (x86-64), else its
+  // interpreter.
+  bool matches(rte_mbuf* m) const {
+    return (jit_ != nullptr ? jit_(m) : rte_bpf_exec(filter_, m)) != 0;
+  }
+
   void copy(Lane& l, uint16_t port, CaptureDirection direction, const rte_mbuf* m,
             DropReason reason) {
     const uint64_t now = rte_rdtsc();
@@ -122,6 +128,7 @@ class CaptureSession {
 
   const CaptureSettings settings_;
   rte_bpf* filter_ = nullptr;
+  uint64_t (*jit_)(void*) = nullptr;
   uint32_t per_lane_rate_ = 0;
   std::vector<Lane> lanes_;
   std::vector<uint8_t> slots_;  // every lane's slots, back to back
