@@ -62,7 +62,9 @@ class CaptureSession {
   // skips a packet and counts it (missed()).
   void offer(unsigned lane, uint16_t port, CaptureDirection direction, rte_mbuf* const* pkts,
              uint16_t n, DropReason reason = DropReason::kCount) {
-    if (!(settings_.directions & direction) || !settings_.ports.test(port)) return;
+    // A drop's port is the mbuf's, which a PMD may leave unset (net_ring).
+    if (!(settings_.directions & direction) || port >= RTE_MAX_ETHPORTS || !settings_.ports[port])
+      return;
     Lane& l = lanes_[lane];
     for (uint16_t i = 0; i < n; ++i) {
       if (filter_ != nullptr && !matches(pkts[i])) continue;
