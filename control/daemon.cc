@@ -6,6 +6,7 @@
 #include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/http/health_endpoints.h"
+#include "control/http/metrics_endpoint.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -117,9 +118,10 @@ Status Daemon::launch() {
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);
-  auto server =
-      ApiServer::start(config_.control, {health_.get(), config_service_.get(), stats_.get(),
-                                         nodes_.get(), leases_.get(), routes_.get(), ports_.get()});
+  capture_ = std::make_unique<CaptureService>(*engine_);
+  auto server = ApiServer::start(config_.control,
+                                 {health_.get(), config_service_.get(), stats_.get(), nodes_.get(),
+                                  leases_.get(), routes_.get(), ports_.get(), capture_.get()});
   if (!server) return server.status();
   server_ = std::move(server).value();
   readiness_.set("api_serving", true, config_.control.listen);
@@ -133,6 +135,7 @@ void Daemon::stop() {
   if (server_) {
     nodes_->stop_watches();
     stats_->stop_streams();
+    capture_->stop_streams();
     server_->shutdown();
     server_.reset();
   }
@@ -157,11 +160,14 @@ Status Daemon::start_http() {
         (void)engine_->local_subnet();
       },
       std::chrono::seconds(2));
-  auto server = HttpServer::start(listen, health_routes(readiness_, *control_probe_));
+  auto routes = health_routes(readiness_, *control_probe_);
+  routes.merge(metrics_routes(
+      {*engine_, *mirror_, *lease_, readiness_, config_.control.http.metrics_peers}));
+  auto server = HttpServer::start(listen, std::move(routes));
   if (!server)
     return Status(server.status().code(), "control.http.listen " + server.status().message());
   http_ = std::move(server).value();
-  TARTAN_LOG(INFO, kControl, "health endpoints on http://%s (/healthz, /readyz)",
+  TARTAN_LOG(INFO, kControl, "HTTP endpoints on http://%s (/healthz, /readyz, /metrics)",
              http_->address().c_str());
   return {};
 }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "control/api/api_server.h"
+#include "control/api/capture_service.h"
 #include "control/api/config_service.h"
 #include "control/api/health_service.h"
 #include "control/api/leases_service.h"
@@ -79,6 +80,7 @@ class Daemon {
   std::unique_ptr<LeasesService> leases_;
   std::unique_ptr<RoutesService> routes_;
   std::unique_ptr<PortsService> ports_;
+  std::unique_ptr<CaptureService> capture_;
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<ControlLoopProbe> control_probe_;
   std::unique_ptr<HttpServer> http_;  // with control_probe_

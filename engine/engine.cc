@@ -177,6 +177,7 @@ Status Engine::build_context() {
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
+  ctx_.capture = &capture_;
 
   TablesParams tp;
   tp.max_routes = dp.max_routes;
@@ -481,6 +482,13 @@ Status Engine::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
   if (Status s = tables_->set_local_subnet(subnet); !s.ok()) return s;
   overlay_address_be_.store(subnet ? subnet->addr.be() : 0, std::memory_order_relaxed);
   return {};
+}
+
+void Engine::set_capture(CaptureSession* session) {
+  capture_.store(session, std::memory_order_release);
+  // Each worker loads the pointer once per loop and reports quiescence
+  // after it: once all have, none holds the old one.
+  if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
 }
 
 std::optional<Ipv4Prefix> Engine::local_subnet() const {

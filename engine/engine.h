@@ -61,6 +61,10 @@ class Engine {
   Status apply(const TableDelta& delta);
   // Our own podCIDR, delivered to the first overlay port (nullopt: none).
   Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
+  // Workers offer what they receive, send and drop to `session` (one lane
+  // each; nullptr: to none). Returns once no worker still uses the session
+  // before, which the caller may then free.
+  void set_capture(CaptureSession* session);
   std::optional<Ipv4Prefix> local_subnet() const;
 
   // One round of control-side work: ARP handed over by workers, held
@@ -105,6 +109,7 @@ class Engine {
   MacAddr vtep_mac_;
   DatapathContext ctx_;
   std::atomic<uint32_t> overlay_address_be_{0};
+  std::atomic<CaptureSession*> capture_{nullptr};
   std::unique_ptr<AdjacencyTable> adjacency_;
   std::unique_ptr<NeighbourTable> neighbours_;
   std::unique_ptr<ForwardingTables> tables_;

@@ -77,6 +77,31 @@ void BM_VxlanDecap(benchmark::State& state) {
 }
 BENCHMARK(BM_VxlanDecap)->Arg(18)->Arg(1400);
 
+// Encapsulation with no capture (0), with an idle one attached (1: drops
+// only, and nothing is dropped) and with one whose filter every packet is run
+// through and fails (2: rx and tx on every port, 'udp port 1').
+void BM_VxlanEncapCapture(benchmark::State& state) {
+  EngineFixture fx;
+  fx.add_node(2);
+  std::unique_ptr<CaptureSession> session;
+  if (state.range(0) != 0) {
+    CaptureSettings settings;
+    for (const Port& p : fx.engine().ports()) settings.ports.set(p.id());
+    settings.directions = state.range(0) == 1 ? kCaptureDrop : kCaptureRx | kCaptureTx;
+    if (state.range(0) == 2) settings.filter = "udp port 1";
+    settings.workers = static_cast<unsigned>(fx.engine().workers().size());
+    auto created = CaptureSession::create(settings);
+    if (!created) return state.SkipWithError(created.status().message().c_str());
+    session = std::move(created).value();
+    fx.engine().set_capture(session.get());
+  }
+  run_burst(state, fx, true, fx.pod_frame(*Ipv4Addr::parse("10.244.2.10")));
+  fx.engine().set_capture(nullptr);
+  if (session && session->drain([](const CaptureSlot&) {}) != 0)
+    state.SkipWithError("the capture took packets");
+}
+BENCHMARK(BM_VxlanEncapCapture)->Arg(0)->Arg(1)->Arg(2);
+
 void BM_UdpBackendEncap(benchmark::State& state) {
   EngineFixture fx({.backend = BackendType::kUdp});
   fx.add_node(2);

@@ -21,6 +21,7 @@ packages=(
   gnuplot-nox procps openssl ethtool iputils-ping
   help2man  # man pages generated from tartand and tartanctl --help at build time (dist/)
   curl  # the kube e2e test asks /readyz inside a node's namespace, as the kubelet's probe does
+  prometheus  # promtool checks /metrics; the e2e test scrapes tartand with the real server
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 #include "engine/log.h"
 
@@ -143,7 +144,16 @@ void NodeMirror::set_route_hook(RouteHook hook) {
   route_hook_ = std::move(hook);
 }
 
+namespace {
+
+double unix_seconds_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string& cause) {
+  last_update_seconds_ = unix_seconds_now();
   const char* what = type == NodeEvent::Type::kAdded      ? "added"
                      : type == NodeEvent::Type::kModified ? "modified"
                                                           : "deleted";
@@ -342,6 +352,7 @@ Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::st
         !r)
       failures += "; node '" + n.name + "': " + r.status().message();
   }
+  last_update_seconds_ = unix_seconds_now();
   if (failures.empty()) return {};
   return Status::invalid("some nodes were not applied: " + failures.substr(2));
 }
@@ -361,6 +372,11 @@ std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string&
     out.push_back(it->second);
   }
   return {out, version_};
+}
+
+double NodeMirror::last_update_seconds() const {
+  std::lock_guard lock(mu_);
+  return last_update_seconds_;
 }
 
 uint64_t NodeMirror::resource_version() const {

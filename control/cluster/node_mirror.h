@@ -116,6 +116,9 @@ class NodeMirror {
   std::pair<std::vector<NodeRecord>, uint64_t> list(const std::string& after_name,
                                                     size_t limit) const;
   uint64_t resource_version() const;
+  // When the mirror last changed or was last re-listed (replace_all), in
+  // Unix seconds; 0 before either: how stale the cluster view may be.
+  double last_update_seconds() const;
   // Bytes held by the nodes and by the event log (node_bytes of each).
   struct Footprint {
     size_t nodes = 0, node_bytes = 0, events = 0, event_bytes = 0;
@@ -172,6 +175,7 @@ class NodeMirror {
   std::map<Ipv4Prefix, std::string> routed_;  // route prefix -> node
   std::optional<Ipv4Prefix> local_subnet_;
   uint64_t version_ = 0;
+  double last_update_seconds_ = 0;
   std::deque<NodeEvent> log_;
   size_t log_bytes_ = 0;
   size_t node_bytes_ = 0;

@@ -39,12 +39,15 @@ struct NetworkConfig {
 };
 
 // The `control.http` section: plain HTTP for probes and scrapers
-// (/healthz, /readyz), as flanneld's --healthz-ip / --healthz-port.
+// (/healthz, /readyz, /metrics), as flanneld's --healthz-ip / --healthz-port.
 struct HttpConfig {
   // "" (the default): off, as flanneld's --healthz-port 0. Else
   // "IPv4:PORT" or "[IPv6]:PORT" (control/http/listen_address.h); port 0
   // takes a free one.
   std::string listen;
+  // /metrics: the remote nodes with the most packets that get their own
+  // tunnel counter series; the rest are summed under node="other".
+  uint32_t metrics_peers = 100;
 };
 
 struct ControlConfig {

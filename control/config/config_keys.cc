@@ -80,6 +80,7 @@ constexpr std::string_view kKeys[] = {
     "control.tls.key",
     "control.tls.client_ca",
     "control.http.listen",
+    "control.http.metrics_peers",
     "lease.source",
     "lease.subnet",
     "lease.etcd.endpoints",

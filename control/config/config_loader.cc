@@ -551,6 +551,7 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
   }
   if (s.has("http")) {
     Section h = r.section(s.get("http"), "control.http");
+    r.maybe_integer(h, "metrics_peers", control.http.metrics_peers, 0, 100000);
     if (h.has("listen")) control.http.listen = r.string(h.get("listen"), "control.http.listen");
     if (auto a = parse_listen_address(control.http.listen); !control.http.listen.empty() && !a)
       r.fail(h.get("listen"), "control.http.listen", a.status().message());
@@ -1111,6 +1112,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "stream_write_timeout_ms" << YAML::Value << c.control.stream_write_timeout_ms;
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.control.http.listen;
+  out << YAML::Key << "metrics_peers" << YAML::Value << c.control.http.metrics_peers;
   out << YAML::EndMap;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {

@@ -43,5 +43,6 @@ int usage_error(const std::string& message);
 void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 void add_port_commands(CLI::App& app, const GlobalOptions& g, Action& run);
+void add_capture_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 
 }  // namespace tartan::ctl

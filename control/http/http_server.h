@@ -1,6 +1,6 @@
 // tartand's plain-HTTP server (libmicrohttpd): fixed paths, each answered
-// by a handler, for probes and scrapers (/healthz, /readyz; /metrics can
-// join). GET and HEAD only: another method gets 405, another path 404.
+// by a handler, for probes and scrapers (/healthz, /readyz, /metrics).
+// GET and HEAD only: another method gets 405, another path 404.
 // Handlers run on the connection's own thread, so a slow one (a liveness
 // check waiting for a lock) holds up no other request.
 #pragma once

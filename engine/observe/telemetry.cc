@@ -4,8 +4,10 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
+#include "engine/observe/stats_fields.h"
 
 namespace tartan {
 namespace {
@@ -28,13 +30,8 @@ void fill_ports(const StatsSnapshot& s, rte_tel_data* d) {
     rte_tel_data* c = rte_tel_data_alloc();
     rte_tel_data_start_dict(c);
     rte_tel_data_add_dict_string(c, "role", p.role.c_str());
-    rte_tel_data_add_dict_u64(c, "rx_packets", p.rx_packets);
-    rte_tel_data_add_dict_u64(c, "rx_bytes", p.rx_bytes);
-    rte_tel_data_add_dict_u64(c, "tx_packets", p.tx_packets);
-    rte_tel_data_add_dict_u64(c, "tx_bytes", p.tx_bytes);
-    rte_tel_data_add_dict_u64(c, "hw_rx_missed", p.hw_rx_missed);
+    for (const auto& f : port_stat_fields()) rte_tel_data_add_dict_u64(c, f.name, p.*f.field);
     rte_tel_data_add_dict_u64(c, "link_up", p.link_up);
-    rte_tel_data_add_dict_u64(c, "link_downs", p.link_downs);
     rte_tel_data_add_dict_container(d, p.name.c_str(), c, 0);
   }
 }
@@ -46,32 +43,14 @@ void fill_drops(const StatsSnapshot& s, rte_tel_data* d) {
 }
 
 void fill_events(const StatsSnapshot& s, rte_tel_data* d) {
-  rte_tel_data_add_dict_u64(d, "arp_replies", s.events.arp_replies);
-  rte_tel_data_add_dict_u64(d, "arp_requests_sent", s.events.arp_requests_sent);
-  rte_tel_data_add_dict_u64(d, "arp_learned", s.events.arp_learned);
-  rte_tel_data_add_dict_u64(d, "arp_wait", s.events.arp_wait);
-  rte_tel_data_add_dict_u64(d, "arp_released", s.events.arp_released);
-  rte_tel_data_add_dict_u64(d, "arp_held_now", s.events.arp_held_now);
-  rte_tel_data_add_dict_u64(d, "icmp_errors", s.events.icmp_errors);
-  rte_tel_data_add_dict_u64(d, "to_exception", s.events.to_exception);
-  rte_tel_data_add_dict_u64(d, "to_slow_path", s.events.to_slow_path);
-  rte_tel_data_add_dict_u64(d, "decap_offloaded", s.events.decap_offloaded);
-  rte_tel_data_add_dict_u64(d, "reassembled", s.events.reassembled);
-  rte_tel_data_add_dict_u64(d, "fragments_reassembled", s.events.fragments_reassembled);
-  rte_tel_data_add_dict_u64(d, "gso_packets", s.events.gso_packets);
-  rte_tel_data_add_dict_u64(d, "gso_segments", s.events.gso_segments);
-  rte_tel_data_add_dict_u64(d, "gro_merged", s.events.gro_merged);
-  rte_tel_data_add_dict_u64(d, "gro_segments", s.events.gro_segments);
-  rte_tel_data_add_dict_u64(d, "fragments_held_now", s.events.fragments_held_now);
+  for (const auto& f : event_stat_fields()) rte_tel_data_add_dict_u64(d, f.name, s.events.*f.field);
 }
 
 void fill_workers(const StatsSnapshot& s, rte_tel_data* d) {
   for (const WorkerStats& w : s.workers) {
     rte_tel_data* c = rte_tel_data_alloc();
     rte_tel_data_start_dict(c);
-    rte_tel_data_add_dict_u64(c, "loops", w.loops);
-    rte_tel_data_add_dict_u64(c, "busy_loops", w.busy_loops);
-    rte_tel_data_add_dict_u64(c, "packets", w.processed);
+    for (const auto& f : worker_stat_fields()) rte_tel_data_add_dict_u64(c, f.name, w.*f.field);
     rte_tel_data_add_dict_u64(c, "cycles_per_packet",
                               w.processed ? w.busy_cycles / w.processed : 0);
     rte_tel_data_add_dict_container(d, ("lcore" + std::to_string(w.lcore)).c_str(), c, 0);
@@ -83,21 +62,21 @@ void fill_workers(const StatsSnapshot& s, rte_tel_data* d) {
 void fill_peers(const StatsSnapshot& s, rte_tel_data* d) {
   rte_tel_data* ip = rte_tel_data_alloc();
   rte_tel_data_start_array(ip, RTE_TEL_STRING_VAL);
-  struct Column {
-    const char* name;
-    uint64_t PeerStats::*field;
-    rte_tel_data* data;
-  } columns[] = {{"encap_packets", &PeerStats::encap_packets, rte_tel_data_alloc()},
-                 {"encap_bytes", &PeerStats::encap_bytes, rte_tel_data_alloc()},
-                 {"decap_packets", &PeerStats::decap_packets, rte_tel_data_alloc()},
-                 {"decap_bytes", &PeerStats::decap_bytes, rte_tel_data_alloc()}};
-  for (Column& c : columns) rte_tel_data_start_array(c.data, RTE_TEL_U64_VAL);
+  std::vector<rte_tel_data*> columns;
+  for (size_t i = 0; i < peer_stat_fields().size(); ++i) {
+    columns.push_back(rte_tel_data_alloc());
+    rte_tel_data_start_array(columns.back(), RTE_TEL_U64_VAL);
+  }
   for (const PeerStats& p : s.peers) {
     rte_tel_data_add_array_string(ip, p.public_ip.str().c_str());
-    for (Column& c : columns) rte_tel_data_add_array_u64(c.data, p.*c.field);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      rte_tel_data_add_array_u64(columns[i], p.*peer_stat_fields()[i].field);
+    }
   }
   rte_tel_data_add_dict_container(d, "public_ip", ip, 0);
-  for (Column& c : columns) rte_tel_data_add_dict_container(d, c.name, c.data, 0);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    rte_tel_data_add_dict_container(d, peer_stat_fields()[i].name, columns[i], 0);
+  }
 }
 
 void register_commands() {

@@ -15,6 +15,7 @@
 
 namespace tartan {
 
+class CaptureSession;
 class VnetTap;
 
 inline constexpr uint16_t kNoPort = UINT16_MAX;
@@ -61,6 +62,8 @@ struct DatapathContext {
   // has), the source of ICMP errors where tartan is the hop; 0 until a
   // lease is set.
   const std::atomic<uint32_t>* overlay_address_be = nullptr;
+  // The capture workers offer packets to (Engine::set_capture); null: none.
+  const std::atomic<CaptureSession*>* capture = nullptr;
 };
 
 }  // namespace tartan

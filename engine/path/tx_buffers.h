@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 
+#include "engine/observe/capture.h"
 #include "engine/observe/stats.h"
 
 namespace tartan {
@@ -33,6 +34,11 @@ class TxBuffers {
   }
 
   uint16_t queue() const { return queue_; }
+  // The capture this loop offers sent and unsent packets to, as `lane`.
+  void set_capture(CaptureSession* capture, unsigned lane) {
+    capture_ = capture;
+    capture_lane_ = lane;
+  }
 
  private:
   struct Buffer {
@@ -45,6 +51,9 @@ class TxBuffers {
     if (b.count == 0) return;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < b.count; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
+    // Offered before the device owns (and may free) them.
+    if (capture_ != nullptr) [[unlikely]]
+      capture_->offer(capture_lane_, port, kCaptureTx, b.pkts.data(), b.count);
     const uint16_t sent = rte_eth_tx_burst(port, queue_, b.pkts.data(), b.count);
     for (uint16_t i = sent; i < b.count; ++i) bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
     PortCounters& pc = counters_.ports[port];
@@ -52,6 +61,9 @@ class TxBuffers {
     pc.tx_bytes.add(bytes);
     if (sent < b.count) {
       counters_.drop(DropReason::kTxQueueFull, b.count - sent);
+      if (capture_ != nullptr) [[unlikely]]
+        capture_->offer(capture_lane_, port, kCaptureDrop, &b.pkts[sent], b.count - sent,
+                        DropReason::kTxQueueFull);
       rte_pktmbuf_free_bulk(&b.pkts[sent], b.count - sent);
     }
     b.count = 0;
@@ -63,6 +75,8 @@ class TxBuffers {
   std::array<Buffer, RTE_MAX_ETHPORTS> buffers_{};
   std::array<uint16_t, RTE_MAX_ETHPORTS> pending_{};
   uint16_t num_pending_ = 0;
+  CaptureSession* capture_ = nullptr;
+  unsigned capture_lane_ = 0;
 };
 
 }  // namespace tartan

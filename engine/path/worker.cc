@@ -50,6 +50,8 @@ unsigned Worker::poll_once() {
   const uint64_t start = rte_rdtsc();
   std::array<rte_mbuf*, kMaxBurst> pkts;
   unsigned received = 0;
+  capture_ = ctx_.capture->load(std::memory_order_acquire);
+  tx_.set_capture(capture_, index_);
 
   // Packets the control thread sends through us: ARP requests and packets
   // released by an ARP resolution. They are complete frames.
@@ -71,6 +73,8 @@ unsigned Worker::poll_once() {
     const uint16_t n = rte_eth_rx_burst(rxq.port_id, rxq.queue, pkts.data(), burst_);
     if (n == 0) continue;
     received += n;
+    if (capture_ != nullptr) [[unlikely]]
+      capture_->offer(index_, rxq.port_id, kCaptureRx, pkts.data(), n);
     PortCounters& pc = counters_.ports[rxq.port_id];
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/backends/tunnel_checksum.h"
+#include "engine/observe/capture.h"
 #include "engine/observe/stats.h"
 #include "engine/path/datapath_context.h"
 #include "engine/path/reassembly.h"
@@ -99,6 +100,8 @@ class Worker {
   void to_control(rte_mbuf* m, uint32_t tag);
   void drop(rte_mbuf* m, DropReason reason) {
     counters_.drop(reason);
+    if (capture_ != nullptr) [[unlikely]]
+      capture_->offer(index_, m->port, kCaptureDrop, &m, 1, reason);
     rte_pktmbuf_free(m);
   }
   bool icmp_allowed();
@@ -123,6 +126,7 @@ class Worker {
   uint32_t icmp_in_window_ = 0;
   WorkerCounters counters_;
   TxBuffers tx_;
+  CaptureSession* capture_ = nullptr;  // this loop's (DatapathContext::capture)
   std::vector<VnetTap*> taps_;  // vnet taps whose frames this worker moves (their RX queue 0)
   rte_gso_ctx gso_{};
   rte_gro_param gro_{};

@@ -126,7 +126,7 @@ std::string bash_completes(const std::string& words) {
 
 TEST(TartanctlCommandLine, CompletionScriptsComeFromTheParser) {
   EXPECT_EQ(bash_completes("tartanctl ''"),
-            "nodes events health config lease routes stats ports completion\n");
+            "nodes events health config lease routes stats ports capture completion\n");
   EXPECT_EQ(bash_completes("tartanctl -o json nodes ''"), "list get apply delete\n");
   EXPECT_EQ(bash_completes("tartanctl lease s"), "set\n");
   EXPECT_EQ(bash_completes("tartanctl nodes get x --output ''"), "table json yaml\n");

@@ -166,6 +166,40 @@ TEST_F(TartanctlE2e, AppliedNodeIsReachedThroughVxlanAndDeletedNodeIsNot) {
   EXPECT_GE(std::stoi(json.output), 1) << "the VXLAN packet left the underlay";
 }
 
+// tartanctl capture on the same node: the kernel's pings leave the underlay
+// as VXLAN (tx, filtered), and once node-2 is gone they are dropped on the
+// overlay tap with the reason in their comment.
+TEST_F(TartanctlE2e, CaptureShowsTheVxlanPacketsSentAndTheDropsWithTheirReason) {
+  ASSERT_EQ(ctl({"nodes", "apply", "-f", dir_ + "/node2.yaml"}).exit_code, 0);
+  const auto capture = [&](const std::string& args, const std::string& fields) {
+    Process client({"sh", "-c",
+                    testing::required_env("TARTANCTL") + " --socket " + sock_ + " capture " + args +
+                        " --duration 20 -w " + dir_ + "/c.pcapng"});
+    // The capture is attached once the header is written.
+    testing::eventually([&] { return testing::read_file(dir_ + "/c.pcapng").size() > 0; }, 10s);
+    sh("ping -c 3 -i 0.3 -W 1 -I 10.244.1.0 10.244.2.5");
+    EXPECT_EQ(client.wait(30s), 0) << client.output();
+    return run_command({"sh", "-c",
+                        "tshark -r " + dir_ + "/c.pcapng -d udp.port==8472,vxlan -T fields " +
+                            fields + " 2>/dev/null"})
+        .output;
+  };
+  const std::string sent = capture("-i underlay --direction tx -f 'udp port 8472' -c 3",
+                                   "-e frame.interface_name -e ip.dst -e vxlan.vni -e icmp.type");
+  EXPECT_EQ(sent,
+            "underlay\t192.0.2.20,10.244.2.5\t1\t8\n"
+            "underlay\t192.0.2.20,10.244.2.5\t1\t8\n"
+            "underlay\t192.0.2.20,10.244.2.5\t1\t8\n")
+      << daemon_->output();
+
+  ASSERT_EQ(ctl({"nodes", "delete", "node-2"}).exit_code, 0);
+  const std::string dropped = capture("--direction drop -f icmp -c 2",
+                                      "-e frame.interface_name -e frame.comment -e ip.dst");
+  EXPECT_EQ(dropped,
+            "tartan0\tdrop: no_route\t10.244.2.5\n"
+            "tartan0\tdrop: no_route\t10.244.2.5\n");
+}
+
 TEST_F(TartanctlE2e, ErrorsComeBackWithTheServersMessageAndExitOne) {
   std::string bad = kNode2;
   for (size_t at; (at = bad.find("10.244.2.0/24")) != std::string::npos;)

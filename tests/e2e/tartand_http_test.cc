@@ -57,7 +57,7 @@ std::string health_address(const Process& daemon) {
       [&] {
         std::smatch m;
         const std::string out = daemon.output();
-        if (!std::regex_search(out, m, std::regex("health endpoints on http://([0-9.:]+) ")))
+        if (!std::regex_search(out, m, std::regex("HTTP endpoints on http://([0-9.:]+) ")))
           return false;
         address = m[1];
         return true;
@@ -101,6 +101,82 @@ TEST(TartandHttp, ProbesSeeAliveNotReadyUntilTheLeaseThenReadyAndNothingAfterSig
   ASSERT_TRUE(code.has_value()) << daemon.output();
   EXPECT_EQ(*code, 0) << daemon.output();
   EXPECT_EQ(http_request(base + "/healthz").status, 0);
+}
+
+// Prometheus' own tools read /metrics: promtool finds nothing to object to,
+// and a real Prometheus scraping tartand answers PromQL with what the API says.
+TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
+  const testing::ScopedTempDir dir("h15obs-metrics");
+  Process daemon({testing::required_env("TARTAND"), "--config",
+                  write_config(dir.path(), "127.0.0.1:0"), "--stats-interval", "0"});
+  const std::string address = health_address(daemon);
+  ASSERT_FALSE(address.empty()) << daemon.output();
+  const auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {testing::required_env("TARTANCTL"), "--socket", dir.path() + "/tartan.sock"});
+    return run_command(args);
+  };
+  ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
+  ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
+  testing::write_file(
+      dir.path() + "/node2.yaml",
+      "{apiVersion: v1, kind: Node, metadata: {name: node-2, annotations: {"
+      "flannel.alpha.coreos.com/backend-data: '{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:02\"}', "
+      "flannel.alpha.coreos.com/backend-type: vxlan, "
+      "flannel.alpha.coreos.com/kube-subnet-manager: 'true', "
+      "flannel.alpha.coreos.com/public-ip: 192.0.2.20}}, spec: {podCIDR: 10.244.2.0/24}}\n");
+  const auto applied = ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+
+  const auto r = http_request("http://" + address + "/metrics");
+  ASSERT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* want : {"tartan_port_rx_packets_total{port=\"underlay\",role=\"underlay\"} ",
+                           "tartan_worker_busy_cycles_total{worker=\"0\",lcore=\"",
+                           "tartan_lease_info{pod_cidr=\"10.244.3.0/24\",source=\"grpc\"} 1\n",
+                           "tartan_routes 1\n", "tartan_ready 1\n"}) {
+    EXPECT_NE(r.body.find(want), std::string::npos) << want << "\n" << r.body;
+  }
+  testing::write_file(dir.path() + "/metrics.txt", r.body);
+  const auto lint =
+      run_command({"sh", "-c", "promtool check metrics < " + dir.path() + "/metrics.txt"});
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "") << lint.output;
+
+  testing::write_file(dir.path() + "/prometheus.yml",
+                      "global: {scrape_interval: 1s}\n"
+                      "scrape_configs:\n"
+                      "  - job_name: tartan\n"
+                      "    static_configs: [{targets: ['" +
+                          address + "']}]\n");
+  const std::string prometheus = "127.0.0.1:24915";
+  Process server({"prometheus", "--config.file=" + dir.path() + "/prometheus.yml",
+                  "--storage.tsdb.path=" + dir.path() + "/tsdb",
+                  "--web.listen-address=" + prometheus});
+  const auto query = [&](const std::string& promql) {
+    return http_request("http://" + prometheus + "/api/v1/query?query=" + promql).body;
+  };
+  // Every drop reason the Stats API reports is a series Prometheus stored.
+  const auto stats = ctl({"-o", "json", "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  size_t reasons = 0;
+  for (size_t at = 0; (at = stats.output.find("\"reason\":", at)) != std::string::npos; ++at)
+    ++reasons;
+  ASSERT_GT(reasons, 0u) << stats.output;
+  std::string answer;
+  EXPECT_TRUE(testing::eventually(
+      [&] {
+        answer = query("count%28tartan_drops_total%7Bjob%3D%22tartan%22%7D%29");
+        return answer.find("\"" + std::to_string(reasons) + "\"]") != std::string::npos;
+      },
+      60s, 200ms))
+      << answer << server.output();
+  answer = query("tartan_lease_info");
+  EXPECT_NE(answer.find("\"pod_cidr\":\"10.244.3.0/24\""), std::string::npos) << answer;
+  answer = query("tartan_routes");
+  EXPECT_NE(answer.find(",\"1\"]"), std::string::npos) << answer;
+  server.signal(SIGTERM);
+  EXPECT_TRUE(server.wait(30s).has_value());
 }
 
 TEST(TartandHttp, APortInUseExitsOneNamingTheKey) {

@@ -581,6 +581,23 @@ TEST(ConfigLoader, ControlHttpListenIsOffByDefaultAndTakesIpv4OrBracketedIpv6) {
   }
 }
 
+TEST(ConfigLoader, ControlHttpMetricsPeersDefaultsTo100AndRoundTrips) {
+  auto c = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.http.metrics_peers, 100u);
+  auto h = parse_config(kValid + "control:\n  http: {metrics_peers: 0}\n", "t.yaml");
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(h->control.http.metrics_peers, 0u);
+  auto again = parse_config(config_to_yaml(*h), "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->control.http.metrics_peers, 0u);
+  const std::string error =
+      parse_config(kValid + "control:\n  http: {metrics_peers: 100001}\n", "t.yaml")
+          .status()
+          .message();
+  EXPECT_NE(error.find("control.http.metrics_peers"), std::string::npos) << error;
+}
+
 TEST(ConfigLoaderErrors, ABadControlHttpListenIsNamed) {
   const auto error = [](const std::string& listen) {
     return error_of(kValid + "control:\n  http: {listen: '" + listen + "'}\n");
@@ -601,7 +618,7 @@ TEST(ConfigLoaderErrors, ABadControlHttpListenIsNamed) {
             "t.yaml:22:18: control.http.listen: 'fe80::zz' is not an IPv6 address in "
             "'[fe80::zz]:8081'");
   EXPECT_EQ(error_of(kValid + "control:\n  http: {port: 8081}\n"),
-            "t.yaml:22:10: control.http.port: unknown key (allowed here: listen)");
+            "t.yaml:22:10: control.http.port: unknown key (allowed here: listen, metrics_peers)");
 }
 
 }  // namespace
