@@ -56,7 +56,7 @@ TEST(HttpHealth, AliveButNotReadyUntilTheGrpcLeaseIsSetThenReady) {
 TEST(HttpHealth, UnknownPathsAre404AndOtherMethods405) {
   DaemonFixture fx({.control_yaml = kHttpOnLoopback});
   EXPECT_EQ(http_request(url(fx, "/readyz")).status, 200);  // static lease: ready at once
-  EXPECT_EQ(http_request(url(fx, "/metrics")).status, 404);
+  EXPECT_EQ(http_request(url(fx, "/metric")).status, 404);
   EXPECT_EQ(http_request(url(fx, "/")).status, 404);
   const auto r = http_request(url(fx, "/healthz"), "POST");
   EXPECT_EQ(r.status, 405);
