@@ -17,8 +17,10 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
     -Dwerror=false
 fi
-# Only what the two suites and the API server double's test run.
-ninja -C "$build" tests/unit_tests tests/dataplane_tests tests/flow_tests tests/kube_apiserver_tests
+# Only what the two suites and the API server double's test run: the unit
+# suite's DocsAgreement tests run tartand and tartanctl --help, so those too.
+ninja -C "$build" control/tartand control/tartanctl tests/unit_tests tests/dataplane_tests tests/flow_tests \
+  tests/kube_apiserver_tests
 
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
