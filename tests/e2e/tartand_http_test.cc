@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <functional>
 #include <regex>
 
 #include "tests/support/files.h"
@@ -103,6 +107,57 @@ TEST(TartandHttp, ProbesSeeAliveNotReadyUntilTheLeaseThenReadyAndNothingAfterSig
   EXPECT_EQ(http_request(base + "/healthz").status, 0);
 }
 
+// A remote node with a route, so peer series exist.
+constexpr const char* kRemoteNode =
+    "{apiVersion: v1, kind: Node, metadata: {name: node-2, annotations: {"
+    "flannel.alpha.coreos.com/backend-data: '{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:02\"}', "
+    "flannel.alpha.coreos.com/backend-type: vxlan, "
+    "flannel.alpha.coreos.com/kube-subnet-manager: 'true', "
+    "flannel.alpha.coreos.com/public-ip: 192.0.2.20}}, spec: {podCIDR: 10.244.2.0/24}}\n";
+
+// A real Prometheus on loopback scraping `target` once a second, stopped
+// when it goes.
+struct ScrapingPrometheus {
+  ScrapingPrometheus(const testing::ScopedTempDir& dir, const std::string& target)
+      : server({"prometheus", "--config.file=" + write_scrape_config(dir, target),
+                "--storage.tsdb.path=" + dir.path() + "/tsdb", "--web.listen-address=" + address}) {
+  }
+  ~ScrapingPrometheus() {
+    server.signal(SIGTERM);
+    EXPECT_TRUE(server.wait(30s).has_value());
+  }
+  // The answer of the query API to `promql` (URL-encoded).
+  std::string query(const std::string& promql) const {
+    return http_request("http://" + address + "/api/v1/query?query=" + promql).body;
+  }
+  static std::string write_scrape_config(const testing::ScopedTempDir& dir,
+                                         const std::string& target) {
+    const std::string path = dir.path() + "/prometheus.yml";
+    testing::write_file(path,
+                        "global: {scrape_interval: 1s}\n"
+                        "scrape_configs:\n"
+                        "  - job_name: tartan\n"
+                        "    static_configs: [{targets: ['" +
+                            target + "']}]\n");
+    return path;
+  }
+  const std::string address = "127.0.0.1:24915";
+  Process server;
+};
+
+std::string url_escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
 // Prometheus' own tools read /metrics: promtool finds nothing to object to,
 // and a real Prometheus scraping tartand answers PromQL with what the API says.
 TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
@@ -118,13 +173,7 @@ TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
   };
   ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
   ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
-  testing::write_file(
-      dir.path() + "/node2.yaml",
-      "{apiVersion: v1, kind: Node, metadata: {name: node-2, annotations: {"
-      "flannel.alpha.coreos.com/backend-data: '{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:02\"}', "
-      "flannel.alpha.coreos.com/backend-type: vxlan, "
-      "flannel.alpha.coreos.com/kube-subnet-manager: 'true', "
-      "flannel.alpha.coreos.com/public-ip: 192.0.2.20}}, spec: {podCIDR: 10.244.2.0/24}}\n");
+  testing::write_file(dir.path() + "/node2.yaml", kRemoteNode);
   const auto applied = ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
 
@@ -143,19 +192,8 @@ TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
   EXPECT_EQ(lint.exit_code, 0) << lint.output;
   EXPECT_EQ(lint.output, "") << lint.output;
 
-  testing::write_file(dir.path() + "/prometheus.yml",
-                      "global: {scrape_interval: 1s}\n"
-                      "scrape_configs:\n"
-                      "  - job_name: tartan\n"
-                      "    static_configs: [{targets: ['" +
-                          address + "']}]\n");
-  const std::string prometheus = "127.0.0.1:24915";
-  Process server({"prometheus", "--config.file=" + dir.path() + "/prometheus.yml",
-                  "--storage.tsdb.path=" + dir.path() + "/tsdb",
-                  "--web.listen-address=" + prometheus});
-  const auto query = [&](const std::string& promql) {
-    return http_request("http://" + prometheus + "/api/v1/query?query=" + promql).body;
-  };
+  ScrapingPrometheus prometheus(dir, address);
+  const auto query = [&](const std::string& promql) { return prometheus.query(promql); };
   // Every drop reason the Stats API reports is a series Prometheus stored.
   const auto stats = ctl({"-o", "json", "stats"});
   ASSERT_EQ(stats.exit_code, 0) << stats.output;
@@ -170,13 +208,80 @@ TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
         return answer.find("\"" + std::to_string(reasons) + "\"]") != std::string::npos;
       },
       60s, 200ms))
-      << answer << server.output();
+      << answer << prometheus.server.output();
   answer = query("tartan_lease_info");
   EXPECT_NE(answer.find("\"pod_cidr\":\"10.244.3.0/24\""), std::string::npos) << answer;
   answer = query("tartan_routes");
   EXPECT_NE(answer.find(",\"1\"]"), std::string::npos) << answer;
-  server.signal(SIGTERM);
-  EXPECT_TRUE(server.wait(30s).has_value());
+}
+
+// Every panel of the shipped Grafana dashboard asks something a real
+// Prometheus scraping tartand answers with data: no query names a metric
+// or label tartand lacks, and the node list finds this node.
+TEST(TartandHttp, EveryGrafanaDashboardQueryAnswersFromARealPrometheus) {
+  const testing::ScopedTempDir dir("h15-dashboard");
+  Process daemon({testing::required_env("TARTAND"), "--config",
+                  write_config(dir.path(), "127.0.0.1:0"), "--stats-interval", "0"});
+  const std::string address = health_address(daemon);
+  ASSERT_FALSE(address.empty()) << daemon.output();
+  const auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {testing::required_env("TARTANCTL"), "--socket", dir.path() + "/tartan.sock"});
+    return run_command(args);
+  };
+  ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
+  ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
+  testing::write_file(dir.path() + "/node2.yaml", kRemoteNode);
+  ASSERT_EQ(ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"}).exit_code, 0);
+
+  const nlohmann::json dashboard = nlohmann::json::parse(testing::read_file(
+      testing::required_env("TARTAN_SOURCE_ROOT") + "/configs/dashboards/tartan.json"));
+  std::vector<std::pair<std::string, std::string>> queries;  // panel title, expr
+  std::function<void(const nlohmann::json&)> collect = [&](const nlohmann::json& panels) {
+    for (const auto& p : panels) {
+      if (p.contains("panels")) collect(p["panels"]);
+      for (const auto& t : p.value("targets", nlohmann::json::array()))
+        queries.emplace_back(p["title"], t["expr"]);
+    }
+  };
+  collect(dashboard["panels"]);
+  ASSERT_GT(queries.size(), 20u);
+  std::string instance_query;
+  for (const auto& v : dashboard["templating"]["list"]) {
+    if (v["name"] == "instance") instance_query = v["definition"];
+  }
+  ASSERT_EQ(instance_query, "label_values(tartan_build_info, instance)");
+
+  ScrapingPrometheus prometheus(dir, address);
+  // rate() needs two samples inside its window: wait for a few scrapes.
+  std::string answer;
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        answer = prometheus.query(url_escape("count_over_time(tartan_build_info[1m]) >= 4"));
+        return answer.find("\"result\":[{") != std::string::npos;
+      },
+      60s, 500ms))
+      << answer << prometheus.server.output();
+  answer = http_request("http://" + prometheus.address +
+                        "/api/v1/label/instance/values?match[]=tartan_build_info")
+               .body;
+  EXPECT_NE(answer.find("\"" + address + "\""), std::string::npos) << answer;
+
+  for (auto [title, expr] : queries) {
+    // Grafana's variables as it expands them: every node, a 15 s window.
+    for (const auto& [var, value] :
+         {std::pair{"$__rate_interval", "15s"}, std::pair{"$instance", ".+"}}) {
+      for (size_t at; (at = expr.find(var)) != std::string::npos;)
+        expr.replace(at, std::string(var).size(), value);
+    }
+    answer = prometheus.query(url_escape(expr));
+    EXPECT_NE(answer.find("\"status\":\"success\""), std::string::npos)
+        << title << ": " << expr << "\n"
+        << answer;
+    EXPECT_NE(answer.find("\"result\":[{"), std::string::npos)
+        << title << ": " << expr << " has no data\n"
+        << answer;
+  }
 }
 
 TEST(TartandHttp, APortInUseExitsOneNamingTheKey) {

@@ -11,8 +11,8 @@ std::string kube_manifest_dir() {
   return std::string(TARTAN_SOURCE_ROOT) + "/configs/kubernetes";
 }
 
-std::vector<KubeManifest> load_kube_manifests(bool patches) {
-  const std::string dir = kube_manifest_dir() + (patches ? "/patches" : "");
+std::vector<KubeManifest> load_kube_manifests(const std::string& subdir) {
+  const std::string dir = kube_manifest_dir() + (subdir.empty() ? "" : "/" + subdir);
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.is_regular_file() && entry.path().extension() == ".yaml")
@@ -22,7 +22,7 @@ std::vector<KubeManifest> load_kube_manifests(bool patches) {
   std::vector<KubeManifest> out;
   for (const std::string& f : files) {
     for (const YAML::Node& doc : YAML::LoadAllFromFile(dir + "/" + f)) {
-      if (!doc.IsNull()) out.push_back({(patches ? "patches/" : "") + f, doc});
+      if (!doc.IsNull()) out.push_back({(subdir.empty() ? "" : subdir + "/") + f, doc});
     }
   }
   return out;

@@ -21,9 +21,10 @@ struct KubeManifest {
 };
 
 // Every YAML document of every .yaml file there (what `kubectl apply -f
-// configs/kubernetes/` applies), in file order; with `patches`, those under
-// patches/ instead (what `kubectl patch --patch-file` takes).
-std::vector<KubeManifest> load_kube_manifests(bool patches = false);
+// configs/kubernetes/` applies), in file order; with `subdir`, those under
+// it instead (patches/: what `kubectl patch --patch-file` takes;
+// monitoring/: what clusters with the Prometheus operator add).
+std::vector<KubeManifest> load_kube_manifests(const std::string& subdir = "");
 
 // The object of that kind and name among them; throws when there is none.
 YAML::Node kube_object(const std::vector<KubeManifest>& manifests, const std::string& kind,

@@ -87,7 +87,8 @@ TEST(KubeManifests, EveryDocumentIsAnObjectInTheFlannelNamespace) {
                 .object["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
                 .as<std::string>(),
             "privileged");
-  for (const auto& m : load_kube_manifests(true)) EXPECT_TRUE(m.object["spec"].IsMap()) << m.file;
+  for (const auto& m : load_kube_manifests("patches"))
+    EXPECT_TRUE(m.object["spec"].IsMap()) << m.file;
 }
 
 TEST(KubeManifests, TheClusterRoleGrantsExactlyWhatTartandUsesToItsServiceAccount) {
@@ -213,6 +214,40 @@ TEST(KubeManifests, TheDaemonSetProbesWhereControlHttpListens) {
     }
   }
   EXPECT_EQ(container["ports"][0]["containerPort"].as<int>(), port);
+}
+
+// Prometheus finds /metrics where tartand serves it: at the pod's IP (the
+// node's), through the pod annotations or the operator's PodMonitor.
+TEST(KubeManifests, PrometheusScrapesWhereMetricsAreServed) {
+  const testing::ScopedTempDir dir("kh-manifests");
+  const Config c = shipped_config(dir);
+  const auto address = parse_listen_address(c.control.http.listen);
+  ASSERT_TRUE(address.ok());
+  const std::string listen = listen_address_str(address->addr);
+  EXPECT_EQ(listen.substr(0, listen.rfind(':')), "0.0.0.0") << "a scraper reaches the node's IP";
+  const std::string port = listen.substr(listen.rfind(':') + 1);
+
+  const YAML::Node pod = daemonset()["spec"]["template"];
+  const YAML::Node annotations = pod["metadata"]["annotations"];
+  EXPECT_EQ(annotations["prometheus.io/scrape"].as<std::string>(""), "true");
+  EXPECT_EQ(annotations["prometheus.io/port"].as<std::string>(""), port);
+  EXPECT_EQ(annotations["prometheus.io/path"].as<std::string>(""), "/metrics");
+
+  const YAML::Node monitor = kube_object(load_kube_manifests("monitoring"), "PodMonitor", "tartan");
+  EXPECT_EQ(monitor["metadata"]["namespace"].as<std::string>(""), kNamespace);
+  for (const auto& label : monitor["spec"]["selector"]["matchLabels"]) {
+    EXPECT_EQ(pod["metadata"]["labels"][label.first.as<std::string>()].as<std::string>(""),
+              label.second.as<std::string>())
+        << label.first;
+  }
+  const YAML::Node endpoint = monitor["spec"]["podMetricsEndpoints"][0];
+  EXPECT_EQ(endpoint["path"].as<std::string>(""), "/metrics");
+  std::string named_port;
+  for (const YAML::Node& p : pod["spec"]["containers"][0]["ports"]) {
+    if (std::to_string(p["containerPort"].as<int>()) == port)
+      named_port = p["name"].as<std::string>();
+  }
+  EXPECT_EQ(endpoint["port"].as<std::string>(""), named_port);
 }
 
 TEST(KubeManifests, TheDaemonSetRunsWhereAndAsDpdkNeeds) {
