@@ -242,7 +242,7 @@ int run(const Options& opts) {
   }
   const std::vector<std::string> eal_args =
       build_eal_args((*daemon)->config().engine, plan->use_hugepages);
-  auto eal = Eal::init(eal_args);
+  auto eal = Eal::init(eal_args, config->engine.eal.secondary_processes);
   if (!eal) {
     TARTAN_LOG(ERR, kDaemon, "%s", eal.status().message().c_str());
     return kExitRuntime;

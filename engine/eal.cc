@@ -2,12 +2,14 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -16,14 +18,25 @@
 
 namespace tartan {
 
-uint64_t free_hugepage_mb() {
+namespace {
+
+// Where hugetlbfs is mounted, from /proc/mounts.
+std::vector<std::string> hugetlbfs_mounts() {
   std::ifstream mounts("/proc/mounts");
-  std::string line;
-  bool mounted = false;
-  while (std::getline(mounts, line)) {
-    if (line.find(" hugetlbfs ") != std::string::npos) mounted = true;
+  std::vector<std::string> dirs;
+  std::string device, dir, type;
+  while (mounts >> device >> dir >> type) {
+    if (type == "hugetlbfs") dirs.push_back(dir);
+    mounts.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
   }
-  if (!mounted) return 0;
+  return dirs;
+}
+
+}  // namespace
+
+uint64_t free_hugepage_mb() {
+  if (hugetlbfs_mounts().empty()) return 0;
+  std::string line;
   std::ifstream meminfo("/proc/meminfo");
   uint64_t free_pages = 0;
   uint64_t page_kb = 0;
@@ -32,6 +45,21 @@ uint64_t free_hugepage_mb() {
     if (line.rfind("Hugepagesize:", 0) == 0) page_kb = std::stoull(line.substr(13));
   }
   return free_pages * page_kb / 1024;
+}
+
+size_t remove_hugepage_files(const std::string& prefix) {
+  // EAL names them <prefix>map_<n> (eal_get_hugefile_path).
+  const std::string stem = prefix + "map_";
+  size_t removed = 0;
+  for (const std::string& dir : hugetlbfs_mounts()) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().rfind(stem, 0) == 0 &&
+          std::filesystem::remove(entry.path(), ec))
+        ++removed;
+    }
+  }
+  return removed;
 }
 
 bool is_pci_device(const std::string& device) {
@@ -79,11 +107,15 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
   // keeps the shared config files away instead.
   // memif's peers find each other through the multi-process channel, which
   // --in-memory disables; --huge-unlink still unlinks the backing files.
+  // A secondary process maps the primary's hugepage files, so with
+  // eal.secondary_processes they stay (the next EAL to start on this
+  // machine removes those of a process that died).
   const bool any_memif =
       std::any_of(config.ports.begin(), config.ports.end(),
                   [](const PortConfig& p) { return p.device.rfind("net_memif", 0) == 0; });
   if (use_hugepages) {
-    args.push_back(any_memif ? "--huge-unlink" : "--in-memory");
+    if (!config.eal.secondary_processes)
+      args.push_back(any_memif ? "--huge-unlink" : "--in-memory");
   } else {
     args.insert(args.end(), {"--no-huge", "--no-shconf"});
   }
@@ -114,7 +146,10 @@ bool g_eal_started = false;
 void remove_runtime_dir() {
   if (!g_eal_started) return;
   std::error_code ignored;
-  std::filesystem::remove_all(rte_eal_get_runtime_dir(), ignored);
+  const std::filesystem::path dir = rte_eal_get_runtime_dir();
+  std::filesystem::remove_all(dir, ignored);
+  // Only kept with eal.secondary_processes; the memory is unmapped by now.
+  remove_hugepage_files(dir.filename());
 }
 
 }  // namespace
@@ -128,7 +163,7 @@ void note_eal_started() {
   g_eal_started = true;
 }
 
-Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
+Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args, bool pdump) {
   remove_runtime_dir_at_exit();
   std::vector<char*> argv;
   std::vector<std::string> storage(args);  // rte_eal_init may permute argv
@@ -143,10 +178,21 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   }
   note_eal_started();
   const bool huge = std::find(args.begin(), args.end(), "--no-huge") == args.end();
-  return std::unique_ptr<Eal>(new Eal(huge));
+  std::unique_ptr<Eal> eal(new Eal(huge));
+  if (pdump) {
+    // Registers the multi-process request dpdk-dumpcap sends; its RX/TX
+    // callbacks are installed on a port only while a capture runs.
+    if (rte_pdump_init() != 0) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    std::string("rte_pdump_init failed: ") + rte_strerror(rte_errno));
+    }
+    eal->pdump_ = true;
+  }
+  return eal;
 }
 
 Eal::~Eal() {
+  if (pdump_) rte_pdump_uninit();
   rte_eal_cleanup();
 }
 

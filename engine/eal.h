@@ -15,6 +15,11 @@ namespace tartan {
 // mounted: what EAL's -m can take with hugepages.
 uint64_t free_hugepage_mb();
 
+// Removes EAL's hugepage files of file prefix `prefix` from every hugetlbfs
+// mount (a primary without --in-memory or --huge-unlink leaves them, even
+// when it exits cleanly). Returns how many went.
+size_t remove_hugepage_files(const std::string& prefix);
+
 // "0000:3b:00.0" and the short "3b:00.0" name a PCI device; anything else is
 // a vdev.
 bool is_pci_device(const std::string& device);
@@ -35,8 +40,9 @@ std::vector<std::string> build_eal_args(const EngineConfig& config, bool use_hug
 // (what dpdk-telemetry.py -f needs).
 std::string eal_file_prefix(const EalConfig& eal);
 
-// Removes EAL's runtime directory (/var/run/dpdk/<prefix>) when the process
-// exits, once note_eal_started() has been called: DPDK leaves it behind.
+// Removes EAL's runtime directory (/var/run/dpdk/<prefix>) and hugepage
+// files when the process exits, once note_eal_started() has been called:
+// DPDK leaves them behind.
 // Call before rte_eal_init so the removal runs after DPDK's own exit handlers.
 void remove_runtime_dir_at_exit();
 void note_eal_started();
@@ -44,7 +50,10 @@ void note_eal_started();
 // Owns the initialised EAL; rte_eal_cleanup on destruction. One per process.
 class Eal {
  public:
-  static Result<std::unique_ptr<Eal>> init(const std::vector<std::string>& args);
+  // `pdump`: serve dpdk-dumpcap (rte_pdump); needs a shared EAL config
+  // (EalConfig::secondary_processes).
+  static Result<std::unique_ptr<Eal>> init(const std::vector<std::string>& args,
+                                           bool pdump = false);
   ~Eal();
   Eal(const Eal&) = delete;
   Eal& operator=(const Eal&) = delete;
@@ -54,6 +63,7 @@ class Eal {
  private:
   explicit Eal(bool uses_hugepages) : uses_hugepages_(uses_hugepages) {}
   bool uses_hugepages_;
+  bool pdump_ = false;
 };
 
 }  // namespace tartan

@@ -18,6 +18,10 @@ struct EalConfig {
   unsigned memory_mb = 512;  // per process, hugepage or anonymous memory
   HugepageMode hugepages = HugepageMode::kAuto;
   std::string file_prefix;  // empty: "tartan-<pid>", unique per process
+  // DPDK secondary processes (dpdk-dumpcap, dpdk-proc-info) may attach:
+  // EAL keeps its shared config and hugepage files, and rte_pdump serves
+  // dumpcap. Needs hugepages.
+  bool secondary_processes = false;
   std::vector<std::string> extra_args;
 };
 

@@ -10,6 +10,7 @@ constexpr std::string_view kKeys[] = {
     "eal.memory_mb",
     "eal.hugepages",
     "eal.file_prefix",
+    "eal.secondary_processes",
     "eal.extra_args",
     "ports.underlay.name",
     "ports.underlay.device",

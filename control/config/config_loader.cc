@@ -262,6 +262,13 @@ void read_eal(Reader& r, const Section& top, EalConfig& eal) {
              "only letters, digits, '-' and '_' are allowed");
   }
   if (s.has("extra_args")) eal.extra_args = r.string_list(s.get("extra_args"), "eal.extra_args");
+  if (s.has("secondary_processes")) {
+    const YAML::Node& n = s.get("secondary_processes");
+    eal.secondary_processes = r.boolean(n, "eal.secondary_processes");
+    if (eal.secondary_processes && eal.hugepages != HugepageMode::kOn)
+      r.fail(n, "eal.secondary_processes",
+             "secondary processes map the primary's hugepages: needs eal.hugepages: on");
+  }
 }
 
 // `device_from_node`: with lease.source kube, the underlay's device may
@@ -1013,6 +1020,7 @@ std::string config_to_yaml(const Config& c) {
                                                  : "off");
   out << YAML::Key << "file_prefix" << YAML::Value << YAML::DoubleQuoted << e.eal.file_prefix;
   out << YAML::Key << "extra_args" << YAML::Value << YAML::Flow << e.eal.extra_args;
+  out << YAML::Key << "secondary_processes" << YAML::Value << e.eal.secondary_processes;
   out << YAML::EndMap;
 
   out << YAML::Key << "ports" << YAML::Value << YAML::BeginMap;

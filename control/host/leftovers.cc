@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/eal.h"
+
 namespace tartan {
 namespace {
 
@@ -102,6 +104,11 @@ std::vector<std::string> remove_dead_leftovers(const std::string& socket_path,
       continue;
     if (std::filesystem::remove_all(entry.path(), ec) > 0 && !ec) {
       removed.push_back("removed the DPDK runtime directory " + entry.path().string() +
+                        " a dead tartand left");
+    }
+    // Its hugepage files (eal.secondary_processes keeps them) go with it.
+    if (const size_t files = remove_hugepage_files(name); files > 0) {
+      removed.push_back("removed " + std::to_string(files) + " hugepage files of " + name +
                         " a dead tartand left");
     }
   }

@@ -1,5 +1,6 @@
 // What a killed tartand leaves behind (its API socket file, its DPDK runtime
-// directory /var/run/dpdk/<prefix>), told apart from what a live process
+// directory /var/run/dpdk/<prefix> and any hugepage files of that prefix),
+// told apart from what a live process
 // holds, so the next start can remove the first and refuse to touch the
 // second.
 #pragma once

@@ -235,8 +235,7 @@ TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
       "dataplane, node, control, lease, subnet_file, ip_masq, log)");
   EXPECT_EQ(error_of(with("  memory_mb: 256", "  memory: 256")),
             "t.yaml:3:3: eal.memory: unknown key (allowed here: main_lcore, memory_mb, hugepages, "
-            "file_prefix, "
-            "extra_args)");
+            "file_prefix, secondary_processes, extra_args)");
   EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    Colour: red")),
             "t.yaml:18:5: network.Backend.Colour: unknown key (allowed here: Type, VNI, Port, MTU, "
             "DirectRouting, "
