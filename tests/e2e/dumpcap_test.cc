@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tests/support/files.h"
+#include "tests/support/null_node.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -31,19 +32,8 @@ size_t eal_files(const std::string& prefix) {
 class DpdkDumpcap : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string d = dir_.path();
-    testing::write_file(d + "/net-conf.json",
-                        R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
-    testing::write_file(d + "/tartan.yaml",
-                        "eal: {hugepages: 'on', memory_mb: 256, file_prefix: " + prefix_ +
-                            ", secondary_processes: true}\n"
-                            "ports:\n"
-                            "  underlay: {device: net_null0, address: 192.0.2.10/24}\n"
-                            "  overlay: [{device: net_null1}]\n"
-                            "network_file: " +
-                            d + "/net-conf.json\ncontrol: {listen: 'unix://" + d +
-                            "/tartan.sock'}\nlease: {source: grpc}\nnode: {state_dir: " + d +
-                            "/state}\nsubnet_file: " + d + "/subnet.env\n");
+    testing::write_null_node_config(dir_.path(), "hugepages: 'on', memory_mb: 256, file_prefix: " +
+                                                     prefix_ + ", secondary_processes: true");
   }
   void TearDown() override {
     run_command(

@@ -1,12 +1,13 @@
 // tartanctl capture against the real tartand, read back by tshark: a node on
-// net_null devices, whose underlay receives zero-filled frames that the
-// engine drops as not_ipv4, so captures of rx and drops have packets to take.
+// net_null devices (support/null_node.h), so captures of rx and drops have
+// packets to take.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <sstream>
 
 #include "tests/support/files.h"
+#include "tests/support/null_node.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -21,17 +22,7 @@ class TartanctlCapture : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string d = dir_.path();
-    testing::write_file(d + "/net-conf.json",
-                        R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
-    testing::write_file(d + "/tartan.yaml",
-                        "eal: {hugepages: off, memory_mb: 256, file_prefix: h15obs-cap}\n"
-                        "ports:\n"
-                        "  underlay: {device: net_null0, address: 192.0.2.10/24}\n"
-                        "  overlay: [{device: net_null1}]\n"
-                        "network_file: " +
-                            d + "/net-conf.json\ncontrol: {listen: 'unix://" + d +
-                            "/tartan.sock'}\nlease: {source: grpc}\nnode: {state_dir: " + d +
-                            "/state}\nsubnet_file: " + d + "/subnet.env\n");
+    testing::write_null_node_config(d, "hugepages: off, memory_mb: 256, file_prefix: h15obs-cap");
     daemon_ = std::make_unique<Process>(std::vector<std::string>{
         testing::required_env("TARTAND"), "--config", d + "/tartan.yaml", "--stats-interval", "0"});
     ASSERT_TRUE(testing::eventually(

@@ -12,6 +12,7 @@
 
 #include "tests/support/files.h"
 #include "tests/support/http_client.h"
+#include "tests/support/null_node.h"
 #include "tests/support/process.h"
 #include "tests/support/taken_port.h"
 
@@ -23,35 +24,9 @@ using testing::http_request;
 using testing::Process;
 using testing::run_command;
 
-// A node on sink devices (no NIC, no namespace, no hugepages) whose lease
-// comes through the API; `http` is control.http.listen.
+// A node on sink devices (no hugepages) with its HTTP endpoints on `http`.
 std::string write_config(const std::string& dir, const std::string& http) {
-  const std::string path = dir + "/tartan.yaml";
-  testing::write_file(path,
-                      "eal: {hugepages: off, memory_mb: 256}\n"
-                      "ports:\n"
-                      "  underlay: {device: net_null0, address: 192.0.2.10/24}\n"
-                      "  overlay: [{device: net_null1}]\n"
-                      "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
-                      "network_file: " +
-                          dir +
-                          "/net-conf.json\n"
-                          "control:\n"
-                          "  listen: unix://" +
-                          dir +
-                          "/tartan.sock\n"
-                          "  http: {listen: '" +
-                          http +
-                          "'}\n"
-                          "lease: {source: grpc}\n"
-                          "node: {state_dir: " +
-                          dir +
-                          "/state}\n"
-                          "subnet_file: " +
-                          dir + "/subnet.env\n");
-  testing::write_file(dir + "/net-conf.json",
-                      R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
-  return path;
+  return testing::write_null_node_config(dir, "hugepages: off, memory_mb: 256", http);
 }
 
 // The address tartand says its endpoints are on, once it has said so.
@@ -115,6 +90,35 @@ constexpr const char* kRemoteNode =
     "flannel.alpha.coreos.com/kube-subnet-manager: 'true', "
     "flannel.alpha.coreos.com/public-ip: 192.0.2.20}}, spec: {podCIDR: 10.244.2.0/24}}\n";
 
+// tartand with its HTTP endpoints on a free port, its lease set and one
+// remote node applied (so peer series exist), for scrapers.
+struct NodeWithAPeer {
+  explicit NodeWithAPeer(const testing::ScopedTempDir& d)
+      : dir(d),
+        daemon({testing::required_env("TARTAND"), "--config", write_config(d.path(), "127.0.0.1:0"),
+                "--stats-interval", "0"}) {
+    start();
+  }
+  // Separate from the constructor, so that its assertions may return.
+  void start() {
+    address = health_address(daemon);
+    ASSERT_FALSE(address.empty()) << daemon.output();
+    ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
+    ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
+    testing::write_file(dir.path() + "/node2.yaml", kRemoteNode);
+    const auto applied = ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  }
+  testing::CommandResult ctl(std::vector<std::string> args) const {
+    args.insert(args.begin(),
+                {testing::required_env("TARTANCTL"), "--socket", dir.path() + "/tartan.sock"});
+    return run_command(args);
+  }
+  const testing::ScopedTempDir& dir;
+  Process daemon;
+  std::string address;  // of the HTTP endpoints
+};
+
 // A real Prometheus on loopback scraping `target` once a second, stopped
 // when it goes.
 struct ScrapingPrometheus {
@@ -162,20 +166,10 @@ std::string url_escape(const std::string& s) {
 // and a real Prometheus scraping tartand answers PromQL with what the API says.
 TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
   const testing::ScopedTempDir dir("h15obs-metrics");
-  Process daemon({testing::required_env("TARTAND"), "--config",
-                  write_config(dir.path(), "127.0.0.1:0"), "--stats-interval", "0"});
-  const std::string address = health_address(daemon);
-  ASSERT_FALSE(address.empty()) << daemon.output();
-  const auto ctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {testing::required_env("TARTANCTL"), "--socket", dir.path() + "/tartan.sock"});
-    return run_command(args);
-  };
-  ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
-  ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
-  testing::write_file(dir.path() + "/node2.yaml", kRemoteNode);
-  const auto applied = ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  const NodeWithAPeer node(dir);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string& address = node.address;
+  const auto ctl = [&](std::vector<std::string> args) { return node.ctl(std::move(args)); };
 
   const auto r = http_request("http://" + address + "/metrics");
   ASSERT_EQ(r.status, 200) << r.error;
@@ -220,19 +214,9 @@ TEST(TartandHttp, MetricsPassPromtoolAndARealPrometheusScrapesThem) {
 // or label tartand lacks, and the node list finds this node.
 TEST(TartandHttp, EveryGrafanaDashboardQueryAnswersFromARealPrometheus) {
   const testing::ScopedTempDir dir("h15-dashboard");
-  Process daemon({testing::required_env("TARTAND"), "--config",
-                  write_config(dir.path(), "127.0.0.1:0"), "--stats-interval", "0"});
-  const std::string address = health_address(daemon);
-  ASSERT_FALSE(address.empty()) << daemon.output();
-  const auto ctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {testing::required_env("TARTANCTL"), "--socket", dir.path() + "/tartan.sock"});
-    return run_command(args);
-  };
-  ASSERT_TRUE(testing::eventually([&] { return ctl({"health"}).exit_code != 2; }, 30s));
-  ASSERT_EQ(ctl({"lease", "set", "10.244.3.0/24"}).exit_code, 0);
-  testing::write_file(dir.path() + "/node2.yaml", kRemoteNode);
-  ASSERT_EQ(ctl({"nodes", "apply", "-f", dir.path() + "/node2.yaml"}).exit_code, 0);
+  const NodeWithAPeer node(dir);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string& address = node.address;
 
   const nlohmann::json dashboard = nlohmann::json::parse(testing::read_file(
       testing::required_env("TARTAN_SOURCE_ROOT") + "/configs/dashboards/tartan.json"));

@@ -194,14 +194,17 @@ TEST(KubeManifests, TheDaemonSetMountsWhatTheConfigPointsAt) {
   }
 }
 
-TEST(KubeManifests, TheDaemonSetProbesWhereControlHttpListens) {
+// The shipped config's control.http.listen: host and port.
+std::pair<std::string, int> shipped_http_listen() {
   const testing::ScopedTempDir dir("kh-manifests");
-  const Config c = shipped_config(dir);
-  const auto address = parse_listen_address(c.control.http.listen);
-  ASSERT_TRUE(address.ok());
+  const auto address = parse_listen_address(shipped_config(dir).control.http.listen);
+  if (!address.ok()) throw std::runtime_error(address.status().message());
   const std::string listen = listen_address_str(address->addr);
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  const int port = std::stoi(listen.substr(listen.rfind(':') + 1));
+  return {listen.substr(0, listen.rfind(':')), std::stoi(listen.substr(listen.rfind(':') + 1))};
+}
+
+TEST(KubeManifests, TheDaemonSetProbesWhereControlHttpListens) {
+  const auto [host, port] = shipped_http_listen();
   const YAML::Node container = daemonset()["spec"]["template"]["spec"]["containers"][0];
   for (const auto& [probe, path] :
        {std::pair{"livenessProbe", "/healthz"}, std::pair{"readinessProbe", "/readyz"}}) {
@@ -219,13 +222,9 @@ TEST(KubeManifests, TheDaemonSetProbesWhereControlHttpListens) {
 // Prometheus finds /metrics where tartand serves it: at the pod's IP (the
 // node's), through the pod annotations or the operator's PodMonitor.
 TEST(KubeManifests, PrometheusScrapesWhereMetricsAreServed) {
-  const testing::ScopedTempDir dir("kh-manifests");
-  const Config c = shipped_config(dir);
-  const auto address = parse_listen_address(c.control.http.listen);
-  ASSERT_TRUE(address.ok());
-  const std::string listen = listen_address_str(address->addr);
-  EXPECT_EQ(listen.substr(0, listen.rfind(':')), "0.0.0.0") << "a scraper reaches the node's IP";
-  const std::string port = listen.substr(listen.rfind(':') + 1);
+  const auto [host, port_number] = shipped_http_listen();
+  EXPECT_EQ(host, "0.0.0.0") << "a scraper reaches the node's IP";
+  const std::string port = std::to_string(port_number);
 
   const YAML::Node pod = daemonset()["spec"]["template"];
   const YAML::Node annotations = pod["metadata"]["annotations"];
