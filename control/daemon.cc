@@ -101,6 +101,11 @@ Status Daemon::launch() {
   ms.event_log_bytes = size_t{config_.control.watch_history_mb} << 20;
   mirror_ = std::make_unique<NodeMirror>(ms, *engine_);
   lease_ = std::make_unique<LocalLease>(config_, *mirror_, readiness_);
+  if (config_.control.probe.interval_ms != 0) {
+    prober_ = std::make_unique<TunnelProber>(
+        ProbeSettings{config_.control.probe.interval_ms, config_.control.probe.timeout_ms},
+        *engine_, *mirror_);
+  }
   if (Status s = program_host(); !s.ok()) return s;
   if (Status s = start_http(); !s.ok()) return s;
   if (Status s = source_->start({*mirror_, *lease_, readiness_, engine_->vtep_mac()}); !s.ok()) {
@@ -114,7 +119,7 @@ Status Daemon::launch() {
       *mirror_,
       WatchLimits{config_.control.watch_history,
                   std::chrono::milliseconds(config_.control.stream_write_timeout_ms)},
-      source_->mirror_owner());
+      source_->mirror_owner(), prober_.get());
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);
@@ -139,6 +144,7 @@ void Daemon::stop() {
     server_->shutdown();
     server_.reset();
   }
+  prober_.reset();  // sends through the engine
   tap_watchdog_.reset();
   host_.reset();  // removes the host routes while the tap still exists
   if (engine_) engine_->stop();
@@ -161,8 +167,8 @@ Status Daemon::start_http() {
       },
       std::chrono::seconds(2));
   auto routes = health_routes(readiness_, *control_probe_);
-  routes.merge(metrics_routes(
-      {*engine_, *mirror_, *lease_, readiness_, config_.control.http.metrics_peers}));
+  routes.merge(metrics_routes({*engine_, *mirror_, *lease_, readiness_, prober_.get(),
+                               config_.control.http.metrics_peers}));
   auto server = HttpServer::start(listen, std::move(routes));
   if (!server)
     return Status(server.status().code(), "control.http.listen " + server.status().message());

@@ -18,6 +18,7 @@
 #include "control/cluster/local_lease.h"
 #include "control/cluster/node_mirror.h"
 #include "control/cluster/readiness.h"
+#include "control/cluster/tunnel_prober.h"
 #include "control/config/config.h"
 #include "control/host/host_network.h"
 #include "control/host/tap_watchdog.h"
@@ -52,6 +53,8 @@ class Daemon {
   const ApiServer& server() const { return *server_; }
   // /healthz and /readyz (control.http.listen); null when that is "".
   const HttpServer* http() const { return http_.get(); }
+  // Tunnel probes; null when control.probe.interval_ms is 0.
+  const TunnelProber* prober() const { return prober_.get(); }
   // WatchNodes and StreamStats calls open now (none should outlive its client).
   size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
@@ -71,6 +74,7 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;
+  std::unique_ptr<TunnelProber> prober_;  // control.probe.interval_ms; null when 0
   std::unique_ptr<HostNetwork> host_;
   std::unique_ptr<TapWatchdog> tap_watchdog_;  // with host_
   std::unique_ptr<HealthService> health_;

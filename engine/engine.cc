@@ -121,7 +121,16 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
       return Status(ErrorCode::kResourceExhausted,
                     std::string("cannot create worker rings: ") + rte_strerror(rte_errno));
     }
-    if (w == 0) continue;
+    if (w == 0) {
+      engine->probes_ =
+          rte_ring_create(("tartan_probe_" + suffix).c_str(), kRingSize,
+                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (engine->probes_ == nullptr) {
+        return Status(ErrorCode::kResourceExhausted,
+                      std::string("cannot create the probe ring: ") + rte_strerror(rte_errno));
+      }
+      continue;
+    }
     engine->to_slow_.push_back(rte_ring_create(("tartan_slow_" + suffix).c_str(), kRingSize,
                                                static_cast<int>(rte_socket_id()),
                                                RING_F_SP_ENQ | RING_F_SC_DEQ));
@@ -149,6 +158,12 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     if (w > 0) engine->workers_[w]->set_slow_path(engine->to_slow_[w - 1], {});
   }
   engine->workers_[0]->set_slow_path(nullptr, engine->to_slow_);
+  // Probes come from our own podCIDR's side: the first overlay port's.
+  for (const Port& p : engine->ports_) {
+    if (p.role() != PortRole::kOverlay) continue;
+    engine->workers_[0]->set_probe_source(engine->probes_, p.id());
+    break;
+  }
   if (!config.dataplane.static_neighbours.empty()) {
     TableDelta delta;
     delta.set_neighbours = config.dataplane.static_neighbours;
@@ -177,6 +192,10 @@ Status Engine::build_context() {
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
+  // As ping takes its process id: another prober on the host (pinging from
+  // the same address) is unlikely to share it, and the payload's marker
+  // tells ours apart anyway.
+  ctx_.probe_ident_be = rte_cpu_to_be_16(static_cast<uint16_t>(std::random_device{}()));
   ctx_.capture = &capture_;
 
   TablesParams tp;
@@ -285,6 +304,13 @@ void Engine::drain_to_control() {
           if (auto arp = parse_arp(m)) neighbours_->on_arp(*arp, now);
           rte_pktmbuf_free(m);
           ++arp_consumed_;
+        } else if (m->hash.usr == kToControlProbe) {
+          if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
+            if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
+            probe_replies_.push_back(*reply);
+          }
+          rte_pktmbuf_free(m);
+          ++probe_replies_taken_;
         } else {
           neighbours_->hold(m->hash.usr, m, w);
         }
@@ -428,6 +454,7 @@ void Engine::stop() {
   std::array<rte_mbuf*, 64> pkts;
   std::vector<rte_ring*> between = inject_;
   between.insert(between.end(), to_slow_.begin(), to_slow_.end());
+  between.push_back(probes_);
   for (rte_ring* r : between) {
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), pkts.size(),
@@ -453,6 +480,7 @@ Engine::~Engine() {
   for (rte_ring* r : to_control_) rte_ring_free(r);
   for (rte_ring* r : inject_) rte_ring_free(r);
   for (rte_ring* r : to_slow_) rte_ring_free(r);
+  rte_ring_free(probes_);
   for (Port& p : ports_) p.close();
   workers_.clear();
   rte_mempool_free(indirect_pool_);
@@ -482,6 +510,29 @@ Status Engine::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
   if (Status s = tables_->set_local_subnet(subnet); !s.ok()) return s;
   overlay_address_be_.store(subnet ? subnet->addr.be() : 0, std::memory_order_relaxed);
   return {};
+}
+
+Status Engine::send_probe(Ipv4Addr dst, uint16_t seq) {
+  const uint32_t src = overlay_address_be_.load(std::memory_order_relaxed);
+  if (src == 0) return Status(ErrorCode::kFailedPrecondition, "no lease: no overlay address yet");
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return Status(ErrorCode::kResourceExhausted, "no free mbuf for a probe");
+  const uint16_t ident = rte_be_to_cpu_16(ctx_.probe_ident_be);
+  if (!build_probe(m, Ipv4Addr::from_be(src), dst, ident, seq, rte_rdtsc()) ||
+      rte_ring_sp_enqueue(probes_, m) != 0) {
+    rte_pktmbuf_free(m);
+    return Status(ErrorCode::kResourceExhausted, "the probe ring is full");
+  }
+  std::lock_guard lock(mu_);
+  ++probes_sent_;
+  return {};
+}
+
+std::vector<ProbeReply> Engine::take_probe_replies() {
+  std::lock_guard lock(mu_);
+  std::vector<ProbeReply> out(probe_replies_.begin(), probe_replies_.end());
+  probe_replies_.clear();
+  return out;
 }
 
 void Engine::set_capture(CaptureSession* session) {
@@ -553,6 +604,7 @@ StatsSnapshot Engine::stats() const {
     s.events.gro_merged += c.events.gro_merged.get();
     s.events.gro_segments += c.events.gro_segments.get();
     s.events.fragments_held_now += fragments_held(c);
+    s.events.probe_replies += c.events.probe_replies.get();
   }
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {
@@ -564,6 +616,7 @@ StatsSnapshot Engine::stats() const {
   s.events.arp_learned = nc.replies_learned;
   s.events.arp_released = nc.held_released;
   s.events.arp_held_now = neighbours_->held_packets();
+  s.events.probes_sent = probes_sent_;
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   // What the NIC's sender filter dropped never reached a worker.

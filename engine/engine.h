@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "engine/observe/accounting.h"
 #include "engine/observe/stats.h"
 #include "engine/path/datapath_context.h"
+#include "engine/path/probe.h"
 #include "engine/path/worker.h"
 #include "engine/port.h"
 #include "engine/port_view.h"
@@ -66,6 +68,18 @@ class Engine {
   // before, which the caller may then free.
   void set_capture(CaptureSession* session);
   std::optional<Ipv4Prefix> local_subnet() const;
+
+  // Tunnel probes (path/probe.h): an ICMP echo request from our overlay
+  // address to `dst` (a remote node's), with sequence number `seq`, takes
+  // the egress path pod traffic takes to that node. FAILED_PRECONDITION
+  // before a lease is set; RESOURCE_EXHAUSTED when no mbuf or ring slot is
+  // free. Replies, matched by this engine's ICMP identifier, are collected
+  // by housekeeping() and handed over by take_probe_replies() (at most
+  // kMaxProbeReplies wait; beyond, the oldest go). send_probe from one
+  // thread at a time (the ring to the worker has a single producer).
+  Status send_probe(Ipv4Addr dst, uint16_t seq);
+  std::vector<ProbeReply> take_probe_replies();
+  static constexpr size_t kMaxProbeReplies = 4096;
 
   // One round of control-side work: ARP handed over by workers, held
   // packets, neighbour timers, reclamation after grace periods, the ports'
@@ -118,6 +132,7 @@ class Engine {
   std::vector<rte_ring*> to_control_;
   std::vector<rte_ring*> inject_;
   std::vector<rte_ring*> to_slow_;  // worker w (w >= 1) -> the slow-path worker 0
+  rte_ring* probes_ = nullptr;      // control thread -> worker 0: tunnel probes
   std::vector<PeerCounters*> peers_;
   struct PeerBaseline {
     uint64_t encap_packets, encap_bytes, decap_packets, decap_bytes;
@@ -125,9 +140,12 @@ class Engine {
   std::vector<PeerBaseline> peer_baseline_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  mutable std::mutex mu_;           // control side: tables, neighbours, baselines
-  uint64_t arp_consumed_ = 0;       // ARP frames learned from and freed (under mu_)
-  uint64_t discarded_at_stop_ = 0;  // injected packets no worker sent before stop()
+  mutable std::mutex mu_;                 // control side: tables, neighbours, baselines
+  uint64_t arp_consumed_ = 0;             // ARP frames learned from and freed (under mu_)
+  uint64_t discarded_at_stop_ = 0;        // injected packets no worker sent before stop()
+  uint64_t probes_sent_ = 0;              // tunnel probes made (under mu_)
+  uint64_t probe_replies_taken_ = 0;      // their replies parsed and freed (under mu_)
+  std::deque<ProbeReply> probe_replies_;  // not yet taken (under mu_)
   // Each port's link as last seen, and how often it went down (under mu_):
   // the PMDs raise no event when a memif peer goes, so it is polled.
   struct LinkState {

@@ -64,6 +64,28 @@ void node_to_proto(const NodeRecord& r, v1::Node* out) {
   st->set_backend(r.status.backend);
 }
 
+void probe_to_proto(const ProbeView& p, v1::TunnelProbe* out) {
+  switch (p.state) {
+    case ProbeView::State::kPending:
+      out->set_state(v1::TunnelProbe::PENDING);
+      break;
+    case ProbeView::State::kReachable:
+      out->set_state(v1::TunnelProbe::REACHABLE);
+      break;
+    case ProbeView::State::kUnreachable:
+      out->set_state(v1::TunnelProbe::UNREACHABLE);
+      break;
+  }
+  out->set_target(p.target.str());
+  out->set_since_ns(p.since_ns);
+  out->set_last_rtt_ns(p.last_rtt_ns);
+  out->set_last_reply_ns(p.last_reply_ns);
+  out->set_window(p.window);
+  out->set_lost(p.lost);
+  out->set_sent(p.sent);
+  out->set_received(p.received);
+}
+
 Result<std::optional<uint64_t>> parse_resource_version(const std::string& text,
                                                        const std::string& field) {
   if (text.empty()) return std::optional<uint64_t>{};

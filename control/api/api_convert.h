@@ -8,6 +8,7 @@
 #include <string>
 
 #include "control/cluster/node_mirror.h"
+#include "control/cluster/probe_book.h"
 #include "engine/status.h"
 #include "tartan/v1/node.pb.h"
 
@@ -17,6 +18,7 @@ grpc::Status to_grpc(const Status& status);
 
 NodeSpec node_from_proto(const v1::Node& node);
 void node_to_proto(const NodeRecord& record, v1::Node* out);
+void probe_to_proto(const ProbeView& probe, v1::TunnelProbe* out);
 
 // An optional resource version: "" is none; else a decimal number.
 // `field` names the request field in the error.

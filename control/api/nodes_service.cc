@@ -16,6 +16,12 @@ grpc::Status NodesService::refuse_if_owned(const char* what) const {
                       std::string(what) + " refused: the node mirror is owned by " + mirror_owner_);
 }
 
+void NodesService::add_probe(v1::Node* node) const {
+  if (prober_ == nullptr) return;
+  if (auto p = prober_->get(node->name()))
+    probe_to_proto(*p, node->mutable_status()->mutable_probe());
+}
+
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                                      v1::Node* out) {
   if (grpc::Status s = refuse_if_owned("ApplyNode"); !s.ok()) return s;
@@ -49,6 +55,7 @@ grpc::Status NodesService::GetNode(grpc::ServerContext*, const v1::GetNodeReques
   if (!rec)
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "node '" + req->name() + "' not found");
   node_to_proto(*rec, out);
+  add_probe(out);
   return grpc::Status::OK;
 }
 
@@ -65,7 +72,11 @@ grpc::Status NodesService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
   auto [nodes, version] = mirror_.list(req->page_token(), size + 1);
   const bool more = nodes.size() > size;
   if (more) nodes.pop_back();
-  for (const NodeRecord& r : nodes) node_to_proto(r, out->add_nodes());
+  for (const NodeRecord& r : nodes) {
+    v1::Node* n = out->add_nodes();
+    node_to_proto(r, n);
+    add_probe(n);
+  }
   if (more) out->set_next_page_token(nodes.back().spec.name);
   out->set_resource_version(std::to_string(version));
   return grpc::Status::OK;

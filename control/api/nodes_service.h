@@ -2,6 +2,7 @@
 
 #include "control/api/node_watches.h"
 #include "control/cluster/node_mirror.h"
+#include "control/cluster/tunnel_prober.h"
 #include "tartan/v1/node.grpc.pb.h"
 
 namespace tartan {
@@ -11,10 +12,14 @@ namespace tartan {
 class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::Nodes::Service> {
  public:
   // `mirror_owner`: NodeSource::mirror_owner(); when not "", ApplyNode and
-  // DeleteNode are refused with FAILED_PRECONDITION naming it.
+  // DeleteNode are refused with FAILED_PRECONDITION naming it. `prober`
+  // (null: probes are off) gives GetNode's and ListNodes' status.probe.
   explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {},
-                        std::string mirror_owner = "")
-      : mirror_(mirror), watches_(mirror, limits), mirror_owner_(std::move(mirror_owner)) {}
+                        std::string mirror_owner = "", const TunnelProber* prober = nullptr)
+      : mirror_(mirror),
+        watches_(mirror, limits),
+        mirror_owner_(std::move(mirror_owner)),
+        prober_(prober) {}
 
   grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                          v1::Node* out) override;
@@ -32,10 +37,12 @@ class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::N
 
  private:
   grpc::Status refuse_if_owned(const char* what) const;
+  void add_probe(v1::Node* node) const;
 
   NodeMirror& mirror_;
   NodeWatches watches_;
   const std::string mirror_owner_;
+  const TunnelProber* prober_;
 };
 
 }  // namespace tartan

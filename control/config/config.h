@@ -50,6 +50,15 @@ struct HttpConfig {
   uint32_t metrics_peers = 100;
 };
 
+// The `control.probe` section: tunnel probes (control/cluster/tunnel_prober.h).
+struct ProbeConfig {
+  // Every this many ms, each routed node gets one ICMP echo request through
+  // the tunnel; 0 (the default): no probes.
+  uint32_t interval_ms = 0;
+  // An unanswered probe is lost after this long; at most interval_ms.
+  uint32_t timeout_ms = 1000;
+};
+
 struct ControlConfig {
   // "unix:///run/tartan/tartan.sock" (default) or "HOST:PORT" for TCP, which
   // requires tls_cert and tls_key.
@@ -74,6 +83,7 @@ struct ControlConfig {
   // long is ended, so a stopped client holds nothing for ever.
   uint32_t stream_write_timeout_ms = 30000;
   HttpConfig http;
+  ProbeConfig probe;
 };
 
 enum class LeaseSource { kStatic, kGrpc, kEtcd, kKube };

@@ -82,6 +82,8 @@ constexpr std::string_view kKeys[] = {
     "control.tls.client_ca",
     "control.http.listen",
     "control.http.metrics_peers",
+    "control.probe.interval_ms",
+    "control.probe.timeout_ms",
     "lease.source",
     "lease.subnet",
     "lease.etcd.endpoints",

@@ -563,6 +563,20 @@ void read_control(Reader& r, const Section& top, ControlConfig& control) {
     if (auto a = parse_listen_address(control.http.listen); !control.http.listen.empty() && !a)
       r.fail(h.get("listen"), "control.http.listen", a.status().message());
   }
+  if (s.has("probe")) {
+    Section p = r.section(s.get("probe"), "control.probe");
+    r.maybe_integer(p, "interval_ms", control.probe.interval_ms, 0, 3600000);
+    r.maybe_integer(p, "timeout_ms", control.probe.timeout_ms, 10, 60000);
+    const uint32_t interval = control.probe.interval_ms;
+    if (interval != 0 && interval < 100)
+      r.fail_at("control.probe.interval_ms", "below 100 ms (0 turns probes off)");
+    if (interval != 0 && control.probe.timeout_ms > interval) {
+      r.fail_at("control.probe.timeout_ms",
+                std::to_string(control.probe.timeout_ms) + " is above control.probe.interval_ms (" +
+                    std::to_string(interval) + ")",
+                p.node());
+    }
+  }
   if (s.has("listen")) control.listen = r.string(s.get("listen"), "control.listen");
   if (s.has("tls")) {
     Section t = r.section(s.get("tls"), "control.tls");
@@ -1121,6 +1135,10 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.control.http.listen;
   out << YAML::Key << "metrics_peers" << YAML::Value << c.control.http.metrics_peers;
+  out << YAML::EndMap;
+  out << YAML::Key << "probe" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "interval_ms" << YAML::Value << c.control.probe.interval_ms;
+  out << YAML::Key << "timeout_ms" << YAML::Value << c.control.probe.timeout_ms;
   out << YAML::EndMap;
   if (!c.control.tls_cert.empty() || !c.control.tls_key.empty() ||
       !c.control.tls_client_ca.empty()) {

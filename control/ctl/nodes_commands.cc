@@ -1,6 +1,7 @@
 // tartanctl nodes list|get|apply|delete, and events (follows WatchNodes).
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -16,22 +17,59 @@ const char* yes_no(bool b) {
   return b ? "yes" : "no";
 }
 
+// "2026-12-04T12:01:02Z" from Unix nanoseconds.
+std::string utc_time(uint64_t unix_ns) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// PROBE, RTT and LOSS: "-" when the node is not probed (probes off, or not
+// routed).
+std::vector<std::string> probe_cells(const v1::NodeStatus& st) {
+  if (!st.has_probe()) return {"-", "-", "-"};
+  const v1::TunnelProbe& p = st.probe();
+  std::string state;
+  switch (p.state()) {
+    case v1::TunnelProbe::REACHABLE:
+      state = "reachable";
+      break;
+    case v1::TunnelProbe::UNREACHABLE:
+      state = "unreachable since " + utc_time(p.since_ns());
+      break;
+    default:
+      state = "pending";
+  }
+  char rtt[32] = "-";
+  if (p.received() != 0)
+    std::snprintf(rtt, sizeof rtt, "%.3fms", static_cast<double>(p.last_rtt_ns()) / 1e6);
+  return {state, rtt, std::to_string(p.lost()) + "/" + std::to_string(p.window())};
+}
+
 std::vector<std::string> node_row(const v1::Node& n) {
   std::string cidrs;
   for (const auto& c : n.pod_cidrs()) cidrs += (cidrs.empty() ? "" : ",") + c;
   const auto& st = n.status();
+  const std::vector<std::string> probe = probe_cells(st);
   return {n.name(),
           cidrs.empty() ? "<none>" : cidrs,
           st.public_ip().empty() ? "<none>" : st.public_ip(),
           st.backend().empty() ? "<none>" : st.backend(),
           st.vtep_mac().empty() ? "<none>" : st.vtep_mac(),
           yes_no(st.routed()),
+          probe[0],
+          probe[1],
+          probe[2],
           n.resource_version(),
           st.reason()};
 }
 
 const std::vector<std::string> kNodeHeader{"NAME",     "POD-CIDRS", "PUBLIC-IP", "BACKEND",
-                                           "VTEP-MAC", "ROUTED",    "VERSION",   "REASON"};
+                                           "VTEP-MAC", "ROUTED",    "PROBE",     "RTT",
+                                           "LOSS",     "VERSION",   "REASON"};
 
 int list(const GlobalOptions& g) {
   auto stub = v1::Nodes::NewStub(connect(g));
@@ -179,7 +217,10 @@ void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   nodes->require_subcommand(1);
   nodes->footer(
       "Each node is shown with the route its flannel annotations give. `nodes get NAME -o yaml`\n"
-      "prints what `nodes apply -f -` takes back unchanged.");
+      "prints what `nodes apply -f -` takes back unchanged. With tunnel probes on\n"
+      "(control.probe.interval_ms), PROBE says whether a routed node answered its last ICMP echo\n"
+      "through the tunnel (or since when it has not), RTT is that answer's round trip and LOSS\n"
+      "the probes lost among its last 20.");
   CLI::App* list_cmd = nodes->add_subcommand("list", "every node, routed or why not");
   list_cmd->callback([&g, &run] { run = [&g] { return list(g); }; });
 

@@ -42,9 +42,10 @@ class Writer {
     std::snprintf(v, sizeof v, "%" PRIu64, value);
     line(name, labels, v);
   }
-  void sample(const std::string& name, const Labels& labels, double value) {
-    char v[32];
-    std::snprintf(v, sizeof v, "%.3f", value);
+  // `decimals`: ms for timestamps; more for round trips of microseconds.
+  void sample(const std::string& name, const Labels& labels, double value, int decimals = 3) {
+    char v[40];
+    std::snprintf(v, sizeof v, "%.*f", decimals, value);
     line(name, labels, v);
   }
   std::string take() { return std::move(out_); }
@@ -145,6 +146,49 @@ void write_peers(Writer& w, const StatsSnapshot& s, const ControlPlaneGauges& c,
   w.sample("tartan_peers", {}, uint64_t{s.peers.size()});
 }
 
+// Every node by state; the unreachable first, then by name, each with its
+// own gauges up to `max_series` of them.
+void write_probes(Writer& w, const std::vector<ProbeView>& probes, size_t max_series) {
+  using State = ProbeView::State;
+  w.family("tartan_probe_nodes", "routed nodes by tunnel probe state", StatKind::kGauge);
+  for (State st : {State::kPending, State::kReachable, State::kUnreachable}) {
+    uint64_t n = 0;
+    for (const ProbeView& p : probes) n += p.state == st;
+    w.sample("tartan_probe_nodes", {{"state", probe_state_name(st)}}, n);
+  }
+  std::vector<const ProbeView*> order;
+  for (const ProbeView& p : probes) {
+    if (p.state != State::kPending) order.push_back(&p);
+  }
+  const size_t shown = std::min(max_series, order.size());
+  std::partial_sort(order.begin(), order.begin() + shown, order.end(),
+                    [](const ProbeView* a, const ProbeView* b) {
+                      const bool ua = a->state == State::kUnreachable;
+                      const bool ub = b->state == State::kUnreachable;
+                      if (ua != ub) return ua;
+                      return a->node < b->node;
+                    });
+  order.resize(shown);
+  const auto labels = [](const ProbeView* p) {
+    return Labels{{"node", p->node}, {"target", p->target.str()}};
+  };
+  w.family("tartan_peer_probe_reachable",
+           "1 while the node's last tunnel probe was answered, 0 once one is lost",
+           StatKind::kGauge);
+  for (const ProbeView* p : order)
+    w.sample("tartan_peer_probe_reachable", labels(p), uint64_t{p->state == State::kReachable});
+  w.family("tartan_peer_probe_rtt_seconds", "round trip of the node's last answered tunnel probe",
+           StatKind::kGauge);
+  for (const ProbeView* p : order) {
+    if (p->received != 0)
+      w.sample("tartan_peer_probe_rtt_seconds", labels(p),
+               static_cast<double>(p->last_rtt_ns) / 1e9, 9);
+  }
+  w.family("tartan_peer_probe_lost", "tunnel probes lost among the node's last 20 answered or lost",
+           StatKind::kGauge);
+  for (const ProbeView* p : order) w.sample("tartan_peer_probe_lost", labels(p), uint64_t{p->lost});
+}
+
 void write_control(Writer& w, const ControlPlaneGauges& c) {
   w.family("tartan_build_info", "tartand's version", StatKind::kGauge);
   w.sample("tartan_build_info", {{"version", kTartanVersion}}, uint64_t{1});
@@ -193,6 +237,7 @@ std::string metrics_text(const StatsSnapshot& stats, const ControlPlaneGauges& c
     write_table(w, "", event_stat_fields(), rows);
   }
   write_peers(w, stats, control, max_peer_series);
+  if (control.probes) write_probes(w, *control.probes, max_peer_series);
   write_control(w, control);
   return w.take();
 }
@@ -208,6 +253,7 @@ std::map<std::string, HttpHandler> metrics_routes(const MetricsSources& sources)
              c.lease = sources.lease.get();
              c.conditions = sources.readiness.conditions();
              c.last_update_seconds = sources.mirror.last_update_seconds();
+             if (sources.prober != nullptr) c.probes = sources.prober->all();
              return HttpResponse{200, kPrometheusTextType,
                                  metrics_text(sources.engine.stats(), c, sources.max_peer_series)};
            }}};

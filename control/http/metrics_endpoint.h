@@ -9,6 +9,10 @@
 // labelled by node name and public IP; the rest are summed under
 // node="other". At 5,000 nodes the scrape stays at max_peer_series + 1
 // series per metric.
+//
+// Tunnel probes (when on) are bounded the same way: every node counts in
+// tartan_probe_nodes by state; per-node gauges go to max_peer_series nodes,
+// the unreachable first (what an operator alerts on), then by name.
 #pragma once
 
 #include <map>
@@ -19,6 +23,7 @@
 #include "control/cluster/local_lease.h"
 #include "control/cluster/node_mirror.h"
 #include "control/cluster/readiness.h"
+#include "control/cluster/tunnel_prober.h"
 #include "control/http/http_server.h"
 #include "engine/engine.h"
 
@@ -30,8 +35,9 @@ struct ControlPlaneGauges {
   size_t routed_nodes = 0;  // with a route in the engine
   std::optional<LocalLeaseState> lease;
   std::vector<ReadinessCondition> conditions;
-  double last_update_seconds = 0;              // NodeMirror::last_update_seconds
-  std::map<uint32_t, std::string> peer_nodes;  // public IP -> node name
+  double last_update_seconds = 0;                // NodeMirror::last_update_seconds
+  std::map<uint32_t, std::string> peer_nodes;    // public IP -> node name
+  std::optional<std::vector<ProbeView>> probes;  // nullopt: probes are off
 };
 
 inline constexpr const char* kPrometheusTextType = "text/plain; version=0.0.4; charset=utf-8";
@@ -45,7 +51,8 @@ struct MetricsSources {
   const NodeMirror& mirror;
   const LocalLease& lease;
   const Readiness& readiness;
-  size_t max_peer_series;  // control.http.metrics_peers
+  const TunnelProber* prober;  // null: probes are off
+  size_t max_peer_series;      // control.http.metrics_peers
 };
 std::map<std::string, HttpHandler> metrics_routes(const MetricsSources& sources);
 

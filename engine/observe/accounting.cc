@@ -64,13 +64,14 @@ Accounting Engine::accounting() const {
   a.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   a.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   for (uint64_t d : a.drops) a.dropped += d;
-  a.created += nc.requests_sent + nc.announcements;
-  a.consumed += arp_consumed_;
+  a.created += nc.requests_sent + nc.announcements + probes_sent_;
+  a.consumed += arp_consumed_ + probe_replies_taken_;
   a.held = neighbours_->held_packets();
   a.discarded = discarded_at_stop_;
   for (const std::vector<rte_ring*>* rings : {&to_control_, &inject_, &to_slow_}) {
     for (const rte_ring* r : *rings) a.in_flight += rte_ring_count(r);
   }
+  a.in_flight += rte_ring_count(probes_);
   return a;
 }
 

@@ -35,10 +35,10 @@ struct PortFlow {
 struct Accounting {
   std::vector<PortFlow> ports;
   uint64_t received = 0;      // the sum of the ports' rx
-  uint64_t created = 0;       // ARP requests and announcements; reassembled packets
+  uint64_t created = 0;       // ARP requests, announcements, probes; reassembled packets
   uint64_t transmitted = 0;   // the sum of the ports' tx
   uint64_t dropped = 0;       // the sum of `drops`
-  uint64_t consumed = 0;      // ARP frames learned from and freed; fragments reassembled
+  uint64_t consumed = 0;      // ARP frames and probe replies taken; fragments reassembled
   uint64_t held = 0;          // waiting for ARP resolution now
   uint64_t reassembling = 0;  // fragments waiting in the workers' reassembly tables now
   uint64_t in_flight = 0;     // in the rings between workers and the control side

@@ -84,6 +84,7 @@ struct EventCounters {
   Counter gso_segments;           // the segments cut from them
   Counter gro_merged;             // packets merged for a vnet tap (each one GSO write)
   Counter gro_segments;           // the segments merged into them
+  Counter probe_replies;          // tunnel probes' replies handed to the control thread
 };
 
 // Per remote node (next hop) traffic.
@@ -136,6 +137,7 @@ struct EventStats {
   uint64_t gso_packets = 0, gso_segments = 0, gro_merged = 0, gro_segments = 0;
   uint64_t fragments_held_now = 0;  // waiting in the reassembly tables (a gauge)
   uint64_t arp_requests_sent = 0, arp_learned = 0, arp_released = 0, arp_held_now = 0;
+  uint64_t probes_sent = 0, probe_replies = 0;
 };
 
 struct PeerStats {

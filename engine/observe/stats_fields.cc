@@ -51,6 +51,9 @@ constexpr StatField<EventStats> kEventFields[] = {
     {"gso_segments", "segments cut from GSO packets", &EventStats::gso_segments},
     {"gro_merged", "packets merged for a vnet tap (one GSO write each)", &EventStats::gro_merged},
     {"gro_segments", "segments merged into them", &EventStats::gro_segments},
+    {"probes_sent", "tunnel probes (ICMP echo requests to remote nodes' VTEPs) sent",
+     &EventStats::probes_sent},
+    {"probe_replies", "tunnel probes' echo replies received", &EventStats::probe_replies},
 };
 
 constexpr StatField<PeerStats> kPeerFields[] = {

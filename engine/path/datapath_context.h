@@ -62,6 +62,10 @@ struct DatapathContext {
   // has), the source of ICMP errors where tartan is the hop; 0 until a
   // lease is set.
   const std::atomic<uint32_t>* overlay_address_be = nullptr;
+  // The ICMP identifier of our tunnel probes (probe.h), network order: an
+  // echo reply for our overlay address that carries it (and the probes'
+  // marker) goes to the control side, not to the host.
+  uint16_t probe_ident_be = 0;
   // The capture workers offer packets to (Engine::set_capture); null: none.
   const std::atomic<CaptureSession*>* capture = nullptr;
 };

@@ -11,6 +11,7 @@
 #include "engine/backends/tunnel_checksum.h"
 #include "engine/neighbours/arp.h"
 #include "engine/path/ipv4_check.h"
+#include "engine/path/probe.h"
 #include "engine/path/worker.h"
 
 namespace tartan {
@@ -77,7 +78,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
         if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(ip->dst_addr), &hop) == 0) {
           const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
           if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
-            deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+            deliver_from_peer(m, *nh);
             continue;
           }
         }
@@ -218,7 +219,18 @@ void Worker::deliver_decapped(rte_mbuf* m, uint32_t sender) {
   PeerCounters& peer = peers_[sender];
   peer.decap_packets.add(1);
   peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
-  deliver_local(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
+  deliver_from_peer(m, *nh);
+}
+
+void Worker::deliver_from_peer(rte_mbuf* m, const NextHop& nh) {
+  // Only a packet for our own overlay address (the .0, rare: pods have
+  // others) is looked at further.
+  if (rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr ==
+      ctx_.overlay_address_be->load(std::memory_order_relaxed)) [[unlikely]] {
+    if (take_probe_reply(m, ctx_.probe_ident_be, rte_rdtsc()))
+      return to_control(m, kToControlProbe);
+  }
+  deliver_local(m, nh, ctx_.ports[nh.out_port].tartan_routes);
 }
 
 // A worker other than the slow-path one hands it what needs ARP or the

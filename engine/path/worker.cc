@@ -46,6 +46,11 @@ void Worker::set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast) 
   from_fast_ = std::move(from_fast);
 }
 
+void Worker::set_probe_source(rte_ring* probes, uint16_t port) {
+  probes_ = probes;
+  probe_port_ = port;
+}
+
 unsigned Worker::poll_once() {
   const uint64_t start = rte_rdtsc();
   std::array<rte_mbuf*, kMaxBurst> pkts;
@@ -60,6 +65,12 @@ unsigned Worker::poll_once() {
   if (injected) {
     counters_.events.injected.add(injected);
     for (unsigned i = 0; i < injected; ++i) tx_.push(ctx_.underlay_port, pkts[i]);
+  }
+  // Tunnel probes: inner frames, routed and encapsulated as pod traffic is.
+  if (probes_ != nullptr) {
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(probes_, reinterpret_cast<void**>(pkts.data()), burst_, nullptr);
+    if (n) egress(probe_port_, pkts.data(), static_cast<uint16_t>(n));
   }
   // Underlay frames other workers received (and counted) for the slow path.
   for (rte_ring* r : from_fast_) {
@@ -136,6 +147,8 @@ void Worker::to_control(rte_mbuf* m, uint32_t tag) {
   }
   if (tag == kToControlArp) {
     counters_.events.to_control.add(1);
+  } else if (tag == kToControlProbe) {
+    counters_.events.probe_replies.add(1);
   } else {
     counters_.events.arp_wait.add(1);
   }

@@ -30,9 +30,11 @@ struct RxQueueRef {
   uint16_t queue;
 };
 
-// Tag in mbuf->hash.usr of an ARP frame handed to the control thread; any
-// other value is the adjacency a held packet waits for.
+// Tags in mbuf->hash.usr of what a worker hands to the control thread: an
+// ARP frame, a tunnel probe's reply (probe.h); any other value is the
+// adjacency a held packet waits for.
 inline constexpr uint32_t kToControlArp = UINT32_MAX;
+inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
 
 class Worker {
  public:
@@ -48,6 +50,10 @@ class Worker {
   // it the underlay frames that need ARP or the host (`to_slow`, SP/SC,
   // owned by the engine), which it drains from `from_fast`.
   void set_slow_path(rte_ring* to_slow, std::vector<rte_ring*> from_fast);
+  // Tunnel probes the control thread makes (probe.h), SP/SC, owned by the
+  // engine: inner frames that take the egress path as if they had come
+  // from overlay port `port`. Given to one worker.
+  void set_probe_source(rte_ring* probes, uint16_t port);
 
   // One pass: the control thread's injected packets, frames handed over by
   // the other workers (slow-path worker), then every RX queue. Returns
@@ -87,6 +93,9 @@ class Worker {
   };
   void decapsulate(const TunnelPacket& t, uint32_t sender);
   void deliver_decapped(rte_mbuf* m, uint32_t sender);
+  // Delivers a packet for a local podCIDR that came from another node,
+  // unless it is the reply to one of our tunnel probes (to the control side).
+  void deliver_from_peer(rte_mbuf* m, const NextHop& nh);
   bool handed_to_slow_path(rte_mbuf* m);
   bool known_sender(uint32_t src_be) const;
   void underlay_exception(rte_mbuf* m, DropReason otherwise);
@@ -119,6 +128,8 @@ class Worker {
   rte_ring* inject_;
   rte_ring* to_slow_ = nullptr;
   std::vector<rte_ring*> from_fast_;
+  rte_ring* probes_ = nullptr;
+  uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;
   std::unique_ptr<Reassembly> reassembly_;
   uint16_t ip_id_;

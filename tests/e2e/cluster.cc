@@ -129,7 +129,7 @@ ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
 }
 
 ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing,
-                                      const std::string& overlay) {
+                                      const std::string& overlay, const std::string& control_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
   const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
@@ -154,8 +154,8 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                  n->name + ", state_dir: " + n->dir +
                  "/state}\n"
                  "control: {listen: 'unix://" +
-                 n->dir +
-                 "/tartan.sock'}\n"
+                 n->dir + "/tartan.sock'" + control_yaml +
+                 "}\n"
                  "lease: {source: static, subnet: " +
                  n->pod_cidr.str() +
                  "}\n"

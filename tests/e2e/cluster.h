@@ -46,9 +46,10 @@ class Cluster {
   // overlay a tap named flannel.1. `network_yaml` is flannel's net-conf.
   // `overlay`: the overlay port's device kind, vnet_tap (the fast host
   // path) or net_tap (the fallback).
+  // `control_yaml`: more keys of tartand's `control` map (", probe: {...}").
   ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
-                               bool direct_routing = false,
-                               const std::string& overlay = "vnet_tap");
+                               bool direct_routing = false, const std::string& overlay = "vnet_tap",
+                               const std::string& control_yaml = "");
   // A tartan node whose tartand the test configures: its namespace, underlay
   // port (eth0, for af_packet; no address), pod and directory, with no
   // <dir>/tartan.yaml yet and tartand not started (start_tartand does).

@@ -597,6 +597,32 @@ TEST(ConfigLoader, ControlHttpMetricsPeersDefaultsTo100AndRoundTrips) {
   EXPECT_NE(error.find("control.http.metrics_peers"), std::string::npos) << error;
 }
 
+TEST(ConfigLoader, TunnelProbesAreOffByDefaultAndRoundTrip) {
+  auto c = parse_config(kValid, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->control.probe.interval_ms, 0u);
+  EXPECT_EQ(c->control.probe.timeout_ms, 1000u);
+  auto p =
+      parse_config(kValid + "control:\n  probe: {interval_ms: 5000, timeout_ms: 700}\n", "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->control.probe.interval_ms, 5000u);
+  EXPECT_EQ(p->control.probe.timeout_ms, 700u);
+  auto again = parse_config(config_to_yaml(*p), "effective.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->control.probe.interval_ms, 5000u);
+  EXPECT_EQ(again->control.probe.timeout_ms, 700u);
+}
+
+TEST(ConfigLoaderErrors, ATunnelProbeTimeoutAboveTheIntervalOrATooShortIntervalIsNamed) {
+  EXPECT_EQ(error_of(kValid + "control:\n  probe: {interval_ms: 500, timeout_ms: 800}\n"),
+            "t.yaml:22:41: control.probe.timeout_ms: 800 is above control.probe.interval_ms (500)");
+  EXPECT_EQ(error_of(kValid + "control:\n  probe: {interval_ms: 50}\n"),
+            "t.yaml:22:24: control.probe.interval_ms: below 100 ms (0 turns probes off)");
+  EXPECT_NE(error_of(kValid + "control:\n  probe: {interval_ms: 1000, timeout_ms: 5}\n")
+                .find("control.probe.timeout_ms: 5 is out of range 10..60000"),
+            std::string::npos);
+}
+
 TEST(ConfigLoaderErrors, ABadControlHttpListenIsNamed) {
   const auto error = [](const std::string& listen) {
     return error_of(kValid + "control:\n  http: {listen: '" + listen + "'}\n");

@@ -130,3 +130,50 @@ TEST(MetricsText, EveryLineIsACommentOrANameLabelsValueSample) {
 
 }  // namespace
 }  // namespace tartan
+
+namespace tartan {
+namespace {
+
+ProbeView probe(const char* node, int octet, ProbeView::State state, uint64_t rtt_ns) {
+  ProbeView p;
+  p.node = node;
+  p.target = Ipv4Addr{(10u << 24) | (244u << 16) | (uint32_t(octet) << 8)};
+  p.state = state;
+  p.last_rtt_ns = rtt_ns;
+  p.received = rtt_ns != 0;
+  p.lost = state == ProbeView::State::kUnreachable ? 3 : 0;
+  return p;
+}
+
+TEST(MetricsText, TunnelProbesCountEveryNodeAndGiveTheUnreachableTheirSeriesFirst) {
+  using State = ProbeView::State;
+  ControlPlaneGauges c;
+  c.probes = std::vector<ProbeView>{
+      probe("a", 1, State::kReachable, 250000),  probe("b", 2, State::kReachable, 1000),
+      probe("z", 3, State::kUnreachable, 90000), probe("y", 4, State::kUnreachable, 0),
+      probe("p", 5, State::kPending, 0),
+  };
+  const std::string t = metrics_text(snapshot(), c, 3);
+  EXPECT_NE(t.find("tartan_probe_nodes{state=\"pending\"} 1\n"
+                   "tartan_probe_nodes{state=\"reachable\"} 2\n"
+                   "tartan_probe_nodes{state=\"unreachable\"} 2\n"),
+            std::string::npos)
+      << t;
+  // Three series: both unreachable nodes, then the first reachable by name.
+  EXPECT_EQ(lines_matching(t, "tartan_peer_probe_reachable{"),
+            (std::vector<std::string>{
+                "tartan_peer_probe_reachable{node=\"y\",target=\"10.244.4.0\"} 0",
+                "tartan_peer_probe_reachable{node=\"z\",target=\"10.244.3.0\"} 0",
+                "tartan_peer_probe_reachable{node=\"a\",target=\"10.244.1.0\"} 1"}));
+  // A round trip only where there was an answer, in seconds to the ns.
+  EXPECT_EQ(lines_matching(t, "tartan_peer_probe_rtt_seconds{"),
+            (std::vector<std::string>{
+                "tartan_peer_probe_rtt_seconds{node=\"z\",target=\"10.244.3.0\"} 0.000090000",
+                "tartan_peer_probe_rtt_seconds{node=\"a\",target=\"10.244.1.0\"} 0.000250000"}));
+  EXPECT_EQ(lines_matching(t, "tartan_peer_probe_lost{").size(), 3u);
+  // Probes off: no probe families at all.
+  EXPECT_EQ(metrics_text(snapshot(), {}, 3).find("probe_nodes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tartan
