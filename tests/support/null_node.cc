@@ -5,7 +5,7 @@
 namespace tartan::testing {
 
 std::string write_null_node_config(const std::string& dir, const std::string& eal,
-                                   const std::string& http_listen) {
+                                   const std::string& control) {
   write_file(dir + "/net-conf.json",
              R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
   const std::string path = dir + "/tartan.yaml";
@@ -16,10 +16,9 @@ std::string write_null_node_config(const std::string& dir, const std::string& ea
                        "  overlay: [{device: net_null1}]\n"
                        "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
                        "network_file: " +
-                       dir + "/net-conf.json\ncontrol:\n  listen: 'unix://" + dir +
-                       "/tartan.sock'\n" +
-                       (http_listen.empty() ? "" : "  http: {listen: '" + http_listen + "'}\n") +
-                       "lease: {source: grpc}\nnode: {state_dir: " + dir +
+                       dir + "/net-conf.json\ncontrol: {listen: 'unix://" + dir + "/tartan.sock'" +
+                       (control.empty() ? "" : ", " + control) +
+                       "}\nlease: {source: grpc}\nnode: {state_dir: " + dir +
                        "/state}\nsubnet_file: " + dir + "/subnet.env\n");
   return path;
 }
