@@ -178,6 +178,7 @@ Status Engine::build_context() {
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
   ctx_.capture = &capture_;
+  ctx_.trace = &trace_;
 
   TablesParams tp;
   tp.max_routes = dp.max_routes;
@@ -488,6 +489,12 @@ void Engine::set_capture(CaptureSession* session) {
   capture_.store(session, std::memory_order_release);
   // Each worker loads the pointer once per loop and reports quiescence
   // after it: once all have, none holds the old one.
+  if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
+}
+
+void Engine::set_trace(TraceSession* session) {
+  trace_.store(session, std::memory_order_release);
+  // As set_capture: after a grace period no worker follows the old one.
   if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
 }
 
