@@ -124,9 +124,10 @@ Status Daemon::launch() {
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);
   capture_ = std::make_unique<CaptureService>(*engine_);
-  auto server = ApiServer::start(config_.control,
-                                 {health_.get(), config_service_.get(), stats_.get(), nodes_.get(),
-                                  leases_.get(), routes_.get(), ports_.get(), capture_.get()});
+  trace_ = std::make_unique<TraceService>(*engine_, *mirror_);
+  auto server = ApiServer::start(
+      config_.control, {health_.get(), config_service_.get(), stats_.get(), nodes_.get(),
+                        leases_.get(), routes_.get(), ports_.get(), capture_.get(), trace_.get()});
   if (!server) return server.status();
   server_ = std::move(server).value();
   readiness_.set("api_serving", true, config_.control.listen);
@@ -141,6 +142,7 @@ void Daemon::stop() {
     nodes_->stop_watches();
     stats_->stop_streams();
     capture_->stop_streams();
+    trace_->stop_streams();
     server_->shutdown();
     server_.reset();
   }

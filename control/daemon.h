@@ -15,6 +15,7 @@
 #include "control/api/ports_service.h"
 #include "control/api/routes_service.h"
 #include "control/api/stats_service.h"
+#include "control/api/trace_service.h"
 #include "control/cluster/local_lease.h"
 #include "control/cluster/node_mirror.h"
 #include "control/cluster/readiness.h"
@@ -85,6 +86,7 @@ class Daemon {
   std::unique_ptr<RoutesService> routes_;
   std::unique_ptr<PortsService> ports_;
   std::unique_ptr<CaptureService> capture_;
+  std::unique_ptr<TraceService> trace_;
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<ControlLoopProbe> control_probe_;
   std::unique_ptr<HttpServer> http_;  // with control_probe_

@@ -197,6 +197,7 @@ Status Engine::build_context() {
   // tells ours apart anyway.
   ctx_.probe_ident_be = rte_cpu_to_be_16(static_cast<uint16_t>(std::random_device{}()));
   ctx_.capture = &capture_;
+  ctx_.trace = &trace_;
 
   TablesParams tp;
   tp.max_routes = dp.max_routes;
@@ -539,6 +540,12 @@ void Engine::set_capture(CaptureSession* session) {
   capture_.store(session, std::memory_order_release);
   // Each worker loads the pointer once per loop and reports quiescence
   // after it: once all have, none holds the old one.
+  if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
+}
+
+void Engine::set_trace(TraceSession* session) {
+  trace_.store(session, std::memory_order_release);
+  // As set_capture: after a grace period no worker follows the old one.
   if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
 }
 

@@ -67,6 +67,9 @@ class Engine {
   // each; nullptr: to none). Returns once no worker still uses the session
   // before, which the caller may then free.
   void set_capture(CaptureSession* session);
+  // Workers trace the packets `session` selects (observe/trace.h; nullptr:
+  // none). Returns once no worker still follows the session before.
+  void set_trace(TraceSession* session);
   std::optional<Ipv4Prefix> local_subnet() const;
 
   // Tunnel probes (path/probe.h): an ICMP echo request from our overlay
@@ -124,6 +127,7 @@ class Engine {
   DatapathContext ctx_;
   std::atomic<uint32_t> overlay_address_be_{0};
   std::atomic<CaptureSession*> capture_{nullptr};
+  std::atomic<TraceSession*> trace_{nullptr};
   std::unique_ptr<AdjacencyTable> adjacency_;
   std::unique_ptr<NeighbourTable> neighbours_;
   std::unique_ptr<ForwardingTables> tables_;

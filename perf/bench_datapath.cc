@@ -102,6 +102,30 @@ void BM_VxlanEncapCapture(benchmark::State& state) {
 }
 BENCHMARK(BM_VxlanEncapCapture)->Arg(0)->Arg(1)->Arg(2);
 
+// Encapsulation with no trace (0), with one attached whose filter every
+// received packet is run through and fails (1: 'udp port 1'), so every
+// decision point finds a session with nothing open.
+void BM_VxlanEncapTrace(benchmark::State& state) {
+  EngineFixture fx;
+  fx.add_node(2);
+  std::unique_ptr<TraceSession> session;
+  if (state.range(0) != 0) {
+    TraceSettings settings;
+    for (const Port& p : fx.engine().ports()) settings.ports.set(p.id());
+    settings.filter = "udp port 1";
+    settings.workers = static_cast<unsigned>(fx.engine().workers().size());
+    auto created = TraceSession::create(settings);
+    if (!created) return state.SkipWithError(created.status().message().c_str());
+    session = std::move(created).value();
+    fx.engine().set_trace(session.get());
+  }
+  run_burst(state, fx, true, fx.pod_frame(*Ipv4Addr::parse("10.244.2.10")));
+  fx.engine().set_trace(nullptr);
+  if (session && session->drain([](const TraceRecord&) {}) != 0)
+    state.SkipWithError("the trace took packets");
+}
+BENCHMARK(BM_VxlanEncapTrace)->Arg(0)->Arg(1);
+
 void BM_UdpBackendEncap(benchmark::State& state) {
   EngineFixture fx({.backend = BackendType::kUdp});
   fx.add_node(2);

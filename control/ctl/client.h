@@ -44,5 +44,6 @@ void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 void add_port_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 void add_capture_commands(CLI::App& app, const GlobalOptions& g, Action& run);
+void add_trace_commands(CLI::App& app, const GlobalOptions& g, Action& run);
 
 }  // namespace tartan::ctl

@@ -96,6 +96,7 @@ CommandLine::CommandLine()
   add_info_commands(app_, global_, action_);
   add_port_commands(app_, global_, action_);
   add_capture_commands(app_, global_, action_);
+  add_trace_commands(app_, global_, action_);
   CLI::App* completion =
       app_.add_subcommand("completion", "print a completion script for bash or zsh");
   completion->add_option("SHELL", shell_, "bash or zsh")

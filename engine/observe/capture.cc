@@ -1,47 +1,17 @@
 #include "engine/observe/capture.h"
 
-#include <pcap/pcap.h>
 #include <rte_errno.h>
-#include <rte_malloc.h>
 
 #include <atomic>
 
 namespace tartan {
-namespace {
-
-// libpcap's filter for Ethernet frames, as DPDK's eBPF (rte_bpf_convert: the
-// program reads the mbuf through rte_pktmbuf_read, chained segments too).
-Result<rte_bpf*> compile_filter(const std::string& expression, uint32_t snaplen) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, static_cast<int>(snaplen));
-  if (dead == nullptr) return Status::internal("pcap_open_dead failed");
-  bpf_program program{};
-  if (pcap_compile(dead, &program, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    Status s = Status::invalid("filter: " + std::string(pcap_geterr(dead)));
-    pcap_close(dead);
-    return s;
-  }
-  pcap_close(dead);
-  rte_bpf_prm* prm = rte_bpf_convert(&program);
-  pcap_freecode(&program);
-  if (prm == nullptr)
-    return Status::internal("filter: rte_bpf_convert: " + std::string(rte_strerror(rte_errno)));
-  rte_bpf* bpf = rte_bpf_load(prm);
-  rte_free(prm);
-  if (bpf == nullptr)
-    return Status::internal("filter: rte_bpf_load: " + std::string(rte_strerror(rte_errno)));
-  return bpf;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<CaptureSession>> CaptureSession::create(const CaptureSettings& settings) {
   std::unique_ptr<CaptureSession> s(new CaptureSession(settings));
   if (!settings.filter.empty()) {
-    auto bpf = compile_filter(settings.filter, settings.snaplen);
-    if (!bpf) return bpf.status();
-    s->filter_ = *bpf;
-    rte_bpf_jit jit{};
-    if (rte_bpf_get_jit(s->filter_, &jit) == 0) s->jit_ = jit.func;
+    auto filter = PacketFilter::compile(settings.filter, settings.snaplen);
+    if (!filter) return filter.status();
+    s->filter_ = std::move(filter).value();
   }
   s->per_lane_rate_ = std::max<uint32_t>(1, settings.rate_pps / std::max(1u, settings.workers));
   const size_t slot_bytes = RTE_ALIGN_CEIL(sizeof(CaptureSlot) + settings.snaplen, 64);
@@ -72,7 +42,6 @@ CaptureSession::~CaptureSession() {
     rte_ring_free(l.free);
     rte_ring_free(l.full);
   }
-  if (filter_ != nullptr) rte_bpf_destroy(filter_);
 }
 
 uint64_t CaptureSession::missed() const {

@@ -3,11 +3,10 @@
 // preallocated slots, which the control side drains (into pcapng, for
 // tartanctl capture). In the worker: no allocation, lock or system call;
 // the filter is libpcap's compiled expression converted to DPDK's eBPF
-// (rte_bpf_convert) and run on the mbuf. With no capture attached a worker
-// pays one predictable branch per burst (Engine::attach_capture).
+// (rte_bpf_convert) and run on the mbuf (packet_filter.h). With no capture
+// attached a worker pays one predictable branch per burst (Engine::set_capture).
 #pragma once
 
-#include <rte_bpf.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "engine/observe/counter.h"
+#include "engine/observe/packet_filter.h"
 #include "engine/observe/stats.h"
 #include "engine/status.h"
 
@@ -67,7 +67,7 @@ class CaptureSession {
       return;
     Lane& l = lanes_[lane];
     for (uint16_t i = 0; i < n; ++i) {
-      if (filter_ != nullptr && !matches(pkts[i])) continue;
+      if (filter_ != nullptr && !filter_->matches(pkts[i])) continue;
       copy(l, port, direction, pkts[i], reason);
     }
   }
@@ -100,12 +100,6 @@ class CaptureSession {
   };
   explicit CaptureSession(const CaptureSettings& s) : settings_(s), lanes_(s.workers) {}
 
-  // The filter's JIT-compiled code where DPDK has a JIT (x86-64), else its
-  // interpreter.
-  bool matches(rte_mbuf* m) const {
-    return (jit_ != nullptr ? jit_(m) : rte_bpf_exec(filter_, m)) != 0;
-  }
-
   void copy(Lane& l, uint16_t port, CaptureDirection direction, const rte_mbuf* m,
             DropReason reason) {
     const uint64_t now = rte_rdtsc();
@@ -129,8 +123,7 @@ class CaptureSession {
   }
 
   const CaptureSettings settings_;
-  rte_bpf* filter_ = nullptr;
-  uint64_t (*jit_)(void*) = nullptr;
+  std::unique_ptr<PacketFilter> filter_;  // null: every packet
   uint32_t per_lane_rate_ = 0;
   std::vector<Lane> lanes_;
   std::vector<uint8_t> slots_;  // every lane's slots, back to back

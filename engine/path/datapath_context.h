@@ -16,6 +16,7 @@
 namespace tartan {
 
 class CaptureSession;
+class TraceSession;
 class VnetTap;
 
 inline constexpr uint16_t kNoPort = UINT16_MAX;
@@ -68,6 +69,8 @@ struct DatapathContext {
   uint16_t probe_ident_be = 0;
   // The capture workers offer packets to (Engine::set_capture); null: none.
   const std::atomic<CaptureSession*>* capture = nullptr;
+  // The trace whose packets workers follow (Engine::set_trace); null: none.
+  const std::atomic<TraceSession*>* trace = nullptr;
 };
 
 }  // namespace tartan

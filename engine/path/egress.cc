@@ -81,18 +81,22 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
     }
     const uint16_t type = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->ether_type;
     if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kArp)});
       egress_arp(in_port, m);
       continue;
     }
     if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotIpv4)});
       drop(m, DropReason::kNotIpv4);
       continue;
     }
+    trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kIpv4)});
     if (auto bad = check_ipv4(m, kEthLen, true)) {
       drop(m, *bad);
       continue;
     }
     if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kGsoPacket)});
       // What came before it leaves before its segments: no flow reordered.
       egress_routed(in_port, routed.data(), dst.data(), k);
       k = 0;
@@ -140,6 +144,12 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* 
 
 void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+  if (trace_ != nullptr) [[unlikely]] {
+    trace_->note(
+        index_, m,
+        {TraceStep::kRoute, nh != nullptr, uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
+         ip->dst_addr, nh != nullptr ? nh->id : 0});
+  }
   if (nh == nullptr) {
     // flannel's udp backend answers an unroutable destination with ICMP
     // net unreachable; the kernel's vxlan path has no route and drops.
@@ -211,6 +221,8 @@ void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
     case NextHopKind::kLocal:
       break;  // handled above
   }
+  if (trace_ != nullptr) [[unlikely]]
+    trace_rewrite(m, *nh, resolved, dst_mac);
   PeerCounters& peer = peers_[nh->id];
   peer.encap_packets.add(1);
   peer.encap_bytes.add(rte_pktmbuf_pkt_len(m));
@@ -225,6 +237,7 @@ void Worker::deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement) {
     decrement_ttl(ip);
   }
   rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, kEthLen);
+  trace(m, {TraceStep::kRewrite, uint8_t(NextHopKind::kLocal), 0, 0, nh.out_port});
   if (ctx_.ports[nh.out_port].vnet_tap != nullptr) return stage_for_gro(nh.out_port, m);
   m->ol_flags = 0;
   tx_.push(nh.out_port, m);
@@ -243,6 +256,7 @@ void Worker::send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_
   if (src == 0 || !icmp_error_allowed(m, kEthLen)) return drop(m, otherwise);
   if (!icmp_allowed()) return drop(m, DropReason::kIcmpRateLimited);
   make_icmp_error(m, kEthLen, type, code, mtu, Ipv4Addr::from_be(src));
+  trace(m, {TraceStep::kIcmpError, type, code});
   counters_.events.icmp_errors.add(1);
   tx_.push(in_port, m);
 }
@@ -261,6 +275,8 @@ void Worker::egress_arp(uint16_t in_port, rte_mbuf* m) {
   if (nh->kind != NextHopKind::kVxlan)
     std::memcpy(answer.bytes.data(), ctx_.vtep_mac.addr_bytes, 6);
   make_arp_reply(m, answer);
+  if (trace_ != nullptr) [[unlikely]]
+    trace_->note(index_, m, {TraceStep::kArpReply, 0, 0, arp->target_ip.be(), trace_mac(answer)});
   counters_.events.arp_replies.add(1);
   tx_.push(in_port, m);
 }

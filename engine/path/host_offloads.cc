@@ -50,6 +50,8 @@ void Worker::egress_gso(uint16_t in_port, rte_mbuf* m) {
     if (n < 0) return drop(m, DropReason::kGsoFailed);
     segs[0] = m;
   } else {
+    // Its segments are new packets, not followed.
+    trace_end(m, {TraceStep::kGso, 0, static_cast<uint16_t>(n)});
     rte_pktmbuf_free(m);  // the segments hold references to what they need
   }
   const auto count = static_cast<uint16_t>(n <= 0 ? 1 : n);
@@ -107,6 +109,8 @@ void Worker::stage_for_gro(uint16_t port, rte_mbuf* m) {
     return;
   }
   m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
+  // Sent with the batch, perhaps merged with others: followed no further.
+  trace_end(m, {TraceStep::kGro, 0, port});
   if (gro_count_ == 0) gro_since_ = rte_rdtsc();
   gro_batch_[gro_count_++] = m;
 }

@@ -45,6 +45,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
     if (ctx_.hw_decap && (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID)) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kOffloadedDecap)});
       ingress_offloaded(m);
       continue;
     }
@@ -54,13 +55,16 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kArp)});
       if (!handed_to_slow_path(m)) underlay_arp(m);
       continue;
     }
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotIpv4)});
       underlay_exception(m, DropReason::kNotIpv4);
       continue;
     }
+    trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kIpv4)});
     if (!rte_is_same_ether_addr(&eth->dst_addr, &ctx_.underlay_mac) &&
         !is_multicast(eth->dst_addr)) {
       drop(m, DropReason::kNotOurMac);
@@ -78,26 +82,36 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
         if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(ip->dst_addr), &hop) == 0) {
           const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
           if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
+            trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
+            trace(m, {TraceStep::kRoute, 1, uint16_t(nh->kind), ip->dst_addr, nh->id});
             deliver_from_peer(m, *nh);
             continue;
           }
         }
       }
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotForUs)});
       underlay_exception(m, DropReason::kWrongDstIp);
       continue;
     }
     if (ipv4_is_fragment(ip)) {
       // A node's UDP is put together here (tunnel packets a router on the
       // way fragmented); anything else is the host's, as before.
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kOuterFragment)});
       if (ip->next_proto_id != IPPROTO_UDP || !known_sender(ip->src_addr)) {
         underlay_exception(m, DropReason::kOuterFragment);
         continue;
       }
-      m = reassembly_->add(m, rte_rdtsc(), counters_);
+      rte_mbuf* whole = reassembly_->add(m, rte_rdtsc(), counters_);
+      // Held, refused, or folded into another fragment's packet: this
+      // fragment's trace ends; only the one that goes on is followed.
+      if (whole != m) trace_end(m, {TraceStep::kReassembly, 0});
+      trace(whole, {TraceStep::kReassembly, 1});
+      m = whole;
       if (m == nullptr) continue;
       ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     }
     if (ip->next_proto_id != IPPROTO_UDP) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotForUs)});
       underlay_exception(m, DropReason::kNotTunnel);
       continue;
     }
@@ -109,6 +123,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
     if (udp->dst_port != ctx_.tunnel_port_be) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotForUs)});
       underlay_exception(m, DropReason::kWrongDstPort);
       continue;
     }
@@ -119,6 +134,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     // The key is copied out: rte_hash_crc reads it as a uint32_t, and in the
     // frame it sits on a 2-byte boundary.
+    trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)});
     src[k] = ip->src_addr;
     keys[k] = &src[k];
     tunnel[k++] = {m, l4, udp_len};
@@ -133,6 +149,13 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   rte_hash_lookup_bulk_data(ctx_.tables.senders, keys.data(), k, &known, senders.data());
   for (unsigned j = 0; j < k; ++j) {
     if (known & (uint64_t{1} << j)) rte_prefetch0(&peers_[sender_id(senders[j])]);
+  }
+  if (trace_ != nullptr) [[unlikely]] {
+    for (unsigned j = 0; j < k; ++j) {
+      const bool is_known = (known & (uint64_t{1} << j)) != 0;
+      trace_->note(index_, tunnel[j].m,
+                   {TraceStep::kSender, is_known, 0, src[j], is_known ? sender_id(senders[j]) : 0});
+    }
   }
   for (unsigned j = 0; j < k; ++j) {
     if ((known & (uint64_t{1} << j)) == 0) {
@@ -172,10 +195,12 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
         (vx->vx_vni & rte_cpu_to_be_32(0xff)) != 0) {
       return drop(m, DropReason::kBadVxlanFlags);
     }
+    trace(m, {TraceStep::kVni, 0, 0, rte_be_to_cpu_32(vx->vx_vni) >> 8});
     if (vx->vx_vni != ctx_.vni_be) return drop(m, DropReason::kBadVni);
     const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
     if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) return drop(m, *bad);
     rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
+    trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kVxlan)});
   } else {
     if (udp_len < kUdpLen + kIpv4Len) return drop(m, DropReason::kTruncated);
     if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, rx_verdict(m)))
@@ -183,6 +208,7 @@ void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.
     rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);
+    trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kUdp)});
   }
   deliver_decapped(m, sender);
 }
@@ -196,11 +222,13 @@ void Worker::ingress_offloaded(rte_mbuf* m) {
                           : nullptr;
   // A node's rule outlives its route by the time it takes to destroy it:
   // what it marks meanwhile is from a sender we no longer know.
+  trace(m, {TraceStep::kSender, nh != nullptr && nh->kind == NextHopKind::kVxlan, 0, 0, id});
   if (nh == nullptr || nh->kind != NextHopKind::kVxlan) return drop(m, DropReason::kUnknownSender);
   if (rte_pktmbuf_data_len(m) < kEthLen) return drop(m, DropReason::kTruncated);
   if (auto bad = check_inner_ethernet(rte_pktmbuf_mtod(m, const rte_ether_hdr*), ctx_.vtep_mac))
     return drop(m, *bad);
   counters_.events.decap_offloaded.add(1);
+  trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kOffloaded)});
   deliver_decapped(m, id);
 }
 
@@ -213,6 +241,12 @@ void Worker::deliver_decapped(rte_mbuf* m, uint32_t sender) {
   const NextHop* nh = nullptr;
   if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(inner_ip->dst_addr), &hop) == 0) {
     nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+  }
+  if (trace_ != nullptr) [[unlikely]] {
+    trace_->note(
+        index_, m,
+        {TraceStep::kRoute, nh != nullptr, uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
+         inner_ip->dst_addr, nh != nullptr ? nh->id : 0});
   }
   if (nh == nullptr || nh->kind != NextHopKind::kLocal)
     return drop(m, DropReason::kInnerDstNotLocal);
@@ -238,6 +272,8 @@ void Worker::deliver_from_peer(rte_mbuf* m, const NextHop& nh) {
 // port. When that worker is behind (its ring full), this one does it.
 bool Worker::handed_to_slow_path(rte_mbuf* m) {
   if (to_slow_ == nullptr || rte_ring_sp_enqueue(to_slow_, m) != 0) return false;
+  // Only its address is used: the slow-path worker owns it now.
+  trace_end(m, {TraceStep::kSlowPath});
   counters_.events.to_slow_path.add(1);
   return true;
 }
@@ -254,6 +290,8 @@ void Worker::underlay_arp(rte_mbuf* m) {
     MacAddr ours;
     std::memcpy(ours.bytes.data(), ctx_.underlay_mac.addr_bytes, 6);
     make_arp_reply(m, ours);
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->note(index_, m, {TraceStep::kArpReply, 0, 0, arp->target_ip.be(), trace_mac(ours)});
     counters_.events.arp_replies.add(1);
     tx_.push(ctx_.underlay_port, m);
     return;

@@ -11,6 +11,7 @@
 
 #include "engine/observe/capture.h"
 #include "engine/observe/stats.h"
+#include "engine/observe/trace.h"
 
 namespace tartan {
 
@@ -22,6 +23,8 @@ class TxBuffers {
       : queue_(queue), burst_(burst), counters_(counters) {}
 
   void push(uint16_t port, rte_mbuf* m) {
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->finish(capture_lane_, m, {TraceStep::kTx, 0, port, queue_});
     Buffer& b = buffers_[port];
     if (b.count == 0) pending_[num_pending_++] = port;
     b.pkts[b.count++] = m;
@@ -34,9 +37,11 @@ class TxBuffers {
   }
 
   uint16_t queue() const { return queue_; }
-  // The capture this loop offers sent and unsent packets to, as `lane`.
-  void set_capture(CaptureSession* capture, unsigned lane) {
+  // The capture this loop offers sent and unsent packets to, and the trace
+  // it tells where a packet went, as `lane`.
+  void set_observers(CaptureSession* capture, TraceSession* trace, unsigned lane) {
     capture_ = capture;
+    trace_ = trace;
     capture_lane_ = lane;
   }
 
@@ -76,6 +81,7 @@ class TxBuffers {
   std::array<uint16_t, RTE_MAX_ETHPORTS> pending_{};
   uint16_t num_pending_ = 0;
   CaptureSession* capture_ = nullptr;
+  TraceSession* trace_ = nullptr;
   unsigned capture_lane_ = 0;
 };
 

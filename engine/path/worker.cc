@@ -56,7 +56,8 @@ unsigned Worker::poll_once() {
   std::array<rte_mbuf*, kMaxBurst> pkts;
   unsigned received = 0;
   capture_ = ctx_.capture->load(std::memory_order_acquire);
-  tx_.set_capture(capture_, index_);
+  trace_ = ctx_.trace->load(std::memory_order_acquire);
+  tx_.set_observers(capture_, trace_, index_);
 
   // Packets the control thread sends through us: ARP requests and packets
   // released by an ARP resolution. They are complete frames.
@@ -84,8 +85,11 @@ unsigned Worker::poll_once() {
     const uint16_t n = rte_eth_rx_burst(rxq.port_id, rxq.queue, pkts.data(), burst_);
     if (n == 0) continue;
     received += n;
-    if (capture_ != nullptr) [[unlikely]]
-      capture_->offer(index_, rxq.port_id, kCaptureRx, pkts.data(), n);
+    const bool observed = capture_ != nullptr || trace_ != nullptr;
+    if (observed) [[unlikely]] {
+      if (capture_ != nullptr) capture_->offer(index_, rxq.port_id, kCaptureRx, pkts.data(), n);
+      if (trace_ != nullptr) trace_->start(index_, rxq.port_id, rxq.queue, pkts.data(), n);
+    }
     PortCounters& pc = counters_.ports[rxq.port_id];
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
@@ -102,6 +106,9 @@ unsigned Worker::poll_once() {
         // The host's own traffic on the dedicated NIC leaves unchanged.
         for (uint16_t i = 0; i < n; ++i) tx_.push(ctx_.underlay_port, pkts[i]);
         break;
+    }
+    if (observed) [[unlikely]] {
+      if (trace_ != nullptr) trace_->end_burst(index_);
     }
   }
   if (reassembly_->holding()) reassembly_->expire(rte_rdtsc(), counters_);
@@ -127,6 +134,12 @@ void Worker::run(const std::atomic<bool>& stop) {
     // Only when idle: a busy worker never leaves the loop.
     if (ctx_.idle_sleep_us != 0 && idle >= 64) rte_delay_us_sleep(ctx_.idle_sleep_us);
   }
+  // A capture or trace detached since the last pass may be freed already
+  // (its grace period ended with our last quiescent report): the last
+  // sends below offer to neither.
+  capture_ = nullptr;
+  trace_ = nullptr;
+  tx_.set_observers(nullptr, nullptr, index_);
   // Segments still waiting for GRO leave before the worker does.
   flush_gro();
   tx_.flush_all();
@@ -145,6 +158,11 @@ void Worker::to_control(rte_mbuf* m, uint32_t tag) {
   if (rte_ring_sp_enqueue(to_control_, m) != 0) {
     return drop(m, DropReason::kArpQueueFull);
   }
+  // Only its address is used: the control thread owns it now.
+  const TraceToControl why = tag == kToControlArp     ? TraceToControl::kArp
+                             : tag == kToControlProbe ? TraceToControl::kProbeReply
+                                                      : TraceToControl::kArpWait;
+  trace_end(m, {TraceStep::kToControl, uint8_t(why), 0, tag});
   if (tag == kToControlArp) {
     counters_.events.to_control.add(1);
   } else if (tag == kToControlProbe) {

@@ -19,6 +19,7 @@
 #include "engine/backends/tunnel_checksum.h"
 #include "engine/observe/capture.h"
 #include "engine/observe/stats.h"
+#include "engine/observe/trace.h"
 #include "engine/path/datapath_context.h"
 #include "engine/path/reassembly.h"
 #include "engine/path/tx_buffers.h"
@@ -111,9 +112,23 @@ class Worker {
     counters_.drop(reason);
     if (capture_ != nullptr) [[unlikely]]
       capture_->offer(index_, m->port, kCaptureDrop, &m, 1, reason);
+    trace_end(m, {TraceStep::kDrop, static_cast<uint8_t>(reason)});
     rte_pktmbuf_free(m);
   }
   bool icmp_allowed();
+  // Trace hooks (observe/trace.h): with no trace attached, each is a test
+  // of a null member; the event's arguments are values already at hand.
+  void trace(const rte_mbuf* m, const TraceEvent& e) {
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->note(index_, m, e);
+  }
+  void trace_end(const rte_mbuf* m, const TraceEvent& e) {
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->finish(index_, m, e);
+  }
+  // The neighbour and rewrite decisions of an egress packet, read back from
+  // the headers just written (called only while tracing).
+  void trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved, const uint8_t* dst_mac);
   // The underlay port's verdict on a tunnel packet's outer UDP checksum.
   uint64_t rx_verdict(const rte_mbuf* m) const {
     return ctx_.rx_udp_cksum_offload ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
@@ -138,6 +153,7 @@ class Worker {
   WorkerCounters counters_;
   TxBuffers tx_;
   CaptureSession* capture_ = nullptr;  // this loop's (DatapathContext::capture)
+  TraceSession* trace_ = nullptr;      // this loop's (DatapathContext::trace)
   std::vector<VnetTap*> taps_;  // vnet taps whose frames this worker moves (their RX queue 0)
   rte_gso_ctx gso_{};
   rte_gro_param gro_{};

@@ -126,13 +126,14 @@ std::string bash_completes(const std::string& words) {
 
 TEST(TartanctlCommandLine, CompletionScriptsComeFromTheParser) {
   EXPECT_EQ(bash_completes("tartanctl ''"),
-            "nodes events health config lease routes stats ports capture completion\n");
+            "nodes events health config lease routes stats ports capture trace completion\n");
   EXPECT_EQ(bash_completes("tartanctl -o json nodes ''"), "list get apply delete\n");
   EXPECT_EQ(bash_completes("tartanctl lease s"), "set\n");
   EXPECT_EQ(bash_completes("tartanctl nodes get x --output ''"), "table json yaml\n");
   EXPECT_EQ(bash_completes("tartanctl stats --w"), "--watch\n");
   EXPECT_EQ(bash_completes("tartanctl completion ''"), "bash zsh\n");
   EXPECT_TRUE(contains(bash_completes("tartanctl nodes apply --"), "--resource-version"));
+  EXPECT_EQ(bash_completes("tartanctl trace --d"), "--duration\n");
   const CommandResult zsh = ctl({"completion", "zsh"});
   EXPECT_EQ(zsh.exit_code, 0);
   EXPECT_TRUE(contains(zsh.output, "bashcompinit")) << zsh.output;

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "tests/dataplane/drop_cases.h"
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
@@ -40,12 +41,7 @@ Bytes vxlan_changed(const EngineFixture& fx, const std::function<void(Bytes&)>& 
   return f;
 }
 
-struct Case {
-  const char* name;
-  bool from_underlay;
-  std::function<Bytes(const EngineFixture&)> frame;
-  DropReason reason;
-};
+using Case = testing::DropCase;
 
 class DropReasons : public ::testing::TestWithParam<Case> {};
 
@@ -63,159 +59,169 @@ TEST_P(DropReasons, CountedOnceFreedAndNotForwarded) {
   EXPECT_EQ(fx.mbufs_in_use(), 0);
 }
 
-const Case kCases[] = {
-    {"runt", true, [](const EngineFixture&) { return Bytes(10, 0x11); }, DropReason::kRunt},
-    {"truncated", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f.resize(f.size() - 10);
-       return f;
-     },
-     DropReason::kTruncated},
-    {"not_ipv4", true,
-     [](const EngineFixture&) {
-       Bytes f(60, 0);
-       f[12] = 0x86, f[13] = 0xdd;
-       return f;
-     },
-     DropReason::kNotIpv4},
-    {"bad_ip_header", true,
-     [](const EngineFixture& fx) {
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 14, {0x65});
-     },
-     DropReason::kBadIpHeader},
-    {"bad_ip_checksum", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[24] ^= 0x5a;
-       return f;
-     },
-     DropReason::kBadIpChecksum},
-    {"not_our_mac", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[5] ^= 0x01;
-       return f;
-     },
-     DropReason::kNotOurMac},
-    {"wrong_dst_ip", true,
-     [](const EngineFixture& fx) {
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 33, {99});
-     },
-     DropReason::kWrongDstIp},
-    {"not_tunnel", true,
-     [](const EngineFixture& fx) {
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 23, {1});
-     },
-     DropReason::kNotTunnel},
-    {"wrong_dst_port", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[36] = 0x12, f[37] = 0xb5;  // 4789, the IANA port, is not flannel's
-       return f;
-     },
-     DropReason::kWrongDstPort},
-    {"outer_fragment", true,
-     [](const EngineFixture& fx) {
-       // Not UDP: the host's to reassemble, and there is no exception port.
-       return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00, 64, 47});
-     },
-     DropReason::kOuterFragment},
-    {"bad_udp_checksum", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       f[kInnerIp + 30] ^= 0x01;  // a bit flipped on the way: the outer checksum no longer fits
-       return f;
-     },
-     DropReason::kBadUdpChecksum},
-    {"unknown_sender", true,
-     [](const EngineFixture& fx) { return fx.vxlan_from(5, ip("10.244.1.10")); },
-     DropReason::kUnknownSender},
-    {"bad_vxlan_flags", true,
-     [](const EngineFixture& fx) {
-       return vxlan_changed(fx, [](Bytes& f) {
-         f[kVxlan] = 0x0c;  // I plus a reserved bit
-       });
-     },
-     DropReason::kBadVxlanFlags},
-    {"vxlan_reserved_byte", true,
-     [](const EngineFixture& fx) {
-       return vxlan_changed(fx, [](Bytes& f) { f[kVxlan + 7] = 0x01; });
-     },
-     DropReason::kBadVxlanFlags},
-    {"bad_vni", true,
-     [](const EngineFixture& fx) { return fx.vxlan_from(2, ip("10.244.1.10"), 2); },
-     DropReason::kBadVni},
-    {"not_our_vtep_mac", true,
-     [](const EngineFixture& fx) {
-       return vxlan_changed(fx, [](Bytes& f) { f[kInnerEth + 5] ^= 0x01; });
-     },
-     DropReason::kNotOurVtepMac},
-    {"inner_not_ipv4", true,
-     [](const EngineFixture& fx) {
-       return vxlan_changed(fx,
-                            [](Bytes& f) { f[kInnerEth + 12] = 0x86, f[kInnerEth + 13] = 0xdd; });
-     },
-     DropReason::kInnerNotIpv4},
-    {"inner_bad_checksum", true,
-     [](const EngineFixture& fx) {
-       return vxlan_changed(fx, [](Bytes& f) { f[kInnerIp + 10] ^= 0x01; });
-     },
-     DropReason::kBadIpChecksum},
-    {"inner_dst_not_local", true,
-     [](const EngineFixture& fx) { return fx.vxlan_from(2, ip("10.244.3.5")); },
-     DropReason::kInnerDstNotLocal},
-    {"ingress_ttl_expired", true,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
-       // Inner TTL 63 -> 1, checksum patched by hand (RFC 1624).
-       f[kInnerIp + 8] = 1;
-       f[kInnerIp + 10] = f[kInnerIp + 11] = 0;
-       const uint16_t c = testing::internet_checksum(&f[kInnerIp], 20);
-       f[kInnerIp + 10] = static_cast<uint8_t>(c >> 8);
-       f[kInnerIp + 11] = static_cast<uint8_t>(c);
-       return f;
-     },
-     DropReason::kTtlExpired},
-    {"underlay_arp_not_for_us", true,
-     [](const EngineFixture&) {
-       return testing::arp_frame(1, *MacAddr::parse("ff:ff:ff:ff:ff:ff"),
-                                 *MacAddr::parse("02:00:00:00:0c:01"), ip("192.0.2.50"), MacAddr{},
-                                 ip("192.0.2.77"));
-     },
-     DropReason::kArpNotForUs},
-    {"egress_runt", false, [](const EngineFixture&) { return Bytes(13, 0); }, DropReason::kRunt},
-    {"egress_not_ipv4", false,
-     [](const EngineFixture&) {
-       Bytes f(60, 0);
-       f[12] = 0x86, f[13] = 0xdd;
-       return f;
-     },
-     DropReason::kNotIpv4},
-    {"egress_truncated", false,
-     [](const EngineFixture& fx) {
-       Bytes f = fx.pod_frame(ip("10.244.2.10"));
-       f.resize(40);  // the IPv4 header is whole; its total length is not
-       return f;
-     },
-     DropReason::kTruncated},
-    {"no_route", false, [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.77.1")); },
-     DropReason::kNoRoute},
-    {"egress_ttl_expired", false,
-     [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.2.10"), 1, 18, 1); },
-     DropReason::kTtlExpired},
-    {"too_big_without_df", false,
-     [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.2.10"), 1, 1450 - 28 + 1); },
-     DropReason::kTooBig},
-    {"egress_arp_not_for_us", false,
-     [](const EngineFixture&) {
-       return testing::arp_frame(1, *MacAddr::parse("ff:ff:ff:ff:ff:ff"), EngineFixture::kPodMac,
-                                 ip("10.244.1.10"), MacAddr{}, ip("10.244.99.1"));
-     },
-     DropReason::kArpNotForUs},
-};
+}  // namespace
 
-INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(kCases),
+namespace testing {
+// A function's static: other files' tests instantiate from it.
+const std::vector<DropCase>& drop_cases() {
+  static const std::vector<DropCase> cases = {
+      {"runt", true, [](const EngineFixture&) { return Bytes(10, 0x11); }, DropReason::kRunt},
+      {"truncated", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         f.resize(f.size() - 10);
+         return f;
+       },
+       DropReason::kTruncated},
+      {"not_ipv4", true,
+       [](const EngineFixture&) {
+         Bytes f(60, 0);
+         f[12] = 0x86, f[13] = 0xdd;
+         return f;
+       },
+       DropReason::kNotIpv4},
+      {"bad_ip_header", true,
+       [](const EngineFixture& fx) {
+         return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 14, {0x65});
+       },
+       DropReason::kBadIpHeader},
+      {"bad_ip_checksum", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         f[24] ^= 0x5a;
+         return f;
+       },
+       DropReason::kBadIpChecksum},
+      {"not_our_mac", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         f[5] ^= 0x01;
+         return f;
+       },
+       DropReason::kNotOurMac},
+      {"wrong_dst_ip", true,
+       [](const EngineFixture& fx) {
+         return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 33, {99});
+       },
+       DropReason::kWrongDstIp},
+      {"not_tunnel", true,
+       [](const EngineFixture& fx) {
+         return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 23, {1});
+       },
+       DropReason::kNotTunnel},
+      {"wrong_dst_port", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         f[36] = 0x12, f[37] = 0xb5;  // 4789, the IANA port, is not flannel's
+         return f;
+       },
+       DropReason::kWrongDstPort},
+      {"outer_fragment", true,
+       [](const EngineFixture& fx) {
+         // Not UDP: the host's to reassemble, and there is no exception port.
+         return patch_outer(fx.vxlan_from(2, ip("10.244.1.10")), 20, {0x20, 0x00, 64, 47});
+       },
+       DropReason::kOuterFragment},
+      {"bad_udp_checksum", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         f[kInnerIp + 30] ^= 0x01;  // a bit flipped on the way: the outer checksum no longer fits
+         return f;
+       },
+       DropReason::kBadUdpChecksum},
+      {"unknown_sender", true,
+       [](const EngineFixture& fx) { return fx.vxlan_from(5, ip("10.244.1.10")); },
+       DropReason::kUnknownSender},
+      {"bad_vxlan_flags", true,
+       [](const EngineFixture& fx) {
+         return vxlan_changed(fx, [](Bytes& f) {
+           f[kVxlan] = 0x0c;  // I plus a reserved bit
+         });
+       },
+       DropReason::kBadVxlanFlags},
+      {"vxlan_reserved_byte", true,
+       [](const EngineFixture& fx) {
+         return vxlan_changed(fx, [](Bytes& f) { f[kVxlan + 7] = 0x01; });
+       },
+       DropReason::kBadVxlanFlags},
+      {"bad_vni", true,
+       [](const EngineFixture& fx) { return fx.vxlan_from(2, ip("10.244.1.10"), 2); },
+       DropReason::kBadVni},
+      {"not_our_vtep_mac", true,
+       [](const EngineFixture& fx) {
+         return vxlan_changed(fx, [](Bytes& f) { f[kInnerEth + 5] ^= 0x01; });
+       },
+       DropReason::kNotOurVtepMac},
+      {"inner_not_ipv4", true,
+       [](const EngineFixture& fx) {
+         return vxlan_changed(fx,
+                              [](Bytes& f) { f[kInnerEth + 12] = 0x86, f[kInnerEth + 13] = 0xdd; });
+       },
+       DropReason::kInnerNotIpv4},
+      {"inner_bad_checksum", true,
+       [](const EngineFixture& fx) {
+         return vxlan_changed(fx, [](Bytes& f) { f[kInnerIp + 10] ^= 0x01; });
+       },
+       DropReason::kBadIpChecksum},
+      {"inner_dst_not_local", true,
+       [](const EngineFixture& fx) { return fx.vxlan_from(2, ip("10.244.3.5")); },
+       DropReason::kInnerDstNotLocal},
+      {"ingress_ttl_expired", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
+         // Inner TTL 63 -> 1, checksum patched by hand (RFC 1624).
+         f[kInnerIp + 8] = 1;
+         f[kInnerIp + 10] = f[kInnerIp + 11] = 0;
+         const uint16_t c = testing::internet_checksum(&f[kInnerIp], 20);
+         f[kInnerIp + 10] = static_cast<uint8_t>(c >> 8);
+         f[kInnerIp + 11] = static_cast<uint8_t>(c);
+         return f;
+       },
+       DropReason::kTtlExpired},
+      {"underlay_arp_not_for_us", true,
+       [](const EngineFixture&) {
+         return testing::arp_frame(1, *MacAddr::parse("ff:ff:ff:ff:ff:ff"),
+                                   *MacAddr::parse("02:00:00:00:0c:01"), ip("192.0.2.50"),
+                                   MacAddr{}, ip("192.0.2.77"));
+       },
+       DropReason::kArpNotForUs},
+      {"egress_runt", false, [](const EngineFixture&) { return Bytes(13, 0); }, DropReason::kRunt},
+      {"egress_not_ipv4", false,
+       [](const EngineFixture&) {
+         Bytes f(60, 0);
+         f[12] = 0x86, f[13] = 0xdd;
+         return f;
+       },
+       DropReason::kNotIpv4},
+      {"egress_truncated", false,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.pod_frame(ip("10.244.2.10"));
+         f.resize(40);  // the IPv4 header is whole; its total length is not
+         return f;
+       },
+       DropReason::kTruncated},
+      {"no_route", false, [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.77.1")); },
+       DropReason::kNoRoute},
+      {"egress_ttl_expired", false,
+       [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.2.10"), 1, 18, 1); },
+       DropReason::kTtlExpired},
+      {"too_big_without_df", false,
+       [](const EngineFixture& fx) { return fx.pod_frame(ip("10.244.2.10"), 1, 1450 - 28 + 1); },
+       DropReason::kTooBig},
+      {"egress_arp_not_for_us", false,
+       [](const EngineFixture&) {
+         return testing::arp_frame(1, *MacAddr::parse("ff:ff:ff:ff:ff:ff"), EngineFixture::kPodMac,
+                                   ip("10.244.1.10"), MacAddr{}, ip("10.244.99.1"));
+       },
+       DropReason::kArpNotForUs},
+  };
+  return cases;
+}
+}  // namespace testing
+
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(testing::drop_cases()),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return std::string(info.param.name);
                          });
@@ -228,7 +234,7 @@ TEST(DropReasonsCovered, EveryReasonHasATest) {
                                DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
                                DropReason::kFragmentDropped, DropReason::kTxQueueFull,
                                DropReason::kGsoFailed};
-  for (const Case& c : kCases) covered.insert(c.reason);
+  for (const Case& c : testing::drop_cases()) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))
         << drop_reason_name(static_cast<DropReason>(r));

@@ -1,0 +1,118 @@
+#include "control/api/trace_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "control/api/api_convert.h"
+
+namespace tartan {
+namespace {
+
+grpc::Status invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// `value`, or `fallback` when 0; outside min..max an error naming `field`.
+grpc::Status bounded(const char* field, uint32_t value, uint32_t fallback, uint32_t min,
+                     uint32_t max, uint32_t& out) {
+  out = value == 0 ? fallback : value;
+  if (out < min || out > max) {
+    return invalid(std::string(field) + ": " + std::to_string(value) + " is outside " +
+                   std::to_string(min) + ".." + std::to_string(max));
+  }
+  return grpc::Status::OK;
+}
+
+uint64_t unix_ns_now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Whether `r` names a next hop `names` does not know (a route added since).
+bool names_stale(const TraceRecord& r, const TraceNames& names) {
+  for (uint8_t i = 0; i < r.num_events; ++i) {
+    const TraceEvent& e = r.events[i];
+    if ((e.step == TraceStep::kRoute || e.step == TraceStep::kSender) && e.a8 &&
+        !names.next_hops.contains(static_cast<uint32_t>(e.b)))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TraceNames TraceService::names() const {
+  TraceNames n;
+  n.ports.resize(RTE_MAX_ETHPORTS);
+  for (const Port& p : engine_.ports()) n.ports[p.id()] = p.name();
+  for (const RouteView& r : engine_.routes())
+    n.next_hops[r.next_hop_id].push_back({r.prefix, mirror_.node_of(r.prefix).value_or("")});
+  const DataplaneConfig& dp = engine_.config().dataplane;
+  n.tunnel_port = dp.backend == BackendType::kHostGw ? 0 : dp.udp_port;
+  n.vxlan = dp.backend == BackendType::kVxlan;
+  return n;
+}
+
+grpc::Status TraceService::Trace(grpc::ServerContext* ctx, const v1::TraceRequest* req,
+                                 grpc::ServerWriter<v1::TracedPacket>* writer) {
+  TraceSettings settings;
+  uint32_t duration_s = 0;
+  for (grpc::Status s : {bounded("count", req->count(), 10, 1, 1000, settings.count),
+                         bounded("duration_s", req->duration_s(), 60, 1, 3600, duration_s)}) {
+    if (!s.ok()) return s;
+  }
+  const std::vector<Port>& ports = engine_.ports();
+  for (const std::string& want : req->ports()) {
+    const auto it =
+        std::find_if(ports.begin(), ports.end(), [&](const Port& p) { return p.name() == want; });
+    if (it == ports.end()) return invalid("ports: no port named '" + want + "'");
+    settings.ports.set(it->id());
+  }
+  if (req->ports().empty()) {
+    for (const Port& p : ports) settings.ports.set(p.id());
+  }
+  settings.filter = req->filter();
+  settings.workers = static_cast<unsigned>(engine_.workers().size());
+
+  std::unique_lock one(running_, std::try_to_lock);
+  if (!one.owns_lock())
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a trace is already running");
+  auto session = TraceSession::create(settings);
+  if (!session) return to_grpc(session.status());
+  TraceNames names = this->names();
+  // Worker timestamps are TSC ticks: counted from now, in Unix nanoseconds.
+  const uint64_t tsc0 = rte_rdtsc(), ns0 = unix_ns_now(), hz = rte_get_tsc_hz();
+  engine_.set_trace(session->get());
+  // Headers go out now: a client sees the trace has started before any packet.
+  writer->SendInitialMetadata();
+
+  uint64_t written = 0;
+  bool client_gone = false;
+  v1::TracedPacket packet;
+  const auto write_record = [&](const TraceRecord& r) {
+    if (client_gone) return;
+    if (names_stale(r, names)) names = this->names();
+    packet.Clear();
+    render_trace(r, names, &packet);
+    packet.set_index(++written);
+    packet.set_timestamp_ns(
+        ns0 +
+        static_cast<uint64_t>(static_cast<unsigned __int128>(r.tsc - tsc0) * 1000000000 / hz));
+    if (!writer->Write(packet)) client_gone = true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
+  while (written < settings.count && !client_gone && !ctx->IsCancelled() && !stopping_ &&
+         std::chrono::steady_clock::now() < deadline) {
+    if ((*session)->drain(write_record) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  engine_.set_trace(nullptr);
+  (*session)->drain(write_record);  // what was finished before the workers let go
+  if (client_gone || ctx->IsCancelled()) return grpc::Status::OK;
+  return stopping_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "tartand is shutting down")
+                   : grpc::Status::OK;
+}
+
+}  // namespace tartan
