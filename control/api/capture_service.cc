@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "control/api/api_convert.h"
+#include "control/api/packet_stream.h"
 #include "control/api/pcapng_writer.h"
 
 namespace tartan {
@@ -12,23 +13,6 @@ namespace {
 
 grpc::Status invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
-// `value`, or `fallback` when 0; outside min..max an error naming `field`.
-grpc::Status bounded(const char* field, uint32_t value, uint32_t fallback, uint32_t min,
-                     uint32_t max, uint32_t& out) {
-  out = value == 0 ? fallback : value;
-  if (out < min || out > max) {
-    return invalid(std::string(field) + ": " + std::to_string(value) + " is outside " +
-                   std::to_string(min) + ".." + std::to_string(max));
-  }
-  return grpc::Status::OK;
-}
-
-uint64_t unix_ns_now() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 }  // namespace
@@ -57,15 +41,7 @@ grpc::Status CaptureService::Capture(grpc::ServerContext* ctx, const v1::Capture
   const std::vector<Port>& ports = engine_.ports();
   std::vector<std::string> names;
   std::vector<uint32_t> interface_of(RTE_MAX_ETHPORTS, 0);
-  for (const std::string& want : req->ports()) {
-    const auto it =
-        std::find_if(ports.begin(), ports.end(), [&](const Port& p) { return p.name() == want; });
-    if (it == ports.end()) return invalid("ports: no port named '" + want + "'");
-    settings.ports.set(it->id());
-  }
-  if (req->ports().empty()) {
-    for (const Port& p : ports) settings.ports.set(p.id());
-  }
+  if (grpc::Status s = select_ports(req->ports(), ports, settings.ports); !s.ok()) return s;
   for (const Port& p : ports) {
     if (!settings.ports.test(p.id())) continue;
     interface_of[p.id()] = static_cast<uint32_t>(names.size());
@@ -80,7 +56,7 @@ grpc::Status CaptureService::Capture(grpc::ServerContext* ctx, const v1::Capture
   auto session = CaptureSession::create(settings);
   if (!session) return to_grpc(session.status());
   // Worker timestamps are TSC ticks: counted from now, in Unix nanoseconds.
-  const uint64_t tsc0 = rte_rdtsc(), ns0 = unix_ns_now(), hz = rte_get_tsc_hz();
+  const TscToUnix clock;
   // Attached before the header goes out: a client that sees the header
   // knows every packet after it is taken.
   engine_.set_capture(session->get());
@@ -95,8 +71,7 @@ grpc::Status CaptureService::Capture(grpc::ServerContext* ctx, const v1::Capture
   std::string out;
   const auto write_slot = [&](const CaptureSlot& s) {
     if (written >= count) return;
-    const uint64_t ns =
-        ns0 + static_cast<uint64_t>(static_cast<unsigned __int128>(s.tsc - tsc0) * 1000000000 / hz);
+    const uint64_t ns = clock.ns(s.tsc);
     const bool dropped = s.direction == kCaptureDrop;
     append_pcapng_packet(
         out, interface_of[s.port], ns, s.data, s.cap_len, s.orig_len,

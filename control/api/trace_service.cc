@@ -5,30 +5,10 @@
 #include <thread>
 
 #include "control/api/api_convert.h"
+#include "control/api/packet_stream.h"
 
 namespace tartan {
 namespace {
-
-grpc::Status invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
-// `value`, or `fallback` when 0; outside min..max an error naming `field`.
-grpc::Status bounded(const char* field, uint32_t value, uint32_t fallback, uint32_t min,
-                     uint32_t max, uint32_t& out) {
-  out = value == 0 ? fallback : value;
-  if (out < min || out > max) {
-    return invalid(std::string(field) + ": " + std::to_string(value) + " is outside " +
-                   std::to_string(min) + ".." + std::to_string(max));
-  }
-  return grpc::Status::OK;
-}
-
-uint64_t unix_ns_now() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 // Whether `r` names a next hop `names` does not know (a route added since).
 bool names_stale(const TraceRecord& r, const TraceNames& names) {
@@ -64,15 +44,7 @@ grpc::Status TraceService::Trace(grpc::ServerContext* ctx, const v1::TraceReques
     if (!s.ok()) return s;
   }
   const std::vector<Port>& ports = engine_.ports();
-  for (const std::string& want : req->ports()) {
-    const auto it =
-        std::find_if(ports.begin(), ports.end(), [&](const Port& p) { return p.name() == want; });
-    if (it == ports.end()) return invalid("ports: no port named '" + want + "'");
-    settings.ports.set(it->id());
-  }
-  if (req->ports().empty()) {
-    for (const Port& p : ports) settings.ports.set(p.id());
-  }
+  if (grpc::Status s = select_ports(req->ports(), ports, settings.ports); !s.ok()) return s;
   settings.filter = req->filter();
   settings.workers = static_cast<unsigned>(engine_.workers().size());
 
@@ -83,7 +55,7 @@ grpc::Status TraceService::Trace(grpc::ServerContext* ctx, const v1::TraceReques
   if (!session) return to_grpc(session.status());
   TraceNames names = this->names();
   // Worker timestamps are TSC ticks: counted from now, in Unix nanoseconds.
-  const uint64_t tsc0 = rte_rdtsc(), ns0 = unix_ns_now(), hz = rte_get_tsc_hz();
+  const TscToUnix clock;
   engine_.set_trace(session->get());
   // Headers go out now: a client sees the trace has started before any packet.
   writer->SendInitialMetadata();
@@ -97,9 +69,7 @@ grpc::Status TraceService::Trace(grpc::ServerContext* ctx, const v1::TraceReques
     packet.Clear();
     render_trace(r, names, &packet);
     packet.set_index(++written);
-    packet.set_timestamp_ns(
-        ns0 +
-        static_cast<uint64_t>(static_cast<unsigned __int128>(r.tsc - tsc0) * 1000000000 / hz));
+    packet.set_timestamp_ns(clock.ns(r.tsc));
     if (!writer->Write(packet)) client_gone = true;
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
