@@ -23,8 +23,6 @@ class TxBuffers {
       : queue_(queue), burst_(burst), counters_(counters) {}
 
   void push(uint16_t port, rte_mbuf* m) {
-    if (trace_ != nullptr) [[unlikely]]
-      trace_->finish(capture_lane_, m, {TraceStep::kTx, 0, port, queue_});
     Buffer& b = buffers_[port];
     if (b.count == 0) pending_[num_pending_++] = port;
     b.pkts[b.count++] = m;
@@ -60,6 +58,14 @@ class TxBuffers {
     if (capture_ != nullptr) [[unlikely]]
       capture_->offer(capture_lane_, port, kCaptureTx, b.pkts.data(), b.count);
     const uint16_t sent = rte_eth_tx_burst(port, queue_, b.pkts.data(), b.count);
+    // Only the addresses are compared: what the device took is not touched.
+    if (trace_ != nullptr) [[unlikely]] {
+      for (uint16_t i = 0; i < sent; ++i)
+        trace_->finish(capture_lane_, b.pkts[i], {TraceStep::kTx, 0, port, queue_});
+      for (uint16_t i = sent; i < b.count; ++i)
+        trace_->finish(capture_lane_, b.pkts[i],
+                       {TraceStep::kDrop, static_cast<uint8_t>(DropReason::kTxQueueFull)});
+    }
     for (uint16_t i = sent; i < b.count; ++i) bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
     PortCounters& pc = counters_.ports[port];
     pc.tx_packets.add(sent);

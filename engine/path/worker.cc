@@ -108,7 +108,13 @@ unsigned Worker::poll_once() {
         break;
     }
     if (observed) [[unlikely]] {
-      if (trace_ != nullptr) trace_->end_burst(index_);
+      // A traced packet's verdict (sent, or refused by a full TX queue)
+      // comes with its transmission: while a trace runs, each burst is
+      // sent before the next is received.
+      if (trace_ != nullptr) {
+        tx_.flush_all();
+        trace_->end_burst(index_);
+      }
     }
   }
   if (reassembly_->holding()) reassembly_->expire(rte_rdtsc(), counters_);

@@ -297,6 +297,35 @@ TEST_P(TracedDrops, EndInTheirReason) {
   EXPECT_EQ(traced[0].record.orig_len, frame.size());
 }
 
+// A full TX queue: the packets the device took end in tx, the rest in the
+// drop, as the counters have it.
+TEST(TracedTx, AFullTxQueueEndsInItsDrop) {
+  EngineFixture fx({.ring_size = 64});
+  fx.add_node(2);
+  auto session = attach(fx, 96);
+  // The underlay's TX ring holds 63; three bursts of 32 overflow it.
+  for (int b = 0; b < 3; ++b) {
+    std::vector<rte_mbuf*> pkts;
+    for (int i = 0; i < 32; ++i)
+      pkts.push_back(
+          testing::to_mbuf(fx.pool(), fx.pod_frame(in_subnet_of(2, 10), static_cast<uint16_t>(i))));
+    ASSERT_EQ(fx.overlay_port().inject(pkts), 32u);
+    fx.engine().workers()[0]->poll_once();
+  }
+  const auto traced = detach(fx, *session);
+  ASSERT_EQ(traced.size(), 96u);
+  size_t sent = 0, full = 0;
+  for (const Traced& t : traced) {
+    EXPECT_TRUE(t.record.finished);
+    sent += t.last().step == S::kTx;
+    full += t.last().step == S::kDrop && t.last().a8 == uint8_t(DropReason::kTxQueueFull);
+  }
+  EXPECT_EQ(sent, fx.take_underlay().size());
+  EXPECT_EQ(full, fx.drops(DropReason::kTxQueueFull));
+  EXPECT_EQ(sent + full, 96u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllReasons, TracedDrops, ::testing::ValuesIn(testing::drop_cases()),
                          [](const ::testing::TestParamInfo<testing::DropCase>& info) {
                            return std::string(info.param.name);
