@@ -455,7 +455,7 @@ void Engine::stop() {
   std::array<rte_mbuf*, 64> pkts;
   std::vector<rte_ring*> between = inject_;
   between.insert(between.end(), to_slow_.begin(), to_slow_.end());
-  between.push_back(probes_);
+  if (probes_ != nullptr) between.push_back(probes_);  // null when start-up failed before it
   for (rte_ring* r : between) {
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), pkts.size(),

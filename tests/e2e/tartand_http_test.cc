@@ -298,7 +298,7 @@ TEST(TartandHttp, ABadListenAddressIsAConfigErrorExitingTwo) {
   const auto r = run_command({testing::required_env("TARTAND"), "--config", config});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(
-      r.output.find(config + ":9:18: control.http.listen: 'localhost' is not an IPv4 address in "
+      r.output.find(config + ":7:26: control.http.listen: 'localhost' is not an IPv4 address in "
                              "'localhost:8081'"),
       std::string::npos)
       << r.output;

@@ -16,9 +16,12 @@ std::string write_null_node_config(const std::string& dir, const std::string& ea
                        "  overlay: [{device: net_null1}]\n"
                        "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
                        "network_file: " +
-                       dir + "/net-conf.json\ncontrol: {listen: 'unix://" + dir + "/tartan.sock'" +
-                       (control.empty() ? "" : ", " + control) +
-                       "}\nlease: {source: grpc}\nnode: {state_dir: " + dir +
+                       dir +
+                       "/net-conf.json\n"
+                       // The caller's keys first: where they are does not depend on `dir`.
+                       "control: {" +
+                       (control.empty() ? "" : control + ", ") + "listen: 'unix://" + dir +
+                       "/tartan.sock'}\nlease: {source: grpc}\nnode: {state_dir: " + dir +
                        "/state}\nsubnet_file: " + dir + "/subnet.env\n");
   return path;
 }
