@@ -1,7 +1,6 @@
 // tartanctl trace against the real tartand while packets flow: a node on
-// net_null devices, whose ports receive zero-filled frames that the engine
-// drops as not_ipv4, so every trace has packets and decisions to show, in
-// the human form and as JSON.
+// net_null devices (support/null_node.h), so every trace has packets and
+// decisions to show, in the human form and as JSON.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -9,6 +8,7 @@
 #include <sstream>
 
 #include "tests/support/files.h"
+#include "tests/support/null_node.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -23,17 +23,7 @@ class TartanctlTrace : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string d = dir_.path();
-    testing::write_file(d + "/net-conf.json",
-                        R"({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})");
-    testing::write_file(d + "/tartan.yaml",
-                        "eal: {hugepages: off, memory_mb: 256, file_prefix: h15obs-trace}\n"
-                        "ports:\n"
-                        "  underlay: {device: net_null0, address: 192.0.2.10/24}\n"
-                        "  overlay: [{device: net_null1}]\n"
-                        "network_file: " +
-                            d + "/net-conf.json\ncontrol: {listen: 'unix://" + d +
-                            "/tartan.sock'}\nlease: {source: grpc}\nnode: {state_dir: " + d +
-                            "/state}\nsubnet_file: " + d + "/subnet.env\n");
+    testing::write_null_node_config(d, "hugepages: off, memory_mb: 256, file_prefix: h15obs-trace");
     daemon_ = std::make_unique<Process>(std::vector<std::string>{
         testing::required_env("TARTAND"), "--config", d + "/tartan.yaml", "--stats-interval", "0"});
     ASSERT_TRUE(testing::eventually(
