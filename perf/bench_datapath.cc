@@ -5,6 +5,7 @@
 // tables; a route change from apply to the first packet it steers; ARP
 // answers; and the checksum work per packet.
 #include <benchmark/benchmark.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include <random>
@@ -22,12 +23,13 @@ using testing::FixtureOptions;
 constexpr int kBurst = 32;
 
 // Moves bursts of `frames` (kBurst of them) through one port direction
-// until the state ends; what comes out must be as many frames.
+// until the state ends; what comes out must be as many frames. `forward`
+// moves one burst from `in` to `out`: a worker's pass, or the I/O alone.
+template <typename Forward>
 void run_burst(benchmark::State& state, EngineFixture& fx, testing::RingPort& in,
-               testing::RingPort& out, const std::vector<testing::Bytes>& frames) {
+               testing::RingPort& out, const std::vector<testing::Bytes>& frames, Forward forward) {
   std::vector<rte_mbuf*> pkts;
   for (const auto& f : frames) pkts.push_back(testing::to_mbuf(fx.pool(), f));
-  Worker& w = *fx.engine().workers()[0];
   // Keep the frames' bytes fresh each round: encap/decap rewrite them.
   for (auto _ : state) {
     for (size_t i = 0; i < pkts.size(); ++i) {
@@ -36,7 +38,7 @@ void run_burst(benchmark::State& state, EngineFixture& fx, testing::RingPort& in
                   frames[i].data(), frames[i].size());
     }
     in.inject(pkts);
-    w.poll_once();
+    forward();
     pkts = out.drain();
     if (pkts.size() != kBurst) {
       state.SkipWithError("packets were dropped");
@@ -45,6 +47,12 @@ void run_burst(benchmark::State& state, EngineFixture& fx, testing::RingPort& in
   }
   state.SetItemsProcessed(state.iterations() * kBurst);
   testing::free_all(pkts);
+}
+
+void run_burst(benchmark::State& state, EngineFixture& fx, testing::RingPort& in,
+               testing::RingPort& out, const std::vector<testing::Bytes>& frames) {
+  Worker& w = *fx.engine().workers()[0];
+  run_burst(state, fx, in, out, frames, [&w] { w.poll_once(); });
 }
 
 void run_burst(benchmark::State& state, EngineFixture& fx, bool from_overlay,
@@ -76,6 +84,27 @@ void BM_VxlanDecap(benchmark::State& state) {
       fx.vxlan_from(2, *Ipv4Addr::parse("10.244.1.10"), 1, static_cast<uint16_t>(state.range(0))));
 }
 BENCHMARK(BM_VxlanDecap)->Arg(18)->Arg(1400);
+
+// The harness and the ports' I/O alone, as testpmd's io mode forwards: the
+// same frames re-written, injected, received and sent untouched. What a
+// row above costs beyond this one is the engine's own work (the unit
+// perf/RESULTS.md compares across runs).
+void BM_IoOnly(benchmark::State& state) {
+  EngineFixture fx;
+  const uint16_t in = fx.overlay_port().port_id();
+  const uint16_t out = fx.underlay_port().port_id();
+  run_burst(
+      state, fx, fx.overlay_port(), fx.underlay_port(),
+      std::vector<testing::Bytes>(kBurst, fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000,
+                                                       static_cast<uint16_t>(state.range(0)))),
+      [in, out] {
+        std::array<rte_mbuf*, kBurst> burst;
+        const uint16_t n = rte_eth_rx_burst(in, 0, burst.data(), kBurst);
+        const uint16_t sent = rte_eth_tx_burst(out, 0, burst.data(), n);
+        if (sent != n) rte_pktmbuf_free_bulk(burst.data() + sent, n - sent);
+      });
+}
+BENCHMARK(BM_IoOnly)->Arg(18)->Arg(1400);
 
 // Encapsulation with no capture (0), with an idle one attached (1: drops
 // only, and nothing is dropped) and with one whose filter every packet is run

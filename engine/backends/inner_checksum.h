@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/backends/headers.h"
+#include "engine/checksum.h"
 
 namespace tartan {
 
@@ -28,15 +29,17 @@ inline std::optional<uint16_t> inner_packet_sum(const rte_mbuf* m, const rte_ipv
       if (l4 + kUdpLen > rte_pktmbuf_mtod(m, const uint8_t*) + rte_pktmbuf_data_len(m) ||
           reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_cksum == 0)
         return std::nullopt;
-      return static_cast<uint16_t>(~rte_ipv4_phdr_cksum(ip, 0));
+      break;
     }
     case IPPROTO_TCP:
-      return static_cast<uint16_t>(~rte_ipv4_phdr_cksum(ip, 0));
+      break;
     case IPPROTO_ICMP:
       return 0;
     default:
       return std::nullopt;
   }
+  const uint16_t l4_len = static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) - ihl);
+  return static_cast<uint16_t>(~csum_fold(ipv4_pseudo_header_sum(ip, ip->next_proto_id, l4_len)));
 }
 
 }  // namespace tartan

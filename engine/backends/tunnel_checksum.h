@@ -32,13 +32,6 @@
 
 namespace tartan {
 
-// The one's complement sum of an IPv4 pseudo header (RFC 768, RFC 793):
-// addresses, protocol and the L4 length, every term in network order.
-inline uint32_t ipv4_pseudo_header_sum(const rte_ipv4_hdr* ip, uint8_t protocol, uint16_t l4_len) {
-  return (ip->src_addr & 0xffff) + (ip->src_addr >> 16) + (ip->dst_addr & 0xffff) +
-         (ip->dst_addr >> 16) + rte_cpu_to_be_16(protocol) + rte_cpu_to_be_16(l4_len);
-}
-
 // What the receiving port said of the outer UDP checksum: its L4 verdict,
 // or the outer L4 one where it parsed the packet as a tunnel (then its L4
 // verdict is the inner packet's). RTE_MBUF_F_RX_L4_CKSUM_* values.

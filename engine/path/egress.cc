@@ -25,36 +25,42 @@ inline uint8_t outer_tos(uint8_t inner_tos) {
 }
 
 // Lengths, IP id, ECN and checksums of an outer IPv4/UDP header whose
-// constant parts came from the template. `payload_sum`, when known, is the
-// one's complement sum of everything after the UDP header: the checksum
-// then costs the same for any packet size.
-inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& ctx,
-                         rte_ipv4_hdr* ip, rte_udp_hdr* udp, uint16_t ip_id, uint8_t tos,
-                         uint16_t src_port, std::optional<uint32_t> payload_sum) {
+// constant parts came from the template, the way `C` fixed at launch.
+// `flow_port` is the UDP source port the flow hashed to (network order;
+// zero where the template's is fixed, and summed in nh.udp_sum).
+// `payload_sum`, when known, is the one's complement sum of everything
+// after the template's bytes: the checksum then costs the same for any
+// packet size.
+template <OuterChecksums C>
+inline void finish_outer(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, rte_udp_hdr* udp,
+                         uint16_t ip_id, uint8_t tos, uint16_t flow_port,
+                         std::optional<uint32_t> payload_sum) {
   const uint16_t ip_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen);
-  ip->total_length = rte_cpu_to_be_16(ip_len);
+  const uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
+  const uint16_t udp_len_be = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - kIpv4Len));
+  ip->total_length = ip_len_be;
   ip->packet_id = rte_cpu_to_be_16(ip_id);
   ip->type_of_service = tos;
-  udp->src_port = src_port;
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - kIpv4Len));
+  udp->dgram_len = udp_len_be;
   uint64_t flags = 0;
-  if (ctx.tx_ipv4_cksum_offload) {
+  if constexpr (C.ip_offload) {
     flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
     ip->hdr_checksum = 0;
   } else {
     // The template's sum plus the three fields that vary (RFC 1071 sums are
     // byte-order independent when every term is in network order).
-    const uint32_t sum = nh.ip_sum + ip->total_length + ip->packet_id + rte_cpu_to_be_16(tos);
+    const uint32_t sum = nh.ip_sum + ip_len_be + ip->packet_id + rte_cpu_to_be_16(tos);
     ip->hdr_checksum = static_cast<uint16_t>(~csum_fold(sum));
   }
-  if (!ctx.udp_checksum) {
+  if constexpr (C.udp == UdpChecksum::kZero) {
     udp->dgram_cksum = 0;  // allowed for IPv4 by RFC 7348
-  } else if (ctx.tx_udp_cksum_offload) {
+  } else if constexpr (C.udp == UdpChecksum::kOffload) {
     flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-    udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, flags);
+    udp->dgram_cksum =
+        csum_fold(nh.phdr_sum + udp_len_be);  // the pseudo header's, as the NIC wants
   } else if (payload_sum) {
-    const uint32_t sum = rte_ipv4_phdr_cksum(ip, 0) + uint32_t{udp->src_port} + udp->dst_port +
-                         udp->dgram_len + *payload_sum;
+    // The pseudo header's length and the UDP header's are the same field.
+    const uint32_t sum = nh.udp_sum + flow_port + 2 * uint32_t{udp_len_be} + *payload_sum;
     const uint16_t c = static_cast<uint16_t>(~csum_fold(sum));
     udp->dgram_cksum = c == 0 ? 0xffff : c;  // a computed zero is sent as all ones
   } else {
@@ -66,7 +72,38 @@ inline void finish_outer(rte_mbuf* m, const NextHop& nh, const DatapathContext& 
   m->l3_len = kIpv4Len;
 }
 
+// The rewrite stage for packets from ports where tartan is the hop
+// (`RouteHere`: TTL) or not, with the outer checksums made as `C` says.
+template <bool RouteHere, OuterChecksums C>
+constexpr Worker::EgressRewrite rewrite_for() {
+  return &Worker::egress_rewrite<RouteHere, C>;
+}
+
+template <OuterChecksums C>
+std::array<Worker::EgressRewrite, 2> rewrites_for() {
+  return {rewrite_for<false, C>(), rewrite_for<true, C>()};
+}
+
 }  // namespace
+
+std::array<Worker::EgressRewrite, 2> Worker::select_egress(const DatapathContext& ctx) {
+  const bool ip = ctx.tx_ipv4_cksum_offload;
+  const UdpChecksum udp = !ctx.udp_checksum          ? UdpChecksum::kZero
+                          : ctx.tx_udp_cksum_offload ? UdpChecksum::kOffload
+                                                     : UdpChecksum::kSoftware;
+  switch (udp) {
+    case UdpChecksum::kZero:
+      return ip ? rewrites_for<OuterChecksums{true, UdpChecksum::kZero}>()
+                : rewrites_for<OuterChecksums{false, UdpChecksum::kZero}>();
+    case UdpChecksum::kOffload:
+      return ip ? rewrites_for<OuterChecksums{true, UdpChecksum::kOffload}>()
+                : rewrites_for<OuterChecksums{false, UdpChecksum::kOffload}>();
+    case UdpChecksum::kSoftware:
+      break;
+  }
+  return ip ? rewrites_for<OuterChecksums{true, UdpChecksum::kSoftware}>()
+            : rewrites_for<OuterChecksums{false, UdpChecksum::kSoftware}>();
+}
 
 void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   std::array<uint32_t, kMaxBurst> dst;
@@ -139,95 +176,117 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* 
   for (unsigned j = 0; j < k; ++j) {
     if (nhs[j] != nullptr) ctx_.tables.adjacency->prefetch(nhs[j]->adjacency);
   }
-  for (unsigned j = 0; j < k; ++j) egress_one(in_port, routed[j], nhs[j]);
+  (this->*egress_rewrite_[ctx_.ports[in_port].tartan_routes])(in_port, routed, nhs.data(), k);
 }
 
-void Worker::egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh) {
-  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
-  if (trace_ != nullptr) [[unlikely]] {
-    trace_->note(
-        index_, m,
-        {TraceStep::kRoute, nh != nullptr, uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
-         ip->dst_addr, nh != nullptr ? nh->id : 0});
-  }
-  if (nh == nullptr) {
-    // flannel's udp backend answers an unroutable destination with ICMP
-    // net unreachable; the kernel's vxlan path has no route and drops.
-    if (ctx_.backend == BackendType::kUdp) {
-      return send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpNetUnreachable, 0,
-                             DropReason::kNoRoute);
+template <bool RouteHere, OuterChecksums C>
+void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
+                            unsigned k) {
+  for (unsigned j = 0; j < k; ++j) {
+    rte_mbuf* m = pkts[j];
+    const NextHop* nh = nhs[j];
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+    if (trace_ != nullptr) [[unlikely]] {
+      trace_->note(index_, m,
+                   {TraceStep::kRoute, nh != nullptr,
+                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), ip->dst_addr,
+                    nh != nullptr ? nh->id : 0});
     }
-    return drop(m, DropReason::kNoRoute);
-  }
-  const bool route_here = ctx_.ports[in_port].tartan_routes;
-  if (route_here && ip->time_to_live <= 1) return drop(m, DropReason::kTtlExpired);
-  if (nh->kind == NextHopKind::kLocal) {
-    if (route_here) decrement_ttl(ip);
-    return deliver_local(m, *nh, false);
-  }
-  if (rte_be_to_cpu_16(ip->total_length) > ctx_.overlay_mtu) {
-    if (ipv4_dont_fragment(ip)) {
-      return send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpFragmentationNeeded,
-                             ctx_.overlay_mtu, DropReason::kTooBig);
+    if (nh == nullptr) [[unlikely]] {
+      // flannel's udp backend answers an unroutable destination with ICMP
+      // net unreachable; the kernel's vxlan path has no route and drops.
+      if (ctx_.backend == BackendType::kUdp) {
+        send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpNetUnreachable, 0,
+                        DropReason::kNoRoute);
+      } else {
+        drop(m, DropReason::kNoRoute);
+      }
+      continue;
     }
-    return drop(m, DropReason::kTooBig);
+    if (RouteHere && ip->time_to_live <= 1) [[unlikely]] {
+      drop(m, DropReason::kTtlExpired);
+      continue;
+    }
+    if (nh->kind == NextHopKind::kLocal) {
+      if constexpr (RouteHere) decrement_ttl(ip);
+      deliver_local(m, *nh, false);
+      continue;
+    }
+    if (rte_be_to_cpu_16(ip->total_length) > ctx_.overlay_mtu) [[unlikely]] {
+      if (ipv4_dont_fragment(ip)) {
+        send_icmp_error(m, in_port, kIcmpDestUnreachable, kIcmpFragmentationNeeded,
+                        ctx_.overlay_mtu, DropReason::kTooBig);
+      } else {
+        drop(m, DropReason::kTooBig);
+      }
+      continue;
+    }
+    if constexpr (RouteHere) decrement_ttl(ip);
+    if (!encapsulate<C>(m, *nh, ip)) [[unlikely]] {
+      drop(m, DropReason::kTruncated);
+      continue;
+    }
   }
-  if (route_here) decrement_ttl(ip);
+}
 
+template <OuterChecksums C>
+bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip) {
   uint8_t dst_mac[6];
-  const bool resolved = ctx_.tables.adjacency->lookup(nh->adjacency, dst_mac);
-  switch (nh->kind) {
+  const bool resolved = ctx_.tables.adjacency->lookup(nh.adjacency, dst_mac);
+  switch (nh.kind) {
     case NextHopKind::kVxlan: {
       const uint16_t src_port = rte_cpu_to_be_16(
           linux_udp_src_port(inner_flow_hash(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
       const uint8_t tos = outer_tos(ip->type_of_service);
-      const std::optional<uint16_t> inner = inner_packet_sum(m, ip);
+      const std::optional<uint16_t> inner =
+          C.udp == UdpChecksum::kSoftware ? inner_packet_sum(m, ip) : std::optional<uint16_t>{};
       // The template covers the outer headers and the inner Ethernet header,
       // which replaces the one the frame arrived with.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
-      if (h == nullptr) return drop(m, DropReason::kTruncated);
-      rte_memcpy(h, nh->header, kVxlanOverhead + kEthLen);
-      if (resolved) rte_memcpy(h, dst_mac, 6);
-      std::optional<uint32_t> payload_sum;
-      if (inner) {
-        constexpr uint16_t kTunnelStart = kEthLen + kIpv4Len + kUdpLen;
-        payload_sum = rte_raw_cksum(h + kTunnelStart, kVxlanLen + kEthLen) + uint32_t{*inner};
-      }
-      finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen),
-                   reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len), ip_id_++, tos, src_port,
-                   payload_sum);
+      if (h == nullptr) return false;
+      rte_mov64(h, nh.header);
+      if (resolved) std::memcpy(h, dst_mac, 6);
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
+      udp->src_port = src_port;
+      finish_outer<C>(m, nh, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen), udp, ip_id_++, tos,
+                      src_port, inner);
       break;
     }
     case NextHopKind::kUdp: {
       const uint8_t tos = outer_tos(ip->type_of_service);
-      const std::optional<uint16_t> inner = inner_packet_sum(m, ip);
+      const std::optional<uint16_t> inner =
+          C.udp == UdpChecksum::kSoftware ? inner_packet_sum(m, ip) : std::optional<uint16_t>{};
       // The inner Ethernet header goes; the IPv4 packet is the UDP payload.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kUdpTunnelHeaders - kEthLen));
-      if (h == nullptr) return drop(m, DropReason::kTruncated);
-      rte_memcpy(h, nh->header, kUdpTunnelHeaders);
-      if (resolved) rte_memcpy(h, dst_mac, 6);
-      auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
-      finish_outer(m, *nh, ctx_, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen), udp, ip_id_++, tos,
-                   udp->src_port, inner);
+      if (h == nullptr) return false;
+      rte_memcpy(h, nh.header, kUdpTunnelHeaders);
+      if (resolved) std::memcpy(h, dst_mac, 6);
+      finish_outer<C>(m, nh, reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen),
+                      reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len), ip_id_++, tos, 0,
+                      inner);
       break;
     }
     case NextHopKind::kDirect: {
       auto* h = rte_pktmbuf_mtod(m, uint8_t*);
-      rte_memcpy(h, nh->header, kEthLen);
-      if (resolved) rte_memcpy(h, dst_mac, 6);
+      rte_memcpy(h, nh.header, kEthLen);
+      if (resolved) std::memcpy(h, dst_mac, 6);
       m->ol_flags = 0;
       break;
     }
     case NextHopKind::kLocal:
-      break;  // handled above
+      break;  // never here: delivered before
   }
   if (trace_ != nullptr) [[unlikely]]
-    trace_rewrite(m, *nh, resolved, dst_mac);
-  PeerCounters& peer = peers_[nh->id];
+    trace_rewrite(m, nh, resolved, dst_mac);
+  PeerCounters& peer = peers_[nh.id];
   peer.encap_packets.add(1);
   peer.encap_bytes.add(rte_pktmbuf_pkt_len(m));
-  if (!resolved) return to_control(m, nh->adjacency);
-  tx_.push(nh->out_port, m);
+  if (!resolved) [[unlikely]] {
+    to_control(m, nh.adjacency);
+  } else {
+    tx_.push(nh.out_port, m);
+  }
+  return true;
 }
 
 void Worker::deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement) {

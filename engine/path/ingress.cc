@@ -157,13 +157,21 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
                    {TraceStep::kSender, is_known, 0, src[j], is_known ? sender_id(senders[j]) : 0});
     }
   }
+  // Decapsulated packets gather into one vector for one bulk route lookup.
+  std::array<rte_mbuf*, kMaxBurst> inner;
+  std::array<uint32_t, kMaxBurst> inner_sender;
+  unsigned d = 0;
   for (unsigned j = 0; j < k; ++j) {
     if ((known & (uint64_t{1} << j)) == 0) {
       drop(tunnel[j].m, DropReason::kUnknownSender);
       continue;
     }
-    decapsulate(tunnel[j], sender_id(senders[j]));
+    if (decapsulate(tunnel[j])) {
+      inner[d] = tunnel[j].m;
+      inner_sender[d++] = sender_id(senders[j]);
+    }
   }
+  deliver_decapped(inner.data(), inner_sender.data(), d);
 }
 
 bool Worker::known_sender(uint32_t src_be) const {
@@ -173,44 +181,45 @@ bool Worker::known_sender(uint32_t src_be) const {
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
-void Worker::decapsulate(const TunnelPacket& t, uint32_t sender) {
+bool Worker::decapsulate(const TunnelPacket& t) {
   rte_mbuf* m = t.m;
   const uint16_t l4 = t.l4;
   const uint16_t udp_len = t.udp_len;
   if (ctx_.backend == BackendType::kVxlan) {
     if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
-      return drop(m, DropReason::kTruncated);
+      return dropped(m, DropReason::kTruncated);
     }
     const uint16_t inner_eth = l4 + kUdpLen + kVxlanLen;
     const bool inner_ipv4 =
         rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, inner_eth)->ether_type ==
         rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, rx_verdict(m)))
-      return drop(m, DropReason::kBadUdpChecksum);
+      return dropped(m, DropReason::kBadUdpChecksum);
     const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
     // As the kernel: the flags word must be exactly the I flag and the
     // reserved byte after the VNI zero.
     if (vx->vx_flags != rte_cpu_to_be_32(kVxlanFlagsWord) ||
         (vx->vx_vni & rte_cpu_to_be_32(0xff)) != 0) {
-      return drop(m, DropReason::kBadVxlanFlags);
+      return dropped(m, DropReason::kBadVxlanFlags);
     }
     trace(m, {TraceStep::kVni, 0, 0, rte_be_to_cpu_32(vx->vx_vni) >> 8});
-    if (vx->vx_vni != ctx_.vni_be) return drop(m, DropReason::kBadVni);
+    if (vx->vx_vni != ctx_.vni_be) return dropped(m, DropReason::kBadVni);
     const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
-    if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) return drop(m, *bad);
+    if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) return dropped(m, *bad);
     rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
     trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kVxlan)});
   } else {
-    if (udp_len < kUdpLen + kIpv4Len) return drop(m, DropReason::kTruncated);
+    if (udp_len < kUdpLen + kIpv4Len) return dropped(m, DropReason::kTruncated);
     if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, rx_verdict(m)))
-      return drop(m, DropReason::kBadUdpChecksum);
+      return dropped(m, DropReason::kBadUdpChecksum);
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.
     rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);
     trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kUdp)});
   }
-  deliver_decapped(m, sender);
+  if (auto bad = check_ipv4(m, kEthLen, false)) return dropped(m, *bad);
+  return true;
 }
 
 // What the NIC decapsulated (flow_offload.h): the mark is the next hop of
@@ -227,33 +236,45 @@ void Worker::ingress_offloaded(rte_mbuf* m) {
   if (rte_pktmbuf_data_len(m) < kEthLen) return drop(m, DropReason::kTruncated);
   if (auto bad = check_inner_ethernet(rte_pktmbuf_mtod(m, const rte_ether_hdr*), ctx_.vtep_mac))
     return drop(m, *bad);
+  if (auto bad = check_ipv4(m, kEthLen, false)) return drop(m, *bad);
   counters_.events.decap_offloaded.add(1);
   trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kOffloaded)});
-  deliver_decapped(m, id);
+  deliver_decapped(&m, &id, 1);
 }
 
-// The inner packet, behind its Ethernet header: checked, routed, delivered
-// to the overlay port of our podCIDR, and counted for the sending node.
-void Worker::deliver_decapped(rte_mbuf* m, uint32_t sender) {
-  if (auto bad = check_ipv4(m, kEthLen, false)) return drop(m, *bad);
-  const auto* inner_ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-  uint32_t hop = 0;
-  const NextHop* nh = nullptr;
-  if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(inner_ip->dst_addr), &hop) == 0) {
-    nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+// Inner IPv4 packets behind their Ethernet headers, checked: routed with
+// one bulk lookup, delivered to the overlay port of our podCIDR and
+// counted for the nodes that sent them (`sender`: next-hop ids).
+void Worker::deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n) {
+  if (n == 0) return;
+  std::array<uint32_t, kMaxBurst> dst;
+  for (unsigned j = 0; j < n; ++j) {
+    dst[j] =
+        rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(pkts[j], const rte_ipv4_hdr*, kEthLen)->dst_addr);
   }
-  if (trace_ != nullptr) [[unlikely]] {
-    trace_->note(
-        index_, m,
-        {TraceStep::kRoute, nh != nullptr, uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
-         inner_ip->dst_addr, nh != nullptr ? nh->id : 0});
+  std::array<uint32_t, kMaxBurst> hops;
+  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst.data(), hops.data(), n);
+  for (unsigned j = 0; j < n; ++j) {
+    rte_mbuf* m = pkts[j];
+    const NextHop* nh =
+        (hops[j] & RTE_LPM_LOOKUP_SUCCESS)
+            ? ctx_.tables.next_hops[hops[j] & 0x00ffffff].load(std::memory_order_acquire)
+            : nullptr;
+    if (trace_ != nullptr) [[unlikely]] {
+      trace_->note(index_, m,
+                   {TraceStep::kRoute, nh != nullptr,
+                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
+                    rte_cpu_to_be_32(dst[j]), nh != nullptr ? nh->id : 0});
+    }
+    if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
+      drop(m, DropReason::kInnerDstNotLocal);
+      continue;
+    }
+    PeerCounters& peer = peers_[sender[j]];
+    peer.decap_packets.add(1);
+    peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
+    deliver_from_peer(m, *nh);
   }
-  if (nh == nullptr || nh->kind != NextHopKind::kLocal)
-    return drop(m, DropReason::kInnerDstNotLocal);
-  PeerCounters& peer = peers_[sender];
-  peer.decap_packets.add(1);
-  peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
-  deliver_from_peer(m, *nh);
 }
 
 void Worker::deliver_from_peer(rte_mbuf* m, const NextHop& nh) {

@@ -28,7 +28,7 @@ inline std::optional<DropReason> check_ipv4(rte_mbuf* m, uint16_t l3_offset, boo
     return DropReason::kTruncated;
   const uint64_t cksum_flags = rx_flags_apply ? (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) : 0;
   if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return DropReason::kBadIpChecksum;
-  if (cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, ihl) != 0xffff) {
+  if (cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD && raw_checksum(ip, ihl) != 0xffff) {
     return DropReason::kBadIpChecksum;
   }
   if (pkt_len > l3_offset + total)

@@ -1,5 +1,5 @@
 // The trace decisions of egress that take more than values at hand: read
-// back from the headers egress_one() just wrote, only while tracing.
+// back from the headers encapsulate() just wrote, only while tracing.
 #include "engine/backends/headers.h"
 #include "engine/path/worker.h"
 

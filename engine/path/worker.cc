@@ -19,6 +19,7 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       burst_(burst),
       to_control_(to_control),
       inject_(inject),
+      egress_rewrite_(select_egress(ctx)),
       peers_(peers),
       reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.

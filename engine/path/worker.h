@@ -37,6 +37,16 @@ struct RxQueueRef {
 inline constexpr uint32_t kToControlArp = UINT32_MAX;
 inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
 
+// How encapsulated packets get their outer checksums: fixed at launch by
+// the config (dataplane.udp_checksum) and the underlay port's offloads, so
+// the workers' rewrite stage is compiled once per choice and tests none of
+// it per packet.
+enum class UdpChecksum : uint8_t { kZero, kOffload, kSoftware };
+struct OuterChecksums {
+  bool ip_offload;
+  UdpChecksum udp;
+};
+
 class Worker {
  public:
   // `to_control` (this worker -> control thread) and `inject` (control
@@ -72,6 +82,24 @@ class Worker {
  private:
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
   void egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k);
+
+ public:
+  // The rewrite stage of routed egress packets, over the burst's vector of
+  // packets and their next hops (null: no route): TTL where tartan is the
+  // hop, MTU, then encapsulation. One instance per launch-time choice.
+  template <bool RouteHere, OuterChecksums C>
+  void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
+  using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
+
+ private:
+  // The instances this worker runs, indexed by whether tartan routes the
+  // input port.
+  static std::array<EgressRewrite, 2> select_egress(const DatapathContext& ctx);
+  // Puts the next hop's headers in front of a packet bound for another
+  // node and hands it to TX (or to the control thread until its neighbour
+  // resolves). False, having done nothing, when there is no headroom.
+  template <OuterChecksums C>
+  bool encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -92,15 +120,16 @@ class Worker {
     uint16_t l4;       // offset of the outer UDP header
     uint16_t udp_len;  // its length field
   };
-  void decapsulate(const TunnelPacket& t, uint32_t sender);
-  void deliver_decapped(rte_mbuf* m, uint32_t sender);
+  // Strips a tunnel packet's outer headers and checks the inner IPv4
+  // header; false when it was dropped instead.
+  bool decapsulate(const TunnelPacket& t);
+  void deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
   // Delivers a packet for a local podCIDR that came from another node,
   // unless it is the reply to one of our tunnel probes (to the control side).
   void deliver_from_peer(rte_mbuf* m, const NextHop& nh);
   bool handed_to_slow_path(rte_mbuf* m);
   bool known_sender(uint32_t src_be) const;
   void underlay_exception(rte_mbuf* m, DropReason otherwise);
-  void egress_one(uint16_t in_port, rte_mbuf* m, const NextHop* nh);
   void egress_arp(uint16_t in_port, rte_mbuf* m);
   void underlay_arp(rte_mbuf* m);
   void deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement_ttl);
@@ -114,6 +143,10 @@ class Worker {
       capture_->offer(index_, m->port, kCaptureDrop, &m, 1, reason);
     trace_end(m, {TraceStep::kDrop, static_cast<uint8_t>(reason)});
     rte_pktmbuf_free(m);
+  }
+  bool dropped(rte_mbuf* m, DropReason reason) {
+    drop(m, reason);
+    return false;
   }
   bool icmp_allowed();
   // Trace hooks (observe/trace.h): with no trace attached, each is a test
@@ -143,6 +176,7 @@ class Worker {
   rte_ring* inject_;
   rte_ring* to_slow_ = nullptr;
   std::vector<rte_ring*> from_fast_;
+  std::array<EgressRewrite, 2> egress_rewrite_;
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;

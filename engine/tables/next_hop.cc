@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/backends/headers.h"
+#include "engine/checksum.h"
 
 namespace tartan {
 namespace {
@@ -39,6 +40,17 @@ void write_udp(uint8_t* p, uint16_t src_port, uint16_t dst_port) {
   udp->dst_port = rte_cpu_to_be_16(dst_port);
 }
 
+// The outer UDP checksum's constant terms of a tunnel template whose UDP
+// header ends at `payload` and whose own bytes end at `end`.
+void sum_udp_constants(NextHop& nh, size_t payload, size_t end) {
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(nh.header + kEthLen);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(nh.header + kEthLen + kIpv4Len);
+  nh.phdr_sum = (ip->src_addr & 0xffff) + (ip->src_addr >> 16) + (ip->dst_addr & 0xffff) +
+                (ip->dst_addr >> 16) + rte_cpu_to_be_16(IPPROTO_UDP);
+  nh.udp_sum = nh.phdr_sum + udp->src_port + udp->dst_port +
+               raw_checksum(nh.header + payload, end - payload);
+}
+
 }  // namespace
 
 const char* next_hop_kind_name(NextHopKind kind) {
@@ -73,6 +85,8 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
       vx->vx_vni = rte_cpu_to_be_32(p.vni << 8);
       write_eth(h + kVxlanOverhead, p.remote_vtep_mac, p.our_vtep_mac);
       nh.header_len = kVxlanOverhead + kEthLen;
+      // The source port varies per flow: zero in the template.
+      sum_udp_constants(nh, kUdpTunnelHeaders, nh.header_len);
       break;
     }
     case NextHopKind::kUdp:
@@ -81,6 +95,7 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
       // flannel's udp backend sends from and to its configured port.
       write_udp(h + kEthLen + kIpv4Len, p.udp_port, p.udp_port);
       nh.header_len = kUdpTunnelHeaders;
+      sum_udp_constants(nh, kUdpTunnelHeaders, kUdpTunnelHeaders);
       break;
     case NextHopKind::kDirect:
       write_eth(h, MacAddr{}, p.src_mac);

@@ -31,8 +31,16 @@ struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
   uint32_t id = 0;                    // slot in the next-hop table; indexes per-peer counters
   uint32_t adjacency = kNoAdjacency;  // neighbour whose MAC is the outer Ethernet destination
   uint32_t ip_sum = 0;  // one's complement sum of the outer IPv4 header, variable fields zero
-  Ipv4Addr public_ip;   // remote node (tunnel and direct kinds)
-  MacAddr vtep_mac;     // remote VTEP (vxlan)
+  // Tunnel kinds, one's complement sums (network-order terms, unfolded) of
+  // what the outer UDP checksum covers and no packet changes: the pseudo
+  // header's addresses and protocol (`phdr_sum`), and those plus the fixed
+  // UDP ports and the template's bytes after the UDP header (`udp_sum`).
+  // Per packet only the lengths, the flow's source port and the payload's
+  // own sum are added.
+  uint32_t phdr_sum = 0;
+  uint32_t udp_sum = 0;
+  Ipv4Addr public_ip;  // remote node (tunnel and direct kinds)
+  MacAddr vtep_mac;    // remote VTEP (vxlan)
   alignas(16) uint8_t header[64] = {};
 };
 
@@ -50,7 +58,7 @@ struct NextHopParams {
   MacAddr remote_vtep_mac;  // vxlan inner destination
 };
 
-// Fills kind, header, header_len, ip_sum and the addressing fields.
+// Fills kind, header, header_len, the checksum sums and the addressing fields.
 void build_next_hop(const NextHopParams& params, NextHop& out);
 
 }  // namespace tartan
