@@ -157,6 +157,12 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
                    {TraceStep::kSender, is_known, 0, src[j], is_known ? sender_id(senders[j]) : 0});
     }
   }
+  (this->*decap_stage_)(tunnel.data(), senders.data(), known, k);
+}
+
+template <BackendType B, bool RxVerdict>
+void Worker::decap_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known,
+                         unsigned k) {
   // Decapsulated packets gather into one vector for one bulk route lookup.
   std::array<rte_mbuf*, kMaxBurst> inner;
   std::array<uint32_t, kMaxBurst> inner_sender;
@@ -166,12 +172,22 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       drop(tunnel[j].m, DropReason::kUnknownSender);
       continue;
     }
-    if (decapsulate(tunnel[j])) {
+    if (decapsulate<B, RxVerdict>(tunnel[j])) {
       inner[d] = tunnel[j].m;
       inner_sender[d++] = sender_id(senders[j]);
     }
   }
   deliver_decapped(inner.data(), inner_sender.data(), d);
+}
+
+Worker::DecapStage Worker::select_decap(const DatapathContext& ctx) {
+  if (ctx.backend == BackendType::kVxlan) {
+    return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<BackendType::kVxlan, true>
+                                    : &Worker::decap_stage<BackendType::kVxlan, false>;
+  }
+  // host-gw has no tunnel senders: nothing of its reaches the stage.
+  return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<BackendType::kUdp, true>
+                                  : &Worker::decap_stage<BackendType::kUdp, false>;
 }
 
 bool Worker::known_sender(uint32_t src_be) const {
@@ -181,11 +197,13 @@ bool Worker::known_sender(uint32_t src_be) const {
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
+template <BackendType B, bool RxVerdict>
 bool Worker::decapsulate(const TunnelPacket& t) {
   rte_mbuf* m = t.m;
   const uint16_t l4 = t.l4;
   const uint16_t udp_len = t.udp_len;
-  if (ctx_.backend == BackendType::kVxlan) {
+  const uint64_t verdict = RxVerdict ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+  if constexpr (B == BackendType::kVxlan) {
     if (udp_len < kUdpLen + kVxlanLen + kEthLen ||
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
       return dropped(m, DropReason::kTruncated);
@@ -194,7 +212,7 @@ bool Worker::decapsulate(const TunnelPacket& t) {
     const bool inner_ipv4 =
         rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, inner_eth)->ether_type ==
         rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, rx_verdict(m)))
+    if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, verdict))
       return dropped(m, DropReason::kBadUdpChecksum);
     const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
     // As the kernel: the flags word must be exactly the I flag and the
@@ -211,7 +229,7 @@ bool Worker::decapsulate(const TunnelPacket& t) {
     trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kVxlan)});
   } else {
     if (udp_len < kUdpLen + kIpv4Len) return dropped(m, DropReason::kTruncated);
-    if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, rx_verdict(m)))
+    if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, verdict))
       return dropped(m, DropReason::kBadUdpChecksum);
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.

@@ -20,6 +20,7 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       to_control_(to_control),
       inject_(inject),
       egress_rewrite_(select_egress(ctx)),
+      decap_stage_(select_decap(ctx)),
       peers_(peers),
       reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.

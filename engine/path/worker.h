@@ -120,8 +120,17 @@ class Worker {
     uint16_t l4;       // offset of the outer UDP header
     uint16_t udp_len;  // its length field
   };
+  // The decapsulation stage over the burst's tunnel packets, with the
+  // sender lookup's results (`known` bit j: tunnel[j]'s sender is known).
+  // One instance per backend and per source of the outer UDP checksum's
+  // verdict (the underlay port's RX offload, or software), chosen at launch.
+  template <BackendType B, bool RxVerdict>
+  void decap_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known, unsigned k);
+  using DecapStage = void (Worker::*)(const TunnelPacket*, void* const*, uint64_t, unsigned);
+  static DecapStage select_decap(const DatapathContext& ctx);
   // Strips a tunnel packet's outer headers and checks the inner IPv4
   // header; false when it was dropped instead.
+  template <BackendType B, bool RxVerdict>
   bool decapsulate(const TunnelPacket& t);
   void deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
   // Delivers a packet for a local podCIDR that came from another node,
@@ -162,10 +171,6 @@ class Worker {
   // The neighbour and rewrite decisions of an egress packet, read back from
   // the headers just written (called only while tracing).
   void trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved, const uint8_t* dst_mac);
-  // The underlay port's verdict on a tunnel packet's outer UDP checksum.
-  uint64_t rx_verdict(const rte_mbuf* m) const {
-    return ctx_.rx_udp_cksum_offload ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
-  }
 
   unsigned index_;
   unsigned lcore_;
@@ -177,6 +182,7 @@ class Worker {
   rte_ring* to_slow_ = nullptr;
   std::vector<rte_ring*> from_fast_;
   std::array<EgressRewrite, 2> egress_rewrite_;
+  DecapStage decap_stage_;
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;
