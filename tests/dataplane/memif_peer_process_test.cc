@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -228,16 +228,17 @@ TEST(MemifPeerOfTartand,
         if (up) vanish(name);
       ASSERT_TRUE(downs_counted()) << tartand.process().output();
       const bool encap = rng() % 2 == 0;
-      std::vector<std::string> argv{
-          testing::required_env("TARTAN_PERF"),
-          "-l",
-          "0",
-          "--no-pci",
-          "--no-huge",
-          "-m",
-          "128",
-          "--file-prefix",
-          "memif-churn-gen-" + std::to_string(getpid()) + "-" + std::to_string(cycle)};
+      const std::string prefix =
+          "memif-churn-gen-" + std::to_string(getpid()) + "-" + std::to_string(cycle);
+      std::vector<std::string> argv{testing::required_env("TARTAN_PERF"),
+                                    "-l",
+                                    "0",
+                                    "--no-pci",
+                                    "--no-huge",
+                                    "-m",
+                                    "128",
+                                    "--file-prefix",
+                                    prefix};
       // Port 0 the pods' side, port 1 the underlay, as in the perf suite.
       int port = 0;
       for (const char* name : {kPodsPort, kUnderlayPort})
@@ -272,6 +273,8 @@ TEST(MemifPeerOfTartand,
       ASSERT_TRUE(gen.running()) << "tartan-perf ended on its own\n" << gen.output();
       gen.signal(SIGKILL);
       EXPECT_EQ(gen.wait(kBound), 128 + SIGKILL);
+      // EAL's runtime directory, which a killed process leaves behind.
+      std::filesystem::remove_all("/var/run/dpdk/" + prefix);
       for (auto& [name, n] : downs) ++n;
     } else {
       for (const auto& [name, up] : std::map(connected)) {
