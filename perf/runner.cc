@@ -33,7 +33,8 @@ Runner::Runner(const TrafficOptions& o, rte_mempool* pool, const FrameFactory* f
     }
   }
   if (!remote.empty()) {
-    worker_ = std::make_unique<WorkerLcore>(rte_get_next_lcore(-1, 1, 0), remote);
+    worker_ =
+        std::make_unique<WorkerLcore>(rte_get_next_lcore(-1, 1, 0), remote, unmap_guard_.qsbr());
     if (!worker_->launched()) {  // run everything here instead
       local_.insert(local_.end(), remote.begin(), remote.end());
       worker_.reset();
@@ -83,6 +84,7 @@ bool Runner::done(uint64_t now, uint64_t end) const {
 
 TrialResult Runner::run(double rate_pps, double duration_s, uint64_t packets, bool progress) {
   const uint64_t hz = rte_get_tsc_hz();
+  PollingThread polling(unmap_guard_.qsbr(), UnmapGuard::kMain);
   control(Control::kReset, rte_get_tsc_cycles());
   const uint64_t start = rte_get_tsc_cycles();
   if (generator_) generator_->start(rate_pps, packets, start);
@@ -92,6 +94,7 @@ TrialResult Runner::run(double rate_pps, double duration_s, uint64_t packets, bo
   Counts last{};
   uint64_t now = start;
   while (!done(now, end)) {
+    polling.quiescent();
     for (Poller* p : local_) p->poll(now);
     now = rte_get_tsc_cycles();
     if (progress && now >= next_report) {
@@ -113,6 +116,7 @@ TrialResult Runner::run(double rate_pps, double duration_s, uint64_t packets, bo
     // Frames still on their way count when they arrive within the drain time.
     const uint64_t drain_end = now + o_.drain_ms * hz / 1000;
     while ((now = rte_get_tsc_cycles()) < drain_end) {
+      polling.quiescent();
       for (Poller* p : local_) p->poll(now);
     }
   }

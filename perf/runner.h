@@ -15,6 +15,7 @@
 #include "perf/options.h"
 #include "perf/receiver.h"
 #include "perf/result.h"
+#include "perf/unmap_guard.h"
 #include "perf/worker_lcore.h"
 
 namespace tartan::perf {
@@ -52,6 +53,7 @@ class Runner {
   std::unique_ptr<Generator> generator_;
   std::unique_ptr<Receiver> receiver_;
   std::vector<std::unique_ptr<Forwarder>> forwarders_;
+  UnmapGuard unmap_guard_;      // outlives the worker lcore
   std::vector<Poller*> local_;  // polled on the main lcore
   std::unique_ptr<WorkerLcore> worker_;
 };

@@ -8,8 +8,8 @@
 
 namespace tartan::perf {
 
-WorkerLcore::WorkerLcore(unsigned lcore, std::vector<Poller*> pollers)
-    : lcore_(lcore), pollers_(std::move(pollers)) {
+WorkerLcore::WorkerLcore(unsigned lcore, std::vector<Poller*> pollers, rte_rcu_qsbr* qsbr)
+    : lcore_(lcore), pollers_(std::move(pollers)), qsbr_(qsbr) {
   launched_ = rte_eal_remote_launch(&WorkerLcore::loop, this, lcore_) == 0;
 }
 
@@ -29,7 +29,9 @@ void WorkerLcore::control(Control c) {
 int WorkerLcore::loop(void* arg) {
   auto* self = static_cast<WorkerLcore*>(arg);
   uint32_t seen = 0;
+  PollingThread polling(self->qsbr_, UnmapGuard::kWorker);
   while (!self->quit_.load(std::memory_order_acquire)) {
+    polling.quiescent();
     const uint32_t r = self->requested_.load(std::memory_order_acquire);
     uint64_t now = rte_get_tsc_cycles();
     if (r != seen) {

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "perf/poller.h"
+#include "perf/unmap_guard.h"
 
 namespace tartan::perf {
 
 class WorkerLcore {
  public:
-  WorkerLcore(unsigned lcore, std::vector<Poller*> pollers);
+  // `qsbr`: where the loop reports quiescence as UnmapGuard::kWorker.
+  WorkerLcore(unsigned lcore, std::vector<Poller*> pollers, rte_rcu_qsbr* qsbr);
   ~WorkerLcore();  // stops the loop and waits for the lcore
   WorkerLcore(const WorkerLcore&) = delete;
   WorkerLcore& operator=(const WorkerLcore&) = delete;
@@ -28,6 +30,7 @@ class WorkerLcore {
 
   unsigned lcore_;
   std::vector<Poller*> pollers_;
+  rte_rcu_qsbr* qsbr_;
   bool launched_ = false;
   std::atomic<bool> quit_{false};
   std::atomic<Control> op_{Control::kReset};

@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 
-from procs import Failure, run, wait_until
+from procs import Failure, how_it_ended, run_status, wait_until
 
 # The cluster every tartan run uses: 10.0.0.0/7 in /24s holds 131,072
 # podCIDRs, enough for 100,000 remote nodes; we are subnet 1, remote node k
@@ -57,12 +57,17 @@ class Generator:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         try:
             if before_disconnect:
-                out = _run_holding(argv, path, before_disconnect, timeout)
+                status, out = _run_holding(argv, path, before_disconnect, timeout)
             else:
-                out = run(argv, timeout=timeout, check=False)
+                status, out = run_status(argv, timeout=timeout)
             result = _result(path)
-            if result is None:
-                raise Failure(f"tartan-perf wrote no result:\n{' '.join(argv)}\n{out[-3000:]}")
+            # A generator that crashed (e.g. when its device under test went
+            # away under it) or failed is a failed measurement, even with a
+            # result written.
+            if status != 0 or result is None:
+                raise Failure(f"tartan-perf {how_it_ended(status)}"
+                              f"{'' if result else ' and wrote no result'}:\n"
+                              f"{' '.join(argv)}\n{out[-3000:]}")
         finally:
             os.unlink(path)
         result["command"] = " ".join(argv[argv.index(self.binary):]).replace(path, "FILE")
@@ -78,10 +83,11 @@ def _result(path: str) -> dict | None:
         return None
 
 
-def _run_holding(argv: list[str], path: str, before_disconnect, timeout: float) -> str:
+def _run_holding(argv: list[str], path: str, before_disconnect,
+                 timeout: float) -> tuple[int, str]:
     """Runs a tartan-perf with --hold-ports: once its result is out, calls
     before_disconnect(), then closes its stdin to let it close its ports and
-    exit. Returns its output."""
+    exit. Returns its exit status and output."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
                                 text=True)
@@ -98,4 +104,4 @@ def _run_holding(argv: list[str], path: str, before_disconnect, timeout: float) 
                 proc.kill()
                 proc.wait()
         out.seek(0)
-        return out.read()
+        return proc.returncode, out.read()

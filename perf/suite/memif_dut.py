@@ -10,7 +10,7 @@ import re
 import threading
 import time
 
-from procs import Failure, Process, on_exit, run, succeeds, wait_until
+from procs import DutDied, Failure, Process, how_it_ended, on_exit, run, succeeds, wait_until
 
 OVERLAY_MAC = "02:00:00:00:00:02"   # tartan-perf's default --dst-mac
 UNDERLAY_MAC = "02:00:00:00:00:13"
@@ -205,7 +205,27 @@ subnet_file: {self.dir}/subnet.env
         return r
 
     def stats(self) -> dict:
+        self.check_alive()
         return json.loads(run([self.bin["tartanctl"], "-s", self.socket, "-o", "json", "stats"]))
+
+    def alive(self) -> bool:
+        return self.proc.alive()
+
+    def check_alive(self) -> None:
+        if not self.proc.alive():
+            raise DutDied(f"tartand ({self.backend}) {how_it_ended(self.proc.proc.returncode)}:\n"
+                          f"{self.proc.output()[-3000:]}")
+
+    def stats_with_no_peer(self, timeout: float = 10) -> dict:
+        """Its stats once both memif links are down: the last generator has
+        gone and tartand has counted it (link_downs)."""
+        got: list[dict] = []
+
+        def down() -> bool:
+            got[:] = [self.stats()]
+            return not any(p.get("link_up") for p in got[0].get("ports", []))
+        wait_until(down, timeout, f"tartand ({self.backend}) to see its memif peer leave")
+        return got[0]
 
     def stop(self) -> None:
         self.proc.stop()
@@ -230,3 +250,16 @@ def worker_delta(before: dict, after: dict) -> dict:
     return {"worker_packets": d["packets"],
             "busy_cycles_per_packet": d["busy_cycles"] / d["packets"] if d["packets"] else None,
             "drops": drops}
+
+
+def peer_kept(before: dict, after: dict) -> None:
+    """Between two stats_with_no_peer() snapshots around one generator run,
+    each memif port's link went down once: when the generator left at the
+    end. More means tartand lost its peer during the run."""
+    downs = {p["name"]: int(p.get("link_downs", 0)) for p in before.get("ports", [])}
+    for p in after.get("ports", []):
+        n = int(p.get("link_downs", 0)) - downs.get(p["name"], 0)
+        if n != 1:
+            raise Failure(f"tartand's port {p['name']} went down {n} times during one "
+                          f"generator run (expected once, when the generator left): "
+                          f"{'its peer was lost mid-run' if n > 1 else 'the peer never connected'}")

@@ -42,13 +42,35 @@ class Failure(Exception):
     """A step of the suite failed; the message says which and why."""
 
 
-def run(argv: list[str], timeout: float = 120, check: bool = True) -> str:
-    """Runs a command to completion; its stdout and stderr together."""
+class DutDied(Failure):
+    """The device under test is gone (crashed, or killed): the rest of its
+    part cannot run."""
+
+
+def run_status(argv: list[str], timeout: float = 120) -> tuple[int, str]:
+    """Runs a command to completion; its exit status (negative: the signal
+    that ended it) and its stdout and stderr together."""
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=timeout)
-    if check and r.returncode != 0:
-        raise Failure(f"{' '.join(argv)} exited with {r.returncode}:\n{r.stdout[-4000:]}")
-    return r.stdout
+    return r.returncode, r.stdout
+
+
+def run(argv: list[str], timeout: float = 120, check: bool = True) -> str:
+    """Runs a command to completion; its stdout and stderr together."""
+    status, out = run_status(argv, timeout)
+    if check and status != 0:
+        raise Failure(f"{' '.join(argv)} {how_it_ended(status)}:\n{out[-4000:]}")
+    return out
+
+
+def how_it_ended(status: int) -> str:
+    """"exited with 1", "was killed by SIGSEGV" for a Popen returncode."""
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with {status}"
 
 
 def succeeds(argv: list[str], timeout: float = 10) -> bool:

@@ -38,7 +38,8 @@ def machine() -> dict:
 
 def _find(records, **match):
     for r in records:
-        if all(r.get(k) == v for k, v in match.items()) and not r.get("ndr"):
+        if all(r.get(k) == v for k, v in match.items()) and not r.get("ndr") \
+                and not r.get("failed"):
             return r
     return None
 
@@ -55,12 +56,24 @@ def _ratio(a, b):
     return a / b if a and b else None
 
 
+def _spread(lo, hi, digits):
+    return f"{lo:.{digits}f}-{hi:.{digits}f}" if lo is not None and hi is not None else "-"
+
+
 def table(records) -> str:
-    head = ("| part | DUT | test | backend | size B | nodes | flows | Mpps | Gbit/s | loss "
-            "| NDR Mpps | cycles/pkt busy | cycles/pkt loop | Mpps per core | x testpmd-io "
-            "| x kernel |")
-    rows = [head, "|" + " --- |" * 16]
+    head = ("| part | DUT | test | backend | size B | nodes | flows | Mpps | Mpps min-max "
+            "| Gbit/s | loss | NDR Mpps | cycles/pkt busy | busy min-max | cycles/pkt loop "
+            "| Mpps per core | x testpmd-io | x kernel |")
+    rows = [head, "|" + " --- |" * 18]
+    failed = []
     for r in records:
+        if r.get("failed"):
+            failed.append(r)
+            rows.append("| " + " | ".join(
+                [r["section"], r["dut"], r["test"], r.get("backend") or "-", r["size"],
+                 _fmt(r.get("nodes")), _fmt(r["flows"]), f"**FAILED ({len(failed)})**"]
+                + ["-"] * 10) + " |")
+            continue
         io = _find(records, dut="testpmd-io", size=r["size"])
         kern = _find(records, dut="kernel", test=r["test"], size=r["size"])
         per_core = r.get("core_mpps")
@@ -70,16 +83,21 @@ def table(records) -> str:
             r["section"], r["dut"], r["test"], r.get("backend") or "-", r["size"],
             _fmt(r.get("nodes")), _fmt(r["flows"]),
             "-" if r.get("ndr") else _fmt(r["rx_mpps"]),
+            "-" if r.get("ndr") else _spread(r.get("mpps_min"), r.get("mpps_max"), 3),
             "-" if r.get("ndr") else _fmt(r["rx_gbps"], 2),
             _fmt(r["loss_ratio"], 6) if not r.get("ndr") else "0 (NDR)",
             _fmt(ndr),
             _fmt(r.get("busy_cycles_per_packet"), 0),
+            _spread(r.get("busy_cycles_min"), r.get("busy_cycles_max"), 0),
             _fmt(r.get("loop_cycles_per_packet"), 0),
             _fmt(per_core),
             _fmt(_ratio(mpps, (io or {}).get("rx_mpps")), 2) if r["dut"] != "testpmd-io" else "1",
             _fmt(_ratio(per_core, (kern or {}).get("core_mpps")), 1)
             if r["dut"] in ("tartan", "tartan-engine") and r["test"] in ("encap", "decap") else "-",
         ]) + " |")
+    for i, r in enumerate(failed, 1):
+        reason = r["failed"].splitlines()
+        rows.append(f"\n({i}) FAILED: {reason[0] if reason else ''}")
     return "\n".join(rows)
 
 
@@ -246,8 +264,9 @@ def update_results_md(path: str, doc: dict, table_md: str, summary_md: str) -> N
 ## Side-by-side suite ({doc['started'][:10]})
 
 Command (as root): `bash scripts/perf-suite.sh` (runs `{doc['command']}`),
-{o['duration']} s per measurement, the fastest of {o['repeat']} kept (every run's rate is in
-suite.json), NDR trials of {o['trial']} s; started
+each figure the median of {o['trials']} trials of {o['duration']} s (min-max of the trials
+beside it; every trial is in suite.json), NDR searches with trials of {o['trial']} s and
+churn runs once each; started
 {doc['started']}, finished {doc['finished']}.
 
 Machine: {m.get('cpu')} ({m.get('cpus')} CPUs, {m.get('mhz')} MHz, flags: {m.get('flags')}),

@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -21,8 +22,8 @@ import report  # noqa: E402
 from generator import SCHEME, SIZES, Generator  # noqa: E402
 from kernel_vxlan import KernelNode, cpu_busy_jiffies  # noqa: E402
 from memif_dut import (UNDERLAY_IP, UNDERLAY_MAC, Tartand, Testpmd, client_vdevs,  # noqa: E402
-                       worker_delta)
-from procs import Failure, on_exit, run  # noqa: E402
+                       peer_kept, worker_delta)
+from procs import DutDied, Failure, on_exit, run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DUT_CPU = 1
@@ -65,6 +66,7 @@ class Suite:
                          for d in glob.glob(f"/var/run/dpdk/tps-*-{os.getpid()}-*")])
         self.gen = Generator(self.bin["tartan-perf"], self.work, memory_mb=256)
         self.records: list[dict] = []
+        self.failures: list[str] = []
         self.sizes = ["64"] if opts.smoke else SIZES
 
     def say(self, text: str) -> None:
@@ -93,8 +95,37 @@ class Suite:
                  + (f"  NDR {ndr:.3f} Mpps" if ndr is not None else "")
                  + (f"  {cpp:.0f} cycles/pkt" if cpp else "")
                  + (f"  drops {rec['drops']}" if rec.get("drops") else "")
-                 + (f"  (fastest of {rec['repeats_mpps']})" if rec.get("repeats_mpps") else ""))
+                 + (f"  (median of {rec['trials_mpps']})" if rec.get("trials_mpps") else ""))
         return rec
+
+    @staticmethod
+    def label(ident: dict) -> str:
+        return " ".join(str(ident.get(k)) for k in ("dut", "test", "backend", "size", "nodes",
+                                                  "flows") if ident.get(k) is not None)
+
+    def measure(self, ident: dict, once, trials: int, dut_alive=None) -> dict | None:
+        """Runs once() `trials` times and records the median trial (by
+        rate), with the spread of every trial's rate and busy cycles per
+        packet. A trial that fails (the generator crashed or the DUT lost its
+        peer) is not retried: the figure is recorded as failed, with the
+        reason, and the run fails at the end; DutDied if the DUT is gone."""
+        try:
+            runs = []
+            for _ in range(trials):
+                runs.append(once())
+                r = runs[-1]["result"]
+                if not r["rx_packets"] and not ident.get("ndr"):
+                    raise Failure(f"nothing came back (drops: "
+                                  f"{runs[-1].get('drops') or 'none counted'}):\n{r['command']}")
+        except Failure as e:
+            reason = str(e)
+            self.records.append({**ident, "failed": reason})
+            self.failures.append(f"{self.label(ident)}: {reason}")
+            self.say(f"{self.label(ident)}: FAILED: {reason.splitlines()[0] if reason else ''}")
+            if isinstance(e, DutDied) or (dut_alive is not None and not dut_alive()):
+                raise DutDied(f"{self.label(ident)}: the device under test is gone") from e
+            return None
+        return self.record(median_trial(runs))
 
     def ndr_args(self) -> list[str]:
         return ["--ndr", "--trial-duration", str(self.o.trial), "--search-precision", "0.02"]
@@ -112,16 +143,20 @@ class Suite:
                 for size, extra in runs:
                     args = traffic_args("encap", "", size, 1, 1, self.o.duration) + extra
 
-                    def once(args=args, size=size, extra=extra) -> dict:
+                    ident = {"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
+                             "size": size, "flows": 1, "ndr": bool(extra)}
+
+                    def once(args=args, ident=ident) -> dict:
                         result, stats = tp.forward_during(
                             lambda stop_forwarding: self.gen.run(
                                 client_vdevs(tp.sock_dir), args,
                                 before_disconnect=stop_forwarding))
-                        return {"section": "ceiling", "dut": f"testpmd-{mode}", "test": mode,
-                                "size": size, "flows": 1, "result": result,
+                        if not tp.proc.alive():
+                            raise DutDied(f"testpmd ({mode}) died:\n{tp.proc.output()[-3000:]}")
+                        return {**ident, "result": result,
                                 "busy_cycles_per_packet": stats["busy_cycles_per_packet"],
-                                "dut_command": tp.command, "ndr": bool(extra)}
-                    self.best_of(once, 1 if extra else self.o.repeat)
+                                "dut_command": tp.command}
+                    self.measure(ident, once, 1 if extra else self.o.trials, tp.proc.alive)
             finally:
                 tp.stop()
 
@@ -131,29 +166,20 @@ class Suite:
         repeated option's last value wins)."""
         args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration)
         ndr = "--ndr" in (extra or [])
+        ident = {"section": section, "dut": "tartan", "test": direction, "backend": t.backend,
+                 "size": size, "flows": flows, "nodes": t.nodes, "ndr": ndr, **fields}
 
         def once() -> dict:
-            before = t.stats()
+            # Each run's generator connects and leaves: tartand must see one
+            # link down per port for it, no more (no peer lost mid-run).
+            before = t.stats_with_no_peer()
             result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
-            delta = worker_delta(before, t.stats())
-            return {"section": section, "dut": "tartan", "test": direction,
-                    "backend": t.backend, "size": size, "flows": flows, "nodes": t.nodes,
-                    "result": result, "ndr": ndr, **delta, **fields}
+            after = t.stats_with_no_peer()
+            peer_kept(before, after)
+            return {**ident, "result": result, **worker_delta(before, after)}
         # A search already runs many trials; churn is about loss, not speed.
-        return self.best_of(once, 1 if ndr or section == "churn" else self.o.repeat)
-
-    def best_of(self, once, repeat: int) -> dict:
-        """Measures `repeat` times and records the fastest: this machine's
-        neighbours come and go, and a slow outlier says nothing about the
-        DUT. Every run's rate stays in the record."""
-        runs = [once() for _ in range(repeat)]
-
-        def rate(r: dict) -> float:
-            return r.get("core_mpps") or r["result"]["rx_mpps"]
-        best = max(runs, key=rate)
-        if repeat > 1:
-            best["repeats_mpps"] = [round(rate(r), 3) for r in runs]
-        return self.record(best)
+        return self.measure(ident, once, 1 if ndr or section == "churn" else self.o.trials,
+                            t.alive)
 
     # 2, 3, 5, 6: tartand over memif.
     def tartan(self, backend: str) -> None:
@@ -185,7 +211,11 @@ class Suite:
     # 5. Table churn: traffic to nodes 0..249 while nodes 250..999 move.
     def churn(self, t: Tartand) -> None:
         base = [r for r in self.records if r["section"] == "table" and r["nodes"] == 1000
-                and r["test"] == "encap" and r["flows"] > 1][-1]
+                and r["test"] == "encap" and r["flows"] > 1 and not r.get("failed")]
+        if not base:
+            self.failures.append("churn: not run, its 1,000-node encap figure failed")
+            return
+        base = base[-1]
         # Half the table's maximum, at most 1 Mpps: on two cores the generator
         # shares CPU 0 with the control plane applying the changes, and the
         # DUT's 16,384-slot ring back to it must outlast its time off the CPU
@@ -211,6 +241,8 @@ class Suite:
                 churner.join()
                 if "error" in holder:
                     raise Failure(holder["error"])
+            if rec is None:
+                continue
             rec["churn"] = {"asked_per_s": changes, **({k: holder["load"][k] for k in (
                 "applied", "failed", "rate_per_s", "latency_p99_ms")} if changes else {})}
             self.say(f"  churn {changes}/s: {rec['churn']}")
@@ -225,22 +257,28 @@ class Suite:
         out = os.path.join(self.work, "bench.json")
         cmd = [self.bin["tartan-bench"], "--benchmark_filter=^BM_Vxlan(Encap|Decap)/18$",
                f"--benchmark_min_time={max(self.o.duration / 2, 0.1)}",
+               f"--benchmark_repetitions={self.o.trials}",
                f"--benchmark_out={out}", "--benchmark_out_format=json"]
         run(cmd, timeout=300)
         with open(out) as f:
             benchmarks = json.load(f)["benchmarks"]
         tsc_hz = next((r["tsc_hz"] for r in self.records if r.get("tsc_hz")),
                       float(report.machine()["mhz"]) * 1e6)
+        trials: dict[str, list[dict]] = {}
         for b in benchmarks:
+            if b.get("run_type", "iteration") != "iteration":
+                continue  # the aggregates: the median is taken below, as for every figure
             pps = b["items_per_second"]
-            self.record({"section": "engine", "dut": "tartan-engine",
-                         "test": "encap" if "Encap" in b["name"] else "decap",
-                         "backend": "vxlan", "size": "64", "flows": 1, "nodes": 1,
-                         "busy_cycles_per_packet": tsc_hz / pps,
-                         "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
-                                    "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
-                                    "loss_ratio": 0, "tsc_hz": tsc_hz,
-                                    "command": " ".join(cmd)}})
+            test = "encap" if "Encap" in b["name"] else "decap"
+            trials.setdefault(test, []).append(
+                {"section": "engine", "dut": "tartan-engine", "test": test,
+                 "backend": "vxlan", "size": "64", "flows": 1, "nodes": 1,
+                 "busy_cycles_per_packet": tsc_hz / pps,
+                 "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
+                            "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
+                            "loss_ratio": 0, "tsc_hz": tsc_hz, "command": " ".join(cmd)}})
+        for runs in trials.values():
+            self.record(median_trial(runs))
 
     # 4. The kernel's VXLAN path.
     def kernel(self) -> None:
@@ -258,19 +296,20 @@ class Suite:
                 # "hardware" (as with a NIC's offload): not ours to check.
                 args += ["--verify-every", "0"]
 
-                def once(args=args, size=size, direction=direction) -> dict:
+                ident = {"section": "kernel", "dut": "kernel", "test": direction,
+                         "backend": "vxlan", "size": size, "flows": 1, "nodes": 1}
+
+                def once(args=args, ident=ident) -> dict:
                     busy0, total0 = cpu_busy_jiffies(DUT_CPU)
                     c0 = k.counters()
                     result = gen.run(k.vdevs(), args, hugepages=False)
                     busy1, total1 = cpu_busy_jiffies(DUT_CPU)
                     c1 = k.counters()
                     busy = (busy1 - busy0) / max(1, total1 - total0)
-                    return {"section": "kernel", "dut": "kernel", "test": direction,
-                            "backend": "vxlan", "size": size, "flows": 1, "nodes": 1,
-                            "result": result, "cpu_busy": busy,
+                    return {**ident, "result": result, "cpu_busy": busy,
                             "core_mpps": result["rx_mpps"] / busy if busy > 0.02 else None,
                             "flannel1": {x: c1[x] - c0[x] for x in c1}}
-                self.best_of(once, self.o.repeat)
+                self.measure(ident, once, self.o.trials)
 
     def ensure_hugepages(self, pages: int) -> None:
         def free() -> int:
@@ -295,31 +334,65 @@ class Suite:
         sections = self.o.only or ["testpmd", "vxlan", "udp", "engine", "kernel"]
         for s in sections:
             self.say(f"--- {s}")
-            if s == "testpmd":
-                self.testpmd()
-            elif s in ("vxlan", "udp"):
-                self.tartan(s)
-            elif s == "engine":
-                self.engine()
-            elif s == "kernel":
-                self.kernel()
+            try:
+                if s == "testpmd":
+                    self.testpmd()
+                elif s in ("vxlan", "udp"):
+                    self.tartan(s)
+                elif s == "engine":
+                    self.engine()
+                elif s == "kernel":
+                    self.kernel()
+            except DutDied as e:
+                # Reported, not restarted: a crash is a finding, not noise.
+                self.failures.append(f"{s}: {e}; the rest of this part was not run")
+                self.say(f"{s}: {e}; the rest of this part is skipped")
         finished = datetime.datetime.now(datetime.timezone.utc)
         doc = {"started": started.isoformat(timespec="seconds"),
                "finished": finished.isoformat(timespec="seconds"),
                "machine": report.machine(), "command": " ".join(sys.argv),
-               "options": vars(self.o), "records": self.records}
+               "options": vars(self.o), "records": self.records, "failures": self.failures}
         os.makedirs(self.o.out, exist_ok=True)
         with open(os.path.join(self.o.out, "suite.json"), "w") as f:
             json.dump(doc, f, indent=1)
         table = report.table(self.records)
         print(table)
-        summary = report.summary(self.records)
+        measured = [r for r in self.records if not r.get("failed")]
+        summary = report.summary(measured)
         print(summary)
-        # RESULTS.md and the plots show a whole run, never a part of one.
-        if not self.o.smoke and not self.o.only:
-            report.plots(self.records, self.o.out)
+        # RESULTS.md and the plots show a whole run, never a part of one, nor
+        # a run with a failure.
+        if not self.o.smoke and not self.o.only and not self.failures:
+            report.plots(measured, self.o.out)
             report.update_results_md(self.o.results_md, doc, table, summary)
         self.say(f"done in {(finished - started).total_seconds():.0f} s; results in {self.o.out}")
+        if self.failures:
+            raise Failure(f"{len(self.failures)} failure(s); suite.json has the figures that "
+                          "were measured, RESULTS.md and the plots were left alone:\n"
+                          + "\n".join(f"- {f}" for f in self.failures))
+
+
+def median_trial(runs: list[dict]) -> dict:
+    """The trial with the median rate (an odd number of trials has one),
+    its busy cycles per packet replaced by the median of the trials', and
+    the spread of both: every trial's figure stays in the record."""
+    def rate(r: dict) -> float:
+        return r.get("core_mpps") or r["result"]["rx_mpps"]
+    rec = dict(sorted(runs, key=rate)[(len(runs) - 1) // 2])
+    if len(runs) > 1:
+        # The spread of what came back (the table's Mpps); the kernel's
+        # median trial is the one of median rate per core, its figure.
+        rates = [r["result"]["rx_mpps"] for r in runs]
+        rec.update(trials_mpps=[round(x, 4) for x in rates], mpps_min=min(rates),
+                   mpps_max=max(rates))
+        if any(r.get("core_mpps") for r in runs):
+            rec["trials_core_mpps"] = [round(x, 4) for x in map(rate, runs)]
+        cpps = [r["busy_cycles_per_packet"] for r in runs if r.get("busy_cycles_per_packet")]
+        if cpps:
+            rec.update(busy_cycles_per_packet=statistics.median(cpps),
+                       trials_busy_cycles_per_packet=[round(x, 1) for x in cpps],
+                       busy_cycles_min=min(cpps), busy_cycles_max=max(cpps))
+    return rec
 
 
 def main() -> int:
@@ -330,11 +403,12 @@ def main() -> int:
                    help="where suite.json and the plots go (default perf/results)")
     p.add_argument("--results-md", default=os.path.join(ROOT, "perf", "RESULTS.md"),
                    help="the RESULTS.md whose suite section is rewritten")
-    p.add_argument("--duration", type=float, default=3, help="seconds per measurement")
+    p.add_argument("--duration", type=float, default=1,
+                   help="seconds per trial (default 1)")
     p.add_argument("--trial", type=float, default=0.5, help="seconds per NDR search trial")
-    p.add_argument("--repeat", type=int, default=None,
-                   help="measurements per point, the fastest kept and all in suite.json "
-                        "(default 2; 1 with --smoke)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials per figure, an odd number: the figure is the median trial, "
+                        "shown with the min-max of all (default 5; 1 with --smoke)")
     p.add_argument("--only", action="append", choices=["testpmd", "vxlan", "udp", "engine", "kernel"],
                    help="run only these parts (repeatable); writes suite.json and prints the "
                         "table, but leaves RESULTS.md and the plots alone")
@@ -342,10 +416,10 @@ def main() -> int:
                    help="a short pass over every part (64 B, small tables, no search, no "
                         "RESULTS.md): checks the suite works, measures nothing worth keeping")
     opts = p.parse_args()
-    if opts.repeat is None:
-        opts.repeat = 1 if opts.smoke else 2
-    if opts.repeat < 1:
-        p.error("--repeat: at least 1")
+    if opts.trials is None:
+        opts.trials = 1 if opts.smoke else 5
+    if opts.trials < 1 or opts.trials % 2 == 0:
+        p.error("--trials: an odd number, at least 1 (the median is then one of the trials)")
     if os.geteuid() != 0:
         print("perf-suite: needs root (hugepages, network namespaces)", file=sys.stderr)
         return 2

@@ -6,15 +6,12 @@
 // the peer vanishes; a worker stopped inside the PMD's burst used to wake up
 // to unmapped rings and take the process down with SIGSEGV.
 #include <gtest/gtest.h>
-#include <rte_bus_vdev.h>
-#include <rte_ethdev.h>
 #include <rte_interrupts.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -25,6 +22,7 @@
 #include "engine/unmap_barrier.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/files.h"
+#include "tests/support/memif_client.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -32,93 +30,12 @@ namespace {
 
 using testing::Bytes;
 using testing::EngineFixture;
+using testing::MemifClient;
+using testing::Vdev;
 using namespace std::chrono_literals;
 
 constexpr int kRounds = 40;
 constexpr auto kBound = 5s;
-
-// A virtual device made at run time, removed when the test ends.
-class Vdev {
- public:
-  Vdev(std::string name, const std::string& args) : name_(std::move(name)) {
-    ok_ = rte_vdev_init(name_.c_str(), args.c_str()) == 0 &&
-          rte_eth_dev_get_port_by_name(name_.c_str(), &port_) == 0;
-  }
-  ~Vdev() { rte_vdev_uninit(name_.c_str()); }
-  Vdev(const Vdev&) = delete;
-  Vdev& operator=(const Vdev&) = delete;
-  bool ok() const { return ok_; }
-  const std::string& name() const { return name_; }
-  uint16_t port() const { return port_; }
-  bool link_up() const {
-    rte_eth_link link{};
-    return rte_eth_link_get_nowait(port_, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
-  }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-  uint16_t port_ = RTE_MAX_ETHPORTS;
-};
-
-// The engine's underlay peer: a memif client in this process, driven by
-// the test thread from its own mempool.
-class MemifPeer {
- public:
-  explicit MemifPeer(const std::string& socket)
-      : pool_(rte_pktmbuf_pool_create("mc_peer_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                      SOCKET_ID_ANY)),
-        dev_("net_memif_mc_peer", "role=client,id=0,socket-abstract=no,socket=" + socket) {
-    rte_eth_conf conf{};
-    ok_ = pool_ != nullptr && dev_.ok() && rte_eth_dev_configure(dev_.port(), 1, 1, &conf) == 0 &&
-          rte_eth_rx_queue_setup(dev_.port(), 0, 1024, SOCKET_ID_ANY, nullptr, pool_) == 0 &&
-          rte_eth_tx_queue_setup(dev_.port(), 0, 1024, SOCKET_ID_ANY, nullptr) == 0;
-  }
-  ~MemifPeer() {
-    if (dev_.ok()) {
-      rte_eth_dev_stop(dev_.port());
-      rte_eth_dev_close(dev_.port());
-    }
-    rte_mempool_free(pool_);
-  }
-  bool ok() const { return ok_; }
-  bool connect() { return rte_eth_dev_start(dev_.port()) == 0; }
-  // Closes the control channel without a word, as a killed peer does.
-  void vanish() { rte_eth_dev_stop(dev_.port()); }
-  bool link_up() const { return dev_.link_up(); }
-
-  // `n` copies of `frame` in bursts of 32; returns how many the PMD took
-  // (the rest are freed).
-  unsigned send(const Bytes& frame, unsigned n) {
-    unsigned sent = 0;
-    for (unsigned done = 0; done < n; done += 32) {
-      rte_mbuf* pkts[32];
-      const uint16_t burst = static_cast<uint16_t>(std::min(32u, n - done));
-      for (uint16_t i = 0; i < burst; ++i) pkts[i] = testing::to_mbuf(pool_, frame);
-      const uint16_t took = rte_eth_tx_burst(dev_.port(), 0, pkts, burst);
-      rte_pktmbuf_free_bulk(pkts + took, burst - took);
-      sent += took;
-    }
-    return sent;
-  }
-  std::vector<Bytes> receive() {
-    std::vector<Bytes> out;
-    rte_mbuf* pkts[32];
-    uint16_t n;
-    while ((n = rte_eth_rx_burst(dev_.port(), 0, pkts, 32)) > 0) {
-      for (uint16_t i = 0; i < n; ++i) {
-        out.push_back(testing::from_mbuf(pkts[i]));
-        rte_pktmbuf_free(pkts[i]);
-      }
-    }
-    return out;
-  }
-
- private:
-  rte_mempool* pool_;
-  Vdev dev_;
-  bool ok_ = false;
-};
 
 // Stops a worker lcore's thread wherever it is: a signal whose handler
 // waits (with async-signal-safe calls only) until resume().
@@ -215,7 +132,7 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
   ASSERT_TRUE(dut.ok()) << "cannot create the memif server " << dut.name();
   EngineFixture fx({.run_workers = true, .underlay_device = dut.name()});
   fx.add_node(2);
-  MemifPeer peer(socket);
+  MemifClient peer("mc_peer", socket);
   ASSERT_TRUE(peer.ok()) << "cannot create the memif client";
   WorkerStopper worker(fx.engine().workers()[0]->lcore());
   ASSERT_TRUE(worker.found()) << "no thread for the worker lcore in /proc/self/task";
