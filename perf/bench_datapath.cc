@@ -200,8 +200,9 @@ BENCHMARK(BM_VxlanEncapTableSize)->Arg(1)->Arg(1000)->Arg(100000)->Unit(benchmar
 
 // One route change end to end: apply() moves the last node added to another
 // public IP (RCU-published), then the next packet to it must leave for the
-// new one. The last, because rte_lpm looks for an existing rule by scanning
-// the rules of its prefix length in the order they were added.
+// new one. The last, because rte_lpm (the route table until issue 16) looked
+// for an existing rule by scanning the rules of its prefix length in the
+// order they were added; the rte_rib trie now finds any one in O(32).
 void BM_RouteChangeToFirstPacket(benchmark::State& state) {
   const auto routes = static_cast<uint32_t>(state.range(0));
   const uint32_t last = routes - 1;

@@ -1,6 +1,5 @@
 // Overlay -> underlay: route the inner IPv4 packet and put the next hop's
 // precomputed headers in front of it.
-#include <rte_lpm.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
@@ -151,21 +150,21 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
 void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k) {
   if (k == 0) return;
   std::array<uint32_t, kMaxBurst> hops;
-  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst, hops.data(), k);
+  route_lookup_bulk(ctx_.tables.routes, dst, hops.data(), k);
   // With many remote nodes the next-hop slots, next hops, their neighbours
   // and per-peer counters miss the cache; issue every load of the burst
   // before using any so the misses overlap instead of queueing one by one.
   for (unsigned j = 0; j < k; ++j) {
-    if ((hops[j] & RTE_LPM_LOOKUP_SUCCESS) == 0) continue;
-    const uint32_t id = hops[j] & 0x00ffffff;
+    if (hops[j] == kNoRoute) continue;
+    const uint32_t id = hops[j];
     rte_prefetch0(&ctx_.tables.next_hops[id]);
     rte_prefetch0(&peers_[id]);
   }
   std::array<const NextHop*, kMaxBurst> nhs;
   for (unsigned j = 0; j < k; ++j) {
     const NextHop* nh = nullptr;
-    if (hops[j] & RTE_LPM_LOOKUP_SUCCESS) {
-      nh = ctx_.tables.next_hops[hops[j] & 0x00ffffff].load(std::memory_order_acquire);
+    if (hops[j] != kNoRoute) {
+      nh = ctx_.tables.next_hops[hops[j]].load(std::memory_order_acquire);
       if (nh != nullptr) {
         rte_prefetch0(nh);
         rte_prefetch0(reinterpret_cast<const uint8_t*>(nh) + RTE_CACHE_LINE_SIZE);
@@ -325,9 +324,8 @@ void Worker::egress_arp(uint16_t in_port, rte_mbuf* m) {
   // the VTEP MAC flannel's permanent neighbour entry would name.
   const auto arp = parse_arp(m);
   if (!arp || arp->op != RTE_ARP_OP_REQUEST) return drop(m, DropReason::kArpNotForUs);
-  uint32_t hop = 0;
-  if (rte_lpm_lookup(ctx_.tables.lpm, arp->target_ip.value, &hop) != 0)
-    return drop(m, DropReason::kArpNotForUs);
+  const uint32_t hop = route_lookup(ctx_.tables.routes, arp->target_ip.value);
+  if (hop == kNoRoute) return drop(m, DropReason::kArpNotForUs);
   const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
   if (nh == nullptr || nh->kind == NextHopKind::kLocal) return drop(m, DropReason::kArpNotForUs);
   MacAddr answer = nh->vtep_mac;

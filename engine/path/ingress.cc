@@ -3,7 +3,6 @@
 // the overlay port that owns its destination.
 #include <rte_cycles.h>
 #include <rte_hash.h>
-#include <rte_lpm.h>
 #include <rte_prefetch.h>
 
 #include <optional>
@@ -78,8 +77,8 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     if (ip->dst_addr != ctx_.underlay_ip_be) {
       // host-gw and DirectRouting peers send pod traffic unencapsulated.
       if (ctx_.backend == BackendType::kHostGw || ctx_.direct_routing) {
-        uint32_t hop = 0;
-        if (rte_lpm_lookup(ctx_.tables.lpm, rte_be_to_cpu_32(ip->dst_addr), &hop) == 0) {
+        const uint32_t hop = route_lookup(ctx_.tables.routes, rte_be_to_cpu_32(ip->dst_addr));
+        if (hop != kNoRoute) {
           const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
           if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
             trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
@@ -271,13 +270,12 @@ void Worker::deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned 
         rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(pkts[j], const rte_ipv4_hdr*, kEthLen)->dst_addr);
   }
   std::array<uint32_t, kMaxBurst> hops;
-  rte_lpm_lookup_bulk(ctx_.tables.lpm, dst.data(), hops.data(), n);
+  route_lookup_bulk(ctx_.tables.routes, dst.data(), hops.data(), n);
   for (unsigned j = 0; j < n; ++j) {
     rte_mbuf* m = pkts[j];
-    const NextHop* nh =
-        (hops[j] & RTE_LPM_LOOKUP_SUCCESS)
-            ? ctx_.tables.next_hops[hops[j] & 0x00ffffff].load(std::memory_order_acquire)
-            : nullptr;
+    const NextHop* nh = hops[j] != kNoRoute
+                            ? ctx_.tables.next_hops[hops[j]].load(std::memory_order_acquire)
+                            : nullptr;
     if (trace_ != nullptr) [[unlikely]] {
       trace_->note(index_, m,
                    {TraceStep::kRoute, nh != nullptr,

@@ -43,23 +43,9 @@ Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
     return Status(ErrorCode::kResourceExhausted, "cannot allocate the RCU state");
   }
 
-  rte_lpm_config lpm_config{};
-  lpm_config.max_rules = params.max_routes + 64;
-  lpm_config.number_tbl8s = params.tbl8_groups;
-  const std::string lpm_name = unique_name("tartan_lpm");
-  t->lpm_ = rte_lpm_create(lpm_name.c_str(), socket, &lpm_config);
-  if (t->lpm_ == nullptr) {
-    return Status(ErrorCode::kResourceExhausted, "cannot create the route table for " +
-                                                     std::to_string(params.max_routes) +
-                                                     " routes: " + rte_strerror(rte_errno));
-  }
-  rte_lpm_rcu_config lpm_rcu{};
-  lpm_rcu.v = t->rcu_;
-  lpm_rcu.mode = RTE_LPM_QSBR_MODE_DQ;
-  if (rte_lpm_rcu_qsbr_add(t->lpm_, &lpm_rcu) != 0) {
-    return Status::internal(std::string("cannot attach RCU to the route table: ") +
-                            rte_strerror(rte_errno));
-  }
+  auto fib = RouteTable::create(params.max_routes + 64, params.tbl8_groups, t->rcu_, socket);
+  if (!fib) return fib.status();
+  t->fib_ = std::move(*fib);
 
   const std::string hash_name = unique_name("tartan_senders");
   rte_hash_parameters hash_params{};
@@ -132,13 +118,12 @@ ForwardingTables::~ForwardingTables() {
     rte_free(s.nh);
   }
   rte_hash_free(senders_);
-  rte_lpm_free(lpm_);
   rte_free(slots_);
   rte_free(rcu_);
 }
 
 TableReaders ForwardingTables::readers() const {
-  return {lpm_, slots_, senders_, nullptr};
+  return {fib_->lookup(), slots_, senders_, nullptr};
 }
 
 NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
@@ -352,6 +337,7 @@ void ForwardingTables::free_retired(void* tables, void* elements, unsigned int n
 void ForwardingTables::reclaim() {
   unsigned freed = 0, pending = 0, available = 0;
   rte_rcu_qsbr_dq_reclaim(retired_, capacity_, &freed, &pending, &available);
+  fib_->reclaim();
   if (released_adjacencies_.empty()) return;
   if (drain_workers_) drain_workers_();
   for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);
@@ -374,22 +360,16 @@ void ForwardingTables::update_sender(Ipv4Addr ip) {
   if (sender_hook_) sender_hook_(ip, std::nullopt);
 }
 
-Status ForwardingTables::lpm_add(const Ipv4Prefix& prefix, uint32_t next_hop) {
-  int rc = rte_lpm_add(lpm_, prefix.addr.value, prefix.len, next_hop);
-  if (rc == -ENOSPC) {
-    // tbl8 groups freed by earlier deletes wait for a grace period; workers
-    // pass one within a loop, so wait for it and try once more.
-    rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
-    rc = rte_lpm_add(lpm_, prefix.addr.value, prefix.len, next_hop);
-  }
-  if (rc == 0) return {};
-  if (rc == -ENOSPC) {
+Status ForwardingTables::fib_add(const Ipv4Prefix& prefix, uint32_t next_hop) {
+  Status s = fib_->set(prefix, next_hop);
+  if (s.ok() || s.code() != ErrorCode::kResourceExhausted) return s;
+  if (prefix.len > 24) {
     return Status(ErrorCode::kResourceExhausted,
                   "route " + prefix.str() +
                       ": no LPM group left for a prefix longer than /24 "
                       "(dataplane.lpm_tbl8_groups)");
   }
-  return Status::internal("route " + prefix.str() + ": LPM add failed: " + rte_strerror(-rc));
+  return Status(ErrorCode::kResourceExhausted, "route " + prefix.str() + ": " + s.message());
 }
 
 Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
@@ -406,11 +386,10 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
   auto rollback = [&](Status failure) {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
       if (it->previous) {
-        rte_lpm_add(lpm_, it->prefix.addr.value, it->prefix.len,
-                    it->previous->next_hop);  // same depth: no allocation
+        (void)fib_->set(it->prefix, it->previous->next_hop);  // a change: no allocation
         routes_[it->prefix] = *it->previous;
       } else {
-        rte_lpm_delete(lpm_, it->prefix.addr.value, it->prefix.len);
+        fib_->remove(it->prefix);
         routes_.erase(it->prefix);
       }
       release_next_hop(it->acquired);
@@ -422,13 +401,13 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
     return failure;
   };
 
-  // Adds first: only they can fail (no memory, no LPM group), and nothing
+  // Adds first: only they can fail (no memory, no route group), and nothing
   // has been removed yet when they do.
   for (const RouteSpec& r : delta.upsert_routes) {
     auto nh = acquire_next_hop(r, now_ms);
     if (!nh) return rollback(nh.status());
     touched_ips.insert(r.public_ip.value);
-    if (Status s = lpm_add(r.prefix, *nh); !s.ok()) {
+    if (Status s = fib_add(r.prefix, *nh); !s.ok()) {
       release_next_hop(*nh);
       return rollback(s);
     }
@@ -445,7 +424,7 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
   }
   for (const Ipv4Prefix& p : delta.remove_routes) {
     auto it = routes_.find(p);
-    rte_lpm_delete(lpm_, p.addr.value, p.len);
+    fib_->remove(p);
     to_release.push_back(it->second.next_hop);
     touched_ips.insert(it->second.spec.public_ip.value);
     routes_.erase(it);
@@ -473,10 +452,10 @@ Status ForwardingTables::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
     if (params_.overlays.empty())
       return Status(ErrorCode::kFailedPrecondition, "no overlay port to deliver to");
   }
-  if (local_subnet_) rte_lpm_delete(lpm_, local_subnet_->addr.value, local_subnet_->len);
+  if (local_subnet_) fib_->remove(*local_subnet_);
   local_subnet_.reset();
   if (subnet) {
-    if (Status s = lpm_add(*subnet, 0); !s.ok()) return s;
+    if (Status s = fib_add(*subnet, 0); !s.ok()) return s;
     local_subnet_ = subnet;
   }
   return {};

@@ -1,17 +1,17 @@
 // The forwarding tables workers read without locks, and the control-thread
 // API that changes them one all-or-nothing delta at a time.
 //
-//   rte_lpm       podCIDR -> next-hop id (24-bit)
+//   routes        podCIDR -> next-hop id (route_table.h: DIR-24-8 over an
+//                 rte_rib, O(prefix length) per change)
 //   next hops     id -> NextHop* (precomputed headers), swapped atomically
 //   senders       public IP -> next-hop id: the known VTEPs whose tunnel
 //                 traffic ingress accepts (rte_hash, lock-free readers)
 //
 // Readers report quiescence once per loop (rte_rcu_qsbr); replaced next
-// hops, LPM tbl8 groups and hash slots are freed only after a grace period.
+// hops, route groups and hash slots are freed only after a grace period.
 #pragma once
 
 #include <rte_hash.h>
-#include <rte_lpm.h>
 #include <rte_rcu_qsbr.h>
 
 #include <atomic>
@@ -26,6 +26,7 @@
 #include "engine/neighbours/neighbours.h"
 #include "engine/status.h"
 #include "engine/tables/next_hop.h"
+#include "engine/tables/route_table.h"
 
 namespace tartan {
 
@@ -58,7 +59,7 @@ struct RouteView {
 
 // What a worker needs to read the tables.
 struct TableReaders {
-  const rte_lpm* lpm = nullptr;
+  RouteLookup routes;
   const std::atomic<NextHop*>* next_hops = nullptr;
   const rte_hash* senders = nullptr;
   const AdjacencyTable* adjacency = nullptr;
@@ -160,7 +161,7 @@ class ForwardingTables {
   void retire(uint32_t id);  // grace period, then free
   static void free_retired(void* tables, void* elements, unsigned int n);
   void update_sender(Ipv4Addr ip);
-  Status lpm_add(const Ipv4Prefix& prefix, uint32_t next_hop);
+  Status fib_add(const Ipv4Prefix& prefix, uint32_t next_hop);
 
   TablesParams params_;
   NeighbourTable& neighbours_;
@@ -171,7 +172,7 @@ class ForwardingTables {
   uint32_t capacity_ = 0;
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_rcu_qsbr_dq* retired_ = nullptr;
-  rte_lpm* lpm_ = nullptr;
+  std::unique_ptr<RouteTable> fib_;
   rte_hash* senders_ = nullptr;
   std::atomic<NextHop*>* slots_ = nullptr;
   std::vector<NextHopState> states_;
