@@ -1,8 +1,11 @@
 // How long the control plane takes to take in a cluster: N nodes applied
-// one RPC at a time through the real gRPC API (unix socket) into a running
-// tartand, each becoming a route in the engine.
+// through the real gRPC API (unix socket) into a running tartand, one
+// ApplyNode RPC per node or ApplyNodes RPCs of up to 10,000, each node
+// becoming a route in the engine. Only the applying is timed (manual
+// time), not the daemon's start nor its shutdown.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <memory>
 
 #include "control/api/api_convert.h"
@@ -29,6 +32,12 @@ v1::Node node(uint32_t i) {
   return n;
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 // Room for `count` nodes: 10.0.0.0/7 holds 131,072 /24 podCIDRs; their
 // public IPs are behind the gateway, a static neighbour.
 testing::DaemonOptions cluster_of(uint32_t count) {
@@ -41,12 +50,11 @@ testing::DaemonOptions cluster_of(uint32_t count) {
 void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
   const auto count = static_cast<uint32_t>(state.range(0));
   for (auto _ : state) {
-    state.PauseTiming();
     testing::DaemonFixture fx(cluster_of(count));
     auto stub = v1::Nodes::NewStub(fx.channel());
     std::vector<v1::ApplyNodeRequest> requests(count);
     for (uint32_t i = 0; i < count; ++i) *requests[i].mutable_node() = node(i + 2);
-    state.ResumeTiming();
+    const Clock::time_point start = Clock::now();
     for (const auto& req : requests) {
       grpc::ClientContext ctx;
       v1::Node out;
@@ -56,10 +64,9 @@ void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
         return;
       }
     }
-    state.PauseTiming();
+    state.SetIterationTime(seconds_since(start));
     if (fx.daemon().engine().routes().size() != count + 1)
       state.SkipWithError("not every node became a route");
-    state.ResumeTiming();
   }
   state.SetItemsProcessed(state.iterations() * count);
 }
@@ -67,27 +74,91 @@ BENCHMARK(BM_ApplyNodesThroughTheApi)
     ->Arg(1000)
     ->Arg(100000)
     ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
+
+// The same nodes in ApplyNodes calls of `range(1)` nodes each (at most
+// 10,000: the API's bound), each call one engine delta.
+void BM_ApplyNodesInBatchesThroughTheApi(benchmark::State& state) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  const auto batch = static_cast<uint32_t>(state.range(1));
+  for (auto _ : state) {
+    testing::DaemonFixture fx(cluster_of(count));
+    auto stub = v1::Nodes::NewStub(fx.channel());
+    std::vector<v1::ApplyNodesRequest> requests((count + batch - 1) / batch);
+    for (uint32_t i = 0; i < count; ++i)
+      *requests[i / batch].add_apply()->mutable_node() = node(i + 2);
+    const Clock::time_point start = Clock::now();
+    for (const auto& req : requests) {
+      grpc::ClientContext ctx;
+      v1::ApplyNodesResponse out;
+      const grpc::Status s = stub->ApplyNodes(&ctx, req, &out);
+      if (!s.ok()) {
+        state.SkipWithError(s.error_message().c_str());
+        return;
+      }
+    }
+    state.SetIterationTime(seconds_since(start));
+    if (fx.daemon().engine().routes().size() != count + 1)
+      state.SkipWithError("not every node became a route");
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_ApplyNodesInBatchesThroughTheApi)
+    ->Args({1000, 1000})
+    ->Args({100000, 10000})
+    ->Iterations(1)
+    ->UseManualTime()
     ->Unit(benchmark::kSecond);
 
 // The same work without gRPC: what the mirror and the engine cost.
 void BM_ApplyNodesInProcess(benchmark::State& state) {
   const auto count = static_cast<uint32_t>(state.range(0));
   for (auto _ : state) {
-    state.PauseTiming();
     testing::DaemonFixture fx(cluster_of(count));
     std::vector<NodeSpec> specs;
     for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
-    state.ResumeTiming();
+    const Clock::time_point start = Clock::now();
     for (const NodeSpec& spec : specs) {
       if (auto r = fx.daemon().mirror().apply(spec); !r.ok()) {
         state.SkipWithError(r.status().message().c_str());
         return;
       }
     }
+    state.SetIterationTime(seconds_since(start));
   }
   state.SetItemsProcessed(state.iterations() * count);
 }
-BENCHMARK(BM_ApplyNodesInProcess)->Arg(100000)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ApplyNodesInProcess)
+    ->Arg(100000)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
+
+// A source's initial list (etcd, Kubernetes): every node in one
+// NodeMirror::replace_all, one engine delta.
+void BM_ListedNodesInProcess(benchmark::State& state) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  for (auto _ : state) {
+    testing::DaemonFixture fx(cluster_of(count));
+    std::vector<NodeSpec> specs;
+    for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
+    const Clock::time_point start = Clock::now();
+    if (Status s = fx.daemon().mirror().replace_all(specs); !s.ok()) {
+      state.SkipWithError(s.message().c_str());
+      return;
+    }
+    state.SetIterationTime(seconds_since(start));
+    if (fx.daemon().engine().routes().size() != count + 1)
+      state.SkipWithError("not every node became a route");
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+}
+BENCHMARK(BM_ListedNodesInProcess)
+    ->Arg(100000)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace tartan

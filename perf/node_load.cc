@@ -44,10 +44,60 @@ struct Tally {
   }
 };
 
+// One ApplyNode call: its status and whether the node came back routed.
+struct Answer {
+  grpc::Status status;
+  uint64_t ok = 0, bad = 0;
+  std::string error;  // the first node's that failed
+};
+
+Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodeRequest& req) {
+  Answer a;
+  v1::Node out;
+  a.status = stub.ApplyNode(&ctx, req, &out);
+  // Applied but not routed (a bad annotation, a full table) fails too.
+  if (a.status.ok() && out.status().routed()) {
+    a.ok = 1;
+  } else {
+    a.bad = 1;
+    a.error = req.node().name() + ": " +
+              (a.status.ok() ? "not routed: " + out.status().reason() : a.status.error_message());
+  }
+  return a;
+}
+
+Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodesRequest& req) {
+  Answer a;
+  v1::ApplyNodesResponse out;
+  a.status = stub.ApplyNodes(&ctx, req, &out);
+  if (!a.status.ok()) {
+    a.bad = static_cast<uint64_t>(req.apply_size());
+    a.error = a.status.error_message();
+    return a;
+  }
+  for (const v1::Node& n : out.applied()) {
+    if (n.status().routed()) {
+      ++a.ok;
+      continue;
+    }
+    ++a.bad;
+    if (a.error.empty()) a.error = n.name() + ": not routed: " + n.status().reason();
+  }
+  return a;
+}
+
+size_t nodes_in(const v1::ApplyNodeRequest&) {
+  return 1;
+}
+size_t nodes_in(const v1::ApplyNodesRequest& req) {
+  return static_cast<size_t>(req.apply_size());
+}
+
 // Runs `concurrency` senders; sender t sends requests t, t + c, t + 2c, ...
 // while `request(i, req)` says there is one, each no earlier than
-// `due(i)` (nullopt: at once).
-template <class Request, class Due>
+// `due(i)` (nullopt: at once). A request is an ApplyNodeRequest or an
+// ApplyNodesRequest.
+template <class Req, class Request, class Due>
 NodeLoadResult run_senders(const NodeLoadOptions& o, Request request, Due due) {
   auto channel = grpc::CreateChannel("unix://" + o.socket, grpc::InsecureChannelCredentials());
   Tally tally;
@@ -61,28 +111,21 @@ NodeLoadResult run_senders(const NodeLoadOptions& o, Request request, Due due) {
       uint64_t ok = 0, bad = 0;
       double lag = 0;
       std::string error;
-      v1::ApplyNodeRequest req;
+      Req req;
       for (uint64_t i = t; request(i, req); i += o.concurrency) {
         if (const auto when = due(i, start)) {
           std::this_thread::sleep_until(*when);
           lag = std::max(lag, ms_between(*when, Clock::now()));
         }
-        requested.fetch_add(1, std::memory_order_relaxed);
+        requested.fetch_add(nodes_in(req), std::memory_order_relaxed);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-        v1::Node out;
         const Clock::time_point sent = Clock::now();
-        const grpc::Status s = stub->ApplyNode(&ctx, req, &out);
+        const Answer a = call(*stub, ctx, req);
         lat.push_back(ms_between(sent, Clock::now()));
-        if (s.ok() && out.status().routed()) {
-          ++ok;
-        } else {
-          // Applied but not routed (a bad annotation, a full table) fails too.
-          ++bad;
-          if (error.empty())
-            error = req.node().name() + ": " +
-                    (s.ok() ? "not routed: " + out.status().reason() : s.error_message());
-        }
+        ok += a.ok;
+        bad += a.bad;
+        if (error.empty()) error = a.error;
       }
       tally.add(lat, ok, bad, lag, error);
     });
@@ -124,7 +167,21 @@ v1::Node remote_node(const NodeLoadOptions& o, uint32_t k, bool moved) {
 }
 
 NodeLoadResult apply_nodes(const NodeLoadOptions& o) {
-  return run_senders(
+  if (o.batch > 0) {
+    return run_senders<v1::ApplyNodesRequest>(
+        o,
+        [&o](uint64_t i, v1::ApplyNodesRequest& req) {
+          const uint64_t from = i * o.batch;
+          if (from >= o.nodes) return false;
+          req.Clear();
+          for (uint64_t k = from; k < std::min<uint64_t>(from + o.batch, o.nodes); ++k)
+            *req.add_apply()->mutable_node() =
+                remote_node(o, o.first + static_cast<uint32_t>(k), false);
+          return true;
+        },
+        [](uint64_t, Clock::time_point) { return std::optional<Clock::time_point>(); });
+  }
+  return run_senders<v1::ApplyNodeRequest>(
       o,
       [&o](uint64_t i, v1::ApplyNodeRequest& req) {
         if (i >= o.nodes) return false;
@@ -136,7 +193,7 @@ NodeLoadResult apply_nodes(const NodeLoadOptions& o) {
 
 NodeLoadResult churn_nodes(const NodeLoadOptions& o) {
   const auto total = static_cast<uint64_t>(o.churn_rate * o.duration_s);
-  return run_senders(
+  return run_senders<v1::ApplyNodeRequest>(
       o,
       [&o, total](uint64_t i, v1::ApplyNodeRequest& req) {
         if (i >= total) return false;
@@ -160,6 +217,7 @@ std::string node_load_json(const NodeLoadOptions& o, const NodeLoadResult& r) {
   j["backend"] = backend_type_name(o.backend);
   j["churn_rate"] = o.churn_rate;
   j["concurrency"] = o.concurrency;
+  j["batch"] = o.batch;
   j["requested"] = r.requested;
   j["applied"] = r.applied;
   j["failed"] = r.failed;

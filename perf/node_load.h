@@ -20,6 +20,7 @@ struct NodeLoadOptions {
   double churn_rate = 0;     // changes/s; 0: apply the nodes once, as fast as tartand takes them
   double duration_s = 5;     // of churn
   unsigned concurrency = 4;  // RPCs in flight
+  uint32_t batch = 0;        // apply: nodes per ApplyNodes call; 0: one ApplyNode per node
   BackendType backend = BackendType::kVxlan;
   TrafficOptions scheme;  // --pod-network, --subnet-len, --vtep-base, --vni: as tartan-perf's
   std::string json_path;
@@ -40,8 +41,9 @@ struct NodeLoadResult {
   std::string first_error;  // the first failed RPC's status, "" when none failed
 };
 
-// Applies nodes first .. first + nodes - 1, `concurrency` RPCs at a time. A
-// change counts as applied when tartand answers that the node is routed.
+// Applies nodes first .. first + nodes - 1, `concurrency` RPCs at a time
+// (ApplyNode, or ApplyNodes of `batch` nodes). A change counts as applied
+// when tartand answers that the node is routed.
 NodeLoadResult apply_nodes(const NodeLoadOptions& o);
 // For `duration_s`, applies one change every 1 / churn_rate seconds (spread
 // over `concurrency` senders, each on its schedule): node first + i % nodes

@@ -16,8 +16,9 @@ constexpr const char* kUsage =
     "Usage: tartan-nodeload [options]\n"
     "\n"
     "Applies remote nodes first..first+N-1 of tartan-perf's addressing scheme to a running\n"
-    "tartand as flannel-annotated Nodes (ApplyNode), or with --churn-rate moves them between\n"
-    "two public IPs at that many changes per second, so their routes change under traffic.\n"
+    "tartand as flannel-annotated Nodes (ApplyNode, or ApplyNodes with --batch), or with\n"
+    "--churn-rate moves them between two public IPs at that many changes per second, so\n"
+    "their routes change under traffic.\n"
     "\n"
     "  -s, --socket PATH   tartand's API socket (default /run/tartan/tartan.sock)\n"
     "  --nodes N           remote nodes to apply or churn (default 1)\n"
@@ -27,6 +28,8 @@ constexpr const char* kUsage =
     "                      as tartand takes them\n"
     "  --duration S        seconds of churn (default 5)\n"
     "  --concurrency C     RPCs in flight, 1..64 (default 4)\n"
+    "  --batch B           apply: B nodes per ApplyNodes call, 1..10000; 0 (default): one\n"
+    "                      ApplyNode call per node\n"
     "  --json FILE         write the result as a JSON object\n"
     "  --pod-network C, --subnet-len L, --vtep-base A, --vni N\n"
     "                      the scheme, as tartan-perf takes them (see tartan-perf --help)\n"
@@ -95,6 +98,9 @@ int main(int argc, char** argv) {
     } else if (a == "--concurrency") {
       if (!number(1, 64, n)) return usage_error("--concurrency: expected 1..64");
       o.concurrency = static_cast<unsigned>(n);
+    } else if (a == "--batch") {
+      if (!number(0, 10000, n)) return usage_error("--batch: expected 0..10000");
+      o.batch = static_cast<uint32_t>(n);
     } else if (a == "--json") {
       if (!has_value) return usage_error("--json: needs a file name");
       o.json_path = v;

@@ -46,7 +46,6 @@ NodeSpec node_from_proto(const v1::Node& n) {
 }
 
 void node_to_proto(const NodeRecord& r, v1::Node* out) {
-  out->set_name(r.spec.name);
   for (const auto& c : r.spec.pod_cidrs) out->add_pod_cidrs(c);
   for (const auto& a : r.spec.addresses) {
     auto* pa = out->add_addresses();
@@ -54,6 +53,11 @@ void node_to_proto(const NodeRecord& r, v1::Node* out) {
     pa->set_address(a.address);
   }
   out->mutable_annotations()->insert(r.spec.annotations.begin(), r.spec.annotations.end());
+  applied_to_proto(r, out);
+}
+
+void applied_to_proto(const NodeRecord& r, v1::Node* out) {
+  out->set_name(r.spec.name);
   out->set_resource_version(std::to_string(r.resource_version));
   v1::NodeStatus* st = out->mutable_status();
   st->set_routed(r.status.routed);
@@ -84,6 +88,22 @@ void probe_to_proto(const ProbeView& p, v1::TunnelProbe* out) {
   out->set_lost(p.lost);
   out->set_sent(p.sent);
   out->set_received(p.received);
+}
+
+Result<NodeMirror::Upsert> upsert_from_proto(const v1::ApplyNodeRequest& req) {
+  if (!req.has_node()) return Status::invalid("node: required");
+  auto expected =
+      parse_resource_version(req.expected_resource_version(), "expected_resource_version");
+  if (!expected) return expected.status();
+  return NodeMirror::Upsert{node_from_proto(req.node()), *expected};
+}
+
+Result<NodeMirror::Removal> removal_from_proto(const v1::DeleteNodeRequest& req) {
+  if (req.name().empty()) return Status::invalid("name: required");
+  auto expected =
+      parse_resource_version(req.expected_resource_version(), "expected_resource_version");
+  if (!expected) return expected.status();
+  return NodeMirror::Removal{req.name(), *expected};
 }
 
 Result<std::optional<uint64_t>> parse_resource_version(const std::string& text,

@@ -18,6 +18,12 @@ grpc::Status to_grpc(const Status& status);
 
 NodeSpec node_from_proto(const v1::Node& node);
 void node_to_proto(const NodeRecord& record, v1::Node* out);
+// Only the name, resource_version and status: what ApplyNodes answers.
+void applied_to_proto(const NodeRecord& record, v1::Node* out);
+// What ApplyNode and DeleteNode (and ApplyNodes, each of its changes) ask
+// for; INVALID_ARGUMENT naming the request's field.
+Result<NodeMirror::Upsert> upsert_from_proto(const v1::ApplyNodeRequest& request);
+Result<NodeMirror::Removal> removal_from_proto(const v1::DeleteNodeRequest& request);
 void probe_to_proto(const ProbeView& probe, v1::TunnelProbe* out);
 
 // An optional resource version: "" is none; else a decimal number.

@@ -7,6 +7,8 @@ namespace {
 
 constexpr uint32_t kDefaultPageSize = 500;
 constexpr uint32_t kMaxPageSize = 10000;
+// A page of ListNodes can be applied back in one call.
+constexpr size_t kMaxApplyChanges = kMaxPageSize;
 
 }  // namespace
 
@@ -25,25 +27,70 @@ void NodesService::add_probe(v1::Node* node) const {
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                                      v1::Node* out) {
   if (grpc::Status s = refuse_if_owned("ApplyNode"); !s.ok()) return s;
-  if (!req->has_node()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node: required");
-  auto expected =
-      parse_resource_version(req->expected_resource_version(), "expected_resource_version");
-  if (!expected) return to_grpc(expected.status());
-  auto rec = mirror_.apply(node_from_proto(req->node()), *expected, "applied through the API");
+  auto upsert = upsert_from_proto(*req);
+  if (!upsert) return to_grpc(upsert.status());
+  auto rec = mirror_.apply(upsert->node, upsert->expected_version, "applied through the API");
   if (!rec) return to_grpc(rec.status());
   node_to_proto(*rec, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status NodesService::ApplyNodes(grpc::ServerContext*, const v1::ApplyNodesRequest* req,
+                                      v1::ApplyNodesResponse* out) {
+  if (grpc::Status s = refuse_if_owned("ApplyNodes"); !s.ok()) return s;
+  const size_t changes = static_cast<size_t>(req->apply_size()) + req->remove_size();
+  if (changes > kMaxApplyChanges) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "apply, remove: " + std::to_string(changes) + " changes, more than " +
+                            std::to_string(kMaxApplyChanges) + " in one call");
+  }
+  // Which change an error is about: "node 'node-7'" (names are unique in
+  // a call), or where it is in the request when it has no name: "apply[3]".
+  const auto which = [&](size_t i) {
+    const bool upsert = i < static_cast<size_t>(req->apply_size());
+    const int at = static_cast<int>(upsert ? i : i - req->apply_size());
+    const std::string& name = upsert ? req->apply(at).node().name() : req->remove(at).name();
+    if (!name.empty()) return "node '" + name + "'";
+    return std::string(upsert ? "apply[" : "remove[") + std::to_string(at) + "]";
+  };
+  const auto refused = [&](size_t i, const Status& s) {
+    if (i == SIZE_MAX) return to_grpc(s);
+    const std::string who = which(i);
+    // "node 'x' not found" names its node already.
+    if (s.message().rfind(who + " ", 0) == 0) return to_grpc(s);
+    return to_grpc(Status(s.code(), who + ": " + s.message()));
+  };
+  std::vector<NodeMirror::Upsert> upserts;
+  upserts.reserve(req->apply_size());
+  for (const v1::ApplyNodeRequest& a : req->apply()) {
+    auto u = upsert_from_proto(a);
+    if (!u) return refused(upserts.size(), u.status());
+    upserts.push_back(std::move(*u));
+  }
+  std::vector<NodeMirror::Removal> removals;
+  removals.reserve(req->remove_size());
+  for (const v1::DeleteNodeRequest& d : req->remove()) {
+    auto r = removal_from_proto(d);
+    if (!r) return refused(upserts.size() + removals.size(), r.status());
+    removals.push_back(std::move(*r));
+  }
+  size_t failed = SIZE_MAX;
+  auto applied = mirror_.apply_all(upserts, removals, "applied through the API", &failed);
+  if (!applied) return refused(failed, applied.status());
+  out->mutable_applied()->Reserve(static_cast<int>(upserts.size()));
+  for (size_t i = 0; i < upserts.size(); ++i)
+    applied_to_proto(applied->records[i], out->add_applied());
+  out->set_resource_version(std::to_string(applied->resource_version));
   return grpc::Status::OK;
 }
 
 grpc::Status NodesService::DeleteNode(grpc::ServerContext*, const v1::DeleteNodeRequest* req,
                                       v1::DeleteNodeResponse* out) {
   if (grpc::Status s = refuse_if_owned("DeleteNode"); !s.ok()) return s;
-  if (req->name().empty())
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
-  auto expected =
-      parse_resource_version(req->expected_resource_version(), "expected_resource_version");
-  if (!expected) return to_grpc(expected.status());
-  auto version = mirror_.remove(req->name(), *expected, "deleted through the API");
+  auto removal = removal_from_proto(*req);
+  if (!removal) return to_grpc(removal.status());
+  auto version =
+      mirror_.remove(removal->name, removal->expected_version, "deleted through the API");
   if (!version) return to_grpc(version.status());
   out->set_resource_version(std::to_string(*version));
   return grpc::Status::OK;

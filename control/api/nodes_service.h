@@ -9,6 +9,8 @@ namespace tartan {
 
 // WatchNodes is served with gRPC's callback API (control/node_watches.h):
 // open watches cost no thread; the other calls are synchronous.
+// ApplyNode, ApplyNodes and DeleteNode read their requests the same way
+// (node_change): one node's checks and conversion are written once.
 class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::Nodes::Service> {
  public:
   // `mirror_owner`: NodeSource::mirror_owner(); when not "", ApplyNode and
@@ -23,6 +25,8 @@ class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::N
 
   grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                          v1::Node* out) override;
+  grpc::Status ApplyNodes(grpc::ServerContext*, const v1::ApplyNodesRequest* req,
+                          v1::ApplyNodesResponse* out) override;
   grpc::Status DeleteNode(grpc::ServerContext*, const v1::DeleteNodeRequest* req,
                           v1::DeleteNodeResponse* out) override;
   grpc::Status GetNode(grpc::ServerContext*, const v1::GetNodeRequest* req, v1::Node* out) override;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "engine/log.h"
 
@@ -120,21 +123,32 @@ RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
                    settings_.vni};
 }
 
-Status NodeMirror::program(const NodeRecord* before, const NodeStatusView& after) {
+void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& after,
+                              TableDelta& delta) const {
   const bool was_routed = before != nullptr && before->status.routed;
-  if (was_routed && same_route(before->status, after)) return {};
-  if (!was_routed && !after.routed) return {};
-  TableDelta delta;
+  if (was_routed && same_route(before->status, after)) return;
+  if (!was_routed && !after.routed) return;
   if (after.routed) delta.upsert_routes.push_back(route_of(after));
   // A new podCIDR replaces the old one in the same delta; the same podCIDR
   // is simply replaced by the upsert.
   if (was_routed && (!after.routed || after.route != before->status.route)) {
     delta.remove_routes.push_back(*before->status.route);
   }
+}
+
+Status NodeMirror::program(TableDelta& delta, const std::vector<NodeStatusView>& upserted) {
+  // A podCIDR one node of a batch gives up and another takes is simply
+  // replaced by the upsert.
+  if (!delta.upsert_routes.empty() && !delta.remove_routes.empty()) {
+    std::set<Ipv4Prefix> taken;
+    for (const RouteSpec& r : delta.upsert_routes) taken.insert(r.prefix);
+    std::erase_if(delta.remove_routes, [&](const Ipv4Prefix& p) { return taken.count(p) != 0; });
+  }
+  if (delta.upsert_routes.empty() && delta.remove_routes.empty()) return {};
   if (Status s = engine_.apply(delta); !s.ok()) return s;
   if (route_hook_) {
     for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
-    if (after.routed) route_hook_(*after.route, after);
+    for (const NodeStatusView& after : upserted) route_hook_(*after.route, after);
   }
   return {};
 }
@@ -183,14 +197,21 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string
 Result<NodeRecord> NodeMirror::apply(const NodeSpec& node, std::optional<uint64_t> expected_version,
                                      const std::string& cause) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, expected_version, Invalid::kRefuse, cause);
+  return apply_one(Change{&node, node.name, expected_version}, Invalid::kRefuse, cause);
 }
 
 Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cause,
                                     const std::optional<std::string>& unroutable) {
   std::lock_guard lock(mu_);
-  return apply_locked(node, std::nullopt, Invalid::kKeepUnrouted, cause,
-                      unroutable ? &*unroutable : nullptr);
+  return apply_one(Change{&node, node.name, std::nullopt, unroutable ? &*unroutable : nullptr},
+                   Invalid::kKeepUnrouted, cause);
+}
+
+Result<NodeRecord> NodeMirror::apply_one(Change change, Invalid invalid, const std::string& cause) {
+  std::vector<NodeRecord> out;
+  if (Status s = apply_locked({std::move(change)}, invalid, cause, &out, nullptr); !s.ok())
+    return s;
+  return std::move(out.front());
 }
 
 Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& note,
@@ -222,17 +243,53 @@ std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
   return std::nullopt;
 }
 
-Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
-                                            std::optional<uint64_t> expected_version,
-                                            Invalid invalid, const std::string& cause,
-                                            const std::string* unroutable) {
+void NodeMirror::index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name,
+                            bool add, IndexUndo& undo) {
+  if (!cidr) return;
+  const uint32_t first = cidr->addr.value;
+  auto it = cidr_index_.find(first);
+  undo.emplace_back(first, it == cidr_index_.end() ? std::nullopt : std::optional(it->second));
+  if (add) {
+    cidr_index_[first] = {last_address(*cidr), name};
+  } else if (it != cidr_index_.end()) {
+    cidr_index_.erase(it);
+  }
+}
+
+Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid invalid,
+                                             const std::string& cause, IndexUndo& undo) {
+  auto existing = nodes_.find(change.name);
+  const bool exists = existing != nodes_.end();
+  const auto check_version = [&]() -> Status {
+    if (!change.expected_version) return {};
+    if (!exists) {
+      return Status(ErrorCode::kAborted, "node '" + change.name +
+                                             "' does not exist (expected resource version " +
+                                             std::to_string(*change.expected_version) + ")");
+    }
+    if (existing->second.resource_version != *change.expected_version) {
+      return Status(ErrorCode::kAborted, "node '" + change.name + "' is at resource version " +
+                                             std::to_string(existing->second.resource_version) +
+                                             ", not " + std::to_string(*change.expected_version));
+    }
+    return {};
+  };
+  if (change.node == nullptr) {
+    if (!exists) return Status(ErrorCode::kNotFound, "node '" + change.name + "' not found");
+    if (Status s = check_version(); !s.ok()) return s;
+    index_cidr(existing->second.pod_cidr, change.name, false, undo);
+    return Staged{&existing->second, std::nullopt, false};
+  }
+
+  const NodeSpec& node = *change.node;
   if (!valid_node_name(node.name)) {
     return Status::invalid("name: '" + node.name +
                            "' is not a valid node name (lowercase DNS-1123 subdomain)");
   }
   const auto info = read_flannel_node(node, settings_.keys);
-  const std::optional<Status> bad =
-      unroutable ? std::optional(Status::invalid(*unroutable)) : invalidity(node, info);
+  const std::optional<Status> bad = change.unroutable
+                                        ? std::optional(Status::invalid(*change.unroutable))
+                                        : invalidity(node, info);
   if (bad && invalid == Invalid::kRefuse) return *bad;
   // Our own lease decides our podCIDR: a node pushed under our name that
   // says otherwise is a mistake worth refusing, not a change to keep quietly.
@@ -244,25 +301,14 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
     return Status::invalid("pod_cidrs: " + info->pod_cidr->str() + " differs from our own lease " +
                            local_subnet_->str() + " (node '" + node.name + "' is this node)");
   }
-  auto existing = nodes_.find(node.name);
-  if (expected_version) {
-    if (existing == nodes_.end()) {
-      return Status(ErrorCode::kAborted, "node '" + node.name +
-                                             "' does not exist (expected resource version " +
-                                             std::to_string(*expected_version) + ")");
-    }
-    if (existing->second.resource_version != *expected_version) {
-      return Status(ErrorCode::kAborted, "node '" + node.name + "' is at resource version " +
-                                             std::to_string(existing->second.resource_version) +
-                                             ", not " + std::to_string(*expected_version));
-    }
-  }
-  const bool exists = existing != nodes_.end();
+  if (Status s = check_version(); !s.ok()) return s;
+  const NodeRecord* before = exists ? &existing->second : nullptr;
   // Unchanged, unless a note() or the source's reason is to be replaced.
   if (exists && existing->second.spec == node) {
     const NodeStatusView& was = existing->second.status;
-    if (unroutable ? !was.routed && was.reason == *unroutable : !was.routed || was.reason.empty())
-      return existing->second;
+    if (change.unroutable ? !was.routed && was.reason == *change.unroutable
+                          : !was.routed || was.reason.empty())
+      return Staged{before, std::nullopt, true};
   }
 
   NodeRecord rec{node, 0, {}, std::nullopt};
@@ -277,84 +323,211 @@ Result<NodeRecord> NodeMirror::apply_locked(const NodeSpec& node,
     rec.status = derive(node, *info);
     rec.pod_cidr = info->pod_cidr;
   }
-  const NodeRecord* before = exists ? &existing->second : nullptr;
-  if (Status s = program(before, rec.status); !s.ok()) {
-    // The engine refused the route (a public IP another node's VTEP has,
-    // a full table): a kept node stays, unrouted, saying why.
-    if (invalid == Invalid::kRefuse) return s;
-    rec.status.routed = false;
-    rec.status.route.reset();
-    rec.status.reason = s.message();
-    if (Status removed = program(before, rec.status); !removed.ok()) return removed;
-  }
-
-  if (exists) unindex(existing->second);
-  if (rec.pod_cidr)
-    cidr_index_[rec.pod_cidr->addr.value] = {last_address(*rec.pod_cidr), node.name};
-  if (rec.status.routed) routed_[*rec.status.route] = node.name;
-  rec.resource_version = ++version_;
-  node_bytes_ += node_bytes(rec.spec);
-  nodes_[node.name] = rec;
-  record(exists ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, rec, cause);
-  return rec;
+  if (before) index_cidr(before->pod_cidr, node.name, false, undo);
+  index_cidr(rec.pod_cidr, node.name, true, undo);
+  return Staged{before, std::move(rec), false};
 }
 
-void NodeMirror::unindex(const NodeRecord& rec) {
-  if (rec.pod_cidr) cidr_index_.erase(rec.pod_cidr->addr.value);
-  if (rec.status.route) routed_.erase(*rec.status.route);
-  node_bytes_ -= node_bytes(rec.spec);
+void NodeMirror::commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out) {
+  if (staged.unchanged) {
+    if (out) out->push_back(*staged.before);
+    return;
+  }
+  const NodeRecord* before = staged.before;
+  if (before) {
+    if (before->status.route) routed_.erase(*before->status.route);
+    node_bytes_ -= node_bytes(before->spec);
+  }
+  ++version_;
+  if (!staged.after) {
+    auto it = nodes_.find(before->spec.name);
+    NodeRecord gone = std::move(it->second);
+    nodes_.erase(it);
+    if (out) {
+      out->push_back(gone);
+      out->back().resource_version = version_;
+    }
+    record(NodeEvent::Type::kDeleted, std::move(gone), cause);
+    return;
+  }
+  NodeRecord& rec = *staged.after;
+  if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
+  rec.resource_version = version_;
+  node_bytes_ += node_bytes(rec.spec);
+  if (out) out->push_back(rec);
+  const std::string name = rec.spec.name;
+  NodeRecord& kept = nodes_[name] = std::move(rec);
+  record(before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, kept, cause);
+}
+
+namespace {
+
+// The change whose route an engine error names ("route 10.244.3.0/24: ..."),
+// so a batch's error can say which node it was.
+std::optional<Ipv4Prefix> route_named(const std::string& message) {
+  static constexpr std::string_view kRoute = "route ";
+  if (message.rfind(kRoute, 0) != 0) return std::nullopt;
+  const size_t end = message.find(':');
+  return Ipv4Prefix::parse(std::string_view(message).substr(
+      kRoute.size(), end == std::string::npos ? std::string::npos : end - kRoute.size()));
+}
+
+}  // namespace
+
+Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid invalid,
+                                const std::string& cause, std::vector<NodeRecord>* out,
+                                size_t* failed) {
+  IndexUndo undo;
+  const auto undo_index = [&] {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      if (it->second) {
+        cidr_index_[it->first] = *it->second;
+      } else {
+        cidr_index_.erase(it->first);
+      }
+    }
+  };
+  const auto fail = [&](size_t i, Status s) {
+    undo_index();
+    if (failed) *failed = i;
+    return s;
+  };
+  // Kept nodes are independent of each other: one that cannot be (a bad
+  // name) is left out, named in `skipped`, and the others go ahead.
+  const bool all_or_nothing = invalid == Invalid::kRefuse || changes.size() == 1;
+  std::string skipped;
+  std::vector<Staged> staged;
+  staged.reserve(changes.size());
+  std::set<std::string_view> names;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    auto s = changes.size() > 1 && !names.insert(c.name).second
+                 ? Result<Staged>(Status::invalid("name: '" + c.name + "' is given twice"))
+                 : stage(c, invalid, cause, undo);
+    if (!s && all_or_nothing) return fail(i, s.status());
+    if (!s) {
+      skipped += "; node '" + c.name + "': " + s.status().message();
+      continue;
+    }
+    staged.push_back(std::move(*s));
+  }
+
+  TableDelta delta;
+  std::vector<NodeStatusView> upserted;
+  for (const Staged& s : staged) {
+    if (s.unchanged) continue;
+    const NodeStatusView after = s.after ? s.after->status : NodeStatusView{};
+    const size_t upserts = delta.upsert_routes.size();
+    route_change(s.before, after, delta);
+    if (delta.upsert_routes.size() > upserts) upserted.push_back(after);
+  }
+  if (Status s = program(delta, upserted); !s.ok()) {
+    // The engine refused the routes (a public IP another node's VTEP has,
+    // a full table).
+    if (invalid == Invalid::kRefuse) {
+      size_t culprit = SIZE_MAX;
+      if (const auto prefix = route_named(s.message())) {
+        for (size_t i = 0; i < staged.size() && culprit == SIZE_MAX; ++i) {
+          const Staged& st = staged[i];
+          if ((st.after && st.after->status.route == *prefix) ||
+              (st.before && st.before->status.route == *prefix))
+            culprit = i;
+        }
+      }
+      return fail(culprit, s);
+    }
+    undo_index();
+    // A kept node stays, unrouted, saying why: one at a time, so only the
+    // nodes the engine refuses are.
+    if (!all_or_nothing) {
+      std::string failures;
+      for (const Change& c : changes) {
+        std::vector<NodeRecord> one;
+        if (Status f = apply_locked({c}, invalid, cause, out ? &one : nullptr, nullptr); !f.ok()) {
+          failures += "; node '" + c.name + "': " + f.message();
+        } else if (out) {
+          out->push_back(std::move(one.front()));
+        }
+      }
+      if (failures.empty()) return {};
+      return Status::invalid(failures.substr(2));
+    }
+    Staged& one = staged.front();
+    if (!one.after) return s;
+    one.after->status.routed = false;
+    one.after->status.route.reset();
+    one.after->status.reason = s.message();
+    TableDelta removal;
+    route_change(one.before, one.after->status, removal);
+    if (Status removed = program(removal, {}); !removed.ok()) return removed;
+    if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
+    index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
+  }
+  if (out) out->reserve(out->size() + staged.size());
+  for (Staged& s : staged) commit(s, cause, out);
+  if (skipped.empty()) return {};
+  return Status::invalid(skipped.substr(2));
 }
 
 Result<uint64_t> NodeMirror::remove(const std::string& name,
                                     std::optional<uint64_t> expected_version,
                                     const std::string& cause) {
   std::lock_guard lock(mu_);
-  return remove_locked(name, expected_version, cause);
+  std::vector<NodeRecord> out;
+  if (Status s = apply_locked({Change{nullptr, name, expected_version}}, Invalid::kRefuse, cause,
+                              &out, nullptr);
+      !s.ok())
+    return s;
+  return out.front().resource_version;
 }
 
-Result<uint64_t> NodeMirror::remove_locked(const std::string& name,
-                                           std::optional<uint64_t> expected_version,
-                                           const std::string& cause) {
-  auto it = nodes_.find(name);
-  if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
-  if (expected_version && it->second.resource_version != *expected_version) {
-    return Status(ErrorCode::kAborted, "node '" + name + "' is at resource version " +
-                                           std::to_string(it->second.resource_version) + ", not " +
-                                           std::to_string(*expected_version));
+Result<NodeMirror::Applied> NodeMirror::apply_all(const std::vector<Upsert>& upserts,
+                                                  const std::vector<Removal>& removals,
+                                                  const std::string& cause, size_t* failed) {
+  std::vector<Change> changes;
+  changes.reserve(upserts.size() + removals.size());
+  for (const Removal& r : removals) changes.push_back(Change{nullptr, r.name, r.expected_version});
+  for (const Upsert& u : upserts)
+    changes.push_back(Change{&u.node, u.node.name, u.expected_version});
+  std::lock_guard lock(mu_);
+  std::vector<NodeRecord> out;
+  size_t at = SIZE_MAX;
+  if (Status s = apply_locked(changes, Invalid::kRefuse, cause, &out, &at); !s.ok()) {
+    // Removals go first, but the caller counts upserts first.
+    if (failed) {
+      *failed = at == SIZE_MAX         ? SIZE_MAX
+                : at < removals.size() ? upserts.size() + at
+                                       : at - removals.size();
+    }
+    return s;
   }
-  if (Status s = program(&it->second, NodeStatusView{}); !s.ok()) return s;
-  unindex(it->second);
-  NodeRecord gone = it->second;
-  nodes_.erase(it);
-  ++version_;
-  record(NodeEvent::Type::kDeleted, std::move(gone), cause);
-  return version_;
+  // Upserts first, as the caller gave them.
+  std::rotate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(removals.size()), out.end());
+  return Applied{std::move(out), version_};
 }
 
 Status NodeMirror::replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause,
                                const std::map<std::string, std::string>& unroutable) {
   std::lock_guard lock(mu_);
-  std::map<std::string, const NodeSpec*> wanted;
-  for (const NodeSpec& n : nodes) wanted[n.name] = &n;
-  std::vector<std::string> gone;
+  std::unordered_set<std::string_view> wanted;
+  wanted.reserve(nodes.size());
+  for (const NodeSpec& n : nodes) wanted.insert(n.name);
+  std::vector<Change> changes;
+  changes.reserve(nodes.size() + nodes_.size());
   for (const auto& [name, rec] : nodes_) {
-    if (!wanted.count(name)) gone.push_back(name);
-  }
-  std::string failures;
-  for (const std::string& name : gone) {
-    if (auto r = remove_locked(name, std::nullopt, cause); !r)
-      failures += "; " + r.status().message();
+    if (!wanted.count(name)) changes.push_back(Change{nullptr, name, std::nullopt});
   }
   for (const NodeSpec& n : nodes) {
     const auto reason = unroutable.find(n.name);
-    if (auto r = apply_locked(n, std::nullopt, Invalid::kKeepUnrouted, cause,
-                              reason == unroutable.end() ? nullptr : &reason->second);
-        !r)
-      failures += "; node '" + n.name + "': " + r.status().message();
+    changes.push_back(
+        Change{&n, n.name, std::nullopt, reason == unroutable.end() ? nullptr : &reason->second});
   }
+  const Status s = apply_locked(changes, Invalid::kKeepUnrouted, cause, nullptr, nullptr);
   last_update_seconds_ = unix_seconds_now();
-  if (failures.empty()) return {};
-  return Status::invalid("some nodes were not applied: " + failures.substr(2));
+  if (s.ok()) return {};
+  // One change alone fails as it is; several name theirs.
+  const std::string who = changes.size() == 1 ? "node '" + changes.front().name + "': " : "";
+  return Status::invalid("some nodes were not applied: " + who + s.message());
 }
 
 std::optional<NodeRecord> NodeMirror::get(const std::string& name) const {

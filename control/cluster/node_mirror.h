@@ -104,9 +104,34 @@ class NodeMirror {
   Result<uint64_t> remove(const std::string& name,
                           std::optional<uint64_t> expected_version = std::nullopt,
                           const std::string& cause = "removed");
+  // Many changes at once, all or nothing: the removals first, then the
+  // upserts in order, each checked as remove() and apply() check one
+  // (against the mirror as the changes before it leave it; a name may
+  // appear once), and their routes programmed as ONE engine delta. Returns
+  // the records as applied, upserts then removals (a removal's record is
+  // the node as it was, at the version of its deletion). On error nothing
+  // changed, and `failed`, when given, is the index of the change to blame
+  // in that same order (SIZE_MAX when no one change is).
+  struct Upsert {
+    NodeSpec node;
+    std::optional<uint64_t> expected_version;
+  };
+  struct Removal {
+    std::string name;
+    std::optional<uint64_t> expected_version;
+  };
+  struct Applied {
+    std::vector<NodeRecord> records;
+    uint64_t resource_version = 0;  // the mirror's, right after the change
+  };
+  Result<Applied> apply_all(const std::vector<Upsert>& upserts,
+                            const std::vector<Removal>& removals, const std::string& cause,
+                            size_t* failed = nullptr);
   // Replaces every node with `nodes` (for sources that re-list): what is not
   // in `nodes` is removed, the rest kept as keep() keeps them, with the
-  // reasons in `unroutable` (by node name). Engine failures are named.
+  // reasons in `unroutable` (by node name), in one engine delta. When the
+  // engine refuses that delta, the nodes are applied one at a time, so that
+  // only the ones it refuses stay unrouted, saying why. Engine failures are named.
   Status replace_all(const std::vector<NodeSpec>& nodes, const std::string& cause = "re-listed",
                      const std::map<std::string, std::string>& unroutable = {});
 
@@ -151,20 +176,45 @@ class NodeMirror {
   void set_route_hook(RouteHook hook);
 
  private:
+  enum class Invalid { kRefuse, kKeepUnrouted };
+  // One change of a batch: an upsert of `node`, or (node null) the removal
+  // of `name`.
+  struct Change {
+    const NodeSpec* node = nullptr;
+    std::string name;
+    std::optional<uint64_t> expected_version;
+    const std::string* unroutable = nullptr;  // the source's reason (keep())
+  };
+  // A change checked and ready to commit.
+  struct Staged {
+    const NodeRecord* before = nullptr;  // in nodes_; null for a new node
+    std::optional<NodeRecord> after;     // nullopt: removed
+    bool unchanged = false;              // nothing to do: `before` stays
+  };
+  // cidr_index_ entries a batch replaced while it was checked, oldest first.
+  using IndexUndo =
+      std::vector<std::pair<uint32_t, std::optional<std::pair<uint32_t, std::string>>>>;
+
   NodeStatusView derive(const NodeSpec& spec, const FlannelNodeInfo& info) const;
   Status check_overlap(const std::string& name, const Ipv4Prefix& cidr) const;
   RouteSpec route_of(const NodeStatusView& status) const;
-  Status program(const NodeRecord* before, const NodeStatusView& after);
+  // Adds what moving a node from `before` to `after` takes to `delta`.
+  void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
+  // Applies `delta` to the engine and tells the route hook.
+  Status program(TableDelta& delta, const std::vector<NodeStatusView>& upserted);
   void record(NodeEvent::Type type, NodeRecord node, const std::string& cause);
-  enum class Invalid { kRefuse, kKeepUnrouted };
-  Result<NodeRecord> apply_locked(const NodeSpec& node, std::optional<uint64_t> expected_version,
-                                  Invalid invalid, const std::string& cause,
-                                  const std::string* unroutable = nullptr);
+  // The one path every change takes (see apply_all). `out`: the records as
+  // applied, in the order of `changes`.
+  Status apply_locked(const std::vector<Change>& changes, Invalid invalid, const std::string& cause,
+                      std::vector<NodeRecord>* out, size_t* failed);
+  Result<Staged> stage(const Change& change, Invalid invalid, const std::string& cause,
+                       IndexUndo& undo);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
-  Result<uint64_t> remove_locked(const std::string& name, std::optional<uint64_t> expected_version,
-                                 const std::string& cause);
-  void unindex(const NodeRecord& rec);
+  void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
+                  IndexUndo& undo);
+  void commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out);
+  Result<NodeRecord> apply_one(Change change, Invalid invalid, const std::string& cause);
 
   const MirrorSettings settings_;
   Engine& engine_;

@@ -13,6 +13,11 @@
 namespace tartan::ctl {
 namespace {
 
+// What one ApplyNodes call takes: the API's bound on changes, and bytes
+// well inside tartand's default control.max_message_bytes.
+constexpr size_t kMaxApplyNodes = 10000;
+constexpr size_t kMaxApplyBytes = 3 << 20;
+
 const char* yes_no(bool b) {
   return b ? "yes" : "no";
 }
@@ -122,30 +127,47 @@ int apply(const GlobalOptions& g, const std::string& file, const std::string& ve
   if (!version.empty() && nodes->size() != 1)
     return usage_error("--resource-version applies to a single node");
   auto stub = v1::Nodes::NewStub(connect(g));
-  int rc = kExitOk;
-  for (const v1::Node& n : *nodes) {
-    v1::ApplyNodeRequest req;
-    *req.mutable_node() = n;
-    req.set_expected_resource_version(version);
-    v1::Node applied;
-    auto ctx = call_context(g);
-    if (grpc::Status s = stub->ApplyNode(ctx.get(), req, &applied); !s.ok()) {
-      std::fprintf(stderr, "tartanctl: node '%s': %s\n", n.name().c_str(),
-                   s.error_message().c_str());
-      if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return report(s, g);
-      rc = kExitFailed;
-      continue;
+  // One ApplyNodes call per chunk, all or nothing: the API takes up to
+  // kMaxApplyNodes changes in a call, and tartand's default
+  // control.max_message_bytes (4 MiB) is kept clear of.
+  size_t next = 0;
+  while (next < nodes->size()) {
+    v1::ApplyNodesRequest req;
+    size_t bytes = 0;
+    for (; next < nodes->size() && static_cast<size_t>(req.apply_size()) < kMaxApplyNodes; ++next) {
+      const size_t size = (*nodes)[next].ByteSizeLong();
+      if (req.apply_size() > 0 && bytes + size > kMaxApplyBytes) break;
+      bytes += size;
+      v1::ApplyNodeRequest* a = req.add_apply();
+      *a->mutable_node() = (*nodes)[next];
+      a->set_expected_resource_version(version);
     }
-    if (g.output == Output::kTable) {
-      std::printf("node/%s applied (version %s, %s)\n", applied.name().c_str(),
-                  applied.resource_version().c_str(),
-                  applied.status().routed() ? "routed"
-                                            : ("not routed: " + applied.status().reason()).c_str());
-    } else {
-      print_structured(applied, g.output);
+    v1::ApplyNodesResponse resp;
+    auto ctx = call_context(g);
+    if (grpc::Status s = stub->ApplyNodes(ctx.get(), req, &resp); !s.ok()) {
+      // The calls before this one stay applied (and said so); say which did not.
+      if (static_cast<size_t>(req.apply_size()) < nodes->size())
+        std::fprintf(stderr, "tartanctl: nodes %zu..%zu of %zu not applied\n",
+                     next - req.apply_size() + 1, nodes->size(), nodes->size());
+      return report(s, g);
+    }
+    for (int i = 0; i < resp.applied_size(); ++i) {
+      const v1::Node& applied = resp.applied(i);
+      if (g.output == Output::kTable) {
+        std::printf("node/%s applied (version %s, %s)\n", applied.name().c_str(),
+                    applied.resource_version().c_str(),
+                    applied.status().routed()
+                        ? "routed"
+                        : ("not routed: " + applied.status().reason()).c_str());
+      } else {
+        // The node as sent, with what tartand made of it.
+        v1::Node whole = req.apply(i).node();
+        whole.MergeFrom(applied);
+        print_structured(whole, g.output);
+      }
     }
   }
-  return rc;
+  return kExitOk;
 }
 
 int remove(const GlobalOptions& g, const std::string& name, const std::string& version) {
@@ -234,7 +256,9 @@ void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
       ->required();
   apply_cmd->footer(
       "FILE holds a Node as `kubectl get node NAME -o yaml` (or -o json) prints it, or as\n"
-      "`tartanctl nodes get NAME -o yaml|json` does, a List of them, or several YAML documents.");
+      "`tartanctl nodes get NAME -o yaml|json` does, a List of them, or several YAML documents.\n"
+      "The nodes go in ApplyNodes calls of up to 10,000 (and 3 MiB), each all or nothing: one bad\n"
+      "node, named in the error, and none of its call is applied; later calls are not made.");
   CLI::App* delete_cmd = nodes->add_subcommand("delete", "remove a node and its route");
   delete_cmd->add_option("NAME", v->name, "the node's name")->required();
   for (CLI::App* conditional : {apply_cmd, delete_cmd}) {

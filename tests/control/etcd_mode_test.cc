@@ -52,6 +52,15 @@ TEST(EtcdMode, NodesApplyAndDeleteAreRefusedNamingEtcdAndTheRouteStays) {
             "ApplyNode refused: the node mirror is owned by etcd (lease.source etcd): every node "
             "is a lease under /coreos.com/network/subnets/; change it there (etcdctl)");
   EXPECT_FALSE(fx.daemon().mirror().get("node-3"));
+  v1::ApplyNodesRequest batch;
+  *batch.add_apply()->mutable_node() = testing::flannel_node(3);
+  v1::ApplyNodesResponse batched;
+  applied = stub->ApplyNodes(testing::ctx().get(), batch, &batched);
+  EXPECT_EQ(applied.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      applied.error_message().rfind("ApplyNodes refused: the node mirror is owned by etcd", 0), 0u)
+      << applied.error_message();
+  EXPECT_FALSE(fx.daemon().mirror().get("node-3"));
 
   v1::DeleteNodeRequest del;
   del.set_name("10.244.2.0-24");

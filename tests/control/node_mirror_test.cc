@@ -188,6 +188,69 @@ TEST_F(NodeMirrorTest, ReplaceAllReconcilesToExactlyTheGivenNodes) {
   EXPECT_EQ(where_to("10.244.4.10"), "192.0.2.22 0e:00:00:00:00:04");
 }
 
+// A re-list is one engine change; when the engine refuses it (here: two
+// nodes claim one public IP with two VtepMACs), the nodes go one at a time,
+// so the one it refuses is kept unrouted, saying why, and the rest routed,
+// exactly as if they had come one by one.
+TEST_F(NodeMirrorTest, ReplaceAllFallsBackToOneAtATimeWhenTheEngineRefusesTheBatch) {
+  ASSERT_TRUE(mirror.apply(flannel_node(5)).ok());
+  NodeSpec twin = flannel_node(4);
+  twin.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(2).public_ip.str();
+  NodeSpec bad_name = flannel_node(3);
+  bad_name.name = "Node_3";
+  const Status s = mirror.replace_all({flannel_node(2), bad_name, twin, flannel_node(3)});
+  EXPECT_EQ(s.message(),
+            "some nodes were not applied: node 'Node_3': name: 'Node_3' is not a valid node name "
+            "(lowercase DNS-1123 subdomain)");
+  EXPECT_FALSE(mirror.get("node-5"));
+  EXPECT_TRUE(mirror.get("node-2")->status.routed);
+  EXPECT_TRUE(mirror.get("node-3")->status.routed);
+  EXPECT_FALSE(mirror.get("node-4")->status.routed);
+  EXPECT_EQ(mirror.get("node-4")->status.reason.rfind("public_ip 192.0.2.20: already the VTEP", 0),
+            0u)
+      << mirror.get("node-4")->status.reason;
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  EXPECT_EQ(where_to("10.244.3.10"), "192.0.2.21 0e:00:00:00:00:03");
+  EXPECT_EQ(where_to("10.244.4.10"), "");
+  EXPECT_EQ(where_to("10.244.5.10"), "");
+}
+
+TEST_F(NodeMirrorTest, ApplyAllIsAllOrNothingAndNamesTheChangeToBlame) {
+  ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
+  NodeSpec outside = flannel_node(4);
+  outside.pod_cidrs = {"10.9.0.0/24"};
+  size_t failed = 0;
+  auto r = mirror.apply_all({{flannel_node(3), std::nullopt}, {outside, std::nullopt}},
+                            {{"node-2", std::nullopt}}, "test", &failed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(failed, 1u);
+  EXPECT_EQ(r.status().message(),
+            "pod_cidrs: 10.9.0.0/24 is outside the cluster network 10.244.0.0/16");
+  EXPECT_TRUE(mirror.get("node-2"));
+  EXPECT_FALSE(mirror.get("node-3"));
+  EXPECT_EQ(mirror.resource_version(), 1u);
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  EXPECT_EQ(where_to("10.244.3.10"), "");
+
+  // A removal is counted after the upserts.
+  r = mirror.apply_all({{flannel_node(3), std::nullopt}}, {{"node-9", std::nullopt}}, "test",
+                       &failed);
+  EXPECT_EQ(r.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(failed, 1u);
+
+  r = mirror.apply_all({{flannel_node(3), std::nullopt}, {flannel_node(4), std::nullopt}},
+                       {{"node-2", 1}}, "test");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->records.size(), 3u);
+  EXPECT_EQ(r->records[0].spec.name, "node-3");
+  EXPECT_EQ(r->records[0].resource_version, 3u);
+  EXPECT_EQ(r->records[2].spec.name, "node-2");
+  EXPECT_EQ(r->records[2].resource_version, 2u);
+  EXPECT_EQ(r->resource_version, 4u);
+  EXPECT_EQ(where_to("10.244.2.10"), "");
+  EXPECT_EQ(where_to("10.244.4.10"), "192.0.2.22 0e:00:00:00:00:04");
+}
+
 TEST_F(NodeMirrorTest, KeptNodesThatCannotBeRoutedStayUnroutedWithTheReason) {
   ASSERT_TRUE(mirror.apply(flannel_node(2)).ok());
   const auto kept = [&](NodeSpec n) -> std::string {

@@ -4,16 +4,18 @@
 // the Leases service's SetLocalLease (control/leases_service, LocalLease:
 // the podCIDR checked against the network and every node's, written to
 // subnet.env). The first input byte picks the RPC (ApplyNode, DeleteNode,
-// GetNode, ListNodes, SetLocalLease), the rest is its request message as it
-// comes off the wire; bytes that do not parse are what gRPC itself refuses.
-// After each request:
+// GetNode, ListNodes, SetLocalLease, ApplyNodes), the rest is its request
+// message as it comes off the wire; bytes that do not parse are what gRPC
+// itself refuses. After each request:
 //   - an error is INVALID_ARGUMENT, NOT_FOUND, ABORTED, ALREADY_EXISTS or
 //     RESOURCE_EXHAUSTED with a message, never anything else;
 //   - the engine routes exactly the podCIDRs the mirror says are routed,
 //     each to the public IP and VTEP MAC the mirror shows, and none of
 //     them overlaps our own podCIDR;
 //   - our podCIDR is the lease's, in the engine and in subnet.env; a
-//     refused lease changed nothing.
+//     refused lease changed nothing;
+//   - a refused ApplyNodes changed nothing; an applied one answers for
+//     each of its nodes, in order.
 #include <grpcpp/grpcpp.h>
 
 #include <unistd.h>
@@ -141,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t len = size - 1;
   grpc::Status status;
   const Ipv4Prefix lease_before = w.lease.get()->pod_cidr;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: {
       v1::ApplyNodeRequest req;
       if (!parse(msg, len, req)) return -1;
@@ -187,6 +189,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       } else {
         FUZZ_CHECK(after == lease_before, "a refused lease changed ours to " + after.str());
       }
+      break;
+    }
+    case 5: {
+      v1::ApplyNodesRequest req;
+      if (!parse(msg, len, req)) return -1;
+      const uint64_t version = w.mirror.resource_version();
+      v1::ApplyNodesResponse out;
+      status = w.service.ApplyNodes(nullptr, &req, &out);
+      if (!status.ok()) {
+        FUZZ_CHECK(w.mirror.resource_version() == version, "a refused ApplyNodes changed nodes");
+        break;
+      }
+      FUZZ_CHECK(out.applied_size() == req.apply_size(), "not one answer per node");
+      for (int i = 0; i < out.applied_size(); ++i)
+        FUZZ_CHECK(out.applied(i).name() == req.apply(i).node().name(), "answered another node");
       break;
     }
   }

@@ -245,6 +245,7 @@ void api_seeds(Corpus& c) {
     const std::string bytes = m.SerializeAsString();
     c.add("api", name, selector, Bytes(bytes.begin(), bytes.end()));
   };
+  v1::ApplyNodesRequest batch;
   for (int i : {2, 3, 200}) {
     const auto n = EngineFixture::node(i);
     v1::ApplyNodeRequest req;
@@ -261,12 +262,16 @@ void api_seeds(Corpus& c) {
     ann["flannel.alpha.coreos.com/kube-subnet-manager"] = "true";
     ann["flannel.alpha.coreos.com/public-ip"] = n.public_ip.str();
     add("apply-node-" + std::to_string(i), 0, req);
+    *batch.add_apply() = req;
     req.set_expected_resource_version("1");
     add("apply-node-" + std::to_string(i) + "-at-version-1", 0, req);
   }
+  add("apply-nodes-2-3-200", 5, batch);
   v1::DeleteNodeRequest del;
   del.set_name("node-2");
   add("delete-node-2", 1, del);
+  *batch.add_remove() = del;
+  add("apply-nodes-removing-node-2", 5, batch);
   v1::GetNodeRequest get;
   get.set_name("node-3");
   add("get-node-3", 2, get);
