@@ -47,18 +47,19 @@ testing::DaemonOptions cluster_of(uint32_t count) {
           .subnet = "10.0.1.0/24"};
 }
 
-void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
-  const auto count = static_cast<uint32_t>(state.range(0));
+// Applies nodes 2..count+1 to a fresh daemon with `requests`, one `call`
+// each, timing only the calls; every node must become a route.
+template <typename Response, typename Request, typename Call>
+void time_api_calls(benchmark::State& state, uint32_t count, const std::vector<Request>& requests,
+                    Call call) {
   for (auto _ : state) {
     testing::DaemonFixture fx(cluster_of(count));
     auto stub = v1::Nodes::NewStub(fx.channel());
-    std::vector<v1::ApplyNodeRequest> requests(count);
-    for (uint32_t i = 0; i < count; ++i) *requests[i].mutable_node() = node(i + 2);
     const Clock::time_point start = Clock::now();
     for (const auto& req : requests) {
       grpc::ClientContext ctx;
-      v1::Node out;
-      const grpc::Status s = stub->ApplyNode(&ctx, req, &out);
+      Response out;
+      const grpc::Status s = call(*stub, &ctx, req, &out);
       if (!s.ok()) {
         state.SkipWithError(s.error_message().c_str());
         return;
@@ -69,6 +70,15 @@ void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
       state.SkipWithError("not every node became a route");
   }
   state.SetItemsProcessed(state.iterations() * count);
+}
+
+void BM_ApplyNodesThroughTheApi(benchmark::State& state) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  std::vector<v1::ApplyNodeRequest> requests(count);
+  for (uint32_t i = 0; i < count; ++i) *requests[i].mutable_node() = node(i + 2);
+  time_api_calls<v1::Node>(state, count, requests, [](auto& stub, auto* ctx, auto& req, auto* out) {
+    return stub.ApplyNode(ctx, req, out);
+  });
 }
 BENCHMARK(BM_ApplyNodesThroughTheApi)
     ->Arg(1000)
@@ -82,27 +92,12 @@ BENCHMARK(BM_ApplyNodesThroughTheApi)
 void BM_ApplyNodesInBatchesThroughTheApi(benchmark::State& state) {
   const auto count = static_cast<uint32_t>(state.range(0));
   const auto batch = static_cast<uint32_t>(state.range(1));
-  for (auto _ : state) {
-    testing::DaemonFixture fx(cluster_of(count));
-    auto stub = v1::Nodes::NewStub(fx.channel());
-    std::vector<v1::ApplyNodesRequest> requests((count + batch - 1) / batch);
-    for (uint32_t i = 0; i < count; ++i)
-      *requests[i / batch].add_apply()->mutable_node() = node(i + 2);
-    const Clock::time_point start = Clock::now();
-    for (const auto& req : requests) {
-      grpc::ClientContext ctx;
-      v1::ApplyNodesResponse out;
-      const grpc::Status s = stub->ApplyNodes(&ctx, req, &out);
-      if (!s.ok()) {
-        state.SkipWithError(s.error_message().c_str());
-        return;
-      }
-    }
-    state.SetIterationTime(seconds_since(start));
-    if (fx.daemon().engine().routes().size() != count + 1)
-      state.SkipWithError("not every node became a route");
-  }
-  state.SetItemsProcessed(state.iterations() * count);
+  std::vector<v1::ApplyNodesRequest> requests((count + batch - 1) / batch);
+  for (uint32_t i = 0; i < count; ++i)
+    *requests[i / batch].add_apply()->mutable_node() = node(i + 2);
+  time_api_calls<v1::ApplyNodesResponse>(
+      state, count, requests,
+      [](auto& stub, auto* ctx, auto& req, auto* out) { return stub.ApplyNodes(ctx, req, out); });
 }
 BENCHMARK(BM_ApplyNodesInBatchesThroughTheApi)
     ->Args({1000, 1000})
@@ -111,23 +106,35 @@ BENCHMARK(BM_ApplyNodesInBatchesThroughTheApi)
     ->UseManualTime()
     ->Unit(benchmark::kSecond);
 
-// The same work without gRPC: what the mirror and the engine cost.
-void BM_ApplyNodesInProcess(benchmark::State& state) {
-  const auto count = static_cast<uint32_t>(state.range(0));
+// Gives nodes 2..count+1 to a fresh daemon's mirror with `apply`, timing
+// only that; every node must become a route.
+template <typename Apply>
+void time_in_process(benchmark::State& state, uint32_t count, Apply apply) {
+  std::vector<NodeSpec> specs;
+  for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
   for (auto _ : state) {
     testing::DaemonFixture fx(cluster_of(count));
-    std::vector<NodeSpec> specs;
-    for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
     const Clock::time_point start = Clock::now();
-    for (const NodeSpec& spec : specs) {
-      if (auto r = fx.daemon().mirror().apply(spec); !r.ok()) {
-        state.SkipWithError(r.status().message().c_str());
-        return;
-      }
+    if (Status s = apply(fx.daemon().mirror(), specs); !s.ok()) {
+      state.SkipWithError(s.message().c_str());
+      return;
     }
     state.SetIterationTime(seconds_since(start));
+    if (fx.daemon().engine().routes().size() != count + 1)
+      state.SkipWithError("not every node became a route");
   }
   state.SetItemsProcessed(state.iterations() * count);
+}
+
+// The same work without gRPC: what the mirror and the engine cost.
+void BM_ApplyNodesInProcess(benchmark::State& state) {
+  time_in_process(state, static_cast<uint32_t>(state.range(0)),
+                  [](NodeMirror& mirror, const std::vector<NodeSpec>& specs) -> Status {
+                    for (const NodeSpec& spec : specs) {
+                      if (auto r = mirror.apply(spec); !r.ok()) return r.status();
+                    }
+                    return {};
+                  });
 }
 BENCHMARK(BM_ApplyNodesInProcess)
     ->Arg(100000)
@@ -138,21 +145,10 @@ BENCHMARK(BM_ApplyNodesInProcess)
 // A source's initial list (etcd, Kubernetes): every node in one
 // NodeMirror::replace_all, one engine delta.
 void BM_ListedNodesInProcess(benchmark::State& state) {
-  const auto count = static_cast<uint32_t>(state.range(0));
-  for (auto _ : state) {
-    testing::DaemonFixture fx(cluster_of(count));
-    std::vector<NodeSpec> specs;
-    for (uint32_t i = 0; i < count; ++i) specs.push_back(node_from_proto(node(i + 2)));
-    const Clock::time_point start = Clock::now();
-    if (Status s = fx.daemon().mirror().replace_all(specs); !s.ok()) {
-      state.SkipWithError(s.message().c_str());
-      return;
-    }
-    state.SetIterationTime(seconds_since(start));
-    if (fx.daemon().engine().routes().size() != count + 1)
-      state.SkipWithError("not every node became a route");
-  }
-  state.SetItemsProcessed(state.iterations() * count);
+  time_in_process(state, static_cast<uint32_t>(state.range(0)),
+                  [](NodeMirror& mirror, const std::vector<NodeSpec>& specs) {
+                    return mirror.replace_all(specs);
+                  });
 }
 BENCHMARK(BM_ListedNodesInProcess)
     ->Arg(100000)

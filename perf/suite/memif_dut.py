@@ -199,8 +199,9 @@ subnet_file: {self.dir}/subnet.env
 
     def grow_to(self, nodes: int) -> dict:
         """Applies remote nodes self.nodes .. nodes-1."""
+        # ApplyNodes calls of up to 10,000 nodes, as tartanctl and the sources do.
         r = self.nodeload(["--first", str(self.nodes), "--nodes", str(nodes - self.nodes),
-                           "--concurrency", "8"])
+                           "--concurrency", "2", "--batch", "10000"])
         self.nodes = nodes
         return r
 
