@@ -84,7 +84,10 @@ class TartandOnMemif {
             "'}]\n"
             "workers: {lcores: [1]}\n"
             "network: {Network: 10.244.0.0/16, SubnetLen: 24, Backend: {Type: vxlan}}\n"
-            "dataplane: {vtep_mac: '0e:00:00:00:00:01', static_neighbours: [{ip: 192.0.2.20, "
+            // One route: a small table keeps the process within its 256 MiB
+            // beside the memif rings (the default max_routes takes ~107 MiB).
+            "dataplane: {max_routes: 1024, vtep_mac: '0e:00:00:00:00:01', "
+            "static_neighbours: [{ip: 192.0.2.20, "
             "mac: '02:0b:00:00:00:02'}]}\n"
             "node: {name: churn-local, state_dir: " +
             dir + "/state}\ncontrol: {listen: 'unix://" + socket_ +
@@ -285,6 +288,11 @@ TEST(MemifPeerOfTartand,
       ASSERT_TRUE(testing::eventually([&] { return pods.link_up() && underlay.link_up(); }, kBound))
           << "the peers did not connect\n"
           << tartand.process().output();
+      // tartand polls link state (every kLinkCheckMs): a peer that came and
+      // went between two polls would be no transition to it. Its link must
+      // be seen up before this cycle takes it down.
+      ASSERT_TRUE(downs_counted()) << "tartand did not see the peers connect\n"
+                                   << tartand.process().output();
       std::string why;
       ASSERT_TRUE(forwards(pods, pod_frame, underlay, is_vxlan, why))
           << "pods -> underlay (encap): " << why << "\n"

@@ -25,14 +25,16 @@ using testing::CommandResult;
 using testing::ping;
 using testing::Process;
 
-// `count` vxlan nodes node-100.. with podCIDRs 10.244.100.0/24.. as one
-// List manifest; `variant` moves their public IPs, so applying the two
-// variants in turn replaces every route.
+// `count` (at most 156) vxlan nodes node-100.. with podCIDRs
+// 10.244.100.0/24.. as one List manifest; `variant` moves their public
+// IPs, so applying the two variants in turn replaces every route. Every
+// node is valid: tartanctl applies a file all or nothing.
 std::string many_nodes(int count, int variant) {
   nlohmann::json items = nlohmann::json::array();
   for (int k = 0; k < count; ++k) {
     const std::string cidr = "10.244." + std::to_string(100 + k) + ".0/24";
-    const std::string ip = "192.0.2." + std::to_string(100 + (k + variant) % 100);
+    // Each variant moves every node to another node's public IP.
+    const std::string ip = "192.0.2." + std::to_string(100 + (k + variant) % count);
     char mac[18];
     std::snprintf(mac, sizeof mac, "0e:00:00:00:%02x:%02x", static_cast<unsigned char>(k >> 8),
                   static_cast<unsigned char>(k));
@@ -99,8 +101,8 @@ TEST_F(TartandFaults, SigtermDuringHeavyTrafficAndATableUpdateExitsZeroLeavingNo
   Process traffic(tartan.pod->exec(
       {"iperf3", "-c", kernel.pod_ip.str(), "-u", "-b", "0", "-l", "1400", "--bidir", "-t", "60"}));
   // ... while 200 routes are replaced again and again.
-  testing::write_file(tartan.dir + "/a.json", many_nodes(200, 0));
-  testing::write_file(tartan.dir + "/b.json", many_nodes(200, 1));
+  testing::write_file(tartan.dir + "/a.json", many_nodes(150, 0));
+  testing::write_file(tartan.dir + "/b.json", many_nodes(150, 1));
   const std::string apply = testing::required_env("TARTANCTL") + " --socket " + tartan.dir +
                             "/tartan.sock nodes apply -f " + tartan.dir;
   Process churn({"sh", "-c",
