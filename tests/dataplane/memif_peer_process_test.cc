@@ -23,6 +23,7 @@
 
 #include "tests/support/files.h"
 #include "tests/support/memif_client.h"
+#include "tests/support/node_manifest.h"
 #include "tests/support/packets.h"
 #include "tests/support/process.h"
 
@@ -44,22 +45,6 @@ const char* const kPodsPort = "pods";
 const char* const kUnderlayPort = "underlay";
 const char* const kUnderlayMac = "02:00:00:00:00:13";
 const char* const kPodsMac = "02:00:00:00:01:01";
-
-// Node-2 as tartan-perf's scheme has remote node 0 (perf/README.md): podCIDR
-// 10.244.2.0/24 at 192.0.2.20, VtepMAC 0e:00:00:00:00:02, underlay MAC
-// 02:0b:00:00:00:02 (a static neighbour: nobody answers ARP here).
-constexpr const char* kNode2 = R"(apiVersion: v1
-kind: Node
-metadata:
-  name: node-2
-  annotations:
-    flannel.alpha.coreos.com/backend-data: '{"VNI":1,"VtepMAC":"0e:00:00:00:00:02"}'
-    flannel.alpha.coreos.com/backend-type: vxlan
-    flannel.alpha.coreos.com/kube-subnet-manager: "true"
-    flannel.alpha.coreos.com/public-ip: 192.0.2.20
-spec:
-  podCIDR: 10.244.2.0/24
-)";
 
 struct PortView {
   bool link_up = false;
@@ -93,7 +78,9 @@ class TartandOnMemif {
             dir + "/state}\ncontrol: {listen: 'unix://" + socket_ +
             "'}\nlease: {source: static, subnet: 10.244.1.0/24}\nsubnet_file: " + dir +
             "/subnet.env\n");
-    testing::write_file(dir + "/node2.yaml", kNode2);
+    // node-2 is tartan-perf's remote node 0 (perf/README.md); its underlay
+    // MAC is the static neighbour above: nobody answers ARP here.
+    testing::write_file(dir + "/node2.yaml", testing::kFlannelNode2Yaml);
     process_ = std::make_unique<Process>(std::vector<std::string>{testing::required_env("TARTAND"),
                                                                   "--config", dir + "/tartan.yaml",
                                                                   "--stats-interval", "0"});

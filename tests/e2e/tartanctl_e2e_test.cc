@@ -13,6 +13,7 @@
 #include "tests/support/capture.h"
 #include "tests/support/files.h"
 #include "tests/support/netns.h"
+#include "tests/support/node_manifest.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -37,22 +38,6 @@ bool has_row(const std::string& table, const std::vector<std::string>& cells) {
   return false;
 }
 
-// node-2 as flanneld would have annotated it on a kernel-flannel cluster.
-constexpr const char* kNode2 = R"(apiVersion: v1
-kind: Node
-metadata:
-  name: node-2
-  annotations:
-    flannel.alpha.coreos.com/backend-data: '{"VNI":1,"VtepMAC":"0e:00:00:00:00:02"}'
-    flannel.alpha.coreos.com/backend-type: vxlan
-    flannel.alpha.coreos.com/kube-subnet-manager: "true"
-    flannel.alpha.coreos.com/public-ip: 192.0.2.20
-spec:
-  podCIDR: 10.244.2.0/24
-  podCIDRs:
-  - 10.244.2.0/24
-)";
-
 class TartanctlE2e : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,7 +61,7 @@ class TartanctlE2e : public ::testing::Test {
             "lease: {source: static, subnet: 10.244.1.0/24}\n"
             "subnet_file: " +
             dir_ + "/subnet.env\n");
-    testing::write_file(dir_ + "/node2.yaml", kNode2);
+    testing::write_file(dir_ + "/node2.yaml", testing::kFlannelNode2Yaml);
     // The underlay is a veth pair: tartand has ul0 (af_packet), the kernel
     // ul1, which stands in for node-2 on the same segment.
     ASSERT_EQ(
@@ -201,7 +186,7 @@ TEST_F(TartanctlE2e, CaptureShowsTheVxlanPacketsSentAndTheDropsWithTheirReason) 
 }
 
 TEST_F(TartanctlE2e, ErrorsComeBackWithTheServersMessageAndExitOne) {
-  std::string bad = kNode2;
+  std::string bad = testing::kFlannelNode2Yaml;
   for (size_t at; (at = bad.find("10.244.2.0/24")) != std::string::npos;)
     bad.replace(at, 13, "10.244.1.0/24");
   testing::write_file(dir_ + "/bad.yaml", bad);
