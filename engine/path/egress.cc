@@ -71,6 +71,14 @@ inline void finish_outer(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, rte_u
   m->l3_len = kIpv4Len;
 }
 
+// The inner packet's sum from its own checksums, where the outer UDP
+// checksum is computed in software (finish_outer's `payload_sum`).
+template <OuterChecksums C>
+inline std::optional<uint16_t> payload_sum_for(const rte_mbuf* m, const rte_ipv4_hdr* ip) {
+  if constexpr (C.udp == UdpChecksum::kSoftware) return inner_packet_sum(m, ip);
+  return std::nullopt;
+}
+
 // The rewrite stage for packets from ports where tartan is the hop
 // (`RouteHere`: TTL) or not, with the outer checksums made as `C` says.
 template <bool RouteHere, OuterChecksums C>
@@ -162,13 +170,10 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* 
   }
   std::array<const NextHop*, kMaxBurst> nhs;
   for (unsigned j = 0; j < k; ++j) {
-    const NextHop* nh = nullptr;
-    if (hops[j] != kNoRoute) {
-      nh = ctx_.tables.next_hops[hops[j]].load(std::memory_order_acquire);
-      if (nh != nullptr) {
-        rte_prefetch0(nh);
-        rte_prefetch0(reinterpret_cast<const uint8_t*>(nh) + RTE_CACHE_LINE_SIZE);
-      }
+    const NextHop* nh = ctx_.tables.next_hop(hops[j]);
+    if (nh != nullptr) {
+      rte_prefetch0(nh);
+      rte_prefetch0(reinterpret_cast<const uint8_t*>(nh) + RTE_CACHE_LINE_SIZE);
     }
     nhs[j] = nh;
   }
@@ -185,12 +190,7 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
-    if (trace_ != nullptr) [[unlikely]] {
-      trace_->note(index_, m,
-                   {TraceStep::kRoute, nh != nullptr,
-                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), ip->dst_addr,
-                    nh != nullptr ? nh->id : 0});
-    }
+    trace_route(m, nh, ip->dst_addr);
     if (nh == nullptr) [[unlikely]] {
       // flannel's udp backend answers an unroutable destination with ICMP
       // net unreachable; the kernel's vxlan path has no route and drops.
@@ -237,8 +237,7 @@ bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip) {
       const uint16_t src_port = rte_cpu_to_be_16(
           linux_udp_src_port(inner_flow_hash(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
       const uint8_t tos = outer_tos(ip->type_of_service);
-      const std::optional<uint16_t> inner =
-          C.udp == UdpChecksum::kSoftware ? inner_packet_sum(m, ip) : std::optional<uint16_t>{};
+      const std::optional<uint16_t> inner = payload_sum_for<C>(m, ip);
       // The template covers the outer headers and the inner Ethernet header,
       // which replaces the one the frame arrived with.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
@@ -253,8 +252,7 @@ bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip) {
     }
     case NextHopKind::kUdp: {
       const uint8_t tos = outer_tos(ip->type_of_service);
-      const std::optional<uint16_t> inner =
-          C.udp == UdpChecksum::kSoftware ? inner_packet_sum(m, ip) : std::optional<uint16_t>{};
+      const std::optional<uint16_t> inner = payload_sum_for<C>(m, ip);
       // The inner Ethernet header goes; the IPv4 packet is the UDP payload.
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kUdpTunnelHeaders - kEthLen));
       if (h == nullptr) return false;
@@ -324,9 +322,7 @@ void Worker::egress_arp(uint16_t in_port, rte_mbuf* m) {
   // the VTEP MAC flannel's permanent neighbour entry would name.
   const auto arp = parse_arp(m);
   if (!arp || arp->op != RTE_ARP_OP_REQUEST) return drop(m, DropReason::kArpNotForUs);
-  const uint32_t hop = route_lookup(ctx_.tables.routes, arp->target_ip.value);
-  if (hop == kNoRoute) return drop(m, DropReason::kArpNotForUs);
-  const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
+  const NextHop* nh = ctx_.tables.route(arp->target_ip.value);
   if (nh == nullptr || nh->kind == NextHopKind::kLocal) return drop(m, DropReason::kArpNotForUs);
   MacAddr answer = nh->vtep_mac;
   if (nh->kind != NextHopKind::kVxlan)

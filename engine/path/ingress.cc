@@ -77,15 +77,12 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     if (ip->dst_addr != ctx_.underlay_ip_be) {
       // host-gw and DirectRouting peers send pod traffic unencapsulated.
       if (ctx_.backend == BackendType::kHostGw || ctx_.direct_routing) {
-        const uint32_t hop = route_lookup(ctx_.tables.routes, rte_be_to_cpu_32(ip->dst_addr));
-        if (hop != kNoRoute) {
-          const NextHop* nh = ctx_.tables.next_hops[hop].load(std::memory_order_acquire);
-          if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
-            trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
-            trace(m, {TraceStep::kRoute, 1, uint16_t(nh->kind), ip->dst_addr, nh->id});
-            deliver_from_peer(m, *nh);
-            continue;
-          }
+        const NextHop* nh = ctx_.tables.route(rte_be_to_cpu_32(ip->dst_addr));
+        if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
+          trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
+          trace_route(m, nh, ip->dst_addr);
+          deliver_from_peer(m, *nh);
+          continue;
         }
       }
       trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotForUs)});
@@ -273,15 +270,8 @@ void Worker::deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned 
   route_lookup_bulk(ctx_.tables.routes, dst.data(), hops.data(), n);
   for (unsigned j = 0; j < n; ++j) {
     rte_mbuf* m = pkts[j];
-    const NextHop* nh = hops[j] != kNoRoute
-                            ? ctx_.tables.next_hops[hops[j]].load(std::memory_order_acquire)
-                            : nullptr;
-    if (trace_ != nullptr) [[unlikely]] {
-      trace_->note(index_, m,
-                   {TraceStep::kRoute, nh != nullptr,
-                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
-                    rte_cpu_to_be_32(dst[j]), nh != nullptr ? nh->id : 0});
-    }
+    const NextHop* nh = ctx_.tables.next_hop(hops[j]);
+    trace_route(m, nh, rte_cpu_to_be_32(dst[j]));
     if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
       drop(m, DropReason::kInnerDstNotLocal);
       continue;

@@ -168,6 +168,15 @@ class Worker {
     if (trace_ != nullptr) [[unlikely]]
       trace_->finish(index_, m, e);
   }
+  // The route a lookup for `dst_be` found (null: none).
+  void trace_route(const rte_mbuf* m, const NextHop* nh, uint32_t dst_be) {
+    if (trace_ != nullptr) [[unlikely]] {
+      trace_->note(index_, m,
+                   {TraceStep::kRoute, nh != nullptr,
+                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), dst_be,
+                    nh != nullptr ? nh->id : 0});
+    }
+  }
   // The neighbour and rewrite decisions of an egress packet, read back from
   // the headers just written (called only while tracing).
   void trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved, const uint8_t* dst_mac);

@@ -63,6 +63,14 @@ struct TableReaders {
   const std::atomic<NextHop*>* next_hops = nullptr;
   const rte_hash* senders = nullptr;
   const AdjacencyTable* adjacency = nullptr;
+
+  // The next hop a route lookup answered; null for kNoRoute (or a slot
+  // being emptied).
+  const NextHop* next_hop(uint32_t hop) const {
+    return hop != kNoRoute ? next_hops[hop].load(std::memory_order_acquire) : nullptr;
+  }
+  // The next hop of the longest prefix holding `ip` (host order), or null.
+  const NextHop* route(uint32_t ip) const { return next_hop(route_lookup(routes, ip)); }
 };
 
 struct TablesParams {
