@@ -97,9 +97,10 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, u
 // the payload is no IPv4 packet). `rx_verdict` is the port's
 // (rx_outer_udp_verdict), RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN when it has none.
 // False when the packet must be dropped: a non-zero outer checksum that
-// is wrong.
-inline bool tunnel_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len, uint16_t inner_l3,
-                                uint64_t rx_verdict) {
+// is wrong. Inlined into the decapsulation stage it belongs to, as
+// check_ipv4().
+[[gnu::always_inline]] inline bool tunnel_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len,
+                                                       uint16_t inner_l3, uint64_t rx_verdict) {
   const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
   const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
   const uint32_t pseudo = ipv4_pseudo_header_sum(outer, IPPROTO_UDP, udp_len);

@@ -15,8 +15,11 @@ namespace tartan {
 
 // Checks the IPv4 header at `l3_offset` and trims Ethernet padding after
 // the packet. `rx_flags_apply` says whether the port's RX checksum flags
-// describe this header (not so for a decapsulated inner packet).
-inline std::optional<DropReason> check_ipv4(rte_mbuf* m, uint16_t l3_offset, bool rx_flags_apply) {
+// describe this header (not so for a decapsulated inner packet). Inlined
+// into each stage of the worker: every packet passes here once or twice,
+// and as a call it cost decapsulation about 5 of its cycles per packet.
+[[gnu::always_inline]] inline std::optional<DropReason> check_ipv4(rte_mbuf* m, uint16_t l3_offset,
+                                                                   bool rx_flags_apply) {
   const uint32_t data_len = rte_pktmbuf_data_len(m);
   if (data_len < l3_offset + uint32_t{kIpv4Len}) return DropReason::kRunt;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, l3_offset);

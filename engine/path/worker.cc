@@ -21,6 +21,7 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       inject_(inject),
       egress_rewrite_(select_egress(ctx)),
       decap_stage_(select_decap(ctx)),
+      tunnel_template_(ctx),
       peers_(peers),
       reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.

@@ -22,6 +22,7 @@
 #include "engine/observe/trace.h"
 #include "engine/path/datapath_context.h"
 #include "engine/path/reassembly.h"
+#include "engine/path/tunnel_template.h"
 #include "engine/path/tx_buffers.h"
 
 namespace tartan {
@@ -192,6 +193,7 @@ class Worker {
   std::vector<rte_ring*> from_fast_;
   std::array<EgressRewrite, 2> egress_rewrite_;
   DecapStage decap_stage_;
+  TunnelTemplate tunnel_template_;
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;

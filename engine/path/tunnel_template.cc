@@ -1,0 +1,57 @@
+#include "engine/path/tunnel_template.h"
+
+#include <rte_byteorder.h>
+
+#include <cstddef>
+
+#include "engine/backends/headers.h"
+
+namespace tartan {
+namespace {
+
+// Sets `len` bytes at `offset`: their value and that all of their bits count.
+void fix(uint8_t* value, uint8_t* mask, size_t offset, const void* bytes, size_t len) {
+  std::memcpy(value + offset, bytes, len);
+  std::memset(mask + offset, 0xff, len);
+}
+
+}  // namespace
+
+TunnelTemplate::TunnelTemplate(const DatapathContext& ctx) {
+  uint8_t value[kTunnelTemplateLen] = {};
+  uint8_t mask[kTunnelTemplateLen] = {};
+  const uint16_t ipv4 = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  const size_t ip = kEthLen;
+  const size_t udp = kEthLen + kIpv4Len;
+  fix(value, mask, offsetof(rte_ether_hdr, dst_addr), &ctx.underlay_mac, 6);
+  fix(value, mask, offsetof(rte_ether_hdr, ether_type), &ipv4, 2);
+  if (ctx.backend == BackendType::kHostGw) {
+    // Version 0 is no IPv4 header: nothing matches.
+    const uint8_t none = 0;
+    fix(value, mask, ip + offsetof(rte_ipv4_hdr, version_ihl), &none, 1);
+  } else {
+    const uint8_t version_ihl = 0x45;
+    fix(value, mask, ip + offsetof(rte_ipv4_hdr, version_ihl), &version_ihl, 1);
+    // Not a fragment: MF and the offset zero; DF and the reserved bit free.
+    const uint16_t fragment = rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG);
+    std::memcpy(mask + ip + offsetof(rte_ipv4_hdr, fragment_offset), &fragment, 2);
+    const uint8_t udp_proto = IPPROTO_UDP;
+    fix(value, mask, ip + offsetof(rte_ipv4_hdr, next_proto_id), &udp_proto, 1);
+    fix(value, mask, ip + offsetof(rte_ipv4_hdr, dst_addr), &ctx.underlay_ip_be, 4);
+    fix(value, mask, udp + offsetof(rte_udp_hdr, dst_port), &ctx.tunnel_port_be, 2);
+  }
+  if (ctx.backend == BackendType::kVxlan) {
+    const size_t vxlan = udp + kUdpLen;
+    const uint32_t flags = rte_cpu_to_be_32(kVxlanFlagsWord);
+    fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_flags), &flags, 4);
+    // The VNI and the reserved byte after it, which must be zero.
+    fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_vni), &ctx.vni_be, 4);
+    const size_t inner = vxlan + kVxlanLen;
+    fix(value, mask, inner + offsetof(rte_ether_hdr, dst_addr), &ctx.vtep_mac, 6);
+    fix(value, mask, inner + offsetof(rte_ether_hdr, ether_type), &ipv4, 2);
+  }
+  std::memcpy(value_.data(), value, sizeof value);
+  std::memcpy(mask_.data(), mask, sizeof mask);
+}
+
+}  // namespace tartan
