@@ -329,7 +329,7 @@ class Suite:
             test, backend = ENGINE_ROWS[b["name"].split("/")[0]]
             trials.setdefault(b["name"].split("/")[0], []).append(
                 {"section": "engine", "dut": "tartan-engine", "test": test,
-                 "backend": backend, "size": "64", "flows": 1, "nodes": 1,
+                 **({"backend": backend} if backend else {}), "size": "64", "flows": 1, "nodes": 1,
                  "benchmark": b["name"].split("/repeats")[0],
                  "busy_cycles_per_packet": tsc_hz / pps,
                  "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
