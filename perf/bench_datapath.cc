@@ -1,7 +1,8 @@
 // Micro-benchmarks of the data path on ring-backed ports (no NIC): the cost
 // per packet of one worker pass over a burst of 32, for VXLAN encapsulation
-// (overlay -> underlay) and decapsulation (underlay -> overlay), with the
-// ring transfers of the virtual ports included; encapsulation with large
+// (overlay -> underlay) and decapsulation (underlay -> overlay), the udp
+// backend's and DirectRouting's, with the ring transfers of the virtual ports
+// included, and those transfers alone (BM_IoOnly); encapsulation with large
 // tables; a route change from apply to the first packet it steers; ARP
 // answers; and the checksum work per packet.
 #include <benchmark/benchmark.h>
@@ -157,12 +158,36 @@ void BM_VxlanEncapTrace(benchmark::State& state) {
 }
 BENCHMARK(BM_VxlanEncapTrace)->Arg(0)->Arg(1);
 
+// flannel's udp backend, 64 B inner frames (the argument is the inner UDP
+// payload, 18, as for the VXLAN rows).
 void BM_UdpBackendEncap(benchmark::State& state) {
   EngineFixture fx({.backend = BackendType::kUdp});
   fx.add_node(2);
-  run_burst(state, fx, true, fx.pod_frame(*Ipv4Addr::parse("10.244.2.10")));
+  run_burst(
+      state, fx, true,
+      fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, static_cast<uint16_t>(state.range(0))));
 }
-BENCHMARK(BM_UdpBackendEncap);
+BENCHMARK(BM_UdpBackendEncap)->Arg(18);
+
+// /18 as the rest: udp_tunnel_from's inner frame carries 18 B of payload.
+void BM_UdpBackendDecap(benchmark::State& state) {
+  EngineFixture fx({.backend = BackendType::kUdp});
+  fx.add_node(2);
+  run_burst(state, fx, false, fx.udp_tunnel_from(2, *Ipv4Addr::parse("10.244.1.10")));
+}
+BENCHMARK(BM_UdpBackendDecap)->Arg(18);
+
+// VXLAN with DirectRouting to a node on our underlay subnet (node 2, at
+// 192.0.2.20): no tunnel, the frame's Ethernet header rewritten for the
+// node's underlay MAC, as host-gw does.
+void BM_DirectRoutingEncap(benchmark::State& state) {
+  EngineFixture fx({.direct_routing = true});
+  fx.add_node(2);
+  run_burst(
+      state, fx, true,
+      fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, static_cast<uint16_t>(state.range(0))));
+}
+BENCHMARK(BM_DirectRoutingEncap)->Arg(18);
 
 // Route i of a big table: 11.x.y.0/24 (outside the fixture's 10.244.0.0/16)
 // to a node at 198.18.0.0 + i, or once moved 100.64.0.0 + i, behind the

@@ -193,19 +193,40 @@ NodeLoadResult apply_nodes(const NodeLoadOptions& o) {
 
 NodeLoadResult churn_nodes(const NodeLoadOptions& o) {
   const auto total = static_cast<uint64_t>(o.churn_rate * o.duration_s);
+  // Change c moves node first + c % nodes, to its other public IP on every
+  // other pass over the nodes.
+  auto change = [&o](uint64_t c) {
+    return remote_node(o, o.first + static_cast<uint32_t>(c % o.nodes), (c / o.nodes) % 2 == 0);
+  };
+  // Request i is due once the schedule has reached its first change.
+  auto due_at = [&o](uint64_t first_change, Clock::time_point start) {
+    return std::optional<Clock::time_point>(
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                    static_cast<double>(first_change) / o.churn_rate)));
+  };
+  if (o.batch > 0) {
+    // Batches of `batch` changes every batch / churn_rate seconds: the rate
+    // one ApplyNode at a time cannot reach (one RPC's turnaround each).
+    return run_senders<v1::ApplyNodesRequest>(
+        o,
+        [&o, total, change](uint64_t i, v1::ApplyNodesRequest& req) {
+          const uint64_t from = i * o.batch;
+          if (from >= total) return false;
+          req.Clear();
+          for (uint64_t c = from; c < std::min<uint64_t>(from + o.batch, total); ++c)
+            *req.add_apply()->mutable_node() = change(c);
+          return true;
+        },
+        [&o, due_at](uint64_t i, Clock::time_point start) { return due_at(i * o.batch, start); });
+  }
   return run_senders<v1::ApplyNodeRequest>(
       o,
-      [&o, total](uint64_t i, v1::ApplyNodeRequest& req) {
+      [total, change](uint64_t i, v1::ApplyNodeRequest& req) {
         if (i >= total) return false;
-        const uint32_t k = o.first + static_cast<uint32_t>(i % o.nodes);
-        *req.mutable_node() = remote_node(o, k, (i / o.nodes) % 2 == 0);
+        *req.mutable_node() = change(i);
         return true;
       },
-      [&o](uint64_t i, Clock::time_point start) {
-        return std::optional<Clock::time_point>(
-            start + std::chrono::duration_cast<Clock::duration>(
-                        std::chrono::duration<double>(static_cast<double>(i) / o.churn_rate)));
-      });
+      due_at);
 }
 
 std::string node_load_json(const NodeLoadOptions& o, const NodeLoadResult& r) {

@@ -20,7 +20,7 @@ struct NodeLoadOptions {
   double churn_rate = 0;     // changes/s; 0: apply the nodes once, as fast as tartand takes them
   double duration_s = 5;     // of churn
   unsigned concurrency = 4;  // RPCs in flight
-  uint32_t batch = 0;        // apply: nodes per ApplyNodes call; 0: one ApplyNode per node
+  uint32_t batch = 0;        // nodes (churn: changes) per ApplyNodes call; 0: one ApplyNode each
   BackendType backend = BackendType::kVxlan;
   TrafficOptions scheme;  // --pod-network, --subnet-len, --vtep-base, --vni: as tartan-perf's
   std::string json_path;
@@ -46,8 +46,9 @@ struct NodeLoadResult {
 // when tartand answers that the node is routed.
 NodeLoadResult apply_nodes(const NodeLoadOptions& o);
 // For `duration_s`, applies one change every 1 / churn_rate seconds (spread
-// over `concurrency` senders, each on its schedule): node first + i % nodes
-// moves to its other public IP.
+// over `concurrency` senders, each on its schedule), or with `batch` an
+// ApplyNodes of `batch` changes every batch / churn_rate seconds: change i
+// moves node first + i % nodes to its other public IP.
 NodeLoadResult churn_nodes(const NodeLoadOptions& o);
 
 std::string node_load_json(const NodeLoadOptions& o, const NodeLoadResult& r);

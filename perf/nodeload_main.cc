@@ -28,8 +28,9 @@ constexpr const char* kUsage =
     "                      as tartand takes them\n"
     "  --duration S        seconds of churn (default 5)\n"
     "  --concurrency C     RPCs in flight, 1..64 (default 4)\n"
-    "  --batch B           apply: B nodes per ApplyNodes call, 1..10000; 0 (default): one\n"
-    "                      ApplyNode call per node\n"
+    "  --batch B           B nodes per ApplyNodes call, 1..10000; churn: an ApplyNodes of\n"
+    "                      B changes every B/R seconds; 0 (default): one ApplyNode call\n"
+    "                      per node or change\n"
     "  --json FILE         write the result as a JSON object\n"
     "  --pod-network C, --subnet-len L, --vtep-base A, --vni N\n"
     "                      the scheme, as tartan-perf takes them (see tartan-perf --help)\n"
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
       return usage_error("unknown option '" + a + "'");
     }
   }
+  // ApplyNodes takes a name once per call: a batch of changes moves distinct nodes.
+  if (o.churn_rate > 0 && o.batch > o.nodes)
+    return usage_error("--batch: churn moves each node at most once a call, so at most --nodes (" +
+                       std::to_string(o.nodes) + ")");
   // The scheme's options mean exactly what they mean to tartan-perf.
   scheme_args.insert(scheme_args.end(), {"--dst-subnets", std::to_string(o.first + o.nodes)});
   const auto parsed = tartan::perf::parse_options(scheme_args);

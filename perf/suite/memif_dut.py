@@ -150,9 +150,14 @@ class Tartand:
     """tartand with a memif overlay and underlay, its worker on lcore 1, the
     remote nodes of generator.SCHEME behind a static gateway."""
 
-    def __init__(self, binaries: dict, work_dir: str, backend: str, memory_mb: int):
+    def __init__(self, binaries: dict, work_dir: str, backend: str, memory_mb: int,
+                 name: str | None = None):
+        """`name` (default: the backend) names its directory and DPDK file
+        prefix: a tartand started after another of the same backend starts
+        afresh, with no state of that one's."""
         self.bin = binaries
-        self.dir = os.path.join(work_dir, f"tartand-{backend}")
+        name = name or backend
+        self.dir = os.path.join(work_dir, f"tartand-{name}")
         os.makedirs(self.dir, exist_ok=True)
         self.sock_dir = self.dir
         self.backend = backend
@@ -160,7 +165,7 @@ class Tartand:
         self.nodes = 0
         pods, underlay = memif_vdevs(self.sock_dir, "server")
         self.config = f"""\
-eal: {{main_lcore: 0, memory_mb: {memory_mb}, hugepages: on, file_prefix: tps-tartand-{os.getpid()}-{backend}}}
+eal: {{main_lcore: 0, memory_mb: {memory_mb}, hugepages: on, file_prefix: tps-tartand-{os.getpid()}-{name}}}
 ports:
   underlay: {{name: underlay, device: '{underlay}', address: {UNDERLAY_IP}/24, gateway: {GATEWAY_IP}, mac: '{UNDERLAY_MAC}', mtu: {UNDERLAY_MTU}}}
   overlay: [{{name: pods, device: '{pods}', mac: '{OVERLAY_MAC}'}}]
@@ -176,7 +181,7 @@ subnet_file: {self.dir}/subnet.env
         with open(path, "w") as f:
             f.write(self.config)
         self.proc = Process([self.bin["tartand"], "--config", path, "--stats-interval", "0"],
-                            f"tartand ({backend})")
+                            f"tartand ({name})")
         wait_until(lambda: not self.proc.alive() or self._healthy(), 60, "tartand to be ready")
         if not self.proc.alive():
             raise Failure(f"tartand exited:\n{self.proc.output()[-3000:]}")

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """tartan's side-by-side perf suite: dpdk-testpmd (the I/O ceiling), tartand
-(VXLAN and udp backend, encap and decap, table sizes, flows, churn) and the
-kernel's VXLAN path, measured in one run with one generator, tartan-perf.
+(VXLAN and udp backend, encap and decap, table sizes, flows, churn), the
+engine alone (tartan-bench), the control plane at scale and the kernel's
+VXLAN path, measured in one run with one generator, tartan-perf.
 Writes perf/results/suite.json, the plots, and the suite's section of
 perf/RESULTS.md; prints the table. perf/README.md explains each figure."""
 
@@ -42,7 +43,17 @@ def traffic_args(direction: str, backend: str, size: str, flows: int, nodes: int
                    "--dst-mac", UNDERLAY_MAC, "--local-ip", UNDERLAY_IP]
 
 
+PARTS = ["testpmd", "vxlan", "udp", "engine", "control", "kernel"]
 CHURN_MAX_MPPS = 1.0
+CHURN_RATE = 10000   # route changes/s through the API
+CHURN_BATCH = 100    # changes per ApplyNodes call: one call every 10 ms at CHURN_RATE
+APPLY_NODES = 100000  # the control plane's table: applied afresh, timed
+# tartan-bench's rows for the engine part: benchmark -> (test, backend).
+ENGINE_ROWS = {"BM_VxlanEncap": ("encap", "vxlan"), "BM_VxlanDecap": ("decap", "vxlan"),
+               "BM_UdpBackendEncap": ("encap", "udp"), "BM_UdpBackendDecap": ("decap", "udp"),
+               "BM_DirectRoutingEncap": ("encap", "DirectRouting"), "BM_IoOnly": ("io", None)}
+ENGINE_BENCHMARKS = f"^({'|'.join(ENGINE_ROWS)})/18$"
+ROUTE_CHANGE_BENCHMARK = "^BM_RouteChangeToFirstPacket/100000$"
 
 
 class Suite:
@@ -66,6 +77,7 @@ class Suite:
                          for d in glob.glob(f"/var/run/dpdk/tps-*-{os.getpid()}-*")])
         self.gen = Generator(self.bin["tartan-perf"], self.work, memory_mb=256)
         self.records: list[dict] = []
+        self.figures: list[dict] = []  # figures that are not packet rates: control()
         self.failures: list[str] = []
         self.sizes = ["64"] if opts.smoke else SIZES
 
@@ -103,10 +115,10 @@ class Suite:
         return " ".join(str(ident.get(k)) for k in ("dut", "test", "backend", "size", "nodes",
                                                   "flows") if ident.get(k) is not None)
 
-    def measure(self, ident: dict, once, trials: int, dut_alive=None) -> dict | None:
+    def measure(self, ident: dict, once, trials: int, dut_alive=None, key=None) -> dict | None:
         """Runs once() `trials` times and records the median trial (by
-        rate), with the spread of every trial's rate and busy cycles per
-        packet. A trial that fails (the generator crashed or the DUT lost its
+        rate, or by `key`), with the spread of every trial's rate and busy
+        cycles per packet. A trial that fails (the generator crashed or the DUT lost its
         peer) is not retried: the figure is recorded as failed, with the
         reason, and the run fails at the end; DutDied if the DUT is gone."""
         try:
@@ -125,7 +137,7 @@ class Suite:
             if isinstance(e, DutDied) or (dut_alive is not None and not dut_alive()):
                 raise DutDied(f"{self.label(ident)}: the device under test is gone") from e
             return None
-        return self.record(median_trial(runs))
+        return self.record(median_trial(runs, key))
 
     def ndr_args(self) -> list[str]:
         return ["--ndr", "--trial-duration", str(self.o.trial), "--search-precision", "0.02"]
@@ -161,9 +173,11 @@ class Suite:
                 tp.stop()
 
     def tartan_run(self, t: Tartand, section: str, direction: str, size: str, flows: int,
-                   extra: list[str] | None = None, **fields) -> dict:
-        """One tartan-perf run through tartand; `extra` options go last (a
-        repeated option's last value wins)."""
+                   extra: list[str] | None = None, alongside=None, **fields) -> dict:
+        """One figure of tartan-perf runs through tartand; `extra` options go
+        last (a repeated option's last value wins). `alongside()`, when
+        given, starts something for the length of each trial and returns
+        the function that waits for it and returns its result (the churn)."""
         args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration)
         ndr = "--ndr" in (extra or [])
         ident = {"section": section, "dut": "tartan", "test": direction, "backend": t.backend,
@@ -173,13 +187,23 @@ class Suite:
             # Each run's generator connects and leaves: tartand must see one
             # link down per port for it, no more (no peer lost mid-run).
             before = t.stats_with_no_peer()
-            result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
+            finish = alongside() if alongside else None
+            try:
+                result = self.gen.run(client_vdevs(t.sock_dir), args + (extra or []))
+            finally:
+                side = finish() if finish else None
             after = t.stats_with_no_peer()
             peer_kept(before, after)
-            return {**ident, "result": result, **worker_delta(before, after)}
-        # A search already runs many trials; churn is about loss, not speed.
-        return self.measure(ident, once, 1 if ndr or section == "churn" else self.o.trials,
-                            t.alive)
+            rec = {**ident, "result": result, **worker_delta(before, after)}
+            if side is not None:
+                rec["churn"] = side
+            if fields.get("offered_mpps"):
+                rec.update(blocked_time(rec))
+            return rec
+        # A search already runs many trials; churn figures are the median
+        # trial by blocked time.
+        return self.measure(ident, once, 1 if ndr else self.o.trials, t.alive,
+                            key=(lambda r: r["blocked_ms"]) if section == "churn" else None)
 
     # 2, 3, 5, 6: tartand over memif.
     def tartan(self, backend: str) -> None:
@@ -208,7 +232,12 @@ class Suite:
         finally:
             t.stop()
 
-    # 5. Table churn: traffic to nodes 0..249 while nodes 250..999 move.
+    # 5. Reconfiguration without loss, as CSIT measures it: traffic to nodes
+    # 0..249 at a fixed rate while route changes flow through the API, in
+    # ApplyNodes batches of CHURN_BATCH every CHURN_BATCH / rate seconds.
+    # Untouched flows: nodes 250..999 move. Moved flows: nodes 0..749 move,
+    # every node the traffic goes to among them; its packets must keep
+    # leaving, for the old VTEP or the new one.
     def churn(self, t: Tartand) -> None:
         base = [r for r in self.records if r["section"] == "table" and r["nodes"] == 1000
                 and r["test"] == "encap" and r["flows"] > 1 and not r.get("failed")]
@@ -221,64 +250,153 @@ class Suite:
         # DUT's 16,384-slot ring back to it must outlast its time off the CPU
         # (16 ms at 1 Mpps).
         rate = min(0.5 * base["rx_mpps"], CHURN_MAX_MPPS) * 1e6
-        for changes in [0, 1000, 10000]:
-            holder: dict = {}
-            churner = None
-            if changes:
-                def go(changes=changes):
+        traffic = ["--dst-subnets", "250", "--rate-pps", str(int(rate))]
+        for flows_to, first, changes in (("-", 0, 0), ("untouched", 250, CHURN_RATE),
+                                         ("moved", 0, CHURN_RATE)):
+            def alongside(first=first, changes=changes):
+                if not changes:
+                    return None
+                holder: dict = {}
+
+                def go():
                     try:
                         holder["load"] = t.nodeload([
-                            "--first", "250", "--nodes", "750", "--churn-rate", str(changes),
-                            "--duration", str(self.o.duration + 2), "--concurrency", "4"])
+                            "--first", str(first), "--nodes", "750", "--churn-rate", str(changes),
+                            "--batch", str(CHURN_BATCH), "--duration", str(self.o.duration + 2),
+                            "--concurrency", "4"])
                     except Failure as e:
                         holder["error"] = str(e)
                 churner = threading.Thread(target=go)
                 churner.start()
-            rec = self.tartan_run(t, "churn", "encap", "64", 1000,
-                                  ["--dst-subnets", "250", "--rate-pps", str(int(rate))],
-                                  offered_mpps=rate / 1e6)
-            if churner:
-                churner.join()
-                if "error" in holder:
-                    raise Failure(holder["error"])
-            if rec is None:
-                continue
-            rec["churn"] = {"asked_per_s": changes, **({k: holder["load"][k] for k in (
-                "applied", "failed", "rate_per_s", "latency_p99_ms")} if changes else {})}
-            self.say(f"  churn {changes}/s: {rec['churn']}")
+
+                def finish() -> dict:
+                    churner.join()
+                    if "error" in holder:
+                        raise Failure(f"the churn failed: {holder['error']}")
+                    return {"asked_per_s": changes, "first": first, "nodes": 750,
+                            **{k: holder["load"][k] for k in (
+                                "batch", "applied", "failed", "rate_per_s", "lag_max_ms",
+                                "latency_p99_ms")}}
+                return finish
+            rec = self.tartan_run(t, "churn", "encap", "64", 1000, traffic,
+                                  alongside=alongside if changes else None,
+                                  offered_mpps=rate / 1e6, flows_to=flows_to,
+                                  changes_per_s=changes)
+            if rec is not None:
+                self.say(f"  churn {changes}/s, flows to {flows_to} nodes: blocked "
+                         f"{rec['blocked_ms']:.3f} ms ({rec['forwarding_blocked_ms']:.3f} ms by "
+                         f"tartan's drops); {rec.get('churn') or 'no changes'}")
         # Churn leaves some of the moved nodes at their other public IP: put
         # them back, or decap from them later counts as unknown senders.
-        t.nodeload(["--first", "250", "--nodes", "750", "--concurrency", "8"])
+        t.nodeload(["--first", "0", "--nodes", "1000", "--concurrency", "2", "--batch", "1000"])
+
+    def bench(self, name: str, regex: str, min_time: float) -> tuple[list[dict], str]:
+        """tartan-bench's iterations (no aggregates: the median is taken
+        here, as for every figure) of the benchmarks `regex` matches,
+        --trials repetitions each, and the command."""
+        out = os.path.join(self.work, f"{name}.json")
+        cmd = [self.bin["tartan-bench"], f"--benchmark_filter={regex}",
+               f"--benchmark_min_time={min_time}",
+               f"--benchmark_repetitions={self.o.trials}",
+               f"--benchmark_out={out}", "--benchmark_out_format=json"]
+        run(cmd, timeout=600)
+        with open(out) as f:
+            benchmarks = json.load(f)["benchmarks"]
+        for b in benchmarks:
+            if b.get("error_occurred"):
+                raise Failure(f"{b['name']}: {b.get('error_message')}:\n{' '.join(cmd)}")
+        return [b for b in benchmarks if b.get("run_type", "iteration") == "iteration"], \
+            " ".join(cmd)
 
     # The engine alone: tartan-bench's encap and decap of 64 B frames in
     # bursts of 32, in process on net_ring, so no process boundary and no
-    # copies: what one worker costs per packet without the memif I/O.
+    # copies: what one worker costs per packet without the memif I/O, and
+    # BM_IoOnly, the harness's own I/O, to take away from each.
     def engine(self) -> None:
-        out = os.path.join(self.work, "bench.json")
-        cmd = [self.bin["tartan-bench"], "--benchmark_filter=^BM_Vxlan(Encap|Decap)/18$",
-               f"--benchmark_min_time={max(self.o.duration / 2, 0.1)}",
-               f"--benchmark_repetitions={self.o.trials}",
-               f"--benchmark_out={out}", "--benchmark_out_format=json"]
-        run(cmd, timeout=300)
-        with open(out) as f:
-            benchmarks = json.load(f)["benchmarks"]
         tsc_hz = next((r["tsc_hz"] for r in self.records if r.get("tsc_hz")),
                       float(report.machine()["mhz"]) * 1e6)
+        try:
+            benchmarks, command = self.bench("engine", ENGINE_BENCHMARKS,
+                                             max(self.o.duration / 2, 0.1))
+        except Failure as e:
+            self.records.append({"section": "engine", "dut": "tartan-engine", "test": "-",
+                                 "size": "64", "flows": 1, "failed": str(e)})
+            self.failures.append(f"engine: {e}")
+            return
         trials: dict[str, list[dict]] = {}
         for b in benchmarks:
-            if b.get("run_type", "iteration") != "iteration":
-                continue  # the aggregates: the median is taken below, as for every figure
             pps = b["items_per_second"]
-            test = "encap" if "Encap" in b["name"] else "decap"
-            trials.setdefault(test, []).append(
+            test, backend = ENGINE_ROWS[b["name"].split("/")[0]]
+            trials.setdefault(b["name"].split("/")[0], []).append(
                 {"section": "engine", "dut": "tartan-engine", "test": test,
-                 "backend": "vxlan", "size": "64", "flows": 1, "nodes": 1,
+                 **({"backend": backend} if backend else {}), "size": "64", "flows": 1, "nodes": 1,
+                 "benchmark": b["name"].split("/repeats")[0],
                  "busy_cycles_per_packet": tsc_hz / pps,
                  "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
                             "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
-                            "loss_ratio": 0, "tsc_hz": tsc_hz, "command": " ".join(cmd)}})
+                            "loss_ratio": 0, "tsc_hz": tsc_hz, "command": command}})
         for runs in trials.values():
             self.record(median_trial(runs))
+
+    def figure(self, name: str, once, unit: str) -> None:
+        """A figure that is not a packet rate: once()
+        returns (value, details) and runs --trials times; the median value
+        is the figure, with the min-max (self.figures). Failures as measure()'s."""
+        values, details = [], []
+        try:
+            for _ in range(self.o.trials):
+                v, d = once()
+                values.append(v)
+                details.append(d)
+        except Failure as e:
+            self.figures.append({"figure": name, "failed": str(e)})
+            self.failures.append(f"{name}: {e}")
+            self.say(f"{name}: FAILED: {str(e).splitlines()[0] if str(e) else ''}")
+            return
+        mid = sorted(range(len(values)), key=values.__getitem__)[(len(values) - 1) // 2]
+        rec = {"figure": name, "value": values[mid], "unit": unit, "min": min(values),
+               "max": max(values), "trials": values, **details[mid]}
+        self.figures.append(rec)
+        self.say(f"{name}: {rec['value']:.3f} {unit} (min-max {rec['min']:.3f}-{rec['max']:.3f} "
+                 f"of {len(values)})")
+
+    # The control plane at scale: APPLY_NODES nodes applied through the API
+    # to a fresh tartand (as a source's initial sync would), and one route
+    # change reaching the worker at 100,000 routes.
+    def control(self) -> None:
+        nodes = 10000 if self.o.smoke else APPLY_NODES
+        started = [0]
+
+        def apply_once() -> tuple[float, dict]:
+            # A fresh tartand each trial: nothing applied yet, no state kept.
+            started[0] += 1
+            t = Tartand(self.bin, self.work, "vxlan", memory_mb=768,
+                        name=f"control-{started[0]}")
+            try:
+                r = t.nodeload(["--nodes", str(nodes), "--batch", "10000", "--concurrency", "2"])
+                t.check_alive()
+            finally:
+                t.stop()
+            return r["seconds"], {"nodes": r["applied"], "rate_per_s": r["rate_per_s"],
+                                  "command": f"tartan-nodeload --nodes {nodes} --batch 10000 "
+                                             "--concurrency 2 (to a fresh tartand)"}
+        self.figure("apply_nodes", apply_once, "s")
+
+        bench: list[dict] = []
+
+        def route_change_once() -> tuple[float, dict]:
+            # One tartan-bench run has every trial (repetition): hand them out.
+            if not bench:
+                got, command = self.bench("route-change", ROUTE_CHANGE_BENCHMARK, 0.2)
+                if len(got) != self.o.trials:
+                    raise Failure(f"tartan-bench ran {len(got)} repetitions of "
+                                  f"{ROUTE_CHANGE_BENCHMARK}, not {self.o.trials}:\n{command}")
+                bench.extend({"b": b, "command": command} for b in got)
+            b = bench.pop(0)
+            if b["b"]["time_unit"] != "us":
+                raise Failure(f"{b['b']['name']}: in {b['b']['time_unit']}, expected us")
+            return b["b"]["real_time"], {"routes": 100000, "command": b["command"]}
+        self.figure("route_change_us", route_change_once, "us")
 
     # 4. The kernel's VXLAN path.
     def kernel(self) -> None:
@@ -331,7 +449,7 @@ class Suite:
     def run(self) -> None:
         started = datetime.datetime.now(datetime.timezone.utc)
         self.ensure_hugepages(768)
-        sections = self.o.only or ["testpmd", "vxlan", "udp", "engine", "kernel"]
+        sections = self.o.only or PARTS
         for s in sections:
             self.say(f"--- {s}")
             try:
@@ -341,6 +459,8 @@ class Suite:
                     self.tartan(s)
                 elif s == "engine":
                     self.engine()
+                elif s == "control":
+                    self.control()
                 elif s == "kernel":
                     self.kernel()
             except DutDied as e:
@@ -351,14 +471,15 @@ class Suite:
         doc = {"started": started.isoformat(timespec="seconds"),
                "finished": finished.isoformat(timespec="seconds"),
                "machine": report.machine(), "command": " ".join(sys.argv),
-               "options": vars(self.o), "records": self.records, "failures": self.failures}
+               "options": vars(self.o), "records": self.records, "control": self.figures,
+               "failures": self.failures}
         os.makedirs(self.o.out, exist_ok=True)
         with open(os.path.join(self.o.out, "suite.json"), "w") as f:
             json.dump(doc, f, indent=1)
         table = report.table(self.records)
         print(table)
         measured = [r for r in self.records if not r.get("failed")]
-        summary = report.summary(measured)
+        summary = report.summary(measured, [c for c in self.figures if not c.get("failed")])
         print(summary)
         # RESULTS.md and the plots show a whole run, never a part of one, nor
         # a run with a failure.
@@ -372,13 +493,35 @@ class Suite:
                           + "\n".join(f"- {f}" for f in self.failures))
 
 
-def median_trial(runs: list[dict]) -> dict:
-    """The trial with the median rate (an odd number of trials has one),
-    its busy cycles per packet replaced by the median of the trials', and
-    the spread of both: every trial's figure stays in the record."""
+def blocked_time(rec: dict) -> dict:
+    """CSIT's effective blocked time of a churn trial: the packets lost
+    (sent - received) over the offered rate, in ms; the same for tartan's
+    own drops alone, without those at the full memif ring back to the
+    generator (tx_queue_full: the generator off its CPU); and the time the
+    offered rate was not sent at all. A NIC drops what a DUT cannot take in;
+    memif pushes back instead (the generator holds the frames and falls
+    behind), and the generator shares its CPU with the control plane: the
+    shortfall says whether the offered rate was offered."""
+    r = rec["result"]
+    offered = rec["offered_mpps"] * 1e6
+    drops = rec.get("drops") or {}
+    lost = r["tx_packets"] - r["rx_packets"]
+    forwarding = sum(v for k, v in drops.items() if k != "tx_queue_full")
+    unsent = max(0.0, offered * r["duration_s"] - r["tx_packets"])
+    return {"lost_packets": lost, "forwarding_drops": forwarding,
+            "ring_full_drops": drops.get("tx_queue_full", 0),
+            "blocked_ms": lost / offered * 1e3, "forwarding_blocked_ms": forwarding / offered * 1e3,
+            "unsent_ms": unsent / offered * 1e3, "duration_s": r["duration_s"]}
+
+
+def median_trial(runs: list[dict], key=None) -> dict:
+    """The trial with the median rate, or the median `key` (an odd number
+    of trials has one), its busy cycles per packet replaced by the median of
+    the trials', and the spread of both: every trial's figure stays in the
+    record."""
     def rate(r: dict) -> float:
         return r.get("core_mpps") or r["result"]["rx_mpps"]
-    rec = dict(sorted(runs, key=rate)[(len(runs) - 1) // 2])
+    rec = dict(sorted(runs, key=key or rate)[(len(runs) - 1) // 2])
     if len(runs) > 1:
         # The spread of what came back (the table's Mpps); the kernel's
         # median trial is the one of median rate per core, its figure.
@@ -392,6 +535,10 @@ def median_trial(runs: list[dict]) -> dict:
             rec.update(busy_cycles_per_packet=statistics.median(cpps),
                        trials_busy_cycles_per_packet=[round(x, 1) for x in cpps],
                        busy_cycles_min=min(cpps), busy_cycles_max=max(cpps))
+        if key:
+            keys = [key(r) for r in runs]
+            rec.update(trials_key=[round(x, 4) for x in keys], key_min=min(keys),
+                       key_max=max(keys))
     return rec
 
 
@@ -409,7 +556,7 @@ def main() -> int:
     p.add_argument("--trials", type=int, default=None,
                    help="trials per figure, an odd number: the figure is the median trial, "
                         "shown with the min-max of all (default 5; 1 with --smoke)")
-    p.add_argument("--only", action="append", choices=["testpmd", "vxlan", "udp", "engine", "kernel"],
+    p.add_argument("--only", action="append", choices=PARTS,
                    help="run only these parts (repeatable); writes suite.json and prints the "
                         "table, but leaves RESULTS.md and the plots alone")
     p.add_argument("--smoke", action="store_true",

@@ -37,6 +37,13 @@ class NodeLoad : public ::testing::Test {
                  "--vtep-base", "172.16.0.2", "--json", fx_.dir() + "/result.json"});
     return run_command(args, std::chrono::seconds(60));
   }
+  // A churn run that must succeed, and how long it took in seconds.
+  double churn(std::vector<std::string> args) {
+    const auto start = std::chrono::steady_clock::now();
+    const CommandResult r = nodeload(std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   nlohmann::json result() {
     std::ifstream in(fx_.dir() + "/result.json");
     return nlohmann::json::parse(in);
@@ -69,11 +76,7 @@ TEST_F(NodeLoad, AppliedNodesBecomeTheSchemesRoutes) {
 TEST_F(NodeLoad, ChurnMovesNodesBetweenTwoPublicIpsAtTheRate) {
   ASSERT_EQ(nodeload({"--nodes", "10"}).exit_code, 0);
   // 1000 changes over 10 nodes: each moves 100 times, ending where it began.
-  const auto start = std::chrono::steady_clock::now();
-  const CommandResult r = nodeload({"--nodes", "10", "--churn-rate", "2000", "--duration", "0.5"});
-  const double took =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const double took = churn({"--nodes", "10", "--churn-rate", "2000", "--duration", "0.5"});
   const auto j = result();
   EXPECT_EQ(j["action"], "churn");
   EXPECT_EQ(j["applied"], 1000);
@@ -84,6 +87,27 @@ TEST_F(NodeLoad, ChurnMovesNodesBetweenTwoPublicIpsAtTheRate) {
   ASSERT_EQ(nodeload({"--nodes", "10", "--churn-rate", "100", "--duration", "0.1"}).exit_code, 0);
   EXPECT_EQ(route("10.0.2.0/24")->public_ip.str(), "173.16.0.2");
   EXPECT_EQ(route("10.0.11.0/24")->public_ip.str(), "173.16.0.11");
+}
+
+TEST_F(NodeLoad, BatchedChurnSendsBatchesOnTheRatesSchedule) {
+  ASSERT_EQ(nodeload({"--nodes", "100", "--batch", "100"}).exit_code, 0);
+  // 2000 changes over 100 nodes in ApplyNodes of 50, one every 25 ms: each
+  // node moves 20 times, ending where it began.
+  const double took =
+      churn({"--nodes", "100", "--churn-rate", "2000", "--duration", "1", "--batch", "50"});
+  const auto j = result();
+  EXPECT_EQ(j["action"], "churn");
+  EXPECT_EQ(j["batch"], 50);
+  EXPECT_EQ(j["applied"], 2000);
+  EXPECT_GE(took, 0.95) << "paced, not as fast as possible";
+  EXPECT_EQ(route("10.0.2.0/24")->public_ip.str(), "172.16.0.2");
+  // 150 changes in three batches, in order (one sender): nodes 0..49 on,
+  // nodes 50..99 on, nodes 0..49 back.
+  churn({"--nodes", "100", "--churn-rate", "1500", "--duration", "0.1", "--batch", "50",
+         "--concurrency", "1"});
+  EXPECT_EQ(route("10.0.2.0/24")->public_ip.str(), "172.16.0.2");
+  EXPECT_EQ(route("10.0.52.0/24")->public_ip.str(), "173.16.0.52");
+  EXPECT_EQ(route("10.0.101.0/24")->public_ip.str(), "173.16.0.101");
 }
 
 TEST_F(NodeLoad, RefusedOrUnroutedNodesCountAsFailures) {
@@ -106,6 +130,7 @@ TEST_F(NodeLoad, BadOptionsExitTwoNamingTheOption) {
            {{"--nodes", "0"}, "--nodes"},
            {{"--backend", "gre"}, "--backend"},
            {{"--concurrency", "100"}, "--concurrency"},
+           {{"--nodes", "10", "--churn-rate", "100", "--batch", "11"}, "--batch"},
            {{"--pod-network", "10.0.0.0"}, "--pod-network"},
            {{"--bogus"}, "--bogus"}}) {
     std::vector<std::string> argv{nodeload_binary()};

@@ -57,9 +57,25 @@ TEST(PerfSuite, SmokeRunMeasuresEveryPartAndCleansUp) {
   }
   for (const char* part :
        {"testpmd-io io -", "testpmd-macswap macswap -", "tartan encap vxlan", "tartan decap vxlan",
-        "tartan encap udp", "tartan decap udp", "kernel encap vxlan", "kernel decap vxlan"})
+        "tartan encap udp", "tartan decap udp", "kernel encap vxlan", "kernel decap vxlan",
+        "tartan-engine io -", "tartan-engine encap vxlan", "tartan-engine decap vxlan",
+        "tartan-engine encap udp", "tartan-engine decap udp", "tartan-engine encap DirectRouting"})
     EXPECT_EQ(parts.count(part), 1u) << part << " missing from " << out << "/suite.json";
+  // The control plane's figures, each a positive time.
+  std::set<std::string> figures;
+  for (const auto& fig : doc["control"]) {
+    figures.insert(fig["figure"].get<std::string>());
+    EXPECT_GT(fig["value"].get<double>(), 0) << fig["figure"];
+  }
+  EXPECT_EQ(figures, (std::set<std::string>{"apply_nodes", "route_change_us"}));
   EXPECT_NE(r.output.find("| part | DUT |"), std::string::npos) << "the table was not printed";
+  // Every target with its measured figure, the target and whether met.
+  EXPECT_NE(r.output.find("| what | measured | target | met |"), std::string::npos);
+  for (const char* target :
+       {"minus testpmd io's", "minus BM_IoOnly/18", "applied through the API",
+        "BM_RouteChangeToFirstPacket/100000", "flows to untouched nodes, 10000 route changes/s",
+        "flows to the nodes being moved, 10000 route changes/s"})
+    EXPECT_NE(r.output.find(target), std::string::npos) << target << " missing from the targets";
 
   // Nothing left behind: namespaces, DPDK runtime directories, processes.
   EXPECT_TRUE(netns_named("tpk-").empty());
