@@ -10,7 +10,19 @@
 #include "engine/log.h"
 
 namespace tartan {
-namespace {}  // namespace
+namespace {
+
+// A change of at most this many nodes logs one info line per node; a larger
+// one (a source's initial list, an ApplyNodes call) one summary line at
+// info and each node's line at debug: 100,000 lines, each its own write,
+// took longer than the change itself.
+constexpr size_t kNodesLoggedOneByOne = 16;
+
+double unix_seconds_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 bool valid_node_name(const std::string& name) {
   if (name.empty() || name.size() > 253) return false;
@@ -158,16 +170,9 @@ void NodeMirror::set_route_hook(RouteHook hook) {
   route_hook_ = std::move(hook);
 }
 
-namespace {
-
-double unix_seconds_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
-void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string& cause) {
-  last_update_seconds_ = unix_seconds_now();
+void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const std::string& cause,
+                            uint32_t level) const {
+  if (!log_enabled(level, LogComponent::kControl)) return;
   const char* what = type == NodeEvent::Type::kAdded      ? "added"
                      : type == NodeEvent::Type::kModified ? "modified"
                                                           : "deleted";
@@ -181,8 +186,11 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string
   } else {
     route = "not routed: " + node.status.reason;
   }
-  TARTAN_LOG(INFO, kControl, "node %s %s (%s): podCIDR %s, %s", node.spec.name.c_str(), what,
-             cause.c_str(), cidr.c_str(), route.c_str());
+  log_message(level, LogComponent::kControl, "node %s %s (%s): podCIDR %s, %s",
+              node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
+}
+
+void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
   log_bytes_ += node_bytes(node.spec);
   log_.push_back(NodeEvent{type, std::move(node), version_});
   // The newest event stays whatever it costs: watchers must see it.
@@ -191,7 +199,6 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string
     log_bytes_ -= node_bytes(log_.front().node.spec);
     log_.pop_front();
   }
-  if (event_hook_) event_hook_();
 }
 
 Result<NodeRecord> NodeMirror::apply(const NodeSpec& node, std::optional<uint64_t> expected_version,
@@ -222,7 +229,10 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   if (it->second.status.reason == note) return it->second;
   it->second.status.reason = note;
   it->second.resource_version = ++version_;
-  record(NodeEvent::Type::kModified, it->second, cause);
+  last_update_seconds_ = unix_seconds_now();
+  log_change(NodeEvent::Type::kModified, it->second, cause, RTE_LOG_INFO);
+  record(NodeEvent::Type::kModified, it->second);
+  if (event_hook_) event_hook_();
   return it->second;
 }
 
@@ -328,7 +338,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   return Staged{before, std::move(rec), false};
 }
 
-void NodeMirror::commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out) {
+void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeRecord>* out) {
   if (staged.unchanged) {
     if (out) out->push_back(*staged.before);
     return;
@@ -338,16 +348,19 @@ void NodeMirror::commit(Staged& staged, const std::string& cause, std::vector<No
     if (before->status.route) routed_.erase(*before->status.route);
     node_bytes_ -= node_bytes(before->spec);
   }
+  // An event the log would drop again before this change ends is not kept.
+  const bool kept_in_log = version_ - batch.first_version >= batch.events_not_kept;
   ++version_;
   if (!staged.after) {
     auto it = nodes_.find(before->spec.name);
     NodeRecord gone = std::move(it->second);
     nodes_.erase(it);
+    log_change(NodeEvent::Type::kDeleted, gone, batch.cause, batch.log_level);
     if (out) {
       out->push_back(gone);
       out->back().resource_version = version_;
     }
-    record(NodeEvent::Type::kDeleted, std::move(gone), cause);
+    if (kept_in_log) record(NodeEvent::Type::kDeleted, std::move(gone));
     return;
   }
   NodeRecord& rec = *staged.after;
@@ -357,7 +370,9 @@ void NodeMirror::commit(Staged& staged, const std::string& cause, std::vector<No
   if (out) out->push_back(rec);
   const std::string name = rec.spec.name;
   NodeRecord& kept = nodes_[name] = std::move(rec);
-  record(before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, kept, cause);
+  const NodeEvent::Type type = before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded;
+  log_change(type, kept, batch.cause, batch.log_level);
+  if (kept_in_log) record(type, kept);
 }
 
 namespace {
@@ -463,10 +478,55 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
     index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
   }
+  const size_t events = static_cast<size_t>(
+      std::count_if(staged.begin(), staged.end(), [](const Staged& s) { return !s.unchanged; }));
+  const Batch batch{cause, events <= kNodesLoggedOneByOne ? RTE_LOG_INFO : RTE_LOG_DEBUG, version_,
+                    events > settings_.event_log_size ? events - settings_.event_log_size : 0};
+  if (events > kNodesLoggedOneByOne) log_summary(staged, events, cause);
+  if (batch.events_not_kept > 0) {
+    // Every event before this change would leave the log too.
+    log_.clear();
+    log_bytes_ = 0;
+  }
   if (out) out->reserve(out->size() + staged.size());
-  for (Staged& s : staged) commit(s, cause, out);
+  for (Staged& s : staged) commit(s, batch, out);
+  if (events > 0) {
+    last_update_seconds_ = unix_seconds_now();
+    if (event_hook_) event_hook_();
+  }
   if (skipped.empty()) return {};
   return Status::invalid(skipped.substr(2));
+}
+
+void NodeMirror::log_summary(const std::vector<Staged>& staged, size_t events,
+                             const std::string& cause) const {
+  size_t added = 0, modified = 0, deleted = 0, routed = 0, unrouted = 0;
+  const NodeRecord* first_unrouted = nullptr;
+  for (const Staged& s : staged) {
+    if (s.unchanged) continue;
+    if (!s.after) {
+      ++deleted;
+      continue;
+    }
+    ++(s.before ? modified : added);
+    if (s.after->status.routed) {
+      ++routed;
+    } else if (++unrouted == 1) {
+      first_unrouted = &*s.after;
+    }
+  }
+  std::string why;
+  if (first_unrouted) {
+    why = " (the first: node " + first_unrouted->spec.name + ", " + first_unrouted->status.reason +
+          ")";
+  }
+  TARTAN_LOG(INFO, kControl,
+             "%zu nodes changed (%s): %zu added, %zu modified, %zu deleted; of those added or "
+             "modified %zu routed, %zu not routed%s; resource versions %llu to %llu; each node's "
+             "line is at debug level",
+             events, cause.c_str(), added, modified, deleted, routed, unrouted, why.c_str(),
+             static_cast<unsigned long long>(version_ + 1),
+             static_cast<unsigned long long>(version_ + events));
 }
 
 Result<uint64_t> NodeMirror::remove(const std::string& name,

@@ -75,8 +75,10 @@ class NodeMirror {
   NodeMirror(const MirrorSettings& settings, Engine& engine)
       : settings_(settings), engine_(engine) {}
 
-  // Every change is logged (one info line: node, podCIDR, route) with
-  // `cause`, what made it ("etcd lease ... put", "applied through the API").
+  // Every change is logged with `cause`, what made it ("etcd lease ...
+  // put", "applied through the API"): one info line per node (podCIDR,
+  // route), or, for a change of more than 16 nodes, one info line with the
+  // counts and each node's line at debug level.
   //
   // Create or update. `expected_version`: the node must exist at it. A node
   // that is not valid (bad annotations, podCIDR outside the network or
@@ -158,8 +160,9 @@ class NodeMirror {
     std::vector<NodeEvent> events;
   };
   WatchBatch events_after(uint64_t version, size_t max_events = SIZE_MAX) const;
-  // Called after each recorded event, under the mirror's lock: it must not
-  // call back into the mirror (watchers use it to wake up).
+  // Called once after each change that recorded events (one call of
+  // apply_all or replace_all is one change), under the mirror's lock: it
+  // must not call back into the mirror (watchers use it to wake up).
   void set_event_hook(std::function<void()> hook);
 
   // Our own podCIDR, checked against every node's.
@@ -202,7 +205,21 @@ class NodeMirror {
   void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
   // Applies `delta` to the engine and tells the route hook.
   Status program(TableDelta& delta, const std::vector<NodeStatusView>& upserted);
-  void record(NodeEvent::Type type, NodeRecord node, const std::string& cause);
+  // How one change records its events.
+  struct Batch {
+    const std::string& cause;
+    uint32_t log_level;      // of each node's line
+    uint64_t first_version;  // the mirror's version before the change
+    // The first this many events are not kept: the log would drop them
+    // again before the change ends (it holds settings_.event_log_size).
+    size_t events_not_kept;
+  };
+  void log_change(NodeEvent::Type type, const NodeRecord& node, const std::string& cause,
+                  uint32_t level) const;
+  void log_summary(const std::vector<Staged>& staged, size_t events,
+                   const std::string& cause) const;
+  // Appends an event at version_ to the log.
+  void record(NodeEvent::Type type, NodeRecord node);
   // The one path every change takes (see apply_all). `out`: the records as
   // applied, in the order of `changes`.
   Status apply_locked(const std::vector<Change>& changes, Invalid invalid, const std::string& cause,
@@ -213,7 +230,7 @@ class NodeMirror {
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
                   IndexUndo& undo);
-  void commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out);
+  void commit(Staged& staged, const Batch& batch, std::vector<NodeRecord>* out);
   Result<NodeRecord> apply_one(Change change, Invalid invalid, const std::string& cause);
 
   const MirrorSettings settings_;
