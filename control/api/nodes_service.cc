@@ -79,7 +79,7 @@ grpc::Status NodesService::ApplyNodes(grpc::ServerContext*, const v1::ApplyNodes
   if (!applied) return refused(failed, applied.status());
   out->mutable_applied()->Reserve(static_cast<int>(upserts.size()));
   for (size_t i = 0; i < upserts.size(); ++i)
-    applied_to_proto(applied->records[i], out->add_applied());
+    applied_to_proto(*applied->records[i], out->add_applied());
   out->set_resource_version(std::to_string(applied->resource_version));
   return grpc::Status::OK;
 }

@@ -190,13 +190,13 @@ void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const 
               node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
 }
 
-void NodeMirror::record(NodeEvent::Type type, NodeRecord node) {
-  log_bytes_ += node_bytes(node.spec);
+void NodeMirror::record(NodeEvent::Type type, NodeRecordRef node) {
+  log_bytes_ += node_bytes(node->spec);
   log_.push_back(NodeEvent{type, std::move(node), version_});
   // The newest event stays whatever it costs: watchers must see it.
   while (log_.size() > 1 &&
          (log_.size() > settings_.event_log_size || log_bytes_ > settings_.event_log_bytes)) {
-    log_bytes_ -= node_bytes(log_.front().node.spec);
+    log_bytes_ -= node_bytes(log_.front().node->spec);
     log_.pop_front();
   }
 }
@@ -215,10 +215,10 @@ Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cau
 }
 
 Result<NodeRecord> NodeMirror::apply_one(Change change, Invalid invalid, const std::string& cause) {
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   if (Status s = apply_locked({std::move(change)}, invalid, cause, &out, nullptr); !s.ok())
     return s;
-  return std::move(out.front());
+  return *out.front();
 }
 
 Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& note,
@@ -226,14 +226,16 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
-  if (it->second.status.reason == note) return it->second;
-  it->second.status.reason = note;
-  it->second.resource_version = ++version_;
+  if (it->second->status.reason == note) return *it->second;
+  auto noted = std::make_shared<NodeRecord>(*it->second);
+  noted->status.reason = note;
+  noted->resource_version = ++version_;
+  it->second = noted;
   last_update_seconds_ = unix_seconds_now();
-  log_change(NodeEvent::Type::kModified, it->second, cause, RTE_LOG_INFO);
-  record(NodeEvent::Type::kModified, it->second);
+  log_change(NodeEvent::Type::kModified, *noted, cause, RTE_LOG_INFO);
+  record(NodeEvent::Type::kModified, noted);
   if (event_hook_) event_hook_();
-  return it->second;
+  return *noted;
 }
 
 std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
@@ -277,9 +279,9 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
                                              "' does not exist (expected resource version " +
                                              std::to_string(*change.expected_version) + ")");
     }
-    if (existing->second.resource_version != *change.expected_version) {
+    if (existing->second->resource_version != *change.expected_version) {
       return Status(ErrorCode::kAborted, "node '" + change.name + "' is at resource version " +
-                                             std::to_string(existing->second.resource_version) +
+                                             std::to_string(existing->second->resource_version) +
                                              ", not " + std::to_string(*change.expected_version));
     }
     return {};
@@ -287,8 +289,8 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   if (change.node == nullptr) {
     if (!exists) return Status(ErrorCode::kNotFound, "node '" + change.name + "' not found");
     if (Status s = check_version(); !s.ok()) return s;
-    index_cidr(existing->second.pod_cidr, change.name, false, undo);
-    return Staged{&existing->second, std::nullopt, false};
+    index_cidr(existing->second->pod_cidr, change.name, false, undo);
+    return Staged{existing->second, std::nullopt, false};
   }
 
   const NodeSpec& node = *change.node;
@@ -312,10 +314,10 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
                            local_subnet_->str() + " (node '" + node.name + "' is this node)");
   }
   if (Status s = check_version(); !s.ok()) return s;
-  const NodeRecord* before = exists ? &existing->second : nullptr;
+  NodeRecordRef before = exists ? existing->second : nullptr;
   // Unchanged, unless a note() or the source's reason is to be replaced.
-  if (exists && existing->second.spec == node) {
-    const NodeStatusView& was = existing->second.status;
+  if (exists && before->spec == node) {
+    const NodeStatusView& was = before->status;
     if (change.unroutable ? !was.routed && was.reason == *change.unroutable
                           : !was.routed || was.reason.empty())
       return Staged{before, std::nullopt, true};
@@ -338,12 +340,12 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   return Staged{before, std::move(rec), false};
 }
 
-void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeRecord>* out) {
+void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out) {
   if (staged.unchanged) {
-    if (out) out->push_back(*staged.before);
+    if (out) out->push_back(std::move(staged.before));
     return;
   }
-  const NodeRecord* before = staged.before;
+  const NodeRecord* before = staged.before.get();
   if (before) {
     if (before->status.route) routed_.erase(*before->status.route);
     node_bytes_ -= node_bytes(before->spec);
@@ -352,27 +354,28 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   const bool kept_in_log = version_ - batch.first_version >= batch.events_not_kept;
   ++version_;
   if (!staged.after) {
-    auto it = nodes_.find(before->spec.name);
-    NodeRecord gone = std::move(it->second);
-    nodes_.erase(it);
-    log_change(NodeEvent::Type::kDeleted, gone, batch.cause, batch.log_level);
+    nodes_.erase(before->spec.name);
+    log_change(NodeEvent::Type::kDeleted, *before, batch.cause, batch.log_level);
     if (out) {
-      out->push_back(gone);
-      out->back().resource_version = version_;
+      // The caller's record is at the version of the deletion, the event's
+      // as the node was.
+      auto removed = std::make_shared<NodeRecord>(*before);
+      removed->resource_version = version_;
+      out->push_back(std::move(removed));
     }
-    if (kept_in_log) record(NodeEvent::Type::kDeleted, std::move(gone));
+    if (kept_in_log) record(NodeEvent::Type::kDeleted, std::move(staged.before));
     return;
   }
   NodeRecord& rec = *staged.after;
   if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
   rec.resource_version = version_;
   node_bytes_ += node_bytes(rec.spec);
-  if (out) out->push_back(rec);
-  const std::string name = rec.spec.name;
-  NodeRecord& kept = nodes_[name] = std::move(rec);
+  auto kept = std::make_shared<const NodeRecord>(std::move(rec));
+  nodes_.insert_or_assign(kept->spec.name, kept);
   const NodeEvent::Type type = before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded;
-  log_change(type, kept, batch.cause, batch.log_level);
-  if (kept_in_log) record(type, kept);
+  log_change(type, *kept, batch.cause, batch.log_level);
+  if (out) out->push_back(kept);
+  if (kept_in_log) record(type, std::move(kept));
 }
 
 namespace {
@@ -390,7 +393,7 @@ std::optional<Ipv4Prefix> route_named(const std::string& message) {
 }  // namespace
 
 Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid invalid,
-                                const std::string& cause, std::vector<NodeRecord>* out,
+                                const std::string& cause, std::vector<NodeRecordRef>* out,
                                 size_t* failed) {
   IndexUndo undo;
   const auto undo_index = [&] {
@@ -433,7 +436,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     if (s.unchanged) continue;
     const NodeStatusView after = s.after ? s.after->status : NodeStatusView{};
     const size_t upserts = delta.upsert_routes.size();
-    route_change(s.before, after, delta);
+    route_change(s.before.get(), after, delta);
     if (delta.upsert_routes.size() > upserts) upserted.push_back(after);
   }
   if (Status s = program(delta, upserted); !s.ok()) {
@@ -457,7 +460,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     if (!all_or_nothing) {
       std::string failures;
       for (const Change& c : changes) {
-        std::vector<NodeRecord> one;
+        std::vector<NodeRecordRef> one;
         if (Status f = apply_locked({c}, invalid, cause, out ? &one : nullptr, nullptr); !f.ok()) {
           failures += "; node '" + c.name + "': " + f.message();
         } else if (out) {
@@ -473,7 +476,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     one.after->status.route.reset();
     one.after->status.reason = s.message();
     TableDelta removal;
-    route_change(one.before, one.after->status, removal);
+    route_change(one.before.get(), one.after->status, removal);
     if (Status removed = program(removal, {}); !removed.ok()) return removed;
     if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
     index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
@@ -533,12 +536,12 @@ Result<uint64_t> NodeMirror::remove(const std::string& name,
                                     std::optional<uint64_t> expected_version,
                                     const std::string& cause) {
   std::lock_guard lock(mu_);
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   if (Status s = apply_locked({Change{nullptr, name, expected_version}}, Invalid::kRefuse, cause,
                               &out, nullptr);
       !s.ok())
     return s;
-  return out.front().resource_version;
+  return out.front()->resource_version;
 }
 
 Result<NodeMirror::Applied> NodeMirror::apply_all(const std::vector<Upsert>& upserts,
@@ -550,7 +553,7 @@ Result<NodeMirror::Applied> NodeMirror::apply_all(const std::vector<Upsert>& ups
   for (const Upsert& u : upserts)
     changes.push_back(Change{&u.node, u.node.name, u.expected_version});
   std::lock_guard lock(mu_);
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   size_t at = SIZE_MAX;
   if (Status s = apply_locked(changes, Invalid::kRefuse, cause, &out, &at); !s.ok()) {
     // Removals go first, but the caller counts upserts first.
@@ -594,7 +597,7 @@ std::optional<NodeRecord> NodeMirror::get(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string& after_name,
@@ -602,7 +605,7 @@ std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string&
   std::lock_guard lock(mu_);
   std::vector<NodeRecord> out;
   for (auto it = nodes_.upper_bound(after_name); it != nodes_.end() && out.size() < limit; ++it) {
-    out.push_back(it->second);
+    out.push_back(*it->second);
   }
   return {out, version_};
 }
@@ -669,7 +672,7 @@ std::optional<std::string> NodeMirror::node_of(const Ipv4Prefix& prefix) const {
 std::vector<NodeRecord> NodeMirror::routed() const {
   std::lock_guard lock(mu_);
   std::vector<NodeRecord> out;
-  for (const auto& [prefix, name] : routed_) out.push_back(nodes_.at(name));
+  for (const auto& [prefix, name] : routed_) out.push_back(*nodes_.at(name));
   return out;
 }
 

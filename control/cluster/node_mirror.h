@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,10 +40,14 @@ struct NodeRecord {
   std::optional<Ipv4Prefix> pod_cidr;  // the IPv4 podCIDR of spec, parsed
 };
 
+// A record never changes once in the mirror (a change is a new record):
+// the mirror, its event log and callers share it instead of copying it.
+using NodeRecordRef = std::shared_ptr<const NodeRecord>;
+
 struct NodeEvent {
   enum class Type { kAdded, kModified, kDeleted };
   Type type = Type::kAdded;
-  NodeRecord node;
+  NodeRecordRef node;
   uint64_t resource_version = 0;
 };
 
@@ -123,7 +128,7 @@ class NodeMirror {
     std::optional<uint64_t> expected_version;
   };
   struct Applied {
-    std::vector<NodeRecord> records;
+    std::vector<NodeRecordRef> records;
     uint64_t resource_version = 0;  // the mirror's, right after the change
   };
   Result<Applied> apply_all(const std::vector<Upsert>& upserts,
@@ -190,9 +195,9 @@ class NodeMirror {
   };
   // A change checked and ready to commit.
   struct Staged {
-    const NodeRecord* before = nullptr;  // in nodes_; null for a new node
-    std::optional<NodeRecord> after;     // nullopt: removed
-    bool unchanged = false;              // nothing to do: `before` stays
+    NodeRecordRef before;             // in nodes_; null for a new node
+    std::optional<NodeRecord> after;  // nullopt: removed
+    bool unchanged = false;           // nothing to do: `before` stays
   };
   // cidr_index_ entries a batch replaced while it was checked, oldest first.
   using IndexUndo =
@@ -219,24 +224,24 @@ class NodeMirror {
   void log_summary(const std::vector<Staged>& staged, size_t events,
                    const std::string& cause) const;
   // Appends an event at version_ to the log.
-  void record(NodeEvent::Type type, NodeRecord node);
+  void record(NodeEvent::Type type, NodeRecordRef node);
   // The one path every change takes (see apply_all). `out`: the records as
   // applied, in the order of `changes`.
   Status apply_locked(const std::vector<Change>& changes, Invalid invalid, const std::string& cause,
-                      std::vector<NodeRecord>* out, size_t* failed);
+                      std::vector<NodeRecordRef>* out, size_t* failed);
   Result<Staged> stage(const Change& change, Invalid invalid, const std::string& cause,
                        IndexUndo& undo);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
                   IndexUndo& undo);
-  void commit(Staged& staged, const Batch& batch, std::vector<NodeRecord>* out);
+  void commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out);
   Result<NodeRecord> apply_one(Change change, Invalid invalid, const std::string& cause);
 
   const MirrorSettings settings_;
   Engine& engine_;
   mutable std::mutex mu_;
-  std::map<std::string, NodeRecord> nodes_;
+  std::map<std::string, NodeRecordRef> nodes_;
   std::map<uint32_t, std::pair<uint32_t, std::string>>
       cidr_index_;                            // first address -> (last address, node)
   std::map<Ipv4Prefix, std::string> routed_;  // route prefix -> node

@@ -170,8 +170,8 @@ TEST(ApplyNodes, RemovalsGoFirstSoAPodCidrCanChangeHandsInOneCall) {
   const auto events = fx.daemon().mirror().events_after(2);
   ASSERT_EQ(events.events.size(), 3u);
   EXPECT_EQ(events.events[0].type, NodeEvent::Type::kDeleted);
-  EXPECT_EQ(events.events[0].node.spec.name, "node-2");
-  EXPECT_EQ(events.events[1].node.spec.name, "node-7");
+  EXPECT_EQ(events.events[0].node->spec.name, "node-2");
+  EXPECT_EQ(events.events[1].node->spec.name, "node-7");
 
   // A removal alone.
   v1::ApplyNodesRequest only_remove;
