@@ -55,18 +55,18 @@ Result<AnnotationKeys> annotation_keys(const std::string& prefix_in) {
 Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const AnnotationKeys& keys) {
   FlannelNodeInfo info;
   for (size_t i = 0; i < node.pod_cidrs.size(); ++i) {
-    const std::string field = "pod_cidrs[" + std::to_string(i) + "]";
+    const auto field = [i] { return "pod_cidrs[" + std::to_string(i) + "]"; };
     const std::string& text = node.pod_cidrs[i];
     if (auto v4 = Ipv4Prefix::parse(text)) {
-      if (info.pod_cidr) return bad(field, "a second IPv4 podCIDR '" + text + "'");
+      if (info.pod_cidr) return bad(field(), "a second IPv4 podCIDR '" + text + "'");
       info.pod_cidr = v4;
     } else if (auto v6 = Ipv6Prefix::parse(text)) {
-      if (info.pod_cidr_v6) return bad(field, "a second IPv6 podCIDR '" + text + "'");
+      if (info.pod_cidr_v6) return bad(field(), "a second IPv6 podCIDR '" + text + "'");
       info.pod_cidr_v6 = v6;
     } else if (Ipv4Prefix::parse(text, true)) {
-      return bad(field, "'" + text + "' has host bits set");
+      return bad(field(), "'" + text + "' has host bits set");
     } else {
-      return bad(field, "'" + text + "' is not a CIDR");
+      return bad(field(), "'" + text + "' is not a CIDR");
     }
   }
   const auto get = [&](const std::string& key) -> const std::string* {
@@ -89,12 +89,12 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
     }
   }
   if (const std::string* v = get(keys.backend_data)) {
-    const std::string field = annotation_field(keys.backend_data);
+    const auto field = [&keys] { return annotation_field(keys.backend_data); };
     nlohmann::json data;
     try {
       data = nlohmann::json::parse(*v);
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (5e500)
-      return bad(field, "invalid JSON '" + *v + "': " + e.what());
+      return bad(field(), "invalid JSON '" + *v + "': " + e.what());
     }
     if (data.is_object()) {
       // Go's encoding/json matches keys case-insensitively; so does this.
@@ -104,20 +104,20 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
                        [](unsigned char c) { return std::tolower(c); });
         if (lower == "vni") {
           if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
-            return bad(field, "VNI " + value.dump() + " is not a 24-bit number");
+            return bad(field(), "VNI " + value.dump() + " is not a 24-bit number");
           }
           info.vni = value.get<uint32_t>();
         } else if (lower == "vtepmac") {
           const auto mac =
               value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
-          if (!mac) return bad(field, "VtepMAC " + value.dump() + " is not a MAC address");
+          if (!mac) return bad(field(), "VtepMAC " + value.dump() + " is not a MAC address");
           if (mac->is_zero() || mac->is_multicast())
-            return bad(field, "VtepMAC " + value.dump() + " is not unicast");
+            return bad(field(), "VtepMAC " + value.dump() + " is not unicast");
           info.vtep_mac = mac;
         }
       }
     } else if (!data.is_null()) {
-      return bad(field, "expected a JSON object or null, got '" + *v + "'");
+      return bad(field(), "expected a JSON object or null, got '" + *v + "'");
     }
   }
   return info;

@@ -323,9 +323,9 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
       return Staged{before, std::nullopt, true};
   }
 
-  NodeRecord rec{node, 0, {}, std::nullopt};
+  NodeRecord rec;
+  const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
-    if (annotation_bytes(node) > kMaxAnnotationBytes) rec.spec.annotations.clear();
     rec.status.reason = bad->message();
     if (info) {
       rec.status.public_ip = info->public_ip;
@@ -335,8 +335,11 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
     rec.status = derive(node, *info);
     rec.pod_cidr = info->pod_cidr;
   }
-  if (before) index_cidr(before->pod_cidr, node.name, false, undo);
-  index_cidr(rec.pod_cidr, node.name, true, undo);
+  if (before) index_cidr(before->pod_cidr, change.name, false, undo);
+  index_cidr(rec.pod_cidr, change.name, true, undo);
+  // Last, as `node` may be moved from.
+  rec.spec = change.take ? std::move(*change.take) : node;
+  if (oversized) rec.spec.annotations.clear();
   return Staged{before, std::move(rec), false};
 }
 
@@ -544,14 +547,14 @@ Result<uint64_t> NodeMirror::remove(const std::string& name,
   return out.front()->resource_version;
 }
 
-Result<NodeMirror::Applied> NodeMirror::apply_all(const std::vector<Upsert>& upserts,
+Result<NodeMirror::Applied> NodeMirror::apply_all(std::vector<Upsert> upserts,
                                                   const std::vector<Removal>& removals,
                                                   const std::string& cause, size_t* failed) {
   std::vector<Change> changes;
   changes.reserve(upserts.size() + removals.size());
   for (const Removal& r : removals) changes.push_back(Change{nullptr, r.name, r.expected_version});
-  for (const Upsert& u : upserts)
-    changes.push_back(Change{&u.node, u.node.name, u.expected_version});
+  for (Upsert& u : upserts)
+    changes.push_back(Change{&u.node, u.node.name, u.expected_version, nullptr, &u.node});
   std::lock_guard lock(mu_);
   std::vector<NodeRecordRef> out;
   size_t at = SIZE_MAX;

@@ -118,7 +118,8 @@ class NodeMirror {
   // the records as applied, upserts then removals (a removal's record is
   // the node as it was, at the version of its deletion). On error nothing
   // changed, and `failed`, when given, is the index of the change to blame
-  // in that same order (SIZE_MAX when no one change is).
+  // in that same order (SIZE_MAX when no one change is). The mirror keeps
+  // the upserts' specs (moved, not copied).
   struct Upsert {
     NodeSpec node;
     std::optional<uint64_t> expected_version;
@@ -131,9 +132,8 @@ class NodeMirror {
     std::vector<NodeRecordRef> records;
     uint64_t resource_version = 0;  // the mirror's, right after the change
   };
-  Result<Applied> apply_all(const std::vector<Upsert>& upserts,
-                            const std::vector<Removal>& removals, const std::string& cause,
-                            size_t* failed = nullptr);
+  Result<Applied> apply_all(std::vector<Upsert> upserts, const std::vector<Removal>& removals,
+                            const std::string& cause, size_t* failed = nullptr);
   // Replaces every node with `nodes` (for sources that re-list): what is not
   // in `nodes` is removed, the rest kept as keep() keeps them, with the
   // reasons in `unroutable` (by node name), in one engine delta. When the
@@ -192,6 +192,7 @@ class NodeMirror {
     std::string name;
     std::optional<uint64_t> expected_version;
     const std::string* unroutable = nullptr;  // the source's reason (keep())
+    NodeSpec* take = nullptr;                 // `node` itself, when the mirror may move from it
   };
   // A change checked and ready to commit.
   struct Staged {
