@@ -148,7 +148,7 @@ void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& af
   }
 }
 
-Status NodeMirror::program(TableDelta& delta, const std::vector<NodeStatusView>& upserted) {
+Status NodeMirror::program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted) {
   // A podCIDR one node of a batch gives up and another takes is simply
   // replaced by the upsert.
   if (!delta.upsert_routes.empty() && !delta.remove_routes.empty()) {
@@ -160,7 +160,7 @@ Status NodeMirror::program(TableDelta& delta, const std::vector<NodeStatusView>&
   if (Status s = engine_.apply(delta); !s.ok()) return s;
   if (route_hook_) {
     for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
-    for (const NodeStatusView& after : upserted) route_hook_(*after.route, after);
+    for (const NodeStatusView* after : upserted) route_hook_(*after->route, *after);
   }
   return {};
 }
@@ -290,7 +290,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
     if (!exists) return Status(ErrorCode::kNotFound, "node '" + change.name + "' not found");
     if (Status s = check_version(); !s.ok()) return s;
     index_cidr(existing->second->pod_cidr, change.name, false, undo);
-    return Staged{existing->second, std::nullopt, false};
+    return Staged{existing->second, nullptr, false};
   }
 
   const NodeSpec& node = *change.node;
@@ -320,10 +320,11 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
     const NodeStatusView& was = before->status;
     if (change.unroutable ? !was.routed && was.reason == *change.unroutable
                           : !was.routed || was.reason.empty())
-      return Staged{before, std::nullopt, true};
+      return Staged{before, nullptr, true};
   }
 
-  NodeRecord rec;
+  auto after = std::make_shared<NodeRecord>();
+  NodeRecord& rec = *after;
   const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
     rec.status.reason = bad->message();
@@ -340,7 +341,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   // Last, as `node` may be moved from.
   rec.spec = change.take ? std::move(*change.take) : node;
   if (oversized) rec.spec.annotations.clear();
-  return Staged{before, std::move(rec), false};
+  return Staged{std::move(before), std::move(after), false};
 }
 
 void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out) {
@@ -373,7 +374,7 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
   rec.resource_version = version_;
   node_bytes_ += node_bytes(rec.spec);
-  auto kept = std::make_shared<const NodeRecord>(std::move(rec));
+  NodeRecordRef kept = std::move(staged.after);
   nodes_.insert_or_assign(kept->spec.name, kept);
   const NodeEvent::Type type = before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded;
   log_change(type, *kept, batch.cause, batch.log_level);
@@ -434,13 +435,14 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
   }
 
   TableDelta delta;
-  std::vector<NodeStatusView> upserted;
+  std::vector<const NodeStatusView*> upserted;
+  static const NodeStatusView kRemoved;
   for (const Staged& s : staged) {
     if (s.unchanged) continue;
-    const NodeStatusView after = s.after ? s.after->status : NodeStatusView{};
+    const NodeStatusView& after = s.after ? s.after->status : kRemoved;
     const size_t upserts = delta.upsert_routes.size();
     route_change(s.before.get(), after, delta);
-    if (delta.upsert_routes.size() > upserts) upserted.push_back(after);
+    if (delta.upsert_routes.size() > upserts) upserted.push_back(&after);
   }
   if (Status s = program(delta, upserted); !s.ok()) {
     // The engine refused the routes (a public IP another node's VTEP has,

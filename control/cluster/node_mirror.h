@@ -196,9 +196,9 @@ class NodeMirror {
   };
   // A change checked and ready to commit.
   struct Staged {
-    NodeRecordRef before;             // in nodes_; null for a new node
-    std::optional<NodeRecord> after;  // nullopt: removed
-    bool unchanged = false;           // nothing to do: `before` stays
+    NodeRecordRef before;               // in nodes_; null for a new node
+    std::shared_ptr<NodeRecord> after;  // null: removed; made in place, kept as is
+    bool unchanged = false;             // nothing to do: `before` stays
   };
   // cidr_index_ entries a batch replaced while it was checked, oldest first.
   using IndexUndo =
@@ -210,7 +210,7 @@ class NodeMirror {
   // Adds what moving a node from `before` to `after` takes to `delta`.
   void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
   // Applies `delta` to the engine and tells the route hook.
-  Status program(TableDelta& delta, const std::vector<NodeStatusView>& upserted);
+  Status program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted);
   // How one change records its events.
   struct Batch {
     const std::string& cause;
