@@ -186,9 +186,13 @@ std::string format_log_line(LogFormat format, std::string_view time, std::string
   return line;
 }
 
+bool log_enabled(uint32_t level, LogComponent component) {
+  return rte_log_can_log(log_types()[static_cast<int>(component)].id, level);
+}
+
 void log_message(uint32_t level, LogComponent component, const char* format, ...) {
+  if (!log_enabled(level, component)) return;
   const LogType& type = log_types()[static_cast<int>(component)];
-  if (!rte_log_can_log(type.id, level)) return;
   char line[1024];
   va_list ap;
   va_start(ap, format);

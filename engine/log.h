@@ -39,6 +39,10 @@ void install_log_stream(LogFormat format);
 std::string format_log_line(LogFormat format, std::string_view time, std::string_view level,
                             std::string_view component, std::string_view message);
 
+// Whether a line of `level` from `component` would be written: a caller
+// whose message costs something to build asks first.
+bool log_enabled(uint32_t level, LogComponent component);
+
 void log_message(uint32_t level, LogComponent component, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -154,7 +154,7 @@ class NodeWatches::Watch final : public grpc::ServerWriteReactor<v1::NodeEvent> 
     }
     const NodeEvent& ev = pending_.front();
     message_.set_type(event_type(ev.type));
-    node_to_proto(ev.node, message_.mutable_node());
+    node_to_proto(*ev.node, message_.mutable_node());
     message_.set_resource_version(std::to_string(ev.resource_version));
     pending_.pop_front();
     return true;

@@ -75,11 +75,12 @@ grpc::Status NodesService::ApplyNodes(grpc::ServerContext*, const v1::ApplyNodes
     removals.push_back(std::move(*r));
   }
   size_t failed = SIZE_MAX;
-  auto applied = mirror_.apply_all(upserts, removals, "applied through the API", &failed);
+  const size_t applies = upserts.size();
+  auto applied =
+      mirror_.apply_all(std::move(upserts), removals, "applied through the API", &failed);
   if (!applied) return refused(failed, applied.status());
-  out->mutable_applied()->Reserve(static_cast<int>(upserts.size()));
-  for (size_t i = 0; i < upserts.size(); ++i)
-    applied_to_proto(applied->records[i], out->add_applied());
+  out->mutable_applied()->Reserve(static_cast<int>(applies));
+  for (size_t i = 0; i < applies; ++i) applied_to_proto(*applied->records[i], out->add_applied());
   out->set_resource_version(std::to_string(applied->resource_version));
   return grpc::Status::OK;
 }

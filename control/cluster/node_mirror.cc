@@ -10,7 +10,19 @@
 #include "engine/log.h"
 
 namespace tartan {
-namespace {}  // namespace
+namespace {
+
+// A change of at most this many nodes logs one info line per node; a larger
+// one (a source's initial list, an ApplyNodes call) one summary line at
+// info and each node's line at debug: 100,000 lines, each its own write,
+// took longer than the change itself.
+constexpr size_t kNodesLoggedOneByOne = 16;
+
+double unix_seconds_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 bool valid_node_name(const std::string& name) {
   if (name.empty() || name.size() > 253) return false;
@@ -136,7 +148,7 @@ void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& af
   }
 }
 
-Status NodeMirror::program(TableDelta& delta, const std::vector<NodeStatusView>& upserted) {
+Status NodeMirror::program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted) {
   // A podCIDR one node of a batch gives up and another takes is simply
   // replaced by the upsert.
   if (!delta.upsert_routes.empty() && !delta.remove_routes.empty()) {
@@ -148,7 +160,7 @@ Status NodeMirror::program(TableDelta& delta, const std::vector<NodeStatusView>&
   if (Status s = engine_.apply(delta); !s.ok()) return s;
   if (route_hook_) {
     for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
-    for (const NodeStatusView& after : upserted) route_hook_(*after.route, after);
+    for (const NodeStatusView* after : upserted) route_hook_(*after->route, *after);
   }
   return {};
 }
@@ -158,16 +170,9 @@ void NodeMirror::set_route_hook(RouteHook hook) {
   route_hook_ = std::move(hook);
 }
 
-namespace {
-
-double unix_seconds_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
-void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string& cause) {
-  last_update_seconds_ = unix_seconds_now();
+void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const std::string& cause,
+                            uint32_t level) const {
+  if (!log_enabled(level, LogComponent::kControl)) return;
   const char* what = type == NodeEvent::Type::kAdded      ? "added"
                      : type == NodeEvent::Type::kModified ? "modified"
                                                           : "deleted";
@@ -181,17 +186,19 @@ void NodeMirror::record(NodeEvent::Type type, NodeRecord node, const std::string
   } else {
     route = "not routed: " + node.status.reason;
   }
-  TARTAN_LOG(INFO, kControl, "node %s %s (%s): podCIDR %s, %s", node.spec.name.c_str(), what,
-             cause.c_str(), cidr.c_str(), route.c_str());
-  log_bytes_ += node_bytes(node.spec);
+  log_message(level, LogComponent::kControl, "node %s %s (%s): podCIDR %s, %s",
+              node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
+}
+
+void NodeMirror::record(NodeEvent::Type type, NodeRecordRef node) {
+  log_bytes_ += node_bytes(node->spec);
   log_.push_back(NodeEvent{type, std::move(node), version_});
   // The newest event stays whatever it costs: watchers must see it.
   while (log_.size() > 1 &&
          (log_.size() > settings_.event_log_size || log_bytes_ > settings_.event_log_bytes)) {
-    log_bytes_ -= node_bytes(log_.front().node.spec);
+    log_bytes_ -= node_bytes(log_.front().node->spec);
     log_.pop_front();
   }
-  if (event_hook_) event_hook_();
 }
 
 Result<NodeRecord> NodeMirror::apply(const NodeSpec& node, std::optional<uint64_t> expected_version,
@@ -208,10 +215,10 @@ Result<NodeRecord> NodeMirror::keep(const NodeSpec& node, const std::string& cau
 }
 
 Result<NodeRecord> NodeMirror::apply_one(Change change, Invalid invalid, const std::string& cause) {
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   if (Status s = apply_locked({std::move(change)}, invalid, cause, &out, nullptr); !s.ok())
     return s;
-  return std::move(out.front());
+  return *out.front();
 }
 
 Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& note,
@@ -219,11 +226,16 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
-  if (it->second.status.reason == note) return it->second;
-  it->second.status.reason = note;
-  it->second.resource_version = ++version_;
-  record(NodeEvent::Type::kModified, it->second, cause);
-  return it->second;
+  if (it->second->status.reason == note) return *it->second;
+  auto noted = std::make_shared<NodeRecord>(*it->second);
+  noted->status.reason = note;
+  noted->resource_version = ++version_;
+  it->second = noted;
+  last_update_seconds_ = unix_seconds_now();
+  log_change(NodeEvent::Type::kModified, *noted, cause, RTE_LOG_INFO);
+  record(NodeEvent::Type::kModified, noted);
+  if (event_hook_) event_hook_();
+  return *noted;
 }
 
 std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
@@ -267,9 +279,9 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
                                              "' does not exist (expected resource version " +
                                              std::to_string(*change.expected_version) + ")");
     }
-    if (existing->second.resource_version != *change.expected_version) {
+    if (existing->second->resource_version != *change.expected_version) {
       return Status(ErrorCode::kAborted, "node '" + change.name + "' is at resource version " +
-                                             std::to_string(existing->second.resource_version) +
+                                             std::to_string(existing->second->resource_version) +
                                              ", not " + std::to_string(*change.expected_version));
     }
     return {};
@@ -277,8 +289,8 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   if (change.node == nullptr) {
     if (!exists) return Status(ErrorCode::kNotFound, "node '" + change.name + "' not found");
     if (Status s = check_version(); !s.ok()) return s;
-    index_cidr(existing->second.pod_cidr, change.name, false, undo);
-    return Staged{&existing->second, std::nullopt, false};
+    index_cidr(existing->second->pod_cidr, change.name, false, undo);
+    return Staged{existing->second, nullptr, false};
   }
 
   const NodeSpec& node = *change.node;
@@ -302,18 +314,19 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
                            local_subnet_->str() + " (node '" + node.name + "' is this node)");
   }
   if (Status s = check_version(); !s.ok()) return s;
-  const NodeRecord* before = exists ? &existing->second : nullptr;
+  NodeRecordRef before = exists ? existing->second : nullptr;
   // Unchanged, unless a note() or the source's reason is to be replaced.
-  if (exists && existing->second.spec == node) {
-    const NodeStatusView& was = existing->second.status;
+  if (exists && before->spec == node) {
+    const NodeStatusView& was = before->status;
     if (change.unroutable ? !was.routed && was.reason == *change.unroutable
                           : !was.routed || was.reason.empty())
-      return Staged{before, std::nullopt, true};
+      return Staged{before, nullptr, true};
   }
 
-  NodeRecord rec{node, 0, {}, std::nullopt};
+  auto after = std::make_shared<NodeRecord>();
+  NodeRecord& rec = *after;
+  const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
-    if (annotation_bytes(node) > kMaxAnnotationBytes) rec.spec.annotations.clear();
     rec.status.reason = bad->message();
     if (info) {
       rec.status.public_ip = info->public_ip;
@@ -323,41 +336,50 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
     rec.status = derive(node, *info);
     rec.pod_cidr = info->pod_cidr;
   }
-  if (before) index_cidr(before->pod_cidr, node.name, false, undo);
-  index_cidr(rec.pod_cidr, node.name, true, undo);
-  return Staged{before, std::move(rec), false};
+  if (before) index_cidr(before->pod_cidr, change.name, false, undo);
+  index_cidr(rec.pod_cidr, change.name, true, undo);
+  // Last, as `node` may be moved from.
+  rec.spec = change.take ? std::move(*change.take) : node;
+  if (oversized) rec.spec.annotations.clear();
+  return Staged{std::move(before), std::move(after), false};
 }
 
-void NodeMirror::commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out) {
+void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out) {
   if (staged.unchanged) {
-    if (out) out->push_back(*staged.before);
+    if (out) out->push_back(std::move(staged.before));
     return;
   }
-  const NodeRecord* before = staged.before;
+  const NodeRecord* before = staged.before.get();
   if (before) {
     if (before->status.route) routed_.erase(*before->status.route);
     node_bytes_ -= node_bytes(before->spec);
   }
+  // An event the log would drop again before this change ends is not kept.
+  const bool kept_in_log = version_ - batch.first_version >= batch.events_not_kept;
   ++version_;
   if (!staged.after) {
-    auto it = nodes_.find(before->spec.name);
-    NodeRecord gone = std::move(it->second);
-    nodes_.erase(it);
+    nodes_.erase(before->spec.name);
+    log_change(NodeEvent::Type::kDeleted, *before, batch.cause, batch.log_level);
     if (out) {
-      out->push_back(gone);
-      out->back().resource_version = version_;
+      // The caller's record is at the version of the deletion, the event's
+      // as the node was.
+      auto removed = std::make_shared<NodeRecord>(*before);
+      removed->resource_version = version_;
+      out->push_back(std::move(removed));
     }
-    record(NodeEvent::Type::kDeleted, std::move(gone), cause);
+    if (kept_in_log) record(NodeEvent::Type::kDeleted, std::move(staged.before));
     return;
   }
   NodeRecord& rec = *staged.after;
   if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
   rec.resource_version = version_;
   node_bytes_ += node_bytes(rec.spec);
-  if (out) out->push_back(rec);
-  const std::string name = rec.spec.name;
-  NodeRecord& kept = nodes_[name] = std::move(rec);
-  record(before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded, kept, cause);
+  NodeRecordRef kept = std::move(staged.after);
+  nodes_.insert_or_assign(kept->spec.name, kept);
+  const NodeEvent::Type type = before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded;
+  log_change(type, *kept, batch.cause, batch.log_level);
+  if (out) out->push_back(kept);
+  if (kept_in_log) record(type, std::move(kept));
 }
 
 namespace {
@@ -375,7 +397,7 @@ std::optional<Ipv4Prefix> route_named(const std::string& message) {
 }  // namespace
 
 Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid invalid,
-                                const std::string& cause, std::vector<NodeRecord>* out,
+                                const std::string& cause, std::vector<NodeRecordRef>* out,
                                 size_t* failed) {
   IndexUndo undo;
   const auto undo_index = [&] {
@@ -413,13 +435,14 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
   }
 
   TableDelta delta;
-  std::vector<NodeStatusView> upserted;
+  std::vector<const NodeStatusView*> upserted;
+  static const NodeStatusView kRemoved;
   for (const Staged& s : staged) {
     if (s.unchanged) continue;
-    const NodeStatusView after = s.after ? s.after->status : NodeStatusView{};
+    const NodeStatusView& after = s.after ? s.after->status : kRemoved;
     const size_t upserts = delta.upsert_routes.size();
-    route_change(s.before, after, delta);
-    if (delta.upsert_routes.size() > upserts) upserted.push_back(after);
+    route_change(s.before.get(), after, delta);
+    if (delta.upsert_routes.size() > upserts) upserted.push_back(&after);
   }
   if (Status s = program(delta, upserted); !s.ok()) {
     // The engine refused the routes (a public IP another node's VTEP has,
@@ -442,7 +465,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     if (!all_or_nothing) {
       std::string failures;
       for (const Change& c : changes) {
-        std::vector<NodeRecord> one;
+        std::vector<NodeRecordRef> one;
         if (Status f = apply_locked({c}, invalid, cause, out ? &one : nullptr, nullptr); !f.ok()) {
           failures += "; node '" + c.name + "': " + f.message();
         } else if (out) {
@@ -458,39 +481,84 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     one.after->status.route.reset();
     one.after->status.reason = s.message();
     TableDelta removal;
-    route_change(one.before, one.after->status, removal);
+    route_change(one.before.get(), one.after->status, removal);
     if (Status removed = program(removal, {}); !removed.ok()) return removed;
     if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
     index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
   }
+  const size_t events = static_cast<size_t>(
+      std::count_if(staged.begin(), staged.end(), [](const Staged& s) { return !s.unchanged; }));
+  const Batch batch{cause, events <= kNodesLoggedOneByOne ? RTE_LOG_INFO : RTE_LOG_DEBUG, version_,
+                    events > settings_.event_log_size ? events - settings_.event_log_size : 0};
+  if (events > kNodesLoggedOneByOne) log_summary(staged, events, cause);
+  if (batch.events_not_kept > 0) {
+    // Every event before this change would leave the log too.
+    log_.clear();
+    log_bytes_ = 0;
+  }
   if (out) out->reserve(out->size() + staged.size());
-  for (Staged& s : staged) commit(s, cause, out);
+  for (Staged& s : staged) commit(s, batch, out);
+  if (events > 0) {
+    last_update_seconds_ = unix_seconds_now();
+    if (event_hook_) event_hook_();
+  }
   if (skipped.empty()) return {};
   return Status::invalid(skipped.substr(2));
+}
+
+void NodeMirror::log_summary(const std::vector<Staged>& staged, size_t events,
+                             const std::string& cause) const {
+  size_t added = 0, modified = 0, deleted = 0, routed = 0, unrouted = 0;
+  const NodeRecord* first_unrouted = nullptr;
+  for (const Staged& s : staged) {
+    if (s.unchanged) continue;
+    if (!s.after) {
+      ++deleted;
+      continue;
+    }
+    ++(s.before ? modified : added);
+    if (s.after->status.routed) {
+      ++routed;
+    } else if (++unrouted == 1) {
+      first_unrouted = &*s.after;
+    }
+  }
+  std::string why;
+  if (first_unrouted) {
+    why = " (the first: node " + first_unrouted->spec.name + ", " + first_unrouted->status.reason +
+          ")";
+  }
+  TARTAN_LOG(INFO, kControl,
+             "%zu nodes changed (%s): %zu added, %zu modified, %zu deleted; of those added or "
+             "modified %zu routed, %zu not routed%s; resource versions %llu to %llu; each node's "
+             "line is at debug level",
+             events, cause.c_str(), added, modified, deleted, routed, unrouted, why.c_str(),
+             static_cast<unsigned long long>(version_ + 1),
+             static_cast<unsigned long long>(version_ + events));
 }
 
 Result<uint64_t> NodeMirror::remove(const std::string& name,
                                     std::optional<uint64_t> expected_version,
                                     const std::string& cause) {
   std::lock_guard lock(mu_);
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   if (Status s = apply_locked({Change{nullptr, name, expected_version}}, Invalid::kRefuse, cause,
                               &out, nullptr);
       !s.ok())
     return s;
-  return out.front().resource_version;
+  return out.front()->resource_version;
 }
 
-Result<NodeMirror::Applied> NodeMirror::apply_all(const std::vector<Upsert>& upserts,
+Result<NodeMirror::Applied> NodeMirror::apply_all(std::vector<Upsert> upserts,
                                                   const std::vector<Removal>& removals,
                                                   const std::string& cause, size_t* failed) {
   std::vector<Change> changes;
   changes.reserve(upserts.size() + removals.size());
   for (const Removal& r : removals) changes.push_back(Change{nullptr, r.name, r.expected_version});
-  for (const Upsert& u : upserts)
-    changes.push_back(Change{&u.node, u.node.name, u.expected_version});
+  for (Upsert& u : upserts)
+    changes.push_back(Change{&u.node, u.node.name, u.expected_version, nullptr, &u.node});
   std::lock_guard lock(mu_);
-  std::vector<NodeRecord> out;
+  std::vector<NodeRecordRef> out;
   size_t at = SIZE_MAX;
   if (Status s = apply_locked(changes, Invalid::kRefuse, cause, &out, &at); !s.ok()) {
     // Removals go first, but the caller counts upserts first.
@@ -534,7 +602,7 @@ std::optional<NodeRecord> NodeMirror::get(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string& after_name,
@@ -542,7 +610,7 @@ std::pair<std::vector<NodeRecord>, uint64_t> NodeMirror::list(const std::string&
   std::lock_guard lock(mu_);
   std::vector<NodeRecord> out;
   for (auto it = nodes_.upper_bound(after_name); it != nodes_.end() && out.size() < limit; ++it) {
-    out.push_back(it->second);
+    out.push_back(*it->second);
   }
   return {out, version_};
 }
@@ -609,7 +677,7 @@ std::optional<std::string> NodeMirror::node_of(const Ipv4Prefix& prefix) const {
 std::vector<NodeRecord> NodeMirror::routed() const {
   std::lock_guard lock(mu_);
   std::vector<NodeRecord> out;
-  for (const auto& [prefix, name] : routed_) out.push_back(nodes_.at(name));
+  for (const auto& [prefix, name] : routed_) out.push_back(*nodes_.at(name));
   return out;
 }
 

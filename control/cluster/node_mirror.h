@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,10 +40,14 @@ struct NodeRecord {
   std::optional<Ipv4Prefix> pod_cidr;  // the IPv4 podCIDR of spec, parsed
 };
 
+// A record never changes once in the mirror (a change is a new record):
+// the mirror, its event log and callers share it instead of copying it.
+using NodeRecordRef = std::shared_ptr<const NodeRecord>;
+
 struct NodeEvent {
   enum class Type { kAdded, kModified, kDeleted };
   Type type = Type::kAdded;
-  NodeRecord node;
+  NodeRecordRef node;
   uint64_t resource_version = 0;
 };
 
@@ -75,8 +80,10 @@ class NodeMirror {
   NodeMirror(const MirrorSettings& settings, Engine& engine)
       : settings_(settings), engine_(engine) {}
 
-  // Every change is logged (one info line: node, podCIDR, route) with
-  // `cause`, what made it ("etcd lease ... put", "applied through the API").
+  // Every change is logged with `cause`, what made it ("etcd lease ...
+  // put", "applied through the API"): one info line per node (podCIDR,
+  // route), or, for a change of more than 16 nodes, one info line with the
+  // counts and each node's line at debug level.
   //
   // Create or update. `expected_version`: the node must exist at it. A node
   // that is not valid (bad annotations, podCIDR outside the network or
@@ -111,7 +118,8 @@ class NodeMirror {
   // the records as applied, upserts then removals (a removal's record is
   // the node as it was, at the version of its deletion). On error nothing
   // changed, and `failed`, when given, is the index of the change to blame
-  // in that same order (SIZE_MAX when no one change is).
+  // in that same order (SIZE_MAX when no one change is). The mirror keeps
+  // the upserts' specs (moved, not copied).
   struct Upsert {
     NodeSpec node;
     std::optional<uint64_t> expected_version;
@@ -121,12 +129,11 @@ class NodeMirror {
     std::optional<uint64_t> expected_version;
   };
   struct Applied {
-    std::vector<NodeRecord> records;
+    std::vector<NodeRecordRef> records;
     uint64_t resource_version = 0;  // the mirror's, right after the change
   };
-  Result<Applied> apply_all(const std::vector<Upsert>& upserts,
-                            const std::vector<Removal>& removals, const std::string& cause,
-                            size_t* failed = nullptr);
+  Result<Applied> apply_all(std::vector<Upsert> upserts, const std::vector<Removal>& removals,
+                            const std::string& cause, size_t* failed = nullptr);
   // Replaces every node with `nodes` (for sources that re-list): what is not
   // in `nodes` is removed, the rest kept as keep() keeps them, with the
   // reasons in `unroutable` (by node name), in one engine delta. When the
@@ -158,8 +165,9 @@ class NodeMirror {
     std::vector<NodeEvent> events;
   };
   WatchBatch events_after(uint64_t version, size_t max_events = SIZE_MAX) const;
-  // Called after each recorded event, under the mirror's lock: it must not
-  // call back into the mirror (watchers use it to wake up).
+  // Called once after each change that recorded events (one call of
+  // apply_all or replace_all is one change), under the mirror's lock: it
+  // must not call back into the mirror (watchers use it to wake up).
   void set_event_hook(std::function<void()> hook);
 
   // Our own podCIDR, checked against every node's.
@@ -184,12 +192,13 @@ class NodeMirror {
     std::string name;
     std::optional<uint64_t> expected_version;
     const std::string* unroutable = nullptr;  // the source's reason (keep())
+    NodeSpec* take = nullptr;                 // `node` itself, when the mirror may move from it
   };
   // A change checked and ready to commit.
   struct Staged {
-    const NodeRecord* before = nullptr;  // in nodes_; null for a new node
-    std::optional<NodeRecord> after;     // nullopt: removed
-    bool unchanged = false;              // nothing to do: `before` stays
+    NodeRecordRef before;               // in nodes_; null for a new node
+    std::shared_ptr<NodeRecord> after;  // null: removed; made in place, kept as is
+    bool unchanged = false;             // nothing to do: `before` stays
   };
   // cidr_index_ entries a batch replaced while it was checked, oldest first.
   using IndexUndo =
@@ -201,25 +210,39 @@ class NodeMirror {
   // Adds what moving a node from `before` to `after` takes to `delta`.
   void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
   // Applies `delta` to the engine and tells the route hook.
-  Status program(TableDelta& delta, const std::vector<NodeStatusView>& upserted);
-  void record(NodeEvent::Type type, NodeRecord node, const std::string& cause);
+  Status program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted);
+  // How one change records its events.
+  struct Batch {
+    const std::string& cause;
+    uint32_t log_level;      // of each node's line
+    uint64_t first_version;  // the mirror's version before the change
+    // The first this many events are not kept: the log would drop them
+    // again before the change ends (it holds settings_.event_log_size).
+    size_t events_not_kept;
+  };
+  void log_change(NodeEvent::Type type, const NodeRecord& node, const std::string& cause,
+                  uint32_t level) const;
+  void log_summary(const std::vector<Staged>& staged, size_t events,
+                   const std::string& cause) const;
+  // Appends an event at version_ to the log.
+  void record(NodeEvent::Type type, NodeRecordRef node);
   // The one path every change takes (see apply_all). `out`: the records as
   // applied, in the order of `changes`.
   Status apply_locked(const std::vector<Change>& changes, Invalid invalid, const std::string& cause,
-                      std::vector<NodeRecord>* out, size_t* failed);
+                      std::vector<NodeRecordRef>* out, size_t* failed);
   Result<Staged> stage(const Change& change, Invalid invalid, const std::string& cause,
                        IndexUndo& undo);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
                   IndexUndo& undo);
-  void commit(Staged& staged, const std::string& cause, std::vector<NodeRecord>* out);
+  void commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out);
   Result<NodeRecord> apply_one(Change change, Invalid invalid, const std::string& cause);
 
   const MirrorSettings settings_;
   Engine& engine_;
   mutable std::mutex mu_;
-  std::map<std::string, NodeRecord> nodes_;
+  std::map<std::string, NodeRecordRef> nodes_;
   std::map<uint32_t, std::pair<uint32_t, std::string>>
       cidr_index_;                            // first address -> (last address, node)
   std::map<Ipv4Prefix, std::string> routed_;  // route prefix -> node

@@ -187,52 +187,50 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
   std::map<uint32_t, NextHopKey> final_key;
   size_t new_routes = 0;
   for (const RouteSpec& r : delta.upsert_routes) {
-    const std::string what = "route " + r.prefix.str();
-    if (r.prefix.len == 0)
-      return Status::invalid(what + ": prefix: a default route is not a podCIDR");
-    if (!upserted.insert(r.prefix).second)
-      return Status::invalid(what + ": given twice in one change");
-    if (removed.count(r.prefix))
-      return Status::invalid(what + ": both removed and added in one change");
+    // The message is built only for a route that is refused.
+    const auto bad = [&r](const std::string& why) {
+      return Status::invalid("route " + r.prefix.str() + ": " + why);
+    };
+    if (r.prefix.len == 0) return bad("prefix: a default route is not a podCIDR");
+    if (!upserted.insert(r.prefix).second) return bad("given twice in one change");
+    if (removed.count(r.prefix)) return bad("both removed and added in one change");
     if (local_subnet_ && local_subnet_->overlaps(r.prefix)) {
-      return Status::invalid(what + ": prefix: overlaps our own podCIDR " + local_subnet_->str());
+      return bad("prefix: overlaps our own podCIDR " + local_subnet_->str());
     }
     const BackendType expected = params_.backend;
     if (r.backend != expected) {
-      return Status::invalid(what + ": backend: " + backend_type_name(r.backend) +
-                             " node, but this node runs " + backend_type_name(expected));
+      return bad(std::string("backend: ") + backend_type_name(r.backend) +
+                 " node, but this node runs " + backend_type_name(expected));
     }
     if (r.backend == BackendType::kVxlan) {
       if (r.vni != params_.vni) {
-        return Status::invalid(what + ": vni: " + std::to_string(r.vni) + " differs from ours (" +
-                               std::to_string(params_.vni) + ")");
+        return bad("vni: " + std::to_string(r.vni) + " differs from ours (" +
+                   std::to_string(params_.vni) + ")");
       }
       if (r.vtep_mac.is_zero() || r.vtep_mac.is_multicast()) {
-        return Status::invalid(what + ": vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
+        return bad("vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
       }
     }
     const uint32_t ip = r.public_ip.value;
     if ((ip >> 24) == 0 || ip == 0xffffffff || (ip >> 28) >= 0xe || (ip >> 24) == 127) {
-      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
-                             " is not a unicast host address");
+      return bad("public_ip: " + r.public_ip.str() + " is not a unicast host address");
     }
     if (r.public_ip == our_ip)
-      return Status::invalid(what + ": public_ip: " + r.public_ip.str() + " is our own address");
+      return bad("public_ip: " + r.public_ip.str() + " is our own address");
     const bool on_link = params_.underlay.contains(r.public_ip);
     if (params_.backend == BackendType::kHostGw && !on_link) {
-      return Status::invalid(what + ": public_ip: host-gw needs " + r.public_ip.str() +
-                             " on the underlay subnet " + params_.underlay.network().str());
+      return bad("public_ip: host-gw needs " + r.public_ip.str() + " on the underlay subnet " +
+                 params_.underlay.network().str());
     }
     if (!on_link && !params_.gateway) {
-      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
-                             " is off the underlay subnet " + params_.underlay.network().str() +
-                             " and no gateway is configured");
+      return bad("public_ip: " + r.public_ip.str() + " is off the underlay subnet " +
+                 params_.underlay.network().str() + " and no gateway is configured");
     }
     const NextHopKey key = key_for(r);
     auto [it, inserted] = final_key.emplace(ip, key);
     if (!inserted && !(it->second == key)) {
-      return Status::invalid(what + ": public_ip: " + r.public_ip.str() +
-                             " is given with two different VTEPs in one change");
+      return bad("public_ip: " + r.public_ip.str() +
+                 " is given with two different VTEPs in one change");
     }
     if (auto existing = routes_.find(r.prefix); existing != routes_.end()) {
       ++leaving[existing->second.next_hop];
@@ -399,6 +397,7 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
     uint32_t acquired;
   };
   std::vector<Undo> undo;
+  undo.reserve(delta.upsert_routes.size());
   std::vector<uint32_t> to_release;
   std::set<uint32_t> touched_ips;
   auto rollback = [&](Status failure) {

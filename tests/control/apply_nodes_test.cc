@@ -6,6 +6,7 @@
 #include "tartan/v1/node.grpc.pb.h"
 #include "tests/support/api_calls.h"
 #include "tests/support/daemon_fixture.h"
+#include "tests/support/log_capture.h"
 
 namespace tartan {
 namespace {
@@ -170,8 +171,8 @@ TEST(ApplyNodes, RemovalsGoFirstSoAPodCidrCanChangeHandsInOneCall) {
   const auto events = fx.daemon().mirror().events_after(2);
   ASSERT_EQ(events.events.size(), 3u);
   EXPECT_EQ(events.events[0].type, NodeEvent::Type::kDeleted);
-  EXPECT_EQ(events.events[0].node.spec.name, "node-2");
-  EXPECT_EQ(events.events[1].node.spec.name, "node-7");
+  EXPECT_EQ(events.events[0].node->spec.name, "node-2");
+  EXPECT_EQ(events.events[1].node->spec.name, "node-7");
 
   // A removal alone.
   v1::ApplyNodesRequest only_remove;
@@ -180,6 +181,66 @@ TEST(ApplyNodes, RemovalsGoFirstSoAPodCidrCanChangeHandsInOneCall) {
   EXPECT_EQ(resp.applied_size(), 0);
   EXPECT_EQ(resp.resource_version(), "6");
   EXPECT_EQ(engine_routes(fx).count("10.244.2.0/24"), 0u);
+}
+
+// A change of a few nodes is logged node by node; a bigger one as one
+// summary line, with each node's line at debug level.
+TEST(ApplyNodes, ALargeBatchIsLoggedAsOneSummaryLineAndEachNodeAtDebugLevel) {
+  DaemonFixture fx;
+  auto stub = v1::Nodes::NewStub(fx.channel());
+  constexpr auto npos = std::string::npos;
+  {
+    testing::LogCapture log;
+    ASSERT_TRUE(apply_nodes(*stub, batch_of({flannel_node(2), flannel_node(3)})).ok());
+    const std::string text = log.text();
+    EXPECT_NE(text.find("node node-2 added (applied through the API): podCIDR 10.244.2.0/24, "
+                        "routed via 192.0.2.20"),
+              npos)
+        << text;
+    EXPECT_NE(text.find("node node-3 added (applied through the API)"), npos) << text;
+    EXPECT_EQ(text.find("nodes changed"), npos) << text;
+  }
+  std::vector<v1::Node> many;
+  for (int i = 4; i < 24; ++i) {
+    many.push_back(flannel_node(i));
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "0e:00:00:00:01:%02x", i);
+    (*many.back().mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+        std::string(R"({"VNI":1,"VtepMAC":")") + mac + R"("})";
+  }
+  many.back().mutable_annotations()->erase("flannel.alpha.coreos.com/backend-type");
+  {
+    testing::LogCapture log;
+    ASSERT_TRUE(apply_nodes(*stub, batch_of(many)).ok());
+    const std::string text = log.text();
+    EXPECT_NE(text.find("20 nodes changed (applied through the API): 20 added, 0 modified, 0 "
+                        "deleted; of those added or modified 19 routed, 1 not routed (the first: "
+                        "node node-23, no flannel.alpha.coreos.com/backend-type annotation); "
+                        "resource versions 3 to 22; each node's line is at debug level"),
+              npos)
+        << text;
+    EXPECT_EQ(text.find("node node-4 added"), npos) << "at info level: " << text;
+  }
+  // At debug level, each node's line is there as well.
+  for (v1::Node& n : many) {
+    const int i = std::stoi(n.name().substr(5)) + 20;
+    n = flannel_node(i);
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "0e:00:00:00:01:%02x", i);
+    (*n.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+        std::string(R"({"VNI":1,"VtepMAC":")") + mac + R"("})";
+  }
+  set_log_level(RTE_LOG_DEBUG);
+  testing::LogCapture log;
+  const grpc::Status s = apply_nodes(*stub, batch_of(many));
+  set_log_level(RTE_LOG_INFO);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string text = log.text();
+  EXPECT_NE(text.find("20 nodes changed (applied through the API): 20 added"), npos) << text;
+  EXPECT_NE(text.find("node node-43 added (applied through the API): podCIDR 10.244.43.0/24, "
+                      "routed via 192.0.2.61"),
+            npos)
+      << text;
 }
 
 TEST(ApplyNodes, IsBoundedInChangesAndInBytes) {

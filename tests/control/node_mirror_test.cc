@@ -242,10 +242,10 @@ TEST_F(NodeMirrorTest, ApplyAllIsAllOrNothingAndNamesTheChangeToBlame) {
                        {{"node-2", 1}}, "test");
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->records.size(), 3u);
-  EXPECT_EQ(r->records[0].spec.name, "node-3");
-  EXPECT_EQ(r->records[0].resource_version, 3u);
-  EXPECT_EQ(r->records[2].spec.name, "node-2");
-  EXPECT_EQ(r->records[2].resource_version, 2u);
+  EXPECT_EQ(r->records[0]->spec.name, "node-3");
+  EXPECT_EQ(r->records[0]->resource_version, 3u);
+  EXPECT_EQ(r->records[2]->spec.name, "node-2");
+  EXPECT_EQ(r->records[2]->resource_version, 2u);
   EXPECT_EQ(r->resource_version, 4u);
   EXPECT_EQ(where_to("10.244.2.10"), "");
   EXPECT_EQ(where_to("10.244.4.10"), "192.0.2.22 0e:00:00:00:00:04");
@@ -317,7 +317,7 @@ TEST(NodeMirrorWatch, EventsFollowChangesAndAClientTooFarBehindIsResynced) {
   auto batch = mirror.events_after(1);
   ASSERT_FALSE(batch.resync);
   ASSERT_EQ(batch.events.size(), 1u);
-  EXPECT_EQ(batch.events[0].node.spec.name, "node-3");
+  EXPECT_EQ(batch.events[0].node->spec.name, "node-3");
   EXPECT_EQ(batch.events[0].type, NodeEvent::Type::kAdded);
   ASSERT_TRUE(mirror.remove("node-2").ok());
   ASSERT_TRUE(mirror.apply(flannel_node(4)).ok());
