@@ -3,9 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <regex>
-#include <string_view>
 
 namespace tartan {
 namespace {
@@ -25,66 +23,6 @@ bool known_backend(const std::string& type) {
                                        "ipip",    "ipsec",   "alloc", "extension", "tencent-vpc",
                                        "ali-vpc", "aws-vpc", "gce"};
   return std::find(std::begin(kKnown), std::end(kKnown), type) != std::end(kKnown);
-}
-
-// {"VNI":<n>,"VtepMAC":"<mac>"} exactly as flannel_backend_data() below
-// writes it (and flanneld, with Go's json.Marshal), with a 24-bit VNI and a
-// unicast MAC: what nearly every node carries, read without building a
-// JSON document. nullopt for anything else, which read_backend_data() then
-// reads, or explains.
-std::optional<std::pair<uint32_t, MacAddr>> canonical_vxlan_data(std::string_view v) {
-  constexpr std::string_view kVni = R"({"VNI":)", kMac = R"(,"VtepMAC":")", kEnd = R"("})";
-  if (!v.starts_with(kVni)) return std::nullopt;
-  v.remove_prefix(kVni.size());
-  size_t digits = 0;
-  uint32_t vni = 0;
-  for (; digits < v.size() && digits <= 8 && std::isdigit(static_cast<unsigned char>(v[digits]));
-       ++digits)
-    vni = vni * 10 + static_cast<uint32_t>(v[digits] - '0');
-  // JSON has no leading zeros; 9 digits are past 24 bits anyway.
-  if (digits == 0 || digits > 8 || (digits > 1 && v[0] == '0') || vni > 0xffffff)
-    return std::nullopt;
-  v.remove_prefix(digits);
-  if (!v.starts_with(kMac) || !v.ends_with(kEnd)) return std::nullopt;
-  v = v.substr(kMac.size(), v.size() - kMac.size() - kEnd.size());
-  if (v.find_first_of("\"\\") != std::string_view::npos) return std::nullopt;
-  const auto mac = MacAddr::parse(v);
-  if (!mac || mac->is_zero() || mac->is_multicast()) return std::nullopt;
-  return std::pair{vni, *mac};
-}
-
-// backend-data as Go's encoding/json reads it into flannel's lease attrs.
-Status read_backend_data(const std::string& text, const std::string& field, FlannelNodeInfo& info) {
-  nlohmann::json data;
-  try {
-    data = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (5e500)
-    return bad(field, "invalid JSON '" + text + "': " + e.what());
-  }
-  if (data.is_object()) {
-    // Go's encoding/json matches keys case-insensitively; so does this.
-    for (const auto& [key, value] : data.items()) {
-      std::string lower = key;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      if (lower == "vni") {
-        if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
-          return bad(field, "VNI " + value.dump() + " is not a 24-bit number");
-        }
-        info.vni = value.get<uint32_t>();
-      } else if (lower == "vtepmac") {
-        const auto mac =
-            value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
-        if (!mac) return bad(field, "VtepMAC " + value.dump() + " is not a MAC address");
-        if (mac->is_zero() || mac->is_multicast())
-          return bad(field, "VtepMAC " + value.dump() + " is not unicast");
-        info.vtep_mac = mac;
-      }
-    }
-  } else if (!data.is_null()) {
-    return bad(field, "expected a JSON object or null, got '" + text + "'");
-  }
-  return {};
 }
 
 }  // namespace
@@ -151,12 +89,35 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
     }
   }
   if (const std::string* v = get(keys.backend_data)) {
-    if (const auto data = canonical_vxlan_data(*v)) {
-      info.vni = data->first;
-      info.vtep_mac = data->second;
-    } else if (Status s = read_backend_data(*v, annotation_field(keys.backend_data), info);
-               !s.ok()) {
-      return s;
+    const auto field = [&keys] { return annotation_field(keys.backend_data); };
+    nlohmann::json data;
+    try {
+      data = nlohmann::json::parse(*v);
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (5e500)
+      return bad(field(), "invalid JSON '" + *v + "': " + e.what());
+    }
+    if (data.is_object()) {
+      // Go's encoding/json matches keys case-insensitively; so does this.
+      for (const auto& [key, value] : data.items()) {
+        std::string lower = key;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        if (lower == "vni") {
+          if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
+            return bad(field(), "VNI " + value.dump() + " is not a 24-bit number");
+          }
+          info.vni = value.get<uint32_t>();
+        } else if (lower == "vtepmac") {
+          const auto mac =
+              value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
+          if (!mac) return bad(field(), "VtepMAC " + value.dump() + " is not a MAC address");
+          if (mac->is_zero() || mac->is_multicast())
+            return bad(field(), "VtepMAC " + value.dump() + " is not unicast");
+          info.vtep_mac = mac;
+        }
+      }
+    } else if (!data.is_null()) {
+      return bad(field(), "expected a JSON object or null, got '" + *v + "'");
     }
   }
   return info;

@@ -119,40 +119,6 @@ TEST(FlannelAnnotations, MalformedValuesNameTheField) {
             "pod_cidrs[1]: a second IPv4 podCIDR '10.244.9.0/24'");
 }
 
-// backend-data exactly as flanneld writes it is read without a JSON
-// document; every other spelling goes through the JSON parser. Both must
-// give the same answers, errors included.
-TEST(FlannelAnnotations, BackendDataReadsTheSameInFlanneldsFormAndAnyOther) {
-  const auto read = [](const std::string& data) {
-    NodeSpec n = kernel_flannel_node();
-    n.annotations["flannel.alpha.coreos.com/backend-data"] = data;
-    return read_flannel_node(n, keys());
-  };
-  const auto reads = [&](const std::string& data, uint32_t vni, const std::string& mac) {
-    const auto info = read(data);
-    ASSERT_TRUE(info.ok()) << data << ": " << info.status().message();
-    EXPECT_EQ(info->vni, vni) << data;
-    EXPECT_EQ(info->vtep_mac->str(), mac) << data;
-  };
-  const auto refuses = [&](const std::string& data, const std::string& why) {
-    const std::string message = read(data).status().message();
-    EXPECT_NE(message.find(why), std::string::npos) << data << ": " << message;
-  };
-  reads(R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e:52"})", 1, "6a:1a:3c:9f:7e:52");
-  reads(R"({"VNI":0,"VtepMAC":"6a:1a:3c:9f:7e:52"})", 0, "6a:1a:3c:9f:7e:52");
-  reads(R"({"VNI":16777215,"VtepMAC":"6A:1A:3C:9F:7E:52"})", 16777215, "6a:1a:3c:9f:7e:52");
-  reads(R"({"vni":7,"vtepmac":"6a:1a:3c:9f:7e:52"})", 7, "6a:1a:3c:9f:7e:52");
-  reads(R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e:5\u0032"})", 1, "6a:1a:3c:9f:7e:52");
-  reads(R"( {"VNI":1, "VtepMAC":"6a:1a:3c:9f:7e:52"} )", 1, "6a:1a:3c:9f:7e:52");
-  refuses(R"({"VNI":01,"VtepMAC":"6a:1a:3c:9f:7e:52"})", "invalid JSON");
-  refuses(R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e:52"}x)", "invalid JSON");
-  refuses(R"({"VNI":16777216,"VtepMAC":"6a:1a:3c:9f:7e:52"})", "VNI 16777216 is not a 24-bit");
-  refuses(R"({"VNI":123456789,"VtepMAC":"6a:1a:3c:9f:7e:52"})", "VNI 123456789 is not a 24-bit");
-  refuses(R"({"VNI":1,"VtepMAC":"01:00:5e:00:00:01"})", "is not unicast");
-  refuses(R"({"VNI":1,"VtepMAC":"00:00:00:00:00:00"})", "is not unicast");
-  refuses(R"({"VNI":1,"VtepMAC":"6a:1a:3c:9f:7e"})", "is not a MAC address");
-}
-
 TEST(FlannelAnnotations, OwnAnnotationsAreWhatFlanneldWrites) {
   const auto a =
       own_annotations(keys(), BackendType::kVxlan, 1, *MacAddr::parse("0E:2A:00:11:22:33"),
