@@ -113,20 +113,22 @@ std::string disagreements(const TunnelTemplate& t, const Bytes& frame,
   return wrong;
 }
 
-TEST(TunnelTemplate, VxlanMatchesOnExactlyTheFixedFieldsOfOurTunnelPackets) {
-  const TunnelTemplate t(context(BackendType::kVxlan, 8472));
-  const Bytes frame = vxlan_frame();
+// `frame` matches `t`, and each of its bits counts exactly when `fixed` says.
+void expect_matches_on_exactly(const TunnelTemplate& t, const Bytes& frame,
+                               const std::vector<Fixed>& fixed) {
   ASSERT_GE(frame.size(), kTunnelTemplateLen);
   EXPECT_TRUE(t.matches(frame.data()));
-  EXPECT_EQ(disagreements(t, frame, vxlan_fixed()), "");
+  EXPECT_EQ(disagreements(t, frame, fixed), "");
+}
+
+TEST(TunnelTemplate, VxlanMatchesOnExactlyTheFixedFieldsOfOurTunnelPackets) {
+  expect_matches_on_exactly(TunnelTemplate(context(BackendType::kVxlan, 8472)), vxlan_frame(),
+                            vxlan_fixed());
 }
 
 TEST(TunnelTemplate, UdpBackendMatchesOnTheOuterHeadersOnly) {
   const TunnelTemplate t(context(BackendType::kUdp, 8285));
-  const Bytes frame = udp_backend_frame();
-  ASSERT_GE(frame.size(), kTunnelTemplateLen);
-  EXPECT_TRUE(t.matches(frame.data()));
-  EXPECT_EQ(disagreements(t, frame, outer_fixed()), "");
+  expect_matches_on_exactly(t, udp_backend_frame(), outer_fixed());
   // A VXLAN packet to the udp backend's port is its payload's business.
   EXPECT_FALSE(t.matches(vxlan_frame().data()));
 }
