@@ -41,11 +41,7 @@ inline std::optional<uint16_t> common_tunnel_packet(rte_mbuf* m, const TunnelTem
     return std::nullopt;
   }
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-  const uint64_t ip_cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-  if (ip_cksum != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-      (ip_cksum == RTE_MBUF_F_RX_IP_CKSUM_BAD || raw_checksum(ip, kIpv4Len) != 0xffff)) {
-    return std::nullopt;
-  }
+  if (!ipv4_checksum_ok(m, ip, kIpv4Len, true)) return std::nullopt;
   const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
   const uint32_t end = kEthLen + uint32_t{rte_be_to_cpu_16(ip->total_length)};
   const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
@@ -68,6 +64,14 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   std::array<uint32_t, kMaxBurst> src;
   std::array<const void*, kMaxBurst> keys;
   unsigned k = 0;
+  // A tunnel packet whose outer headers checked, queued for the bulk sender
+  // lookup. The key is copied out: the trace reports it after the lookup.
+  const auto to_sender_lookup = [&](rte_mbuf* m, uint16_t l4, uint16_t udp_len) {
+    trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)});
+    src[k] = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->src_addr;
+    keys[k] = &src[k];
+    tunnel[k++] = {m, l4, udp_len};
+  };
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
@@ -78,10 +82,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     if (const auto udp_len = common_tunnel_packet(m, tunnel_template_)) {
       trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kIpv4)});
-      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)});
-      src[k] = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->src_addr;
-      keys[k] = &src[k];
-      tunnel[k++] = {m, kEthLen + kIpv4Len, *udp_len};
+      to_sender_lookup(m, kEthLen + kIpv4Len, *udp_len);
       continue;
     }
     if (rte_pktmbuf_data_len(m) < kEthLen) {
@@ -164,11 +165,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       drop(m, DropReason::kTruncated);
       continue;
     }
-    // The key is copied out: the trace reports it after the lookup.
-    trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)});
-    src[k] = ip->src_addr;
-    keys[k] = &src[k];
-    tunnel[k++] = {m, l4, udp_len};
+    to_sender_lookup(m, l4, udp_len);
   }
   if (k == 0) return;
   // flannel and the kernel accept tunnel packets from anyone; tartan only
@@ -222,8 +219,7 @@ Worker::DecapStage Worker::select_decap(const DatapathContext& ctx) {
 }
 
 bool Worker::known_sender(uint32_t src_be) const {
-  const uint32_t key = src_be;
-  return rte_hash_lookup(ctx_.tables.senders, &key) >= 0;
+  return rte_hash_lookup(ctx_.tables.senders, &src_be) >= 0;
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
