@@ -141,7 +141,7 @@ def summary(records, control=()) -> str:
                 f"<= {OWN_CYCLES}", own <= OWN_CYCLES)
     io_engine = _find(records, dut="tartan-engine", test="io")
     for r in records:
-        if r["dut"] != "tartan-engine" or r["test"] == "io" or not io_engine:
+        if r["section"] != "engine" or r["test"] == "io" or not io_engine or r.get("failed"):
             continue
         own = r["busy_cycles_per_packet"] - io_engine["busy_cycles_per_packet"]
         add(f"tartan's own cycles/pkt, engine harness: {r['benchmark']} minus "
@@ -150,21 +150,39 @@ def summary(records, control=()) -> str:
             f"{io_engine['busy_cycles_per_packet']:.0f}{spread(io_engine)} "
             f"at {r['tsc_hz'] / 1e9:.2f} GHz", f"<= {OWN_CYCLES}", own <= OWN_CYCLES)
 
-    # 2. Flat from 1 to 100,000 nodes.
+    # 2. Flat from 1 to 100,000 nodes, by the DUT's busy cycles per packet
+    # (the median of the trials, min-max beside it): tartand's worker over
+    # memif, then the engine alone. Not by Mpps: on two cores the generator
+    # shares the machine with tartand and is the limit of most of these runs,
+    # its rate moving 10-50% either way between idle runs (perf/README.md).
+    def flat(what, lo, hi):
+        q = hi["busy_cycles_per_packet"] / lo["busy_cycles_per_packet"]
+        add(what, f"{hi['busy_cycles_per_packet']:.0f}{spread(hi)} / "
+            f"{lo['busy_cycles_per_packet']:.0f}{spread(lo)} cycles/pkt = {q:.3f}",
+            f"within {FLAT_WITHIN:.0%} (1 to 100000 nodes)",
+            abs(q - 1) <= FLAT_WITHIN if hi["nodes"] >= 100000 and lo["nodes"] == 1 else None)
+
     for name in ("encap", "decap"):
         for many in (False, True):
             runs = [r for r in records if r["section"] == "table" and r["test"] == name
-                    and (r["flows"] > 1) == many]
+                    and (r["flows"] > 1) == many and not r.get("failed")
+                    and r.get("busy_cycles_per_packet")]
             if len(runs) < 2:
                 continue
             lo = min(runs, key=lambda r: r["nodes"])
             hi = max(runs, key=lambda r: r["nodes"])
-            q = hi["rx_mpps"] / lo["rx_mpps"]
-            add(f"{name} from {lo['nodes']} to {hi['nodes']} remote nodes, "
-                f"{'%d flows' % hi['flows'] if many else '1 flow'}, 64 B",
-                f"{hi['rx_mpps']:.3f} / {lo['rx_mpps']:.3f} Mpps = {q:.3f}",
-                f"within {FLAT_WITHIN:.0%} (1 to 100000 nodes)",
-                abs(q - 1) <= FLAT_WITHIN if hi["nodes"] >= 100000 and lo["nodes"] == 1 else None)
+            flat(f"{name} from {lo['nodes']} to {hi['nodes']} remote nodes, "
+                 f"{'%d flows' % hi['flows'] if many else '1 flow'}, 64 B: tartand's busy "
+                 "cycles/pkt, more nodes over 1", lo, hi)
+    for name in ("encap", "decap"):
+        runs = [r for r in records if r["section"] == "engine-table" and r["test"] == name
+                and not r.get("failed")]
+        if len(runs) < 2:
+            continue
+        lo = min(runs, key=lambda r: r["nodes"])
+        hi = max(runs, key=lambda r: r["nodes"])
+        flat(f"{name} from {lo['nodes']} to {hi['nodes']} remote nodes, engine harness, one flow "
+             f"per node: {hi['benchmark']} over {lo['benchmark']}", lo, hi)
 
     # 3. The control plane at scale.
     for c in control:

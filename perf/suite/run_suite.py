@@ -53,6 +53,11 @@ ENGINE_ROWS = {"BM_VxlanEncap": ("encap", "vxlan"), "BM_VxlanDecap": ("decap", "
                "BM_UdpBackendEncap": ("encap", "udp"), "BM_UdpBackendDecap": ("decap", "udp"),
                "BM_DirectRoutingEncap": ("encap", "DirectRouting"), "BM_IoOnly": ("io", None)}
 ENGINE_BENCHMARKS = f"^({'|'.join(ENGINE_ROWS)})/18$"
+# tartan-bench's table-size rows (every node of a table of N in turn, one
+# flow each), at 1 and at the most nodes: the 1-to-100,000-nodes target
+# without the generator.
+TABLE_ROWS = {"BM_VxlanEncapTableSize": ("encap", "vxlan"),
+              "BM_VxlanDecapTableSize": ("decap", "vxlan")}
 ROUTE_CHANGE_BENCHMARK = "^BM_RouteChangeToFirstPacket/100000$"
 
 
@@ -311,32 +316,40 @@ class Suite:
     # The engine alone: tartan-bench's encap and decap of 64 B frames in
     # bursts of 32, in process on net_ring, so no process boundary and no
     # copies: what one worker costs per packet without the memif I/O, and
-    # BM_IoOnly, the harness's own I/O, to take away from each.
+    # BM_IoOnly, the harness's own I/O, to take away from each. Then the
+    # same worker's encap and decap with 1 node and with the most nodes
+    # (section engine-table).
     def engine(self) -> None:
         tsc_hz = next((r["tsc_hz"] for r in self.records if r.get("tsc_hz")),
                       float(report.machine()["mhz"]) * 1e6)
-        try:
-            benchmarks, command = self.bench("engine", ENGINE_BENCHMARKS,
-                                             max(self.o.duration / 2, 0.1))
-        except Failure as e:
-            self.records.append({"section": "engine", "dut": "tartan-engine", "test": "-",
-                                 "size": "64", "flows": 1, "failed": str(e)})
-            self.failures.append(f"engine: {e}")
-            return
-        trials: dict[str, list[dict]] = {}
-        for b in benchmarks:
-            pps = b["items_per_second"]
-            test, backend = ENGINE_ROWS[b["name"].split("/")[0]]
-            trials.setdefault(b["name"].split("/")[0], []).append(
-                {"section": "engine", "dut": "tartan-engine", "test": test,
-                 **({"backend": backend} if backend else {}), "size": "64", "flows": 1, "nodes": 1,
-                 "benchmark": b["name"].split("/repeats")[0],
-                 "busy_cycles_per_packet": tsc_hz / pps,
-                 "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
-                            "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
-                            "loss_ratio": 0, "tsc_hz": tsc_hz, "command": command}})
-        for runs in trials.values():
-            self.record(median_trial(runs))
+        most = 1000 if self.o.smoke else 100000
+        for section, regex, rows in (
+                ("engine", ENGINE_BENCHMARKS, ENGINE_ROWS),
+                ("engine-table", f"^({'|'.join(TABLE_ROWS)})/(1|{most})$", TABLE_ROWS)):
+            try:
+                benchmarks, command = self.bench(section, regex, max(self.o.duration / 2, 0.1))
+            except Failure as e:
+                self.records.append({"section": section, "dut": "tartan-engine", "test": "-",
+                                     "size": "64", "flows": 1, "failed": str(e)})
+                self.failures.append(f"{section}: {e}")
+                continue
+            trials: dict[str, list[dict]] = {}
+            for b in benchmarks:
+                pps = b["items_per_second"]
+                name = b["name"].split("/repeats")[0]
+                family, arg = name.split("/")[:2]
+                test, backend = rows[family]
+                # A table-size row's argument is its nodes, one flow each.
+                nodes = int(arg) if section == "engine-table" else 1
+                trials.setdefault(name, []).append(
+                    {"section": section, "dut": "tartan-engine", "test": test,
+                     **({"backend": backend} if backend else {}), "size": "64", "flows": nodes,
+                     "nodes": nodes, "benchmark": name, "busy_cycles_per_packet": tsc_hz / pps,
+                     "result": {"rx_packets": b["iterations"], "rx_mpps": pps / 1e6,
+                                "tx_mpps": pps / 1e6, "rx_gbps": pps * 64 * 8 / 1e9,
+                                "loss_ratio": 0, "tsc_hz": tsc_hz, "command": command}})
+            for runs in trials.values():
+                self.record(median_trial(runs))
 
     def figure(self, name: str, once, unit: str) -> None:
         """A figure that is not a packet rate: once()

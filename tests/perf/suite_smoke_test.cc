@@ -74,7 +74,10 @@ TEST(PerfSuite, SmokeRunMeasuresEveryPartAndCleansUp) {
   for (const char* target :
        {"minus testpmd io's", "minus BM_IoOnly/18", "applied through the API",
         "BM_RouteChangeToFirstPacket/100000", "flows to untouched nodes, 10000 route changes/s",
-        "flows to the nodes being moved, 10000 route changes/s"})
+        "flows to the nodes being moved, 10000 route changes/s",
+        "remote nodes, 1 flow, 64 B: tartand's busy cycles/pkt",
+        "BM_VxlanEncapTableSize/1000 over BM_VxlanEncapTableSize/1",
+        "BM_VxlanDecapTableSize/1000 over BM_VxlanDecapTableSize/1"})
     EXPECT_NE(r.output.find(target), std::string::npos) << target << " missing from the targets";
 
   // Nothing left behind: namespaces, DPDK runtime directories, processes.
