@@ -170,6 +170,12 @@ class ForwardingTables {
   static void free_retired(void* tables, void* elements, unsigned int n);
   void update_sender(Ipv4Addr ip);
   Status fib_add(const Ipv4Prefix& prefix, uint32_t next_hop);
+  // Where next hop `id` lives: slot `id % kNextHopsPerChunk` of its chunk,
+  // allocated the first time one of its ids is used and kept until the
+  // tables go. An id (so its storage) is reused only once free_retired has
+  // run for it, after a grace period: no reader still holds the old one.
+  NextHop* next_hop_storage(uint32_t id);
+  static constexpr uint32_t kNextHopsPerChunk = 1024;
 
   TablesParams params_;
   NeighbourTable& neighbours_;
@@ -183,6 +189,7 @@ class ForwardingTables {
   std::unique_ptr<RouteTable> fib_;
   rte_hash* senders_ = nullptr;
   std::atomic<NextHop*>* slots_ = nullptr;
+  std::vector<NextHop*> next_hop_chunks_;  // see next_hop_storage
   std::vector<NextHopState> states_;
   std::vector<uint32_t> free_ids_;
   std::map<NextHopKey, uint32_t> by_key_;

@@ -119,6 +119,39 @@ TEST(FlannelAnnotations, MalformedValuesNameTheField) {
             "pod_cidrs[1]: a second IPv4 podCIDR '10.244.9.0/24'");
 }
 
+TEST(FlannelAnnotations, BackendDataKeysMatchCaseInsensitivelyTheLastWinning) {
+  const auto read = [](const std::string& data) {
+    NodeSpec n = kernel_flannel_node();
+    n.annotations["flannel.alpha.coreos.com/backend-data"] = data;
+    return read_flannel_node(n, keys());
+  };
+  // As Go's encoding/json decodes flannel's vxlanLeaseAttrs: any case, the
+  // later key overriding, other keys (nested values too) ignored.
+  auto info = read(R"({"vni":7,"Extra":{"VNI":9,"a":[1,{"VtepMAC":"x"}]},"VNI":3,)"
+                   R"("vtepmac":"0e:2a:00:11:22:33","z":null})");
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(*info->vni, 3u);
+  EXPECT_EQ(info->vtep_mac->str(), "0e:2a:00:11:22:33");
+  // A structured value where a number or a MAC belongs is shown whole.
+  EXPECT_EQ(read(R"({"VNI":{"a":[1,2]}})").status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: VNI {\"a\":[1,2]} is not a "
+            "24-bit number");
+  EXPECT_EQ(read(R"({"VtepMAC":[1]})").status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: VtepMAC [1] is not a MAC address");
+  // Not JSON wins over what the keys say; a bare value is not an object.
+  EXPECT_EQ(
+      read(R"({"VNI":-1,})")
+          .status()
+          .message()
+          .rfind(
+              "annotations[flannel.alpha.coreos.com/backend-data]: invalid JSON '{\"VNI\":-1,}': ",
+              0),
+      0u);
+  EXPECT_EQ(read("7").status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: expected a JSON object or null, "
+            "got '7'");
+}
+
 TEST(FlannelAnnotations, OwnAnnotationsAreWhatFlanneldWrites) {
   const auto a =
       own_annotations(keys(), BackendType::kVxlan, 1, *MacAddr::parse("0E:2A:00:11:22:33"),
