@@ -96,6 +96,19 @@ inline uint16_t raw_checksum(const void* data, size_t len) {
   return csum_fold(static_cast<uint32_t>(sum));
 }
 
+// Whether a 20-byte IPv4 header (no options, the common one) sums to all
+// ones: five 32-bit words and two folds, inlined where it is called. As a
+// call to raw_checksum() (built for any length) it cost decapsulation, which
+// checks two such headers per packet, about 4% of its time.
+[[gnu::always_inline]] inline bool ipv4_header20_sum_ok(const void* header) {
+  uint32_t w[5];
+  std::memcpy(w, header, sizeof w);
+  uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  return csum_fold(static_cast<uint32_t>(sum)) == 0xffff;
+}
+
 // The one's complement sum of an IPv4 pseudo header (RFC 768, RFC 793):
 // addresses, protocol and the L4 length, every term in network order;
 // unfolded. (DPDK 22.11's rte_ipv4_phdr_cksum() sums the same words one

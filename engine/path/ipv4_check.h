@@ -20,7 +20,8 @@ namespace tartan {
                                                     uint16_t ihl, bool rx_flags_apply) {
   const uint64_t cksum_flags = rx_flags_apply ? (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) : 0;
   if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return false;
-  return cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD || raw_checksum(ip, ihl) == 0xffff;
+  if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD) return true;
+  return ihl == kIpv4Len ? ipv4_header20_sum_ok(ip) : raw_checksum(ip, ihl) == 0xffff;
 }
 
 // Checks the IPv4 header at `l3_offset` and trims Ethernet padding after

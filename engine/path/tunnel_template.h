@@ -27,9 +27,11 @@ class TunnelTemplate {
   explicit TunnelTemplate(const DatapathContext& ctx);
 
   // Whether the first kTunnelTemplateLen bytes of `frame` have the fixed
-  // fields' values.
+  // fields' values. Unrolled: GCC at -O2 made the word loop a loop of four
+  // 16-byte steps with its own counter and branch.
   bool matches(const uint8_t* frame) const {
     uint64_t differ = 0;
+#pragma GCC unroll 8
     for (size_t i = 0; i < kWords; ++i) {
       uint64_t w;
       std::memcpy(&w, frame + i * sizeof w, sizeof w);

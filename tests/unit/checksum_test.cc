@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <rte_ip.h>
 
+#include <cstring>
 #include <vector>
 
 #include "engine/backends/flow_hash.h"
@@ -49,6 +50,25 @@ TEST(Checksum, RawChecksumEqualsDpdksAtEveryLengthAndAlignment) {
   // in one's complement, the last byte is the word 0x00ff.
   const std::vector<uint8_t> many_ones(200001, 0xff);
   EXPECT_EQ(raw_checksum(many_ones.data(), many_ones.size()), 0x00ff);
+}
+
+TEST(Checksum, TwentyByteHeaderCheckAgreesWithTheFullSum) {
+  // Random headers (mostly bad), each also with its checksum set right,
+  // and all-ones words where the 64-bit sum carries most.
+  std::vector<uint8_t> h(20);
+  uint32_t x = 777;
+  for (int round = 0; round < 20000; ++round) {
+    for (auto& b : h) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+    EXPECT_EQ(ipv4_header20_sum_ok(h.data()), raw_checksum(h.data(), 20) == 0xffff);
+    h[10] = h[11] = 0;
+    const uint16_t check = static_cast<uint16_t>(~raw_checksum(h.data(), 20));
+    std::memcpy(&h[10], &check, 2);
+    ASSERT_TRUE(ipv4_header20_sum_ok(h.data())) << "round " << round;
+    h[round % 20] ^= static_cast<uint8_t>(1u << (round % 8));
+    EXPECT_EQ(ipv4_header20_sum_ok(h.data()), raw_checksum(h.data(), 20) == 0xffff);
+  }
+  const std::vector<uint8_t> ones(20, 0xff);
+  EXPECT_TRUE(ipv4_header20_sum_ok(ones.data()));
 }
 
 TEST(FlowHash, SourcePortStaysInLinuxsLocalPortRange) {
