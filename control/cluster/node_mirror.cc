@@ -227,15 +227,14 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
   if (it->second->status.reason == note) return *it->second;
+  // Only the reason changes: nothing to program, published as any change.
   auto noted = std::make_shared<NodeRecord>(*it->second);
   noted->status.reason = note;
-  noted->resource_version = ++version_;
-  it->second = noted;
-  last_update_seconds_ = unix_seconds_now();
-  log_change(NodeEvent::Type::kModified, *noted, cause, RTE_LOG_INFO);
-  record(NodeEvent::Type::kModified, noted);
-  if (event_hook_) event_hook_();
-  return *noted;
+  std::vector<Staged> staged;
+  staged.push_back(Staged{it->second, std::move(noted)});
+  std::vector<NodeRecordRef> out;
+  publish(staged, cause, &out);
+  return *out.front();
 }
 
 std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
@@ -486,6 +485,13 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
     index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
   }
+  publish(staged, cause, out);
+  if (skipped.empty()) return {};
+  return Status::invalid(skipped.substr(2));
+}
+
+void NodeMirror::publish(std::vector<Staged>& staged, const std::string& cause,
+                         std::vector<NodeRecordRef>* out) {
   const size_t events = static_cast<size_t>(
       std::count_if(staged.begin(), staged.end(), [](const Staged& s) { return !s.unchanged; }));
   const Batch batch{cause, events <= kNodesLoggedOneByOne ? RTE_LOG_INFO : RTE_LOG_DEBUG, version_,
@@ -502,8 +508,6 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     last_update_seconds_ = unix_seconds_now();
     if (event_hook_) event_hook_();
   }
-  if (skipped.empty()) return {};
-  return Status::invalid(skipped.substr(2));
 }
 
 void NodeMirror::log_summary(const std::vector<Staged>& staged, size_t events,

@@ -236,6 +236,10 @@ class NodeMirror {
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
   void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
                   IndexUndo& undo);
+  // Commits a checked change's nodes as one batch: versions, logs, the
+  // event log, watchers woken once.
+  void publish(std::vector<Staged>& staged, const std::string& cause,
+               std::vector<NodeRecordRef>* out);
   void commit(Staged& staged, const Batch& batch, std::vector<NodeRecordRef>* out);
   Result<NodeRecord> apply_one(Change change, Invalid invalid, const std::string& cause);
 
