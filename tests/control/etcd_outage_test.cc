@@ -243,6 +243,8 @@ TEST(EtcdOutage, CompactionPastTheWatchRevisionReListsAndReconciles) {
                                    "10.244.4.0/24 192.0.2.24 ae:00:00:00:00:04",
                                    "10.244.5.0/24 192.0.2.25 ae:00:00:00:00:05"};
   EXPECT_TRUE(eventually([&] { return route_set(n) == want; }, 10s));
+  // The re-list programs the routes before it counts itself a sync.
+  EXPECT_TRUE(eventually([&] { return n.source().status().syncs >= 2u; }, 2s));
   EXPECT_EQ(n.source().status().compactions, 1u);
   EXPECT_EQ(n.source().status().syncs, 2u) << "one re-list after the compaction";
   EXPECT_TRUE(n.readiness().ready());
