@@ -218,8 +218,8 @@ class Reader {
 
   Ipv6Prefix ipv6_prefix(const YAML::Node& n, const std::string& key) {
     const std::string text = scalar(n, key, "an IPv6 CIDR");
-    auto p = Ipv6Prefix::parse(text);
-    if (!p) fail(n, key, "'" + text + "' is not an IPv6 CIDR");
+    auto p = parse_ipv6_cidr(text);
+    if (!p) fail(n, key, p.status().message());
     return *p;
   }
 
