@@ -39,9 +39,21 @@ struct RouteSpec {
   uint32_t vni = 1;  // vxlan: must be ours
 };
 
+// A remote node's IPv6 podCIDR and how to reach it (flannel-v6: the
+// node's public-ipv6 and backend-v6-data's VtepMAC).
+struct Route6Spec {
+  Ipv6Prefix prefix;
+  Ipv6Addr public_ip;
+  MacAddr vtep_mac;
+  BackendType backend = BackendType::kVxlan;
+  uint32_t vni = 1;
+};
+
 struct TableDelta {
   std::vector<RouteSpec> upsert_routes;   // add, or replace the route of the same prefix
   std::vector<Ipv4Prefix> remove_routes;  // must exist
+  std::vector<Route6Spec> upsert_routes6;
+  std::vector<Ipv6Prefix> remove_routes6;
   std::vector<StaticNeighbour> set_neighbours;
   std::vector<Ipv4Addr> remove_neighbours;
 };
