@@ -619,8 +619,8 @@ StatsSnapshot Engine::stats() const {
     s.ports[i].link_downs = links_[i].downs;
   }
   const NeighbourCounters& nc = neighbours_->counters();
-  s.events.arp_requests_sent = nc.requests_sent;
-  s.events.arp_learned = nc.replies_learned;
+  s.events.arp_requests_sent = nc.arp.requests_sent;
+  s.events.arp_learned = nc.arp.replies_learned;
   s.events.arp_released = nc.held_released;
   s.events.arp_held_now = neighbours_->held_packets();
   s.events.probes_sent = probes_sent_;

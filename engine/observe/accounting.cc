@@ -64,7 +64,9 @@ Accounting Engine::accounting() const {
   a.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   a.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   for (uint64_t d : a.drops) a.dropped += d;
-  a.created += nc.requests_sent + nc.announcements + probes_sent_;
+  for (const NeighbourFamilyCounters* f : {&nc.arp, &nc.nd})
+    a.created += f->requests_sent + f->announcements;
+  a.created += probes_sent_;
   a.consumed += arp_consumed_ + probe_replies_taken_;
   a.held = neighbours_->held_packets();
   a.discarded = discarded_at_stop_;
