@@ -279,9 +279,13 @@ bool NeighbourTable::build_request(const Entry& e, rte_mbuf* m) const {
   if (const auto* ip = std::get_if<Ipv4Addr>(&e.addr))
     return build_arp_request(m, params_.our_mac, params_.our_ip, *ip);
   // acquire() refuses IPv6 neighbours without our_ip6; a static one that
-  // fell back to resolution had it too, or could not have been used.
+  // fell back to resolution had it too, or could not have been used. The
+  // first request for a neighbour whose MAC is known asks that MAC
+  // (RFC 4861 7.3.3's probe); if it goes unanswered, the next asks all.
+  const bool probe = e.mac && e.requests == 1;
   return params_.our_ip6 &&
-         build_nd_solicit(m, params_.our_mac, *params_.our_ip6, std::get<Ipv6Addr>(e.addr), e.mac);
+         build_nd_solicit(m, params_.our_mac, *params_.our_ip6, std::get<Ipv6Addr>(e.addr),
+                          probe ? e.mac : std::nullopt);
 }
 
 void NeighbourTable::tick(uint64_t now_ms) {

@@ -166,8 +166,8 @@ class NeighbourTable {
   void resolved(uint32_t id, const MacAddr& mac);
   void send_request(Entry& e, uint64_t now_ms);
   // Writes the request `e` needs into `m`: a broadcast ARP request, or a
-  // neighbour solicitation (multicast, unicast to the MAC already known
-  // when refreshing, as RFC 4861 7.3.3 probes).
+  // neighbour solicitation (multicast; the first when refreshing a known
+  // MAC unicast to it, as RFC 4861 7.3.3 probes).
   bool build_request(const Entry& e, rte_mbuf* m) const;
   NeighbourFamilyCounters& family_counters(const NeighbourAddr& addr);
   void drop_held(Entry& e);

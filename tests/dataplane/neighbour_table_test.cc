@@ -108,6 +108,13 @@ TEST_F(NeighbourTableBothFamilies, Ipv6NeighbourResolvedBeforeIsRefreshedByUnica
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0], expected_solicit(kPeerMac)) << testing::hex(out[0]);
   EXPECT_EQ(table_->remove_static(kPeer6).code(), ErrorCode::kNotFound);
+  // Unanswered (the neighbour may have moved to another MAC): the next
+  // refresh asks every node again, the MAC kept meanwhile.
+  table_->tick(1 + 5000);
+  const auto again = take();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0], expected_solicit(std::nullopt)) << testing::hex(again[0]);
+  EXPECT_EQ(table_->mac_of(id), kPeerMac);
 }
 
 TEST_F(NeighbourTableBothFamilies, BothFamiliesShareIdsAndTheViewSaysWhich) {
