@@ -231,6 +231,7 @@ Status Engine::build_context() {
     return Status(ErrorCode::kResourceExhausted, "cannot allocate the neighbour table");
   NeighbourParams np;
   np.our_ip = config_.underlay.address.addr;
+  if (config_.underlay.ipv6_address) np.our_ip6 = config_.underlay.ipv6_address->addr;
   np.our_mac = ul.mac();
   np.retry_ms = dp.arp_retry_ms;
   np.max_retries = dp.arp_max_retries;
@@ -305,6 +306,8 @@ void Engine::drain_to_control() {
           if (auto arp = parse_arp(m)) neighbours_->on_arp(*arp, now);
           rte_pktmbuf_free(m);
           ++arp_consumed_;
+        } else if (m->hash.usr == kToControlNd) {
+          neighbours_->on_nd(m, w, now);
         } else if (m->hash.usr == kToControlProbe) {
           if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
             if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
@@ -619,13 +622,14 @@ StatsSnapshot Engine::stats() const {
     s.ports[i].link_downs = links_[i].downs;
   }
   const NeighbourCounters& nc = neighbours_->counters();
-  s.events.arp_requests_sent = nc.requests_sent;
-  s.events.arp_learned = nc.replies_learned;
+  s.events.arp_requests_sent = nc.arp.requests_sent;
+  s.events.arp_learned = nc.arp.replies_learned;
   s.events.arp_released = nc.held_released;
   s.events.arp_held_now = neighbours_->held_packets();
   s.events.probes_sent = probes_sent_;
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += nc.nd_drops[r];
   // What the NIC's sender filter dropped never reached a worker.
   s.drops[static_cast<size_t>(DropReason::kUnknownSender)] += flow_->spoof_drops();
   for (uint32_t id : tables_->remote_next_hop_ids()) {
