@@ -21,7 +21,8 @@ struct ConfigProblem {
 bool underlay_known(const Config& c);
 
 // Prefix length, gateway, static neighbours and Network against the
-// underlay's address. nullopt when all hold (or the address is not known).
+// underlay's address, and their IPv6 counterparts. nullopt when all hold (or the address is not
+// known).
 std::optional<ConfigProblem> check_underlay(const Config& c);
 
 }  // namespace tartan
