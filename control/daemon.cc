@@ -204,20 +204,27 @@ Status Daemon::program_host() {
   if (Status s = host_->reconcile({}); !s.ok()) return s;
   HostNetwork* h = host_.get();
   const uint16_t mtu = pod_mtu(config_.network, config_.engine.dataplane);
-  lease_->set_hook([h, mtu](const Ipv4Prefix& pod_cidr) {
-    if (Status s = h->set_local(pod_cidr, mtu); !s.ok()) {
-      TARTAN_LOG(ERR, kControl, "host side of the overlay: %s", s.message().c_str());
-    }
+  lease_->set_hook([h, mtu](const PodCidrs& cidrs) {
+    Status s;
+    if (cidrs.v4) s = h->set_local(*cidrs.v4, mtu);
+    if (s.ok() && cidrs.v6) s = h->set_local(*cidrs.v6, mtu);
+    if (!s.ok()) TARTAN_LOG(ERR, kControl, "host side of the overlay: %s", s.message().c_str());
   });
   // vxlan routes point the kernel at the remote VtepMAC, as flannel's
   // neighbour entries do; other backends need only a MAC that is not ours.
   const MacAddr own = engine_->vtep_mac();
-  mirror_->set_route_hook(
-      [h, own](const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route) {
-        const Status s =
-            route ? h->add_route(prefix, route->vtep_mac.value_or(own)) : h->remove_route(prefix);
-        if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
-      });
+  mirror_->set_route_hook([h, own](const TableDelta& applied) {
+    const auto mac = [&](const MacAddr& vtep_mac) { return vtep_mac.is_zero() ? own : vtep_mac; };
+    const auto logged = [](const Status& s) {
+      if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
+    };
+    for (const Ipv4Prefix& gone : applied.remove_routes) logged(h->remove_route(gone));
+    for (const Ipv6Prefix& gone : applied.remove_routes6) logged(h->remove_route(gone));
+    for (const RouteSpec& r : applied.upsert_routes)
+      logged(h->add_route(r.prefix, mac(r.vtep_mac)));
+    for (const Route6Spec& r : applied.upsert_routes6)
+      logged(h->add_route(r.prefix, mac(r.vtep_mac)));
+  });
   tap_watchdog_ = std::make_unique<TapWatchdog>(*engine_, tap - ports.begin(), *host_);
   return {};
 }

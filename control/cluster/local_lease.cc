@@ -74,7 +74,7 @@ Status LocalLease::set(const PodCidrs& cidrs, LeaseSource source) {
   readiness_.set("lease_acquired", true,
                  std::string(lease_source_name(source)) + " " + cidrs.str());
   readiness_.set("subnet_env_written", true, config_.subnet_file);
-  if (hook_ && cidrs.v4) hook_(*cidrs.v4);
+  if (hook_) hook_(cidrs);
   return {};
 }
 

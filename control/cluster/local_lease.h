@@ -45,9 +45,9 @@ class LocalLease {
   // flanneld leaves it, so the same subnet is asked for again.
   void clear(const std::string& reason);
 
-  // Called after each lease change with an IPv4 podCIDR took effect (the
-  // host side of the overlay follows it).
-  void set_hook(std::function<void(const Ipv4Prefix&)> hook) { hook_ = std::move(hook); }
+  // Called after each lease change took effect (the host side of the
+  // overlay follows it).
+  void set_hook(std::function<void(const PodCidrs&)> hook) { hook_ = std::move(hook); }
 
  private:
   const Config& config_;
@@ -55,7 +55,7 @@ class LocalLease {
   Readiness& readiness_;
   mutable std::mutex mu_;
   std::optional<LocalLeaseState> state_;
-  std::function<void(const Ipv4Prefix&)> hook_;
+  std::function<void(const PodCidrs&)> hook_;
 };
 
 }  // namespace tartan

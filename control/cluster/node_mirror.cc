@@ -209,17 +209,14 @@ void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& af
       [&] { return route6_of(after); }, delta.upsert_routes6, delta.remove_routes6);
 }
 
-Status NodeMirror::program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted) {
+Status NodeMirror::program(TableDelta& delta) {
   drop_replaced(delta.upsert_routes, delta.remove_routes);
   drop_replaced(delta.upsert_routes6, delta.remove_routes6);
   if (delta.upsert_routes.empty() && delta.remove_routes.empty() && delta.upsert_routes6.empty() &&
       delta.remove_routes6.empty())
     return {};
   if (Status s = engine_.apply(delta); !s.ok()) return s;
-  if (route_hook_) {
-    for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
-    for (const NodeStatusView* after : upserted) route_hook_(*after->route, *after);
-  }
+  if (route_hook_) route_hook_(delta);
   return {};
 }
 
@@ -525,16 +522,11 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
   }
 
   TableDelta delta;
-  std::vector<const NodeStatusView*> upserted;
   static const NodeStatusView kRemoved;
   for (const Staged& s : staged) {
-    if (s.unchanged) continue;
-    const NodeStatusView& after = s.after ? s.after->status : kRemoved;
-    const size_t upserts = delta.upsert_routes.size();
-    route_change(s.before.get(), after, delta);
-    if (delta.upsert_routes.size() > upserts) upserted.push_back(&after);
+    if (!s.unchanged) route_change(s.before.get(), s.after ? s.after->status : kRemoved, delta);
   }
-  if (Status s = program(delta, upserted); !s.ok()) {
+  if (Status s = program(delta); !s.ok()) {
     // The engine refused the routes (a public IP another node's VTEP has,
     // a full table).
     if (invalid == Invalid::kRefuse) {
@@ -578,7 +570,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     }
     TableDelta removal;
     route_change(one.before.get(), st, removal);
-    if (Status removed = program(removal, {}); !removed.ok()) return removed;
+    if (Status removed = program(removal); !removed.ok()) return removed;
     if (one.before) index_cidrs(*one.before, false, undo);
     index_cidrs(*one.after, true, undo);
   }

@@ -201,11 +201,10 @@ class NodeMirror {
   // Nodes routed for either family.
   std::vector<NodeRecord> routed() const;
 
-  // Called once a route is in the engine (with the node's status) or gone
-  // from it (nullopt), under the mirror's lock: keep it short. The host's
-  // routes into the overlay tap follow the engine's this way.
-  using RouteHook =
-      std::function<void(const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route)>;
+  // Called with each delta once the engine has it, under the mirror's
+  // lock: keep it short. The host's routes into the overlay tap follow the
+  // engine's this way, for both families.
+  using RouteHook = std::function<void(const TableDelta& applied)>;
   void set_route_hook(RouteHook hook);
 
  private:
@@ -241,7 +240,7 @@ class NodeMirror {
   // Adds what moving a node from `before` to `after` takes to `delta`.
   void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
   // Applies `delta` to the engine and tells the route hook.
-  Status program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted);
+  Status program(TableDelta& delta);
   // How one change records its events.
   struct Batch {
     const std::string& cause;
