@@ -2,8 +2,12 @@
 
 #include <signal.h>
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/support/files.h"
 
@@ -32,6 +36,31 @@ uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason) {
 
 std::string e2e_tool(const std::string& name) {
   return required_env("TARTAN_SOURCE_ROOT") + "/tests/e2e/tools/" + name;
+}
+
+std::string python(const std::string& tool, const std::string& args) {
+  return std::string(kPython) + " " + e2e_tool(tool) + " " + args;
+}
+
+double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes, bool ipv6) {
+  Process server(to.pod->exec({kPython, e2e_tool("tcp_stream.py"), "serve", "5201"}));
+  std::this_thread::sleep_for(300ms);
+  c.sh(*from.pod, "nstat -n");  // reset nstat's history
+  const std::string to_ip = ipv6 ? to.pod_ip_v6->str() : to.pod_ip.str();
+  const std::string sent =
+      c.sh(*from.pod, python("tcp_stream.py", "send " + to_ip + " 5201 " + std::to_string(bytes)),
+           600s)
+          .output;
+  const std::string nstat = c.sh(*from.pod, "nstat -az TcpRetransSegs TcpOutSegs").output;
+  EXPECT_TRUE(server.wait(60s).has_value()) << server.output();
+  EXPECT_EQ(server.output(), sent) << "bytes and SHA-256 at the receiver vs the sender";
+  EXPECT_EQ(sent.substr(0, sent.find(' ')), std::to_string(bytes));
+  std::smatch m;
+  uint64_t retrans = 0, out = 1;
+  if (std::regex_search(nstat, m, std::regex(R"(TcpRetransSegs\s+(\d+))")))
+    retrans = std::stoull(m[1]);
+  if (std::regex_search(nstat, m, std::regex(R"(TcpOutSegs\s+(\d+))"))) out = std::stoull(m[1]);
+  return static_cast<double>(retrans) / static_cast<double>(out);
 }
 
 Cluster::Cluster(const std::string& tag, bool dual_stack) : tag_(tag), dual_stack_(dual_stack) {
@@ -168,16 +197,19 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                                       const std::string& overlay, const std::string& control_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
-  const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
-                               (direct_routing ? ", DirectRouting: true" : "") + "}}";
+  const std::string net_conf =
+      "{Network: 10.244.0.0/16, " +
+      std::string(dual_stack_ ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
+      "Backend: {Type: " + backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
   write_file(n->dir + "/tartan.yaml",
              "eal: {hugepages: off, memory_mb: 256}\n"
              "ports:\n"
              // An af_packet ring as deep as a NIC's (its default, 512 frames,
              // overflows whenever the 2-core host deschedules the worker).
              "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096', address: " +
-                 n->public_ip.str() +
-                 "/24}\n"
+                 n->public_ip.str() + "/24" +
+                 (n->public_ipv6 ? ", ipv6_address: '" + n->public_ipv6->str() + "/64'" : "") +
+                 "}\n"
                  "  overlay: [{name: flannel.1, device: '" +
                  overlay +
                  "0,iface=flannel.1'}]\n"
@@ -194,6 +226,7 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                  "}\n"
                  "lease: {source: static, subnet: " +
                  n->pod_cidr.str() +
+                 (n->pod_cidr_v6 ? ", subnet_v6: '" + n->pod_cidr_v6->str() + "'" : "") +
                  "}\n"
                  "subnet_file: " +
                  n->dir + "/subnet.env\n");
@@ -208,6 +241,7 @@ void Cluster::start_tartand(ClusterNode& n) {
   }
   const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
   n.vtep_mac = lease.at("vtep_mac").get<std::string>();
+  if (n.public_ipv6) n.vtep_mac_v6 = lease.at("vtep_mac_v6").get<std::string>();
 }
 
 std::vector<std::string> Cluster::tartand_command(const ClusterNode& n) const {

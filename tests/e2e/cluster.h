@@ -135,4 +135,14 @@ uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);
 // The path of a helper script in tests/e2e/tools.
 std::string e2e_tool(const std::string& name);
 
+inline constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-scapy lives
+// The command line running tools/<tool> with `args`.
+std::string python(const std::string& tool, const std::string& args);
+
+// Sends `bytes` over TCP from `from`'s pod to `to`'s (to its IPv6 address
+// with `ipv6`) and checks what arrived; returns the sender's retransmitted
+// segments per sent segment.
+double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes,
+                    bool ipv6 = false);
+
 }  // namespace tartan::testing

@@ -12,6 +12,7 @@ namespace {
 using testing::all_replied;
 using testing::Cluster;
 using testing::ClusterNode;
+using testing::tcp_transfer;
 
 // The reference the tartan nodes are held to: two kernel nodes set up as
 // flanneld sets up a dual-stack node reach each other's pods over both
@@ -30,6 +31,43 @@ TEST(KernelDualStack, PodsReachEachOtherOverIpv4AndOverFlannelV6) {
   EXPECT_EQ(c.sh(*a.ns, "cat /sys/class/net/flannel-v6.1/mtu").output, "1430\n");
   const std::string route = c.sh(*a.ns, "ip -6 route show fd00:10:244:2::/64").output;
   EXPECT_NE(route.find("via fd00:10:244:2:: dev flannel-v6.1"), std::string::npos) << route;
+}
+
+// A kernel-flannel dual-stack node and a tartan one: pods reach each other
+// over IPv4 through flannel.1 and over IPv6 through flannel-v6.1, with the
+// hop limits of a kernel-flannel path, and TCP over IPv6 arrives intact.
+class KernelAndTartanDualStack : public ::testing::Test {
+ protected:
+  KernelAndTartanDualStack() : c("dk", true) {}
+  void SetUp() override {
+    kernel = &c.add_kernel_node(1);
+    tartan = &c.add_tartan_node(2);
+    c.connect(*kernel, *tartan);
+  }
+  Cluster c;
+  ClusterNode* kernel = nullptr;
+  ClusterNode* tartan = nullptr;
+};
+
+TEST_F(KernelAndTartanDualStack, PodsPingBothWaysOverBothFamilies) {
+  const std::string there = ping6(c, *tartan, *kernel);
+  EXPECT_TRUE(all_replied(there)) << there << tartan->tartand->output()
+                                  << c.tartanctl(*tartan, {"stats"}).output;
+  EXPECT_NE(there.find("ttl=62"), std::string::npos) << there;
+  const std::string back = ping6(c, *kernel, *tartan);
+  EXPECT_TRUE(all_replied(back)) << back;
+  EXPECT_NE(back.find("ttl=62"), std::string::npos) << back;
+  EXPECT_TRUE(all_replied(ping(c, *tartan, *kernel)));
+  EXPECT_TRUE(all_replied(ping(c, *kernel, *tartan)));
+  const std::string routes = c.tartanctl(*tartan, {"routes"}).output;
+  EXPECT_NE(routes.find("fd00:10:244:1::/64"), std::string::npos) << routes;
+}
+
+TEST_F(KernelAndTartanDualStack, TcpOverIpv6ArrivesIntactBothWays) {
+  EXPECT_LT(tcp_transfer(c, *tartan, *kernel, 16 << 20, true), 0.01)
+      << c.tartanctl(*tartan, {"stats"}).output;
+  EXPECT_LT(tcp_transfer(c, *kernel, *tartan, 16 << 20, true), 0.01)
+      << c.tartanctl(*tartan, {"stats"}).output;
 }
 
 }  // namespace
