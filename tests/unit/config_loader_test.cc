@@ -570,12 +570,13 @@ TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
                                  {"    ipv6_gateway: 2001:db8::1\n", ""}})),
             "t.yaml: ports.underlay.ipv6_address: required with network.EnableIPv6 (our underlay "
             "IPv6 address and its prefix, e.g. 2001:db8::10/64)");
-  EXPECT_EQ(error_of(dual_stack({{"ipv6_gateway: 2001:db8::1", "ipv6_gateway: 2001:db9::1"}})),
-            "t.yaml: ports.underlay.ipv6_gateway: 2001:db9::1 is not inside the underlay's IPv6 "
-            "subnet 2001:db8::/64");
+  EXPECT_EQ(
+      error_of(dual_stack({{"ipv6_gateway: 2001:db8::1", "ipv6_gateway: 2001:db9::1"}})),
+      "t.yaml:10:19: ports.underlay.ipv6_gateway: 2001:db9::1 is not inside the underlay's IPv6 "
+      "subnet 2001:db8::/64");
   EXPECT_EQ(
       error_of(dual_stack({{"ipv6_address: 2001:db8::10/64", "ipv6_address: 2001:db8::10/0"}})),
-      "t.yaml:7:19: ports.underlay.ipv6_address: prefix length must be 1..127");
+      "t.yaml:9:19: ports.underlay.ipv6_address: prefix length must be 1..127");
   EXPECT_NE(
       error_of(dual_stack({{"IPv6Network: fd00:10:244::/56", "IPv6Network: 2001:db8::/56"},
                            {"subnet_v6: fd00:10:244:1::/64", "subnet_v6: 2001:db8:0:1::/64"}}))
@@ -583,24 +584,24 @@ TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
                 "(ports.underlay.ipv6_address)"),
       std::string::npos);
   EXPECT_EQ(error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:99::/64"}})),
-            "t.yaml:24:14: lease.subnet_v6: fd00:99::/64 is outside network.IPv6Network "
+            "t.yaml:25:14: lease.subnet_v6: fd00:99::/64 is outside network.IPv6Network "
             "fd00:10:244::/56");
   EXPECT_EQ(
       error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:10:244:100::/56"}})),
-      "t.yaml:24:14: lease.subnet_v6: fd00:10:244:100::/56 is outside network.IPv6Network "
+      "t.yaml:25:14: lease.subnet_v6: fd00:10:244:100::/56 is outside network.IPv6Network "
       "fd00:10:244::/56");
   EXPECT_EQ(
       error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:10:244:1::/80"}})),
-      "t.yaml:24:14: lease.subnet_v6: fd00:10:244:1::/80 is not a /64 (network.IPv6SubnetLen)");
+      "t.yaml:25:14: lease.subnet_v6: fd00:10:244:1::/80 is not a /64 (network.IPv6SubnetLen)");
   EXPECT_EQ(error_of(dual_stack({{"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
-            "t.yaml:22:3: lease.subnet_v6: required with lease.source static and "
+            "t.yaml:23:3: lease.subnet_v6: required with lease.source static and "
             "network.EnableIPv6 (our IPv6 podCIDR, e.g. fd00:10:244:1::/64)");
   EXPECT_EQ(error_of(with("  subnet: 10.244.1.0/24\n",
                           "  subnet: 10.244.1.0/24\n  subnet_v6: fd00:10:244:1::/64\n")),
-            "t.yaml:24:14: lease.subnet_v6: network.EnableIPv6 is false");
+            "t.yaml:21:14: lease.subnet_v6: network.EnableIPv6 is false");
   // flannel's udp backend has no IPv6 device.
   EXPECT_EQ(error_of(dual_stack({{"Type: vxlan", "Type: udp"}})),
-            "t.yaml:17:3: network.Backend.Type: the udp backend is IPv4 only (as in flannel): use "
+            "t.yaml:21:11: network.Backend.Type: the udp backend is IPv4 only (as in flannel): use "
             "vxlan or host-gw with EnableIPv6");
 }
 
@@ -632,7 +633,7 @@ TEST(ConfigDualStack, AnIpv6OnlyNetworkTakesAnIpv6LeaseAlone) {
   EXPECT_FALSE(c->lease.subnet);
   EXPECT_EQ(c->engine.ports[1].mtu, 1430) << "the IPv6 overlay's MTU alone";
   EXPECT_EQ(error_of(dual_stack({{"  Network: 10.244.0.0/16\n", "  EnableIPv4: false\n"}})),
-            "t.yaml:22:11: lease.subnet: network.EnableIPv4 is false: no IPv4 podCIDR");
+            "t.yaml:24:11: lease.subnet: network.EnableIPv4 is false: no IPv4 podCIDR");
 }
 
 // The one gate left for issue 14: the config loads, tartand itself refuses
@@ -650,12 +651,12 @@ TEST(ConfigDualStack, TartandRefusesToStartWithIpv6UntilTheEngineHasIt) {
 }
 
 TEST(ConfigDualStack, EtcdLeasesWithIpv6AreRefusedClearly) {
-  EXPECT_EQ(
-      error_of(dual_stack({{"source: static", "source: etcd"},
-                           {"  subnet: 10.244.1.0/24\n", ""},
-                           {"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
-      "t.yaml: network.EnableIPv6: IPv6 leases on etcd are not implemented by tartan yet (use "
-      "lease.source kube, static or grpc for dual stack)");
+  EXPECT_EQ(error_of(dual_stack({{"source: static", "source: etcd"},
+                                 {"  subnet: 10.244.1.0/24\n", ""},
+                                 {"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
+            "t.yaml:18:15: network.EnableIPv6: IPv6 leases on etcd are not implemented by tartan "
+            "yet (use "
+            "lease.source kube, static or grpc for dual stack)");
 }
 
 TEST(ConfigNetworkFileErrors, NetworkAndNetworkFileTogetherAreRefused) {

@@ -246,7 +246,10 @@ void KubeNodeSource::follow_own(KubeNode own) {
   if (!assigned) {
     // Not assigned yet: we stay up, not ready, and say so (flanneld exits
     // and crash-loops: flannel#728).
-    const char* family = !cidrs ? "" : net.enable_ipv4 && !cidrs->v4 ? "an IPv4 " : "an IPv6 ";
+    // With dual stack, which family's is missing.
+    const char* family = !cidrs || !net.enable_ipv4 || !net.enable_ipv6 ? "a "
+                         : !cidrs->v4                                   ? "an IPv4 "
+                                                                        : "an IPv6 ";
     const std::string why = cidrs ? "waiting for node '" + name + "' to be given " + family +
                                         "podCIDR (spec.podCIDRs, by kube-controller-manager's "
                                         "--allocate-node-cidrs)"
