@@ -108,6 +108,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
   engine->links_.resize(engine->ports_.size());
   engine->vtep_mac_ =
       config.dataplane.vtep_mac.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac;
+  // flannel-v6 is its own device with its own VtepMAC (backend-v6-data).
+  engine->vtep_mac_v6_ =
+      config.dataplane.vtep_mac_v6.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac_v6;
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     const std::string suffix = std::to_string(pools - 1) + "_" + std::to_string(w);
@@ -184,6 +187,11 @@ Status Engine::build_context() {
   ctx_.vni_be = rte_cpu_to_be_32(dp.vni << 8);
   ctx_.vtep_mac = to_ether(vtep_mac_);
   ctx_.overlay_mtu = dp.overlay_mtu();
+  const std::optional<Ipv6Prefix>& ip6 = config_.underlay.ipv6_address;
+  ctx_.ipv6 = ip6.has_value();
+  if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
+  ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
+  ctx_.overlay_mtu6 = static_cast<uint16_t>(dp.underlay_mtu - kVxlan6MtuOverhead);
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
@@ -212,6 +220,9 @@ Status Engine::build_context() {
   tp.underlay_mac = ul.mac();
   tp.underlay_port = ul.id();
   tp.vtep_mac = vtep_mac_;
+  tp.underlay6 = config_.underlay.ipv6_address;
+  tp.gateway6 = config_.underlay.ipv6_gateway;
+  tp.vtep_mac6 = vtep_mac_v6_;
   for (size_t i = 0; i < ports_.size(); ++i) {
     const Port& p = ports_[i];
     PortContext& pc = ctx_.ports[p.id()];
@@ -552,6 +563,21 @@ void Engine::set_trace(TraceSession* session) {
   if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
 }
 
+Status Engine::set_local_subnet6(std::optional<Ipv6Prefix> subnet) {
+  std::lock_guard lock(mu_);
+  return tables_->set_local_subnet6(subnet);
+}
+
+std::optional<Ipv6Prefix> Engine::local_subnet6() const {
+  std::lock_guard lock(mu_);
+  return tables_->local_subnet6();
+}
+
+std::vector<Route6View> Engine::routes6() const {
+  std::lock_guard lock(mu_);
+  return tables_->routes6();
+}
+
 std::optional<Ipv4Prefix> Engine::local_subnet() const {
   std::lock_guard lock(mu_);
   return tables_->local_subnet();
@@ -635,7 +661,10 @@ StatsSnapshot Engine::stats() const {
   for (uint32_t id : tables_->remote_next_hop_ids()) {
     PeerStats ps;
     ps.next_hop_id = id;
-    if (auto v = tables_->next_hop_view(id)) ps.public_ip = v->public_ip;
+    if (auto v = tables_->next_hop_view(id)) {
+      ps.public_ip = v->public_ip;
+      ps.public_ip6 = v->public_ip6;
+    }
     const PeerBaseline& b = peer_baseline_[id];
     for (const PeerCounters* pc : peers_) {
       ps.encap_packets += pc[id].encap_packets.get();
