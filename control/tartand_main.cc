@@ -196,18 +196,6 @@ std::optional<Config> settle_config(const Options& opts) {
   return std::move(*config);
 }
 
-// THE IPv6 GATE (issue 14): the control plane reads, checks and advertises
-// dual stack (config, leases, annotations, IPv6 routes in the mirror's
-// deltas, subnet.env, the API), but the engine's IPv6 path is on its own
-// branch (v6-engine, v6-nd). Until it is merged, tartand refuses to start
-// with EnableIPv6 here, and only here: remove this function and its call
-// at integration.
-Status refuse_ipv6_until_the_engine_has_it(const Config& config) {
-  if (!config.network.enable_ipv6) return {};
-  return Status(ErrorCode::kFailedPrecondition,
-                "network.EnableIPv6: IPv6 is not supported by tartan's data path yet (IPv4 only)");
-}
-
 int run(const Options& opts) {
   // Block the stop signals before EAL or gRPC start threads, so every thread
   // inherits the mask and only the main loop's sigtimedwait sees them.
@@ -226,10 +214,6 @@ int run(const Options& opts) {
   if (opts.print_config) {
     std::printf("%s", config_to_yaml(*config).c_str());
     return kExitOk;
-  }
-  if (Status s = refuse_ipv6_until_the_engine_has_it(*config); !s.ok()) {
-    TARTAN_LOG(ERR, kDaemon, "%s: %s", config->source_name.c_str(), s.message().c_str());
-    return kExitUsage;
   }
   auto plan = check_startup(*config);
   if (!plan) {

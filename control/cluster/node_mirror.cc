@@ -756,6 +756,12 @@ Status NodeMirror::set_local_subnets(const PodCidrs& subnets) {
   if (Status s = taken("pod_cidr", subnets.v4, cidr_index_); !s.ok()) return s;
   if (Status s = taken("pod_cidr_v6", subnets.v6, cidr6_index_); !s.ok()) return s;
   if (Status s = engine_.set_local_subnet(subnets.v4); !s.ok()) return s;
+  if (subnets.v6 || local_subnet_v6_) {
+    if (Status s = engine_.set_local_subnet6(subnets.v6); !s.ok()) {
+      (void)engine_.set_local_subnet(local_subnet_);  // all or nothing
+      return s;
+    }
+  }
   local_subnet_ = subnets.v4;
   local_subnet_v6_ = subnets.v6;
   return {};
