@@ -636,20 +636,6 @@ TEST(ConfigDualStack, AnIpv6OnlyNetworkTakesAnIpv6LeaseAlone) {
             "t.yaml:24:11: lease.subnet: network.EnableIPv4 is false: no IPv4 podCIDR");
 }
 
-// The one gate left for issue 14: the config loads, tartand itself refuses
-// to start the data path until the engine's IPv6 path is merged.
-TEST(ConfigDualStack, TartandRefusesToStartWithIpv6UntilTheEngineHasIt) {
-  const testing::ScopedTempDir dir("v6c-gate");
-  testing::write_file(dir.path() + "/tartan.yaml", dual_stack());
-  const testing::CommandResult r = testing::run_command(
-      {testing::required_env("TARTAND"), "--config", dir.path() + "/tartan.yaml"});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("network.EnableIPv6: IPv6 is not supported by tartan's data path yet "
-                          "(IPv4 only)"),
-            std::string::npos)
-      << r.output;
-}
-
 TEST(ConfigDualStack, EtcdLeasesWithIpv6AreRefusedClearly) {
   EXPECT_EQ(error_of(dual_stack({{"source: static", "source: etcd"},
                                  {"  subnet: 10.244.1.0/24\n", ""},
