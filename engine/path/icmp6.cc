@@ -12,7 +12,6 @@
 namespace tartan {
 namespace {
 
-constexpr uint16_t kIpv6Len = sizeof(rte_ipv6_hdr);  // 40
 constexpr uint16_t kIcmp6HeaderLen = 8;
 constexpr uint8_t kIcmp6Proto = 58;
 constexpr uint8_t kIcmp6Redirect = 137;
