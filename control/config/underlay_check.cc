@@ -13,7 +13,9 @@ std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
     return ConfigProblem{"ports.underlay.ipv6_gateway", "needs ports.underlay.ipv6_address"};
   }
   if (!address) {
-    if (c.network.enable_ipv6 && !c.network_from_etcd) {
+    // With lease.source kube our Node's annotations may give it: the
+    // source checks again once they are read (underlay_known).
+    if (c.network.enable_ipv6 && !c.network_from_etcd && c.lease.source != LeaseSource::kKube) {
       return ConfigProblem{"ports.underlay.ipv6_address",
                            "required with network.EnableIPv6 (our underlay IPv6 address and its "
                            "prefix, e.g. 2001:db8::10/64)"};
@@ -37,7 +39,8 @@ std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
 
 bool underlay_known(const Config& c) {
   return !c.engine.ports.empty() && !c.engine.ports[0].device.empty() &&
-         c.engine.underlay.address.len != 0;
+         c.engine.underlay.address.len != 0 &&
+         (!c.network.enable_ipv6 || c.engine.underlay.ipv6_address);
 }
 
 std::optional<ConfigProblem> check_underlay(const Config& c) {

@@ -180,6 +180,37 @@ TEST(KubeOwnNode, UnderlaySettingsComeFromTheNodesAnnotations) {
             "its prefix length (192.0.2.10/24)");
 }
 
+// Dual stack: each node's underlay IPv6 address (and gateway) from its
+// Node too, checked as the config's once read.
+TEST(KubeOwnNode, TheUnderlaysIpv6SideComesFromTheNodesAnnotations) {
+  std::string yaml = kSharedConfig;
+  yaml.replace(
+      yaml.find(R"("Network": "10.244.0.0/16",)"), 27,
+      R"("Network": "10.244.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:10:244::/56",)");
+  auto config = parse_config(yaml, "shared.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  NodeSpec n = own_node();
+  n.annotations[kUnderlayDeviceAnnotation] = "0000:3b:00.0";
+  n.annotations[kUnderlayAddressAnnotation] = "192.0.2.17/24";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  EXPECT_FALSE(underlay_known(*config)) << "the IPv6 address is still missing";
+  n.annotations[kUnderlayIpv6AddressAnnotation] = "2001:db8::17/64";
+  n.annotations[kUnderlayIpv6GatewayAnnotation] = "2001:db8::1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  EXPECT_TRUE(underlay_known(*config));
+  EXPECT_EQ(config->engine.underlay.ipv6_address->str(), "2001:db8::17/64");
+  EXPECT_EQ(config->engine.underlay.ipv6_gateway->str(), "2001:db8::1");
+  EXPECT_FALSE(check_underlay(*config));
+  n.annotations[kUnderlayIpv6GatewayAnnotation] = "2001:db9::1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  ASSERT_TRUE(check_underlay(*config));
+  EXPECT_EQ(check_underlay(*config)->key, "ports.underlay.ipv6_gateway");
+  n.annotations[kUnderlayIpv6AddressAnnotation] = "2001:db8::17";
+  EXPECT_EQ(apply_node_settings(n, config->engine).message(),
+            "annotations[tartan.io/underlay-ipv6-address]: '2001:db8::17' is not an IPv6 address "
+            "with its prefix length (2001:db8::10/64)");
+}
+
 TEST(KubeOwnNode, OnlyKubeModeMayLeaveTheUnderlayToTheNode) {
   std::string yaml = kSharedConfig;
   yaml.replace(yaml.find("{source: kube}"), 14, "{source: grpc}");

@@ -107,10 +107,14 @@ Status KubeNodeSource::prepare(Config& config) {
     own_pending_ = std::move(own);
   }
   if (!underlay_known(config)) {
-    return Status::invalid("ports.underlay.device and ports.underlay.address: not in " +
-                           config.source_name + ", and node '" + config.node.name + "' has no " +
-                           kUnderlayDeviceAnnotation + " and " + kUnderlayAddressAnnotation +
-                           " annotations to give them");
+    const bool v6 = config.network.enable_ipv6;
+    return Status::invalid(
+        std::string("ports.underlay.device") + (v6 ? ", " : " and ") + "ports.underlay.address" +
+        (v6 ? " and ports.underlay.ipv6_address" : "") + ": not in " + config.source_name +
+        ", and node '" + config.node.name + "' has no " + kUnderlayDeviceAnnotation +
+        (v6 ? ", " : " and ") + kUnderlayAddressAnnotation +
+        (v6 ? std::string(" and ") + kUnderlayIpv6AddressAnnotation : "") +
+        " annotations to give them");
   }
   if (auto problem = check_underlay(config)) {
     return Status::invalid("node '" + config.node.name + "': " + problem->key + ": " +

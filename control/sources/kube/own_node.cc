@@ -50,6 +50,19 @@ Status apply_node_settings(const NodeSpec& own, EngineConfig& engine) {
     if (!gateway) return bad_annotation(kUnderlayGatewayAnnotation, *v, "is not an IPv4 address");
     engine.underlay.gateway = *gateway;
   }
+  if (const std::string* v = annotation(own, kUnderlayIpv6AddressAnnotation)) {
+    auto address = Ipv6Prefix::parse(*v, true);
+    if (!address || address->len == 0 || address->len > 127)
+      return bad_annotation(kUnderlayIpv6AddressAnnotation, *v,
+                            "is not an IPv6 address with its prefix length (2001:db8::10/64)");
+    engine.underlay.ipv6_address = *address;
+  }
+  if (const std::string* v = annotation(own, kUnderlayIpv6GatewayAnnotation)) {
+    auto gateway = Ipv6Addr::parse(*v);
+    if (!gateway)
+      return bad_annotation(kUnderlayIpv6GatewayAnnotation, *v, "is not an IPv6 address");
+    engine.underlay.ipv6_gateway = *gateway;
+  }
   return {};
 }
 

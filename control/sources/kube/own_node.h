@@ -22,10 +22,13 @@ namespace tartan {
 
 // Node annotations an operator sets on a node with a dedicated NIC, so that
 // one tartan.yaml (a ConfigMap) serves every node: they replace
-// ports.underlay.{device,address,gateway} for this node.
+// ports.underlay.{device,address,gateway,ipv6_address,ipv6_gateway} for
+// this node.
 inline constexpr const char* kUnderlayDeviceAnnotation = "tartan.io/underlay-device";
 inline constexpr const char* kUnderlayAddressAnnotation = "tartan.io/underlay-address";
 inline constexpr const char* kUnderlayGatewayAnnotation = "tartan.io/underlay-gateway";
+inline constexpr const char* kUnderlayIpv6AddressAnnotation = "tartan.io/underlay-ipv6-address";
+inline constexpr const char* kUnderlayIpv6GatewayAnnotation = "tartan.io/underlay-ipv6-gateway";
 
 // Applies those annotations of our Node to the engine's underlay port and
 // address; an unparseable one is an error naming it.
