@@ -122,7 +122,8 @@ std::variant<NdInfo, DropReason> parse_nd(const rte_mbuf* m) {
     return DropReason::kNdNotForUs;
   // 7.1.1 / 7.1.2, in their order.
   const uint16_t icmp_len = rte_be_to_cpu_16(ip->payload_len);
-  if (icmp_len < sizeof(NdMessage) || kL4 + uint32_t{icmp_len} > len)
+  if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 || icmp_len < sizeof(NdMessage) ||
+      kL4 + uint32_t{icmp_len} > len)
     return DropReason::kNdMalformed;
   if (ip->hop_limits != kNdHopLimit) return DropReason::kNdBadHopLimit;
   const auto* nd = reinterpret_cast<const NdMessage*>(frame + kL4);
@@ -134,7 +135,10 @@ std::variant<NdInfo, DropReason> parse_nd(const rte_mbuf* m) {
   info.src = to_ip6(ip->src_addr);
   info.dst = to_ip6(ip->dst_addr);
   info.target = to_ip6(nd->target);
-  if (is_ipv6_multicast(info.target)) return DropReason::kNdMalformed;
+  // No node sends from a multicast address (RFC 4291 2.7); answering one
+  // would send a solicited advertisement to a group.
+  if (is_ipv6_multicast(info.target) || is_ipv6_multicast(info.src))
+    return DropReason::kNdMalformed;
   const uint8_t wanted = type == kIcmp6NeighbourSolicit ? kOptSourceLinkAddr : kOptTargetLinkAddr;
   bool has_source_link_addr = false;
   for (uint32_t at = sizeof(NdMessage); at < icmp_len;) {

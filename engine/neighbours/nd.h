@@ -35,8 +35,8 @@ struct NdInfo {
 
 // The NS or NA in an Ethernet frame, or why it is to be dropped (RFC 4861
 // 7.1.1 and 7.1.2: hop limit 255, ICMPv6 checksum, code 0, length, target
-// not multicast, options of non-zero length within the message, a
-// solicitation from :: carrying no source link-layer address and sent to a
+// not multicast (nor the source, RFC 4291 2.7; nor an IP version but 6), options of non-zero length
+// within the message, a solicitation from :: carrying no source link-layer address and sent to a
 // solicited-node multicast address, no S flag on an advertisement sent to a
 // multicast address). Anything but NS or NA is DropReason::kNdNotForUs.
 std::variant<NdInfo, DropReason> parse_nd(const rte_mbuf* m);

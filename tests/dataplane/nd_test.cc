@@ -207,6 +207,21 @@ const BadCase kBad[] = {
        return f;
      },
      DropReason::kNdMalformed},
+    {"ip_version_not_6",
+     [] {
+       Bytes f = testing::nd_frame(solicit());
+       f[14] = 0x20;
+       return f;
+     },
+     DropReason::kNdMalformed},
+    {"multicast_source",
+     [] {
+       // Found by fuzz_nd: answered, it sent a solicited NA to a group.
+       NdSpec s = solicit();
+       s.src_ip = *Ipv6Addr::parse("ff02::2");
+       return testing::nd_frame(s);
+     },
+     DropReason::kNdMalformed},
     {"multicast_target", [] { return testing::nd_frame(solicit(kOurSolicited)); },
      DropReason::kNdMalformed},
     {"option_length_zero",
