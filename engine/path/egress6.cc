@@ -183,7 +183,9 @@ void Worker::deliver_local6(rte_mbuf* m, const NextHop& nh, bool decrement) {
   // its IPv6 Ethernet type.
   rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, 12);
   trace(m, {TraceStep::kRewrite, uint8_t(NextHopKind::kLocal), 0, 0, nh.out_port});
-  if (ctx_.ports[nh.out_port].vnet_tap != nullptr) return stage_for_gro(nh.out_port, m);
+  // GRO merges IPv4 TCP only: what waits for it leaves first, so no flow
+  // is reordered.
+  if (ctx_.ports[nh.out_port].vnet_tap != nullptr && gro_count_ != 0) flush_gro();
   m->ol_flags = 0;
   tx_.push(nh.out_port, m);
 }
