@@ -242,8 +242,8 @@ Status Engine::build_context() {
     return Status(ErrorCode::kResourceExhausted, "cannot allocate the neighbour table");
   NeighbourParams np;
   np.our_ip = config_.underlay.address.addr;
-  np.our_mac = ul.mac();
   if (config_.underlay.ipv6_address) np.our_ip6 = config_.underlay.ipv6_address->addr;
+  np.our_mac = ul.mac();
   np.retry_ms = dp.arp_retry_ms;
   np.max_retries = dp.arp_max_retries;
   np.refresh_s = dp.arp_refresh_s;
@@ -318,10 +318,7 @@ void Engine::drain_to_control() {
           rte_pktmbuf_free(m);
           ++arp_consumed_;
         } else if (m->hash.usr == kToControlNd) {
-          // Neighbour discovery is the neighbour table's (nd.h) once it
-          // speaks IPv6; until then it is consumed unread.
-          rte_pktmbuf_free(m);
-          ++arp_consumed_;
+          neighbours_->on_nd(m, w, now);
         } else if (m->hash.usr == kToControlProbe) {
           if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
             if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
@@ -658,6 +655,7 @@ StatsSnapshot Engine::stats() const {
   s.events.probes_sent = probes_sent_;
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += nc.nd_drops[r];
   // What the NIC's sender filter dropped never reached a worker.
   s.drops[static_cast<size_t>(DropReason::kUnknownSender)] += flow_->spoof_drops();
   for (uint32_t id : tables_->remote_next_hop_ids()) {

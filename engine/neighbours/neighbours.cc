@@ -190,6 +190,52 @@ NeighbourFamilyCounters& NeighbourTable::family_counters(const NeighbourAddr& ad
   return std::holds_alternative<Ipv4Addr>(addr) ? counters_.arp : counters_.nd;
 }
 
+void NeighbourTable::on_nd(rte_mbuf* m, unsigned worker, uint64_t now_ms) {
+  auto parsed = parse_nd(m);
+  if (const auto* reason = std::get_if<DropReason>(&parsed)) return drop_nd(m, *reason);
+  const NdInfo& nd = std::get<NdInfo>(parsed);
+  if (nd.type == kIcmp6NeighbourSolicit) return on_solicit(m, nd, worker, now_ms);
+  on_advert(nd, now_ms);
+  rte_pktmbuf_free(m);
+  ++counters_.nd_consumed;
+}
+
+void NeighbourTable::drop_nd(rte_mbuf* m, DropReason reason) {
+  rte_pktmbuf_free(m);
+  ++counters_.nd_drops[static_cast<size_t>(reason)];
+}
+
+void NeighbourTable::on_solicit(rte_mbuf* m, const NdInfo& ns, unsigned worker, uint64_t now_ms) {
+  if (!params_.our_ip6 || ns.target != *params_.our_ip6) return drop_nd(m, DropReason::kNdNotForUs);
+  // 7.2.3: the asker's address is worth keeping if we send to it.
+  if (!ns.src.is_zero() && ns.link_addr) learn(ns.src, *ns.link_addr, true, now_ms);
+  if (!make_nd_advert_reply(m, ns, params_.our_mac)) return drop_nd(m, DropReason::kNdMalformed);
+  if (!emit_(worker, m)) {
+    rte_pktmbuf_free(m);
+    ++counters_.dropped_queue_full;
+    return;
+  }
+  ++counters_.nd_answered;
+}
+
+void NeighbourTable::on_advert(const NdInfo& na, uint64_t now_ms) {
+  if (params_.our_ip6 && na.target == *params_.our_ip6) {
+    TARTAN_LOG(WARNING, kEngine, "%s is advertised at %s too: a duplicate of our underlay address",
+               na.target.str().c_str(), na.link_addr ? na.link_addr->str().c_str() : "(no MAC)");
+    return;
+  }
+  if (na.link_addr) return learn(na.target, *na.link_addr, na.override_flag, now_ms);
+  // 7.2.5: without a target link-layer address an advertisement only
+  // confirms a neighbour already known.
+  auto it = by_addr_.find(na.target);
+  if (it == by_addr_.end() || !na.solicited) return;
+  Entry& e = entries_[it->second];
+  if (e.is_static || !e.mac) return;
+  ++counters_.nd.replies_learned;
+  e.requests = 0;
+  e.next_ms = now_ms + uint64_t{params_.refresh_s} * 1000;
+}
+
 void NeighbourTable::hold(uint32_t id, rte_mbuf* m, unsigned worker) {
   Entry& e = entries_[id];
   if (!e.in_use || e.held.size() >= params_.queue_len) {
@@ -233,9 +279,13 @@ bool NeighbourTable::build_request(const Entry& e, rte_mbuf* m) const {
   if (const auto* ip = std::get_if<Ipv4Addr>(&e.addr))
     return build_arp_request(m, params_.our_mac, params_.our_ip, *ip);
   // acquire() refuses IPv6 neighbours without our_ip6; a static one that
-  // fell back to resolution had it too, or could not have been used.
+  // fell back to resolution had it too, or could not have been used. The
+  // first request for a neighbour whose MAC is known asks that MAC
+  // (RFC 4861 7.3.3's probe); if it goes unanswered, the next asks all.
+  const bool probe = e.mac && e.requests == 1;
   return params_.our_ip6 &&
-         build_nd_solicit(m, params_.our_mac, *params_.our_ip6, std::get<Ipv6Addr>(e.addr), e.mac);
+         build_nd_solicit(m, params_.our_mac, *params_.our_ip6, std::get<Ipv6Addr>(e.addr),
+                          probe ? e.mac : std::nullopt);
 }
 
 void NeighbourTable::tick(uint64_t now_ms) {

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "engine/neighbours/arp.h"
 #include "engine/neighbours/nd.h"
 #include "engine/net_types.h"
+#include "engine/observe/stats.h"
 #include "engine/status.h"
 
 namespace tartan {
@@ -65,6 +67,11 @@ struct NeighbourCounters {
   uint64_t held_released = 0;  // held packets sent after resolution
   uint64_t dropped_queue_full = 0;
   uint64_t dropped_unresolved = 0;
+  // ND frames the workers handed over (on_nd()). ARP requests for our
+  // address are answered by the workers themselves.
+  uint64_t nd_answered = 0;  // solicitations for our address answered in place
+  uint64_t nd_consumed = 0;  // advertisements taken (learned from or not)
+  std::array<uint64_t, kNumDropReasons> nd_drops{};  // the rest, by reason
 };
 
 class NeighbourTable {
@@ -92,6 +99,14 @@ class NeighbourTable {
   // An ARP packet seen on the underlay: learn the sender if it is a
   // neighbour we use, and release what waited for it.
   void on_arp(const ArpInfo& arp, uint64_t now_ms);
+
+  // An ND frame a worker handed over from the underlay; takes ownership.
+  // A solicitation for our IPv6 address is answered in place through
+  // `worker`'s inject queue (and its source link-layer address learned if
+  // the asker is a neighbour we use); an advertisement resolves or
+  // refreshes the neighbour it is about (RFC 4861 7.2.5); what is invalid
+  // or not for us is dropped and counted by reason.
+  void on_nd(rte_mbuf* m, unsigned worker, uint64_t now_ms);
 
   // Holds a packet (whose outer Ethernet destination is still blank) until
   // `id` resolves. Takes ownership: frees and counts it when the queue is full.
@@ -151,11 +166,14 @@ class NeighbourTable {
   void resolved(uint32_t id, const MacAddr& mac);
   void send_request(Entry& e, uint64_t now_ms);
   // Writes the request `e` needs into `m`: a broadcast ARP request, or a
-  // neighbour solicitation (multicast, unicast to the MAC already known
-  // when refreshing, as RFC 4861 7.3.3 probes).
+  // neighbour solicitation (multicast; the first when refreshing a known
+  // MAC unicast to it, as RFC 4861 7.3.3 probes).
   bool build_request(const Entry& e, rte_mbuf* m) const;
   NeighbourFamilyCounters& family_counters(const NeighbourAddr& addr);
   void drop_held(Entry& e);
+  void drop_nd(rte_mbuf* m, DropReason reason);
+  void on_solicit(rte_mbuf* m, const NdInfo& ns, unsigned worker, uint64_t now_ms);
+  void on_advert(const NdInfo& na, uint64_t now_ms);
 
   NeighbourParams params_;
   AdjacencyTable& adjacency_;

@@ -50,6 +50,15 @@ namespace tartan {
   X(kArpQueueFull, "arp_queue_full",                                                             \
     "ARP queue full: a packet waiting for resolution, or ARP to learn from")                     \
   X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")               \
+  X(kNdNotForUs, "nd_not_for_us",                                                                \
+    "neighbour discovery that needs nothing from us (a solicitation for another address)")       \
+  X(kNdBadHopLimit, "nd_bad_hop_limit",                                                          \
+    "neighbour discovery with an IPv6 hop limit other than 255 (not from this link)")            \
+  X(kNdBadChecksum, "nd_bad_checksum", "neighbour discovery whose ICMPv6 checksum is wrong")     \
+  X(kNdMalformed, "nd_malformed",                                                                \
+    "NS/NA invalid per RFC 4861 7.1: code, length, multicast target, misaddressed")              \
+  X(kNdBadOption, "nd_bad_option",                                                               \
+    "NS/NA option of length zero or past the message, or a link-layer address on a DAD NS")      \
   X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")                \
   X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")    \
   X(kBadIpv6Header, "bad_ipv6_header", "IPv6 version is not 6")                                  \

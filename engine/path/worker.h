@@ -34,12 +34,11 @@ struct RxQueueRef {
 };
 
 // Tags in mbuf->hash.usr of what a worker hands to the control thread: an
-// ARP frame, a tunnel probe's reply (probe.h); any other value is the
+// ARP frame, a tunnel probe's reply (probe.h), an underlay neighbour
+// discovery frame (NeighbourTable::on_nd); any other value is the
 // adjacency a held packet waits for.
 inline constexpr uint32_t kToControlArp = UINT32_MAX;
 inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
-// An underlay ICMPv6 neighbour solicitation or advertisement (types 135,
-// 136, right after the IPv6 header), for the neighbour table (nd.h).
 inline constexpr uint32_t kToControlNd = UINT32_MAX - 2;
 
 // How encapsulated packets get their outer checksums: fixed at launch by

@@ -365,11 +365,14 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(testing::d
 TEST(DropReasonsCovered, EveryReasonHasATest) {
   // Reasons provoked elsewhere: ARP queue and resolution (arp_test),
   // ICMP rate limit (icmp_test), reassembly (reassembly_test), GSO
-  // (vnet_tap_test), full TX queue (below).
-  std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
-                               DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
-                               DropReason::kFragmentDropped, DropReason::kTxQueueFull,
-                               DropReason::kGsoFailed};
+  // (vnet_tap_test), full TX queue (below), neighbour discovery, every kind
+  // of bad NS/NA (nd_test: the control side's NeighbourTable::on_nd judges
+  // what the workers hand it).
+  std::set<DropReason> covered{
+      DropReason::kArpQueueFull,    DropReason::kArpUnresolved,   DropReason::kIcmpRateLimited,
+      DropReason::kFragmentTimeout, DropReason::kFragmentDropped, DropReason::kTxQueueFull,
+      DropReason::kGsoFailed,       DropReason::kNdNotForUs,      DropReason::kNdBadHopLimit,
+      DropReason::kNdBadChecksum,   DropReason::kNdMalformed,     DropReason::kNdBadOption};
   for (const Case& c : testing::drop_cases()) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))
