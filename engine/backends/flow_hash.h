@@ -44,9 +44,9 @@ inline uint32_t inner_flow_hash6(const rte_ipv6_hdr* ip, uint32_t l3_len) {
   const uint8_t proto = ip->proto;
   h = rte_hash_crc_1byte(proto, h);
   if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
-      l3_len >= kIpv6Len + 4u) {
+      l3_len >= kIpv6HeaderLen + 4u) {
     uint32_t ports;
-    __builtin_memcpy(&ports, reinterpret_cast<const uint8_t*>(ip) + kIpv6Len, 4);
+    __builtin_memcpy(&ports, reinterpret_cast<const uint8_t*>(ip) + kIpv6HeaderLen, 4);
     h = rte_hash_crc_4byte(ports, h);
   }
   return h;

@@ -50,7 +50,7 @@ inline std::optional<uint16_t> inner_packet_sum(const rte_mbuf* m, const rte_ipv
 inline std::optional<uint16_t> inner_packet_sum6(const rte_mbuf* m, const rte_ipv6_hdr* ip) {
   switch (ip->proto) {
     case IPPROTO_UDP: {
-      const auto* l4 = reinterpret_cast<const uint8_t*>(ip) + kIpv6Len;
+      const auto* l4 = reinterpret_cast<const uint8_t*>(ip) + kIpv6HeaderLen;
       if (l4 + kUdpLen > rte_pktmbuf_mtod(m, const uint8_t*) + rte_pktmbuf_data_len(m) ||
           reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_cksum == 0)
         return std::nullopt;

@@ -139,10 +139,10 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, u
 // 8.1; RFC 6935/6936 allow it only where configured, as Linux's
 // udp6zerocsumrx, off by default, does).
 inline std::optional<FinishedChecksum> finish_partial_l4_checksum6(rte_mbuf* m, uint16_t l3) {
-  if (rte_pktmbuf_data_len(m) < l3 + uint32_t{kIpv6Len}) return std::nullopt;
+  if (rte_pktmbuf_data_len(m) < l3 + uint32_t{kIpv6HeaderLen}) return std::nullopt;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, l3);
   const uint16_t l4_len = rte_be_to_cpu_16(ip->payload_len);
-  return finish_partial_l4_at(m, l3 + kIpv6Len, l4_len, ip->proto,
+  return finish_partial_l4_at(m, l3 + kIpv6HeaderLen, l4_len, ip->proto,
                               ipv6_pseudo_header_sum(ip, ip->proto, l4_len));
 }
 

@@ -91,7 +91,8 @@ void Worker::egress6_rewrite(uint16_t, rte_mbuf** pkts, const NextHop* const* nh
       continue;
     }
     // IPv6 routers never fragment (RFC 8200 5).
-    if (kIpv6Len + uint32_t{rte_be_to_cpu_16(ip->payload_len)} > ctx_.overlay_mtu6) [[unlikely]] {
+    if (kIpv6HeaderLen + uint32_t{rte_be_to_cpu_16(ip->payload_len)} > ctx_.overlay_mtu6)
+        [[unlikely]] {
       drop(m, DropReason::kIpv6TooBig);
       continue;
     }
@@ -123,9 +124,9 @@ bool Worker::encapsulate6(rte_mbuf* m, const NextHop& nh, rte_ipv6_hdr* ip) {
       std::memcpy(h + 80, nh.header + 80, kVxlan6Overhead + kEthLen - 80);
       if (resolved) std::memcpy(h, dst_mac, 6);
       auto* outer = reinterpret_cast<rte_ipv6_hdr*>(h + kEthLen);
-      auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv6Len);
-      const uint16_t udp_len_be =
-          rte_cpu_to_be_16(static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - kIpv6Len));
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv6HeaderLen);
+      const uint16_t udp_len_be = rte_cpu_to_be_16(
+          static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - kIpv6HeaderLen));
       outer->vtc_flow = rte_cpu_to_be_32(6u << 28 | uint32_t{tc} << 20);
       outer->payload_len = udp_len_be;
       udp->src_port = src_port;
@@ -142,11 +143,11 @@ bool Worker::encapsulate6(rte_mbuf* m, const NextHop& nh, rte_ipv6_hdr* ip) {
           udp->dgram_cksum = c == 0 ? 0xffff : c;  // a computed zero is sent as all ones
         } else {
           udp->dgram_cksum = 0;
-          udp->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, outer, kEthLen + kIpv6Len);
+          udp->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, outer, kEthLen + kIpv6HeaderLen);
         }
       }
       m->l2_len = kEthLen;
-      m->l3_len = kIpv6Len;
+      m->l3_len = kIpv6HeaderLen;
       break;
     }
     case NextHopKind::kDirect: {
@@ -183,7 +184,9 @@ void Worker::deliver_local6(rte_mbuf* m, const NextHop& nh, bool decrement) {
   // its IPv6 Ethernet type.
   rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, 12);
   trace(m, {TraceStep::kRewrite, uint8_t(NextHopKind::kLocal), 0, 0, nh.out_port});
-  if (ctx_.ports[nh.out_port].vnet_tap != nullptr) return stage_for_gro(nh.out_port, m);
+  // GRO merges IPv4 TCP only: what waits for it leaves first, so no flow
+  // is reordered.
+  if (ctx_.ports[nh.out_port].vnet_tap != nullptr && gro_count_ != 0) flush_gro();
   m->ol_flags = 0;
   tx_.push(nh.out_port, m);
 }

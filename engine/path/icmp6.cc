@@ -72,28 +72,28 @@ bool about_an_error(const rte_mbuf* m, uint8_t next, uint32_t at) {
 bool icmp6_error_allowed(const rte_mbuf* m, uint16_t l3_offset, uint8_t type) {
   rte_ipv6_hdr copy;
   const auto* ip =
-      static_cast<const rte_ipv6_hdr*>(rte_pktmbuf_read(m, l3_offset, kIpv6Len, &copy));
+      static_cast<const rte_ipv6_hdr*>(rte_pktmbuf_read(m, l3_offset, kIpv6HeaderLen, &copy));
   if (ip == nullptr) return false;
   if (is_unspecified(ip->src_addr) || is_multicast(ip->src_addr)) return false;
   if (type != kIcmp6PacketTooBig) {
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (is_multicast(ip->dst_addr) || rte_is_multicast_ether_addr(&eth->dst_addr)) return false;
   }
-  return !about_an_error(m, ip->proto, l3_offset + kIpv6Len);
+  return !about_an_error(m, ip->proto, l3_offset + kIpv6HeaderLen);
 }
 
 void make_icmp6_error(rte_mbuf* m, uint16_t l3_offset, uint8_t type, uint8_t code,
                       uint32_t mtu_or_pointer, const Ipv6Addr& src) {
-  constexpr uint16_t kHeaders = kEthLen + kIpv6Len + kIcmp6HeaderLen;       // 62
-  constexpr uint16_t kMaxQuote = kIpv6MinMtu - kIpv6Len - kIcmp6HeaderLen;  // 1232
+  constexpr uint16_t kHeaders = kEthLen + kIpv6HeaderLen + kIcmp6HeaderLen;       // 62
+  constexpr uint16_t kMaxQuote = kIpv6MinMtu - kIpv6HeaderLen - kIcmp6HeaderLen;  // 1232
   // Everything kept is copied out first: the mbuf is then rewritten from
   // the start of its buffer, whatever its layout (chained, adjusted).
   rte_ether_hdr eth = *rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   rte_ipv6_hdr offender;
-  std::memcpy(&offender, rte_pktmbuf_read(m, l3_offset, kIpv6Len, &offender), kIpv6Len);
+  std::memcpy(&offender, rte_pktmbuf_read(m, l3_offset, kIpv6HeaderLen, &offender), kIpv6HeaderLen);
   // The offending packet as its header says it is: no Ethernet padding.
   const uint32_t in_frame = rte_pktmbuf_pkt_len(m) - l3_offset;
-  const uint32_t packet = kIpv6Len + uint32_t{rte_be_to_cpu_16(offender.payload_len)};
+  const uint32_t packet = kIpv6HeaderLen + uint32_t{rte_be_to_cpu_16(offender.payload_len)};
   const uint16_t room = static_cast<uint16_t>(std::min<uint32_t>(m->buf_len - kHeaders, kMaxQuote));
   const auto quoted = static_cast<uint16_t>(std::min({in_frame, packet, uint32_t{room}}));
   uint8_t quote[kMaxQuote];

@@ -35,7 +35,7 @@ inline std::optional<uint16_t> common_tunnel6_packet(rte_mbuf* m, const TunnelTe
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen);
   const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
   const uint16_t payload = rte_be_to_cpu_16(ip->payload_len);
-  const uint32_t end = kEthLen + kIpv6Len + uint32_t{payload};
+  const uint32_t end = kEthLen + kIpv6HeaderLen + uint32_t{payload};
   const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
   if (end > pkt_len || payload < kUdpLen || udp->dgram_len != ip->payload_len) return std::nullopt;
   if (pkt_len > end) rte_pktmbuf_trim(m, static_cast<uint16_t>(pkt_len - end));
@@ -56,7 +56,7 @@ void Worker::ingress6(rte_mbuf** pkts, unsigned n) {
     // The key is the packet's own source address: nothing changes it
     // before the lookup.
     keys[k] = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen)->src_addr;
-    tunnel[k++] = {m, kEthLen + kIpv6Len, *udp_len};
+    tunnel[k++] = {m, kEthLen + kIpv6HeaderLen, *udp_len};
   }
   if (k == 0) return;
   std::array<void*, kMaxBurst> senders;
@@ -90,8 +90,8 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
   // Neighbour discovery, whatever its destination (solicitations go to a
   // solicited-node multicast address): the neighbour table's, on the
   // control thread, through the slow-path worker as ARP goes.
-  if (ip->proto == IPPROTO_ICMPV6 && rte_pktmbuf_data_len(m) > kEthLen + kIpv6Len) {
-    const uint8_t type = *rte_pktmbuf_mtod_offset(m, const uint8_t*, kEthLen + kIpv6Len);
+  if (ip->proto == IPPROTO_ICMPV6 && rte_pktmbuf_data_len(m) > kEthLen + kIpv6HeaderLen) {
+    const uint8_t type = *rte_pktmbuf_mtod_offset(m, const uint8_t*, kEthLen + kIpv6HeaderLen);
     if (type == kNeighbourSolicitation || type == kNeighbourAdvertisement) {
       if (!handed_to_slow_path(m)) to_control(m, kToControlNd);
       return std::nullopt;
@@ -119,7 +119,7 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
     underlay_exception(m, DropReason::kNotTunnel);
     return std::nullopt;
   }
-  if (rte_pktmbuf_data_len(m) < kEthLen + kIpv6Len + kUdpLen) {
+  if (rte_pktmbuf_data_len(m) < kEthLen + kIpv6HeaderLen + kUdpLen) {
     drop(m, DropReason::kTruncated);
     return std::nullopt;
   }

@@ -17,10 +17,10 @@ namespace tartan {
 // the packet.
 [[gnu::always_inline]] inline std::optional<DropReason> check_ipv6(rte_mbuf* m,
                                                                    uint16_t l3_offset) {
-  if (rte_pktmbuf_data_len(m) < l3_offset + uint32_t{kIpv6Len}) return DropReason::kRunt;
+  if (rte_pktmbuf_data_len(m) < l3_offset + uint32_t{kIpv6HeaderLen}) return DropReason::kRunt;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, l3_offset);
   if ((*reinterpret_cast<const uint8_t*>(ip) >> 4) != 6) return DropReason::kBadIpv6Header;
-  const uint32_t end = l3_offset + uint32_t{kIpv6Len} + rte_be_to_cpu_16(ip->payload_len);
+  const uint32_t end = l3_offset + uint32_t{kIpv6HeaderLen} + rte_be_to_cpu_16(ip->payload_len);
   const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
   if (end > pkt_len) return DropReason::kTruncated;
   if (pkt_len > end) rte_pktmbuf_trim(m, static_cast<uint16_t>(pkt_len - end));

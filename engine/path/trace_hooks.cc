@@ -14,7 +14,7 @@ void Worker::trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved,
   if (nh.ipv6 && nh.kind == NextHopKind::kVxlan) {
     // No IPv4 destination to show: the port only.
     e.a16 = rte_be_to_cpu_16(
-        rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv6Len)->src_port);
+        rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv6HeaderLen)->src_port);
   } else if (nh.kind == NextHopKind::kVxlan || nh.kind == NextHopKind::kUdp) {
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv4Len);

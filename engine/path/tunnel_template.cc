@@ -58,7 +58,7 @@ TunnelTemplate6::TunnelTemplate6(const DatapathContext& ctx) {
   uint8_t mask[kTunnel6TemplateLen] = {};
   const uint16_t ipv6 = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
   const size_t ip = kEthLen;
-  const size_t udp = kEthLen + kIpv6Len;
+  const size_t udp = kEthLen + kIpv6HeaderLen;
   fix(value, mask, offsetof(rte_ether_hdr, dst_addr), &ctx.underlay_mac, 6);
   fix(value, mask, offsetof(rte_ether_hdr, ether_type), &ipv6, 2);
   // Version 6 in the first nibble; 0 (nothing matches) without IPv6 VXLAN.

@@ -81,7 +81,7 @@ void build_next_hop6(const NextHopParams& p, NextHop& nh) {
     case NextHopKind::kVxlan: {
       write_eth(h, MacAddr{}, p.src_mac, true);
       nh.phdr_sum = write_outer_ipv6(h + kEthLen, p.local_ip6, p.public_ip6);
-      const size_t udp = kEthLen + kIpv6Len;
+      const size_t udp = kEthLen + kIpv6HeaderLen;
       write_udp(h + udp, 0, p.udp_port);
       auto* vx = reinterpret_cast<rte_vxlan_hdr*>(h + udp + kUdpLen);
       vx->vx_flags = rte_cpu_to_be_32(kVxlanFlagsWord);

@@ -357,8 +357,9 @@ TEST(Ipv6Neighbours, SolicitationsAndAdvertisementsGoToTheControlSide) {
   na[54] = 136;
   const uint64_t before = fx.engine().stats().events.to_control;
   EXPECT_TRUE(fx.from_underlay({ns, na}).empty());
+  // What the neighbour table makes of them (these carry no valid ICMPv6
+  // checksum) is nd_test's; here: handed over, and freed.
   EXPECT_EQ(fx.engine().stats().events.to_control, before + 2);
-  EXPECT_EQ(fx.total_drops(), 0u);
   EXPECT_EQ(fx.mbufs_in_use(), 0);
 }
 
