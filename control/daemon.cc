@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/config/config_loader.h"
+#include "control/config/pod_mtu.h"
 #include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/http/health_endpoints.h"
@@ -62,6 +63,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 }
 
 Status Daemon::launch() {
+  // flannel-v6's VTEP MAC, kept across restarts as the IPv4 one; settled in
+  // our config, which the sources and the API advertise it from.
+  DataplaneConfig& dp = config_.engine.dataplane;
+  if (config_.network.enable_ipv6 && dp.vtep_mac_v6.is_zero()) {
+    auto mac = stable_vtep_mac(config_.node.state_dir, true);
+    if (!mac) return mac.status();
+    dp.vtep_mac_v6 = *mac;
+  }
   EngineConfig ec = config_.engine;
   if (ec.dataplane.vtep_mac.is_zero()) {
     auto mac = stable_vtep_mac(config_.node.state_dir);
@@ -95,6 +104,8 @@ Status Daemon::launch() {
   ms.keys = keys_;
   ms.own_node_name = config_.node.name;
   ms.network = config_.network.network;
+  ms.enable_ipv4 = config_.network.enable_ipv4;
+  if (config_.network.enable_ipv6) ms.ipv6_network = config_.network.ipv6_network;
   ms.backend = ec.dataplane.backend;
   ms.vni = ec.dataplane.vni;
   ms.event_log_size = config_.control.watch_history;
@@ -192,21 +203,28 @@ Status Daemon::program_host() {
   // Routes a killed tartand left behind go; nodes bring theirs back.
   if (Status s = host_->reconcile({}); !s.ok()) return s;
   HostNetwork* h = host_.get();
-  const uint16_t mtu = config_.engine.dataplane.overlay_mtu();
-  lease_->set_hook([h, mtu](const Ipv4Prefix& pod_cidr) {
-    if (Status s = h->set_local(pod_cidr, mtu); !s.ok()) {
-      TARTAN_LOG(ERR, kControl, "host side of the overlay: %s", s.message().c_str());
-    }
+  const uint16_t mtu = pod_mtu(config_.network, config_.engine.dataplane);
+  lease_->set_hook([h, mtu](const PodCidrs& cidrs) {
+    Status s;
+    if (cidrs.v4) s = h->set_local(*cidrs.v4, mtu);
+    if (s.ok() && cidrs.v6) s = h->set_local(*cidrs.v6, mtu);
+    if (!s.ok()) TARTAN_LOG(ERR, kControl, "host side of the overlay: %s", s.message().c_str());
   });
   // vxlan routes point the kernel at the remote VtepMAC, as flannel's
   // neighbour entries do; other backends need only a MAC that is not ours.
   const MacAddr own = engine_->vtep_mac();
-  mirror_->set_route_hook(
-      [h, own](const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route) {
-        const Status s =
-            route ? h->add_route(prefix, route->vtep_mac.value_or(own)) : h->remove_route(prefix);
-        if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
-      });
+  mirror_->set_route_hook([h, own](const TableDelta& applied) {
+    const auto mac = [&](const MacAddr& vtep_mac) { return vtep_mac.is_zero() ? own : vtep_mac; };
+    const auto logged = [](const Status& s) {
+      if (!s.ok()) TARTAN_LOG(ERR, kControl, "host route: %s", s.message().c_str());
+    };
+    for (const Ipv4Prefix& gone : applied.remove_routes) logged(h->remove_route(gone));
+    for (const Ipv6Prefix& gone : applied.remove_routes6) logged(h->remove_route(gone));
+    for (const RouteSpec& r : applied.upsert_routes)
+      logged(h->add_route(r.prefix, mac(r.vtep_mac)));
+    for (const Route6Spec& r : applied.upsert_routes6)
+      logged(h->add_route(r.prefix, mac(r.vtep_mac)));
+  });
   tap_watchdog_ = std::make_unique<TapWatchdog>(*engine_, tap - ports.begin(), *host_);
   return {};
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "control/config/config_loader.h"
+#include "control/config/pod_mtu.h"
 #include "control/config/startup_checks.h"
 #include "control/daemon.h"
 #include "control/host/leftovers.h"
@@ -272,8 +273,8 @@ int run(const Options& opts) {
              "MTU %u",
              backend_type_name(dp.backend), dp.vni, dp.udp_port,
              settled.underlay.address.addr.str().c_str(),
-             lease ? lease->pod_cidr.str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
-             dp.overlay_mtu());
+             lease ? lease->cidrs().str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
+             pod_mtu((*daemon)->config().network, dp));
   std::string lcores;
   for (const auto& w : engine.workers()) lcores += " " + std::to_string(w->lcore());
   TARTAN_LOG(INFO, kDaemon, "%zu worker(s) polling on lcore(s)%s", engine.workers().size(),

@@ -118,6 +118,23 @@ inline uint32_t ipv4_pseudo_header_sum(const rte_ipv4_hdr* ip, uint8_t protocol,
          (ip->dst_addr >> 16) + rte_cpu_to_be_16(protocol) + rte_cpu_to_be_16(l4_len);
 }
 
+// The sum of an IPv6 header's two addresses: 32 bytes, unfolded.
+inline uint32_t ipv6_addresses_sum(const rte_ipv6_hdr* ip) {
+  uint32_t w[8];
+  std::memcpy(w, ip->src_addr, 32);
+  uint64_t sum = 0;
+  for (uint32_t x : w) sum += x;
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  return csum_fold(static_cast<uint32_t>(sum));
+}
+
+// The one's complement sum of an IPv6 pseudo header (RFC 8200 8.1):
+// addresses, the upper-layer length (below 64 KiB here) and next header;
+// unfolded.
+inline uint32_t ipv6_pseudo_header_sum(const rte_ipv6_hdr* ip, uint8_t next, uint16_t l4_len) {
+  return ipv6_addresses_sum(ip) + rte_cpu_to_be_16(next) + rte_cpu_to_be_16(l4_len);
+}
+
 // raw_checksum() over `len` bytes from `offset` of a chain of segments
 // (GSO segments, merged or reassembled packets), part by part.
 inline uint16_t raw_checksum_chain(const rte_mbuf* m, uint32_t offset, uint32_t len) {

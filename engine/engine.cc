@@ -108,6 +108,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
   engine->links_.resize(engine->ports_.size());
   engine->vtep_mac_ =
       config.dataplane.vtep_mac.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac;
+  // flannel-v6 is its own device with its own VtepMAC (backend-v6-data).
+  engine->vtep_mac_v6_ =
+      config.dataplane.vtep_mac_v6.is_zero() ? random_vtep_mac() : config.dataplane.vtep_mac_v6;
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     const std::string suffix = std::to_string(pools - 1) + "_" + std::to_string(w);
@@ -184,6 +187,11 @@ Status Engine::build_context() {
   ctx_.vni_be = rte_cpu_to_be_32(dp.vni << 8);
   ctx_.vtep_mac = to_ether(vtep_mac_);
   ctx_.overlay_mtu = dp.overlay_mtu();
+  const std::optional<Ipv6Prefix>& ip6 = config_.underlay.ipv6_address;
+  ctx_.ipv6 = ip6.has_value();
+  if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
+  ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
+  ctx_.overlay_mtu6 = static_cast<uint16_t>(dp.underlay_mtu - kVxlan6MtuOverhead);
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
@@ -212,6 +220,9 @@ Status Engine::build_context() {
   tp.underlay_mac = ul.mac();
   tp.underlay_port = ul.id();
   tp.vtep_mac = vtep_mac_;
+  tp.underlay6 = config_.underlay.ipv6_address;
+  tp.gateway6 = config_.underlay.ipv6_gateway;
+  tp.vtep_mac6 = vtep_mac_v6_;
   for (size_t i = 0; i < ports_.size(); ++i) {
     const Port& p = ports_[i];
     PortContext& pc = ctx_.ports[p.id()];
@@ -231,6 +242,7 @@ Status Engine::build_context() {
     return Status(ErrorCode::kResourceExhausted, "cannot allocate the neighbour table");
   NeighbourParams np;
   np.our_ip = config_.underlay.address.addr;
+  if (config_.underlay.ipv6_address) np.our_ip6 = config_.underlay.ipv6_address->addr;
   np.our_mac = ul.mac();
   np.retry_ms = dp.arp_retry_ms;
   np.max_retries = dp.arp_max_retries;
@@ -305,6 +317,8 @@ void Engine::drain_to_control() {
           if (auto arp = parse_arp(m)) neighbours_->on_arp(*arp, now);
           rte_pktmbuf_free(m);
           ++arp_consumed_;
+        } else if (m->hash.usr == kToControlNd) {
+          neighbours_->on_nd(m, w, now);
         } else if (m->hash.usr == kToControlProbe) {
           if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
             if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
@@ -549,6 +563,21 @@ void Engine::set_trace(TraceSession* session) {
   if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
 }
 
+Status Engine::set_local_subnet6(std::optional<Ipv6Prefix> subnet) {
+  std::lock_guard lock(mu_);
+  return tables_->set_local_subnet6(subnet);
+}
+
+std::optional<Ipv6Prefix> Engine::local_subnet6() const {
+  std::lock_guard lock(mu_);
+  return tables_->local_subnet6();
+}
+
+std::vector<Route6View> Engine::routes6() const {
+  std::lock_guard lock(mu_);
+  return tables_->routes6();
+}
+
 std::optional<Ipv4Prefix> Engine::local_subnet() const {
   std::lock_guard lock(mu_);
   return tables_->local_subnet();
@@ -619,19 +648,23 @@ StatsSnapshot Engine::stats() const {
     s.ports[i].link_downs = links_[i].downs;
   }
   const NeighbourCounters& nc = neighbours_->counters();
-  s.events.arp_requests_sent = nc.requests_sent;
-  s.events.arp_learned = nc.replies_learned;
+  s.events.arp_requests_sent = nc.arp.requests_sent;
+  s.events.arp_learned = nc.arp.replies_learned;
   s.events.arp_released = nc.held_released;
   s.events.arp_held_now = neighbours_->held_packets();
   s.events.probes_sent = probes_sent_;
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += nc.nd_drops[r];
   // What the NIC's sender filter dropped never reached a worker.
   s.drops[static_cast<size_t>(DropReason::kUnknownSender)] += flow_->spoof_drops();
   for (uint32_t id : tables_->remote_next_hop_ids()) {
     PeerStats ps;
     ps.next_hop_id = id;
-    if (auto v = tables_->next_hop_view(id)) ps.public_ip = v->public_ip;
+    if (auto v = tables_->next_hop_view(id)) {
+      ps.public_ip = v->public_ip;
+      ps.public_ip6 = v->public_ip6;
+    }
     const PeerBaseline& b = peer_baseline_[id];
     for (const PeerCounters* pc : peers_) {
       ps.encap_packets += pc[id].encap_packets.get();

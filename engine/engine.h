@@ -71,6 +71,10 @@ class Engine {
   // none). Returns once no worker still follows the session before.
   void set_trace(TraceSession* session);
   std::optional<Ipv4Prefix> local_subnet() const;
+  // Our own IPv6 podCIDR (flannel-v6), delivered to the first overlay port;
+  // FAILED_PRECONDITION without an underlay IPv6 address.
+  Status set_local_subnet6(std::optional<Ipv6Prefix> subnet);
+  std::optional<Ipv6Prefix> local_subnet6() const;
 
   // Tunnel probes (path/probe.h): an ICMP echo request from our overlay
   // address to `dst` (a remote node's), with sequence number `seq`, takes
@@ -90,6 +94,7 @@ class Engine {
   void housekeeping();
 
   std::vector<RouteView> routes() const;
+  std::vector<Route6View> routes6() const;
   std::vector<NeighbourView> neighbours() const;
   StatsSnapshot stats() const;
   // Every port, and where the underlay's flow rule classes run.
@@ -102,6 +107,7 @@ class Engine {
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   rte_mempool* mempool() const { return pool_; }
   const MacAddr& vtep_mac() const { return vtep_mac_; }
+  const MacAddr& vtep_mac_v6() const { return vtep_mac_v6_; }
   const EngineConfig& config() const { return config_; }
   // Where every packet went (accounting.h); exact when no packet is in
   // process. Implemented in accounting.cc.
@@ -124,6 +130,7 @@ class Engine {
   std::vector<Port> ports_;
   size_t underlay_index_ = 0;
   MacAddr vtep_mac_;
+  MacAddr vtep_mac_v6_;  // flannel-v6's
   DatapathContext ctx_;
   std::atomic<uint32_t> overlay_address_be_{0};
   std::atomic<CaptureSession*> capture_{nullptr};

@@ -46,6 +46,10 @@ struct PortConfig {
 struct UnderlayConfig {
   Ipv4Prefix address;               // our public IP with its on-link prefix, e.g. 192.0.2.10/24
   std::optional<Ipv4Addr> gateway;  // next hop for remote VTEPs outside `address`'s subnet
+  // Dual stack (issue 14): our public IPv6 with its on-link prefix, e.g.
+  // 2001:db8::10/64, and the router for IPv6 VTEPs outside it.
+  std::optional<Ipv6Prefix> ipv6_address;
+  std::optional<Ipv6Addr> ipv6_gateway;
 };
 
 // flannel's backend types; the engine encapsulates for vxlan and udp.
@@ -62,13 +66,14 @@ struct StaticNeighbour {
 // neighbour limits.
 struct DataplaneConfig {
   BackendType backend = BackendType::kVxlan;
-  uint32_t vni = 1;                 // vxlan network identifier (24 bits)
-  uint16_t udp_port = 8472;         // vxlan 8472, udp 8285
-  uint16_t underlay_mtu = 1500;     // bytes; the overlay MTU is this minus the encapsulation
-  bool direct_routing = false;      // vxlan: on-link peers get plain L2 forwarding
-  bool udp_checksum = true;         // outer UDP checksum on encapsulated packets (kernel default)
-  MacAddr vtep_mac;                 // our VTEP MAC (inner source MAC); zero: a random one
-  uint32_t max_routes = 131072;     // remote podCIDRs the tables hold
+  uint32_t vni = 1;              // vxlan network identifier (24 bits)
+  uint16_t udp_port = 8472;      // vxlan 8472, udp 8285
+  uint16_t underlay_mtu = 1500;  // bytes; the overlay MTU is this minus the encapsulation
+  bool direct_routing = false;   // vxlan: on-link peers get plain L2 forwarding
+  bool udp_checksum = true;      // outer UDP checksum on encapsulated packets (kernel default)
+  MacAddr vtep_mac;              // our VTEP MAC (inner source MAC); zero: a random one
+  MacAddr vtep_mac_v6;           // flannel-v6's own VTEP MAC (backend-v6-data); zero: a random one
+  uint32_t max_routes = 131072;  // remote podCIDRs the tables hold
   uint32_t lpm_tbl8_groups = 4096;  // LPM groups for prefixes longer than /24 (one each)
   uint32_t arp_retry_ms = 1000;     // between ARP requests for an unresolved neighbour
   uint32_t arp_max_retries = 3;     // requests before held packets are dropped

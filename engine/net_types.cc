@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -71,28 +72,62 @@ std::string Ipv4Prefix::str() const {
   return addr.str() + "/" + std::to_string(len);
 }
 
-std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view text) {
+std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view text) {
+  const std::string s(text);
+  Ipv6Addr a;
+  if (inet_pton(AF_INET6, s.c_str(), a.bytes.data()) != 1) return std::nullopt;
+  return a;
+}
+
+std::string Ipv6Addr::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+  return buf;
+}
+
+bool Ipv6Addr::is_zero() const {
+  for (auto b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view text, bool allow_host_bits) {
   std::string addr_text;
   Ipv6Prefix p;
   if (!split_prefix(text, addr_text, p.len, 128)) return std::nullopt;
-  if (inet_pton(AF_INET6, addr_text.c_str(), p.addr.data()) != 1) return std::nullopt;
+  const auto addr = Ipv6Addr::parse(addr_text);
+  if (!addr) return std::nullopt;
+  p.addr = *addr;
+  if (!allow_host_bits && p.network() != p) return std::nullopt;
   return p;
 }
 
 std::string Ipv6Prefix::str() const {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
-  return std::string(buf) + "/" + std::to_string(len);
+  return addr.str() + "/" + std::to_string(len);
 }
 
-bool Ipv6Prefix::overlaps(const Ipv6Prefix& p) const {
-  const int bits = len < p.len ? len : p.len;
-  for (int i = 0; i < bits; ++i) {
-    const int byte = i / 8;
-    const int mask = 0x80 >> (i % 8);
-    if ((addr[byte] & mask) != (p.addr[byte] & mask)) return false;
+Ipv6Prefix Ipv6Prefix::network() const {
+  Ipv6Prefix n{{}, len};
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::clamp(len - 8 * i, 0, 8);
+    n.addr.bytes[i] = addr.bytes[i] & static_cast<uint8_t>(0xff00 >> bits);
   }
-  return true;
+  return n;
+}
+
+bool Ipv6Prefix::contains(const Ipv6Addr& a) const {
+  return Ipv6Prefix{a, len}.network().addr == network().addr;
+}
+
+Result<Ipv6Prefix> parse_ipv6_cidr(std::string_view text) {
+  if (auto p = Ipv6Prefix::parse(text)) return *p;
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (auto loose = Ipv6Prefix::parse(text, true)) {
+    return Status::invalid(quoted + " has host bits set (did you mean " + loose->network().str() +
+                           "?)");
+  }
+  return Status::invalid(quoted + " is not an IPv6 CIDR (addr/len)");
 }
 
 std::optional<MacAddr> MacAddr::parse(std::string_view text) {

@@ -47,15 +47,36 @@ struct Ipv4Prefix {
 // the network meant).
 Result<Ipv4Prefix> parse_ipv4_cidr(std::string_view text);
 
+// 16 bytes in network order, as on the wire and in in6_addr.
+struct Ipv6Addr {
+  std::array<uint8_t, 16> bytes{};
+
+  static std::optional<Ipv6Addr> parse(std::string_view text);
+  std::string str() const;  // RFC 5952 text, as inet_ntop writes it
+  bool is_zero() const;
+  friend bool operator==(const Ipv6Addr&, const Ipv6Addr&) = default;
+  friend auto operator<=>(const Ipv6Addr&, const Ipv6Addr&) = default;
+};
+
 struct Ipv6Prefix {
-  std::array<uint8_t, 16> addr{};
+  Ipv6Addr addr;  // the network address (host bits zero) unless parsed with allow_host_bits
   uint8_t len = 0;
 
-  static std::optional<Ipv6Prefix> parse(std::string_view text);
+  // Accepts "addr/n"; host bits set is an error unless allow_host_bits (an
+  // interface address like 2001:db8::10/64), as Ipv4Prefix::parse.
+  static std::optional<Ipv6Prefix> parse(std::string_view text, bool allow_host_bits = false);
   std::string str() const;
-  bool overlaps(const Ipv6Prefix& p) const;
+  Ipv6Prefix network() const;
+  bool contains(const Ipv6Addr& a) const;
+  bool contains(const Ipv6Prefix& p) const { return p.len >= len && contains(p.addr); }
+  bool overlaps(const Ipv6Prefix& p) const { return contains(p) || p.contains(*this); }
   friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
+  friend auto operator<=>(const Ipv6Prefix&, const Ipv6Prefix&) = default;
 };
+
+// An IPv6 network CIDR as operators type it; the error says which of the
+// two it is, as parse_ipv4_cidr's does.
+Result<Ipv6Prefix> parse_ipv6_cidr(std::string_view text);
 
 struct MacAddr {
   std::array<uint8_t, 6> bytes{};

@@ -66,6 +66,11 @@ void applied_to_proto(const NodeRecord& r, v1::Node* out) {
   if (r.status.public_ip) st->set_public_ip(r.status.public_ip->str());
   if (r.status.vtep_mac) st->set_vtep_mac(r.status.vtep_mac->str());
   st->set_backend(r.status.backend);
+  st->set_routed_v6(r.status.routed_v6);
+  st->set_reason_v6(r.status.reason_v6);
+  if (r.status.route_v6) st->set_route_prefix_v6(r.status.route_v6->str());
+  if (r.status.public_ipv6) st->set_public_ipv6(r.status.public_ipv6->str());
+  if (r.status.vtep_mac_v6) st->set_vtep_mac_v6(r.status.vtep_mac_v6->str());
 }
 
 void probe_to_proto(const ProbeView& p, v1::TunnelProbe* out) {

@@ -128,6 +128,56 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
   std::optional<Builder> builder_;  // building the value of fields.back()
 };
 
+// backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC, or
+// null (udp, host-gw).
+Status read_backend_data(const std::string& key, const std::string& v, std::optional<uint32_t>& vni,
+                         std::optional<MacAddr>& vtep_mac) {
+  const std::string field = annotation_field(key);
+  BackendDataReader data;
+  if (!nlohmann::json::sax_parse(v, &data) || data.error) {
+    return bad(field, "invalid JSON '" + v + "': " + data.error.value_or("unreadable"));
+  }
+  if (data.top == BackendDataReader::Top::kObject) {
+    for (const auto& [name, value] : data.fields) {
+      if (name == "vni") {
+        if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
+          return bad(field, "VNI " + value.dump() + " is not a 24-bit number");
+        }
+        vni = value.get<uint32_t>();
+      } else {
+        const auto mac =
+            value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
+        if (!mac) return bad(field, "VtepMAC " + value.dump() + " is not a MAC address");
+        if (mac->is_zero() || mac->is_multicast())
+          return bad(field, "VtepMAC " + value.dump() + " is not unicast");
+        vtep_mac = mac;
+      }
+    }
+  } else if (data.top != BackendDataReader::Top::kNull) {
+    return bad(field, "expected a JSON object or null, got '" + v + "'");
+  }
+  return {};
+}
+
+// Address annotations (public-ip, public-ipv6, their overwrites...): each
+// set one must parse as an address of its family.
+template <class Addr, class Get>
+Status read_addresses(
+    const Get& get,
+    std::initializer_list<std::pair<const std::string*, std::optional<Addr>*>> fields) {
+  for (auto [key, out] : fields) {
+    if (const std::string* v = get(*key); v != nullptr && !v->empty()) {
+      auto ip = Addr::parse(*v);
+      if (!ip) {
+        return bad(annotation_field(*key),
+                   "'" + *v + "' is not an " + (sizeof(Addr) == 4 ? "IPv4" : "IPv6") + " address");
+      }
+      *out = ip;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<AnnotationKeys> annotation_keys(const std::string& prefix_in) {
@@ -152,6 +202,8 @@ Result<AnnotationKeys> annotation_keys(const std::string& prefix_in) {
   k.public_ip_overwrite = prefix + "public-ip-overwrite";
   k.public_ipv6 = prefix + "public-ipv6";
   k.public_ipv6_overwrite = prefix + "public-ipv6-overwrite";
+  k.node_public_ip = prefix + "node-public-ip";
+  k.node_public_ipv6 = prefix + "node-public-ipv6";
   return k;
 }
 
@@ -183,40 +235,25 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
       return bad(annotation_field(keys.backend_type), "unknown backend '" + *v + "'");
     info.backend_type = *v;
   }
-  for (auto [key, out] : {std::pair{&keys.public_ip, &info.public_ip},
-                          std::pair{&keys.public_ip_overwrite, &info.public_ip_overwrite}}) {
-    if (const std::string* v = get(*key); v != nullptr && !v->empty()) {
-      auto ip = Ipv4Addr::parse(*v);
-      if (!ip) return bad(annotation_field(*key), "'" + *v + "' is not an IPv4 address");
-      *out = ip;
-    }
-  }
+  if (Status s =
+          read_addresses<Ipv4Addr>(get, {{&keys.public_ip, &info.public_ip},
+                                         {&keys.public_ip_overwrite, &info.public_ip_overwrite},
+                                         {&keys.node_public_ip, &info.node_public_ip}});
+      !s.ok())
+    return s;
   if (const std::string* v = get(keys.backend_data)) {
-    const auto field = [&keys] { return annotation_field(keys.backend_data); };
-    BackendDataReader data;
-    if (!nlohmann::json::sax_parse(*v, &data) || data.error) {
-      return bad(field(), "invalid JSON '" + *v + "': " + data.error.value_or("unreadable"));
-    }
-    if (data.top == BackendDataReader::Top::kObject) {
-      for (const auto& [key, value] : data.fields) {
-        if (key == "vni") {
-          if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
-            return bad(field(), "VNI " + value.dump() + " is not a 24-bit number");
-          }
-          info.vni = value.get<uint32_t>();
-        } else {
-          const auto mac =
-              value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
-          if (!mac) return bad(field(), "VtepMAC " + value.dump() + " is not a MAC address");
-          if (mac->is_zero() || mac->is_multicast())
-            return bad(field(), "VtepMAC " + value.dump() + " is not unicast");
-          info.vtep_mac = mac;
-        }
-      }
-    } else if (data.top != BackendDataReader::Top::kNull) {
-      return bad(field(), "expected a JSON object or null, got '" + *v + "'");
-    }
+    if (Status s = read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac); !s.ok())
+      return s;
   }
+  // The IPv6 side is read apart: flanneld reads it only with EnableIPv6,
+  // so a bad value there must not cost a node its IPv4 route.
+  Status v6 =
+      read_addresses<Ipv6Addr>(get, {{&keys.public_ipv6, &info.public_ipv6},
+                                     {&keys.public_ipv6_overwrite, &info.public_ipv6_overwrite},
+                                     {&keys.node_public_ipv6, &info.node_public_ipv6}});
+  if (const std::string* v = get(keys.backend_v6_data); v != nullptr && v6.ok())
+    v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6);
+  if (!v6.ok()) info.ipv6_invalid = v6.message();
   return info;
 }
 
@@ -235,11 +272,21 @@ std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAdd
 
 std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
                                                    uint32_t vni, const MacAddr& vtep_mac,
-                                                   Ipv4Addr public_ip) {
-  return {{keys.backend_type, flannel_backend_type(backend)},
-          {keys.backend_data, flannel_backend_data(backend, vni, vtep_mac)},
-          {keys.public_ip, public_ip.str()},
-          {keys.kube_subnet_manager, "true"}};
+                                                   std::optional<Ipv4Addr> public_ip,
+                                                   const std::optional<OwnIpv6>& ipv6) {
+  std::map<std::string, std::string> out{{keys.backend_type, flannel_backend_type(backend)},
+                                         {keys.kube_subnet_manager, "true"}};
+  if (public_ip) {
+    out[keys.backend_data] = flannel_backend_data(backend, vni, vtep_mac);
+    out[keys.public_ip] = public_ip->str();
+  }
+  if (ipv6) {
+    // flannel's vxlan backend marshals the same vxlanLeaseAttrs for its
+    // flannel-v6 device: {"VNI":1,"VtepMAC":"..."}.
+    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac);
+    out[keys.public_ipv6] = ipv6->public_ip.str();
+  }
+  return out;
 }
 
 }  // namespace tartan

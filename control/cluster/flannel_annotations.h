@@ -23,6 +23,10 @@ struct AnnotationKeys {
   std::string public_ip_overwrite;
   std::string public_ipv6;
   std::string public_ipv6_overwrite;
+  // Set by users on a node to choose its public IP(v6), as flanneld's
+  // --public-ip(v6) (read only, never written).
+  std::string node_public_ip;
+  std::string node_public_ipv6;
 };
 
 // flannel's rules for --kube-annotation-prefix: at most one '/', appended
@@ -41,20 +45,44 @@ struct FlannelNodeInfo {
   std::optional<Ipv4Addr> public_ip;
   std::optional<Ipv4Addr> public_ip_overwrite;  // public-ip-overwrite, set by users
   std::optional<Ipv4Prefix> pod_cidr;           // the IPv4 entry of pod_cidrs
-  std::optional<Ipv6Prefix> pod_cidr_v6;
+  std::optional<Ipv6Prefix> pod_cidr_v6;        // the IPv6 entry
+  // Dual stack: backend-v6-data (vxlan: VNI and the flannel-v6 device's
+  // VtepMAC), public-ipv6 and public-ipv6-overwrite, read as the IPv4 ones.
+  std::optional<uint32_t> vni_v6;
+  std::optional<MacAddr> vtep_mac_v6;
+  std::optional<Ipv6Addr> public_ipv6;
+  std::optional<Ipv6Addr> public_ipv6_overwrite;
+  // node-public-ip, node-public-ipv6: the node's own choice of public IP.
+  std::optional<Ipv4Addr> node_public_ip;
+  std::optional<Ipv6Addr> node_public_ipv6;
+  // What is wrong with the IPv6 annotations ("annotations[...public-ipv6]:
+  // ..."), kept apart: only a node's IPv6 route depends on them.
+  std::optional<std::string> ipv6_invalid;
 };
 
 // Parses the node's podCIDRs and flannel annotations. Malformed values are
 // INVALID_ARGUMENT naming the field and value ("annotations[...backend-data]:
-// ..."); missing ones are left unset for the caller to judge.
+// ..."), except the IPv6 ones' (FlannelNodeInfo::ipv6_invalid); missing
+// ones are left unset for the caller to judge.
 Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const AnnotationKeys& keys);
+
+// Our IPv6 side, as flanneld advertises it with EnableIPv6: the public
+// IPv6 and the flannel-v6 device's VtepMAC.
+struct OwnIpv6 {
+  Ipv6Addr public_ip;
+  MacAddr vtep_mac;
+};
 
 // The annotations flanneld writes on its own Node for these settings:
 // backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan, null
-// otherwise), public-ip and kube-subnet-manager.
+// otherwise), public-ip and kube-subnet-manager; with IPv6,
+// backend-v6-data (the same shape, flannel-v6's VtepMAC) and public-ipv6.
+// Without `public_ip` (IPv6 only) backend-data and public-ip are not
+// written, as flanneld writes no IPv4 side then.
 std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
                                                    uint32_t vni, const MacAddr& vtep_mac,
-                                                   Ipv4Addr public_ip);
+                                                   std::optional<Ipv4Addr> public_ip,
+                                                   const std::optional<OwnIpv6>& ipv6 = {});
 
 // The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
 // vxlan, "null" otherwise (also the BackendData of its etcd leases).

@@ -37,13 +37,52 @@ bool valid_node_name(const std::string& name) {
 
 namespace {
 
-uint32_t last_address(const Ipv4Prefix& p) {
-  return p.addr.value | ~p.mask();
-}
-
 bool same_route(const NodeStatusView& a, const NodeStatusView& b) {
   return a.routed == b.routed && a.route == b.route && a.public_ip == b.public_ip &&
          a.vtep_mac == b.vtep_mac;
+}
+
+bool same_route_v6(const NodeStatusView& a, const NodeStatusView& b) {
+  return a.routed_v6 == b.routed_v6 && a.route_v6 == b.route_v6 && a.public_ipv6 == b.public_ipv6 &&
+         a.vtep_mac_v6 == b.vtep_mac_v6;
+}
+
+// One family's part of a node's change: the upsert of its new route, the
+// removal of its old one (a new podCIDR replaces the old one in the same
+// delta; the same podCIDR is simply replaced by the upsert).
+template <class Spec, class Prefix, class MakeSpec>
+void family_change(bool was_routed, bool same, bool routed, const std::optional<Prefix>& old_route,
+                   const std::optional<Prefix>& new_route, MakeSpec make,
+                   std::vector<Spec>& upserts, std::vector<Prefix>& removals) {
+  if (was_routed && same) return;
+  if (!was_routed && !routed) return;
+  if (routed) upserts.push_back(make());
+  if (was_routed && (!routed || new_route != old_route)) removals.push_back(*old_route);
+}
+
+// A podCIDR one node of a batch gives up and another takes is simply
+// replaced by the upsert.
+template <class Spec, class Prefix>
+void drop_replaced(const std::vector<Spec>& upserts, std::vector<Prefix>& removals) {
+  if (upserts.empty() || removals.empty()) return;
+  std::set<Prefix> taken;
+  for (const Spec& r : upserts) taken.insert(r.prefix);
+  std::erase_if(removals, [&](const Prefix& p) { return taken.count(p) != 0; });
+}
+
+// Whether `cidr` of node `name` overlaps our own podCIDR or another node's.
+template <class Prefix>
+Status overlap(const std::string& name, const Prefix& cidr, const std::optional<Prefix>& local,
+               const std::string& own_name, const PrefixIndex<Prefix>& index) {
+  if (name != own_name && local && local->overlaps(cidr)) {
+    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps our own podCIDR " +
+                           local->str());
+  }
+  if (auto other = index.overlapping(name, cidr)) {
+    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps the podCIDR of node '" + *other +
+                           "'");
+  }
+  return {};
 }
 
 // As Kubernetes counts them: keys and values.
@@ -67,67 +106,85 @@ size_t node_bytes(const NodeSpec& node) {
   return bytes;
 }
 
-NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& info) const {
-  NodeStatusView s;
-  s.public_ip = info.public_ip;
-  s.vtep_mac = info.vtep_mac;
-  s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
-  const auto not_routed = [&](std::string reason) {
-    s.reason = std::move(reason);
-    return s;
-  };
-  if (spec.name == settings_.own_node_name) return not_routed("this node (our own lease)");
-  if (!info.pod_cidr) return not_routed("no IPv4 podCIDR");
+std::string PodCidrs::str() const {
+  std::string out = v4 ? v4->str() : "";
+  if (v6) out += (out.empty() ? "" : ", ") + v6->str();
+  return out.empty() ? "(none)" : out;
+}
+
+// One family's view of a node's annotations, for the checks both take.
+struct NodeMirror::Family {
+  const char* name;  // "IPv4", "IPv6"
+  bool has_pod_cidr;
+  const std::string& data_key;  // backend-data, backend-v6-data
+  const std::optional<MacAddr>& vtep_mac;
+  const std::optional<uint32_t>& vni;
+  bool has_public_ip;
+  const std::string& public_ip_key;  // public-ip, public-ipv6
+};
+
+std::optional<std::string> NodeMirror::unrouted(const NodeSpec& spec, const FlannelNodeInfo& info,
+                                                const Family& f) const {
+  if (spec.name == settings_.own_node_name) return "this node (our own lease)";
+  if (!f.has_pod_cidr) return std::string("no ") + f.name + " podCIDR";
   if (!info.subnet_manager) {
-    return not_routed("no " + settings_.keys.kube_subnet_manager +
-                      "=\"true\" annotation: flannel has not registered it");
+    return "no " + settings_.keys.kube_subnet_manager +
+           "=\"true\" annotation: flannel has not registered it";
   }
-  if (!info.backend_type) return not_routed("no " + settings_.keys.backend_type + " annotation");
+  if (!info.backend_type) return "no " + settings_.keys.backend_type + " annotation";
   const std::string ours = flannel_backend_type(settings_.backend);
   const bool same_backend = *info.backend_type == ours ||
                             (settings_.backend == BackendType::kUdp && *info.backend_type == "udp");
   if (!same_backend) {
-    return not_routed("backend-type is '" + s.backend + "', this node runs " +
-                      backend_type_name(settings_.backend));
+    const std::string theirs = info.backend_type->empty() ? "udp" : *info.backend_type;
+    return "backend-type is '" + theirs + "', this node runs " +
+           backend_type_name(settings_.backend);
   }
   if (settings_.backend == BackendType::kVxlan) {
-    if (!info.vtep_mac) return not_routed("no VtepMAC in " + settings_.keys.backend_data);
-    if (!info.vni) return not_routed("no VNI in " + settings_.keys.backend_data);
-    if (*info.vni != settings_.vni) {
-      return not_routed("VNI " + std::to_string(*info.vni) + " differs from ours (" +
-                        std::to_string(settings_.vni) + ")");
+    if (!f.vtep_mac) return "no VtepMAC in " + f.data_key;
+    if (!f.vni) return "no VNI in " + f.data_key;
+    if (*f.vni != settings_.vni) {
+      return "VNI " + std::to_string(*f.vni) + " differs from ours (" +
+             std::to_string(settings_.vni) + ")";
     }
   }
-  if (!info.public_ip) return not_routed("no " + settings_.keys.public_ip + " annotation");
-  s.routed = true;
-  s.route = info.pod_cidr;
-  return s;
+  if (!f.has_public_ip) return "no " + f.public_ip_key + " annotation";
+  return std::nullopt;
 }
 
-Status NodeMirror::check_overlap(const std::string& name, const Ipv4Prefix& cidr) const {
-  if (name != settings_.own_node_name && local_subnet_ && local_subnet_->overlaps(cidr)) {
-    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps our own podCIDR " +
-                           local_subnet_->str());
+NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& info) const {
+  NodeStatusView s;
+  s.public_ip = info.public_ip;
+  s.vtep_mac = info.vtep_mac;
+  s.public_ipv6 = info.public_ipv6;
+  s.vtep_mac_v6 = info.vtep_mac_v6;
+  s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
+  const AnnotationKeys& k = settings_.keys;
+  // Each family is routed on its own: a node without public-ipv6 keeps its
+  // IPv4 route and says why it has no IPv6 one.
+  if (!settings_.enable_ipv4) {
+    s.reason = "IPv4 is off (network.EnableIPv4 false)";
+  } else if (auto why = unrouted(spec, info,
+                                 {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
+                                  info.vni, info.public_ip.has_value(), k.public_ip})) {
+    s.reason = std::move(*why);
+  } else {
+    s.routed = true;
+    s.route = info.pod_cidr;
   }
-  const uint32_t first = cidr.addr.value, last = last_address(cidr);
-  // The entry starting at or before `last` with the highest start is the
-  // only one that can overlap, as stored ranges do not overlap each other.
-  auto it = cidr_index_.upper_bound(last);
-  if (it == cidr_index_.begin()) return {};
-  --it;
-  if (it->second.first >= first && it->second.second != name) {
-    return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps the podCIDR of node '" +
-                           it->second.second + "'");
+  if (!settings_.ipv6_network) return s;
+  if (info.ipv6_invalid) {
+    s.reason_v6 = *info.ipv6_invalid;
+  } else if (auto why = unrouted(
+                 spec, info,
+                 {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
+                  info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6})) {
+    s.reason_v6 = std::move(*why);
+  } else {
+    s.routed_v6 = true;
+    s.route_v6 = info.pod_cidr_v6;
   }
-  // A range of this same node may sit just below; look one further.
-  if (it->second.second == name && it != cidr_index_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->second.first >= first) {
-      return Status::invalid("pod_cidrs: " + cidr.str() + " overlaps the podCIDR of node '" +
-                             prev->second.second + "'");
-    }
-  }
-  return {};
+  return s;
 }
 
 RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
@@ -135,33 +192,31 @@ RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
                    settings_.vni};
 }
 
-void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& after,
-                              TableDelta& delta) const {
-  const bool was_routed = before != nullptr && before->status.routed;
-  if (was_routed && same_route(before->status, after)) return;
-  if (!was_routed && !after.routed) return;
-  if (after.routed) delta.upsert_routes.push_back(route_of(after));
-  // A new podCIDR replaces the old one in the same delta; the same podCIDR
-  // is simply replaced by the upsert.
-  if (was_routed && (!after.routed || after.route != before->status.route)) {
-    delta.remove_routes.push_back(*before->status.route);
-  }
+Route6Spec NodeMirror::route6_of(const NodeStatusView& s) const {
+  return Route6Spec{*s.route_v6, *s.public_ipv6, s.vtep_mac_v6.value_or(MacAddr{}),
+                    settings_.backend, settings_.vni};
 }
 
-Status NodeMirror::program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted) {
-  // A podCIDR one node of a batch gives up and another takes is simply
-  // replaced by the upsert.
-  if (!delta.upsert_routes.empty() && !delta.remove_routes.empty()) {
-    std::set<Ipv4Prefix> taken;
-    for (const RouteSpec& r : delta.upsert_routes) taken.insert(r.prefix);
-    std::erase_if(delta.remove_routes, [&](const Ipv4Prefix& p) { return taken.count(p) != 0; });
-  }
-  if (delta.upsert_routes.empty() && delta.remove_routes.empty()) return {};
+void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& after,
+                              TableDelta& delta) const {
+  static const NodeStatusView kNone;
+  const NodeStatusView& was = before != nullptr ? before->status : kNone;
+  family_change(
+      was.routed, same_route(was, after), after.routed, was.route, after.route,
+      [&] { return route_of(after); }, delta.upsert_routes, delta.remove_routes);
+  family_change(
+      was.routed_v6, same_route_v6(was, after), after.routed_v6, was.route_v6, after.route_v6,
+      [&] { return route6_of(after); }, delta.upsert_routes6, delta.remove_routes6);
+}
+
+Status NodeMirror::program(TableDelta& delta) {
+  drop_replaced(delta.upsert_routes, delta.remove_routes);
+  drop_replaced(delta.upsert_routes6, delta.remove_routes6);
+  if (delta.upsert_routes.empty() && delta.remove_routes.empty() && delta.upsert_routes6.empty() &&
+      delta.remove_routes6.empty())
+    return {};
   if (Status s = engine_.apply(delta); !s.ok()) return s;
-  if (route_hook_) {
-    for (const Ipv4Prefix& gone : delta.remove_routes) route_hook_(gone, std::nullopt);
-    for (const NodeStatusView* after : upserted) route_hook_(*after->route, *after);
-  }
+  if (route_hook_) route_hook_(delta);
   return {};
 }
 
@@ -185,6 +240,17 @@ void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const 
     if (!node.status.reason.empty()) route += " (" + node.status.reason + ")";
   } else {
     route = "not routed: " + node.status.reason;
+  }
+  if (settings_.ipv6_network) {
+    // The IPv6 side, on its own.
+    route += "; IPv6 podCIDR " + (node.pod_cidr_v6 ? node.pod_cidr_v6->str() : "(none)") + ", ";
+    if (type == NodeEvent::Type::kDeleted) {
+      route += node.status.routed_v6 ? "route removed" : "was not routed";
+    } else if (node.status.routed_v6) {
+      route += "routed via " + node.status.public_ipv6->str();
+    } else {
+      route += "not routed: " + node.status.reason_v6;
+    }
   }
   log_message(level, LogComponent::kControl, "node %s %s (%s): podCIDR %s, %s",
               node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
@@ -244,27 +310,38 @@ std::optional<Status> NodeMirror::invalidity(const NodeSpec& node,
                            std::to_string(kMaxAnnotationBytes) + " Kubernetes allows");
   }
   if (!info) return info.status();
-  if (info->pod_cidr) {
+  if (info->pod_cidr && settings_.enable_ipv4) {
     if (!settings_.network.contains(*info->pod_cidr)) {
       return Status::invalid("pod_cidrs: " + info->pod_cidr->str() +
                              " is outside the cluster network " + settings_.network.str());
     }
-    if (Status s = check_overlap(node.name, *info->pod_cidr); !s.ok()) return s;
+    if (Status s = overlap(node.name, *info->pod_cidr, local_subnet_, settings_.own_node_name,
+                           cidr_index_);
+        !s.ok())
+      return s;
+  }
+  if (info->pod_cidr_v6 && settings_.ipv6_network) {
+    if (!settings_.ipv6_network->contains(*info->pod_cidr_v6)) {
+      return Status::invalid("pod_cidrs: " + info->pod_cidr_v6->str() +
+                             " is outside the cluster IPv6 network " +
+                             settings_.ipv6_network->str());
+    }
+    if (Status s = overlap(node.name, *info->pod_cidr_v6, local_subnet_v6_, settings_.own_node_name,
+                           cidr6_index_);
+        !s.ok())
+      return s;
   }
   return std::nullopt;
 }
 
-void NodeMirror::index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name,
-                            bool add, IndexUndo& undo) {
-  if (!cidr) return;
-  const uint32_t first = cidr->addr.value;
-  auto it = cidr_index_.find(first);
-  undo.emplace_back(first, it == cidr_index_.end() ? std::nullopt : std::optional(it->second));
-  if (add) {
-    cidr_index_[first] = {last_address(*cidr), name};
-  } else if (it != cidr_index_.end()) {
-    cidr_index_.erase(it);
-  }
+void NodeMirror::index_cidrs(const NodeRecord& rec, bool add, IndexUndo& undo) {
+  cidr_index_.set(rec.pod_cidr, rec.spec.name, add, undo.v4);
+  cidr6_index_.set(rec.pod_cidr_v6, rec.spec.name, add, undo.v6);
+}
+
+void NodeMirror::undo_index(const IndexUndo& undo) {
+  cidr_index_.undo(undo.v4);
+  cidr6_index_.undo(undo.v6);
 }
 
 Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid invalid,
@@ -288,7 +365,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   if (change.node == nullptr) {
     if (!exists) return Status(ErrorCode::kNotFound, "node '" + change.name + "' not found");
     if (Status s = check_version(); !s.ok()) return s;
-    index_cidr(existing->second->pod_cidr, change.name, false, undo);
+    index_cidrs(*existing->second, false, undo);
     return Staged{existing->second, nullptr, false};
   }
 
@@ -302,15 +379,23 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
                                         ? std::optional(Status::invalid(*change.unroutable))
                                         : invalidity(node, info);
   if (bad && invalid == Invalid::kRefuse) return *bad;
+  // A kept node with bad IPv6 annotations keeps its IPv4 route (derive says
+  // why it has no IPv6 one); one pushed through the API is refused.
+  if (invalid == Invalid::kRefuse && settings_.ipv6_network && info && info->ipv6_invalid)
+    return Status::invalid(*info->ipv6_invalid);
   // Our own lease decides our podCIDR: a node pushed under our name that
   // says otherwise is a mistake worth refusing, not a change to keep quietly.
-  if (invalid == Invalid::kRefuse && node.name == settings_.own_node_name && info &&
-      info->pod_cidr && local_subnet_ && *info->pod_cidr != *local_subnet_) {
-    TARTAN_LOG(WARNING, kControl, "node %s refused (%s): podCIDR %s differs from our own lease %s",
-               node.name.c_str(), cause.c_str(), info->pod_cidr->str().c_str(),
-               local_subnet_->str().c_str());
-    return Status::invalid("pod_cidrs: " + info->pod_cidr->str() + " differs from our own lease " +
-                           local_subnet_->str() + " (node '" + node.name + "' is this node)");
+  if (invalid == Invalid::kRefuse && node.name == settings_.own_node_name && info) {
+    const auto differs = [&](const auto& theirs, const auto& ours) -> std::optional<Status> {
+      if (!theirs || !ours || *theirs == *ours) return std::nullopt;
+      TARTAN_LOG(WARNING, kControl,
+                 "node %s refused (%s): podCIDR %s differs from our own lease %s",
+                 node.name.c_str(), cause.c_str(), theirs->str().c_str(), ours->str().c_str());
+      return Status::invalid("pod_cidrs: " + theirs->str() + " differs from our own lease " +
+                             ours->str() + " (node '" + node.name + "' is this node)");
+    };
+    if (auto s = differs(info->pod_cidr, local_subnet_)) return *s;
+    if (auto s = differs(info->pod_cidr_v6, local_subnet_v6_)) return *s;
   }
   if (Status s = check_version(); !s.ok()) return s;
   NodeRecordRef before = exists ? existing->second : nullptr;
@@ -327,18 +412,22 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
     rec.status.reason = bad->message();
+    if (settings_.ipv6_network) rec.status.reason_v6 = bad->message();
     if (info) {
       rec.status.public_ip = info->public_ip;
       rec.status.vtep_mac = info->vtep_mac;
+      rec.status.public_ipv6 = info->public_ipv6;
+      rec.status.vtep_mac_v6 = info->vtep_mac_v6;
     }
   } else {
     rec.status = derive(node, *info);
-    rec.pod_cidr = info->pod_cidr;
+    if (settings_.enable_ipv4) rec.pod_cidr = info->pod_cidr;
+    if (settings_.ipv6_network) rec.pod_cidr_v6 = info->pod_cidr_v6;
   }
-  if (before) index_cidr(before->pod_cidr, change.name, false, undo);
-  index_cidr(rec.pod_cidr, change.name, true, undo);
   // Last, as `node` may be moved from.
   rec.spec = change.take ? std::move(*change.take) : node;
+  if (before) index_cidrs(*before, false, undo);
+  index_cidrs(rec, true, undo);
   if (oversized) rec.spec.annotations.clear();
   return Staged{std::move(before), std::move(after), false};
 }
@@ -351,6 +440,7 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   const NodeRecord* before = staged.before.get();
   if (before) {
     if (before->status.route) routed_.erase(*before->status.route);
+    if (before->status.route_v6) routed6_.erase(*before->status.route_v6);
     node_bytes_ -= node_bytes(before->spec);
   }
   // An event the log would drop again before this change ends is not kept.
@@ -371,6 +461,7 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   }
   NodeRecord& rec = *staged.after;
   if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
+  if (rec.status.routed_v6) routed6_[*rec.status.route_v6] = rec.spec.name;
   rec.resource_version = version_;
   node_bytes_ += node_bytes(rec.spec);
   NodeRecordRef kept = std::move(staged.after);
@@ -383,14 +474,20 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
 
 namespace {
 
-// The change whose route an engine error names ("route 10.244.3.0/24: ..."),
-// so a batch's error can say which node it was.
-std::optional<Ipv4Prefix> route_named(const std::string& message) {
+// The route an engine error names ("route 10.244.3.0/24: ...", "route
+// fd00::/64: ..."), so a batch's error can say which node it was.
+std::optional<std::string> route_named(const std::string& message) {
   static constexpr std::string_view kRoute = "route ";
   if (message.rfind(kRoute, 0) != 0) return std::nullopt;
-  const size_t end = message.find(':');
-  return Ipv4Prefix::parse(std::string_view(message).substr(
-      kRoute.size(), end == std::string::npos ? std::string::npos : end - kRoute.size()));
+  const size_t end = message.find(": ");
+  return message.substr(kRoute.size(),
+                        end == std::string::npos ? std::string::npos : end - kRoute.size());
+}
+
+// Whether `status` routes the prefix written `text`, in either family.
+bool routes(const NodeStatusView& status, const std::string& text) {
+  return (status.route && status.route->str() == text) ||
+         (status.route_v6 && status.route_v6->str() == text);
 }
 
 }  // namespace
@@ -399,17 +496,8 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
                                 const std::string& cause, std::vector<NodeRecordRef>* out,
                                 size_t* failed) {
   IndexUndo undo;
-  const auto undo_index = [&] {
-    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-      if (it->second) {
-        cidr_index_[it->first] = *it->second;
-      } else {
-        cidr_index_.erase(it->first);
-      }
-    }
-  };
   const auto fail = [&](size_t i, Status s) {
-    undo_index();
+    undo_index(undo);
     if (failed) *failed = i;
     return s;
   };
@@ -434,16 +522,11 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
   }
 
   TableDelta delta;
-  std::vector<const NodeStatusView*> upserted;
   static const NodeStatusView kRemoved;
   for (const Staged& s : staged) {
-    if (s.unchanged) continue;
-    const NodeStatusView& after = s.after ? s.after->status : kRemoved;
-    const size_t upserts = delta.upsert_routes.size();
-    route_change(s.before.get(), after, delta);
-    if (delta.upsert_routes.size() > upserts) upserted.push_back(&after);
+    if (!s.unchanged) route_change(s.before.get(), s.after ? s.after->status : kRemoved, delta);
   }
-  if (Status s = program(delta, upserted); !s.ok()) {
+  if (Status s = program(delta); !s.ok()) {
     // The engine refused the routes (a public IP another node's VTEP has,
     // a full table).
     if (invalid == Invalid::kRefuse) {
@@ -451,14 +534,14 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
       if (const auto prefix = route_named(s.message())) {
         for (size_t i = 0; i < staged.size() && culprit == SIZE_MAX; ++i) {
           const Staged& st = staged[i];
-          if ((st.after && st.after->status.route == *prefix) ||
-              (st.before && st.before->status.route == *prefix))
+          if ((st.after && routes(st.after->status, *prefix)) ||
+              (st.before && routes(st.before->status, *prefix)))
             culprit = i;
         }
       }
       return fail(culprit, s);
     }
-    undo_index();
+    undo_index(undo);
     // A kept node stays, unrouted, saying why: one at a time, so only the
     // nodes the engine refuses are.
     if (!all_or_nothing) {
@@ -476,14 +559,20 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     }
     Staged& one = staged.front();
     if (!one.after) return s;
-    one.after->status.routed = false;
-    one.after->status.route.reset();
-    one.after->status.reason = s.message();
+    NodeStatusView& st = one.after->status;
+    st.routed = false;
+    st.route.reset();
+    st.reason = s.message();
+    if (st.routed_v6) {
+      st.routed_v6 = false;
+      st.route_v6.reset();
+      st.reason_v6 = s.message();
+    }
     TableDelta removal;
-    route_change(one.before.get(), one.after->status, removal);
-    if (Status removed = program(removal, {}); !removed.ok()) return removed;
-    if (one.before) index_cidr(one.before->pod_cidr, one.before->spec.name, false, undo);
-    index_cidr(one.after->pod_cidr, one.after->spec.name, true, undo);
+    route_change(one.before.get(), st, removal);
+    if (Status removed = program(removal); !removed.ok()) return removed;
+    if (one.before) index_cidrs(*one.before, false, undo);
+    index_cidrs(*one.after, true, undo);
   }
   publish(staged, cause, out);
   if (skipped.empty()) return {};
@@ -654,20 +743,27 @@ void NodeMirror::set_event_hook(std::function<void()> hook) {
   event_hook_ = std::move(hook);
 }
 
-Status NodeMirror::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
+Status NodeMirror::set_local_subnets(const PodCidrs& subnets) {
   std::lock_guard lock(mu_);
-  if (subnet) {
-    for (const auto& [first, range] : cidr_index_) {
-      const Ipv4Prefix& s = *subnet;
-      const bool overlaps = first <= last_address(s) && range.first >= s.addr.value;
-      if (overlaps && range.second != settings_.own_node_name) {
-        return Status::invalid("pod_cidr: " + s.str() + " overlaps the podCIDR of node '" +
-                               range.second + "'");
-      }
+  const auto taken = [&](const char* field, const auto& subnet, const auto& index) -> Status {
+    if (!subnet) return {};
+    if (auto other = index.any_overlapping(*subnet, settings_.own_node_name)) {
+      return Status::invalid(std::string(field) + ": " + subnet->str() +
+                             " overlaps the podCIDR of node '" + *other + "'");
+    }
+    return {};
+  };
+  if (Status s = taken("pod_cidr", subnets.v4, cidr_index_); !s.ok()) return s;
+  if (Status s = taken("pod_cidr_v6", subnets.v6, cidr6_index_); !s.ok()) return s;
+  if (Status s = engine_.set_local_subnet(subnets.v4); !s.ok()) return s;
+  if (subnets.v6 || local_subnet_v6_) {
+    if (Status s = engine_.set_local_subnet6(subnets.v6); !s.ok()) {
+      (void)engine_.set_local_subnet(local_subnet_);  // all or nothing
+      return s;
     }
   }
-  if (Status s = engine_.set_local_subnet(subnet); !s.ok()) return s;
-  local_subnet_ = subnet;
+  local_subnet_ = subnets.v4;
+  local_subnet_v6_ = subnets.v6;
   return {};
 }
 
@@ -678,10 +774,22 @@ std::optional<std::string> NodeMirror::node_of(const Ipv4Prefix& prefix) const {
   return it->second;
 }
 
+std::optional<std::string> NodeMirror::node_of(const Ipv6Prefix& prefix) const {
+  std::lock_guard lock(mu_);
+  auto it = routed6_.find(prefix);
+  if (it == routed6_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<NodeRecord> NodeMirror::routed() const {
   std::lock_guard lock(mu_);
+  // In IPv4 route order, then the nodes routed for IPv6 alone.
   std::vector<NodeRecord> out;
   for (const auto& [prefix, name] : routed_) out.push_back(*nodes_.at(name));
+  for (const auto& [prefix, name] : routed6_) {
+    const NodeRecordRef& rec = nodes_.at(name);
+    if (!rec->status.routed) out.push_back(*rec);
+  }
   return out;
 }
 

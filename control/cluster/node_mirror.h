@@ -17,13 +17,22 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/cluster/node_spec.h"
+#include "control/cluster/prefix_index.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
 namespace tartan {
 
+// Our podCIDRs, one per family the network enables.
+struct PodCidrs {
+  std::optional<Ipv4Prefix> v4;
+  std::optional<Ipv6Prefix> v6;
+  friend bool operator==(const PodCidrs&, const PodCidrs&) = default;
+  std::string str() const;  // "10.244.1.0/24, fd00:10:244:1::/64"
+};
+
 struct NodeStatusView {
-  bool routed = false;
+  bool routed = false;  // the IPv4 route
   // Why not routed; on a routed node, what its source says is wrong with
   // it (NodeMirror::note), e.g. a newer record that could not be read.
   std::string reason;
@@ -31,13 +40,22 @@ struct NodeStatusView {
   std::optional<Ipv4Addr> public_ip;
   std::optional<MacAddr> vtep_mac;
   std::string backend;
+  // Dual stack: the IPv6 route, derived and programmed on its own (a
+  // change of either family's annotations is applied by itself). With
+  // IPv6 off: not routed and no reason.
+  bool routed_v6 = false;
+  std::string reason_v6;  // why not routed for IPv6
+  std::optional<Ipv6Prefix> route_v6;
+  std::optional<Ipv6Addr> public_ipv6;
+  std::optional<MacAddr> vtep_mac_v6;
 };
 
 struct NodeRecord {
   NodeSpec spec;
   uint64_t resource_version = 0;
   NodeStatusView status;
-  std::optional<Ipv4Prefix> pod_cidr;  // the IPv4 podCIDR of spec, parsed
+  std::optional<Ipv4Prefix> pod_cidr;     // the IPv4 podCIDR of spec, parsed
+  std::optional<Ipv6Prefix> pod_cidr_v6;  // the IPv6 one (with IPv6 on)
 };
 
 // A record never changes once in the mirror (a change is a new record):
@@ -55,6 +73,9 @@ struct MirrorSettings {
   AnnotationKeys keys;
   std::string own_node_name;  // nodes of this name are us: mirrored, never routed
   Ipv4Prefix network;         // podCIDRs must lie inside it
+  bool enable_ipv4 = true;    // network.EnableIPv4: IPv4 routes
+  // network.IPv6Network when EnableIPv6: IPv6 routes, podCIDRs inside it.
+  std::optional<Ipv6Prefix> ipv6_network;
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;
   size_t event_log_size = 16384;  // events kept for watchers; older ones mean a resync
@@ -170,17 +191,20 @@ class NodeMirror {
   // must not call back into the mirror (watchers use it to wake up).
   void set_event_hook(std::function<void()> hook);
 
-  // Our own podCIDR, checked against every node's.
-  Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
+  // Our own podCIDRs, checked against every node's. The IPv4 one goes to
+  // the engine; the IPv6 one is only checked and kept until the engine
+  // takes a local IPv6 subnet (issue 14's engine side).
+  Status set_local_subnets(const PodCidrs& subnets);
   // Which node a routed podCIDR belongs to.
   std::optional<std::string> node_of(const Ipv4Prefix& prefix) const;
+  std::optional<std::string> node_of(const Ipv6Prefix& prefix) const;
+  // Nodes routed for either family.
   std::vector<NodeRecord> routed() const;
 
-  // Called once a route is in the engine (with the node's status) or gone
-  // from it (nullopt), under the mirror's lock: keep it short. The host's
-  // routes into the overlay tap follow the engine's this way.
-  using RouteHook =
-      std::function<void(const Ipv4Prefix& prefix, const std::optional<NodeStatusView>& route)>;
+  // Called with each delta once the engine has it, under the mirror's
+  // lock: keep it short. The host's routes into the overlay tap follow the
+  // engine's this way, for both families.
+  using RouteHook = std::function<void(const TableDelta& applied)>;
   void set_route_hook(RouteHook hook);
 
  private:
@@ -200,17 +224,23 @@ class NodeMirror {
     std::shared_ptr<NodeRecord> after;  // null: removed; made in place, kept as is
     bool unchanged = false;             // nothing to do: `before` stays
   };
-  // cidr_index_ entries a batch replaced while it was checked, oldest first.
-  using IndexUndo =
-      std::vector<std::pair<uint32_t, std::optional<std::pair<uint32_t, std::string>>>>;
+  // Index entries a batch replaced while it was checked, oldest first.
+  struct IndexUndo {
+    PrefixIndex<Ipv4Prefix>::Undo v4;
+    PrefixIndex<Ipv6Prefix>::Undo v6;
+  };
 
   NodeStatusView derive(const NodeSpec& spec, const FlannelNodeInfo& info) const;
-  Status check_overlap(const std::string& name, const Ipv4Prefix& cidr) const;
+  struct Family;
+  // Why one family of a node cannot be routed (nullopt: it can).
+  std::optional<std::string> unrouted(const NodeSpec& spec, const FlannelNodeInfo& info,
+                                      const Family& family) const;
   RouteSpec route_of(const NodeStatusView& status) const;
+  Route6Spec route6_of(const NodeStatusView& status) const;
   // Adds what moving a node from `before` to `after` takes to `delta`.
   void route_change(const NodeRecord* before, const NodeStatusView& after, TableDelta& delta) const;
   // Applies `delta` to the engine and tells the route hook.
-  Status program(TableDelta& delta, const std::vector<const NodeStatusView*>& upserted);
+  Status program(TableDelta& delta);
   // How one change records its events.
   struct Batch {
     const std::string& cause;
@@ -234,8 +264,9 @@ class NodeMirror {
                        IndexUndo& undo);
   // Why `node` cannot be mirrored as it is (nullopt: it can).
   std::optional<Status> invalidity(const NodeSpec& node, const Result<FlannelNodeInfo>& info) const;
-  void index_cidr(const std::optional<Ipv4Prefix>& cidr, const std::string& name, bool add,
-                  IndexUndo& undo);
+  // Adds (or takes out) a record's podCIDRs in the indexes.
+  void index_cidrs(const NodeRecord& rec, bool add, IndexUndo& undo);
+  void undo_index(const IndexUndo& undo);
   // Commits a checked change's nodes as one batch: versions, logs, the
   // event log, watchers woken once.
   void publish(std::vector<Staged>& staged, const std::string& cause,
@@ -247,10 +278,12 @@ class NodeMirror {
   Engine& engine_;
   mutable std::mutex mu_;
   std::map<std::string, NodeRecordRef> nodes_;
-  std::map<uint32_t, std::pair<uint32_t, std::string>>
-      cidr_index_;                            // first address -> (last address, node)
-  std::map<Ipv4Prefix, std::string> routed_;  // route prefix -> node
+  PrefixIndex<Ipv4Prefix> cidr_index_;
+  PrefixIndex<Ipv6Prefix> cidr6_index_;
+  std::map<Ipv4Prefix, std::string> routed_;   // route prefix -> node
+  std::map<Ipv6Prefix, std::string> routed6_;  // IPv6 route prefix -> node
   std::optional<Ipv4Prefix> local_subnet_;
+  std::optional<Ipv6Prefix> local_subnet_v6_;
   uint64_t version_ = 0;
   double last_update_seconds_ = 0;
   std::deque<NodeEvent> log_;

@@ -92,9 +92,10 @@ const char* lease_source_name(LeaseSource source);
 
 struct LeaseConfig {
   LeaseSource source = LeaseSource::kStatic;
-  std::optional<Ipv4Prefix> subnet;  // static: our podCIDR
-  EtcdConfig etcd;                   // etcd: where and how
-  KubeConfig kube;                   // kube: the API server and timings
+  std::optional<Ipv4Prefix> subnet;     // static: our podCIDR (with EnableIPv4)
+  std::optional<Ipv6Prefix> subnet_v6;  // static: our IPv6 podCIDR (with EnableIPv6)
+  EtcdConfig etcd;                      // etcd: where and how
+  KubeConfig kube;                      // kube: the API server and timings
 };
 
 // This node as the cluster knows it.

@@ -21,9 +21,11 @@
 #include "control/config/config_keys.h"
 #include "control/config/netconf.h"
 #include "control/config/netconf_json.h"
+#include "control/config/pod_mtu.h"
 #include "control/config/underlay_check.h"
 #include "control/http/listen_address.h"
 #include "control/sources/etcd/etcd_endpoint.h"
+#include "control/sources/etcd/etcd_netconf.h"
 #include "embedded_default_config.h"
 #include "engine/eal.h"
 #include "engine/path/vnet_tap.h"
@@ -216,10 +218,21 @@ class Reader {
     return *p;
   }
 
-  Ipv6Prefix ipv6_prefix(const YAML::Node& n, const std::string& key) {
+  Ipv6Addr ipv6(const YAML::Node& n, const std::string& key) {
+    const std::string text = scalar(n, key, "an IPv6 address");
+    auto a = Ipv6Addr::parse(text);
+    if (!a) fail(n, key, "'" + text + "' is not an IPv6 address");
+    return *a;
+  }
+
+  Ipv6Prefix ipv6_prefix(const YAML::Node& n, const std::string& key,
+                         bool allow_host_bits = false) {
     const std::string text = scalar(n, key, "an IPv6 CIDR");
-    auto p = Ipv6Prefix::parse(text);
-    if (!p) fail(n, key, "'" + text + "' is not an IPv6 CIDR");
+    if (allow_host_bits) {
+      if (auto p = Ipv6Prefix::parse(text, true)) return *p;
+    }
+    auto p = parse_ipv6_cidr(text);
+    if (!p) fail(n, key, p.status().message());
     return *p;
   }
 
@@ -320,6 +333,17 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
   }
   if (u.has("gateway"))
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
+  // Dual stack: flannel-v6's outer header comes from our IPv6 address, as
+  // flanneld's --public-ipv6 (the interface's address with its prefix here,
+  // so on-link peers are told from those behind the gateway).
+  if (u.has("ipv6_address")) {
+    engine.underlay.ipv6_address =
+        r.ipv6_prefix(u.get("ipv6_address"), "ports.underlay.ipv6_address", true);
+    if (engine.underlay.ipv6_address->len == 0 || engine.underlay.ipv6_address->len > 127)
+      r.fail(u.get("ipv6_address"), "ports.underlay.ipv6_address", "prefix length must be 1..127");
+  }
+  if (u.has("ipv6_gateway"))
+    engine.underlay.ipv6_gateway = r.ipv6(u.get("ipv6_gateway"), "ports.underlay.ipv6_gateway");
 }
 
 // The kernel interface a tap port's devargs name (iface=...), or "".
@@ -536,9 +560,6 @@ void read_network(Reader& r, const Section& top, Config& c) {
   auto finished = finish_network_config(raw, &bad_key, kube_mode(top));
   if (!finished) fail_network(r, top, c, bad_key, finished.status().message());
   c.network = std::move(finished).value();
-  if (c.network.enable_ipv6)
-    fail_network(r, top, c, "EnableIPv6",
-                 "IPv6 is not supported by tartan's data path yet (IPv4 only)");
 }
 
 void read_control(Reader& r, const Section& top, ControlConfig& control) {
@@ -688,6 +709,7 @@ void read_lease(Reader& r, const Section& top, Config& c) {
              "expected static, grpc, etcd or kube, found '" + v + "'");
   }
   if (s.has("subnet")) c.lease.subnet = r.ipv4_prefix(s.get("subnet"), "lease.subnet");
+  if (s.has("subnet_v6")) c.lease.subnet_v6 = r.ipv6_prefix(s.get("subnet_v6"), "lease.subnet_v6");
   if (s.has("etcd")) {
     if (c.lease.source != LeaseSource::kEtcd)
       r.fail(s.get("etcd"), "lease.etcd", "applies to lease.source etcd only");
@@ -706,9 +728,30 @@ void read_lease(Reader& r, const Section& top, Config& c) {
     r.fail(s.get("subnet"), "lease.subnet",
            "not with lease.source kube: the subnet is our Node's spec.podCIDRs");
   }
-  if (c.lease.source == LeaseSource::kStatic && !c.lease.subnet) {
+  if (c.lease.source == LeaseSource::kEtcd && c.network.enable_ipv6)
+    fail_network(r, top, c, "EnableIPv6", kEtcdIpv6Unsupported);
+  if (c.lease.source != LeaseSource::kStatic && c.lease.subnet_v6) {
+    r.fail(s.get("subnet_v6"), "lease.subnet_v6",
+           std::string("not with lease.source ") + lease_source_name(c.lease.source) +
+               ": only a static lease is given in the config");
+  }
+  if (c.lease.source == LeaseSource::kStatic && c.network.enable_ipv4 && !c.lease.subnet) {
     r.fail(s.node(), "lease.subnet",
            "required with lease.source static (our podCIDR, e.g. 10.244.1.0/24)");
+  }
+  if (c.lease.subnet && !c.network.enable_ipv4) {
+    r.fail(s.get("subnet"), "lease.subnet", "network.EnableIPv4 is false: no IPv4 podCIDR");
+  }
+  if (c.lease.source == LeaseSource::kStatic && c.network.enable_ipv6 && !c.lease.subnet_v6) {
+    r.fail(s.node(), "lease.subnet_v6",
+           "required with lease.source static and network.EnableIPv6 (our IPv6 podCIDR, e.g. "
+           "fd00:10:244:1::/64)");
+  }
+  if (c.lease.subnet_v6) {
+    if (!c.network.enable_ipv6)
+      r.fail(s.get("subnet_v6"), "lease.subnet_v6", "network.EnableIPv6 is false");
+    if (Status bad = check_pod_cidr_v6(c.network, *c.lease.subnet_v6, true); !bad.ok())
+      r.fail(s.get("subnet_v6"), "lease.subnet_v6", bad.message());
   }
   if (c.lease.subnet) {
     const Ipv4Prefix& sub = *c.lease.subnet;
@@ -729,6 +772,7 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   DataplaneConfig& d = engine.dataplane;
   Section s = r.section(top.get("dataplane"), "dataplane");
   if (s.has("vtep_mac")) d.vtep_mac = r.mac(s.get("vtep_mac"), "dataplane.vtep_mac");
+  if (s.has("vtep_mac_v6")) d.vtep_mac_v6 = r.mac(s.get("vtep_mac_v6"), "dataplane.vtep_mac_v6");
   if (s.has("udp_checksum"))
     d.udp_checksum = r.boolean(s.get("udp_checksum"), "dataplane.udp_checksum");
   r.maybe_integer(s, "max_routes", d.max_routes, 16, 1 << 22);
@@ -769,12 +813,13 @@ void derive_dataplane(const Config& c, DataplaneConfig& d) {
   d.direct_routing = c.network.backend.direct_routing;
 }
 
-// Overlay ports get the overlay MTU, as flanneld gives flannel.1 its MTU:
+// Overlay ports get the pods' MTU (with dual stack the smaller of the two
+// overlay MTUs), as flanneld gives flannel.1 its MTU:
 // the host kernel then fragments (or answers with PMTU errors) before
 // anything too big reaches tartan.
 void set_overlay_mtus(Config& c) {
   for (PortConfig& p : c.engine.ports) {
-    if (p.role == PortRole::kOverlay) p.mtu = c.engine.dataplane.overlay_mtu();
+    if (p.role == PortRole::kOverlay) p.mtu = pod_mtu(c.network, c.engine.dataplane);
   }
 }
 
@@ -863,7 +908,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
   }
 
   if (auto problem = check_underlay(c)) {
-    if (problem->key == "network.Network") fail_network(r, top, c, "Network", problem->message);
+    if (problem->key.rfind("network.", 0) == 0)
+      fail_network(r, top, c, problem->key.substr(8), problem->message);
     r.fail_at(problem->key, problem->message);
   }
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
@@ -1066,6 +1112,10 @@ std::string config_to_yaml(const Config& c) {
         out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
       if (e.underlay.gateway)
         out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
+      if (e.underlay.ipv6_address)
+        out << YAML::Key << "ipv6_address" << YAML::Value << e.underlay.ipv6_address->str();
+      if (e.underlay.ipv6_gateway)
+        out << YAML::Key << "ipv6_gateway" << YAML::Value << e.underlay.ipv6_gateway->str();
       out << YAML::Key << "mtu" << YAML::Value << p.mtu;
     }
     out << YAML::EndMap;
@@ -1101,6 +1151,8 @@ std::string config_to_yaml(const Config& c) {
   const DataplaneConfig& d = c.engine.dataplane;
   out << YAML::Key << "dataplane" << YAML::Value << YAML::BeginMap;
   if (!d.vtep_mac.is_zero()) out << YAML::Key << "vtep_mac" << YAML::Value << d.vtep_mac.str();
+  if (!d.vtep_mac_v6.is_zero())
+    out << YAML::Key << "vtep_mac_v6" << YAML::Value << d.vtep_mac_v6.str();
   out << YAML::Key << "udp_checksum" << YAML::Value << d.udp_checksum;
   out << YAML::Key << "max_routes" << YAML::Value << d.max_routes;
   out << YAML::Key << "lpm_tbl8_groups" << YAML::Value << d.lpm_tbl8_groups;
@@ -1153,6 +1205,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "lease" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "source" << YAML::Value << lease_source_name(c.lease.source);
   if (c.lease.subnet) out << YAML::Key << "subnet" << YAML::Value << c.lease.subnet->str();
+  if (c.lease.subnet_v6) out << YAML::Key << "subnet_v6" << YAML::Value << c.lease.subnet_v6->str();
   if (c.lease.source == LeaseSource::kEtcd) etcd_to_yaml(c.lease.etcd, out);
   if (c.lease.source == LeaseSource::kKube) kube_to_yaml(c.lease.kube, out);
   out << YAML::EndMap;

@@ -119,6 +119,11 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     return bad(bad_key, "Backend.Type",
                "backend '" + type + "' is not supported by tartan (vxlan, udp or host-gw)");
 
+  // flannel's udp backend encapsulates IPv4 only (no flannel-v6 device).
+  if (n.enable_ipv6 && b.type == BackendType::kUdp)
+    return bad(bad_key, "Backend.Type",
+               "the udp backend is IPv4 only (as in flannel): use vxlan or host-gw with "
+               "EnableIPv6");
   if (raw.vni && b.type != BackendType::kVxlan)
     return bad(bad_key, "Backend.VNI", "VNI applies to the vxlan backend only");
   if (raw.vni) b.vni = static_cast<uint32_t>(*raw.vni);
@@ -131,6 +136,18 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
   }
   b.direct_routing = raw.direct_routing;
   return n;
+}
+
+Status check_pod_cidr_v6(const NetworkConfig& n, const Ipv6Prefix& cidr, bool check_length) {
+  if (!n.ipv6_network || !n.ipv6_network->contains(cidr)) {
+    return Status::invalid(cidr.str() + " is outside network.IPv6Network " +
+                           (n.ipv6_network ? n.ipv6_network->str() : "(none)"));
+  }
+  if (check_length && cidr.len != n.ipv6_subnet_len) {
+    return Status::invalid(cidr.str() + " is not a /" + std::to_string(n.ipv6_subnet_len) +
+                           " (network.IPv6SubnetLen)");
+  }
+  return {};
 }
 
 }  // namespace tartan

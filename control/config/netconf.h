@@ -38,4 +38,9 @@ struct RawNetworkConfig {
 Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key,
                                             bool kube_mode = false);
 
+// Whether `cidr` may be a node's IPv6 podCIDR: inside IPv6Network and,
+// when `check_length` (not for Kubernetes' podCIDRs, as flanneld), of length
+// IPv6SubnetLen. The error names the net-conf key it breaks.
+Status check_pod_cidr_v6(const NetworkConfig& n, const Ipv6Prefix& cidr, bool check_length);
+
 }  // namespace tartan

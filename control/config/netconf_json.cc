@@ -103,8 +103,10 @@ Result<RawNetworkConfig> parse_netconf_json(const std::string& json) {
         if (!p) return Status::invalid(k + ": '" + text + "' is not an IPv4 CIDR");
         raw.network = p->network();
       } else {
-        raw.ipv6_network = Ipv6Prefix::parse(text);
-        if (!raw.ipv6_network) return Status::invalid(k + ": '" + text + "' is not an IPv6 CIDR");
+        // ... and the masked IPv6 network likewise (ip.ParseIP6Net).
+        const auto p = Ipv6Prefix::parse(text, true);
+        if (!p) return Status::invalid(k + ": '" + text + "' is not an IPv6 CIDR");
+        raw.ipv6_network = p->network();
       }
     } else if (name == "subnetlen") {
       s = integer(k, v, 0, 32, raw.subnet_len);

@@ -16,12 +16,14 @@ struct ConfigProblem {
   std::string message;
 };
 
-// Whether the config names the underlay's device and address (always,
-// except with lease.source kube before the Node's annotations are read).
+// Whether the config names the underlay's device and address, and its
+// IPv6 address with EnableIPv6 (always, except with lease.source kube
+// before the Node's annotations are read).
 bool underlay_known(const Config& c);
 
 // Prefix length, gateway, static neighbours and Network against the
-// underlay's address. nullopt when all hold (or the address is not known).
+// underlay's address, and their IPv6 counterparts. nullopt when all hold (or the address is not
+// known).
 std::optional<ConfigProblem> check_underlay(const Config& c);
 
 }  // namespace tartan

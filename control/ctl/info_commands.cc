@@ -14,10 +14,6 @@
 namespace tartan::ctl {
 namespace {
 
-std::string or_none(const std::string& s) {
-  return s.empty() ? "<none>" : s;
-}
-
 int health(const GlobalOptions& g) {
   v1::HealthCheckResponse resp;
   auto ctx = call_context(g);
@@ -54,35 +50,58 @@ int remote_leases(const GlobalOptions& g) {
   v1::ListRemoteLeasesResponse resp;
   if (grpc::Status s = stub->ListRemoteLeases(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
   if (print_structured(resp, g.output)) return kExitOk;
+  // Dual stack: each lease's IPv6 side too (a node may be routed for one
+  // family only).
+  const bool ipv6 = std::any_of(resp.leases().begin(), resp.leases().end(),
+                                [](const v1::RemoteLease& l) { return !l.pod_cidr_v6().empty(); });
   std::vector<std::vector<std::string>> rows{
       {"NODE", "POD-CIDR", "PUBLIC-IP", "BACKEND", "VTEP-MAC"}};
-  for (const auto& l : resp.leases())
-    rows.push_back(
-        {l.node_name(), l.pod_cidr(), l.public_ip(), l.backend(), or_none(l.vtep_mac())});
+  if (ipv6) rows[0].insert(rows[0].end(), {"POD-CIDR-V6", "PUBLIC-IPV6", "VTEP-MAC-V6"});
+  for (const auto& l : resp.leases()) {
+    rows.push_back({l.node_name(), or_none(l.pod_cidr()), or_none(l.public_ip()), l.backend(),
+                    or_none(l.vtep_mac())});
+    if (ipv6) {
+      rows.back().insert(rows.back().end(), {or_none(l.pod_cidr_v6()), or_none(l.public_ipv6()),
+                                             or_none(l.vtep_mac_v6())});
+    }
+  }
   print_table(rows);
   return kExitOk;
 }
 
-// The local lease, given `set_to` first when there is one.
-int lease(const GlobalOptions& g, const std::optional<std::string>& set_to) {
+// The local lease, given `set_to` first when there is one: one podCIDR per
+// family, each sent in its family's field (a colon makes it IPv6).
+int lease(const GlobalOptions& g, const std::optional<std::vector<std::string>>& set_to) {
   auto stub = v1::Leases::NewStub(connect(g));
   auto ctx = call_context(g);
   v1::LocalLease resp;
   grpc::Status s;
   if (set_to) {
     v1::SetLocalLeaseRequest req;
-    req.set_pod_cidr(*set_to);
+    for (const std::string& cidr : *set_to) {
+      std::string* field =
+          cidr.find(':') != std::string::npos ? req.mutable_pod_cidr_v6() : req.mutable_pod_cidr();
+      if (!field->empty()) return usage_error("one podCIDR per address family");
+      *field = cidr;
+    }
     s = stub->SetLocalLease(ctx.get(), req, &resp);
   } else {
     s = stub->GetLocalLease(ctx.get(), {}, &resp);
   }
   if (!s.ok()) return report(s, g);
   if (print_structured(resp, g.output)) return kExitOk;
-  print_table(
-      {{"POD-CIDR", "NETWORK", "MTU", "PUBLIC-IP", "BACKEND", "VNI", "PORT", "VTEP-MAC", "SOURCE"},
-       {resp.pod_cidr(), resp.network(), std::to_string(resp.mtu()), resp.public_ip(),
-        resp.backend(), std::to_string(resp.vni()), std::to_string(resp.port()), resp.vtep_mac(),
-        resp.source()}});
+  std::vector<std::vector<std::string>> rows{
+      {"POD-CIDR", "NETWORK", "MTU", "PUBLIC-IP", "BACKEND", "VNI", "PORT", "VTEP-MAC", "SOURCE"},
+      {or_none(resp.pod_cidr()), or_none(resp.network()), std::to_string(resp.mtu()),
+       or_none(resp.public_ip()), resp.backend(), std::to_string(resp.vni()),
+       std::to_string(resp.port()), resp.vtep_mac(), resp.source()}};
+  // Dual stack (or IPv6 only): the IPv6 side, on its own line.
+  if (!resp.ipv6_network().empty()) {
+    rows.push_back({"POD-CIDR-V6", "IPV6-NETWORK", "", "PUBLIC-IPV6", "", "", "", "VTEP-MAC-V6"});
+    rows.push_back({or_none(resp.pod_cidr_v6()), resp.ipv6_network(), "",
+                    or_none(resp.public_ipv6()), "", "", "", or_none(resp.vtep_mac_v6())});
+  }
+  print_table(rows);
   if (!resp.etcd_key().empty()) {
     std::printf("\netcd key and value of this lease (what flanneld nodes read):\n  %s\n  %s\n",
                 resp.etcd_key().c_str(), resp.etcd_value().c_str());
@@ -247,7 +266,8 @@ int stats(const GlobalOptions& g, const std::string& watch) {
 void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   // What the parser fills in; the callbacks keep it alive.
   struct Values {
-    std::string pod_cidr, watch;
+    std::vector<std::string> pod_cidrs;
+    std::string watch;
   };
   auto v = std::make_shared<Values>();
   CLI::App* health_cmd =
@@ -265,8 +285,12 @@ void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   lease_cmd->require_subcommand(0, 1);
   CLI::App* set_cmd =
       lease_cmd->add_subcommand("set", "give this node its lease (lease.source: grpc)");
-  set_cmd->add_option("POD_CIDR", v->pod_cidr, "e.g. 10.244.5.0/24")->required();
-  set_cmd->callback([&g, &run, v] { run = [&g, v] { return lease(g, v->pod_cidr); }; });
+  set_cmd
+      ->add_option("POD_CIDR", v->pod_cidrs,
+                   "one per address family: 10.244.5.0/24, and with IPv6 fd00:10:244:5::/64")
+      ->required()
+      ->expected(1, 2);
+  set_cmd->callback([&g, &run, v] { run = [&g, v] { return lease(g, v->pod_cidrs); }; });
   lease_cmd->add_subcommand("remote", "the remote leases the data plane holds")
       ->callback([&g, &run] { run = [&g] { return remote_leases(g); }; });
   lease_cmd->callback([&g, &run, lease_cmd] {

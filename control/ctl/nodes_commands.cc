@@ -1,4 +1,5 @@
 // tartanctl nodes list|get|apply|delete, and events (follows WatchNodes).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -54,27 +55,49 @@ std::vector<std::string> probe_cells(const v1::NodeStatus& st) {
   return {state, rtt, std::to_string(p.lost()) + "/" + std::to_string(p.window())};
 }
 
-std::vector<std::string> node_row(const v1::Node& n) {
+// Whether tartand runs dual stack: only then has a node an IPv6 side.
+bool has_ipv6(const v1::NodeStatus& st) {
+  return st.routed_v6() || !st.reason_v6().empty();
+}
+
+// With `ipv6`, the IPv6 side's columns too (public-ipv6, backend-v6-data's
+// VtepMAC, whether routed, why not), each family's said on its own.
+std::vector<std::string> node_row(const v1::Node& n, bool ipv6) {
   std::string cidrs;
   for (const auto& c : n.pod_cidrs()) cidrs += (cidrs.empty() ? "" : ",") + c;
   const auto& st = n.status();
   const std::vector<std::string> probe = probe_cells(st);
-  return {n.name(),
-          cidrs.empty() ? "<none>" : cidrs,
-          st.public_ip().empty() ? "<none>" : st.public_ip(),
-          st.backend().empty() ? "<none>" : st.backend(),
-          st.vtep_mac().empty() ? "<none>" : st.vtep_mac(),
-          yes_no(st.routed()),
-          probe[0],
-          probe[1],
-          probe[2],
-          n.resource_version(),
-          st.reason()};
+  std::vector<std::string> row{n.name(),
+                               or_none(cidrs),
+                               or_none(st.public_ip()),
+                               or_none(st.backend()),
+                               or_none(st.vtep_mac()),
+                               yes_no(st.routed())};
+  if (ipv6) {
+    row.insert(row.end(),
+               {or_none(st.public_ipv6()), or_none(st.vtep_mac_v6()), yes_no(st.routed_v6())});
+  }
+  row.insert(row.end(), {probe[0], probe[1], probe[2], n.resource_version(), st.reason()});
+  if (ipv6) row.push_back(st.reason_v6());
+  return row;
 }
 
-const std::vector<std::string> kNodeHeader{"NAME",     "POD-CIDRS", "PUBLIC-IP", "BACKEND",
-                                           "VTEP-MAC", "ROUTED",    "PROBE",     "RTT",
-                                           "LOSS",     "VERSION",   "REASON"};
+std::vector<std::string> node_header(bool ipv6) {
+  std::vector<std::string> header{"NAME",    "POD-CIDRS", "PUBLIC-IP",
+                                  "BACKEND", "VTEP-MAC",  "ROUTED"};
+  if (ipv6) header.insert(header.end(), {"PUBLIC-IPV6", "VTEP-MAC-V6", "ROUTED-V6"});
+  header.insert(header.end(), {"PROBE", "RTT", "LOSS", "VERSION", "REASON"});
+  if (ipv6) header.push_back("REASON-V6");
+  return header;
+}
+
+void print_nodes(const google::protobuf::RepeatedPtrField<v1::Node>& nodes) {
+  const bool ipv6 = std::any_of(nodes.begin(), nodes.end(),
+                                [](const v1::Node& n) { return has_ipv6(n.status()); });
+  std::vector<std::vector<std::string>> rows{node_header(ipv6)};
+  for (const auto& n : nodes) rows.push_back(node_row(n, ipv6));
+  print_table(rows);
+}
 
 int list(const GlobalOptions& g) {
   auto stub = v1::Nodes::NewStub(connect(g));
@@ -92,9 +115,7 @@ int list(const GlobalOptions& g) {
     token = page.next_page_token();
   } while (!token.empty());
   if (print_structured(all, g.output)) return kExitOk;
-  std::vector<std::vector<std::string>> rows{kNodeHeader};
-  for (const auto& n : all.nodes()) rows.push_back(node_row(n));
-  print_table(rows);
+  print_nodes(all.nodes());
   return kExitOk;
 }
 
@@ -106,7 +127,8 @@ int get(const GlobalOptions& g, const std::string& name) {
   if (grpc::Status s = v1::Nodes::NewStub(connect(g))->GetNode(ctx.get(), req, &node); !s.ok())
     return report(s, g);
   if (print_structured(node, g.output)) return kExitOk;
-  print_table({kNodeHeader, node_row(node)});
+  const bool ipv6 = has_ipv6(node.status());
+  print_table({node_header(ipv6), node_row(node, ipv6)});
   return kExitOk;
 }
 

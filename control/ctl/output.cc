@@ -93,6 +93,10 @@ bool print_structured(const google::protobuf::Message& m, Output output) {
   return true;
 }
 
+std::string or_none(const std::string& s) {
+  return s.empty() ? "<none>" : s;
+}
+
 void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& r : rows) {

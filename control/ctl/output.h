@@ -20,4 +20,7 @@ bool print_structured(const google::protobuf::Message& m, Output output);
 // Columns padded to their widest cell; the first row is the header.
 void print_table(const std::vector<std::vector<std::string>>& rows);
 
+// A table cell for a value that may be absent: "<none>" for "".
+std::string or_none(const std::string& s);
+
 }  // namespace tartan::ctl

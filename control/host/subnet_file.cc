@@ -7,9 +7,22 @@
 namespace tartan {
 
 std::string render_subnet_file(const SubnetFile& f) {
-  const Ipv4Prefix first_host{Ipv4Addr{f.subnet.addr.value + 1}, f.subnet.len};
-  return "FLANNEL_NETWORK=" + f.network.str() + "\n" + "FLANNEL_SUBNET=" + first_host.str() + "\n" +
-         "FLANNEL_MTU=" + std::to_string(f.mtu) + "\n" +
+  std::string out;
+  if (f.ipv4) {
+    const Ipv4Prefix& sn = f.ipv4->subnet;
+    const Ipv4Prefix first_host{Ipv4Addr{sn.addr.value + 1}, sn.len};
+    out += "FLANNEL_NETWORK=" + f.ipv4->network.str() + "\n" +
+           "FLANNEL_SUBNET=" + first_host.str() + "\n";
+  }
+  if (f.ipv6) {
+    // flannel's IncrementIP: the address plus one, carried across bytes.
+    Ipv6Prefix first_host = f.ipv6->subnet;
+    for (int i = 15; i >= 0 && ++first_host.addr.bytes[i] == 0; --i) {
+    }
+    out += "FLANNEL_IPV6_NETWORK=" + f.ipv6->network.str() + "\n" +
+           "FLANNEL_IPV6_SUBNET=" + first_host.str() + "\n";
+  }
+  return out + "FLANNEL_MTU=" + std::to_string(f.mtu) + "\n" +
          "FLANNEL_IPMASQ=" + (f.ip_masq ? "true" : "false") + "\n";
 }
 

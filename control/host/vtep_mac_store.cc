@@ -6,9 +6,16 @@
 #include "control/host/atomic_file.h"
 
 namespace tartan {
+namespace {
 
-Result<MacAddr> stable_vtep_mac(const std::string& state_dir) {
-  const std::string path = state_dir + "/vtep_mac";
+std::string mac_file(const std::string& state_dir, bool ipv6) {
+  return state_dir + (ipv6 ? "/vtep_mac_v6" : "/vtep_mac");
+}
+
+}  // namespace
+
+Result<MacAddr> stable_vtep_mac(const std::string& state_dir, bool ipv6) {
+  const std::string path = mac_file(state_dir, ipv6);
   std::ifstream in(path);
   std::string line;
   if (in && std::getline(in, line)) {
@@ -24,12 +31,12 @@ Result<MacAddr> stable_vtep_mac(const std::string& state_dir) {
   MacAddr mac;
   for (auto& b : mac.bytes) b = static_cast<uint8_t>(rd());
   mac.bytes[0] = static_cast<uint8_t>((mac.bytes[0] & 0xfe) | 0x02);
-  if (Status s = store_vtep_mac(state_dir, mac); !s.ok()) return s;
+  if (Status s = store_vtep_mac(state_dir, mac, ipv6); !s.ok()) return s;
   return mac;
 }
 
-Status store_vtep_mac(const std::string& state_dir, const MacAddr& mac) {
-  if (Status s = write_file_atomically(state_dir + "/vtep_mac", mac.str() + "\n", 0644); !s.ok())
+Status store_vtep_mac(const std::string& state_dir, const MacAddr& mac, bool ipv6) {
+  if (Status s = write_file_atomically(mac_file(state_dir, ipv6), mac.str() + "\n", 0644); !s.ok())
     return Status(s.code(), "node.state_dir: " + s.message());
   return {};
 }

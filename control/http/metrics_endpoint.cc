@@ -201,10 +201,12 @@ void write_control(Writer& w, const ControlPlaneGauges& c) {
   if (c.lease) {
     w.family("tartan_lease_info", "the lease held: podCIDR and where it came from",
              StatKind::kGauge);
-    w.sample(
-        "tartan_lease_info",
-        {{"pod_cidr", c.lease->pod_cidr.str()}, {"source", lease_source_name(c.lease->source)}},
-        uint64_t{1});
+    // Each family's podCIDR the lease holds (pod_cidr_v6 with IPv6).
+    Labels labels;
+    if (c.lease->pod_cidr) labels.emplace_back("pod_cidr", c.lease->pod_cidr->str());
+    if (c.lease->pod_cidr_v6) labels.emplace_back("pod_cidr_v6", c.lease->pod_cidr_v6->str());
+    labels.emplace_back("source", lease_source_name(c.lease->source));
+    w.sample("tartan_lease_info", labels, uint64_t{1});
   }
   bool ready = true;
   w.family("tartan_readiness_condition",

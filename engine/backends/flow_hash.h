@@ -34,6 +34,24 @@ inline uint32_t inner_flow_hash(const rte_ipv4_hdr* ip, uint32_t l3_len) {
   return h;
 }
 
+// The same over an inner IPv6 packet: addresses, next header and, when it
+// is TCP, UDP or SCTP directly after the fixed header, the ports.
+inline uint32_t inner_flow_hash6(const rte_ipv6_hdr* ip, uint32_t l3_len) {
+  uint64_t a[4];
+  __builtin_memcpy(a, ip->src_addr, 32);
+  uint32_t h = 0x7a87a87a;
+  for (uint64_t w : a) h = rte_hash_crc_8byte(w, h);
+  const uint8_t proto = ip->proto;
+  h = rte_hash_crc_1byte(proto, h);
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
+      l3_len >= kIpv6HeaderLen + 4u) {
+    uint32_t ports;
+    __builtin_memcpy(&ports, reinterpret_cast<const uint8_t*>(ip) + kIpv6HeaderLen, 4);
+    h = rte_hash_crc_4byte(ports, h);
+  }
+  return h;
+}
+
 // Linux: hash ^= hash << 16; port = ((u64)hash * (max - min)) >> 32) + min.
 inline uint16_t linux_udp_src_port(uint32_t hash) {
   hash ^= hash << 16;

@@ -17,6 +17,19 @@ inline constexpr uint16_t kVxlanLen = sizeof(rte_vxlan_hdr);  // 8
 
 // Outer Ethernet + IPv4 + UDP + VXLAN in front of the inner Ethernet frame.
 inline constexpr uint16_t kVxlanOverhead = kEthLen + kIpv4Len + kUdpLen + kVxlanLen;  // 50
+// flannel-v6: outer Ethernet + IPv6 + UDP + VXLAN in front of the inner
+// Ethernet frame.
+inline constexpr uint16_t kIpv6HeaderLen = 40;
+inline constexpr uint16_t kVxlan6Overhead = kEthLen + kIpv6HeaderLen + kUdpLen + kVxlanLen;  // 70
+inline constexpr uint8_t kIpv6HopLimit = 64;  // Linux's ip6_dst_hoplimit() default
+// What an inner IPv6 packet may be for its tunnel packet to fit the
+// underlay MTU: less outer IPv6 40, UDP 8, VXLAN 8 and inner Ethernet 14,
+// Linux's VXLAN6_HEADROOM. flannel subtracts 50 for both families
+// (flannel#1781), so its IPv6 pods send 20 bytes more than fit; tartan's
+// IPv6 overlay MTU is the underlay's minus 70.
+inline constexpr uint16_t kVxlan6MtuOverhead =
+    kIpv6HeaderLen + kUdpLen + kVxlanLen + kEthLen;  // 70
+
 // Outer Ethernet + IPv4 + UDP in front of the inner IPv4 packet (udp backend).
 inline constexpr uint16_t kUdpTunnelHeaders = kEthLen + kIpv4Len + kUdpLen;  // 42
 

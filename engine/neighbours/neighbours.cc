@@ -3,10 +3,25 @@
 #include <rte_ether.h>
 
 #include <cstring>
+#include <functional>
 
 #include "engine/log.h"
 
 namespace tartan {
+
+std::string to_string(const NeighbourAddr& addr) {
+  return std::visit([](const auto& ip) { return ip.str(); }, addr);
+}
+
+size_t NeighbourTable::AddrHash::operator()(const NeighbourAddr& a) const {
+  if (const auto* v4 = std::get_if<Ipv4Addr>(&a)) return std::hash<uint32_t>()(v4->value);
+  // The interface identifier half is what differs between neighbours.
+  const auto& b = std::get<Ipv6Addr>(a).bytes;
+  uint64_t high, low;
+  std::memcpy(&high, b.data(), 8);
+  std::memcpy(&low, b.data() + 8, 8);
+  return std::hash<uint64_t>()(low ^ (high * 0x9e3779b97f4a7c15ULL));
+}
 
 NeighbourTable::NeighbourTable(const NeighbourParams& params, AdjacencyTable& adjacency,
                                rte_mempool* pool, Emit emit)
@@ -21,14 +36,14 @@ NeighbourTable::~NeighbourTable() {
   }
 }
 
-uint32_t NeighbourTable::allocate(Ipv4Addr ip) {
+uint32_t NeighbourTable::allocate(const NeighbourAddr& addr) {
   const uint32_t id = free_ids_.back();
   free_ids_.pop_back();
   Entry& e = entries_[id];
   e = Entry{};
-  e.ip = ip;
+  e.addr = addr;
   e.in_use = true;
-  by_ip_[ip.value] = id;
+  by_addr_[addr] = id;
   return id;
 }
 
@@ -36,13 +51,25 @@ void NeighbourTable::free_entry(uint32_t id) {
   Entry& e = entries_[id];
   drop_held(e);
   adjacency_.invalidate(id);
-  by_ip_.erase(e.ip.value);
+  by_addr_.erase(e.addr);
   e = Entry{};
   free_ids_.push_back(id);
 }
 
 Result<uint32_t> NeighbourTable::acquire(Ipv4Addr ip, uint64_t now_ms) {
-  if (auto it = by_ip_.find(ip.value); it != by_ip_.end()) {
+  return acquire_addr(ip, now_ms);
+}
+
+Result<uint32_t> NeighbourTable::acquire(const Ipv6Addr& ip, uint64_t now_ms) {
+  if (!params_.our_ip6) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "neighbour " + ip.str() + ": the underlay has no IPv6 address to solicit from");
+  }
+  return acquire_addr(ip, now_ms);
+}
+
+Result<uint32_t> NeighbourTable::acquire_addr(const NeighbourAddr& addr, uint64_t now_ms) {
+  if (auto it = by_addr_.find(addr); it != by_addr_.end()) {
     ++entries_[it->second].references;
     return it->second;
   }
@@ -51,10 +78,10 @@ Result<uint32_t> NeighbourTable::acquire(Ipv4Addr ip, uint64_t now_ms) {
         ErrorCode::kResourceExhausted,
         "neighbour table full (" + std::to_string(entries_.size()) + " underlay neighbours)");
   }
-  const uint32_t id = allocate(ip);
+  const uint32_t id = allocate(addr);
   entries_[id].references = 1;
   // The first request goes out on the next tick, so a static entry given
-  // in the same table change resolves it without an ARP on the wire.
+  // in the same table change resolves it without a request on the wire.
   entries_[id].next_ms = now_ms;
   return id;
 }
@@ -66,16 +93,24 @@ void NeighbourTable::release(uint32_t id) {
 }
 
 Status NeighbourTable::set_static(Ipv4Addr ip, const MacAddr& mac) {
+  return set_static_addr(ip, mac);
+}
+
+Status NeighbourTable::set_static(const Ipv6Addr& ip, const MacAddr& mac) {
+  return set_static_addr(ip, mac);
+}
+
+Status NeighbourTable::set_static_addr(const NeighbourAddr& addr, const MacAddr& mac) {
   if (mac.is_zero() || mac.is_multicast()) {
-    return Status::invalid("neighbour " + ip.str() + ": MAC " + mac.str() +
+    return Status::invalid("neighbour " + to_string(addr) + ": MAC " + mac.str() +
                            " is not a unicast address");
   }
   uint32_t id;
-  if (auto it = by_ip_.find(ip.value); it != by_ip_.end()) {
+  if (auto it = by_addr_.find(addr); it != by_addr_.end()) {
     id = it->second;
   } else {
     if (free_ids_.empty()) return Status(ErrorCode::kResourceExhausted, "neighbour table full");
-    id = allocate(ip);
+    id = allocate(addr);
   }
   entries_[id].is_static = true;
   resolved(id, mac);
@@ -83,9 +118,17 @@ Status NeighbourTable::set_static(Ipv4Addr ip, const MacAddr& mac) {
 }
 
 Status NeighbourTable::remove_static(Ipv4Addr ip) {
-  auto it = by_ip_.find(ip.value);
-  if (it == by_ip_.end() || !entries_[it->second].is_static) {
-    return Status(ErrorCode::kNotFound, "no static neighbour " + ip.str());
+  return remove_static_addr(ip);
+}
+
+Status NeighbourTable::remove_static(const Ipv6Addr& ip) {
+  return remove_static_addr(ip);
+}
+
+Status NeighbourTable::remove_static_addr(const NeighbourAddr& addr) {
+  auto it = by_addr_.find(addr);
+  if (it == by_addr_.end() || !entries_[it->second].is_static) {
+    return Status(ErrorCode::kNotFound, "no static neighbour " + to_string(addr));
   }
   const uint32_t id = it->second;
   Entry& e = entries_[id];
@@ -93,7 +136,8 @@ Status NeighbourTable::remove_static(Ipv4Addr ip) {
   if (e.references == 0) {
     free_entry(id);
   } else {
-    // Still used: fall back to ARP, keeping the MAC until ARP says otherwise.
+    // Still used: fall back to ARP or ND, keeping the MAC until the wire
+    // says otherwise.
     e.requests = 0;
     e.next_ms = 0;
   }
@@ -121,18 +165,74 @@ void NeighbourTable::resolved(uint32_t id, const MacAddr& mac) {
     held_total_ -= e.held.size();
     e.held.clear();
     adjacency_.publish(id, mac);
-    TARTAN_LOG(DEBUG, kEngine, "neighbour %s is at %s%s", e.ip.str().c_str(), mac.str().c_str(),
-               e.is_static ? " (static)" : "");
+    TARTAN_LOG(DEBUG, kEngine, "neighbour %s is at %s%s", to_string(e.addr).c_str(),
+               mac.str().c_str(), e.is_static ? " (static)" : "");
   }
 }
 
 void NeighbourTable::on_arp(const ArpInfo& arp, uint64_t now_ms) {
-  auto it = by_ip_.find(arp.sender_ip.value);
-  if (it == by_ip_.end()) return;  // not a neighbour we send to: do not learn
+  learn(arp.sender_ip, arp.sender_mac, true, now_ms);
+}
+
+void NeighbourTable::learn(const NeighbourAddr& addr, const MacAddr& mac, bool override_mac,
+                           uint64_t now_ms) {
+  auto it = by_addr_.find(addr);
+  if (it == by_addr_.end()) return;  // not a neighbour we send to: do not learn
   Entry& e = entries_[it->second];
-  if (e.is_static || arp.sender_mac.is_zero() || arp.sender_mac.is_multicast()) return;
-  ++counters_.replies_learned;
-  resolved(it->second, arp.sender_mac);
+  if (e.is_static || mac.is_zero() || mac.is_multicast()) return;
+  if (!override_mac && e.mac && *e.mac != mac) return;
+  ++family_counters(addr).replies_learned;
+  resolved(it->second, mac);
+  e.next_ms = now_ms + uint64_t{params_.refresh_s} * 1000;
+}
+
+NeighbourFamilyCounters& NeighbourTable::family_counters(const NeighbourAddr& addr) {
+  return std::holds_alternative<Ipv4Addr>(addr) ? counters_.arp : counters_.nd;
+}
+
+void NeighbourTable::on_nd(rte_mbuf* m, unsigned worker, uint64_t now_ms) {
+  auto parsed = parse_nd(m);
+  if (const auto* reason = std::get_if<DropReason>(&parsed)) return drop_nd(m, *reason);
+  const NdInfo& nd = std::get<NdInfo>(parsed);
+  if (nd.type == kIcmp6NeighbourSolicit) return on_solicit(m, nd, worker, now_ms);
+  on_advert(nd, now_ms);
+  rte_pktmbuf_free(m);
+  ++counters_.nd_consumed;
+}
+
+void NeighbourTable::drop_nd(rte_mbuf* m, DropReason reason) {
+  rte_pktmbuf_free(m);
+  ++counters_.nd_drops[static_cast<size_t>(reason)];
+}
+
+void NeighbourTable::on_solicit(rte_mbuf* m, const NdInfo& ns, unsigned worker, uint64_t now_ms) {
+  if (!params_.our_ip6 || ns.target != *params_.our_ip6) return drop_nd(m, DropReason::kNdNotForUs);
+  // 7.2.3: the asker's address is worth keeping if we send to it.
+  if (!ns.src.is_zero() && ns.link_addr) learn(ns.src, *ns.link_addr, true, now_ms);
+  if (!make_nd_advert_reply(m, ns, params_.our_mac)) return drop_nd(m, DropReason::kNdMalformed);
+  if (!emit_(worker, m)) {
+    rte_pktmbuf_free(m);
+    ++counters_.dropped_queue_full;
+    return;
+  }
+  ++counters_.nd_answered;
+}
+
+void NeighbourTable::on_advert(const NdInfo& na, uint64_t now_ms) {
+  if (params_.our_ip6 && na.target == *params_.our_ip6) {
+    TARTAN_LOG(WARNING, kEngine, "%s is advertised at %s too: a duplicate of our underlay address",
+               na.target.str().c_str(), na.link_addr ? na.link_addr->str().c_str() : "(no MAC)");
+    return;
+  }
+  if (na.link_addr) return learn(na.target, *na.link_addr, na.override_flag, now_ms);
+  // 7.2.5: without a target link-layer address an advertisement only
+  // confirms a neighbour already known.
+  auto it = by_addr_.find(na.target);
+  if (it == by_addr_.end() || !na.solicited) return;
+  Entry& e = entries_[it->second];
+  if (e.is_static || !e.mac) return;
+  ++counters_.nd.replies_learned;
+  e.requests = 0;
   e.next_ms = now_ms + uint64_t{params_.refresh_s} * 1000;
 }
 
@@ -168,15 +268,28 @@ void NeighbourTable::send_request(Entry& e, uint64_t now_ms) {
   ++e.requests;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return;  // retried at next_ms
-  if (build_arp_request(m, params_.our_mac, params_.our_ip, e.ip) && emit_(0, m)) {
-    ++counters_.requests_sent;
+  if (build_request(e, m) && emit_(0, m)) {
+    ++family_counters(e.addr).requests_sent;
   } else {
     rte_pktmbuf_free(m);
   }
 }
 
+bool NeighbourTable::build_request(const Entry& e, rte_mbuf* m) const {
+  if (const auto* ip = std::get_if<Ipv4Addr>(&e.addr))
+    return build_arp_request(m, params_.our_mac, params_.our_ip, *ip);
+  // acquire() refuses IPv6 neighbours without our_ip6; a static one that
+  // fell back to resolution had it too, or could not have been used. The
+  // first request for a neighbour whose MAC is known asks that MAC
+  // (RFC 4861 7.3.3's probe); if it goes unanswered, the next asks all.
+  const bool probe = e.mac && e.requests == 1;
+  return params_.our_ip6 &&
+         build_nd_solicit(m, params_.our_mac, *params_.our_ip6, std::get<Ipv6Addr>(e.addr),
+                          probe ? e.mac : std::nullopt);
+}
+
 void NeighbourTable::tick(uint64_t now_ms) {
-  for (const auto& [ip, id] : by_ip_) {
+  for (const auto& [addr, id] : by_addr_) {
     Entry& e = entries_[id];
     if (e.is_static || now_ms < e.next_ms) continue;
     if (e.mac) {
@@ -187,8 +300,9 @@ void NeighbourTable::tick(uint64_t now_ms) {
     }
     if (e.requests >= params_.max_retries) {
       if (!e.held.empty()) {
-        TARTAN_LOG(NOTICE, kEngine, "neighbour %s does not answer ARP; dropping %zu held packets",
-                   e.ip.str().c_str(), e.held.size());
+        TARTAN_LOG(NOTICE, kEngine, "neighbour %s does not answer %s; dropping %zu held packets",
+                   to_string(addr).c_str(), std::holds_alternative<Ipv4Addr>(addr) ? "ARP" : "ND",
+                   e.held.size());
       }
       drop_held(e);
       e.requests = 0;  // keep trying, at the refresh pace
@@ -200,32 +314,62 @@ void NeighbourTable::tick(uint64_t now_ms) {
 }
 
 void NeighbourTable::announce() {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (m == nullptr) return;
-  if (build_arp_request(m, params_.our_mac, params_.our_ip, params_.our_ip) && emit_(0, m)) {
-    ++counters_.announcements;
-  } else {
-    rte_pktmbuf_free(m);
+  const auto send = [this](NeighbourFamilyCounters& c, const auto& build) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) return;
+    if (build(m) && emit_(0, m)) {
+      ++c.announcements;
+    } else {
+      rte_pktmbuf_free(m);
+    }
+  };
+  send(counters_.arp, [this](rte_mbuf* m) {
+    return build_arp_request(m, params_.our_mac, params_.our_ip, params_.our_ip);
+  });
+  if (params_.our_ip6) {
+    send(counters_.nd,
+         [this](rte_mbuf* m) { return build_nd_announce(m, params_.our_mac, *params_.our_ip6); });
   }
 }
 
 std::optional<uint32_t> NeighbourTable::find(Ipv4Addr ip) const {
-  auto it = by_ip_.find(ip.value);
-  if (it == by_ip_.end()) return std::nullopt;
+  return find_addr(ip);
+}
+
+std::optional<uint32_t> NeighbourTable::find(const Ipv6Addr& ip) const {
+  return find_addr(ip);
+}
+
+std::optional<uint32_t> NeighbourTable::find_addr(const NeighbourAddr& addr) const {
+  auto it = by_addr_.find(addr);
+  if (it == by_addr_.end()) return std::nullopt;
   return it->second;
 }
 
+Ipv4Addr NeighbourTable::ip_of(uint32_t id) const {
+  const auto* ip = std::get_if<Ipv4Addr>(&entries_.at(id).addr);
+  return ip != nullptr ? *ip : Ipv4Addr{};
+}
+
 bool NeighbourTable::is_static(Ipv4Addr ip) const {
-  auto it = by_ip_.find(ip.value);
-  return it != by_ip_.end() && entries_[it->second].is_static;
+  return is_static_addr(ip);
+}
+
+bool NeighbourTable::is_static(const Ipv6Addr& ip) const {
+  return is_static_addr(ip);
+}
+
+bool NeighbourTable::is_static_addr(const NeighbourAddr& addr) const {
+  auto it = by_addr_.find(addr);
+  return it != by_addr_.end() && entries_[it->second].is_static;
 }
 
 std::vector<NeighbourView> NeighbourTable::view() const {
   std::vector<NeighbourView> out;
-  for (const auto& [ip, id] : by_ip_) {
+  for (const auto& [addr, id] : by_addr_) {
     const Entry& e = entries_[id];
-    out.push_back(
-        {e.ip, e.mac, e.is_static, e.references, static_cast<uint32_t>(e.held.size()), e.requests});
+    out.push_back({e.addr, e.mac, e.is_static, e.references, static_cast<uint32_t>(e.held.size()),
+                   e.requests});
   }
   return out;
 }

@@ -63,9 +63,13 @@ Accounting Engine::accounting() const {
   const NeighbourCounters& nc = neighbours_->counters();
   a.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   a.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
+  for (size_t r = 0; r < kNumDropReasons; ++r) a.drops[r] += nc.nd_drops[r];
   for (uint64_t d : a.drops) a.dropped += d;
-  a.created += nc.requests_sent + nc.announcements + probes_sent_;
-  a.consumed += arp_consumed_ + probe_replies_taken_;
+  for (const NeighbourFamilyCounters* f : {&nc.arp, &nc.nd})
+    a.created += f->requests_sent + f->announcements;
+  a.created += probes_sent_;
+  a.consumed += arp_consumed_ + nc.nd_consumed + probe_replies_taken_;
+  a.answered += nc.nd_answered;
   a.held = neighbours_->held_packets();
   a.discarded = discarded_at_stop_;
   for (const std::vector<rte_ring*>* rings : {&to_control_, &inject_, &to_slow_}) {

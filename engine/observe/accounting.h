@@ -6,10 +6,10 @@
 //     = transmitted + dropped + consumed + held + reassembling + in_flight
 //       + discarded
 //
-// transmitted covers forwarded packets, answers (ARP replies, ICMP errors),
-// frames for the exception port and what the control side sent; dropped
-// every drop reason, including packets that waited for ARP in vain and
-// fragments that timed out or were refused. A packet put together from N
+// transmitted covers forwarded packets, answers (ARP replies, neighbour
+// advertisements, ICMP errors), frames for the exception port and what the
+// control side sent; dropped every drop reason, including packets that
+// waited for ARP in vain and fragments that timed out or were refused. A packet put together from N
 // outer fragments consumes the N and is created (path/reassembly.h). The
 // counters are read without stopping the workers: the equation holds
 // exactly only when no packet is being processed (workers stopped, or
@@ -38,14 +38,14 @@ struct Accounting {
   uint64_t created = 0;       // ARP requests, announcements, probes; reassembled packets
   uint64_t transmitted = 0;   // the sum of the ports' tx
   uint64_t dropped = 0;       // the sum of `drops`
-  uint64_t consumed = 0;      // ARP frames and probe replies taken; fragments reassembled
+  uint64_t consumed = 0;      // ARP and ND frames and probe replies taken; fragments reassembled
   uint64_t held = 0;          // waiting for ARP resolution now
   uint64_t reassembling = 0;  // fragments waiting in the workers' reassembly tables now
   uint64_t in_flight = 0;     // in the rings between workers and the control side
   uint64_t discarded = 0;     // left in those rings when the engine stopped
   std::array<uint64_t, kNumDropReasons> drops{};
   // Parts of `transmitted`, for the description.
-  uint64_t answered = 0;      // ARP replies and ICMP errors
+  uint64_t answered = 0;      // ARP replies, neighbour advertisements and ICMP errors
   uint64_t to_exception = 0;  // frames handed to the exception port
 
   // What came in minus what is accounted for: 0 when the books balance.

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ namespace tartan {
   X(kBadIpHeader, "bad_ip_header", "IPv4 version is not 4 or header length below 20 bytes")      \
   X(kBadIpChecksum, "bad_ip_checksum", "IPv4 header checksum does not verify")                   \
   X(kNotOurMac, "not_our_mac", "underlay frame for another host's MAC")                          \
-  X(kWrongDstIp, "wrong_dst_ip", "underlay IPv4 packet not addressed to our public IP")          \
+  X(kWrongDstIp, "wrong_dst_ip", "underlay packet not addressed to our public IP (or IPv6)")     \
   X(kNotTunnel, "not_tunnel", "to our public IP but not UDP (and no exception port)")            \
   X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")  \
   X(kOuterFragment, "outer_fragment",                                                            \
@@ -49,8 +50,24 @@ namespace tartan {
   X(kArpQueueFull, "arp_queue_full",                                                             \
     "ARP queue full: a packet waiting for resolution, or ARP to learn from")                     \
   X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")               \
+  X(kNdNotForUs, "nd_not_for_us",                                                                \
+    "neighbour discovery that needs nothing from us (a solicitation for another address)")       \
+  X(kNdBadHopLimit, "nd_bad_hop_limit",                                                          \
+    "neighbour discovery with an IPv6 hop limit other than 255 (not from this link)")            \
+  X(kNdBadChecksum, "nd_bad_checksum", "neighbour discovery whose ICMPv6 checksum is wrong")     \
+  X(kNdMalformed, "nd_malformed",                                                                \
+    "NS/NA invalid per RFC 4861 7.1: code, length, multicast target, misaddressed")              \
+  X(kNdBadOption, "nd_bad_option",                                                               \
+    "NS/NA option of length zero or past the message, or a link-layer address on a DAD NS")      \
   X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")                \
-  X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")
+  X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")    \
+  X(kBadIpv6Header, "bad_ipv6_header", "IPv6 version is not 6")                                  \
+  X(kHopLimitExpired, "hop_limit_expired", "IPv6 hop limit would reach zero at this hop")        \
+  X(kIpv6TooBig, "ipv6_too_big",                                                                 \
+    "IPv6 packet longer than the IPv6 overlay MTU (underlay MTU - 70; never fragmented)")        \
+  X(kInnerNotIpv6, "inner_not_ipv6", "decapsulated frame from an IPv6 tunnel is not IPv6")       \
+  X(kUdp6ZeroChecksum, "udp6_zero_checksum",                                                     \
+    "tunnel packet over IPv6 with a zero UDP checksum (RFC 8200 8.1; Linux: udp6zerocsumrx off)")
 
 enum class DropReason : uint8_t {
 #define TARTAN_DROP_ENUM(e, name, help) e,
@@ -143,6 +160,7 @@ struct EventStats {
 struct PeerStats {
   uint32_t next_hop_id = 0;
   Ipv4Addr public_ip;
+  std::optional<Ipv6Addr> public_ip6;  // an IPv6 (flannel-v6) peer's; then public_ip is 0
   uint64_t encap_packets = 0, encap_bytes = 0, decap_packets = 0, decap_bytes = 0;
 };
 

@@ -41,6 +41,13 @@ struct DatapathContext {
   uint32_t vni_be = 0;          // VNI << 8, network order, as in the VXLAN header
   rte_ether_addr vtep_mac{};
   uint16_t overlay_mtu = 1450;
+  // IPv6 (flannel-v6), fixed at launch: off (and nothing of it tested per
+  // IPv4 packet) while the underlay has no IPv6 address; then IPv6 frames
+  // are handled as before it existed (not_ipv4, or the exception port).
+  bool ipv6 = false;
+  std::array<uint8_t, 16> underlay_ip6{};  // our public IPv6, network order
+  rte_ether_addr vtep_mac6{};              // flannel-v6's VTEP MAC (inner destination)
+  uint16_t overlay_mtu6 = 1430;            // underlay MTU - 70 (headers.h)
   bool udp_checksum = true;
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums

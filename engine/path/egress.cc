@@ -115,7 +115,8 @@ std::array<Worker::EgressRewrite, 2> Worker::select_egress(const DatapathContext
 void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   std::array<uint32_t, kMaxBurst> dst;
   std::array<rte_mbuf*, kMaxBurst> routed;
-  unsigned k = 0;
+  std::array<rte_mbuf*, kMaxBurst> ip6;  // the burst's IPv6 vector
+  unsigned k = 0, k6 = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
@@ -130,6 +131,10 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && ctx_.ipv6) {
+        ip6[k6++] = m;
+        continue;
+      }
       trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotIpv4)});
       drop(m, DropReason::kNotIpv4);
       continue;
@@ -151,11 +156,14 @@ void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
     routed[k++] = m;
   }
   egress_routed(in_port, routed.data(), dst.data(), k);
+  if (k6 != 0) egress6(in_port, ip6.data(), k6);
 }
 
 // Packets whose IPv4 headers checked, with their destinations in host
-// order: one bulk route lookup, then each one on its way.
-void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k) {
+// order: one bulk route lookup, then each one on its way. (`dst` is not
+// const only so GCC 12 does not take the burst's unfilled tail for a read
+// of uninitialised memory.)
+void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, uint32_t* dst, unsigned k) {
   if (k == 0) return;
   std::array<uint32_t, kMaxBurst> hops;
   route_lookup_bulk(ctx_.tables.routes, dst, hops.data(), k);

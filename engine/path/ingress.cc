@@ -63,7 +63,8 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   std::array<TunnelPacket, kMaxBurst> tunnel;
   std::array<uint32_t, kMaxBurst> src;
   std::array<const void*, kMaxBurst> keys;
-  unsigned k = 0;
+  std::array<rte_mbuf*, kMaxBurst> ip6;  // the burst's IPv6 vector
+  unsigned k = 0, k6 = 0;
   // A tunnel packet whose outer headers checked, queued for the bulk sender
   // lookup. The key is copied out: the trace reports it after the lookup.
   const auto to_sender_lookup = [&](rte_mbuf* m, uint16_t l4, uint16_t udp_len) {
@@ -96,6 +97,10 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+      if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && ctx_.ipv6) {
+        ip6[k6++] = m;
+        continue;
+      }
       trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotIpv4)});
       underlay_exception(m, DropReason::kNotIpv4);
       continue;
@@ -167,6 +172,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     to_sender_lookup(m, l4, udp_len);
   }
+  if (k6 != 0) ingress6(ip6.data(), k6);
   if (k == 0) return;
   // flannel and the kernel accept tunnel packets from anyone; tartan only
   // from the public IPs of nodes it has routes for. With many nodes the

@@ -11,7 +11,11 @@ void Worker::trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved,
       index_, m,
       {TraceStep::kNeighbour, resolved, 0, nh.adjacency, resolved ? trace_mac(dst_mac) : 0});
   TraceEvent e{TraceStep::kRewrite, static_cast<uint8_t>(nh.kind), 0, 0, nh.out_port};
-  if (nh.kind == NextHopKind::kVxlan || nh.kind == NextHopKind::kUdp) {
+  if (nh.ipv6 && nh.kind == NextHopKind::kVxlan) {
+    // No IPv4 destination to show: the port only.
+    e.a16 = rte_be_to_cpu_16(
+        rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv6HeaderLen)->src_port);
+  } else if (nh.kind == NextHopKind::kVxlan || nh.kind == NextHopKind::kUdp) {
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv4Len);
     e.a16 = rte_be_to_cpu_16(udp->src_port);

@@ -17,21 +17,20 @@
 namespace tartan {
 
 inline constexpr uint16_t kTunnelTemplateLen = 64;
+// flannel-v6's: outer Ethernet, IPv6, UDP, VXLAN and inner Ethernet are 84
+// bytes, compared as 96 (the inner IPv6 header's first 12 bytes free).
+inline constexpr uint16_t kTunnel6TemplateLen = 96;
 
-class TunnelTemplate {
+// Fixed bytes under a mask, compared a 64-bit word at a time.
+template <size_t Len>
+class MaskedBytes {
  public:
-  // What `ctx`'s backend receives: unicast to the underlay MAC, IPv4
-  // without options and not a fragment, UDP to the tunnel port; for VXLAN
-  // the kernel's flags word, our VNI, and an inner IPv4 frame to our VTEP
-  // MAC. host-gw receives no tunnel packets: its template matches nothing.
-  explicit TunnelTemplate(const DatapathContext& ctx);
-
-  // Whether the first kTunnelTemplateLen bytes of `frame` have the fixed
-  // fields' values. Unrolled: GCC at -O2 made the word loop a loop of four
-  // 16-byte steps with its own counter and branch.
+  // Whether the first Len bytes of `frame` have the fixed fields' values.
+  // Unrolled: GCC at -O2 made the word loop a loop of four 16-byte steps
+  // with its own counter and branch.
   bool matches(const uint8_t* frame) const {
     uint64_t differ = 0;
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (size_t i = 0; i < kWords; ++i) {
       uint64_t w;
       std::memcpy(&w, frame + i * sizeof w, sizeof w);
@@ -40,10 +39,35 @@ class TunnelTemplate {
     return differ == 0;
   }
 
+ protected:
+  static constexpr size_t kWords = Len / sizeof(uint64_t);
+  void set(const uint8_t* value, const uint8_t* mask) {
+    std::memcpy(value_.data(), value, Len);
+    std::memcpy(mask_.data(), mask, Len);
+  }
+
  private:
-  static constexpr size_t kWords = kTunnelTemplateLen / sizeof(uint64_t);
   std::array<uint64_t, kWords> value_{};
   std::array<uint64_t, kWords> mask_{};
+};
+
+class TunnelTemplate : public MaskedBytes<kTunnelTemplateLen> {
+ public:
+  // What `ctx`'s backend receives: unicast to the underlay MAC, IPv4
+  // without options and not a fragment, UDP to the tunnel port; for VXLAN
+  // the kernel's flags word, our VNI, and an inner IPv4 frame to our VTEP
+  // MAC. host-gw receives no tunnel packets: its template matches nothing.
+  explicit TunnelTemplate(const DatapathContext& ctx);
+};
+
+// The same for tunnel packets over IPv6 (flannel-v6's VXLAN): unicast to
+// the underlay MAC, IPv6 with UDP right after its fixed header, to our
+// IPv6 address and the tunnel port; the kernel's flags word, our VNI, an
+// inner IPv6 frame to our IPv6 VTEP MAC. Matches nothing while IPv6 is off
+// or the backend is not VXLAN.
+class TunnelTemplate6 : public MaskedBytes<kTunnel6TemplateLen> {
+ public:
+  explicit TunnelTemplate6(const DatapathContext& ctx);
 };
 
 }  // namespace tartan

@@ -22,6 +22,9 @@ Worker::Worker(unsigned index, unsigned lcore, const DatapathContext& ctx,
       egress_rewrite_(select_egress(ctx)),
       decap_stage_(select_decap(ctx)),
       tunnel_template_(ctx),
+      egress6_rewrite_(select_egress6(ctx)),
+      decap6_stage_(select_decap6(ctx)),
+      tunnel_template6_(ctx),
       peers_(peers),
       reassembly_(std::move(reassembly)),
       // Workers start their IP id sequences far apart.
@@ -168,11 +171,12 @@ void Worker::to_control(rte_mbuf* m, uint32_t tag) {
     return drop(m, DropReason::kArpQueueFull);
   }
   // Only its address is used: the control thread owns it now.
-  const TraceToControl why = tag == kToControlArp     ? TraceToControl::kArp
+  // Neighbour discovery is traced as ARP is: the underlay's neighbour protocol.
+  const TraceToControl why = tag == kToControlArp || tag == kToControlNd ? TraceToControl::kArp
                              : tag == kToControlProbe ? TraceToControl::kProbeReply
                                                       : TraceToControl::kArpWait;
   trace_end(m, {TraceStep::kToControl, uint8_t(why), 0, tag});
-  if (tag == kToControlArp) {
+  if (tag == kToControlArp || tag == kToControlNd) {
     counters_.events.to_control.add(1);
   } else if (tag == kToControlProbe) {
     counters_.events.probe_replies.add(1);

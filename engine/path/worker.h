@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/backends/tunnel_checksum.h"
@@ -33,10 +34,14 @@ struct RxQueueRef {
 };
 
 // Tags in mbuf->hash.usr of what a worker hands to the control thread: an
-// ARP frame, a tunnel probe's reply (probe.h); any other value is the
+// ARP frame, a tunnel probe's reply (probe.h), an underlay neighbour
+// discovery frame (NeighbourTable::on_nd); any other value is the
 // adjacency a held packet waits for.
 inline constexpr uint32_t kToControlArp = UINT32_MAX;
 inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
+// An underlay ICMPv6 neighbour solicitation or advertisement (types 135,
+// 136, right after the IPv6 header), for the neighbour table (nd.h).
+inline constexpr uint32_t kToControlNd = UINT32_MAX - 2;
 
 // How encapsulated packets get their outer checksums: fixed at launch by
 // the config (dataplane.udp_checksum) and the underlay port's offloads, so
@@ -82,7 +87,10 @@ class Worker {
 
  private:
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
-  void egress_routed(uint16_t in_port, rte_mbuf** routed, const uint32_t* dst, unsigned k);
+  void egress_routed(uint16_t in_port, rte_mbuf** routed, uint32_t* dst, unsigned k);
+  // The IPv6 frames of a burst from an overlay port (IPv6 on only): header
+  // checks, one bulk route lookup, then the IPv6 rewrite stage.
+  void egress6(uint16_t in_port, rte_mbuf** pkts, unsigned n);
 
  public:
   // The rewrite stage of routed egress packets, over the burst's vector of
@@ -91,6 +99,11 @@ class Worker {
   template <bool RouteHere, OuterChecksums C>
   void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
   using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
+  // The same for IPv6: hop limit where tartan is the hop, the IPv6 overlay
+  // MTU, encapsulation in IPv6/UDP/VXLAN with the UDP checksum IPv6 requires
+  // (by the underlay port, or in software: `UdpOffload`).
+  template <bool RouteHere, bool UdpOffload>
+  void egress6_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
 
  private:
   // The instances this worker runs, indexed by whether tartan routes the
@@ -101,6 +114,9 @@ class Worker {
   // resolves). False, having done nothing, when there is no headroom.
   template <OuterChecksums C>
   bool encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip);
+  static std::array<EgressRewrite, 2> select_egress6(const DatapathContext& ctx);
+  template <bool UdpOffload>
+  bool encapsulate6(rte_mbuf* m, const NextHop& nh, rte_ipv6_hdr* ip);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -134,6 +150,21 @@ class Worker {
   template <BackendType B, bool RxVerdict>
   bool decapsulate(const TunnelPacket& t);
   void deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
+  // The IPv6 frames of an underlay burst (IPv6 on only): flannel-v6 tunnel
+  // packets (one bulk sender lookup, then the IPv6 decapsulation stage),
+  // neighbour discovery to the control thread, the rest as IPv4's.
+  void ingress6(rte_mbuf** pkts, unsigned n);
+  // Field by field, for a frame the IPv6 tunnel template did not match:
+  // its UDP length when it is a tunnel packet for us; otherwise it has
+  // been dropped or handed on.
+  std::optional<uint16_t> underlay_ipv6(rte_mbuf* m);
+  static DecapStage select_decap6(const DatapathContext& ctx);
+  template <bool RxVerdict>
+  void decap6_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known, unsigned k);
+  template <bool RxVerdict>
+  bool decapsulate6(const TunnelPacket& t);
+  void deliver_decapped6(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
+  void deliver_local6(rte_mbuf* m, const NextHop& nh, bool decrement_hop_limit);
   // Delivers a packet for a local podCIDR that came from another node,
   // unless it is the reply to one of our tunnel probes (to the control side).
   void deliver_from_peer(rte_mbuf* m, const NextHop& nh);
@@ -194,6 +225,9 @@ class Worker {
   std::array<EgressRewrite, 2> egress_rewrite_;
   DecapStage decap_stage_;
   TunnelTemplate tunnel_template_;
+  std::array<EgressRewrite, 2> egress6_rewrite_;
+  DecapStage decap6_stage_;
+  TunnelTemplate6 tunnel_template6_;
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;

@@ -8,11 +8,32 @@
 namespace tartan {
 namespace {
 
-void write_eth(uint8_t* p, const MacAddr& dst, const MacAddr& src) {
+void write_eth(uint8_t* p, const MacAddr& dst, const MacAddr& src, bool ipv6 = false) {
   auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
   std::memcpy(eth->dst_addr.addr_bytes, dst.bytes.data(), 6);
   std::memcpy(eth->src_addr.addr_bytes, src.bytes.data(), 6);
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  eth->ether_type = rte_cpu_to_be_16(ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+}
+
+// Outer IPv6 as Linux's vxlan driver sends it for flannel-v6
+// (udp_tunnel6_xmit_skb): traffic class 0 (ECN is copied per packet), flow
+// label 0 (the device's `flowlabel` is unset, so fixed 0), hop limit from
+// ip6_dst_hoplimit(): 64; no extension headers. Returns the pseudo
+// header's sum of addresses and next header (unfolded, network-order terms).
+uint32_t write_outer_ipv6(uint8_t* p, const Ipv6Addr& src, const Ipv6Addr& dst) {
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p);
+  ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+  ip->proto = IPPROTO_UDP;
+  ip->hop_limits = kIpv6HopLimit;
+  std::memcpy(ip->src_addr, src.bytes.data(), 16);
+  std::memcpy(ip->dst_addr, dst.bytes.data(), 16);
+  uint32_t sum = 0;
+  for (int i = 0; i < 16; ++i) {
+    uint16_t word;
+    std::memcpy(&word, p + 8 + 2 * i, 2);
+    sum += word;
+  }
+  return sum + rte_cpu_to_be_16(IPPROTO_UDP);
 }
 
 // Outer IPv4 as the Linux vxlan driver sends it for flannel: TTL 64, DF
@@ -51,6 +72,37 @@ void sum_udp_constants(NextHop& nh, size_t payload, size_t end) {
                raw_checksum(nh.header + payload, end - payload);
 }
 
+// flannel-v6's kinds: VXLAN over IPv6, or a plain L2 rewrite (host-gw,
+// DirectRouting) whose Ethernet type is IPv6. Local next hops are shared
+// by both families (the worker copies only their MACs for IPv6).
+void build_next_hop6(const NextHopParams& p, NextHop& nh) {
+  uint8_t* h = nh.header;
+  switch (p.kind) {
+    case NextHopKind::kVxlan: {
+      write_eth(h, MacAddr{}, p.src_mac, true);
+      nh.phdr_sum = write_outer_ipv6(h + kEthLen, p.local_ip6, p.public_ip6);
+      const size_t udp = kEthLen + kIpv6HeaderLen;
+      write_udp(h + udp, 0, p.udp_port);
+      auto* vx = reinterpret_cast<rte_vxlan_hdr*>(h + udp + kUdpLen);
+      vx->vx_flags = rte_cpu_to_be_32(kVxlanFlagsWord);
+      vx->vx_vni = rte_cpu_to_be_32(p.vni << 8);
+      write_eth(h + kVxlan6Overhead, p.remote_vtep_mac, p.our_vtep_mac, true);
+      nh.header_len = kVxlan6Overhead + kEthLen;
+      const auto* u = reinterpret_cast<const rte_udp_hdr*>(h + udp);
+      nh.udp_sum = nh.phdr_sum + u->src_port + u->dst_port +
+                   raw_checksum(h + udp + kUdpLen, nh.header_len - udp - kUdpLen);
+      break;
+    }
+    case NextHopKind::kDirect:
+      write_eth(h, MacAddr{}, p.src_mac, true);
+      nh.header_len = kEthLen;
+      break;
+    case NextHopKind::kUdp:    // flannel's udp backend is IPv4 only (refused before)
+    case NextHopKind::kLocal:  // shared with IPv4 (ForwardingTables::create)
+      break;
+  }
+}
+
 }  // namespace
 
 const char* next_hop_kind_name(NextHopKind kind) {
@@ -75,6 +127,12 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
   nh.vtep_mac = p.remote_vtep_mac;
   std::memset(nh.header, 0, sizeof nh.header);
   uint8_t* h = nh.header;
+  nh.ipv6 = p.ipv6;
+  nh.public_ip6 = p.public_ip6;
+  if (p.ipv6) {
+    build_next_hop6(p, nh);
+    return;
+  }
   switch (p.kind) {
     case NextHopKind::kVxlan: {
       write_eth(h, MacAddr{}, p.src_mac);

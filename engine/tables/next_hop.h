@@ -2,6 +2,14 @@
 // of them computed once when the route is programmed: per packet the worker
 // copies the template and patches only lengths, IP id, checksums, the UDP
 // source port and the neighbour's MAC.
+//
+// IPv4 and IPv6 next hops share the type and the id space (so per-peer
+// counters, neighbours and RCU retirement are one mechanism). The IPv6
+// VXLAN template is 84 bytes (outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
+// + inner Ethernet 14) where IPv4's is 64, so the header array grew past
+// the second cache line; IPv4 encapsulation still reads only the first two
+// lines (the fields and header[0..64)), and what only IPv6 needs sits after
+// the header.
 #pragma once
 
 #include <rte_common.h>
@@ -23,6 +31,8 @@ enum class NextHopKind : uint8_t {
 const char* next_hop_kind_name(NextHopKind kind);
 
 inline constexpr uint32_t kNoAdjacency = UINT32_MAX;
+// Room for the longest template: IPv6 VXLAN's 84 bytes, rounded to 16.
+inline constexpr size_t kNextHopHeaderRoom = 96;
 
 struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
   NextHopKind kind = NextHopKind::kLocal;
@@ -41,7 +51,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
   uint32_t udp_sum = 0;
   Ipv4Addr public_ip;  // remote node (tunnel and direct kinds)
   MacAddr vtep_mac;    // remote VTEP (vxlan)
-  alignas(16) uint8_t header[64] = {};
+  bool ipv6 = false;   // an IPv6 next hop: outer IPv6 (tunnel) or an IPv6 peer (direct)
+  alignas(16) uint8_t header[kNextHopHeaderRoom] = {};
+  Ipv6Addr public_ip6;  // remote node's underlay IPv6 (IPv6 tunnel and direct kinds)
 };
 
 struct NextHopParams {
@@ -56,6 +68,11 @@ struct NextHopParams {
   uint32_t vni = 0;         // vxlan
   MacAddr our_vtep_mac;     // vxlan inner source
   MacAddr remote_vtep_mac;  // vxlan inner destination
+  // IPv6 (flannel-v6): outer IPv6 from local_ip6 to public_ip6 (tunnel),
+  // Ethernet type IPv6 (direct); our_vtep_mac is then flannel-v6's own.
+  bool ipv6 = false;
+  Ipv6Addr local_ip6;
+  Ipv6Addr public_ip6;
 };
 
 // Fills kind, header, header_len, the checksum sums and the addressing fields.

@@ -311,6 +311,112 @@ TEST(Api, GrpcLeaseSourceTakesTheLeaseThroughTheApi) {
   EXPECT_TRUE(health.ready());
 }
 
+// Dual stack (issue 14), with the engine's IPv6 path still to come: the
+// lease of both families through the API, validated at the edge, what we
+// advertise, subnet.env, and nodes and remote leases with both families.
+const testing::DaemonOptions kDualStack{
+    .lease_source = "grpc",
+    .network =
+        "{Network: 10.244.0.0/16, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', "
+        "Backend: {Type: vxlan}}",
+    .underlay_yaml = ", ipv6_address: '2001:db8::19/64', ipv6_gateway: '2001:db8::1'"};
+
+TEST(Api, DualStackLeaseIsSetThroughTheApiEachFamilyCheckedByName) {
+  DaemonFixture fx(kDualStack);
+  auto leases = v1::Leases::NewStub(fx.channel());
+  v1::LocalLease lease;
+  v1::SetLocalLeaseRequest set;
+  set.set_pod_cidr("10.244.7.0/24");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr_v6: required (network.EnableIPv6)");
+  set.set_pod_cidr_v6("fd00:10:244:7::1/64");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr_v6: 'fd00:10:244:7::1/64' has host bits set (did you mean "
+            "fd00:10:244:7::/64?)");
+  set.set_pod_cidr_v6("fd00:99:0:7::/64");
+  const grpc::Status outside = leases->SetLocalLease(ctx().get(), set, &lease);
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(outside.error_message(),
+            "pod_cidr_v6: fd00:99:0:7::/64 is outside network.IPv6Network fd00:10:244::/56");
+  set.set_pod_cidr_v6("fd00:10:244:7::/80");
+  EXPECT_EQ(leases->SetLocalLease(ctx().get(), set, &lease).error_message(),
+            "pod_cidr_v6: fd00:10:244:7::/80 is not a /64 (network.IPv6SubnetLen)");
+  EXPECT_EQ(leases->GetLocalLease(ctx().get(), {}, &lease).error_code(),
+            grpc::StatusCode::NOT_FOUND)
+      << "nothing applied";
+
+  set.set_pod_cidr_v6("fd00:10:244:7::/64");
+  ASSERT_TRUE(leases->SetLocalLease(ctx().get(), set, &lease).ok());
+  EXPECT_EQ(lease.pod_cidr(), "10.244.7.0/24");
+  EXPECT_EQ(lease.pod_cidr_v6(), "fd00:10:244:7::/64");
+  EXPECT_EQ(lease.ipv6_network(), "fd00:10:244::/56");
+  EXPECT_EQ(lease.public_ipv6(), "2001:db8::19");
+  EXPECT_EQ(lease.mtu(), 1430u) << "one MTU for both families: the IPv6 overlay's, the smaller";
+  EXPECT_EQ(lease.vtep_mac_v6() + "\n", testing::read_file(fx.dir() + "/state/vtep_mac_v6"))
+      << "flannel-v6's VtepMAC, kept across restarts";
+  EXPECT_NE(lease.vtep_mac_v6(), lease.vtep_mac()) << "a device of its own, as flanneld's";
+  EXPECT_EQ(lease.annotations().at("flannel.alpha.coreos.com/backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":")" + lease.vtep_mac_v6() + R"("})");
+  EXPECT_EQ(lease.annotations().at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::19");
+  EXPECT_EQ(testing::read_file(fx.dir() + "/subnet.env"),
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\n"
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:7::1/64\n"
+            "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n");
+}
+
+v1::Node dual_stack_node(int i) {
+  v1::Node n = flannel_node(i);
+  const std::string h = std::to_string(i);
+  n.add_pod_cidrs("fd00:10:244:" + h + "::/64");
+  auto& a = *n.mutable_annotations();
+  a["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"VNI":1,"VtepMAC":"0e:00:00:00:06:0)" + h + R"("})";
+  a["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::" + h;
+  return n;
+}
+
+TEST(Api, NodesAndRemoteLeasesShowEachFamilyOnItsOwn) {
+  DaemonFixture fx(kDualStack);
+  v1::SetLocalLeaseRequest set;
+  set.set_pod_cidr("10.244.1.0/24");
+  set.set_pod_cidr_v6("fd00:10:244:1::/64");
+  v1::LocalLease lease;
+  ASSERT_TRUE(v1::Leases::NewStub(fx.channel())->SetLocalLease(ctx().get(), set, &lease).ok());
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  v1::Node applied;
+  ASSERT_TRUE(apply(*nodes, dual_stack_node(2), &applied).ok());
+  EXPECT_TRUE(applied.status().routed());
+  EXPECT_TRUE(applied.status().routed_v6());
+  EXPECT_EQ(applied.status().route_prefix_v6(), "fd00:10:244:2::/64");
+  EXPECT_EQ(applied.status().public_ipv6(), "2001:db8::2");
+  EXPECT_EQ(applied.status().vtep_mac_v6(), "0e:00:00:00:06:02");
+  // A node with only an IPv4 public IP: routed for IPv4, not for IPv6, why.
+  v1::Node v4_only = dual_stack_node(3);
+  v4_only.mutable_annotations()->erase("flannel.alpha.coreos.com/public-ipv6");
+  ASSERT_TRUE(apply(*nodes, v4_only, &applied).ok());
+  EXPECT_TRUE(applied.status().routed());
+  EXPECT_FALSE(applied.status().routed_v6());
+  EXPECT_EQ(applied.status().reason_v6(), "no flannel.alpha.coreos.com/public-ipv6 annotation");
+  // Bad IPv6 input at the edge: named, nothing applied.
+  v1::Node outside = dual_stack_node(4);
+  outside.set_pod_cidrs(1, "fd00:99::/64");
+  const grpc::Status refused = apply(*nodes, outside);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(),
+            "pod_cidrs: fd00:99::/64 is outside the cluster IPv6 network fd00:10:244::/56");
+
+  v1::ListRemoteLeasesResponse remote;
+  ASSERT_TRUE(v1::Leases::NewStub(fx.channel())->ListRemoteLeases(ctx().get(), {}, &remote).ok());
+  ASSERT_EQ(remote.leases_size(), 2);
+  EXPECT_EQ(remote.leases(0).node_name(), "node-2");
+  EXPECT_EQ(remote.leases(0).pod_cidr_v6(), "fd00:10:244:2::/64");
+  EXPECT_EQ(remote.leases(0).public_ipv6(), "2001:db8::2");
+  EXPECT_EQ(remote.leases(0).vtep_mac_v6(), "0e:00:00:00:06:02");
+  EXPECT_EQ(remote.leases(1).node_name(), "node-3");
+  EXPECT_EQ(remote.leases(1).pod_cidr(), "10.244.3.0/24");
+  EXPECT_EQ(remote.leases(1).pod_cidr_v6(), "") << "not routed for IPv6";
+}
+
 // A CA, a server certificate for 127.0.0.1, a client certificate from the
 // CA and one self-signed (tests/support/test_pki.h).
 struct Certs {

@@ -83,7 +83,7 @@ TEST(EtcdMode, NodesApplyAndDeleteAreRefusedNamingEtcdAndTheRouteStays) {
 TEST(EtcdMode, LeaseShowsOurEtcdKeyAndValueNotAnnotations) {
   EtcdServer etcd;
   DaemonFixture fx(etcd_options(etcd));
-  const Ipv4Prefix ours = fx.daemon().lease().get()->pod_cidr;
+  const Ipv4Prefix ours = fx.daemon().lease().get()->pod_cidr.value();
   const std::string key = kSubnets + subnet_key_name(ours);
 
   v1::LocalLease lease;

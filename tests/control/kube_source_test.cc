@@ -89,7 +89,7 @@ TEST(KubeSource, JoinsTheClusterAsFlanneldDoes) {
       << condition_message(d.readiness(), "tables_programmed") << "; "
       << condition_message(d.readiness(), "lease_acquired");
 
-  EXPECT_EQ(d.lease().get()->pod_cidr.str(), "10.244.1.0/24");
+  EXPECT_EQ(d.lease().get()->pod_cidr->str(), "10.244.1.0/24");
   EXPECT_NE(testing::read_file(fx.dir() + "/subnet.env").find("FLANNEL_SUBNET=10.244.1.1/24"),
             std::string::npos);
   // When the LIST reached the source and when it was in the tables: what
@@ -182,7 +182,7 @@ TEST(KubeSource, WaitsNotReadyForItsPodCidrInsteadOfExiting) {
   api.patch_node("node-1", KubePatchType::kMerge,
                  R"({"spec":{"podCIDR":"10.244.7.0/24","podCIDRs":["10.244.7.0/24"]}})");
   ASSERT_TRUE(eventually([&] { return d.readiness().ready(); }, 5s));
-  EXPECT_EQ(d.lease().get()->pod_cidr.str(), "10.244.7.0/24");
+  EXPECT_EQ(d.lease().get()->pod_cidr->str(), "10.244.7.0/24");
 }
 
 TEST(KubeSource, APodCidrOutsideTheNetworkIsNamedAndNothingIsProgrammed) {

@@ -39,8 +39,10 @@ NodeSpec flannel_node(int i) {
 
 class NodeMirrorTest : public ::testing::Test {
  protected:
-  NodeMirrorTest() : mirror(settings(), fx.engine()) {
-    EXPECT_TRUE(mirror.set_local_subnet(fx.self().subnet).ok());
+  // `fixture`: the engine's options (dual stack: ipv6).
+  explicit NodeMirrorTest(const testing::FixtureOptions& fixture = {})
+      : fx(fixture), mirror(settings(), fx.engine()) {
+    EXPECT_TRUE(mirror.set_local_subnets({fx.self().subnet, std::nullopt}).ok());
     // Underlay MACs of the nodes, so traffic leaves without ARP.
     TableDelta d;
     for (int i = 2; i < 6; ++i)
@@ -357,6 +359,148 @@ TEST(NodeMirrorWatch, TheEventLogIsBoundedInBytesAndADeletedNodeCostsNothing) {
   EXPECT_EQ(mirror.events_after(mirror.resource_version() - 1).events.size(), 1u)
       << "the deletion is still there for watchers";
   EXPECT_TRUE(mirror.events_after(1).resync) << "the first changes are gone";
+}
+
+// Dual stack (issue 14): the IPv6 side of node i as a dual-stack
+// kernel-flannel node shows it.
+NodeSpec dual_stack_node(int i) {
+  NodeSpec n = flannel_node(i);
+  const std::string h = std::to_string(i);
+  n.pod_cidrs.push_back("fd00:10:244:" + h + "::/64");
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"VNI":1,"VtepMAC":"0e:00:00:00:06:0)" + h + R"("})";
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::" + h;
+  return n;
+}
+
+class NodeMirrorDualStackTest : public NodeMirrorTest {
+ protected:
+  static MirrorSettings dual_stack_settings() {
+    MirrorSettings s = settings();
+    s.ipv6_network = *Ipv6Prefix::parse("fd00:10:244::/56");
+    return s;
+  }
+  NodeMirrorDualStackTest()
+      : NodeMirrorTest(testing::FixtureOptions{.ipv6 = true}),
+        dual(dual_stack_settings(), fx.engine()) {
+    // Their IPv6 underlay MACs too (dual_stack_node's public-ipv6), so no
+    // neighbour solicitation joins the traffic the tests look at.
+    TableDelta d;
+    for (int i = 2; i < 6; ++i) {
+      d.set_neighbours6.push_back({*Ipv6Addr::parse("2001:db8::" + std::to_string(i)),
+                                   EngineFixture::node(i).underlay_mac});
+    }
+    EXPECT_TRUE(fx.engine().apply(d).ok());
+    EXPECT_TRUE(
+        dual.set_local_subnets({fx.self().subnet, *Ipv6Prefix::parse("fd00:10:244:1::/64")}).ok());
+  }
+  NodeMirror dual;
+};
+
+TEST_F(NodeMirrorDualStackTest, ADualStackNodeGetsARouteInEachFamily) {
+  auto rec = dual.apply(dual_stack_node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed);
+  EXPECT_TRUE(rec->status.routed_v6);
+  EXPECT_EQ(rec->status.route_v6->str(), "fd00:10:244:2::/64");
+  EXPECT_EQ(rec->status.public_ipv6->str(), "2001:db8::2");
+  EXPECT_EQ(rec->status.vtep_mac_v6->str(), "0e:00:00:00:06:02");
+  EXPECT_EQ(rec->status.reason_v6, "");
+  EXPECT_EQ(*dual.node_of(*Ipv6Prefix::parse("fd00:10:244:2::/64")), "node-2");
+  // The IPv4 route is in the engine as before.
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  ASSERT_EQ(dual.routed().size(), 1u);
+  ASSERT_TRUE(dual.remove("node-2").ok());
+  EXPECT_FALSE(dual.node_of(*Ipv6Prefix::parse("fd00:10:244:2::/64")));
+  EXPECT_EQ(where_to("10.244.2.10"), "");
+}
+
+// flannel's kube manager misses a change of one family's annotations
+// unless the other's changed too; here each is applied on its own.
+TEST_F(NodeMirrorDualStackTest, AChangeInEitherFamilyIsAppliedOnItsOwn) {
+  NodeSpec n = dual_stack_node(2);
+  ASSERT_TRUE(dual.apply(n).ok());
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::5";
+  auto rec = dual.apply(n);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(rec->resource_version, 2u);
+  EXPECT_EQ(rec->status.public_ipv6->str(), "2001:db8::5");
+  EXPECT_EQ(rec->status.public_ip->str(), "192.0.2.20") << "IPv4 untouched";
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.20 0e:00:00:00:00:02");
+  n.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(3).public_ip.str();
+  rec = dual.apply(n);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(where_to("10.244.2.10"), "192.0.2.21 0e:00:00:00:00:02");
+  EXPECT_EQ(rec->status.public_ipv6->str(), "2001:db8::5") << "IPv6 untouched";
+  EXPECT_TRUE(rec->status.routed_v6);
+}
+
+TEST_F(NodeMirrorDualStackTest, ANodeWithOnlyAnIpv4PublicIpIsNotRoutedForIpv6AndSaysWhy) {
+  NodeSpec n = dual_stack_node(2);
+  n.annotations.erase("flannel.alpha.coreos.com/public-ipv6");
+  auto rec = dual.apply(n);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed);
+  EXPECT_FALSE(rec->status.routed_v6);
+  EXPECT_EQ(rec->status.reason_v6, "no flannel.alpha.coreos.com/public-ipv6 annotation");
+  EXPECT_FALSE(dual.node_of(*Ipv6Prefix::parse("fd00:10:244:2::/64")));
+  // Its IPv6 annotations arrive: the IPv6 route alone follows.
+  rec = dual.apply(dual_stack_node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed_v6);
+  EXPECT_EQ(*dual.node_of(*Ipv6Prefix::parse("fd00:10:244:2::/64")), "node-2");
+
+  const auto reason_v6 = [&](NodeSpec node) {
+    auto r = dual.apply(node);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->status.reason_v6 : "";
+  };
+  NodeSpec no_v6_cidr = dual_stack_node(3);
+  no_v6_cidr.pod_cidrs.pop_back();
+  EXPECT_EQ(reason_v6(no_v6_cidr), "no IPv6 podCIDR");
+  NodeSpec no_v6_mac = dual_stack_node(4);
+  no_v6_mac.annotations.erase("flannel.alpha.coreos.com/backend-v6-data");
+  EXPECT_EQ(reason_v6(no_v6_mac), "no VtepMAC in flannel.alpha.coreos.com/backend-v6-data");
+  // Without IPv6 on, a mirror says nothing of the IPv6 side.
+  auto v4_only = mirror.apply(dual_stack_node(5));
+  ASSERT_TRUE(v4_only.ok());
+  EXPECT_FALSE(v4_only->status.routed_v6);
+  EXPECT_EQ(v4_only->status.reason_v6, "");
+}
+
+TEST_F(NodeMirrorDualStackTest, BadIpv6PodCidrsAndAnnotationsAreRefusedNamingTheField) {
+  ASSERT_TRUE(dual.apply(dual_stack_node(2)).ok());
+  NodeSpec outside = dual_stack_node(3);
+  outside.pod_cidrs.back() = "fd00:99::/64";
+  EXPECT_EQ(dual.apply(outside).status().message(),
+            "pod_cidrs: fd00:99::/64 is outside the cluster IPv6 network fd00:10:244::/56");
+  NodeSpec overlapping = dual_stack_node(3);
+  overlapping.pod_cidrs.back() = "fd00:10:244:2:8000::/65";
+  EXPECT_EQ(dual.apply(overlapping).status().message(),
+            "pod_cidrs: fd00:10:244:2:8000::/65 overlaps the podCIDR of node 'node-2'");
+  NodeSpec ours = dual_stack_node(3);
+  ours.pod_cidrs.back() = "fd00:10:244:1::/64";
+  EXPECT_EQ(dual.apply(ours).status().message(),
+            "pod_cidrs: fd00:10:244:1::/64 overlaps our own podCIDR fd00:10:244:1::/64");
+  NodeSpec bad_ip = dual_stack_node(3);
+  bad_ip.annotations["flannel.alpha.coreos.com/public-ipv6"] = "192.0.2.21";
+  EXPECT_EQ(dual.apply(bad_ip).status().message(),
+            "annotations[flannel.alpha.coreos.com/public-ipv6]: '192.0.2.21' is not an IPv6 "
+            "address");
+  EXPECT_FALSE(dual.get("node-3")) << "nothing applied";
+  // A source's node (kept) keeps its IPv4 route and says what is wrong
+  // with its IPv6 side.
+  auto kept = dual.keep(bad_ip);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_TRUE(kept->status.routed);
+  EXPECT_FALSE(kept->status.routed_v6);
+  EXPECT_EQ(kept->status.reason_v6,
+            "annotations[flannel.alpha.coreos.com/public-ipv6]: '192.0.2.21' is not an IPv6 "
+            "address");
+  // Our own IPv6 lease may not take a node's.
+  EXPECT_EQ(
+      dual.set_local_subnets({fx.self().subnet, *Ipv6Prefix::parse("fd00:10:244::/62")}).message(),
+      "pod_cidr_v6: fd00:10:244::/62 overlaps the podCIDR of node 'node-2'");
 }
 
 }  // namespace

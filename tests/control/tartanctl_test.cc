@@ -291,5 +291,62 @@ TEST(TartanctlStats, WatchPrintsTheTotalsThenOnlyTheCountersThatChanged) {
   EXPECT_EQ(no_route, 3u) << output;
 }
 
+// Dual stack (issue 14): `lease set` takes one podCIDR per family, and
+// `lease`, `lease remote` and `nodes list` show both families.
+TEST(TartanctlDualStack, LeaseSetTakesOnePodCidrPerFamilyAndTablesShowBoth) {
+  DaemonFixture fx({.lease_source = "grpc",
+                    .network = "{Network: 10.244.0.0/16, EnableIPv6: true, IPv6Network: "
+                               "'fd00:10:244::/56', Backend: {Type: vxlan}}",
+                    .underlay_yaml = ", ipv6_address: '2001:db8::19/64'"});
+  const std::string sock = fx.dir() + "/tartan.sock";
+  const CommandResult twice = ctl({"-s", sock, "lease", "set", "10.244.7.0/24", "10.244.8.0/24"});
+  EXPECT_EQ(twice.exit_code, 2) << twice.output;
+  EXPECT_TRUE(contains(twice.output, "tartanctl: one podCIDR per address family")) << twice.output;
+  const CommandResult v4 = ctl({"-s", sock, "lease", "set", "10.244.7.0/24"});
+  EXPECT_EQ(v4.exit_code, 1) << v4.output;
+  EXPECT_TRUE(contains(v4.output, "pod_cidr_v6: required (network.EnableIPv6)")) << v4.output;
+  const CommandResult set =
+      ctl({"-s", sock, "lease", "set", "fd00:10:244:7::/64", "10.244.7.0/24"});
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  EXPECT_TRUE(std::regex_search(
+      set.output, std::regex(R"(POD-CIDR-V6 +IPV6-NETWORK +PUBLIC-IPV6 +VTEP-MAC-V6\n)")))
+      << set.output;
+  EXPECT_TRUE(std::regex_search(
+      set.output,
+      std::regex(
+          R"(fd00:10:244:7::/64 +fd00:10:244::/56 +2001:db8::19 +([0-9a-f]{2}:){5}[0-9a-f]{2}\n)")))
+      << set.output;
+  EXPECT_TRUE(contains(set.output, "flannel.alpha.coreos.com/public-ipv6: '2001:db8::19'"))
+      << set.output;
+
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  v1::Node dual = testing::flannel_node(2);
+  dual.add_pod_cidrs("fd00:10:244:2::/64");
+  (*dual.mutable_annotations())["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"VNI":1,"VtepMAC":"0e:00:00:00:06:02"})";
+  (*dual.mutable_annotations())["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::2";
+  ASSERT_TRUE(testing::apply(*nodes, dual).ok());
+  ASSERT_TRUE(testing::apply(*nodes, testing::flannel_node(3)).ok());
+  const CommandResult list = ctl({"-s", sock, "nodes", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_TRUE(std::regex_search(
+      list.output,
+      std::regex(R"(ROUTED +PUBLIC-IPV6 +VTEP-MAC-V6 +ROUTED-V6 +PROBE.* REASON +REASON-V6\n)")))
+      << list.output;
+  EXPECT_TRUE(std::regex_search(
+      list.output, std::regex(R"(node-2 .* yes +2001:db8::2 +0e:00:00:00:06:02 +yes )")))
+      << list.output;
+  EXPECT_TRUE(std::regex_search(
+      list.output, std::regex(R"(node-3 .* yes +<none> +<none> +no .* no IPv6 podCIDR\n)")))
+      << list.output;
+  const CommandResult remote = ctl({"-s", sock, "lease", "remote"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  EXPECT_TRUE(std::regex_search(
+      remote.output,
+      std::regex(
+          R"(node-2 +10\.244\.2\.0/24 .* fd00:10:244:2::/64 +2001:db8::2 +0e:00:00:00:06:02\n)")))
+      << remote.output;
+}
+
 }  // namespace
 }  // namespace tartan

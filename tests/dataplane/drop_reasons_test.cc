@@ -33,6 +33,25 @@ Bytes patch_outer(Bytes f, size_t at, std::initializer_list<uint8_t> bytes) {
 // computed it: tartan, like the kernel, verifies it.
 constexpr size_t kVxlan = 42, kInnerEth = 50, kInnerIp = 64;
 
+// flannel-v6 frames from the fixture: outer IPv6 at 14, UDP at 54 (its
+// checksum at 60), VXLAN at 62, inner Ethernet at 70, inner IPv6 at 84.
+constexpr size_t kVxlan6 = 62, kInnerEth6 = 70, kInnerIp6 = 84;
+
+Ipv6Addr pod6(int node) {
+  Ipv6Addr a = EngineFixture::node6(node).subnet.addr;
+  a.bytes[15] = 10;
+  return a;
+}
+
+// A flannel-v6 frame from node 2 to a pod of ours, changed by `change`,
+// its UDP checksum made anew.
+Bytes vxlan6_changed(const EngineFixture& fx, const std::function<void(Bytes&)>& change) {
+  Bytes f = fx.vxlan6_from(2, pod6(1));
+  change(f);
+  testing::seal_udp6(f);
+  return f;
+}
+
 // A VXLAN frame from node 2 to a pod of ours, changed by `change`.
 Bytes vxlan_changed(const EngineFixture& fx, const std::function<void(Bytes&)>& change) {
   Bytes f = fx.vxlan_from(2, ip("10.244.1.10"));
@@ -47,8 +66,8 @@ class DropReasons : public ::testing::TestWithParam<Case> {};
 
 TEST_P(DropReasons, CountedOnceFreedAndNotForwarded) {
   const Case& c = GetParam();
-  EngineFixture fx;
-  fx.add_node(2);
+  EngineFixture fx(testing::drop_case_options(c));
+  testing::setup(fx, c);
   const Bytes frame = c.frame(fx);
   const auto out = c.from_underlay ? fx.from_underlay({frame}) : fx.from_overlay({frame});
   EXPECT_TRUE(out.empty()) << c.name << " was forwarded";
@@ -214,6 +233,123 @@ const std::vector<DropCase>& drop_cases() {
                                    ip("10.244.1.10"), MacAddr{}, ip("10.244.99.1"));
        },
        DropReason::kArpNotForUs},
+      // IPv6 (flannel-v6), with an IPv6 underlay.
+      {"ipv6_bad_header", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[14] = 0x40;
+         return f;
+       },
+       DropReason::kBadIpv6Header, true},
+      {"ipv6_truncated", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f.resize(f.size() - 10);
+         return f;
+       },
+       DropReason::kTruncated, true},
+      {"ipv6_not_our_mac", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[5] ^= 0x01;
+         return f;
+       },
+       DropReason::kNotOurMac, true},
+      {"ipv6_wrong_dst_ip", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[14 + 24 + 15] ^= 0x01;
+         return f;
+       },
+       DropReason::kWrongDstIp, true},
+      {"ipv6_not_tunnel", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[14 + 6] = 6;  // TCP
+         return f;
+       },
+       DropReason::kNotTunnel, true},
+      {"ipv6_wrong_dst_port", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[56] = 0x12, f[57] = 0xb5;
+         return f;
+       },
+       DropReason::kWrongDstPort, true},
+      {"udp6_zero_checksum", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[60] = f[61] = 0;
+         return f;
+       },
+       DropReason::kUdp6ZeroChecksum, true},
+      {"ipv6_bad_udp_checksum", true,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         f[kInnerIp6 + 50] ^= 0x01;
+         return f;
+       },
+       DropReason::kBadUdpChecksum, true},
+      {"ipv6_unknown_sender", true,
+       [](const EngineFixture& fx) { return fx.vxlan6_from(5, pod6(1)); },
+       DropReason::kUnknownSender, true},
+      {"ipv6_bad_vxlan_flags", true,
+       [](const EngineFixture& fx) {
+         return vxlan6_changed(fx, [](Bytes& f) { f[kVxlan6] = 0x0c; });
+       },
+       DropReason::kBadVxlanFlags, true},
+      {"ipv6_bad_vni", true, [](const EngineFixture& fx) { return fx.vxlan6_from(2, pod6(1), 2); },
+       DropReason::kBadVni, true},
+      {"ipv6_not_our_vtep_mac", true,
+       [](const EngineFixture& fx) {
+         // The IPv4 VTEP MAC is not flannel-v6's.
+         const MacAddr v4 = fx.self().vtep_mac;
+         return vxlan6_changed(fx, [&v4](Bytes& f) {
+           std::copy(v4.bytes.begin(), v4.bytes.end(), f.begin() + kInnerEth6);
+         });
+       },
+       DropReason::kNotOurVtepMac, true},
+      {"inner_not_ipv6", true,
+       [](const EngineFixture& fx) {
+         return vxlan6_changed(fx,
+                               [](Bytes& f) { f[kInnerEth6 + 12] = 0x08, f[kInnerEth6 + 13] = 0; });
+       },
+       DropReason::kInnerNotIpv6, true},
+      {"inner_bad_ipv6_header", true,
+       [](const EngineFixture& fx) {
+         return vxlan6_changed(fx, [](Bytes& f) { f[kInnerIp6] = 0x40; });
+       },
+       DropReason::kBadIpv6Header, true},
+      {"ipv6_inner_dst_not_local", true,
+       [](const EngineFixture& fx) { return fx.vxlan6_from(2, pod6(3)); },
+       DropReason::kInnerDstNotLocal, true},
+      {"ingress_hop_limit_expired", true,
+       [](const EngineFixture& fx) {
+         return vxlan6_changed(fx, [](Bytes& f) { f[kInnerIp6 + 7] = 1; });
+       },
+       DropReason::kHopLimitExpired, true},
+      {"egress_bad_ipv6_header", false,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.pod_frame6(pod6(2));
+         f[14] = 0x50;
+         return f;
+       },
+       DropReason::kBadIpv6Header, true},
+      {"egress_ipv6_truncated", false,
+       [](const EngineFixture& fx) {
+         Bytes f = fx.pod_frame6(pod6(2));
+         f.resize(60);  // the IPv6 header is whole; its payload is not
+         return f;
+       },
+       DropReason::kTruncated, true},
+      {"ipv6_no_route", false, [](const EngineFixture& fx) { return fx.pod_frame6(pod6(77)); },
+       DropReason::kNoRoute, true},
+      {"egress_hop_limit_expired", false,
+       [](const EngineFixture& fx) { return fx.pod_frame6(pod6(2), 1, 18, 1); },
+       DropReason::kHopLimitExpired, true},
+      {"ipv6_too_big", false,
+       [](const EngineFixture& fx) { return fx.pod_frame6(pod6(2), 1, 1430 - 48 + 1); },
+       DropReason::kIpv6TooBig, true},
   };
   return cases;
 }
@@ -229,11 +365,14 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, DropReasons, ::testing::ValuesIn(testing::d
 TEST(DropReasonsCovered, EveryReasonHasATest) {
   // Reasons provoked elsewhere: ARP queue and resolution (arp_test),
   // ICMP rate limit (icmp_test), reassembly (reassembly_test), GSO
-  // (vnet_tap_test), full TX queue (below).
-  std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
-                               DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
-                               DropReason::kFragmentDropped, DropReason::kTxQueueFull,
-                               DropReason::kGsoFailed};
+  // (vnet_tap_test), full TX queue (below), neighbour discovery, every kind
+  // of bad NS/NA (nd_test: the control side's NeighbourTable::on_nd judges
+  // what the workers hand it).
+  std::set<DropReason> covered{
+      DropReason::kArpQueueFull,    DropReason::kArpUnresolved,   DropReason::kIcmpRateLimited,
+      DropReason::kFragmentTimeout, DropReason::kFragmentDropped, DropReason::kTxQueueFull,
+      DropReason::kGsoFailed,       DropReason::kNdNotForUs,      DropReason::kNdBadHopLimit,
+      DropReason::kNdBadChecksum,   DropReason::kNdMalformed,     DropReason::kNdBadOption};
   for (const Case& c : testing::drop_cases()) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))

@@ -3,13 +3,11 @@
 // and on af_packet with two queues, which the kernel fans out by flow as a
 // NIC's RSS would: traffic spread, the slow path handed to worker 0, and
 // spoofed senders dropped and counted.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <rte_bus_vdev.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,26 +118,6 @@ TEST(FlowSoftware, SpoofedSendersAreDroppedAndCountedOnEveryQueue) {
   EXPECT_EQ(fx.drops(DropReason::kUnknownSender), 10u);
 }
 
-// Enters a network namespace for the calling thread until it goes: sockets
-// made meanwhile (af_packet's among them) stay in it.
-class InNetns {
- public:
-  explicit InNetns(const testing::Netns& ns) {
-    own_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int fd = open(("/var/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
-    if (own_ < 0 || fd < 0 || setns(fd, CLONE_NEWNET) != 0)
-      throw std::runtime_error("cannot enter " + ns.name());
-    close(fd);
-  }
-  ~InNetns() {
-    setns(own_, CLONE_NEWNET);
-    close(own_);
-  }
-
- private:
-  int own_ = -1;
-};
-
 // A veth pair in its own namespace, which the test thread is in while the
 // segment exists (af_packet configures its interface by name): tartan's
 // underlay on "ul" through af_packet with two queues, and a raw socket on
@@ -178,7 +156,7 @@ class AfPacketSegment {
 
  private:
   testing::Netns ns_{"flowsw"};
-  InNetns in_{ns_};  // commands run by this thread (`ip` included) run in ns_
+  testing::InNetns in_{ns_};  // commands run by this thread (`ip` included) run in ns_
   std::string vdev_;
   int raw_ = -1;
 };

@@ -124,14 +124,12 @@ const BadDelta kBad[] = {
      "routes in the same change"},
     {"neighbour_off_subnet",
      [] {
-       return TableDelta{
-           {}, {}, {{*Ipv4Addr::parse("10.0.0.1"), *MacAddr::parse("02:00:00:00:00:01")}}, {}};
+       return TableDelta{.set_neighbours = {
+                             {*Ipv4Addr::parse("10.0.0.1"), *MacAddr::parse("02:00:00:00:00:01")}}};
      },
      ErrorCode::kInvalidArgument, "neighbour 10.0.0.1: not on the underlay subnet 192.0.2.0/24"},
     {"remove_unknown_neighbour",
-     [] {
-       return TableDelta{{}, {}, {}, {*Ipv4Addr::parse("192.0.2.99")}};
-     },
+     [] { return TableDelta{.remove_neighbours = {*Ipv4Addr::parse("192.0.2.99")}}; },
      ErrorCode::kNotFound, "neighbour 192.0.2.99: no such static neighbour"},
     // A valid route first, so an all-or-nothing failure has something to undo.
     {"valid_then_invalid",

@@ -284,8 +284,8 @@ class TracedDrops : public ::testing::TestWithParam<testing::DropCase> {};
 
 TEST_P(TracedDrops, EndInTheirReason) {
   const testing::DropCase& c = GetParam();
-  EngineFixture fx;
-  fx.add_node(2);
+  EngineFixture fx(testing::drop_case_options(c));
+  testing::setup(fx, c);
   auto session = attach(fx);
   const Bytes frame = c.frame(fx);
   c.from_underlay ? fx.from_underlay({frame}) : fx.from_overlay({frame});

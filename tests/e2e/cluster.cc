@@ -2,8 +2,12 @@
 
 #include <signal.h>
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/support/files.h"
 
@@ -12,6 +16,10 @@ using namespace std::chrono_literals;
 
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to, const std::string& options) {
   return c.sh(*from.pod, "ping " + options + " " + to.pod_ip.str() + " 2>&1").output;
+}
+
+std::string ping6(Cluster& c, ClusterNode& from, ClusterNode& to, const std::string& options) {
+  return c.sh(*from.pod, "ping " + options + " " + to.pod_ip_v6->str() + " 2>&1").output;
 }
 
 bool all_replied(const std::string& ping_output) {
@@ -30,7 +38,32 @@ std::string e2e_tool(const std::string& name) {
   return required_env("TARTAN_SOURCE_ROOT") + "/tests/e2e/tools/" + name;
 }
 
-Cluster::Cluster(const std::string& tag) : tag_(tag) {
+std::string python(const std::string& tool, const std::string& args) {
+  return std::string(kPython) + " " + e2e_tool(tool) + " " + args;
+}
+
+double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes, bool ipv6) {
+  Process server(to.pod->exec({kPython, e2e_tool("tcp_stream.py"), "serve", "5201"}));
+  std::this_thread::sleep_for(300ms);
+  c.sh(*from.pod, "nstat -n");  // reset nstat's history
+  const std::string to_ip = ipv6 ? to.pod_ip_v6->str() : to.pod_ip.str();
+  const std::string sent =
+      c.sh(*from.pod, python("tcp_stream.py", "send " + to_ip + " 5201 " + std::to_string(bytes)),
+           600s)
+          .output;
+  const std::string nstat = c.sh(*from.pod, "nstat -az TcpRetransSegs TcpOutSegs").output;
+  EXPECT_TRUE(server.wait(60s).has_value()) << server.output();
+  EXPECT_EQ(server.output(), sent) << "bytes and SHA-256 at the receiver vs the sender";
+  EXPECT_EQ(sent.substr(0, sent.find(' ')), std::to_string(bytes));
+  std::smatch m;
+  uint64_t retrans = 0, out = 1;
+  if (std::regex_search(nstat, m, std::regex(R"(TcpRetransSegs\s+(\d+))")))
+    retrans = std::stoull(m[1]);
+  if (std::regex_search(nstat, m, std::regex(R"(TcpOutSegs\s+(\d+))"))) out = std::stoull(m[1]);
+  return static_cast<double>(retrans) / static_cast<double>(out);
+}
+
+Cluster::Cluster(const std::string& tag, bool dual_stack) : tag_(tag), dual_stack_(dual_stack) {
   switch_ = std::make_unique<Netns>(tag + "sw");
   sh(*switch_,
      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link add br0 type bridge && ip link set "
@@ -62,19 +95,29 @@ CommandResult Cluster::sh(const Netns& ns, const std::string& script,
   return r;
 }
 
+// IPv6 off, or on without duplicate address detection (addresses usable at
+// once, as the test needs) and, on nodes, forwarding. Set before the
+// namespace's links exist: they take the `default` settings.
+std::string ipv6_sysctls(bool dual_stack, bool forwarding) {
+  if (!dual_stack) return "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ";
+  return std::string(
+             "sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 ") +
+         (forwarding ? "net.ipv6.conf.all.forwarding=1 " : "") + "&& ";
+}
+
 void Cluster::add_underlay_port(ClusterNode& n) {
   const std::string s = "s" + std::to_string(n.index);
+  sh(*n.ns, ipv6_sysctls(dual_stack_, true) + "true");
   run_command({"ip", "-n", switch_->name(), "link", "add", s, "type", "veth", "peer", "name",
                "eth0", "netns", n.ns->name()});
   sh(*switch_, "ip link set " + s + " master br0 up");
-  sh(*n.ns,
-     "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && sysctl -qw net.ipv4.ip_forward=1 && ip link "
-     "set lo up && "
-     "ip link set eth0 up");
+  sh(*n.ns, "sysctl -qw net.ipv4.ip_forward=1 && ip link set lo up && ip link set eth0 up");
+  if (n.public_ipv6) sh(*n.ns, "ip -6 addr add " + n.public_ipv6->str() + "/64 dev eth0");
 }
 
 void Cluster::add_pod(ClusterNode& n) {
   n.pod = std::make_unique<Netns>(tag_ + "p" + std::to_string(n.index));
+  sh(*n.pod, ipv6_sysctls(dual_stack_, false) + "true");
   run_command({"ip", "-n", n.ns->name(), "link", "add", "veth0", "type", "veth", "peer", "name",
                "eth0", "netns", n.pod->name()});
   const Ipv4Prefix gw{Ipv4Addr{n.pod_cidr.addr.value + 1}, n.pod_cidr.len};
@@ -83,20 +126,35 @@ void Cluster::add_pod(ClusterNode& n) {
                 "ip link set veth0 master cni0 up");
   // Pods keep MTU 1500 (flannel's CNI would give them FLANNEL_MTU): path
   // MTU discovery has to work across the overlay.
-  sh(*n.pod, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link set lo up && ip addr add " +
-                 n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
+  sh(*n.pod, "ip link set lo up && ip addr add " + n.pod_ip.str() + "/" +
+                 std::to_string(n.pod_cidr.len) +
                  " dev eth0 && ip link set eth0 up && ip route add default via " + gw.addr.str());
+  if (n.pod_cidr_v6) {
+    Ipv6Addr gw6 = n.pod_cidr_v6->addr;
+    gw6.bytes[15] = 1;
+    sh(*n.ns, "ip -6 addr add " + gw6.str() + "/64 dev cni0");
+    sh(*n.pod, "ip -6 addr add " + n.pod_ip_v6->str() +
+                   "/64 dev eth0 && ip -6 route add default via " + gw6.str());
+  }
+}
+
+void Cluster::assign_addresses(ClusterNode& n, int i) {
+  n.index = i;
+  n.name = "node-" + std::to_string(i);
+  n.ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
+  n.public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
+  n.pod_cidr =
+      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
+  n.pod_ip = Ipv4Addr{n.pod_cidr.addr.value + 2};
+  if (!dual_stack_) return;
+  n.public_ipv6 = *Ipv6Addr::parse("2001:db8::" + std::to_string(10 + i));
+  n.pod_cidr_v6 = *Ipv6Prefix::parse("fd00:10:244:" + std::to_string(i) + "::/64");
+  n.pod_ip_v6 = *Ipv6Addr::parse("fd00:10:244:" + std::to_string(i) + "::2");
 }
 
 ClusterNode& Cluster::add_kernel_node(int i) {
   auto n = std::make_unique<ClusterNode>();
-  n->index = i;
-  n->name = "node-" + std::to_string(i);
-  n->ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
-  n->public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
-  n->pod_cidr =
-      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
-  n->pod_ip = Ipv4Addr{n->pod_cidr.addr.value + 2};
+  assign_addresses(*n, i);
   add_underlay_port(*n);
   // flanneld's flannel.1: vxlan id 1, local = our public IP, dstport 8472,
   // nolearning, MTU underlay - 50, address <podCIDR network>/32.
@@ -108,20 +166,27 @@ ClusterNode& Cluster::add_kernel_node(int i) {
                  n->pod_cidr.addr.str() + "/32 dev flannel.1");
   n->vtep_mac = sh(*n->ns, "cat /sys/class/net/flannel.1/address").output;
   n->vtep_mac.erase(n->vtep_mac.find_last_not_of("\n") + 1);
+  if (n->public_ipv6) {
+    // flannel-v6.1 likewise, local = our public IPv6, with the lease's
+    // network address as a /128 (configureDeviceIPv4IPv6). flanneld asks
+    // for the same MTU as flannel.1's (device.go: MTU - 50 for both,
+    // flannel#1781) when it creates the link; the kernel clamps it to what
+    // an IPv6 underlay carries, 1500 - 70 = 1430.
+    sh(*n->ns, "ip link add flannel-v6.1 mtu 1450 type vxlan id 1 local " + n->public_ipv6->str() +
+                   " dev eth0 dstport 8472 nolearning && ip link set flannel-v6.1 up && "
+                   "ip -6 addr add " +
+                   n->pod_cidr_v6->addr.str() + "/128 dev flannel-v6.1");
+    n->vtep_mac_v6 = sh(*n->ns, "cat /sys/class/net/flannel-v6.1/address").output;
+    n->vtep_mac_v6.erase(n->vtep_mac_v6.find_last_not_of("\n") + 1);
+  }
   add_pod(*n);
   return *(nodes_[i] = std::move(n));
 }
 
 ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
   auto n = std::make_unique<ClusterNode>();
-  n->index = i;
-  n->name = "node-" + std::to_string(i);
+  assign_addresses(*n, i);
   n->tartan = true;
-  n->ns = std::make_unique<Netns>(tag_ + "n" + std::to_string(i));
-  n->public_ip = Ipv4Addr{(192u << 24) | (2u << 8) | static_cast<uint32_t>(10 + i)};
-  n->pod_cidr =
-      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
-  n->pod_ip = Ipv4Addr{n->pod_cidr.addr.value + 2};
   n->dir = temp_dir(tag_ + "t" + std::to_string(i));
   add_underlay_port(*n);
   add_pod(*n);
@@ -132,16 +197,19 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                                       const std::string& overlay, const std::string& control_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
-  const std::string net_conf = "{Network: 10.244.0.0/16, Backend: {Type: " + backend +
-                               (direct_routing ? ", DirectRouting: true" : "") + "}}";
+  const std::string net_conf =
+      "{Network: 10.244.0.0/16, " +
+      std::string(dual_stack_ ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
+      "Backend: {Type: " + backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
   write_file(n->dir + "/tartan.yaml",
              "eal: {hugepages: off, memory_mb: 256}\n"
              "ports:\n"
              // An af_packet ring as deep as a NIC's (its default, 512 frames,
              // overflows whenever the 2-core host deschedules the worker).
              "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096', address: " +
-                 n->public_ip.str() +
-                 "/24}\n"
+                 n->public_ip.str() + "/24" +
+                 (n->public_ipv6 ? ", ipv6_address: '" + n->public_ipv6->str() + "/64'" : "") +
+                 "}\n"
                  "  overlay: [{name: flannel.1, device: '" +
                  overlay +
                  "0,iface=flannel.1'}]\n"
@@ -158,6 +226,7 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                  "}\n"
                  "lease: {source: static, subnet: " +
                  n->pod_cidr.str() +
+                 (n->pod_cidr_v6 ? ", subnet_v6: '" + n->pod_cidr_v6->str() + "'" : "") +
                  "}\n"
                  "subnet_file: " +
                  n->dir + "/subnet.env\n");
@@ -172,6 +241,7 @@ void Cluster::start_tartand(ClusterNode& n) {
   }
   const auto lease = nlohmann::json::parse(tartanctl(n, {"-o", "json", "lease"}).output);
   n.vtep_mac = lease.at("vtep_mac").get<std::string>();
+  if (n.public_ipv6) n.vtep_mac_v6 = lease.at("vtep_mac_v6").get<std::string>();
 }
 
 std::vector<std::string> Cluster::tartand_command(const ClusterNode& n) const {
@@ -202,12 +272,19 @@ std::string Cluster::manifest(ClusterNode& n) {
         {"flannel.alpha.coreos.com/backend-type", "vxlan"},
         {"flannel.alpha.coreos.com/kube-subnet-manager", "true"},
         {"flannel.alpha.coreos.com/public-ip", n.public_ip.str()}};
+    if (n.public_ipv6) {
+      annotations["flannel.alpha.coreos.com/backend-v6-data"] =
+          R"({"VNI":1,"VtepMAC":")" + n.vtep_mac_v6 + R"("})";
+      annotations["flannel.alpha.coreos.com/public-ipv6"] = n.public_ipv6->str();
+    }
   }
+  nlohmann::json pod_cidrs = {n.pod_cidr.str()};
+  if (n.pod_cidr_v6) pod_cidrs.push_back(n.pod_cidr_v6->str());
   nlohmann::json node = {
       {"apiVersion", "v1"},
       {"kind", "Node"},
       {"metadata", {{"name", n.name}, {"annotations", annotations}}},
-      {"spec", {{"podCIDR", n.pod_cidr.str()}, {"podCIDRs", {n.pod_cidr.str()}}}},
+      {"spec", {{"podCIDR", n.pod_cidr.str()}, {"podCIDRs", pod_cidrs}}},
       {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", n.public_ip.str()}}}}}}};
   return node.dump(2);
 }
@@ -222,6 +299,8 @@ void Cluster::learn(ClusterNode& who, ClusterNode& peer) {
     return;
   }
   add_vxlan_peer(who, peer.pod_cidr, peer.vtep_mac, peer.public_ip);
+  if (who.public_ipv6 && peer.public_ipv6 && peer.pod_cidr_v6 && !peer.vtep_mac_v6.empty())
+    add_vxlan6_peer(who, *peer.pod_cidr_v6, peer.vtep_mac_v6, *peer.public_ipv6);
 }
 
 void Cluster::add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr,
@@ -236,6 +315,17 @@ void Cluster::add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr,
                      " self permanent && "
                      "ip route replace " +
                      pod_cidr.str() + " via " + net + " dev flannel.1 onlink");
+}
+
+void Cluster::add_vxlan6_peer(ClusterNode& kernel, const Ipv6Prefix& pod_cidr,
+                              const std::string& vtep_mac, const Ipv6Addr& public_ip) {
+  // handleSubnetEvents' v6 branch: AddV6ARP, AddV6FDB, then the onlink route.
+  const std::string net = pod_cidr.addr.str();
+  sh(*kernel.ns, "ip -6 neigh replace " + net + " lladdr " + vtep_mac +
+                     " dev flannel-v6.1 nud permanent && bridge fdb replace " + vtep_mac +
+                     " dev flannel-v6.1 dst " + public_ip.str() +
+                     " self permanent && ip -6 route replace " + pod_cidr.str() + " via " + net +
+                     " dev flannel-v6.1 onlink");
 }
 
 void Cluster::learn_node_object(ClusterNode& kernel, const nlohmann::json& node) {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,13 +32,21 @@ struct ClusterNode {
   std::unique_ptr<Process> tartand;  // tartan nodes
   std::string dir;                   // tartand's files (config, socket, state)
   std::string vtep_mac;              // flannel.1's (kernel) or tartand's VtepMAC
+  // Dual-stack clusters: 2001:db8::(10+i) on eth0, fd00:10:244:i::/64 and
+  // its ::2 in the pod, flannel-v6.1's VtepMAC (or tartand's v6 one).
+  std::optional<Ipv6Addr> public_ipv6;
+  std::optional<Ipv6Prefix> pod_cidr_v6;
+  std::optional<Ipv6Addr> pod_ip_v6;
+  std::string vtep_mac_v6;
   // NAME=value added to tartand's environment (NODE_NAME, as a DaemonSet sets it).
   std::vector<std::string> tartand_env;
 };
 
 class Cluster {
  public:
-  explicit Cluster(const std::string& tag);
+  // `dual_stack`: every node and pod also gets IPv6 (flannel's EnableIPv6),
+  // kernel nodes a flannel-v6.1 device as flanneld creates it.
+  explicit Cluster(const std::string& tag, bool dual_stack = false);
   ~Cluster();
 
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
@@ -96,11 +105,17 @@ class Cluster {
  private:
   void add_underlay_port(ClusterNode& n);
   void add_pod(ClusterNode& n);
+  // Node `i`'s addresses in both families (IPv6 only in a dual-stack cluster).
+  void assign_addresses(ClusterNode& n, int i);
   // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
   void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
                       Ipv4Addr public_ip);
+  // The same for the peer's IPv6 lease, on flannel-v6.1.
+  void add_vxlan6_peer(ClusterNode& kernel, const Ipv6Prefix& pod_cidr, const std::string& vtep_mac,
+                       const Ipv6Addr& public_ip);
 
   std::string tag_;
+  bool dual_stack_;
   std::unique_ptr<Netns> switch_;
   std::unique_ptr<Netns> stranger_;
   std::map<int, std::unique_ptr<ClusterNode>> nodes_;
@@ -109,6 +124,9 @@ class Cluster {
 // Pings `to`'s pod from `from`'s; returns ping's output.
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
                  const std::string& options = "-c 3 -i 0.2 -W 2");
+// The same over IPv6, between the pods' IPv6 addresses (dual-stack clusters).
+std::string ping6(Cluster& c, ClusterNode& from, ClusterNode& to,
+                  const std::string& options = "-c 3 -i 0.2 -W 2");
 bool all_replied(const std::string& ping_output);
 
 // A tartan node's counter of drop reason `reason` (`tartanctl stats`).
@@ -116,5 +134,15 @@ uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);
 
 // The path of a helper script in tests/e2e/tools.
 std::string e2e_tool(const std::string& name);
+
+inline constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-scapy lives
+// The command line running tools/<tool> with `args`.
+std::string python(const std::string& tool, const std::string& args);
+
+// Sends `bytes` over TCP from `from`'s pod to `to`'s (to its IPv6 address
+// with `ipv6`) and checks what arrived; returns the sender's retransmitted
+// segments per sent segment.
+double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes,
+                    bool ipv6 = false);
 
 }  // namespace tartan::testing

@@ -22,37 +22,11 @@ using testing::all_replied;
 using testing::Cluster;
 using testing::ClusterNode;
 using testing::CommandResult;
+using testing::kPython;
 using testing::ping;
 using testing::Process;
-
-constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-scapy lives
-
-std::string python(const std::string& tool, const std::string& args) {
-  return std::string(kPython) + " " + testing::e2e_tool(tool) + " " + args;
-}
-
-// Sends `bytes` over TCP from `from`'s pod to `to`'s and checks what
-// arrived; returns the sender's retransmitted segments per sent segment.
-double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t bytes) {
-  Process server(to.pod->exec({kPython, testing::e2e_tool("tcp_stream.py"), "serve", "5201"}));
-  std::this_thread::sleep_for(300ms);
-  c.sh(*from.pod, "nstat -n");  // reset nstat's history
-  const std::string sent =
-      c.sh(*from.pod,
-           python("tcp_stream.py", "send " + to.pod_ip.str() + " 5201 " + std::to_string(bytes)),
-           600s)
-          .output;
-  const std::string nstat = c.sh(*from.pod, "nstat -az TcpRetransSegs TcpOutSegs").output;
-  EXPECT_TRUE(server.wait(60s).has_value()) << server.output();
-  EXPECT_EQ(server.output(), sent) << "bytes and SHA-256 at the receiver vs the sender";
-  EXPECT_EQ(sent.substr(0, sent.find(' ')), std::to_string(bytes));
-  std::smatch m;
-  uint64_t retrans = 0, out = 1;
-  if (std::regex_search(nstat, m, std::regex(R"(TcpRetransSegs\s+(\d+))")))
-    retrans = std::stoull(m[1]);
-  if (std::regex_search(nstat, m, std::regex(R"(TcpOutSegs\s+(\d+))"))) out = std::stoull(m[1]);
-  return static_cast<double>(retrans) / static_cast<double>(out);
-}
+using testing::python;
+using testing::tcp_transfer;
 
 class KernelAndTartan : public ::testing::Test {
  protected:

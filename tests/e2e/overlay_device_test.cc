@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 using testing::Cluster;
 using testing::ClusterNode;
 
-constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-scapy lives
+using testing::kPython;
 
 class OverlayDevice : public ::testing::Test {
  protected:

@@ -72,7 +72,8 @@ World& world() {
   static std::unique_ptr<World> w;
   if (!w) {
     w = std::make_unique<World>();
-    FUZZ_CHECK(w->lease.set(w->fx.self().subnet, LeaseSource::kGrpc).ok(), "our podCIDR");
+    FUZZ_CHECK(w->lease.set({w->fx.self().subnet, std::nullopt}, LeaseSource::kGrpc).ok(),
+               "our podCIDR");
   }
   return *w;
 }
@@ -95,7 +96,7 @@ void check_status(const grpc::Status& s) {
 // The mirror's routed nodes are exactly the engine's remote routes, and
 // our podCIDR is the lease's everywhere, overlapping none of them.
 void check_tables(World& w) {
-  const Ipv4Prefix ours = w.lease.get()->pod_cidr;
+  const Ipv4Prefix ours = *w.lease.get()->pod_cidr;
   FUZZ_CHECK(w.fx.engine().local_subnet() == ours,
              "the engine delivers another podCIDR than our lease " + ours.str());
   FUZZ_CHECK(read_previous_subnet(w.config.subnet_file) == ours,
@@ -142,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* msg = data + 1;
   const size_t len = size - 1;
   grpc::Status status;
-  const Ipv4Prefix lease_before = w.lease.get()->pod_cidr;
+  const Ipv4Prefix lease_before = *w.lease.get()->pod_cidr;
   switch (data[0] % 6) {
     case 0: {
       v1::ApplyNodeRequest req;
@@ -182,7 +183,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!parse(msg, len, req)) return -1;
       v1::LocalLease out;
       status = w.leases.SetLocalLease(nullptr, &req, &out);
-      const Ipv4Prefix after = w.lease.get()->pod_cidr;
+      const Ipv4Prefix after = *w.lease.get()->pod_cidr;
       if (status.ok()) {
         FUZZ_CHECK(out.pod_cidr() == after.str(),
                    "the lease answered " + out.pod_cidr() + " but is " + after.str());

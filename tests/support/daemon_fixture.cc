@@ -27,7 +27,8 @@ DaemonFixture::DaemonFixture(const DaemonOptions& o) {
       "ports:\n"
       "  underlay: {device: " +
       (underlay_ ? underlay_->name() : o.underlay_device) +
-      ", address: 192.0.2.19/24, gateway: 192.0.2.1, mac: '02:00:00:00:0b:01'}\n"
+      ", address: 192.0.2.19/24, gateway: 192.0.2.1, mac: '02:00:00:00:0b:01'" + o.underlay_yaml +
+      "}\n"
       "  overlay: [{name: pods, device: " +
       overlay_->name() +
       ", mac: '02:00:00:00:01:01'}]\n"

@@ -22,6 +22,7 @@ struct DaemonOptions {
   std::string subnet = "10.244.1.0/24";  // our lease with lease_source static
   std::string lease_yaml;       // more keys of the lease section, e.g. ", etcd: {endpoints: [...]}"
   std::string underlay_device;  // "" for a ring port of the fixture's; else the test's own
+  std::string underlay_yaml;    // more keys of ports.underlay, e.g. ", ipv6_address: ..."
 };
 
 class DaemonFixture {

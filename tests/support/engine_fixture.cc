@@ -65,12 +65,24 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   d.reassembly_max_packets = o.reassembly_max_packets;
   d.reassembly_timeout_ms = o.reassembly_timeout_ms;
   d.static_neighbours = {{kGateway, kGatewayMac}};
+  if (o.ipv6) {
+    c.underlay.ipv6_address = Ipv6Prefix{node6(o.self).public_ip, 64};
+    c.underlay.ipv6_gateway = kGateway6;
+    d.vtep_mac_v6 = node6(o.self).vtep_mac;
+  }
   auto e = Engine::create(c);
   if (!e) throw std::runtime_error("engine: " + e.status().message());
   engine_ = std::move(e).value();
   baseline_in_use_ = rte_mempool_in_use_count(engine_->mempool());
   if (Status s = engine_->set_local_subnet(me.subnet); !s.ok())
     throw std::runtime_error(s.message());
+  if (o.ipv6) {
+    TableDelta gateway6;
+    gateway6.set_neighbours6 = {{kGateway6, kGatewayMac}};
+    if (Status s = engine_->apply(gateway6); !s.ok()) throw std::runtime_error(s.message());
+    if (Status s = engine_->set_local_subnet6(self6().subnet); !s.ok())
+      throw std::runtime_error(s.message());
+  }
   if (Status s = o.run_workers ? engine_->start() : engine_->start_ports(); !s.ok()) {
     throw std::runtime_error(s.message());
   }
@@ -150,6 +162,69 @@ void EngineFixture::add_node(int i, bool static_neighbour) {
   if (static_neighbour && i < 200)
     d.set_neighbours.push_back({node(i).public_ip, node(i).underlay_mac});
   if (Status s = engine_->apply(d); !s.ok()) throw std::runtime_error("add_node: " + s.message());
+}
+
+RemoteNode6 EngineFixture::node6(int i) {
+  const auto b = static_cast<uint8_t>(i);
+  RemoteNode6 n;
+  n.subnet = Ipv6Prefix{Ipv6Addr{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, b}}, 64};
+  n.public_ip = i >= 200
+                    ? Ipv6Addr{{0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, b}}
+                    : Ipv6Addr{{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                static_cast<uint8_t>(18 + i)}};
+  n.vtep_mac = MacAddr{{0x0e, 0, 0, 0, 0x06, b}};
+  n.underlay_mac = node(i).underlay_mac;
+  return n;
+}
+
+Ipv6Addr EngineFixture::pod_ip6(int host) const {
+  Ipv6Addr a = self6().subnet.addr;
+  a.bytes[15] = static_cast<uint8_t>(host);
+  return a;
+}
+
+Route6Spec EngineFixture::route6_to(int i) const {
+  const RemoteNode6 n = node6(i);
+  return Route6Spec{n.subnet, n.public_ip, n.vtep_mac, options_.backend, 1};
+}
+
+void EngineFixture::add_node6(int i, bool static_neighbour) {
+  TableDelta d;
+  d.upsert_routes6.push_back(route6_to(i));
+  if (static_neighbour && i < 200)
+    d.set_neighbours6.push_back({node6(i).public_ip, node6(i).underlay_mac});
+  if (Status s = engine_->apply(d); !s.ok()) throw std::runtime_error("add_node6: " + s.message());
+}
+
+Bytes EngineFixture::pod_frame6(const Ipv6Addr& dst, uint16_t src_port, uint16_t payload,
+                                uint8_t hop_limit) const {
+  Udp6Spec s;
+  s.src_mac = kPodMac;
+  s.dst_mac = kOverlayMac;
+  s.src_ip = pod_ip6();
+  s.dst_ip = dst;
+  s.src_port = src_port;
+  s.hop_limit = hop_limit;
+  return udp6_frame(s, payload);
+}
+
+Bytes EngineFixture::vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni,
+                                 uint16_t inner_payload) const {
+  Udp6Spec inner;
+  inner.src_mac = node6(i).vtep_mac;
+  inner.dst_mac = self6().vtep_mac;
+  inner.src_ip = node6(i).subnet.addr;
+  inner.src_ip.bytes[15] = 10;
+  inner.dst_ip = inner_dst;
+  inner.hop_limit = 63;
+  Udp6Spec outer;
+  outer.src_mac = node6(i).underlay_mac;
+  outer.dst_mac = self6().underlay_mac;
+  outer.src_ip = node6(i).public_ip;
+  outer.dst_ip = self6().public_ip;
+  outer.src_port = 40000;
+  outer.dst_port = 8472;
+  return udp6_frame(outer, concat(vxlan_header(vni), udp6_frame(inner, inner_payload)));
 }
 
 void EngineFixture::poll(int rounds) {

@@ -42,6 +42,17 @@ struct FixtureOptions {
   std::string underlay_device;
   // Likewise the overlay device (e.g. a vnet_tap); "" for a ring port.
   std::string overlay_device;
+  // Dual stack: our underlay IPv6 address (node6(self)), its gateway (a
+  // static neighbour) and our IPv6 podCIDR.
+  bool ipv6 = false;
+};
+
+// The IPv6 side of node i (EngineFixture::node6).
+struct RemoteNode6 {
+  Ipv6Prefix subnet;
+  Ipv6Addr public_ip;
+  MacAddr vtep_mac;  // flannel-v6's
+  MacAddr underlay_mac;
 };
 
 struct RemoteNode {
@@ -59,6 +70,7 @@ class EngineFixture {
       *MacAddr::parse("02:00:00:00:01:99");  // a pod behind the overlay
   static inline const Ipv4Addr kGateway = *Ipv4Addr::parse("192.0.2.1");
   static inline const MacAddr kGatewayMac = *MacAddr::parse("02:00:00:00:00:fe");
+  static inline const Ipv6Addr kGateway6 = *Ipv6Addr::parse("2001:db8::1");
 
   explicit EngineFixture(const FixtureOptions& options = {});
   ~EngineFixture();
@@ -73,6 +85,16 @@ class EngineFixture {
     return Ipv4Addr{self().subnet.addr.value + static_cast<uint32_t>(host)};
   }
   RouteSpec route_to(int i) const;
+  // Node i over IPv6: podCIDR fd00:10:244:i::/64 at 2001:db8::(18+i) on
+  // 2001:db8::/64 (gateway 2001:db8::1, a static neighbour), or
+  // 2001:db8:ffff::i behind the gateway for i >= 200; flannel-v6 VtepMAC
+  // 0e:00:00:00:06:i; the same underlay MAC as node(i).
+  static RemoteNode6 node6(int i);
+  RemoteNode6 self6() const { return node6(options_.self); }
+  Ipv6Addr pod_ip6(int host = 10) const;
+  Route6Spec route6_to(int i) const;
+  // Adds the IPv6 route to node i and a static neighbour for its underlay MAC.
+  void add_node6(int i, bool static_neighbour = true);
   // Adds the route to node i and a static neighbour for its underlay MAC.
   void add_node(int i, bool static_neighbour = true);
 
@@ -111,6 +133,13 @@ class EngineFixture {
   // An Ethernet/IPv4/UDP frame from a pod on our overlay to `dst`.
   Bytes pod_frame(Ipv4Addr dst, uint16_t src_port = 10000, uint16_t payload = 18,
                   uint8_t ttl = 64) const;
+  // An Ethernet/IPv6/UDP frame from a pod on our overlay to `dst`.
+  Bytes pod_frame6(const Ipv6Addr& dst, uint16_t src_port = 10000, uint16_t payload = 18,
+                   uint8_t hop_limit = 64) const;
+  // flannel-v6's VXLAN over IPv6 from node i to us carrying an inner
+  // IPv6/UDP frame to `inner_dst` (from node i's ::a pod, hop limit 63).
+  Bytes vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni = 1,
+                    uint16_t inner_payload = 18) const;
   // A VXLAN frame from node i to us carrying an inner UDP frame to `inner_dst`
   // (from the .10 pod of node i, inner TTL 63).
   Bytes vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni = 1, uint16_t inner_payload = 18) const;

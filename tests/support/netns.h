@@ -22,4 +22,18 @@ class Netns {
   std::string name_;
 };
 
+// Puts the calling thread in a namespace until it goes: sockets made
+// meanwhile (af_packet's among them) stay in it, and commands it runs
+// (`ip` included) run in it.
+class InNetns {
+ public:
+  explicit InNetns(const Netns& ns);
+  ~InNetns();
+  InNetns(const InNetns&) = delete;
+  InNetns& operator=(const InNetns&) = delete;
+
+ private:
+  int own_ = -1;
+};
+
 }  // namespace tartan::testing

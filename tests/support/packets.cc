@@ -106,6 +106,49 @@ Bytes udp_frame(const UdpSpec& s, uint16_t payload_size, uint8_t fill) {
   return udp_frame(s, Bytes(payload_size, fill));
 }
 
+Bytes udp6_frame(const Udp6Spec& s, const Bytes& payload) {
+  Bytes f;
+  put_mac(f, s.dst_mac);
+  put_mac(f, s.src_mac);
+  put16(f, 0x86dd);
+  put32(f, 6u << 28 | uint32_t{s.traffic_class} << 20 | (s.flow_label & 0xfffff));
+  put16(f, static_cast<uint16_t>(8 + payload.size()));
+  f.push_back(17);
+  f.push_back(s.hop_limit);
+  f.insert(f.end(), s.src_ip.bytes.begin(), s.src_ip.bytes.end());
+  f.insert(f.end(), s.dst_ip.bytes.begin(), s.dst_ip.bytes.end());
+  put16(f, s.src_port);
+  put16(f, s.dst_port);
+  put16(f, static_cast<uint16_t>(8 + payload.size()));
+  put16(f, 0);
+  f.insert(f.end(), payload.begin(), payload.end());
+  if (s.checksum) seal_udp6(f);
+  return f;
+}
+
+Bytes udp6_frame(const Udp6Spec& s, uint16_t payload_size, uint8_t fill) {
+  return udp6_frame(s, Bytes(payload_size, fill));
+}
+
+uint16_t udp6_checksum(const Bytes& frame) {
+  constexpr size_t kIp = 14, kUdp = 54;
+  const size_t udp_len = static_cast<size_t>(frame[kUdp + 4] << 8 | frame[kUdp + 5]);
+  // Pseudo header (RFC 8200 8.1): addresses, 32-bit length, next header 17.
+  uint32_t sum = 17 + static_cast<uint32_t>(udp_len);
+  for (size_t i = kIp + 8; i < kIp + 40; i += 2)
+    sum += static_cast<uint32_t>(frame[i] << 8 | frame[i + 1]);
+  Bytes udp(frame.begin() + kUdp, frame.begin() + static_cast<long>(kUdp + udp_len));
+  udp[6] = udp[7] = 0;
+  const uint16_t c = internet_checksum(udp.data(), udp.size(), sum);
+  return c == 0 ? 0xffff : c;
+}
+
+void seal_udp6(Bytes& frame) {
+  const uint16_t c = udp6_checksum(frame);
+  frame[54 + 6] = static_cast<uint8_t>(c >> 8);
+  frame[54 + 7] = static_cast<uint8_t>(c);
+}
+
 Bytes vxlan_header(uint32_t vni, uint32_t flags_word, uint8_t reserved) {
   Bytes b;
   put32(b, flags_word);

@@ -48,6 +48,30 @@ std::vector<Bytes> ipv4_fragments(const Bytes& frame, size_t payload);
 // without options) anew, as its sender would after changing its bytes.
 void seal_udp(Bytes& frame);
 
+struct Udp6Spec {
+  MacAddr src_mac = *MacAddr::parse("02:00:00:00:00:01");
+  MacAddr dst_mac = *MacAddr::parse("02:00:00:00:00:02");
+  Ipv6Addr src_ip = *Ipv6Addr::parse("fd00:10:244:1::a");
+  Ipv6Addr dst_ip = *Ipv6Addr::parse("fd00:10:244:2::a");
+  uint8_t hop_limit = 64;
+  uint8_t traffic_class = 0;
+  uint32_t flow_label = 0;
+  uint16_t src_port = 10000;
+  uint16_t dst_port = 5001;
+  bool checksum = true;  // false: zero UDP checksum
+};
+
+// Ethernet + IPv6 + UDP + payload, the UDP checksum valid (or zero).
+Bytes udp6_frame(const Udp6Spec& spec, const Bytes& payload);
+Bytes udp6_frame(const Udp6Spec& spec, uint16_t payload_size = 18, uint8_t fill = 0xab);
+// The UDP checksum an Ethernet/IPv6/UDP frame (UDP right after the fixed
+// header) should carry, summed byte by byte over its pseudo header and UDP
+// bytes (the field taken as zero); a zero result is 0xffff.
+uint16_t udp6_checksum(const Bytes& frame);
+// Writes udp6_checksum() into the frame, as its sender would after
+// changing its bytes.
+void seal_udp6(Bytes& frame);
+
 // The 8-byte VXLAN header: flags word, VNI, reserved byte.
 Bytes vxlan_header(uint32_t vni, uint32_t flags_word = 0x08000000, uint8_t reserved = 0);
 Bytes concat(const Bytes& a, const Bytes& b);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tests/support/files.h"
+#include "tests/support/process.h"
 
 namespace tartan {
 namespace {
@@ -519,9 +520,129 @@ TEST(ConfigNetworkFileErrors, BadValuesNameTheFileAndTheKey) {
   EXPECT_EQ(error_of(with_network_file(
                 dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","MTU":9000}})")),
             at + "Backend.MTU: 9000 exceeds the underlay port's mtu 1500 (ports.underlay.mtu)");
+  // No Backend is flannel's udp, which is IPv4 only.
   EXPECT_EQ(error_of(with_network_file(
                 dir, R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/56"})")),
-            at + "EnableIPv6: IPv6 is not supported by tartan's data path yet (IPv4 only)");
+            at + "Backend.Type: the udp backend is IPv4 only (as in flannel): use vxlan or host-gw "
+                 "with EnableIPv6");
+}
+
+// Dual stack: kValid with an IPv6 underlay, IPv6Network and our IPv6 lease.
+std::string dual_stack(std::initializer_list<std::pair<std::string, std::string>> more = {}) {
+  std::string s = with_all({{"    gateway: 192.0.2.1\n",
+                             "    gateway: 192.0.2.1\n    ipv6_address: 2001:db8::10/64\n"
+                             "    ipv6_gateway: 2001:db8::1\n"},
+                            {"  Network: 10.244.0.0/16\n",
+                             "  Network: 10.244.0.0/16\n  EnableIPv6: true\n"
+                             "  IPv6Network: fd00:10:244::/56\n"},
+                            {"  subnet: 10.244.1.0/24\n",
+                             "  subnet: 10.244.1.0/24\n  subnet_v6: fd00:10:244:1::/64\n"}});
+  for (const auto& [from, to] : more) {
+    const auto pos = s.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    if (pos != std::string::npos) s.replace(pos, from.size(), to);
+  }
+  return s;
+}
+
+TEST(ConfigDualStack, TheUnderlaysIpv6SideAndTheIpv6LeaseAreRead) {
+  auto c = parse_config(
+      dual_stack({{"workers:", "dataplane:\n  vtep_mac_v6: 0e:00:00:00:06:01\nworkers:"}}),
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->network.enable_ipv6);
+  EXPECT_EQ(c->network.ipv6_network->str(), "fd00:10:244::/56");
+  EXPECT_EQ(c->network.ipv6_subnet_len, 64) << "flannel: 64 for an IPv6Network of /62 or wider";
+  EXPECT_EQ(c->engine.underlay.ipv6_address->str(), "2001:db8::10/64") << "host bits kept";
+  EXPECT_EQ(c->engine.underlay.ipv6_gateway->str(), "2001:db8::1");
+  EXPECT_EQ(c->engine.dataplane.vtep_mac_v6.str(), "0e:00:00:00:06:01");
+  EXPECT_EQ(c->lease.subnet_v6->str(), "fd00:10:244:1::/64");
+  // One MTU for both families: the IPv6 overlay's (1500 - 70), the smaller.
+  EXPECT_EQ(c->engine.ports[1].mtu, 1430);
+  // And it reads back as it was given.
+  auto again = parse_config(config_to_yaml(*c), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(config_to_yaml(*again), config_to_yaml(*c));
+}
+
+TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
+  EXPECT_EQ(error_of(dual_stack({{"    ipv6_address: 2001:db8::10/64\n", ""},
+                                 {"    ipv6_gateway: 2001:db8::1\n", ""}})),
+            "t.yaml: ports.underlay.ipv6_address: required with network.EnableIPv6 (our underlay "
+            "IPv6 address and its prefix, e.g. 2001:db8::10/64)");
+  EXPECT_EQ(
+      error_of(dual_stack({{"ipv6_gateway: 2001:db8::1", "ipv6_gateway: 2001:db9::1"}})),
+      "t.yaml:10:19: ports.underlay.ipv6_gateway: 2001:db9::1 is not inside the underlay's IPv6 "
+      "subnet 2001:db8::/64");
+  EXPECT_EQ(
+      error_of(dual_stack({{"ipv6_address: 2001:db8::10/64", "ipv6_address: 2001:db8::10/0"}})),
+      "t.yaml:9:19: ports.underlay.ipv6_address: prefix length must be 1..127");
+  EXPECT_NE(
+      error_of(dual_stack({{"IPv6Network: fd00:10:244::/56", "IPv6Network: 2001:db8::/56"},
+                           {"subnet_v6: fd00:10:244:1::/64", "subnet_v6: 2001:db8:0:1::/64"}}))
+          .find("IPv6Network: 2001:db8::/56 overlaps the underlay's IPv6 subnet 2001:db8::/64 "
+                "(ports.underlay.ipv6_address)"),
+      std::string::npos);
+  EXPECT_EQ(error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:99::/64"}})),
+            "t.yaml:25:14: lease.subnet_v6: fd00:99::/64 is outside network.IPv6Network "
+            "fd00:10:244::/56");
+  EXPECT_EQ(
+      error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:10:244:100::/56"}})),
+      "t.yaml:25:14: lease.subnet_v6: fd00:10:244:100::/56 is outside network.IPv6Network "
+      "fd00:10:244::/56");
+  EXPECT_EQ(
+      error_of(dual_stack({{"subnet_v6: fd00:10:244:1::/64", "subnet_v6: fd00:10:244:1::/80"}})),
+      "t.yaml:25:14: lease.subnet_v6: fd00:10:244:1::/80 is not a /64 (network.IPv6SubnetLen)");
+  EXPECT_EQ(error_of(dual_stack({{"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
+            "t.yaml:23:3: lease.subnet_v6: required with lease.source static and "
+            "network.EnableIPv6 (our IPv6 podCIDR, e.g. fd00:10:244:1::/64)");
+  EXPECT_EQ(error_of(with("  subnet: 10.244.1.0/24\n",
+                          "  subnet: 10.244.1.0/24\n  subnet_v6: fd00:10:244:1::/64\n")),
+            "t.yaml:21:14: lease.subnet_v6: network.EnableIPv6 is false");
+  // flannel's udp backend has no IPv6 device.
+  EXPECT_EQ(error_of(dual_stack({{"Type: vxlan", "Type: udp"}})),
+            "t.yaml:21:11: network.Backend.Type: the udp backend is IPv4 only (as in flannel): use "
+            "vxlan or host-gw with EnableIPv6");
+}
+
+TEST(ConfigDualStack, IPv6SubnetLenDefaultsAndBoundsAreFlannels) {
+  const auto subnet_len = [](const std::string& network) {
+    auto c = parse_config(dual_stack({{"IPv6Network: fd00:10:244::/56", "IPv6Network: " + network},
+                                      {"  subnet_v6: fd00:10:244:1::/64\n", ""},
+                                      {"source: static", "source: grpc"},
+                                      {"  subnet: 10.244.1.0/24\n", ""}}),
+                          "t.yaml");
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? c->network.ipv6_subnet_len : 0;
+  };
+  EXPECT_EQ(subnet_len("fd00:10:244::/62"), 64);
+  EXPECT_EQ(subnet_len("fd00:10:244::/63"), 65) << "prefix + 2 beyond /62";
+  EXPECT_EQ(subnet_len("fd00:10:244::/124"), 126);
+  EXPECT_NE(
+      error_of(dual_stack({{"IPv6Network: fd00:10:244::/56", "IPv6Network: fd00:10:244::/125"}}))
+          .find("IPv6Network is too small. Minimum useful network prefix is /124"),
+      std::string::npos);
+}
+
+TEST(ConfigDualStack, AnIpv6OnlyNetworkTakesAnIpv6LeaseAlone) {
+  auto c = parse_config(dual_stack({{"  Network: 10.244.0.0/16\n", "  EnableIPv4: false\n"},
+                                    {"  subnet: 10.244.1.0/24\n", ""}}),
+                        "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->network.enable_ipv4);
+  EXPECT_FALSE(c->lease.subnet);
+  EXPECT_EQ(c->engine.ports[1].mtu, 1430) << "the IPv6 overlay's MTU alone";
+  EXPECT_EQ(error_of(dual_stack({{"  Network: 10.244.0.0/16\n", "  EnableIPv4: false\n"}})),
+            "t.yaml:24:11: lease.subnet: network.EnableIPv4 is false: no IPv4 podCIDR");
+}
+
+TEST(ConfigDualStack, EtcdLeasesWithIpv6AreRefusedClearly) {
+  EXPECT_EQ(error_of(dual_stack({{"source: static", "source: etcd"},
+                                 {"  subnet: 10.244.1.0/24\n", ""},
+                                 {"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
+            "t.yaml:18:15: network.EnableIPv6: IPv6 leases on etcd are not implemented by tartan "
+            "yet (use "
+            "lease.source kube, static or grpc for dual stack)");
 }
 
 TEST(ConfigNetworkFileErrors, NetworkAndNetworkFileTogetherAreRefused) {

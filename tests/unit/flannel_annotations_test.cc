@@ -168,5 +168,109 @@ TEST(FlannelAnnotations, OwnAnnotationsAreWhatFlanneldWrites) {
   EXPECT_EQ(udp.at("flannel.alpha.coreos.com/backend-type"), "");
 }
 
+// A dual-stack kernel-flannel node (vxlan): flannel-v6.1's own VtepMAC in
+// backend-v6-data, the same shape as backend-data.
+NodeSpec dual_stack_node() {
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"fd00:10:244:1::/64", "10.244.1.0/24"};  // either family first (flannel#1629)
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"VNI":1,"VtepMAC":"7e:5d:11:a0:c4:02"})";
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::11";
+  return n;
+}
+
+TEST(FlannelAnnotations, ReadsADualStackKernelFlannelNode) {
+  EXPECT_EQ(keys().backend_v6_data, "flannel.alpha.coreos.com/backend-v6-data");
+  EXPECT_EQ(keys().public_ipv6, "flannel.alpha.coreos.com/public-ipv6");
+  EXPECT_EQ(keys().public_ipv6_overwrite, "flannel.alpha.coreos.com/public-ipv6-overwrite");
+  EXPECT_EQ(keys().node_public_ipv6, "flannel.alpha.coreos.com/node-public-ipv6");
+  NodeSpec n = dual_stack_node();
+  n.annotations["flannel.alpha.coreos.com/public-ipv6-overwrite"] = "2001:db8:ffff::11";
+  n.annotations["flannel.alpha.coreos.com/node-public-ipv6"] = "2001:db8:eeee::11";
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->pod_cidr->str(), "10.244.1.0/24");
+  EXPECT_EQ(info->pod_cidr_v6->str(), "fd00:10:244:1::/64");
+  EXPECT_EQ(info->vtep_mac->str(), "6a:1a:3c:9f:7e:52");
+  EXPECT_EQ(info->vtep_mac_v6->str(), "7e:5d:11:a0:c4:02");
+  EXPECT_EQ(info->vni_v6, 1u);
+  EXPECT_EQ(info->public_ipv6->str(), "2001:db8::11") << "peers read public-ipv6";
+  EXPECT_EQ(info->public_ipv6_overwrite->str(), "2001:db8:ffff::11");
+  EXPECT_EQ(info->node_public_ipv6->str(), "2001:db8:eeee::11");
+  EXPECT_FALSE(info->ipv6_invalid);
+}
+
+// flanneld reads the IPv6 annotations only with EnableIPv6: a bad one is
+// said apart, the IPv4 side still read.
+TEST(FlannelAnnotations, MalformedIpv6ValuesNameTheFieldAndLeaveIpv4Alone) {
+  const auto v6_error = [](const char* key, const char* value) {
+    NodeSpec n = dual_stack_node();
+    n.annotations[std::string("flannel.alpha.coreos.com/") + key] = value;
+    auto info = read_flannel_node(n, keys());
+    EXPECT_TRUE(info.ok()) << info.status().message();
+    EXPECT_EQ(info->vtep_mac->str(), "6a:1a:3c:9f:7e:52");
+    EXPECT_EQ(info->public_ip->str(), "192.168.122.11");
+    return info->ipv6_invalid.value_or("");
+  };
+  EXPECT_EQ(v6_error("public-ipv6", "192.0.2.1"),
+            "annotations[flannel.alpha.coreos.com/public-ipv6]: '192.0.2.1' is not an IPv6 "
+            "address");
+  EXPECT_EQ(v6_error("public-ipv6-overwrite", "nope"),
+            "annotations[flannel.alpha.coreos.com/public-ipv6-overwrite]: 'nope' is not an IPv6 "
+            "address");
+  // The same reader as backend-data's, with its checks and messages.
+  EXPECT_EQ(v6_error("backend-v6-data", R"({"VNI":1,"VtepMAC":"01:00:5e:00:00:01"})"),
+            "annotations[flannel.alpha.coreos.com/backend-v6-data]: VtepMAC "
+            "\"01:00:5e:00:00:01\" is not unicast");
+  EXPECT_EQ(v6_error("backend-v6-data", R"({"vni":16777216})"),
+            "annotations[flannel.alpha.coreos.com/backend-v6-data]: VNI 16777216 is not a 24-bit "
+            "number");
+  EXPECT_EQ(v6_error("backend-v6-data", "{"),
+            "annotations[flannel.alpha.coreos.com/backend-v6-data]: invalid JSON '{': "
+            "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error "
+            "while parsing object key - unexpected end of input; expected string literal");
+  EXPECT_EQ(v6_error("backend-v6-data", "null"), "") << "host-gw and udp write null";
+  // node-public-ip is checked as the others.
+  NodeSpec n = kernel_flannel_node();
+  n.annotations["flannel.alpha.coreos.com/node-public-ip"] = "2001:db8::1";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/node-public-ip]: '2001:db8::1' is not an IPv4 "
+            "address");
+}
+
+TEST(FlannelAnnotations, OwnAnnotationsWithIpv6AreWhatFlanneldWrites) {
+  const OwnIpv6 v6{*Ipv6Addr::parse("2001:db8::10"), *MacAddr::parse("0e:2a:00:11:22:66")};
+  const auto a =
+      own_annotations(keys(), BackendType::kVxlan, 7, *MacAddr::parse("0e:2a:00:11:22:33"),
+                      *Ipv4Addr::parse("192.0.2.10"), v6);
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/backend-data"),
+            R"({"VNI":7,"VtepMAC":"0e:2a:00:11:22:33"})");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/backend-v6-data"),
+            R"({"VNI":7,"VtepMAC":"0e:2a:00:11:22:66"})");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::10");
+  EXPECT_EQ(a.at("flannel.alpha.coreos.com/public-ip"), "192.0.2.10");
+  EXPECT_EQ(a.size(), 6u);
+  // What we write, a peer reads back the same.
+  NodeSpec n;
+  n.name = "us";
+  n.pod_cidrs = {"10.244.3.0/24", "fd00:10:244:3::/64"};
+  n.annotations = a;
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->vtep_mac_v6, v6.vtep_mac);
+  EXPECT_EQ(info->public_ipv6, v6.public_ip);
+  // IPv6 only: flanneld writes no IPv4 side (no device, no public IP).
+  const auto only6 = own_annotations(keys(), BackendType::kVxlan, 1, MacAddr{}, std::nullopt, v6);
+  EXPECT_FALSE(only6.count("flannel.alpha.coreos.com/backend-data"));
+  EXPECT_FALSE(only6.count("flannel.alpha.coreos.com/public-ip"));
+  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/kube-subnet-manager"), "true");
+  EXPECT_EQ(only6.size(), 4u);
+  // host-gw over IPv6: null data and the public IPv6, as flanneld.
+  const auto host_gw = own_annotations(keys(), BackendType::kHostGw, 1, MacAddr{},
+                                       *Ipv4Addr::parse("192.0.2.10"), v6);
+  EXPECT_EQ(host_gw.at("flannel.alpha.coreos.com/backend-v6-data"), "null");
+  EXPECT_EQ(host_gw.at("flannel.alpha.coreos.com/backend-type"), "host-gw");
+}
+
 }  // namespace
 }  // namespace tartan

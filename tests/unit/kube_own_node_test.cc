@@ -27,19 +27,66 @@ NodeSpec own_node() {
 const MacAddr kMac = *MacAddr::parse("0e:3c:1f:00:00:07");
 const Ipv4Addr kUnderlay = *Ipv4Addr::parse("192.0.2.17");
 
+NetworkConfig network(bool ipv4, bool ipv6) {
+  NetworkConfig n;
+  n.enable_ipv4 = ipv4;
+  n.enable_ipv6 = ipv6;
+  n.network = *Ipv4Prefix::parse("10.244.0.0/16");
+  if (ipv6) n.ipv6_network = *Ipv6Prefix::parse("fd00:10:244::/56");
+  return n;
+}
+
 TEST(KubeOwnNode, PodCidrIsTheIPv4EntryAndMustLieInsideTheNetwork) {
-  const Ipv4Prefix network = *Ipv4Prefix::parse("10.244.0.0/16");
+  const NetworkConfig net = network(true, false);
   NodeSpec n = own_node();
-  EXPECT_EQ(own_pod_cidr(n, network)->value().str(), "10.244.7.0/24");
+  EXPECT_EQ(own_pod_cidrs(n, net)->str(), "10.244.7.0/24") << "the IPv6 one unread without IPv6";
   n.pod_cidrs = {"fd00:10:244:7::/64", "10.244.7.0/25"};  // v6 first (flannel#1629)
-  EXPECT_EQ(own_pod_cidr(n, network)->value().str(), "10.244.7.0/25");
+  EXPECT_EQ(own_pod_cidrs(n, net)->str(), "10.244.7.0/25");
   n.pod_cidrs = {};
-  ASSERT_TRUE(own_pod_cidr(n, network).ok());
-  EXPECT_FALSE(own_pod_cidr(n, network)->has_value()) << "not assigned yet";
+  ASSERT_TRUE(own_pod_cidrs(n, net).ok());
+  EXPECT_EQ(*own_pod_cidrs(n, net), PodCidrs{}) << "not assigned yet";
   n.pod_cidrs = {"10.9.7.0/24"};
-  EXPECT_EQ(own_pod_cidr(n, network).status().message(),
+  EXPECT_EQ(own_pod_cidrs(n, net).status().message(),
             "spec.podCIDRs[0]: 10.9.7.0/24 of node 'node-7' is outside network.Network "
             "10.244.0.0/16");
+}
+
+TEST(KubeOwnNode, DualStackTakesBothFamiliesEitherFirstEachInsideItsNetwork) {
+  NodeSpec n = own_node();
+  EXPECT_EQ(own_pod_cidrs(n, network(true, true))->str(), "10.244.7.0/24, fd00:10:244:7::/64");
+  n.pod_cidrs = {"fd00:10:244:7::/64", "10.244.7.0/24"};
+  EXPECT_EQ(own_pod_cidrs(n, network(true, true))->str(), "10.244.7.0/24, fd00:10:244:7::/64");
+  EXPECT_EQ(own_pod_cidrs(n, network(false, true))->str(), "fd00:10:244:7::/64")
+      << "IPv6 only: the IPv4 entry is not ours to use";
+  n.pod_cidrs = {"10.244.7.0/24"};
+  EXPECT_EQ(*own_pod_cidrs(n, network(true, true)),
+            (PodCidrs{*Ipv4Prefix::parse("10.244.7.0/24"), std::nullopt}))
+      << "the IPv6 one not assigned yet";
+  n.pod_cidrs = {"10.244.7.0/24", "fd00:99::/64"};
+  EXPECT_EQ(own_pod_cidrs(n, network(true, true)).status().message(),
+            "spec.podCIDRs[1]: fd00:99::/64 of node 'node-7': fd00:99::/64 is outside "
+            "network.IPv6Network fd00:10:244::/56");
+}
+
+TEST(KubeOwnNode, PublicIpv6IsTheOverwriteElseNodePublicIpv6ElseOurs) {
+  const OwnIpv6 ours{*Ipv6Addr::parse("2001:db8::17"), *MacAddr::parse("0e:3c:1f:00:06:07")};
+  NodeSpec n = own_node();
+  const auto announced = [&] {
+    const auto info = read_flannel_node(n, keys());
+    return wanted_annotations(keys(), *info, BackendType::kVxlan, 1, kMac, kUnderlay, ours)
+        .at("flannel.alpha.coreos.com/public-ipv6");
+  };
+  EXPECT_EQ(announced(), "2001:db8::17");
+  n.annotations["flannel.alpha.coreos.com/node-public-ipv6"] = "2001:db8:1::17";
+  EXPECT_EQ(announced(), "2001:db8:1::17");
+  n.annotations["flannel.alpha.coreos.com/public-ipv6-overwrite"] = "2001:db8:2::17";
+  EXPECT_EQ(announced(), "2001:db8:2::17");
+  n.annotations["flannel.alpha.coreos.com/public-ipv6-overwrite"] = "not an address";
+  EXPECT_EQ(announced(), "2001:db8::17") << "a bad IPv6 annotation is not announced";
+  const auto info = read_flannel_node(n, keys());
+  EXPECT_EQ(wanted_annotations(keys(), *info, BackendType::kVxlan, 1, kMac, kUnderlay, ours)
+                .at("flannel.alpha.coreos.com/backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":"0e:3c:1f:00:06:07"})");
 }
 
 TEST(KubeOwnNode, TheAnnotationsFlanneldWritesAreWantedAndOnlyWhatDiffersIsPatched) {
@@ -131,6 +178,37 @@ TEST(KubeOwnNode, UnderlaySettingsComeFromTheNodesAnnotations) {
   EXPECT_EQ(apply_node_settings(n, config->engine).message(),
             "annotations[tartan.io/underlay-address]: '192.0.2.17' is not an IPv4 address with "
             "its prefix length (192.0.2.10/24)");
+}
+
+// Dual stack: each node's underlay IPv6 address (and gateway) from its
+// Node too, checked as the config's once read.
+TEST(KubeOwnNode, TheUnderlaysIpv6SideComesFromTheNodesAnnotations) {
+  std::string yaml = kSharedConfig;
+  yaml.replace(
+      yaml.find(R"("Network": "10.244.0.0/16",)"), 27,
+      R"("Network": "10.244.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:10:244::/56",)");
+  auto config = parse_config(yaml, "shared.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  NodeSpec n = own_node();
+  n.annotations[kUnderlayDeviceAnnotation] = "0000:3b:00.0";
+  n.annotations[kUnderlayAddressAnnotation] = "192.0.2.17/24";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  EXPECT_FALSE(underlay_known(*config)) << "the IPv6 address is still missing";
+  n.annotations[kUnderlayIpv6AddressAnnotation] = "2001:db8::17/64";
+  n.annotations[kUnderlayIpv6GatewayAnnotation] = "2001:db8::1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  EXPECT_TRUE(underlay_known(*config));
+  EXPECT_EQ(config->engine.underlay.ipv6_address->str(), "2001:db8::17/64");
+  EXPECT_EQ(config->engine.underlay.ipv6_gateway->str(), "2001:db8::1");
+  EXPECT_FALSE(check_underlay(*config));
+  n.annotations[kUnderlayIpv6GatewayAnnotation] = "2001:db9::1";
+  ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
+  ASSERT_TRUE(check_underlay(*config));
+  EXPECT_EQ(check_underlay(*config)->key, "ports.underlay.ipv6_gateway");
+  n.annotations[kUnderlayIpv6AddressAnnotation] = "2001:db8::17";
+  EXPECT_EQ(apply_node_settings(n, config->engine).message(),
+            "annotations[tartan.io/underlay-ipv6-address]: '2001:db8::17' is not an IPv6 address "
+            "with its prefix length (2001:db8::10/64)");
 }
 
 TEST(KubeOwnNode, OnlyKubeModeMayLeaveTheUnderlayToTheNode) {

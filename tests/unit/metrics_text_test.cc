@@ -99,7 +99,7 @@ TEST(MetricsText, OnlyTheBusiestPeersGetSeriesAndTheRestAreSummedAsOther) {
 TEST(MetricsText, ControlPlaneGaugesAndEscapedLabelValues) {
   ControlPlaneGauges c;
   c.nodes = 3, c.routed_nodes = 2;
-  c.lease = LocalLeaseState{*Ipv4Prefix::parse("10.244.3.0/24"), LeaseSource::kKube};
+  c.lease = LocalLeaseState{*Ipv4Prefix::parse("10.244.3.0/24"), std::nullopt, LeaseSource::kKube};
   c.conditions = {{"tables_programmed", true, ""}, {"kube_api", false, "watch \"failed\"\n"}};
   c.last_update_seconds = 1700000000.5;
   PortStats odd;

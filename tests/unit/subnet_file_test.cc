@@ -22,15 +22,44 @@ std::string read(const std::string& path) {
 }
 
 SubnetFile file(int third_octet) {
-  return {*Ipv4Prefix::parse("10.244.0.0/16"),
-          Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (uint32_t(third_octet) << 8)}, 24}, 1450,
-          third_octet % 2 == 0};
+  SubnetFile f;
+  f.ipv4 = SubnetFileFamily<Ipv4Prefix>{
+      *Ipv4Prefix::parse("10.244.0.0/16"),
+      Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (uint32_t(third_octet) << 8)}, 24}};
+  f.mtu = 1450;
+  f.ip_masq = third_octet % 2 == 0;
+  return f;
 }
 
 TEST(SubnetFile, ContentIsFlannelsLinesInFlannelsOrder) {
   EXPECT_EQ(render_subnet_file(file(1)),
             "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/"
             "24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+}
+
+// flanneld's WriteSubnetFile with EnableIPv6: the IPv6 lines after the
+// IPv4 ones, each subnet as its first address (IncrementIP), Go's text for
+// IPv6 (RFC 5952, as inet_ntop).
+TEST(SubnetFile, DualStackAddsTheIpv6LinesAfterTheIpv4Ones) {
+  SubnetFile f = file(1);
+  f.ipv6 = SubnetFileFamily<Ipv6Prefix>{*Ipv6Prefix::parse("fd00:10:244::/56"),
+                                        *Ipv6Prefix::parse("fd00:10:244:1::/64")};
+  f.mtu = 1430;
+  EXPECT_EQ(render_subnet_file(f),
+            "FLANNEL_NETWORK=10.244.0.0/16\n"
+            "FLANNEL_SUBNET=10.244.1.1/24\n"
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\n"
+            "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"
+            "FLANNEL_MTU=1430\n"
+            "FLANNEL_IPMASQ=false\n");
+  // IPv6 only: no IPv4 lines at all, as flanneld with EnableIPv4 false.
+  f.ipv4.reset();
+  f.ipv6->subnet = *Ipv6Prefix::parse("2001:db8:0:ff::ff00/120");
+  EXPECT_EQ(render_subnet_file(f),
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\n"
+            "FLANNEL_IPV6_SUBNET=2001:db8:0:ff::ff01/120\n"
+            "FLANNEL_MTU=1430\n"
+            "FLANNEL_IPMASQ=false\n");
 }
 
 TEST(SubnetFile, WrittenWithMode0644InANewDirectory) {

@@ -431,7 +431,7 @@ Status EtcdLeaseSource::reconcile(const Listed& listed) {
   if (Status s = mirror_.replace_all(nodes, "etcd leases listed", unroutable); !s.ok())
     TARTAN_LOG(WARNING, kControl, "etcd: %s", s.message().c_str());
   for (const auto& [name, why] : last_good) keep_last_good(name, why);
-  if (moved) return lease_.set(own_->subnet, LeaseSource::kEtcd);
+  if (moved) return lease_.set({own_->subnet, std::nullopt}, LeaseSource::kEtcd);
   return {};
 }
 

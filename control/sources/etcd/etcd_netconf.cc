@@ -12,7 +12,7 @@ Result<NetworkConfig> adopt_etcd_network(const NetworkConfig& ours, const Networ
   };
   if (etcd_net.enable_ipv6)
     return Status(ErrorCode::kFailedPrecondition,
-                  key + " has EnableIPv6 true: tartan's data path is IPv4 only");
+                  key + " has EnableIPv6 true: " + kEtcdIpv6Unsupported);
   if (!etcd_net.enable_ipv4)
     return Status(ErrorCode::kFailedPrecondition, key + " has EnableIPv4 false");
   const BackendConfig& t = etcd_net.backend;

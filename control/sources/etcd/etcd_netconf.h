@@ -11,6 +11,12 @@
 
 namespace tartan {
 
+// Dual stack with leases on etcd: flannel keys a dual-stack lease
+// "<v4>&<v6>" and allocates both; tartan's etcd source does not yet.
+inline constexpr const char* kEtcdIpv6Unsupported =
+    "IPv6 leases on etcd are not implemented by tartan yet (use lease.source kube, static or "
+    "grpc for dual stack)";
+
 // The network this node runs with when etcd holds `etcd_net` (already
 // finished, defaults applied) at `key`: Network, SubnetLen, SubnetMin and
 // SubnetMax are etcd's, as for flanneld; the backend type, VNI, port and an

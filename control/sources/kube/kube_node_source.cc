@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "control/cluster/local_lease.h"
 #include "control/config/underlay_check.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/sources/kube/kube_credentials.h"
@@ -88,20 +89,32 @@ Status KubeNodeSource::prepare(Config& config) {
       return Status::invalid("node '" + config.node.name + "': " + s.message());
     // The VtepMAC our Node already announces is the one peers' neighbour
     // and FDB entries hold (flannel#1828): keep it.
-    if (config.engine.dataplane.vtep_mac.is_zero()) {
-      auto info = read_flannel_node(own->spec, keys_);
-      if (info && info->vtep_mac && config.engine.dataplane.backend == BackendType::kVxlan) {
+    // flanneld's GetStoredMacAddresses: both families' (backend-v6-data's
+    // for flannel-v6).
+    const DataplaneConfig& dp = config.engine.dataplane;
+    auto info = read_flannel_node(own->spec, keys_);
+    if (info && dp.backend == BackendType::kVxlan) {
+      if (dp.vtep_mac.is_zero() && info->vtep_mac) {
         if (Status s = store_vtep_mac(config.node.state_dir, *info->vtep_mac); !s.ok()) return s;
+      }
+      if (config.network.enable_ipv6 && dp.vtep_mac_v6.is_zero() && info->vtep_mac_v6 &&
+          !info->ipv6_invalid) {
+        if (Status s = store_vtep_mac(config.node.state_dir, *info->vtep_mac_v6, true); !s.ok())
+          return s;
       }
     }
     std::lock_guard lock(own_mu_);
     own_pending_ = std::move(own);
   }
   if (!underlay_known(config)) {
-    return Status::invalid("ports.underlay.device and ports.underlay.address: not in " +
-                           config.source_name + ", and node '" + config.node.name + "' has no " +
-                           kUnderlayDeviceAnnotation + " and " + kUnderlayAddressAnnotation +
-                           " annotations to give them");
+    const bool v6 = config.network.enable_ipv6;
+    return Status::invalid(
+        std::string("ports.underlay.device") + (v6 ? ", " : " and ") + "ports.underlay.address" +
+        (v6 ? " and ports.underlay.ipv6_address" : "") + ": not in " + config.source_name +
+        ", and node '" + config.node.name + "' has no " + kUnderlayDeviceAnnotation +
+        (v6 ? ", " : " and ") + kUnderlayAddressAnnotation +
+        (v6 ? std::string(" and ") + kUnderlayIpv6AddressAnnotation : "") +
+        " annotations to give them");
   }
   if (auto problem = check_underlay(config)) {
     return Status::invalid("node '" + config.node.name + "': " + problem->key + ": " +
@@ -231,30 +244,35 @@ void KubeNodeSource::set_synced() {
 void KubeNodeSource::follow_own(KubeNode own) {
   retry_at_ = Clock::time_point::max();
   const std::string& name = config_.node.name;
-  auto cidr = own_pod_cidr(own.spec, config_.network.network);
-  if (!cidr || !*cidr) {
+  const NetworkConfig& net = config_.network;
+  auto cidrs = own_pod_cidrs(own.spec, net);
+  const bool assigned = cidrs && (!net.enable_ipv4 || cidrs->v4) && (!net.enable_ipv6 || cidrs->v6);
+  if (!assigned) {
     // Not assigned yet: we stay up, not ready, and say so (flanneld exits
     // and crash-loops: flannel#728).
-    const std::string why =
-        cidr ? "waiting for node '" + name +
-                   "' to be given a podCIDR (spec.podCIDRs, by kube-controller-manager's "
-                   "--allocate-node-cidrs)"
-             : cidr.status().message();
+    // With dual stack, which family's is missing.
+    const char* family = !cidrs || !net.enable_ipv4 || !net.enable_ipv6 ? "a "
+                         : !cidrs->v4                                   ? "an IPv4 "
+                                                                        : "an IPv6 ";
+    const std::string why = cidrs ? "waiting for node '" + name + "' to be given " + family +
+                                        "podCIDR (spec.podCIDRs, by kube-controller-manager's "
+                                        "--allocate-node-cidrs)"
+                                  : cidrs.status().message();
     if (!context_->lease.get()) context_->readiness.set("lease_acquired", false, why);
     TARTAN_LOG(WARNING, kControl, "kube: %s", why.c_str());
     return;
   }
   const auto current = context_->lease.get();
-  if (!current || current->pod_cidr != **cidr) {
-    if (Status s = context_->lease.set(**cidr, LeaseSource::kKube); !s.ok()) {
-      TARTAN_LOG(ERR, kControl, "kube: our lease %s: %s", (*cidr)->str().c_str(),
+  if (!current || current->cidrs() != *cidrs) {
+    if (Status s = context_->lease.set(*cidrs, LeaseSource::kKube); !s.ok()) {
+      TARTAN_LOG(ERR, kControl, "kube: our lease %s: %s", cidrs->str().c_str(),
                  s.message().c_str());
       retry_at_ = Clock::now() + patch_backoff_.next();
       return;
     }
-    TARTAN_LOG(NOTICE, kControl, "kube: our podCIDR is %s (node '%s')", (*cidr)->str().c_str(),
+    TARTAN_LOG(NOTICE, kControl, "kube: our podCIDR is %s (node '%s')", cidrs->str().c_str(),
                name.c_str());
-    update_status([&](KubeSourceStatus& s) { s.pod_cidr = **cidr; });
+    update_status([&](KubeSourceStatus& s) { s.pod_cidr = cidrs->v4; });
   }
   if (publish(own)) {
     patch_backoff_.reset();
@@ -273,7 +291,7 @@ bool KubeNodeSource::publish(KubeNode own) {
   const DataplaneConfig& dp = config_.engine.dataplane;
   const auto wanted =
       wanted_annotations(keys_, info ? *info : FlannelNodeInfo{}, dp.backend, dp.vni,
-                         context_->vtep_mac, config_.engine.underlay.address.addr);
+                         context_->vtep_mac, own_public_ip(config_), own_public_ipv6(config_));
   const auto patch_status = [&](const std::string& body, const char* what) {
     auto r = http_->request("PATCH", node_path(name) + "/status", body, kStrategicMerge);
     if (r && r->ok()) {

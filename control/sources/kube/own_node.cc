@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/config/netconf.h"
+
 #include <algorithm>
 #include <ctime>
 
@@ -48,28 +50,54 @@ Status apply_node_settings(const NodeSpec& own, EngineConfig& engine) {
     if (!gateway) return bad_annotation(kUnderlayGatewayAnnotation, *v, "is not an IPv4 address");
     engine.underlay.gateway = *gateway;
   }
+  if (const std::string* v = annotation(own, kUnderlayIpv6AddressAnnotation)) {
+    auto address = Ipv6Prefix::parse(*v, true);
+    if (!address || address->len == 0 || address->len > 127)
+      return bad_annotation(kUnderlayIpv6AddressAnnotation, *v,
+                            "is not an IPv6 address with its prefix length (2001:db8::10/64)");
+    engine.underlay.ipv6_address = *address;
+  }
+  if (const std::string* v = annotation(own, kUnderlayIpv6GatewayAnnotation)) {
+    auto gateway = Ipv6Addr::parse(*v);
+    if (!gateway)
+      return bad_annotation(kUnderlayIpv6GatewayAnnotation, *v, "is not an IPv6 address");
+    engine.underlay.ipv6_gateway = *gateway;
+  }
   return {};
 }
 
-Result<std::optional<Ipv4Prefix>> own_pod_cidr(const NodeSpec& own, const Ipv4Prefix& network) {
+Result<PodCidrs> own_pod_cidrs(const NodeSpec& own, const NetworkConfig& network) {
+  PodCidrs out;
   for (size_t i = 0; i < own.pod_cidrs.size(); ++i) {
-    auto cidr = Ipv4Prefix::parse(own.pod_cidrs[i]);
-    if (!cidr) continue;  // the IPv6 one, or garbage the decoder already named
-    if (!network.contains(*cidr)) {
-      return Status::invalid("spec.podCIDRs[" + std::to_string(i) + "]: " + cidr->str() +
-                             " of node '" + own.name + "' is outside network.Network " +
-                             network.str());
+    const auto where = [&] {
+      return "spec.podCIDRs[" + std::to_string(i) + "]: " + own.pod_cidrs[i] + " of node '" +
+             own.name + "'";
+    };
+    // Garbage is skipped: the decoder already named it.
+    if (auto v4 = Ipv4Prefix::parse(own.pod_cidrs[i]); v4 && network.enable_ipv4 && !out.v4) {
+      if (!network.network.contains(*v4))
+        return Status::invalid(where() + " is outside network.Network " + network.network.str());
+      out.v4 = v4;
+    } else if (auto v6 = Ipv6Prefix::parse(own.pod_cidrs[i]);
+               v6 && network.enable_ipv6 && !out.v6) {
+      if (Status s = check_pod_cidr_v6(network, *v6, false); !s.ok())
+        return Status::invalid(where() + ": " + s.message());
+      out.v6 = v6;
     }
-    return std::optional(*cidr);
   }
-  return std::optional<Ipv4Prefix>();
+  return out;
 }
 
-std::map<std::string, std::string> wanted_annotations(const AnnotationKeys& keys,
-                                                      const FlannelNodeInfo& own,
-                                                      BackendType backend, uint32_t vni,
-                                                      const MacAddr& vtep_mac, Ipv4Addr public_ip) {
-  return own_annotations(keys, backend, vni, vtep_mac, own.public_ip_overwrite.value_or(public_ip));
+std::map<std::string, std::string> wanted_annotations(
+    const AnnotationKeys& keys, const FlannelNodeInfo& own, BackendType backend, uint32_t vni,
+    const MacAddr& vtep_mac, std::optional<Ipv4Addr> public_ip, std::optional<OwnIpv6> ipv6) {
+  if (public_ip)
+    public_ip = own.public_ip_overwrite.value_or(own.node_public_ip.value_or(*public_ip));
+  if (ipv6 && !own.ipv6_invalid) {
+    ipv6->public_ip =
+        own.public_ipv6_overwrite.value_or(own.node_public_ipv6.value_or(ipv6->public_ip));
+  }
+  return own_annotations(keys, backend, vni, vtep_mac, public_ip, ipv6);
 }
 
 std::optional<std::string> annotation_patch(const NodeSpec& own,
@@ -83,8 +111,8 @@ std::optional<std::string> annotation_patch(const NodeSpec& own,
   return nlohmann::json{{"metadata", {{"annotations", changed}}}}.dump();
 }
 
-std::optional<std::string> network_condition_patch(
-    const std::optional<NodeConditionState>& current, std::chrono::system_clock::time_point now) {
+std::optional<std::string> network_condition_patch(const std::optional<NodeConditionState>& current,
+                                                   std::chrono::system_clock::time_point now) {
   // Another agent's False (a cloud route controller's, a kube-flannel
   // before us) says the same: no need to claim it.
   if (current && current->status == "False") return std::nullopt;

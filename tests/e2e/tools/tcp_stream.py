@@ -11,7 +11,11 @@ import sys
 
 
 def serve(port):
-    with socket.create_server(("0.0.0.0", port)) as srv:
+    try:  # both families where the pod has IPv6 (dual-stack clusters)
+        srv = socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    except OSError:
+        srv = socket.create_server(("0.0.0.0", port))
+    with srv:
         srv.settimeout(120)
         conn, _ = srv.accept()
         with conn:
