@@ -652,6 +652,10 @@ StatsSnapshot Engine::stats() const {
   s.events.arp_learned = nc.arp.replies_learned;
   s.events.arp_released = nc.held_released;
   s.events.arp_held_now = neighbours_->held_packets();
+  s.events.nd_solicits_sent = nc.nd.requests_sent;
+  s.events.nd_solicits_answered = nc.nd_answered;
+  s.events.nd_adverts_received = nc.nd_consumed;
+  s.events.nd_learned = nc.nd.replies_learned;
   s.events.probes_sent = probes_sent_;
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;

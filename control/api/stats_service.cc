@@ -55,7 +55,7 @@ void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
   set_fields(event_stat_fields(), s.events, out->mutable_events());
   for (const PeerStats& p : s.peers) {
     auto* o = out->add_peers();
-    o->set_public_ip(p.public_ip.str());
+    o->set_public_ip(p.address());
     set_fields(peer_stat_fields(), p, o);
   }
   out->set_timestamp_ns(
@@ -74,10 +74,10 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
   }
   for (size_t r = 0; r < kNumDropReasons; ++r) d.drops[r] -= before.drops[r];
   subtract(event_stat_fields(), d.events, before.events);
-  std::map<uint32_t, const PeerStats*> old_peers;
-  for (const PeerStats& p : before.peers) old_peers[p.public_ip.value] = &p;
+  std::map<std::string, const PeerStats*> old_peers;
+  for (const PeerStats& p : before.peers) old_peers[p.address()] = &p;
   for (PeerStats& p : d.peers) {
-    auto it = old_peers.find(p.public_ip.value);
+    auto it = old_peers.find(p.address());
     if (it == old_peers.end()) continue;  // new since: its totals are the delta
     subtract(peer_stat_fields(), p, *it->second);
   }

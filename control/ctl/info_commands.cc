@@ -166,6 +166,10 @@ void print_stats_tables(const v1::StatsSnapshot& s) {
                 std::to_string(e.arp_released()), std::to_string(e.arp_held_now()),
                 std::to_string(e.icmp_errors()), std::to_string(e.to_exception()),
                 std::to_string(e.reassembled()), std::to_string(e.fragments_held_now())}});
+  std::printf("\n");
+  print_table({{"ND-SOLICITS-SENT", "ND-SOLICITS-ANSWERED", "ND-ADVERTS-RECEIVED", "ND-LEARNED"},
+               {std::to_string(e.nd_solicits_sent()), std::to_string(e.nd_solicits_answered()),
+                std::to_string(e.nd_adverts_received()), std::to_string(e.nd_learned())}});
   if (s.peers_size() > 0) {
     std::printf("\n");
     std::vector<std::vector<std::string>> peers{

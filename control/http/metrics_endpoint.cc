@@ -127,14 +127,15 @@ void write_peers(Writer& w, const StatsSnapshot& s, const ControlPlaneGauges& c,
   std::partial_sort(order.begin(), order.begin() + shown, order.end(),
                     [&](const PeerStats* a, const PeerStats* b) {
                       if (packets(a) != packets(b)) return packets(a) > packets(b);
-                      return a->public_ip.value < b->public_ip.value;  // a stable choice
+                      return a->address() < b->address();  // a stable choice
                     });
   std::vector<std::pair<Labels, const PeerStats*>> rows;
   for (size_t i = 0; i < shown; ++i) {
-    const auto node = c.peer_nodes.find(order[i]->public_ip.value);
-    rows.push_back({{{"node", node == c.peer_nodes.end() ? "" : node->second},
-                     {"public_ip", order[i]->public_ip.str()}},
-                    order[i]});
+    const std::string address = order[i]->address();
+    const auto node = c.peer_nodes.find(address);
+    rows.push_back(
+        {{{"node", node == c.peer_nodes.end() ? "" : node->second}, {"public_ip", address}},
+         order[i]});
   }
   PeerStats other;
   for (size_t i = shown; i < order.size(); ++i) {
@@ -250,7 +251,8 @@ std::map<std::string, HttpHandler> metrics_routes(const MetricsSources& sources)
              c.nodes = sources.mirror.footprint().nodes;
              for (const NodeRecord& r : sources.mirror.routed()) {
                ++c.routed_nodes;
-               if (r.status.public_ip) c.peer_nodes[r.status.public_ip->value] = r.spec.name;
+               if (r.status.public_ip) c.peer_nodes[r.status.public_ip->str()] = r.spec.name;
+               if (r.status.public_ipv6) c.peer_nodes[r.status.public_ipv6->str()] = r.spec.name;
              }
              c.lease = sources.lease.get();
              c.conditions = sources.readiness.conditions();

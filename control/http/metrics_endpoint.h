@@ -35,9 +35,9 @@ struct ControlPlaneGauges {
   size_t routed_nodes = 0;  // with a route in the engine
   std::optional<LocalLeaseState> lease;
   std::vector<ReadinessCondition> conditions;
-  double last_update_seconds = 0;                // NodeMirror::last_update_seconds
-  std::map<uint32_t, std::string> peer_nodes;    // public IP -> node name
-  std::optional<std::vector<ProbeView>> probes;  // nullopt: probes are off
+  double last_update_seconds = 0;                 // NodeMirror::last_update_seconds
+  std::map<std::string, std::string> peer_nodes;  // public IP or IPv6 -> node name
+  std::optional<std::vector<ProbeView>> probes;   // nullopt: probes are off
 };
 
 inline constexpr const char* kPrometheusTextType = "text/plain; version=0.0.4; charset=utf-8";

@@ -154,6 +154,8 @@ struct EventStats {
   uint64_t gso_packets = 0, gso_segments = 0, gro_merged = 0, gro_segments = 0;
   uint64_t fragments_held_now = 0;  // waiting in the reassembly tables (a gauge)
   uint64_t arp_requests_sent = 0, arp_learned = 0, arp_released = 0, arp_held_now = 0;
+  // Neighbour discovery (IPv6 underlay), as ARP's above.
+  uint64_t nd_solicits_sent = 0, nd_solicits_answered = 0, nd_adverts_received = 0, nd_learned = 0;
   uint64_t probes_sent = 0, probe_replies = 0;
 };
 
@@ -162,6 +164,10 @@ struct PeerStats {
   Ipv4Addr public_ip;
   std::optional<Ipv6Addr> public_ip6;  // an IPv6 (flannel-v6) peer's; then public_ip is 0
   uint64_t encap_packets = 0, encap_bytes = 0, decap_packets = 0, decap_bytes = 0;
+
+  // The remote node's public address of the peer's family: what names the
+  // peer wherever it is shown.
+  std::string address() const { return public_ip6 ? public_ip6->str() : public_ip.str(); }
 };
 
 struct StatsSnapshot {

@@ -68,7 +68,7 @@ void fill_peers(const StatsSnapshot& s, rte_tel_data* d) {
     rte_tel_data_start_array(columns.back(), RTE_TEL_U64_VAL);
   }
   for (const PeerStats& p : s.peers) {
-    rte_tel_data_add_array_string(ip, p.public_ip.str().c_str());
+    rte_tel_data_add_array_string(ip, p.address().c_str());
     for (size_t i = 0; i < columns.size(); ++i) {
       rte_tel_data_add_array_u64(columns[i], p.*peer_stat_fields()[i].field);
     }

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/engine_fixture.h"
+#include "tests/support/nd_packets.h"
 
 namespace tartan {
 namespace {
@@ -361,6 +362,39 @@ TEST(Ipv6Neighbours, SolicitationsAndAdvertisementsGoToTheControlSide) {
   // checksum) is nd_test's; here: handed over, and freed.
   EXPECT_EQ(fx.engine().stats().events.to_control, before + 2);
   EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+// Neighbour discovery in the engine's counters, as ARP's are (the Stats
+// API, tartanctl stats, /metrics and telemetry walk these): a solicitation
+// sent for an unresolved node, one of ours answered, an advertisement
+// resolving the node, and a bad one dropped by its reason.
+TEST(Ipv6Neighbours, NeighbourDiscoveryIsCountedInTheEngineStats) {
+  EngineFixture fx({.ipv6 = true});
+  fx.add_node6(3, /*static_neighbour=*/false);
+  fx.poll();
+  const auto n3 = EngineFixture::node6(3);
+  EXPECT_GE(fx.take_underlay().size(), 1u) << "our solicitation for node 3";
+  testing::NdSpec ns;
+  ns.src_mac = n3.underlay_mac;
+  ns.dst_mac = fx.self6().underlay_mac;
+  ns.src_ip = n3.public_ip;
+  ns.dst_ip = fx.self6().public_ip;
+  ns.target = fx.self6().public_ip;
+  testing::NdSpec na = ns;
+  na.type = 136;
+  na.flags = 0x60;  // solicited, override
+  na.target = n3.public_ip;
+  na.options = {testing::link_option(2, n3.underlay_mac)};
+  testing::NdSpec far = ns;
+  far.hop_limit = 64;  // not from this link
+  fx.from_underlay({testing::nd_frame(ns), testing::nd_frame(na), testing::nd_frame(far)});
+  const StatsSnapshot st = fx.engine().stats();
+  EXPECT_GE(st.events.nd_solicits_sent, 1u);
+  EXPECT_EQ(st.events.nd_solicits_answered, 1u);
+  EXPECT_EQ(st.events.nd_adverts_received, 1u);
+  EXPECT_EQ(st.events.nd_learned, 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kNdBadHopLimit), 1u);
+  EXPECT_EQ(st.events.arp_requests_sent, 0u) << "IPv6 neighbours are not ARP's";
 }
 
 }  // namespace

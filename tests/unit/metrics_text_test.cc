@@ -80,7 +80,7 @@ TEST(MetricsText, EveryFieldOfTheSharedTablesAndEveryDropReasonIsThereOnce) {
 
 TEST(MetricsText, OnlyTheBusiestPeersGetSeriesAndTheRestAreSummedAsOther) {
   ControlPlaneGauges c;
-  c.peer_nodes[Ipv4Addr::parse("192.0.2.2")->value] = "n2";
+  c.peer_nodes["192.0.2.2"] = "n2";
   const std::string t = metrics_text(snapshot(), c, 2);
   const auto encap = lines_matching(t, "tartan_peer_encap_packets_total{");
   ASSERT_EQ(encap.size(), 3u) << t;
@@ -94,6 +94,29 @@ TEST(MetricsText, OnlyTheBusiestPeersGetSeriesAndTheRestAreSummedAsOther) {
   EXPECT_EQ(lines_matching(none, "tartan_peer_decap_packets_total{"),
             std::vector<std::string>{
                 "tartan_peer_decap_packets_total{node=\"other\",public_ip=\"\"} 42"});
+}
+
+// flannel-v6 peers have no IPv4 public IP: each is its own series, under
+// its public IPv6 and node, beside the IPv4 peers.
+TEST(MetricsText, Ipv6PeersAreLabelledWithTheirPublicIpv6) {
+  StatsSnapshot s = snapshot();
+  for (const char* ip6 : {"2001:db8::12", "2001:db8::13"}) {
+    PeerStats p;
+    p.public_ip6 = *Ipv6Addr::parse(ip6);
+    p.decap_packets = 3;
+    s.peers.push_back(p);
+  }
+  ControlPlaneGauges c;
+  c.peer_nodes["2001:db8::12"] = "n2";
+  const std::string t = metrics_text(s, c, 10);
+  const auto decap = lines_matching(t, "tartan_peer_decap_packets_total{node=\"n2\"");
+  EXPECT_EQ(decap,
+            std::vector<std::string>{
+                "tartan_peer_decap_packets_total{node=\"n2\",public_ip=\"2001:db8::12\"} 3"});
+  EXPECT_NE(t.find("tartan_peer_decap_packets_total{node=\"\",public_ip=\"2001:db8::13\"} 3\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("tartan_peers 6\n"), std::string::npos);
 }
 
 TEST(MetricsText, ControlPlaneGaugesAndEscapedLabelValues) {
