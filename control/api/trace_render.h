@@ -21,12 +21,21 @@ struct TraceNames {
     std::string node;  // "" when no mirrored node owns it (our own podCIDR)
   };
   std::unordered_map<uint32_t, std::vector<Route>> next_hops;  // routes by next-hop id
+  struct Route6 {
+    Ipv6Prefix prefix;
+    std::string node;
+    Ipv6Addr public_ip;  // the node's, where its tunnel packets go (zero: local)
+  };
+  std::unordered_map<uint32_t, std::vector<Route6>> next_hops6;  // IPv6 routes by next-hop id
   uint16_t tunnel_port = 0;  // the backend's UDP port, to show a tunnel's inner packet
   bool vxlan = true;         // tunnel packets carry an Ethernet frame (else IPv4: udp backend)
 };
 
 // Everything but index and timestamp, which the caller knows.
 void render_trace(const TraceRecord& r, const TraceNames& names, v1::TracedPacket* out);
+
+// Whether `r` names a next hop `names` does not know (a route added since).
+bool names_stale(const TraceRecord& r, const TraceNames& names);
 
 // Headers of a frame's first bytes, as tcpdump -n prints them in short.
 std::string summarize_frame(const uint8_t* data, size_t len, const TraceNames& names);

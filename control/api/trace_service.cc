@@ -8,20 +8,6 @@
 #include "control/api/packet_stream.h"
 
 namespace tartan {
-namespace {
-
-// Whether `r` names a next hop `names` does not know (a route added since).
-bool names_stale(const TraceRecord& r, const TraceNames& names) {
-  for (uint8_t i = 0; i < r.num_events; ++i) {
-    const TraceEvent& e = r.events[i];
-    if ((e.step == TraceStep::kRoute || e.step == TraceStep::kSender) && e.a8 &&
-        !names.next_hops.contains(static_cast<uint32_t>(e.b)))
-      return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 TraceNames TraceService::names() const {
   TraceNames n;
@@ -29,6 +15,10 @@ TraceNames TraceService::names() const {
   for (const Port& p : engine_.ports()) n.ports[p.id()] = p.name();
   for (const RouteView& r : engine_.routes())
     n.next_hops[r.next_hop_id].push_back({r.prefix, mirror_.node_of(r.prefix).value_or("")});
+  for (const Route6View& r : engine_.routes6()) {
+    n.next_hops6[r.next_hop_id].push_back(
+        {r.prefix, mirror_.node_of(r.prefix).value_or(""), r.public_ip});
+  }
   const DataplaneConfig& dp = engine_.config().dataplane;
   n.tunnel_port = dp.backend == BackendType::kHostGw ? 0 : dp.udp_port;
   n.vxlan = dp.backend == BackendType::kVxlan;

@@ -34,13 +34,18 @@ namespace tartan {
 // What a decision is about; each step's arguments are in TraceEvent.
 enum class TraceStep : uint8_t {
   kClassify,    // a8: TraceClass
-  kSender,      // a8: 1 known; a32: outer source IPv4 (network order); b: sender's next-hop id
+  kSender,      // a8: 1 known; a16: where the outer source IPv6 is in the frame as received (0:
+                // IPv4); a32: outer source IPv4 (network order); b: sender's next-hop id
   kVni,         // a32: the VNI the packet carries
   kDecap,       // a8: TraceDecap
   kRoute,       // a8: 1 found; a16: NextHopKind; a32: destination (network order); b: next-hop id
+  kRoute6,      // IPv6: a8: 1 found; a16: NextHopKind; a32: where the destination is in the frame
+                // as received (the record's head holds it); b: next-hop id
   kNeighbour,   // a8: 1 resolved; a32: adjacency; b: the MAC (6 bytes, first byte lowest)
   kRewrite,     // a8: NextHopKind; a16: outer UDP source port; a32: outer destination IPv4
                 // (network order); b: out port
+  kRewrite6,    // IPv6 tunnel: a8: NextHopKind; a16: outer UDP source port; a32: next-hop id
+                // (its node's public IPv6 is the outer destination); b: out port
   kArpReply,    // a32: the address answered for (network order); b: the MAC given
   kIcmpError,   // a8: type; a16: code
   kToControl,   // a8: TraceToControl; a32: adjacency (held for resolution)
@@ -62,12 +67,14 @@ enum class TraceClass : uint8_t {
   kNotForUs,        // underlay IPv4 to another address, not UDP, or another port
   kOuterFragment,
   kGsoPacket,  // a TSO packet from a vnet tap
+  kIpv6,       // overlay IPv6, or underlay IPv6 before its outer checks
+  kNd,         // underlay neighbour discovery (solicitation or advertisement)
 };
 
 enum class TraceDecap : uint8_t { kVxlan, kUdp, kOffloaded };
 
 // Why a packet went to the control thread.
-enum class TraceToControl : uint8_t { kArpWait, kArp, kProbeReply };
+enum class TraceToControl : uint8_t { kArpWait, kArp, kProbeReply, kNd };
 
 struct TraceEvent {
   TraceStep step;

@@ -98,6 +98,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
       if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && ctx_.ipv6) {
+        trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kIpv6)});
         ip6[k6++] = m;
         continue;
       }

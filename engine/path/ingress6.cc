@@ -51,7 +51,11 @@ void Worker::ingress6(rte_mbuf** pkts, unsigned n) {
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     auto udp_len = common_tunnel6_packet(m, tunnel_template6_);
-    if (!udp_len) udp_len = underlay_ipv6(m);
+    if (udp_len) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)});
+    } else {
+      udp_len = underlay_ipv6(m);  // which classifies (and traces) the rest itself
+    }
     if (!udp_len) continue;
     // The key is the packet's own source address: nothing changes it
     // before the lookup.
@@ -69,7 +73,8 @@ void Worker::ingress6(rte_mbuf** pkts, unsigned n) {
     for (unsigned j = 0; j < k; ++j) {
       const bool is_known = (known & (uint64_t{1} << j)) != 0;
       trace_->note(index_, tunnel[j].m,
-                   {TraceStep::kSender, is_known, 0, 0, is_known ? sender_id6(senders[j]) : 0});
+                   {TraceStep::kSender, is_known, kEthLen + offsetof(rte_ipv6_hdr, src_addr), 0,
+                    is_known ? sender_id6(senders[j]) : 0});
     }
   }
   (this->*decap6_stage_)(tunnel.data(), senders.data(), known, k);
@@ -93,6 +98,7 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
   if (ip->proto == IPPROTO_ICMPV6 && rte_pktmbuf_data_len(m) > kEthLen + kIpv6HeaderLen) {
     const uint8_t type = *rte_pktmbuf_mtod_offset(m, const uint8_t*, kEthLen + kIpv6HeaderLen);
     if (type == kNeighbourSolicitation || type == kNeighbourAdvertisement) {
+      trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNd)});
       if (!handed_to_slow_path(m)) to_control(m, kToControlNd);
       return std::nullopt;
     }
@@ -106,6 +112,7 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
       const NextHop* nh = ctx_.tables.next_hop(hop);
       if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
         trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
+        trace_route6(m, nh, kEthLen + offsetof(rte_ipv6_hdr, dst_addr));
         deliver_local6(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
         return std::nullopt;
       }
@@ -203,7 +210,8 @@ void Worker::deliver_decapped6(rte_mbuf** pkts, const uint32_t* sender, unsigned
   for (unsigned j = 0; j < n; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = ctx_.tables.next_hop(hops[j]);
-    trace_route(m, nh, 0);
+    // The inner destination, behind the outer headers decapsulation removed.
+    trace_route6(m, nh, kVxlan6Overhead + kEthLen + offsetof(rte_ipv6_hdr, dst_addr));
     if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
       drop(m, DropReason::kInnerDstNotLocal);
       continue;

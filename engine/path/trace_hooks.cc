@@ -12,9 +12,12 @@ void Worker::trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved,
       {TraceStep::kNeighbour, resolved, 0, nh.adjacency, resolved ? trace_mac(dst_mac) : 0});
   TraceEvent e{TraceStep::kRewrite, static_cast<uint8_t>(nh.kind), 0, 0, nh.out_port};
   if (nh.ipv6 && nh.kind == NextHopKind::kVxlan) {
-    // No IPv4 destination to show: the port only.
+    // The outer destination is the next hop's node's public IPv6, named
+    // on the control side.
+    e.step = TraceStep::kRewrite6;
     e.a16 = rte_be_to_cpu_16(
         rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv6HeaderLen)->src_port);
+    e.a32 = nh.id;
   } else if (nh.kind == NextHopKind::kVxlan || nh.kind == NextHopKind::kUdp) {
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv4Len);

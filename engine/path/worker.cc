@@ -171,8 +171,8 @@ void Worker::to_control(rte_mbuf* m, uint32_t tag) {
     return drop(m, DropReason::kArpQueueFull);
   }
   // Only its address is used: the control thread owns it now.
-  // Neighbour discovery is traced as ARP is: the underlay's neighbour protocol.
-  const TraceToControl why = tag == kToControlArp || tag == kToControlNd ? TraceToControl::kArp
+  const TraceToControl why = tag == kToControlArp     ? TraceToControl::kArp
+                             : tag == kToControlNd    ? TraceToControl::kNd
                              : tag == kToControlProbe ? TraceToControl::kProbeReply
                                                       : TraceToControl::kArpWait;
   trace_end(m, {TraceStep::kToControl, uint8_t(why), 0, tag});

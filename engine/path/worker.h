@@ -209,6 +209,17 @@ class Worker {
                     nh != nullptr ? nh->id : 0});
     }
   }
+  // The same for an IPv6 lookup, its destination `dst_at` bytes into the
+  // frame as received (16 bytes do not fit an event; the record's head
+  // holds them).
+  void trace_route6(const rte_mbuf* m, const NextHop* nh, uint16_t dst_at) {
+    if (trace_ != nullptr) [[unlikely]] {
+      trace_->note(index_, m,
+                   {TraceStep::kRoute6, nh != nullptr,
+                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), dst_at,
+                    nh != nullptr ? nh->id : 0});
+    }
+  }
   // The neighbour and rewrite decisions of an egress packet, read back from
   // the headers just written (called only while tracing).
   void trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved, const uint8_t* dst_mac);

@@ -10,6 +10,7 @@
 #include "engine/observe/trace.h"
 #include "tests/dataplane/drop_cases.h"
 #include "tests/support/engine_fixture.h"
+#include "tests/support/nd_packets.h"
 
 namespace tartan {
 namespace {
@@ -77,6 +78,22 @@ uint32_t next_hop_of(EngineFixture& fx, const Ipv4Prefix& prefix) {
   return UINT32_MAX;
 }
 
+uint32_t next_hop_of(EngineFixture& fx, const Ipv6Prefix& prefix) {
+  for (const Route6View& r : fx.engine().routes6()) {
+    if (r.prefix == prefix) return r.next_hop_id;
+  }
+  ADD_FAILURE() << "no route " << prefix.str();
+  return UINT32_MAX;
+}
+
+// The IPv6 address `at` bytes into the frame a record holds.
+Ipv6Addr ipv6_in_head(const TraceRecord& r, uint32_t at) {
+  Ipv6Addr a;
+  EXPECT_LE(at + 16, r.head_len);
+  std::copy(r.head + at, r.head + std::min<uint32_t>(at + 16, r.head_len), a.bytes.begin());
+  return a;
+}
+
 uint8_t cls(TraceClass c) {
   return static_cast<uint8_t>(c);
 }
@@ -116,6 +133,77 @@ TEST(Trace, EncapsulationInVxlan) {
   EXPECT_EQ(rewrite.b, fx.underlay_port().port_id());
   EXPECT_EQ(t.last().a16, fx.underlay_port().port_id());
   EXPECT_EQ(t.last().a32, 0u) << "TX queue of worker 0";
+}
+
+// IPv6 pod traffic over flannel-v6: classified IPv6, routed on its IPv6
+// destination (which the record's head holds), encapsulated to the next
+// hop whose node's public IPv6 is the outer destination.
+TEST(Trace, Ipv6EncapsulationInVxlan) {
+  EngineFixture fx({.ipv6 = true});
+  fx.add_node6(2);
+  auto session = attach(fx);
+  Ipv6Addr dst = EngineFixture::node6(2).subnet.addr;
+  dst.bytes[15] = 5;
+  const auto out = fx.from_overlay({fx.pod_frame6(dst)});
+  ASSERT_EQ(out.size(), 1u);
+  const auto traced = detach(fx, *session);
+  ASSERT_EQ(traced.size(), 1u);
+  const Traced& t = traced[0];
+  EXPECT_EQ(t.steps(),
+            (std::vector<S>{S::kClassify, S::kRoute6, S::kNeighbour, S::kRewrite6, S::kTx}));
+  EXPECT_EQ(t.at(S::kClassify).a8, cls(TraceClass::kIpv6));
+  const TraceEvent& route = t.at(S::kRoute6);
+  EXPECT_EQ(route.a8, 1);
+  EXPECT_EQ(route.a16, uint16_t(NextHopKind::kVxlan));
+  EXPECT_EQ(ipv6_in_head(t.record, route.a32), dst);
+  EXPECT_EQ(route.b, next_hop_of(fx, EngineFixture::node6(2).subnet));
+  const TraceEvent& rewrite = t.at(S::kRewrite6);
+  EXPECT_EQ(rewrite.a8, uint8_t(NextHopKind::kVxlan));
+  EXPECT_EQ(rewrite.a32, route.b) << "the next hop whose node the outer header goes to";
+  EXPECT_EQ(rewrite.a16, out[0][54] << 8 | out[0][55]) << "the outer UDP source port sent";
+  EXPECT_EQ(rewrite.b, fx.underlay_port().port_id());
+}
+
+// flannel-v6's VXLAN to a pod of ours: the sender named by its outer IPv6
+// source, the inner destination routed to the overlay.
+TEST(Trace, Ipv6DecapsulationToTheOverlay) {
+  EngineFixture fx({.ipv6 = true});
+  fx.add_node6(2);
+  auto session = attach(fx);
+  ASSERT_EQ(fx.from_underlay({fx.vxlan6_from(2, fx.pod_ip6())}).size(), 1u);
+  const auto traced = detach(fx, *session);
+  ASSERT_EQ(traced.size(), 1u);
+  const Traced& t = traced[0];
+  EXPECT_EQ(t.steps(), (std::vector<S>{S::kClassify, S::kClassify, S::kSender, S::kVni, S::kDecap,
+                                       S::kRoute6, S::kRewrite, S::kTx}));
+  EXPECT_EQ(t.record.events[0].a8, cls(TraceClass::kIpv6));
+  EXPECT_EQ(t.record.events[1].a8, cls(TraceClass::kTunnel));
+  const TraceEvent& sender = t.at(S::kSender);
+  EXPECT_EQ(sender.a8, 1);
+  EXPECT_EQ(ipv6_in_head(t.record, sender.a16), EngineFixture::node6(2).public_ip);
+  EXPECT_EQ(sender.b, next_hop_of(fx, EngineFixture::node6(2).subnet));
+  const TraceEvent& route = t.at(S::kRoute6);
+  EXPECT_EQ(route.a16, uint16_t(NextHopKind::kLocal));
+  EXPECT_EQ(ipv6_in_head(t.record, route.a32), fx.pod_ip6());
+  EXPECT_EQ(t.last().a16, fx.overlay_port().port_id());
+}
+
+TEST(Trace, NeighbourDiscoveryGoesToTheControlThread) {
+  EngineFixture fx({.ipv6 = true});
+  auto session = attach(fx);
+  testing::NdSpec ns;
+  ns.src_ip = EngineFixture::node6(2).public_ip;
+  ns.dst_mac = fx.self6().underlay_mac;
+  ns.dst_ip = fx.self6().public_ip;
+  ns.target = fx.self6().public_ip;
+  ns.options = {testing::link_option(1, ns.src_mac)};
+  fx.from_underlay({testing::nd_frame(ns)});
+  ASSERT_EQ(fx.take_underlay().size(), 1u) << "the advertisement answering it";
+  const auto traced = detach(fx, *session);
+  ASSERT_EQ(traced.size(), 1u);
+  EXPECT_EQ(traced[0].steps(), (std::vector<S>{S::kClassify, S::kClassify, S::kToControl}));
+  EXPECT_EQ(traced[0].record.events[1].a8, cls(TraceClass::kNd));
+  EXPECT_EQ(traced[0].at(S::kToControl).a8, uint8_t(TraceToControl::kNd));
 }
 
 TEST(Trace, EncapsulationOfTheUdpBackend) {

@@ -9,6 +9,7 @@
 
 #include "engine/observe/stats.h"
 #include "engine/tables/next_hop.h"
+#include "tests/support/nd_packets.h"
 #include "tests/support/packets.h"
 
 namespace tartan {
@@ -30,12 +31,33 @@ TraceRecord record_of(const testing::Bytes& frame, std::initializer_list<TraceEv
   return r;
 }
 
+Ipv6Addr ip6(const char* s) {
+  return *Ipv6Addr::parse(s);
+}
+
 TraceNames names() {
   TraceNames n;
   n.ports = {"underlay", "overlay0"};
   n.next_hops[3] = {{*Ipv4Prefix::parse("10.244.2.0/24"), "node2"}};
+  n.next_hops6[5] = {{*Ipv6Prefix::parse("fd00:10:244:2::/64"), "node2", ip6("2001:db8::20")}};
+  n.next_hops6[1] = {{*Ipv6Prefix::parse("fd00:10:244:1::/64"), "", Ipv6Addr{}}};
   n.tunnel_port = 8472;
   return n;
+}
+
+// flannel-v6's VXLAN from node2 (2001:db8::20) to us (2001:db8::19) with a
+// pod's UDP packet inside, as the underlay receives it.
+testing::Bytes vxlan6_frame() {
+  testing::Udp6Spec inner;
+  inner.src_ip = ip6("fd00:10:244:2::a");
+  inner.dst_ip = ip6("fd00:10:244:1::a");
+  testing::Udp6Spec outer;
+  outer.src_ip = ip6("2001:db8::20");
+  outer.dst_ip = ip6("2001:db8::19");
+  outer.src_port = 40000;
+  outer.dst_port = 8472;
+  return testing::udp6_frame(outer,
+                             testing::concat(testing::vxlan_header(1), testing::udp6_frame(inner)));
 }
 
 TEST(TraceRender, AnArpRequestAnsweredOnTheUnderlay) {
@@ -88,6 +110,84 @@ TEST(TraceRender, ADropNamesItsReasonAndAnUnfinishedTraceSaysSo) {
       record_of(testing::Bytes(60, 0), {{TraceStep::kClassify, uint8_t(TraceClass::kIpv4)}}, false),
       names(), &p);
   EXPECT_EQ(p.verdict(), "unfinished after classify");
+}
+
+// Where the IPv6 addresses a decision names are in the frame as received:
+// the outer source (14 + 8) and the inner destination (70 of outer headers,
+// 14 of inner Ethernet, 24 into the inner IPv6 header).
+TEST(TraceRender, AnIpv6TunnelPacketNamesItsSenderAndInnerRouteInIpv6) {
+  const TraceRecord r =
+      record_of(vxlan6_frame(), {{TraceStep::kClassify, uint8_t(TraceClass::kIpv6)},
+                                 {TraceStep::kClassify, uint8_t(TraceClass::kTunnel)},
+                                 {TraceStep::kSender, 1, 22, 0, 5},
+                                 {TraceStep::kVni, 0, 0, 1},
+                                 {TraceStep::kDecap, uint8_t(TraceDecap::kVxlan)},
+                                 {TraceStep::kRoute6, 1, uint16_t(NextHopKind::kLocal), 108, 1},
+                                 {TraceStep::kRewrite, uint8_t(NextHopKind::kLocal), 0, 0, 1},
+                                 {TraceStep::kTx, 0, 1, 0}});
+  v1::TracedPacket p;
+  render_trace(r, names(), &p);
+  EXPECT_EQ(
+      p.summary(),
+      "IPv6 2001:db8::20 > 2001:db8::19 UDP 40000 > 8472 VXLAN vni 1: IPv6 fd00:10:244:2::a > "
+      "fd00:10:244:1::a UDP 10000 > 5001");
+  ASSERT_EQ(p.decisions_size(), 8);
+  EXPECT_EQ(p.decisions(0).detail(), "ipv6: IPv6");
+  EXPECT_EQ(p.decisions(2).detail(), "known VTEP 2001:db8::20 (node node2, next hop 5)");
+  EXPECT_EQ(p.decisions(2).fields().at("source"), "2001:db8::20");
+  EXPECT_EQ(p.decisions(5).step(), "route");
+  EXPECT_EQ(p.decisions(5).detail(), "fd00:10:244:1::a via fd00:10:244:1::/64: next hop 1 (local)");
+  EXPECT_EQ(p.decisions(5).fields().at("destination"), "fd00:10:244:1::a");
+  EXPECT_EQ(p.verdict(), "tx overlay0 queue 0");
+}
+
+TEST(TraceRender, AnIpv6PodPacketIsRoutedAndEncapsulatedToItsNodesPublicIpv6) {
+  testing::Udp6Spec pod;
+  pod.src_ip = ip6("fd00:10:244:1::a");
+  pod.dst_ip = ip6("fd00:10:244:2::7");
+  const TraceRecord r = record_of(
+      testing::udp6_frame(pod), {{TraceStep::kClassify, uint8_t(TraceClass::kIpv6)},
+                                 {TraceStep::kRoute6, 1, uint16_t(NextHopKind::kVxlan), 38, 5},
+                                 {TraceStep::kNeighbour, 0, 0, 7, 0},
+                                 {TraceStep::kRewrite6, uint8_t(NextHopKind::kVxlan), 41234, 5, 0},
+                                 {TraceStep::kToControl, uint8_t(TraceToControl::kArpWait), 0, 7}});
+  v1::TracedPacket p;
+  render_trace(r, names(), &p);
+  ASSERT_EQ(p.decisions_size(), 5);
+  EXPECT_EQ(p.decisions(1).detail(),
+            "fd00:10:244:2::7 via fd00:10:244:2::/64: next hop 5 (vxlan, node node2)");
+  EXPECT_EQ(p.decisions(1).fields().at("node"), "node2");
+  EXPECT_EQ(p.decisions(2).detail(), "waiting for neighbour discovery (adjacency 7)");
+  EXPECT_EQ(p.decisions(3).step(), "rewrite");
+  EXPECT_EQ(p.decisions(3).detail(),
+            "encap vxlan to 2001:db8::20, outer UDP source port 41234, out underlay");
+  EXPECT_EQ(p.decisions(3).fields().at("outer_destination"), "2001:db8::20");
+  EXPECT_EQ(p.verdict(), "to_control: held for neighbour discovery resolution of adjacency 7");
+  // A route the names do not know yet: the caller asks for them anew.
+  EXPECT_FALSE(names_stale(r, names()));
+  TraceNames older = names();
+  older.next_hops6.erase(5);
+  EXPECT_TRUE(names_stale(r, older));
+}
+
+TEST(TraceRender, NeighbourDiscoveryIsSummarizedAndHandedToTheControlThread) {
+  testing::NdSpec ns;
+  ns.src_ip = ip6("2001:db8::20");
+  ns.dst_ip = ip6("ff02::1:ff00:19");
+  ns.target = ip6("2001:db8::19");
+  const TraceRecord r = record_of(testing::nd_frame(ns),
+                                  {{TraceStep::kClassify, uint8_t(TraceClass::kIpv6)},
+                                   {TraceStep::kClassify, uint8_t(TraceClass::kNd)},
+                                   {TraceStep::kToControl, uint8_t(TraceToControl::kNd), 0, 0}});
+  v1::TracedPacket p;
+  render_trace(r, names(), &p);
+  EXPECT_EQ(p.summary(),
+            "IPv6 2001:db8::20 > ff02::1:ff00:19 ICMPv6 neighbour solicitation who-has "
+            "2001:db8::19");
+  EXPECT_EQ(p.decisions(1).fields().at("class"), "nd");
+  EXPECT_EQ(p.verdict(),
+            "to_control: neighbour discovery handed to the control thread (to answer or learn "
+            "from)");
 }
 
 }  // namespace
