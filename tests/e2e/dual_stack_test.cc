@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tests/e2e/cluster.h"
+#include "tests/e2e/wire_compare.h"
 
 namespace tartan {
 namespace {
@@ -68,6 +69,14 @@ TEST_F(KernelAndTartanDualStack, TcpOverIpv6ArrivesIntactBothWays) {
       << c.tartanctl(*tartan, {"stats"}).output;
   EXPECT_LT(tcp_transfer(c, *kernel, *tartan, 16 << 20, true), 0.01)
       << c.tartanctl(*tartan, {"stats"}).output;
+}
+
+// flannel-v6.1's wire format, byte for byte: the outer IPv6 header (traffic
+// class, flow label, payload length, next header, hop limit), UDP (port,
+// length, checksum), VXLAN and the inner frame of what tartan sends equal
+// the kernel's.
+TEST_F(KernelAndTartanDualStack, Ipv6TunnelFramesEqualFlannelV6sFieldByField) {
+  testing::expect_kernel_wire_format(c, *kernel, *tartan, true);
 }
 
 }  // namespace

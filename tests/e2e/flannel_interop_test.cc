@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/e2e/cluster.h"
+#include "tests/e2e/wire_compare.h"
 #include "tests/support/capture.h"
 #include "tests/support/files.h"
 
@@ -165,6 +166,10 @@ TEST_F(KernelAndTartan, CapturedTunnelTrafficIsWellFormedVxlanWithGoodChecksums)
       "sort | uniq -c");
   // Every frame: VNI 1, IPv4 and UDP checksums good (tshark's 1), DF clear, TTL 64.
   EXPECT_TRUE(std::regex_search(fields, std::regex(R"(^\s+\d+ 1\t1\t1\t0\t64\n$)"))) << fields;
+}
+
+TEST_F(KernelAndTartan, TunnelFramesEqualFlannel1sFieldByField) {
+  testing::expect_kernel_wire_format(c, *kernel, *tartan, false);
 }
 
 // The fallback overlay port: net_tap, one frame per read() and write().
