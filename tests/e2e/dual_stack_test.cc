@@ -2,6 +2,8 @@
 // network namespaces.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "tests/e2e/cluster.h"
@@ -10,9 +12,11 @@
 namespace tartan {
 namespace {
 
+using namespace std::chrono_literals;
 using testing::all_replied;
 using testing::Cluster;
 using testing::ClusterNode;
+using testing::Process;
 using testing::tcp_transfer;
 
 // The reference the tartan nodes are held to: two kernel nodes set up as
@@ -77,6 +81,83 @@ TEST_F(KernelAndTartanDualStack, TcpOverIpv6ArrivesIntactBothWays) {
 // the kernel's.
 TEST_F(KernelAndTartanDualStack, Ipv6TunnelFramesEqualFlannelV6sFieldByField) {
   testing::expect_kernel_wire_format(c, *kernel, *tartan, true);
+}
+
+// What tartand says about IPv6 while a pod pings over flannel-v6: its
+// neighbour discovery in the counters (tartanctl stats, /metrics, which
+// promtool accepts), the flannel-v6 peer under its public IPv6 and node
+// name, and the trace of the packets both ways in IPv6's words.
+TEST(KernelAndTartanDualStackTelemetry, Ipv6ShowsInStatsMetricsAndTrace) {
+  constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
+  Cluster c("dm", true);
+  ClusterNode& kernel = c.add_kernel_node(1);
+  ClusterNode& tartan = c.add_tartan_node(2, "vxlan", false, "vnet_tap",
+                                          std::string(", http: {listen: '") + kMetrics + "'}");
+  c.connect(kernel, tartan);
+  Process pings(tartan.pod->exec({"ping", "-c", "40", "-i", "0.2", kernel.pod_ip_v6->str()}));
+
+  // Out through the overlay port: routed over IPv6 to node-1's podCIDR,
+  // encapsulated to its public IPv6.
+  const std::string out =
+      c.tartanctl(tartan, {"trace", "-p", "flannel.1", "-f", "icmp6 and ip6[40] == 128", "-c", "1",
+                           "--duration", "20"})
+          .output;
+  EXPECT_NE(out.find("IPv6 fd00:10:244:2::2 > fd00:10:244:1::2 ICMPv6 type 128 code 0"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("classify    ipv6: IPv6"), std::string::npos) << out;
+  EXPECT_TRUE(
+      std::regex_search(out, std::regex(R"(route +fd00:10:244:1::2 via fd00:10:244:1::/64: )"
+                                        R"(next hop \d+ \(vxlan, node node-1\))")))
+      << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(rewrite +encap vxlan to 2001:db8::11, outer UDP source port \d+, out )")))
+      << out;
+  EXPECT_NE(out.find("verdict     tx underlay"), std::string::npos) << out;
+  // In from the underlay: a known VTEP's flannel-v6 packet, delivered.
+  const std::string in =
+      c.tartanctl(tartan, {"trace", "-p", "underlay", "-f", "ip6 and udp port 8472", "-c", "1",
+                           "--duration", "20"})
+          .output;
+  EXPECT_NE(in.find("IPv6 2001:db8::11 > 2001:db8::12 UDP"), std::string::npos) << in;
+  EXPECT_NE(in.find("VXLAN vni 1: IPv6 fd00:10:244:1::2 > fd00:10:244:2::2 ICMPv6 type 129"),
+            std::string::npos)
+      << in;
+  EXPECT_TRUE(std::regex_search(
+      in, std::regex(R"(sender +known VTEP 2001:db8::11 \(node node-1, next hop \d+\))")))
+      << in;
+  EXPECT_TRUE(std::regex_search(in, std::regex(R"(route +fd00:10:244:2::2 via fd00:10:244:2::/64: )"
+                                               R"(next hop \d+ \(local\))")))
+      << in;
+  ASSERT_TRUE(pings.wait(30s).has_value());
+
+  // Each node resolved the other's public IPv6 by neighbour discovery.
+  const auto stats = nlohmann::json::parse(c.tartanctl(tartan, {"-o", "json", "stats"}).output);
+  const auto event = [&](const char* name) {
+    return std::stoull(stats["events"].value(name, "0"));
+  };
+  EXPECT_GE(event("nd_solicits_sent"), 1u) << stats.dump(2);
+  EXPECT_GE(event("nd_learned"), 1u);
+  EXPECT_GE(event("nd_solicits_answered"), 1u);
+  EXPECT_GE(event("nd_adverts_received"), 1u);
+  bool peer = false;
+  for (const auto& p : stats["peers"]) peer |= p.value("public_ip", "") == "2001:db8::11";
+  EXPECT_TRUE(peer) << stats["peers"].dump(2);
+  const std::string table = c.tartanctl(tartan, {"stats"}).output;
+  EXPECT_NE(table.find("ND-SOLICITS-SENT"), std::string::npos) << table;
+
+  const std::string m =
+      c.sh(*tartan.ns, std::string("curl -sf http://") + kMetrics + "/metrics").output;
+  EXPECT_TRUE(std::regex_search(
+      m,
+      std::regex(R"(\ntartan_peer_encap_packets_total\{node="node-1",public_ip="2001:db8::11"\} )"
+                 R"([1-9])")))
+      << m;
+  EXPECT_TRUE(std::regex_search(m, std::regex(R"(\ntartan_nd_learned_total [1-9])"))) << m;
+  EXPECT_NE(m.find("\ntartan_drops_total{reason=\"nd_bad_option\"} "), std::string::npos);
+  const auto lint = c.sh(
+      *tartan.ns, std::string("curl -sf http://") + kMetrics + "/metrics | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
 }
 
 }  // namespace
