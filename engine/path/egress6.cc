@@ -76,7 +76,7 @@ void Worker::egress6_rewrite(uint16_t, rte_mbuf** pkts, const NextHop* const* nh
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
-    trace_route6(m, nh, kEthLen + offsetof(rte_ipv6_hdr, dst_addr));
+    trace_route(m, nh, kEthLen + offsetof(rte_ipv6_hdr, dst_addr), TraceStep::kRoute6);
     if (nh == nullptr) [[unlikely]] {
       drop(m, DropReason::kNoRoute);
       continue;

@@ -112,7 +112,7 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
       const NextHop* nh = ctx_.tables.next_hop(hop);
       if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
         trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
-        trace_route6(m, nh, kEthLen + offsetof(rte_ipv6_hdr, dst_addr));
+        trace_route(m, nh, kEthLen + offsetof(rte_ipv6_hdr, dst_addr), TraceStep::kRoute6);
         deliver_local6(m, *nh, ctx_.ports[nh->out_port].tartan_routes);
         return std::nullopt;
       }
@@ -211,7 +211,8 @@ void Worker::deliver_decapped6(rte_mbuf** pkts, const uint32_t* sender, unsigned
     rte_mbuf* m = pkts[j];
     const NextHop* nh = ctx_.tables.next_hop(hops[j]);
     // The inner destination, behind the outer headers decapsulation removed.
-    trace_route6(m, nh, kVxlan6Overhead + kEthLen + offsetof(rte_ipv6_hdr, dst_addr));
+    trace_route(m, nh, kVxlan6Overhead + kEthLen + offsetof(rte_ipv6_hdr, dst_addr),
+                TraceStep::kRoute6);
     if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
       drop(m, DropReason::kInnerDstNotLocal);
       continue;

@@ -200,24 +200,16 @@ class Worker {
     if (trace_ != nullptr) [[unlikely]]
       trace_->finish(index_, m, e);
   }
-  // The route a lookup for `dst_be` found (null: none).
-  void trace_route(const rte_mbuf* m, const NextHop* nh, uint32_t dst_be) {
-    if (trace_ != nullptr) [[unlikely]] {
-      trace_->note(index_, m,
-                   {TraceStep::kRoute, nh != nullptr,
-                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), dst_be,
-                    nh != nullptr ? nh->id : 0});
-    }
-  }
-  // The same for an IPv6 lookup, its destination `dst_at` bytes into the
-  // frame as received (16 bytes do not fit an event; the record's head
+  // The route a lookup found (null: none): kRoute with the IPv4
+  // destination (network order), or kRoute6 with where the IPv6 one is in
+  // the frame as received (16 bytes do not fit an event; the record's head
   // holds them).
-  void trace_route6(const rte_mbuf* m, const NextHop* nh, uint16_t dst_at) {
+  void trace_route(const rte_mbuf* m, const NextHop* nh, uint32_t dst,
+                   TraceStep step = TraceStep::kRoute) {
     if (trace_ != nullptr) [[unlikely]] {
       trace_->note(index_, m,
-                   {TraceStep::kRoute6, nh != nullptr,
-                    uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal), dst_at,
-                    nh != nullptr ? nh->id : 0});
+                   {step, nh != nullptr, uint16_t(nh != nullptr ? nh->kind : NextHopKind::kLocal),
+                    dst, nh != nullptr ? nh->id : 0});
     }
   }
   // The neighbour and rewrite decisions of an egress packet, read back from
