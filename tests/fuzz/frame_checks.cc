@@ -20,12 +20,22 @@ MacAddr mac_at(const Bytes& f, size_t at) {
   return m;
 }
 
+Ipv6Addr ip6_at(const Bytes& f, size_t at) {
+  Ipv6Addr a;
+  for (size_t i = 0; i < 16; ++i) a.bytes[i] = f.at(at + i);
+  return a;
+}
+
 bool is_arp(const Bytes& f) {
   return f.size() >= 14 && be16(f, 12) == 0x0806;
 }
 
 bool is_ipv4(const Bytes& f) {
   return f.size() >= 14 && be16(f, 12) == 0x0800;
+}
+
+bool is_ipv6(const Bytes& f) {
+  return f.size() >= 14 && be16(f, 12) == 0x86dd;
 }
 
 std::string ipv4_problem(const Bytes& f, size_t l3) {
@@ -58,6 +68,35 @@ std::string icmp_problem(const Bytes& f, size_t l4) {
   if (testing::internet_checksum(&f[l4], f.size() - l4) != 0)
     return "ICMP checksum does not verify";
   return "";
+}
+
+std::string ipv6_problem(const Bytes& f, size_t l3) {
+  if (f.size() < l3 + 40) return "IPv6 header cut short";
+  if (f[l3] >> 4 != 6) return "IPv6 version " + std::to_string(f[l3] >> 4);
+  if (l3 + 40 + be16(f, l3 + 4) != f.size()) {
+    return "IPv6 payload length " + std::to_string(be16(f, l3 + 4)) + " in a frame of " +
+           std::to_string(f.size()) + " bytes with the header at " + std::to_string(l3);
+  }
+  return "";
+}
+
+std::string upper_layer6_problem(const Bytes& f, size_t l3) {
+  const uint8_t proto = f.at(l3 + 6);
+  const size_t l4 = l3 + 40;
+  const size_t len = f.size() - l4;
+  if (proto == 17) {
+    if (len < 8) return "UDP header cut short";
+    if (be16(f, l4 + 4) != len) return "UDP length does not end the frame";
+    if (be16(f, l4 + 6) == 0) return "UDP checksum zero over IPv6";
+  } else if (proto != 6 && proto != 58) {
+    return "";
+  }
+  // Pseudo-header: source, destination, upper-layer length, next header.
+  uint32_t sum = static_cast<uint32_t>(len >> 16) + (len & 0xffff) + proto;
+  for (size_t i = 0; i < 32; i += 2) sum += be16(f, l3 + 8 + i);
+  if (testing::internet_checksum(&f[l4], len, sum) == 0) return "";
+  return proto == 17 ? kBadUdpChecksum
+                     : std::string(proto == 6 ? "TCP" : "ICMPv6") + " checksum does not verify";
 }
 
 }  // namespace tartan::fuzz

@@ -1,14 +1,19 @@
 // Underlay frames into the ingress classifier and VXLAN / udp-backend
 // decapsulation of a real engine. The first input byte picks the engine
-// (vxlan; vxlan with DirectRouting and an exception port; udp backend),
-// the rest is the frame. After each frame, besides the harness's books:
-//   - tunnel traffic to our public IP reaches the overlay only from the
-//     public IP of a node we route to (unknown senders are dropped);
-//   - what reaches the overlay is a well-formed IPv4 packet for our
-//     podCIDR, addressed to the overlay host;
+// (vxlan; vxlan with DirectRouting and an exception port; udp backend;
+// dual-stack vxlan, whose underlay has an IPv6 address too and whose nodes
+// are flannel-v6 peers as well), the rest is the frame. After each frame,
+// besides the harness's books:
+//   - tunnel traffic to our public IP (or IPv6) reaches the overlay only
+//     from the public IP (or IPv6) of a node we route to (unknown senders
+//     are dropped);
+//   - what reaches the overlay is a well-formed IPv4 (or IPv6) packet for
+//     our podCIDR (or IPv6 podCIDR), addressed to the overlay host;
 //   - the underlay only ever gets ARP (answers for our public IP, requests
-//     of our own), and the exception port the frame as it came or, when
-//     the frame was a node's fragment, the whole packet it completed.
+//     of our own) or neighbour discovery from our IPv6 address (an
+//     advertisement only in answer to a solicitation for it), and the
+//     exception port the frame as it came or, when the frame was a node's
+//     fragment, the whole packet it completed.
 #include <algorithm>
 #include <memory>
 
@@ -21,16 +26,12 @@ namespace {
 
 using testing::EngineFixture;
 
-struct Setup {
-  const char* name;
-  testing::FixtureOptions options;
-};
-
 const Setup kSetups[] = {
     {"vxlan", {.backend = BackendType::kVxlan}},
     {"vxlan+DirectRouting",
      {.backend = BackendType::kVxlan, .direct_routing = true, .exception_port = true}},
     {"udp", {.backend = BackendType::kUdp}},
+    {"vxlan dual stack", {.backend = BackendType::kVxlan, .ipv6 = true}},
 };
 
 PacketHarness& harness(size_t i) {
@@ -45,11 +46,54 @@ PacketHarness& harness(size_t i) {
   return *h[i];
 }
 
+// A decapsulated (or, with DirectRouting, routed) IPv6 packet for the overlay.
+void check_overlay6(PacketHarness& h, const Setup& setup, const Bytes& in, const Bytes& f) {
+  const auto self6 = h.fixture().self6();
+  const bool to_our_ip6 = is_ipv6(in) && in.size() >= 54 && ip6_at(in, 38) == self6.public_ip;
+  const std::string why = ipv6_problem(f, 14);
+  FUZZ_CHECK(why.empty(), std::string(setup.name) + ": to the overlay: " + why);
+  FUZZ_CHECK(self6.subnet.contains(ip6_at(f, 38)),
+             std::string(setup.name) + ": to the overlay for " + ip6_at(f, 38).str() +
+                 ", outside our IPv6 podCIDR");
+  FUZZ_CHECK(mac_at(f, 0) == EngineFixture::kOverlayMac,
+             std::string(setup.name) + ": to the overlay for MAC " + mac_at(f, 0).str());
+  FUZZ_CHECK(!to_our_ip6 || h.is_node6(ip6_at(in, 22)),
+             std::string(setup.name) + ": tunnel packet from " + ip6_at(in, 22).str() +
+                 ", which is no node's public IPv6, reached the overlay");
+  FUZZ_CHECK(to_our_ip6 || setup.options.direct_routing,
+             std::string(setup.name) +
+                 ": a frame not addressed to our public IPv6 reached the "
+                 "overlay");
+}
+
+// Neighbour discovery on the underlay: from our IPv6 address and MAC, valid,
+// and an advertisement only in answer to a solicitation for our address.
+void check_nd(PacketHarness& h, const Setup& setup, const Bytes& in, const Bytes& f) {
+  const auto self6 = h.fixture().self6();
+  std::string why = ipv6_problem(f, 14);
+  if (why.empty()) why = upper_layer6_problem(f, 14);
+  FUZZ_CHECK(why.empty(), std::string(setup.name) + ": IPv6 on the underlay: " + why);
+  FUZZ_CHECK(f[20] == 58 && f[21] == 255 && f.size() >= 78 && (f[54] == 135 || f[54] == 136),
+             std::string(setup.name) + ": the underlay got IPv6 that is no neighbour discovery");
+  FUZZ_CHECK(ip6_at(f, 22) == self6.public_ip && mac_at(f, 6) == self6.underlay_mac,
+             std::string(setup.name) + ": neighbour discovery speaks for " + ip6_at(f, 22).str());
+  if (f[54] == 136) {
+    FUZZ_CHECK(
+        is_ipv6(in) && in.size() >= 78 && in[20] == 58 && in[54] == 135 &&
+            ip6_at(in, 62) == self6.public_ip,
+        std::string(setup.name) + ": an advertisement no solicitation for our IPv6 asked for");
+  }
+}
+
 void check(PacketHarness& h, const Setup& setup, const Bytes& in, const Outputs& out) {
   const auto self = h.fixture().self();
   const bool ipv4_in = is_ipv4(in) && in.size() >= 34;
   const bool to_our_ip = ipv4_in && ip_at(in, 30) == self.public_ip;
   for (const Bytes& f : out.overlay) {
+    if (is_ipv6(f)) {
+      check_overlay6(h, setup, in, f);
+      continue;
+    }
     std::string why = ipv4_problem(f, 14);
     FUZZ_CHECK(why.empty(), std::string(setup.name) + ": to the overlay: " + why);
     FUZZ_CHECK(self.subnet.contains(ip_at(f, 30)),
@@ -68,6 +112,10 @@ void check(PacketHarness& h, const Setup& setup, const Bytes& in, const Outputs&
                    "overlay");
   }
   for (const Bytes& f : out.underlay) {
+    if (is_ipv6(f) && setup.options.ipv6) {
+      check_nd(h, setup, in, f);
+      continue;
+    }
     FUZZ_CHECK(is_arp(f) && f.size() == 42,
                std::string(setup.name) + ": the underlay got a non-ARP frame from ingress");
     FUZZ_CHECK(ip_at(f, 28) == self.public_ip && mac_at(f, 22) == self.underlay_mac,

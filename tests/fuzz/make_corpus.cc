@@ -27,6 +27,7 @@
 #include "tests/support/dpdk_test_env.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/kubelet_node.h"
+#include "tests/support/nd_packets.h"
 
 namespace tartan::fuzz {
 namespace {
@@ -67,15 +68,73 @@ Ipv4Addr host_of(int node, uint32_t host) {
   return Ipv4Addr{EngineFixture::node(node).subnet.addr.value + host};
 }
 
-// What a node's engine sends when its pods send to `dst` (a capture of real
-// encapsulation by another tartan node), one frame per payload size.
-std::vector<Bytes> capture_egress(const FixtureOptions& options, int peer, Ipv4Addr dst,
-                                  const std::vector<uint16_t>& sizes) {
+// What a node's engine sends when its pods send the frames `pod_frame`
+// makes (a capture of real encapsulation by another tartan node), one
+// frame per payload size; a dual-stack engine routes the peer's IPv6
+// podCIDR too.
+std::vector<Bytes> capture_egress(
+    const FixtureOptions& options, int peer,
+    const std::function<Bytes(const EngineFixture&, uint16_t size)>& pod_frame,
+    const std::vector<uint16_t>& sizes) {
   EngineFixture fx(options);
   fx.add_node(peer);
+  if (options.ipv6) fx.add_node6(peer);
   std::vector<Bytes> frames;
-  for (uint16_t size : sizes) frames.push_back(fx.pod_frame(dst, size, size));
+  for (uint16_t size : sizes) frames.push_back(pod_frame(fx, size));
   return fx.from_overlay(frames);
+}
+
+Ipv6Addr host6_of(int node, uint8_t host) {
+  Ipv6Addr a = EngineFixture::node6(node).subnet.addr;
+  a.bytes[15] = host;
+  return a;
+}
+
+// The dual-stack engines' IPv6 frames (selector `ingress` into fuzz_ingress,
+// `egress` into fuzz_egress): flannel-v6's VXLAN from nodes and strangers,
+// neighbour discovery for our address, and pod traffic over IPv6.
+void ipv6_seeds(Corpus& c, const EngineFixture& me, uint8_t ingress, uint8_t egress) {
+  const auto self6 = me.self6();
+  c.add("ingress", "vxlan6-from-node2", ingress, me.vxlan6_from(2, me.pod_ip6()));
+  c.add("ingress", "vxlan6-from-node200", ingress, me.vxlan6_from(200, me.pod_ip6()));
+  c.add("ingress", "vxlan6-from-stranger", ingress, me.vxlan6_from(5, me.pod_ip6()));
+  c.add("ingress", "vxlan6-wrong-vni", ingress, me.vxlan6_from(2, me.pod_ip6(), 7));
+  c.add("ingress", "vxlan6-big", ingress, me.vxlan6_from(2, me.pod_ip6(), 1, 1300));
+  c.add("ingress", "vxlan-from-node2-dual-stack", ingress, me.vxlan_from(2, me.pod_ip()));
+  const auto n2 = EngineFixture::node6(2);
+  testing::NdSpec ns;
+  ns.src_mac = n2.underlay_mac;
+  ns.dst_mac = *MacAddr::parse("33:33:ff:00:00:13");
+  ns.src_ip = n2.public_ip;
+  ns.dst_ip = *Ipv6Addr::parse("ff02::1:ff00:13");
+  ns.target = self6.public_ip;
+  ns.options = {testing::link_option(1, n2.underlay_mac)};
+  c.add("ingress", "nd-solicitation-for-us", ingress, testing::nd_frame(ns));
+  testing::NdSpec na = ns;
+  na.type = 136;
+  na.flags = 0x60;  // solicited, override
+  na.dst_mac = self6.underlay_mac;
+  na.dst_ip = self6.public_ip;
+  na.target = n2.public_ip;
+  na.options = {testing::link_option(2, n2.underlay_mac)};
+  c.add("ingress", "nd-advertisement-from-node2", ingress, testing::nd_frame(na));
+  int i = 0;
+  for (const Bytes& f : capture_egress({.self = 2, .ipv6 = true}, 1,
+                                       [&](const EngineFixture&fx, uint16_t size) {
+                                         return fx.pod_frame6(me.pod_ip6(), 10000, size);
+                                       },
+                                       {18, 900}))
+    c.add("ingress", "captured-vxlan6-from-node2-" + std::to_string(i++), ingress, f);
+
+  c.add("egress", "vxlan6-to-node2", egress, me.pod_frame6(host6_of(2, 5)));
+  c.add("egress", "vxlan6-to-node3-unresolved", egress, me.pod_frame6(host6_of(3, 5)));
+  c.add("egress", "vxlan6-to-node200", egress, me.pod_frame6(host6_of(200, 5)));
+  c.add("egress", "vxlan6-to-nowhere", egress,
+        me.pod_frame6(*Ipv6Addr::parse("fd00:10:244:77::5")));
+  c.add("egress", "vxlan6-hairpin", egress, me.pod_frame6(me.pod_ip6(20)));
+  c.add("egress", "vxlan6-hop-limit-1", egress, me.pod_frame6(host6_of(2, 5), 10000, 18, 1));
+  c.add("egress", "vxlan6-too-big", egress, me.pod_frame6(host6_of(2, 5), 10000, 1500));
+  c.add("egress", "vxlan-to-node2-dual-stack", egress, me.pod_frame(host_of(2, 5)));
 }
 
 void packet_seeds(Corpus& c) {
@@ -107,7 +166,11 @@ void packet_seeds(Corpus& c) {
            {1, "direct", {.self = 2, .direct_routing = true}},
            {2, "udp", {.self = 2, .backend = BackendType::kUdp}}}) {
     int i = 0;
-    for (const Bytes& f : capture_egress(options, 1, me.pod_ip(), {18, 900}))
+    for (const Bytes& f : capture_egress(options, 1,
+                                         [&](const EngineFixture&fx, uint16_t size) {
+                                           return fx.pod_frame(me.pod_ip(), size, size);
+                                         },
+                                         {18, 900}))
       c.add("ingress", "captured-" + name + "-from-node2-" + std::to_string(i++), selector, f);
   }
 
@@ -133,6 +196,9 @@ void packet_seeds(Corpus& c) {
           testing::arp_frame(1, broadcast, EngineFixture::kPodMac, me.pod_ip(), MacAddr{},
                              host_of(2, 1)));
   }
+
+  // ingress selector 3 and egress selector 2: the dual-stack engines.
+  ipv6_seeds(c, me, 3, 2);
 
   // arp: bit 0 the port (overlay), bit 1 a packet held for node 3 first.
   const auto n3 = EngineFixture::node(3);

@@ -39,8 +39,10 @@ PacketHarness::PacketHarness(const testing::FixtureOptions& options, const std::
                              const std::vector<int>& static_neighbours)
     : fx_(options), nodes_(nodes) {
   for (int n : nodes) {
-    fx_.add_node(n, std::find(static_neighbours.begin(), static_neighbours.end(), n) !=
-                        static_neighbours.end());
+    const bool is_static =
+        std::find(static_neighbours.begin(), static_neighbours.end(), n) != static_neighbours.end();
+    fx_.add_node(n, is_static);
+    if (options.ipv6) fx_.add_node6(n, is_static);
   }
   static unsigned pools = 0;
   const std::string name = "fuzz_in_" + std::to_string(pools++);
@@ -50,13 +52,19 @@ PacketHarness::PacketHarness(const testing::FixtureOptions& options, const std::
   inputs_ = rte_pktmbuf_pool_create(name.c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     static_cast<int>(rte_socket_id()));
   FUZZ_CHECK(inputs_ != nullptr, "cannot create the input mempool");
-  fx_.poll();  // what setting up the routes sent (ARP requests)
+  fx_.poll();  // what setting up the routes sent (ARP requests, neighbour solicitations)
   take(fx_.underlay_port());
 }
 
 bool PacketHarness::is_node(Ipv4Addr ip) const {
   return std::any_of(nodes_.begin(), nodes_.end(),
                      [&](int n) { return testing::EngineFixture::node(n).public_ip == ip; });
+}
+
+bool PacketHarness::is_node6(const Ipv6Addr& ip) const {
+  return fx_.options().ipv6 && std::any_of(nodes_.begin(), nodes_.end(), [&](int n) {
+           return testing::EngineFixture::node6(n).public_ip == ip;
+         });
 }
 
 rte_mbuf* PacketHarness::input_mbuf(const Bytes& frame) {

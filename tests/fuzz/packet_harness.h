@@ -38,6 +38,12 @@ struct PacketInput {
 };
 std::optional<PacketInput> packet_input(const uint8_t* data, size_t size);
 
+// A packet target's engine, picked by the input's first byte.
+struct Setup {
+  const char* name;
+  testing::FixtureOptions options;
+};
+
 struct Outputs {
   std::vector<Bytes> underlay, overlay, exception;
 };
@@ -45,7 +51,8 @@ struct Outputs {
 class PacketHarness {
  public:
   // An engine as node(1) with routes to `nodes` (static neighbours for
-  // those in `static_neighbours`).
+  // those in `static_neighbours`); with `options.ipv6` their IPv6 routes
+  // (node6) too, the same neighbours static.
   PacketHarness(const testing::FixtureOptions& options, const std::vector<int>& nodes,
                 const std::vector<int>& static_neighbours);
 
@@ -56,6 +63,8 @@ class PacketHarness {
   testing::EngineFixture& fixture() { return fx_; }
   // Whether `ip` is the public IP of a node with a route here.
   bool is_node(Ipv4Addr ip) const;
+  // Whether `ip` is the public IPv6 of a node with an IPv6 route here.
+  bool is_node6(const Ipv6Addr& ip) const;
   const std::vector<int>& nodes() const { return nodes_; }
 
   // Checks the books (Engine::accounting) and the mempools; aborts if off.
