@@ -15,6 +15,7 @@
 #include "engine/log.h"
 #include "engine/observe/telemetry.h"
 #include "engine/unmap_barrier.h"
+#include "engine/worker_barrier.h"
 
 namespace tartan {
 namespace {
@@ -143,7 +144,12 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     }
   }
   if (Status s = engine->build_context(); !s.ok()) return s;
-  unmap_barrier::attach(engine->ctx_.rcu);
+  worker_barrier::attach(engine->ctx_.rcu);
+  if (!unmap_barrier::interposed()) {
+    TARTAN_LOG(WARNING, kEngine,
+               "this executable does not export munmap (engine/unmap_barrier.h): a memif peer "
+               "going away under traffic may crash it");
+  }
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     std::vector<RxQueueRef> rxqs;
@@ -488,7 +494,7 @@ void Engine::stop() {
 Engine::~Engine() {
   unregister_telemetry(this);
   stop();
-  if (ctx_.rcu != nullptr) unmap_barrier::detach(ctx_.rcu);
+  if (ctx_.rcu != nullptr) worker_barrier::detach(ctx_.rcu);
   tables_.reset();      // releases neighbours
   neighbours_.reset();  // frees held packets
   for (PeerCounters* p : peers_) rte_free(p);
