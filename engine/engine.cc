@@ -197,7 +197,7 @@ Status Engine::build_context() {
   ctx_.ipv6 = ip6.has_value();
   if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
   ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
-  ctx_.overlay_mtu6 = static_cast<uint16_t>(dp.underlay_mtu - kVxlan6MtuOverhead);
+  ctx_.overlay_mtu6 = dp.overlay_mtu6();
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
