@@ -206,6 +206,7 @@ Status Engine::build_context() {
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
+  ctx_.overlay_address6 = &overlay_address6_;
   // As ping takes its process id: another prober on the host (pinging from
   // the same address) is unlikely to share it, and the payload's marker
   // tells ours apart anyway.
@@ -571,7 +572,17 @@ void Engine::set_trace(TraceSession* session) {
 
 Status Engine::set_local_subnet6(std::optional<Ipv6Prefix> subnet) {
   std::lock_guard lock(mu_);
-  return tables_->set_local_subnet6(subnet);
+  if (subnet == tables_->local_subnet6()) return {};
+  if (Status s = tables_->set_local_subnet6(subnet); !s.ok()) return s;
+  const Ipv6Addr* published = overlay_address6_.load(std::memory_order_relaxed);
+  Ipv6Addr* next = published == &overlay_address6_slots_[0] ? &overlay_address6_slots_[1]
+                                                            : &overlay_address6_slots_[0];
+  if (subnet) *next = subnet->addr;
+  overlay_address6_.store(subnet ? next : nullptr, std::memory_order_release);
+  // Once every worker has passed a quiescent state none holds the address
+  // replaced, and the next change may write its slot.
+  if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
+  return {};
 }
 
 std::optional<Ipv6Prefix> Engine::local_subnet6() const {
