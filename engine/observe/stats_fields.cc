@@ -44,7 +44,7 @@ constexpr StatField<EventStats> kEventFields[] = {
      &EventStats::nd_adverts_received},
     {"nd_learned", "neighbour MACs learned or confirmed from neighbour discovery",
      &EventStats::nd_learned},
-    {"icmp_errors", "ICMP errors sent (fragmentation needed, network unreachable)",
+    {"icmp_errors", "ICMP and ICMPv6 errors sent (too big, unreachable, hop limit exceeded)",
      &EventStats::icmp_errors},
     {"to_exception", "packets handed to the exception port", &EventStats::to_exception},
     {"to_slow_path", "underlay frames for ARP or the host handed to the slow-path worker",
