@@ -324,8 +324,10 @@ TEST(Trace, AnIcmpv6ErrorGoesBackToThePod) {
   ASSERT_EQ(fx.take_overlay().size(), 1u);
   const auto traced = detach(fx, *session);
   ASSERT_EQ(traced.size(), 1u);
-  EXPECT_EQ(traced[0].steps(), (std::vector<S>{S::kRoute, S::kIcmpError, S::kTx}));
-  EXPECT_EQ(traced[0].at(S::kRoute).a8, 0) << "no route";
+  EXPECT_EQ(traced[0].steps(), (std::vector<S>{S::kClassify, S::kRoute6, S::kIcmpError, S::kTx}));
+  EXPECT_EQ(traced[0].at(S::kClassify).a8, cls(TraceClass::kIpv6));
+  EXPECT_EQ(traced[0].at(S::kRoute6).a8, 0) << "no route";
+  EXPECT_EQ(ipv6_in_head(traced[0].record, traced[0].at(S::kRoute6).a32), lost);
   const TraceEvent& error = traced[0].at(S::kIcmpError);
   EXPECT_EQ(error.a8, 1) << "Destination Unreachable";
   EXPECT_EQ(error.a16, 0) << "no route to destination";
