@@ -27,8 +27,8 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
   if (config_.lease.source == LeaseSource::kEtcd) {
     // What the etcd source wrote: flanneld nodes read our lease there, not
     // from annotations.
-    out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(*state.pod_cidr));
-    out->set_etcd_value(encode_lease_attrs(*public_ip, dp.backend, dp.vni, engine_.vtep_mac()));
+    out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(state.cidrs()));
+    out->set_etcd_value(own_lease_attrs(config_, engine_.vtep_mac()));
   } else {
     for (const auto& [k, v] :
          own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip, ipv6)) {

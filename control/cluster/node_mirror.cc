@@ -106,12 +106,6 @@ size_t node_bytes(const NodeSpec& node) {
   return bytes;
 }
 
-std::string PodCidrs::str() const {
-  std::string out = v4 ? v4->str() : "";
-  if (v6) out += (out.empty() ? "" : ", ") + v6->str();
-  return out.empty() ? "(none)" : out;
-}
-
 // One family's view of a node's annotations, for the checks both take.
 struct NodeMirror::Family {
   const char* name;  // "IPv4", "IPv6"
@@ -292,10 +286,13 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
-  if (it->second->status.reason == note) return *it->second;
-  // Only the reason changes: nothing to program, published as any change.
+  const NodeStatusView& st = it->second->status;
+  if ((!st.routed || st.reason == note) && (!st.routed_v6 || st.reason_v6 == note))
+    return *it->second;
+  // Only the reasons change: nothing to program, published as any change.
   auto noted = std::make_shared<NodeRecord>(*it->second);
-  noted->status.reason = note;
+  if (st.routed) noted->status.reason = note;
+  if (st.routed_v6) noted->status.reason_v6 = note;
   std::vector<Staged> staged;
   staged.push_back(Staged{it->second, std::move(noted)});
   std::vector<NodeRecordRef> out;
@@ -402,8 +399,10 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   // Unchanged, unless a note() or the source's reason is to be replaced.
   if (exists && before->spec == node) {
     const NodeStatusView& was = before->status;
-    if (change.unroutable ? !was.routed && was.reason == *change.unroutable
-                          : !was.routed || was.reason.empty())
+    const std::string& reason = settings_.enable_ipv4 ? was.reason : was.reason_v6;
+    const bool noted =
+        (was.routed && !was.reason.empty()) || (was.routed_v6 && !was.reason_v6.empty());
+    if (change.unroutable ? !was.routed_any() && reason == *change.unroutable : !noted)
       return Staged{before, nullptr, true};
   }
 
