@@ -92,11 +92,12 @@ Status Daemon::launch() {
     ec.dataplane.vtep_mac = *mac;
   }
   // The host's side of the overlay carries the VtepMAC, as flannel.<VNI>
-  // does (tools read it there): the tap is the first overlay port.
+  // does (tools read it there), or IPv6 only flannel-v6.<VNI>'s: the tap is
+  // the first overlay port.
   const auto tap = std::find_if(ec.ports.begin(), ec.ports.end(),
                                 [](const PortConfig& p) { return p.role == PortRole::kOverlay; });
   if (!config_.host_tap.empty() && tap != ec.ports.end() && !tap->mac) {
-    tap->mac = ec.dataplane.vtep_mac;
+    tap->mac = config_.network.enable_ipv4 ? ec.dataplane.vtep_mac : dp.vtep_mac_v6;
   }
   const auto underlay = std::find_if(ec.ports.begin(), ec.ports.end(), [](const PortConfig& p) {
     return p.role == PortRole::kUnderlay;

@@ -155,16 +155,17 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
   const AnnotationKeys& k = settings_.keys;
   // Each family is routed on its own: a node without public-ipv6 keeps its
-  // IPv4 route and says why it has no IPv6 one.
-  if (!settings_.enable_ipv4) {
-    s.reason = "IPv4 is off (network.EnableIPv4 false)";
-  } else if (auto why = unrouted(spec, info,
-                                 {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
-                                  info.vni, info.public_ip.has_value(), k.public_ip})) {
-    s.reason = std::move(*why);
-  } else {
-    s.routed = true;
-    s.route = info.pod_cidr;
+  // IPv4 route and says why it has no IPv6 one. A family that is off has
+  // nothing to say.
+  if (settings_.enable_ipv4) {
+    if (auto why = unrouted(spec, info,
+                            {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
+                             info.vni, info.public_ip.has_value(), k.public_ip})) {
+      s.reason = std::move(*why);
+    } else {
+      s.routed = true;
+      s.route = info.pod_cidr;
+    }
   }
   if (!settings_.ipv6_network) return s;
   if (info.ipv6_invalid) {
@@ -225,29 +226,26 @@ void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const 
   const char* what = type == NodeEvent::Type::kAdded      ? "added"
                      : type == NodeEvent::Type::kModified ? "modified"
                                                           : "deleted";
-  const std::string cidr = node.pod_cidr ? node.pod_cidr->str() : "(none)";
-  std::string route;
-  if (type == NodeEvent::Type::kDeleted) {
-    route = node.status.routed ? "route removed" : "was not routed";
-  } else if (node.status.routed) {
-    route = "routed via " + (node.status.public_ip ? node.status.public_ip->str() : "?");
-    if (!node.status.reason.empty()) route += " (" + node.status.reason + ")";
-  } else {
-    route = "not routed: " + node.status.reason;
-  }
+  // Each family the network enables, on its own: its podCIDR and route.
+  const auto side = [type](const std::string& label, const auto& cidr, bool routed,
+                           const auto& public_ip, const std::string& reason) {
+    std::string out = label + " " + (cidr ? cidr->str() : "(none)") + ", ";
+    if (type == NodeEvent::Type::kDeleted)
+      return out + (routed ? "route removed" : "was not routed");
+    if (!routed) return out + "not routed: " + reason;
+    return out + "routed via " + (public_ip ? public_ip->str() : "?") +
+           (reason.empty() ? "" : " (" + reason + ")");
+  };
+  const NodeStatusView& st = node.status;
+  std::string sides;
+  if (settings_.enable_ipv4)
+    sides = side("podCIDR", node.pod_cidr, st.routed, st.public_ip, st.reason);
   if (settings_.ipv6_network) {
-    // The IPv6 side, on its own.
-    route += "; IPv6 podCIDR " + (node.pod_cidr_v6 ? node.pod_cidr_v6->str() : "(none)") + ", ";
-    if (type == NodeEvent::Type::kDeleted) {
-      route += node.status.routed_v6 ? "route removed" : "was not routed";
-    } else if (node.status.routed_v6) {
-      route += "routed via " + node.status.public_ipv6->str();
-    } else {
-      route += "not routed: " + node.status.reason_v6;
-    }
+    sides += (sides.empty() ? "" : "; ") +
+             side("IPv6 podCIDR", node.pod_cidr_v6, st.routed_v6, st.public_ipv6, st.reason_v6);
   }
-  log_message(level, LogComponent::kControl, "node %s %s (%s): podCIDR %s, %s",
-              node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
+  log_message(level, LogComponent::kControl, "node %s %s (%s): %s", node.spec.name.c_str(), what,
+              cause.c_str(), sides.c_str());
 }
 
 void NodeMirror::record(NodeEvent::Type type, NodeRecordRef node) {
@@ -410,7 +408,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   NodeRecord& rec = *after;
   const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
-    rec.status.reason = bad->message();
+    if (settings_.enable_ipv4) rec.status.reason = bad->message();
     if (settings_.ipv6_network) rec.status.reason_v6 = bad->message();
     if (info) {
       rec.status.public_ip = info->public_ip;
@@ -561,7 +559,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     NodeStatusView& st = one.after->status;
     st.routed = false;
     st.route.reset();
-    st.reason = s.message();
+    if (settings_.enable_ipv4) st.reason = s.message();
     if (st.routed_v6) {
       st.routed_v6 = false;
       st.route_v6.reset();

@@ -323,12 +323,15 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
   r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
   engine.ports.push_back(p);
 
+  // Which addresses are required depends on the network's families:
+  // check_underlay says, pointing here when one is missing.
+  for (const char* key : {"address", "ipv6_address"}) {
+    if (!u.has(key)) r.remember(u.key_path(key), u.node());
+  }
   if (u.has("address")) {
     engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
-    if (engine.underlay.address.len == 0)
+    if (engine.underlay.address->len == 0)
       r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
-  } else if (!from_node) {
-    r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
   }
   if (u.has("gateway"))
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
@@ -1113,8 +1116,8 @@ std::string config_to_yaml(const Config& c) {
                                                      : "host");
     }
     if (p.role == PortRole::kUnderlay) {
-      if (e.underlay.address.len != 0)
-        out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.address)
+        out << YAML::Key << "address" << YAML::Value << e.underlay.address->str();
       if (e.underlay.gateway)
         out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
       if (e.underlay.ipv6_address)
