@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "engine/callback_barrier.h"
 #include "engine/log.h"
 #include "engine/path/vnet_tap.h"
 
@@ -181,7 +182,14 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args, boo
   std::unique_ptr<Eal> eal(new Eal(huge));
   if (pdump) {
     // Registers the multi-process request dpdk-dumpcap sends; its RX/TX
-    // callbacks are installed on a port only while a capture runs.
+    // callbacks are installed on a port only while a capture runs, and
+    // their removal must wait for the workers (callback_barrier.h).
+    if (!callback_barrier::interposed()) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "eal.secondary_processes: this executable does not export "
+                    "rte_eth_remove_rx_callback/rte_eth_remove_tx_callback (link with the "
+                    "engine's dependency): ending a dpdk-dumpcap capture could crash it");
+    }
     if (rte_pdump_init() != 0) {
       return Status(ErrorCode::kFailedPrecondition,
                     std::string("rte_pdump_init failed: ") + rte_strerror(rte_errno));

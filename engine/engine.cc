@@ -15,6 +15,7 @@
 #include "engine/log.h"
 #include "engine/observe/telemetry.h"
 #include "engine/unmap_barrier.h"
+#include "engine/worker_barrier.h"
 
 namespace tartan {
 namespace {
@@ -143,7 +144,12 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     }
   }
   if (Status s = engine->build_context(); !s.ok()) return s;
-  unmap_barrier::attach(engine->ctx_.rcu);
+  worker_barrier::attach(engine->ctx_.rcu);
+  if (!unmap_barrier::interposed()) {
+    TARTAN_LOG(WARNING, kEngine,
+               "this executable does not export munmap (engine/unmap_barrier.h): a memif peer "
+               "going away under traffic may crash it");
+  }
 
   for (uint16_t w = 0; w < num_workers; ++w) {
     std::vector<RxQueueRef> rxqs;
@@ -193,7 +199,7 @@ Status Engine::build_context() {
   ctx_.ipv6 = ip6.has_value();
   if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
   ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
-  ctx_.overlay_mtu6 = static_cast<uint16_t>(dp.underlay_mtu - kVxlan6MtuOverhead);
+  ctx_.overlay_mtu6 = dp.overlay_mtu6();
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
@@ -202,6 +208,7 @@ Status Engine::build_context() {
   ctx_.icmp_rate_per_s = dp.icmp_rate_per_s;
   ctx_.idle_sleep_us = config_.workers.idle_sleep_us;
   ctx_.overlay_address_be = &overlay_address_be_;
+  ctx_.overlay_address6 = &overlay_address6_;
   // As ping takes its process id: another prober on the host (pinging from
   // the same address) is unlikely to share it, and the payload's marker
   // tells ours apart anyway.
@@ -490,7 +497,7 @@ void Engine::stop() {
 Engine::~Engine() {
   unregister_telemetry(this);
   stop();
-  if (ctx_.rcu != nullptr) unmap_barrier::detach(ctx_.rcu);
+  if (ctx_.rcu != nullptr) worker_barrier::detach(ctx_.rcu);
   tables_.reset();      // releases neighbours
   neighbours_.reset();  // frees held packets
   for (PeerCounters* p : peers_) rte_free(p);
@@ -567,7 +574,17 @@ void Engine::set_trace(TraceSession* session) {
 
 Status Engine::set_local_subnet6(std::optional<Ipv6Prefix> subnet) {
   std::lock_guard lock(mu_);
-  return tables_->set_local_subnet6(subnet);
+  if (subnet == tables_->local_subnet6()) return {};
+  if (Status s = tables_->set_local_subnet6(subnet); !s.ok()) return s;
+  const Ipv6Addr* published = overlay_address6_.load(std::memory_order_relaxed);
+  Ipv6Addr* next = published == &overlay_address6_slots_[0] ? &overlay_address6_slots_[1]
+                                                            : &overlay_address6_slots_[0];
+  if (subnet) *next = subnet->addr;
+  overlay_address6_.store(subnet ? next : nullptr, std::memory_order_release);
+  // Once every worker has passed a quiescent state none holds the address
+  // replaced, and the next change may write its slot.
+  if (ctx_.rcu != nullptr) rte_rcu_qsbr_synchronize(ctx_.rcu, RTE_QSBR_THRID_INVALID);
+  return {};
 }
 
 std::optional<Ipv6Prefix> Engine::local_subnet6() const {

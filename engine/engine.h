@@ -133,6 +133,10 @@ class Engine {
   MacAddr vtep_mac_v6_;  // flannel-v6's
   DatapathContext ctx_;
   std::atomic<uint32_t> overlay_address_be_{0};
+  // Our IPv6 overlay address (DatapathContext::overlay_address6), in the
+  // slot it points to; a change is written into the other one.
+  std::array<Ipv6Addr, 2> overlay_address6_slots_{};
+  std::atomic<const Ipv6Addr*> overlay_address6_{nullptr};
   std::atomic<CaptureSession*> capture_{nullptr};
   std::atomic<TraceSession*> trace_{nullptr};
   std::unique_ptr<AdjacencyTable> adjacency_;

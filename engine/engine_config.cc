@@ -1,5 +1,7 @@
 #include "engine/engine_config.h"
 
+#include "engine/backends/headers.h"
+
 namespace tartan {
 
 const char* port_role_name(PortRole role) {
@@ -36,6 +38,11 @@ uint16_t DataplaneConfig::overlay_mtu() const {
       return underlay_mtu;
   }
   return underlay_mtu;
+}
+
+uint16_t DataplaneConfig::overlay_mtu6() const {
+  return backend == BackendType::kHostGw ? underlay_mtu
+                                         : static_cast<uint16_t>(underlay_mtu - kVxlan6MtuOverhead);
 }
 
 }  // namespace tartan

@@ -89,6 +89,10 @@ struct DataplaneConfig {
   std::vector<StaticNeighbour> static_neighbours;  // win over ARP
 
   uint16_t overlay_mtu() const;  // underlay_mtu minus 50 (vxlan) or 28 (udp)
+  // The IPv6 overlay's: underlay_mtu minus 70 for vxlan over IPv6
+  // (kVxlan6MtuOverhead, backends/headers.h, says why not flannel's 50);
+  // host-gw adds nothing.
+  uint16_t overlay_mtu6() const;
 };
 
 struct WorkersConfig {

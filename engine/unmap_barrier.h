@@ -12,10 +12,10 @@
 //
 // The one moment every such teardown passes through is the munmap() call.
 // The engine defines munmap() (the executable exports it, so the PMD's call
-// resolves to it): on the interrupt thread, it first waits for an RCU grace
-// period of every attached engine's workers, i.e. until each has finished
-// the loop iteration it was in; a burst that starts after that already sees
-// the port disconnected (cleared before the unmap) and touches nothing.
+// resolves to it): on the interrupt thread, it first waits for the workers
+// (worker_barrier.h), i.e. until each has finished the loop iteration it
+// was in; a burst that starts after that already sees the port disconnected
+// (cleared before the unmap) and touches nothing.
 // VPP's own memif does the like: its disconnect takes the rx queues away
 // from the workers under the worker barrier (vnet_hw_if_update_runtime_data)
 // before it unmaps.
@@ -25,19 +25,7 @@
 // library unmaps a guest's memory.
 #pragma once
 
-#include <rte_rcu_qsbr.h>
-
-#include <cstdint>
-
 namespace tartan::unmap_barrier {
-
-// The QSBR variable the engine's workers report quiescence on; from then on
-// until detach(), unmaps on the interrupt thread wait for them.
-void attach(rte_rcu_qsbr* workers);
-void detach(rte_rcu_qsbr* workers);
-
-// Unmaps on the interrupt thread that waited for attached workers.
-uint64_t waits();
 
 // Whether munmap() calls from shared objects (the PMDs) reach the engine's
 // definition: false if an executable was linked without exporting it.

@@ -2,7 +2,7 @@
 
 #include <rte_malloc.h>
 
-#include "engine/unmap_barrier.h"
+#include "engine/worker_barrier.h"
 
 namespace tartan::perf {
 
@@ -14,12 +14,12 @@ UnmapGuard::UnmapGuard() {
     qsbr_ = nullptr;
     return;
   }
-  unmap_barrier::attach(qsbr_);
+  worker_barrier::attach(qsbr_);
 }
 
 UnmapGuard::~UnmapGuard() {
   if (qsbr_ == nullptr) return;
-  unmap_barrier::detach(qsbr_);
+  worker_barrier::detach(qsbr_);
   rte_free(qsbr_);
 }
 

@@ -3,7 +3,7 @@
 // shared rings on EAL's interrupt thread while tartan-perf's lcores may be
 // inside a burst on them, and the generator died with SIGSEGV. The lcores
 // that poll report quiescence on a QSBR variable attached to the engine's
-// unmap barrier (engine/unmap_barrier.h), which holds such an unmap until
+// unmap barrier (engine/unmap_barrier.h, worker_barrier.h), which holds such an unmap until
 // each has left the burst it was in; an lcore not polling is offline.
 #pragma once
 

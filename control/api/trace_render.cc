@@ -230,7 +230,8 @@ void describe(const TraceEvent& e, const TraceNames& names, v1::TraceDecision* d
     case TraceStep::kIcmpError:
       f["type"] = std::to_string(e.a8);
       f["code"] = std::to_string(e.a16);
-      detail = "ICMP error type " + f["type"] + " code " + f["code"] + " back to the sender";
+      detail = std::string(e.a32 == 6 ? "ICMPv6" : "ICMP") + " error type " + f["type"] + " code " +
+               f["code"] + " back to the sender";
       break;
     case TraceStep::kToControl:
       switch (TraceToControl(e.a8)) {

@@ -28,7 +28,7 @@ namespace tartan {
   X(kNotTunnel, "not_tunnel", "to our public IP but not UDP (and no exception port)")            \
   X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")  \
   X(kOuterFragment, "outer_fragment",                                                            \
-    "fragment to our public IP that is not UDP from a node (and no exception port)")             \
+    "outer fragment that is not UDP from a node, or any IPv6 one (and no exception port)")       \
   X(kFragmentTimeout, "fragment_timeout",                                                        \
     "outer fragment whose other fragments did not come in time (dataplane.reassembly)")          \
   X(kFragmentDropped, "fragment_dropped",                                                        \
@@ -87,7 +87,7 @@ struct PortCounters {
 // What happened to packets that were not simply forwarded or dropped.
 struct EventCounters {
   Counter arp_replies;      // ARP requests answered (underlay: our IP; overlay: proxy)
-  Counter icmp_errors;      // ICMP errors sent back (fragmentation needed, net unreachable)
+  Counter icmp_errors;      // ICMP and ICMPv6 errors sent back (too big, unreachable, ...)
   Counter to_exception;     // handed to the exception port
   Counter to_control;       // ARP handed to the control thread to learn from
   Counter arp_wait;         // handed to the control thread to wait for ARP resolution

@@ -35,7 +35,7 @@ constexpr StatField<EventStats> kEventFields[] = {
      &EventStats::arp_released},
     {"arp_held_now", "packets waiting for ARP resolution now", &EventStats::arp_held_now,
      StatKind::kGauge},
-    {"icmp_errors", "ICMP errors sent (fragmentation needed, network unreachable)",
+    {"icmp_errors", "ICMP and ICMPv6 errors sent (too big, unreachable, hop limit exceeded)",
      &EventStats::icmp_errors},
     {"to_exception", "packets handed to the exception port", &EventStats::to_exception},
     {"to_slow_path", "underlay frames for ARP or the host handed to the slow-path worker",

@@ -42,7 +42,7 @@ enum class TraceStep : uint8_t {
   kRewrite,     // a8: NextHopKind; a16: outer UDP source port; a32: outer destination IPv4
                 // (network order); b: out port
   kArpReply,    // a32: the address answered for (network order); b: the MAC given
-  kIcmpError,   // a8: type; a16: code
+  kIcmpError,   // a8: type; a16: code; a32: 6 for ICMPv6 (else ICMP)
   kToControl,   // a8: TraceToControl; a32: adjacency (held for resolution)
   kSlowPath,    // handed to the slow-path worker (ARP, host traffic)
   kReassembly,  // a8: 1 reassembled (the packet goes on), 0 held or refused

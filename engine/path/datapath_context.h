@@ -47,7 +47,7 @@ struct DatapathContext {
   bool ipv6 = false;
   std::array<uint8_t, 16> underlay_ip6{};  // our public IPv6, network order
   rte_ether_addr vtep_mac6{};              // flannel-v6's VTEP MAC (inner destination)
-  uint16_t overlay_mtu6 = 1430;            // underlay MTU - 70 (headers.h)
+  uint16_t overlay_mtu6 = 1430;            // DataplaneConfig::overlay_mtu6()
   bool udp_checksum = true;
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
@@ -70,6 +70,12 @@ struct DatapathContext {
   // has), the source of ICMP errors where tartan is the hop; 0 until a
   // lease is set.
   const std::atomic<uint32_t>* overlay_address_be = nullptr;
+  // The same for IPv6: our IPv6 podCIDR's network address, as flannel-v6's
+  // device (and the host side of our tap) holds it; null until an IPv6
+  // lease is set. Too wide for one atomic store, it is published as the
+  // capture is: a worker reads what it loaded within one loop, and the
+  // engine rewrites an address only a grace period after replacing it.
+  const std::atomic<const Ipv6Addr*>* overlay_address6 = nullptr;
   // The ICMP identifier of our tunnel probes (probe.h), network order: an
   // echo reply for our overlay address that carries it (and the probes'
   // marker) goes to the control side, not to the host.

@@ -9,6 +9,7 @@
 #include "engine/backends/flow_hash.h"
 #include "engine/backends/inner_checksum.h"
 #include "engine/checksum.h"
+#include "engine/path/icmp6.h"
 #include "engine/path/ipv6_check.h"
 #include "engine/path/worker.h"
 
@@ -71,18 +72,27 @@ void Worker::egress6(uint16_t in_port, rte_mbuf** pkts, unsigned n) {
 }
 
 template <bool RouteHere, bool UdpOffload>
-void Worker::egress6_rewrite(uint16_t, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k) {
+void Worker::egress6_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
+                             unsigned k) {
   for (unsigned j = 0; j < k; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
     trace_route(m, nh, 0);
     if (nh == nullptr) [[unlikely]] {
-      drop(m, DropReason::kNoRoute);
+      // A router without a route answers (RFC 4443 3.1). Behind a tap the
+      // host routes, the host chose the tap, and the kernel's flannel-v6
+      // device drops what it cannot send: so does tartan.
+      if constexpr (RouteHere) {
+        send_icmp6_error(m, in_port, kIcmp6DestUnreachable, kIcmp6NoRoute, 0, DropReason::kNoRoute);
+      } else {
+        drop(m, DropReason::kNoRoute);
+      }
       continue;
     }
     if (RouteHere && ip->hop_limits <= 1) [[unlikely]] {
-      drop(m, DropReason::kHopLimitExpired);
+      send_icmp6_error(m, in_port, kIcmp6TimeExceeded, kIcmp6HopLimitExceeded, 0,
+                       DropReason::kHopLimitExpired);
       continue;
     }
     if (nh->kind == NextHopKind::kLocal) {
@@ -90,10 +100,11 @@ void Worker::egress6_rewrite(uint16_t, rte_mbuf** pkts, const NextHop* const* nh
       deliver_local6(m, *nh, false);
       continue;
     }
-    // IPv6 routers never fragment (RFC 8200 5).
+    // IPv6 routers never fragment (RFC 8200 5): the sender learns the MTU.
     if (kIpv6HeaderLen + uint32_t{rte_be_to_cpu_16(ip->payload_len)} > ctx_.overlay_mtu6)
         [[unlikely]] {
-      drop(m, DropReason::kIpv6TooBig);
+      send_icmp6_error(m, in_port, kIcmp6PacketTooBig, 0, ctx_.overlay_mtu6,
+                       DropReason::kIpv6TooBig);
       continue;
     }
     if constexpr (RouteHere) --ip->hop_limits;  // no header checksum in IPv6
@@ -174,10 +185,60 @@ bool Worker::encapsulate6(rte_mbuf* m, const NextHop& nh, rte_ipv6_hdr* ip) {
   return true;
 }
 
+bool Worker::icmp6_error_made(rte_mbuf* m, const Ipv6Addr* src, uint8_t type, uint8_t code,
+                              uint32_t mtu, DropReason otherwise) {
+  if (src == nullptr || !icmp6_error_allowed(m, kEthLen, type)) return dropped(m, otherwise);
+  if (!icmp_allowed()) return dropped(m, DropReason::kIcmpRateLimited);
+  make_icmp6_error(m, kEthLen, type, code, mtu, *src);
+  trace(m, {TraceStep::kIcmpError, type, code, 6});
+  counters_.events.icmp_errors.add(1);
+  return true;
+}
+
+void Worker::send_icmp6_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code,
+                              uint32_t mtu, DropReason otherwise) {
+  // The source as send_icmp_error takes it: where tartan is the hop, our
+  // IPv6 overlay address; behind a tap the host routes (where that address
+  // is the host's own), the packet's destination, an address the host
+  // routes into the tap, unless a multicast one (Packet Too Big may be
+  // about a packet to a group).
+  const Ipv6Addr* src = nullptr;
+  Ipv6Addr destination;
+  if (ctx_.ports[in_port].tartan_routes) {
+    src = ctx_.overlay_address6->load(std::memory_order_acquire);
+  } else {
+    const uint8_t* dst = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen)->dst_addr;
+    std::memcpy(destination.bytes.data(), dst, 16);
+    if (dst[0] != 0xff) src = &destination;
+  }
+  if (icmp6_error_made(m, src, type, code, mtu, otherwise)) tx_.push(in_port, m);
+}
+
+void Worker::send_icmp6_error_to_peer(rte_mbuf* m, uint8_t type, uint8_t code,
+                                      DropReason otherwise) {
+  // Back to the source's node, as the kernel answers a packet that came
+  // through flannel-v6.<VNI>: through the tunnel, from our overlay address
+  // (tartan routes the port the packet was for).
+  const uint8_t* back_to = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen)->src_addr;
+  uint32_t hop;
+  route6_lookup_bulk(ctx_.tables.routes6, &back_to, &hop, 1);
+  const NextHop* nh = ctx_.tables.next_hop(hop);
+  if (nh == nullptr || nh->kind == NextHopKind::kLocal) return drop(m, otherwise);
+  const Ipv6Addr* ours = ctx_.overlay_address6->load(std::memory_order_acquire);
+  if (!icmp6_error_made(m, ours, type, code, 0, otherwise)) return;
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
+  const bool sent =
+      ctx_.tx_udp_cksum_offload ? encapsulate6<true>(m, *nh, ip) : encapsulate6<false>(m, *nh, ip);
+  if (!sent) drop(m, DropReason::kTruncated);
+}
+
 void Worker::deliver_local6(rte_mbuf* m, const NextHop& nh, bool decrement) {
   if (decrement) {
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
-    if (ip->hop_limits <= 1) return drop(m, DropReason::kHopLimitExpired);
+    if (ip->hop_limits <= 1) [[unlikely]] {
+      return send_icmp6_error_to_peer(m, kIcmp6TimeExceeded, kIcmp6HopLimitExceeded,
+                                      DropReason::kHopLimitExpired);
+    }
     --ip->hop_limits;
   }
   // Local next hops are both families': their MACs only, the frame keeps

@@ -113,10 +113,16 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
     underlay_exception(m, DropReason::kWrongDstIp);
     return std::nullopt;
   }
-  // Extension headers (fragments among them) and everything but UDP to our
-  // address are the host's.
+  // Extension headers and everything but UDP to our address are the
+  // host's, never parsed past here. A fragment too: unlike IPv4's, outer
+  // IPv6 fragments are not put together here (a flannel-v6 device's MTU
+  // keeps what it sends within the underlay's, and routers on the way
+  // never fragment IPv6).
   if (ip->proto != IPPROTO_UDP) {
-    underlay_exception(m, DropReason::kNotTunnel);
+    const bool fragment = ip->proto == IPPROTO_FRAGMENT;
+    trace(m, {TraceStep::kClassify,
+              uint8_t(fragment ? TraceClass::kOuterFragment : TraceClass::kNotForUs)});
+    underlay_exception(m, fragment ? DropReason::kOuterFragment : DropReason::kNotTunnel);
     return std::nullopt;
   }
   if (rte_pktmbuf_data_len(m) < kEthLen + kIpv6HeaderLen + kUdpLen) {

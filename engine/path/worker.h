@@ -99,8 +99,9 @@ class Worker {
   template <bool RouteHere, OuterChecksums C>
   void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
   using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
-  // The same for IPv6: hop limit where tartan is the hop, the IPv6 overlay
-  // MTU, encapsulation in IPv6/UDP/VXLAN with the UDP checksum IPv6 requires
+  // The same for IPv6: hop limit and no route answered with ICMPv6 where
+  // tartan is the hop, the IPv6 overlay MTU with Packet Too Big,
+  // encapsulation in IPv6/UDP/VXLAN with the UDP checksum IPv6 requires
   // (by the underlay port, or in software: `UdpOffload`).
   template <bool RouteHere, bool UdpOffload>
   void egress6_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
@@ -176,6 +177,22 @@ class Worker {
   void deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement_ttl);
   void send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code, uint16_t mtu,
                        DropReason otherwise);
+  // The same for an IPv6 packet from an overlay port: an ICMPv6 error
+  // (icmp6.h) back out of `in_port` under the same rate limit, counter and
+  // source rule, or, where RFC 4443 2.4(e) allows none, a drop as
+  // `otherwise`. Out of line: errors are rare, the rewrite loop is not.
+  [[gnu::cold, gnu::noinline]] void send_icmp6_error(rte_mbuf* m, uint16_t in_port, uint8_t type,
+                                                     uint8_t code, uint32_t mtu,
+                                                     DropReason otherwise);
+  // The same about a packet from another node for a pod tartan routes:
+  // the error goes back through the tunnel to the source's node.
+  [[gnu::cold, gnu::noinline]] void send_icmp6_error_to_peer(rte_mbuf* m, uint8_t type,
+                                                             uint8_t code, DropReason otherwise);
+  // Rewrites `m` into an ICMPv6 error from `src` (null: there is none),
+  // counted and traced; false, having dropped it as `otherwise` (or as
+  // rate limited), where none may be sent.
+  bool icmp6_error_made(rte_mbuf* m, const Ipv6Addr* src, uint8_t type, uint8_t code, uint32_t mtu,
+                        DropReason otherwise);
   void to_exception(rte_mbuf* m, DropReason otherwise);
   void to_control(rte_mbuf* m, uint32_t tag);
   void drop(rte_mbuf* m, DropReason reason) {

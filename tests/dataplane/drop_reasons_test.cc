@@ -6,6 +6,7 @@
 
 #include "tests/dataplane/drop_cases.h"
 #include "tests/support/engine_fixture.h"
+#include "tests/support/nd_packets.h"
 
 namespace tartan {
 namespace {
@@ -36,6 +37,9 @@ constexpr size_t kVxlan = 42, kInnerEth = 50, kInnerIp = 64;
 // flannel-v6 frames from the fixture: outer IPv6 at 14, UDP at 54 (its
 // checksum at 60), VXLAN at 62, inner Ethernet at 70, inner IPv6 at 84.
 constexpr size_t kVxlan6 = 62, kInnerEth6 = 70, kInnerIp6 = 84;
+
+// An ICMPv6 Destination Unreachable: no ICMPv6 error is ever sent about one.
+constexpr uint8_t kIcmp6Error = 1;
 
 Ipv6Addr pod6(int node) {
   Ipv6Addr a = EngineFixture::node6(node).subnet.addr;
@@ -325,7 +329,8 @@ const std::vector<DropCase>& drop_cases() {
        DropReason::kInnerDstNotLocal, true},
       {"ingress_hop_limit_expired", true,
        [](const EngineFixture& fx) {
-         return vxlan6_changed(fx, [](Bytes& f) { f[kInnerIp6 + 7] = 1; });
+         // From a multicast source, which gets no Time Exceeded back.
+         return vxlan6_changed(fx, [](Bytes& f) { f[kInnerIp6 + 7] = 1, f[kInnerIp6 + 8] = 0xff; });
        },
        DropReason::kHopLimitExpired, true},
       {"egress_bad_ipv6_header", false,
@@ -342,14 +347,28 @@ const std::vector<DropCase>& drop_cases() {
          return f;
        },
        DropReason::kTruncated, true},
-      {"ipv6_no_route", false, [](const EngineFixture& fx) { return fx.pod_frame6(pod6(77)); },
+      // Where tartan routes, these three get an ICMPv6 error (icmp6_path_test)
+      // unless, as here, the packet is an ICMPv6 error itself.
+      {"ipv6_no_route", false,
+       [](const EngineFixture& fx) { return fx.pod_icmp6_frame(pod6(77), kIcmp6Error); },
        DropReason::kNoRoute, true},
       {"egress_hop_limit_expired", false,
-       [](const EngineFixture& fx) { return fx.pod_frame6(pod6(2), 1, 18, 1); },
+       [](const EngineFixture& fx) { return fx.pod_icmp6_frame(pod6(2), kIcmp6Error, 48, 1); },
        DropReason::kHopLimitExpired, true},
       {"ipv6_too_big", false,
-       [](const EngineFixture& fx) { return fx.pod_frame6(pod6(2), 1, 1430 - 48 + 1); },
+       [](const EngineFixture& fx) {
+         return fx.pod_icmp6_frame(pod6(2), kIcmp6Error, 1430 - 40 + 1);
+       },
        DropReason::kIpv6TooBig, true},
+      {"ipv6_outer_fragment", true,
+       [](const EngineFixture& fx) {
+         // A Fragment header between the outer IPv6 and UDP headers: the
+         // host's, and there is no exception port.
+         Bytes f = fx.vxlan6_from(2, pod6(1));
+         testing::insert_extension(f, 14, 44, {0, 0, 0, 0, 0, 0, 0, 7});
+         return f;
+       },
+       DropReason::kOuterFragment, true},
   };
   return cases;
 }

@@ -50,26 +50,7 @@ Bytes udp_payload(size_t size) {
 // The error RFC 4443 has a router at kRouter send about `offending`: its
 // IPv6 packet from byte 14, quoted up to 1232 bytes.
 Bytes expected_error(const Bytes& offending, uint8_t type, uint8_t code, uint32_t word) {
-  const size_t quoted = std::min<size_t>(offending.size() - 14, 1280 - 48);
-  Bytes icmp{type,
-             code,
-             0,
-             0,
-             static_cast<uint8_t>(word >> 24),
-             static_cast<uint8_t>(word >> 16),
-             static_cast<uint8_t>(word >> 8),
-             static_cast<uint8_t>(word)};
-  icmp.insert(icmp.end(), offending.begin() + 14, offending.begin() + 14 + quoted);
-  testing::Ipv6Spec s;
-  s.src_mac = kRouterMac;
-  s.dst_mac = kPodMac;
-  s.src_ip = kRouter;
-  s.dst_ip = kPod;
-  s.next_header = 58;
-  s.hop_limit = 64;
-  Bytes f = testing::ipv6_frame(s, icmp);
-  testing::seal_icmp6(f);
-  return f;
+  return testing::icmp6_error_frame(offending, type, code, word, kRouter);
 }
 
 class Icmp6 : public ::testing::Test {

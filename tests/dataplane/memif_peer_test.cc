@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/unmap_barrier.h"
+#include "engine/worker_barrier.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/files.h"
 #include "tests/support/memif_client.h"
@@ -150,7 +151,7 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
     return fx.overlay_port().inject(pods);
   };
   const Bytes to_us = fx.vxlan_from(2, fx.pod_ip());
-  const uint64_t waits_before = unmap_barrier::waits();
+  const uint64_t waits_before = worker_barrier::waits();
 
   for (int round = 1; round <= kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -192,10 +193,10 @@ TEST(MemifPeer, APeerVanishingMidBurstOverAndOverNeverCrashesAndTrafficResumesEa
     std::this_thread::sleep_for(20ms);
     // The unmap cannot be done while the worker is stopped: it waits for it.
     const uint64_t unmapped = round - 1;
-    EXPECT_EQ(unmap_barrier::waits() - waits_before, unmapped);
+    EXPECT_EQ(worker_barrier::waits() - waits_before, unmapped);
     ASSERT_TRUE(worker.resume());
     EXPECT_TRUE(testing::eventually(
-        [&] { return unmap_barrier::waits() - waits_before == unmapped + 1; }, kBound))
+        [&] { return worker_barrier::waits() - waits_before == unmapped + 1; }, kBound))
         << "the peer's memory was not unmapped once the worker went on";
     ASSERT_TRUE(interrupt_thread_caught_up());
 

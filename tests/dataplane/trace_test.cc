@@ -225,6 +225,26 @@ TEST(Trace, TheHostsTrafficTakesTheExceptionPath) {
   EXPECT_EQ(traced[0].last().a16, port_of(fx, PortRole::kException));
 }
 
+// Where tartan routes IPv6, an unroutable destination is answered: the
+// error is traced as ICMPv6's and goes back out of the overlay.
+TEST(Trace, AnIcmpv6ErrorGoesBackToThePod) {
+  EngineFixture fx({.ipv6 = true});
+  auto session = attach(fx);
+  Ipv6Addr lost = EngineFixture::node6(77).subnet.addr;
+  lost.bytes[15] = 10;
+  fx.from_overlay({fx.pod_frame6(lost)});
+  ASSERT_EQ(fx.take_overlay().size(), 1u);
+  const auto traced = detach(fx, *session);
+  ASSERT_EQ(traced.size(), 1u);
+  EXPECT_EQ(traced[0].steps(), (std::vector<S>{S::kRoute, S::kIcmpError, S::kTx}));
+  EXPECT_EQ(traced[0].at(S::kRoute).a8, 0) << "no route";
+  const TraceEvent& error = traced[0].at(S::kIcmpError);
+  EXPECT_EQ(error.a8, 1) << "Destination Unreachable";
+  EXPECT_EQ(error.a16, 0) << "no route to destination";
+  EXPECT_EQ(error.a32, 6u) << "ICMPv6";
+  EXPECT_EQ(traced[0].last().a16, fx.overlay_port().port_id());
+}
+
 TEST(Trace, AnUnresolvedNeighbourHoldsThePacketForArp) {
   EngineFixture fx;
   fx.add_node(2, false);

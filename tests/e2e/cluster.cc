@@ -140,6 +140,40 @@ void Cluster::add_pod(ClusterNode& n) {
   }
 }
 
+void Cluster::add_routed_pod(ClusterNode& n) {
+  n.pod = std::make_unique<Netns>(tag_ + "p" + std::to_string(n.index));
+  sh(*n.pod, ipv6_sysctls(ipv6(), false) + "true");
+  run_command({"ip", "-n", n.ns->name(), "link", "add", "veth0", "type", "veth", "peer", "name",
+               "eth0", "netns", n.pod->name()});
+  // veth0 is tartan's: the node's own stack keeps off it (no address, and
+  // what it receives is for another MAC).
+  sh(*n.ns, std::string(ipv6() ? "sysctl -qw net.ipv6.conf.veth0.disable_ipv6=1 && " : "") +
+                "ip link set veth0 up");
+  // tartan delivers to its port's MAC, veth0's: the pod takes the same.
+  // The gateways' MAC only has to be another one: tartan takes whatever
+  // the pod sends, and answers no ARP or neighbour discovery for them.
+  const std::string mac = sh(*n.ns, "cat /sys/class/net/veth0/address").output.substr(0, 17);
+  const std::string gateway_mac = "02:00:00:00:00:fe";
+  // af_packet takes frames from the veth without their checksum state: the
+  // pod finishes its own checksums (and so segments its own TCP), as a
+  // pod's stack does behind a port with no offloads.
+  sh(*n.pod, "ethtool -K eth0 tx off >/dev/null");
+  sh(*n.pod, "ip link set lo up && ip link set eth0 address " + mac + " && ip link set eth0 up");
+  if (ipv4()) {
+    const Ipv4Addr gw{n.pod_cidr.addr.value + 1};
+    sh(*n.pod, "ip addr add " + n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
+                   " dev eth0 && ip neigh replace " + gw.str() + " lladdr " + gateway_mac +
+                   " dev eth0 nud permanent && ip route add default via " + gw.str());
+  }
+  if (n.pod_cidr_v6) {
+    Ipv6Addr gw6 = n.pod_cidr_v6->addr;
+    gw6.bytes[15] = 1;
+    sh(*n.pod, "ip -6 addr add " + n.pod_ip_v6->str() + "/64 dev eth0 && ip -6 neigh replace " +
+                   gw6.str() + " lladdr " + gateway_mac +
+                   " dev eth0 nud permanent && ip -6 route add default via " + gw6.str());
+  }
+}
+
 void Cluster::assign_addresses(ClusterNode& n, int i) {
   n.index = i;
   n.name = "node-" + std::to_string(i);
@@ -201,43 +235,68 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                                       const std::string& overlay, const std::string& control_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
+  // The tap stands where flanneld's device for the first family is.
+  const std::string tap = ipv4() ? "flannel.1" : "flannel-v6.1";
+  write_tartand_config(*n, "{name: " + tap + ", device: '" + overlay + "0,iface=" + tap + "'}",
+                       direct_routing, control_yaml);
+  start_tartand(*n);
+  return *n;
+}
+
+ClusterNode& Cluster::add_tartan_router_node(int i) {
+  auto owned = std::make_unique<ClusterNode>();
+  ClusterNode& n = *owned;
+  assign_addresses(n, i);
+  n.tartan = true;
+  n.dir = temp_dir(tag_ + "t" + std::to_string(i));
+  add_underlay_port(n);
+  add_routed_pod(n);
+  nodes_[i] = std::move(owned);
+  write_tartand_config(n, "{name: pods, device: 'net_af_packet1,iface=veth0', routing: tartan}",
+                       false, "");
+  start_tartand(n);
+  // The af_packet port gave veth0 the overlay MTU, and a veth drops what
+  // is longer than its peer's MTU: the pod's full-size frames must reach
+  // tartan for tartan to answer them.
+  sh(*n.ns, "ip link set veth0 mtu 1500");
+  return n;
+}
+
+void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_port,
+                                   bool direct_routing, const std::string& control_yaml) {
   const std::string net_conf =
       std::string(ipv4() ? "{Network: 10.244.0.0/16, " : "{EnableIPv4: false, ") +
       (ipv6() ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
-      "Backend: {Type: " + backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
-  // The tap stands where flanneld's device for the first family is.
-  const std::string tap = ipv4() ? "flannel.1" : "flannel-v6.1";
-  write_file(n->dir + "/tartan.yaml",
+      "Backend: {Type: " + n.backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
+  write_file(n.dir + "/tartan.yaml",
              "eal: {hugepages: off, memory_mb: 256}\n"
              "ports:\n"
              // An af_packet ring as deep as a NIC's (its default, 512 frames,
              // overflows whenever the 2-core host deschedules the worker).
              "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096'" +
-                 (ipv4() ? ", address: " + n->public_ip.str() + "/24" : "") +
-                 (n->public_ipv6 ? ", ipv6_address: '" + n->public_ipv6->str() + "/64'" : "") +
+                 (ipv4() ? ", address: " + n.public_ip.str() + "/24" : "") +
+                 (n.public_ipv6 ? ", ipv6_address: '" + n.public_ipv6->str() + "/64'" : "") +
                  "}\n"
-                 "  overlay: [{name: " +
-                 tap + ", device: '" + overlay + "0,iface=" + tap +
-                 "'}]\n"
+                 "  overlay: [" +
+                 overlay_port +
+                 "]\n"
                  "workers: {lcores: [1], idle_sleep_us: 100, mempool_size: 8191}\n"
                  "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
                  "network: " +
                  net_conf +
                  "\n"
                  "node: {name: " +
-                 n->name + ", state_dir: " + n->dir +
+                 n.name + ", state_dir: " + n.dir +
                  "/state}\n"
                  "control: {listen: 'unix://" +
-                 n->dir + "/tartan.sock'" + control_yaml +
+                 n.dir + "/tartan.sock'" + control_yaml +
                  "}\n"
                  "lease: {source: static" +
-                 (ipv4() ? ", subnet: " + n->pod_cidr.str() : "") +
-                 (n->pod_cidr_v6 ? ", subnet_v6: '" + n->pod_cidr_v6->str() + "'" : "") +
+                 (ipv4() ? ", subnet: " + n.pod_cidr.str() : "") +
+                 (n.pod_cidr_v6 ? ", subnet_v6: '" + n.pod_cidr_v6->str() + "'" : "") +
                  "}\n"
                  "subnet_file: " +
-                 n->dir + "/subnet.env\n");
-  start_tartand(*n);
-  return *n;
+                 n.dir + "/subnet.env\n");
 }
 
 void Cluster::start_tartand(ClusterNode& n) {

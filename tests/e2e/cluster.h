@@ -65,6 +65,12 @@ class Cluster {
   ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
                                bool direct_routing = false, const std::string& overlay = "vnet_tap",
                                const std::string& control_yaml = "");
+  // A tartan node that is its pod's IPv4 and IPv6 router, as where pods
+  // attach to tartan directly (memif, vhost-user): the pod's veth is
+  // tartan's overlay port (af_packet, `routing: tartan`), with no cni0, tap
+  // or host routes. The pod's link keeps MTU 1500, above the overlay MTU,
+  // and it reaches its gateways through static neighbour entries.
+  ClusterNode& add_tartan_router_node(int i);
   // A tartan node whose tartand the test configures: its namespace, underlay
   // port (eth0, for af_packet; no address), pod and directory, with no
   // <dir>/tartan.yaml yet and tartand not started (start_tartand does).
@@ -111,6 +117,13 @@ class Cluster {
  private:
   void add_underlay_port(ClusterNode& n);
   void add_pod(ClusterNode& n);
+  // The pod of a node whose tartan routes it (add_tartan_router_node).
+  void add_routed_pod(ClusterNode& n);
+  // <dir>/tartan.yaml for a tartan node: its underlay on eth0, the one
+  // overlay port `overlay_port` (a YAML flow map), our network's net-conf
+  // with `n.backend`, the static lease of `n`'s podCIDRs.
+  void write_tartand_config(ClusterNode& n, const std::string& overlay_port, bool direct_routing,
+                            const std::string& control_yaml);
   // Node `i`'s addresses in both families (IPv6 only with Stack kDual or kIpv6).
   void assign_addresses(ClusterNode& n, int i);
   bool ipv4() const { return stack_ != Stack::kIpv6; }
@@ -134,19 +147,26 @@ class Cluster {
 template <Stack kStack>
 class KernelAndTartanCluster : public ::testing::Test {
  protected:
-  KernelAndTartanCluster()
-      : c(kStack == Stack::kIpv4   ? "ki"
+  // `tartan_routes_pods`: the tartan node is its pod's router
+  // (Cluster::add_tartan_router_node) instead of a tap the host routes.
+  explicit KernelAndTartanCluster(bool tartan_routes_pods = false)
+      : c(tartan_routes_pods       ? "dr"
+          : kStack == Stack::kIpv4 ? "ki"
           : kStack == Stack::kDual ? "dk"
                                    : "d6",
-          kStack) {}
+          kStack),
+        tartan_routes_pods_(tartan_routes_pods) {}
   void SetUp() override {
     kernel = &c.add_kernel_node(1);
-    tartan = &c.add_tartan_node(2);
+    tartan = tartan_routes_pods_ ? &c.add_tartan_router_node(2) : &c.add_tartan_node(2);
     c.connect(*kernel, *tartan);
   }
   Cluster c;
   ClusterNode* kernel = nullptr;
   ClusterNode* tartan = nullptr;
+
+ private:
+  bool tartan_routes_pods_;
 };
 
 // Pings `to`'s pod from `from`'s; returns ping's output.

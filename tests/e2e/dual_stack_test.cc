@@ -4,8 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <regex>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "tests/e2e/cluster.h"
 #include "tests/support/files.h"
@@ -19,6 +21,21 @@ using testing::ClusterNode;
 using testing::read_file;
 using testing::Stack;
 using testing::tcp_transfer;
+
+// Whether ping's output says the path MTU is `mtu`: a Packet Too Big it
+// received ("mtu=1430"), or the one the route cache already had ("local
+// error: message too long, mtu: 1430").
+// The error ping reported for its first probe, as "<source> <what>"
+// ("fd00:10:244:2:: Time exceeded: Hop limit"); "" when there is none.
+std::string first_error(const std::string& ping_output) {
+  std::smatch m;
+  if (!std::regex_search(ping_output, m, std::regex("From (\\S+) icmp_seq=1 ([^\\n]+)"))) return "";
+  return m[1].str() + " " + m[2].str();
+}
+
+bool says_mtu(const std::string& ping_output, int mtu) {
+  return std::regex_search(ping_output, std::regex("mtu[=:] ?" + std::to_string(mtu) + "\\b"));
+}
 
 // The reference the tartan nodes are held to: two kernel nodes set up as
 // flanneld sets up a dual-stack node reach each other's pods over both
@@ -132,6 +149,106 @@ TEST_F(KernelAndTartanIpv6Only, OnlyTheIpv6SideIsWrittenAndShown) {
   EXPECT_EQ(nodes.find(" PUBLIC-IP "), std::string::npos) << "no IPv4 columns: " << nodes;
   EXPECT_NE(nodes.find("2001:db8::11"), std::string::npos) << nodes;
   EXPECT_NE(nodes.find("ROUTED-V6"), std::string::npos) << nodes;
+}
+
+// Pods whose links keep MTU 1500, above the 1430 an IPv6 tunnel carries:
+// as between two kernel nodes, the sending pod's node answers a too-big
+// packet with Packet Too Big (on the tartan node its host: the tap has the
+// IPv6 overlay MTU, as flannel-v6.1 has), and the pod caches the path MTU.
+TEST_F(KernelAndTartanDualStack, PodsLearnTheIpv6PathMtuAsBetweenKernelNodes) {
+  // 1382 bytes of payload + 48 of headers = 1430: fits, both ways.
+  EXPECT_TRUE(all_replied(ping6(c, *tartan, *kernel, "-c 1 -W 2 -M do -s 1382")));
+  EXPECT_TRUE(all_replied(ping6(c, *kernel, *tartan, "-c 1 -W 2 -M do -s 1382")));
+  for (const auto& [from, to] : {std::pair(tartan, kernel), std::pair(kernel, tartan)}) {
+    const std::string too_big = ping6(c, *from, *to, "-c 2 -W 2 -M do -s 1452");
+    EXPECT_TRUE(says_mtu(too_big, 1430)) << from->name << ": " << too_big;
+    const std::string route = c.sh(*from->pod, "ip -6 route get " + to->pod_ip_v6->str()).output;
+    EXPECT_NE(route.find("mtu 1430"), std::string::npos) << from->name << ": " << route;
+  }
+}
+
+// Only a host that forwards more than the IPv6 overlay MTU into the tap
+// makes tartan, not the host, answer: a tap MTU raised from outside, in the
+// half second before the watchdog puts it back (as for IPv4 in
+// overlay_device_test). tartan's Packet Too Big comes from the packet's
+// destination (our overlay address is the host's own on the tap); the host
+// forwards it to the pod, whose path MTU drops to the IPv6 overlay MTU.
+TEST_F(KernelAndTartanDualStack, TartansPacketTooBigReachesThePodThroughItsHost) {
+  const std::string probe = "ip netns exec " + tartan->pod->name() +
+                            " ping -c 1 -W 1 -M do -s 1452 " + kernel->pod_ip_v6->str() + " 2>&1";
+  const std::string from_tartan = kernel->pod_ip_v6->str() + " Packet too big: mtu=1430";
+  std::string answer;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    c.sh(*tartan->pod, "ip -6 route flush cache");
+    answer = c.sh(*tartan->ns, "ip link set flannel.1 mtu 1500 && " + probe).output;
+    if (first_error(answer) == from_tartan) break;
+  }
+  EXPECT_EQ(first_error(answer), from_tartan)
+      << "no Packet Too Big from tartan reached the pod: " << answer << tartan->tartand->output();
+  const std::string route =
+      c.sh(*tartan->pod, "ip -6 route get " + kernel->pod_ip_v6->str()).output;
+  EXPECT_NE(route.find("mtu 1430"), std::string::npos) << route;
+}
+
+// A tartan node that is its pod's router (the pod's link is tartan's
+// overlay port, as with memif or vhost-user) next to a kernel-flannel
+// node: tartan answers its pod as a kernel-flannel node's kernel answers
+// its own, with errors from our IPv6 overlay address (our podCIDR's
+// network address, which the kernel node's flannel-v6.1 holds for its).
+class KernelAndTartanRouterDualStack : public KernelAndTartanDualStack {
+ protected:
+  KernelAndTartanRouterDualStack() : KernelAndTartanDualStack(true) {}
+  static std::string overlay_address(const ClusterNode& n) { return n.pod_cidr_v6->addr.str(); }
+};
+
+TEST_F(KernelAndTartanRouterDualStack, PodsReachEachOtherWithTartanAsTheHop) {
+  // tartan takes its pod's hop as the kernel node's host takes its pod's:
+  // 64 - 2 both ways, over both families.
+  for (const auto& [from, to] : {std::pair(tartan, kernel), std::pair(kernel, tartan)}) {
+    for (const std::string& out : {ping6(c, *from, *to), ping(c, *from, *to)}) {
+      EXPECT_TRUE(all_replied(out) && out.find("ttl=62") != std::string::npos)
+          << from->name << ": " << out << tartan->tartand->output();
+    }
+  }
+}
+
+TEST_F(KernelAndTartanRouterDualStack, HopLimitRunningOutGetsTimeExceededFromTheOverlayAddress) {
+  const std::string expired = " Time exceeded: Hop limit";
+  // Hop limit 1 from tartan's pod: tartan, the first hop, answers.
+  const std::string at_tartan = ping6(c, *tartan, *kernel, "-c 1 -W 2 -t 1");
+  EXPECT_EQ(first_error(at_tartan), overlay_address(*tartan) + expired) << at_tartan;
+  // Hop limit 2: tartan forwards it, and the kernel node, where it runs out
+  // on its way from flannel-v6.1, answers from flannel-v6.1's address,
+  // back through tartan.
+  const std::string at_kernel = ping6(c, *tartan, *kernel, "-c 1 -W 2 -t 2");
+  EXPECT_EQ(first_error(at_kernel), overlay_address(*kernel) + expired) << at_kernel;
+  // The other way: the kernel node forwards it, and tartan, where it runs
+  // out on its way to the pod, answers through the tunnel as the kernel
+  // node did.
+  const std::string back = ping6(c, *kernel, *tartan, "-c 1 -W 2 -t 2");
+  EXPECT_EQ(first_error(back), overlay_address(*tartan) + expired) << back;
+  EXPECT_EQ(testing::drop_count(c, *tartan, "hop_limit_expired"), 0u);
+}
+
+TEST_F(KernelAndTartanRouterDualStack, TooBigAndNoRouteAreAnsweredAndTcpFindsThePathMtu) {
+  const std::string too_big = ping6(c, *tartan, *kernel, "-c 1 -W 2 -M do -s 1452");
+  EXPECT_EQ(first_error(too_big), overlay_address(*tartan) + " Packet too big: mtu=1430")
+      << too_big;
+  const std::string route =
+      c.sh(*tartan->pod, "ip -6 route get " + kernel->pod_ip_v6->str()).output;
+  EXPECT_NE(route.find("mtu 1430"), std::string::npos) << route;
+  EXPECT_TRUE(says_mtu(ping6(c, *tartan, *kernel, "-c 1 -W 2 -M do -s 1452"), 1430));
+  // An address in no node's podCIDR: tartan has no route, and says so.
+  const std::string lost = c.sh(*tartan->pod, "ping -c 1 -W 2 fd00:10:244:99::2 2>&1").output;
+  EXPECT_EQ(first_error(lost), overlay_address(*tartan) + " Destination unreachable: No route")
+      << lost;
+  // TCP from pods whose MSS is the link's: the sender finds the path MTU
+  // from tartan's Packet Too Big one way, the kernel node's the other.
+  c.sh(*tartan->pod, "ip -6 route flush cache");
+  EXPECT_LT(tcp_transfer(c, *tartan, *kernel, 4 << 20, true), 0.05)
+      << c.tartanctl(*tartan, {"stats"}).output;
+  EXPECT_LT(tcp_transfer(c, *kernel, *tartan, 4 << 20, true), 0.05)
+      << c.tartanctl(*tartan, {"stats"}).output;
 }
 
 }  // namespace

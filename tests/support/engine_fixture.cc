@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "tests/support/nd_packets.h"
+
 namespace tartan::testing {
 namespace {
 
@@ -199,16 +201,33 @@ void EngineFixture::add_node6(int i, bool static_neighbour) {
   if (Status s = engine_->apply(d); !s.ok()) throw std::runtime_error("add_node6: " + s.message());
 }
 
-Bytes EngineFixture::pod_frame6(const Ipv6Addr& dst, uint16_t src_port, uint16_t payload,
-                                uint8_t hop_limit) const {
-  Udp6Spec s;
+template <class Spec>
+Spec EngineFixture::from_pod6(const Ipv6Addr& dst, uint8_t hop_limit) const {
+  Spec s;
   s.src_mac = kPodMac;
   s.dst_mac = kOverlayMac;
   s.src_ip = pod_ip6();
   s.dst_ip = dst;
-  s.src_port = src_port;
   s.hop_limit = hop_limit;
+  return s;
+}
+
+Bytes EngineFixture::pod_frame6(const Ipv6Addr& dst, uint16_t src_port, uint16_t payload,
+                                uint8_t hop_limit) const {
+  auto s = from_pod6<Udp6Spec>(dst, hop_limit);
+  s.src_port = src_port;
   return udp6_frame(s, payload);
+}
+
+Bytes EngineFixture::pod_icmp6_frame(const Ipv6Addr& dst, uint8_t type, uint16_t size,
+                                     uint8_t hop_limit) const {
+  auto s = from_pod6<Ipv6Spec>(dst, hop_limit);
+  s.next_header = 58;
+  Bytes message(size, 0);
+  message[0] = type;
+  Bytes f = ipv6_frame(s, message);
+  seal_icmp6(f);
+  return f;
 }
 
 Bytes EngineFixture::vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni,

@@ -139,6 +139,10 @@ class EngineFixture {
   // An Ethernet/IPv6/UDP frame from a pod on our overlay to `dst`.
   Bytes pod_frame6(const Ipv6Addr& dst, uint16_t src_port = 10000, uint16_t payload = 18,
                    uint8_t hop_limit = 64) const;
+  // An Ethernet/IPv6/ICMPv6 frame from a pod on our overlay to `dst`: a
+  // message of `type`, code 0, `size` bytes in all, its checksum valid.
+  Bytes pod_icmp6_frame(const Ipv6Addr& dst, uint8_t type, uint16_t size = 48,
+                        uint8_t hop_limit = 64) const;
   // flannel-v6's VXLAN over IPv6 from node i to us carrying an inner
   // IPv6/UDP frame to `inner_dst` (from node i's ::a pod, hop limit 63).
   Bytes vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni = 1,
@@ -157,6 +161,9 @@ class EngineFixture {
   UdpSpec outer_from(int i, uint16_t src_port, uint16_t dst_port) const;
   bool is_ring_port(uint16_t port_id) const;
   UdpSpec inner_from(int i, Ipv4Addr inner_dst) const;
+  // The Ethernet and IPv6 fields of a frame from a pod on our overlay.
+  template <class Spec>
+  Spec from_pod6(const Ipv6Addr& dst, uint8_t hop_limit) const;
 
   FixtureOptions options_;
   std::unique_ptr<RingPort> underlay_, overlay_, exception_;

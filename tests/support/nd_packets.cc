@@ -55,6 +55,40 @@ void seal_icmp6(Bytes& frame) {
   frame[kL4 + 3] = static_cast<uint8_t>(c);
 }
 
+Bytes icmp6_error_frame(const Bytes& offending, uint8_t type, uint8_t code, uint32_t word,
+                        const Ipv6Addr& src) {
+  constexpr size_t kMaxQuote = 1280 - 40 - 8;
+  const size_t quoted = std::min(offending.size() - kL3, kMaxQuote);
+  Bytes icmp{type,
+             code,
+             0,
+             0,
+             static_cast<uint8_t>(word >> 24),
+             static_cast<uint8_t>(word >> 16),
+             static_cast<uint8_t>(word >> 8),
+             static_cast<uint8_t>(word)};
+  icmp.insert(icmp.end(), offending.begin() + kL3, offending.begin() + kL3 + quoted);
+  Ipv6Spec s;
+  std::copy(offending.begin(), offending.begin() + 6, s.src_mac.bytes.begin());
+  std::copy(offending.begin() + 6, offending.begin() + 12, s.dst_mac.bytes.begin());
+  s.src_ip = src;
+  std::copy(offending.begin() + kL3 + 8, offending.begin() + kL3 + 24, s.dst_ip.bytes.begin());
+  s.next_header = 58;
+  s.hop_limit = 64;
+  Bytes f = ipv6_frame(s, icmp);
+  seal_icmp6(f);
+  return f;
+}
+
+void insert_extension(Bytes& frame, size_t l3, uint8_t kind, Bytes header) {
+  header[0] = frame[l3 + 6];
+  frame[l3 + 6] = kind;
+  const size_t len = (frame[l3 + 4] << 8 | frame[l3 + 5]) + header.size();
+  frame[l3 + 4] = static_cast<uint8_t>(len >> 8);
+  frame[l3 + 5] = static_cast<uint8_t>(len);
+  frame.insert(frame.begin() + static_cast<std::ptrdiff_t>(l3 + 40), header.begin(), header.end());
+}
+
 NdOption link_option(uint8_t type, const MacAddr& mac) {
   return {type, Bytes(mac.bytes.begin(), mac.bytes.end()), std::nullopt};
 }

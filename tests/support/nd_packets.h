@@ -32,6 +32,21 @@ uint16_t icmp6_checksum(const Bytes& frame);
 // Writes icmp6_checksum() into the frame's ICMPv6 checksum field.
 void seal_icmp6(Bytes& frame);
 
+// The ICMPv6 error (RFC 4443) a router at `src` sends about `offending`,
+// an Ethernet/IPv6 frame without padding, back to its sender: Ethernet
+// addresses swapped, hop limit 64, the 32-bit `word` (Packet Too Big's
+// MTU), and as much of the offending packet as keeps the error within the
+// IPv6 minimum MTU, 1280 bytes.
+Bytes icmp6_error_frame(const Bytes& offending, uint8_t type, uint8_t code, uint32_t word,
+                        const Ipv6Addr& src);
+
+// Inserts an extension header (`header`, its first byte overwritten with
+// the next header it precedes) of kind `kind` right after the fixed IPv6
+// header at `l3` of `frame`, with the payload length and the chain of next
+// headers to match. Upper-layer checksums stay valid: their pseudo header
+// has not changed.
+void insert_extension(Bytes& frame, size_t l3, uint8_t kind, Bytes header);
+
 struct NdOption {
   uint8_t type;
   Bytes body;                  // after type and length; padded to a multiple of 8 with the two

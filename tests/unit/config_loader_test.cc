@@ -566,6 +566,20 @@ TEST(ConfigDualStack, TheUnderlaysIpv6SideAndTheIpv6LeaseAreRead) {
   EXPECT_EQ(config_to_yaml(*again), config_to_yaml(*c));
 }
 
+// The pods' MTU and the engine's IPv6 overlay MTU are one definition
+// (DataplaneConfig::overlay_mtu6): host-gw adds no header, so both are the
+// underlay's; vxlan over IPv6 takes 70.
+TEST(ConfigDualStack, PodsAreToldTheIpv6MtuTheEngineForwards) {
+  auto host_gw = parse_config(dual_stack({{"Type: vxlan", "Type: host-gw"}}), "t.yaml");
+  ASSERT_TRUE(host_gw.ok()) << host_gw.status().message();
+  EXPECT_EQ(host_gw->engine.dataplane.overlay_mtu6(), 1500);
+  EXPECT_EQ(host_gw->engine.ports[1].mtu, 1500);
+  auto vxlan = parse_config(dual_stack({}), "t.yaml");
+  ASSERT_TRUE(vxlan.ok()) << vxlan.status().message();
+  EXPECT_EQ(vxlan->engine.dataplane.overlay_mtu6(), 1430);
+  EXPECT_EQ(vxlan->engine.ports[1].mtu, 1430);
+}
+
 TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
   EXPECT_EQ(
       error_of(dual_stack(

@@ -77,6 +77,16 @@ TEST(TraceRender, ARouteIsNamedByItsPrefixAndNode) {
   EXPECT_EQ(p.verdict(), "to_control: held for ARP resolution of adjacency 7");
 }
 
+TEST(TraceRender, IcmpAndIcmpv6ErrorsAreToldApart) {
+  v1::TracedPacket p;
+  render_trace(record_of(testing::Bytes(60, 0), {{TraceStep::kIcmpError, 3, 4}}), names(), &p);
+  EXPECT_EQ(p.decisions(0).detail(), "ICMP error type 3 code 4 back to the sender");
+  p.Clear();
+  render_trace(record_of(testing::Bytes(60, 0), {{TraceStep::kIcmpError, 3, 0, 6}}), names(), &p);
+  EXPECT_EQ(p.decisions(0).detail(), "ICMPv6 error type 3 code 0 back to the sender");
+  EXPECT_EQ(p.decisions(0).fields().at("type"), "3");
+}
+
 TEST(TraceRender, ADropNamesItsReasonAndAnUnfinishedTraceSaysSo) {
   v1::TracedPacket p;
   render_trace(record_of(testing::Bytes(10, 0), {{TraceStep::kDrop, uint8_t(DropReason::kRunt)}}),
