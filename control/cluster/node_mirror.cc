@@ -158,27 +158,23 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   // IPv4 route and says why it has no IPv6 one. A family that is off has
   // nothing to say.
   if (settings_.enable_ipv4) {
-    if (auto why = unrouted(spec, info,
-                            {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
-                             info.vni, info.public_ip.has_value(), k.public_ip})) {
-      s.reason = std::move(*why);
-    } else {
-      s.routed = true;
-      s.route = info.pod_cidr;
-    }
+    const auto why = unrouted(spec, info,
+                              {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
+                               info.vni, info.public_ip.has_value(), k.public_ip});
+    s.routed = !why;
+    s.reason = why.value_or("");
+    if (s.routed) s.route = info.pod_cidr;
   }
   if (!settings_.ipv6_network) return s;
-  if (info.ipv6_invalid) {
-    s.reason_v6 = *info.ipv6_invalid;
-  } else if (auto why = unrouted(
-                 spec, info,
-                 {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
-                  info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6})) {
-    s.reason_v6 = std::move(*why);
-  } else {
-    s.routed_v6 = true;
-    s.route_v6 = info.pod_cidr_v6;
-  }
+  const auto why6 =
+      info.ipv6_invalid
+          ? info.ipv6_invalid
+          : unrouted(spec, info,
+                     {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
+                      info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6});
+  s.routed_v6 = !why6;
+  s.reason_v6 = why6.value_or("");
+  if (s.routed_v6) s.route_v6 = info.pod_cidr_v6;
   return s;
 }
 
