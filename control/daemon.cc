@@ -33,6 +33,20 @@ Daemon::Daemon(const Config& config)
       source_(make_node_source(config_)),
       readiness_(readiness_conditions(source_.get())) {}
 
+MirrorSettings mirror_settings(const Config& config, const AnnotationKeys& keys) {
+  MirrorSettings ms;
+  ms.keys = keys;
+  ms.own_node_name = config.node.name;
+  ms.network = config.network.network;
+  ms.enable_ipv4 = config.network.enable_ipv4;
+  if (config.network.enable_ipv6) ms.ipv6_network = config.network.ipv6_network;
+  ms.backend = config.engine.dataplane.backend;
+  ms.vni = config.engine.dataplane.vni;
+  ms.event_log_size = config.control.watch_history;
+  ms.event_log_bytes = size_t{config.control.watch_history_mb} << 20;
+  return ms;
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::prepare(const Config& config) {
   std::unique_ptr<Daemon> d(new Daemon(config));
   if (!d->source_) {
@@ -78,11 +92,12 @@ Status Daemon::launch() {
     ec.dataplane.vtep_mac = *mac;
   }
   // The host's side of the overlay carries the VtepMAC, as flannel.<VNI>
-  // does (tools read it there): the tap is the first overlay port.
+  // does (tools read it there), or IPv6 only flannel-v6.<VNI>'s: the tap is
+  // the first overlay port.
   const auto tap = std::find_if(ec.ports.begin(), ec.ports.end(),
                                 [](const PortConfig& p) { return p.role == PortRole::kOverlay; });
   if (!config_.host_tap.empty() && tap != ec.ports.end() && !tap->mac) {
-    tap->mac = ec.dataplane.vtep_mac;
+    tap->mac = config_.network.enable_ipv4 ? ec.dataplane.vtep_mac : dp.vtep_mac_v6;
   }
   const auto underlay = std::find_if(ec.ports.begin(), ec.ports.end(), [](const PortConfig& p) {
     return p.role == PortRole::kUnderlay;
@@ -100,17 +115,7 @@ Status Daemon::launch() {
   readiness_.set("workers_running", true,
                  std::to_string(engine_->workers().size()) + " workers polling");
 
-  MirrorSettings ms;
-  ms.keys = keys_;
-  ms.own_node_name = config_.node.name;
-  ms.network = config_.network.network;
-  ms.enable_ipv4 = config_.network.enable_ipv4;
-  if (config_.network.enable_ipv6) ms.ipv6_network = config_.network.ipv6_network;
-  ms.backend = ec.dataplane.backend;
-  ms.vni = ec.dataplane.vni;
-  ms.event_log_size = config_.control.watch_history;
-  ms.event_log_bytes = size_t{config_.control.watch_history_mb} << 20;
-  mirror_ = std::make_unique<NodeMirror>(ms, *engine_);
+  mirror_ = std::make_unique<NodeMirror>(mirror_settings(config_, keys_), *engine_);
   lease_ = std::make_unique<LocalLease>(config_, *mirror_, readiness_);
   if (config_.control.probe.interval_ms != 0) {
     prober_ = std::make_unique<TunnelProber>(

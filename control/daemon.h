@@ -32,6 +32,10 @@
 
 namespace tartan {
 
+// The node mirror's settings for `config` (its network, backend and
+// watch history), with the annotation keys of node.annotation_prefix.
+MirrorSettings mirror_settings(const Config& config, const AnnotationKeys& keys);
+
 class Daemon {
  public:
   // Builds the source and lets it settle the config (it may wait for its

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "control/cluster/local_lease.h"
 #include "control/config/config_loader.h"
 #include "control/config/pod_mtu.h"
 #include "control/config/startup_checks.h"
@@ -265,16 +266,18 @@ int run(const Options& opts) {
   }
   // As the source settled it (etcd's network config, our Node's
   // tartan.io/underlay-* annotations), not as the file has it.
-  const EngineConfig& settled = (*daemon)->config().engine;
-  const DataplaneConfig& dp = settled.dataplane;
+  const Config& settled = (*daemon)->config();
+  const DataplaneConfig& dp = settled.engine.dataplane;
   const auto lease = (*daemon)->lease().get();  // etcd and static have one by now
-  TARTAN_LOG(INFO, kDaemon,
-             "%s backend (VNI %u, UDP port %u), public IP %s, podCIDR %s, VtepMAC %s, overlay "
-             "MTU %u",
-             backend_type_name(dp.backend), dp.vni, dp.udp_port,
-             settled.underlay.address.addr.str().c_str(),
-             lease ? lease->cidrs().str().c_str() : "(none yet)", engine.vtep_mac().str().c_str(),
-             pod_mtu((*daemon)->config().network, dp));
+  // Each family's public IP and VtepMAC (flannel.1's, flannel-v6's).
+  std::string ends;
+  if (const auto ip = own_public_ip(settled))
+    ends = "public IP " + ip->str() + " VtepMAC " + engine.vtep_mac().str() + ", ";
+  if (const auto ip6 = own_public_ipv6(settled))
+    ends += "public IPv6 " + ip6->public_ip.str() + " VtepMAC " + ip6->vtep_mac.str() + ", ";
+  TARTAN_LOG(INFO, kDaemon, "%s backend (VNI %u, UDP port %u), %spodCIDR %s, overlay MTU %u",
+             backend_type_name(dp.backend), dp.vni, dp.udp_port, ends.c_str(),
+             lease ? lease->cidrs().str().c_str() : "(none yet)", pod_mtu(settled.network, dp));
   std::string lcores;
   for (const auto& w : engine.workers()) lcores += " " + std::to_string(w->lcore());
   TARTAN_LOG(INFO, kDaemon, "%zu worker(s) polling on lcore(s)%s", engine.workers().size(),

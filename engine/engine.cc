@@ -188,7 +188,9 @@ Status Engine::build_context() {
   ctx_.backend = dp.backend;
   ctx_.underlay_port = ul.id();
   ctx_.underlay_mac = to_ether(ul.mac());
-  ctx_.underlay_ip_be = config_.underlay.address.addr.be();
+  // 0 on an IPv6-only underlay: no IPv4 tunnel packet or ARP is for us.
+  const std::optional<Ipv4Prefix>& ip4 = config_.underlay.address;
+  ctx_.underlay_ip_be = ip4 ? ip4->addr.be() : 0;
   ctx_.tunnel_port_be = rte_cpu_to_be_16(dp.udp_port);
   ctx_.vni_be = rte_cpu_to_be_32(dp.vni << 8);
   ctx_.vtep_mac = to_ether(vtep_mac_);
@@ -248,7 +250,7 @@ Status Engine::build_context() {
   if (!adjacency_->ok())
     return Status(ErrorCode::kResourceExhausted, "cannot allocate the neighbour table");
   NeighbourParams np;
-  np.our_ip = config_.underlay.address.addr;
+  if (ip4) np.our_ip = ip4->addr;
   if (config_.underlay.ipv6_address) np.our_ip6 = config_.underlay.ipv6_address->addr;
   np.our_mac = ul.mac();
   np.retry_ms = dp.arp_retry_ms;
@@ -282,7 +284,7 @@ Status Engine::build_context() {
       [this](Ipv4Addr ip, std::optional<uint32_t> next_hop) { sender_changes_[ip] = next_hop; });
   FlowPlanParams fp;
   fp.backend = dp.backend;
-  fp.our_ip = config_.underlay.address.addr;
+  if (ip4) fp.our_ip = ip4->addr;
   fp.udp_port = dp.udp_port;
   fp.vni = dp.vni;
   fp.rx_queues = ul.rx_queues();

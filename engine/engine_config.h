@@ -44,7 +44,9 @@ struct PortConfig {
 };
 
 struct UnderlayConfig {
-  Ipv4Prefix address;               // our public IP with its on-link prefix, e.g. 192.0.2.10/24
+  // Our public IP with its on-link prefix, e.g. 192.0.2.10/24; nullopt on
+  // an IPv6-only underlay (no IPv4 tunnels, ARP or IPv4 flow rules then).
+  std::optional<Ipv4Prefix> address;
   std::optional<Ipv4Addr> gateway;  // next hop for remote VTEPs outside `address`'s subnet
   // Dual stack (issue 14): our public IPv6 with its on-link prefix, e.g.
   // 2001:db8::10/64, and the router for IPv6 VTEPs outside it.

@@ -41,18 +41,20 @@ void FlowOffload::start(const SenderMap& senders) {
   senders_ = senders;
   started_ = true;
   rss_ = rss_over_workers(params_, steering_rss_levels(params_).front());
-  if (has_tunnel(params_)) {
+  if (!params_.our_ip) {
+    for (size_t c = 0; c < kNumFlowClasses; ++c)
+      set_software(static_cast<FlowClass>(c), "no IPv4 underlay address: the rules match IPv4");
+  } else if (has_tunnel(params_)) {
     probe_steering();
+    probe_slow_path();
+    probe_sender_filter();
+    probe_decap();
   } else {
     const std::string why = "host-gw carries no tunnel traffic";
     set_software(FlowClass::kTunnelSteering, why);
     set_software(FlowClass::kSenderFilter, why);
     set_software(FlowClass::kHwDecap, why);
-  }
-  probe_slow_path();
-  if (has_tunnel(params_)) {
-    probe_sender_filter();
-    probe_decap();
+    probe_slow_path();
   }
   decap_offloaded_ = in_hardware(FlowClass::kHwDecap);
   for (size_t c = 0; c < kNumFlowClasses; ++c) {
@@ -111,7 +113,7 @@ void FlowOffload::probe_slow_path() {
     }
     slow_.push_back(*flow);
   }
-  set_hardware(FlowClass::kSlowPath, "ARP and other IPv4 to " + params_.our_ip.str() +
+  set_hardware(FlowClass::kSlowPath, "ARP and other IPv4 to " + params_.our_ip->str() +
                                          " -> queue " + std::to_string(params_.slow_queue) +
                                          " (the slow-path worker)");
 }
@@ -287,6 +289,7 @@ std::vector<FlowRuleView> FlowOffload::rules() const {
                               ? rss_
                               : rss_over_workers(params_, steering_rss_levels(params_).front());
   std::vector<FlowRuleView> out;
+  if (!params_.our_ip) return out;
   auto add = [&](const FlowRule& r, bool installed) {
     out.push_back({r.cls, installed, testpmd_flow_create(port_, r)});
   };

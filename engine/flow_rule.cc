@@ -12,7 +12,7 @@ namespace {
 FlowMatch tunnel_match(const FlowPlanParams& p, std::optional<Ipv4Addr> sender) {
   FlowMatch m;
   m.src_ip = sender;
-  m.dst_ip = p.our_ip;
+  m.dst_ip = *p.our_ip;
   m.udp_dst = p.udp_port;
   if (p.backend == BackendType::kVxlan) m.vni = p.vni;
   return m;
@@ -67,7 +67,7 @@ std::vector<FlowRule> slow_path_rules(const FlowPlanParams& p) {
   FlowRule arp{FlowClass::kSlowPath, kPrioritySlowPath, {}, to_slow};
   arp.match.ether_type = RTE_ETHER_TYPE_ARP;
   FlowRule to_us{FlowClass::kSlowPath, kPrioritySlowPath, {}, to_slow};
-  to_us.match.dst_ip = p.our_ip;
+  to_us.match.dst_ip = *p.our_ip;
   return {arp, to_us};
 }
 

@@ -69,7 +69,9 @@ struct FlowRule {
 // What the rules are made of: our tunnel endpoint and the RX queues.
 struct FlowPlanParams {
   BackendType backend = BackendType::kVxlan;
-  Ipv4Addr our_ip;
+  // The rules match IPv4 to us; without an IPv4 underlay address there
+  // are none (FlowOffload leaves every class to the workers).
+  std::optional<Ipv4Addr> our_ip;
   uint16_t udp_port = 8472;
   uint32_t vni = 1;
   uint16_t rx_queues = 1;   // tunnel traffic is spread over queues 0..rx_queues-1

@@ -72,6 +72,12 @@ std::string Ipv4Prefix::str() const {
   return addr.str() + "/" + std::to_string(len);
 }
 
+std::optional<Ipv4Prefix> Ipv4Prefix::next() const {
+  const Ipv4Prefix n = network();
+  if (n.last().value == ~uint32_t{0}) return std::nullopt;
+  return Ipv4Prefix{Ipv4Addr{n.last().value + 1}, len};
+}
+
 std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view text) {
   const std::string s(text);
   Ipv6Addr a;
@@ -113,6 +119,24 @@ Ipv6Prefix Ipv6Prefix::network() const {
     const int bits = std::clamp(len - 8 * i, 0, 8);
     n.addr.bytes[i] = addr.bytes[i] & static_cast<uint8_t>(0xff00 >> bits);
   }
+  return n;
+}
+
+Ipv6Addr Ipv6Prefix::last() const {
+  Ipv6Addr a = addr;
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::clamp(len - 8 * i, 0, 8);
+    a.bytes[i] |= static_cast<uint8_t>(0xff >> bits);
+  }
+  return a;
+}
+
+std::optional<Ipv6Prefix> Ipv6Prefix::next() const {
+  // One past the last address, carried across the bytes.
+  Ipv6Prefix n{network().last(), len};
+  int i = 15;
+  while (i >= 0 && ++n.addr.bytes[i] == 0) --i;
+  if (i < 0) return std::nullopt;
   return n;
 }
 

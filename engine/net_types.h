@@ -38,6 +38,10 @@ struct Ipv4Prefix {
   bool contains(Ipv4Addr a) const { return (a.value & mask()) == (addr.value & mask()); }
   bool contains(const Ipv4Prefix& p) const { return p.len >= len && contains(p.addr); }
   bool overlaps(const Ipv4Prefix& p) const { return contains(p) || p.contains(*this); }
+  Ipv4Addr last() const { return Ipv4Addr{addr.value | ~mask()}; }  // its highest address
+  // The prefix of the same length right after this one; nullopt after the
+  // last. (Allocators walk a range of podCIDRs this way.)
+  std::optional<Ipv4Prefix> next() const;
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
   friend auto operator<=>(const Ipv4Prefix&, const Ipv4Prefix&) = default;
 };
@@ -70,6 +74,8 @@ struct Ipv6Prefix {
   bool contains(const Ipv6Addr& a) const;
   bool contains(const Ipv6Prefix& p) const { return p.len >= len && contains(p.addr); }
   bool overlaps(const Ipv6Prefix& p) const { return contains(p) || p.contains(*this); }
+  Ipv6Addr last() const;                   // its highest address
+  std::optional<Ipv6Prefix> next() const;  // as Ipv4Prefix::next
   friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
   friend auto operator<=>(const Ipv6Prefix&, const Ipv6Prefix&) = default;
 };

@@ -11,9 +11,11 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
   const std::optional<Ipv4Addr> public_ip = own_public_ip(config_);
   const std::optional<OwnIpv6> ipv6 = own_public_ipv6(config_);
   if (state.pod_cidr) out->set_pod_cidr(state.pod_cidr->str());
-  if (config_.network.enable_ipv4) out->set_network(config_.network.network.str());
+  if (config_.network.enable_ipv4) {
+    out->set_network(config_.network.network.str());
+    out->set_vtep_mac(engine_.vtep_mac().str());
+  }
   out->set_mtu(pod_mtu(config_.network, dp));
-  out->set_vtep_mac(engine_.vtep_mac().str());
   if (public_ip) out->set_public_ip(public_ip->str());
   out->set_backend(backend_type_name(dp.backend));
   if (dp.backend == BackendType::kVxlan) out->set_vni(dp.vni);
@@ -27,8 +29,8 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
   if (config_.lease.source == LeaseSource::kEtcd) {
     // What the etcd source wrote: flanneld nodes read our lease there, not
     // from annotations.
-    out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(*state.pod_cidr));
-    out->set_etcd_value(encode_lease_attrs(*public_ip, dp.backend, dp.vni, engine_.vtep_mac()));
+    out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(state.cidrs()));
+    out->set_etcd_value(own_lease_attrs(config_, engine_.vtep_mac()));
   } else {
     for (const auto& [k, v] :
          own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip, ipv6)) {

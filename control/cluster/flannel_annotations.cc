@@ -276,9 +276,12 @@ std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, B
                                                    const std::optional<OwnIpv6>& ipv6) {
   std::map<std::string, std::string> out{{keys.backend_type, flannel_backend_type(backend)},
                                          {keys.kube_subnet_manager, "true"}};
-  if (public_ip) {
+  // flanneld (kube.go AcquireLease) skips the IPv4 side only for vxlan
+  // without a flannel.1: other backends write it with IPv4 off too, as
+  // public-ip 0.0.0.0 and backend-data null.
+  if (public_ip || backend != BackendType::kVxlan) {
     out[keys.backend_data] = flannel_backend_data(backend, vni, vtep_mac);
-    out[keys.public_ip] = public_ip->str();
+    out[keys.public_ip] = public_ip.value_or(Ipv4Addr{}).str();
   }
   if (ipv6) {
     // flannel's vxlan backend marshals the same vxlanLeaseAttrs for its

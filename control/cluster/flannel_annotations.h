@@ -77,8 +77,9 @@ struct OwnIpv6 {
 // backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan, null
 // otherwise), public-ip and kube-subnet-manager; with IPv6,
 // backend-v6-data (the same shape, flannel-v6's VtepMAC) and public-ipv6.
-// Without `public_ip` (IPv6 only) backend-data and public-ip are not
-// written, as flanneld writes no IPv4 side then.
+// Without `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as
+// flanneld; other backends write public-ip 0.0.0.0 and backend-data null,
+// as flanneld does too.
 std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
                                                    uint32_t vni, const MacAddr& vtep_mac,
                                                    std::optional<Ipv4Addr> public_ip,

@@ -8,8 +8,9 @@
 namespace tartan {
 
 std::optional<Ipv4Addr> own_public_ip(const Config& config) {
-  if (!config.network.enable_ipv4) return std::nullopt;
-  return config.engine.underlay.address.addr;
+  const auto& address = config.engine.underlay.address;
+  if (!config.network.enable_ipv4 || !address) return std::nullopt;
+  return address->addr;
 }
 
 std::optional<OwnIpv6> own_public_ipv6(const Config& config) {

@@ -106,12 +106,6 @@ size_t node_bytes(const NodeSpec& node) {
   return bytes;
 }
 
-std::string PodCidrs::str() const {
-  std::string out = v4 ? v4->str() : "";
-  if (v6) out += (out.empty() ? "" : ", ") + v6->str();
-  return out.empty() ? "(none)" : out;
-}
-
 // One family's view of a node's annotations, for the checks both take.
 struct NodeMirror::Family {
   const char* name;  // "IPv4", "IPv6"
@@ -161,29 +155,26 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
   const AnnotationKeys& k = settings_.keys;
   // Each family is routed on its own: a node without public-ipv6 keeps its
-  // IPv4 route and says why it has no IPv6 one.
-  if (!settings_.enable_ipv4) {
-    s.reason = "IPv4 is off (network.EnableIPv4 false)";
-  } else if (auto why = unrouted(spec, info,
-                                 {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
-                                  info.vni, info.public_ip.has_value(), k.public_ip})) {
-    s.reason = std::move(*why);
-  } else {
-    s.routed = true;
-    s.route = info.pod_cidr;
+  // IPv4 route and says why it has no IPv6 one. A family that is off has
+  // nothing to say.
+  if (settings_.enable_ipv4) {
+    const auto why = unrouted(spec, info,
+                              {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
+                               info.vni, info.public_ip.has_value(), k.public_ip});
+    s.routed = !why;
+    s.reason = why.value_or("");
+    if (s.routed) s.route = info.pod_cidr;
   }
   if (!settings_.ipv6_network) return s;
-  if (info.ipv6_invalid) {
-    s.reason_v6 = *info.ipv6_invalid;
-  } else if (auto why = unrouted(
-                 spec, info,
-                 {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
-                  info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6})) {
-    s.reason_v6 = std::move(*why);
-  } else {
-    s.routed_v6 = true;
-    s.route_v6 = info.pod_cidr_v6;
-  }
+  const auto why6 =
+      info.ipv6_invalid
+          ? info.ipv6_invalid
+          : unrouted(spec, info,
+                     {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
+                      info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6});
+  s.routed_v6 = !why6;
+  s.reason_v6 = why6.value_or("");
+  if (s.routed_v6) s.route_v6 = info.pod_cidr_v6;
   return s;
 }
 
@@ -231,29 +222,26 @@ void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const 
   const char* what = type == NodeEvent::Type::kAdded      ? "added"
                      : type == NodeEvent::Type::kModified ? "modified"
                                                           : "deleted";
-  const std::string cidr = node.pod_cidr ? node.pod_cidr->str() : "(none)";
-  std::string route;
-  if (type == NodeEvent::Type::kDeleted) {
-    route = node.status.routed ? "route removed" : "was not routed";
-  } else if (node.status.routed) {
-    route = "routed via " + (node.status.public_ip ? node.status.public_ip->str() : "?");
-    if (!node.status.reason.empty()) route += " (" + node.status.reason + ")";
-  } else {
-    route = "not routed: " + node.status.reason;
-  }
+  // Each family the network enables, on its own: its podCIDR and route.
+  const auto side = [type](const std::string& label, const auto& cidr, bool routed,
+                           const auto& public_ip, const std::string& reason) {
+    std::string out = label + " " + (cidr ? cidr->str() : "(none)") + ", ";
+    if (type == NodeEvent::Type::kDeleted)
+      return out + (routed ? "route removed" : "was not routed");
+    if (!routed) return out + "not routed: " + reason;
+    return out + "routed via " + (public_ip ? public_ip->str() : "?") +
+           (reason.empty() ? "" : " (" + reason + ")");
+  };
+  const NodeStatusView& st = node.status;
+  std::string sides;
+  if (settings_.enable_ipv4)
+    sides = side("podCIDR", node.pod_cidr, st.routed, st.public_ip, st.reason);
   if (settings_.ipv6_network) {
-    // The IPv6 side, on its own.
-    route += "; IPv6 podCIDR " + (node.pod_cidr_v6 ? node.pod_cidr_v6->str() : "(none)") + ", ";
-    if (type == NodeEvent::Type::kDeleted) {
-      route += node.status.routed_v6 ? "route removed" : "was not routed";
-    } else if (node.status.routed_v6) {
-      route += "routed via " + node.status.public_ipv6->str();
-    } else {
-      route += "not routed: " + node.status.reason_v6;
-    }
+    sides += (sides.empty() ? "" : "; ") +
+             side("IPv6 podCIDR", node.pod_cidr_v6, st.routed_v6, st.public_ipv6, st.reason_v6);
   }
-  log_message(level, LogComponent::kControl, "node %s %s (%s): podCIDR %s, %s",
-              node.spec.name.c_str(), what, cause.c_str(), cidr.c_str(), route.c_str());
+  log_message(level, LogComponent::kControl, "node %s %s (%s): %s", node.spec.name.c_str(), what,
+              cause.c_str(), sides.c_str());
 }
 
 void NodeMirror::record(NodeEvent::Type type, NodeRecordRef node) {
@@ -292,10 +280,13 @@ Result<NodeRecord> NodeMirror::note(const std::string& name, const std::string& 
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return Status(ErrorCode::kNotFound, "node '" + name + "' not found");
-  if (it->second->status.reason == note) return *it->second;
-  // Only the reason changes: nothing to program, published as any change.
+  const NodeStatusView& st = it->second->status;
+  if ((!st.routed || st.reason == note) && (!st.routed_v6 || st.reason_v6 == note))
+    return *it->second;
+  // Only the reasons change: nothing to program, published as any change.
   auto noted = std::make_shared<NodeRecord>(*it->second);
-  noted->status.reason = note;
+  if (st.routed) noted->status.reason = note;
+  if (st.routed_v6) noted->status.reason_v6 = note;
   std::vector<Staged> staged;
   staged.push_back(Staged{it->second, std::move(noted)});
   std::vector<NodeRecordRef> out;
@@ -402,8 +393,10 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   // Unchanged, unless a note() or the source's reason is to be replaced.
   if (exists && before->spec == node) {
     const NodeStatusView& was = before->status;
-    if (change.unroutable ? !was.routed && was.reason == *change.unroutable
-                          : !was.routed || was.reason.empty())
+    const std::string& reason = settings_.enable_ipv4 ? was.reason : was.reason_v6;
+    const bool noted =
+        (was.routed && !was.reason.empty()) || (was.routed_v6 && !was.reason_v6.empty());
+    if (change.unroutable ? !was.routed_any() && reason == *change.unroutable : !noted)
       return Staged{before, nullptr, true};
   }
 
@@ -411,7 +404,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   NodeRecord& rec = *after;
   const bool oversized = bad && annotation_bytes(node) > kMaxAnnotationBytes;
   if (bad) {
-    rec.status.reason = bad->message();
+    if (settings_.enable_ipv4) rec.status.reason = bad->message();
     if (settings_.ipv6_network) rec.status.reason_v6 = bad->message();
     if (info) {
       rec.status.public_ip = info->public_ip;
@@ -562,7 +555,7 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
     NodeStatusView& st = one.after->status;
     st.routed = false;
     st.route.reset();
-    st.reason = s.message();
+    if (settings_.enable_ipv4) st.reason = s.message();
     if (st.routed_v6) {
       st.routed_v6 = false;
       st.route_v6.reset();

@@ -17,24 +17,18 @@
 
 #include "control/cluster/flannel_annotations.h"
 #include "control/cluster/node_spec.h"
+#include "control/cluster/pod_cidrs.h"
 #include "control/cluster/prefix_index.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
 namespace tartan {
 
-// Our podCIDRs, one per family the network enables.
-struct PodCidrs {
-  std::optional<Ipv4Prefix> v4;
-  std::optional<Ipv6Prefix> v6;
-  friend bool operator==(const PodCidrs&, const PodCidrs&) = default;
-  std::string str() const;  // "10.244.1.0/24, fd00:10:244:1::/64"
-};
-
 struct NodeStatusView {
   bool routed = false;  // the IPv4 route
-  // Why not routed; on a routed node, what its source says is wrong with
-  // it (NodeMirror::note), e.g. a newer record that could not be read.
+  // Why not routed (with IPv4 off: no reason); on a routed node, what its
+  // source says is wrong with it (NodeMirror::note), e.g. a newer record
+  // that could not be read.
   std::string reason;
   std::optional<Ipv4Prefix> route;  // the routed podCIDR
   std::optional<Ipv4Addr> public_ip;
@@ -48,6 +42,7 @@ struct NodeStatusView {
   std::optional<Ipv6Prefix> route_v6;
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<MacAddr> vtep_mac_v6;
+  bool routed_any() const { return routed || routed_v6; }
 };
 
 struct NodeRecord {
@@ -123,9 +118,10 @@ class NodeMirror {
   // saying so.
   Result<NodeRecord> keep(const NodeSpec& node, const std::string& cause = "kept",
                           const std::optional<std::string>& unroutable = std::nullopt);
-  // A routed node keeps its spec and route, and `nodes list` shows `note`
-  // as its reason until the node changes again (a new version, logged
-  // with `cause`). NOT_FOUND for an unknown node.
+  // A routed node keeps its spec and routes, and `nodes list` shows `note`
+  // as the reason of each family it is routed for, until the node changes
+  // again (a new version, logged with `cause`). NOT_FOUND for an unknown
+  // node.
   Result<NodeRecord> note(const std::string& name, const std::string& note,
                           const std::string& cause);
   // Returns the version of the deletion.

@@ -35,6 +35,8 @@ struct NetworkConfig {
   Ipv4Addr subnet_max;     // last podCIDR handed out
   std::optional<Ipv6Prefix> ipv6_network;
   uint8_t ipv6_subnet_len = 0;
+  Ipv6Addr ipv6_subnet_min;  // first IPv6 podCIDR handed out (etcd leases)
+  Ipv6Addr ipv6_subnet_max;  // last IPv6 podCIDR handed out
   BackendConfig backend;
 };
 

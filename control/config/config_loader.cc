@@ -25,7 +25,6 @@
 #include "control/config/underlay_check.h"
 #include "control/http/listen_address.h"
 #include "control/sources/etcd/etcd_endpoint.h"
-#include "control/sources/etcd/etcd_netconf.h"
 #include "embedded_default_config.h"
 #include "engine/eal.h"
 #include "engine/path/vnet_tap.h"
@@ -324,12 +323,15 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
   r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
   engine.ports.push_back(p);
 
+  // Which addresses are required depends on the network's families:
+  // check_underlay says, pointing here when one is missing.
+  for (const char* key : {"address", "ipv6_address"}) {
+    if (!u.has(key)) r.remember(u.key_path(key), u.node());
+  }
   if (u.has("address")) {
     engine.underlay.address = r.ipv4_prefix(u.get("address"), "ports.underlay.address", true);
-    if (engine.underlay.address.len == 0)
+    if (engine.underlay.address->len == 0)
       r.fail(u.get("address"), "ports.underlay.address", "prefix length must be 1..31");
-  } else if (!from_node) {
-    r.fail(u.node(), "ports.underlay.address", "required key is missing (e.g. 192.0.2.10/24)");
   }
   if (u.has("gateway"))
     engine.underlay.gateway = r.ipv4(u.get("gateway"), "ports.underlay.gateway");
@@ -469,8 +471,10 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
     raw.ipv6_network = r.ipv6_prefix(s.get("IPv6Network"), key("IPv6Network"));
   if (s.has("IPv6SubnetLen"))
     raw.ipv6_subnet_len = r.integer(s.get("IPv6SubnetLen"), key("IPv6SubnetLen"), 0, 128);
-  if (s.has("IPv6SubnetMin")) r.string(s.get("IPv6SubnetMin"), key("IPv6SubnetMin"));
-  if (s.has("IPv6SubnetMax")) r.string(s.get("IPv6SubnetMax"), key("IPv6SubnetMax"));
+  if (s.has("IPv6SubnetMin"))
+    raw.ipv6_subnet_min = r.ipv6(s.get("IPv6SubnetMin"), key("IPv6SubnetMin"));
+  if (s.has("IPv6SubnetMax"))
+    raw.ipv6_subnet_max = r.ipv6(s.get("IPv6SubnetMax"), key("IPv6SubnetMax"));
   for (const char* multi : {"Networks", "IPv6Networks"}) {
     // flannel's MultiClusterCIDR lists: accepted when empty, as flannel writes them.
     const bool empty = s.has(multi) && (s.get(multi).IsNull() ||
@@ -728,8 +732,6 @@ void read_lease(Reader& r, const Section& top, Config& c) {
     r.fail(s.get("subnet"), "lease.subnet",
            "not with lease.source kube: the subnet is our Node's spec.podCIDRs");
   }
-  if (c.lease.source == LeaseSource::kEtcd && c.network.enable_ipv6)
-    fail_network(r, top, c, "EnableIPv6", kEtcdIpv6Unsupported);
   if (c.lease.source != LeaseSource::kStatic && c.lease.subnet_v6) {
     r.fail(s.get("subnet_v6"), "lease.subnet_v6",
            std::string("not with lease.source ") + lease_source_name(c.lease.source) +
@@ -1022,17 +1024,23 @@ void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
 
 void network_to_yaml(const NetworkConfig& n, YAML::Emitter& out) {
   out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "Network" << YAML::Value << n.network.str();
-  // 0 in kube mode when the net-conf leaves them out: not ours to derive.
-  if (n.subnet_len)
-    out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
-  if (n.subnet_min.value) out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
-  if (n.subnet_max.value) out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  if (n.enable_ipv4) {
+    out << YAML::Key << "Network" << YAML::Value << n.network.str();
+    // 0 in kube mode when the net-conf leaves them out: not ours to derive.
+    if (n.subnet_len)
+      out << YAML::Key << "SubnetLen" << YAML::Value << static_cast<int>(n.subnet_len);
+    if (n.subnet_min.value) out << YAML::Key << "SubnetMin" << YAML::Value << n.subnet_min.str();
+    if (n.subnet_max.value) out << YAML::Key << "SubnetMax" << YAML::Value << n.subnet_max.str();
+  }
   out << YAML::Key << "EnableIPv4" << YAML::Value << n.enable_ipv4;
   out << YAML::Key << "EnableIPv6" << YAML::Value << n.enable_ipv6;
   if (n.ipv6_network) {
     out << YAML::Key << "IPv6Network" << YAML::Value << n.ipv6_network->str();
     out << YAML::Key << "IPv6SubnetLen" << YAML::Value << static_cast<int>(n.ipv6_subnet_len);
+    if (!n.ipv6_subnet_min.is_zero())
+      out << YAML::Key << "IPv6SubnetMin" << YAML::Value << n.ipv6_subnet_min.str();
+    if (!n.ipv6_subnet_max.is_zero())
+      out << YAML::Key << "IPv6SubnetMax" << YAML::Value << n.ipv6_subnet_max.str();
   }
   out << YAML::Key << "Backend" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
@@ -1108,8 +1116,8 @@ std::string config_to_yaml(const Config& c) {
                                                      : "host");
     }
     if (p.role == PortRole::kUnderlay) {
-      if (e.underlay.address.len != 0)
-        out << YAML::Key << "address" << YAML::Value << e.underlay.address.str();
+      if (e.underlay.address)
+        out << YAML::Key << "address" << YAML::Value << e.underlay.address->str();
       if (e.underlay.gateway)
         out << YAML::Key << "gateway" << YAML::Value << e.underlay.gateway->str();
       if (e.underlay.ipv6_address)

@@ -69,6 +69,30 @@ Status finish_ipv6_subnets(const RawNetworkConfig& raw, NetworkConfig& n, std::s
   } else {
     n.ipv6_subnet_len = static_cast<uint8_t>(len <= 62 ? 64 : len + 2);
   }
+
+  // As for IPv4: an unset (or ::) IPv6SubnetMin skips the first subnet,
+  // IPv6SubnetMax defaults to the last one.
+  const Ipv6Prefix& network = *n.ipv6_network;
+  const auto given = [](const std::optional<Ipv6Addr>& a) { return a && !a->is_zero(); };
+  n.ipv6_subnet_min = given(raw.ipv6_subnet_min)
+                          ? *raw.ipv6_subnet_min
+                          : Ipv6Prefix{network.addr, n.ipv6_subnet_len}.next()->addr;
+  n.ipv6_subnet_max = given(raw.ipv6_subnet_max)
+                          ? *raw.ipv6_subnet_max
+                          : Ipv6Prefix{network.last(), n.ipv6_subnet_len}.network().addr;
+  for (const auto& [key, addr] : {std::pair{"IPv6SubnetMin", n.ipv6_subnet_min},
+                                  std::pair{"IPv6SubnetMax", n.ipv6_subnet_max}}) {
+    if (!network.contains(addr))
+      return bad(bad_key, key, std::string(key) + " is not in the range of the IPv6Network");
+    if (Ipv6Prefix{addr, n.ipv6_subnet_len}.network().addr != addr) {
+      return bad(bad_key, key, std::string(key) + " is not on a SubnetLen boundary: " + addr.str());
+    }
+  }
+  if (n.ipv6_subnet_min > n.ipv6_subnet_max) {
+    return bad(bad_key, "IPv6SubnetMin",
+               "IPv6SubnetMin " + n.ipv6_subnet_min.str() + " is above IPv6SubnetMax " +
+                   n.ipv6_subnet_max.str());
+  }
   return {};
 }
 

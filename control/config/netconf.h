@@ -22,6 +22,8 @@ struct RawNetworkConfig {
   std::optional<Ipv4Addr> subnet_max;
   std::optional<Ipv6Prefix> ipv6_network;
   std::optional<int64_t> ipv6_subnet_len;
+  std::optional<Ipv6Addr> ipv6_subnet_min;
+  std::optional<Ipv6Addr> ipv6_subnet_max;
   std::optional<std::string> backend_type;  // unset: no Backend object (flannel: udp)
   std::optional<int64_t> vni;
   std::optional<int64_t> port;

@@ -72,9 +72,11 @@ Status read_backend(const Json& b, RawNetworkConfig& raw) {
   return {};
 }
 
-Status read_address(const std::string& key, const Json& v, std::optional<Ipv4Addr>& out) {
+// SubnetMin and the like: an address of the family of `out`.
+template <class Addr>
+Status read_address(const std::string& key, const Json& v, std::optional<Addr>& out) {
   if (!v.is_string()) return type_error(key, "a string", v);
-  out = Ipv4Addr::parse(v.get<std::string>());
+  out = Addr::parse(v.get<std::string>());
   if (!out) return Status::invalid(key + ": Invalid IP address format: " + v.dump());
   return {};
 }
@@ -116,6 +118,10 @@ Result<RawNetworkConfig> parse_netconf_json(const std::string& json) {
       s = read_address(k, v, raw.subnet_min);
     } else if (name == "subnetmax") {
       s = read_address(k, v, raw.subnet_max);
+    } else if (name == "ipv6subnetmin") {
+      s = read_address(k, v, raw.ipv6_subnet_min);
+    } else if (name == "ipv6subnetmax") {
+      s = read_address(k, v, raw.ipv6_subnet_max);
     } else if (name == "enableipv4") {
       s = boolean(k, v, raw.enable_ipv4);
     } else if (name == "enableipv6") {

@@ -4,23 +4,72 @@ namespace tartan {
 
 namespace {
 
+// Whether the network's families are known and the config alone must give
+// the underlay's addresses for them: not with lease.source kube (our Node's
+// annotations may give them; the source checks again once they are read,
+// underlay_known) nor before etcd's network config is read.
+bool addresses_required(const Config& c) {
+  return !c.network_from_etcd && c.lease.source != LeaseSource::kKube;
+}
+
+// An underlay address (`key`) that is not there: fine unless the config
+// alone must give it and the network enables its family (`flag`,
+// EnableIPvN) or a key that is set needs it (`needed_by`, or nullptr).
+std::optional<ConfigProblem> missing_address(const Config& c, const std::string& key,
+                                             const char* needed_by, bool enabled,
+                                             const std::string& flag, const std::string& what) {
+  if (!addresses_required(c)) return std::nullopt;
+  if (enabled)
+    return ConfigProblem{key, "required with network." + flag + " (our underlay " + what + ")"};
+  if (needed_by != nullptr) return ConfigProblem{needed_by, "needs " + key};
+  return std::nullopt;
+}
+
+// With EnableIPv4 the underlay needs an IPv4 address (flannel.1's tunnels
+// start and end there); the gateway and static neighbours lie on its
+// subnet; Network does not overlap it.
+std::optional<ConfigProblem> check_underlay_v4(const Config& c) {
+  const auto& address = c.engine.underlay.address;
+  const auto& neighbours = c.engine.dataplane.static_neighbours;
+  if (!address) {
+    const char* needed_by = c.engine.underlay.gateway ? "ports.underlay.gateway"
+                            : !neighbours.empty()     ? "dataplane.static_neighbours[0].ip"
+                                                      : nullptr;
+    return missing_address(c, "ports.underlay.address", needed_by, c.network.enable_ipv4,
+                           "EnableIPv4", "IPv4 address and its prefix, e.g. 192.0.2.10/24");
+  }
+  const Ipv4Prefix subnet = address->network();
+  if (address->len == 0 || address->len > 31)
+    return ConfigProblem{"ports.underlay.address", "prefix length must be 1..31"};
+  if (const auto& gw = c.engine.underlay.gateway; gw && !address->contains(*gw)) {
+    return ConfigProblem{"ports.underlay.gateway",
+                         gw->str() + " is not inside the underlay subnet " + subnet.str()};
+  }
+  for (size_t i = 0; i < neighbours.size(); ++i) {
+    if (!address->contains(neighbours[i].ip)) {
+      return ConfigProblem{
+          "dataplane.static_neighbours[" + std::to_string(i) + "].ip",
+          neighbours[i].ip.str() + " is not on the underlay subnet " + subnet.str()};
+    }
+  }
+  if (!c.network_from_etcd && c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
+    return ConfigProblem{"network.Network", c.network.network.str() +
+                                                " overlaps the underlay subnet " + subnet.str() +
+                                                " (ports.underlay.address)"};
+  }
+  return std::nullopt;
+}
+
 // With EnableIPv6 the underlay needs an IPv6 address (flannel-v6's tunnels
 // start and end there); its gateway lies on its prefix; IPv6Network does
 // not overlap it.
 std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
   const auto& address = c.engine.underlay.ipv6_address;
-  if (const auto& gw = c.engine.underlay.ipv6_gateway; gw && !address) {
-    return ConfigProblem{"ports.underlay.ipv6_gateway", "needs ports.underlay.ipv6_address"};
-  }
   if (!address) {
-    // With lease.source kube our Node's annotations may give it: the
-    // source checks again once they are read (underlay_known).
-    if (c.network.enable_ipv6 && !c.network_from_etcd && c.lease.source != LeaseSource::kKube) {
-      return ConfigProblem{"ports.underlay.ipv6_address",
-                           "required with network.EnableIPv6 (our underlay IPv6 address and its "
-                           "prefix, e.g. 2001:db8::10/64)"};
-    }
-    return std::nullopt;
+    return missing_address(c, "ports.underlay.ipv6_address",
+                           c.engine.underlay.ipv6_gateway ? "ports.underlay.ipv6_gateway" : nullptr,
+                           c.network.enable_ipv6, "EnableIPv6",
+                           "IPv6 address and its prefix, e.g. 2001:db8::10/64");
   }
   const Ipv6Prefix subnet = address->network();
   if (const auto& gw = c.engine.underlay.ipv6_gateway; gw && !address->contains(*gw)) {
@@ -39,33 +88,12 @@ std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
 
 bool underlay_known(const Config& c) {
   return !c.engine.ports.empty() && !c.engine.ports[0].device.empty() &&
-         c.engine.underlay.address.len != 0 &&
+         (!c.network.enable_ipv4 || c.engine.underlay.address) &&
          (!c.network.enable_ipv6 || c.engine.underlay.ipv6_address);
 }
 
 std::optional<ConfigProblem> check_underlay(const Config& c) {
-  if (c.engine.underlay.address.len == 0) return check_underlay_v6(c);
-  const Ipv4Prefix& address = c.engine.underlay.address;
-  const Ipv4Prefix subnet = address.network();
-  if (address.len > 31)
-    return ConfigProblem{"ports.underlay.address", "prefix length must be 1..31"};
-  if (const auto& gw = c.engine.underlay.gateway; gw && !address.contains(*gw)) {
-    return ConfigProblem{"ports.underlay.gateway",
-                         gw->str() + " is not inside the underlay subnet " + subnet.str()};
-  }
-  const auto& neighbours = c.engine.dataplane.static_neighbours;
-  for (size_t i = 0; i < neighbours.size(); ++i) {
-    if (!address.contains(neighbours[i].ip)) {
-      return ConfigProblem{
-          "dataplane.static_neighbours[" + std::to_string(i) + "].ip",
-          neighbours[i].ip.str() + " is not on the underlay subnet " + subnet.str()};
-    }
-  }
-  if (!c.network_from_etcd && c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
-    return ConfigProblem{"network.Network", c.network.network.str() +
-                                                " overlaps the underlay subnet " + subnet.str() +
-                                                " (ports.underlay.address)"};
-  }
+  if (auto problem = check_underlay_v4(c)) return problem;
   return check_underlay_v6(c);
 }
 

@@ -16,14 +16,15 @@ struct ConfigProblem {
   std::string message;
 };
 
-// Whether the config names the underlay's device and address, and its
-// IPv6 address with EnableIPv6 (always, except with lease.source kube
-// before the Node's annotations are read).
+// Whether the config names the underlay's device and the address of each
+// family the network enables (always, except with lease.source kube before
+// the Node's annotations are read).
 bool underlay_known(const Config& c);
 
-// Prefix length, gateway, static neighbours and Network against the
-// underlay's address, and their IPv6 counterparts. nullopt when all hold (or the address is not
-// known).
+// Each enabled family's underlay address is there (unless lease.source kube
+// or etcd's network config may still give it), and its prefix length,
+// gateway, static neighbours and Network (IPv6Network) agree with it.
+// nullopt when all hold.
 std::optional<ConfigProblem> check_underlay(const Config& c);
 
 }  // namespace tartan

@@ -1,4 +1,5 @@
 // tartanctl health, config, lease, routes, stats.
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -90,16 +91,30 @@ int lease(const GlobalOptions& g, const std::optional<std::vector<std::string>>&
   }
   if (!s.ok()) return report(s, g);
   if (print_structured(resp, g.output)) return kExitOk;
-  std::vector<std::vector<std::string>> rows{
-      {"POD-CIDR", "NETWORK", "MTU", "PUBLIC-IP", "BACKEND", "VNI", "PORT", "VTEP-MAC", "SOURCE"},
-      {or_none(resp.pod_cidr()), or_none(resp.network()), std::to_string(resp.mtu()),
-       or_none(resp.public_ip()), resp.backend(), std::to_string(resp.vni()),
-       std::to_string(resp.port()), resp.vtep_mac(), resp.source()}};
-  // Dual stack (or IPv6 only): the IPv6 side, on its own line.
+  // A header and a line per family the network enables, IPv4 first; the
+  // settings of both families on the first family's lines.
+  std::vector<std::vector<std::string>> rows;
+  const auto family = [&](const std::array<const char*, 4>& header, const std::string& cidr,
+                          const std::string& network, const std::string& public_ip,
+                          const std::string& vtep_mac) {
+    const bool first = rows.empty();
+    const auto shared = [first](const std::string& s) { return first ? s : ""; };
+    rows.push_back({header[0], header[1], shared("MTU"), header[2], shared("BACKEND"),
+                    shared("VNI"), shared("PORT"), header[3], shared("SOURCE")});
+    rows.push_back({or_none(cidr), network, shared(std::to_string(resp.mtu())), or_none(public_ip),
+                    shared(resp.backend()), shared(std::to_string(resp.vni())),
+                    shared(std::to_string(resp.port())), or_none(vtep_mac), shared(resp.source())});
+    for (size_t r = rows.size() - 2; r < rows.size(); ++r) {
+      while (rows[r].back().empty()) rows[r].pop_back();
+    }
+  };
+  if (!resp.network().empty()) {
+    family({"POD-CIDR", "NETWORK", "PUBLIC-IP", "VTEP-MAC"}, resp.pod_cidr(), resp.network(),
+           resp.public_ip(), resp.vtep_mac());
+  }
   if (!resp.ipv6_network().empty()) {
-    rows.push_back({"POD-CIDR-V6", "IPV6-NETWORK", "", "PUBLIC-IPV6", "", "", "", "VTEP-MAC-V6"});
-    rows.push_back({or_none(resp.pod_cidr_v6()), resp.ipv6_network(), "",
-                    or_none(resp.public_ipv6()), "", "", "", or_none(resp.vtep_mac_v6())});
+    family({"POD-CIDR-V6", "IPV6-NETWORK", "PUBLIC-IPV6", "VTEP-MAC-V6"}, resp.pod_cidr_v6(),
+           resp.ipv6_network(), resp.public_ipv6(), resp.vtep_mac_v6());
   }
   print_table(rows);
   if (!resp.etcd_key().empty()) {

@@ -55,47 +55,68 @@ std::vector<std::string> probe_cells(const v1::NodeStatus& st) {
   return {state, rtt, std::to_string(p.lost()) + "/" + std::to_string(p.window())};
 }
 
-// Whether tartand runs dual stack: only then has a node an IPv6 side.
-bool has_ipv6(const v1::NodeStatus& st) {
-  return st.routed_v6() || !st.reason_v6().empty();
+// The address families a node has a side of: those tartand runs (a node
+// of a family that is off is neither routed nor says why not).
+struct Families {
+  bool v4 = false;
+  bool v6 = false;
+};
+
+Families families_of(const v1::NodeStatus& st) {
+  return {st.routed() || !st.reason().empty(), st.routed_v6() || !st.reason_v6().empty()};
 }
 
-// With `ipv6`, the IPv6 side's columns too (public-ipv6, backend-v6-data's
-// VtepMAC, whether routed, why not), each family's said on its own.
-std::vector<std::string> node_row(const v1::Node& n, bool ipv6) {
+// Each family's columns (public IP, VtepMAC, whether routed, why not),
+// each family's said on its own.
+std::vector<std::string> node_row(const v1::Node& n, Families f) {
   std::string cidrs;
   for (const auto& c : n.pod_cidrs()) cidrs += (cidrs.empty() ? "" : ",") + c;
   const auto& st = n.status();
   const std::vector<std::string> probe = probe_cells(st);
-  std::vector<std::string> row{n.name(),
-                               or_none(cidrs),
-                               or_none(st.public_ip()),
-                               or_none(st.backend()),
-                               or_none(st.vtep_mac()),
-                               yes_no(st.routed())};
-  if (ipv6) {
+  std::vector<std::string> row{n.name(), or_none(cidrs)};
+  if (f.v4) row.push_back(or_none(st.public_ip()));
+  row.push_back(or_none(st.backend()));
+  if (f.v4) row.insert(row.end(), {or_none(st.vtep_mac()), yes_no(st.routed())});
+  if (f.v6) {
     row.insert(row.end(),
                {or_none(st.public_ipv6()), or_none(st.vtep_mac_v6()), yes_no(st.routed_v6())});
   }
-  row.insert(row.end(), {probe[0], probe[1], probe[2], n.resource_version(), st.reason()});
-  if (ipv6) row.push_back(st.reason_v6());
+  row.insert(row.end(), {probe[0], probe[1], probe[2], n.resource_version()});
+  if (f.v4) row.push_back(st.reason());
+  if (f.v6) row.push_back(st.reason_v6());
   return row;
 }
 
-std::vector<std::string> node_header(bool ipv6) {
-  std::vector<std::string> header{"NAME",    "POD-CIDRS", "PUBLIC-IP",
-                                  "BACKEND", "VTEP-MAC",  "ROUTED"};
-  if (ipv6) header.insert(header.end(), {"PUBLIC-IPV6", "VTEP-MAC-V6", "ROUTED-V6"});
-  header.insert(header.end(), {"PROBE", "RTT", "LOSS", "VERSION", "REASON"});
-  if (ipv6) header.push_back("REASON-V6");
+std::vector<std::string> node_header(Families f) {
+  std::vector<std::string> header{"NAME", "POD-CIDRS"};
+  if (f.v4) header.push_back("PUBLIC-IP");
+  header.push_back("BACKEND");
+  if (f.v4) header.insert(header.end(), {"VTEP-MAC", "ROUTED"});
+  if (f.v6) header.insert(header.end(), {"PUBLIC-IPV6", "VTEP-MAC-V6", "ROUTED-V6"});
+  header.insert(header.end(), {"PROBE", "RTT", "LOSS", "VERSION"});
+  if (f.v4) header.push_back("REASON");
+  if (f.v6) header.push_back("REASON-V6");
   return header;
 }
 
+// The columns of every family some node has a side of; IPv4's when none has.
+Families table_families(const std::vector<const v1::Node*>& nodes) {
+  Families f;
+  for (const v1::Node* n : nodes) {
+    const Families nf = families_of(n->status());
+    f.v4 = f.v4 || nf.v4;
+    f.v6 = f.v6 || nf.v6;
+  }
+  if (!f.v6) f.v4 = true;
+  return f;
+}
+
 void print_nodes(const google::protobuf::RepeatedPtrField<v1::Node>& nodes) {
-  const bool ipv6 = std::any_of(nodes.begin(), nodes.end(),
-                                [](const v1::Node& n) { return has_ipv6(n.status()); });
-  std::vector<std::vector<std::string>> rows{node_header(ipv6)};
-  for (const auto& n : nodes) rows.push_back(node_row(n, ipv6));
+  std::vector<const v1::Node*> all;
+  for (const auto& n : nodes) all.push_back(&n);
+  const Families f = table_families(all);
+  std::vector<std::vector<std::string>> rows{node_header(f)};
+  for (const auto& n : nodes) rows.push_back(node_row(n, f));
   print_table(rows);
 }
 
@@ -127,8 +148,8 @@ int get(const GlobalOptions& g, const std::string& name) {
   if (grpc::Status s = v1::Nodes::NewStub(connect(g))->GetNode(ctx.get(), req, &node); !s.ok())
     return report(s, g);
   if (print_structured(node, g.output)) return kExitOk;
-  const bool ipv6 = has_ipv6(node.status());
-  print_table({node_header(ipv6), node_row(node, ipv6)});
+  const Families f = table_families({&node});
+  print_table({node_header(f), node_row(node, f)});
   return kExitOk;
 }
 

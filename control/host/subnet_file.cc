@@ -1,6 +1,7 @@
 #include "control/host/subnet_file.h"
 
 #include <fstream>
+#include <string_view>
 
 #include "control/host/atomic_file.h"
 
@@ -33,15 +34,23 @@ Status write_subnet_file(const std::string& path, const SubnetFile& f) {
   return {};
 }
 
-std::optional<Ipv4Prefix> read_previous_subnet(const std::string& path) {
+PodCidrs read_previous_subnets(const std::string& path) {
   std::ifstream in(path);
   std::string line;
+  PodCidrs out;
+  const auto value = [&line](std::string_view name) -> std::optional<std::string> {
+    if (line.rfind(name, 0) != 0) return std::nullopt;
+    return line.substr(name.size());
+  };
   while (std::getline(in, line)) {
-    if (line.rfind("FLANNEL_SUBNET=", 0) != 0) continue;
-    auto p = Ipv4Prefix::parse(line.substr(15), true);
-    if (p) return p->network();
+    if (auto v = value("FLANNEL_SUBNET="); v && !out.v4) {
+      if (auto p = Ipv4Prefix::parse(*v, true)) out.v4 = p->network();
+    }
+    if (auto v = value("FLANNEL_IPV6_SUBNET="); v && !out.v6) {
+      if (auto p = Ipv6Prefix::parse(*v, true)) out.v6 = p->network();
+    }
   }
-  return std::nullopt;
+  return out;
 }
 
 }  // namespace tartan

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "control/cluster/pod_cidrs.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
 
@@ -37,9 +38,10 @@ std::string render_subnet_file(const SubnetFile& f);
 // Atomically (temp file + rename), mode 0644.
 Status write_subnet_file(const std::string& path, const SubnetFile& f);
 
-// The podCIDR an earlier run wrote (FLANNEL_SUBNET, masked as flanneld's
-// ReadCIDRFromSubnetFile does: 10.244.1.1/24 gives 10.244.1.0/24); nullopt
-// when the file or the line is missing or malformed.
-std::optional<Ipv4Prefix> read_previous_subnet(const std::string& path);
+// The podCIDRs an earlier run wrote (FLANNEL_SUBNET and FLANNEL_IPV6_SUBNET,
+// masked as flanneld's ReadCIDRFromSubnetFile does: 10.244.1.1/24 gives
+// 10.244.1.0/24); a family's is unset when the file or its line is missing
+// or malformed.
+PodCidrs read_previous_subnets(const std::string& path);
 
 }  // namespace tartan

@@ -57,6 +57,10 @@ void NeighbourTable::free_entry(uint32_t id) {
 }
 
 Result<uint32_t> NeighbourTable::acquire(Ipv4Addr ip, uint64_t now_ms) {
+  if (!params_.our_ip) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "neighbour " + ip.str() + ": the underlay has no IPv4 address to ARP from");
+  }
   return acquire_addr(ip, now_ms);
 }
 
@@ -276,11 +280,12 @@ void NeighbourTable::send_request(Entry& e, uint64_t now_ms) {
 }
 
 bool NeighbourTable::build_request(const Entry& e, rte_mbuf* m) const {
+  // acquire() refuses neighbours of a family we have no address of; a
+  // static one that fell back to resolution had it too, or could not have
+  // been used.
   if (const auto* ip = std::get_if<Ipv4Addr>(&e.addr))
-    return build_arp_request(m, params_.our_mac, params_.our_ip, *ip);
-  // acquire() refuses IPv6 neighbours without our_ip6; a static one that
-  // fell back to resolution had it too, or could not have been used. The
-  // first request for a neighbour whose MAC is known asks that MAC
+    return params_.our_ip && build_arp_request(m, params_.our_mac, *params_.our_ip, *ip);
+  // The first request for a neighbour whose MAC is known asks that MAC
   // (RFC 4861 7.3.3's probe); if it goes unanswered, the next asks all.
   const bool probe = e.mac && e.requests == 1;
   return params_.our_ip6 &&
@@ -323,9 +328,11 @@ void NeighbourTable::announce() {
       rte_pktmbuf_free(m);
     }
   };
-  send(counters_.arp, [this](rte_mbuf* m) {
-    return build_arp_request(m, params_.our_mac, params_.our_ip, params_.our_ip);
-  });
+  if (params_.our_ip) {
+    send(counters_.arp, [this](rte_mbuf* m) {
+      return build_arp_request(m, params_.our_mac, *params_.our_ip, *params_.our_ip);
+    });
+  }
   if (params_.our_ip6) {
     send(counters_.nd,
          [this](rte_mbuf* m) { return build_nd_announce(m, params_.our_mac, *params_.our_ip6); });

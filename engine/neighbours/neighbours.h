@@ -33,9 +33,10 @@ using NeighbourAddr = std::variant<Ipv4Addr, Ipv6Addr>;
 std::string to_string(const NeighbourAddr& addr);
 
 struct NeighbourParams {
-  Ipv4Addr our_ip;
-  // Our underlay IPv6 address, when the underlay has one: the source of
-  // solicitations. Without it IPv6 neighbours cannot be resolved.
+  // Our underlay addresses, each when the underlay has one: the source of
+  // ARP requests and of solicitations. Without one, that family's
+  // neighbours cannot be resolved.
+  std::optional<Ipv4Addr> our_ip;
   std::optional<Ipv6Addr> our_ip6;
   MacAddr our_mac;
   uint32_t retry_ms = 1000;
@@ -84,7 +85,8 @@ class NeighbourTable {
                  Emit emit);
   ~NeighbourTable();  // frees held packets
 
-  // A next hop needs `ip`: returns its adjacency id, resolving if new.
+  // A next hop needs `ip`: returns its adjacency id, resolving if new
+  // (FAILED_PRECONDITION without our_ip).
   Result<uint32_t> acquire(Ipv4Addr ip, uint64_t now_ms);
   // Likewise over IPv6 (FAILED_PRECONDITION without our_ip6).
   Result<uint32_t> acquire(const Ipv6Addr& ip, uint64_t now_ms);

@@ -350,7 +350,9 @@ void Worker::underlay_exception(rte_mbuf* m, DropReason otherwise) {
 void Worker::underlay_arp(rte_mbuf* m) {
   const auto arp = parse_arp(m);
   if (!arp) return drop(m, DropReason::kArpNotForUs);
-  if (arp->op == RTE_ARP_OP_REQUEST && arp->target_ip.be() == ctx_.underlay_ip_be) {
+  // (An IPv6-only underlay's 0 is no address to answer for.)
+  if (arp->op == RTE_ARP_OP_REQUEST && arp->target_ip.be() == ctx_.underlay_ip_be &&
+      ctx_.underlay_ip_be != 0) {
     MacAddr ours;
     std::memcpy(ours.bytes.data(), ctx_.underlay_mac.addr_bytes, 6);
     make_arp_reply(m, ours);

@@ -196,7 +196,7 @@ TableReaders ForwardingTables::readers() const {
 }
 
 NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
-  const bool on_link = params_.underlay.contains(spec.public_ip);
+  const bool on_link = params_.underlay->contains(spec.public_ip);
   switch (params_.backend) {
     case BackendType::kHostGw:
       return NextHopKind::kDirect;
@@ -221,7 +221,6 @@ ForwardingTables::next_hops_of(uint32_t public_ip) const {
 }
 
 Status ForwardingTables::validate(const TableDelta& delta) const {
-  const Ipv4Addr our_ip = params_.underlay.addr;
   std::set<Ipv4Prefix> upserted;
   // Next hops whose routes this delta removes or re-points: id -> count.
   std::unordered_map<uint32_t, uint32_t> leaving;
@@ -242,6 +241,11 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
     const auto bad = [&r](const std::string& why) {
       return Status::invalid("route " + r.prefix.str() + ": " + why);
     };
+    if (!params_.underlay) {
+      return bad(
+          "public_ip: this node has no IPv4 underlay address (underlay.address), so it carries "
+          "no IPv4 routes");
+    }
     if (r.prefix.len == 0) return bad("prefix: a default route is not a podCIDR");
     if (!upserted.insert(r.prefix).second) return bad("given twice in one change");
     if (removed.count(r.prefix)) return bad("both removed and added in one change");
@@ -266,16 +270,16 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
     if ((ip >> 24) == 0 || ip == 0xffffffff || (ip >> 28) >= 0xe || (ip >> 24) == 127) {
       return bad("public_ip: " + r.public_ip.str() + " is not a unicast host address");
     }
-    if (r.public_ip == our_ip)
+    if (r.public_ip == params_.underlay->addr)
       return bad("public_ip: " + r.public_ip.str() + " is our own address");
-    const bool on_link = params_.underlay.contains(r.public_ip);
+    const bool on_link = params_.underlay->contains(r.public_ip);
     if (params_.backend == BackendType::kHostGw && !on_link) {
       return bad("public_ip: host-gw needs " + r.public_ip.str() + " on the underlay subnet " +
-                 params_.underlay.network().str());
+                 params_.underlay->network().str());
     }
     if (!on_link && !params_.gateway) {
       return bad("public_ip: " + r.public_ip.str() + " is off the underlay subnet " +
-                 params_.underlay.network().str() + " and no gateway is configured");
+                 params_.underlay->network().str() + " and no gateway is configured");
     }
     const NextHopKey key = key_for(r);
     auto [it, inserted] = final_key.emplace(ip, key);
@@ -316,9 +320,10 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
                       " routes (dataplane.max_routes)");
   }
   for (const StaticNeighbour& n : delta.set_neighbours) {
-    if (!params_.underlay.contains(n.ip)) {
-      return Status::invalid("neighbour " + n.ip.str() + ": not on the underlay subnet " +
-                             params_.underlay.network().str());
+    if (!params_.underlay || !params_.underlay->contains(n.ip)) {
+      return Status::invalid("neighbour " + n.ip.str() + ": not on the underlay subnet" +
+                             (params_.underlay ? " " + params_.underlay->network().str()
+                                               : " (underlay.address unset)"));
     }
     if (n.mac.is_zero() || n.mac.is_multicast()) {
       return Status::invalid("neighbour " + n.ip.str() + ": mac: " + n.mac.str() +
@@ -535,7 +540,7 @@ Result<uint32_t> ForwardingTables::acquire_next_hop(const RouteSpec& spec, uint6
     ++states_[it->second].routes;
     return it->second;
   }
-  const bool on_link = params_.underlay.contains(spec.public_ip);
+  const bool on_link = params_.underlay->contains(spec.public_ip);
   auto adjacency = neighbours_.acquire(on_link ? spec.public_ip : *params_.gateway, now_ms);
   if (!adjacency) return adjacency.status();
   auto taken = take_id();
@@ -550,7 +555,7 @@ Result<uint32_t> ForwardingTables::acquire_next_hop(const RouteSpec& spec, uint6
   p.out_port = params_.underlay_port;
   p.adjacency = *adjacency;
   p.src_mac = params_.underlay_mac;
-  p.local_ip = params_.underlay.addr;
+  p.local_ip = params_.underlay->addr;
   p.public_ip = spec.public_ip;
   p.udp_port = params_.udp_port;
   p.vni = params_.vni;

@@ -122,7 +122,9 @@ struct TablesParams {
   uint32_t vni = 1;
   uint16_t udp_port = 8472;
   bool direct_routing = false;
-  Ipv4Prefix underlay;  // our address and on-link prefix
+  // Our address and on-link prefix (nullopt: no IPv4 underlay, every IPv4
+  // route and neighbour refused).
+  std::optional<Ipv4Prefix> underlay;
   std::optional<Ipv4Addr> gateway;
   MacAddr underlay_mac;
   uint16_t underlay_port = 0;

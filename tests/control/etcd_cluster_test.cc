@@ -65,7 +65,7 @@ TEST(EtcdCluster, TwoNodesTakeDistinctSubnetsAndRouteToEachOther) {
   // b goes away for good (its key deleted, as its TTL running out would):
   // a's route to it goes within a second.
   b.stop();
-  etcd.del("/coreos.com/network/subnets/" + subnet_key_name(*b.subnet()));
+  etcd.del("/coreos.com/network/subnets/" + subnet_key_name({b.subnet()}));
   EXPECT_TRUE(eventually([&] { return routes_of(a).empty(); }, 1s));
 }
 

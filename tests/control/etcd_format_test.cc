@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "control/cluster/node_mirror.h"
 #include "control/config/config_loader.h"
 #include "control/config/netconf_json.h"
 #include "control/sources/etcd/etcd_allocator.h"
@@ -39,14 +40,56 @@ TEST(EtcdFormat, LeaseValuesAreGoJsonMarshalBytes) {
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"host-gw"})");
 }
 
+Ipv6Prefix cidr6(const char* text) {
+  return *Ipv6Prefix::parse(text);
+}
+Ipv6Addr ip6(const char* text) {
+  return *Ipv6Addr::parse(text);
+}
+
+TEST(EtcdFormat, DualStackAndIpv6OnlyValuesAreGoJsonMarshalBytes) {
+  const MacAddr mac = *MacAddr::parse("0e:00:00:00:00:2a");
+  const OwnIpv6 v6{ip6("2001:db8::10"), *MacAddr::parse("0e:00:00:00:01:2a")};
+  // flannel's vxlan newSubnetAttrs: BackendData for flannel.1, then
+  // BackendV6Data for flannel-v6.1.
+  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kVxlan, 1, mac, v6),
+            R"({"PublicIP":"192.0.2.10","PublicIPv6":"2001:db8::10","BackendType":"vxlan",)"
+            R"("BackendData":{"VNI":1,"VtepMAC":"0e:00:00:00:00:2a"},)"
+            R"("BackendV6Data":{"VNI":1,"VtepMAC":"0e:00:00:00:01:2a"}})");
+  // IPv6 only: PublicIP is Go's zero IP4 (no omitempty), no BackendData.
+  EXPECT_EQ(encode_lease_attrs(std::nullopt, BackendType::kVxlan, 1, mac, v6),
+            R"({"PublicIP":"0.0.0.0","PublicIPv6":"2001:db8::10","BackendType":"vxlan",)"
+            R"("BackendV6Data":{"VNI":1,"VtepMAC":"0e:00:00:00:01:2a"}})");
+  // host-gw sets no backend data for either family.
+  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kHostGw, 1, mac, v6),
+            R"({"PublicIP":"192.0.2.10","PublicIPv6":"2001:db8::10","BackendType":"host-gw"})");
+}
+
 TEST(EtcdFormat, SubnetKeysAreFlannelsMakeSubnetKey) {
-  EXPECT_EQ(subnet_key_name(cidr("10.244.1.0/24")), "10.244.1.0-24");
-  EXPECT_EQ(parse_subnet_key_name("10.5.34.0-24"), cidr("10.5.34.0/24"));
-  EXPECT_EQ(parse_subnet_key_name("10.244.1.0-24&fd00:0:0:1::-64"), cidr("10.244.1.0/24"));
-  for (const char* bad : {"10.244.1.0/24", "10.244.1.0-", "x10.244.1.0-24", "10.244.1.7-24",
-                          "10.244.1.0-33", "config", "10.244.1.0-024x"}) {
+  EXPECT_EQ(subnet_key_name({cidr("10.244.1.0/24")}), "10.244.1.0-24");
+  EXPECT_EQ(subnet_key_name({cidr("10.244.1.0/24"), cidr6("fd00:10:244:1::/64")}),
+            "10.244.1.0-24&fd00:10:244:1::-64");
+  // IPv6 only: flannel's empty IP4Net in front.
+  EXPECT_EQ(subnet_key_name({std::nullopt, cidr6("fd00:10:244:1::/64")}),
+            "0.0.0.0-0&fd00:10:244:1::-64");
+  EXPECT_EQ(parse_subnet_key_name("10.5.34.0-24"), PodCidrs{cidr("10.5.34.0/24")});
+  EXPECT_EQ(parse_subnet_key_name("10.244.1.0-24&fd00:0:0:1::-64"),
+            (PodCidrs{cidr("10.244.1.0/24"), cidr6("fd00:0:0:1::/64")}));
+  EXPECT_EQ(parse_subnet_key_name("0.0.0.0-0&fd00:0:0:1::-64"),
+            (PodCidrs{std::nullopt, cidr6("fd00:0:0:1::/64")}));
+  // Alone, 0.0.0.0-0 is flannel's lease of the whole IPv4 space.
+  EXPECT_EQ(parse_subnet_key_name("0.0.0.0-0"), PodCidrs{cidr("0.0.0.0/0")});
+  for (const char* bad :
+       {"10.244.1.0/24", "10.244.1.0-", "x10.244.1.0-24", "10.244.1.7-24", "10.244.1.0-33",
+        "config", "10.244.1.0-024x", "10.244.1.0-24&FD00::-64", "10.244.1.0-24&fd00::1-64",
+        "10.244.1.0-24&fd00::-128", "10.244.1.0-24&fd00::", "10.244.1.0-24&-64"}) {
     EXPECT_FALSE(parse_subnet_key_name(bad)) << bad;
   }
+  // Node names: the key's element with '&' and ':' as '-'.
+  EXPECT_EQ(lease_node_name({cidr("10.244.1.0/24")}), "10.244.1.0-24");
+  EXPECT_EQ(lease_node_name({cidr("10.244.1.0/24"), cidr6("fd00:10:244:1::/64")}),
+            "10.244.1.0-24-fd00-10-244-1---64");
+  EXPECT_TRUE(valid_node_name(lease_node_name({std::nullopt, cidr6("::/64")})));
 }
 
 TEST(EtcdFormat, FlanneldValuesDecodeAsGoWouldAndBecomeFlannelNodes) {
@@ -64,7 +107,7 @@ TEST(EtcdFormat, FlanneldValuesDecodeAsGoWouldAndBecomeFlannelNodes) {
   EXPECT_EQ(udp->backend_data, "");
 
   const AnnotationKeys keys = *annotation_keys("flannel.alpha.coreos.com");
-  const NodeSpec n = lease_to_node(cidr("10.244.7.0/24"), *vxlan, keys);
+  const NodeSpec n = lease_to_node(PodCidrs{cidr("10.244.7.0/24")}, *vxlan, keys);
   EXPECT_EQ(n.name, "10.244.7.0-24");
   auto info = read_flannel_node(n, keys);
   ASSERT_TRUE(info.ok()) << info.status().message();
@@ -73,14 +116,55 @@ TEST(EtcdFormat, FlanneldValuesDecodeAsGoWouldAndBecomeFlannelNodes) {
   EXPECT_EQ(info->public_ip, ip("192.0.2.21"));
   EXPECT_EQ(info->vtep_mac, MacAddr::parse("ae:4b:8f:12:34:56"));
   EXPECT_EQ(info->vni, 1u);
-  EXPECT_EQ(lease_to_node(cidr("10.244.8.0/24"), *udp, keys).annotations.at(keys.backend_data),
-            "null");
+  EXPECT_EQ(
+      lease_to_node(PodCidrs{cidr("10.244.8.0/24")}, *udp, keys).annotations.at(keys.backend_data),
+      "null");
 
   EXPECT_EQ(decode_lease_attrs("{").status().message().rfind("invalid JSON", 0), 0u);
   EXPECT_EQ(decode_lease_attrs(R"({"PublicIP":"nope"})").status().message(),
             R"(PublicIP: "nope" is not an IPv4 address)");
   EXPECT_EQ(decode_lease_attrs(R"({"BackendType":"vxlan"})").status().message(),
             "PublicIP: missing");
+  EXPECT_EQ(
+      decode_lease_attrs(R"({"PublicIP":"0.0.0.0","PublicIPv6":"192.0.2.1"})").status().message(),
+      R"(PublicIPv6: "192.0.2.1" is not an IPv6 address)");
+}
+
+// flanneld's dual-stack and IPv6-only leases: each family's annotations
+// only where the key has its subnet, as its kube manager writes them.
+TEST(EtcdFormat, FlanneldDualStackAndIpv6OnlyValuesBecomeFlannelNodes) {
+  const AnnotationKeys keys = *annotation_keys("flannel.alpha.coreos.com");
+  auto dual = decode_lease_attrs(
+      R"({"PublicIP":"192.0.2.21","PublicIPv6":"2001:db8::21","BackendType":"vxlan",)"
+      R"("BackendData":{"VNI":1,"VtepMAC":"ae:4b:8f:12:34:56"},)"
+      R"("BackendV6Data":{"VNI":1,"VtepMAC":"ae:4b:8f:12:34:66"}})");
+  ASSERT_TRUE(dual.ok()) << dual.status().message();
+  EXPECT_EQ(dual->public_ipv6, ip6("2001:db8::21"));
+  EXPECT_EQ(dual->backend_v6_data, R"({"VNI":1,"VtepMAC":"ae:4b:8f:12:34:66"})");
+  const NodeSpec n =
+      lease_to_node(PodCidrs{cidr("10.244.7.0/24"), cidr6("fd00:10:244:7::/64")}, *dual, keys);
+  EXPECT_EQ(n.name, "10.244.7.0-24-fd00-10-244-7---64");
+  auto info = read_flannel_node(n, keys);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->pod_cidr, cidr("10.244.7.0/24"));
+  EXPECT_EQ(info->pod_cidr_v6, cidr6("fd00:10:244:7::/64"));
+  EXPECT_EQ(info->public_ip, ip("192.0.2.21"));
+  EXPECT_EQ(info->public_ipv6, ip6("2001:db8::21"));
+  EXPECT_EQ(info->vtep_mac_v6, MacAddr::parse("ae:4b:8f:12:34:66"));
+  EXPECT_EQ(info->vni_v6, 1u);
+  EXPECT_FALSE(info->ipv6_invalid);
+
+  auto v6_only = decode_lease_attrs(
+      R"({"PublicIP":"0.0.0.0","PublicIPv6":"2001:db8::22","BackendType":"vxlan",)"
+      R"("BackendV6Data":{"VNI":1,"VtepMAC":"ae:4b:8f:12:34:67"}})");
+  ASSERT_TRUE(v6_only.ok()) << v6_only.status().message();
+  const NodeSpec m =
+      lease_to_node(PodCidrs{std::nullopt, cidr6("fd00:10:244:8::/64")}, *v6_only, keys);
+  EXPECT_EQ(m.pod_cidrs, std::vector<std::string>{"fd00:10:244:8::/64"});
+  EXPECT_EQ(m.annotations.count(keys.public_ip), 0u) << "no IPv4 side at all";
+  EXPECT_EQ(m.annotations.count(keys.backend_data), 0u);
+  EXPECT_EQ(m.annotations.at(keys.public_ipv6), "2001:db8::22");
+  EXPECT_EQ(m.addresses, (std::vector<NodeAddressSpec>{{"InternalIP", "2001:db8::22"}}));
 }
 
 NetworkConfig finished(const std::string& json) {
@@ -144,12 +228,29 @@ TEST(EtcdFormat, EtcdNetworkIsAdoptedButTheBackendMustAgree) {
   EXPECT_EQ(refusal(R"({"Network":"10.5.0.0/16","Backend":{"Type":"vxlan","MTU":1400}})"),
             "/coreos.com/network/config has Backend.MTU 1400 but this node's network.Backend.MTU "
             "is 1500: every node on the prefix must agree (change one of them)");
+  EXPECT_EQ(refusal(R"({"Network":"10.5.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/56",)"
+                    R"("Backend":{"Type":"vxlan"}})"),
+            "/coreos.com/network/config has EnableIPv6 true but this node's network.EnableIPv6 "
+            "is false: every node on the prefix must agree (change one of them)");
+  // Dual stack: the IPv6 subnets are etcd's too.
+  ours = finished(R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48",)"
+                  R"("Backend":{"Type":"vxlan"}})");
+  adopted = adopt_etcd_network(
+      ours,
+      finished(R"({"Network":"10.5.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:5::/56",)"
+               R"("IPv6SubnetLen":72,"IPv6SubnetMax":"fd00:5:0:20::","Backend":{"Type":"vxlan"}})"),
+      1500, key);
+  ASSERT_TRUE(adopted.ok()) << adopted.status().message();
+  EXPECT_EQ(adopted->ipv6_network->str(), "fd00:5::/56");
+  EXPECT_EQ(adopted->ipv6_subnet_len, 72);
+  EXPECT_EQ(adopted->ipv6_subnet_min.str(), "fd00:5:0:0:100::");
+  EXPECT_EQ(adopted->ipv6_subnet_max.str(), "fd00:5:0:20::");
 }
 
 std::vector<LeaseInEtcd> leases_of(const std::vector<std::pair<const char*, const char*>>& v) {
   std::vector<LeaseInEtcd> out;
   for (const auto& [subnet, pip] : v)
-    out.push_back({std::string("k/") + subnet, cidr(subnet), Ipv4Addr::parse(pip)});
+    out.push_back({std::string("k/") + subnet, {cidr(subnet)}, LeaseHolder{ip(pip)}});
   return out;
 }
 
@@ -163,19 +264,19 @@ TEST(EtcdAllocator, OurOwnLeaseFirstThenThePreviousSubnetThenRandom) {
                          leases_of({{"10.244.9.0/24", "192.0.2.10"},
                                     {"10.244.12.0/25", "192.0.2.10"},
                                     {"10.244.3.0/24", "192.0.2.11"}}),
-                         me, cidr("10.244.4.0/24"), rng);
+                         {me}, {cidr("10.244.4.0/24")}, rng);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->kind, SubnetChoice::Kind::kOurs);
-  EXPECT_EQ(c->subnet, cidr("10.244.9.0/24"));
+  EXPECT_EQ(c->subnets, PodCidrs{cidr("10.244.9.0/24")});
   EXPECT_EQ(c->stale_keys, std::vector<std::string>{"k/10.244.12.0/25"});
   // The previous subnet when free ...
-  c = choose_subnet(net, leases_of({{"10.244.3.0/24", "192.0.2.11"}}), me, cidr("10.244.4.0/24"),
-                    rng);
+  c = choose_subnet(net, leases_of({{"10.244.3.0/24", "192.0.2.11"}}), {me},
+                    {cidr("10.244.4.0/24")}, rng);
   EXPECT_EQ(c->kind, SubnetChoice::Kind::kPrevious);
-  EXPECT_EQ(c->subnet, cidr("10.244.4.0/24"));
+  EXPECT_EQ(c->subnets, PodCidrs{cidr("10.244.4.0/24")});
   // ... not when held, nor when it no longer fits (SubnetLen changed).
   for (const char* prev : {"10.244.3.0/24", "10.244.4.0/23"}) {
-    c = choose_subnet(net, leases_of({{"10.244.3.0/24", "192.0.2.11"}}), me, cidr(prev), rng);
+    c = choose_subnet(net, leases_of({{"10.244.3.0/24", "192.0.2.11"}}), {me}, {cidr(prev)}, rng);
     EXPECT_EQ(c->kind, SubnetChoice::Kind::kRandom) << prev;
   }
 }
@@ -188,16 +289,17 @@ TEST(EtcdAllocator, RandomAmongTheFirstHundredFreeSubnetsAvoidingEveryLease) {
   std::vector<LeaseInEtcd> leases;
   for (int i = 1; i <= 10; ++i) {
     const std::string s = "10.244." + std::to_string(i) + ".0/24";
-    leases.push_back({s, cidr(s.c_str()), ip("192.0.2.99")});
+    leases.push_back({s, {cidr(s.c_str())}, LeaseHolder{ip("192.0.2.99")}});
   }
-  leases.push_back({"wide", cidr("10.244.16.0/20"), ip("192.0.2.98")});
+  leases.push_back({"wide", {cidr("10.244.16.0/20")}, LeaseHolder{ip("192.0.2.98")}});
   std::set<uint32_t> seen;
   for (int i = 0; i < 3000; ++i) {
-    auto c = choose_subnet(net, leases, ip("192.0.2.10"), std::nullopt, rng);
+    auto c = choose_subnet(net, leases, {ip("192.0.2.10")}, {}, rng);
     ASSERT_TRUE(c.ok());
-    const uint32_t third = (c->subnet.addr.value >> 8) & 0xff;
-    ASSERT_EQ(c->subnet.len, 24);
-    ASSERT_TRUE(third >= 11 && !(third >= 16 && third <= 31)) << c->subnet.str();
+    const uint32_t third = (c->subnets.v4->addr.value >> 8) & 0xff;
+    ASSERT_EQ(c->subnets.v4->len, 24);
+    ASSERT_FALSE(c->subnets.v6);
+    ASSERT_TRUE(third >= 11 && !(third >= 16 && third <= 31)) << c->subnets.str();
     seen.insert(third);
   }
   // The first 100 free: 11..15 and 32..126.
@@ -213,12 +315,79 @@ TEST(EtcdAllocator, OutOfSubnetsNamesTheRange) {
   std::mt19937_64 rng(1);
   auto c = choose_subnet(
       net, leases_of({{"10.244.1.0/24", "192.0.2.11"}, {"10.244.2.0/24", "192.0.2.12"}}),
-      ip("192.0.2.10"), std::nullopt, rng);
+      {ip("192.0.2.10")}, {}, rng);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(c.status().message(),
             "out of subnets: all 2 /24 subnets from SubnetMin 10.244.1.0 to SubnetMax 10.244.2.0 "
             "of Network 10.244.0.0/16 are leased");
+}
+
+// One of each family, chosen on its own from its own range; a lease blocks
+// only the families it has a subnet of.
+TEST(EtcdAllocator, DualStackTakesASubnetOfEachFamily) {
+  const NetworkConfig net =
+      finished(R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",)"
+               R"("IPv6SubnetMax":"fd00:10:244:3::","Backend":{"Type":"vxlan"}})");
+  std::mt19937_64 rng(3);
+  const LeaseHolder me{ip("192.0.2.10"), ip6("2001:db8::10")};
+  const std::vector<LeaseInEtcd> leases{
+      {"dual", {cidr("10.244.1.0/24"), cidr6("fd00:10:244:1::/64")}, LeaseHolder{ip("192.0.2.11")}},
+      {"v4only", {cidr("10.244.2.0/24")}, LeaseHolder{ip("192.0.2.12")}},
+      {"unreadable", {cidr("10.244.3.0/24"), cidr6("fd00:10:244:2::/64")}, std::nullopt}};
+  std::set<std::string> seen6;
+  for (int i = 0; i < 200; ++i) {
+    auto c = choose_subnet(net, leases, me, {}, rng);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    ASSERT_TRUE(c->subnets.v4 && c->subnets.v6);
+    ASSERT_GE((c->subnets.v4->addr.value >> 8) & 0xff, 4u) << c->subnets.str();
+    seen6.insert(c->subnets.v6->str());
+  }
+  // fd00:10:244:1:: and :2:: are leased (the v4-only lease holds none);
+  // IPv6SubnetMax is :3::.
+  EXPECT_EQ(seen6, std::set<std::string>{"fd00:10:244:3::/64"});
+
+  // Ours again by public IP; our subnets of the last run when free; a lease
+  // of ours without the IPv6 half no longer fits (flanneld deletes it).
+  std::vector<LeaseInEtcd> with_ours = leases;
+  with_ours.push_back({"ours-v4", {cidr("10.244.9.0/24")}, me});
+  auto c =
+      choose_subnet(net, with_ours, me, {cidr("10.244.4.0/24"), cidr6("fd00:10:244:3::/64")}, rng);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->kind, SubnetChoice::Kind::kPrevious);
+  EXPECT_EQ(c->stale_keys, std::vector<std::string>{"ours-v4"});
+  EXPECT_EQ(c->subnets, (PodCidrs{cidr("10.244.4.0/24"), cidr6("fd00:10:244:3::/64")}));
+  with_ours.push_back({"ours", {cidr("10.244.8.0/24"), cidr6("fd00:10:244:3::/64")}, me});
+  c = choose_subnet(net, with_ours, me, {}, rng);
+  EXPECT_EQ(c->kind, SubnetChoice::Kind::kOurs);
+  EXPECT_EQ(c->existing_key, "ours");
+  // The previous IPv6 subnet is someone else's now: both are chosen anew.
+  c = choose_subnet(net, leases, me, {cidr("10.244.4.0/24"), cidr6("fd00:10:244:2::/64")}, rng);
+  EXPECT_EQ(c->kind, SubnetChoice::Kind::kRandom);
+}
+
+// IPv6 only: the key's IPv4 half is empty, and a node's own lease is the
+// one with its PublicIPv6 (every IPv6-only lease has PublicIP 0.0.0.0).
+TEST(EtcdAllocator, Ipv6OnlyFindsOurLeaseByPublicIpv6) {
+  const NetworkConfig net =
+      finished(R"({"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/48",)"
+               R"("Backend":{"Type":"vxlan"}})");
+  std::mt19937_64 rng(5);
+  const LeaseHolder me{Ipv4Addr{}, ip6("2001:db8::10")};
+  const std::vector<LeaseInEtcd> leases{{"theirs",
+                                         {std::nullopt, cidr6("fd00:10:244:1::/64")},
+                                         LeaseHolder{Ipv4Addr{}, ip6("2001:db8::11")}},
+                                        {"ours", {std::nullopt, cidr6("fd00:10:244:7::/64")}, me}};
+  auto c = choose_subnet(net, leases, me, {}, rng);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->kind, SubnetChoice::Kind::kOurs);
+  EXPECT_EQ(c->existing_key, "ours");
+  c = choose_subnet(net, {leases[0]}, me, {}, rng);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->kind, SubnetChoice::Kind::kRandom);
+  EXPECT_FALSE(c->subnets.v4);
+  EXPECT_NE(*c->subnets.v6, cidr6("fd00:10:244:1::/64"));
+  EXPECT_TRUE(cidr6("fd00:10:244::/48").contains(*c->subnets.v6));
 }
 
 TEST(EtcdFormat, EndpointsAreFlanneldsUrls) {

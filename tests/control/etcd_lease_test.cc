@@ -34,7 +34,7 @@ std::string hex_id(int64_t id) {
 }
 
 std::string key_of(const EtcdNode& n) {
-  return kSubnets + subnet_key_name(*n.subnet());
+  return kSubnets + subnet_key_name({n.subnet()});
 }
 
 TEST(EtcdLease, KeyAndValueAreWhatFlanneldWritesOnATwentyFourHourLease) {
@@ -221,7 +221,7 @@ TEST(EtcdLease, ACreateThatLosesTheRaceChoosesAgain) {
   EXPECT_EQ(etcd.get(stolen), flanneld_vxlan_lease("192.0.2.99", "ae:00:00:00:00:99"))
       << "the winner's value stands";
   ASSERT_EQ(n.routes().size(), 1u);
-  EXPECT_EQ(kSubnets + subnet_key_name(n.routes()[0].prefix), stolen);
+  EXPECT_EQ(kSubnets + subnet_key_name({n.routes()[0].prefix}), stolen);
   EXPECT_EQ(etcd.ctl({"lease", "list"}).find("found 2 leases"), 0u)
       << "the loser's etcd lease is revoked";
 }
@@ -241,7 +241,7 @@ TEST(EtcdLease, ARestartedNodeGetsItsSubnetBackByPublicIpOrFromSubnetEnv) {
 
   // Key gone, but subnet.env of the last run says which one it was.
   again.stop();
-  etcd.del(kSubnets + subnet_key_name(first));
+  etcd.del(kSubnets + subnet_key_name({first}));
   EtcdNode third({.index = 1, .endpoints = {etcd.endpoint()}});
   testing::write_file(third.dir() + "/subnet.env",
                       "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=" +

@@ -84,7 +84,7 @@ TEST(EtcdMode, LeaseShowsOurEtcdKeyAndValueNotAnnotations) {
   EtcdServer etcd;
   DaemonFixture fx(etcd_options(etcd));
   const Ipv4Prefix ours = fx.daemon().lease().get()->pod_cidr.value();
-  const std::string key = kSubnets + subnet_key_name(ours);
+  const std::string key = kSubnets + subnet_key_name({ours});
 
   v1::LocalLease lease;
   ASSERT_TRUE(

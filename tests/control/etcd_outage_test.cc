@@ -148,7 +148,7 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_GE(leases_of(d).status().failures, 2u) << "it keeps trying";
-  EXPECT_EQ(d.lease().get()->pod_cidr, *leases_of(d).status().subnet) << "the lease is kept";
+  EXPECT_EQ(d.lease().get()->pod_cidr, leases_of(d).status().subnets.v4) << "the lease is kept";
 
   // Meanwhile node 2 moved to another host and node 3 left.
   change_behind_its_back(etcd, [&] {
@@ -160,7 +160,7 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
   EXPECT_TRUE(eventually([&] { return traffic.send(dsts, 50ms) == after; }, 10s));
   EXPECT_TRUE(eventually([&] { return d.readiness().ready(); }, 5s));
   EXPECT_EQ(leases_of(d).status().compactions, 0u) << "the watch resumed where it stopped";
-  EXPECT_EQ(etcd.get(kSubnets + subnet_key_name(*d.lease().get()->pod_cidr)),
+  EXPECT_EQ(etcd.get(kSubnets + subnet_key_name(d.lease().get()->cidrs())),
             leases_of(d).lease_value());
   // Each change is one line naming the node, its podCIDR and the cause.
   const std::string text = log.text();
@@ -187,7 +187,7 @@ TEST(EtcdOutage, AStalledEtcdDoesNotStopForwardingAndWhatChangesAfterItResumesIs
   Traffic traffic(fx);
   const std::vector<std::string> dsts{"10.244.2.10", "10.244.3.10"};
   EXPECT_EQ(traffic.send(dsts), (std::vector<std::string>{"192.0.2.20 ae:00:00:00:00:02", ""}));
-  const std::string our_key = kSubnets + subnet_key_name(*d.lease().get()->pod_cidr);
+  const std::string our_key = kSubnets + subnet_key_name(d.lease().get()->cidrs());
   const uint64_t failures = leases_of(d).status().failures;
 
   // Six seconds of an etcd that holds every connection and answers nothing.

@@ -400,5 +400,38 @@ TEST(Ipv6Neighbours, NeighbourDiscoveryIsCountedInTheEngineStats) {
   EXPECT_EQ(st.events.arp_requests_sent, 0u) << "IPv6 neighbours are not ARP's";
 }
 
+// An IPv6-only underlay (EnableIPv4 false, no underlay.address): IPv6
+// tunnels both ways as ever; IPv4 routes and neighbours are refused naming
+// the key, and no ARP is answered (not even for 0.0.0.0) or sent.
+TEST(Ipv6Only, TunnelsWorkWithoutAnIpv4AddressAndNothingOfIpv4Does) {
+  EngineFixture fx({.ipv6 = true, .ipv4 = false});
+  fx.add_node6(2);
+  EXPECT_EQ(fx.from_overlay({fx.pod_frame6(pod_of(2))}).size(), 1u);
+  EXPECT_EQ(fx.from_underlay({fx.vxlan6_from(2, pod_of(1))}).size(), 1u);
+
+  TableDelta routes;
+  routes.upsert_routes = {fx.route_to(3)};
+  Status s = fx.engine().apply(routes);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("no IPv4 underlay address (underlay.address)"), std::string::npos)
+      << s.message();
+  TableDelta neighbours;
+  neighbours.set_neighbours = {
+      {*Ipv4Addr::parse("192.0.2.1"), *MacAddr::parse("02:00:00:00:0c:01")}};
+  s = fx.engine().apply(neighbours);
+  EXPECT_EQ(s.message(),
+            "neighbour 192.0.2.1: not on the underlay subnet (underlay.address unset)");
+
+  const MacAddr stranger = *MacAddr::parse("02:00:00:00:0c:01");
+  const MacAddr broadcast = *MacAddr::parse("ff:ff:ff:ff:ff:ff");
+  EXPECT_TRUE(
+      fx.from_underlay({testing::arp_frame(1, broadcast, stranger, *Ipv4Addr::parse("192.0.2.50"),
+                                           MacAddr{}, Ipv4Addr{})})
+          .empty());
+  EXPECT_EQ(fx.drops(DropReason::kArpNotForUs), 1u);
+  EXPECT_EQ(fx.engine().stats().events.arp_replies, 0u);
+  EXPECT_EQ(fx.engine().stats().events.arp_requests_sent, 0u);
+}
+
 }  // namespace
 }  // namespace tartan

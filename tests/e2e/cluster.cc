@@ -63,7 +63,7 @@ double tcp_transfer(Cluster& c, ClusterNode& from, ClusterNode& to, uint64_t byt
   return static_cast<double>(retrans) / static_cast<double>(out);
 }
 
-Cluster::Cluster(const std::string& tag, bool dual_stack) : tag_(tag), dual_stack_(dual_stack) {
+Cluster::Cluster(const std::string& tag, Stack stack) : tag_(tag), stack_(stack) {
   switch_ = std::make_unique<Netns>(tag + "sw");
   sh(*switch_,
      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ip link add br0 type bridge && ip link set "
@@ -98,8 +98,8 @@ CommandResult Cluster::sh(const Netns& ns, const std::string& script,
 // IPv6 off, or on without duplicate address detection (addresses usable at
 // once, as the test needs) and, on nodes, forwarding. Set before the
 // namespace's links exist: they take the `default` settings.
-std::string ipv6_sysctls(bool dual_stack, bool forwarding) {
-  if (!dual_stack) return "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ";
+std::string ipv6_sysctls(bool ipv6, bool forwarding) {
+  if (!ipv6) return "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && ";
   return std::string(
              "sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 ") +
          (forwarding ? "net.ipv6.conf.all.forwarding=1 " : "") + "&& ";
@@ -107,7 +107,7 @@ std::string ipv6_sysctls(bool dual_stack, bool forwarding) {
 
 void Cluster::add_underlay_port(ClusterNode& n) {
   const std::string s = "s" + std::to_string(n.index);
-  sh(*n.ns, ipv6_sysctls(dual_stack_, true) + "true");
+  sh(*n.ns, ipv6_sysctls(ipv6(), true) + "true");
   run_command({"ip", "-n", switch_->name(), "link", "add", s, "type", "veth", "peer", "name",
                "eth0", "netns", n.ns->name()});
   sh(*switch_, "ip link set " + s + " master br0 up");
@@ -117,18 +117,20 @@ void Cluster::add_underlay_port(ClusterNode& n) {
 
 void Cluster::add_pod(ClusterNode& n) {
   n.pod = std::make_unique<Netns>(tag_ + "p" + std::to_string(n.index));
-  sh(*n.pod, ipv6_sysctls(dual_stack_, false) + "true");
+  sh(*n.pod, ipv6_sysctls(ipv6(), false) + "true");
   run_command({"ip", "-n", n.ns->name(), "link", "add", "veth0", "type", "veth", "peer", "name",
                "eth0", "netns", n.pod->name()});
-  const Ipv4Prefix gw{Ipv4Addr{n.pod_cidr.addr.value + 1}, n.pod_cidr.len};
-  sh(*n.ns, "ip link add cni0 type bridge && ip addr add " + gw.str() +
-                " dev cni0 && ip link set cni0 up && "
-                "ip link set veth0 master cni0 up");
+  sh(*n.ns,
+     "ip link add cni0 type bridge && ip link set cni0 up && ip link set veth0 master cni0 up");
   // Pods keep MTU 1500 (flannel's CNI would give them FLANNEL_MTU): path
   // MTU discovery has to work across the overlay.
-  sh(*n.pod, "ip link set lo up && ip addr add " + n.pod_ip.str() + "/" +
-                 std::to_string(n.pod_cidr.len) +
-                 " dev eth0 && ip link set eth0 up && ip route add default via " + gw.addr.str());
+  sh(*n.pod, "ip link set lo up && ip link set eth0 up");
+  if (ipv4()) {
+    const Ipv4Prefix gw{Ipv4Addr{n.pod_cidr.addr.value + 1}, n.pod_cidr.len};
+    sh(*n.ns, "ip addr add " + gw.str() + " dev cni0");
+    sh(*n.pod, "ip addr add " + n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
+                   " dev eth0 && ip route add default via " + gw.addr.str());
+  }
   if (n.pod_cidr_v6) {
     Ipv6Addr gw6 = n.pod_cidr_v6->addr;
     gw6.bytes[15] = 1;
@@ -140,27 +142,29 @@ void Cluster::add_pod(ClusterNode& n) {
 
 void Cluster::add_routed_pod(ClusterNode& n) {
   n.pod = std::make_unique<Netns>(tag_ + "p" + std::to_string(n.index));
-  sh(*n.pod, ipv6_sysctls(dual_stack_, false) + "true");
+  sh(*n.pod, ipv6_sysctls(ipv6(), false) + "true");
   run_command({"ip", "-n", n.ns->name(), "link", "add", "veth0", "type", "veth", "peer", "name",
                "eth0", "netns", n.pod->name()});
   // veth0 is tartan's: the node's own stack keeps off it (no address, and
   // what it receives is for another MAC).
-  sh(*n.ns, std::string(dual_stack_ ? "sysctl -qw net.ipv6.conf.veth0.disable_ipv6=1 && " : "") +
+  sh(*n.ns, std::string(ipv6() ? "sysctl -qw net.ipv6.conf.veth0.disable_ipv6=1 && " : "") +
                 "ip link set veth0 up");
   // tartan delivers to its port's MAC, veth0's: the pod takes the same.
   // The gateways' MAC only has to be another one: tartan takes whatever
   // the pod sends, and answers no ARP or neighbour discovery for them.
   const std::string mac = sh(*n.ns, "cat /sys/class/net/veth0/address").output.substr(0, 17);
   const std::string gateway_mac = "02:00:00:00:00:fe";
-  const Ipv4Addr gw{n.pod_cidr.addr.value + 1};
   // af_packet takes frames from the veth without their checksum state: the
   // pod finishes its own checksums (and so segments its own TCP), as a
   // pod's stack does behind a port with no offloads.
   sh(*n.pod, "ethtool -K eth0 tx off >/dev/null");
-  sh(*n.pod, "ip link set lo up && ip link set eth0 address " + mac + " && ip addr add " +
-                 n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
-                 " dev eth0 && ip link set eth0 up && ip neigh replace " + gw.str() + " lladdr " +
-                 gateway_mac + " dev eth0 nud permanent && ip route add default via " + gw.str());
+  sh(*n.pod, "ip link set lo up && ip link set eth0 address " + mac + " && ip link set eth0 up");
+  if (ipv4()) {
+    const Ipv4Addr gw{n.pod_cidr.addr.value + 1};
+    sh(*n.pod, "ip addr add " + n.pod_ip.str() + "/" + std::to_string(n.pod_cidr.len) +
+                   " dev eth0 && ip neigh replace " + gw.str() + " lladdr " + gateway_mac +
+                   " dev eth0 nud permanent && ip route add default via " + gw.str());
+  }
   if (n.pod_cidr_v6) {
     Ipv6Addr gw6 = n.pod_cidr_v6->addr;
     gw6.bytes[15] = 1;
@@ -178,7 +182,7 @@ void Cluster::assign_addresses(ClusterNode& n, int i) {
   n.pod_cidr =
       Ipv4Prefix{Ipv4Addr{(10u << 24) | (244u << 16) | (static_cast<uint32_t>(i) << 8)}, 24};
   n.pod_ip = Ipv4Addr{n.pod_cidr.addr.value + 2};
-  if (!dual_stack_) return;
+  if (!ipv6()) return;
   n.public_ipv6 = *Ipv6Addr::parse("2001:db8::" + std::to_string(10 + i));
   n.pod_cidr_v6 = *Ipv6Prefix::parse("fd00:10:244:" + std::to_string(i) + "::/64");
   n.pod_ip_v6 = *Ipv6Addr::parse("fd00:10:244:" + std::to_string(i) + "::2");
@@ -188,16 +192,18 @@ ClusterNode& Cluster::add_kernel_node(int i) {
   auto n = std::make_unique<ClusterNode>();
   assign_addresses(*n, i);
   add_underlay_port(*n);
-  // flanneld's flannel.1: vxlan id 1, local = our public IP, dstport 8472,
-  // nolearning, MTU underlay - 50, address <podCIDR network>/32.
-  sh(*n->ns, "ip addr add " + n->public_ip.str() +
-                 "/24 dev eth0 && ip link add flannel.1 type vxlan id 1 local " +
-                 n->public_ip.str() +
-                 " dev eth0 dstport 8472 nolearning && ip link set flannel.1 mtu 1450 up && "
-                 "ip addr add " +
-                 n->pod_cidr.addr.str() + "/32 dev flannel.1");
-  n->vtep_mac = sh(*n->ns, "cat /sys/class/net/flannel.1/address").output;
-  n->vtep_mac.erase(n->vtep_mac.find_last_not_of("\n") + 1);
+  if (ipv4()) {
+    // flanneld's flannel.1: vxlan id 1, local = our public IP, dstport 8472,
+    // nolearning, MTU underlay - 50, address <podCIDR network>/32.
+    sh(*n->ns, "ip addr add " + n->public_ip.str() +
+                   "/24 dev eth0 && ip link add flannel.1 type vxlan id 1 local " +
+                   n->public_ip.str() +
+                   " dev eth0 dstport 8472 nolearning && ip link set flannel.1 mtu 1450 up && "
+                   "ip addr add " +
+                   n->pod_cidr.addr.str() + "/32 dev flannel.1");
+    n->vtep_mac = sh(*n->ns, "cat /sys/class/net/flannel.1/address").output;
+    n->vtep_mac.erase(n->vtep_mac.find_last_not_of("\n") + 1);
+  }
   if (n->public_ipv6) {
     // flannel-v6.1 likewise, local = our public IPv6, with the lease's
     // network address as a /128 (configureDeviceIPv4IPv6). flanneld asks
@@ -229,7 +235,9 @@ ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool di
                                       const std::string& overlay, const std::string& control_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
-  write_tartand_config(*n, "{name: flannel.1, device: '" + overlay + "0,iface=flannel.1'}",
+  // The tap stands where flanneld's device for the first family is.
+  const std::string tap = ipv4() ? "flannel.1" : "flannel-v6.1";
+  write_tartand_config(*n, "{name: " + tap + ", device: '" + overlay + "0,iface=" + tap + "'}",
                        direct_routing, control_yaml);
   start_tartand(*n);
   return *n;
@@ -257,16 +265,16 @@ ClusterNode& Cluster::add_tartan_router_node(int i) {
 void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_port,
                                    bool direct_routing, const std::string& control_yaml) {
   const std::string net_conf =
-      "{Network: 10.244.0.0/16, " +
-      std::string(dual_stack_ ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
+      std::string(ipv4() ? "{Network: 10.244.0.0/16, " : "{EnableIPv4: false, ") +
+      (ipv6() ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
       "Backend: {Type: " + n.backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
   write_file(n.dir + "/tartan.yaml",
              "eal: {hugepages: off, memory_mb: 256}\n"
              "ports:\n"
              // An af_packet ring as deep as a NIC's (its default, 512 frames,
              // overflows whenever the 2-core host deschedules the worker).
-             "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096', address: " +
-                 n.public_ip.str() + "/24" +
+             "  underlay: {device: 'net_af_packet0,iface=eth0,framecnt=4096'" +
+                 (ipv4() ? ", address: " + n.public_ip.str() + "/24" : "") +
                  (n.public_ipv6 ? ", ipv6_address: '" + n.public_ipv6->str() + "/64'" : "") +
                  "}\n"
                  "  overlay: [" +
@@ -283,8 +291,8 @@ void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_po
                  "control: {listen: 'unix://" +
                  n.dir + "/tartan.sock'" + control_yaml +
                  "}\n"
-                 "lease: {source: static, subnet: " +
-                 n.pod_cidr.str() +
+                 "lease: {source: static" +
+                 (ipv4() ? ", subnet: " + n.pod_cidr.str() : "") +
                  (n.pod_cidr_v6 ? ", subnet_v6: '" + n.pod_cidr_v6->str() + "'" : "") +
                  "}\n"
                  "subnet_file: " +
@@ -323,26 +331,35 @@ std::string Cluster::manifest(ClusterNode& n) {
     for (const auto& [k, v] : lease.at("annotations").items())
       annotations[k] = v.get<std::string>();
   } else {
-    // What flanneld writes on its own Node.
-    annotations = {
-        {"flannel.alpha.coreos.com/backend-data", R"({"VNI":1,"VtepMAC":")" + n.vtep_mac + R"("})"},
-        {"flannel.alpha.coreos.com/backend-type", "vxlan"},
-        {"flannel.alpha.coreos.com/kube-subnet-manager", "true"},
-        {"flannel.alpha.coreos.com/public-ip", n.public_ip.str()}};
+    // What flanneld writes on its own Node (IPv6 only: no IPv4 side).
+    annotations = {{"flannel.alpha.coreos.com/backend-type", "vxlan"},
+                   {"flannel.alpha.coreos.com/kube-subnet-manager", "true"}};
+    if (ipv4()) {
+      annotations["flannel.alpha.coreos.com/backend-data"] =
+          R"({"VNI":1,"VtepMAC":")" + n.vtep_mac + R"("})";
+      annotations["flannel.alpha.coreos.com/public-ip"] = n.public_ip.str();
+    }
     if (n.public_ipv6) {
       annotations["flannel.alpha.coreos.com/backend-v6-data"] =
           R"({"VNI":1,"VtepMAC":")" + n.vtep_mac_v6 + R"("})";
       annotations["flannel.alpha.coreos.com/public-ipv6"] = n.public_ipv6->str();
     }
   }
-  nlohmann::json pod_cidrs = {n.pod_cidr.str()};
-  if (n.pod_cidr_v6) pod_cidrs.push_back(n.pod_cidr_v6->str());
-  nlohmann::json node = {
-      {"apiVersion", "v1"},
-      {"kind", "Node"},
-      {"metadata", {{"name", n.name}, {"annotations", annotations}}},
-      {"spec", {{"podCIDR", n.pod_cidr.str()}, {"podCIDRs", pod_cidrs}}},
-      {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", n.public_ip.str()}}}}}}};
+  nlohmann::json pod_cidrs = nlohmann::json::array();
+  nlohmann::json addresses = nlohmann::json::array();
+  if (ipv4()) {
+    pod_cidrs.push_back(n.pod_cidr.str());
+    addresses.push_back({{"type", "InternalIP"}, {"address", n.public_ip.str()}});
+  }
+  if (n.pod_cidr_v6) {
+    pod_cidrs.push_back(n.pod_cidr_v6->str());
+    addresses.push_back({{"type", "InternalIP"}, {"address", n.public_ipv6->str()}});
+  }
+  nlohmann::json node = {{"apiVersion", "v1"},
+                         {"kind", "Node"},
+                         {"metadata", {{"name", n.name}, {"annotations", annotations}}},
+                         {"spec", {{"podCIDR", pod_cidrs[0]}, {"podCIDRs", pod_cidrs}}},
+                         {"status", {{"addresses", addresses}}}};
   return node.dump(2);
 }
 
@@ -355,7 +372,7 @@ void Cluster::learn(ClusterNode& who, ClusterNode& peer) {
       throw std::runtime_error(who.name + " learning " + peer.name + ": " + r.output);
     return;
   }
-  add_vxlan_peer(who, peer.pod_cidr, peer.vtep_mac, peer.public_ip);
+  if (ipv4()) add_vxlan_peer(who, peer.pod_cidr, peer.vtep_mac, peer.public_ip);
   if (who.public_ipv6 && peer.public_ipv6 && peer.pod_cidr_v6 && !peer.vtep_mac_v6.empty())
     add_vxlan6_peer(who, *peer.pod_cidr_v6, peer.vtep_mac_v6, *peer.public_ipv6);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/net_types.h"
@@ -19,21 +20,25 @@
 
 namespace tartan::testing {
 
+// The address families a cluster runs (flannel's EnableIPv4, EnableIPv6).
+enum class Stack { kIpv4, kDual, kIpv6 };
+
 struct ClusterNode {
   int index = 0;
   std::string name;            // node-<i>
   std::unique_ptr<Netns> ns;   // the node (host) namespace
   std::unique_ptr<Netns> pod;  // its pod
-  Ipv4Addr public_ip;          // 192.0.2.(10+i) on eth0
-  Ipv4Prefix pod_cidr;         // 10.244.i.0/24
-  Ipv4Addr pod_ip;             // 10.244.i.2
+  // IPv4 (unused in an IPv6-only cluster, where no interface has them):
+  Ipv4Addr public_ip;   // 192.0.2.(10+i) on eth0
+  Ipv4Prefix pod_cidr;  // 10.244.i.0/24
+  Ipv4Addr pod_ip;      // 10.244.i.2
   bool tartan = false;
   std::string backend = "vxlan";
   std::unique_ptr<Process> tartand;  // tartan nodes
   std::string dir;                   // tartand's files (config, socket, state)
   std::string vtep_mac;              // flannel.1's (kernel) or tartand's VtepMAC
-  // Dual-stack clusters: 2001:db8::(10+i) on eth0, fd00:10:244:i::/64 and
-  // its ::2 in the pod, flannel-v6.1's VtepMAC (or tartand's v6 one).
+  // With IPv6: 2001:db8::(10+i) on eth0, fd00:10:244:i::/64 and its ::2 in
+  // the pod, flannel-v6.1's VtepMAC (or tartand's v6 one).
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<Ipv6Prefix> pod_cidr_v6;
   std::optional<Ipv6Addr> pod_ip_v6;
@@ -44,15 +49,16 @@ struct ClusterNode {
 
 class Cluster {
  public:
-  // `dual_stack`: every node and pod also gets IPv6 (flannel's EnableIPv6),
-  // kernel nodes a flannel-v6.1 device as flanneld creates it.
-  explicit Cluster(const std::string& tag, bool dual_stack = false);
+  // With IPv6 every node and pod gets IPv6 (flannel's EnableIPv6), kernel
+  // nodes a flannel-v6.1 device as flanneld creates it; IPv6-only clusters
+  // (EnableIPv4 false) have no IPv4 address, flannel.1 or IPv4 lease.
+  explicit Cluster(const std::string& tag, Stack stack = Stack::kIpv4);
   ~Cluster();
 
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
   ClusterNode& add_kernel_node(int i);
   // A node running tartand with its underlay on eth0 (af_packet) and its
-  // overlay a tap named flannel.1. `network_yaml` is flannel's net-conf.
+  // overlay a tap named flannel.1 (IPv6 only: flannel-v6.1).
   // `overlay`: the overlay port's device kind, vnet_tap (the fast host
   // path) or net_tap (the fallback).
   // `control_yaml`: more keys of tartand's `control` map (", probe: {...}").
@@ -118,8 +124,10 @@ class Cluster {
   // with `n.backend`, the static lease of `n`'s podCIDRs.
   void write_tartand_config(ClusterNode& n, const std::string& overlay_port, bool direct_routing,
                             const std::string& control_yaml);
-  // Node `i`'s addresses in both families (IPv6 only in a dual-stack cluster).
+  // Node `i`'s addresses in both families (IPv6 only with Stack kDual or kIpv6).
   void assign_addresses(ClusterNode& n, int i);
+  bool ipv4() const { return stack_ != Stack::kIpv6; }
+  bool ipv6() const { return stack_ != Stack::kIpv4; }
   // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
   void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
                       Ipv4Addr public_ip);
@@ -128,16 +136,43 @@ class Cluster {
                        const Ipv6Addr& public_ip);
 
   std::string tag_;
-  bool dual_stack_;
+  Stack stack_;
   std::unique_ptr<Netns> switch_;
   std::unique_ptr<Netns> stranger_;
   std::map<int, std::unique_ptr<ClusterNode>> nodes_;
 };
 
+// A kernel-flannel node (node-1) and a tartan node (node-2) of a `kStack`
+// cluster, each knowing the other: the interop tests' fixture.
+template <Stack kStack>
+class KernelAndTartanCluster : public ::testing::Test {
+ protected:
+  // `tartan_routes_pods`: the tartan node is its pod's router
+  // (Cluster::add_tartan_router_node) instead of a tap the host routes.
+  explicit KernelAndTartanCluster(bool tartan_routes_pods = false)
+      : c(tartan_routes_pods       ? "dr"
+          : kStack == Stack::kIpv4 ? "ki"
+          : kStack == Stack::kDual ? "dk"
+                                   : "d6",
+          kStack),
+        tartan_routes_pods_(tartan_routes_pods) {}
+  void SetUp() override {
+    kernel = &c.add_kernel_node(1);
+    tartan = tartan_routes_pods_ ? &c.add_tartan_router_node(2) : &c.add_tartan_node(2);
+    c.connect(*kernel, *tartan);
+  }
+  Cluster c;
+  ClusterNode* kernel = nullptr;
+  ClusterNode* tartan = nullptr;
+
+ private:
+  bool tartan_routes_pods_;
+};
+
 // Pings `to`'s pod from `from`'s; returns ping's output.
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
                  const std::string& options = "-c 3 -i 0.2 -W 2");
-// The same over IPv6, between the pods' IPv6 addresses (dual-stack clusters).
+// The same over IPv6, between the pods' IPv6 addresses (clusters with IPv6).
 std::string ping6(Cluster& c, ClusterNode& from, ClusterNode& to,
                   const std::string& options = "-c 3 -i 0.2 -W 2");
 bool all_replied(const std::string& ping_output);

@@ -1,14 +1,17 @@
-// Dual-stack flannel clusters (issue 14): flannel-v6 next to flannel.1, in
-// network namespaces.
+// Dual-stack and IPv6-only flannel clusters (issue 14): flannel-v6 next to
+// flannel.1, or alone, in network namespaces.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
 #include <regex>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "tests/e2e/cluster.h"
 #include "tests/e2e/wire_compare.h"
+#include "tests/support/files.h"
 
 namespace tartan {
 namespace {
@@ -18,6 +21,8 @@ using testing::all_replied;
 using testing::Cluster;
 using testing::ClusterNode;
 using testing::Process;
+using testing::read_file;
+using testing::Stack;
 using testing::tcp_transfer;
 
 // Whether ping's output says the path MTU is `mtu`: a Packet Too Big it
@@ -39,7 +44,7 @@ bool says_mtu(const std::string& ping_output, int mtu) {
 // flanneld sets up a dual-stack node reach each other's pods over both
 // families, the IPv6 ones through flannel-v6.1 with an IPv6 outer header.
 TEST(KernelDualStack, PodsReachEachOtherOverIpv4AndOverFlannelV6) {
-  Cluster c("ds", true);
+  Cluster c("ds", Stack::kDual);
   ClusterNode& a = c.add_kernel_node(1);
   ClusterNode& b = c.add_kernel_node(2);
   c.connect(a, b);
@@ -54,36 +59,34 @@ TEST(KernelDualStack, PodsReachEachOtherOverIpv4AndOverFlannelV6) {
   EXPECT_NE(route.find("via fd00:10:244:2:: dev flannel-v6.1"), std::string::npos) << route;
 }
 
+// Pods ping each other over IPv6 both ways, with the hop limits of a
+// kernel-flannel path (each node's kernel forwards once: 64 - 2).
+void expect_ipv6_pings_both_ways(Cluster& c, ClusterNode& tartan, ClusterNode& kernel) {
+  const std::string there = ping6(c, tartan, kernel);
+  EXPECT_TRUE(all_replied(there)) << there << tartan.tartand->output()
+                                  << c.tartanctl(tartan, {"stats"}).output;
+  EXPECT_NE(there.find("ttl=62"), std::string::npos) << there;
+  const std::string back = ping6(c, kernel, tartan);
+  EXPECT_TRUE(all_replied(back)) << back;
+  EXPECT_NE(back.find("ttl=62"), std::string::npos) << back;
+}
+
+// `bytes` over TCP over IPv6 each way, intact and without a retransmission
+// storm.
+void expect_tcp6_both_ways(Cluster& c, ClusterNode& tartan, ClusterNode& kernel, uint64_t bytes) {
+  EXPECT_LT(tcp_transfer(c, tartan, kernel, bytes, true), 0.01)
+      << c.tartanctl(tartan, {"stats"}).output;
+  EXPECT_LT(tcp_transfer(c, kernel, tartan, bytes, true), 0.01)
+      << c.tartanctl(tartan, {"stats"}).output;
+}
+
 // A kernel-flannel dual-stack node and a tartan one: pods reach each other
 // over IPv4 through flannel.1 and over IPv6 through flannel-v6.1, with the
 // hop limits of a kernel-flannel path, and TCP over IPv6 arrives intact.
-class KernelAndTartanDualStack : public ::testing::Test {
- protected:
-  // `tartan_routes_pods`: the tartan node is its pod's router
-  // (Cluster::add_tartan_router_node) instead of a tap the host routes.
-  explicit KernelAndTartanDualStack(bool tartan_routes_pods = false)
-      : c(tartan_routes_pods ? "dr" : "dk", true), tartan_routes_pods_(tartan_routes_pods) {}
-  void SetUp() override {
-    kernel = &c.add_kernel_node(1);
-    tartan = tartan_routes_pods_ ? &c.add_tartan_router_node(2) : &c.add_tartan_node(2);
-    c.connect(*kernel, *tartan);
-  }
-  Cluster c;
-  ClusterNode* kernel = nullptr;
-  ClusterNode* tartan = nullptr;
-
- private:
-  bool tartan_routes_pods_;
-};
+using KernelAndTartanDualStack = testing::KernelAndTartanCluster<Stack::kDual>;
 
 TEST_F(KernelAndTartanDualStack, PodsPingBothWaysOverBothFamilies) {
-  const std::string there = ping6(c, *tartan, *kernel);
-  EXPECT_TRUE(all_replied(there)) << there << tartan->tartand->output()
-                                  << c.tartanctl(*tartan, {"stats"}).output;
-  EXPECT_NE(there.find("ttl=62"), std::string::npos) << there;
-  const std::string back = ping6(c, *kernel, *tartan);
-  EXPECT_TRUE(all_replied(back)) << back;
-  EXPECT_NE(back.find("ttl=62"), std::string::npos) << back;
+  expect_ipv6_pings_both_ways(c, *tartan, *kernel);
   EXPECT_TRUE(all_replied(ping(c, *tartan, *kernel)));
   EXPECT_TRUE(all_replied(ping(c, *kernel, *tartan)));
   const std::string routes = c.tartanctl(*tartan, {"routes"}).output;
@@ -91,10 +94,64 @@ TEST_F(KernelAndTartanDualStack, PodsPingBothWaysOverBothFamilies) {
 }
 
 TEST_F(KernelAndTartanDualStack, TcpOverIpv6ArrivesIntactBothWays) {
-  EXPECT_LT(tcp_transfer(c, *tartan, *kernel, 16 << 20, true), 0.01)
-      << c.tartanctl(*tartan, {"stats"}).output;
-  EXPECT_LT(tcp_transfer(c, *kernel, *tartan, 16 << 20, true), 0.01)
-      << c.tartanctl(*tartan, {"stats"}).output;
+  expect_tcp6_both_ways(c, *tartan, *kernel, 16 << 20);
+}
+
+// An IPv6-only cluster (EnableIPv4 false): no interface has an IPv4
+// address, the kernel node has flannel-v6.1 alone as flanneld sets it up
+// then, and tartand runs without ports.underlay.address.
+using KernelAndTartanIpv6Only = testing::KernelAndTartanCluster<Stack::kIpv6>;
+
+TEST_F(KernelAndTartanIpv6Only, PodsPingBothWaysAndTcpArrivesIntact) {
+  expect_ipv6_pings_both_ways(c, *tartan, *kernel);
+  expect_tcp6_both_ways(c, *tartan, *kernel, 8 << 20);
+}
+
+// Nothing of IPv4 is written anywhere (flanneld with EnableIPv4 false
+// writes public-ipv6 and backend-v6-data alone, and the IPv6 lines of
+// subnet.env), and tartanctl shows the IPv6 side only.
+TEST_F(KernelAndTartanIpv6Only, OnlyTheIpv6SideIsWrittenAndShown) {
+  ASSERT_TRUE(all_replied(ping6(c, *tartan, *kernel)));
+  const auto lease = nlohmann::json::parse(c.tartanctl(*tartan, {"-o", "json", "lease"}).output);
+  EXPECT_EQ(read_file(tartan->dir + "/subnet.env"),
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:2::1/64\n"
+            "FLANNEL_MTU=" +
+                std::to_string(lease.at("mtu").get<int>()) + "\nFLANNEL_IPMASQ=false\n");
+  std::set<std::string> keys;
+  for (const auto& [k, v] : lease.at("annotations").items()) keys.insert(k);
+  EXPECT_EQ(keys, (std::set<std::string>{"flannel.alpha.coreos.com/backend-type",
+                                         "flannel.alpha.coreos.com/backend-v6-data",
+                                         "flannel.alpha.coreos.com/kube-subnet-manager",
+                                         "flannel.alpha.coreos.com/public-ipv6"}));
+  EXPECT_EQ(lease.at("annotations").at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::12");
+  EXPECT_EQ(lease.at("pod_cidr"), "");
+  EXPECT_EQ(lease.at("public_ip"), "");
+
+  // The host's side of the overlay: IPv6 routes and addresses only.
+  EXPECT_EQ(c.sh(*tartan->ns,
+                 "ip -4 addr show dev flannel-v6.1; ip -4 route show table all "
+                 "dev flannel-v6.1; ip -4 neigh show dev flannel-v6.1")
+                .output,
+            "");
+  EXPECT_NE(c.sh(*tartan->ns, "ip -6 route show fd00:10:244:1::/64").output.find("flannel-v6.1"),
+            std::string::npos);
+  // No ARP from the data plane either.
+  const auto stats = nlohmann::json::parse(c.tartanctl(*tartan, {"-o", "json", "stats"}).output);
+  EXPECT_EQ(stats.at("events").at("arp_requests_sent"), "0") << stats.dump(2);
+  EXPECT_EQ(stats.at("events").at("arp_replies"), "0");
+
+  const std::string shown = c.tartanctl(*tartan, {"lease"}).output;
+  EXPECT_EQ(shown.rfind("POD-CIDR-V6 ", 0), 0u) << shown;
+  EXPECT_EQ(shown.find("PUBLIC-IP "), std::string::npos) << shown;
+  EXPECT_NE(shown.find("fd00:10:244:2::/64"), std::string::npos) << shown;
+  const std::string routes = c.tartanctl(*tartan, {"routes"}).output;
+  EXPECT_NE(routes.find("fd00:10:244:1::/64"), std::string::npos) << routes;
+  EXPECT_EQ(routes.find("10.244."), std::string::npos) << routes;
+  const std::string nodes = c.tartanctl(*tartan, {"nodes", "list"}).output;
+  EXPECT_EQ(nodes.rfind("NAME ", 0), 0u) << nodes;
+  EXPECT_EQ(nodes.find(" PUBLIC-IP "), std::string::npos) << "no IPv4 columns: " << nodes;
+  EXPECT_NE(nodes.find("2001:db8::11"), std::string::npos) << nodes;
+  EXPECT_NE(nodes.find("ROUTED-V6"), std::string::npos) << nodes;
 }
 
 // flannel-v6.1's wire format, byte for byte: the outer IPv6 header (traffic
@@ -111,7 +168,7 @@ TEST_F(KernelAndTartanDualStack, Ipv6TunnelFramesEqualFlannelV6sFieldByField) {
 // name, and the trace of the packets both ways in IPv6's words.
 TEST(KernelAndTartanDualStackTelemetry, Ipv6ShowsInStatsMetricsAndTrace) {
   constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
-  Cluster c("dm", true);
+  Cluster c("dm", Stack::kDual);
   ClusterNode& kernel = c.add_kernel_node(1);
   ClusterNode& tartan = c.add_tartan_node(2, "vxlan", false, "vnet_tap",
                                           std::string(", http: {listen: '") + kMetrics + "'}");

@@ -29,18 +29,7 @@ using testing::Process;
 using testing::python;
 using testing::tcp_transfer;
 
-class KernelAndTartan : public ::testing::Test {
- protected:
-  KernelAndTartan() : c("ki") {}
-  void SetUp() override {
-    kernel = &c.add_kernel_node(1);
-    tartan = &c.add_tartan_node(2);
-    c.connect(*kernel, *tartan);
-  }
-  Cluster c;
-  ClusterNode* kernel = nullptr;
-  ClusterNode* tartan = nullptr;
-};
+using KernelAndTartan = testing::KernelAndTartanCluster<testing::Stack::kIpv4>;
 
 TEST_F(KernelAndTartan, PodsPingBothWaysWithTheTtlsOfAKernelFlannelPath) {
   // Each node's kernel forwards once (pod -> cni0 -> overlay, overlay ->

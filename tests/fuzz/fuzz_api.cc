@@ -99,7 +99,7 @@ void check_tables(World& w) {
   const Ipv4Prefix ours = *w.lease.get()->pod_cidr;
   FUZZ_CHECK(w.fx.engine().local_subnet() == ours,
              "the engine delivers another podCIDR than our lease " + ours.str());
-  FUZZ_CHECK(read_previous_subnet(w.config.subnet_file) == ours,
+  FUZZ_CHECK(read_previous_subnets(w.config.subnet_file).v4 == ours,
              "subnet.env does not say our lease " + ours.str());
   std::map<Ipv4Prefix, RouteView> engine;
   for (const RouteView& r : w.fx.engine().routes()) {

@@ -44,8 +44,11 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
     exception_ = std::make_unique<RingPort>(o.ring_size, o.workers);
     c.ports.push_back({"exception", exception_->name(), PortRole::kException, 0, std::nullopt});
   }
-  c.underlay.address = Ipv4Prefix{me.public_ip, 24};
-  c.underlay.gateway = kGateway;
+  if (o.ipv4) {
+    c.underlay.address = Ipv4Prefix{me.public_ip, 24};
+    c.underlay.gateway = kGateway;
+    c.dataplane.static_neighbours = {{kGateway, kGatewayMac}};
+  }
   c.workers.lcores.clear();
   for (unsigned w = 0; w < o.workers; ++w) c.workers.lcores.push_back(1 + w);
   c.workers.mempool_size = o.mempool_size;
@@ -66,7 +69,6 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   d.icmp_rate_per_s = o.icmp_rate_per_s;
   d.reassembly_max_packets = o.reassembly_max_packets;
   d.reassembly_timeout_ms = o.reassembly_timeout_ms;
-  d.static_neighbours = {{kGateway, kGatewayMac}};
   if (o.ipv6) {
     c.underlay.ipv6_address = Ipv6Prefix{node6(o.self).public_ip, 64};
     c.underlay.ipv6_gateway = kGateway6;
@@ -76,7 +78,8 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   if (!e) throw std::runtime_error("engine: " + e.status().message());
   engine_ = std::move(e).value();
   baseline_in_use_ = rte_mempool_in_use_count(engine_->mempool());
-  if (Status s = engine_->set_local_subnet(me.subnet); !s.ok())
+  if (Status s = engine_->set_local_subnet(o.ipv4 ? std::optional(me.subnet) : std::nullopt);
+      !s.ok())
     throw std::runtime_error(s.message());
   if (o.ipv6) {
     TableDelta gateway6;

@@ -45,6 +45,9 @@ struct FixtureOptions {
   // Dual stack: our underlay IPv6 address (node6(self)), its gateway (a
   // static neighbour) and our IPv6 podCIDR.
   bool ipv6 = false;
+  // false (with `ipv6`): an IPv6-only underlay, without our IPv4 address,
+  // gateway and podCIDR.
+  bool ipv4 = true;
 };
 
 // The IPv6 side of node i (EngineFixture::node6).

@@ -80,4 +80,24 @@ inline std::string flanneld_vxlan_lease(const std::string& public_ip, const std:
          std::to_string(vni) + ",\"VtepMAC\":\"" + vtep_mac + "\"}}";
 }
 
+// The same for a dual-stack flanneld (flannel.1 and flannel-v6.1, each
+// with its VtepMAC) ...
+inline std::string flanneld_dual_stack_lease(const std::string& public_ip,
+                                             const std::string& vtep_mac,
+                                             const std::string& public_ipv6,
+                                             const std::string& vtep_mac_v6) {
+  return "{\"PublicIP\":\"" + public_ip + "\",\"PublicIPv6\":\"" + public_ipv6 +
+         "\",\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"" + vtep_mac +
+         "\"},\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"" + vtep_mac_v6 + "\"}}";
+}
+
+// ... and for an IPv6-only one (EnableIPv4 false: Go's zero PublicIP, no
+// BackendData), under a key "0.0.0.0-0&<IPv6 subnet>".
+inline std::string flanneld_ipv6_only_lease(const std::string& public_ipv6,
+                                            const std::string& vtep_mac_v6) {
+  return "{\"PublicIP\":\"0.0.0.0\",\"PublicIPv6\":\"" + public_ipv6 +
+         "\",\"BackendType\":\"vxlan\",\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"" + vtep_mac_v6 +
+         "\"}}";
+}
+
 }  // namespace tartan::testing

@@ -73,7 +73,7 @@ TEST(ConfigLoader, ValidConfigGetsFlannelDefaults) {
   EXPECT_EQ(c->engine.ports.size(), 2u);
   EXPECT_EQ(c->engine.ports[0].name, "underlay");
   EXPECT_EQ(c->engine.ports[0].mtu, 1500);
-  EXPECT_EQ(c->engine.underlay.address.str(), "192.0.2.10/24");
+  EXPECT_EQ(c->engine.underlay.address->str(), "192.0.2.10/24");
   EXPECT_EQ(c->engine.underlay.gateway->str(), "192.0.2.1");
   EXPECT_EQ(c->engine.workers.burst_size, 32);
   EXPECT_EQ(c->control.listen, "unix:///run/tartan/tartan.sock");
@@ -290,7 +290,8 @@ TEST(ConfigLoaderErrors, MissingSectionsAreNamed) {
   EXPECT_EQ(error_of(with("lease:\n  source: static\n  subnet: 10.244.1.0/24\n", "")),
             "t.yaml:1:1: lease: required section is missing");
   EXPECT_EQ(error_of(with("    address: 192.0.2.10/24\n", "")),
-            "t.yaml:6:5: ports.underlay.address: required key is missing (e.g. 192.0.2.10/24)");
+            "t.yaml:6:5: ports.underlay.address: required with network.EnableIPv4 (our underlay "
+            "IPv4 address and its prefix, e.g. 192.0.2.10/24)");
   EXPECT_EQ(error_of(with("  subnet: 10.244.1.0/24\n", "")),
             "t.yaml:19:3: lease.subnet: required with lease.source static (our podCIDR, e.g. "
             "10.244.1.0/24)");
@@ -580,10 +581,11 @@ TEST(ConfigDualStack, PodsAreToldTheIpv6MtuTheEngineForwards) {
 }
 
 TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
-  EXPECT_EQ(error_of(dual_stack({{"    ipv6_address: 2001:db8::10/64\n", ""},
-                                 {"    ipv6_gateway: 2001:db8::1\n", ""}})),
-            "t.yaml: ports.underlay.ipv6_address: required with network.EnableIPv6 (our underlay "
-            "IPv6 address and its prefix, e.g. 2001:db8::10/64)");
+  EXPECT_EQ(
+      error_of(dual_stack(
+          {{"    ipv6_address: 2001:db8::10/64\n", ""}, {"    ipv6_gateway: 2001:db8::1\n", ""}})),
+      "t.yaml:6:5: ports.underlay.ipv6_address: required with network.EnableIPv6 (our underlay "
+      "IPv6 address and its prefix, e.g. 2001:db8::10/64)");
   EXPECT_EQ(
       error_of(dual_stack({{"ipv6_gateway: 2001:db8::1", "ipv6_gateway: 2001:db9::1"}})),
       "t.yaml:10:19: ports.underlay.ipv6_gateway: 2001:db9::1 is not inside the underlay's IPv6 "
@@ -650,13 +652,77 @@ TEST(ConfigDualStack, AnIpv6OnlyNetworkTakesAnIpv6LeaseAlone) {
             "t.yaml:24:11: lease.subnet: network.EnableIPv4 is false: no IPv4 podCIDR");
 }
 
-TEST(ConfigDualStack, EtcdLeasesWithIpv6AreRefusedClearly) {
-  EXPECT_EQ(error_of(dual_stack({{"source: static", "source: etcd"},
-                                 {"  subnet: 10.244.1.0/24\n", ""},
-                                 {"  subnet_v6: fd00:10:244:1::/64\n", ""}})),
-            "t.yaml:18:15: network.EnableIPv6: IPv6 leases on etcd are not implemented by tartan "
-            "yet (use "
-            "lease.source kube, static or grpc for dual stack)");
+TEST(ConfigDualStack, EtcdLeasesTakeBothFamiliesAndHonourIpv6SubnetMinAndMax) {
+  auto c = parse_config(
+      dual_stack({{"source: static", "source: etcd"},
+                  {"  subnet: 10.244.1.0/24\n", ""},
+                  {"  subnet_v6: fd00:10:244:1::/64\n", ""},
+                  {"  IPv6Network: fd00:10:244::/56\n",
+                   "  IPv6Network: fd00:10:244::/56\n  IPv6SubnetMin: 'fd00:10:244:10::'\n"}}),
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->lease.source, LeaseSource::kEtcd);
+  // flannel's CheckNetworkConfig: the given minimum, the last subnet as maximum.
+  EXPECT_EQ(c->network.ipv6_subnet_min.str(), "fd00:10:244:10::");
+  EXPECT_EQ(c->network.ipv6_subnet_max.str(), "fd00:10:244:ff::");
+  auto again = parse_config(config_to_yaml(*c), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << config_to_yaml(*c);
+  EXPECT_EQ(again->network.ipv6_subnet_min, c->network.ipv6_subnet_min);
+  EXPECT_EQ(again->network.ipv6_subnet_max, c->network.ipv6_subnet_max);
+  // Unset: the second subnet to the last, as SubnetMin and SubnetMax.
+  auto defaults = parse_config(dual_stack(), "t.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(defaults->network.ipv6_subnet_min.str(), "fd00:10:244:1::");
+  EXPECT_EQ(defaults->network.ipv6_subnet_max.str(), "fd00:10:244:ff::");
+
+  const auto bad = [](const std::string& key, const std::string& value) {
+    return error_of(
+        dual_stack({{"  IPv6Network: fd00:10:244::/56\n",
+                     "  IPv6Network: fd00:10:244::/56\n  " + key + ": '" + value + "'\n"}}));
+  };
+  EXPECT_EQ(bad("IPv6SubnetMin", "fd00:10:245::"),
+            "t.yaml:20:18: network.IPv6SubnetMin: IPv6SubnetMin is not in the range of the "
+            "IPv6Network");
+  EXPECT_EQ(bad("IPv6SubnetMax", "fd00:10:244:7::1"),
+            "t.yaml:20:18: network.IPv6SubnetMax: IPv6SubnetMax is not on a SubnetLen boundary: "
+            "fd00:10:244:7::1");
+  EXPECT_EQ(bad("IPv6SubnetMin", "x"),
+            "t.yaml:20:18: network.IPv6SubnetMin: 'x' is not an IPv6 address");
+}
+
+// IPv6 only (EnableIPv4 false): the underlay needs no IPv4 address, and
+// what a family needs is asked for by its key.
+TEST(ConfigIpv6Only, TheUnderlayNeedsNoIpv4Address) {
+  const std::string ipv6_only =
+      dual_stack({{"    address: 192.0.2.10/24\n    gateway: 192.0.2.1\n", ""},
+                  {"  Network: 10.244.0.0/16\n", "  EnableIPv4: false\n"},
+                  {"  subnet: 10.244.1.0/24\n", ""}});
+  auto c = parse_config(ipv6_only, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->engine.underlay.address);
+  EXPECT_FALSE(c->engine.underlay.gateway);
+  EXPECT_FALSE(c->network.enable_ipv4);
+  const std::string yaml = config_to_yaml(*c);
+  EXPECT_EQ(yaml.find("Network: 0.0.0.0/0"), std::string::npos) << yaml;
+  auto again = parse_config(yaml, "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_EQ(config_to_yaml(*again), yaml);
+
+  EXPECT_EQ(error_of(with("    address: 192.0.2.10/24\n", "")),
+            "t.yaml:6:5: ports.underlay.address: required with network.EnableIPv4 (our underlay "
+            "IPv4 address and its prefix, e.g. 192.0.2.10/24)");
+  EXPECT_EQ(error_of(dual_stack({{"    address: 192.0.2.10/24\n", ""},
+                                 {"  Network: 10.244.0.0/16\n", "  EnableIPv4: false\n"},
+                                 {"  subnet: 10.244.1.0/24\n", ""}})),
+            "t.yaml:7:14: ports.underlay.gateway: needs ports.underlay.address");
+  EXPECT_EQ(
+      error_of(with_all({{"    address: 192.0.2.10/24\n    gateway: 192.0.2.1\n", ""},
+                         {"  Network: 10.244.0.0/16\n",
+                          "  EnableIPv4: false\n  EnableIPv6: true\n"
+                          "  IPv6Network: fd00:10:244::/56\n"},
+                         {"  subnet: 10.244.1.0/24\n", "  subnet_v6: fd00:10:244:1::/64\n"}})),
+      "t.yaml:6:5: ports.underlay.ipv6_address: required with network.EnableIPv6 (our "
+      "underlay IPv6 address and its prefix, e.g. 2001:db8::10/64)");
 }
 
 TEST(ConfigNetworkFileErrors, NetworkAndNetworkFileTogetherAreRefused) {

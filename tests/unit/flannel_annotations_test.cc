@@ -270,6 +270,12 @@ TEST(FlannelAnnotations, OwnAnnotationsWithIpv6AreWhatFlanneldWrites) {
                                        *Ipv4Addr::parse("192.0.2.10"), v6);
   EXPECT_EQ(host_gw.at("flannel.alpha.coreos.com/backend-v6-data"), "null");
   EXPECT_EQ(host_gw.at("flannel.alpha.coreos.com/backend-type"), "host-gw");
+  // host-gw IPv6 only: flanneld still writes its (empty) IPv4 side.
+  const auto host_gw6 =
+      own_annotations(keys(), BackendType::kHostGw, 1, MacAddr{}, std::nullopt, v6);
+  EXPECT_EQ(host_gw6.at("flannel.alpha.coreos.com/public-ip"), "0.0.0.0");
+  EXPECT_EQ(host_gw6.at("flannel.alpha.coreos.com/backend-data"), "null");
+  EXPECT_EQ(host_gw6.at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::10");
 }
 
 }  // namespace

@@ -163,7 +163,7 @@ TEST(KubeOwnNode, UnderlaySettingsComeFromTheNodesAnnotations) {
   ASSERT_TRUE(apply_node_settings(n, config->engine).ok());
   EXPECT_TRUE(underlay_known(*config));
   EXPECT_EQ(config->engine.ports[0].device, "0000:3b:00.0");
-  EXPECT_EQ(config->engine.underlay.address.str(), "192.0.2.17/24");
+  EXPECT_EQ(config->engine.underlay.address->str(), "192.0.2.17/24");
   EXPECT_EQ(config->engine.underlay.gateway->str(), "192.0.2.1");
   EXPECT_FALSE(check_underlay(*config));
 

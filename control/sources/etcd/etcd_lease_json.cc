@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <regex>
 
+#include "control/cluster/local_lease.h"
+
 namespace tartan {
 namespace {
 
@@ -13,31 +15,65 @@ bool same_key(const std::string& a, const char* b) {
                     [](char x, char y) { return std::tolower(x) == std::tolower(y); });
 }
 
+// flannel's IP4Net.Empty(): the IPv4 half of an IPv6-only lease's key.
+constexpr std::string_view kNoIpv4 = "0.0.0.0-0";
+
 }  // namespace
 
-std::string subnet_key_name(const Ipv4Prefix& subnet) {
-  return subnet.addr.str() + "-" + std::to_string(subnet.len);
+std::string subnet_key_name(const PodCidrs& subnets) {
+  std::string name =
+      subnets.v4 ? subnets.v4->addr.str() + "-" + std::to_string(subnets.v4->len) : kNoIpv4.data();
+  if (subnets.v6) name += "&" + subnets.v6->addr.str() + "-" + std::to_string(subnets.v6->len);
+  return name;
 }
 
-std::optional<Ipv4Prefix> parse_subnet_key_name(std::string_view name) {
+std::optional<PodCidrs> parse_subnet_key_name(std::string_view name) {
   // flannel's subnetRegex, anchored on both ends of the element.
-  static const std::regex key(R"(^(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$)");
+  static const std::regex key(R"(^((\d+\.\d+\.\d+\.\d+)-(\d+))(?:&([a-f\d:]+)-(\d+))?$)");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(name.begin(), name.end(), m, key)) return std::nullopt;
-  if (m[2].length() > 2) return std::nullopt;
-  return Ipv4Prefix::parse(m[1].str() + "/" + m[2].str());
+  if (m[3].length() > 2) return std::nullopt;
+  PodCidrs out;
+  if (m[4].matched) {
+    // ParseSubnetKey reads the length in 7 bits.
+    if (m[5].length() > 3 || std::stoi(m[5].str()) > 127) return std::nullopt;
+    out.v6 = Ipv6Prefix::parse(m[4].str() + "/" + m[5].str());
+    if (!out.v6) return std::nullopt;
+    if (m[1].str() == kNoIpv4) return out;
+  }
+  out.v4 = Ipv4Prefix::parse(m[2].str() + "/" + m[3].str());
+  if (!out.v4) return std::nullopt;
+  return out;
 }
 
-std::string encode_lease_attrs(Ipv4Addr public_ip, BackendType backend, uint32_t vni,
-                               const MacAddr& vtep_mac) {
-  // Field order and omitempty as in flannel's LeaseAttrs; PublicIPv6 has no
-  // omitempty, so a v4-only lease says null.
-  std::string out = R"({"PublicIP":")" + public_ip.str() + R"(","PublicIPv6":null)";
+std::string lease_node_name(const PodCidrs& subnets) {
+  std::string name = subnet_key_name(subnets);
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return c == '&' || c == ':'; }, '-');
+  return name;
+}
+
+std::string encode_lease_attrs(std::optional<Ipv4Addr> public_ip, BackendType backend, uint32_t vni,
+                               const MacAddr& vtep_mac, const std::optional<OwnIpv6>& ipv6) {
+  // Field order and omitempty as in flannel's LeaseAttrs. PublicIP and
+  // PublicIPv6 have no omitempty: an IPv6-only lease says 0.0.0.0, a
+  // v4-only one null. flannel's vxlan backend fills BackendData and
+  // BackendV6Data for the families it runs (newSubnetAttrs).
+  std::string out = R"({"PublicIP":")" + public_ip.value_or(Ipv4Addr{}).str() +
+                    R"(","PublicIPv6":)" + (ipv6 ? "\"" + ipv6->public_ip.str() + "\"" : "null");
   const std::string type = flannel_backend_type(backend);
   if (!type.empty()) out += R"(,"BackendType":")" + type + "\"";
-  if (backend == BackendType::kVxlan)
-    out += R"(,"BackendData":)" + flannel_backend_data(backend, vni, vtep_mac);
+  if (backend == BackendType::kVxlan) {
+    if (public_ip) out += R"(,"BackendData":)" + flannel_backend_data(backend, vni, vtep_mac);
+    if (ipv6) out += R"(,"BackendV6Data":)" + flannel_backend_data(backend, vni, ipv6->vtep_mac);
+  }
   return out + "}";
+}
+
+std::string own_lease_attrs(const Config& config, const MacAddr& vtep_mac) {
+  const DataplaneConfig& dp = config.engine.dataplane;
+  return encode_lease_attrs(own_public_ip(config), dp.backend, dp.vni, vtep_mac,
+                            own_public_ipv6(config));
 }
 
 Result<FlannelLeaseAttrs> decode_lease_attrs(const std::string& json) {
@@ -57,30 +93,48 @@ Result<FlannelLeaseAttrs> decode_lease_attrs(const std::string& json) {
       if (!ip) return Status::invalid("PublicIP: " + value.dump() + " is not an IPv4 address");
       attrs.public_ip = *ip;
       have_ip = true;
+    } else if (same_key(key, "PublicIPv6")) {
+      attrs.public_ipv6.reset();
+      if (value.is_null()) continue;  // a nil *IP6
+      attrs.public_ipv6 =
+          value.is_string() ? Ipv6Addr::parse(value.get<std::string>()) : std::nullopt;
+      if (!attrs.public_ipv6)
+        return Status::invalid("PublicIPv6: " + value.dump() + " is not an IPv6 address");
     } else if (same_key(key, "BackendType")) {
       if (!value.is_string() && !value.is_null())
         return Status::invalid("BackendType: " + value.dump() + " is not a string");
       attrs.backend_type = value.is_string() ? value.get<std::string>() : "";
     } else if (same_key(key, "BackendData")) {
       attrs.backend_data = value.dump();  // compact, keys in their order
+    } else if (same_key(key, "BackendV6Data")) {
+      attrs.backend_v6_data = value.dump();
     }
   }
   if (!have_ip) return Status::invalid("PublicIP: missing");
   return attrs;
 }
 
-NodeSpec lease_to_node(const Ipv4Prefix& subnet, const FlannelLeaseAttrs& attrs,
+NodeSpec lease_to_node(const PodCidrs& subnets, const std::optional<FlannelLeaseAttrs>& attrs,
                        const AnnotationKeys& keys) {
   NodeSpec n;
-  n.name = subnet_key_name(subnet);
-  n.pod_cidrs = {subnet.str()};
-  n.addresses = {{"InternalIP", attrs.public_ip.str()}};
-  n.annotations = {
-      {keys.backend_type, attrs.backend_type},
-      {keys.backend_data, attrs.backend_data.empty() ? "null" : attrs.backend_data},
-      {keys.public_ip, attrs.public_ip.str()},
-      {keys.kube_subnet_manager, "true"},
-  };
+  n.name = lease_node_name(subnets);
+  if (subnets.v4) n.pod_cidrs.push_back(subnets.v4->str());
+  if (subnets.v6) n.pod_cidrs.push_back(subnets.v6->str());
+  if (!attrs) return n;
+  n.annotations = {{keys.backend_type, attrs->backend_type}, {keys.kube_subnet_manager, "true"}};
+  const auto or_null = [](const std::string& data) { return data.empty() ? "null" : data; };
+  if (subnets.v4) {
+    n.addresses.push_back({"InternalIP", attrs->public_ip.str()});
+    n.annotations[keys.backend_data] = or_null(attrs->backend_data);
+    n.annotations[keys.public_ip] = attrs->public_ip.str();
+  }
+  if (subnets.v6) {
+    n.annotations[keys.backend_v6_data] = or_null(attrs->backend_v6_data);
+    if (attrs->public_ipv6) {
+      n.addresses.push_back({"InternalIP", attrs->public_ipv6->str()});
+      n.annotations[keys.public_ipv6] = attrs->public_ipv6->str();
+    }
+  }
   return n;
 }
 

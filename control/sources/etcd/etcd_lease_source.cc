@@ -14,6 +14,13 @@ namespace {
 
 constexpr int kCreateRetries = 10;  // flannel's raceRetries
 
+// Who we are in etcd: our LeaseAttrs' PublicIP and PublicIPv6.
+LeaseHolder our_holder(const Config& config) {
+  const auto ipv6 = own_public_ipv6(config);
+  return {own_public_ip(config).value_or(Ipv4Addr{}),
+          ipv6 ? std::optional(ipv6->public_ip) : std::nullopt};
+}
+
 std::string hex(int64_t id) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
@@ -33,10 +40,8 @@ EtcdLeaseSource::EtcdLeaseSource(std::unique_ptr<EtcdClient> client, const Confi
       readiness_(readiness),
       hooks_(std::move(hooks)),
       subnets_prefix_(config.lease.etcd.prefix + "/subnets/"),
-      public_ip_(config.engine.underlay.address.addr),
-      value_(encode_lease_attrs(config.engine.underlay.address.addr,
-                                config.engine.dataplane.backend, config.engine.dataplane.vni,
-                                vtep_mac)),
+      us_(our_holder(config)),
+      value_(own_lease_attrs(config, vtep_mac)),
       rng_(std::random_device{}()) {
   // The prefix was checked when the config was loaded.
   keys_ = annotation_keys(config.node.annotation_prefix).value();
@@ -46,11 +51,11 @@ EtcdLeaseSource::~EtcdLeaseSource() {
   stop();
 }
 
-std::string EtcdLeaseSource::key_of(const Ipv4Prefix& subnet) const {
-  return subnets_prefix_ + subnet_key_name(subnet);
+std::string EtcdLeaseSource::key_of(const PodCidrs& subnets) const {
+  return subnets_prefix_ + subnet_key_name(subnets);
 }
 
-std::optional<Ipv4Prefix> EtcdLeaseSource::subnet_of(const std::string& key) const {
+std::optional<PodCidrs> EtcdLeaseSource::subnets_of(const std::string& key) const {
   if (key.rfind(subnets_prefix_, 0) != 0) return std::nullopt;
   return parse_subnet_key_name(std::string_view(key).substr(subnets_prefix_.size()));
 }
@@ -62,7 +67,11 @@ EtcdSourceStatus EtcdLeaseSource::status() const {
 
 Status EtcdLeaseSource::start() {
   readiness_.set("etcd", false, "connecting to " + client_->endpoint());
-  previous_ = read_previous_subnet(config_.subnet_file);
+  // The subnets of the last run, of the families the network enables now
+  // (an IPv4 subnet stays ours when IPv6 is turned off).
+  previous_ = read_previous_subnets(config_.subnet_file);
+  if (!config_.network.enable_ipv4) previous_.v4.reset();
+  if (!config_.network.enable_ipv6) previous_.v6.reset();
   const auto deadline = Clock::now() + std::chrono::seconds(etcd_.startup_timeout_s);
   Backoff backoff{std::chrono::milliseconds(etcd_.retry_initial_ms),
                   std::chrono::milliseconds(etcd_.retry_max_ms)};
@@ -232,19 +241,19 @@ void EtcdLeaseSource::handle(const Inbox& item) {
 }
 
 void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
-  const std::optional<Ipv4Prefix> subnet = subnet_of(e.kv.key);
-  if (!subnet) {
+  const std::optional<PodCidrs> subnets = subnets_of(e.kv.key);
+  if (!subnets) {
     TARTAN_LOG(DEBUG, kControl, "etcd: %s: not a subnet, skipping", e.kv.key.c_str());
     return;
   }
-  if (own_ && *subnet == own_->subnet) {
+  if (own_ && e.kv.key == own_->key) {
     if (e.deleted)
       lose_own("was deleted");
     else if (e.kv.value != value_)
       lose_own("was overwritten with " + e.kv.value);
     return;
   }
-  const std::string name = subnet_key_name(*subnet);
+  const std::string name = lease_node_name(*subnets);
   const std::string cause = "etcd lease " + e.kv.key + (e.deleted ? " expired or deleted" : " put");
   if (e.deleted) {
     if (auto r = mirror_.remove(name, std::nullopt, cause);
@@ -253,7 +262,7 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
     }
     return;
   }
-  const LeaseNode node = node_of(*subnet, e.kv);
+  const LeaseNode node = node_of(*subnets, e.kv);
   if (node.unreadable && keep_last_good(name, *node.unroutable)) return;
   if (node.unroutable)
     TARTAN_LOG(WARNING, kControl, "etcd: %s; not routed", node.unroutable->c_str());
@@ -263,12 +272,13 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
   }
 }
 
-EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const Ipv4Prefix& subnet,
+EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const PodCidrs& subnets,
                                                     const EtcdKeyValue& kv) const {
   auto attrs = decode_lease_attrs(kv.value);
-  if (attrs && attrs->public_ip != public_ip_) return {lease_to_node(subnet, *attrs, keys_), {}};
-  // Kept without annotations: only the podCIDR the key names is known.
-  NodeSpec bare{subnet_key_name(subnet), {subnet.str()}, {}, {}};
+  if (attrs && !same_holder(config_.network, {attrs->public_ip, attrs->public_ipv6}, us_))
+    return {lease_to_node(subnets, *attrs, keys_), {}};
+  // Kept without annotations: only the podCIDRs the key names are known.
+  NodeSpec bare = lease_to_node(subnets, std::nullopt, keys_);
   const std::string at = kv.key + " (revision " + std::to_string(kv.mod_revision) + ")";
   if (attrs) return {bare, at + " carries our own public IP (a stale lease of this node)"};
   return {bare, at + ": value cannot be read: " + attrs.status().message(), true};
@@ -276,7 +286,7 @@ EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const Ipv4Prefix& subnet,
 
 bool EtcdLeaseSource::keep_last_good(const std::string& name, const std::string& why) {
   const std::optional<NodeRecord> held = mirror_.get(name);
-  if (!held || !held->status.routed) return false;
+  if (!held || !held->status.routed_any()) return false;
   const std::string note = why + "; keeping the route of its last good value, as flanneld does";
   TARTAN_LOG(WARNING, kControl, "etcd: %s", note.c_str());
   if (auto r = mirror_.note(name, note, "etcd lease unreadable"); !r)
@@ -297,11 +307,13 @@ Status EtcdLeaseSource::sync() {
     Listed listed;
     listed.kvs = std::move(range->kvs);
     for (const EtcdKeyValue& kv : listed.kvs) {
-      const auto subnet = subnet_of(kv.key);
-      if (!subnet) continue;
+      const auto subnets = subnets_of(kv.key);
+      if (!subnets) continue;
       auto attrs = decode_lease_attrs(kv.value);
       listed.leases.push_back(
-          {kv.key, *subnet, attrs ? std::optional(attrs->public_ip) : std::nullopt});
+          {kv.key, *subnets,
+           attrs ? std::optional(LeaseHolder{attrs->public_ip, attrs->public_ipv6})
+                 : std::nullopt});
     }
     if (cluster_id_ != 0 && range->cluster_id != cluster_id_) {
       TARTAN_LOG(WARNING, kControl, "etcd: cluster id changed from %llx to %llx",
@@ -343,7 +355,7 @@ Result<bool> EtcdLeaseSource::settle_own(const Listed& listed) {
 }
 
 Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
-  auto choice = choose_subnet(config_.network, listed.leases, public_ip_, previous_, rng_);
+  auto choice = choose_subnet(config_.network, listed.leases, us_, previous_, rng_);
   if (!choice) return choice.status();
   for (const std::string& stale : choice->stale_keys) {
     // Leases with our public IP that no longer fit are ours from an
@@ -354,7 +366,7 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
                stale.c_str());
     if (Status s = client_->remove(stale); !s.ok()) return s;
   }
-  const std::string key = key_of(choice->subnet);
+  const std::string key = key_of(choice->subnets);
   const auto granted_at = Clock::now();
   auto grant = client_->grant(etcd_.lease_ttl_s);
   if (!grant) return grant.status();
@@ -385,17 +397,19 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
   }
   static constexpr const char* kHow[] = {"found our lease for public IP", "reusing the previous",
                                          "allocated"};
-  TARTAN_LOG(NOTICE, kControl, "etcd: %s %s subnet %s (key %s, etcd lease %s, TTL %lld s)",
-             kHow[static_cast<int>(choice->kind)], public_ip_.str().c_str(),
-             choice->subnet.str().c_str(), key.c_str(), hex(grant->id).c_str(),
-             static_cast<long long>(grant->ttl_s));
+  const std::string holder = config_.network.enable_ipv4
+                                 ? us_.public_ip.str()
+                                 : us_.public_ipv6.value_or(Ipv6Addr{}).str();
+  TARTAN_LOG(NOTICE, kControl, "etcd: %s %s subnets %s (key %s, etcd lease %s, TTL %lld s)",
+             kHow[static_cast<int>(choice->kind)], holder.c_str(), choice->subnets.str().c_str(),
+             key.c_str(), hex(grant->id).c_str(), static_cast<long long>(grant->ttl_s));
   const auto ttl = std::chrono::seconds(grant->ttl_s);
   const auto margin = std::min(std::chrono::seconds(etcd_.renew_margin_s), ttl / 2);
-  own_ = OwnLease{choice->subnet, key, grant->id, granted_at + ttl - margin};
-  previous_ = choice->subnet;
+  own_ = OwnLease{choice->subnets, key, grant->id, granted_at + ttl - margin};
+  previous_ = choice->subnets;
   update_status([&](EtcdSourceStatus& st) {
     ++st.acquisitions;
-    st.subnet = choice->subnet;
+    st.subnets = choice->subnets;
     st.lease_id = grant->id;
   });
   return true;
@@ -407,11 +421,11 @@ Status EtcdLeaseSource::reconcile(const Listed& listed) {
   std::map<std::string, std::string> unroutable;
   std::vector<std::pair<std::string, std::string>> last_good;  // name, why
   for (const EtcdKeyValue& kv : listed.kvs) {
-    const auto subnet = subnet_of(kv.key);
-    if (!subnet || *subnet == own_->subnet) continue;
-    LeaseNode node = node_of(*subnet, kv);
+    const auto subnets = subnets_of(kv.key);
+    if (!subnets || kv.key == own_->key) continue;
+    LeaseNode node = node_of(*subnets, kv);
     if (node.unreadable) {
-      if (auto held = mirror_.get(node.spec.name); held && held->status.routed) {
+      if (auto held = mirror_.get(node.spec.name); held && held->status.routed_any()) {
         nodes.push_back(held->spec);
         last_good.emplace_back(node.spec.name, *node.unroutable);
         continue;
@@ -426,12 +440,12 @@ Status EtcdLeaseSource::reconcile(const Listed& listed) {
   // Our podCIDR moves only when it was lost; give the old one up first so
   // the node that holds it now can be routed.
   const auto local = lease_.get();
-  const bool moved = !local || local->pod_cidr != own_->subnet;
-  if (local && moved) lease_.clear("etcd: moving to " + own_->subnet.str());
+  const bool moved = !local || local->cidrs() != own_->subnets;
+  if (local && moved) lease_.clear("etcd: moving to " + own_->subnets.str());
   if (Status s = mirror_.replace_all(nodes, "etcd leases listed", unroutable); !s.ok())
     TARTAN_LOG(WARNING, kControl, "etcd: %s", s.message().c_str());
   for (const auto& [name, why] : last_good) keep_last_good(name, why);
-  if (moved) return lease_.set({own_->subnet, std::nullopt}, LeaseSource::kEtcd);
+  if (moved) return lease_.set(own_->subnets, LeaseSource::kEtcd);
   return {};
 }
 
@@ -439,15 +453,15 @@ void EtcdLeaseSource::lose_own(const std::string& why) {
   TARTAN_LOG(ERR, kControl,
              "etcd: OUR LEASE IS GONE: %s %s. Pods on this node (%s) are unreachable until a new "
              "lease is taken; taking one now",
-             own_->key.c_str(), why.c_str(), own_->subnet.str().c_str());
+             own_->key.c_str(), why.c_str(), own_->subnets.str().c_str());
   (void)client_->revoke(own_->lease_id);  // whatever still rides on it is not ours
-  previous_ = own_->subnet;
+  previous_ = own_->subnets;
   lease_.clear("etcd: our key " + own_->key + " " + why + "; taking a new lease");
   own_.reset();
   synced_ = false;
   update_status([](EtcdSourceStatus& st) {
     ++st.own_lost;
-    st.subnet.reset();
+    st.subnets = {};
     st.lease_id = 0;
   });
 }

@@ -1,8 +1,9 @@
 // lease.source etcd: flanneld's etcd subnet manager, shared with flanneld
-// nodes on the same prefix. It takes this node's subnet under
-// `<prefix>/subnets/` (flannel's key, value and allocation rules), renews it
-// before its etcd lease expires, and mirrors every other node's lease into
-// the node mirror: a full list, then a watch from the list's revision.
+// nodes on the same prefix. It takes this node's subnets (one per family the
+// network enables, in one key) under `<prefix>/subnets/` (flannel's key,
+// value and allocation rules), renews them before their etcd lease expires,
+// and mirrors every other node's lease, with the families it has, into the
+// node mirror: a full list, then a watch from the list's revision.
 //
 // One thread does all of it (etcd calls, mirror and local lease changes), so
 // nothing it decides races with anything else it decides; the watch stream
@@ -40,14 +41,14 @@ namespace tartan {
 struct EtcdSourceStatus {
   bool connected = false;
   std::string endpoint;
-  std::optional<Ipv4Prefix> subnet;  // ours, while we hold it
-  int64_t lease_id = 0;              // the etcd lease our key rides on
-  int64_t next_revision = 0;         // where the watch (re)starts
-  uint64_t syncs = 0;                // full lists reconciled into the mirror
-  uint64_t watches = 0;              // watch streams opened
-  uint64_t events = 0;               // watch events applied
-  uint64_t compactions = 0;          // watches whose revision was compacted away
-  uint64_t acquisitions = 0;         // subnets taken (first time or again)
+  PodCidrs subnets;           // ours, while we hold them
+  int64_t lease_id = 0;       // the etcd lease our key rides on
+  int64_t next_revision = 0;  // where the watch (re)starts
+  uint64_t syncs = 0;         // full lists reconciled into the mirror
+  uint64_t watches = 0;       // watch streams opened
+  uint64_t events = 0;        // watch events applied
+  uint64_t compactions = 0;   // watches whose revision was compacted away
+  uint64_t acquisitions = 0;  // subnets taken (first time or again)
   uint64_t renewals = 0;
   uint64_t conflicts = 0;  // creates that lost the race for a subnet
   uint64_t own_lost = 0;   // our key deleted or overwritten from outside
@@ -83,7 +84,7 @@ class EtcdLeaseSource {
  private:
   using Clock = std::chrono::steady_clock;
   struct OwnLease {
-    Ipv4Prefix subnet;
+    PodCidrs subnets;
     std::string key;
     int64_t lease_id = 0;
     Clock::time_point renew_at;
@@ -114,8 +115,8 @@ class EtcdLeaseSource {
   // Waits until `deadline`, or until the watch delivers something when
   // `wake_on_inbox`; false once stopping.
   bool wait_until(Clock::time_point deadline, bool wake_on_inbox);
-  std::string key_of(const Ipv4Prefix& subnet) const;
-  std::optional<Ipv4Prefix> subnet_of(const std::string& key) const;
+  std::string key_of(const PodCidrs& subnets) const;
+  std::optional<PodCidrs> subnets_of(const std::string& key) const;
   // Another node's lease as the mirror keeps it: routable, or not, with
   // the reason (its value cannot be read, or it is a stale lease of ours).
   struct LeaseNode {
@@ -123,7 +124,7 @@ class EtcdLeaseSource {
     std::optional<std::string> unroutable;
     bool unreadable = false;  // the value is not flannel's LeaseAttrs
   };
-  LeaseNode node_of(const Ipv4Prefix& subnet, const EtcdKeyValue& kv) const;
+  LeaseNode node_of(const PodCidrs& subnets, const EtcdKeyValue& kv) const;
   // flanneld ignores a lease value it cannot read, so the route of the
   // last good one stays: when `name` is routed, says so on it (log line,
   // reason in `nodes list`) and returns true.
@@ -145,13 +146,13 @@ class EtcdLeaseSource {
   const Hooks hooks_;
   AnnotationKeys keys_;
   const std::string subnets_prefix_;  // "<prefix>/subnets/"
-  const Ipv4Addr public_ip_;
+  const LeaseHolder us_;
   const std::string value_;  // our LeaseAttrs JSON
   std::mt19937_64 rng_;
 
   // The source's thread only (and start(), before it runs).
   std::optional<OwnLease> own_;
-  std::optional<Ipv4Prefix> previous_;  // the subnet to ask for again
+  PodCidrs previous_;  // the subnets to ask for again
   bool synced_ = false;
   int64_t next_revision_ = 0;
   uint64_t cluster_id_ = 0;

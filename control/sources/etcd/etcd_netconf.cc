@@ -10,11 +10,11 @@ Result<NetworkConfig> adopt_etcd_network(const NetworkConfig& ours, const Networ
                   key + " has " + what + " " + theirs + " but this node's network." + what +
                       " is " + mine + ": every node on the prefix must agree (change one of them)");
   };
-  if (etcd_net.enable_ipv6)
-    return Status(ErrorCode::kFailedPrecondition,
-                  key + " has EnableIPv6 true: " + kEtcdIpv6Unsupported);
-  if (!etcd_net.enable_ipv4)
-    return Status(ErrorCode::kFailedPrecondition, key + " has EnableIPv4 false");
+  const auto yes_no = [](bool on) { return on ? "true" : "false"; };
+  if (etcd_net.enable_ipv4 != ours.enable_ipv4)
+    return mismatch("EnableIPv4", yes_no(etcd_net.enable_ipv4), yes_no(ours.enable_ipv4));
+  if (etcd_net.enable_ipv6 != ours.enable_ipv6)
+    return mismatch("EnableIPv6", yes_no(etcd_net.enable_ipv6), yes_no(ours.enable_ipv6));
   const BackendConfig& t = etcd_net.backend;
   const BackendConfig& o = ours.backend;
   if (t.type != o.type)
@@ -30,6 +30,10 @@ Result<NetworkConfig> adopt_etcd_network(const NetworkConfig& ours, const Networ
   n.subnet_len = etcd_net.subnet_len;
   n.subnet_min = etcd_net.subnet_min;
   n.subnet_max = etcd_net.subnet_max;
+  n.ipv6_network = etcd_net.ipv6_network;
+  n.ipv6_subnet_len = etcd_net.ipv6_subnet_len;
+  n.ipv6_subnet_min = etcd_net.ipv6_subnet_min;
+  n.ipv6_subnet_max = etcd_net.ipv6_subnet_max;
   return n;
 }
 

@@ -11,15 +11,10 @@
 
 namespace tartan {
 
-// Dual stack with leases on etcd: flannel keys a dual-stack lease
-// "<v4>&<v6>" and allocates both; tartan's etcd source does not yet.
-inline constexpr const char* kEtcdIpv6Unsupported =
-    "IPv6 leases on etcd are not implemented by tartan yet (use lease.source kube, static or "
-    "grpc for dual stack)";
-
 // The network this node runs with when etcd holds `etcd_net` (already
 // finished, defaults applied) at `key`: Network, SubnetLen, SubnetMin and
-// SubnetMax are etcd's, as for flanneld; the backend type, VNI, port and an
+// SubnetMax and their IPv6 counterparts are etcd's, as for flanneld; the
+// address families (EnableIPv4, EnableIPv6), backend type, VNI, port and an
 // explicit MTU must equal ours (`underlay_mtu`: our effective backend MTU),
 // else the error names both values.
 Result<NetworkConfig> adopt_etcd_network(const NetworkConfig& ours, const NetworkConfig& etcd_net,

@@ -4,6 +4,7 @@
 
 #include "control/config/config_loader.h"
 #include "control/config/netconf_json.h"
+#include "control/config/underlay_check.h"
 #include "control/sources/backoff.h"
 #include "control/sources/etcd/etcd_netconf.h"
 #include "engine/log.h"
@@ -26,11 +27,16 @@ Result<NetworkConfig> network_from(const std::string& key, const std::string& js
   const NetworkConfig& ours = config.network_from_etcd ? *finished : config.network;
   auto adopted = adopt_etcd_network(ours, *finished, config.engine.dataplane.underlay_mtu, key);
   if (!adopted) return adopted.status();
-  const Ipv4Prefix underlay = config.engine.underlay.address.network();
-  if (adopted->network.overlaps(underlay)) {
-    return Status(ErrorCode::kFailedPrecondition, key + ": Network " + adopted->network.str() +
-                                                      " overlaps the underlay subnet " +
-                                                      underlay.str() + " (ports.underlay.address)");
+  // The underlay against the network, now that it is known: the addresses
+  // its families need, and no overlap.
+  Config settled = config;
+  settled.network = *adopted;
+  settled.network_from_etcd = false;
+  if (auto problem = check_underlay(settled)) {
+    const std::string what = problem->key.rfind("network.", 0) == 0
+                                 ? problem->key.substr(8) + " " + problem->message
+                                 : problem->key + ": " + problem->message;
+    return Status(ErrorCode::kFailedPrecondition, key + ": " + what);
   }
   return adopted;
 }

@@ -1,6 +1,8 @@
 #include "control/sources/kube/kube_node_source.h"
 
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "control/cluster/local_lease.h"
 #include "control/config/underlay_check.h"
@@ -107,14 +109,22 @@ Status KubeNodeSource::prepare(Config& config) {
     own_pending_ = std::move(own);
   }
   if (!underlay_known(config)) {
-    const bool v6 = config.network.enable_ipv6;
-    return Status::invalid(
-        std::string("ports.underlay.device") + (v6 ? ", " : " and ") + "ports.underlay.address" +
-        (v6 ? " and ports.underlay.ipv6_address" : "") + ": not in " + config.source_name +
-        ", and node '" + config.node.name + "' has no " + kUnderlayDeviceAnnotation +
-        (v6 ? ", " : " and ") + kUnderlayAddressAnnotation +
-        (v6 ? std::string(" and ") + kUnderlayIpv6AddressAnnotation : "") +
-        " annotations to give them");
+    // The keys the network's families need, and the annotations for them.
+    std::vector<std::pair<std::string, std::string>> needed{
+        {"ports.underlay.device", kUnderlayDeviceAnnotation}};
+    if (config.network.enable_ipv4)
+      needed.emplace_back("ports.underlay.address", kUnderlayAddressAnnotation);
+    if (config.network.enable_ipv6)
+      needed.emplace_back("ports.underlay.ipv6_address", kUnderlayIpv6AddressAnnotation);
+    std::string keys, annotations;
+    for (size_t i = 0; i < needed.size(); ++i) {
+      const char* sep = i == 0 ? "" : i + 1 == needed.size() ? " and " : ", ";
+      keys += sep + needed[i].first;
+      annotations += sep + needed[i].second;
+    }
+    return Status::invalid(keys + ": not in " + config.source_name + ", and node '" +
+                           config.node.name + "' has no " + annotations +
+                           " annotations to give them");
   }
   if (auto problem = check_underlay(config)) {
     return Status::invalid("node '" + config.node.name + "': " + problem->key + ": " +
