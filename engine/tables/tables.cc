@@ -196,7 +196,9 @@ TableReaders ForwardingTables::readers() const {
 }
 
 NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
-  const bool on_link = params_.underlay->contains(spec.public_ip);
+  // IPv6-only underlays have no IPv4 subnet: no IPv4 peer is on link (the
+  // route itself is refused later, in apply).
+  const bool on_link = params_.underlay && params_.underlay->contains(spec.public_ip);
   switch (params_.backend) {
     case BackendType::kHostGw:
       return NextHopKind::kDirect;
