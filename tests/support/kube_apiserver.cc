@@ -96,6 +96,8 @@ struct KubeApiServer::Impl {
     std::string address;
     int port = 0;
     MHD_Daemon* daemon = nullptr;
+    // Holds the port from the first start on (kube::bind_tcp).
+    int reservation = -1;
   };
 
   explicit Impl(KubeApiOptions o) : options(std::move(o)), state(options.history_window) {
@@ -115,9 +117,13 @@ struct KubeApiServer::Impl {
   }
 
   void start(Listener& l) {
-    const int fd = l.netns.empty() ? kube::listen_tcp(l.address, l.port)
-                                   : kube::listen_tcp_in_netns(l.netns, l.address, l.port);
+    const auto bind = [&](bool listening) {
+      return l.netns.empty() ? kube::bind_tcp(l.address, l.port, listening)
+                             : kube::bind_tcp_in_netns(l.netns, l.address, l.port, listening);
+    };
+    const int fd = bind(true);
     l.port = kube::bound_port(fd);
+    if (l.reservation < 0) l.reservation = bind(false);
     // Where /api tells clients the server is: the first listener.
     if (config.server_address.empty())
       config.server_address = l.address + ":" + std::to_string(l.port);
@@ -307,6 +313,8 @@ KubeApiServer::KubeApiServer(KubeApiOptions options) : impl_(std::make_unique<Im
 
 KubeApiServer::~KubeApiServer() {
   impl_->stop_all();
+  for (const auto& l : impl_->listeners)
+    if (l.reservation >= 0) close(l.reservation);
 }
 
 std::string KubeApiServer::url() const {

@@ -14,7 +14,7 @@
 
 namespace tartan::testing::kube {
 
-int listen_tcp(const std::string& address, int port) {
+int bind_tcp(const std::string& address, int port, bool listening) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -26,7 +26,9 @@ int listen_tcp(const std::string& address, int port) {
     throw std::runtime_error("API server double: socket: " + std::string(strerror(errno)));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 128) != 0) {
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      (listening && listen(fd, 128) != 0)) {
     const std::string why = strerror(errno);
     close(fd);
     throw std::runtime_error("API server double: cannot listen on " + where + ": " + why);
@@ -34,7 +36,8 @@ int listen_tcp(const std::string& address, int port) {
   return fd;
 }
 
-int listen_tcp_in_netns(const std::string& netns, const std::string& address, int port) {
+int bind_tcp_in_netns(const std::string& netns, const std::string& address, int port,
+                      bool listening) {
   int fd = -1;
   std::string error;
   std::thread([&] {
@@ -47,7 +50,7 @@ int listen_tcp_in_netns(const std::string& netns, const std::string& address, in
     }
     close(ns);
     try {
-      fd = listen_tcp(address, port);
+      fd = bind_tcp(address, port, listening);
     } catch (const std::exception& e) {
       error = e.what() + std::string(" in network namespace ") + netns;
     }
