@@ -8,4 +8,8 @@ std::string PodCidrs::str() const {
   return out.empty() ? "(none)" : out;
 }
 
+bool PodCidrs::overlaps(const PodCidrs& other) const {
+  return (v4 && other.v4 && v4->overlaps(*other.v4)) || (v6 && other.v6 && v6->overlaps(*other.v6));
+}
+
 }  // namespace tartan

@@ -13,6 +13,8 @@ struct PodCidrs {
   std::optional<Ipv6Prefix> v6;
   friend bool operator==(const PodCidrs&, const PodCidrs&) = default;
   std::string str() const;  // "10.244.1.0/24, fd00:10:244:1::/64"
+  // Whether the two share an address of either family.
+  bool overlaps(const PodCidrs& other) const;
 };
 
 }  // namespace tartan

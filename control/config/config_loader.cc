@@ -910,8 +910,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   }
 
   if (auto problem = check_underlay(c)) {
-    if (problem->key.rfind("network.", 0) == 0)
-      fail_network(r, top, c, problem->key.substr(8), problem->message);
+    if (auto key = netconf_key(*problem)) fail_network(r, top, c, *key, problem->message);
     r.fail_at(problem->key, problem->message);
   }
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {

@@ -1,6 +1,7 @@
 #include "control/config/netconf.h"
 
 #include <cctype>
+#include <utility>
 
 namespace tartan {
 namespace {
@@ -10,88 +11,86 @@ Status bad(std::string* bad_key, const char* key, std::string message) {
   return Status::invalid(std::move(message));
 }
 
-// The IPv4 subnet settings as flanneld's CheckNetworkConfig derives and
-// checks them, with its error texts.
-Status finish_subnets(const RawNetworkConfig& raw, NetworkConfig& n, std::string* bad_key) {
-  if (raw.subnet_len && *raw.subnet_len > 0) {
-    if (*raw.subnet_len > 30) return bad(bad_key, "SubnetLen", "SubnetLen must be less than /31");
-    if (*raw.subnet_len < n.network.len + 2) {
-      return bad(bad_key, "SubnetLen", "network must be able to accommodate at least four subnets");
+// One family's net-conf keys and flannel's limits for it.
+struct FamilyKeys {
+  const char* network;     // "Network", "IPv6Network"
+  const char* subnet_len;  // "SubnetLen", ...
+  const char* subnet_min;
+  const char* subnet_max;
+  int bits;               // of an address
+  int default_len;        // each node's, in a network wide enough
+  const char* too_small;  // flannel's text for a Network too small to split
+};
+
+constexpr FamilyKeys kIpv4Keys{"Network",
+                               "SubnetLen",
+                               "SubnetMin",
+                               "SubnetMax",
+                               32,
+                               24,
+                               "network is too small. Minimum useful network prefix is /28"};
+constexpr FamilyKeys kIpv6Keys{"IPv6Network",
+                               "IPv6SubnetLen",
+                               "IPv6SubnetMin",
+                               "IPv6SubnetMax",
+                               128,
+                               64,
+                               "IPv6Network is too small. Minimum useful network prefix is /124"};
+
+// One family's subnet settings, as written and as derived.
+template <class Prefix>
+struct FamilySubnets {
+  using Addr = decltype(Prefix::addr);
+  const std::optional<int64_t>& raw_len;
+  const std::optional<Addr>& raw_min;
+  const std::optional<Addr>& raw_max;
+  uint8_t& len;
+  Addr& min;
+  Addr& max;
+};
+
+// The subnet settings of one family as flanneld's CheckNetworkConfig
+// derives and checks them (the same rules for both), with its error texts.
+template <class Prefix>
+Status finish_subnets(const FamilyKeys& k, const Prefix& network, FamilySubnets<Prefix> s,
+                      std::string* bad_key) {
+  using Addr = typename FamilySubnets<Prefix>::Addr;
+  if (s.raw_len && *s.raw_len > 0) {
+    // At least four addresses (flannel: room for a tunnel and a bridge device).
+    if (*s.raw_len > k.bits - 2) {
+      return bad(bad_key, k.subnet_len,
+                 "SubnetLen must be less than /" + std::to_string(k.bits - 1));
     }
-    n.subnet_len = static_cast<uint8_t>(*raw.subnet_len);
-  } else if (n.network.len > 28) {
-    return bad(bad_key, "Network", "network is too small. Minimum useful network prefix is /28");
-  } else {
-    n.subnet_len = n.network.len <= 22 ? 24 : n.network.len + 2;
-  }
-
-  const uint32_t size = uint32_t{1} << (32 - n.subnet_len);
-  const uint32_t mask = ~(size - 1);
-  // An unset (or 0.0.0.0) SubnetMin skips the first subnet, whose network
-  // address is the whole Network's; SubnetMax defaults to the last subnet.
-  const uint32_t network_end = n.network.addr.value | ~n.network.mask();
-  n.subnet_min = raw.subnet_min && raw.subnet_min->value ? *raw.subnet_min
-                                                         : Ipv4Addr{n.network.addr.value + size};
-  n.subnet_max =
-      raw.subnet_max && raw.subnet_max->value ? *raw.subnet_max : Ipv4Addr{network_end + 1 - size};
-  if (!n.network.contains(n.subnet_min))
-    return bad(bad_key, "SubnetMin", "SubnetMin is not in the range of the Network");
-  if (!n.network.contains(n.subnet_max))
-    return bad(bad_key, "SubnetMax", "SubnetMax is not in the range of the Network");
-  if ((n.subnet_min.value & mask) != n.subnet_min.value) {
-    return bad(bad_key, "SubnetMin",
-               "SubnetMin is not on a SubnetLen boundary: " + n.subnet_min.str());
-  }
-  if ((n.subnet_max.value & mask) != n.subnet_max.value) {
-    return bad(bad_key, "SubnetMax",
-               "SubnetMax is not on a SubnetLen boundary: " + n.subnet_max.str());
-  }
-  if (n.subnet_min.value > n.subnet_max.value) {
-    return bad(bad_key, "SubnetMin",
-               "SubnetMin " + n.subnet_min.str() + " is above SubnetMax " + n.subnet_max.str());
-  }
-  return {};
-}
-
-Status finish_ipv6_subnets(const RawNetworkConfig& raw, NetworkConfig& n, std::string* bad_key) {
-  const int len = n.ipv6_network->len;
-  if (raw.ipv6_subnet_len && *raw.ipv6_subnet_len > 0) {
-    if (*raw.ipv6_subnet_len > 126)
-      return bad(bad_key, "IPv6SubnetLen", "SubnetLen must be less than /127");
-    if (*raw.ipv6_subnet_len < len + 2) {
-      return bad(bad_key, "IPv6SubnetLen",
+    if (*s.raw_len < network.len + 2) {
+      return bad(bad_key, k.subnet_len,
                  "network must be able to accommodate at least four subnets");
     }
-    n.ipv6_subnet_len = static_cast<uint8_t>(*raw.ipv6_subnet_len);
-  } else if (len > 124) {
-    return bad(bad_key, "IPv6Network",
-               "IPv6Network is too small. Minimum useful network prefix is /124");
+    s.len = static_cast<uint8_t>(*s.raw_len);
+  } else if (network.len > k.bits - 4) {
+    return bad(bad_key, k.network, k.too_small);
   } else {
-    n.ipv6_subnet_len = static_cast<uint8_t>(len <= 62 ? 64 : len + 2);
+    s.len =
+        static_cast<uint8_t>(network.len <= k.default_len - 2 ? k.default_len : network.len + 2);
   }
 
-  // As for IPv4: an unset (or ::) IPv6SubnetMin skips the first subnet,
-  // IPv6SubnetMax defaults to the last one.
-  const Ipv6Prefix& network = *n.ipv6_network;
-  const auto given = [](const std::optional<Ipv6Addr>& a) { return a && !a->is_zero(); };
-  n.ipv6_subnet_min = given(raw.ipv6_subnet_min)
-                          ? *raw.ipv6_subnet_min
-                          : Ipv6Prefix{network.addr, n.ipv6_subnet_len}.next()->addr;
-  n.ipv6_subnet_max = given(raw.ipv6_subnet_max)
-                          ? *raw.ipv6_subnet_max
-                          : Ipv6Prefix{network.last(), n.ipv6_subnet_len}.network().addr;
-  for (const auto& [key, addr] : {std::pair{"IPv6SubnetMin", n.ipv6_subnet_min},
-                                  std::pair{"IPv6SubnetMax", n.ipv6_subnet_max}}) {
+  // An unset (or zero) minimum skips the first subnet, whose network
+  // address is the whole Network's; the maximum defaults to the last subnet.
+  const auto given = [](const std::optional<Addr>& a) { return a && *a != Addr{}; };
+  s.min = given(s.raw_min) ? *s.raw_min : Prefix{network.addr, s.len}.next()->addr;
+  s.max = given(s.raw_max) ? *s.raw_max : Prefix{network.last(), s.len}.network().addr;
+  const std::pair<const char*, Addr> ends[] = {{k.subnet_min, s.min}, {k.subnet_max, s.max}};
+  for (const auto& [key, addr] : ends) {
     if (!network.contains(addr))
-      return bad(bad_key, key, std::string(key) + " is not in the range of the IPv6Network");
-    if (Ipv6Prefix{addr, n.ipv6_subnet_len}.network().addr != addr) {
-      return bad(bad_key, key, std::string(key) + " is not on a SubnetLen boundary: " + addr.str());
-    }
+      return bad(bad_key, key, std::string(key) + " is not in the range of the " + k.network);
   }
-  if (n.ipv6_subnet_min > n.ipv6_subnet_max) {
-    return bad(bad_key, "IPv6SubnetMin",
-               "IPv6SubnetMin " + n.ipv6_subnet_min.str() + " is above IPv6SubnetMax " +
-                   n.ipv6_subnet_max.str());
+  for (const auto& [key, addr] : ends) {
+    if (Prefix{addr, s.len}.network().addr != addr)
+      return bad(bad_key, key, std::string(key) + " is not on a SubnetLen boundary: " + addr.str());
+  }
+  if (s.min > s.max) {
+    return bad(bad_key, k.subnet_min,
+               std::string(k.subnet_min) + " " + s.min.str() + " is above " + k.subnet_max + " " +
+                   s.max.str());
   }
   return {};
 }
@@ -114,7 +113,12 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
       n.subnet_len = static_cast<uint8_t>(raw.subnet_len.value_or(0));
       n.subnet_min = raw.subnet_min.value_or(Ipv4Addr{});
       n.subnet_max = raw.subnet_max.value_or(Ipv4Addr{});
-    } else if (Status s = finish_subnets(raw, n, bad_key); !s.ok()) {
+    } else if (Status s = finish_subnets(
+                   kIpv4Keys, n.network,
+                   FamilySubnets<Ipv4Prefix>{raw.subnet_len, raw.subnet_min, raw.subnet_max,
+                                             n.subnet_len, n.subnet_min, n.subnet_max},
+                   bad_key);
+               !s.ok()) {
       return s;
     }
   }
@@ -124,7 +128,13 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     n.ipv6_network = raw.ipv6_network;
     if (kube_mode) {
       n.ipv6_subnet_len = static_cast<uint8_t>(raw.ipv6_subnet_len.value_or(0));
-    } else if (Status s = finish_ipv6_subnets(raw, n, bad_key); !s.ok()) {
+    } else if (Status s =
+                   finish_subnets(kIpv6Keys, *n.ipv6_network,
+                                  FamilySubnets<Ipv6Prefix>{
+                                      raw.ipv6_subnet_len, raw.ipv6_subnet_min, raw.ipv6_subnet_max,
+                                      n.ipv6_subnet_len, n.ipv6_subnet_min, n.ipv6_subnet_max},
+                                  bad_key);
+               !s.ok()) {
       return s;
     }
   }

@@ -1,5 +1,7 @@
 #include "control/config/underlay_check.h"
 
+#include <string_view>
+
 namespace tartan {
 
 namespace {
@@ -95,6 +97,12 @@ bool underlay_known(const Config& c) {
 std::optional<ConfigProblem> check_underlay(const Config& c) {
   if (auto problem = check_underlay_v4(c)) return problem;
   return check_underlay_v6(c);
+}
+
+std::optional<std::string> netconf_key(const ConfigProblem& problem) {
+  constexpr std::string_view kSection = "network.";
+  if (!problem.key.starts_with(kSection)) return std::nullopt;
+  return problem.key.substr(kSection.size());
 }
 
 }  // namespace tartan

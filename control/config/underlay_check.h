@@ -16,6 +16,11 @@ struct ConfigProblem {
   std::string message;
 };
 
+// The net-conf key a problem is about ("Network" for "network.Network"),
+// for errors that name the net-conf (network_file, etcd's config); nullopt
+// when it is about another config key.
+std::optional<std::string> netconf_key(const ConfigProblem& problem);
+
 // Whether the config names the underlay's device and the address of each
 // family the network enables (always, except with lease.source kube before
 // the Node's annotations are read).

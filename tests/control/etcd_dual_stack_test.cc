@@ -3,6 +3,7 @@
 // family allocated, renewed and given up as flanneld does it.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "control/config/pod_mtu.h"
@@ -10,6 +11,7 @@
 #include "tests/support/etcd_node.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/files.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/process.h"
 
 namespace tartan {
@@ -60,6 +62,19 @@ std::optional<Route6View> route6_to(const EtcdNode& n, const std::string& prefix
     if (r.prefix.str() == prefix) return r;
   }
   return std::nullopt;
+}
+
+// A hook that, before our first create, puts a flanneld dual-stack lease
+// (192.0.2.21) at the key `where` gives for ours, and keeps that key in
+// `planted`.
+EtcdLeaseSource::Hooks plant_once(EtcdServer& etcd, std::string& planted,
+                                  std::function<std::string(const std::string&)> where) {
+  return {.before_create = [&etcd, &planted, where](const std::string& key) {
+    if (!planted.empty()) return;
+    planted = where(key);
+    etcd.put_with_lease(planted, flanneld_dual_stack_lease("192.0.2.21", "ae:4b:8f:00:00:03",
+                                                           "2001:db8::21", "ae:4b:8f:00:06:03"));
+  }};
 }
 
 TEST(EtcdDualStack, OurLeaseIsFlanneldsDualStackKeyAndValue) {
@@ -146,18 +161,11 @@ TEST(EtcdDualStack, AnIpv6SubnetTakenFirstIsChosenAgainAndAFullRangeIsNamed) {
                       flanneld_dual_stack_lease("192.0.2.20", "ae:4b:8f:00:00:02", "2001:db8::20",
                                                 "ae:4b:8f:00:06:02"));
   std::string stolen;
-  EtcdServer* e = &etcd;
   EtcdNode n({.index = 1,
               .endpoints = {etcd.endpoint()},
               .network = three,
               .ipv6 = true,
-              .hooks = {.before_create = [&, e](const std::string& key) {
-                if (!stolen.empty()) return;
-                stolen = key;
-                e->put_with_lease(key,
-                                  flanneld_dual_stack_lease("192.0.2.21", "ae:4b:8f:00:00:03",
-                                                            "2001:db8::21", "ae:4b:8f:00:06:03"));
-              }}});
+              .hooks = plant_once(etcd, stolen, [](const std::string& key) { return key; })});
   ASSERT_TRUE(n.start().ok());
   ASSERT_FALSE(stolen.empty());
   EXPECT_EQ(n.source().status().conflicts, 1u);
@@ -176,9 +184,97 @@ TEST(EtcdDualStack, AnIpv6SubnetTakenFirstIsChosenAgainAndAFullRangeIsNamed) {
   const Status s = full.start();
   EXPECT_EQ(s.code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(s.message(),
-            "out of IPv6 subnets: all /64 subnets from IPv6SubnetMin fd00:10:244:1:: to "
+            "out of IPv6 subnets: all 3 /64 subnets from IPv6SubnetMin fd00:10:244:1:: to "
             "IPv6SubnetMax fd00:10:244:3:: of IPv6Network fd00:10:244::/56 are leased");
   EXPECT_EQ(etcd.keys(kSubnets).size(), 3u) << "nothing left behind";
+}
+
+// A node that takes the same IPv4 subnet with another IPv6 one between our
+// choice and our create writes another key, so the create succeeds; the
+// key created first keeps the subnet, and we choose again.
+TEST(EtcdDualStack, AKeySharingOneFamilysSubnetCreatedFirstKeepsIt) {
+  EtcdServer etcd;
+  std::string planted;
+  const auto same_v4 = [](const std::string& key) {
+    const auto ours = parse_subnet_key_name(key.substr(kSubnets.size()));
+    return kSubnets + subnet_key_name({ours->v4, cidr6("fd00:10:244:ff::/64")});
+  };
+  EtcdNode n({.index = 1,
+              .endpoints = {etcd.endpoint()},
+              .network = kDualStack,
+              .ipv6 = true,
+              .hooks = plant_once(etcd, planted, same_v4)});
+  testing::LogCapture log;
+  ASSERT_TRUE(n.start().ok());
+  ASSERT_FALSE(planted.empty());
+  EXPECT_EQ(n.source().status().conflicts, 1u);
+  const PodCidrs theirs = *parse_subnet_key_name(planted.substr(kSubnets.size()));
+  EXPECT_FALSE(n.subnets().overlaps(theirs)) << n.subnets().str() << " vs " << theirs.str();
+  EXPECT_EQ(etcd.keys(kSubnets).size(), 2u) << "ours given up, not left behind";
+  EXPECT_EQ(etcd.get(planted), flanneld_dual_stack_lease("192.0.2.21", "ae:4b:8f:00:00:03",
+                                                         "2001:db8::21", "ae:4b:8f:00:06:03"));
+  const auto node = n.mirror().get(lease_node_name(theirs));
+  ASSERT_TRUE(node);
+  EXPECT_TRUE(node->status.routed) << node->status.reason;
+  EXPECT_TRUE(node->status.routed_v6) << node->status.reason_v6;
+  EXPECT_NE(log.text().find("overlaps " + planted + ", which was created first"), std::string::npos)
+      << log.text();
+}
+
+// A flanneld IPv6-only lease ("0.0.0.0-0&...") next to a dual-stack node:
+// routed for IPv6, and blocking no IPv4 subnet.
+TEST(EtcdDualStack, AnIpv6OnlyLeaseIsRoutedForIpv6Alone) {
+  EtcdServer etcd;
+  etcd.put_with_lease(kSubnets + "0.0.0.0-0&fd00:10:244:2::-64",
+                      flanneld_ipv6_only_lease("2001:db8::20", "ae:4b:8f:00:06:02"));
+  EtcdNode n({.index = 1, .endpoints = {etcd.endpoint()}, .network = kDualStack, .ipv6 = true});
+  ASSERT_TRUE(n.start().ok());
+  EXPECT_NE(n.subnets().v6, cidr6("fd00:10:244:2::/64"));
+  EXPECT_TRUE(n.routes().empty());
+  ASSERT_EQ(n.routes6().size(), 1u);
+  EXPECT_EQ(n.routes6()[0].prefix.str(), "fd00:10:244:2::/64");
+  EXPECT_EQ(n.routes6()[0].public_ip.str(), "2001:db8::20");
+  EXPECT_EQ(n.routes6()[0].vtep_mac.str(), "ae:4b:8f:00:06:02");
+  const auto node = n.mirror().get("0.0.0.0-0-fd00-10-244-2---64");
+  ASSERT_TRUE(node);
+  EXPECT_FALSE(node->status.routed);
+  EXPECT_TRUE(node->status.routed_v6) << node->status.reason_v6;
+}
+
+// Keys that are not flannel's subnets, listed or watched: a warning naming
+// the key and why, as flanneld's "Ignoring bad subnet node"; nothing else
+// changes.
+TEST(EtcdDualStack, BadSubnetKeysAreWarnedAboutAndIgnored) {
+  EtcdServer etcd;
+  const std::string lease = flanneld_dual_stack_lease("192.0.2.20", "ae:4b:8f:00:00:02",
+                                                      "2001:db8::20", "ae:4b:8f:00:06:02");
+  const std::string listed = kSubnets + "10.244.8.7-24";
+  etcd.put_with_lease(listed, flanneld_vxlan_lease("192.0.2.22", "ae:4b:8f:00:00:04"));
+  etcd.put_with_lease(kSubnets + "10.244.2.0-24&fd00:10:244:2::-64", lease);
+  EtcdNode n({.index = 1, .endpoints = {etcd.endpoint()}, .network = kDualStack, .ipv6 = true});
+  testing::LogCapture log;
+  ASSERT_TRUE(n.start().ok());
+  EXPECT_NE(log.text().find("etcd: ignoring bad subnet key " + listed +
+                            ": IPv4 part 10.244.8.7/24 has host bits set"),
+            std::string::npos)
+      << log.text();
+
+  const std::string watched = kSubnets + "10.244.9.0-24&fd00:10:244:9::-128";
+  etcd.put_with_lease(watched, flanneld_dual_stack_lease("192.0.2.23", "ae:4b:8f:00:00:05",
+                                                         "2001:db8::23", "ae:4b:8f:00:06:05"));
+  // A good lease after it: once it is routed, the bad one was seen.
+  etcd.put_with_lease(kSubnets + "10.244.5.0-24&fd00:10:244:5::-64",
+                      flanneld_dual_stack_lease("192.0.2.24", "ae:4b:8f:00:00:06", "2001:db8::24",
+                                                "ae:4b:8f:00:06:06"));
+  ASSERT_TRUE(eventually([&] { return n.routes6().size() == 2; }, 2s));
+  EXPECT_NE(log.text().find("etcd: ignoring bad subnet key " + watched + ": IPv6 length 128 > 127"),
+            std::string::npos)
+      << log.text();
+  EXPECT_EQ(n.routes().size(), 2u);
+  EXPECT_EQ(n.mirror().footprint().nodes, 2u) << "no node for either bad key";
+  EXPECT_EQ(n.source().status().failures, 0u);
+  EXPECT_EQ(n.source().status().own_lost, 0u);
+  EXPECT_EQ(n.source().status().syncs, 1u) << "the watch went on";
 }
 
 TEST(EtcdDualStack, RenewalRewritesTheSameKeyAndValue) {
@@ -250,6 +346,7 @@ TEST(EtcdIpv6Only, LeasesAreFlanneldsIpv6OnlyKeysAndValues) {
   const PodCidrs ours = a.subnets();
   ASSERT_TRUE(ours.v6 && !ours.v4) << ours.str();
   EXPECT_NE(*ours.v6, cidr6("fd00:10:244:2::/64"));
+  EXPECT_NE(*ours.v6, cidr6("fd00:10:244::/64")) << "the first subnet is skipped";
   EXPECT_EQ(key_of(a), kSubnets + "0.0.0.0-0&" + ours.v6->addr.str() + "-64");
   EXPECT_EQ(etcd.get(key_of(a)),
             R"({"PublicIP":"0.0.0.0","PublicIPv6":"2001:db8::11","BackendType":"vxlan",)"
@@ -280,8 +377,13 @@ TEST(EtcdIpv6Only, LeasesAreFlanneldsIpv6OnlyKeysAndValues) {
   EXPECT_NE(b.subnets(), ours);
   EXPECT_EQ(etcd.get(a_key), a_value) << "left to its holder";
   EtcdNode again(ipv6_only(1, etcd));
+  testing::LogCapture log;
   ASSERT_TRUE(again.start().ok());
   EXPECT_EQ(again.subnets(), ours);
+  EXPECT_NE(log.text().find("etcd: found our lease " + ours.str() +
+                            " for our PublicIPv6 2001:db8::11 (key " + a_key),
+            std::string::npos)
+      << log.text();
   EXPECT_EQ(etcd.keys(kSubnets).size(), 3u);
   EXPECT_TRUE(eventually([&] { return again.routes6().size() == 2; }, 2s));
 }

@@ -72,19 +72,58 @@ TEST(EtcdFormat, SubnetKeysAreFlannelsMakeSubnetKey) {
   // IPv6 only: flannel's empty IP4Net in front.
   EXPECT_EQ(subnet_key_name({std::nullopt, cidr6("fd00:10:244:1::/64")}),
             "0.0.0.0-0&fd00:10:244:1::-64");
-  EXPECT_EQ(parse_subnet_key_name("10.5.34.0-24"), PodCidrs{cidr("10.5.34.0/24")});
-  EXPECT_EQ(parse_subnet_key_name("10.244.1.0-24&fd00:0:0:1::-64"),
+  EXPECT_EQ(*parse_subnet_key_name("10.5.34.0-24"), PodCidrs{cidr("10.5.34.0/24")});
+  EXPECT_EQ(*parse_subnet_key_name("10.244.1.0-24&fd00:0:0:1::-64"),
             (PodCidrs{cidr("10.244.1.0/24"), cidr6("fd00:0:0:1::/64")}));
-  EXPECT_EQ(parse_subnet_key_name("0.0.0.0-0&fd00:0:0:1::-64"),
+  EXPECT_EQ(*parse_subnet_key_name("0.0.0.0-0&fd00:0:0:1::-64"),
             (PodCidrs{std::nullopt, cidr6("fd00:0:0:1::/64")}));
   // Alone, 0.0.0.0-0 is flannel's lease of the whole IPv4 space.
-  EXPECT_EQ(parse_subnet_key_name("0.0.0.0-0"), PodCidrs{cidr("0.0.0.0/0")});
+  EXPECT_EQ(*parse_subnet_key_name("0.0.0.0-0"), PodCidrs{cidr("0.0.0.0/0")});
+}
+
+// Keys as flannel's ParseSubnetKey reads them (strconv.ParseUint in 5 and 7
+// bits, net.ParseIP), and why one is not a subnet.
+TEST(EtcdFormat, SubnetKeysAreReadAsParseSubnetKeyReadsThem) {
+  // Leading zeros in a length, as ParseUint takes them; an IPv6-only key's
+  // empty IP4Net written so too.
+  EXPECT_EQ(*parse_subnet_key_name("10.244.1.0-024"), PodCidrs{cidr("10.244.1.0/24")});
+  EXPECT_EQ(*parse_subnet_key_name("0.0.0.0-00&fd00::-0064"),
+            (PodCidrs{std::nullopt, cidr6("fd00::/64")}));
+  // Go keeps an IPv6 part's host bits; its overlap tests and the kernel's
+  // IPv6 route mask them: the subnet is the masked one.
+  EXPECT_EQ(*parse_subnet_key_name("10.244.1.0-24&fd00::1-64"),
+            (PodCidrs{cidr("10.244.1.0/24"), cidr6("fd00::/64")}));
+  EXPECT_EQ(*parse_subnet_key_name("10.244.1.0-31"), PodCidrs{cidr("10.244.1.0/31")});
+  EXPECT_EQ(*parse_subnet_key_name("10.244.1.0-24&fd00::-127"),
+            (PodCidrs{cidr("10.244.1.0/24"), cidr6("fd00::/127")}));
+
+  const auto why = [](const char* name) {
+    const auto r = parse_subnet_key_name(name);
+    return r ? "parsed as " + r->str() : r.status().message();
+  };
+  const std::string shape =
+      "not <IPv4>-<len> or <IPv4>-<len>&<IPv6>-<len>, as flannel names a subnet";
+  // Go's regex is not anchored at the start ("x10.244.1.0-24" would be
+  // read); tartan wants the whole element.
   for (const char* bad :
-       {"10.244.1.0/24", "10.244.1.0-", "x10.244.1.0-24", "10.244.1.7-24", "10.244.1.0-33",
-        "config", "10.244.1.0-024x", "10.244.1.0-24&FD00::-64", "10.244.1.0-24&fd00::1-64",
-        "10.244.1.0-24&fd00::-128", "10.244.1.0-24&fd00::", "10.244.1.0-24&-64"}) {
-    EXPECT_FALSE(parse_subnet_key_name(bad)) << bad;
+       {"10.244.1.0/24", "10.244.1.0-", "x10.244.1.0-24", "config", "10.244.1.0-024x",
+        "10.244.1.0-24&FD00::-64", "10.244.1.0-24&fd00::", "10.244.1.0-24&-64"}) {
+    EXPECT_EQ(why(bad), shape) << bad;
   }
+  EXPECT_EQ(why("10.244.1.0-32"), "IPv4 length 32 > 31");
+  EXPECT_EQ(why("10.244.1.0-0099999999999999999999"), "IPv4 length 99999999999999999999 > 31");
+  EXPECT_EQ(why("10.244.1.0-24&fd00::-128"), "IPv6 length 128 > 127");
+  EXPECT_EQ(why("10.244.256.0-24"), "IPv4 address 10.244.256.0 is not valid");
+  EXPECT_EQ(why("10.244.01.0-24"), "IPv4 address 10.244.01.0 is not valid");
+  EXPECT_EQ(why("10.244.1.0-24&fd00:::1-64"), "IPv6 address fd00:::1 is not valid");
+  // Go keeps IPv4 host bits too, but flanneld's route to such a prefix is
+  // refused by the kernel: tartan says so and leaves the key alone.
+  EXPECT_EQ(why("10.244.1.7-24"),
+            "IPv4 part 10.244.1.7/24 has host bits set (flanneld reads it, the kernel refuses "
+            "its route)");
+}
+
+TEST(EtcdFormat, LeaseNodeNamesAreKeysWithoutAmpersandsAndColons) {
   // Node names: the key's element with '&' and ':' as '-'.
   EXPECT_EQ(lease_node_name({cidr("10.244.1.0/24")}), "10.244.1.0-24");
   EXPECT_EQ(lease_node_name({cidr("10.244.1.0/24"), cidr6("fd00:10:244:1::/64")}),

@@ -690,6 +690,31 @@ TEST(ConfigDualStack, EtcdLeasesTakeBothFamiliesAndHonourIpv6SubnetMinAndMax) {
             "t.yaml:20:18: network.IPv6SubnetMin: 'x' is not an IPv6 address");
 }
 
+// flannel's CheckNetworkConfig applies one set of rules to both families:
+// each error names its own family's key.
+TEST(ConfigDualStack, BothFamiliesFollowFlannelsSubnetRules) {
+  const auto v6 = [](const std::string& keys) {
+    return error_of(dual_stack(
+        {{"  IPv6Network: fd00:10:244::/56\n", "  IPv6Network: fd00:10:244::/56\n" + keys}}));
+  };
+  const auto says = [](const std::string& error, const std::string& what) {
+    return error.find(what) != std::string::npos ? ::testing::AssertionSuccess()
+                                                 : ::testing::AssertionFailure() << error;
+  };
+  EXPECT_TRUE(says(v6("  IPv6SubnetLen: 127\n"),
+                   "network.IPv6SubnetLen: SubnetLen must be less than /127"));
+  EXPECT_TRUE(says(v6("  IPv6SubnetLen: 57\n"),
+                   "network.IPv6SubnetLen: network must be able to accommodate at least four "
+                   "subnets"));
+  EXPECT_TRUE(says(v6("  IPv6SubnetMin: 'fd00:10:244:20::'\n  IPv6SubnetMax: 'fd00:10:244:10::'\n"),
+                   "network.IPv6SubnetMin: IPv6SubnetMin fd00:10:244:20:: is above IPv6SubnetMax "
+                   "fd00:10:244:10::"));
+  EXPECT_TRUE(says(error_of(with("  Backend:",
+                                 "  SubnetMin: 10.244.20.0\n  SubnetMax: "
+                                 "10.244.10.0\n  Backend:")),
+                   "network.SubnetMin: SubnetMin 10.244.20.0 is above SubnetMax 10.244.10.0"));
+}
+
 // IPv6 only (EnableIPv4 false): the underlay needs no IPv4 address, and
 // what a family needs is asked for by its key.
 TEST(ConfigIpv6Only, TheUnderlayNeedsNoIpv4Address) {

@@ -64,34 +64,89 @@ Prefix any_of(const std::vector<Prefix>& v, std::mt19937_64& rng) {
   return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
 }
 
-// Each family's subnet fits the network it enables, and only those.
+// One family's allocation range as the network config gives it, and the
+// net-conf keys that set it ("" or "IPv6" in front of each name).
+template <class Prefix>
+struct Range {
+  bool enabled;
+  uint8_t len;
+  decltype(Prefix::addr) min, max;
+  std::string network;
+  std::string family;  // "" or "IPv6"
+};
+
+Range<Ipv4Prefix> ipv4_range(const NetworkConfig& net) {
+  return {net.enable_ipv4, net.subnet_len, net.subnet_min, net.subnet_max, net.network.str(), ""};
+}
+
+Range<Ipv6Prefix> ipv6_range(const NetworkConfig& net) {
+  return {net.enable_ipv6,
+          net.ipv6_subnet_len,
+          net.ipv6_subnet_min,
+          net.ipv6_subnet_max,
+          net.ipv6_network ? net.ipv6_network->str() : "",
+          "IPv6"};
+}
+
+// A subnet of the family fits the range when the network enables it, and
+// there is none when it does not.
+template <class Prefix>
+bool fits(const Range<Prefix>& r, const std::optional<Prefix>& s) {
+  if (!r.enabled) return !s;
+  return s && s->len == r.len && r.min <= s->addr && s->addr <= r.max;
+}
+
 bool fits(const NetworkConfig& net, const PodCidrs& s) {
-  const bool v4 = net.enable_ipv4 ? s.v4 && s.v4->len == net.subnet_len &&
-                                        net.subnet_min <= s.v4->addr && s.v4->addr <= net.subnet_max
-                                  : !s.v4;
-  const bool v6 = net.enable_ipv6
-                      ? s.v6 && s.v6->len == net.ipv6_subnet_len &&
-                            net.ipv6_subnet_min <= s.v6->addr && s.v6->addr <= net.ipv6_subnet_max
-                      : !s.v6;
-  return v4 && v6;
+  return fits(ipv4_range(net), s.v4) && fits(ipv6_range(net), s.v6);
 }
 
-Status out_of_ipv4_subnets(const NetworkConfig& net) {
-  const uint64_t step = uint64_t{1} << (32 - net.subnet_len);
-  const uint64_t total = (uint64_t{net.subnet_max.value} - net.subnet_min.value) / step + 1;
-  return Status(ErrorCode::kResourceExhausted,
-                "out of subnets: all " + std::to_string(total) + " /" +
-                    std::to_string(net.subnet_len) + " subnets from SubnetMin " +
-                    net.subnet_min.str() + " to SubnetMax " + net.subnet_max.str() +
-                    " of Network " + net.network.str() + " are leased");
+using Count = unsigned __int128;  // an IPv6 range may hold up to 2^126 subnets
+
+Count number(Ipv4Addr a) {
+  return a.value;
 }
 
-Status out_of_ipv6_subnets(const NetworkConfig& net) {
+Count number(const Ipv6Addr& a) {
+  Count n = 0;
+  for (uint8_t b : a.bytes) n = n << 8 | b;
+  return n;
+}
+
+std::string decimal(Count n) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(n % 10)));
+    n /= 10;
+  } while (n != 0);
+  return digits;
+}
+
+template <class Prefix>
+Status out_of_subnets(const Range<Prefix>& r) {
+  const int host_bits = static_cast<int>(sizeof(Prefix::addr)) * 8 - r.len;
+  const Count total = ((number(r.max) - number(r.min)) >> host_bits) + 1;
+  const std::string& f = r.family;
   return Status(ErrorCode::kResourceExhausted,
-                "out of IPv6 subnets: all /" + std::to_string(net.ipv6_subnet_len) +
-                    " subnets from IPv6SubnetMin " + net.ipv6_subnet_min.str() +
-                    " to IPv6SubnetMax " + net.ipv6_subnet_max.str() + " of IPv6Network " +
-                    net.ipv6_network->str() + " are leased");
+                "out of " + (f.empty() ? "" : f + " ") + "subnets: all " + decimal(total) + " /" +
+                    std::to_string(r.len) + " subnets from " + f + "SubnetMin " + r.min.str() +
+                    " to " + f + "SubnetMax " + r.max.str() + " of " + f + "Network " + r.network +
+                    " are leased");
+}
+
+// One of the first free subnets of the range, when the network enables it.
+template <class Prefix>
+Status pick(const Range<Prefix>& r, const Leased<Prefix>& leased, std::mt19937_64& rng,
+            std::optional<Prefix>& out) {
+  if (!r.enabled) return {};
+  const auto free = first_free(Prefix{r.min, r.len}, r.max, leased);
+  if (free.empty()) return out_of_subnets(r);
+  out = any_of(free, rng);
+  return {};
+}
+
+template <class Prefix>
+bool taken(const std::optional<Prefix>& s, const Leased<Prefix>& leased) {
+  return s && leased.overlap_reach(*s);
 }
 
 }  // namespace
@@ -132,25 +187,14 @@ Result<SubnetChoice> choose_subnet(const NetworkConfig& net, const std::vector<L
   }
   const Leased<Ipv4Prefix> leased4(others4);
   const Leased<Ipv6Prefix> leased6(others6);
-  if (fits(net, previous) && !(previous.v4 && leased4.overlap_reach(*previous.v4)) &&
-      !(previous.v6 && leased6.overlap_reach(*previous.v6))) {
+  if (fits(net, previous) && !taken(previous.v4, leased4) && !taken(previous.v6, leased6)) {
     choice.kind = SubnetChoice::Kind::kPrevious;
     choice.subnets = previous;
     return choice;
   }
   choice.kind = SubnetChoice::Kind::kRandom;
-  if (net.enable_ipv4) {
-    const auto free =
-        first_free(Ipv4Prefix{net.subnet_min, net.subnet_len}, net.subnet_max, leased4);
-    if (free.empty()) return out_of_ipv4_subnets(net);
-    choice.subnets.v4 = any_of(free, rng);
-  }
-  if (net.enable_ipv6) {
-    const auto free = first_free(Ipv6Prefix{net.ipv6_subnet_min, net.ipv6_subnet_len},
-                                 net.ipv6_subnet_max, leased6);
-    if (free.empty()) return out_of_ipv6_subnets(net);
-    choice.subnets.v6 = any_of(free, rng);
-  }
+  if (Status s = pick(ipv4_range(net), leased4, rng, choice.subnets.v4); !s.ok()) return s;
+  if (Status s = pick(ipv6_range(net), leased6, rng, choice.subnets.v6); !s.ok()) return s;
   return choice;
 }
 

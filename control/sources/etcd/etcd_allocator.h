@@ -47,8 +47,9 @@ struct SubnetChoice {
 // A lease blocks only the families it has a subnet of: a v4-only lease
 // leaves every IPv6 subnet free (flanneld's allocator compares IPv6
 // candidates with its missing IPv6 subnet, and fails). The error
-// when nothing is free is kResourceExhausted "out of subnets: ..." (or "out
-// of IPv6 subnets: ..."), naming the range.
+// when nothing is free is kResourceExhausted "out of subnets: all N /24
+// subnets from SubnetMin ..." (or "out of IPv6 subnets: all N /64 subnets
+// from IPv6SubnetMin ..."), naming the range.
 Result<SubnetChoice> choose_subnet(const NetworkConfig& net, const std::vector<LeaseInEtcd>& leases,
                                    const LeaseHolder& us, const PodCidrs& previous,
                                    std::mt19937_64& rng);

@@ -82,7 +82,8 @@ ErrorCode error_code_of(grpc::StatusCode code) {
 }
 
 EtcdKeyValue from_proto(const mvccpb::KeyValue& kv) {
-  return EtcdKeyValue{kv.key(), kv.value(), kv.mod_revision(), kv.version(), kv.lease()};
+  return EtcdKeyValue{kv.key(),          kv.value(),   kv.create_revision(),
+                      kv.mod_revision(), kv.version(), kv.lease()};
 }
 
 }  // namespace

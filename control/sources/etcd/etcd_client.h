@@ -28,6 +28,7 @@ namespace tartan {
 struct EtcdKeyValue {
   std::string key;
   std::string value;
+  int64_t create_revision = 0;
   int64_t mod_revision = 0;
   int64_t version = 0;
   int64_t lease = 0;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <regex>
 
 #include "control/cluster/local_lease.h"
@@ -18,6 +19,21 @@ bool same_key(const std::string& a, const char* b) {
 // flannel's IP4Net.Empty(): the IPv4 half of an IPv6-only lease's key.
 constexpr std::string_view kNoIpv4 = "0.0.0.0-0";
 
+// A prefix length of a subnet key as ParseSubnetKey reads it: decimal,
+// leading zeros allowed, in `bits` bits (5 for IPv4, so no /32; 7 for IPv6).
+Result<uint8_t> key_length(const std::string& digits, int bits, const char* family) {
+  const size_t first = std::min(digits.find_first_not_of('0'), digits.size() - 1);
+  const std::string_view trimmed = std::string_view(digits).substr(first);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(trimmed.data(), trimmed.data() + trimmed.size(), value);
+  const unsigned max = (1u << bits) - 1;
+  if (ec != std::errc() || value > max) {
+    return Status::invalid(std::string(family) + " length " + std::string(trimmed) + " > " +
+                           std::to_string(max));
+  }
+  return static_cast<uint8_t>(value);
+}
+
 }  // namespace
 
 std::string subnet_key_name(const PodCidrs& subnets) {
@@ -27,22 +43,37 @@ std::string subnet_key_name(const PodCidrs& subnets) {
   return name;
 }
 
-std::optional<PodCidrs> parse_subnet_key_name(std::string_view name) {
-  // flannel's subnetRegex, anchored on both ends of the element.
-  static const std::regex key(R"(^((\d+\.\d+\.\d+\.\d+)-(\d+))(?:&([a-f\d:]+)-(\d+))?$)");
+Result<PodCidrs> parse_subnet_key_name(std::string_view name) {
+  // flannel's subnetRegex, anchored at the start too: Go's is not, so
+  // flanneld would read "x10.244.1.0-24" as 10.244.1.0/24; tartan wants the
+  // element exactly as MakeSubnetKey writes it.
+  static const std::regex key(R"(^(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$)");
   std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(name.begin(), name.end(), m, key)) return std::nullopt;
-  if (m[3].length() > 2) return std::nullopt;
+  if (!std::regex_match(name.begin(), name.end(), m, key))
+    return Status::invalid(
+        "not <IPv4>-<len> or <IPv4>-<len>&<IPv6>-<len>, as flannel names a subnet");
   PodCidrs out;
-  if (m[4].matched) {
-    // ParseSubnetKey reads the length in 7 bits.
-    if (m[5].length() > 3 || std::stoi(m[5].str()) > 127) return std::nullopt;
-    out.v6 = Ipv6Prefix::parse(m[4].str() + "/" + m[5].str());
-    if (!out.v6) return std::nullopt;
-    if (m[1].str() == kNoIpv4) return out;
-  }
-  out.v4 = Ipv4Prefix::parse(m[2].str() + "/" + m[3].str());
-  if (!out.v4) return std::nullopt;
+  const auto v4 = Ipv4Addr::parse(m[1].str());
+  if (!v4) return Status::invalid("IPv4 address " + m[1].str() + " is not valid");
+  auto v4_len = key_length(m[2].str(), 5, "IPv4");
+  if (!v4_len) return v4_len.status();
+  out.v4 = Ipv4Prefix{*v4, *v4_len};
+  // Go keeps host bits here (IP4Net is not masked), but the kernel refuses
+  // flanneld's route to such a prefix: tartan ignores the key.
+  if (out.v4->network() != *out.v4)
+    return Status::invalid("IPv4 part " + out.v4->str() +
+                           " has host bits set (flanneld reads it, the kernel refuses its route)");
+  if (!m[3].matched) return out;
+  const auto v6 = Ipv6Addr::parse(m[3].str());
+  if (!v6) return Status::invalid("IPv6 address " + m[3].str() + " is not valid");
+  auto v6_len = key_length(m[4].str(), 7, "IPv6");
+  if (!v6_len) return v6_len.status();
+  // Go keeps host bits here too; its overlap tests mask them, and so does
+  // the kernel for flanneld's IPv6 route: masked, as the subnet flanneld
+  // ends up routing.
+  out.v6 = Ipv6Prefix{*v6, *v6_len}.network();
+  // flannel's empty IP4Net (0.0.0.0-0, leading zeros or not): IPv6 only.
+  if (*out.v4 == Ipv4Prefix{}) out.v4.reset();
   return out;
 }
 

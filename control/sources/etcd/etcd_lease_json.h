@@ -36,8 +36,9 @@ struct FlannelLeaseAttrs {
 // or, without an IPv4 subnet, "0.0.0.0-0&fd00::-64".
 std::string subnet_key_name(const PodCidrs& subnets);
 // The subnets of a key's last element, as flannel's ParseSubnetKey reads
-// it; "0.0.0.0-0&..." has no IPv4 subnet. nullopt for anything else.
-std::optional<PodCidrs> parse_subnet_key_name(std::string_view name);
+// it; "0.0.0.0-0&..." has no IPv4 subnet. Else why the key is not one
+// ("IPv6 length 128 > 127", "... has host bits set", ...).
+Result<PodCidrs> parse_subnet_key_name(std::string_view name);
 // The node a lease is mirrored as: the key's element with '&' and ':' made
 // '-' (a node name allows neither): "10.244.1.0-24-fd00---64". One per key.
 std::string lease_node_name(const PodCidrs& subnets);

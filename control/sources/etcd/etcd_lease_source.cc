@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "control/host/subnet_file.h"
 #include "control/sources/backoff.h"
@@ -19,6 +20,12 @@ LeaseHolder our_holder(const Config& config) {
   const auto ipv6 = own_public_ipv6(config);
   return {own_public_ip(config).value_or(Ipv4Addr{}),
           ipv6 ? std::optional(ipv6->public_ip) : std::nullopt};
+}
+
+// What same_holder compares: PublicIP, or PublicIPv6 with IPv4 off.
+std::string holder_name(const NetworkConfig& net, const LeaseHolder& us) {
+  return net.enable_ipv4 ? "public IP " + us.public_ip.str()
+                         : "PublicIPv6 " + us.public_ipv6.value_or(Ipv6Addr{}).str();
 }
 
 std::string hex(int64_t id) {
@@ -41,6 +48,7 @@ EtcdLeaseSource::EtcdLeaseSource(std::unique_ptr<EtcdClient> client, const Confi
       hooks_(std::move(hooks)),
       subnets_prefix_(config.lease.etcd.prefix + "/subnets/"),
       us_(our_holder(config)),
+      us_named_(holder_name(config.network, us_)),
       value_(own_lease_attrs(config, vtep_mac)),
       rng_(std::random_device{}()) {
   // The prefix was checked when the config was loaded.
@@ -55,9 +63,14 @@ std::string EtcdLeaseSource::key_of(const PodCidrs& subnets) const {
   return subnets_prefix_ + subnet_key_name(subnets);
 }
 
-std::optional<PodCidrs> EtcdLeaseSource::subnets_of(const std::string& key) const {
-  if (key.rfind(subnets_prefix_, 0) != 0) return std::nullopt;
+Result<PodCidrs> EtcdLeaseSource::subnets_of(const std::string& key) const {
+  if (key.rfind(subnets_prefix_, 0) != 0) return Status::invalid("not under " + subnets_prefix_);
   return parse_subnet_key_name(std::string_view(key).substr(subnets_prefix_.size()));
+}
+
+void EtcdLeaseSource::ignore_bad_key(const std::string& key, const Status& why) {
+  TARTAN_LOG(WARNING, kControl, "etcd: ignoring bad subnet key %s: %s", key.c_str(),
+             why.message().c_str());
 }
 
 EtcdSourceStatus EtcdLeaseSource::status() const {
@@ -241,9 +254,9 @@ void EtcdLeaseSource::handle(const Inbox& item) {
 }
 
 void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
-  const std::optional<PodCidrs> subnets = subnets_of(e.kv.key);
+  const Result<PodCidrs> subnets = subnets_of(e.kv.key);
   if (!subnets) {
-    TARTAN_LOG(DEBUG, kControl, "etcd: %s: not a subnet, skipping", e.kv.key.c_str());
+    ignore_bad_key(e.kv.key, subnets.status());
     return;
   }
   if (own_ && e.kv.key == own_->key) {
@@ -262,7 +275,7 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
     }
     return;
   }
-  const LeaseNode node = node_of(*subnets, e.kv);
+  const LeaseNode node = node_of({e.kv, *subnets, decode_lease_attrs(e.kv.value)});
   if (node.unreadable && keep_last_good(name, *node.unroutable)) return;
   if (node.unroutable)
     TARTAN_LOG(WARNING, kControl, "etcd: %s; not routed", node.unroutable->c_str());
@@ -272,15 +285,14 @@ void EtcdLeaseSource::apply_event(const EtcdWatchEvent& e) {
   }
 }
 
-EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const PodCidrs& subnets,
-                                                    const EtcdKeyValue& kv) const {
-  auto attrs = decode_lease_attrs(kv.value);
+EtcdLeaseSource::LeaseNode EtcdLeaseSource::node_of(const ListedLease& lease) const {
+  const auto& attrs = lease.attrs;
   if (attrs && !same_holder(config_.network, {attrs->public_ip, attrs->public_ipv6}, us_))
-    return {lease_to_node(subnets, *attrs, keys_), {}};
+    return {lease_to_node(lease.subnets, *attrs, keys_), {}};
   // Kept without annotations: only the podCIDRs the key names are known.
-  NodeSpec bare = lease_to_node(subnets, std::nullopt, keys_);
-  const std::string at = kv.key + " (revision " + std::to_string(kv.mod_revision) + ")";
-  if (attrs) return {bare, at + " carries our own public IP (a stale lease of this node)"};
+  NodeSpec bare = lease_to_node(lease.subnets, std::nullopt, keys_);
+  const std::string at = lease.kv.key + " (revision " + std::to_string(lease.kv.mod_revision) + ")";
+  if (attrs) return {bare, at + " carries our own " + us_named_ + " (a stale lease of this node)"};
   return {bare, at + ": value cannot be read: " + attrs.status().message(), true};
 }
 
@@ -305,15 +317,14 @@ Status EtcdLeaseSource::sync() {
     auto range = client_->get_prefix(subnets_prefix_);
     if (!range) return range.status();
     Listed listed;
-    listed.kvs = std::move(range->kvs);
-    for (const EtcdKeyValue& kv : listed.kvs) {
-      const auto subnets = subnets_of(kv.key);
-      if (!subnets) continue;
+    for (EtcdKeyValue& kv : range->kvs) {
+      auto subnets = subnets_of(kv.key);
+      if (!subnets) {
+        ignore_bad_key(kv.key, subnets.status());
+        continue;
+      }
       auto attrs = decode_lease_attrs(kv.value);
-      listed.leases.push_back(
-          {kv.key, *subnets,
-           attrs ? std::optional(LeaseHolder{attrs->public_ip, attrs->public_ipv6})
-                 : std::nullopt});
+      listed.push_back({std::move(kv), *subnets, std::move(attrs)});
     }
     if (cluster_id_ != 0 && range->cluster_id != cluster_id_) {
       TARTAN_LOG(WARNING, kControl, "etcd: cluster id changed from %llx to %llx",
@@ -334,7 +345,7 @@ Status EtcdLeaseSource::sync() {
     next_revision_ = range->revision + 1;
     synced_ = true;
     drop_watch();  // reopened from the list's revision
-    programmed(listed.leases.size(), range->revision);
+    programmed(listed.size(), range->revision);
     set_connected("listed " + subnets_prefix_ + " at revision " + std::to_string(range->revision));
     update_status([&](EtcdSourceStatus& st) {
       ++st.syncs;
@@ -346,24 +357,30 @@ Status EtcdLeaseSource::sync() {
 
 Result<bool> EtcdLeaseSource::settle_own(const Listed& listed) {
   if (own_) {
-    const auto it = std::find_if(listed.kvs.begin(), listed.kvs.end(),
-                                 [&](const EtcdKeyValue& kv) { return kv.key == own_->key; });
-    if (it != listed.kvs.end() && it->value == value_) return true;
-    lose_own(it == listed.kvs.end() ? "is gone from etcd" : "now holds " + it->value);
+    const auto it = std::find_if(listed.begin(), listed.end(),
+                                 [&](const ListedLease& l) { return l.kv.key == own_->key; });
+    if (it != listed.end() && it->kv.value == value_) return true;
+    lose_own(it == listed.end() ? "is gone from etcd" : "now holds " + it->kv.value);
   }
   return take_subnet(listed);
 }
 
 Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
-  auto choice = choose_subnet(config_.network, listed.leases, us_, previous_, rng_);
+  std::vector<LeaseInEtcd> leases;
+  leases.reserve(listed.size());
+  for (const ListedLease& l : listed) {
+    leases.push_back({l.kv.key, l.subnets,
+                      l.attrs ? std::optional(LeaseHolder{l.attrs->public_ip, l.attrs->public_ipv6})
+                              : std::nullopt});
+  }
+  auto choice = choose_subnet(config_.network, leases, us_, previous_, rng_);
   if (!choice) return choice.status();
   for (const std::string& stale : choice->stale_keys) {
-    // Leases with our public IP that no longer fit are ours from an
-    // earlier config; flanneld deletes them too.
+    // Leases with our public IP (PublicIPv6) that no longer fit are ours
+    // from an earlier config; flanneld deletes them too.
     TARTAN_LOG(NOTICE, kControl,
-               "etcd: deleting %s: our public IP, but not compatible with the "
-               "current config",
-               stale.c_str());
+               "etcd: deleting %s: our %s, but not compatible with the current config",
+               stale.c_str(), us_named_.c_str());
     if (Status s = client_->remove(stale); !s.ok()) return s;
   }
   const std::string key = key_of(choice->subnets);
@@ -374,11 +391,11 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
   if (choice->kind == SubnetChoice::Kind::kOurs) {
     // flanneld's updateSubnet: a fresh lease and a plain put (our value
     // may have changed, e.g. a new VtepMAC).
-    const auto old = std::find_if(listed.kvs.begin(), listed.kvs.end(),
-                                  [&](const EtcdKeyValue& kv) { return kv.key == key; });
+    const auto old = std::find_if(listed.begin(), listed.end(),
+                                  [&](const ListedLease& l) { return l.kv.key == key; });
     written = client_->put(key, value_, grant->id);
-    if (written.ok() && old != listed.kvs.end() && old->lease != 0)
-      (void)client_->revoke(old->lease);
+    if (written.ok() && old != listed.end() && old->kv.lease != 0)
+      (void)client_->revoke(old->kv.lease);
   } else {
     if (hooks_.before_create) hooks_.before_create(key);
     auto created = client_->create(key, value_, grant->id);
@@ -395,13 +412,25 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
     (void)client_->revoke(grant->id);
     return written;
   }
-  static constexpr const char* kHow[] = {"found our lease for public IP", "reusing the previous",
+  // The Txn proves only that our exact key was new: a node that chose the
+  // same subnet of one family and another of the other wrote a different
+  // key (flanneld has the same gap). The key created first keeps it; the
+  // other node gives its up. If the list fails, our key stays: the next
+  // attempt finds it as ours and checks again.
+  auto before = taken_before(key, choice->subnets);
+  if (!before) return before.status();
+  if (*before) {
+    (void)client_->revoke(grant->id);  // our key goes with its lease
+    TARTAN_LOG(NOTICE, kControl,
+               "etcd: %s overlaps %s, which was created first: giving %s up; choosing again",
+               key.c_str(), before->value().c_str(), choice->subnets.str().c_str());
+    update_status([](EtcdSourceStatus& st) { ++st.conflicts; });
+    return false;
+  }
+  static constexpr const char* kHow[] = {"found our lease", "reusing the previous subnets",
                                          "allocated"};
-  const std::string holder = config_.network.enable_ipv4
-                                 ? us_.public_ip.str()
-                                 : us_.public_ipv6.value_or(Ipv6Addr{}).str();
-  TARTAN_LOG(NOTICE, kControl, "etcd: %s %s subnets %s (key %s, etcd lease %s, TTL %lld s)",
-             kHow[static_cast<int>(choice->kind)], holder.c_str(), choice->subnets.str().c_str(),
+  TARTAN_LOG(NOTICE, kControl, "etcd: %s %s for our %s (key %s, etcd lease %s, TTL %lld s)",
+             kHow[static_cast<int>(choice->kind)], choice->subnets.str().c_str(), us_named_.c_str(),
              key.c_str(), hex(grant->id).c_str(), static_cast<long long>(grant->ttl_s));
   const auto ttl = std::chrono::seconds(grant->ttl_s);
   const auto margin = std::min(std::chrono::seconds(etcd_.renew_margin_s), ttl / 2);
@@ -415,15 +444,33 @@ Result<bool> EtcdLeaseSource::take_subnet(const Listed& listed) {
   return true;
 }
 
+Result<std::optional<std::string>> EtcdLeaseSource::taken_before(const std::string& key,
+                                                                 const PodCidrs& subnets) {
+  auto range = client_->get_prefix(subnets_prefix_);
+  if (!range) return range.status();
+  const auto& kvs = range->kvs;
+  const auto ours =
+      std::find_if(kvs.begin(), kvs.end(), [&](const EtcdKeyValue& kv) { return kv.key == key; });
+  // Gone already: the watch, from before it was written, says so.
+  if (ours == kvs.end()) return std::optional<std::string>{};
+  const auto created = [](const EtcdKeyValue& kv) { return std::tie(kv.create_revision, kv.key); };
+  for (const EtcdKeyValue& kv : kvs) {
+    if (created(kv) >= created(*ours)) continue;
+    // A bad key blocks nothing (sync warns about it).
+    const auto theirs = subnets_of(kv.key);
+    if (theirs && theirs->overlaps(subnets)) return std::optional(kv.key);
+  }
+  return std::optional<std::string>{};
+}
+
 Status EtcdLeaseSource::reconcile(const Listed& listed) {
   std::vector<NodeSpec> nodes;
-  nodes.reserve(listed.kvs.size());
+  nodes.reserve(listed.size());
   std::map<std::string, std::string> unroutable;
   std::vector<std::pair<std::string, std::string>> last_good;  // name, why
-  for (const EtcdKeyValue& kv : listed.kvs) {
-    const auto subnets = subnets_of(kv.key);
-    if (!subnets || kv.key == own_->key) continue;
-    LeaseNode node = node_of(*subnets, kv);
+  for (const ListedLease& lease : listed) {
+    if (lease.kv.key == own_->key) continue;
+    LeaseNode node = node_of(lease);
     if (node.unreadable) {
       if (auto held = mirror_.get(node.spec.name); held && held->status.routed_any()) {
         nodes.push_back(held->spec);

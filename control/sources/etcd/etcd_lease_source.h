@@ -33,6 +33,7 @@
 #include "control/config/config.h"
 #include "control/sources/etcd/etcd_allocator.h"
 #include "control/sources/etcd/etcd_client.h"
+#include "control/sources/etcd/etcd_lease_json.h"
 #include "engine/status.h"
 
 namespace tartan {
@@ -50,7 +51,7 @@ struct EtcdSourceStatus {
   uint64_t compactions = 0;   // watches whose revision was compacted away
   uint64_t acquisitions = 0;  // subnets taken (first time or again)
   uint64_t renewals = 0;
-  uint64_t conflicts = 0;  // creates that lost the race for a subnet
+  uint64_t conflicts = 0;  // subnets lost to a node that took them first
   uint64_t own_lost = 0;   // our key deleted or overwritten from outside
   uint64_t failures = 0;   // etcd calls or streams that failed
   std::string last_error;
@@ -94,15 +95,22 @@ class EtcdLeaseSource {
     std::optional<EtcdWatchResponse> response;  // else the stream ended with `end`
     Status end;
   };
-  struct Listed {
-    std::vector<EtcdKeyValue> kvs;
-    std::vector<LeaseInEtcd> leases;
+  // A key under the prefix that names subnets, its value decoded once.
+  struct ListedLease {
+    EtcdKeyValue kv;
+    PodCidrs subnets;
+    Result<FlannelLeaseAttrs> attrs;
   };
+  using Listed = std::vector<ListedLease>;
 
   void run();
   Status sync();
   Result<bool> settle_own(const Listed& listed);
   Result<bool> take_subnet(const Listed& listed);
+  // The key, listed after ours was written, that overlaps `subnets` in
+  // either family and was created before `key` (ties: the lower key);
+  // nullopt when there is none.
+  Result<std::optional<std::string>> taken_before(const std::string& key, const PodCidrs& subnets);
   Status reconcile(const Listed& listed);
   void handle(const Inbox& item);
   void apply_event(const EtcdWatchEvent& event);
@@ -116,7 +124,9 @@ class EtcdLeaseSource {
   // `wake_on_inbox`; false once stopping.
   bool wait_until(Clock::time_point deadline, bool wake_on_inbox);
   std::string key_of(const PodCidrs& subnets) const;
-  std::optional<PodCidrs> subnets_of(const std::string& key) const;
+  Result<PodCidrs> subnets_of(const std::string& key) const;
+  // flanneld's "Ignoring bad subnet node", naming the key and why.
+  static void ignore_bad_key(const std::string& key, const Status& why);
   // Another node's lease as the mirror keeps it: routable, or not, with
   // the reason (its value cannot be read, or it is a stale lease of ours).
   struct LeaseNode {
@@ -124,7 +134,7 @@ class EtcdLeaseSource {
     std::optional<std::string> unroutable;
     bool unreadable = false;  // the value is not flannel's LeaseAttrs
   };
-  LeaseNode node_of(const PodCidrs& subnets, const EtcdKeyValue& kv) const;
+  LeaseNode node_of(const ListedLease& lease) const;
   // flanneld ignores a lease value it cannot read, so the route of the
   // last good one stays: when `name` is routed, says so on it (log line,
   // reason in `nodes list`) and returns true.
@@ -147,6 +157,9 @@ class EtcdLeaseSource {
   AnnotationKeys keys_;
   const std::string subnets_prefix_;  // "<prefix>/subnets/"
   const LeaseHolder us_;
+  // How flanneld nodes find our lease: "public IP 192.0.2.1", or with IPv4
+  // off "PublicIPv6 2001:db8::1".
+  const std::string us_named_;
   const std::string value_;  // our LeaseAttrs JSON
   std::mt19937_64 rng_;
 

@@ -33,9 +33,9 @@ Result<NetworkConfig> network_from(const std::string& key, const std::string& js
   settled.network = *adopted;
   settled.network_from_etcd = false;
   if (auto problem = check_underlay(settled)) {
-    const std::string what = problem->key.rfind("network.", 0) == 0
-                                 ? problem->key.substr(8) + " " + problem->message
-                                 : problem->key + ": " + problem->message;
+    const auto netconf = netconf_key(*problem);
+    const std::string what =
+        netconf ? *netconf + " " + problem->message : problem->key + ": " + problem->message;
     return Status(ErrorCode::kFailedPrecondition, key + ": " + what);
   }
   return adopted;
