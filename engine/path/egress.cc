@@ -189,13 +189,16 @@ template <class F, OuterChecksums C>
 bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip) {
   uint8_t dst_mac[6];
   const bool resolved = ctx_.tables.adjacency->lookup(nh.adjacency, dst_mac);
+  uint8_t* h;
   if (nh.kind == NextHopKind::kDirect) {
-    rte_memcpy(rte_pktmbuf_mtod(m, uint8_t*), nh.header, kEthLen);
+    h = rte_pktmbuf_mtod(m, uint8_t*);
+    rte_memcpy(h, nh.header, kEthLen);
     m->ol_flags = 0;
-  } else if (!F::template encapsulate<C>(m, nh, ip, ip_id_)) {
-    return false;
+  } else {
+    h = F::template encapsulate<C>(m, nh, ip, ip_id_);
+    if (h == nullptr) return false;
   }
-  if (resolved) std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), dst_mac, 6);
+  if (resolved) std::memcpy(h, dst_mac, 6);
   if (trace_ != nullptr) [[unlikely]]
     trace_rewrite(m, nh, resolved, dst_mac);
   PeerCounters& peer = peers_[nh.id];

@@ -173,10 +173,11 @@ struct Ipv4Family {
   }
 
   // Puts a tunnel next hop's outer headers (vxlan or udp) in front of `m`,
-  // with lengths, IP id, ECN and checksums made as `C` says. False, having
-  // changed nothing, when there is no headroom.
+  // with lengths, IP id, ECN and checksums made as `C` says. Returns the
+  // frame's new start; null, having changed nothing, when there is no
+  // headroom.
   template <OuterChecksums C>
-  static bool encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& ip_id) {
+  static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& ip_id) {
     const uint8_t tos = outer_ecn(ip->type_of_service);
     std::optional<uint16_t> inner;
     if constexpr (C.udp == UdpChecksum::kSoftware) inner = inner_packet_sum(m, ip);
@@ -188,14 +189,14 @@ struct Ipv4Family {
       // The template covers the outer headers and the inner Ethernet header,
       // which replaces the one the frame arrived with.
       h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlanOverhead));
-      if (h == nullptr) return false;
+      if (h == nullptr) return nullptr;
       rte_mov64(h, nh.header);
       reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len)->src_port = src_port;
     } else {
       // The udp backend: the inner Ethernet header goes; the IPv4 packet
       // is the UDP payload.
       h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kUdpTunnelHeaders - kEthLen));
-      if (h == nullptr) return false;
+      if (h == nullptr) return nullptr;
       rte_memcpy(h, nh.header, kUdpTunnelHeaders);
     }
     auto* outer = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
@@ -218,7 +219,7 @@ struct Ipv4Family {
       outer->hdr_checksum = static_cast<uint16_t>(~csum_fold(sum));
     }
     finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, flags);
-    return true;
+    return h;
   }
 };
 
@@ -300,7 +301,7 @@ struct Ipv6Family {
   // never kZero: dataplane.udp_checksum does not apply over IPv6, RFC 8200
   // 8.1, as Linux's vxlan sends one unless udp6zerocsumtx).
   template <OuterChecksums C>
-  static bool encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& /*ip_id*/) {
+  static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& /*ip_id*/) {
     static_assert(C.udp != UdpChecksum::kZero);
     const uint16_t src_port = rte_cpu_to_be_16(
         linux_udp_src_port(inner_flow_hash6(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
@@ -308,7 +309,7 @@ struct Ipv6Family {
     std::optional<uint16_t> inner;
     if constexpr (C.udp == UdpChecksum::kSoftware) inner = inner_packet_sum6(m, ip);
     auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlan6Overhead));
-    if (h == nullptr) return false;
+    if (h == nullptr) return nullptr;
     rte_mov64(h, nh.header);
     rte_mov16(h + 64, nh.header + 64);
     std::memcpy(h + 80, nh.header + 80, kVxlan6Overhead + kEthLen - 80);
@@ -321,7 +322,7 @@ struct Ipv6Family {
     udp->src_port = src_port;
     udp->dgram_len = udp_len_be;
     finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, 0);
-    return true;
+    return h;
   }
 };
 
