@@ -49,7 +49,7 @@ inline uint64_t rx_outer_udp_verdict(const rte_mbuf* m) {
   return m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 }
 
-// Finishes a TCP or UDP checksum left partial in the IPv4 packet at `l3`
+// Finishes a TCP or UDP checksum left partial in the IP packet at `l3`
 // of `m`: one whose field holds exactly the pseudo-header sum (what Linux
 // writes for CHECKSUM_PARTIAL) and that does not verify as it is. Returns
 // the field's old and new values (network order), or nullopt when there
@@ -87,7 +87,14 @@ inline std::optional<FinishedChecksum> finish_partial_l4_at(rte_mbuf* m, uint32_
   return FinishedChecksum{was, now};
 }
 
-inline std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, uint16_t l3) {
+// The partial checksum of the TCP or UDP segment after the IPv4 or IPv6
+// header at `l3` of `m` (its family: `Ip`), finished as above.
+template <typename Ip>
+std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, uint16_t l3);
+
+template <>
+inline std::optional<FinishedChecksum> finish_partial_l4_checksum<rte_ipv4_hdr>(rte_mbuf* m,
+                                                                                uint16_t l3) {
   const uint32_t data_len = rte_pktmbuf_data_len(m);
   if (data_len < l3 + uint32_t{kIpv4Len}) return std::nullopt;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, l3);
@@ -100,45 +107,9 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum(rte_mbuf* m, u
                               ipv4_pseudo_header_sum(ip, ip->next_proto_id, l4_len));
 }
 
-// Checks the outer UDP checksum of the tunnel packet in `m` (outer IPv4
-// header at kEthLen, UDP header at `l4`, `udp_len` bytes of UDP) and
-// finishes a partial checksum of the inner IPv4 packet at `inner_l3` (0:
-// the payload is no IPv4 packet). `rx_verdict` is the port's
-// (rx_outer_udp_verdict), RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN when it has none.
-// False when the packet must be dropped: a non-zero outer checksum that
-// is wrong. Inlined into the decapsulation stage it belongs to, as
-// check_ipv4().
-[[gnu::always_inline]] inline bool tunnel_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len,
-                                                       uint16_t inner_l3, uint64_t rx_verdict) {
-  const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
-  const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-  const uint32_t pseudo = ipv4_pseudo_header_sum(outer, IPPROTO_UDP, udp_len);
-  // No outer checksum (RFC 7348 allows it), or one a Linux sender left
-  // partial: nothing to hold a finished inner one to; the partial pattern
-  // and the inner checksum failing as it is must do.
-  if (udp->dgram_cksum == 0 || udp->dgram_cksum == csum_fold(pseudo)) {
-    if (inner_l3 != 0) finish_partial_l4_checksum(m, inner_l3);
-    return true;
-  }
-  if (rx_verdict == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
-  if (rx_verdict == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
-  uint16_t sum = 0;
-  if (raw_checksum_mbuf(m, l4, udp_len, &sum) != 0) return false;
-  uint32_t total = uint32_t{sum} + pseudo;
-  if (csum_fold(total) == 0xffff) return true;
-  if (inner_l3 == 0) return false;
-  const auto finished = finish_partial_l4_checksum(m, inner_l3);
-  if (!finished) return false;
-  // The field's change, in one's complement: minus the old value, plus the new.
-  total += static_cast<uint16_t>(~finished->was) + uint32_t{finished->now};
-  return csum_fold(total) == 0xffff;
-}
-
-// The IPv6 counterparts (flannel-v6: outer IPv6, inner IPv6). A zero outer
-// checksum never reaches here: over IPv6 it is refused before (RFC 8200
-// 8.1; RFC 6935/6936 allow it only where configured, as Linux's
-// udp6zerocsumrx, off by default, does).
-inline std::optional<FinishedChecksum> finish_partial_l4_checksum6(rte_mbuf* m, uint16_t l3) {
+template <>
+inline std::optional<FinishedChecksum> finish_partial_l4_checksum<rte_ipv6_hdr>(rte_mbuf* m,
+                                                                                uint16_t l3) {
   if (rte_pktmbuf_data_len(m) < l3 + uint32_t{kIpv6HeaderLen}) return std::nullopt;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, l3);
   const uint16_t l4_len = rte_be_to_cpu_16(ip->payload_len);
@@ -146,15 +117,34 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum6(rte_mbuf* m, 
                               ipv6_pseudo_header_sum(ip, ip->proto, l4_len));
 }
 
-// As tunnel_checksums_ok, with the outer IPv6 header at kEthLen and
-// `inner_l3` the inner IPv6 packet (0: the payload is none).
-[[gnu::always_inline]] inline bool tunnel6_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len,
-                                                        uint16_t inner_l3, uint64_t rx_verdict) {
+inline uint32_t pseudo_header_sum(const rte_ipv4_hdr* ip, uint8_t proto, uint16_t len) {
+  return ipv4_pseudo_header_sum(ip, proto, len);
+}
+inline uint32_t pseudo_header_sum(const rte_ipv6_hdr* ip, uint8_t proto, uint16_t len) {
+  return ipv6_pseudo_header_sum(ip, proto, len);
+}
+
+// Checks the outer UDP checksum of the tunnel packet in `m` (outer header
+// of family `Ip` at kEthLen, UDP header at `l4`, `udp_len` bytes of UDP)
+// and finishes a partial checksum of the inner packet of the same family
+// at `inner_l3` (0: the payload is none). `rx_verdict` is the port's
+// (rx_outer_udp_verdict), RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN when it has none.
+// False when the packet must be dropped: a non-zero outer checksum that
+// is wrong. A zero one means none over IPv4 (RFC 7348); over IPv6 it is
+// refused before it gets here (RFC 8200 8.1; RFC 6935/6936 allow it only
+// where configured, as Linux's udp6zerocsumrx, off by default, does).
+// Inlined into the decapsulation stage it belongs to, as check_ipv4().
+template <typename Ip>
+[[gnu::always_inline]] inline bool tunnel_checksums_ok(rte_mbuf* m, uint16_t l4, uint16_t udp_len,
+                                                       uint16_t inner_l3, uint64_t rx_verdict) {
   const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
-  const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen);
-  const uint32_t pseudo = ipv6_pseudo_header_sum(outer, IPPROTO_UDP, udp_len);
-  if (udp->dgram_cksum == csum_fold(pseudo)) {
-    if (inner_l3 != 0) finish_partial_l4_checksum6(m, inner_l3);
+  const auto* outer = rte_pktmbuf_mtod_offset(m, const Ip*, kEthLen);
+  const uint32_t pseudo = pseudo_header_sum(outer, IPPROTO_UDP, udp_len);
+  // No outer checksum, or one a Linux sender left partial: nothing to hold
+  // a finished inner one to; the partial pattern and the inner checksum
+  // failing as it is must do.
+  if (udp->dgram_cksum == 0 || udp->dgram_cksum == csum_fold(pseudo)) {
+    if (inner_l3 != 0) finish_partial_l4_checksum<Ip>(m, inner_l3);
     return true;
   }
   if (rx_verdict == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
@@ -164,8 +154,9 @@ inline std::optional<FinishedChecksum> finish_partial_l4_checksum6(rte_mbuf* m, 
   uint32_t total = uint32_t{sum} + pseudo;
   if (csum_fold(total) == 0xffff) return true;
   if (inner_l3 == 0) return false;
-  const auto finished = finish_partial_l4_checksum6(m, inner_l3);
+  const auto finished = finish_partial_l4_checksum<Ip>(m, inner_l3);
   if (!finished) return false;
+  // The field's change, in one's complement: minus the old value, plus the new.
   total += static_cast<uint16_t>(~finished->was) + uint32_t{finished->now};
   return csum_fold(total) == 0xffff;
 }

@@ -1,6 +1,8 @@
-// Underlay -> overlay: accept tunnel packets only from known nodes, for our
-// VNI and VTEP MAC, strip the outer headers and deliver the inner packet to
-// the overlay port that owns its destination.
+// Underlay -> overlay: classify a burst into its IPv4 and IPv6 tunnel
+// packets; accept them only from known nodes (one bulk sender lookup per
+// family), for our VNI and the family's VTEP MAC; strip the outer headers
+// and deliver the inner packet to the overlay port that owns its
+// destination. One template per stage over the address family (family.h).
 #include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_prefetch.h>
@@ -9,6 +11,7 @@
 
 #include "engine/backends/tunnel_checksum.h"
 #include "engine/neighbours/arp.h"
+#include "engine/path/family.h"
 #include "engine/path/ipv4_check.h"
 #include "engine/path/probe.h"
 #include "engine/path/tunnel_template.h"
@@ -21,11 +24,15 @@ inline bool is_multicast(const rte_ether_addr& a) {
   return (a.addr_bytes[0] & 1) != 0;
 }
 
-// The inner Ethernet header of decapsulated VXLAN, as the kernel checks it.
-inline std::optional<DropReason> check_inner_ethernet(const rte_ether_hdr* inner,
-                                                      const rte_ether_addr& vtep_mac) {
-  if (!rte_is_same_ether_addr(&inner->dst_addr, &vtep_mac)) return DropReason::kNotOurVtepMac;
-  if (inner->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return DropReason::kInnerNotIpv4;
+// The inner Ethernet header of decapsulated VXLAN, as the kernel checks it:
+// to the family's VTEP MAC (flannel.<VNI> or flannel-v6.<VNI>), carrying
+// the same family (each device carries its own).
+template <class F>
+std::optional<DropReason> check_inner_ethernet(const rte_ether_hdr* inner,
+                                               const DatapathContext& ctx) {
+  if (!rte_is_same_ether_addr(&inner->dst_addr, &F::vtep_mac(ctx)))
+    return DropReason::kNotOurVtepMac;
+  if (inner->ether_type != rte_cpu_to_be_16(F::kEtherType)) return F::kInnerNotOurs;
   return std::nullopt;
 }
 
@@ -63,7 +70,8 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
   std::array<TunnelPacket, kMaxBurst> tunnel;
   std::array<uint32_t, kMaxBurst> src;
   std::array<const void*, kMaxBurst> keys;
-  std::array<rte_mbuf*, kMaxBurst> ip6;  // the burst's IPv6 vector
+  std::array<TunnelPacket, kMaxBurst> tunnel6;
+  std::array<const void*, kMaxBurst> keys6;
   unsigned k = 0, k6 = 0;
   // A tunnel packet whose outer headers checked, queued for the bulk sender
   // lookup. The key is copied out: the trace reports it after the lookup.
@@ -99,7 +107,12 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
       if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && ctx_.ipv6) {
         trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kIpv6)});
-        ip6[k6++] = m;
+        if (const auto udp_len = tunnel6_packet(m)) {
+          // The key is the packet's own source address: nothing changes it
+          // before the lookup.
+          keys6[k6] = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEthLen)->src_addr;
+          tunnel6[k6++] = {m, kEthLen + kIpv6HeaderLen, *udp_len};
+        }
         continue;
       }
       trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kNotIpv4)});
@@ -124,7 +137,7 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
         if (nh != nullptr && nh->kind == NextHopKind::kLocal) {
           trace(m, {TraceStep::kClassify, uint8_t(TraceClass::kUnencapsulated)});
           trace_route(m, nh, ip->dst_addr);
-          deliver_from_peer(m, *nh);
+          deliver_from_peer<Ipv4Family>(m, *nh);
           continue;
         }
       }
@@ -173,15 +186,20 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     }
     to_sender_lookup(m, l4, udp_len);
   }
-  if (k6 != 0) ingress6(ip6.data(), k6);
+  decap_tunnel_packets<Ipv6Family>(tunnel6.data(), keys6.data(), k6);
+  decap_tunnel_packets<Ipv4Family>(tunnel.data(), keys.data(), k);
+}
+
+// flannel and the kernel accept tunnel packets from anyone; tartan only
+// from the public IPs of nodes it has routes for. With many nodes the
+// sender table and per-peer counters miss the cache: one bulk lookup and
+// prefetches overlap those misses across the burst.
+template <class F>
+void Worker::decap_tunnel_packets(const TunnelPacket* tunnel, const void** keys, unsigned k) {
   if (k == 0) return;
-  // flannel and the kernel accept tunnel packets from anyone; tartan only
-  // from the public IPs of nodes it has routes for. With many nodes the
-  // sender table and per-peer counters miss the cache: one bulk lookup and
-  // prefetches overlap those misses across the burst.
   std::array<void*, kMaxBurst> senders;
   uint64_t known = 0;
-  rte_hash_lookup_bulk_data(ctx_.tables.senders, keys.data(), k, &known, senders.data());
+  rte_hash_lookup_bulk_data(F::senders(ctx_.tables), keys, k, &known, senders.data());
   for (unsigned j = 0; j < k; ++j) {
     if (known & (uint64_t{1} << j)) rte_prefetch0(&peers_[sender_id(senders[j])]);
   }
@@ -189,13 +207,13 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
     for (unsigned j = 0; j < k; ++j) {
       const bool is_known = (known & (uint64_t{1} << j)) != 0;
       trace_->note(index_, tunnel[j].m,
-                   {TraceStep::kSender, is_known, 0, src[j], is_known ? sender_id(senders[j]) : 0});
+                   F::sender_event(is_known, keys[j], is_known ? sender_id(senders[j]) : 0));
     }
   }
-  (this->*decap_stage_)(tunnel.data(), senders.data(), known, k);
+  (this->*stages_[F::kIndex].decap)(tunnel, senders.data(), known, k);
 }
 
-template <BackendType B, bool RxVerdict>
+template <class F, BackendType B, bool RxVerdict>
 void Worker::decap_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known,
                          unsigned k) {
   // Decapsulated packets gather into one vector for one bulk route lookup.
@@ -207,22 +225,32 @@ void Worker::decap_stage(const TunnelPacket* tunnel, void* const* senders, uint6
       drop(tunnel[j].m, DropReason::kUnknownSender);
       continue;
     }
-    if (decapsulate<B, RxVerdict>(tunnel[j])) {
+    if (decapsulate<F, B, RxVerdict>(tunnel[j])) {
       inner[d] = tunnel[j].m;
       inner_sender[d++] = sender_id(senders[j]);
     }
   }
-  deliver_decapped(inner.data(), inner_sender.data(), d);
+  deliver_decapped<F>(inner.data(), inner_sender.data(), d);
 }
 
-Worker::DecapStage Worker::select_decap(const DatapathContext& ctx) {
+template <>
+Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx) {
+  using F = Ipv4Family;
   if (ctx.backend == BackendType::kVxlan) {
-    return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<BackendType::kVxlan, true>
-                                    : &Worker::decap_stage<BackendType::kVxlan, false>;
+    return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kVxlan, true>
+                                    : &Worker::decap_stage<F, BackendType::kVxlan, false>;
   }
   // host-gw has no tunnel senders: nothing of its reaches the stage.
-  return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<BackendType::kUdp, true>
-                                  : &Worker::decap_stage<BackendType::kUdp, false>;
+  return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kUdp, true>
+                                  : &Worker::decap_stage<F, BackendType::kUdp, false>;
+}
+
+template <>
+Worker::DecapStage Worker::select_decap<Ipv6Family>(const DatapathContext& ctx) {
+  // flannel-v6 is VXLAN only.
+  using F = Ipv6Family;
+  return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kVxlan, true>
+                                  : &Worker::decap_stage<F, BackendType::kVxlan, false>;
 }
 
 bool Worker::known_sender(uint32_t src_be) const {
@@ -230,7 +258,7 @@ bool Worker::known_sender(uint32_t src_be) const {
 }
 
 // A tunnel packet from a known sender, its outer headers checked up to UDP.
-template <BackendType B, bool RxVerdict>
+template <class F, BackendType B, bool RxVerdict>
 bool Worker::decapsulate(const TunnelPacket& t) {
   rte_mbuf* m = t.m;
   const uint16_t l4 = t.l4;
@@ -241,11 +269,16 @@ bool Worker::decapsulate(const TunnelPacket& t) {
         rte_pktmbuf_data_len(m) < l4 + kUdpLen + kVxlanLen + kEthLen) {
       return dropped(m, DropReason::kTruncated);
     }
+    if constexpr (!F::kZeroUdpChecksumOk) {
+      if (rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4)->dgram_cksum == 0)
+        return dropped(m, DropReason::kUdp6ZeroChecksum);
+    }
     const uint16_t inner_eth = l4 + kUdpLen + kVxlanLen;
-    const bool inner_ipv4 =
+    const bool inner_ours =
         rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, inner_eth)->ether_type ==
-        rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    if (!tunnel_checksums_ok(m, l4, udp_len, inner_ipv4 ? inner_eth + kEthLen : 0, verdict))
+        rte_cpu_to_be_16(F::kEtherType);
+    if (!tunnel_checksums_ok<typename F::Header>(m, l4, udp_len,
+                                                 inner_ours ? inner_eth + kEthLen : 0, verdict))
       return dropped(m, DropReason::kBadUdpChecksum);
     const auto* vx = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, l4 + kUdpLen);
     // As the kernel: the flags word must be exactly the I flag and the
@@ -257,19 +290,19 @@ bool Worker::decapsulate(const TunnelPacket& t) {
     trace(m, {TraceStep::kVni, 0, 0, rte_be_to_cpu_32(vx->vx_vni) >> 8});
     if (vx->vx_vni != ctx_.vni_be) return dropped(m, DropReason::kBadVni);
     const auto* inner = reinterpret_cast<const rte_ether_hdr*>(vx + 1);
-    if (auto bad = check_inner_ethernet(inner, ctx_.vtep_mac)) return dropped(m, *bad);
-    rte_pktmbuf_adj(m, l4 + kUdpLen + kVxlanLen);  // the inner Ethernet frame remains
+    if (auto bad = check_inner_ethernet<F>(inner, ctx_)) return dropped(m, *bad);
+    rte_pktmbuf_adj(m, inner_eth);  // the inner Ethernet frame remains
     trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kVxlan)});
   } else {
     if (udp_len < kUdpLen + kIpv4Len) return dropped(m, DropReason::kTruncated);
-    if (!tunnel_checksums_ok(m, l4, udp_len, l4 + kUdpLen, verdict))
+    if (!tunnel_checksums_ok<typename F::Header>(m, l4, udp_len, l4 + kUdpLen, verdict))
       return dropped(m, DropReason::kBadUdpChecksum);
     // Keep 14 bytes in front of the inner IPv4 packet for its new Ethernet
     // header.
     rte_pktmbuf_adj(m, l4 - kEthLen + kUdpLen);
     trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kUdp)});
   }
-  if (auto bad = check_ipv4(m, kEthLen, false)) return dropped(m, *bad);
+  if (auto bad = F::check_inner(m)) return dropped(m, *bad);
   return true;
 }
 
@@ -285,30 +318,35 @@ void Worker::ingress_offloaded(rte_mbuf* m) {
   trace(m, {TraceStep::kSender, nh != nullptr && nh->kind == NextHopKind::kVxlan, 0, 0, id});
   if (nh == nullptr || nh->kind != NextHopKind::kVxlan) return drop(m, DropReason::kUnknownSender);
   if (rte_pktmbuf_data_len(m) < kEthLen) return drop(m, DropReason::kTruncated);
-  if (auto bad = check_inner_ethernet(rte_pktmbuf_mtod(m, const rte_ether_hdr*), ctx_.vtep_mac))
+  if (auto bad = check_inner_ethernet<Ipv4Family>(rte_pktmbuf_mtod(m, const rte_ether_hdr*), ctx_))
     return drop(m, *bad);
   if (auto bad = check_ipv4(m, kEthLen, false)) return drop(m, *bad);
   counters_.events.decap_offloaded.add(1);
   trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kOffloaded)});
-  deliver_decapped(&m, &id, 1);
+  deliver_decapped<Ipv4Family>(&m, &id, 1);
 }
 
-// Inner IPv4 packets behind their Ethernet headers, checked: routed with
-// one bulk lookup, delivered to the overlay port of our podCIDR and
-// counted for the nodes that sent them (`sender`: next-hop ids).
+// Inner packets of family F behind their Ethernet headers, checked:
+// routed with one bulk lookup, delivered to the overlay port of our
+// podCIDR and counted for the nodes that sent them (`sender`: next-hop
+// ids).
+template <class F>
 void Worker::deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n) {
   if (n == 0) return;
-  std::array<uint32_t, kMaxBurst> dst;
-  for (unsigned j = 0; j < n; ++j) {
-    dst[j] =
-        rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(pkts[j], const rte_ipv4_hdr*, kEthLen)->dst_addr);
-  }
+  std::array<typename F::RouteKey, kMaxBurst> dst;
+  for (unsigned j = 0; j < n; ++j)
+    dst[j] = F::route_key(rte_pktmbuf_mtod_offset(pkts[j], const typename F::Header*, kEthLen));
   std::array<uint32_t, kMaxBurst> hops;
-  route_lookup_bulk(ctx_.tables.routes, dst.data(), hops.data(), n);
+  F::route_bulk(ctx_.tables, dst.data(), hops.data(), n);
   for (unsigned j = 0; j < n; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = ctx_.tables.next_hop(hops[j]);
-    trace_route(m, nh, rte_cpu_to_be_32(dst[j]));
+    // (IPv6's destination is traced where it was, behind the outer headers
+    // decapsulation removed.)
+    trace_route(m, nh,
+                F::traced_dst(rte_pktmbuf_mtod_offset(m, const typename F::Header*, kEthLen),
+                              F::kVxlanOverhead + kEthLen),
+                F::kRouteStep);
     if (nh == nullptr || nh->kind != NextHopKind::kLocal) {
       drop(m, DropReason::kInnerDstNotLocal);
       continue;
@@ -316,20 +354,25 @@ void Worker::deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned 
     PeerCounters& peer = peers_[sender[j]];
     peer.decap_packets.add(1);
     peer.decap_bytes.add(rte_pktmbuf_pkt_len(m));
-    deliver_from_peer(m, *nh);
+    deliver_from_peer<F>(m, *nh);
   }
 }
 
+template <class F>
 void Worker::deliver_from_peer(rte_mbuf* m, const NextHop& nh) {
-  // Only a packet for our own overlay address (the .0, rare: pods have
-  // others) is looked at further.
-  if (rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr ==
-      ctx_.overlay_address_be->load(std::memory_order_relaxed)) [[unlikely]] {
-    if (take_probe_reply(m, ctx_.probe_ident_be, rte_rdtsc()))
-      return to_control(m, kToControlProbe);
+  if constexpr (F::kProbes) {
+    // Only a packet for our own overlay address (the .0, rare: pods have
+    // others) is looked at further.
+    if (rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen)->dst_addr ==
+        ctx_.overlay_address_be->load(std::memory_order_relaxed)) [[unlikely]] {
+      if (take_probe_reply(m, ctx_.probe_ident_be, rte_rdtsc()))
+        return to_control(m, kToControlProbe);
+    }
   }
-  deliver_local(m, nh, ctx_.ports[nh.out_port].tartan_routes);
+  deliver_local<F>(m, nh, ctx_.ports[nh.out_port].tartan_routes);
 }
+template void Worker::deliver_from_peer<Ipv4Family>(rte_mbuf*, const NextHop&);
+template void Worker::deliver_from_peer<Ipv6Family>(rte_mbuf*, const NextHop&);
 
 // A worker other than the slow-path one hands it what needs ARP or the
 // host, so only one worker ever answers ARP or writes to the exception

@@ -22,6 +22,7 @@
 #include "engine/observe/stats.h"
 #include "engine/observe/trace.h"
 #include "engine/path/datapath_context.h"
+#include "engine/path/family.h"
 #include "engine/path/reassembly.h"
 #include "engine/path/tunnel_template.h"
 #include "engine/path/tx_buffers.h"
@@ -42,16 +43,6 @@ inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
 // An underlay ICMPv6 neighbour solicitation or advertisement (types 135,
 // 136, right after the IPv6 header), for the neighbour table (nd.h).
 inline constexpr uint32_t kToControlNd = UINT32_MAX - 2;
-
-// How encapsulated packets get their outer checksums: fixed at launch by
-// the config (dataplane.udp_checksum) and the underlay port's offloads, so
-// the workers' rewrite stage is compiled once per choice and tests none of
-// it per packet.
-enum class UdpChecksum : uint8_t { kZero, kOffload, kSoftware };
-struct OuterChecksums {
-  bool ip_offload;
-  UdpChecksum udp;
-};
 
 class Worker {
  public:
@@ -86,38 +77,33 @@ class Worker {
   const PeerCounters* peers() const { return peers_; }
 
  private:
+  // Classifies an overlay burst into its IPv4 and IPv6 vectors, each of
+  // which then takes the stages of its family.
   void egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n);
-  void egress_routed(uint16_t in_port, rte_mbuf** routed, uint32_t* dst, unsigned k);
-  // The IPv6 frames of a burst from an overlay port (IPv6 on only): header
-  // checks, one bulk route lookup, then the IPv6 rewrite stage.
-  void egress6(uint16_t in_port, rte_mbuf** pkts, unsigned n);
+  // Packets of family F, headers checked: one bulk route lookup, then the
+  // family's rewrite stage.
+  template <class F>
+  void egress_routed(uint16_t in_port, rte_mbuf** routed, typename F::RouteKey* dst, unsigned k);
 
  public:
-  // The rewrite stage of routed egress packets, over the burst's vector of
-  // packets and their next hops (null: no route): TTL where tartan is the
-  // hop, MTU, then encapsulation. One instance per launch-time choice.
-  template <bool RouteHere, OuterChecksums C>
+  // The rewrite stage of routed egress packets of family F, over the
+  // burst's vector of packets and their next hops (null: no route): TTL or
+  // hop limit where tartan is the hop, the family's overlay MTU, then
+  // encapsulation. One instance per family and launch-time choice.
+  template <class F, bool RouteHere, OuterChecksums C>
   void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
   using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
-  // The same for IPv6: hop limit and no route answered with ICMPv6 where
-  // tartan is the hop, the IPv6 overlay MTU with Packet Too Big,
-  // encapsulation in IPv6/UDP/VXLAN with the UDP checksum IPv6 requires
-  // (by the underlay port, or in software: `UdpOffload`).
-  template <bool RouteHere, bool UdpOffload>
-  void egress6_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
 
  private:
-  // The instances this worker runs, indexed by whether tartan routes the
-  // input port.
+  // The instances this worker runs for family F, indexed by whether
+  // tartan routes the input port.
+  template <class F>
   static std::array<EgressRewrite, 2> select_egress(const DatapathContext& ctx);
   // Puts the next hop's headers in front of a packet bound for another
   // node and hands it to TX (or to the control thread until its neighbour
   // resolves). False, having done nothing, when there is no headroom.
-  template <OuterChecksums C>
-  bool encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip);
-  static std::array<EgressRewrite, 2> select_egress6(const DatapathContext& ctx);
-  template <bool UdpOffload>
-  bool encapsulate6(rte_mbuf* m, const NextHop& nh, rte_ipv6_hdr* ip);
+  template <class F, OuterChecksums C>
+  bool encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -129,6 +115,8 @@ class Worker {
   void stage_for_gro(uint16_t port, rte_mbuf* m);
   void flush_gro();
   bool gro_due(unsigned received) const;
+  // Classifies an underlay burst: tunnel packets of either family go to
+  // decap_tunnel_packets, the rest is answered, handed on or dropped.
   void ingress(rte_mbuf** pkts, uint16_t n);
   void ingress_offloaded(rte_mbuf* m);
   // A tunnel packet whose outer headers are checked up to UDP, with where
@@ -138,61 +126,66 @@ class Worker {
     uint16_t l4;       // offset of the outer UDP header
     uint16_t udp_len;  // its length field
   };
+  // The tunnel packets of family F (`keys`: their outer sources): one bulk
+  // sender lookup, then the family's decapsulation stage.
+  template <class F>
+  void decap_tunnel_packets(const TunnelPacket* tunnel, const void** keys, unsigned k);
   // The decapsulation stage over the burst's tunnel packets, with the
   // sender lookup's results (`known` bit j: tunnel[j]'s sender is known).
-  // One instance per backend and per source of the outer UDP checksum's
-  // verdict (the underlay port's RX offload, or software), chosen at launch.
-  template <BackendType B, bool RxVerdict>
+  // One instance per family, backend and source of the outer UDP
+  // checksum's verdict (the underlay port's RX offload, or software),
+  // chosen at launch.
+  template <class F, BackendType B, bool RxVerdict>
   void decap_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known, unsigned k);
   using DecapStage = void (Worker::*)(const TunnelPacket*, void* const*, uint64_t, unsigned);
+  template <class F>
   static DecapStage select_decap(const DatapathContext& ctx);
-  // Strips a tunnel packet's outer headers and checks the inner IPv4
-  // header; false when it was dropped instead.
-  template <BackendType B, bool RxVerdict>
+  // Strips a tunnel packet's outer headers and checks the inner header;
+  // false when it was dropped instead.
+  template <class F, BackendType B, bool RxVerdict>
   bool decapsulate(const TunnelPacket& t);
+  template <class F>
   void deliver_decapped(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
-  // The IPv6 frames of an underlay burst (IPv6 on only): flannel-v6 tunnel
-  // packets (one bulk sender lookup, then the IPv6 decapsulation stage),
-  // neighbour discovery to the control thread, the rest as IPv4's.
-  void ingress6(rte_mbuf** pkts, unsigned n);
+  // An IPv6 frame of an underlay burst (IPv6 on only): its UDP length when
+  // it is a flannel-v6 tunnel packet for us (the template's match, or
+  // underlay_ipv6's); otherwise it has been handed on or dropped.
+  std::optional<uint16_t> tunnel6_packet(rte_mbuf* m);
   // Field by field, for a frame the IPv6 tunnel template did not match:
-  // its UDP length when it is a tunnel packet for us; otherwise it has
-  // been dropped or handed on.
+  // neighbour discovery to the control thread, the rest as IPv4's.
   std::optional<uint16_t> underlay_ipv6(rte_mbuf* m);
-  static DecapStage select_decap6(const DatapathContext& ctx);
-  template <bool RxVerdict>
-  void decap6_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known, unsigned k);
-  template <bool RxVerdict>
-  bool decapsulate6(const TunnelPacket& t);
-  void deliver_decapped6(rte_mbuf** pkts, const uint32_t* sender, unsigned n);
-  void deliver_local6(rte_mbuf* m, const NextHop& nh, bool decrement_hop_limit);
   // Delivers a packet for a local podCIDR that came from another node,
   // unless it is the reply to one of our tunnel probes (to the control side).
+  template <class F>
   void deliver_from_peer(rte_mbuf* m, const NextHop& nh);
   bool handed_to_slow_path(rte_mbuf* m);
   bool known_sender(uint32_t src_be) const;
   void underlay_exception(rte_mbuf* m, DropReason otherwise);
   void egress_arp(uint16_t in_port, rte_mbuf* m);
   void underlay_arp(rte_mbuf* m);
-  void deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement_ttl);
-  void send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type, uint8_t code, uint16_t mtu,
-                       DropReason otherwise);
-  // The same for an IPv6 packet from an overlay port: an ICMPv6 error
-  // (icmp6.h) back out of `in_port` under the same rate limit, counter and
-  // source rule, or, where RFC 4443 2.4(e) allows none, a drop as
-  // `otherwise`. Out of line: errors are rare, the rewrite loop is not.
-  [[gnu::cold, gnu::noinline]] void send_icmp6_error(rte_mbuf* m, uint16_t in_port, uint8_t type,
-                                                     uint8_t code, uint32_t mtu,
-                                                     DropReason otherwise);
+  // To an overlay port of ours; `decrement_hops` where tartan is the hop
+  // of a packet from another node (whose expiry it answers through the
+  // tunnel).
+  template <class F>
+  void deliver_local(rte_mbuf* m, const NextHop& nh, bool decrement_hops);
+  // An ICMP or ICMPv6 error about a packet from an overlay port, back out
+  // of `in_port`, under one rate limit and counter; or, where none may be
+  // sent (RFC 1122 3.2.2, RFC 4443 2.4(e)), a drop as `otherwise`. Out of
+  // line: errors are rare, the rewrite loop is not.
+  template <class F>
+  [[gnu::cold, gnu::noinline]] void send_icmp_error(rte_mbuf* m, uint16_t in_port, uint8_t type,
+                                                    uint8_t code, uint32_t mtu,
+                                                    DropReason otherwise);
   // The same about a packet from another node for a pod tartan routes:
   // the error goes back through the tunnel to the source's node.
-  [[gnu::cold, gnu::noinline]] void send_icmp6_error_to_peer(rte_mbuf* m, uint8_t type,
-                                                             uint8_t code, DropReason otherwise);
-  // Rewrites `m` into an ICMPv6 error from `src` (null: there is none),
-  // counted and traced; false, having dropped it as `otherwise` (or as
-  // rate limited), where none may be sent.
-  bool icmp6_error_made(rte_mbuf* m, const Ipv6Addr* src, uint8_t type, uint8_t code, uint32_t mtu,
-                        DropReason otherwise);
+  template <class F>
+  [[gnu::cold, gnu::noinline]] void send_icmp_error_to_peer(rte_mbuf* m, uint8_t type, uint8_t code,
+                                                            DropReason otherwise);
+  // Rewrites `m` into an error from `src` (none: there is no address to
+  // send it from), counted and traced; false, having dropped it as
+  // `otherwise` (or as rate limited), where none may be sent.
+  template <class F>
+  bool icmp_error_made(rte_mbuf* m, const std::optional<typename F::Address>& src, uint8_t type,
+                       uint8_t code, uint32_t mtu, DropReason otherwise);
   void to_exception(rte_mbuf* m, DropReason otherwise);
   void to_control(rte_mbuf* m, uint32_t tag);
   void drop(rte_mbuf* m, DropReason reason) {
@@ -242,11 +235,13 @@ class Worker {
   rte_ring* inject_;
   rte_ring* to_slow_ = nullptr;
   std::vector<rte_ring*> from_fast_;
-  std::array<EgressRewrite, 2> egress_rewrite_;
-  DecapStage decap_stage_;
+  // Each family's stages (indexed by its kIndex), chosen at launch.
+  struct FamilyStages {
+    std::array<EgressRewrite, 2> rewrite;
+    DecapStage decap;
+  };
+  std::array<FamilyStages, 2> stages_;
   TunnelTemplate tunnel_template_;
-  std::array<EgressRewrite, 2> egress6_rewrite_;
-  DecapStage decap6_stage_;
   TunnelTemplate6 tunnel_template6_;
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
@@ -270,5 +265,15 @@ class Worker {
   uint64_t gro_since_ = 0;        // TSC when the batch's first segment came
   uint64_t gro_hold_cycles_ = 0;  // how long a segment may wait in the batch
 };
+
+// Each family's stages, chosen at launch (egress.cc, ingress.cc).
+template <>
+std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const DatapathContext& ctx);
+template <>
+std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv6Family>(const DatapathContext& ctx);
+template <>
+Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx);
+template <>
+Worker::DecapStage Worker::select_decap<Ipv6Family>(const DatapathContext& ctx);
 
 }  // namespace tartan

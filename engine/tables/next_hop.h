@@ -6,10 +6,10 @@
 // IPv4 and IPv6 next hops share the type and the id space (so per-peer
 // counters, neighbours and RCU retirement are one mechanism). The IPv6
 // VXLAN template is 84 bytes (outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
-// + inner Ethernet 14) where IPv4's is 64, so the header array grew past
-// the second cache line; IPv4 encapsulation still reads only the first two
-// lines (the fields and header[0..64)), and what only IPv6 needs sits after
-// the header.
+// + inner Ethernet 14) where IPv4's is 64: the fields a packet reads fill
+// the first 32 bytes and the header the next 96, so either family's
+// encapsulation reads two cache lines; what no packet reads (the remote
+// node's addresses, for views and proxy ARP) comes after.
 #pragma once
 
 #include <rte_common.h>
@@ -49,12 +49,14 @@ struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
   // own sum are added.
   uint32_t phdr_sum = 0;
   uint32_t udp_sum = 0;
-  Ipv4Addr public_ip;  // remote node (tunnel and direct kinds)
-  MacAddr vtep_mac;    // remote VTEP (vxlan)
-  bool ipv6 = false;   // an IPv6 next hop: outer IPv6 (tunnel) or an IPv6 peer (direct)
-  alignas(16) uint8_t header[kNextHopHeaderRoom] = {};
+  alignas(32) uint8_t header[kNextHopHeaderRoom] = {};
+  Ipv4Addr public_ip;   // remote node (tunnel and direct kinds)
+  MacAddr vtep_mac;     // remote VTEP (vxlan)
+  bool ipv6 = false;    // an IPv6 next hop: outer IPv6 (tunnel) or an IPv6 peer (direct)
   Ipv6Addr public_ip6;  // remote node's underlay IPv6 (IPv6 tunnel and direct kinds)
 };
+static_assert(offsetof(NextHop, header) + kNextHopHeaderRoom == 2 * RTE_CACHE_LINE_SIZE,
+              "a packet reads two cache lines of its next hop");
 
 struct NextHopParams {
   NextHopKind kind = NextHopKind::kLocal;

@@ -189,8 +189,8 @@ TableReaders ForwardingTables::readers() const {
     // No length is ever present: an IPv6 lookup (never made while IPv6 is
     // off) would find nothing.
     static const std::array<std::atomic<uint64_t>, kIpv6LengthWords> none{};
-    static const std::array<std::atomic<rte_hash*>, kIpv6Lengths> no_hash{};
-    r.routes6 = {none.data(), no_hash.data()};
+    static const std::array<std::atomic<const Route6Hash*>, kIpv6Lengths> no_table{};
+    r.routes6 = {none.data(), no_table.data()};
   }
   return r;
 }

@@ -7,7 +7,8 @@
 //   senders       public IP -> next-hop id: the known VTEPs whose tunnel
 //                 traffic ingress accepts (rte_hash, lock-free readers)
 //   routes6       IPv6 podCIDR -> next-hop id (route_table6.h: one
-//                 lock-free rte_hash per prefix length, O(1) per change)
+//                 open-addressed table per prefix length, inline lookups,
+//                 O(1) amortised per change)
 //   senders6      public IPv6 -> next-hop id (flannel-v6's VTEPs), as senders
 //
 // IPv4 and IPv6 next hops share one id space and one RCU retirement.

@@ -1,8 +1,11 @@
 // ICMP errors tartan answers with as the router on the overlay: too big
-// with DF (RFC 1191), and, for the udp backend as flannel does, network
-// unreachable; both byte-exact, both rate limited.
+// with DF (RFC 1191), TTL expiry (Time Exceeded, as a kernel router sends
+// it, through the tunnel for a packet that came from another node), and,
+// for the udp backend as flannel does, network unreachable; all
+// byte-exact, all rate limited.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <optional>
 
 #include "tests/support/engine_fixture.h"
@@ -82,6 +85,70 @@ TEST(Icmp, OnAHostRoutedOverlayTheErrorComesFromTheDestination) {
   EXPECT_EQ(back[0], expected) << "got:\n"
                                << testing::hex(back[0]) << "\nwant:\n"
                                << testing::hex(expected);
+}
+
+TEST(Icmp, TtlOneGetsTimeExceededFromOurOverlayAddress) {
+  EngineFixture fx;
+  fx.add_node(2);
+  // To a remote pod, and to another pod of ours: tartan is the hop for both.
+  const Bytes remote = fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, 18, 1);
+  const Bytes local = fx.pod_frame(fx.pod_ip(20), 10001, 18, 1);
+  EXPECT_TRUE(fx.from_overlay({remote, local}).empty()) << "forwarded with TTL 0";
+  const auto back = fx.take_overlay();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0], icmp_error(fx, remote, 11, 0, 0)) << testing::hex(back[0]);
+  EXPECT_EQ(back[1], icmp_error(fx, local, 11, 0, 0)) << testing::hex(back[1]);
+  EXPECT_EQ(fx.engine().stats().events.icmp_errors, 2u);
+  EXPECT_EQ(fx.total_drops(), 0u) << "answered, not dropped";
+  // TTL 2 leaves with 1.
+  const auto out = fx.from_overlay({fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, 18, 2)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][50 + 14 + 8], 1);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
+}
+
+// A packet from another node whose TTL runs out on its way to a pod tartan
+// routes: Time Exceeded goes back to its source through the tunnel, from
+// our overlay address, as the kernel answers one that came through
+// flannel.<VNI>.
+TEST(Icmp, TtlRunningOutOnTheWayInIsAnsweredThroughTheTunnel) {
+  EngineFixture fx;
+  fx.add_node(2);
+  constexpr size_t kInnerIp = 50 + 14;
+  Bytes in = fx.vxlan_from(2, fx.pod_ip(20));
+  in[kInnerIp + 8] = 1;  // the inner TTL, and its header checksum again
+  in[kInnerIp + 10] = in[kInnerIp + 11] = 0;
+  const uint16_t c = testing::internet_checksum(&in[kInnerIp], 20);
+  in[kInnerIp + 10] = static_cast<uint8_t>(c >> 8);
+  in[kInnerIp + 11] = static_cast<uint8_t>(c);
+  testing::seal_udp(in);
+  EXPECT_TRUE(fx.from_underlay({in}).empty()) << "delivered with TTL 0";
+  const auto out = fx.take_underlay();
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes& f = out[0];
+  const auto node = EngineFixture::node(2);
+  uint32_t dst_be = 0;
+  std::memcpy(&dst_be, &f[30], 4);
+  EXPECT_EQ(Ipv4Addr::from_be(dst_be), node.public_ip) << "to node 2's public IP";
+  EXPECT_EQ(f[36] << 8 | f[37], 8472);
+  // Inside: the error about the inner packet as it arrived, from our
+  // overlay address, between the VTEP MACs.
+  const Bytes offending(in.begin() + 50, in.end());
+  Bytes want = icmp_error(fx, offending, 11, 0, 0);
+  std::copy(node.vtep_mac.bytes.begin(), node.vtep_mac.bytes.end(), want.begin());
+  const MacAddr ours = fx.self().vtep_mac;
+  std::copy(ours.bytes.begin(), ours.bytes.end(), want.begin() + 6);
+  // (icmp_error addresses it to our pod; this one goes to node 2's.)
+  std::copy(offending.begin() + 26, offending.begin() + 30, want.begin() + 30);
+  want[24] = want[25] = 0;
+  const uint16_t sum = testing::internet_checksum(&want[14], 20);
+  want[24] = static_cast<uint8_t>(sum >> 8);
+  want[25] = static_cast<uint8_t>(sum);
+  const Bytes inner(f.begin() + 50, f.end());
+  EXPECT_EQ(inner, want) << "got:\n" << testing::hex(inner) << "\nwant:\n" << testing::hex(want);
+  EXPECT_EQ(fx.engine().stats().events.icmp_errors, 1u);
+  EXPECT_EQ(fx.total_drops(), 0u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
 }
 
 TEST(Icmp, UdpBackendAnswersNoRouteWithNetUnreachableAsFlannelDoes) {

@@ -266,8 +266,8 @@ TEST(TunnelChecksumVerdict, ThePortsVerdictIsTakenWhereItGivesOne) {
     rte_mbuf* m = testing::to_mbuf(fx.pool(), frame);
     m->ol_flags = ol_flags;
     m->packet_type = ptype;
-    const bool ok = tunnel_checksums_ok(m, 34, static_cast<uint16_t>(frame.size() - 34), 64,
-                                        rx_outer_udp_verdict(m));
+    const bool ok = tunnel_checksums_ok<rte_ipv4_hdr>(
+        m, 34, static_cast<uint16_t>(frame.size() - 34), 64, rx_outer_udp_verdict(m));
     rte_pktmbuf_free(m);
     return ok;
   };

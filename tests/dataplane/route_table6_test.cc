@@ -1,7 +1,8 @@
 // The IPv6 route table workers look up (engine/tables/route_table6.h):
 // longest match across prefix lengths agrees with a reference model through
 // random churn, bulk lookups agree with the model for every address of a
-// burst, the lengths in use are bounded with a named error, and a reader
+// burst, removed routes never fill a length, the lengths in use are
+// bounded with a named error, and a reader
 // looking up while routes and whole lengths come and go never sees an
 // answer that was not valid.
 #include "engine/tables/route_table6.h"
@@ -126,6 +127,37 @@ TEST(RouteTable6, RandomChurnAndBulkLookupsMatchAReferenceModel) {
     for (size_t i = 0; i < dst.size(); ++i)
       ASSERT_EQ(hops[i], reference_lookup(model, dst[i])) << dst[i].str() << " at step " << step;
   }
+}
+
+// Removed routes leave their slots to readers until the length's table is
+// rebuilt: a length full of them is rebuilt, never refused, and only its
+// live routes count against max_routes.
+TEST(RouteTable6, RoutesThatComeAndGoNeverFillALength) {
+  Rcu rcu(1);
+  auto t = make_table(16, 2, rcu.v);
+  ASSERT_NE(t, nullptr);
+  const auto sub = [](uint32_t n) {
+    Ipv6Addr a = addr("fd00:10:244::");
+    a.bytes[6] = static_cast<uint8_t>(n >> 8);
+    a.bytes[7] = static_cast<uint8_t>(n);
+    return prefix(a, 64);
+  };
+  for (uint32_t n = 0; n < 2000; ++n) {
+    ASSERT_TRUE(t->set(sub(n), n).ok()) << "route " << n;
+    if (n >= 10) {
+      ASSERT_TRUE(t->remove(sub(n - 10)));
+    }
+  }
+  for (uint32_t n = 0; n < 2000; ++n) {
+    Ipv6Addr a = sub(n).addr;
+    a.bytes[15] = 1;
+    ASSERT_EQ(lookup_one(*t, a), n >= 1990 ? n : kNoRoute) << a.str();
+  }
+  // Sixteen live routes fill it.
+  for (uint32_t n = 2000; n < 2006; ++n) ASSERT_TRUE(t->set(sub(n), n).ok());
+  const Status s = t->set(sub(3000), 3000);
+  EXPECT_EQ(s.code(), ErrorCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("/64 full"), std::string::npos) << s.message();
 }
 
 TEST(RouteTable6, TooManyLengthsIsNamedAndChangesNothing) {
