@@ -61,6 +61,16 @@ Status check_roles(const EngineConfig& config) {
   return {};
 }
 
+// The public IPs `routes` make tunnel senders (IPv4 or IPv6 routes).
+template <class Spec>
+auto tunnel_senders(const ForwardingTables& tables, const std::vector<Spec>& routes) {
+  std::vector<decltype(Spec::public_ip)> out;
+  for (const Spec& r : routes) {
+    if (tables.is_tunnel(r)) out.push_back(r.public_ip);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
@@ -280,11 +290,16 @@ Status Engine::build_context() {
   ctx_.pool = pool_;
   ctx_.indirect_pool = indirect_pool_;
   ctx_.next_hop_capacity = tables_->next_hop_capacity();
-  tables_->set_sender_hook(
-      [this](Ipv4Addr ip, std::optional<uint32_t> next_hop) { sender_changes_[ip] = next_hop; });
+  tables_->set_sender_hook([this](const Ipv4Addr& ip, std::optional<uint32_t> next_hop) {
+    sender_changes_[ip] = next_hop;
+  });
+  tables_->set_sender_hook([this](const Ipv6Addr& ip, std::optional<uint32_t> next_hop) {
+    sender6_changes_[ip] = next_hop;
+  });
   FlowPlanParams fp;
   fp.backend = dp.backend;
   if (ip4) fp.our_ip = ip4->addr;
+  if (ip6) fp.our_ip6 = ip6->addr;
   fp.udp_port = dp.udp_port;
   fp.vni = dp.vni;
   fp.rx_queues = ul.rx_queues();
@@ -395,8 +410,9 @@ Status Engine::start_ports() {
   // rte_flow rules go on a started port; workers are not running yet, so
   // the context may still change.
   std::lock_guard lock(mu_);
-  flow_->start(tables_->senders());
+  flow_->start(tables_->senders(), tables_->senders6());
   sender_changes_.clear();
+  sender6_changes_.clear();
   ctx_.hw_decap = flow_->decap_offloaded();
   return {};
 }
@@ -515,17 +531,17 @@ Status Engine::apply(const TableDelta& delta) {
   std::lock_guard lock(mu_);
   drain_to_control();
   // A new node is admitted by the NIC before its route goes live...
-  std::vector<Ipv4Addr> new_senders;
-  for (const RouteSpec& r : delta.upsert_routes) {
-    if (tables_->is_tunnel(r)) new_senders.push_back(r.public_ip);
-  }
-  flow_->admit(new_senders);
+  flow_->admit(tunnel_senders(*tables_, delta.upsert_routes));
+  flow_->admit(tunnel_senders(*tables_, delta.upsert_routes6));
   sender_changes_.clear();
+  sender6_changes_.clear();
   const Status s = tables_->apply(delta, now_ms());
   // ... and a node's rules go only once its route is gone (a refused
   // change takes back what was admitted for it).
   flow_->update(sender_changes_);
+  flow_->update(sender6_changes_);
   sender_changes_.clear();
+  sender6_changes_.clear();
   return s;
 }
 

@@ -142,8 +142,9 @@ class Engine {
   std::unique_ptr<AdjacencyTable> adjacency_;
   std::unique_ptr<NeighbourTable> neighbours_;
   std::unique_ptr<ForwardingTables> tables_;
-  std::unique_ptr<FlowOffload> flow_;  // the underlay's rte_flow rules
-  SenderChanges sender_changes_;       // by the table change under way
+  std::unique_ptr<FlowOffload> flow_;       // the underlay's rte_flow rules
+  SenderChanges<Ipv4Addr> sender_changes_;  // by the table change under way
+  SenderChanges<Ipv6Addr> sender6_changes_;
   std::vector<rte_ring*> to_control_;
   std::vector<rte_ring*> inject_;
   std::vector<rte_ring*> to_slow_;  // worker w (w >= 1) -> the slow-path worker 0

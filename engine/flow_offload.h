@@ -1,6 +1,7 @@
 // Places each class of flow rules (flow_rule.h) on the underlay NIC or
-// leaves it to the workers, class by class. At start every class is probed
-// with rte_flow_validate and installed when it passes; a class whose
+// leaves it to the workers, class by class and address family by family.
+// At start every class of each family the underlay has an address of is
+// probed with rte_flow_validate and installed when it passes; a class whose
 // rte_flow_create fails on the live port falls back to software, which the
 // log and the API say. The per-node rules follow the tables' senders: a new
 // node is admitted before its route goes live (admit), a node's rules go
@@ -9,7 +10,10 @@
 // What the workers do in each case: tunnel steering and the sender filter
 // always also run in software (the hardware only takes work off them), the
 // slow path is handed to worker 0 in software, and marked packets skip
-// software decapsulation once hardware decap was in place at start.
+// software decapsulation once hardware decap was in place at start. The
+// workers take a marked packet's inner frame as IPv4 (flannel.<VNI>'s), so
+// IPv6's hw_decap always stays with them, which start() logs and the API
+// shows.
 //
 // Control thread only: the engine calls it under its mutex.
 #pragma once
@@ -29,13 +33,16 @@
 namespace tartan {
 
 // The tunnel senders the tables accept: public IP -> next-hop id.
-using SenderMap = std::map<Ipv4Addr, uint32_t>;
+template <class Addr>
+using SenderMap = std::map<Addr, uint32_t>;
 // What a table change did to senders: IP -> its next-hop id now, nullopt
 // when it is no longer a sender.
-using SenderChanges = std::map<Ipv4Addr, std::optional<uint32_t>>;
+template <class Addr>
+using SenderChanges = std::map<Addr, std::optional<uint32_t>>;
 
 struct FlowClassView {
   FlowClass cls = FlowClass::kTunnelSteering;
+  const char* family = "ipv4";  // of the tunnels the class's rules match (family_name)
   bool hardware = false;
   uint32_t rules = 0;  // rules on the device now
   std::string detail;  // what the hardware does, or why the workers do it
@@ -43,37 +50,30 @@ struct FlowClassView {
 
 struct FlowRuleView {
   FlowClass cls = FlowClass::kTunnelSteering;
+  const char* family = "ipv4";
   bool installed = false;  // on this device now
   std::string testpmd;     // the rule as testpmd's `flow create`
 };
 
-class FlowOffload {
+// One address family's rules on the port (Ipv4Addr: flannel.<VNI>'s
+// tunnels; Ipv6Addr: flannel-v6.<VNI>'s).
+template <class Addr>
+class FamilyFlows {
  public:
-  FlowOffload(uint16_t port_id, const FlowPlanParams& params) : port_(port_id), params_(params) {}
-  FlowOffload(const FlowOffload&) = delete;
-  FlowOffload& operator=(const FlowOffload&) = delete;
+  FamilyFlows(uint16_t port_id, const FlowPlanParams& params) : port_(port_id), params_(params) {}
+  FamilyFlows(const FamilyFlows&) = delete;
+  FamilyFlows& operator=(const FamilyFlows&) = delete;
 
-  // After the port started: probes and installs every class.
-  void start(const SenderMap& senders);
-  // Before the port stops: removes every rule. Idempotent.
+  // Whether the underlay has an address of this family (else no rules).
+  bool present() const { return our_address<Addr>(params_).has_value(); }
+  void start(const SenderMap<Addr>& senders);
   void stop();
-
-  // Admits senders about to get routes, ahead of the table change.
-  void admit(const std::vector<Ipv4Addr>& senders);
-  // Brings the per-node rules in line after a table change.
-  void update(const SenderChanges& changes);
-
-  // Hardware decap was in place at start: workers must treat marked
-  // packets as decapsulated (rules may come and go afterwards).
+  void admit(const std::vector<Addr>& senders);
+  void update(const SenderChanges<Addr>& changes);
   bool decap_offloaded() const { return decap_offloaded_; }
-  // Tunnel packets the NIC dropped as from unknown senders, ever.
   uint64_t spoof_drops() const;
-
-  std::vector<FlowClassView> classes() const;
-  // Every rule tartan builds for this port, installed here or not: for a
-  // real NIC the classes in software here are printed as they would be
-  // tried first (inner RSS).
-  std::vector<FlowRuleView> rules() const;
+  void add_classes(std::vector<FlowClassView>& out) const;
+  void add_rules(std::vector<FlowRuleView>& out) const;
 
  private:
   struct ClassState {
@@ -96,9 +96,9 @@ class FlowOffload {
   void fall_back(FlowClass c, const std::string& why);
   void remove_rules(FlowClass c);
 
-  bool admit_one(Ipv4Addr sender);
-  void decap_one(Ipv4Addr sender, uint32_t next_hop);
-  void forget(Ipv4Addr sender);
+  bool admit_one(const Addr& sender);
+  void decap_one(const Addr& sender, uint32_t next_hop);
+  void forget(const Addr& sender);
 
   uint16_t port_;
   FlowPlanParams params_;
@@ -108,16 +108,54 @@ class FlowOffload {
   std::vector<rte_flow*> slow_;
   rte_flow* spoof_drop_ = nullptr;
   uint64_t retired_spoof_drops_ = 0;  // counted by drop rules since removed
-  std::map<Ipv4Addr, rte_flow*> admits_;
+  std::map<Addr, rte_flow*> admits_;
   struct Decap {
     uint32_t next_hop;
     rte_flow* flow;
   };
-  std::map<Ipv4Addr, Decap> decaps_;
-  SenderMap senders_;
-  std::vector<Ipv4Addr> admitted_ahead_;  // by admit(), until the next update()
+  std::map<Addr, Decap> decaps_;
+  SenderMap<Addr> senders_;
+  std::vector<Addr> admitted_ahead_;  // by admit(), until the next update()
   bool started_ = false;
   bool decap_offloaded_ = false;
+};
+
+class FlowOffload {
+ public:
+  FlowOffload(uint16_t port_id, const FlowPlanParams& params)
+      : v4_(port_id, params), v6_(port_id, params) {}
+  FlowOffload(const FlowOffload&) = delete;
+  FlowOffload& operator=(const FlowOffload&) = delete;
+
+  // After the port started: probes and installs every class.
+  void start(const SenderMap<Ipv4Addr>& senders, const SenderMap<Ipv6Addr>& senders6);
+  // Before the port stops: removes every rule. Idempotent.
+  void stop();
+
+  // Admits senders about to get routes, ahead of the table change.
+  void admit(const std::vector<Ipv4Addr>& senders) { v4_.admit(senders); }
+  void admit(const std::vector<Ipv6Addr>& senders) { v6_.admit(senders); }
+  // Brings the per-node rules in line after a table change.
+  void update(const SenderChanges<Ipv4Addr>& changes) { v4_.update(changes); }
+  void update(const SenderChanges<Ipv6Addr>& changes) { v6_.update(changes); }
+
+  // Hardware decap was in place at start: workers must treat marked
+  // packets as decapsulated (rules may come and go afterwards). Only IPv4's
+  // marks packets.
+  bool decap_offloaded() const { return v4_.decap_offloaded(); }
+  // Tunnel packets the NIC dropped as from unknown senders, ever.
+  uint64_t spoof_drops() const { return v4_.spoof_drops() + v6_.spoof_drops(); }
+
+  // Every class of each family the underlay has an address of, IPv4's first.
+  std::vector<FlowClassView> classes() const;
+  // Every rule tartan builds for this port, installed here or not: for a
+  // real NIC the classes in software here are printed as they would be
+  // tried first (inner RSS).
+  std::vector<FlowRuleView> rules() const;
+
+ private:
+  FamilyFlows<Ipv4Addr> v4_;
+  FamilyFlows<Ipv6Addr> v6_;
 };
 
 }  // namespace tartan

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <variant>
 
 #include "engine/log.h"
 
@@ -38,7 +39,6 @@ class RteRule {
   }
 
   void build_pattern(const FlowMatch& m) {
-    const bool ipv4 = m.src_ip || m.dst_ip || m.udp_dst;
     if (m.ether_type) {
       eth_spec_.hdr.ether_type = rte_cpu_to_be_16(*m.ether_type);
       eth_mask_.hdr.ether_type = 0xffff;
@@ -46,17 +46,7 @@ class RteRule {
     } else {
       item(RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr);  // any Ethernet frame
     }
-    if (ipv4) {
-      if (m.src_ip) {
-        ip_spec_.hdr.src_addr = m.src_ip->be();
-        ip_mask_.hdr.src_addr = 0xffffffff;
-      }
-      if (m.dst_ip) {
-        ip_spec_.hdr.dst_addr = m.dst_ip->be();
-        ip_mask_.hdr.dst_addr = 0xffffffff;
-      }
-      item(RTE_FLOW_ITEM_TYPE_IPV4, &ip_spec_, &ip_mask_);
-    }
+    std::visit([this](const auto& ip) { ip_item(ip); }, m.ip);
     if (m.udp_dst) {
       udp_spec_.hdr.dst_port = rte_cpu_to_be_16(*m.udp_dst);
       udp_mask_.hdr.dst_port = 0xffff;
@@ -68,6 +58,30 @@ class RteRule {
       item(RTE_FLOW_ITEM_TYPE_VXLAN, &vxlan_spec_, &vxlan_mask_);
     }
     item(RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr);
+  }
+
+  void ip_item(std::monostate) {}
+  void ip_item(const IpMatch<Ipv4Addr>& ip) {
+    if (ip.src) {
+      ip_spec_.hdr.src_addr = ip.src->be();
+      ip_mask_.hdr.src_addr = 0xffffffff;
+    }
+    if (ip.dst) {
+      ip_spec_.hdr.dst_addr = ip.dst->be();
+      ip_mask_.hdr.dst_addr = 0xffffffff;
+    }
+    item(RTE_FLOW_ITEM_TYPE_IPV4, &ip_spec_, &ip_mask_);
+  }
+  void ip_item(const IpMatch<Ipv6Addr>& ip) {
+    if (ip.src) {
+      std::memcpy(ip6_spec_.hdr.src_addr, ip.src->bytes.data(), 16);
+      std::memset(ip6_mask_.hdr.src_addr, 0xff, 16);
+    }
+    if (ip.dst) {
+      std::memcpy(ip6_spec_.hdr.dst_addr, ip.dst->bytes.data(), 16);
+      std::memset(ip6_mask_.hdr.dst_addr, 0xff, 16);
+    }
+    item(RTE_FLOW_ITEM_TYPE_IPV6, &ip6_spec_, &ip6_mask_);
   }
 
   void build_actions(const FlowActions& a) {
@@ -104,6 +118,7 @@ class RteRule {
   size_t num_items_ = 0, num_actions_ = 0;
   rte_flow_item_eth eth_spec_{}, eth_mask_{};
   rte_flow_item_ipv4 ip_spec_{}, ip_mask_{};
+  rte_flow_item_ipv6 ip6_spec_{}, ip6_mask_{};
   rte_flow_item_udp udp_spec_{}, udp_mask_{};
   rte_flow_item_vxlan vxlan_spec_{}, vxlan_mask_{};
   rte_flow_action_count count_{};

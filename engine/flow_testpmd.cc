@@ -3,6 +3,7 @@
 #include <rte_ethdev.h>
 
 #include <cstdio>
+#include <variant>
 
 namespace tartan {
 namespace {
@@ -13,6 +14,21 @@ std::string rss_types(uint64_t types) {
   if (types & RTE_ETH_RSS_IPV4) s += " ipv4";
   if (types & RTE_ETH_RSS_NONFRAG_IPV4_TCP) s += " ipv4-tcp";
   if (types & RTE_ETH_RSS_NONFRAG_IPV4_UDP) s += " ipv4-udp";
+  if (types & RTE_ETH_RSS_IPV6) s += " ipv6";
+  if (types & RTE_ETH_RSS_NONFRAG_IPV6_TCP) s += " ipv6-tcp";
+  if (types & RTE_ETH_RSS_NONFRAG_IPV6_UDP) s += " ipv6-udp";
+  return s;
+}
+
+std::string ip_item(std::monostate) {
+  return "";
+}
+
+template <class Addr>
+std::string ip_item(const IpMatch<Addr>& ip) {
+  std::string s = std::string(" / ") + family_name<Addr>();
+  if (ip.src) s += " src is " + ip.src->str();
+  if (ip.dst) s += " dst is " + ip.dst->str();
   return s;
 }
 
@@ -23,11 +39,7 @@ std::string pattern(const FlowMatch& m) {
     std::snprintf(type, sizeof type, " type is 0x%04x", *m.ether_type);
     s += type;
   }
-  if (m.src_ip || m.dst_ip || m.udp_dst) {
-    s += " / ipv4";
-    if (m.src_ip) s += " src is " + m.src_ip->str();
-    if (m.dst_ip) s += " dst is " + m.dst_ip->str();
-  }
+  s += std::visit([](const auto& ip) { return ip_item(ip); }, m.ip);
   if (m.udp_dst) s += " / udp dst is " + std::to_string(*m.udp_dst);
   if (m.vni) s += " / vxlan vni is " + std::to_string(*m.vni);
   return s + " / end";

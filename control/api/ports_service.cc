@@ -29,6 +29,7 @@ grpc::Status PortsService::ListPorts(grpc::ServerContext*, const v1::ListPortsRe
       fc->set_placement(c.hardware ? "hardware" : "software");
       fc->set_rules(c.rules);
       fc->set_detail(c.detail);
+      fc->set_family(c.family);
     }
     if (!req->flows() || p.flow_classes.empty()) continue;
     for (const FlowRuleView& r : engine_.flow_rules()) {
@@ -36,6 +37,7 @@ grpc::Status PortsService::ListPorts(grpc::ServerContext*, const v1::ListPortsRe
       fr->set_flow_class(flow_class_name(r.cls));
       fr->set_installed(r.installed);
       fr->set_testpmd(r.testpmd);
+      fr->set_family(r.family);
     }
   }
   return grpc::Status::OK;

@@ -909,16 +909,16 @@ Config read_config(Reader& r, const YAML::Node& root) {
       r.fail(top.get("subnet_file"), "subnet_file", "must be an absolute path");
   }
 
-  if (auto problem = check_underlay(c)) {
-    if (auto key = netconf_key(*problem)) fail_network(r, top, c, *key, problem->message);
-    r.fail_at(problem->key, problem->message);
-  }
   if (c.network.backend.mtu && c.network.backend.mtu > c.engine.ports[0].mtu) {
     fail_network(r, top, c, "Backend.MTU",
                  std::to_string(c.network.backend.mtu) + " exceeds the underlay port's mtu " +
                      std::to_string(c.engine.ports[0].mtu) + " (ports.underlay.mtu)");
   }
   derive_from_network(c);
+  if (auto problem = check_underlay(c)) {
+    if (auto key = netconf_key(*problem)) fail_network(r, top, c, *key, problem->message);
+    r.fail_at(problem->key, problem->message);
+  }
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "engine/path/icmp6.h"
+
 namespace tartan {
 
 namespace {
@@ -86,6 +88,39 @@ std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
   return std::nullopt;
 }
 
+// IPv6 needs an MTU of at least 1280 on every link (RFC 8200 5): on the
+// underlay, which carries flannel-v6's tunnels, and on the overlay, whose
+// MTU the pods' IPv6 gets (DataplaneConfig::overlay_mtu6). The key named is
+// the one the underlay MTU comes from.
+//
+// flanneld does not check this. It asks for flannel-v6.<VNI> with the
+// underlay's MTU minus 50; the kernel caps a VXLAN-over-IPv6 device at the
+// underlay's minus 70 and gives a device below 1280 no IPv6 at all, so on an
+// underlay of 1300 flanneld gets a 1230 device and then fails adding the
+// lease's /128 to it with "invalid argument" (Linux 6.18). tartan refuses the
+// config instead, saying which MTU would do.
+std::optional<ConfigProblem> check_ipv6_mtu(const Config& c) {
+  if (!c.network.enable_ipv6) return std::nullopt;
+  const DataplaneConfig& d = c.engine.dataplane;
+  const std::string key = c.network.backend.mtu ? "network.Backend.MTU" : "ports.underlay.mtu";
+  const std::string mtu = std::to_string(d.underlay_mtu);
+  const std::string minimum = "IPv6's minimum " + std::to_string(kIpv6MinMtu);
+  if (d.underlay_mtu < kIpv6MinMtu) {
+    return ConfigProblem{
+        key, mtu + " is below " + minimum + " (network.EnableIPv6: the underlay carries IPv6)"};
+  }
+  if (d.overlay_mtu6() < kIpv6MinMtu) {
+    const int overhead = d.underlay_mtu - d.overlay_mtu6();
+    return ConfigProblem{key, mtu + " leaves an IPv6 overlay MTU of " +
+                                  std::to_string(d.overlay_mtu6()) + ", below " + minimum +
+                                  " (network.EnableIPv6: " + backend_type_name(d.backend) +
+                                  " over IPv6 takes " + std::to_string(overhead) +
+                                  ", so the underlay needs at least " +
+                                  std::to_string(kIpv6MinMtu + overhead) + ")"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool underlay_known(const Config& c) {
@@ -96,7 +131,8 @@ bool underlay_known(const Config& c) {
 
 std::optional<ConfigProblem> check_underlay(const Config& c) {
   if (auto problem = check_underlay_v4(c)) return problem;
-  return check_underlay_v6(c);
+  if (auto problem = check_underlay_v6(c)) return problem;
+  return check_ipv6_mtu(c);
 }
 
 std::optional<std::string> netconf_key(const ConfigProblem& problem) {

@@ -1,4 +1,4 @@
-// The checks that tie the underlay's address to the rest of the config,
+// The checks that tie the underlay's address and MTU to the rest of the config,
 // kept apart from the YAML reader: with lease.source kube the address (and
 // device) may come from our Node's annotations instead, and must pass the
 // same checks once they are known.
@@ -28,8 +28,9 @@ bool underlay_known(const Config& c);
 
 // Each enabled family's underlay address is there (unless lease.source kube
 // or etcd's network config may still give it), and its prefix length,
-// gateway, static neighbours and Network (IPv6Network) agree with it.
-// nullopt when all hold.
+// gateway, static neighbours and Network (IPv6Network) agree with it; with
+// EnableIPv6 the underlay's MTU leaves both links IPv6's minimum. `c` is
+// as derive_from_network (config_loader.h) leaves it. nullopt when all hold.
 std::optional<ConfigProblem> check_underlay(const Config& c);
 
 }  // namespace tartan

@@ -27,9 +27,10 @@ void print_ports(const v1::ListPortsResponse& resp) {
   for (const auto& p : resp.ports()) {
     if (p.flow_classes_size() == 0) continue;
     std::printf("\nflow rules of %s (rte_flow):\n", p.name().c_str());
-    std::vector<std::vector<std::string>> classes{{"CLASS", "RUNS-IN", "RULES", "DETAIL"}};
+    std::vector<std::vector<std::string>> classes{
+        {"CLASS", "FAMILY", "RUNS-IN", "RULES", "DETAIL"}};
     for (const auto& c : p.flow_classes()) {
-      classes.push_back({c.name(), c.placement(),
+      classes.push_back({c.name(), c.family(), c.placement(),
                          c.placement() == "hardware" ? std::to_string(c.rules()) : "-",
                          c.detail()});
     }
@@ -48,13 +49,14 @@ void print_flows(const v1::ListPortsResponse& resp) {
         p.name().c_str(), p.port_id(), p.driver().c_str(), p.device().c_str());
     std::string last;
     for (const auto& r : p.flow_rules()) {
-      if (r.flow_class() != last) {
+      if (r.flow_class() + " " + r.family() != last) {
         std::string placement = "software";
         for (const auto& c : p.flow_classes()) {
-          if (c.name() == r.flow_class()) placement = c.placement();
+          if (c.name() == r.flow_class() && c.family() == r.family()) placement = c.placement();
         }
-        std::printf("# %s: %s on this device\n", r.flow_class().c_str(), placement.c_str());
-        last = r.flow_class();
+        std::printf("# %s %s: %s on this device\n", r.flow_class().c_str(), r.family().c_str(),
+                    placement.c_str());
+        last = r.flow_class() + " " + r.family();
       }
       std::printf("%s\n", r.testpmd().c_str());
     }

@@ -529,10 +529,12 @@ void ForwardingTables::update_sender6(const Ipv6Addr& ip) {
     if (it->first.kind == NextHopKind::kVxlan) {
       rte_hash_add_key_data(senders6_, ip.bytes.data(),
                             reinterpret_cast<void*>(static_cast<uintptr_t>(it->second)));
+      if (sender6_hook_) sender6_hook_(ip, it->second);
       return;
     }
   }
   rte_hash_del_key(senders6_, ip.bytes.data());
+  if (sender6_hook_) sender6_hook_(ip, std::nullopt);
 }
 
 Result<uint32_t> ForwardingTables::acquire_next_hop(const RouteSpec& spec, uint64_t now_ms) {
@@ -908,6 +910,10 @@ std::map<Ipv4Addr, uint32_t> ForwardingTables::senders() const {
 bool ForwardingTables::is_tunnel(const RouteSpec& spec) const {
   const NextHopKind kind = kind_for(spec);
   return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp;
+}
+
+bool ForwardingTables::is_tunnel(const Route6Spec& spec) const {
+  return kind_for6(spec) == NextHopKind::kVxlan;
 }
 
 std::vector<uint32_t> ForwardingTables::remote_next_hop_ids() const {

@@ -186,10 +186,13 @@ class ForwardingTables {
   std::map<Ipv6Addr, uint32_t> senders6() const;
   // Whether a route like `spec` makes its public IP a tunnel sender.
   bool is_tunnel(const RouteSpec& spec) const;
+  bool is_tunnel(const Route6Spec& spec) const;
   // Told each time a sender's entry is written: its next-hop id, or nullopt
   // when it goes (so hardware sender rules can follow).
-  using SenderHook = std::function<void(Ipv4Addr, std::optional<uint32_t>)>;
-  void set_sender_hook(SenderHook hook) { sender_hook_ = std::move(hook); }
+  template <class Addr>
+  using SenderHook = std::function<void(const Addr&, std::optional<uint32_t>)>;
+  void set_sender_hook(SenderHook<Ipv4Addr> hook) { sender_hook_ = std::move(hook); }
+  void set_sender_hook(SenderHook<Ipv6Addr> hook) { sender6_hook_ = std::move(hook); }
 
   TableReaders readers() const;
   rte_rcu_qsbr* rcu() const { return rcu_; }
@@ -264,7 +267,8 @@ class ForwardingTables {
   NeighbourTable& neighbours_;
   std::function<void(uint32_t)> on_new_next_hop_;
   std::function<void()> drain_workers_;
-  SenderHook sender_hook_;
+  SenderHook<Ipv4Addr> sender_hook_;
+  SenderHook<Ipv6Addr> sender6_hook_;
   std::vector<uint32_t> released_adjacencies_;  // of next hops freed, until the drain
   uint32_t capacity_ = 0;
   rte_rcu_qsbr* rcu_ = nullptr;

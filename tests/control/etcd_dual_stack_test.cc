@@ -319,7 +319,8 @@ TEST(EtcdDualStack, RestartedWithoutIpv6OurLeaseLosesItsIpv6Half) {
 
 // <prefix>/config with EnableIPv6 is the network of a node without one of
 // its own, IPv6 subnets included; a node whose underlay has no IPv6
-// address is told which key it needs.
+// address is told which key it needs, one whose MTU is too small for IPv6
+// the numbers.
 TEST(EtcdDualStack, EtcdsDualStackNetworkIsAdoptedWithItsIpv6Subnets) {
   EtcdServer etcd;
   etcd.put("/coreos.com/network/config",
@@ -333,6 +334,17 @@ TEST(EtcdDualStack, EtcdsDualStackNetworkIsAdoptedWithItsIpv6Subnets) {
   EXPECT_EQ(no_ipv6.start().message(),
             "/coreos.com/network/config: ports.underlay.ipv6_address: required with "
             "network.EnableIPv6 (our underlay IPv6 address and its prefix, e.g. 2001:db8::10/64)");
+  // Nor one whose underlay MTU leaves IPv6 less than its minimum, which only
+  // etcd's EnableIPv6 made a problem.
+  EtcdNode small_mtu({.index = 3,
+                      .endpoints = {etcd.endpoint()},
+                      .network = "",
+                      .ipv6 = true,
+                      .underlay_yaml = ", mtu: 1300"});
+  EXPECT_EQ(small_mtu.start().message(),
+            "/coreos.com/network/config: ports.underlay.mtu: 1300 leaves an IPv6 overlay MTU of "
+            "1230, below IPv6's minimum 1280 (network.EnableIPv6: vxlan over IPv6 takes 70, so the "
+            "underlay needs at least 1350)");
 }
 
 // IPv6 only (EnableIPv4 false): flanneld's "0.0.0.0-0&..." keys with

@@ -53,6 +53,7 @@ TEST(PortsApi, ARingUnderlayRunsEveryClassInSoftwareAndSaysWhy) {
     EXPECT_EQ(ul.flow_classes(i).name(), names[i]);
     EXPECT_EQ(ul.flow_classes(i).placement(), "software");
     EXPECT_EQ(ul.flow_classes(i).rules(), 0u);
+    EXPECT_EQ(ul.flow_classes(i).family(), "ipv4") << "an IPv4-only underlay";
   }
   EXPECT_NE(ul.flow_classes(0).detail().find("Function not implemented"), std::string::npos);
   EXPECT_EQ(ul.flow_classes(3).detail(), "needs tunnel_steering in hardware");
@@ -68,6 +69,7 @@ TEST(PortsApi, TheRulesForARealNicArePrintedEvenWhereNoneIsInstalled) {
   for (const v1::FlowRule& r : ul.flow_rules()) EXPECT_FALSE(r.installed()) << r.testpmd();
   const std::string id = std::to_string(ul.port_id());
   EXPECT_EQ(ul.flow_rules(0).flow_class(), "tunnel_steering");
+  EXPECT_EQ(ul.flow_rules(0).family(), "ipv4");
   EXPECT_EQ(ul.flow_rules(0).testpmd(),
             "flow create " + id +
                 " priority 3 ingress pattern eth / ipv4 dst is 192.0.2.19 / udp dst is 8472 / "
@@ -102,6 +104,36 @@ TEST(PortsApi, AFlowCapableUnderlayShowsItsClassesInHardwareWithTheirRules) {
   for (const v1::FlowRule& r : ul.flow_rules()) installed += r.installed();
   EXPECT_EQ(installed, 5);
   EXPECT_EQ(nic.rules().size(), 5u);
+}
+
+TEST(PortsApi, ADualStackUnderlayShowsEachClassOncePerFamily) {
+  testing::FlowTestPort nic;
+  testing::DaemonOptions o;
+  o.lease_source = "grpc";
+  o.network =
+      "{Network: 10.244.0.0/16, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', "
+      "Backend: {Type: vxlan}}";
+  o.underlay_yaml = ", ipv6_address: '2001:db8::19/64', ipv6_gateway: '2001:db8::1'";
+  o.underlay_device = nic.name();
+  DaemonFixture fx(o);
+  const v1::Port ul = port(list_ports(fx, true), "underlay");
+  ASSERT_EQ(ul.flow_classes_size(), 8);
+  const char* names[] = {"tunnel_steering", "slow_path", "sender_filter", "hw_decap"};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(ul.flow_classes(i).name(), names[i % 4]);
+    EXPECT_EQ(ul.flow_classes(i).family(), i < 4 ? "ipv4" : "ipv6");
+  }
+  EXPECT_EQ(ul.flow_classes(4).placement(), "hardware");
+  EXPECT_EQ(ul.flow_classes(7).placement(), "software");
+  EXPECT_NE(ul.flow_classes(7).detail().find("flannel-v6's VXLAN is decapsulated by them"),
+            std::string::npos);
+  int ipv6_rules = 0;
+  for (const v1::FlowRule& r : ul.flow_rules()) {
+    if (r.family() != "ipv6") continue;
+    ++ipv6_rules;
+    EXPECT_NE(r.testpmd().find("/ ipv6 "), std::string::npos) << r.testpmd();
+  }
+  EXPECT_EQ(ipv6_rules, 4) << "steering, two slow path, the drop rule: no node known";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "tests/dataplane/flow_frames.h"
 #include "tests/support/engine_fixture.h"
@@ -52,11 +53,14 @@ class Nic {
     }
     return out;
   }
-  FlowClassView flow_class(FlowClass c) {
+  FlowClassView flow_class(FlowClass c, std::string_view family = "ipv4") {
     for (const PortView& p : fx.engine().port_views()) {
-      if (p.role == "underlay") return p.flow_classes.at(static_cast<size_t>(c));
+      if (p.role != "underlay") continue;
+      for (const FlowClassView& v : p.flow_classes) {
+        if (v.cls == c && v.family == family) return v;
+      }
     }
-    throw std::runtime_error("no underlay");
+    throw std::runtime_error("no such class on the underlay");
   }
   uint64_t worker_rx(size_t w) {
     return fx.engine().workers()[w]->counters().ports[port.port_id()].rx_packets.get();
@@ -71,11 +75,25 @@ class Nic {
     }
     return out;
   }
+  std::vector<FlowTestRule> rules_of(const Ipv6Addr& sender) {
+    std::vector<FlowTestRule> out;
+    for (const FlowTestRule& r : port.rules()) {
+      if (r.src_ip6 == sender) out.push_back(r);
+    }
+    return out;
+  }
   // `n` VXLAN flows from node `from` to pods of ours.
   std::vector<Bytes> flows_from(int from, int n) {
     std::vector<Bytes> frames;
     for (int f = 0; f < n; ++f)
       frames.push_back(fx.vxlan_flow_from(from, fx.pod_ip(20), static_cast<uint16_t>(f)));
+    return frames;
+  }
+  // The same over IPv6 (flannel-v6).
+  std::vector<Bytes> flows6_from(int from, int n) {
+    std::vector<Bytes> frames;
+    for (int f = 0; f < n; ++f)
+      frames.push_back(fx.vxlan6_from(from, fx.pod_ip6(20), 1, 18, static_cast<uint16_t>(f)));
     return frames;
   }
 
@@ -344,6 +362,132 @@ TEST(FlowHardware, StoppingTheEngineRemovesEveryRule) {
   Nic nic;
   nic.fx.add_node(2);
   EXPECT_FALSE(nic.port.rules().empty());
+  nic.fx.engine().stop();
+  EXPECT_TRUE(nic.port.rules().empty());
+}
+
+// Dual stack: flannel-v6's tunnels to our IPv6 address get rules of their
+// own, of the same shapes (flow_rule.h), beside IPv4's.
+testing::FixtureOptions dual_stack() {
+  return {.ipv6 = true};
+}
+
+TEST(FlowHardwareIpv6, Ipv6TunnelsGetTheirOwnClassesBesideIpv4s) {
+  Nic nic(FlowTestCaps{}, dual_stack());
+  nic.fx.add_node(2);
+  nic.fx.add_node6(2);
+  nic.fx.add_node6(3);
+  const FlowClassView steering = nic.flow_class(FlowClass::kTunnelSteering, "ipv6");
+  EXPECT_TRUE(steering.hardware);
+  EXPECT_EQ(steering.detail, "RSS over queues 0-1 on the inner headers (RSS level 2)");
+  const FlowClassView slow = nic.flow_class(FlowClass::kSlowPath, "ipv6");
+  EXPECT_TRUE(slow.hardware);
+  EXPECT_EQ(slow.rules, 2u);
+  EXPECT_EQ(slow.detail, "neighbour solicitations and other IPv6 to " +
+                             EngineFixture::node6(1).public_ip.str() +
+                             " -> queue 0 (the slow-path worker)");
+  const FlowClassView filter = nic.flow_class(FlowClass::kSenderFilter, "ipv6");
+  EXPECT_TRUE(filter.hardware);
+  EXPECT_EQ(filter.rules, 3u) << "two admitted IPv6 nodes, one drop";
+  // The workers' offloaded path reads IPv4 inner frames only: IPv6 decap
+  // stays with them, and the port says so.
+  const FlowClassView decap = nic.flow_class(FlowClass::kHwDecap, "ipv6");
+  EXPECT_FALSE(decap.hardware);
+  EXPECT_EQ(decap.detail,
+            "the workers take a hardware-decapsulated frame as IPv4 (flannel.<VNI>'s), so "
+            "flannel-v6's VXLAN is decapsulated by them");
+  EXPECT_TRUE(nic.flow_class(FlowClass::kHwDecap, "ipv4").hardware);
+  // IPv4: steering, 2 slow path, admit + drop, decap; IPv6: steering, 2
+  // slow path, 2 admits + drop.
+  EXPECT_EQ(nic.port.rules().size(), 6u + 6u);
+  const auto node2 = nic.rules_of(EngineFixture::node6(2).public_ip);
+  ASSERT_EQ(node2.size(), 1u);
+  EXPECT_EQ(node2[0].priority, kPriorityAdmit);
+  EXPECT_EQ(node2[0].actions, "rss(level 2)");
+  // Every rule is printed for testpmd, each family's with its own item.
+  int ipv6_rules = 0;
+  for (const FlowRuleView& r : nic.fx.engine().flow_rules()) {
+    if (std::string_view(r.family) != "ipv6") continue;
+    ++ipv6_rules;
+    EXPECT_NE(r.testpmd.find(" / ipv6 "), std::string::npos) << r.testpmd;
+    EXPECT_TRUE(r.installed) << r.testpmd;
+  }
+  EXPECT_EQ(ipv6_rules, 6);
+}
+
+TEST(FlowHardwareIpv6, Ipv6TunnelTrafficIsSpreadAndUnknownIpv6SendersAreDroppedAndCounted) {
+  Nic nic(FlowTestCaps{}, dual_stack());
+  nic.fx.add_node6(2);
+  EXPECT_EQ(nic.receive(nic.flows6_from(2, 64)).size(), 64u);
+  const std::vector<uint64_t> queues = nic.port.rx_per_queue();
+  EXPECT_GT(queues[0], 8u);
+  EXPECT_GT(queues[1], 8u);
+  EXPECT_EQ(queues[0] + queues[1], 64u);
+  // Node 9 is no node of ours over IPv6.
+  EXPECT_TRUE(nic.receive(nic.flows6_from(9, 10)).empty());
+  EXPECT_EQ(nic.port.dropped_by_rules(), 10u);
+  EXPECT_EQ(nic.worker_rx(0) + nic.worker_rx(1), 64u) << "no worker spent a cycle on them";
+  EXPECT_EQ(nic.fx.drops(DropReason::kUnknownSender), 10u);
+}
+
+TEST(FlowHardwareIpv6, ANicRefusingIpv6RulesLeavesIpv6TunnelsToTheWorkersAndNothingIsLost) {
+  Nic nic(FlowTestCaps{.ipv6_item = false}, dual_stack());
+  nic.fx.add_node(2);
+  nic.fx.add_node6(2);
+  for (FlowClass c : {FlowClass::kTunnelSteering, FlowClass::kSlowPath, FlowClass::kSenderFilter}) {
+    EXPECT_TRUE(nic.flow_class(c, "ipv4").hardware) << flow_class_name(c);
+    EXPECT_FALSE(nic.flow_class(c, "ipv6").hardware) << flow_class_name(c);
+  }
+  EXPECT_EQ(nic.flow_class(FlowClass::kTunnelSteering, "ipv6").detail,
+            "rte_flow_validate: Operation not supported: net_flowtest: no ipv6 item");
+  EXPECT_EQ(nic.flow_class(FlowClass::kSenderFilter, "ipv6").detail,
+            "needs tunnel_steering in hardware");
+  // IPv4's drop rule does not take IPv6 tunnels: known ones arrive, unknown
+  // ones are dropped by the workers, and counted.
+  EXPECT_EQ(nic.receive(nic.flows6_from(2, 16)).size(), 16u);
+  EXPECT_TRUE(nic.receive(nic.flows6_from(9, 4)).empty());
+  EXPECT_EQ(nic.port.dropped_by_rules(), 0u);
+  EXPECT_EQ(nic.fx.drops(DropReason::kUnknownSender), 4u);
+  EXPECT_EQ(nic.receive(nic.flows_from(2, 8)).size(), 8u);
+}
+
+TEST(FlowHardwareIpv6, TheIpv6SlowPathReachesOnlyWorkerZero) {
+  Nic nic(FlowTestCaps{}, dual_stack());
+  nic.fx.add_node6(2);
+  std::vector<Bytes> frames;
+  for (int i = 0; i < 4; ++i) frames.push_back(testing::solicitation_from(2, nic.fx));
+  nic.receive(frames);
+  EXPECT_EQ(nic.port.rx_per_queue()[0], 4u);
+  EXPECT_EQ(nic.worker_rx(1), 0u) << "the fast-path worker sees only tunnel traffic";
+  EXPECT_EQ(nic.sent().size(), 4u) << "neighbour advertisements";
+}
+
+// One table change may carry both families: each family's rules follow
+// its own routes, and a change refused for one half leaves nothing of the
+// other behind.
+TEST(FlowHardwareIpv6, ADeltaOfBothFamiliesMovesEachFamilysRules) {
+  Nic nic(FlowTestCaps{}, dual_stack());
+  const Ipv4Addr v4 = EngineFixture::node(2).public_ip;
+  const Ipv6Addr v6 = EngineFixture::node6(2).public_ip;
+  TableDelta both;
+  both.upsert_routes.push_back(nic.fx.route_to(2));
+  both.upsert_routes6.push_back(nic.fx.route6_to(2));
+  ASSERT_TRUE(nic.fx.engine().apply(both).ok());
+  EXPECT_EQ(nic.rules_of(v4).size(), 2u) << "admitted and decapsulated";
+  EXPECT_EQ(nic.rules_of(v6).size(), 1u) << "admitted";
+  TableDelta gone;
+  gone.remove_routes.push_back(EngineFixture::node(2).subnet);
+  gone.remove_routes6.push_back(EngineFixture::node6(2).subnet);
+  ASSERT_TRUE(nic.fx.engine().apply(gone).ok());
+  EXPECT_TRUE(nic.rules_of(v4).empty());
+  EXPECT_TRUE(nic.rules_of(v6).empty());
+  EXPECT_TRUE(nic.receive(nic.flows6_from(2, 4)).empty());
+  EXPECT_EQ(nic.port.dropped_by_rules(), 4u) << "node 2 is no sender of ours any more";
+  TableDelta refused;
+  refused.upsert_routes6.push_back(nic.fx.route6_to(4));
+  refused.remove_routes.push_back(EngineFixture::node(5).subnet);  // no such route
+  EXPECT_FALSE(nic.fx.engine().apply(refused).ok());
+  EXPECT_TRUE(nic.rules_of(EngineFixture::node6(4).public_ip).empty());
   nic.fx.engine().stop();
   EXPECT_TRUE(nic.port.rules().empty());
 }

@@ -211,14 +211,16 @@ TEST_F(TartanctlE2e, PortsSayWhereFlowRulesRunAndPrintThemForTestpmd) {
   EXPECT_TRUE(has_row(ports.output, {"underlay", "underlay"})) << ports.output;
   EXPECT_NE(ports.output.find("net_af_packet"), std::string::npos) << ports.output;
   // af_packet has no rte_flow: every class runs in the workers, and says why.
-  EXPECT_TRUE(has_row(ports.output, {"tunnel_steering", "software", "-", "rte_flow_validate:"}))
+  EXPECT_TRUE(
+      has_row(ports.output, {"tunnel_steering", "ipv4", "software", "-", "rte_flow_validate:"}))
       << ports.output;
-  EXPECT_TRUE(has_row(ports.output, {"hw_decap", "software", "-", "needs", "tunnel_steering"}))
+  EXPECT_TRUE(
+      has_row(ports.output, {"hw_decap", "ipv4", "software", "-", "needs", "tunnel_steering"}))
       << ports.output;
   // The rules a dedicated NIC would get, node-2 admitted, as testpmd reads them.
   const CommandResult flows = ctl({"ports", "--flows"});
   ASSERT_EQ(flows.exit_code, 0) << flows.output;
-  EXPECT_NE(flows.output.find("# sender_filter: software on this device\n"), std::string::npos)
+  EXPECT_NE(flows.output.find("# sender_filter ipv4: software on this device\n"), std::string::npos)
       << flows.output;
   EXPECT_NE(flows.output.find(" priority 1 ingress pattern eth / ipv4 src is 192.0.2.20 dst is "
                               "192.0.2.19 / udp dst is 8472 / vxlan vni is 1 / end actions rss "

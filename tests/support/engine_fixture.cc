@@ -231,7 +231,7 @@ Bytes EngineFixture::pod_icmp6_frame(const Ipv6Addr& dst, uint8_t type, uint16_t
 }
 
 Bytes EngineFixture::vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni,
-                                 uint16_t inner_payload) const {
+                                 uint16_t inner_payload, uint16_t flow) const {
   Udp6Spec inner;
   inner.src_mac = node6(i).vtep_mac;
   inner.dst_mac = self6().vtep_mac;
@@ -239,12 +239,13 @@ Bytes EngineFixture::vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni,
   inner.src_ip.bytes[15] = 10;
   inner.dst_ip = inner_dst;
   inner.hop_limit = 63;
+  inner.src_port = static_cast<uint16_t>(10000 + flow);
   Udp6Spec outer;
   outer.src_mac = node6(i).underlay_mac;
   outer.dst_mac = self6().underlay_mac;
   outer.src_ip = node6(i).public_ip;
   outer.dst_ip = self6().public_ip;
-  outer.src_port = 40000;
+  outer.src_port = static_cast<uint16_t>(40000 + flow);
   outer.dst_port = 8472;
   return udp6_frame(outer, concat(vxlan_header(vni), udp6_frame(inner, inner_payload)));
 }

@@ -144,9 +144,11 @@ class EngineFixture {
   Bytes pod_icmp6_frame(const Ipv6Addr& dst, uint8_t type, uint16_t size = 48,
                         uint8_t hop_limit = 64) const;
   // flannel-v6's VXLAN over IPv6 from node i to us carrying an inner
-  // IPv6/UDP frame to `inner_dst` (from node i's ::a pod, hop limit 63).
-  Bytes vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni = 1,
-                    uint16_t inner_payload = 18) const;
+  // IPv6/UDP frame to `inner_dst` (from node i's ::a pod, hop limit 63), of
+  // flow `flow` as vxlan_flow_from has it (inner source port 10000 + flow,
+  // outer 40000 + flow).
+  Bytes vxlan6_from(int i, const Ipv6Addr& inner_dst, uint32_t vni = 1, uint16_t inner_payload = 18,
+                    uint16_t flow = 0) const;
   // A VXLAN frame from node i to us carrying an inner UDP frame to `inner_dst`
   // (from the .10 pod of node i, inner TTL 63).
   Bytes vxlan_from(int i, Ipv4Addr inner_dst, uint32_t vni = 1, uint16_t inner_payload = 18) const;

@@ -41,6 +41,7 @@ EtcdNode::EtcdNode(const EtcdNodeOptions& o)
   std::string underlay;
   if (o.ipv4) underlay += ", address: " + public_ip().str() + "/24, gateway: 192.0.2.1";
   if (o.ipv6) underlay += ", ipv6_address: '" + public_ipv6().str() + "/64'";
+  underlay += o.underlay_yaml;
   const std::string yaml =
       "ports:\n"
       "  underlay: {device: " +

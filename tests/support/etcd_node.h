@@ -33,7 +33,8 @@ struct EtcdNodeOptions {
   // families `network` enables (or etcd's network config does).
   bool ipv4 = true;
   bool ipv6 = false;
-  std::string etcd_yaml;  // more keys of lease.etcd, e.g. ", lease_ttl_s: 6"
+  std::string underlay_yaml;  // more keys of ports.underlay, e.g. ", mtu: 1300"
+  std::string etcd_yaml;      // more keys of lease.etcd, e.g. ", lease_ttl_s: 6"
   uint32_t startup_timeout_s = 20;
   uint32_t max_routes = 1024;
   EtcdLeaseSource::Hooks hooks;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <list>
 #include <map>
@@ -28,9 +29,10 @@ struct rte_flow {
   rte_flow_attr attr{};
   std::optional<rte_flow_item_eth> eth_spec, eth_mask;
   std::optional<rte_flow_item_ipv4> ip_spec, ip_mask;
+  std::optional<rte_flow_item_ipv6> ip6_spec, ip6_mask;
   std::optional<rte_flow_item_udp> udp_spec, udp_mask;
   std::optional<rte_flow_item_vxlan> vxlan_spec, vxlan_mask;
-  bool has_ipv4 = false, has_udp = false, has_vxlan = false;
+  bool has_ipv4 = false, has_ipv6 = false, has_udp = false, has_vxlan = false;
   bool count = false, decap = false;
   std::optional<uint32_t> mark;
   enum class Fate { kNone, kDrop, kQueue, kRss } fate = Fate::kNone;
@@ -111,11 +113,14 @@ int parse(const Device& d, const rte_flow_attr* attr, const rte_flow_item patter
   std::memset(&eth_default.hdr.dst_addr, 0xff, 12);
   rte_flow_item_ipv4 ip_default{};
   ip_default.hdr.src_addr = ip_default.hdr.dst_addr = 0xffffffff;
+  rte_flow_item_ipv6 ip6_default{};
+  std::memset(ip6_default.hdr.src_addr, 0xff, 16);
+  std::memset(ip6_default.hdr.dst_addr, 0xff, 16);
   rte_flow_item_udp udp_default{};
   udp_default.hdr.src_port = udp_default.hdr.dst_port = 0xffff;
   rte_flow_item_vxlan vxlan_default{};
   vxlan_default.hdr.vx_vni = rte_cpu_to_be_32(0xffffff00);
-  int layer = 0;  // headers must stack: eth, ipv4, udp, vxlan
+  int layer = 0;  // headers must stack: eth, ipv4 or ipv6, udp, vxlan
   for (const rte_flow_item* item = pattern; item->type != RTE_FLOW_ITEM_TYPE_END; ++item) {
     switch (item->type) {
       case RTE_FLOW_ITEM_TYPE_VOID:
@@ -133,8 +138,15 @@ int parse(const Device& d, const rte_flow_attr* attr, const rte_flow_item patter
         out.has_ipv4 = true;
         layer = 2;
         break;
+      case RTE_FLOW_ITEM_TYPE_IPV6:
+        if (!caps.ipv6_item) return refuse(error, ENOTSUP, item, "net_flowtest: no ipv6 item");
+        if (layer > 1) return refuse(error, EINVAL, item, "net_flowtest: ipv6 out of place");
+        copy_item(*item, out.ip6_spec, out.ip6_mask, ip6_default);
+        out.has_ipv6 = true;
+        layer = 2;
+        break;
       case RTE_FLOW_ITEM_TYPE_UDP:
-        if (layer != 2) return refuse(error, EINVAL, item, "net_flowtest: udp needs ipv4");
+        if (layer != 2) return refuse(error, EINVAL, item, "net_flowtest: udp needs an ip item");
         copy_item(*item, out.udp_spec, out.udp_mask, udp_default);
         out.has_udp = true;
         layer = 3;
@@ -214,6 +226,10 @@ FlowTestRule view(const rte_flow& f) {
   r.priority = f.attr.priority;
   if (f.ip_mask && f.ip_mask->hdr.src_addr != 0)
     r.src_ip = Ipv4Addr::from_be(f.ip_spec->hdr.src_addr);
+  if (f.ip6_mask && f.ip6_mask->hdr.src_addr[0] != 0) {
+    r.src_ip6.emplace();
+    std::memcpy(r.src_ip6->bytes.data(), f.ip6_spec->hdr.src_addr, 16);
+  }
   std::string& s = r.actions;
   if (f.count) s += "count ";
   if (f.mark) s += "mark(" + std::to_string(*f.mark) + ") ";
@@ -319,11 +335,13 @@ const rte_flow_ops& flow_ops() {
 
 // ---- the wire: classifying a frame -------------------------------------
 
-// Header offsets of a frame, as far as it parses.
+// Header offsets of a frame, as far as it parses: IPv4, or IPv6 whose
+// next header is the L4 one (this device parses no extension headers).
 struct Parsed {
   const uint8_t* p = nullptr;
   uint32_t len = 0;
   int ip = -1, l4 = -1, vxlan = -1;
+  bool v6 = false;
   uint8_t proto = 0;
 };
 
@@ -333,15 +351,25 @@ Parsed parse_frame(const rte_mbuf* m) {
   f.len = rte_pktmbuf_data_len(m);
   if (f.len < 14) return f;
   const auto* eth = reinterpret_cast<const rte_ether_hdr*>(f.p);
-  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || f.len < 34) return f;
-  f.ip = 14;
-  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f.p + 14);
-  f.proto = ip->next_proto_id;
-  const int ihl = (ip->version_ihl & 0xf) * 4;
-  // Only a first (or the only) fragment has an L4 header.
-  if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0) return f;
-  if (f.len < static_cast<uint32_t>(14 + ihl + 8)) return f;
-  f.l4 = 14 + ihl;
+  int l4 = -1;
+  if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && f.len >= 54) {
+    f.ip = 14;
+    f.v6 = true;
+    f.proto = reinterpret_cast<const rte_ipv6_hdr*>(f.p + 14)->proto;
+    l4 = 54;
+  } else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && f.len >= 34) {
+    f.ip = 14;
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f.p + 14);
+    f.proto = ip->next_proto_id;
+    // Only a first (or the only) fragment has an L4 header.
+    if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0) return f;
+    l4 = 14 + (ip->version_ihl & 0xf) * 4;
+  } else {
+    return f;
+  }
+  if (f.proto != IPPROTO_UDP && f.proto != IPPROTO_TCP) return f;
+  if (f.len < static_cast<uint32_t>(l4 + 8)) return f;
+  f.l4 = l4;
   if (f.proto == IPPROTO_UDP && f.len >= static_cast<uint32_t>(f.l4 + 16)) f.vxlan = f.l4 + 8;
   return f;
 }
@@ -363,11 +391,17 @@ bool matches(const rte_flow& r, const Parsed& f) {
   rte_flow_item_eth eth{};
   std::memcpy(&eth.hdr, f.p, 14);
   if (!masked_equal(r.eth_spec, r.eth_mask, eth)) return false;
-  if (!r.has_ipv4) return true;
-  if (f.ip < 0) return false;
-  rte_flow_item_ipv4 ip{};
-  std::memcpy(&ip.hdr, f.p + f.ip, sizeof ip.hdr);
-  if (!masked_equal(r.ip_spec, r.ip_mask, ip)) return false;
+  if (!r.has_ipv4 && !r.has_ipv6) return true;
+  if (f.ip < 0 || f.v6 != r.has_ipv6) return false;
+  if (f.v6) {
+    rte_flow_item_ipv6 ip{};
+    std::memcpy(&ip.hdr, f.p + f.ip, sizeof ip.hdr);
+    if (!masked_equal(r.ip6_spec, r.ip6_mask, ip)) return false;
+  } else {
+    rte_flow_item_ipv4 ip{};
+    std::memcpy(&ip.hdr, f.p + f.ip, sizeof ip.hdr);
+    if (!masked_equal(r.ip_spec, r.ip_mask, ip)) return false;
+  }
   if (!r.has_udp) return true;
   if (f.l4 < 0 || f.proto != IPPROTO_UDP) return false;
   rte_flow_item_udp udp{};
@@ -380,15 +414,31 @@ bool matches(const rte_flow& r, const Parsed& f) {
   return masked_equal(r.vxlan_spec, r.vxlan_mask, vx);
 }
 
-// A flow hash of the IPv4 5-tuple starting at `ip` (what RSS would use).
+// A flow hash of the IPv4 or IPv6 5-tuple starting at `ip` (what RSS would
+// use).
 uint32_t flow_hash(const uint8_t* p, uint32_t len, int ip) {
   if (ip < 0 || len < static_cast<uint32_t>(ip + 20)) return 0;
-  const auto* h = reinterpret_cast<const rte_ipv4_hdr*>(p + ip);
-  uint32_t hash = rte_hash_crc_4byte(h->src_addr, 0);
-  hash = rte_hash_crc_4byte(h->dst_addr, hash);
-  const int l4 = ip + (h->version_ihl & 0xf) * 4;
-  if ((h->next_proto_id == IPPROTO_UDP || h->next_proto_id == IPPROTO_TCP) &&
-      len >= static_cast<uint32_t>(l4 + 4)) {
+  uint32_t hash = 0;
+  int l4 = -1;
+  uint8_t proto = 0;
+  if ((p[ip] >> 4) == 6) {
+    if (len < static_cast<uint32_t>(ip + 40)) return 0;
+    const auto* h = reinterpret_cast<const rte_ipv6_hdr*>(p + ip);
+    for (int i = 0; i < 32; i += 4) {  // the source and destination addresses
+      uint32_t word;
+      std::memcpy(&word, p + ip + offsetof(rte_ipv6_hdr, src_addr) + i, 4);
+      hash = rte_hash_crc_4byte(word, hash);
+    }
+    proto = h->proto;
+    l4 = ip + 40;
+  } else {
+    const auto* h = reinterpret_cast<const rte_ipv4_hdr*>(p + ip);
+    hash = rte_hash_crc_4byte(h->src_addr, 0);
+    hash = rte_hash_crc_4byte(h->dst_addr, hash);
+    proto = h->next_proto_id;
+    l4 = ip + (h->version_ihl & 0xf) * 4;
+  }
+  if ((proto == IPPROTO_UDP || proto == IPPROTO_TCP) && len >= static_cast<uint32_t>(l4 + 4)) {
     uint32_t ports;
     std::memcpy(&ports, p + l4, 4);
     hash = rte_hash_crc_4byte(ports, hash);

@@ -6,7 +6,8 @@
 // It implements rte_flow validate, create, destroy, flush and COUNT queries
 // and acts on the rules it holds when a test injects frames ("the wire"):
 // the highest-priority matching rule decides; QUEUE and RSS steer to an RX
-// queue (RSS over the outer or, at level 2, the inner 5-tuple), DROP frees
+// queue (RSS over the outer or, at level 2, the inner 5-tuple, of IPv4 or
+// IPv6 without extension headers), DROP frees
 // the frame, COUNT counts, MARK sets the FDIR id, VXLAN_DECAP strips the
 // outer headers. Frames no rule takes are spread by the device's own RSS.
 // What it lacks is set per device (FlowTestCaps), so tests can make it
@@ -39,6 +40,7 @@ struct FlowTestCaps {
   bool vxlan_decap = true;
   bool vxlan_item = true;
   bool match_ipv4_src = true;
+  bool ipv6_item = true;      // false: no rule may match IPv6 headers
   uint32_t max_rules = 4096;  // the flow table: creates beyond it fail (ENOSPC)
   unsigned ring_size = 4096;  // frames each RX and TX queue holds (a power of 2)
 };
@@ -47,6 +49,7 @@ struct FlowTestCaps {
 struct FlowTestRule {
   uint32_t priority = 0;
   std::optional<Ipv4Addr> src_ip;
+  std::optional<Ipv6Addr> src_ip6;
   std::string actions;  // e.g. "count drop", "mark(5) vxlan_decap rss(level 2)"
   uint64_t hits = 0;
 };

@@ -621,6 +621,38 @@ TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
             "vxlan or host-gw with EnableIPv6");
 }
 
+// IPv6 needs 1280 on every link (RFC 8200 5): an underlay MTU that leaves
+// less to the IPv6 overlay (vxlan over IPv6 takes 70) or is less itself is
+// refused, naming the key it came from and the numbers. IPv4 alone is
+// still fine with it.
+TEST(ConfigDualStack, AnUnderlayMtuLeavingIpv6BelowItsMinimumIsRefusedWithTheNumbers) {
+  const std::pair<std::string, std::string> mtu_1300{"    device: net_ring0\n",
+                                                     "    device: net_ring0\n    mtu: 1300\n"};
+  EXPECT_EQ(error_of(dual_stack({mtu_1300})),
+            "t.yaml:7:10: ports.underlay.mtu: 1300 leaves an IPv6 overlay MTU of 1230, below "
+            "IPv6's minimum 1280 (network.EnableIPv6: vxlan over IPv6 takes 70, so the underlay "
+            "needs at least 1350)");
+  EXPECT_EQ(error_of(dual_stack({mtu_1300, {"Type: vxlan", "Type: vxlan\n    MTU: 1300"}})),
+            "t.yaml:23:10: network.Backend.MTU: 1300 leaves an IPv6 overlay MTU of 1230, below "
+            "IPv6's minimum 1280 (network.EnableIPv6: vxlan over IPv6 takes 70, so the underlay "
+            "needs at least 1350)");
+  EXPECT_EQ(
+      error_of(dual_stack({{"    device: net_ring0\n", "    device: net_ring0\n    mtu: 1200\n"},
+                           {"Type: vxlan", "Type: host-gw"}})),
+      "t.yaml:7:10: ports.underlay.mtu: 1200 is below IPv6's minimum 1280 "
+      "(network.EnableIPv6: the underlay carries IPv6)");
+  auto least = parse_config(
+      dual_stack({{"    device: net_ring0\n", "    device: net_ring0\n    mtu: 1350\n"}}),
+      "t.yaml");
+  ASSERT_TRUE(least.ok()) << least.status().message();
+  EXPECT_EQ(least->engine.dataplane.overlay_mtu6(), 1280);
+  EXPECT_EQ(least->engine.ports[1].mtu, 1280);
+  auto ipv4_only = parse_config(
+      with("    device: net_ring0\n", "    device: net_ring0\n    mtu: 1300\n"), "t.yaml");
+  ASSERT_TRUE(ipv4_only.ok()) << ipv4_only.status().message();
+  EXPECT_EQ(ipv4_only->engine.ports[1].mtu, 1250);
+}
+
 TEST(ConfigDualStack, IPv6SubnetLenDefaultsAndBoundsAreFlannels) {
   const auto subnet_len = [](const std::string& network) {
     auto c = parse_config(dual_stack({{"IPv6Network: fd00:10:244::/56", "IPv6Network: " + network},

@@ -28,10 +28,11 @@ Result<NetworkConfig> network_from(const std::string& key, const std::string& js
   auto adopted = adopt_etcd_network(ours, *finished, config.engine.dataplane.underlay_mtu, key);
   if (!adopted) return adopted.status();
   // The underlay against the network, now that it is known: the addresses
-  // its families need, and no overlap.
+  // its families need, no overlap, and an MTU IPv6 can use.
   Config settled = config;
   settled.network = *adopted;
   settled.network_from_etcd = false;
+  derive_from_network(settled);
   if (auto problem = check_underlay(settled)) {
     const auto netconf = netconf_key(*problem);
     const std::string what =
