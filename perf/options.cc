@@ -284,9 +284,8 @@ const std::vector<OptionSpec>& option_specs() {
   return specs;
 }
 
-// The scheme of family F (flows.h) holds the remote nodes; "" or "--option: problem".
 template <class F>
-std::string check_scheme(const TrafficOptions& o) {
+std::string check_scheme_of(const TrafficOptions& o) {
   const std::string six = F::kFamily == Family::kIpv6 ? "6" : "";
   const unsigned subnet_len = F::subnet_len(o), network_len = F::pod_network_len(o);
   if (subnet_len <= network_len)
@@ -323,10 +322,14 @@ std::string cross_check(const TrafficOptions& o) {
              (o.proto == Proto::kTcp ? "TCP" : "UDP") + " headers (at least " +
              std::to_string(min) + ")";
   }
-  return with_family(o.family, [&o](auto f) { return check_scheme<decltype(f)>(o); });
+  return check_scheme(o, o.family);
 }
 
 }  // namespace
+
+std::string check_scheme(const TrafficOptions& o, Family family) {
+  return with_family(family, [&o](auto f) { return check_scheme_of<decltype(f)>(o); });
+}
 
 ParseOutcome parse_options(const std::vector<std::string>& args) {
   ParseOutcome out;

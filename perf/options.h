@@ -89,6 +89,11 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse_options(const std::vector<std::string>& args);
+// Whether a family's side of the addressing scheme (flows.h) holds
+// o.dst_subnets remote nodes: "" or "--option: problem". parse_options
+// checks the family of the traffic; tartan-nodeload's dual-stack nodes need
+// both.
+std::string check_scheme(const TrafficOptions& o, Family family);
 // Whether `arg` ("--flows" or "--flows=8") is one of tartan-perf's options.
 bool is_our_option(const std::string& arg);
 void print_usage(FILE* out);
