@@ -183,9 +183,11 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
     engine->workers_[0]->set_probe_source(engine->probes_, p.id());
     break;
   }
-  if (!config.dataplane.static_neighbours.empty()) {
+  if (!config.dataplane.static_neighbours.empty() ||
+      !config.dataplane.static_neighbours_v6.empty()) {
     TableDelta delta;
     delta.set_neighbours = config.dataplane.static_neighbours;
+    delta.set_neighbours6 = config.dataplane.static_neighbours_v6;
     if (Status s = engine->apply(delta); !s.ok()) return s;
   }
   register_telemetry(engine.get());

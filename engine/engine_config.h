@@ -64,6 +64,12 @@ struct StaticNeighbour {
   MacAddr mac;
 };
 
+// A static underlay IPv6 neighbour (as StaticNeighbour for IPv4).
+struct StaticNeighbour6 {
+  Ipv6Addr ip;
+  MacAddr mac;
+};
+
 // How the data plane forwards: flannel's backend settings and the table and
 // neighbour limits.
 struct DataplaneConfig {
@@ -86,7 +92,8 @@ struct DataplaneConfig {
   // up to 8 fragments), and how long one may take to come together.
   uint32_t reassembly_max_packets = 256;
   uint32_t reassembly_timeout_ms = 1000;
-  std::vector<StaticNeighbour> static_neighbours;  // win over ARP
+  std::vector<StaticNeighbour> static_neighbours;      // win over ARP
+  std::vector<StaticNeighbour6> static_neighbours_v6;  // win over neighbour discovery
 
   uint16_t overlay_mtu() const;  // underlay_mtu minus 50 (vxlan) or 28 (udp)
   // The IPv6 overlay's: underlay_mtu minus 70 for vxlan over IPv6

@@ -61,9 +61,11 @@ inline bool valid(uint64_t sum) {
   return fold(sum) == 0xffff;
 }
 
-// The IPv4 pseudo header's words for a TCP/UDP checksum; addresses as stored.
-inline uint32_t pseudo_header(uint32_t src_be, uint32_t dst_be, uint8_t proto, uint16_t l4_len) {
-  return word32(src_be) + word32(dst_be) + rte_cpu_to_be_16(proto) + rte_cpu_to_be_16(l4_len);
+// The pseudo header's words for a TCP/UDP checksum, given the sum of its
+// addresses' words: IPv4's and IPv6's add up alike (IPv6's 32-bit length
+// and next header have zero upper words).
+inline uint64_t pseudo_header(uint64_t address_words, uint8_t proto, uint16_t l4_len) {
+  return address_words + rte_cpu_to_be_16(proto) + rte_cpu_to_be_16(l4_len);
 }
 
 // Unaligned stores and loads of stored (network order) values.

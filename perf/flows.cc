@@ -2,6 +2,8 @@
 
 #include <rte_hash_crc.h>
 
+#include <algorithm>
+
 #include "perf/marker.h"
 
 namespace tartan::perf {
@@ -13,9 +15,10 @@ constexpr uint16_t kSrcPortBase = 10000;
 
 // An outer UDP source port as Linux's udp_flow_src_port() picks one: a hash
 // of the inner flow scaled into 32768..60998.
-uint16_t tunnel_src_port(const FlowAddress& a, uint8_t proto) {
-  uint32_t h = rte_hash_crc_4byte(a.src_ip, 0x7a87a87a);
-  h = rte_hash_crc_4byte(a.dst_ip, h);
+template <class F>
+uint16_t tunnel_src_port(const FlowAddressOf<F>& a, uint8_t proto) {
+  uint32_t h = rte_hash_crc(&a.src_ip, sizeof a.src_ip, 0x7a87a87a);
+  h = rte_hash_crc(&a.dst_ip, sizeof a.dst_ip, h);
   h = rte_hash_crc_1byte(proto, h);
   h = rte_hash_crc_4byte(static_cast<uint32_t>(a.src_port) << 16 | a.dst_port, h);
   h ^= h << 16;
@@ -23,12 +26,13 @@ uint16_t tunnel_src_port(const FlowAddress& a, uint8_t proto) {
 }
 
 // Host addresses of a remote podCIDR that flows use, from .2 on: as many
-// as fit below the broadcast address, lowered until coprime with the local
-// host and source port counts (251, 50000 = 2^4 * 5^5).
-uint32_t remote_hosts(uint8_t subnet_len) {
-  uint32_t n = (1u << (32 - subnet_len)) - 3;
+// as fit below the broadcast address (of the low 32 host bits at most),
+// lowered until coprime with the local host and source port counts (251,
+// 50000 = 2^4 * 5^5).
+uint32_t remote_hosts(unsigned host_bits) {
+  uint64_t n = (uint64_t{1} << std::min(host_bits, 32u)) - 3;
   while (n % 2 == 0 || n % 5 == 0 || n % kLocalHosts == 0) --n;
-  return n;
+  return static_cast<uint32_t>(n);
 }
 
 Mac mac_with_index(uint8_t b0, uint8_t b1, uint32_t index) {
@@ -42,20 +46,14 @@ Mac mac_with_index(uint8_t b0, uint8_t b1, uint32_t index) {
 
 }  // namespace
 
-uint32_t remote_subnet(const TrafficOptions& o, uint32_t node) {
-  return o.pod_network + ((2 + node) << (32 - o.subnet_len));
-}
-
-uint32_t remote_public_ip(const TrafficOptions& o, uint32_t node) {
-  return o.vtep_base + node;
-}
-
-FlowAddress flow_address(const TrafficOptions& o, uint32_t flow) {
-  FlowAddress a;
+template <class F>
+FlowAddressOf<F> flow_address(const TrafficOptions& o, uint32_t flow) {
+  using A = typename F::Addr;
+  FlowAddressOf<F> a;
   a.node = flow % o.dst_subnets;
   const uint32_t j = flow / o.dst_subnets;
-  const uint32_t remote = remote_subnet(o, a.node) + 2 + j % remote_hosts(o.subnet_len);
-  const uint32_t local = o.local_subnet + 2 + j % kLocalHosts;
+  const A remote = remote_subnet<F>(o, a.node) + 2 + j % remote_hosts(F::kBits - F::subnet_len(o));
+  const A local = F::local_subnet(o) + 2 + j % kLocalHosts;
   a.src_port = static_cast<uint16_t>(kSrcPortBase + j % kSrcPorts);
   if (o.encap == Encap::kNone) {
     a.src_ip = local;
@@ -64,8 +62,8 @@ FlowAddress flow_address(const TrafficOptions& o, uint32_t flow) {
   }
   a.src_ip = remote;
   a.dst_ip = local;
-  a.outer_src_ip = remote_public_ip(o, a.node);
-  a.outer_dst_ip = o.local_ip;
+  a.outer_src_ip = remote_public_ip<F>(o, a.node);
+  a.outer_dst_ip = F::local_ip(o);
   if (o.encap == Encap::kVxlan) {
     a.outer_src_port = tunnel_src_port(a, o.proto == Proto::kTcp ? 6 : 17);
     a.outer_dst_port = kVxlanPort;
@@ -75,8 +73,17 @@ FlowAddress flow_address(const TrafficOptions& o, uint32_t flow) {
   return a;
 }
 
-Mac remote_vtep_mac(uint32_t node) {
+template FlowAddressOf<Ipv4Family> flow_address<Ipv4Family>(const TrafficOptions&, uint32_t);
+template FlowAddressOf<Ipv6Family> flow_address<Ipv6Family>(const TrafficOptions&, uint32_t);
+
+template <>
+Mac remote_vtep_mac<Ipv4Family>(uint32_t node) {
   return mac_with_index(0x0e, 0x00, 2 + node);
+}
+
+template <>
+Mac remote_vtep_mac<Ipv6Family>(uint32_t node) {
+  return mac_with_index(0x0e, 0x06, 2 + node);
 }
 
 Mac remote_underlay_mac(uint32_t node) {

@@ -18,31 +18,54 @@
 // the overlay sends, to be encapsulated); encapsulated frames go remote pod ->
 // local pod (what arrives from remote node k, to be decapsulated), from
 // node k's VTEP to --local-ip.
+//
+// With --family ipv6 the same k and j give the IPv6 side (flannel's
+// IPv6Network scheme): podCIDR number 2+k of --pod-network6 cut into
+// /--subnet-len6 subnets (fd00:0:0:(2+k)::/64 by default), public IPv6
+// --vtep-base6 + k, VtepMAC 0e:06:(2+k as 32 bits) (flannel-v6's device has
+// its own), local pods in --local-subnet6 and R counted over at most the
+// low 32 host bits.
 #pragma once
 
 #include <cstdint>
 
+#include "perf/family.h"
 #include "perf/options.h"
 
 namespace tartan::perf {
 
 inline constexpr uint16_t kDstPort = 5001;
 
-struct FlowAddress {  // host byte order
-  uint32_t node = 0;  // k
-  uint32_t src_ip = 0, dst_ip = 0;
+template <class F>
+struct FlowAddressOf {  // host byte order
+  uint32_t node = 0;    // k
+  typename F::Addr src_ip = 0, dst_ip = 0;
   uint16_t src_port = 0, dst_port = kDstPort;
-  uint32_t outer_src_ip = 0, outer_dst_ip = 0;  // with --encap
+  typename F::Addr outer_src_ip = 0, outer_dst_ip = 0;  // with --encap
   uint16_t outer_src_port = 0, outer_dst_port = 0;
 };
+using FlowAddress = FlowAddressOf<Ipv4Family>;
 
-FlowAddress flow_address(const TrafficOptions& o, uint32_t flow);
+template <class F>
+FlowAddressOf<F> flow_address(const TrafficOptions& o, uint32_t flow);
 
 // Remote node k's podCIDR (network address, host order; its length is
-// o.subnet_len) and public IP.
-uint32_t remote_subnet(const TrafficOptions& o, uint32_t node);
-uint32_t remote_public_ip(const TrafficOptions& o, uint32_t node);
+// F::subnet_len(o)), public IP and VtepMAC (flannel.1's, or flannel-v6.1's).
+template <class F>
+typename F::Addr remote_subnet(const TrafficOptions& o, uint32_t node) {
+  using A = typename F::Addr;
+  return F::pod_network(o) + (A{2 + node} << (F::kBits - F::subnet_len(o)));
+}
+template <class F>
+typename F::Addr remote_public_ip(const TrafficOptions& o, uint32_t node) {
+  return F::vtep_base(o) + node;
+}
+template <class F>
 Mac remote_vtep_mac(uint32_t node);
+template <>
+Mac remote_vtep_mac<Ipv4Family>(uint32_t node);
+template <>
+Mac remote_vtep_mac<Ipv6Family>(uint32_t node);
 Mac remote_underlay_mac(uint32_t node);
 
 }  // namespace tartan::perf

@@ -15,13 +15,7 @@
 namespace tartan::perf {
 namespace {
 
-constexpr uint16_t kEthLen = 14;
-constexpr uint16_t kIpLen = 20;
-constexpr uint16_t kUdpLen = 8;
-constexpr uint16_t kTcpLen = 20;
-constexpr uint16_t kVxlanLen = 8;
-constexpr uint16_t kFcsLen = 4;
-constexpr uint8_t kTtl = 64;
+constexpr uint8_t kTtl = 64;  // IPv4's TTL and IPv6's hop limit
 
 using csum::store;
 
@@ -29,20 +23,40 @@ void put_mac(uint8_t* p, const Mac& m) {
   std::copy(m.begin(), m.end(), p);
 }
 
+template <class F>
 void put_ethernet(uint8_t* p, const Mac& dst, const Mac& src) {
   put_mac(p, dst);
   put_mac(p + 6, src);
-  store<uint16_t>(p + 12, rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4));
+  store<uint16_t>(p + 12, rte_cpu_to_be_16(F::kEtherType));
 }
 
-// An IPv4 header without addresses or checksum (they are per flow).
-void put_ipv4(uint8_t* p, uint16_t total_len, uint8_t proto, bool dont_fragment) {
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
-  ip->version_ihl = RTE_IPV4_VHL_DEF;
-  ip->total_length = rte_cpu_to_be_16(total_len);
-  ip->fragment_offset = rte_cpu_to_be_16(dont_fragment ? RTE_IPV4_HDR_DF_FLAG : 0);
-  ip->time_to_live = kTtl;
-  ip->next_proto_id = proto;
+// An IP header without addresses or checksum (they are per flow), carrying
+// `payload_len` bytes. IPv6 has flow label 0 and no DF (it never fragments
+// on the way).
+template <class F>
+void put_ip(uint8_t* p, uint16_t payload_len, uint8_t proto, bool dont_fragment) {
+  if constexpr (F::kFamily == Family::kIpv6) {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p);
+    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip->payload_len = rte_cpu_to_be_16(payload_len);
+    ip->proto = proto;
+    ip->hop_limits = kTtl;
+  } else {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(payload_len + F::kHeaderLen);
+    ip->fragment_offset = rte_cpu_to_be_16(dont_fragment ? RTE_IPV4_HDR_DF_FLAG : 0);
+    ip->time_to_live = kTtl;
+    ip->next_proto_id = proto;
+  }
+}
+
+// The checksum words of an address as stored.
+uint32_t words(uint32_t stored) {
+  return csum::word32(stored);
+}
+uint32_t words(const Ipv6Bytes& stored) {
+  return csum::bytes(stored.data(), stored.size());
 }
 
 void put_udp(uint8_t* p, uint16_t dst_port, uint16_t len) {
@@ -63,6 +77,12 @@ void put_tcp(uint8_t* p, uint16_t dst_port) {
 }  // namespace
 
 FrameFactory::FrameFactory(const TrafficOptions& o, const Mac& port_mac) {
+  with_family(o.family, [&](auto family) { init<decltype(family)>(o, port_mac); });
+}
+
+template <class F>
+void FrameFactory::init(const TrafficOptions& o, const Mac& port_mac) {
+  build_ = &FrameFactory::build_as<F>;
   Layout& L = layout_;
   L.outer = o.encap != Encap::kNone;
   L.vxlan = o.encap == Encap::kVxlan;
@@ -70,13 +90,13 @@ FrameFactory::FrameFactory(const TrafficOptions& o, const Mac& port_mac) {
   L.tcp = o.proto == Proto::kTcp;
   if (L.outer) {
     L.outer_ip = kEthLen;
-    L.outer_udp = L.outer_ip + kIpLen;
+    L.outer_udp = L.outer_ip + F::kHeaderLen;
     L.inner_eth = L.outer_udp + kUdpLen + kVxlanLen;
     L.ip = L.vxlan ? L.inner_eth + kEthLen : L.outer_udp + kUdpLen;
   } else {
     L.ip = kEthLen;
   }
-  L.l4 = L.ip + kIpLen;
+  L.l4 = L.ip + F::kHeaderLen;
   L.payload = L.l4 + (L.tcp ? kTcpLen : kUdpLen);
 
   for (uint16_t size : o.sizes) {
@@ -84,15 +104,16 @@ FrameFactory::FrameFactory(const TrafficOptions& o, const Mac& port_mac) {
       return t.len == static_cast<uint16_t>(size - kFcsLen - kEthLen + L.ip);
     });
     if (it == templates_.end()) {
-      templates_.push_back(make_template(o, size, port_mac));
+      templates_.push_back(make_template<F>(o, size, port_mac));
       it = templates_.end() - 1;
     }
     slot_template_.push_back(static_cast<uint8_t>(it - templates_.begin()));
   }
   for (uint32_t k = 0; k < o.dst_subnets; ++k)
-    nodes_.push_back({remote_underlay_mac(k), remote_vtep_mac(k)});
-  flows_.reserve(o.flows);
-  for (uint32_t f = 0; f < o.flows; ++f) flows_.push_back(make_flow(o, f));
+    nodes_.push_back({remote_underlay_mac(k), remote_vtep_mac<F>(k)});
+  flow_count_ = o.flows;
+  flows<F>().reserve(o.flows);
+  for (uint32_t f = 0; f < o.flows; ++f) flows<F>().push_back(make_flow<F>(o, f));
 }
 
 uint16_t FrameFactory::max_frame_len() const {
@@ -101,40 +122,21 @@ uint16_t FrameFactory::max_frame_len() const {
   return m;
 }
 
+template <class F>
 FrameFactory::Template FrameFactory::make_template(const TrafficOptions& o, uint16_t size,
                                                    const Mac& port_mac) const {
   const Layout& L = layout_;
   const uint8_t proto = L.tcp ? IPPROTO_TCP : IPPROTO_UDP;
   const uint16_t ip_len = static_cast<uint16_t>(size - kFcsLen - kEthLen);
-  const uint16_t l4_len = ip_len - kIpLen;
+  const uint16_t l4_len = ip_len - F::kHeaderLen;
   Template t;
   t.len = static_cast<uint16_t>(L.ip + ip_len);
   t.bytes.assign(t.len, 0);
   uint8_t* d = t.bytes.data();
 
   // Outermost Ethernet; an encapsulated frame's source MAC is per node.
-  put_ethernet(d, o.dst_mac, o.src_mac.value_or(L.outer ? Mac{} : port_mac));
-  if (L.outer) {
-    const uint16_t udp_len = static_cast<uint16_t>(t.len - L.outer_udp);
-    // Outer IPv4 as the Linux vxlan driver sends it: TTL 64, DF clear.
-    put_ipv4(d + L.outer_ip, static_cast<uint16_t>(t.len - L.outer_ip), IPPROTO_UDP, false);
-    store<uint32_t>(d + L.outer_ip + 16, rte_cpu_to_be_32(o.local_ip));
-    put_udp(d + L.outer_udp, L.vxlan ? kVxlanPort : kUdpBackendPort, udp_len);
-    if (L.vxlan) {
-      store<uint32_t>(d + L.outer_udp + kUdpLen, rte_cpu_to_be_32(0x08000000));  // I flag
-      store<uint32_t>(d + L.outer_udp + kUdpLen + 4, rte_cpu_to_be_32(o.vni << 8));
-      put_ethernet(d + L.inner_eth, o.vtep_mac, Mac{});
-    }
-    t.outer_ip_sum = csum::bytes(d + L.outer_ip, kIpLen);
-    // The outer UDP checksum covers the pseudo header, the UDP, VXLAN and
-    // inner Ethernet headers, a valid inner IPv4 header (zero) and a valid
-    // inner segment (minus its pseudo header; the flow adds the addresses).
-    t.outer_l4_sum =
-        csum::fold(csum::pseudo_header(0, rte_cpu_to_be_32(o.local_ip), IPPROTO_UDP, udp_len) +
-                   csum::bytes(d + L.outer_udp, L.ip - L.outer_udp) +
-                   csum::negate(csum::pseudo_header(0, 0, proto, l4_len)));
-  }
-  put_ipv4(d + L.ip, ip_len, proto, true);
+  put_ethernet<F>(d, o.dst_mac, o.src_mac.value_or(L.outer ? Mac{} : port_mac));
+  put_ip<F>(d + L.ip, l4_len, proto, true);
   if (L.tcp) {
     put_tcp(d + L.l4, kDstPort);
   } else {
@@ -145,51 +147,79 @@ FrameFactory::Template FrameFactory::make_template(const TrafficOptions& o, uint
   uint8_t* payload = d + L.payload;
   if (t.marker_len > 0) store<uint32_t>(payload, rte_cpu_to_be_32(kMarkerMagic));
   for (uint32_t i = t.marker_len; i < payload_len; ++i) payload[i] = fill_byte(i);
-  t.ip_sum = csum::bytes(d + L.ip, kIpLen);
-  t.l4_sum = csum::fold(csum::pseudo_header(0, 0, proto, l4_len) + csum::bytes(d + L.l4, l4_len));
+  t.ip_sum = csum::bytes(d + L.ip, F::kHeaderLen);
+  t.l4_sum = csum::fold(csum::pseudo_header(0, proto, l4_len) + csum::bytes(d + L.l4, l4_len));
+
+  if (L.outer) {
+    const uint16_t udp_len = static_cast<uint16_t>(t.len - L.outer_udp);
+    // The outer header as the Linux vxlan driver sends it: TTL (hop limit)
+    // 64, DF clear, flow label 0.
+    put_ip<F>(d + L.outer_ip, udp_len, IPPROTO_UDP, false);
+    const typename F::Wire local = F::wire(F::local_ip(o));
+    store(d + L.outer_ip + F::kSrcOffset + sizeof local, local);
+    put_udp(d + L.outer_udp, L.vxlan ? kVxlanPort : kUdpBackendPort, udp_len);
+    if (L.vxlan) {
+      store<uint32_t>(d + L.outer_udp + kUdpLen, rte_cpu_to_be_32(0x08000000));  // I flag
+      store<uint32_t>(d + L.outer_udp + kUdpLen + 4, rte_cpu_to_be_32(o.vni << 8));
+      put_ethernet<F>(d + L.inner_eth, o.vtep_mac, Mac{});
+    }
+    t.outer_ip_sum = csum::bytes(d + L.outer_ip, F::kHeaderLen);
+    // The outer UDP checksum covers the pseudo header, the UDP, VXLAN and
+    // inner Ethernet headers, the inner IP header (IPv4: zero when valid;
+    // IPv6: its fixed words here, the addresses per flow) and a valid inner
+    // segment (minus its pseudo header; the flow adds the addresses).
+    t.outer_l4_sum = csum::fold(csum::pseudo_header(words(local), IPPROTO_UDP, udp_len) +
+                                csum::bytes(d + L.outer_udp, L.ip - L.outer_udp) +
+                                (F::kHeaderChecksum ? 0 : t.ip_sum) +
+                                csum::negate(csum::pseudo_header(0, proto, l4_len)));
+  }
   return t;
 }
 
-FrameFactory::FlowFields FrameFactory::make_flow(const TrafficOptions& o, uint32_t flow) const {
-  const FlowAddress a = flow_address(o, flow);
-  FlowFields f{};
+template <class F>
+FrameFactory::FlowFields<F> FrameFactory::make_flow(const TrafficOptions& o, uint32_t flow) const {
+  const FlowAddressOf<F> a = flow_address<F>(o, flow);
+  FlowFields<F> f{};
   f.node = a.node;
-  f.src_ip = rte_cpu_to_be_32(a.src_ip);
-  f.dst_ip = rte_cpu_to_be_32(a.dst_ip);
+  f.src_ip = F::wire(a.src_ip);
+  f.dst_ip = F::wire(a.dst_ip);
   f.src_port = rte_cpu_to_be_16(a.src_port);
-  const uint32_t addresses = csum::word32(f.src_ip) + csum::word32(f.dst_ip);
+  const uint64_t addresses = words(f.src_ip) + words(f.dst_ip);
   f.ip_sum = csum::fold(addresses);
   f.l4_sum = csum::fold(addresses + f.src_port);
   if (layout_.outer) {
-    f.outer_src_ip = rte_cpu_to_be_32(a.outer_src_ip);
+    f.outer_src_ip = F::wire(a.outer_src_ip);
     f.outer_src_port = rte_cpu_to_be_16(a.outer_src_port);
-    f.outer_ip_sum = csum::fold(csum::word32(f.outer_src_ip));
-    const Mac vtep = remote_vtep_mac(a.node);
-    f.outer_l4_sum = csum::fold(csum::word32(f.outer_src_ip) + f.outer_src_port +
+    f.outer_ip_sum = csum::fold(words(f.outer_src_ip));
+    const Mac vtep = remote_vtep_mac<F>(a.node);
+    // An inner IPv6 header's addresses cancel the inner pseudo header's.
+    f.outer_l4_sum = csum::fold(words(f.outer_src_ip) + f.outer_src_port +
                                 (layout_.vxlan ? csum::bytes(vtep.data(), vtep.size()) : 0) +
-                                csum::negate(addresses));
+                                (F::kHeaderChecksum ? csum::negate(addresses) : 0));
   }
   return f;
 }
 
-void FrameFactory::build(uint8_t* d, uint32_t flow, unsigned slot, uint64_t seq,
-                         Pending& pending) const {
+template <class F>
+void FrameFactory::build_as(uint8_t* d, uint32_t flow, unsigned slot, uint64_t seq,
+                            Pending& pending) const {
   const Layout& L = layout_;
   const Template& t = templates_[slot_template_[slot]];
-  const FlowFields& f = flows_[flow];
+  const FlowFields<F>& f = flows<F>()[flow];
   rte_memcpy(d, t.bytes.data(), t.len);
   if (L.outer) {
     const NodeMacs& node = nodes_[f.node];
     if (L.node_src_mac) put_mac(d + 6, node.underlay);
-    store(d + L.outer_ip + 12, f.outer_src_ip);
-    store(d + L.outer_ip + 10, csum::finish(t.outer_ip_sum + f.outer_ip_sum));
+    store(d + L.outer_ip + F::kSrcOffset, f.outer_src_ip);
+    if constexpr (F::kHeaderChecksum)
+      store(d + L.outer_ip + 10, csum::finish(t.outer_ip_sum + f.outer_ip_sum));
     store(d + L.outer_udp, f.outer_src_port);
     if (L.vxlan) put_mac(d + L.inner_eth + 6, node.vtep);
     store(d + L.outer_udp + 6, csum::finish_udp(t.outer_l4_sum + f.outer_l4_sum));
   }
-  store(d + L.ip + 12, f.src_ip);
-  store(d + L.ip + 16, f.dst_ip);
-  store(d + L.ip + 10, csum::finish(t.ip_sum + f.ip_sum));
+  store(d + L.ip + F::kSrcOffset, f.src_ip);
+  store(d + L.ip + F::kSrcOffset + sizeof f.src_ip, f.dst_ip);
+  if constexpr (F::kHeaderChecksum) store(d + L.ip + 10, csum::finish(t.ip_sum + f.ip_sum));
   store(d + L.l4, f.src_port);
   uint64_t sum = t.l4_sum + f.l4_sum;
   uint8_t* marker = d + L.payload;
@@ -223,7 +253,7 @@ void FrameFactory::finish_l4(const Pending& p, uint64_t tsc) {
 
 std::string FrameFactory::self_check() const {
   std::vector<uint8_t> buf(max_frame_len());
-  const uint32_t n = static_cast<uint32_t>(flows_.size());
+  const uint32_t n = flow_count_;
   for (uint32_t flow : {0u, n / 2, n - 1}) {
     for (unsigned slot = 0; slot < slots(); ++slot) {
       Pending p;

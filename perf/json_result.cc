@@ -71,6 +71,7 @@ std::string result_json(const TrafficOptions& o, const RunInfo& info, const Tria
   JsonObject j;
   j.add("tool", "tartan-perf");
   j.add("mode", mode_name(o.mode));
+  j.add("family", family_name(o.family));
   j.add("proto", proto_name(o.proto));
   j.add("encap", encap_name(o.encap));
   j.add("size", size_name(o));

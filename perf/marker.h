@@ -14,8 +14,6 @@
 // timestamp; fewer than 8 bytes carry no marker at all.
 #pragma once
 
-#include <rte_ip.h>
-
 #include <cstdint>
 
 namespace tartan::perf {
@@ -42,9 +40,10 @@ inline uint8_t fill_byte(uint32_t payload_offset) {
   return static_cast<uint8_t>((payload_offset ^ 0xa5) & 0xff);
 }
 
-// An IPv4 packet and its TCP/UDP segment, as found in a frame.
+// An IPv4 or IPv6 packet and its TCP/UDP segment, as found in a frame.
 struct L4View {
-  const rte_ipv4_hdr* ip = nullptr;
+  const uint8_t* ip = nullptr;  // the IP header
+  bool ipv6 = false;
   const uint8_t* l4 = nullptr;  // the TCP/UDP header
   uint16_t l4_len = 0;          // header and payload, from the IP total length
   uint16_t header_len = 0;      // 8 (UDP) or the TCP data offset
@@ -63,7 +62,8 @@ struct MarkerView {
   uint64_t tsc = 0;         // valid when marker_len == 24
 };
 
-// Finds the marker: at the L4 payload of the frame itself, else (UDP to
+// Finds the marker (IPv4 or IPv6, no extension headers): at the L4 payload
+// of the frame itself, else (UDP to
 // 8472/4789 with the VXLAN I flag, or UDP 8285 -> 8285) at the L4 payload of
 // the encapsulated packet. False when there is none.
 bool locate_marker(const uint8_t* frame, uint32_t len, MarkerView& view);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -51,22 +52,34 @@ struct Answer {
   std::string error;  // the first node's that failed
 };
 
-Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodeRequest& req) {
+// Why an applied node is not routed for every family it should be ("" when it is).
+std::string unrouted(const v1::Node& n, bool dual_stack) {
+  if (!n.status().routed()) return n.name() + ": not routed: " + n.status().reason();
+  if (dual_stack && !n.status().routed_v6())
+    return n.name() + ": not routed for IPv6: " + n.status().reason_v6();
+  return "";
+}
+
+// Applied but not routed (a bad annotation, a full table) fails too.
+Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodeRequest& req,
+            bool dual_stack) {
   Answer a;
   v1::Node out;
   a.status = stub.ApplyNode(&ctx, req, &out);
-  // Applied but not routed (a bad annotation, a full table) fails too.
-  if (a.status.ok() && out.status().routed()) {
-    a.ok = 1;
-  } else {
+  if (!a.status.ok()) {
     a.bad = 1;
-    a.error = req.node().name() + ": " +
-              (a.status.ok() ? "not routed: " + out.status().reason() : a.status.error_message());
+    a.error = req.node().name() + ": " + a.status.error_message();
+  } else if (std::string why = unrouted(out, dual_stack); !why.empty()) {
+    a.bad = 1;
+    a.error = why;
+  } else {
+    a.ok = 1;
   }
   return a;
 }
 
-Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodesRequest& req) {
+Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNodesRequest& req,
+            bool dual_stack) {
   Answer a;
   v1::ApplyNodesResponse out;
   a.status = stub.ApplyNodes(&ctx, req, &out);
@@ -76,12 +89,13 @@ Answer call(v1::Nodes::Stub& stub, grpc::ClientContext& ctx, const v1::ApplyNode
     return a;
   }
   for (const v1::Node& n : out.applied()) {
-    if (n.status().routed()) {
+    std::string why = unrouted(n, dual_stack);
+    if (why.empty()) {
       ++a.ok;
       continue;
     }
     ++a.bad;
-    if (a.error.empty()) a.error = n.name() + ": not routed: " + n.status().reason();
+    if (a.error.empty()) a.error = why;
   }
   return a;
 }
@@ -121,7 +135,7 @@ NodeLoadResult run_senders(const NodeLoadOptions& o, Request request, Due due) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
         const Clock::time_point sent = Clock::now();
-        const Answer a = call(*stub, ctx, req);
+        const Answer a = call(*stub, ctx, req, o.dual_stack);
         lat.push_back(ms_between(sent, Clock::now()));
         ok += a.ok;
         bad += a.bad;
@@ -155,13 +169,22 @@ NodeLoadResult run_senders(const NodeLoadOptions& o, Request request, Due due) {
 v1::Node remote_node(const NodeLoadOptions& o, uint32_t k, bool moved) {
   v1::Node n;
   n.set_name("remote-" + std::to_string(k));
-  n.add_pod_cidrs(Ipv4Prefix{Ipv4Addr{remote_subnet(o.scheme, k)}, o.scheme.subnet_len}.str());
-  const Mac m = remote_vtep_mac(k);
-  const MacAddr vtep_mac{{m[0], m[1], m[2], m[3], m[4], m[5]}};
-  const Ipv4Addr public_ip{remote_public_ip(o.scheme, k) + (moved ? kMovedOffset : 0)};
+  n.add_pod_cidrs(
+      Ipv4Prefix{Ipv4Addr{remote_subnet<Ipv4Family>(o.scheme, k)}, o.scheme.subnet_len}.str());
+  auto mac_addr = [](const Mac& m) { return MacAddr{{m[0], m[1], m[2], m[3], m[4], m[5]}}; };
+  const Ipv4Addr public_ip{remote_public_ip<Ipv4Family>(o.scheme, k) + (moved ? kMovedOffset : 0)};
+  std::optional<OwnIpv6> ipv6;
+  if (o.dual_stack) {
+    n.add_pod_cidrs(Ipv6Prefix{Ipv6Addr{ipv6_bytes(remote_subnet<Ipv6Family>(o.scheme, k))},
+                               o.scheme.subnet_len6}
+                        .str());
+    ipv6 = OwnIpv6{Ipv6Addr{ipv6_bytes(remote_public_ip<Ipv6Family>(o.scheme, k))},
+                   mac_addr(remote_vtep_mac<Ipv6Family>(k))};
+  }
   const Result<AnnotationKeys> keys = annotation_keys("flannel.alpha.coreos.com");
   for (const auto& [key, value] :
-       own_annotations(*keys, o.backend, o.scheme.vni, vtep_mac, public_ip))
+       own_annotations(*keys, o.backend, o.scheme.vni, mac_addr(remote_vtep_mac<Ipv4Family>(k)),
+                       public_ip, ipv6))
     (*n.mutable_annotations())[key] = value;
   return n;
 }
@@ -236,6 +259,7 @@ std::string node_load_json(const NodeLoadOptions& o, const NodeLoadResult& r) {
   j["first"] = o.first;
   j["nodes"] = o.nodes;
   j["backend"] = backend_type_name(o.backend);
+  j["dual_stack"] = o.dual_stack;
   j["churn_rate"] = o.churn_rate;
   j["concurrency"] = o.concurrency;
   j["batch"] = o.batch;

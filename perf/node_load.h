@@ -22,14 +22,18 @@ struct NodeLoadOptions {
   unsigned concurrency = 4;  // RPCs in flight
   uint32_t batch = 0;        // nodes (churn: changes) per ApplyNodes call; 0: one ApplyNode each
   BackendType backend = BackendType::kVxlan;
-  TrafficOptions scheme;  // --pod-network, --subnet-len, --vtep-base, --vni: as tartan-perf's
+  bool dual_stack = false;  // IPv6 podCIDR and public IPv6 too, routed for both families
+  TrafficOptions
+      scheme;  // --pod-network(6), --subnet-len(6), --vtep-base(6), --vni: as tartan-perf's
   std::string json_path;
 };
 
 // Remote node k as flanneld annotates it: name "remote-<k>", podCIDR, VNI
 // and VtepMAC from tartan-perf's scheme (flows.h). Its public IP is node k's
 // VTEP, or with `moved` the same address one /8 further on (172.16.0.2 ->
-// 173.16.0.2): a churn change moves a node between the two.
+// 173.16.0.2): a churn change moves a node between the two. Dual-stack, it
+// has node k's IPv6 podCIDR, public IPv6 and flannel-v6 VtepMAC as well
+// (which churn leaves alone).
 v1::Node remote_node(const NodeLoadOptions& o, uint32_t k, bool moved);
 
 struct NodeLoadResult {

@@ -32,12 +32,17 @@ constexpr const char* kUsage =
     "                      B changes every B/R seconds; 0 (default): one ApplyNode call\n"
     "                      per node or change\n"
     "  --json FILE         write the result as a JSON object\n"
-    "  --pod-network C, --subnet-len L, --vtep-base A, --vni N\n"
+    "  --dual-stack        nodes have an IPv6 podCIDR, public IPv6 and flannel-v6 VtepMAC\n"
+    "                      too, and count as applied when routed for both families\n"
+    "  --pod-network C, --subnet-len L, --vtep-base A, --vni N,\n"
+    "  --pod-network6 C, --subnet-len6 L, --vtep-base6 A\n"
     "                      the scheme, as tartan-perf takes them (see tartan-perf --help)\n"
     "  -h, --help          this text\n"
     "\n"
     "Node k is \"remote-<k>\" with podCIDR number 2+k of the pod network, public IP\n"
-    "vtep-base + k (churn: and that + 1.0.0.0) and VtepMAC 0e:00 + (2+k as 32 bits).\n"
+    "vtep-base + k (churn: and that + 1.0.0.0) and VtepMAC 0e:00 + (2+k as 32 bits);\n"
+    "dual-stack, IPv6 podCIDR number 2+k of pod-network6, public IPv6 vtep-base6 + k (churn\n"
+    "leaves it) and flannel-v6 VtepMAC 0e:06 + (2+k as 32 bits).\n"
     "Exit status: 0 when every change was applied, 1 when some failed, 2 bad command line.\n";
 
 int usage_error(const std::string& msg) {
@@ -106,7 +111,10 @@ int main(int argc, char** argv) {
       if (!has_value) return usage_error("--json: needs a file name");
       o.json_path = v;
       ++i;
-    } else if (a == "--pod-network" || a == "--subnet-len" || a == "--vtep-base" || a == "--vni") {
+    } else if (a == "--dual-stack") {
+      o.dual_stack = true;
+    } else if (a == "--pod-network" || a == "--subnet-len" || a == "--vtep-base" || a == "--vni" ||
+               a == "--pod-network6" || a == "--subnet-len6" || a == "--vtep-base6") {
       if (!has_value) return usage_error(a + ": needs a value");
       scheme_args.insert(scheme_args.end(), {a, v});
       ++i;
@@ -123,6 +131,11 @@ int main(int argc, char** argv) {
   const auto parsed = tartan::perf::parse_options(scheme_args);
   if (parsed.action == tartan::perf::ParseOutcome::Action::kError) return usage_error(parsed.error);
   o.scheme = parsed.options;
+  if (o.dual_stack) {
+    if (std::string err = tartan::perf::check_scheme(o.scheme, tartan::perf::Family::kIpv6);
+        !err.empty())
+      return usage_error(err);
+  }
 
   const auto r = o.churn_rate > 0 ? tartan::perf::churn_nodes(o) : tartan::perf::apply_nodes(o);
   std::printf(

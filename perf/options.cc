@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+
+#include "perf/family.h"
 
 namespace tartan::perf {
 namespace {
@@ -86,6 +89,11 @@ const Names<Proto>& proto_names() {
   return names;
 }
 
+const Names<Family>& family_names() {
+  static const Names<Family> names = {{"ipv4", Family::kIpv4}, {"ipv6", Family::kIpv6}};
+  return names;
+}
+
 const Names<Encap>& encap_names() {
   static const Names<Encap> names = {
       {"none", Encap::kNone}, {"vxlan", Encap::kVxlan}, {"udp", Encap::kUdp}};
@@ -116,11 +124,36 @@ Setter choice_setter(T TrafficOptions::*field, const Names<T>& choices) {
   };
 }
 
-bool parse_ipv4(const std::string& v, uint32_t& host_order) {
+bool parse_ip(const std::string& v, uint32_t& host_order) {
   in_addr a{};
   if (inet_pton(AF_INET, v.c_str(), &a) != 1) return false;
   host_order = ntohl(a.s_addr);
   return true;
+}
+
+bool parse_ip(const std::string& v, Ipv6Int& host_order) {
+  in6_addr a{};
+  if (inet_pton(AF_INET6, v.c_str(), &a) != 1) return false;
+  host_order = 0;
+  for (uint8_t b : a.s6_addr) host_order = host_order << 8 | b;
+  return true;
+}
+
+template <class A>
+constexpr unsigned bits_of() {
+  return sizeof(A) * 8;
+}
+
+template <class A>
+const char* family_of() {
+  return bits_of<A>() == 32 ? "IPv4" : "IPv6";
+}
+
+template <class A>
+Setter address_setter(A TrafficOptions::*field) {
+  return [field](const std::string& v, TrafficOptions& o) {
+    return parse_ip(v, o.*field) ? "" : quoted(v) + " is not an " + family_of<A>() + " address";
+  };
 }
 
 std::string set_mac(const std::string& v, Mac& out) {
@@ -149,37 +182,36 @@ std::string set_size(const std::string& v, TrafficOptions& o) {
   return "";
 }
 
-// An IPv4 CIDR with a prefix length in min_len..max_len and no host bits.
+// A CIDR of A's family with a prefix length in min_len..max_len and no host bits.
+template <class A>
 std::string parse_cidr(const std::string& v, uint64_t min_len, uint64_t max_len,
-                       const char* example, uint32_t& addr, uint64_t& len) {
+                       const char* example, A& addr, uint64_t& len) {
   const auto slash = v.find('/');
-  if (slash == std::string::npos || !parse_ipv4(v.substr(0, slash), addr) ||
-      !parse_uint(v.substr(slash + 1), 0, 32, len).empty())
-    return quoted(v) + " is not an IPv4 CIDR (e.g. " + example + ")";
+  if (slash == std::string::npos || !parse_ip(v.substr(0, slash), addr) ||
+      !parse_uint(v.substr(slash + 1), 0, bits_of<A>(), len).empty())
+    return quoted(v) + " is not an " + family_of<A>() + " CIDR (e.g. " + example + ")";
   if (len < min_len || len > max_len)
     return quoted(v) + ": the prefix length must be " + std::to_string(min_len) + ".." +
            std::to_string(max_len);
-  if ((addr & ~(~0u << (32 - len))) != 0) return quoted(v) + " has host bits set";
+  if (len < bits_of<A>() && (addr & ~(~A{0} << (bits_of<A>() - len))) != 0)
+    return quoted(v) + " has host bits set";
   return "";
 }
 
-std::string set_local_subnet(const std::string& v, TrafficOptions& o) {
-  uint32_t addr = 0;
-  uint64_t len = 0;
-  std::string err = parse_cidr(v, 8, 24, "10.244.1.0/24", addr, len);
-  if (err.empty()) o.local_subnet = addr;  // pods are .2 to .252 of its first /24
-  return err;
-}
-
-std::string set_pod_network(const std::string& v, TrafficOptions& o) {
-  uint32_t addr = 0;
-  uint64_t len = 0;
-  std::string err = parse_cidr(v, 1, 27, "10.244.0.0/16", addr, len);
-  if (err.empty()) {
-    o.pod_network = addr;
-    o.pod_network_len = static_cast<uint8_t>(len);
-  }
-  return err;
+// Sets a CIDR's address, and its length when `len_field` is given.
+template <class A>
+Setter cidr_setter(A TrafficOptions::*addr_field, uint8_t TrafficOptions::*len_field,
+                   uint64_t min_len, uint64_t max_len, const char* example) {
+  return [=](const std::string& v, TrafficOptions& o) {
+    A addr{};
+    uint64_t len = 0;
+    std::string err = parse_cidr(v, min_len, max_len, example, addr, len);
+    if (err.empty()) {
+      o.*addr_field = addr;
+      if (len_field != nullptr) o.*len_field = static_cast<uint8_t>(len);
+    }
+    return err;
+  };
 }
 
 const std::vector<OptionSpec>& option_specs() {
@@ -199,17 +231,24 @@ const std::vector<OptionSpec>& option_specs() {
       {"dst-subnets", true, uint_setter(&TrafficOptions::dst_subnets, 1, kMaxDstSubnets)},
       {"encap", true, choice_setter(&TrafficOptions::encap, encap_names())},
       {"vni", true, uint_setter(&TrafficOptions::vni, 0, 16777215)},
-      {"local-ip", true,
-       [](const std::string& v, TrafficOptions& o) {
-         return parse_ipv4(v, o.local_ip) ? "" : quoted(v) + " is not an IPv4 address";
-       }},
-      {"local-subnet", true, set_local_subnet},
-      {"pod-network", true, set_pod_network},
+      {"family", true, choice_setter(&TrafficOptions::family, family_names())},
+      {"local-ip", true, address_setter(&TrafficOptions::local_ip)},
+      // Local pods are .2 to .252 of the local subnet's first /24 (/120).
+      {"local-subnet", true,
+       cidr_setter(&TrafficOptions::local_subnet, nullptr, 8, 24, "10.244.1.0/24")},
+      {"pod-network", true,
+       cidr_setter(&TrafficOptions::pod_network, &TrafficOptions::pod_network_len, 1, 27,
+                   "10.244.0.0/16")},
       {"subnet-len", true, uint_setter(&TrafficOptions::subnet_len, 8, 28)},
-      {"vtep-base", true,
-       [](const std::string& v, TrafficOptions& o) {
-         return parse_ipv4(v, o.vtep_base) ? "" : quoted(v) + " is not an IPv4 address";
-       }},
+      {"vtep-base", true, address_setter(&TrafficOptions::vtep_base)},
+      {"local-ip6", true, address_setter(&TrafficOptions::local_ip6)},
+      {"local-subnet6", true,
+       cidr_setter(&TrafficOptions::local_subnet6, nullptr, 16, 120, "fd00:0:0:1::/64")},
+      {"pod-network6", true,
+       cidr_setter(&TrafficOptions::pod_network6, &TrafficOptions::pod_network6_len, 1, 123,
+                   "fd00::/48")},
+      {"subnet-len6", true, uint_setter(&TrafficOptions::subnet_len6, 16, 124)},
+      {"vtep-base6", true, address_setter(&TrafficOptions::vtep_base6)},
       {"vtep-mac", true,
        [](const std::string& v, TrafficOptions& o) { return set_mac(v, o.vtep_mac); }},
       {"dst-mac", true,
@@ -245,6 +284,26 @@ const std::vector<OptionSpec>& option_specs() {
   return specs;
 }
 
+template <class F>
+std::string check_scheme_of(const TrafficOptions& o) {
+  const std::string six = F::kFamily == Family::kIpv6 ? "6" : "";
+  const unsigned subnet_len = F::subnet_len(o), network_len = F::pod_network_len(o);
+  if (subnet_len <= network_len)
+    return "--subnet-len" + six + ": " + std::to_string(subnet_len) + " must be longer than " +
+           "--pod-network" + six + "'s /" + std::to_string(network_len);
+  // Subnets 0 and 1 are not remote nodes' (1 is ours by convention).
+  const unsigned bits = std::min(subnet_len - network_len, 40u);
+  const uint64_t subnets = uint64_t{1} << bits;
+  if (o.dst_subnets + uint64_t{2} > subnets)
+    return "--dst-subnets: " + std::to_string(o.dst_subnets) + " remote nodes need " +
+           std::to_string(o.dst_subnets + 2) + " /" + std::to_string(subnet_len) +
+           " subnets; --pod-network" + six + " holds " + std::to_string(subnets);
+  if (o.encap != Encap::kNone && F::vtep_base(o) + (o.dst_subnets - 1) < F::vtep_base(o))
+    return "--vtep-base" + six + ": " + std::to_string(o.dst_subnets) +
+           " remote VTEPs run past the last address";
+  return "";
+}
+
 // Checks between options; returns "--option: problem" or "".
 std::string cross_check(const TrafficOptions& o) {
   const bool gen = has_generator(o.mode);
@@ -252,22 +311,25 @@ std::string cross_check(const TrafficOptions& o) {
   if (o.rate_pps > 0 && !gen) return "--rate-pps: only txonly and loopback send";
   if (o.packets > 0 && !gen && o.mode != Mode::kRxOnly)
     return "--packets: only txonly, loopback (sent) and rxonly (received) count packets";
-  if (o.subnet_len <= o.pod_network_len)
-    return "--subnet-len: " + std::to_string(o.subnet_len) +
-           " must be longer than --pod-network's /" + std::to_string(o.pod_network_len);
-  // Subnets 0 and 1 are not remote nodes' (1 is ours by convention).
-  const uint64_t subnets = uint64_t{1} << (o.subnet_len - o.pod_network_len);
-  if (o.dst_subnets + uint64_t{2} > subnets)
-    return "--dst-subnets: " + std::to_string(o.dst_subnets) + " remote nodes need " +
-           std::to_string(o.dst_subnets + 2) + " /" + std::to_string(o.subnet_len) +
-           " subnets; --pod-network holds " + std::to_string(subnets);
-  if (o.encap != Encap::kNone && uint64_t{o.vtep_base} + o.dst_subnets - 1 > UINT32_MAX)
-    return "--vtep-base: " + std::to_string(o.dst_subnets) +
-           " remote VTEPs run past 255.255.255.255";
-  return "";
+  if (o.family == Family::kIpv6 && o.encap == Encap::kUdp)
+    return "--encap: the udp backend is IPv4 only (as in flannel); use vxlan with --family ipv6";
+  const uint16_t min = min_frame(o.family, o.proto);
+  for (uint16_t size : o.sizes) {
+    if (size < min)
+      return "--size: " + std::string(o.imix ? "imix's " : "") + std::to_string(size) +
+             "-byte frames cannot carry Ethernet, " +
+             (o.family == Family::kIpv6 ? "IPv6" : "IPv4") + " and " +
+             (o.proto == Proto::kTcp ? "TCP" : "UDP") + " headers (at least " +
+             std::to_string(min) + ")";
+  }
+  return check_scheme(o, o.family);
 }
 
 }  // namespace
+
+std::string check_scheme(const TrafficOptions& o, Family family) {
+  return with_family(family, [&o](auto f) { return check_scheme_of<decltype(f)>(o); });
+}
 
 ParseOutcome parse_options(const std::vector<std::string>& args) {
   ParseOutcome out;
@@ -344,6 +406,13 @@ void print_usage(FILE* out) {
       "  --subnet-len L     flannel's SubnetLen, 8..28 (default 24)\n"
       "  --vtep-base A      with --encap, remote node k's public IP is A + k (default\n"
       "                     192.0.2.20)\n"
+      "  --family ipv4|ipv6 the pods' address family, and the tunnel's (default ipv4); IPv6\n"
+      "                     uses the options below, frames of 66 B (UDP) or 78 B (TCP) and more\n"
+      "  --pod-network6 C   flannel's IPv6Network (default fd00::/48)\n"
+      "  --subnet-len6 L    flannel's IPv6SubnetLen, 16..124 (default 64)\n"
+      "  --vtep-base6 A     remote node k's public IPv6 is A + k (default 2001:db8::14)\n"
+      "  --local-ip6 A      outer IPv6 destination when encapsulating (default 2001:db8::13)\n"
+      "  --local-subnet6 C  our IPv6 podCIDR, /16../120 (default fd00:0:0:1::/64)\n"
       "  --encap none|vxlan|udp  send frames as they arrive from remote nodes: VXLAN (UDP\n"
       "                     8472) or flannel's udp backend (UDP 8285) (default none)\n"
       "  --vni N            VXLAN network identifier (default 1)\n"
@@ -391,6 +460,10 @@ const char* proto_name(Proto p) {
 
 const char* encap_name(Encap e) {
   return name_of(encap_names(), e);
+}
+
+const char* family_name(Family f) {
+  return name_of(family_names(), f);
 }
 
 std::string size_name(const TrafficOptions& o) {

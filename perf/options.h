@@ -14,8 +14,18 @@ namespace tartan::perf {
 enum class Mode { kTxOnly, kRxOnly, kIo, kMacSwap, kLoopback };
 enum class Proto { kUdp, kTcp };
 enum class Encap { kNone, kVxlan, kUdp };
+// The pods' address family; encapsulated frames are of the same family
+// outside (flannel's flannel.<VNI> and flannel-v6.<VNI>).
+enum class Family { kIpv4, kIpv6 };
 
 using Mac = std::array<uint8_t, 6>;
+// An IPv6 address as a number (host order), so the scheme's arithmetic is
+// IPv4's.
+using Ipv6Int = unsigned __int128;
+
+inline constexpr Ipv6Int ipv6_int(uint16_t g0, uint16_t g1, uint16_t g2, uint16_t g3, uint16_t g7) {
+  return Ipv6Int{g0} << 112 | Ipv6Int{g1} << 96 | Ipv6Int{g2} << 80 | Ipv6Int{g3} << 64 | g7;
+}
 
 inline constexpr uint16_t kMinFrame = 64;  // sizes count the 4-byte FCS
 inline constexpr uint16_t kMaxFrame = 1518;
@@ -43,6 +53,15 @@ struct TrafficOptions {
   uint8_t pod_network_len = 16;
   uint8_t subnet_len = 24;          // flannel's SubnetLen: each node's podCIDR
   uint32_t vtep_base = 0xc0000214;  // 192.0.2.20: remote node 0's public IP
+  Family family = Family::kIpv4;
+  // The IPv6 side of the scheme (flannel's IPv6Network, IPv6SubnetLen),
+  // used with --family ipv6.
+  Ipv6Int local_ip6 = ipv6_int(0x2001, 0xdb8, 0, 0, 0x13);  // 2001:db8::13
+  Ipv6Int local_subnet6 = ipv6_int(0xfd00, 0, 0, 1, 0);     // fd00:0:0:1::/64
+  Ipv6Int pod_network6 = ipv6_int(0xfd00, 0, 0, 0, 0);      // fd00::/48
+  uint8_t pod_network6_len = 48;
+  uint8_t subnet_len6 = 64;
+  Ipv6Int vtep_base6 = ipv6_int(0x2001, 0xdb8, 0, 0, 0x14);  // 2001:db8::14
   Mac vtep_mac{0x0e, 0, 0, 0, 0, 0x01};
   Mac dst_mac{0x02, 0, 0, 0, 0, 0x02};
   std::optional<Mac> src_mac;  // default: the tx port's MAC (plain), per node (encapsulated)
@@ -70,6 +89,11 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse_options(const std::vector<std::string>& args);
+// Whether a family's side of the addressing scheme (flows.h) holds
+// o.dst_subnets remote nodes: "" or "--option: problem". parse_options
+// checks the family of the traffic; tartan-nodeload's dual-stack nodes need
+// both.
+std::string check_scheme(const TrafficOptions& o, Family family);
 // Whether `arg` ("--flows" or "--flows=8") is one of tartan-perf's options.
 bool is_our_option(const std::string& arg);
 void print_usage(FILE* out);
@@ -77,6 +101,7 @@ void print_usage(FILE* out);
 const char* mode_name(Mode m);
 const char* proto_name(Proto p);
 const char* encap_name(Encap e);
+const char* family_name(Family f);
 // "64" or "imix".
 std::string size_name(const TrafficOptions& o);
 bool has_generator(Mode m);

@@ -64,9 +64,9 @@ void print_summary(const TrafficOptions& o, const TrialResult& t) {
   std::string traffic;
   if (has_generator(o.mode)) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, " %s size %s, %u flow(s) over %u subnet(s), encap %s",
-                  proto_name(o.proto), size_name(o).c_str(), o.flows, o.dst_subnets,
-                  encap_name(o.encap));
+    std::snprintf(buf, sizeof buf, " %s/%s size %s, %u flow(s) over %u subnet(s), encap %s",
+                  family_name(o.family), proto_name(o.proto), size_name(o).c_str(), o.flows,
+                  o.dst_subnets, encap_name(o.encap));
     traffic = buf;
   }
   std::printf("tartan-perf: %s%s: %.3f s%s\n", mode_name(o.mode), traffic.c_str(), t.seconds,

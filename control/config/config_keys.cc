@@ -70,6 +70,8 @@ constexpr std::string_view kKeys[] = {
     "dataplane.reassembly.timeout_ms",
     "dataplane.static_neighbours[].ip",
     "dataplane.static_neighbours[].mac",
+    "dataplane.static_neighbours_v6[].ip",
+    "dataplane.static_neighbours_v6[].mac",
     "node.name",
     "node.annotation_prefix",
     "node.state_dir",

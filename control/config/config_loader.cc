@@ -769,6 +769,23 @@ void read_lease(Reader& r, const Section& top, Config& c) {
   }
 }
 
+// A list of {ip, mac} under `key` (dataplane.static_neighbours and its
+// _v6 twin); `ip` reads an address of the list's family.
+template <class Neighbour, class ReadIp>
+void read_neighbours(Reader& r, const Section& s, const std::string& key,
+                     std::vector<Neighbour>& out, ReadIp ip) {
+  if (!s.has(key)) return;
+  const std::string name = "dataplane." + key;
+  const YAML::Node& list = s.get(key);
+  if (!list.IsSequence()) r.fail(list, name, "expected a list, found " + kind_of(list));
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = name + "[" + std::to_string(i) + "]";
+    Section n = r.section(list[i], path);
+    if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
+    out.push_back({ip(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")});
+  }
+}
+
 void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   if (!top.has("dataplane")) return;
   DataplaneConfig& d = engine.dataplane;
@@ -792,18 +809,10 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
     r.maybe_integer(a, "max_packets", d.reassembly_max_packets, 1, 1 << 20);
     r.maybe_integer(a, "timeout_ms", d.reassembly_timeout_ms, 1, 60000);
   }
-  if (s.has("static_neighbours")) {
-    const YAML::Node& list = s.get("static_neighbours");
-    if (!list.IsSequence())
-      r.fail(list, "dataplane.static_neighbours", "expected a list, found " + kind_of(list));
-    for (size_t i = 0; i < list.size(); ++i) {
-      const std::string path = "dataplane.static_neighbours[" + std::to_string(i) + "]";
-      Section n = r.section(list[i], path);
-      if (!n.has("ip") || !n.has("mac")) r.fail(list[i], path, "needs both ip and mac");
-      d.static_neighbours.push_back(
-          {r.ipv4(n.get("ip"), path + ".ip"), r.mac(n.get("mac"), path + ".mac")});
-    }
-  }
+  read_neighbours(r, s, "static_neighbours", d.static_neighbours,
+                  [&r](const YAML::Node& n, const std::string& key) { return r.ipv4(n, key); });
+  read_neighbours(r, s, "static_neighbours_v6", d.static_neighbours_v6,
+                  [&r](const YAML::Node& n, const std::string& key) { return r.ipv6(n, key); });
 }
 
 // The engine's view of flannel's backend settings.
@@ -996,6 +1005,17 @@ Result<Config> load_default_config() {
 
 namespace {
 
+template <class Neighbour>
+void neighbours_to_yaml(const char* key, const std::vector<Neighbour>& neighbours,
+                        YAML::Emitter& out) {
+  out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+  for (const Neighbour& n : neighbours) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "ip" << YAML::Value << n.ip.str()
+        << YAML::Key << "mac" << YAML::Value << n.mac.str() << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 void etcd_to_yaml(const EtcdConfig& e, YAML::Emitter& out) {
   out << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << e.endpoints;
@@ -1174,12 +1194,9 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "max_packets" << YAML::Value << d.reassembly_max_packets;
   out << YAML::Key << "timeout_ms" << YAML::Value << d.reassembly_timeout_ms;
   out << YAML::EndMap;
-  out << YAML::Key << "static_neighbours" << YAML::Value << YAML::BeginSeq;
-  for (const StaticNeighbour& n : d.static_neighbours) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "ip" << YAML::Value << n.ip.str()
-        << YAML::Key << "mac" << YAML::Value << n.mac.str() << YAML::EndMap;
-  }
-  out << YAML::EndSeq;
+  neighbours_to_yaml("static_neighbours", d.static_neighbours, out);
+  if (!d.static_neighbours_v6.empty())
+    neighbours_to_yaml("static_neighbours_v6", d.static_neighbours_v6, out);
   out << YAML::EndMap;
 
   out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;

@@ -29,6 +29,22 @@ std::optional<ConfigProblem> missing_address(const Config& c, const std::string&
   return std::nullopt;
 }
 
+// The first static neighbour of `key` (static_neighbours or its _v6 twin)
+// that is not on the underlay prefix `address`.
+template <class Neighbour, class Prefix>
+std::optional<ConfigProblem> neighbour_off_subnet(const std::string& key,
+                                                  const std::vector<Neighbour>& neighbours,
+                                                  const Prefix& address) {
+  for (size_t i = 0; i < neighbours.size(); ++i) {
+    if (!address.contains(neighbours[i].ip)) {
+      return ConfigProblem{
+          "dataplane." + key + "[" + std::to_string(i) + "].ip",
+          neighbours[i].ip.str() + " is not on the underlay subnet " + address.network().str()};
+    }
+  }
+  return std::nullopt;
+}
+
 // With EnableIPv4 the underlay needs an IPv4 address (flannel.1's tunnels
 // start and end there); the gateway and static neighbours lie on its
 // subnet; Network does not overlap it.
@@ -49,13 +65,8 @@ std::optional<ConfigProblem> check_underlay_v4(const Config& c) {
     return ConfigProblem{"ports.underlay.gateway",
                          gw->str() + " is not inside the underlay subnet " + subnet.str()};
   }
-  for (size_t i = 0; i < neighbours.size(); ++i) {
-    if (!address->contains(neighbours[i].ip)) {
-      return ConfigProblem{
-          "dataplane.static_neighbours[" + std::to_string(i) + "].ip",
-          neighbours[i].ip.str() + " is not on the underlay subnet " + subnet.str()};
-    }
-  }
+  if (auto problem = neighbour_off_subnet("static_neighbours", neighbours, *address))
+    return problem;
   if (!c.network_from_etcd && c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
     return ConfigProblem{"network.Network", c.network.network.str() +
                                                 " overlaps the underlay subnet " + subnet.str() +
@@ -65,21 +76,25 @@ std::optional<ConfigProblem> check_underlay_v4(const Config& c) {
 }
 
 // With EnableIPv6 the underlay needs an IPv6 address (flannel-v6's tunnels
-// start and end there); its gateway lies on its prefix; IPv6Network does
-// not overlap it.
+// start and end there); its gateway and static neighbours lie on its
+// prefix; IPv6Network does not overlap it.
 std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
   const auto& address = c.engine.underlay.ipv6_address;
+  const auto& neighbours = c.engine.dataplane.static_neighbours_v6;
   if (!address) {
-    return missing_address(c, "ports.underlay.ipv6_address",
-                           c.engine.underlay.ipv6_gateway ? "ports.underlay.ipv6_gateway" : nullptr,
-                           c.network.enable_ipv6, "EnableIPv6",
-                           "IPv6 address and its prefix, e.g. 2001:db8::10/64");
+    const char* needed_by = c.engine.underlay.ipv6_gateway ? "ports.underlay.ipv6_gateway"
+                            : !neighbours.empty()          ? "dataplane.static_neighbours_v6[0].ip"
+                                                           : nullptr;
+    return missing_address(c, "ports.underlay.ipv6_address", needed_by, c.network.enable_ipv6,
+                           "EnableIPv6", "IPv6 address and its prefix, e.g. 2001:db8::10/64");
   }
   const Ipv6Prefix subnet = address->network();
   if (const auto& gw = c.engine.underlay.ipv6_gateway; gw && !address->contains(*gw)) {
     return ConfigProblem{"ports.underlay.ipv6_gateway",
                          gw->str() + " is not inside the underlay's IPv6 subnet " + subnet.str()};
   }
+  if (auto problem = neighbour_off_subnet("static_neighbours_v6", neighbours, *address))
+    return problem;
   if (c.network.enable_ipv6 && c.network.ipv6_network && c.network.ipv6_network->overlaps(subnet)) {
     return ConfigProblem{"network.IPv6Network",
                          c.network.ipv6_network->str() + " overlaps the underlay's IPv6 subnet " +

@@ -56,12 +56,6 @@ struct Route6Spec {
   uint32_t vni = 1;
 };
 
-// A static underlay IPv6 neighbour (as StaticNeighbour for IPv4).
-struct StaticNeighbour6 {
-  Ipv6Addr ip;
-  MacAddr mac;
-};
-
 struct TableDelta {
   std::vector<RouteSpec> upsert_routes;   // add, or replace the route of the same prefix
   std::vector<Ipv4Prefix> remove_routes;  // must exist

@@ -8,14 +8,45 @@ import tempfile
 
 from procs import Failure, how_it_ended, run_status, wait_until
 
-# The cluster every tartan run uses: 10.0.0.0/7 in /24s holds 131,072
-# podCIDRs, enough for 100,000 remote nodes; we are subnet 1, remote node k
-# is subnet 2+k at public IP 172.16.0.2 + k, behind the gateway 192.0.2.1.
-SCHEME = ["--pod-network", "10.0.0.0/7", "--subnet-len", "24", "--vtep-base", "172.16.0.2",
-          "--local-subnet", "10.0.1.0/24"]
+# The cluster every tartan run uses, dual stack as flannel's: 10.0.0.0/7 in
+# /24s holds 131,072 podCIDRs, enough for 100,000 remote nodes, and
+# fd00::/40 in /64s 16,777,216; we are subnet 1, remote node k is subnet
+# 2+k at public IP 172.16.0.2 + k and 2001:db8:1::2 + k, behind the
+# gateways 192.0.2.1 and 2001:db8::1.
+FAMILIES = ("ipv4", "ipv6")
+POD_NETWORK = {"ipv4": "10.0.0.0/7", "ipv6": "fd00::/40"}
+SUBNET_LEN = {"ipv4": 24, "ipv6": 64}
+LOCAL_SUBNET = {"ipv4": "10.0.1.0/24", "ipv6": "fd00:0:0:1::/64"}
+VTEP_BASE = {"ipv4": "172.16.0.2", "ipv6": "2001:db8:1::2"}
 
-SIZES = ["64", "512", "1500", "imix"]
+
+def option(name: str, family: str) -> str:
+    """tartan-perf's option `name` for a family: --pod-network, --pod-network6."""
+    return f"--{name}{'6' if family == 'ipv6' else ''}"
+
+
+def node_scheme(family: str) -> list[str]:
+    """The remote nodes' options, as tartan-perf and tartan-nodeload take them."""
+    return [option("pod-network", family), POD_NETWORK[family],
+            option("subnet-len", family), str(SUBNET_LEN[family]),
+            option("vtep-base", family), VTEP_BASE[family]]
+
+
+def scheme(family: str) -> list[str]:
+    """tartan-perf's addressing options for a family's traffic."""
+    return ["--family", family, *node_scheme(family),
+            option("local-subnet", family), LOCAL_SUBNET[family]]
+
+
+# IPv6 frames are 20 bytes of header longer: its smallest is CSIT's 78 B
+# (an IPv6/UDP frame whose 12 payload bytes hold the marker's magic and
+# flow id), and IMIX's 64 B frames cannot carry it.
+SIZES = {"ipv4": ["64", "512", "1500", "imix"], "ipv6": ["78", "512", "1500"]}
 IMIX_AVERAGE = 353.83  # bytes with FCS, 7:4:1 of 64/570/1518
+
+
+def smallest(family: str) -> str:
+    return SIZES[family][0]
 
 
 def size_bytes(size: str) -> float:

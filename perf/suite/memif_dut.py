@@ -10,15 +10,21 @@ import re
 import threading
 import time
 
+from generator import LOCAL_SUBNET, POD_NETWORK, SUBNET_LEN, node_scheme
 from procs import DutDied, Failure, Process, how_it_ended, on_exit, run, succeeds, wait_until
 
 OVERLAY_MAC = "02:00:00:00:00:02"   # tartan-perf's default --dst-mac
 UNDERLAY_MAC = "02:00:00:00:00:13"
-UNDERLAY_IP = "192.0.2.19"
-GATEWAY_IP, GATEWAY_MAC = "192.0.2.1", "02:00:00:00:00:fe"
-VTEP_MAC = "0e:00:00:00:00:01"      # tartan-perf's default --vtep-mac
+# Our underlay address and its gateway, per family (the remote VTEPs are
+# behind it: generator.VTEP_BASE), and the prefix length of the underlay.
+UNDERLAY_IP = {"ipv4": "192.0.2.19", "ipv6": "2001:db8::13"}
+UNDERLAY_PREFIX = {"ipv4": 24, "ipv6": 64}
+GATEWAY_IP = {"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}
+GATEWAY_MAC = "02:00:00:00:00:fe"
+# The VtepMAC of flannel.1 and of flannel-v6.1 (tartan-perf's --vtep-mac).
+VTEP_MAC = {"ipv4": "0e:00:00:00:00:01", "ipv6": "0e:00:00:00:06:01"}
 # A jumbo-capable underlay, so 1500-byte inner frames fit the overlay MTU
-# (1600 - 50): the kernel node gets the same.
+# (1600 - 50, and 1600 - 70 over IPv6): the kernel node gets the same.
 UNDERLAY_MTU = 1600
 
 
@@ -146,37 +152,69 @@ def parse_testpmd_stats(text: str) -> dict:
             "busy_cycles": int(c.group(1)) if c else None}
 
 
+def families(backend: str) -> tuple[str, ...]:
+    """The families a backend's tartand runs: vxlan dual stack, the udp
+    backend IPv4 only (as in flannel)."""
+    return ("ipv4", "ipv6") if backend == "vxlan" else ("ipv4",)
+
+
+def tartand_config(name: str, backend: str, fam: tuple[str, ...], memory_mb: int, pods: str,
+                   underlay: str, state: str, socket: str) -> str:
+    """tartand's YAML: our node 1 of generator's scheme, each family of `fam`
+    with its address, gateway (a static neighbour), network and lease."""
+    six = "ipv6" in fam
+    ul = f"address: {UNDERLAY_IP['ipv4']}/{UNDERLAY_PREFIX['ipv4']}, gateway: {GATEWAY_IP['ipv4']}"
+    network = f"Network: {POD_NETWORK['ipv4']}, SubnetLen: {SUBNET_LEN['ipv4']}"
+    lease = f"subnet: {LOCAL_SUBNET['ipv4']}"
+    dataplane = f"vtep_mac: '{VTEP_MAC['ipv4']}'"
+    if six:
+        ul += f", ipv6_address: {UNDERLAY_IP['ipv6']}/{UNDERLAY_PREFIX['ipv6']}, " \
+              f"ipv6_gateway: {GATEWAY_IP['ipv6']}"
+        network += f", EnableIPv6: true, IPv6Network: {POD_NETWORK['ipv6']}, " \
+                   f"IPv6SubnetLen: {SUBNET_LEN['ipv6']}"
+        lease += f", subnet_v6: {LOCAL_SUBNET['ipv6']}"
+        dataplane += f", vtep_mac_v6: '{VTEP_MAC['ipv6']}'"
+    # The gateways need no ARP or neighbour discovery: nothing answers it.
+    neighbours = ", ".join(f"static_neighbours{'_v6' if f == 'ipv6' else ''}: "
+                           f"[{{ip: '{GATEWAY_IP[f]}', mac: '{GATEWAY_MAC}'}}]" for f in fam)
+    return f"""\
+eal: {{main_lcore: 0, memory_mb: {memory_mb}, hugepages: on, file_prefix: tps-tartand-{os.getpid()}-{name}}}
+ports:
+  underlay: {{name: underlay, device: '{underlay}', {ul}, mac: '{UNDERLAY_MAC}', mtu: {UNDERLAY_MTU}}}
+  overlay: [{{name: pods, device: '{pods}', mac: '{OVERLAY_MAC}'}}]
+workers: {{lcores: [1]}}
+network: {{{network}, Backend: {{Type: {backend}}}}}
+dataplane: {{{dataplane}, max_routes: 131072, {neighbours}}}
+node: {{name: perf-local, state_dir: {state}}}
+control: {{listen: 'unix://{socket}'}}
+lease: {{source: static, {lease}}}
+"""
+
+
 class Tartand:
     """tartand with a memif overlay and underlay, its worker on lcore 1, the
-    remote nodes of generator.SCHEME behind a static gateway."""
+    remote nodes of generator's scheme (both families with vxlan) behind
+    static gateways."""
 
     def __init__(self, binaries: dict, work_dir: str, backend: str, memory_mb: int,
-                 name: str | None = None):
+                 name: str | None = None, fams: tuple[str, ...] | None = None):
         """`name` (default: the backend) names its directory and DPDK file
         prefix: a tartand started after another of the same backend starts
-        afresh, with no state of that one's."""
+        afresh, with no state of that one's. `fams`: its address families
+        (default: every one the backend has)."""
         self.bin = binaries
         name = name or backend
         self.dir = os.path.join(work_dir, f"tartand-{name}")
         os.makedirs(self.dir, exist_ok=True)
         self.sock_dir = self.dir
         self.backend = backend
+        self.families = fams or families(backend)
         self.socket = os.path.join(self.dir, "tartan.sock")
         self.nodes = 0
         pods, underlay = memif_vdevs(self.sock_dir, "server")
-        self.config = f"""\
-eal: {{main_lcore: 0, memory_mb: {memory_mb}, hugepages: on, file_prefix: tps-tartand-{os.getpid()}-{name}}}
-ports:
-  underlay: {{name: underlay, device: '{underlay}', address: {UNDERLAY_IP}/24, gateway: {GATEWAY_IP}, mac: '{UNDERLAY_MAC}', mtu: {UNDERLAY_MTU}}}
-  overlay: [{{name: pods, device: '{pods}', mac: '{OVERLAY_MAC}'}}]
-workers: {{lcores: [1]}}
-network: {{Network: 10.0.0.0/7, SubnetLen: 24, Backend: {{Type: {backend}}}}}
-dataplane: {{vtep_mac: '{VTEP_MAC}', max_routes: 131072, static_neighbours: [{{ip: {GATEWAY_IP}, mac: '{GATEWAY_MAC}'}}]}}
-node: {{name: perf-local, state_dir: {self.dir}/state}}
-control: {{listen: 'unix://{self.socket}'}}
-lease: {{source: static, subnet: 10.0.1.0/24}}
-subnet_file: {self.dir}/subnet.env
-"""
+        self.config = tartand_config(name, backend, self.families, memory_mb, pods, underlay,
+                                     f"{self.dir}/state", self.socket) \
+            + f"subnet_file: {self.dir}/subnet.env\n"
         path = os.path.join(self.dir, "tartan.yaml")
         with open(path, "w") as f:
             f.write(self.config)
@@ -193,12 +231,14 @@ subnet_file: {self.dir}/subnet.env
 
     def nodeload(self, args: list[str], timeout: float = 600) -> dict:
         path = os.path.join(self.dir, "nodeload.json")
-        from generator import SCHEME
+        # Dual-stack nodes where tartand is: routed for both families.
+        scheme = [a for f in self.families for a in node_scheme(f)]
+        if "ipv6" in self.families:
+            scheme.append("--dual-stack")
         # On CPU 0 with the generator and tartand's control thread: CPU 1 is
         # the DUT worker's alone.
         run(["taskset", "-c", "0", self.bin["tartan-nodeload"], "-s", self.socket, "--backend", self.backend,
-             *[a for a in SCHEME if a != "--local-subnet" and a != "10.0.1.0/24"], *args,
-             "--json", path], timeout=timeout)
+             *scheme, *args, "--json", path], timeout=timeout)
         with open(path) as f:
             return json.load(f)
 

@@ -6,7 +6,7 @@ import platform
 import re
 import subprocess
 
-from generator import SIZES, size_bytes
+from generator import FAMILIES, SIZES, size_bytes, smallest
 from memif_dut import RING_LOG2
 
 BEGIN = "<!-- perf-suite:begin (written by perf/suite/run_suite.py; edits here are lost) -->"
@@ -36,10 +36,21 @@ def machine() -> dict:
     return info
 
 
+def family(r) -> str:
+    """A record's address family (records of parts that send only IPv4
+    have none)."""
+    return r.get("family") or "ipv4"
+
+
+FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+
 def _find(records, **match):
+    """The first measured, non-NDR record with the fields of `match`
+    (family: its family, ipv4 when it has none)."""
     for r in records:
-        if all(r.get(k) == v for k, v in match.items()) and not r.get("ndr") \
-                and not r.get("failed"):
+        if all((family(r) if k == "family" else r.get(k)) == v for k, v in match.items()) \
+                and not r.get("ndr") and not r.get("failed"):
             return r
     return None
 
@@ -61,21 +72,22 @@ def _spread(lo, hi, digits):
 
 
 def table(records) -> str:
-    head = ("| part | DUT | test | backend | size B | nodes | flows | Mpps | Mpps min-max "
+    head = ("| part | DUT | test | backend | IP | size B | nodes | flows | Mpps | Mpps min-max "
             "| Gbit/s | loss | NDR Mpps | cycles/pkt busy | busy min-max | cycles/pkt loop "
             "| Mpps per core | x testpmd-io | x kernel |")
-    rows = [head, "|" + " --- |" * 18]
+    rows = [head, "|" + " --- |" * 19]
     failed = []
     for r in records:
         if r.get("failed"):
             failed.append(r)
             rows.append("| " + " | ".join(
-                [r["section"], r["dut"], r["test"], r.get("backend") or "-", r["size"],
-                 _fmt(r.get("nodes")), _fmt(r["flows"]), f"**FAILED ({len(failed)})**"]
+                [r["section"], r["dut"], r["test"], r.get("backend") or "-",
+                 FAMILY_LABEL[family(r)], r["size"], _fmt(r.get("nodes")), _fmt(r["flows"]),
+                 f"**FAILED ({len(failed)})**"]
                 + ["-"] * 10) + " |")
             continue
         io = _find(records, dut="testpmd-io", size=r["size"])
-        kern = _find(records, dut="kernel", test=r["test"], size=r["size"])
+        kern = _find(records, dut="kernel", test=r["test"], size=r["size"], family=family(r))
         per_core = r.get("core_mpps")
         ndr = r.get("ndr_mpps") if r.get("ndr") else None
         mpps = ndr if r.get("ndr") else r["rx_mpps"]
@@ -84,8 +96,8 @@ def table(records) -> str:
             part += (f" {r['changes_per_s']}/s, flows to {r['flows_to']} nodes"
                      if r["changes_per_s"] else " none")
         rows.append("| " + " | ".join([
-            part, r["dut"], r["test"], r.get("backend") or "-", r["size"],
-            _fmt(r.get("nodes")), _fmt(r["flows"]),
+            part, r["dut"], r["test"], r.get("backend") or "-", FAMILY_LABEL[family(r)],
+            r["size"], _fmt(r.get("nodes")), _fmt(r["flows"]),
             "-" if r.get("ndr") else _fmt(r["rx_mpps"]),
             "-" if r.get("ndr") else _spread(r.get("mpps_min"), r.get("mpps_max"), 3),
             "-" if r.get("ndr") else _fmt(r["rx_gbps"], 2),
@@ -107,6 +119,7 @@ def table(records) -> str:
 
 OWN_CYCLES = 40  # tartan's own cycles per packet, at most (issue 16)
 FLAT_WITHIN = 0.10  # 1 to 100,000 nodes
+IPV6_WITHIN = 0.15  # IPv6's cycles per packet over IPv4's (issue 14)
 APPLY_SECONDS = 2.0  # 100,000 nodes through the API
 ROUTE_CHANGE_US = 10.0  # one route change to the workers at 100,000 routes
 CHURN_MIN_ACHIEVED = 0.95  # of the changes/s asked, for a churn figure to count
@@ -162,18 +175,19 @@ def summary(records, control=()) -> str:
             f"within {FLAT_WITHIN:.0%} (1 to 100000 nodes)",
             abs(q - 1) <= FLAT_WITHIN if hi["nodes"] >= 100000 and lo["nodes"] == 1 else None)
 
-    for name in ("encap", "decap"):
-        for many in (False, True):
-            runs = [r for r in records if r["section"] == "table" and r["test"] == name
-                    and (r["flows"] > 1) == many and not r.get("failed")
-                    and r.get("busy_cycles_per_packet")]
-            if len(runs) < 2:
-                continue
-            lo = min(runs, key=lambda r: r["nodes"])
-            hi = max(runs, key=lambda r: r["nodes"])
-            flat(f"{name} from {lo['nodes']} to {hi['nodes']} remote nodes, "
-                 f"{'%d flows' % hi['flows'] if many else '1 flow'}, 64 B: tartand's busy "
-                 "cycles/pkt, more nodes over 1", lo, hi)
+    for fam in FAMILIES:
+        for name in ("encap", "decap"):
+            for many in (False, True):
+                runs = [r for r in records if r["section"] == "table" and r["test"] == name
+                        and family(r) == fam and (r["flows"] > 1) == many
+                        and not r.get("failed") and r.get("busy_cycles_per_packet")]
+                if len(runs) < 2:
+                    continue
+                lo = min(runs, key=lambda r: r["nodes"])
+                hi = max(runs, key=lambda r: r["nodes"])
+                flat(f"{FAMILY_LABEL[fam]} {name} from {lo['nodes']} to {hi['nodes']} remote "
+                     f"nodes, {'%d flows' % hi['flows'] if many else '1 flow'}, "
+                     f"{smallest(fam)} B: tartand's busy cycles/pkt, more nodes over 1", lo, hi)
     for name in ("encap", "decap"):
         runs = [r for r in records if r["section"] == "engine-table" and r["test"] == name
                 and not r.get("failed")]
@@ -183,6 +197,33 @@ def summary(records, control=()) -> str:
         hi = max(runs, key=lambda r: r["nodes"])
         flat(f"{name} from {lo['nodes']} to {hi['nodes']} remote nodes, engine harness, one flow "
              f"per node: {hi['benchmark']} over {lo['benchmark']}", lo, hi)
+
+    # IPv6 against IPv4 per packet: tartand's busy cycles per packet for
+    # the same test, nodes and flows, each family at its smallest frame (64
+    # B, 78 B) or at the same size; the kernel's per-core rate alike.
+    for v6 in records:
+        if family(v6) != "ipv6" or v6.get("failed") or v6.get("ndr"):
+            continue
+        size = smallest("ipv4") if v6["size"] == smallest("ipv6") else v6["size"]
+        v4 = _find(records, section=v6["section"], dut=v6["dut"], test=v6["test"],
+                   backend=v6.get("backend"), family="ipv4", size=size, nodes=v6.get("nodes"),
+                   flows=v6["flows"])
+        if v4 is None:
+            continue
+        what = (f"IPv6 over IPv4 per packet, {v6['dut']} {v6['backend']} {v6['test']}, "
+                f"{v6['size']} B against {size} B, {v6['nodes']} node(s), {v6['flows']} flow(s)")
+        if v6["dut"] == "kernel":
+            q = _ratio(v4.get("core_mpps"), v6.get("core_mpps"))
+            if q is not None:
+                add(what + ": the kernel's Mpps per core, IPv4's over IPv6's",
+                    f"{v4['core_mpps']:.3f} / {v6['core_mpps']:.3f} = {q:.3f}", "-", None)
+            continue
+        c6, c4 = v6.get("busy_cycles_per_packet"), v4.get("busy_cycles_per_packet")
+        if c6 and c4:
+            q = c6 / c4
+            add(what + ": tartand's busy cycles/pkt, IPv6's over IPv4's",
+                f"{c6:.0f}{spread(v6)} / {c4:.0f}{spread(v4)} = {q:.3f}",
+                f"<= {1 + IPV6_WITHIN:.2f}", q <= 1 + IPV6_WITHIN)
 
     # 3. The control plane at scale.
     for c in control:
@@ -269,12 +310,19 @@ def plots(records, out_dir) -> None:
              ("testpmd macswap", dict(dut="testpmd-macswap")),
              ("tartan VXLAN encap", dict(dut="tartan", section="size", backend="vxlan", test="encap")),
              ("tartan VXLAN decap", dict(dut="tartan", section="size", backend="vxlan", test="decap")),
+             ("tartan VXLAN IPv6 encap", dict(dut="tartan", section="size", backend="vxlan",
+                                              test="encap", family="ipv6")),
+             ("tartan VXLAN IPv6 decap", dict(dut="tartan", section="size", backend="vxlan",
+                                              test="decap", family="ipv6")),
              ("tartan udp encap", dict(dut="tartan", section="size", backend="udp", test="encap")),
              ("tartan udp decap", dict(dut="tartan", section="size", backend="udp", test="decap")),
              ("kernel VXLAN encap, per core", dict(dut="kernel", test="encap")),
-             ("kernel VXLAN decap, per core", dict(dut="kernel", test="decap"))]
+             ("kernel VXLAN decap, per core", dict(dut="kernel", test="decap")),
+             ("kernel VXLAN IPv6 encap, per core", dict(dut="kernel", test="encap", family="ipv6")),
+             ("kernel VXLAN IPv6 decap, per core", dict(dut="kernel", test="decap", family="ipv6"))]
+    lines = [(t, {"family": "ipv4", **m}) for t, m in lines]
     rows = []
-    for size in sorted(SIZES, key=size_bytes):
+    for size in sorted({s for f in FAMILIES for s in SIZES[f]}, key=size_bytes):
         rows.append([size_bytes(size)] + [mpps(size=size, **m) for _, m in lines])
     sizes = _series(records, out_dir, "mpps_vs_size.dat", rows)
     plot_cmds = ", ".join(f"'{sizes}' using 1:{i + 2} with linespoints lw 2 title '{t}'"
@@ -287,7 +335,7 @@ set xlabel 'frame size, bytes with FCS (inner frame for tartan)'
 set ylabel 'Mpps'
 set key outside right
 set grid
-set xtics ('64' 64, 'IMIX' 353.83, '512' 512, '1500' 1500)
+set xtics ('64' 64, '78' 78, 'IMIX' 353.83, '512' 512, '1500' 1500)
 plot {plot_cmds}
 """)
 
@@ -301,7 +349,8 @@ plot {plot_cmds}
         row = [n]
         for title, m in table_lines:
             cand = [r for r in records if r["section"] == "table" and r["nodes"] == n
-                    and r["test"] == m["test"] and (r["flows"] == 1) == ("flows" in m)]
+                    and family(r) == "ipv4" and r["test"] == m["test"]
+                    and (r["flows"] == 1) == ("flows" in m)]
             row.append(cand[0]["rx_mpps"] if cand else None)
         row.append(mpps(dut="testpmd-io", size="64"))
         row.append(mpps(dut="kernel", test="encap", size="64"))

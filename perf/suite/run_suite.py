@@ -20,10 +20,10 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report  # noqa: E402
-from generator import SCHEME, SIZES, Generator  # noqa: E402
+from generator import FAMILIES, SIZES, Generator, option, scheme, smallest  # noqa: E402
 from kernel_vxlan import KernelNode, cpu_busy_jiffies  # noqa: E402
-from memif_dut import (UNDERLAY_IP, UNDERLAY_MAC, Tartand, Testpmd, client_vdevs,  # noqa: E402
-                       peer_kept, worker_delta)
+from memif_dut import (UNDERLAY_IP, UNDERLAY_MAC, VTEP_MAC, Tartand, Testpmd,  # noqa: E402
+                       client_vdevs, peer_kept, worker_delta)
 from procs import DutDied, Failure, on_exit, run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,16 +31,17 @@ DUT_CPU = 1
 
 
 def traffic_args(direction: str, backend: str, size: str, flows: int, nodes: int,
-                 duration: float) -> list[str]:
+                 duration: float, family: str = "ipv4") -> list[str]:
     """tartan-perf's options for encap (pods -> underlay) or decap (underlay
-    -> pods) traffic to `nodes` remote nodes."""
+    -> pods) traffic of a family to `nodes` remote nodes."""
     args = ["--mode", "loopback", "--size", size, "--flows", str(flows),
             "--dst-subnets", str(max(1, min(nodes, flows))), "--duration", str(duration),
-            *SCHEME]
+            *scheme(family)]
     if direction == "encap":
         return args + ["--tx-port", "0", "--rx-port", "1"]
     return args + ["--tx-port", "1", "--rx-port", "0", "--encap", backend,
-                   "--dst-mac", UNDERLAY_MAC, "--local-ip", UNDERLAY_IP]
+                   "--dst-mac", UNDERLAY_MAC, option("local-ip", family), UNDERLAY_IP[family],
+                   "--vtep-mac", VTEP_MAC[family]]
 
 
 PARTS = ["testpmd", "vxlan", "udp", "engine", "control", "kernel"]
@@ -84,12 +85,15 @@ class Suite:
         self.records: list[dict] = []
         self.figures: list[dict] = []  # figures that are not packet rates: control()
         self.failures: list[str] = []
-        self.sizes = ["64"] if opts.smoke else SIZES
+
+    def sizes(self, family: str = "ipv4") -> list[str]:
+        return [smallest(family)] if self.o.smoke else SIZES[family]
 
     def say(self, text: str) -> None:
         print(f"perf-suite: {text}", flush=True)
 
     def record(self, rec: dict) -> dict:
+        rec.setdefault("family", "ipv4")
         r = rec["result"]
         if not r["rx_packets"] and not rec.get("ndr"):
             raise Failure(f"{rec['dut']} {rec['test']}: nothing came back "
@@ -107,6 +111,7 @@ class Suite:
         self.records.append(rec)
         cpp = rec.get("busy_cycles_per_packet")
         self.say(f"{rec['dut']:<16} {rec['test']:<7} {rec.get('backend') or '-':<5} "
+                 f"{rec['family']} "
                  f"{rec['size']:>5} B  nodes {rec.get('nodes', '-'):>6}  flows {rec['flows']:>6}: "
                  f"{rec['rx_mpps']:7.3f} Mpps  loss {rec['loss_ratio'] or 0:.6f}"
                  + (f"  NDR {ndr:.3f} Mpps" if ndr is not None else "")
@@ -117,8 +122,8 @@ class Suite:
 
     @staticmethod
     def label(ident: dict) -> str:
-        return " ".join(str(ident.get(k)) for k in ("dut", "test", "backend", "size", "nodes",
-                                                  "flows") if ident.get(k) is not None)
+        return " ".join(str(ident.get(k)) for k in ("dut", "test", "backend", "family", "size",
+                                                  "nodes", "flows") if ident.get(k) is not None)
 
     def measure(self, ident: dict, once, trials: int, dut_alive=None, key=None) -> dict | None:
         """Runs once() `trials` times and records the median trial (by
@@ -154,7 +159,7 @@ class Suite:
             os.makedirs(sock_dir)
             tp = Testpmd(self.bin["testpmd"], sock_dir, mode, 512)
             try:
-                runs = [(s, []) for s in self.sizes]
+                runs = [(s, []) for s in self.sizes()]
                 if not self.o.smoke:
                     runs.append(("64", self.ndr_args()))
                 for size, extra in runs:
@@ -178,15 +183,17 @@ class Suite:
                 tp.stop()
 
     def tartan_run(self, t: Tartand, section: str, direction: str, size: str, flows: int,
-                   extra: list[str] | None = None, alongside=None, **fields) -> dict:
-        """One figure of tartan-perf runs through tartand; `extra` options go
-        last (a repeated option's last value wins). `alongside()`, when
-        given, starts something for the length of each trial and returns
+                   extra: list[str] | None = None, alongside=None, family: str = "ipv4",
+                   **fields) -> dict:
+        """One figure of tartan-perf runs of a family through tartand; `extra`
+        options go last (a repeated option's last value wins). `alongside()`,
+        when given, starts something for the length of each trial and returns
         the function that waits for it and returns its result (the churn)."""
-        args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration)
+        args = traffic_args(direction, t.backend, size, flows, t.nodes, self.o.duration, family)
         ndr = "--ndr" in (extra or [])
         ident = {"section": section, "dut": "tartan", "test": direction, "backend": t.backend,
-                 "size": size, "flows": flows, "nodes": t.nodes, "ndr": ndr, **fields}
+                 "family": family, "size": size, "flows": flows, "nodes": t.nodes, "ndr": ndr,
+                 **fields}
 
         def once() -> dict:
             # Each run's generator connects and leaves: tartand must see one
@@ -215,9 +222,10 @@ class Suite:
         t = Tartand(self.bin, self.work, backend, memory_mb=768)
         try:
             t.grow_to(1)
-            for size in self.sizes:
-                for direction in ("encap", "decap"):
-                    self.tartan_run(t, "size", direction, size, 1)
+            for family in t.families:
+                for size in self.sizes(family):
+                    for direction in ("encap", "decap"):
+                        self.tartan_run(t, "size", direction, size, 1, family=family)
             if backend != "vxlan":
                 return
             if not self.o.smoke:
@@ -229,9 +237,11 @@ class Suite:
                     r = t.grow_to(nodes)
                     self.say(f"applied {r['applied']} nodes in {r['seconds']:.1f} s "
                              f"({r['rate_per_s']:.0f}/s) through the API")
-                for flows in (1, big_flows):
-                    for direction in ("encap", "decap"):
-                        self.tartan_run(t, "table", direction, "64", flows)
+                for family in t.families:
+                    for flows in (1, big_flows):
+                        for direction in ("encap", "decap"):
+                            self.tartan_run(t, "table", direction, smallest(family), flows,
+                                            family=family)
                 if nodes == 1000:
                     self.churn(t)
         finally:
@@ -384,7 +394,7 @@ class Suite:
             # A fresh tartand each trial: nothing applied yet, no state kept.
             started[0] += 1
             t = Tartand(self.bin, self.work, "vxlan", memory_mb=768,
-                        name=f"control-{started[0]}")
+                        name=f"control-{started[0]}", fams=("ipv4",))
             try:
                 r = t.nodeload(["--nodes", str(nodes), "--batch", "10000", "--concurrency", "2"])
                 t.check_alive()
@@ -411,35 +421,36 @@ class Suite:
             return b["b"]["real_time"], {"routes": 100000, "command": b["command"]}
         self.figure("route_change_us", route_change_once, "us")
 
-    # 4. The kernel's VXLAN path.
+    # 4. The kernel's VXLAN path: flannel.1 and flannel-v6.1.
     def kernel(self) -> None:
         k = KernelNode(str(os.getpid()))
         gen = Generator(self.bin["tartan-perf"], self.work, memory_mb=256, netns=k.gen)
-        for size in self.sizes:
+        for family, size in ((f, s) for f in FAMILIES for s in self.sizes(f)):
             for direction in ("encap", "decap"):
-                args = traffic_args(direction, "vxlan", size, 1, 1, self.o.duration)
+                args = traffic_args(direction, "vxlan", size, 1, 1, self.o.duration, family)
                 if direction == "encap":
                     args += ["--dst-mac", k.pod_gw_mac]
                 else:
                     args[args.index("--dst-mac") + 1] = k.ul_mac
-                    args += ["--vtep-mac", k.vtep_mac]
+                    args += ["--vtep-mac", k.vtep_mac[family]]
                 # veth hands over packets whose checksums the kernel left to
                 # "hardware" (as with a NIC's offload): not ours to check.
                 args += ["--verify-every", "0"]
 
                 ident = {"section": "kernel", "dut": "kernel", "test": direction,
-                         "backend": "vxlan", "size": size, "flows": 1, "nodes": 1}
+                         "backend": "vxlan", "family": family, "size": size, "flows": 1,
+                         "nodes": 1}
 
-                def once(args=args, ident=ident) -> dict:
+                def once(args=args, ident=ident, family=family) -> dict:
                     busy0, total0 = cpu_busy_jiffies(DUT_CPU)
-                    c0 = k.counters()
+                    c0 = k.counters(family)
                     result = gen.run(k.vdevs(), args, hugepages=False)
                     busy1, total1 = cpu_busy_jiffies(DUT_CPU)
-                    c1 = k.counters()
+                    c1 = k.counters(family)
                     busy = (busy1 - busy0) / max(1, total1 - total0)
                     return {**ident, "result": result, "cpu_busy": busy,
                             "core_mpps": result["rx_mpps"] / busy if busy > 0.02 else None,
-                            "flannel1": {x: c1[x] - c0[x] for x in c1}}
+                            "vxlan_device": {x: c1[x] - c0[x] for x in c1}}
                 self.measure(ident, once, self.o.trials)
 
     def ensure_hugepages(self, pages: int) -> None:

@@ -73,6 +73,58 @@ TEST_F(NodeLoad, AppliedNodesBecomeTheSchemesRoutes) {
   EXPECT_GT(j["rate_per_s"].get<double>(), 0);
 }
 
+// The suite's dual-stack cluster: fd00::/40 in /64s beside 10.0.0.0/7,
+// remote nodes behind the gateways at 172.16.0.2 + k and 2001:db8:1::2 + k.
+DaemonOptions perf_cluster_dual_stack() {
+  return {.network =
+              "{Network: 10.0.0.0/7, SubnetLen: 24, EnableIPv6: true, IPv6Network: "
+              "fd00::/40, IPv6SubnetLen: 64, Backend: {Type: vxlan}}",
+          .dataplane =
+              "{max_routes: 2048, static_neighbours: [{ip: 192.0.2.1, mac: "
+              "'02:00:00:00:00:fe'}], static_neighbours_v6: [{ip: '2001:db8::1', mac: "
+              "'02:00:00:00:00:fe'}]}",
+          .subnet = "10.0.1.0/24",
+          .lease_yaml = ", subnet_v6: 'fd00:0:0:1::/64'",
+          .underlay_yaml = ", ipv6_address: '2001:db8::13/64', ipv6_gateway: '2001:db8::1'"};
+}
+
+// --dual-stack nodes carry node k's IPv6 podCIDR, public IPv6 and
+// flannel-v6 VtepMAC too (tartan-perf --family ipv6's scheme), and count as
+// applied only when routed for both families.
+TEST(NodeLoadDualStack, NodesAreRoutedForBothFamilies) {
+  DaemonFixture fx(perf_cluster_dual_stack());
+  const CommandResult r = run_command(
+      {nodeload_binary(), "-s", fx.dir() + "/tartan.sock", "--pod-network", "10.0.0.0/7",
+       "--vtep-base", "172.16.0.2", "--pod-network6", "fd00::/40", "--vtep-base6", "2001:db8:1::2",
+       "--dual-stack", "--nodes", "300", "--batch", "100", "--concurrency", "2"},
+      std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(fx.daemon().engine().routes().size(), 301u);
+  const auto routes6 = fx.daemon().engine().routes6();
+  EXPECT_EQ(routes6.size(), 301u) << "300 remote + our own";
+  // Node 299: /64 number 301 = 0x12d of fd00::/40, at 2001:db8:1::2 + 299.
+  bool found = false;
+  for (const Route6View& v : routes6) {
+    if (v.prefix.str() != "fd00:0:0:12d::/64") continue;
+    found = true;
+    EXPECT_EQ(v.public_ip.str(), "2001:db8:1::12d");
+    EXPECT_EQ(v.vtep_mac.str(), "0e:06:00:00:01:2d");
+  }
+  EXPECT_TRUE(found);
+
+  // A node whose IPv6 side tartand refuses is a failure, with tartand's reason.
+  const CommandResult bad =
+      run_command({nodeload_binary(), "-s", fx.dir() + "/tartan.sock", "--pod-network",
+                   "10.0.0.0/7", "--vtep-base", "172.16.0.2", "--pod-network6", "2001:db9::/40",
+                   "--dual-stack", "--first", "400", "--nodes", "1"},
+                  std::chrono::seconds(60));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("remote-400: pod_cidrs: 2001:db9:0:192::/64 is outside the cluster "
+                            "IPv6 network fd00::/40"),
+            std::string::npos)
+      << bad.output;
+}
+
 TEST_F(NodeLoad, ChurnMovesNodesBetweenTwoPublicIpsAtTheRate) {
   ASSERT_EQ(nodeload({"--nodes", "10"}).exit_code, 0);
   // 1000 changes over 10 nodes: each moves 100 times, ending where it began

@@ -143,6 +143,22 @@ TEST_F(PerfSmoke, BadOptionsExitTwoNamingTheOption) {
       {{"--subnet-len", "16"}, "--subnet-len"},     // not longer than the /16
       {{"--dst-subnets", "255"}, "--dst-subnets"},  // a /16 holds 256 /24s, 2 not remote
       {{"--vtep-base", "255.255.255.250", "--encap", "vxlan", "--dst-subnets", "9"}, "--vtep-base"},
+      {{"--family", "ipv5"}, "--family"},
+      // IPv6/UDP needs 66 B, IPv6/TCP 78 B; IMIX's 64 B frames fit neither.
+      {{"--family", "ipv6", "--size", "64"}, "--size"},
+      {{"--family", "ipv6", "--proto", "tcp", "--size", "77"}, "--size"},
+      {{"--family", "ipv6", "--size", "imix"}, "--size"},
+      {{"--family", "ipv6", "--encap", "udp", "--size", "78"}, "--encap"},  // IPv4 only
+      {{"--pod-network6", "fd00::1/48"}, "--pod-network6"},
+      {{"--pod-network6", "10.0.0.0/8"}, "--pod-network6"},
+      {{"--local-ip6", "2001:db8::zz"}, "--local-ip6"},
+      {{"--vtep-base6", "192.0.2.1"}, "--vtep-base6"},
+      {{"--subnet-len6", "12"}, "--subnet-len6"},
+      // fd00::/48 holds 65536 /64s, 2 not remote.
+      {{"--family", "ipv6", "--size", "78", "--dst-subnets", "65535"}, "--dst-subnets"},
+      {{"--family", "ipv6", "--size", "78", "--encap", "vxlan", "--vtep-base6",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "--dst-subnets", "3"},
+       "--vtep-base6"},
   };
   for (const auto& [args, option] : cases) {
     const CommandResult r = perf({"net_null0"}, args);
@@ -156,7 +172,8 @@ TEST_F(PerfSmoke, BadOptionsExitTwoNamingTheOption) {
 
   const CommandResult help = run_command({perf_binary(), "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* o : {"--mode", "--rate-pps", "--size", "--encap", "--ndr", "--json"})
+  for (const char* o : {"--mode", "--rate-pps", "--size", "--encap", "--ndr", "--json", "--family",
+                        "--pod-network6", "--vtep-base6", "--local-ip6"})
     EXPECT_NE(help.output.find(o), std::string::npos) << o;
 }
 
@@ -286,6 +303,59 @@ TEST_F(PerfSmoke, DecapDirectionFramesAreValidVxlanAndUdpBackend) {
             (std::map<std::string, int>{{"8285;8285;192.0.2.19,10.244.1.2;1,1;1;1", 20}}));
 }
 
+// --family ipv6: pod frames from the IPv6 podCIDRs (flannel's IPv6Network
+// cut in /64s, node k's the (2+k)th), and flannel-v6's VXLAN over IPv6 from
+// node k's public IPv6: hop limit 64, flow label 0, every UDP checksum
+// computed and valid, at 78 B (CSIT's smallest IPv6 frame) and more.
+TEST_F(PerfSmoke, Ipv6FramesArePodFramesAndFlannelV6Vxlan) {
+  const std::string plain = path("plain6.pcap");
+  ASSERT_EQ(
+      perf({"net_pcap0,tx_pcap=" + plain}, {"--family", "ipv6", "--size", "78", "--flows", "8",
+                                            "--dst-subnets", "2", "--packets", "8", "--quiet"})
+          .exit_code,
+      0);
+  const auto lines = fields(
+      plain, {},
+      {"frame.len", "ipv6.hlim", "ipv6.flow", "ipv6.src", "ipv6.dst", "udp.checksum.status"});
+  ASSERT_EQ(lines.size(), 8u);
+  // Flow 0 is node 0's (podCIDR 2: fd00:0:0:2::/64), flow 1 node 1's; j = 0.
+  EXPECT_EQ(lines[0], "74;64;0x000000;fd00:0:0:1::2;fd00:0:0:2::2;1");
+  EXPECT_EQ(lines[1], "74;64;0x000000;fd00:0:0:1::2;fd00:0:0:3::2;1");
+  EXPECT_EQ(lines[2], "74;64;0x000000;fd00:0:0:1::3;fd00:0:0:2::3;1");
+
+  const std::string vxlan = path("vxlan6.pcap");
+  ASSERT_EQ(perf({"net_pcap0,tx_pcap=" + vxlan},
+                 {"--family", "ipv6", "--encap", "vxlan", "--proto", "tcp", "--size", "200",
+                  "--flows", "40", "--dst-subnets", "4", "--vni", "42", "--vtep-mac",
+                  "0e:00:00:00:06:01", "--packets", "80", "--quiet"})
+                .exit_code,
+            0);
+  const auto outer =
+      fields(vxlan, {"-d", "udp.port==8472,vxlan"},
+             {"frame.len", "eth.dst", "ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.flow",
+              "udp.dstport", "udp.checksum.status", "vxlan.vni", "tcp.checksum.status"});
+  ASSERT_EQ(outer.size(), 80u);
+  std::map<std::string, int> vteps;
+  for (const auto& l : outer) {
+    // 196 B inner frame + 70 B of outer Ethernet, IPv6, UDP and VXLAN; the
+    // inner Ethernet to our flannel-v6 VtepMAC; the inner packet to a
+    // local pod; both checksums good.
+    EXPECT_EQ(l.rfind("266;02:00:00:00:00:02,0e:00:00:00:06:01;", 0), 0u) << l;
+    EXPECT_NE(l.find(";2001:db8::13,fd00:0:0:1::"), std::string::npos) << l;
+    EXPECT_NE(l.find(";64,64;0x000000,0x000000;8472;1;42;1"), std::string::npos) << l;
+    const std::string src = l.substr(l.find(';', l.find(';') + 1) + 1);
+    ++vteps[src.substr(0, src.find(','))];
+  }
+  EXPECT_EQ(
+      vteps,
+      (std::map<std::string, int>{
+          {"2001:db8::14", 20}, {"2001:db8::15", 20}, {"2001:db8::16", 20}, {"2001:db8::17", 20}}));
+  // Node k's VtepMAC on flannel-v6 is its own: 0e:06 + (2+k).
+  EXPECT_EQ(histogram(fields(vxlan, {"-d", "udp.port==8472,vxlan"}, {"eth.src"}))
+                .count("02:0b:00:00:00:02,0e:06:00:00:00:02"),
+            1u);
+}
+
 TEST_F(PerfSmoke, TxonlyOnNullSendsAndReportsARate) {
   const Json j = perf_json({"net_null0"}, {"--duration", "1", "--size", "64"});
   EXPECT_EQ(j.at("mode"), "txonly");
@@ -298,7 +368,7 @@ TEST_F(PerfSmoke, TxonlyOnNullSendsAndReportsARate) {
 
 // Every key perf/README.md documents.
 const char* const kResultKeys =
-    "tool mode proto encap size flows dst_subnets vni rate_pps burst tx_port rx_port lcores "
+    "tool mode family proto encap size flows dst_subnets vni rate_pps burst tx_port rx_port lcores "
     "tsc_hz duration_s interrupted tx_packets tx_bytes tx_refused tx_alloc_failures rx_packets "
     "rx_bytes "
     "tx_mpps rx_mpps tx_gbps rx_gbps loss_packets loss_ratio rx_marked rx_foreign seq_gaps "
@@ -368,6 +438,26 @@ TEST_F(PerfSmoke, LoopbackFindsTheMarkerInsideTunnels) {
     expect_clean_loopback(j, 50000);
     EXPECT_EQ(num(j, "payload_checked"), 50000) << encap;
   }
+}
+
+// The receiver finds and fully checks IPv6 frames, plain and in flannel-v6's
+// VXLAN; 82 B frames carry a sequence number, 90 B a timestamp too.
+TEST_F(PerfSmoke, LoopbackChecksIpv6FramesPlainAndInsideVxlan) {
+  for (const char* encap : {"none", "vxlan"}) {
+    const Json j = perf_json({"net_ring0"}, {"--mode", "loopback", "--family", "ipv6", "--encap",
+                                             encap, "--size", "90", "--packets", "50000", "--flows",
+                                             "300", "--dst-subnets", "7", "--verify-every", "1"});
+    expect_clean_loopback(j, 50000);
+    EXPECT_EQ(num(j, "payload_checked"), 50000) << encap;
+  }
+  const Json tcp =
+      perf_json({"net_ring0"}, {"--mode", "loopback", "--family", "ipv6", "--proto", "tcp",
+                                "--size", "400", "--packets", "20000", "--verify-every", "1"});
+  expect_clean_loopback(tcp, 20000);
+  const Json small = perf_json({"net_ring0"}, {"--mode", "loopback", "--family", "ipv6", "--size",
+                                               "82", "--packets", "20000", "--verify-every", "1"});
+  expect_values(
+      small, {{"rx_marked", 20000}, {"seq_gaps", 0}, {"payload_bad", 0}, {"latency_samples", 0}});
 }
 
 TEST_F(PerfSmoke, LoopbackAcrossTwoPortsOverMemif) {

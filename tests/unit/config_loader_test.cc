@@ -548,7 +548,9 @@ std::string dual_stack(std::initializer_list<std::pair<std::string, std::string>
 
 TEST(ConfigDualStack, TheUnderlaysIpv6SideAndTheIpv6LeaseAreRead) {
   auto c = parse_config(
-      dual_stack({{"workers:", "dataplane:\n  vtep_mac_v6: 0e:00:00:00:06:01\nworkers:"}}),
+      dual_stack({{"workers:",
+                   "dataplane:\n  vtep_mac_v6: 0e:00:00:00:06:01\n  static_neighbours_v6: "
+                   "[{ip: '2001:db8::1', mac: '02:00:00:00:00:fe'}]\nworkers:"}}),
       "t.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(c->network.enable_ipv6);
@@ -557,6 +559,9 @@ TEST(ConfigDualStack, TheUnderlaysIpv6SideAndTheIpv6LeaseAreRead) {
   EXPECT_EQ(c->engine.underlay.ipv6_address->str(), "2001:db8::10/64") << "host bits kept";
   EXPECT_EQ(c->engine.underlay.ipv6_gateway->str(), "2001:db8::1");
   EXPECT_EQ(c->engine.dataplane.vtep_mac_v6.str(), "0e:00:00:00:06:01");
+  ASSERT_EQ(c->engine.dataplane.static_neighbours_v6.size(), 1u);
+  EXPECT_EQ(c->engine.dataplane.static_neighbours_v6[0].ip.str(), "2001:db8::1");
+  EXPECT_EQ(c->engine.dataplane.static_neighbours_v6[0].mac.str(), "02:00:00:00:00:fe");
   EXPECT_EQ(c->lease.subnet_v6->str(), "fd00:10:244:1::/64");
   // One MTU for both families: the IPv6 overlay's (1500 - 70), the smaller.
   EXPECT_EQ(c->engine.ports[1].mtu, 1430);
@@ -590,6 +595,18 @@ TEST(ConfigDualStack, BadIpv6SettingsAreRefusedNamingTheKey) {
       error_of(dual_stack({{"ipv6_gateway: 2001:db8::1", "ipv6_gateway: 2001:db9::1"}})),
       "t.yaml:10:19: ports.underlay.ipv6_gateway: 2001:db9::1 is not inside the underlay's IPv6 "
       "subnet 2001:db8::/64");
+  // A static IPv6 neighbour lies on the underlay's IPv6 prefix, and is an IPv6 address.
+  EXPECT_NE(error_of(dual_stack({{"workers:",
+                                  "dataplane:\n  static_neighbours_v6: [{ip: "
+                                  "'2001:db9::1', mac: '02:00:00:00:00:fe'}]\nworkers:"}}))
+                .find("dataplane.static_neighbours_v6[0].ip: 2001:db9::1 is not on the underlay "
+                      "subnet 2001:db8::/64"),
+            std::string::npos);
+  EXPECT_NE(error_of(dual_stack({{"workers:",
+                                  "dataplane:\n  static_neighbours_v6: [{ip: "
+                                  "192.0.2.1, mac: '02:00:00:00:00:fe'}]\nworkers:"}}))
+                .find("dataplane.static_neighbours_v6[0].ip: '192.0.2.1' is not an IPv6 address"),
+            std::string::npos);
   EXPECT_EQ(
       error_of(dual_stack({{"ipv6_address: 2001:db8::10/64", "ipv6_address: 2001:db8::10/0"}})),
       "t.yaml:9:19: ports.underlay.ipv6_address: prefix length must be 1..127");
