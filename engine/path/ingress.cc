@@ -130,7 +130,9 @@ void Worker::ingress(rte_mbuf** pkts, uint16_t n) {
       continue;
     }
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-    if (ip->dst_addr != ctx_.underlay_ip_be) {
+    // 0.0.0.0 is never a destination (RFC 1122), nor our address on an
+    // IPv6-only underlay, where underlay_ip_be is 0.
+    if (ip->dst_addr != ctx_.underlay_ip_be || ip->dst_addr == 0) {
       // host-gw and DirectRouting peers send pod traffic unencapsulated.
       if (ctx_.backend == BackendType::kHostGw || ctx_.direct_routing) {
         const NextHop* nh = ctx_.tables.route(rte_be_to_cpu_32(ip->dst_addr));

@@ -25,8 +25,9 @@ TunnelTemplate::TunnelTemplate(const DatapathContext& ctx) {
   const size_t udp = kEthLen + kIpv4Len;
   fix(value, mask, offsetof(rte_ether_hdr, dst_addr), &ctx.underlay_mac, 6);
   fix(value, mask, offsetof(rte_ether_hdr, ether_type), &ipv4, 2);
-  if (ctx.backend == BackendType::kHostGw) {
-    // Version 0 is no IPv4 header: nothing matches.
+  if (ctx.backend == BackendType::kHostGw || ctx.underlay_ip_be == 0) {
+    // Version 0 is no IPv4 header: nothing matches (no IPv4 tunnel comes
+    // to an IPv6-only underlay).
     const uint8_t none = 0;
     fix(value, mask, ip + offsetof(rte_ipv4_hdr, version_ihl), &none, 1);
   } else {

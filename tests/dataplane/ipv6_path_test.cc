@@ -431,6 +431,19 @@ TEST(Ipv6Only, TunnelsWorkWithoutAnIpv4AddressAndNothingOfIpv4Does) {
   EXPECT_EQ(fx.drops(DropReason::kArpNotForUs), 1u);
   EXPECT_EQ(fx.engine().stats().events.arp_replies, 0u);
   EXPECT_EQ(fx.engine().stats().events.arp_requests_sent, 0u);
+
+  // A VXLAN packet to 0.0.0.0, the IPv4 address we do not have, is not a
+  // tunnel packet for us (it was taken for one from an unknown sender).
+  testing::UdpSpec to_zero;
+  to_zero.src_mac = EngineFixture::node(2).underlay_mac;
+  to_zero.dst_mac = fx.self().underlay_mac;
+  to_zero.src_ip = EngineFixture::node(2).public_ip;
+  to_zero.src_port = 40000;
+  to_zero.dst_port = 8472;
+  EXPECT_TRUE(fx.from_underlay({testing::udp_frame(to_zero, testing::udp_frame(to_zero))}).empty());
+  EXPECT_EQ(fx.drops(DropReason::kWrongDstIp), 1u);
+  EXPECT_EQ(fx.drops(DropReason::kUnknownSender), 0u);
+  EXPECT_EQ(fx.mbufs_in_use(), 0);
 }
 
 }  // namespace
