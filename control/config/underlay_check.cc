@@ -45,62 +45,68 @@ std::optional<ConfigProblem> neighbour_off_subnet(const std::string& key,
   return std::nullopt;
 }
 
-// With EnableIPv4 the underlay needs an IPv4 address (flannel.1's tunnels
-// start and end there); the gateway and static neighbours lie on its
-// subnet; Network does not overlap it.
-std::optional<ConfigProblem> check_underlay_v4(const Config& c) {
-  const auto& address = c.engine.underlay.address;
-  const auto& neighbours = c.engine.dataplane.static_neighbours;
+// The keys and words of one family's underlay checks.
+struct FamilyKeys {
+  std::string address;     // ports.underlay.address
+  std::string gateway;     // ports.underlay.gateway
+  std::string neighbours;  // static_neighbours (under dataplane.)
+  std::string flag;        // EnableIPv4
+  std::string what;        // what the address is, with an example
+  std::string subnet;      // how messages name the underlay's subnet
+  std::string network;     // network.Network
+};
+
+// With its family enabled (flag) the underlay needs an address of it (the
+// family's tunnels start and end there); the gateway and static neighbours
+// lie on its subnet; the pods' `network`, where known here, does not
+// overlap it.
+template <class Prefix, class Addr, class Neighbour>
+std::optional<ConfigProblem> check_family(const Config& c, const std::optional<Prefix>& address,
+                                          const std::optional<Addr>& gateway,
+                                          const std::vector<Neighbour>& neighbours, bool enabled,
+                                          const std::optional<Prefix>& network,
+                                          const FamilyKeys& k) {
   if (!address) {
-    const char* needed_by = c.engine.underlay.gateway ? "ports.underlay.gateway"
-                            : !neighbours.empty()     ? "dataplane.static_neighbours[0].ip"
-                                                      : nullptr;
-    return missing_address(c, "ports.underlay.address", needed_by, c.network.enable_ipv4,
-                           "EnableIPv4", "IPv4 address and its prefix, e.g. 192.0.2.10/24");
+    const std::string first_neighbour = "dataplane." + k.neighbours + "[0].ip";
+    const char* needed_by = gateway               ? k.gateway.c_str()
+                            : !neighbours.empty() ? first_neighbour.c_str()
+                                                  : nullptr;
+    return missing_address(c, k.address, needed_by, enabled, k.flag, k.what);
   }
-  const Ipv4Prefix subnet = address->network();
-  if (address->len == 0 || address->len > 31)
-    return ConfigProblem{"ports.underlay.address", "prefix length must be 1..31"};
-  if (const auto& gw = c.engine.underlay.gateway; gw && !address->contains(*gw)) {
-    return ConfigProblem{"ports.underlay.gateway",
-                         gw->str() + " is not inside the underlay subnet " + subnet.str()};
+  const Prefix subnet = address->network();
+  if (gateway && !address->contains(*gateway)) {
+    return ConfigProblem{k.gateway,
+                         gateway->str() + " is not inside the " + k.subnet + " " + subnet.str()};
   }
-  if (auto problem = neighbour_off_subnet("static_neighbours", neighbours, *address))
-    return problem;
-  if (!c.network_from_etcd && c.network.enable_ipv4 && c.network.network.overlaps(subnet)) {
-    return ConfigProblem{"network.Network", c.network.network.str() +
-                                                " overlaps the underlay subnet " + subnet.str() +
-                                                " (ports.underlay.address)"};
+  if (auto problem = neighbour_off_subnet(k.neighbours, neighbours, *address)) return problem;
+  if (network && network->overlaps(subnet)) {
+    return ConfigProblem{k.network, network->str() + " overlaps the " + k.subnet + " " +
+                                        subnet.str() + " (" + k.address + ")"};
   }
   return std::nullopt;
 }
 
-// With EnableIPv6 the underlay needs an IPv6 address (flannel-v6's tunnels
-// start and end there); its gateway and static neighbours lie on its
-// prefix; IPv6Network does not overlap it.
+std::optional<ConfigProblem> check_underlay_v4(const Config& c) {
+  const auto& address = c.engine.underlay.address;
+  if (address && (address->len == 0 || address->len > 31))
+    return ConfigProblem{"ports.underlay.address", "prefix length must be 1..31"};
+  // (Network, when etcd gives it, is checked once it is read.)
+  const bool network_known = !c.network_from_etcd && c.network.enable_ipv4;
+  return check_family(
+      c, address, c.engine.underlay.gateway, c.engine.dataplane.static_neighbours,
+      c.network.enable_ipv4, network_known ? std::optional(c.network.network) : std::nullopt,
+      {"ports.underlay.address", "ports.underlay.gateway", "static_neighbours", "EnableIPv4",
+       "IPv4 address and its prefix, e.g. 192.0.2.10/24", "underlay subnet", "network.Network"});
+}
+
 std::optional<ConfigProblem> check_underlay_v6(const Config& c) {
-  const auto& address = c.engine.underlay.ipv6_address;
-  const auto& neighbours = c.engine.dataplane.static_neighbours_v6;
-  if (!address) {
-    const char* needed_by = c.engine.underlay.ipv6_gateway ? "ports.underlay.ipv6_gateway"
-                            : !neighbours.empty()          ? "dataplane.static_neighbours_v6[0].ip"
-                                                           : nullptr;
-    return missing_address(c, "ports.underlay.ipv6_address", needed_by, c.network.enable_ipv6,
-                           "EnableIPv6", "IPv6 address and its prefix, e.g. 2001:db8::10/64");
-  }
-  const Ipv6Prefix subnet = address->network();
-  if (const auto& gw = c.engine.underlay.ipv6_gateway; gw && !address->contains(*gw)) {
-    return ConfigProblem{"ports.underlay.ipv6_gateway",
-                         gw->str() + " is not inside the underlay's IPv6 subnet " + subnet.str()};
-  }
-  if (auto problem = neighbour_off_subnet("static_neighbours_v6", neighbours, *address))
-    return problem;
-  if (c.network.enable_ipv6 && c.network.ipv6_network && c.network.ipv6_network->overlaps(subnet)) {
-    return ConfigProblem{"network.IPv6Network",
-                         c.network.ipv6_network->str() + " overlaps the underlay's IPv6 subnet " +
-                             subnet.str() + " (ports.underlay.ipv6_address)"};
-  }
-  return std::nullopt;
+  return check_family(
+      c, c.engine.underlay.ipv6_address, c.engine.underlay.ipv6_gateway,
+      c.engine.dataplane.static_neighbours_v6, c.network.enable_ipv6,
+      c.network.enable_ipv6 ? c.network.ipv6_network : std::nullopt,
+      {"ports.underlay.ipv6_address", "ports.underlay.ipv6_gateway", "static_neighbours_v6",
+       "EnableIPv6", "IPv6 address and its prefix, e.g. 2001:db8::10/64", "underlay's IPv6 subnet",
+       "network.IPv6Network"});
 }
 
 // IPv6 needs an MTU of at least 1280 on every link (RFC 8200 5): on the
