@@ -144,7 +144,7 @@ struct Ipv4Family {
   static uint32_t length(const Header* ip) { return rte_be_to_cpu_16(ip->total_length); }
   static uint16_t overlay_mtu(const DatapathContext& c) { return c.overlay_mtu; }
   static const rte_ether_addr& vtep_mac(const DatapathContext& c) { return c.vtep_mac; }
-  static std::optional<DropReason> check_inner(rte_mbuf* m) {
+  [[gnu::always_inline]] static std::optional<DropReason> check_inner(rte_mbuf* m) {
     return check_ipv4(m, kEthLen, false);
   }
 
@@ -268,7 +268,9 @@ struct Ipv6Family {
   }
   static uint16_t overlay_mtu(const DatapathContext& c) { return c.overlay_mtu6; }
   static const rte_ether_addr& vtep_mac(const DatapathContext& c) { return c.vtep_mac6; }
-  static std::optional<DropReason> check_inner(rte_mbuf* m) { return check_ipv6(m, kEthLen); }
+  [[gnu::always_inline]] static std::optional<DropReason> check_inner(rte_mbuf* m) {
+    return check_ipv6(m, kEthLen);
+  }
 
   // A router without a route answers (RFC 4443 3.1). Behind a tap the
   // host routes, the host chose the tap, and the kernel's flannel-v6
