@@ -244,9 +244,12 @@ class Tartand:
 
     def grow_to(self, nodes: int) -> dict:
         """Applies remote nodes self.nodes .. nodes-1."""
-        # ApplyNodes calls of up to 10,000 nodes, as tartanctl and the sources do.
+        # ApplyNodes calls as tartanctl makes them: up to 10,000 nodes and
+        # 3 MiB, clear of tartand's 4 MiB control.max_message_bytes (a
+        # dual-stack node is about 430 bytes).
+        batch = 5000 if "ipv6" in self.families else 10000
         r = self.nodeload(["--first", str(self.nodes), "--nodes", str(nodes - self.nodes),
-                           "--concurrency", "2", "--batch", "10000"])
+                           "--concurrency", "2", "--batch", str(batch)])
         self.nodes = nodes
         return r
 
