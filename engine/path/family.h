@@ -177,7 +177,8 @@ struct Ipv4Family {
   // frame's new start; null, having changed nothing, when there is no
   // headroom.
   template <OuterChecksums C>
-  static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& ip_id) {
+  [[gnu::always_inline]] static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip,
+                                                     uint16_t& ip_id) {
     const uint8_t tos = outer_ecn(ip->type_of_service);
     std::optional<uint16_t> inner;
     if constexpr (C.udp == UdpChecksum::kSoftware) inner = inner_packet_sum(m, ip);
@@ -303,7 +304,8 @@ struct Ipv6Family {
   // never kZero: dataplane.udp_checksum does not apply over IPv6, RFC 8200
   // 8.1, as Linux's vxlan sends one unless udp6zerocsumtx).
   template <OuterChecksums C>
-  static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip, uint16_t& /*ip_id*/) {
+  [[gnu::always_inline]] static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip,
+                                                     uint16_t& /*ip_id*/) {
     static_assert(C.udp != UdpChecksum::kZero);
     const uint16_t src_port = rte_cpu_to_be_16(
         linux_udp_src_port(inner_flow_hash6(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
