@@ -1,7 +1,6 @@
 #include "engine/tables/tables.h"
 
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
@@ -9,7 +8,9 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include "engine/log.h"
 
@@ -25,24 +26,59 @@ std::array<uint8_t, 6> mac_key(const MacAddr& m) {
   return m.bytes;
 }
 
-// The sender table's keys are IPv4 addresses. For a 4-byte key rte_hash
-// has no compare of its own (it calls memcmp) and rte_hash_crc loops over
-// the length: a worker looks up every tunnel packet's sender, and these
-// two were 4% of decapsulation's cycles (perf/RESULTS.md).
-uint32_t sender_key_hash(const void* key, uint32_t, uint32_t init) {
-  uint32_t k;
-  std::memcpy(&k, key, sizeof k);
-  return rte_hash_crc_4byte(k, init);
-}
-
-int sender_key_differs(const void* a, const void* b, size_t) {
-  uint32_t x, y;
-  std::memcpy(&x, a, sizeof x);
-  std::memcpy(&y, b, sizeof y);
-  return x != y;
+// Whether next hops of `kind` make their public IP a sender ingress accepts.
+bool tunnel_kind(NextHopKind kind) {
+  return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp;
 }
 
 }  // namespace
+
+template <>
+ForwardingTables::Side<Ipv4TableFamily>& ForwardingTables::side<Ipv4TableFamily>() {
+  return v4_;
+}
+template <>
+ForwardingTables::Side<Ipv6TableFamily>& ForwardingTables::side<Ipv6TableFamily>() {
+  return v6_;
+}
+
+template <>
+ForwardingTables::SideDelta<Ipv4TableFamily> ForwardingTables::part<Ipv4TableFamily>(
+    const TableDelta& d) {
+  return {d.upsert_routes, d.remove_routes, d.set_neighbours, d.remove_neighbours};
+}
+template <>
+ForwardingTables::SideDelta<Ipv6TableFamily> ForwardingTables::part<Ipv6TableFamily>(
+    const TableDelta& d) {
+  return {d.upsert_routes6, d.remove_routes6, d.set_neighbours6, d.remove_neighbours6};
+}
+
+template <class F>
+Status ForwardingTables::create_senders(Side<F>& side, int socket) {
+  const std::string name = unique_name(F::kWords.senders_name);
+  rte_hash_parameters p{};
+  p.name = name.c_str();
+  p.entries = std::max<uint32_t>(capacity_, 8);
+  p.key_len = sizeof(typename F::SenderKey);
+  p.hash_func = F::kSenderHash;  // null: rte_hash's CRC
+  p.socket_id = socket;
+  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  side.senders = rte_hash_create(&p);
+  if (side.senders == nullptr) {
+    return Status(ErrorCode::kResourceExhausted, std::string("cannot create the ") +
+                                                     F::kWords.qualifier +
+                                                     "sender table: " + rte_strerror(rte_errno));
+  }
+  if (F::kSenderCompare != nullptr) rte_hash_set_cmp_func(side.senders, F::kSenderCompare);
+  rte_hash_rcu_config hash_rcu{};
+  hash_rcu.v = rcu_;
+  hash_rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(side.senders, &hash_rcu) != 0) {
+    return Status::internal(std::string("cannot attach RCU to the ") + F::kWords.qualifier +
+                            "sender table: " + rte_strerror(rte_errno));
+  }
+  return {};
+}
 
 Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
     const TablesParams& params, NeighbourTable& neighbours,
@@ -62,49 +98,15 @@ Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
 
   auto fib = RouteTable::create(params.max_routes + 64, params.tbl8_groups, t->rcu_, socket);
   if (!fib) return fib.status();
-  t->fib_ = std::move(*fib);
-
-  const std::string hash_name = unique_name("tartan_senders");
-  rte_hash_parameters hash_params{};
-  hash_params.name = hash_name.c_str();
-  hash_params.entries = std::max<uint32_t>(t->capacity_, 8);
-  hash_params.key_len = sizeof(uint32_t);
-  hash_params.hash_func = sender_key_hash;
-  hash_params.socket_id = socket;
-  hash_params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  t->senders_ = rte_hash_create(&hash_params);
-  if (t->senders_ == nullptr) {
-    return Status(ErrorCode::kResourceExhausted,
-                  std::string("cannot create the sender table: ") + rte_strerror(rte_errno));
-  }
-  rte_hash_rcu_config hash_rcu{};
-  hash_rcu.v = t->rcu_;
-  hash_rcu.mode = RTE_HASH_QSBR_MODE_DQ;
-  rte_hash_set_cmp_func(t->senders_, sender_key_differs);
-  if (rte_hash_rcu_qsbr_add(t->senders_, &hash_rcu) != 0) {
-    return Status::internal(std::string("cannot attach RCU to the sender table: ") +
-                            rte_strerror(rte_errno));
-  }
+  t->v4_.fib = std::move(*fib);
+  if (Status s = t->create_senders(t->v4_, socket); !s.ok()) return s;
 
   if (params.underlay6) {
     auto fib6 =
         RouteTable6::create(params.max_routes + 64, params.max_route6_lengths, t->rcu_, socket);
     if (!fib6) return fib6.status();
-    t->fib6_ = std::move(*fib6);
-    const std::string name6 = unique_name("tartan_senders6");
-    rte_hash_parameters p6 = hash_params;
-    p6.name = name6.c_str();
-    p6.key_len = 16;
-    p6.hash_func = nullptr;  // rte_hash's CRC; 16-byte keys have their own compare
-    t->senders6_ = rte_hash_create(&p6);
-    if (t->senders6_ == nullptr) {
-      return Status(ErrorCode::kResourceExhausted,
-                    std::string("cannot create the IPv6 sender table: ") + rte_strerror(rte_errno));
-    }
-    if (rte_hash_rcu_qsbr_add(t->senders6_, &hash_rcu) != 0) {
-      return Status::internal(std::string("cannot attach RCU to the IPv6 sender table: ") +
-                              rte_strerror(rte_errno));
-    }
+    t->v6_.fib = std::move(*fib6);
+    if (Status s = t->create_senders(t->v6_, socket); !s.ok()) return s;
   }
 
   t->slots_ = static_cast<std::atomic<NextHop*>*>(
@@ -141,7 +143,7 @@ Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
     p.dst_mac = params.overlays[i].host_mac;
     build_next_hop(p, *nh);
     nh->id = i;
-    t->states_[i] = {nh, NextHopKey{i, NextHopKind::kLocal, {}}, 1};
+    t->states_[i] = {nh, 1, {}};
     t->slots_[i].store(nh, std::memory_order_release);
   }
   for (uint32_t id = t->capacity_; id-- > params.overlays.size();) t->free_ids_.push_back(id);
@@ -156,9 +158,9 @@ ForwardingTables::~ForwardingTables() {
     if (s.nh != nullptr && s.nh->kind != NextHopKind::kLocal) neighbours_.release(s.nh->adjacency);
   }
   for (NextHop* chunk : next_hop_chunks_) rte_free(chunk);
-  rte_hash_free(senders_);
-  rte_hash_free(senders6_);
-  fib6_.reset();
+  rte_hash_free(v4_.senders);
+  rte_hash_free(v6_.senders);
+  v6_.fib.reset();
   rte_free(slots_);
   rte_free(rcu_);
 }
@@ -181,10 +183,10 @@ NextHop* ForwardingTables::next_hop_storage(uint32_t id) {
 }
 
 TableReaders ForwardingTables::readers() const {
-  TableReaders r{fib_->lookup(), slots_, senders_, nullptr};
-  if (fib6_) {
-    r.routes6 = fib6_->lookup();
-    r.senders6 = senders6_;
+  TableReaders r{v4_.fib->lookup(), slots_, v4_.senders, nullptr};
+  if (v6_.fib) {
+    r.routes6 = v6_.fib->lookup();
+    r.senders6 = v6_.senders;
   } else {
     // No length is ever present: an IPv6 lookup (never made while IPv6 is
     // off) would find nothing.
@@ -195,10 +197,12 @@ TableReaders ForwardingTables::readers() const {
   return r;
 }
 
-NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
-  // IPv6-only underlays have no IPv4 subnet: no IPv4 peer is on link (the
-  // route itself is refused later, in apply).
-  const bool on_link = params_.underlay && params_.underlay->contains(spec.public_ip);
+template <class F>
+NextHopKind ForwardingTables::kind_for(const Side<F>& side, const RouteSpecOf<F>& spec) const {
+  // Without an underlay of the family no peer is on link (the route itself
+  // is refused later, in apply). flannel's udp backend has no IPv6: its
+  // IPv6 routes are refused too, so IPv6 next hops are never kUdp.
+  const bool on_link = side.underlay && side.underlay->contains(spec.public_ip);
   switch (params_.backend) {
     case BackendType::kHostGw:
       return NextHopKind::kDirect;
@@ -210,190 +214,83 @@ NextHopKind ForwardingTables::kind_for(const RouteSpec& spec) const {
   return NextHopKind::kVxlan;
 }
 
-ForwardingTables::NextHopKey ForwardingTables::key_for(const RouteSpec& spec) const {
-  return {spec.public_ip.value, kind_for(spec),
+template <class F>
+ForwardingTables::NextHopKey<F> ForwardingTables::key_for(const Side<F>& side,
+                                                          const RouteSpecOf<F>& spec) const {
+  return {spec.public_ip, kind_for(side, spec),
           spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{}};
 }
 
-std::pair<std::map<ForwardingTables::NextHopKey, uint32_t>::const_iterator,
-          std::map<ForwardingTables::NextHopKey, uint32_t>::const_iterator>
-ForwardingTables::next_hops_of(uint32_t public_ip) const {
-  return {by_key_.lower_bound(NextHopKey{public_ip, NextHopKind::kVxlan, {}}),
-          by_key_.lower_bound(NextHopKey{public_ip + 1, NextHopKind::kVxlan, {}})};
+template <class F>
+auto ForwardingTables::next_hops_of(const Side<F>& side, const typename F::Address& public_ip) {
+  // Keys of one address are contiguous: it orders first, and kVxlan and a
+  // zero MAC order lowest.
+  auto first = side.by_key.lower_bound(NextHopKey<F>{public_ip, NextHopKind::kVxlan, {}});
+  auto last = first;
+  while (last != side.by_key.end() && last->first.public_ip == public_ip) ++last;
+  return std::pair{first, last};
 }
 
 Status ForwardingTables::validate(const TableDelta& delta) const {
-  std::set<Ipv4Prefix> upserted;
-  // Next hops whose routes this delta removes or re-points: id -> count.
-  std::unordered_map<uint32_t, uint32_t> leaving;
-  std::set<Ipv4Prefix> removed;
-  for (const Ipv4Prefix& p : delta.remove_routes) {
-    auto it = routes_.find(p);
-    if (it == routes_.end())
-      return Status(ErrorCode::kNotFound, "route " + p.str() + ": no such route to remove");
-    if (!removed.insert(p).second)
-      return Status::invalid("route " + p.str() + ": removed twice in one change");
-    ++leaving[it->second.next_hop];
-  }
-  // public IP -> the one next-hop key it has after this delta.
-  std::map<uint32_t, NextHopKey> final_key;
-  size_t new_routes = 0;
-  for (const RouteSpec& r : delta.upsert_routes) {
-    // The message is built only for a route that is refused.
-    const auto bad = [&r](const std::string& why) {
-      return Status::invalid("route " + r.prefix.str() + ": " + why);
-    };
-    if (!params_.underlay) {
-      return bad(
-          "public_ip: this node has no IPv4 underlay address (underlay.address), so it carries "
-          "no IPv4 routes");
-    }
-    if (r.prefix.len == 0) return bad("prefix: a default route is not a podCIDR");
-    if (!upserted.insert(r.prefix).second) return bad("given twice in one change");
-    if (removed.count(r.prefix)) return bad("both removed and added in one change");
-    if (local_subnet_ && local_subnet_->overlaps(r.prefix)) {
-      return bad("prefix: overlaps our own podCIDR " + local_subnet_->str());
-    }
-    const BackendType expected = params_.backend;
-    if (r.backend != expected) {
-      return bad(std::string("backend: ") + backend_type_name(r.backend) +
-                 " node, but this node runs " + backend_type_name(expected));
-    }
-    if (r.backend == BackendType::kVxlan) {
-      if (r.vni != params_.vni) {
-        return bad("vni: " + std::to_string(r.vni) + " differs from ours (" +
-                   std::to_string(params_.vni) + ")");
-      }
-      if (r.vtep_mac.is_zero() || r.vtep_mac.is_multicast()) {
-        return bad("vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
-      }
-    }
-    const uint32_t ip = r.public_ip.value;
-    if ((ip >> 24) == 0 || ip == 0xffffffff || (ip >> 28) >= 0xe || (ip >> 24) == 127) {
-      return bad("public_ip: " + r.public_ip.str() + " is not a unicast host address");
-    }
-    if (r.public_ip == params_.underlay->addr)
-      return bad("public_ip: " + r.public_ip.str() + " is our own address");
-    const bool on_link = params_.underlay->contains(r.public_ip);
-    if (params_.backend == BackendType::kHostGw && !on_link) {
-      return bad("public_ip: host-gw needs " + r.public_ip.str() + " on the underlay subnet " +
-                 params_.underlay->network().str());
-    }
-    if (!on_link && !params_.gateway) {
-      return bad("public_ip: " + r.public_ip.str() + " is off the underlay subnet " +
-                 params_.underlay->network().str() + " and no gateway is configured");
-    }
-    const NextHopKey key = key_for(r);
-    auto [it, inserted] = final_key.emplace(ip, key);
-    if (!inserted && !(it->second == key)) {
-      return bad("public_ip: " + r.public_ip.str() +
-                 " is given with two different VTEPs in one change");
-    }
-    if (auto existing = routes_.find(r.prefix); existing != routes_.end()) {
-      ++leaving[existing->second.next_hop];
-    } else {
-      ++new_routes;
-    }
-  }
-  // A public IP is one node: its other routes must agree, unless every one
-  // of them leaves in this delta.
-  for (const auto& [ip, key] : final_key) {
-    const auto [first, last] = next_hops_of(ip);
-    for (auto it = first; it != last; ++it) {
-      if (it->first == key) continue;
-      const NextHopState& s = states_[it->second];
-      auto l = leaving.find(it->second);
-      if (l == leaving.end() || l->second < s.routes) {
-        return Status::invalid(
-            "public_ip " + Ipv4Addr{ip}.str() + ": already the VTEP of other routes with " +
-            (s.nh->kind == NextHopKind::kVxlan ? "VtepMAC " + s.nh->vtep_mac.str()
-                                               : "another kind") +
-            "; change or remove those routes in the same change");
-      }
-    }
-  }
-  size_t new_routes6 = 0;
-  if (Status s = validate6(delta, new_routes6); !s.ok()) return s;
-  if (routes_.size() + routes6_.size() - removed.size() - delta.remove_routes6.size() + new_routes +
-          new_routes6 >
+  const auto d4 = part<Ipv4TableFamily>(delta);
+  const auto d6 = part<Ipv6TableFamily>(delta);
+  size_t added = 0, added6 = 0;
+  if (Status s = validate_routes(v4_, d4, added); !s.ok()) return s;
+  if (Status s = validate_routes(v6_, d6, added6); !s.ok()) return s;
+  if (Status s = validate_neighbours(v6_, d6); !s.ok()) return s;
+  // One count across both families: they share the next-hop ids.
+  if (v4_.routes.size() + v6_.routes.size() - d4.removes.size() - d6.removes.size() + added +
+          added6 >
       params_.max_routes) {
     return Status(ErrorCode::kResourceExhausted,
                   "route table full: " + std::to_string(params_.max_routes) +
                       " routes (dataplane.max_routes)");
   }
-  for (const StaticNeighbour& n : delta.set_neighbours) {
-    if (!params_.underlay || !params_.underlay->contains(n.ip)) {
-      return Status::invalid("neighbour " + n.ip.str() + ": not on the underlay subnet" +
-                             (params_.underlay ? " " + params_.underlay->network().str()
-                                               : " (underlay.address unset)"));
-    }
-    if (n.mac.is_zero() || n.mac.is_multicast()) {
-      return Status::invalid("neighbour " + n.ip.str() + ": mac: " + n.mac.str() +
-                             " is not a unicast MAC");
-    }
-  }
-  for (const Ipv4Addr& ip : delta.remove_neighbours) {
-    if (!neighbours_.is_static(ip))
-      return Status(ErrorCode::kNotFound, "neighbour " + ip.str() + ": no such static neighbour");
-  }
-  return {};
+  return validate_neighbours(v4_, d4);
 }
 
-namespace {
-
-// A public IPv6 a remote node can be reached at: not unspecified,
-// loopback, multicast or link-local (which needs an interface to mean
-// anything), nor IPv4-mapped.
-bool ipv6_unicast_host(const Ipv6Addr& a) {
-  const auto& b = a.bytes;
-  if (a.is_zero() || b[0] == 0xff) return false;
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;
-  bool low_zero = true;  // the first 10 bytes
-  for (int i = 0; i < 10; ++i) low_zero = low_zero && b[i] == 0;
-  if (low_zero && b[10] == 0 && b[11] == 0 && b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] == 1)
-    return false;                                                // ::1
-  if (low_zero && b[10] == 0xff && b[11] == 0xff) return false;  // ::ffff:a.b.c.d
-  return true;
-}
-
-}  // namespace
-
-Status ForwardingTables::validate6(const TableDelta& delta, size_t& new_routes) const {
-  std::set<Ipv6Prefix> removed;
+template <class F>
+Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>& d,
+                                         size_t& added) const {
+  using Prefix = typename F::Prefix;
+  using Address = typename F::Address;
+  const std::string q = F::kWords.qualifier;
+  // Next hops whose routes this delta removes or re-points: id -> count.
   std::unordered_map<uint32_t, uint32_t> leaving;
-  for (const Ipv6Prefix& p : delta.remove_routes6) {
-    auto it = routes6_.find(p);
-    if (it == routes6_.end())
+  std::set<Prefix> removed;
+  for (const Prefix& p : d.removes) {
+    auto it = side.routes.find(p);
+    if (it == side.routes.end())
       return Status(ErrorCode::kNotFound, "route " + p.str() + ": no such route to remove");
     if (!removed.insert(p).second)
       return Status::invalid("route " + p.str() + ": removed twice in one change");
     ++leaving[it->second.next_hop];
   }
-  std::set<Ipv6Prefix> upserted;
-  std::map<Ipv6Addr, NextHopKey6> final_key;
-  for (const Route6Spec& r : delta.upsert_routes6) {
+  std::set<Prefix> upserted;
+  // public IP -> the one next-hop key it has after this delta.
+  std::map<Address, NextHopKey<F>> final_key;
+  for (const RouteSpecOf<F>& r : d.upserts) {
+    // The message is built only for a route that is refused.
     const auto bad = [&r](const std::string& why) {
       return Status::invalid("route " + r.prefix.str() + ": " + why);
     };
-    if (!params_.underlay6) {
-      return bad(
-          "public_ip: this node has no IPv6 underlay address (underlay.ipv6_address), so it "
-          "carries no IPv6 routes");
+    if (!side.underlay) {
+      return bad(std::string("public_ip: this node has no ") + F::kWords.name +
+                 " underlay address (" + F::kWords.underlay_key + "), so it carries no " +
+                 F::kWords.name + " routes");
     }
     if (r.prefix.len == 0) return bad("prefix: a default route is not a podCIDR");
-    if (r.prefix.len > 128) return bad("prefix: length above 128");
-    if (!(r.prefix.network() == r.prefix))
-      return bad("prefix: host bits set (the network is " + r.prefix.network().str() + ")");
+    if (auto problem = F::prefix_problem(r.prefix)) return bad(*problem);
     if (!upserted.insert(r.prefix).second) return bad("given twice in one change");
     if (removed.count(r.prefix)) return bad("both removed and added in one change");
-    if (local_subnet6_ && local_subnet6_->overlaps(r.prefix))
-      return bad("prefix: overlaps our own IPv6 podCIDR " + local_subnet6_->str());
+    if (side.local_subnet && side.local_subnet->overlaps(r.prefix))
+      return bad("prefix: overlaps our own " + q + "podCIDR " + side.local_subnet->str());
     if (r.backend != params_.backend) {
       return bad(std::string("backend: ") + backend_type_name(r.backend) +
                  " node, but this node runs " + backend_type_name(params_.backend));
     }
-    if (r.backend == BackendType::kUdp)
-      return bad("backend: flannel's udp backend carries no IPv6");
+    if (!F::kCarriesUdp && r.backend == BackendType::kUdp)
+      return bad(std::string("backend: flannel's udp backend carries no ") + F::kWords.name);
     if (r.backend == BackendType::kVxlan) {
       if (r.vni != params_.vni) {
         return bad("vni: " + std::to_string(r.vni) + " differs from ours (" +
@@ -402,33 +299,35 @@ Status ForwardingTables::validate6(const TableDelta& delta, size_t& new_routes) 
       if (r.vtep_mac.is_zero() || r.vtep_mac.is_multicast())
         return bad("vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
     }
-    if (!ipv6_unicast_host(r.public_ip))
-      return bad("public_ip: " + r.public_ip.str() + " is not a global unicast address");
-    if (r.public_ip == params_.underlay6->addr)
+    if (!F::unicast_host(r.public_ip))
+      return bad("public_ip: " + r.public_ip.str() + F::kWords.not_unicast);
+    if (r.public_ip == side.underlay->addr)
       return bad("public_ip: " + r.public_ip.str() + " is our own address");
-    const bool on_link = params_.underlay6->contains(r.public_ip);
+    const bool on_link = side.underlay->contains(r.public_ip);
     if (params_.backend == BackendType::kHostGw && !on_link) {
       return bad("public_ip: host-gw needs " + r.public_ip.str() + " on the underlay subnet " +
-                 params_.underlay6->network().str());
+                 side.underlay->network().str());
     }
-    if (!on_link && !params_.gateway6) {
+    if (!on_link && !side.gateway) {
       return bad("public_ip: " + r.public_ip.str() + " is off the underlay subnet " +
-                 params_.underlay6->network().str() + " and no IPv6 gateway is configured");
+                 side.underlay->network().str() + " and no " + q + "gateway is configured");
     }
-    const NextHopKey6 key = key_for6(r);
+    const NextHopKey<F> key = key_for(side, r);
     auto [it, inserted] = final_key.emplace(r.public_ip, key);
     if (!inserted && !(it->second == key)) {
       return bad("public_ip: " + r.public_ip.str() +
                  " is given with two different VTEPs in one change");
     }
-    if (auto existing = routes6_.find(r.prefix); existing != routes6_.end()) {
+    if (auto existing = side.routes.find(r.prefix); existing != side.routes.end()) {
       ++leaving[existing->second.next_hop];
     } else {
-      ++new_routes;
+      ++added;
     }
   }
+  // A public IP is one node: its other routes must agree, unless every one
+  // of them leaves in this delta.
   for (const auto& [ip, key] : final_key) {
-    const auto [first, last] = next_hops_of6(ip);
+    const auto [first, last] = next_hops_of(side, ip);
     for (auto it = first; it != last; ++it) {
       if (it->first == key) continue;
       const NextHopState& s = states_[it->second];
@@ -442,53 +341,40 @@ Status ForwardingTables::validate6(const TableDelta& delta, size_t& new_routes) 
       }
     }
   }
-  for (const StaticNeighbour6& n : delta.set_neighbours6) {
-    if (!params_.underlay6 || !params_.underlay6->contains(n.ip)) {
-      return Status::invalid("neighbour " + n.ip.str() + ": not on the IPv6 underlay subnet" +
-                             (params_.underlay6 ? " " + params_.underlay6->network().str()
-                                                : " (underlay.ipv6_address unset)"));
+  return {};
+}
+
+template <class F>
+Status ForwardingTables::validate_neighbours(const Side<F>& side, const SideDelta<F>& d) const {
+  for (const typename F::Neighbour& n : d.set_neighbours) {
+    if (!side.underlay || !side.underlay->contains(n.ip)) {
+      return Status::invalid(
+          "neighbour " + n.ip.str() + ": not on the " + F::kWords.qualifier + "underlay subnet" +
+          (side.underlay ? " " + side.underlay->network().str()
+                         : std::string(" (") + F::kWords.underlay_key + " unset)"));
     }
     if (n.mac.is_zero() || n.mac.is_multicast()) {
       return Status::invalid("neighbour " + n.ip.str() + ": mac: " + n.mac.str() +
                              " is not a unicast MAC");
     }
   }
-  for (const Ipv6Addr& ip : delta.remove_neighbours6) {
+  for (const typename F::Address& ip : d.remove_neighbours) {
     if (!neighbours_.is_static(ip))
       return Status(ErrorCode::kNotFound, "neighbour " + ip.str() + ": no such static neighbour");
   }
   return {};
 }
 
-NextHopKind ForwardingTables::kind_for6(const Route6Spec& spec) const {
-  if (params_.backend == BackendType::kHostGw) return NextHopKind::kDirect;
-  const bool on_link = params_.underlay6 && params_.underlay6->contains(spec.public_ip);
-  return params_.direct_routing && on_link ? NextHopKind::kDirect : NextHopKind::kVxlan;
-}
-
-ForwardingTables::NextHopKey6 ForwardingTables::key_for6(const Route6Spec& spec) const {
-  return {spec.public_ip, kind_for6(spec),
-          spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{}};
-}
-
-std::pair<std::map<ForwardingTables::NextHopKey6, uint32_t>::const_iterator,
-          std::map<ForwardingTables::NextHopKey6, uint32_t>::const_iterator>
-ForwardingTables::next_hops_of6(const Ipv6Addr& public_ip) const {
-  // Keys of one address are contiguous: it orders first.
-  auto first = by_key6_.lower_bound(NextHopKey6{public_ip, NextHopKind::kVxlan, {}});
-  auto last = first;
-  while (last != by_key6_.end() && last->first.public_ip == public_ip) ++last;
-  return {first, last};
-}
-
-Result<uint32_t> ForwardingTables::acquire_next_hop6(const Route6Spec& spec, uint64_t now_ms) {
-  const NextHopKey6 key = key_for6(spec);
-  if (auto it = by_key6_.find(key); it != by_key6_.end()) {
+template <class F>
+Result<uint32_t> ForwardingTables::acquire_next_hop(Side<F>& side, const RouteSpecOf<F>& spec,
+                                                    uint64_t now_ms) {
+  const NextHopKey<F> key = key_for(side, spec);
+  if (auto it = side.by_key.find(key); it != side.by_key.end()) {
     ++states_[it->second].routes;
     return it->second;
   }
-  const bool on_link = params_.underlay6->contains(spec.public_ip);
-  const Ipv6Addr via = on_link ? spec.public_ip : *params_.gateway6;
+  const bool on_link = side.underlay->contains(spec.public_ip);
+  const typename F::Address via = on_link ? spec.public_ip : *side.gateway;
   auto adjacency = neighbours_.acquire(via, now_ms);
   if (!adjacency) return adjacency.status();
   auto taken = take_id();
@@ -505,70 +391,15 @@ Result<uint32_t> ForwardingTables::acquire_next_hop6(const Route6Spec& spec, uin
   p.src_mac = params_.underlay_mac;
   p.udp_port = params_.udp_port;
   p.vni = params_.vni;
-  p.our_vtep_mac = params_.vtep_mac6;
+  p.our_vtep_mac = side.vtep_mac;
   p.remote_vtep_mac = spec.vtep_mac;
-  p.ipv6 = true;
-  p.local_ip6 = params_.underlay6->addr;
-  p.public_ip6 = spec.public_ip;
+  F::set_tunnel_ends(p, side.underlay->addr, spec.public_ip);
   build_next_hop(p, *nh);
   nh->id = id;
   NextHopState& s = states_[id];
   s.routes = 1;
-  s.v6 = true;
-  s.key6 = key;
-  s.via6 = via;
-  by_key6_[key] = id;
-  if (on_new_next_hop_) on_new_next_hop_(id);
-  slots_[id].store(nh, std::memory_order_release);
-  return id;
-}
-
-void ForwardingTables::update_sender6(const Ipv6Addr& ip) {
-  const auto [first, last] = next_hops_of6(ip);
-  for (auto it = first; it != last; ++it) {
-    if (it->first.kind == NextHopKind::kVxlan) {
-      rte_hash_add_key_data(senders6_, ip.bytes.data(),
-                            reinterpret_cast<void*>(static_cast<uintptr_t>(it->second)));
-      if (sender6_hook_) sender6_hook_(ip, it->second);
-      return;
-    }
-  }
-  rte_hash_del_key(senders6_, ip.bytes.data());
-  if (sender6_hook_) sender6_hook_(ip, std::nullopt);
-}
-
-Result<uint32_t> ForwardingTables::acquire_next_hop(const RouteSpec& spec, uint64_t now_ms) {
-  const NextHopKey key = key_for(spec);
-  const NextHopKind kind = key.kind;
-  if (auto it = by_key_.find(key); it != by_key_.end()) {
-    ++states_[it->second].routes;
-    return it->second;
-  }
-  const bool on_link = params_.underlay->contains(spec.public_ip);
-  auto adjacency = neighbours_.acquire(on_link ? spec.public_ip : *params_.gateway, now_ms);
-  if (!adjacency) return adjacency.status();
-  auto taken = take_id();
-  if (!taken) {
-    neighbours_.release(*adjacency);
-    return taken.status();
-  }
-  const uint32_t id = *taken;
-  NextHop* nh = states_[id].nh;
-  NextHopParams p;
-  p.kind = kind;
-  p.out_port = params_.underlay_port;
-  p.adjacency = *adjacency;
-  p.src_mac = params_.underlay_mac;
-  p.local_ip = params_.underlay->addr;
-  p.public_ip = spec.public_ip;
-  p.udp_port = params_.udp_port;
-  p.vni = params_.vni;
-  p.our_vtep_mac = params_.vtep_mac;
-  p.remote_vtep_mac = spec.vtep_mac;
-  build_next_hop(p, *nh);
-  nh->id = id;
-  states_[id] = {nh, key, 1, false, {}, {}};
-  by_key_[key] = id;
+  s.remote = Remote<F>{key, via};
+  side.by_key[key] = id;
   if (on_new_next_hop_) on_new_next_hop_(id);
   slots_[id].store(nh, std::memory_order_release);
   return id;
@@ -593,11 +424,13 @@ Result<uint32_t> ForwardingTables::take_id() {
 void ForwardingTables::release_next_hop(uint32_t id) {
   NextHopState& s = states_[id];
   if (--s.routes > 0) return;
-  if (s.v6) {
-    by_key6_.erase(s.key6);
-  } else {
-    by_key_.erase(s.key);
-  }
+  std::visit(
+      [this](const auto& remote) {
+        using R = std::decay_t<decltype(remote)>;
+        if constexpr (!std::is_same_v<R, std::monostate>)
+          side<typename R::Family>().by_key.erase(remote.key);
+      },
+      s.remote);
   slots_[id].store(nullptr, std::memory_order_release);
   retire(id);
 }
@@ -625,301 +458,254 @@ void ForwardingTables::free_retired(void* tables, void* elements, unsigned int n
 void ForwardingTables::reclaim() {
   unsigned freed = 0, pending = 0, available = 0;
   rte_rcu_qsbr_dq_reclaim(retired_, capacity_, &freed, &pending, &available);
-  fib_->reclaim();
-  if (fib6_) fib6_->reclaim();
+  v4_.fib->reclaim();
+  if (v6_.fib) v6_.fib->reclaim();
   if (released_adjacencies_.empty()) return;
   if (drain_workers_) drain_workers_();
   for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);
   released_adjacencies_.clear();
 }
 
-void ForwardingTables::update_sender(Ipv4Addr ip) {
-  const uint32_t key = ip.be();
+template <class F>
+void ForwardingTables::update_sender(Side<F>& side, const typename F::Address& ip) {
+  const auto& key = F::sender_key(ip);
   // Any tunnel next hop of this IP; there is at most one once a delta is done.
-  const auto [first, last] = next_hops_of(ip.value);
+  const auto [first, last] = next_hops_of(side, ip);
   for (auto it = first; it != last; ++it) {
-    if (it->first.kind == NextHopKind::kVxlan || it->first.kind == NextHopKind::kUdp) {
-      rte_hash_add_key_data(senders_, &key,
+    if (tunnel_kind(it->first.kind)) {
+      rte_hash_add_key_data(side.senders, &key,
                             reinterpret_cast<void*>(static_cast<uintptr_t>(it->second)));
-      if (sender_hook_) sender_hook_(ip, it->second);
+      if (side.sender_hook) side.sender_hook(ip, it->second);
       return;
     }
   }
-  rte_hash_del_key(senders_, &key);
-  if (sender_hook_) sender_hook_(ip, std::nullopt);
+  rte_hash_del_key(side.senders, &key);
+  if (side.sender_hook) side.sender_hook(ip, std::nullopt);
 }
 
-Status ForwardingTables::fib_add(const Ipv4Prefix& prefix, uint32_t next_hop) {
-  Status s = fib_->set(prefix, next_hop);
-  if (s.ok() || s.code() != ErrorCode::kResourceExhausted) return s;
-  if (prefix.len > 24) {
-    return Status(ErrorCode::kResourceExhausted,
-                  "route " + prefix.str() +
-                      ": no LPM group left for a prefix longer than /24 "
-                      "(dataplane.lpm_tbl8_groups)");
+template <class F>
+Status ForwardingTables::upsert(Side<F>& side, const std::vector<RouteSpecOf<F>>& upserts,
+                                Attempt<F>& attempt, uint64_t now_ms) {
+  attempt.undo.reserve(upserts.size());
+  for (const RouteSpecOf<F>& r : upserts) {
+    auto nh = acquire_next_hop(side, r, now_ms);
+    if (!nh) return nh.status();
+    attempt.touched_ips.insert(r.public_ip);
+    if (Status s = F::set_route(*side.fib, r.prefix, *nh); !s.ok()) {
+      release_next_hop(*nh);
+      return s;
+    }
+    std::optional<Route<F>> previous;
+    if (auto it = side.routes.find(r.prefix); it != side.routes.end()) previous = it->second;
+    attempt.undo.push_back({r.prefix, previous, *nh});
+    side.routes[r.prefix] = Route<F>{r, *nh};
   }
-  return Status(ErrorCode::kResourceExhausted, "route " + prefix.str() + ": " + s.message());
+  return {};
+}
+
+template <class F>
+void ForwardingTables::undo(Side<F>& side, const Attempt<F>& attempt) {
+  for (auto it = attempt.undo.rbegin(); it != attempt.undo.rend(); ++it) {
+    if (it->previous) {
+      (void)side.fib->set(it->prefix, it->previous->next_hop);  // a change: no allocation
+      side.routes[it->prefix] = *it->previous;
+    } else {
+      side.fib->remove(it->prefix);
+      side.routes.erase(it->prefix);
+    }
+    release_next_hop(it->acquired);
+  }
+  for (const auto& ip : attempt.touched_ips) update_sender(side, ip);
+}
+
+template <class F>
+void ForwardingTables::take_previous(Attempt<F>& attempt, std::vector<uint32_t>& to_release) {
+  for (const auto& u : attempt.undo) {
+    if (u.previous) {
+      to_release.push_back(u.previous->next_hop);
+      attempt.touched_ips.insert(u.previous->spec.public_ip);
+    }
+  }
+}
+
+template <class F>
+void ForwardingTables::remove(Side<F>& side, const std::vector<typename F::Prefix>& removes,
+                              Attempt<F>& attempt, std::vector<uint32_t>& to_release) {
+  for (const typename F::Prefix& p : removes) {
+    auto it = side.routes.find(p);
+    side.fib->remove(p);
+    to_release.push_back(it->second.next_hop);
+    attempt.touched_ips.insert(it->second.spec.public_ip);
+    side.routes.erase(it);
+  }
+}
+
+template <class F>
+Status ForwardingTables::set_neighbours(const SideDelta<F>& d) {
+  for (const typename F::Neighbour& n : d.set_neighbours) {
+    if (Status s = neighbours_.set_static(n.ip, n.mac); !s.ok())
+      return s;  // only on a full neighbour table
+  }
+  for (const typename F::Address& ip : d.remove_neighbours) (void)neighbours_.remove_static(ip);
+  return {};
 }
 
 Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
   if (Status s = validate(delta); !s.ok()) return s;
+  const auto d4 = part<Ipv4TableFamily>(delta);
+  const auto d6 = part<Ipv6TableFamily>(delta);
 
-  struct Undo {
-    Ipv4Prefix prefix;
-    std::optional<Route> previous;
-    uint32_t acquired;
-  };
-  std::vector<Undo> undo;
-  undo.reserve(delta.upsert_routes.size());
-  struct Undo6 {
-    Ipv6Prefix prefix;
-    std::optional<Route6> previous;
-    uint32_t acquired;
-  };
-  std::vector<Undo6> undo6;
-  std::vector<uint32_t> to_release;
-  std::set<uint32_t> touched_ips;
-  std::set<Ipv6Addr> touched_ips6;
+  Attempt<Ipv4TableFamily> a4;
+  Attempt<Ipv6TableFamily> a6;
   auto rollback = [&](Status failure) {
-    for (auto it = undo6.rbegin(); it != undo6.rend(); ++it) {
-      if (it->previous) {
-        (void)fib6_->set(it->prefix, it->previous->next_hop);  // a change: no allocation
-        routes6_[it->prefix] = *it->previous;
-      } else {
-        fib6_->remove(it->prefix);
-        routes6_.erase(it->prefix);
-      }
-      release_next_hop(it->acquired);
-    }
-    for (const Ipv6Addr& ip : touched_ips6) update_sender6(ip);
-    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-      if (it->previous) {
-        (void)fib_->set(it->prefix, it->previous->next_hop);  // a change: no allocation
-        routes_[it->prefix] = *it->previous;
-      } else {
-        fib_->remove(it->prefix);
-        routes_.erase(it->prefix);
-      }
-      release_next_hop(it->acquired);
-    }
-    for (uint32_t ip : touched_ips) update_sender(Ipv4Addr{ip});
+    undo(v6_, a6);
+    undo(v4_, a4);
     // Free what the attempt took now, so no neighbour it added resolves.
     reclaim();
     TARTAN_LOG(NOTICE, kEngine, "table change rolled back: %s", failure.message().c_str());
     return failure;
   };
-
   // Adds first: only they can fail (no memory, no route group), and nothing
   // has been removed yet when they do.
-  for (const RouteSpec& r : delta.upsert_routes) {
-    auto nh = acquire_next_hop(r, now_ms);
-    if (!nh) return rollback(nh.status());
-    touched_ips.insert(r.public_ip.value);
-    if (Status s = fib_add(r.prefix, *nh); !s.ok()) {
-      release_next_hop(*nh);
-      return rollback(s);
-    }
-    std::optional<Route> previous;
-    if (auto it = routes_.find(r.prefix); it != routes_.end()) previous = it->second;
-    undo.push_back({r.prefix, previous, *nh});
-    routes_[r.prefix] = Route{r, *nh};
-  }
-  for (const Route6Spec& r : delta.upsert_routes6) {
-    auto nh = acquire_next_hop6(r, now_ms);
-    if (!nh) return rollback(nh.status());
-    touched_ips6.insert(r.public_ip);
-    if (Status s = fib6_->set(r.prefix, *nh); !s.ok()) {
-      release_next_hop(*nh);
-      return rollback(Status(s.code(), "route " + r.prefix.str() + ": " + s.message()));
-    }
-    std::optional<Route6> previous;
-    if (auto it = routes6_.find(r.prefix); it != routes6_.end()) previous = it->second;
-    undo6.push_back({r.prefix, previous, *nh});
-    routes6_[r.prefix] = Route6{r, *nh};
-  }
-  for (const Undo& u : undo) {
-    if (u.previous) {
-      to_release.push_back(u.previous->next_hop);
-      touched_ips.insert(u.previous->spec.public_ip.value);
-    }
-  }
-  for (const Undo6& u : undo6) {
-    if (u.previous) {
-      to_release.push_back(u.previous->next_hop);
-      touched_ips6.insert(u.previous->spec.public_ip);
-    }
-  }
-  for (const Ipv6Prefix& p : delta.remove_routes6) {
-    auto it = routes6_.find(p);
-    fib6_->remove(p);
-    to_release.push_back(it->second.next_hop);
-    touched_ips6.insert(it->second.spec.public_ip);
-    routes6_.erase(it);
-  }
-  for (const Ipv4Prefix& p : delta.remove_routes) {
-    auto it = routes_.find(p);
-    fib_->remove(p);
-    to_release.push_back(it->second.next_hop);
-    touched_ips.insert(it->second.spec.public_ip.value);
-    routes_.erase(it);
-  }
+  if (Status s = upsert(v4_, d4.upserts, a4, now_ms); !s.ok()) return rollback(s);
+  if (Status s = upsert(v6_, d6.upserts, a6, now_ms); !s.ok()) return rollback(s);
+
+  std::vector<uint32_t> to_release;
+  take_previous(a4, to_release);
+  take_previous(a6, to_release);
+  remove(v6_, d6.removes, a6, to_release);
+  remove(v4_, d4.removes, a4, to_release);
   for (uint32_t id : to_release) release_next_hop(id);
-  for (uint32_t ip : touched_ips) update_sender(Ipv4Addr{ip});
-  for (const Ipv6Addr& ip : touched_ips6) update_sender6(ip);
-  for (const StaticNeighbour& n : delta.set_neighbours) {
-    if (Status s = neighbours_.set_static(n.ip, n.mac); !s.ok())
-      return s;  // only on a full neighbour table
-  }
-  for (const Ipv4Addr& ip : delta.remove_neighbours) (void)neighbours_.remove_static(ip);
-  for (const StaticNeighbour6& n : delta.set_neighbours6) {
-    if (Status s = neighbours_.set_static(n.ip, n.mac); !s.ok()) return s;
-  }
-  for (const Ipv6Addr& ip : delta.remove_neighbours6) (void)neighbours_.remove_static(ip);
+  for (const Ipv4Addr& ip : a4.touched_ips) update_sender(v4_, ip);
+  for (const Ipv6Addr& ip : a6.touched_ips) update_sender(v6_, ip);
+  if (Status s = set_neighbours(d4); !s.ok()) return s;
+  if (Status s = set_neighbours(d6); !s.ok()) return s;
   reclaim();
   return {};
 }
 
-Status ForwardingTables::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
-  if (subnet == local_subnet_) return {};
+template <class F>
+Status ForwardingTables::set_local_subnet(Side<F>& side, std::optional<typename F::Prefix> subnet) {
+  if (subnet == side.local_subnet) return {};
+  const std::string q = F::kWords.qualifier;
   if (subnet) {
-    for (const auto& [prefix, route] : routes_) {
+    if (!side.fib) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "local " + q + "subnet " + subnet->str() + ": this node has no " +
+                        F::kWords.name + " underlay address (" + F::kWords.underlay_key + ")");
+    }
+    if (!F::local_subnet_ok(*subnet))
+      return Status::invalid("local " + q + "subnet " + subnet->str() + ": not a podCIDR");
+    for (const auto& [prefix, route] : side.routes) {
       if (prefix.overlaps(*subnet)) {
-        return Status::invalid("local subnet " + subnet->str() + " overlaps the route of " +
-                               prefix.str());
+        return Status::invalid("local " + q + "subnet " + subnet->str() +
+                               " overlaps the route of " + prefix.str());
       }
     }
     if (params_.overlays.empty())
       return Status(ErrorCode::kFailedPrecondition, "no overlay port to deliver to");
   }
-  if (local_subnet_) fib_->remove(*local_subnet_);
-  local_subnet_.reset();
+  if (side.local_subnet) side.fib->remove(*side.local_subnet);
+  side.local_subnet.reset();
   if (subnet) {
-    if (Status s = fib_add(*subnet, 0); !s.ok()) return s;
-    local_subnet_ = subnet;
+    if (Status s = F::set_local_route(*side.fib, *subnet); !s.ok()) return s;
+    side.local_subnet = subnet;
   }
   return {};
+}
+
+Status ForwardingTables::set_local_subnet(std::optional<Ipv4Prefix> subnet) {
+  return set_local_subnet(v4_, subnet);
 }
 
 Status ForwardingTables::set_local_subnet6(std::optional<Ipv6Prefix> subnet) {
-  if (subnet == local_subnet6_) return {};
-  if (subnet) {
-    if (!fib6_) {
-      return Status(ErrorCode::kFailedPrecondition,
-                    "local IPv6 subnet " + subnet->str() +
-                        ": this node has no IPv6 underlay address (underlay.ipv6_address)");
-    }
-    if (subnet->len == 0 || !(subnet->network() == *subnet))
-      return Status::invalid("local IPv6 subnet " + subnet->str() + ": not a podCIDR");
-    for (const auto& [prefix, route] : routes6_) {
-      if (prefix.overlaps(*subnet)) {
-        return Status::invalid("local IPv6 subnet " + subnet->str() + " overlaps the route of " +
-                               prefix.str());
-      }
-    }
-    if (params_.overlays.empty())
-      return Status(ErrorCode::kFailedPrecondition, "no overlay port to deliver to");
-  }
-  if (local_subnet6_) fib6_->remove(*local_subnet6_);
-  local_subnet6_.reset();
-  if (subnet) {
-    if (Status s = fib6_->set(*subnet, 0); !s.ok()) return s;
-    local_subnet6_ = subnet;
-  }
-  return {};
+  return set_local_subnet(v6_, subnet);
 }
 
-std::vector<Route6View> ForwardingTables::routes6() const {
-  std::vector<Route6View> out;
-  if (local_subnet6_) {
-    Route6View v;
-    v.prefix = *local_subnet6_;
+template <class View, class F>
+std::vector<View> ForwardingTables::routes(const Side<F>& side) const {
+  std::vector<View> out;
+  if (side.local_subnet) {
+    View v;
+    v.prefix = *side.local_subnet;
     v.out_port = params_.overlays[0].name;
     out.push_back(v);
   }
-  for (const auto& [prefix, route] : routes6_) {
+  for (const auto& [prefix, route] : side.routes) {
     const NextHopState& s = states_[route.next_hop];
-    Route6View v;
+    const auto& remote = std::get<Remote<F>>(s.remote);
+    View v;
     v.prefix = prefix;
     v.kind = s.nh->kind;
     v.next_hop_id = route.next_hop;
-    v.public_ip = s.nh->public_ip6;
+    v.public_ip = remote.key.public_ip;
     v.vtep_mac = s.nh->vtep_mac;
-    v.via = s.via6;
+    v.via = remote.via;
     v.via_mac = neighbours_.mac_of(s.nh->adjacency);
     out.push_back(v);
   }
   return out;
 }
 
-std::map<Ipv6Addr, uint32_t> ForwardingTables::senders6() const {
-  std::map<Ipv6Addr, uint32_t> out;
-  for (const auto& [key, id] : by_key6_) {
-    if (key.kind == NextHopKind::kVxlan) out[key.public_ip] = id;
-  }
-  return out;
+std::vector<RouteView> ForwardingTables::routes() const {
+  return routes<RouteView>(v4_);
 }
 
-std::vector<RouteView> ForwardingTables::routes() const {
-  std::vector<RouteView> out;
-  if (local_subnet_) {
-    RouteView v;
-    v.prefix = *local_subnet_;
-    v.kind = NextHopKind::kLocal;
-    v.next_hop_id = 0;
-    v.out_port = params_.overlays[0].name;
-    out.push_back(v);
-  }
-  for (const auto& [prefix, route] : routes_) {
-    auto v = next_hop_view(route.next_hop);
-    v->prefix = prefix;
-    out.push_back(*v);
-  }
-  return out;
+std::vector<Route6View> ForwardingTables::routes6() const {
+  return routes<Route6View>(v6_);
 }
 
 std::optional<RouteView> ForwardingTables::next_hop_view(uint32_t id) const {
   if (id >= capacity_ || states_[id].nh == nullptr) return std::nullopt;
-  const NextHop& nh = *states_[id].nh;
+  const NextHopState& s = states_[id];
   RouteView v;
-  v.kind = nh.kind;
+  v.kind = s.nh->kind;
   v.next_hop_id = id;
-  if (nh.kind == NextHopKind::kLocal) {
+  if (s.nh->kind == NextHopKind::kLocal) {
     v.out_port = params_.overlays[id].name;
     return v;
   }
-  v.vtep_mac = nh.vtep_mac;
-  v.via_mac = neighbours_.mac_of(nh.adjacency);
-  if (states_[id].v6) {
-    v.public_ip6 = nh.public_ip6;
+  v.vtep_mac = s.nh->vtep_mac;
+  v.via_mac = neighbours_.mac_of(s.nh->adjacency);
+  if (const auto* remote = std::get_if<Remote<Ipv6TableFamily>>(&s.remote)) {
+    v.public_ip6 = remote->key.public_ip;
     return v;
   }
-  v.public_ip = nh.public_ip;
-  v.via = neighbours_.ip_of(nh.adjacency);
+  const auto& remote = std::get<Remote<Ipv4TableFamily>>(s.remote);
+  v.public_ip = remote.key.public_ip;
+  v.via = remote.via;
   return v;
 }
 
-std::map<Ipv4Addr, uint32_t> ForwardingTables::senders() const {
-  std::map<Ipv4Addr, uint32_t> out;
-  for (const auto& [key, id] : by_key_) {
-    if (key.kind == NextHopKind::kVxlan || key.kind == NextHopKind::kUdp)
-      out[Ipv4Addr{key.public_ip}] = id;
+template <class F>
+std::map<typename F::Address, uint32_t> ForwardingTables::senders(const Side<F>& side) {
+  std::map<typename F::Address, uint32_t> out;
+  for (const auto& [key, id] : side.by_key) {
+    if (tunnel_kind(key.kind)) out[key.public_ip] = id;
   }
   return out;
 }
 
+std::map<Ipv4Addr, uint32_t> ForwardingTables::senders() const {
+  return senders(v4_);
+}
+
+std::map<Ipv6Addr, uint32_t> ForwardingTables::senders6() const {
+  return senders(v6_);
+}
+
 bool ForwardingTables::is_tunnel(const RouteSpec& spec) const {
-  const NextHopKind kind = kind_for(spec);
-  return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp;
+  return tunnel_kind(kind_for(v4_, spec));
 }
 
 bool ForwardingTables::is_tunnel(const Route6Spec& spec) const {
-  return kind_for6(spec) == NextHopKind::kVxlan;
+  return tunnel_kind(kind_for(v6_, spec));
 }
 
 std::vector<uint32_t> ForwardingTables::remote_next_hop_ids() const {
   std::vector<uint32_t> ids;
-  for (const auto& [key, id] : by_key_) ids.push_back(id);
-  for (const auto& [key, id] : by_key6_) ids.push_back(id);
+  for (const auto& [key, id] : v4_.by_key) ids.push_back(id);
+  for (const auto& [key, id] : v6_.by_key) ids.push_back(id);
   return ids;
 }
 

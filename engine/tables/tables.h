@@ -11,7 +11,9 @@
 //                 O(1) amortised per change)
 //   senders6      public IPv6 -> next-hop id (flannel-v6's VTEPs), as senders
 //
-// IPv4 and IPv6 next hops share one id space and one RCU retirement.
+// IPv4 and IPv6 next hops share one id space and one RCU retirement; each
+// family's routes, senders and local subnet are one side of the tables,
+// changed by one template over table_family.h's traits.
 //
 // Readers report quiescence once per loop (rte_rcu_qsbr); replaced next
 // hops, route groups and hash slots are freed only after a grace period.
@@ -25,6 +27,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "engine/engine_config.h"
@@ -34,27 +39,22 @@
 #include "engine/tables/next_hop.h"
 #include "engine/tables/route_table.h"
 #include "engine/tables/route_table6.h"
+#include "engine/tables/table_family.h"
 
 namespace tartan {
 
-// A remote node's podCIDR and how to reach it, as the control plane knows it.
-struct RouteSpec {
-  Ipv4Prefix prefix;   // the remote node's podCIDR
-  Ipv4Addr public_ip;  // the remote node's underlay address (flannel's public-ip)
-  MacAddr vtep_mac;    // vxlan: the remote VtepMAC
+// A remote node's podCIDR and how to reach it, as the control plane knows it
+// (flannel-v6, for IPv6: the node's public-ipv6 and backend-v6-data's VtepMAC).
+template <class F>
+struct RouteSpecOf {
+  typename F::Prefix prefix;      // the remote node's podCIDR
+  typename F::Address public_ip;  // the remote node's underlay address (flannel's public-ip)
+  MacAddr vtep_mac;               // vxlan: the remote VtepMAC
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;  // vxlan: must be ours
 };
-
-// A remote node's IPv6 podCIDR and how to reach it (flannel-v6: the
-// node's public-ipv6 and backend-v6-data's VtepMAC).
-struct Route6Spec {
-  Ipv6Prefix prefix;
-  Ipv6Addr public_ip;
-  MacAddr vtep_mac;
-  BackendType backend = BackendType::kVxlan;
-  uint32_t vni = 1;
-};
+using RouteSpec = RouteSpecOf<Ipv4TableFamily>;
+using Route6Spec = RouteSpecOf<Ipv6TableFamily>;
 
 struct TableDelta {
   std::vector<RouteSpec> upsert_routes;   // add, or replace the route of the same prefix
@@ -67,28 +67,22 @@ struct TableDelta {
   std::vector<Ipv6Addr> remove_neighbours6;
 };
 
-struct RouteView {
-  Ipv4Prefix prefix;
+// A route, as tartanctl shows it.
+template <class F>
+struct RouteViewOf {
+  typename F::Prefix prefix;
   NextHopKind kind = NextHopKind::kLocal;
   uint32_t next_hop_id = 0;
-  Ipv4Addr public_ip;                  // tunnel and direct
-  MacAddr vtep_mac;                    // vxlan
-  std::optional<Ipv4Addr> via;         // the underlay neighbour the packets go to
-  std::optional<MacAddr> via_mac;      // its MAC, once resolved
-  std::string out_port;                // local: the overlay port's name
-  std::optional<Ipv6Addr> public_ip6;  // an IPv6 next hop's remote node (then public_ip is 0)
+  typename F::Address public_ip;           // tunnel and direct
+  MacAddr vtep_mac;                        // vxlan
+  std::optional<typename F::Address> via;  // the underlay neighbour the packets go to
+  std::optional<MacAddr> via_mac;          // its MAC, once resolved
+  std::string out_port;                    // local: the overlay port's name
 };
-
-// An IPv6 route, as tartanctl shows it.
-struct Route6View {
-  Ipv6Prefix prefix;
-  NextHopKind kind = NextHopKind::kLocal;
-  uint32_t next_hop_id = 0;
-  Ipv6Addr public_ip;              // tunnel and direct
-  MacAddr vtep_mac;                // vxlan
-  std::optional<Ipv6Addr> via;     // the underlay neighbour the packets go to
-  std::optional<MacAddr> via_mac;  // its MAC, once resolved
-  std::string out_port;            // local: the overlay port's name
+using Route6View = RouteViewOf<Ipv6TableFamily>;
+// An IPv4 route, or any next hop (next_hop_view).
+struct RouteView : RouteViewOf<Ipv4TableFamily> {
+  std::optional<Ipv6Addr> public_ip6;  // an IPv6 next hop's remote node (then public_ip is 0)
 };
 
 // What a worker needs to read the tables.
@@ -158,18 +152,18 @@ class ForwardingTables {
   Status apply(const TableDelta& delta, uint64_t now_ms);
   // Our own podCIDR, delivered to the first overlay port; nullopt removes it.
   Status set_local_subnet(std::optional<Ipv4Prefix> subnet);
-  std::optional<Ipv4Prefix> local_subnet() const { return local_subnet_; }
+  std::optional<Ipv4Prefix> local_subnet() const { return v4_.local_subnet; }
   // Our own IPv6 podCIDR, likewise; FAILED_PRECONDITION while IPv6 is off.
   Status set_local_subnet6(std::optional<Ipv6Prefix> subnet);
-  std::optional<Ipv6Prefix> local_subnet6() const { return local_subnet6_; }
+  std::optional<Ipv6Prefix> local_subnet6() const { return v6_.local_subnet; }
   bool ipv6() const { return params_.underlay6.has_value(); }
   // Frees what waited out its grace period.
   void reclaim();
 
   std::vector<RouteView> routes() const;
-  size_t route_count() const { return routes_.size(); }
+  size_t route_count() const { return v4_.routes.size(); }
   std::vector<Route6View> routes6() const;
-  size_t route6_count() const { return routes6_.size(); }
+  size_t route6_count() const { return v6_.routes.size(); }
   // The remote node (next hop) a next-hop id stands for, for counters.
   std::optional<RouteView> next_hop_view(uint32_t id) const;
   std::vector<uint32_t> remote_next_hop_ids() const;
@@ -185,8 +179,8 @@ class ForwardingTables {
   // when it goes (so hardware sender rules can follow).
   template <class Addr>
   using SenderHook = std::function<void(const Addr&, std::optional<uint32_t>)>;
-  void set_sender_hook(SenderHook<Ipv4Addr> hook) { sender_hook_ = std::move(hook); }
-  void set_sender_hook(SenderHook<Ipv6Addr> hook) { sender6_hook_ = std::move(hook); }
+  void set_sender_hook(SenderHook<Ipv4Addr> hook) { v4_.sender_hook = std::move(hook); }
+  void set_sender_hook(SenderHook<Ipv6Addr> hook) { v6_.sender_hook = std::move(hook); }
 
   TableReaders readers() const;
   rte_rcu_qsbr* rcu() const { return rcu_; }
@@ -194,62 +188,123 @@ class ForwardingTables {
 
  private:
   // Ordered by public IP first, so one node's next hops are a range.
+  template <class F>
   struct NextHopKey {
-    uint32_t public_ip;
+    typename F::Address public_ip;
     NextHopKind kind;
     std::array<uint8_t, 6> vtep_mac;
     auto operator<=>(const NextHopKey&) const = default;
   };
-  struct NextHopKey6 {
-    Ipv6Addr public_ip;
-    NextHopKind kind;
-    std::array<uint8_t, 6> vtep_mac;
-    auto operator<=>(const NextHopKey6&) const = default;
+  // What a remote next hop stands for: its key, and the neighbour its
+  // adjacency stands for.
+  template <class F>
+  struct Remote {
+    using Family = F;
+    NextHopKey<F> key;
+    typename F::Address via;
   };
   struct NextHopState {
     NextHop* nh = nullptr;
-    NextHopKey key{};
     uint32_t routes = 0;  // references from routes
-    bool v6 = false;      // then key6 (and via6) hold, not key
-    NextHopKey6 key6{};
-    Ipv6Addr via6;  // the neighbour its adjacency stands for
+    std::variant<std::monostate, Remote<Ipv4TableFamily>, Remote<Ipv6TableFamily>> remote;
   };
+  template <class F>
   struct Route {
-    RouteSpec spec;
+    RouteSpecOf<F> spec;
     uint32_t next_hop = 0;
   };
-  struct Route6 {
-    Route6Spec spec;
-    uint32_t next_hop = 0;
+  // One family's tables and the control thread's record of them.
+  template <class F>
+  struct Side {
+    // Our address and on-link prefix (nullopt: no underlay of this family,
+    // every route and neighbour of it refused), the router for peers off
+    // it, and our VTEP MAC.
+    std::optional<typename F::Prefix> underlay;
+    std::optional<typename F::Address> gateway;
+    MacAddr vtep_mac;
+    std::unique_ptr<typename F::Fib> fib;  // IPv6: with an IPv6 underlay only
+    rte_hash* senders = nullptr;           // likewise
+    SenderHook<typename F::Address> sender_hook;
+    std::map<NextHopKey<F>, uint32_t> by_key;
+    std::map<typename F::Prefix, Route<F>> routes;
+    std::optional<typename F::Prefix> local_subnet;
+  };
+  // One family's part of a delta.
+  template <class F>
+  struct SideDelta {
+    const std::vector<RouteSpecOf<F>>& upserts;
+    const std::vector<typename F::Prefix>& removes;
+    const std::vector<typename F::Neighbour>& set_neighbours;
+    const std::vector<typename F::Address>& remove_neighbours;
+  };
+  // What one family's upserts did so far, to finish or undo them.
+  template <class F>
+  struct Attempt {
+    struct Undo {
+      typename F::Prefix prefix;
+      std::optional<Route<F>> previous;
+      uint32_t acquired;
+    };
+    std::vector<Undo> undo;
+    std::set<typename F::Address> touched_ips;
   };
 
-  explicit ForwardingTables(const TablesParams& params, NeighbourTable& neighbours)
-      : params_(params), neighbours_(neighbours) {}
+  ForwardingTables(const TablesParams& params, NeighbourTable& neighbours)
+      : params_(params),
+        neighbours_(neighbours),
+        v4_{params.underlay, params.gateway, params.vtep_mac},
+        v6_{params.underlay6, params.gateway6, params.vtep_mac6} {}
 
+  template <class F>
+  Side<F>& side();
+  template <class F>
+  static SideDelta<F> part(const TableDelta& delta);
+  template <class F>
+  Status create_senders(Side<F>& side, int socket);
   Status validate(const TableDelta& delta) const;
-  Status validate6(const TableDelta& delta, size_t& new_routes) const;
-  NextHopKind kind_for6(const Route6Spec& spec) const;
-  NextHopKey6 key_for6(const Route6Spec& spec) const;
-  std::pair<std::map<NextHopKey6, uint32_t>::const_iterator,
-            std::map<NextHopKey6, uint32_t>::const_iterator>
-  next_hops_of6(const Ipv6Addr& public_ip) const;
-  Result<uint32_t> acquire_next_hop6(const Route6Spec& spec, uint64_t now_ms);
-  void update_sender6(const Ipv6Addr& ip);
+  // Checks the routes of `d`; `added` counts those that are new.
+  template <class F>
+  Status validate_routes(const Side<F>& side, const SideDelta<F>& d, size_t& added) const;
+  template <class F>
+  Status validate_neighbours(const Side<F>& side, const SideDelta<F>& d) const;
+  template <class F>
+  NextHopKind kind_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
+  template <class F>
+  NextHopKey<F> key_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
+  // The next hops of one public IP: [first, last).
+  template <class F>
+  static auto next_hops_of(const Side<F>& side, const typename F::Address& public_ip);
+  template <class F>
+  Result<uint32_t> acquire_next_hop(Side<F>& side, const RouteSpecOf<F>& spec, uint64_t now_ms);
+  // Adds or re-points the routes of `upserts`, recording it in `attempt`.
+  template <class F>
+  Status upsert(Side<F>& side, const std::vector<RouteSpecOf<F>>& upserts, Attempt<F>& attempt,
+                uint64_t now_ms);
+  template <class F>
+  void undo(Side<F>& side, const Attempt<F>& attempt);
+  // The routes upserts replaced, then those `removes` names, go: their
+  // next hops join `to_release`.
+  template <class F>
+  static void take_previous(Attempt<F>& attempt, std::vector<uint32_t>& to_release);
+  template <class F>
+  void remove(Side<F>& side, const std::vector<typename F::Prefix>& removes, Attempt<F>& attempt,
+              std::vector<uint32_t>& to_release);
+  template <class F>
+  void update_sender(Side<F>& side, const typename F::Address& ip);
+  template <class F>
+  Status set_neighbours(const SideDelta<F>& d);
+  template <class F>
+  Status set_local_subnet(Side<F>& side, std::optional<typename F::Prefix> subnet);
+  template <class View, class F>
+  std::vector<View> routes(const Side<F>& side) const;
+  template <class F>
+  static std::map<typename F::Address, uint32_t> senders(const Side<F>& side);
   // A free next-hop id with its storage, waiting out a grace period for one
   // when none is free; its adjacency is the caller's.
   Result<uint32_t> take_id();
-  NextHopKind kind_for(const RouteSpec& spec) const;
-  NextHopKey key_for(const RouteSpec& spec) const;
-  // The next hops of one public IP: [first, last).
-  std::pair<std::map<NextHopKey, uint32_t>::const_iterator,
-            std::map<NextHopKey, uint32_t>::const_iterator>
-  next_hops_of(uint32_t public_ip) const;
-  Result<uint32_t> acquire_next_hop(const RouteSpec& spec, uint64_t now_ms);
   void release_next_hop(uint32_t id);
   void retire(uint32_t id);  // grace period, then free
   static void free_retired(void* tables, void* elements, unsigned int n);
-  void update_sender(Ipv4Addr ip);
-  Status fib_add(const Ipv4Prefix& prefix, uint32_t next_hop);
   // Where next hop `id` lives: slot `id % kNextHopsPerChunk` of its chunk,
   // allocated the first time one of its ids is used and kept until the
   // tables go. An id (so its storage) is reused only once free_retired has
@@ -261,26 +316,17 @@ class ForwardingTables {
   NeighbourTable& neighbours_;
   std::function<void(uint32_t)> on_new_next_hop_;
   std::function<void()> drain_workers_;
-  SenderHook<Ipv4Addr> sender_hook_;
-  SenderHook<Ipv6Addr> sender6_hook_;
   std::vector<uint32_t> released_adjacencies_;  // of next hops freed, until the drain
   uint32_t capacity_ = 0;
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_rcu_qsbr_dq* retired_ = nullptr;
-  std::unique_ptr<RouteTable> fib_;
-  rte_hash* senders_ = nullptr;
+  // IPv4 and IPv6 next hops share one id space and one retirement.
   std::atomic<NextHop*>* slots_ = nullptr;
   std::vector<NextHop*> next_hop_chunks_;  // see next_hop_storage
   std::vector<NextHopState> states_;
   std::vector<uint32_t> free_ids_;
-  std::map<NextHopKey, uint32_t> by_key_;
-  std::map<Ipv4Prefix, Route> routes_;
-  std::optional<Ipv4Prefix> local_subnet_;
-  std::unique_ptr<RouteTable6> fib6_;  // IPv6 on only
-  rte_hash* senders6_ = nullptr;       // IPv6 on only
-  std::map<NextHopKey6, uint32_t> by_key6_;
-  std::map<Ipv6Prefix, Route6> routes6_;
-  std::optional<Ipv6Prefix> local_subnet6_;
+  Side<Ipv4TableFamily> v4_;
+  Side<Ipv6TableFamily> v6_;
 };
 
 }  // namespace tartan

@@ -288,6 +288,92 @@ TEST(Ipv6Tables, BadRoutesAreRefusedNamingTheFieldAndNothingIsApplied) {
   EXPECT_EQ(fx.engine().routes6().size(), 1u);
 }
 
+// The words of every refusal the IPv6 tables make, in full: users and the
+// control plane's node status read them, and they must match the IPv4
+// ones' (table_test.cc) but for the family.
+TEST(Ipv6Tables, RefusalsSayExactlyWhatIsWrong) {
+  EngineFixture fx({.ipv6 = true});
+  fx.add_node6(2);
+  const auto refusal = [&fx](const TableDelta& d) {
+    const Status s = fx.engine().apply(d);
+    EXPECT_EQ(fx.engine().routes6().size(), 2u) << "something was applied: " << s.message();
+    return s.message();
+  };
+  const auto upsert = [&refusal](std::vector<Route6Spec> routes) {
+    return refusal(TableDelta{.upsert_routes6 = std::move(routes)});
+  };
+  const std::string route4 = "route fd00:10:244:4::/64: ";
+  Route6Spec r = fx.route6_to(4);
+  r.vni = 7;
+  EXPECT_EQ(upsert({r}), route4 + "vni: 7 differs from ours (1)");
+  r = fx.route6_to(4);
+  r.vtep_mac = *MacAddr::parse("01:00:5e:00:00:01");
+  EXPECT_EQ(upsert({r}), route4 + "vtep_mac: 01:00:5e:00:00:01 is not a unicast MAC");
+  r = fx.route6_to(4);
+  r.backend = BackendType::kUdp;
+  EXPECT_EQ(upsert({r}), route4 + "backend: udp node, but this node runs vxlan");
+  r = fx.route6_to(4);
+  r.public_ip = a6("ff02::1");
+  EXPECT_EQ(upsert({r}), route4 + "public_ip: ff02::1 is not a global unicast address");
+  r.public_ip = fx.self6().public_ip;
+  EXPECT_EQ(upsert({r}), route4 + "public_ip: 2001:db8::13 is our own address");
+  r = fx.route6_to(4);
+  r.prefix = Ipv6Prefix{a6("::"), 0};
+  EXPECT_EQ(upsert({r}), "route ::/0: prefix: a default route is not a podCIDR");
+  r.prefix = Ipv6Prefix{a6("fd00:10:244:4::1"), 64};
+  EXPECT_EQ(upsert({r}),
+            "route fd00:10:244:4::1/64: prefix: host bits set (the network is "
+            "fd00:10:244:4::/64)");
+  r.prefix = Ipv6Prefix{a6("fd00:10:244:1:5::"), 80};
+  EXPECT_EQ(upsert({r}),
+            "route fd00:10:244:1:5::/80: prefix: overlaps our own IPv6 podCIDR "
+            "fd00:10:244:1::/64");
+  EXPECT_EQ(upsert({fx.route6_to(4), fx.route6_to(4)}), route4 + "given twice in one change");
+  r = fx.route6_to(4);
+  r.public_ip = EngineFixture::node6(2).public_ip;
+  EXPECT_EQ(upsert({r}),
+            "public_ip 2001:db8::14: already the VTEP of other routes with VtepMAC "
+            "0e:00:00:00:06:02; change or remove those routes in the same change");
+  Route6Spec other = fx.route6_to(5);
+  other.public_ip = fx.route6_to(4).public_ip;
+  EXPECT_EQ(upsert({fx.route6_to(4), other}),
+            "route fd00:10:244:5::/64: public_ip: 2001:db8::16 is given with two different "
+            "VTEPs in one change");
+  EXPECT_EQ(refusal({.upsert_routes6 = {fx.route6_to(2)},
+                     .remove_routes6 = {EngineFixture::node6(2).subnet}}),
+            "route fd00:10:244:2::/64: both removed and added in one change");
+  EXPECT_EQ(refusal({.remove_routes6 = {EngineFixture::node6(9).subnet}}),
+            "route fd00:10:244:9::/64: no such route to remove");
+  EXPECT_EQ(refusal({.set_neighbours6 = {{a6("2001:db9::1"), EngineFixture::kGatewayMac}}}),
+            "neighbour 2001:db9::1: not on the IPv6 underlay subnet 2001:db8::/64");
+  EXPECT_EQ(refusal({.set_neighbours6 = {{a6("2001:db8::99"), MacAddr{}}}}),
+            "neighbour 2001:db8::99: mac: 00:00:00:00:00:00 is not a unicast MAC");
+  EXPECT_EQ(refusal({.remove_neighbours6 = {a6("2001:db8::99")}}),
+            "neighbour 2001:db8::99: no such static neighbour");
+
+  EXPECT_EQ(fx.engine().set_local_subnet6(Ipv6Prefix{a6("fd00:10:244:2::"), 80}).message(),
+            "local IPv6 subnet fd00:10:244:2::/80 overlaps the route of fd00:10:244:2::/64");
+  EXPECT_EQ(fx.engine().set_local_subnet6(Ipv6Prefix{a6("fd00:10:244:7::1"), 64}).message(),
+            "local IPv6 subnet fd00:10:244:7::1/64: not a podCIDR");
+  EXPECT_EQ(fx.engine().local_subnet6(), fx.self6().subnet);
+}
+
+TEST(Ipv6Tables, WithoutAnIpv6UnderlayTheRefusalsNameTheMissingKey) {
+  EngineFixture fx;
+  TableDelta d;
+  d.upsert_routes6 = {fx.route6_to(2)};
+  EXPECT_EQ(fx.engine().apply(d).message(),
+            "route fd00:10:244:2::/64: public_ip: this node has no IPv6 underlay address "
+            "(underlay.ipv6_address), so it carries no IPv6 routes");
+  TableDelta neighbour;
+  neighbour.set_neighbours6 = {{a6("2001:db8::5"), EngineFixture::kGatewayMac}};
+  EXPECT_EQ(fx.engine().apply(neighbour).message(),
+            "neighbour 2001:db8::5: not on the IPv6 underlay subnet (underlay.ipv6_address unset)");
+  EXPECT_EQ(fx.engine().set_local_subnet6(EngineFixture::node6(1).subnet).message(),
+            "local IPv6 subnet fd00:10:244:1::/64: this node has no IPv6 underlay address "
+            "(underlay.ipv6_address)");
+}
+
 TEST(Ipv6Tables, WithoutAnIpv6UnderlayAddressIpv6RoutesAreRefusedAndIpv6FramesAreNotIpv4) {
   EngineFixture fx;
   TableDelta d;
