@@ -174,6 +174,8 @@ def tartand_config(name: str, backend: str, fam: tuple[str, ...], memory_mb: int
                    f"IPv6SubnetLen: {SUBNET_LEN['ipv6']}"
         lease += f", subnet_v6: {LOCAL_SUBNET['ipv6']}"
         dataplane += f", vtep_mac_v6: '{VTEP_MAC['ipv6']}'"
+    # Room for the suite's largest table in every family it routes.
+    max_routes = 131072 * len(fam)
     # The gateways need no ARP or neighbour discovery: nothing answers it.
     neighbours = ", ".join(f"static_neighbours{'_v6' if f == 'ipv6' else ''}: "
                            f"[{{ip: '{GATEWAY_IP[f]}', mac: '{GATEWAY_MAC}'}}]" for f in fam)
@@ -184,7 +186,7 @@ ports:
   overlay: [{{name: pods, device: '{pods}', mac: '{OVERLAY_MAC}'}}]
 workers: {{lcores: [1]}}
 network: {{{network}, Backend: {{Type: {backend}}}}}
-dataplane: {{{dataplane}, max_routes: 131072, {neighbours}}}
+dataplane: {{{dataplane}, max_routes: {max_routes}, {neighbours}}}
 node: {{name: perf-local, state_dir: {state}}}
 control: {{listen: 'unix://{socket}'}}
 lease: {{source: static, {lease}}}
