@@ -5,6 +5,7 @@
 #include <span>
 #include <thread>
 
+#include "engine/observe/busiest_peers.h"
 #include "engine/observe/stats_fields.h"
 
 namespace tartan {
@@ -32,7 +33,7 @@ void subtract(std::span<const StatField<Record>> fields, Record& now, const Reco
 
 }  // namespace
 
-void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
+void fill_stats(const StatsSnapshot& s, uint32_t max_peers, v1::StatsSnapshot* out) {
   for (const PortStats& p : s.ports) {
     auto* o = out->add_ports();
     o->set_name(p.name);
@@ -53,10 +54,15 @@ void fill_stats(const StatsSnapshot& s, v1::StatsSnapshot* out) {
     d->set_packets(s.drops[r]);
   }
   set_fields(event_stat_fields(), s.events, out->mutable_events());
-  for (const PeerStats& p : s.peers) {
+  const BusiestPeers peers = busiest_peers(s.peers, max_peers == 0 ? s.peers.size() : max_peers);
+  for (const PeerStats* p : peers.shown) {
     auto* o = out->add_peers();
-    o->set_public_ip(p.address());
-    set_fields(peer_stat_fields(), p, o);
+    o->set_public_ip(p->address());
+    set_fields(peer_stat_fields(), *p, o);
+  }
+  if (peers.rest_count > 0) {
+    out->set_other_peer_count(static_cast<uint32_t>(peers.rest_count));
+    set_fields(peer_stat_fields(), peers.rest, out->mutable_other_peers());
   }
   out->set_timestamp_ns(
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -84,9 +90,9 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
   return d;
 }
 
-grpc::Status StatsService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+grpc::Status StatsService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest* req,
                                     v1::StatsSnapshot* out) {
-  fill_stats(engine_.stats(), out);
+  fill_stats(engine_.stats(), req->max_peers(), out);
   return grpc::Status::OK;
 }
 
@@ -108,7 +114,7 @@ grpc::Status StatsService::StreamStats(grpc::ServerContext* ctx, const v1::Strea
   while (!ctx->IsCancelled() && !stopping_) {
     const StatsSnapshot now = engine_.stats();
     v1::StatsSnapshot msg;
-    fill_stats(first ? now : stats_delta(now, previous), &msg);
+    fill_stats(first ? now : stats_delta(now, previous), req->max_peers(), &msg);
     if (!writer->Write(msg)) break;
     previous = now;
     first = false;

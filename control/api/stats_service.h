@@ -7,8 +7,9 @@
 
 namespace tartan {
 
-// The engine's summed counters as the API message.
-void fill_stats(const StatsSnapshot& snapshot, v1::StatsSnapshot* out);
+// The engine's summed counters as the API message, with at most
+// `max_peers` peers (the busiest; 0: all) and the rest summed.
+void fill_stats(const StatsSnapshot& snapshot, uint32_t max_peers, v1::StatsSnapshot* out);
 // `now` minus `before`, counter by counter; gauges (arp_held_now) as they are now.
 StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before);
 

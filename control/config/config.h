@@ -13,6 +13,7 @@
 #include "engine/engine_config.h"
 #include "engine/log.h"
 #include "engine/net_types.h"
+#include "engine/observe/shown_peers.h"
 
 namespace tartan {
 
@@ -49,7 +50,7 @@ struct HttpConfig {
   std::string listen;
   // /metrics: the remote nodes with the most packets that get their own
   // tunnel counter series; the rest are summed under node="other".
-  uint32_t metrics_peers = 100;
+  uint32_t metrics_peers = kDefaultShownPeers;
 };
 
 // The `control.probe` section: tunnel probes (control/cluster/tunnel_prober.h).

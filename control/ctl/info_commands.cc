@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "control/ctl/client.h"
+#include "engine/observe/shown_peers.h"
 #include "tartan/v1/config.grpc.pb.h"
 #include "tartan/v1/health.grpc.pb.h"
 #include "tartan/v1/lease.grpc.pb.h"
@@ -189,11 +190,13 @@ void print_stats_tables(const v1::StatsSnapshot& s) {
     std::printf("\n");
     std::vector<std::vector<std::string>> peers{
         {"NODE-PUBLIC-IP", "ENCAP-PKTS", "ENCAP-BYTES", "DECAP-PKTS", "DECAP-BYTES"}};
-    for (const auto& p : s.peers()) {
-      peers.push_back({p.public_ip(), std::to_string(p.encap_packets()),
-                       std::to_string(p.encap_bytes()), std::to_string(p.decap_packets()),
-                       std::to_string(p.decap_bytes())});
-    }
+    const auto row = [&peers](const std::string& name, const v1::PeerStats& p) {
+      peers.push_back({name, std::to_string(p.encap_packets()), std::to_string(p.encap_bytes()),
+                       std::to_string(p.decap_packets()), std::to_string(p.decap_bytes())});
+    };
+    for (const auto& p : s.peers()) row(p.public_ip(), p);
+    if (s.other_peer_count() > 0)
+      row("other (" + std::to_string(s.other_peer_count()) + " nodes)", s.other_peers());
     print_table(peers);
   }
 }
@@ -238,6 +241,8 @@ void print_stats_changes(const v1::StatsSnapshot& s, const std::string& interval
   }
   counters(s.events(), "events");
   for (const auto& p : s.peers()) counters(p, "node " + p.public_ip());
+  if (s.other_peer_count() > 0)
+    counters(s.other_peers(), "other " + std::to_string(s.other_peer_count()) + " nodes");
   std::printf("--- last %s ---\n", interval.c_str());
   if (rows.size() == 1) {
     std::printf("(no change)\n");
@@ -246,17 +251,20 @@ void print_stats_changes(const v1::StatsSnapshot& s, const std::string& interval
   }
 }
 
-int stats(const GlobalOptions& g, const std::string& watch) {
+int stats(const GlobalOptions& g, const std::string& watch, uint32_t max_peers) {
   auto stub = v1::Stats::NewStub(connect(g));
   if (watch.empty()) {
+    v1::GetStatsRequest req;
+    req.set_max_peers(max_peers);
     v1::StatsSnapshot resp;
     auto ctx = call_context(g);
-    if (grpc::Status s = stub->GetStats(ctx.get(), {}, &resp); !s.ok()) return report(s, g);
+    if (grpc::Status s = stub->GetStats(ctx.get(), req, &resp); !s.ok()) return report(s, g);
     if (!print_structured(resp, g.output)) print_stats_tables(resp);
     return kExitOk;
   }
   v1::StreamStatsRequest req;
   req.set_interval_ms(parse_interval(watch));
+  req.set_max_peers(max_peers);
   auto ctx = call_context(g, true);
   std::signal(SIGINT, [](int) { g_interrupted = 1; });
   auto stream = stub->StreamStats(ctx.get(), req);
@@ -287,6 +295,7 @@ void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
   struct Values {
     std::vector<std::string> pod_cidrs;
     std::string watch;
+    uint32_t max_peers = kDefaultShownPeers;
   };
   auto v = std::make_shared<Values>();
   CLI::App* health_cmd =
@@ -333,7 +342,14 @@ void add_info_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
                        : "expected an interval of 100ms..1h (e.g. 1s), got '" + text + "'";
           },
           "INTERVAL"));
-  stats_cmd->callback([&g, &run, v] { run = [&g, v] { return stats(g, v->watch); }; });
+  stats_cmd
+      ->add_option("--peers", v->max_peers,
+                   "show the N busiest nodes' counters (packets both ways) and the rest summed "
+                   "as one 'other' row; 0 shows every node")
+      ->type_name("N")
+      ->default_val(kDefaultShownPeers);
+  stats_cmd->callback(
+      [&g, &run, v] { run = [&g, v] { return stats(g, v->watch, v->max_peers); }; });
 }
 
 }  // namespace tartan::ctl

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "engine/observe/busiest_peers.h"
 #include "engine/observe/stats_fields.h"
 #include "version.h"
 
@@ -120,28 +121,15 @@ void write_drops(Writer& w, const StatsSnapshot& s) {
 // The busiest `max_series` peers by their own series, the rest summed.
 void write_peers(Writer& w, const StatsSnapshot& s, const ControlPlaneGauges& c,
                  size_t max_series) {
-  std::vector<const PeerStats*> order;
-  for (const PeerStats& p : s.peers) order.push_back(&p);
-  const auto packets = [](const PeerStats* p) { return p->encap_packets + p->decap_packets; };
-  const size_t shown = std::min(max_series, order.size());
-  std::partial_sort(order.begin(), order.begin() + shown, order.end(),
-                    [&](const PeerStats* a, const PeerStats* b) {
-                      if (packets(a) != packets(b)) return packets(a) > packets(b);
-                      return a->address() < b->address();  // a stable choice
-                    });
+  const BusiestPeers peers = busiest_peers(s.peers, max_series);
   std::vector<std::pair<Labels, const PeerStats*>> rows;
-  for (size_t i = 0; i < shown; ++i) {
-    const std::string address = order[i]->address();
+  for (const PeerStats* p : peers.shown) {
+    const std::string address = p->address();
     const auto node = c.peer_nodes.find(address);
     rows.push_back(
-        {{{"node", node == c.peer_nodes.end() ? "" : node->second}, {"public_ip", address}},
-         order[i]});
+        {{{"node", node == c.peer_nodes.end() ? "" : node->second}, {"public_ip", address}}, p});
   }
-  PeerStats other;
-  for (size_t i = shown; i < order.size(); ++i) {
-    for (const auto& f : peer_stat_fields()) other.*f.field += order[i]->*f.field;
-  }
-  if (shown < order.size()) rows.push_back({{{"node", "other"}, {"public_ip", ""}}, &other});
+  if (peers.rest_count > 0) rows.push_back({{{"node", "other"}, {"public_ip", ""}}, &peers.rest});
   write_table(w, "peer_", peer_stat_fields(), rows);
   w.family("tartan_peers", "remote nodes the engine has tunnel counters for", StatKind::kGauge);
   w.sample("tartan_peers", {}, uint64_t{s.peers.size()});
