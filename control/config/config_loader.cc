@@ -320,7 +320,7 @@ void read_underlay(Reader& r, const Section& ports, EngineConfig& engine, bool f
   Section u = r.section(ports.get("underlay"), "ports.underlay");
   PortConfig p = read_port(r, u, PortRole::kUnderlay, "underlay", from_node);
   p.mtu = 1500;
-  r.maybe_integer(u, "mtu", p.mtu, 576, 9216);
+  r.maybe_integer(u, "mtu", p.mtu, kMinUnderlayMtu, kMaxUnderlayMtu);
   engine.ports.push_back(p);
 
   // Which addresses are required depends on the network's families:
@@ -494,7 +494,8 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
         r.fail(b.get("Port"), bkey("Port"),
                "port 0 is not a usable UDP port (leave Port out for the default)");
     }
-    if (b.has("MTU")) raw.mtu = r.integer(b.get("MTU"), bkey("MTU"), 576, 9216);
+    if (b.has("MTU"))
+      raw.mtu = r.integer(b.get("MTU"), bkey("MTU"), kMinUnderlayMtu, kMaxUnderlayMtu);
     if (b.has("DirectRouting"))
       raw.direct_routing = r.boolean(b.get("DirectRouting"), bkey("DirectRouting"));
     if (b.has("GBP") && r.boolean(b.get("GBP"), bkey("GBP"))) {

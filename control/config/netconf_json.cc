@@ -58,8 +58,9 @@ Status read_backend(const Json& b, RawNetworkConfig& raw) {
       s = integer(key, v, 0, 65535, raw.port);
       if (s.ok() && *raw.port == 0) raw.port.reset();  // 0: the kernel's default, 8472
     } else if (name == "mtu") {
-      s = integer(key, v, 0, 9216, raw.mtu);
-      if (s.ok() && *raw.mtu == 0) raw.mtu.reset();
+      // 0, as flannel reads it: unset.
+      if (v.is_number_integer() && v.get<int64_t>() == 0) continue;
+      s = integer(key, v, kMinUnderlayMtu, kMaxUnderlayMtu, raw.mtu);
     } else if (name == "directrouting") {
       s = boolean(key, v, raw.direct_routing);
     } else if (name == "gbp" || name == "learning") {

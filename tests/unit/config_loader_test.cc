@@ -521,6 +521,18 @@ TEST(ConfigNetworkFileErrors, BadValuesNameTheFileAndTheKey) {
   EXPECT_EQ(error_of(with_network_file(
                 dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","MTU":9000}})")),
             at + "Backend.MTU: 9000 exceeds the underlay port's mtu 1500 (ports.underlay.mtu)");
+  // The config file's own bounds: below them no overlay MTU is left after
+  // the tunnel's headers (49 would have wrapped VXLAN's to 65535).
+  EXPECT_EQ(error_of(with_network_file(
+                dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","MTU":49}})")),
+            at + "Backend.MTU: 49 is out of range 576..9216");
+  // 0, as flannel reads it: unset, the underlay port's mtu.
+  const auto unset = parse_config(
+      with_network_file(dir, R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","MTU":0}})"),
+      "t.yaml");
+  ASSERT_TRUE(unset.ok()) << unset.status().message();
+  EXPECT_EQ(unset->network.backend.mtu, 0u);
+  EXPECT_EQ(unset->engine.dataplane.overlay_mtu(), 1450u);
   // No Backend is flannel's udp, which is IPv4 only.
   EXPECT_EQ(error_of(with_network_file(
                 dir, R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/56"})")),
