@@ -17,7 +17,6 @@
 
 namespace tartan {
 
-// flannel's net-conf.json "Backend" object.
 // The underlay MTUs tartan takes (ports.underlay.mtu, Backend.MTU in the
 // config file and in net-conf.json): at least the datagram every IPv4 host
 // must take (RFC 791), so that an overlay MTU is left after any tunnel's
@@ -25,6 +24,7 @@ namespace tartan {
 inline constexpr uint16_t kMinUnderlayMtu = 576;
 inline constexpr uint16_t kMaxUnderlayMtu = 9216;
 
+// flannel's net-conf.json "Backend" object.
 struct BackendConfig {
   BackendType type = BackendType::kVxlan;
   uint32_t vni = 1;             // 24-bit VXLAN network identifier
