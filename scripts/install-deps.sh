@@ -15,6 +15,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev libbpf-dev
   libmicrohttpd-dev libgnutls28-dev  # /healthz, /readyz (control/http); the API server double
   libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
+  libssl-dev libsodium-dev  # WireGuard's crypto (engine/wireguard): OpenSSL 3 EVP; libsodium for XChaCha20-Poly1305
   etcd-server etcd-client golang-etcd-server-dev
   iproute2 tshark python3-scapy iperf3 libpcap-dev
   python3-yaml  # a YAML 1.1 reader: tartanctl -o yaml read back as kubectl would (tartanctl_test)
