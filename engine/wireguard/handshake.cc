@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cstring>
 #include <string_view>
 
 #include "engine/wireguard/blake2s.h"
