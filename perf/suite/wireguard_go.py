@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import Failure, Process, how_it_ended, on_exit, run, sh, wait_until  # noqa: E402
+from procs import Failure, Process, how_it_ended, on_exit, run, run_script, sh, wait_until  # noqa: E402
 
 PREFIX = "wgb"  # namespaces, interfaces
 PORT = 51820  # flannel's default ListenPort
@@ -181,8 +181,4 @@ ip -n {n2.ns} link set eth0 mtu {UNDERLAY_MTU} up""")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failure as e:
-        print(f"wireguard_go: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_script(main, "wireguard_go")
