@@ -16,6 +16,8 @@ namespace tartan {
 namespace {
 
 constexpr const char* kStrategicMerge = "application/strategic-merge-patch+json";
+// How long our Node's watch events wait for our PATCH's echo.
+constexpr auto kEchoWait = std::chrono::seconds(2);
 
 std::string node_path(const std::string& name) {
   return "/api/v1/nodes/" + KubeHttp::escape(name);
@@ -231,6 +233,22 @@ void KubeNodeSource::run() {
       std::lock_guard lock(own_mu_);
       fresh.swap(own_pending_);
     }
+    if (fresh && written_rv_) {
+      if (fresh->resource_version == *written_rv_) {
+        // Our write's echo: followed, as it may show another writer's
+        // change that came between our PATCHes.
+        written_rv_.reset();
+        passed_over_.reset();
+      } else {
+        passed_over_ = std::move(fresh);
+        fresh.reset();
+      }
+    }
+    if (written_rv_ && Clock::now() - written_at_ >= kEchoWait) {
+      written_rv_.reset();
+      fresh = std::move(passed_over_);
+      passed_over_.reset();
+    }
     if (fresh) {
       own_ = std::move(fresh);
       follow_own(*own_);
@@ -308,6 +326,8 @@ bool KubeNodeSource::publish(KubeNode own) {
       // The answer is our Node as it is now: follow it rather than the
       // older one the watch may still be bringing.
       if (auto node = decode_node(r->body, node_decode_options(keys_, name))) {
+        written_rv_ = node->resource_version;
+        written_at_ = Clock::now();
         own = *node;
         own_ = std::move(node).value();
       }

@@ -86,7 +86,15 @@ class KubeNodeSource final : public NodeSource {
   std::optional<KubeNode> own_pending_;
 
   // The source's thread only.
-  std::optional<KubeNode> own_;                            // as last seen
+  std::optional<KubeNode> own_;  // as last seen
+  // The resourceVersion our last PATCH answered with. Watch events for our
+  // Node that come before its echo show the Node from before that write:
+  // acting on them would PATCH again what is already there. They are
+  // passed over (the last kept) until the echo, or for kEchoWait should the
+  // echo never come (a relist in between, or a later event in its place).
+  std::optional<std::string> written_rv_;
+  Clock::time_point written_at_;
+  std::optional<KubeNode> passed_over_;
   Clock::time_point retry_at_ = Clock::time_point::max();  // a failed PATCH, again
   Backoff patch_backoff_;
   bool first_list_applied_ = false;
