@@ -15,6 +15,21 @@ int int_len(size_t len) {
   return static_cast<int>(len);
 }
 
+// Readies `ctx` for one message: the nonce always, the key only when it is
+// not the one `ctx` already has. Re-keying costs about as much as sealing
+// 64 bytes, and a worker's burst to one peer is all under one key.
+bool start(EVP_CIPHER_CTX* ctx, std::optional<Key>& current, const Key& key, uint64_t counter,
+           int encrypt) {
+  const Nonce nonce = nonce_for(counter);
+  const bool same_key = current && *current == key;
+  current.reset();
+  if (EVP_CipherInit_ex2(ctx, nullptr, same_key ? nullptr : key.data(), nonce.data(), encrypt,
+                         nullptr) != 1)
+    return false;
+  current = key;
+  return true;
+}
+
 }  // namespace
 
 std::optional<ChaChaPoly> ChaChaPoly::create() {
@@ -33,9 +48,8 @@ std::optional<ChaChaPoly> ChaChaPoly::create() {
 bool ChaChaPoly::seal(const Key& key, uint64_t counter, Bytes ad, const uint8_t* in, size_t len,
                       uint8_t* out) {
   EVP_CIPHER_CTX* ctx = seal_.get();
-  const Nonce nonce = nonce_for(counter);
   int n = 0;
-  if (EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce.data(), nullptr) != 1) return false;
+  if (!start(ctx, seal_key_, key, counter, 1)) return false;
   if (!ad.empty() && EVP_EncryptUpdate(ctx, nullptr, &n, ad.data(), int_len(ad.size())) != 1)
     return false;
   if (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, int_len(len)) != 1) return false;
@@ -48,11 +62,10 @@ bool ChaChaPoly::open(const Key& key, uint64_t counter, Bytes ad, const uint8_t*
   if (len < kTagLen) return false;
   EVP_CIPHER_CTX* ctx = open_.get();
   const size_t text_len = len - kTagLen;
-  const Nonce nonce = nonce_for(counter);
   int n = 0;
   // OpenSSL's SET_TAG takes a non-const pointer but only copies from it.
   uint8_t* tag = const_cast<uint8_t*>(in + text_len);
-  if (EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce.data(), nullptr) != 1 ||
+  if (!start(ctx, open_key_, key, counter, 0) ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) != 1)
     return false;
   if (!ad.empty() && EVP_DecryptUpdate(ctx, nullptr, &n, ad.data(), int_len(ad.size())) != 1)

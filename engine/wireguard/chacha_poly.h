@@ -4,9 +4,10 @@
 // The data path's cipher: workers seal and open every transport packet
 // through one of these, one per thread (an EVP_CIPHER_CTX is not shared).
 // The EVP_CIPHER is fetched and the two contexts allocated here, once;
-// seal() and open() only re-key the contexts in place and run the cipher,
-// with no allocation, lock or syscall per call (the unit test counts
-// OpenSSL's allocations across calls to hold this).
+// seal() and open() only set the nonce (and the key when it changes) in
+// the contexts and run the cipher, with no allocation, lock or syscall per
+// call (the unit test counts OpenSSL's allocations across calls to hold
+// this).
 #pragma once
 
 #include <openssl/evp.h>
@@ -45,6 +46,8 @@ class ChaChaPoly {
   std::unique_ptr<EVP_CIPHER, CipherFree> cipher_;
   std::unique_ptr<EVP_CIPHER_CTX, CtxFree> seal_;
   std::unique_ptr<EVP_CIPHER_CTX, CtxFree> open_;
+  // The key each context holds, if any.
+  std::optional<Key> seal_key_, open_key_;
 };
 
 // One-shot forms for the handshake, which is not per packet: each makes a

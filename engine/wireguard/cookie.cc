@@ -2,6 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "engine/wireguard/blake2s.h"
 #include "engine/wireguard/constants.h"
 #include "engine/wireguard/xchacha_poly.h"

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cstring>
 #include <string_view>
 
 #include "engine/wireguard/blake2s.h"
@@ -33,6 +34,11 @@ struct Noise {
 
   void mix_hash(Bytes data) { hash = wireguard::hash({hash, data}); }
   void mix_key(Bytes input) { chaining_key = kdf<1>(chaining_key, input)[0]; }
+  // An ephemeral public key goes into both.
+  void mix_ephemeral(const Key& ephemeral) {
+    mix_key(ephemeral);
+    mix_hash(ephemeral);
+  }
   // Mixes `input` into the chaining key and returns the AEAD key derived
   // alongside.
   Key mix_key_for_aead(Bytes input) {
@@ -40,8 +46,12 @@ struct Noise {
     chaining_key = ck;
     return key;
   }
-  // The psk step: chaining key, a value mixed into the hash, and a key.
-  Key mix_preshared(const Key& psk) {
+  // The response's schedule after its ephemeral: the ephemeral-ephemeral
+  // and static-ephemeral DH results, then the preshared key (whose step
+  // also mixes a value into the hash). Returns the key of its empty payload.
+  Key mix_response_secrets(const Key& ee, const Key& se, const Key& psk) {
+    mix_key(ee);
+    mix_key(se);
     const auto [ck, tau, key] = kdf<3>(chaining_key, psk);
     chaining_key = ck;
     mix_hash(tau);
@@ -117,8 +127,7 @@ Outcome<Initiation, Reject> create_initiation(const LocalIdentity& local, Peer& 
   set_type(msg.type, MessageType::kInitiation);
   store_le32(msg.sender.data(), local_index);
   msg.ephemeral = *ephemeral;
-  noise.mix_key(msg.ephemeral);
-  noise.mix_hash(msg.ephemeral);
+  noise.mix_ephemeral(msg.ephemeral);
 
   const std::optional<Key> es = dh(hs.local_ephemeral, peer.public_key);
   if (!es) return Reject::kBadKey;
@@ -144,8 +153,7 @@ Outcome<Peer*, Reject> consume_initiation(const LocalIdentity& local, const Cook
   const Initiation msg = copy_message<Initiation>(arrival.packet);
 
   Noise noise = Noise::begin(local.public_key);
-  noise.mix_key(msg.ephemeral);
-  noise.mix_hash(msg.ephemeral);
+  noise.mix_ephemeral(msg.ephemeral);
   const std::optional<Key> es = dh(local.private_key, msg.ephemeral);
   if (!es) return Reject::kBadKey;
   Key their_static;
@@ -188,15 +196,13 @@ Outcome<CreatedResponse, Reject> create_response(Peer& peer, uint32_t local_inde
   const std::optional<Key> ephemeral = public_key_of(hs.local_ephemeral);
   if (!ephemeral) return Reject::kCryptoFailed;
   msg.ephemeral = *ephemeral;
-  noise.mix_key(msg.ephemeral);
-  noise.mix_hash(msg.ephemeral);
+  noise.mix_ephemeral(msg.ephemeral);
 
   const std::optional<Key> ee = dh(hs.local_ephemeral, hs.remote_ephemeral);
   const std::optional<Key> se = dh(hs.local_ephemeral, peer.public_key);
   if (!ee || !se) return Reject::kBadKey;
-  noise.mix_key(*ee);
-  noise.mix_key(*se);
-  if (!noise.seal(noise.mix_preshared(peer.preshared_key), Bytes(), msg.encrypted_nothing.data()))
+  if (!noise.seal(noise.mix_response_secrets(*ee, *se, peer.preshared_key), Bytes(),
+                  msg.encrypted_nothing.data()))
     return Reject::kCryptoFailed;
   stamp(peer, msg, now);
 
@@ -220,14 +226,12 @@ Outcome<ConsumedResponse, Reject> consume_response(const LocalIdentity& local,
       hs.local_index != load_le32(msg.receiver.data()))
     return Reject::kUnexpectedMessage;
   Noise noise{hs.chaining_key, hs.hash};
-  noise.mix_key(msg.ephemeral);
-  noise.mix_hash(msg.ephemeral);
+  noise.mix_ephemeral(msg.ephemeral);
   const std::optional<Key> ee = dh(hs.local_ephemeral, msg.ephemeral);
   const std::optional<Key> se = dh(local.private_key, msg.ephemeral);
   if (!ee || !se) return Reject::kBadKey;
-  noise.mix_key(*ee);
-  noise.mix_key(*se);
-  if (!noise.open(noise.mix_preshared(peer->preshared_key), msg.encrypted_nothing, nullptr))
+  if (!noise.open(noise.mix_response_secrets(*ee, *se, peer->preshared_key), msg.encrypted_nothing,
+                  nullptr))
     return Reject::kDecryptFailed;
 
   hs.remote_index = load_le32(msg.sender.data());

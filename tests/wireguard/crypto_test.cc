@@ -32,14 +32,29 @@ TEST(ChaChaPoly, SealAndOpenAllocateNothingPerCall) {
   const uint64_t before = testing::openssl_allocations();
   bool all_ok = true;
   for (uint64_t counter = 0; counter < 1000; ++counter) {
-    // Alternating keys, as a worker serving two peers does.
-    const Key& key = keys[counter % 2];
+    // Runs of one key and changes of key, as a worker serving two peers
+    // sees them.
+    const Key& key = keys[(counter / 4) % 2];
     const size_t len = counter % 3 == 0 ? 64 : 1400;
     all_ok &= aead->seal(key, counter, Bytes(), packet.data(), len, packet.data());
     all_ok &= aead->open(key, counter, Bytes(), packet.data(), len + kTagLen, packet.data());
   }
   EXPECT_TRUE(all_ok);
   EXPECT_EQ(testing::openssl_allocations() - before, 0u);
+}
+
+// Consecutive messages under one key reuse the key already in the context:
+// each must still equal a seal by a fresh context.
+TEST(ChaChaPoly, ConsecutiveSealsUnderOneKeyEqualOneShotSeals) {
+  auto aead = ChaChaPoly::create();
+  ASSERT_TRUE(aead);
+  const std::vector<uint8_t> plain(80, 0x61);
+  for (uint64_t counter = 0; counter < 4; ++counter) {
+    std::vector<uint8_t> reused(plain.size() + kTagLen), fresh(plain.size() + kTagLen);
+    ASSERT_TRUE(aead->seal(filled(3), counter, Bytes(), plain.data(), plain.size(), reused.data()));
+    ASSERT_TRUE(aead_seal(filled(3), counter, plain, Bytes(), fresh.data()));
+    EXPECT_EQ(reused, fresh) << counter;
+  }
 }
 
 TEST(ChaChaPoly, OpenRefusesAWrongKeyCounterOrAd) {

@@ -2,6 +2,7 @@
 // will count it under, and none disturbs the state a genuine message needs.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 #include "engine/wireguard/transport.h"
@@ -31,7 +32,7 @@ Reject consume_initiation_reason(TestPair& pair, Bytes packet, bool under_load =
 std::vector<uint8_t> transport_packet(ChaChaPoly& aead, Keypair& keys, size_t len) {
   std::vector<uint8_t> buffer(kTransportHeaderLen + len + kPaddingMultiple + kTagLen, 0x33);
   auto sealed = seal_transport(aead, keys.sending, buffer.data() + kTransportHeaderLen, len,
-                               kTransportHeaderLen, len + kPaddingMultiple + kTagLen - len, 0);
+                               kTransportHeaderLen, kPaddingMultiple + kTagLen, 0);
   EXPECT_TRUE(sealed.ok());
   return {sealed->data, sealed->data + sealed->len};
 }
@@ -144,87 +145,79 @@ TEST(WireguardHostileInput, ResponseWithNoInitiationPendingIsUnexpected) {
   EXPECT_EQ(response.reason(), Reject::kUnexpectedMessage);
 }
 
-TEST(WireguardHostileInput, BitFlippedTransportIsDecryptFailedAndTheGenuineStillOpens) {
-  TestPair pair;
-  auto [a_keys, b_keys] = pair.handshake();
-  auto aead = ChaChaPoly::create();
-  ASSERT_TRUE(aead);
-  const std::vector<uint8_t> genuine = transport_packet(*aead, a_keys, 100);
+// Transport packets between two nodes past their handshake.
+class WireguardHostileTransport : public ::testing::Test {
+ protected:
+  WireguardHostileTransport() : keys_(pair_.handshake()), aead_(*ChaChaPoly::create()) {}
+
+  TestPair pair_;
+  std::pair<Keypair, Keypair> keys_;
+  Keypair& a_keys_ = keys_.first;
+  Keypair& b_keys_ = keys_.second;
+  ChaChaPoly aead_;
+};
+
+TEST_F(WireguardHostileTransport, BitFlippedTransportIsDecryptFailedAndTheGenuineStillOpens) {
+  const std::vector<uint8_t> genuine = transport_packet(aead_, a_keys_, 100);
   // Every bit after the type and receiver: counter, ciphertext, tag.
   for (size_t bit = 64; bit < genuine.size() * 8; bit += 7) {
     std::vector<uint8_t> packet = genuine;
     packet[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
-    auto opened = open_transport(*aead, b_keys.receiving, packet.data(), packet.size());
+    auto opened = open_transport(aead_, b_keys_.receiving, packet.data(), packet.size());
     ASSERT_FALSE(opened.ok()) << bit;
     ASSERT_EQ(opened.reason(), Reject::kDecryptFailed) << bit;
   }
   std::vector<uint8_t> packet = genuine;
-  EXPECT_TRUE(open_transport(*aead, b_keys.receiving, packet.data(), packet.size()).ok());
+  EXPECT_TRUE(open_transport(aead_, b_keys_.receiving, packet.data(), packet.size()).ok());
 }
 
-TEST(WireguardHostileInput, ReplayedTransportIsReplayedCounter) {
-  TestPair pair;
-  auto [a_keys, b_keys] = pair.handshake();
-  auto aead = ChaChaPoly::create();
-  ASSERT_TRUE(aead);
-  const std::vector<uint8_t> genuine = transport_packet(*aead, a_keys, 64);
+TEST_F(WireguardHostileTransport, ReplayedTransportIsReplayedCounter) {
+  const std::vector<uint8_t> genuine = transport_packet(aead_, a_keys_, 64);
   std::vector<uint8_t> packet = genuine;
-  ASSERT_TRUE(open_transport(*aead, b_keys.receiving, packet.data(), packet.size()).ok());
+  ASSERT_TRUE(open_transport(aead_, b_keys_.receiving, packet.data(), packet.size()).ok());
   packet = genuine;
-  auto again = open_transport(*aead, b_keys.receiving, packet.data(), packet.size());
+  auto again = open_transport(aead_, b_keys_.receiving, packet.data(), packet.size());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.reason(), Reject::kReplayedCounter);
 }
 
-TEST(WireguardHostileInput, TruncatedTransportIsWrongSizeAndOtherTypesWrongType) {
-  TestPair pair;
-  auto [a_keys, b_keys] = pair.handshake();
-  auto aead = ChaChaPoly::create();
-  ASSERT_TRUE(aead);
-  std::vector<uint8_t> packet = transport_packet(*aead, a_keys, 0);  // a keepalive: 32 bytes
+TEST_F(WireguardHostileTransport, TruncatedTransportIsWrongSizeAndOtherTypesWrongType) {
+  std::vector<uint8_t> packet = transport_packet(aead_, a_keys_, 0);  // a keepalive: 32 bytes
   ASSERT_EQ(packet.size(), kTransportMinLen);
   EXPECT_EQ(transport_receiver(Bytes(packet.data(), kTransportMinLen - 1)), std::nullopt);
-  auto truncated = open_transport(*aead, b_keys.receiving, packet.data(), kTransportMinLen - 1);
+  auto truncated = open_transport(aead_, b_keys_.receiving, packet.data(), kTransportMinLen - 1);
   ASSERT_FALSE(truncated.ok());
   EXPECT_EQ(truncated.reason(), Reject::kWrongSize);
   packet[0] = static_cast<uint8_t>(MessageType::kInitiation);
-  auto retyped = open_transport(*aead, b_keys.receiving, packet.data(), packet.size());
+  auto retyped = open_transport(aead_, b_keys_.receiving, packet.data(), packet.size());
   ASSERT_FALSE(retyped.ok());
   EXPECT_EQ(retyped.reason(), Reject::kWrongType);
 }
 
-TEST(WireguardHostileInput, ExhaustedCountersAreRefusedBothWays) {
-  TestPair pair;
-  auto [a_keys, b_keys] = pair.handshake();
-  auto aead = ChaChaPoly::create();
-  ASSERT_TRUE(aead);
-  a_keys.sending.next_counter = kRejectAfterMessages;
+TEST_F(WireguardHostileTransport, ExhaustedCountersAreRefusedBothWays) {
+  a_keys_.sending.next_counter = kRejectAfterMessages;
   std::vector<uint8_t> buffer(64);
-  auto sealed = seal_transport(*aead, a_keys.sending, buffer.data() + 16, 16, 16, 32, 0);
+  auto sealed = seal_transport(aead_, a_keys_.sending, buffer.data() + 16, 16, 16, 32, 0);
   ASSERT_FALSE(sealed.ok());
   EXPECT_EQ(sealed.reason(), Reject::kCounterExhausted);
   // A forged header with the limit as counter is refused before decryption.
-  std::vector<uint8_t> packet = transport_packet(*aead, b_keys, 0);
+  std::vector<uint8_t> packet = transport_packet(aead_, b_keys_, 0);
   store_le64(packet.data() + 8, kRejectAfterMessages);
-  auto opened = open_transport(*aead, a_keys.receiving, packet.data(), packet.size());
+  auto opened = open_transport(aead_, a_keys_.receiving, packet.data(), packet.size());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.reason(), Reject::kCounterExhausted);
 }
 
-TEST(WireguardHostileInput, SealWithoutHeadroomOrTailroomIsNoRoom) {
-  TestPair pair;
-  auto [a_keys, b_keys] = pair.handshake();
-  auto aead = ChaChaPoly::create();
-  ASSERT_TRUE(aead);
+TEST_F(WireguardHostileTransport, SealWithoutHeadroomOrTailroomIsNoRoom) {
   std::vector<uint8_t> buffer(128);
-  auto no_head = seal_transport(*aead, a_keys.sending, buffer.data() + 15, 20, 15, 100, 0);
+  auto no_head = seal_transport(aead_, a_keys_.sending, buffer.data() + 15, 20, 15, 100, 0);
   ASSERT_FALSE(no_head.ok());
   EXPECT_EQ(no_head.reason(), Reject::kNoRoom);
   // 20 bytes pad to 32: 12 of padding and the 16-byte tag.
-  auto no_tail = seal_transport(*aead, a_keys.sending, buffer.data() + 16, 20, 16, 27, 0);
+  auto no_tail = seal_transport(aead_, a_keys_.sending, buffer.data() + 16, 20, 16, 27, 0);
   ASSERT_FALSE(no_tail.ok());
   EXPECT_EQ(no_tail.reason(), Reject::kNoRoom);
-  EXPECT_EQ(a_keys.sending.next_counter, 0u) << "a refused seal used a counter";
+  EXPECT_EQ(a_keys_.sending.next_counter, 0u) << "a refused seal used a counter";
 }
 
 // Under load the responder answers an initiation without mac2 with a

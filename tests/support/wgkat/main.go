@@ -114,6 +114,19 @@ func fixedKey(seed byte) (priv, pub [32]byte) {
 	return
 }
 
+// Sends pkt into one device's TUN and waits for it out of the other's.
+func through(label string, from, to *tuntest.ChannelTUN, pkt []byte) {
+	fmt.Printf("plaintext %s len=%d %x\n", label, len(pkt), pkt)
+	from.Outbound <- pkt
+	select {
+	case got := <-to.Inbound:
+		fmt.Printf("%s received len=%d match=%v\n", label, len(got), string(got) == string(pkt))
+	case <-time.After(5 * time.Second):
+		fmt.Println("timeout")
+		os.Exit(1)
+	}
+}
+
 func main() {
 	var seed [32]byte
 	c, _ := chacha20.NewUnauthenticatedCipher(seed[:], make([]byte, 12))
@@ -146,26 +159,8 @@ func main() {
 	must(dA.Up())
 	must(dB.Up())
 
-	ping := tuntest.Ping(netip.MustParseAddr("10.244.2.5"), netip.MustParseAddr("10.244.1.5"))
-	fmt.Printf("plaintext A->B len=%d %x\n", len(ping), ping)
-	tA.Outbound <- ping
-	select {
-	case got := <-tB.Inbound:
-		fmt.Printf("B received len=%d match=%v\n", len(got), string(got) == string(ping))
-	case <-time.After(5 * time.Second):
-		fmt.Println("timeout")
-		os.Exit(1)
-	}
-	pong := tuntest.Ping(netip.MustParseAddr("10.244.1.5"), netip.MustParseAddr("10.244.2.5"))
-	fmt.Printf("plaintext B->A len=%d %x\n", len(pong), pong)
-	tB.Outbound <- pong
-	select {
-	case got := <-tA.Inbound:
-		fmt.Printf("A received len=%d match=%v\n", len(got), string(got) == string(pong))
-	case <-time.After(5 * time.Second):
-		fmt.Println("timeout")
-		os.Exit(1)
-	}
+	through("A->B", tA, tB, tuntest.Ping(netip.MustParseAddr("10.244.2.5"), netip.MustParseAddr("10.244.1.5")))
+	through("B->A", tB, tA, tuntest.Ping(netip.MustParseAddr("10.244.1.5"), netip.MustParseAddr("10.244.2.5")))
 	time.Sleep(200 * time.Millisecond)
 	dA.Close()
 	dB.Close()
