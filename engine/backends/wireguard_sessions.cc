@@ -45,6 +45,7 @@ Result<std::unique_ptr<WireguardSessions>> WireguardSessions::create(uint32_t pe
   for (uint32_t i = slots - 1; i >= 1; --i) s->free_slots_.push_back(i);
   s->rekey_after_cycles_ = cycles(times.rekey_after);
   s->reject_after_cycles_ = cycles(times.reject_after);
+  s->arrival_grain_cycles_ = rte_get_tsc_hz() / 64;
   return s;
 }
 

@@ -56,8 +56,8 @@ struct alignas(64) WireguardKeypair {
 inline constexpr uint8_t kWireguardWantsHandshake = 1;  // no usable sending keypair
 inline constexpr uint8_t kWireguardWantsRekey = 2;      // REKEY_AFTER_{MESSAGES,TIME} passed
 
-// One peer's slot: one cache line, read by egress, written by ingress
-// at most every kArrivalGrain.
+// One peer's slot: one cache line, read by egress, written by ingress at
+// most every arrival_grain_cycles().
 struct alignas(64) WireguardPeer {
   std::atomic<WireguardKeypair*> current{nullptr};
   std::atomic<uint8_t> wants{0};
@@ -90,15 +90,15 @@ class WireguardSessions {
   // Workers.
   WireguardPeer& peer(uint32_t slot) const { return peers_[slot]; }
   // The keypair `index` names; null when none does.
-  const WireguardKeypair* by_index(uint32_t index) const {
-    const WireguardKeypair* kp = by_index_[index & index_mask_].load(std::memory_order_acquire);
+  WireguardKeypair* by_index(uint32_t index) const {
+    WireguardKeypair* kp = by_index_[index & index_mask_].load(std::memory_order_acquire);
     return kp != nullptr && kp->local_index == index ? kp : nullptr;
-  }
-  WireguardKeypair* by_index_mut(uint32_t index) const {
-    return const_cast<WireguardKeypair*>(by_index(index));
   }
   uint64_t rekey_after_cycles() const { return rekey_after_cycles_; }
   uint64_t reject_after_cycles() const { return reject_after_cycles_; }
+  // How stale a peer's last-received time may be: its line is written at
+  // most this often by each worker, not per packet.
+  uint64_t arrival_grain_cycles() const { return arrival_grain_cycles_; }
 
   // Control thread only (the engine serialises callers).
   // An unused receiver index for a handshake: RESOURCE_EXHAUSTED when
@@ -139,6 +139,7 @@ class WireguardSessions {
   uint32_t index_mask_ = 0;
   uint64_t rekey_after_cycles_ = 0;
   uint64_t reject_after_cycles_ = 0;
+  uint64_t arrival_grain_cycles_ = 0;
   std::vector<Held> held_;  // per peer: what the workers do not read
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> reserved_;   // index slot -> the reserved index (0: none)

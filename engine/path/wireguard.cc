@@ -31,12 +31,6 @@ inline void raise(WireguardPeer& peer, uint8_t want) {
     peer.wants.fetch_or(want, std::memory_order_relaxed);
 }
 
-// How stale the peer's last-received time may be: its one cache line is
-// written at most this often by each worker, not per packet.
-inline uint64_t arrival_grain() {
-  return rte_get_tsc_hz() / 64;
-}
-
 }  // namespace
 
 template <OuterChecksums C>
@@ -134,7 +128,7 @@ void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*
       drop(m, DropReason::kWgTruncated);
       continue;
     }
-    WireguardKeypair* kp = ctx_.wireguard->by_index_mut(wireguard::load_le32(message + 4));
+    WireguardKeypair* kp = ctx_.wireguard->by_index(wireguard::load_le32(message + 4));
     if (kp == nullptr) {
       drop(m, DropReason::kWgUnknownIndex);
       continue;
@@ -174,7 +168,8 @@ void Worker::wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeyp
   if (!kp.received.load(std::memory_order_relaxed))
     kp.received.store(true, std::memory_order_release);
   WireguardPeer& peer = ctx_.wireguard->peer(kp.peer);
-  if (now - peer.last_rx_tsc.load(std::memory_order_relaxed) >= arrival_grain())
+  if (now - peer.last_rx_tsc.load(std::memory_order_relaxed) >=
+      ctx_.wireguard->arrival_grain_cycles())
     peer.last_rx_tsc.store(now, std::memory_order_relaxed);
   const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
   const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, t.l4);
