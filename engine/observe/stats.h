@@ -17,76 +17,77 @@
 namespace tartan {
 
 // Every reason a packet is freed has its own counter: (enum, name, help).
-#define TARTAN_DROP_REASONS(X)                                                                    \
-  X(kRunt, "runt", "frame shorter than the Ethernet/IPv4 headers it claims")                      \
-  X(kTruncated, "truncated", "IPv4 total length or UDP length beyond the end of the frame")       \
-  X(kNotIpv4, "not_ipv4", "neither IPv4 nor ARP (and no exception port to take it)")              \
-  X(kBadIpHeader, "bad_ip_header", "IPv4 version is not 4 or header length below 20 bytes")       \
-  X(kBadIpChecksum, "bad_ip_checksum", "IPv4 header checksum does not verify")                    \
-  X(kNotOurMac, "not_our_mac", "underlay frame for another host's MAC")                           \
-  X(kWrongDstIp, "wrong_dst_ip", "underlay packet not addressed to our public IP (or IPv6)")      \
-  X(kNotTunnel, "not_tunnel", "to our public IP but not UDP (and no exception port)")             \
-  X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")   \
-  X(kOuterFragment, "outer_fragment",                                                             \
-    "outer fragment that is not UDP from a node, or any IPv6 one (and no exception port)")        \
-  X(kFragmentTimeout, "fragment_timeout",                                                         \
-    "outer fragment whose other fragments did not come in time (dataplane.reassembly)")           \
-  X(kFragmentDropped, "fragment_dropped",                                                         \
-    "outer fragment the reassembly refused: table full, duplicate, overlap, over 8, too long")    \
-  X(kUnknownSender, "unknown_sender", "tunnel packet from a public IP that is no known node's")   \
-  X(kBadUdpChecksum, "bad_udp_checksum",                                                          \
-    "tunnel packet whose outer UDP checksum is not zero and wrong")                               \
-  X(kBadVxlanFlags, "bad_vxlan_flags",                                                            \
-    "VXLAN flags other than exactly the I flag, or reserved bits set")                            \
-  X(kBadVni, "bad_vni", "VXLAN network identifier is not ours")                                   \
-  X(kNotOurVtepMac, "not_our_vtep_mac", "inner Ethernet destination is not our VTEP MAC")         \
-  X(kInnerNotIpv4, "inner_not_ipv4", "decapsulated frame is not IPv4")                            \
-  X(kInnerDstNotLocal, "inner_dst_not_local", "decapsulated packet is not for our podCIDR")       \
-  X(kTtlExpired, "ttl_expired", "TTL would reach zero at this hop")                               \
-  X(kNoRoute, "no_route", "no route for the destination")                                         \
-  X(kTooBig, "too_big", "longer than the overlay MTU without DF (not fragmented)")                \
-  X(kIcmpRateLimited, "icmp_rate_limited", "an ICMP error was due but over the per-worker rate")  \
-  X(kArpNotForUs, "arp_not_for_us", "ARP that needs no answer from us")                           \
-  X(kArpQueueFull, "arp_queue_full",                                                              \
-    "ARP queue full: a packet waiting for resolution, or ARP to learn from")                      \
-  X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")                \
-  X(kNdNotForUs, "nd_not_for_us",                                                                 \
-    "neighbour discovery that needs nothing from us (a solicitation for another address)")        \
-  X(kNdBadHopLimit, "nd_bad_hop_limit",                                                           \
-    "neighbour discovery with an IPv6 hop limit other than 255 (not from this link)")             \
-  X(kNdBadChecksum, "nd_bad_checksum", "neighbour discovery whose ICMPv6 checksum is wrong")      \
-  X(kNdMalformed, "nd_malformed",                                                                 \
-    "NS/NA invalid per RFC 4861 7.1: code, length, multicast target, misaddressed")               \
-  X(kNdBadOption, "nd_bad_option",                                                                \
-    "NS/NA option of length zero or past the message, or a link-layer address on a DAD NS")       \
-  X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")                 \
-  X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")     \
-  X(kBadIpv6Header, "bad_ipv6_header", "IPv6 version is not 6")                                   \
-  X(kHopLimitExpired, "hop_limit_expired", "IPv6 hop limit would reach zero at this hop")         \
-  X(kIpv6TooBig, "ipv6_too_big",                                                                  \
-    "IPv6 packet longer than the IPv6 overlay MTU (underlay MTU - 70; never fragmented)")         \
-  X(kInnerNotIpv6, "inner_not_ipv6", "decapsulated frame from an IPv6 tunnel is not IPv6")        \
-  X(kUdp6ZeroChecksum, "udp6_zero_checksum",                                                      \
-    "tunnel packet over IPv6 with a zero UDP checksum (RFC 8200 8.1; Linux: udp6zerocsumrx off)") \
-  X(kWgNoSession, "wg_no_session",                                                                \
-    "to a wireguard peer with no usable sending key (none, too old, counter spent): handshake")   \
-  X(kWgNoRoom, "wg_no_room",                                                                      \
-    "no tailroom for wireguard's padding and tag, nor one buffer to gather the packet into")      \
-  X(kWgCryptoFailed, "wg_crypto_failed",                                                          \
-    "the crypto library failed to seal a wireguard transport message (not input-dependent)")      \
-  X(kWgTruncated, "wg_truncated",                                                                 \
-    "wireguard message shorter than its type's fixed part (transport: 32 bytes)")                 \
-  X(kWgBadType, "wg_bad_type", "UDP to the wireguard port whose message type is not 1 to 4")      \
-  X(kWgUnknownIndex, "wg_unknown_index",                                                          \
-    "wireguard transport message whose receiver index names no keypair of ours")                  \
-  X(kWgKeyExpired, "wg_key_expired",                                                              \
-    "wireguard transport message for a keypair older than REJECT_AFTER_TIME (180 s)")             \
-  X(kWgBadMac, "wg_bad_mac", "wireguard transport message whose tag does not authenticate")       \
-  X(kWgReplayed, "wg_replayed",                                                                   \
-    "wireguard counter seen before, behind the replay window, or past REJECT_AFTER_MESSAGES")     \
-  X(kWgInnerNotIp, "wg_inner_not_ip",                                                             \
-    "decrypted wireguard packet that is not an IPv4 packet (IPv6 inside is not carried yet)")     \
-  X(kWgNotAllowedIp, "wg_not_allowed_ip",                                                         \
+#define TARTAN_DROP_REASONS(X)                                                                   \
+  X(kRunt, "runt", "frame shorter than the Ethernet/IPv4 headers it claims")                     \
+  X(kTruncated, "truncated", "IPv4 total length or UDP length beyond the end of the frame")      \
+  X(kNotIpv4, "not_ipv4", "neither IPv4 nor ARP (and no exception port to take it)")             \
+  X(kBadIpHeader, "bad_ip_header", "IPv4 version is not 4 or header length below 20 bytes")      \
+  X(kBadIpChecksum, "bad_ip_checksum", "IPv4 header checksum does not verify")                   \
+  X(kNotOurMac, "not_our_mac", "underlay frame for another host's MAC")                          \
+  X(kWrongDstIp, "wrong_dst_ip", "underlay packet not addressed to our public IP (or IPv6)")     \
+  X(kNotTunnel, "not_tunnel", "to our public IP but not UDP (and no exception port)")            \
+  X(kWrongDstPort, "wrong_dst_port", "UDP to our public IP on a port other than the backend's")  \
+  X(kOuterFragment, "outer_fragment",                                                            \
+    "outer fragment that is not UDP from a node, or any IPv6 one (and no exception port)")       \
+  X(kFragmentTimeout, "fragment_timeout",                                                        \
+    "outer fragment whose other fragments did not come in time (dataplane.reassembly)")          \
+  X(kFragmentDropped, "fragment_dropped",                                                        \
+    "outer fragment the reassembly refused: table full, duplicate, overlap, over 8, too long")   \
+  X(kUnknownSender, "unknown_sender", "tunnel packet from a public IP that is no known node's")  \
+  X(kBadUdpChecksum, "bad_udp_checksum",                                                         \
+    "tunnel packet whose outer UDP checksum is not zero and wrong")                              \
+  X(kBadVxlanFlags, "bad_vxlan_flags",                                                           \
+    "VXLAN flags other than exactly the I flag, or reserved bits set")                           \
+  X(kBadVni, "bad_vni", "VXLAN network identifier is not ours")                                  \
+  X(kNotOurVtepMac, "not_our_vtep_mac", "inner Ethernet destination is not our VTEP MAC")        \
+  X(kInnerNotIpv4, "inner_not_ipv4", "decapsulated frame is not IPv4")                           \
+  X(kInnerDstNotLocal, "inner_dst_not_local", "decapsulated packet is not for our podCIDR")      \
+  X(kTtlExpired, "ttl_expired", "TTL would reach zero at this hop")                              \
+  X(kNoRoute, "no_route", "no route for the destination")                                        \
+  X(kTooBig, "too_big", "longer than the overlay MTU without DF (not fragmented)")               \
+  X(kIcmpRateLimited, "icmp_rate_limited", "an ICMP error was due but over the per-worker rate") \
+  X(kArpNotForUs, "arp_not_for_us", "ARP that needs no answer from us")                          \
+  X(kArpQueueFull, "arp_queue_full",                                                             \
+    "ARP queue full: a packet waiting for resolution, or ARP to learn from")                     \
+  X(kArpUnresolved, "arp_unresolved", "held for ARP resolution, which never came")               \
+  X(kNdNotForUs, "nd_not_for_us",                                                                \
+    "neighbour discovery that needs nothing from us (a solicitation for another address)")       \
+  X(kNdBadHopLimit, "nd_bad_hop_limit",                                                          \
+    "neighbour discovery with an IPv6 hop limit other than 255 (not from this link)")            \
+  X(kNdBadChecksum, "nd_bad_checksum", "neighbour discovery whose ICMPv6 checksum is wrong")     \
+  X(kNdMalformed, "nd_malformed",                                                                \
+    "NS/NA invalid per RFC 4861 7.1: code, length, multicast target, misaddressed")              \
+  X(kNdBadOption, "nd_bad_option",                                                               \
+    "NS/NA option of length zero or past the message, or a link-layer address on a DAD NS")      \
+  X(kTxQueueFull, "tx_queue_full", "the TX queue was full; the packet was freed")                \
+  X(kGsoFailed, "gso_failed", "a GSO packet could not be segmented (no mbufs, or malformed)")    \
+  X(kBadIpv6Header, "bad_ipv6_header", "IPv6 version is not 6")                                  \
+  X(kHopLimitExpired, "hop_limit_expired", "IPv6 hop limit would reach zero at this hop")        \
+  X(kIpv6TooBig, "ipv6_too_big",                                                                 \
+    "IPv6 packet longer than the IPv6 overlay MTU (underlay MTU - 70; never fragmented)")        \
+  X(kInnerNotIpv6, "inner_not_ipv6", "decapsulated frame from an IPv6 tunnel is not IPv6")       \
+  X(kUdp6ZeroChecksum, "udp6_zero_checksum",                                                     \
+    "tunnel packet over IPv6 with a zero UDP checksum "                                          \
+    "(RFC 8200 8.1; Linux: udp6zerocsumrx off)")                                                 \
+  X(kWgNoSession, "wg_no_session",                                                               \
+    "to a wireguard peer with no usable sending key (none, too old, counter spent): handshake")  \
+  X(kWgNoRoom, "wg_no_room",                                                                     \
+    "no tailroom for wireguard's padding and tag, nor one buffer to gather the packet into")     \
+  X(kWgCryptoFailed, "wg_crypto_failed",                                                         \
+    "the crypto library failed to seal a wireguard transport message (not input-dependent)")     \
+  X(kWgTruncated, "wg_truncated",                                                                \
+    "wireguard message shorter than its type's fixed part (transport: 32 bytes)")                \
+  X(kWgBadType, "wg_bad_type", "UDP to the wireguard port whose message type is not 1 to 4")     \
+  X(kWgUnknownIndex, "wg_unknown_index",                                                         \
+    "wireguard transport message whose receiver index names no keypair of ours")                 \
+  X(kWgKeyExpired, "wg_key_expired",                                                             \
+    "wireguard transport message for a keypair older than REJECT_AFTER_TIME (180 s)")            \
+  X(kWgBadMac, "wg_bad_mac", "wireguard transport message whose tag does not authenticate")      \
+  X(kWgReplayed, "wg_replayed",                                                                  \
+    "wireguard counter seen before, behind the replay window, or past REJECT_AFTER_MESSAGES")    \
+  X(kWgInnerNotIp, "wg_inner_not_ip",                                                            \
+    "decrypted wireguard packet that is not an IPv4 packet (IPv6 inside is not carried yet)")    \
+  X(kWgNotAllowedIp, "wg_not_allowed_ip",                                                        \
     "decrypted wireguard packet whose inner source is outside the sending peer's podCIDRs")
 
 enum class DropReason : uint8_t {
