@@ -4,6 +4,7 @@
 
 #include "control/config/config_loader.h"
 #include "control/config/pod_mtu.h"
+#include "control/heap_growth.h"
 #include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
 #include "control/http/health_endpoints.h"
@@ -48,6 +49,8 @@ MirrorSettings mirror_settings(const Config& config, const AnnotationKeys& keys)
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::prepare(const Config& config) {
+  // Before any of our threads takes its arena.
+  grow_heap_in_large_steps();
   std::unique_ptr<Daemon> d(new Daemon(config));
   if (!d->source_) {
     return Status(ErrorCode::kFailedPrecondition, std::string("lease.source ") +

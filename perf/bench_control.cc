@@ -6,7 +6,11 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
+#include <string>
 
 #include "control/api/api_convert.h"
 #include "tartan/v1/node.grpc.pb.h"
@@ -38,6 +42,35 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// What this process's gRPC sync server threads (the ones that run the
+// handlers) have cost so far: CPU seconds (schedstat) and page faults
+// (stat's minflt), apart from the client and the busy-polling worker. A
+// thread that ends in between is lost.
+struct ServerThreadsCost {
+  double cpu_seconds = 0;
+  double page_faults = 0;
+};
+ServerThreadsCost server_threads_cost() {
+  ServerThreadsCost cost;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm.rfind("grpcpp_sync_ser", 0) != 0) continue;
+    uint64_t on_cpu_ns = 0;
+    if (std::ifstream(task.path() / "schedstat") >> on_cpu_ns) cost.cpu_seconds += on_cpu_ns / 1e9;
+    // stat: "pid (comm) state ppid ... minflt" (minflt is field 10); comm
+    // has no ')' here.
+    std::string stat;
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 10 && fields >> field; ++i) {
+      if (i == 10) cost.page_faults += std::stod(field);
+    }
+  }
+  return cost;
+}
+
 // Room for `count` nodes: 10.0.0.0/7 holds 131,072 /24 podCIDRs; their
 // public IPs are behind the gateway, a static neighbour.
 testing::DaemonOptions cluster_of(uint32_t count) {
@@ -55,6 +88,7 @@ void time_api_calls(benchmark::State& state, uint32_t count, const std::vector<R
   for (auto _ : state) {
     testing::DaemonFixture fx(cluster_of(count));
     auto stub = v1::Nodes::NewStub(fx.channel());
+    const ServerThreadsCost server_before = server_threads_cost();
     const Clock::time_point start = Clock::now();
     for (const auto& req : requests) {
       grpc::ClientContext ctx;
@@ -66,6 +100,9 @@ void time_api_calls(benchmark::State& state, uint32_t count, const std::vector<R
       }
     }
     state.SetIterationTime(seconds_since(start));
+    const ServerThreadsCost server_after = server_threads_cost();
+    state.counters["server_cpu_s"] = server_after.cpu_seconds - server_before.cpu_seconds;
+    state.counters["server_faults"] = server_after.page_faults - server_before.page_faults;
     if (fx.daemon().engine().routes().size() != count + 1)
       state.SkipWithError("not every node became a route");
   }

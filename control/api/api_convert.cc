@@ -61,13 +61,15 @@ void applied_to_proto(const NodeRecord& r, v1::Node* out) {
   out->set_resource_version(std::to_string(r.resource_version));
   v1::NodeStatus* st = out->mutable_status();
   st->set_routed(r.status.routed);
-  st->set_reason(r.status.reason);
+  // An empty string is proto3's default: setting one would still allocate
+  // it (the reasons of a routed node, 2 of ~12 allocations per node).
+  if (!r.status.reason.empty()) st->set_reason(r.status.reason);
   if (r.status.route) st->set_route_prefix(r.status.route->str());
   if (r.status.public_ip) st->set_public_ip(r.status.public_ip->str());
   if (r.status.vtep_mac) st->set_vtep_mac(r.status.vtep_mac->str());
-  st->set_backend(r.status.backend);
+  if (!r.status.backend.empty()) st->set_backend(r.status.backend);
   st->set_routed_v6(r.status.routed_v6);
-  st->set_reason_v6(r.status.reason_v6);
+  if (!r.status.reason_v6.empty()) st->set_reason_v6(r.status.reason_v6);
   if (r.status.route_v6) st->set_route_prefix_v6(r.status.route_v6->str());
   if (r.status.public_ipv6) st->set_public_ipv6(r.status.public_ipv6->str());
   if (r.status.vtep_mac_v6) st->set_vtep_mac_v6(r.status.vtep_mac_v6->str());

@@ -132,29 +132,32 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
 // null (udp, host-gw).
 Status read_backend_data(const std::string& key, const std::string& v, std::optional<uint32_t>& vni,
                          std::optional<MacAddr>& vtep_mac) {
-  const std::string field = annotation_field(key);
+  // Named only on refusal: every node's backend-data is read.
+  const auto bad_data = [&key](const std::string& message) {
+    return bad(annotation_field(key), message);
+  };
   BackendDataReader data;
   if (!nlohmann::json::sax_parse(v, &data) || data.error) {
-    return bad(field, "invalid JSON '" + v + "': " + data.error.value_or("unreadable"));
+    return bad_data("invalid JSON '" + v + "': " + data.error.value_or("unreadable"));
   }
   if (data.top == BackendDataReader::Top::kObject) {
     for (const auto& [name, value] : data.fields) {
       if (name == "vni") {
         if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xffffff) {
-          return bad(field, "VNI " + value.dump() + " is not a 24-bit number");
+          return bad_data("VNI " + value.dump() + " is not a 24-bit number");
         }
         vni = value.get<uint32_t>();
       } else {
         const auto mac =
-            value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
-        if (!mac) return bad(field, "VtepMAC " + value.dump() + " is not a MAC address");
+            value.is_string() ? MacAddr::parse(value.get_ref<const std::string&>()) : std::nullopt;
+        if (!mac) return bad_data("VtepMAC " + value.dump() + " is not a MAC address");
         if (mac->is_zero() || mac->is_multicast())
-          return bad(field, "VtepMAC " + value.dump() + " is not unicast");
+          return bad_data("VtepMAC " + value.dump() + " is not unicast");
         vtep_mac = mac;
       }
     }
   } else if (data.top != BackendDataReader::Top::kNull) {
-    return bad(field, "expected a JSON object or null, got '" + v + "'");
+    return bad_data("expected a JSON object or null, got '" + v + "'");
   }
   return {};
 }

@@ -245,12 +245,12 @@ void NodeMirror::log_change(NodeEvent::Type type, const NodeRecord& node, const 
 }
 
 void NodeMirror::record(NodeEvent::Type type, NodeRecordRef node) {
-  log_bytes_ += node_bytes(node->spec);
+  log_bytes_ += node->bytes;
   log_.push_back(NodeEvent{type, std::move(node), version_});
   // The newest event stays whatever it costs: watchers must see it.
   while (log_.size() > 1 &&
          (log_.size() > settings_.event_log_size || log_bytes_ > settings_.event_log_bytes)) {
-    log_bytes_ -= node_bytes(log_.front().node->spec);
+    log_bytes_ -= log_.front().node->bytes;
     log_.pop_front();
   }
 }
@@ -422,6 +422,7 @@ Result<NodeMirror::Staged> NodeMirror::stage(const Change& change, Invalid inval
   if (before) index_cidrs(*before, false, undo);
   index_cidrs(rec, true, undo);
   if (oversized) rec.spec.annotations.clear();
+  rec.bytes = node_bytes(rec.spec);
   return Staged{std::move(before), std::move(after), false};
 }
 
@@ -434,7 +435,7 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   if (before) {
     if (before->status.route) routed_.erase(*before->status.route);
     if (before->status.route_v6) routed6_.erase(*before->status.route_v6);
-    node_bytes_ -= node_bytes(before->spec);
+    node_bytes_ -= before->bytes;
   }
   // An event the log would drop again before this change ends is not kept.
   const bool kept_in_log = version_ - batch.first_version >= batch.events_not_kept;
@@ -456,7 +457,7 @@ void NodeMirror::commit(Staged& staged, const Batch& batch, std::vector<NodeReco
   if (rec.status.routed) routed_[*rec.status.route] = rec.spec.name;
   if (rec.status.routed_v6) routed6_[*rec.status.route_v6] = rec.spec.name;
   rec.resource_version = version_;
-  node_bytes_ += node_bytes(rec.spec);
+  node_bytes_ += rec.bytes;
   NodeRecordRef kept = std::move(staged.after);
   nodes_.insert_or_assign(kept->spec.name, kept);
   const NodeEvent::Type type = before ? NodeEvent::Type::kModified : NodeEvent::Type::kAdded;
@@ -489,6 +490,9 @@ Status NodeMirror::apply_locked(const std::vector<Change>& changes, Invalid inva
                                 const std::string& cause, std::vector<NodeRecordRef>* out,
                                 size_t* failed) {
   IndexUndo undo;
+  // An entry for each podCIDR a change adds (and one for each it replaces).
+  undo.v4.reserve(settings_.enable_ipv4 ? changes.size() : 0);
+  undo.v6.reserve(settings_.ipv6_network ? changes.size() : 0);
   const auto fail = [&](size_t i, Status s) {
     undo_index(undo);
     if (failed) *failed = i;

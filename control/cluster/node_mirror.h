@@ -51,6 +51,9 @@ struct NodeRecord {
   NodeStatusView status;
   std::optional<Ipv4Prefix> pod_cidr;     // the IPv4 podCIDR of spec, parsed
   std::optional<Ipv6Prefix> pod_cidr_v6;  // the IPv6 one (with IPv6 on)
+  // node_bytes(spec), counted once: the mirror and its event log add and
+  // take it off for every record and event.
+  size_t bytes = 0;
 };
 
 // A record never changes once in the mirror (a change is a new record):
