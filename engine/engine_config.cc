@@ -24,6 +24,8 @@ const char* backend_type_name(BackendType type) {
       return "udp";
     case BackendType::kHostGw:
       return "host-gw";
+    case BackendType::kWireguard:
+      return "wireguard";
   }
   return "?";
 }
@@ -36,6 +38,8 @@ uint16_t DataplaneConfig::overlay_mtu() const {
       return underlay_mtu - 28;  // IPv4 20 + UDP 8
     case BackendType::kHostGw:
       return underlay_mtu;
+    case BackendType::kWireguard:
+      return underlay_mtu - 80;  // WIP: the data path branch (wg-path) defines the overhead
   }
   return underlay_mtu;
 }

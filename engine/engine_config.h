@@ -54,10 +54,12 @@ struct UnderlayConfig {
   std::optional<Ipv6Addr> ipv6_gateway;
 };
 
-// flannel's backend types; the engine encapsulates for vxlan and udp.
-enum class BackendType { kVxlan, kUdp, kHostGw };
+// flannel's backend types; the engine encapsulates for vxlan, udp and
+// wireguard.
+enum class BackendType { kVxlan, kUdp, kHostGw, kWireguard };
 
-const char* backend_type_name(BackendType type);  // flannel's spelling: "vxlan", "udp", "host-gw"
+// flannel's spelling: "vxlan", "udp", "host-gw", "wireguard".
+const char* backend_type_name(BackendType type);
 
 struct StaticNeighbour {
   Ipv4Addr ip;

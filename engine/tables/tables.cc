@@ -210,6 +210,8 @@ NextHopKind ForwardingTables::kind_for(const Side<F>& side, const RouteSpecOf<F>
       return NextHopKind::kUdp;
     case BackendType::kVxlan:
       return params_.direct_routing && on_link ? NextHopKind::kDirect : NextHopKind::kVxlan;
+    case BackendType::kWireguard:
+      break;  // WIP: the data path branch (wg-path) adds its next hop kind
   }
   return NextHopKind::kVxlan;
 }
