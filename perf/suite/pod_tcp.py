@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import Failure, Process, on_exit, run, sh, succeeds, wait_until  # noqa: E402
+from procs import Process, on_exit, run, run_script, sh, succeeds, wait_until  # noqa: E402
 
 BUILD = os.environ.get("TARTAN_BUILD_ROOT", "build")
 CGROUP = "/sys/fs/cgroup/cpuacct/hp-podtcp"
@@ -241,8 +241,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failure as e:
-        print(f"pod_tcp: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_script(main, "pod_tcp")

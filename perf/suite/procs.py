@@ -155,3 +155,13 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise Failure(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.1)
+
+
+def run_script(main: Callable[[], int], name: str) -> None:
+    """Exits with `main`'s status; a Failure is printed as `name: why` and
+    exits 1 (the cleanups registered above run either way)."""
+    try:
+        sys.exit(main())
+    except Failure as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        sys.exit(1)
