@@ -29,16 +29,16 @@ bool known_backend(const std::string& type) {
 }
 
 // flannel's backend-data, read with nlohmann's SAX interface in one pass:
-// of the whole document only the values of the top-level VNI and VtepMAC
-// keys are built (by nlohmann's own DOM builder, so they are checked and
-// shown as before); the whole DOM was ~9% of the API's server thread
-// applying 100,000 nodes (perf/RESULTS.md).
+// of the whole document only the values of the top-level VNI, VtepMAC
+// (vxlan) and PublicKey (wireguard) keys are built (by nlohmann's own DOM builder, so they are
+// checked and shown as before); the whole DOM was ~9% of the API's server thread applying 100,000
+// nodes (perf/RESULTS.md).
 class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   using Json = nlohmann::json;
   enum class Top { kNone, kObject, kNull, kOther };
   Top top = Top::kNone;
-  // The VNI and VtepMAC values, key lowercased ("vni", "vtepmac"), in
+  // The VNI, VtepMAC and PublicKey values, key lowercased ("vni", ...), in
   // document order: Go's encoding/json matches keys case-insensitively,
   // and a later one overrides an earlier.
   std::vector<std::pair<std::string, Json>> fields;
@@ -90,7 +90,7 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
     std::string lower = k;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (lower == "vni" || lower == "vtepmac") {
+    if (lower == "vni" || lower == "vtepmac" || lower == "publickey") {
       fields.emplace_back(std::move(lower), Json());
       builder_.emplace(fields.back().second);
     }
@@ -128,10 +128,11 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
   std::optional<Builder> builder_;  // building the value of fields.back()
 };
 
-// backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC, or
-// null (udp, host-gw).
+// backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC,
+// wireguard's PublicKey, or null (udp, host-gw).
 Status read_backend_data(const std::string& key, const std::string& v, std::optional<uint32_t>& vni,
-                         std::optional<MacAddr>& vtep_mac) {
+                         std::optional<MacAddr>& vtep_mac,
+                         std::optional<WireguardKey>& public_key) {
   const std::string field = annotation_field(key);
   BackendDataReader data;
   if (!nlohmann::json::sax_parse(v, &data) || data.error) {
@@ -144,6 +145,14 @@ Status read_backend_data(const std::string& key, const std::string& v, std::opti
           return bad(field, "VNI " + value.dump() + " is not a 24-bit number");
         }
         vni = value.get<uint32_t>();
+      } else if (name == "publickey") {
+        auto parsed = value.is_string() ? parse_wireguard_key(value.get<std::string>())
+                                        : Result<WireguardKey>(Status::invalid("not a string"));
+        if (!parsed) {
+          return bad(field, "PublicKey " + value.dump() +
+                                " is not a WireGuard key: " + parsed.status().message());
+        }
+        public_key = *parsed;
       } else {
         const auto mac =
             value.is_string() ? MacAddr::parse(value.get<std::string>()) : std::nullopt;
@@ -242,7 +251,9 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
       !s.ok())
     return s;
   if (const std::string* v = get(keys.backend_data)) {
-    if (Status s = read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac); !s.ok())
+    if (Status s =
+            read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac, info.public_key);
+        !s.ok())
       return s;
   }
   // The IPv6 side is read apart: flanneld reads it only with EnableIPv6,
@@ -252,7 +263,8 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
                                      {&keys.public_ipv6_overwrite, &info.public_ipv6_overwrite},
                                      {&keys.node_public_ipv6, &info.node_public_ipv6}});
   if (const std::string* v = get(keys.backend_v6_data); v != nullptr && v6.ok())
-    v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6);
+    v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6,
+                           info.public_key_v6);
   if (!v6.ok()) info.ipv6_invalid = v6.message();
   return info;
 }

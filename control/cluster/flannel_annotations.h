@@ -8,6 +8,7 @@
 #include <string>
 
 #include "control/cluster/node_spec.h"
+#include "control/config/wireguard_key.h"
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
@@ -40,6 +41,7 @@ struct FlannelNodeInfo {
   std::optional<std::string> backend_type;  // absent annotation: nullopt
   std::optional<uint32_t> vni;              // vxlan backend-data
   std::optional<MacAddr> vtep_mac;          // vxlan backend-data
+  std::optional<WireguardKey> public_key;   // wireguard backend-data
   // public-ip: where peers send, read as flanneld reads it (never the
   // overwrite, which only the node itself turns into its public-ip).
   std::optional<Ipv4Addr> public_ip;
@@ -47,9 +49,10 @@ struct FlannelNodeInfo {
   std::optional<Ipv4Prefix> pod_cidr;           // the IPv4 entry of pod_cidrs
   std::optional<Ipv6Prefix> pod_cidr_v6;        // the IPv6 entry
   // Dual stack: backend-v6-data (vxlan: VNI and the flannel-v6 device's
-  // VtepMAC), public-ipv6 and public-ipv6-overwrite, read as the IPv4 ones.
+  // VtepMAC; wireguard: PublicKey), public-ipv6 and public-ipv6-overwrite, read as the IPv4 ones.
   std::optional<uint32_t> vni_v6;
   std::optional<MacAddr> vtep_mac_v6;
+  std::optional<WireguardKey> public_key_v6;  // wireguard's backend-v6-data (the same key)
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<Ipv6Addr> public_ipv6_overwrite;
   // node-public-ip, node-public-ipv6: the node's own choice of public IP.

@@ -219,9 +219,9 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
   else if (type == "wireguard")
     b.type = BackendType::kWireguard;
   else
-    return bad(bad_key, "Backend.Type",
-               "backend '" + type +
-                   "' is not supported by tartan (vxlan, udp, host-gw or wireguard)");
+    return bad(
+        bad_key, "Backend.Type",
+        "backend '" + type + "' is not supported by tartan (vxlan, udp, host-gw or wireguard)");
 
   // flannel's udp backend encapsulates IPv4 only (no flannel-v6 device).
   if (n.enable_ipv6 && b.type == BackendType::kUdp)
@@ -239,11 +239,11 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     if (Status s = finish_wireguard(raw, b.wireguard, bad_key); !s.ok()) return s;
     b.port = b.wireguard.listen_port;
   } else if (const char* key = wireguard_key_set(raw)) {
-    return bad(bad_key, key,
-               std::string(key).substr(8) + " applies to the wireguard backend only");
+    return bad(bad_key, key, std::string(key).substr(8) + " applies to the wireguard backend only");
   } else {
-    b.port =
-        raw.port ? static_cast<uint16_t>(*raw.port) : b.type == BackendType::kUdp ? 8285 : 8472;
+    b.port = raw.port                      ? static_cast<uint16_t>(*raw.port)
+             : b.type == BackendType::kUdp ? 8285
+                                           : 8472;
   }
   if (raw.mtu) b.mtu = static_cast<uint16_t>(*raw.mtu);
   if (raw.direct_routing && b.type != BackendType::kVxlan) {

@@ -8,7 +8,8 @@ namespace tartan {
 
 Result<WireguardKey> parse_wireguard_key(std::string_view text) {
   const auto bytes = decode_base64(text);
-  if (!bytes) return Status::invalid("not base64 (a WireGuard key is 44 characters, as wg genkey prints)");
+  if (!bytes)
+    return Status::invalid("not base64 (a WireGuard key is 44 characters, as wg genkey prints)");
   WireguardKey key;
   if (bytes->size() != key.size()) {
     return Status::invalid("decodes to " + std::to_string(bytes->size()) +

@@ -278,5 +278,35 @@ TEST(FlannelAnnotations, OwnAnnotationsWithIpv6AreWhatFlanneldWrites) {
   EXPECT_EQ(host_gw6.at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::10");
 }
 
+// A flanneld node of the wireguard backend, as newSubnetAttrs writes it:
+// the same {"PublicKey":...} in backend-data and backend-v6-data.
+TEST(FlannelAnnotations, ReadsAWireguardNodesPublicKeyInEitherFamily) {
+  const std::string key = "qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=";
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"10.244.1.0/24", "fd00:10:244:1::/64"};
+  n.annotations["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":")" + key + R"("})";
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] = R"({"publickey":")" + key + R"("})";
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::11";
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(*info->backend_type, "wireguard");
+  ASSERT_TRUE(info->public_key.has_value());
+  EXPECT_EQ(wireguard_key_text(*info->public_key), key);
+  ASSERT_TRUE(info->public_key_v6.has_value());
+  EXPECT_EQ(*info->public_key_v6, *info->public_key);
+  EXPECT_FALSE(info->vni.has_value());
+  EXPECT_FALSE(info->ipv6_invalid.has_value());
+
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":"short"})";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: PublicKey \"short\" is not a "
+            "WireGuard key: not base64 (a WireGuard key is 44 characters, as wg genkey prints)");
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":7})";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: PublicKey 7 is not a WireGuard "
+            "key: not a string");
+}
+
 }  // namespace
 }  // namespace tartan

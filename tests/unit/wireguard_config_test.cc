@@ -19,7 +19,8 @@ ports:
 workers: {lcores: [1]}
 network:
   Network: 10.244.0.0/16
-  Backend: )" + backend +
+  Backend: )" +
+         backend +
          R"(
 lease: {source: static, subnet: 10.244.1.0/24}
 )";
@@ -66,7 +67,8 @@ TEST(WireguardConfig, FlannelsNetConfJsonIsReadCaseInsensitivelyAsGoDoes) {
   EXPECT_EQ(wg.persistent_keepalive_s, 25);
   EXPECT_EQ(wg.mode, WireguardMode::kAuto);
   // An empty PSK is none, as flannel's `if psk != ""`.
-  raw = parse_netconf_json(R"({"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","PSK":""}})");
+  raw =
+      parse_netconf_json(R"({"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","PSK":""}})");
   ASSERT_TRUE(raw.ok());
   n = finish_network_config(*raw, &bad_key);
   ASSERT_TRUE(n.ok()) << n.status().message();
@@ -95,10 +97,10 @@ TEST(WireguardConfig, BadValuesNameTheKeyAndSayWhy) {
 }
 
 TEST(WireguardConfig, TheEffectiveConfigShowsTheSettingsButNeverThePsk) {
-  auto c = parse_config(
-      config_with_backend(std::string("{Type: wireguard, ListenPort: 51999, PSK: '") + kPsk +
-                          "', PersistentKeepaliveInterval: 25, Mode: ipv4}"),
-      "t.yaml");
+  auto c =
+      parse_config(config_with_backend(std::string("{Type: wireguard, ListenPort: 51999, PSK: '") +
+                                       kPsk + "', PersistentKeepaliveInterval: 25, Mode: ipv4}"),
+                   "t.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   const std::string yaml = config_to_yaml(*c);
   EXPECT_NE(yaml.find("ListenPort: 51999"), std::string::npos) << yaml;
