@@ -273,32 +273,39 @@ std::string flannel_backend_type(BackendType backend) {
   return backend == BackendType::kUdp ? "" : backend_type_name(backend);
 }
 
-std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac) {
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+                                 const std::optional<WireguardKey>& public_key) {
   // Byte for byte what Go's json.Marshal gives for flannel's vxlanLeaseAttrs
-  // (fields in declaration order, compact); flanneld's own MAC recovery
-  // parses exactly this shape.
-  return backend == BackendType::kVxlan
-             ? R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})"
-             : "null";
+  // and wireguardLeaseAttrs (fields in declaration order, compact; base64
+  // needs no JSON escape); flanneld's own MAC recovery parses exactly this
+  // shape.
+  if (backend == BackendType::kVxlan)
+    return R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})";
+  if (backend == BackendType::kWireguard && public_key)
+    return R"({"PublicKey":")" + wireguard_key_text(*public_key) + R"("})";
+  return "null";
 }
 
 std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
                                                    uint32_t vni, const MacAddr& vtep_mac,
                                                    std::optional<Ipv4Addr> public_ip,
-                                                   const std::optional<OwnIpv6>& ipv6) {
+                                                   const std::optional<OwnIpv6>& ipv6,
+                                                   const std::optional<WireguardKey>& public_key) {
   std::map<std::string, std::string> out{{keys.backend_type, flannel_backend_type(backend)},
                                          {keys.kube_subnet_manager, "true"}};
   // flanneld (kube.go AcquireLease) skips the IPv4 side only for vxlan
   // without a flannel.1: other backends write it with IPv4 off too, as
   // public-ip 0.0.0.0 and backend-data null.
   if (public_ip || backend != BackendType::kVxlan) {
-    out[keys.backend_data] = flannel_backend_data(backend, vni, vtep_mac);
+    // wireguard's newSubnetAttrs sets BackendData only with IPv4 on.
+    out[keys.backend_data] =
+        flannel_backend_data(backend, vni, vtep_mac, public_ip ? public_key : std::nullopt);
     out[keys.public_ip] = public_ip.value_or(Ipv4Addr{}).str();
   }
   if (ipv6) {
     // flannel's vxlan backend marshals the same vxlanLeaseAttrs for its
     // flannel-v6 device: {"VNI":1,"VtepMAC":"..."}.
-    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac);
+    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac, public_key);
     out[keys.public_ipv6] = ipv6->public_ip.str();
   }
   return out;

@@ -77,20 +77,23 @@ struct OwnIpv6 {
 };
 
 // The annotations flanneld writes on its own Node for these settings:
-// backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan, null
-// otherwise), public-ip and kube-subnet-manager; with IPv6,
-// backend-v6-data (the same shape, flannel-v6's VtepMAC) and public-ipv6.
-// Without `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as
-// flanneld; other backends write public-ip 0.0.0.0 and backend-data null,
-// as flanneld does too.
-std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
-                                                   uint32_t vni, const MacAddr& vtep_mac,
-                                                   std::optional<Ipv4Addr> public_ip,
-                                                   const std::optional<OwnIpv6>& ipv6 = {});
+// backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan,
+// {"PublicKey":"..."} for wireguard, null otherwise), public-ip and
+// kube-subnet-manager; with IPv6, backend-v6-data (the same shape,
+// flannel-v6's VtepMAC; wireguard's one key) and public-ipv6. Without
+// `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as flanneld;
+// other backends write public-ip 0.0.0.0 and backend-data null, as
+// flanneld does too. `public_key`: wireguard's.
+std::map<std::string, std::string> own_annotations(
+    const AnnotationKeys& keys, BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+    std::optional<Ipv4Addr> public_ip, const std::optional<OwnIpv6>& ipv6 = {},
+    const std::optional<WireguardKey>& public_key = {});
 
 // The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
-// vxlan, "null" otherwise (also the BackendData of its etcd leases).
-std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac);
+// vxlan, {"PublicKey":"..."} for wireguard, "null" otherwise (also the
+// BackendData of its etcd leases).
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+                                 const std::optional<WireguardKey>& public_key = {});
 
 // The backend-type value flanneld writes ("" for udp, which never sets one).
 std::string flannel_backend_type(BackendType backend);
