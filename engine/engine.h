@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -107,6 +108,14 @@ class Engine {
   // first; at most kMaxWireguardMessages wait (beyond, the oldest go).
   std::vector<WireguardMessage> take_wireguard_messages();
   static constexpr size_t kMaxWireguardMessages = 4096;
+  // A handshake message (initiation, response, cookie reply) to `peer`,
+  // behind its next hop's Ethernet/IPv4/UDP, on the underlay as the
+  // control thread sends ARP: through worker 0's inject queue, or held
+  // while the next hop's neighbour resolves. Implemented in wireguard_send.cc.
+  Status wireguard_send(Ipv4Addr peer, std::span<const uint8_t> message);
+  // A keepalive (an empty transport message) under `peer`'s current
+  // keypair; FAILED_PRECONDITION when it has none usable.
+  Status wireguard_send_keepalive(Ipv4Addr peer);
 
   // One round of control-side work: ARP handed over by workers, held
   // packets, neighbour timers, reclamation after grace periods, the ports'
@@ -139,6 +148,8 @@ class Engine {
   uint64_t now_ms() const;
   // The wireguard peer slot of `peer` (needs mu_ held).
   Result<uint32_t> wireguard_slot(Ipv4Addr peer) const;
+  // `message` framed to the next hop `slot` and sent (needs mu_ held).
+  Status wireguard_frame(uint32_t slot, std::span<const uint8_t> message);
   void drain_to_control();         // needs mu_ held
   void watch_links(uint64_t now);  // needs mu_ held
   bool inject(unsigned worker, rte_mbuf* m);
@@ -186,6 +197,7 @@ class Engine {
   uint64_t probe_replies_taken_ = 0;          // their replies parsed and freed (under mu_)
   std::deque<ProbeReply> probe_replies_;      // not yet taken (under mu_)
   uint64_t wg_messages_taken_ = 0;            // handshake frames parsed and freed (under mu_)
+  uint64_t wg_frames_made_ = 0;               // handshake and keepalive frames of ours (under mu_)
   std::deque<WireguardMessage> wg_messages_;  // not yet taken (under mu_)
   // Each port's link as last seen, and how often it went down (under mu_):
   // the PMDs raise no event when a memif peer goes, so it is polled.

@@ -153,6 +153,7 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   NodeStatusView s;
   s.public_ip = info.public_ip;
   s.vtep_mac = info.vtep_mac;
+  s.public_key = info.public_key;
   s.public_ipv6 = info.public_ipv6;
   s.vtep_mac_v6 = info.vtep_mac_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";

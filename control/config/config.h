@@ -42,6 +42,9 @@ struct WireguardBackendConfig {
   // by time.Second); 0: off.
   uint16_t persistent_keepalive_s = 0;
   WireguardMode mode = WireguardMode::kSeparate;
+  // Ours, not a net-conf key: settled at launch from the key store
+  // (node.state_dir/wgkey), announced in our PublicKey.
+  std::optional<WireguardKey> public_key;
 };
 
 // flannel's net-conf.json "Backend" object.

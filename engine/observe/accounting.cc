@@ -68,7 +68,7 @@ Accounting Engine::accounting() const {
   for (uint64_t d : a.drops) a.dropped += d;
   for (const NeighbourFamilyCounters* f : {&nc.arp, &nc.nd})
     a.created += f->requests_sent + f->announcements;
-  a.created += probes_sent_;
+  a.created += probes_sent_ + wg_frames_made_;
   a.consumed += arp_consumed_ + nc.nd_consumed + probe_replies_taken_ + wg_messages_taken_;
   a.answered += nc.nd_answered;
   a.held = neighbours_->held_packets();
