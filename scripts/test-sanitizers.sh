@@ -19,9 +19,11 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 # Only what the two suites and the API server double's test run: the unit
 # suite's DocsAgreement tests run tartand and tartanctl --help, so those too,
-# and the dataplane suite's memif churn test runs tartan-perf as a peer.
+# the unit suite's wireguard tests (engine/wireguard's crypto and protocol)
+# are their own binary, and the dataplane suite's memif churn test runs
+# tartan-perf as a peer.
 ninja -C "$build" control/tartand control/tartanctl perf/tartan-perf tests/unit_tests \
-  tests/dataplane_tests tests/flow_tests tests/kube_apiserver_tests
+  tests/wireguard_tests tests/dataplane_tests tests/flow_tests tests/kube_apiserver_tests
 
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
