@@ -8,6 +8,7 @@
 #include "control/config/pod_mtu.h"
 #include "control/host/stale_vxlan.h"
 #include "control/host/vtep_mac_store.h"
+#include "control/host/wireguard_key_store.h"
 #include "control/http/health_endpoints.h"
 #include "control/http/metrics_endpoint.h"
 #include "engine/log.h"
@@ -133,6 +134,15 @@ Status Daemon::launch() {
     if (!link) return link.status();
     underlay_link_ = std::move(link).value();
   }
+  // Our WireGuard identity, kept across restarts as flanneld keeps its
+  // /run/flannel/wgkey; its public key is announced from our config.
+  std::optional<WireguardKeys> wg_keys;
+  if (dp.backend == BackendType::kWireguard) {
+    auto keys = stable_wireguard_keys(config_.node.state_dir + "/wgkey");
+    if (!keys) return keys.status();
+    wg_keys = *keys;
+    config_.network.backend.wireguard.public_key = keys->public_key;
+  }
   auto engine = Engine::create(ec);
   if (!engine) return engine.status();
   engine_ = std::move(engine).value();
@@ -147,6 +157,14 @@ Status Daemon::launch() {
     prober_ = std::make_unique<TunnelProber>(
         ProbeSettings{config_.control.probe.interval_ms, config_.control.probe.timeout_ms},
         *engine_, *mirror_);
+  }
+  if (wg_keys) {
+    const WireguardBackendConfig& wg = config_.network.backend.wireguard;
+    auto peers =
+        WireguardPeers::create(*engine_, {wg_keys->private_key, wg.psk.value_or(WireguardKey{}),
+                                          std::chrono::seconds(wg.persistent_keepalive_s)});
+    if (!peers) return peers.status();
+    wireguard_ = std::make_unique<WireguardDriver>(std::move(peers).value(), *mirror_);
   }
   if (Status s = program_host(); !s.ok()) return s;
   if (Status s = start_http(); !s.ok()) return s;
@@ -188,7 +206,8 @@ void Daemon::stop() {
     server_->shutdown();
     server_.reset();
   }
-  prober_.reset();  // sends through the engine
+  prober_.reset();     // sends through the engine
+  wireguard_.reset();  // likewise
   tap_watchdog_.reset();
   host_.reset();  // removes the host routes while the tap still exists
   if (engine_) engine_->stop();

@@ -27,6 +27,7 @@
 #include "control/http/control_loop_probe.h"
 #include "control/http/http_server.h"
 #include "control/sources/node_source.h"
+#include "control/wireguard/wireguard_driver.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
@@ -60,6 +61,8 @@ class Daemon {
   const HttpServer* http() const { return http_.get(); }
   // Tunnel probes; null when control.probe.interval_ms is 0.
   const TunnelProber* prober() const { return prober_.get(); }
+  // The wireguard backend's handshakes; null on other backends.
+  const WireguardDriver* wireguard() const { return wireguard_.get(); }
   // WatchNodes and StreamStats calls open now (none should outlive its client).
   size_t open_streams() const { return nodes_->open_watches() + stats_->open_streams(); }
 
@@ -79,7 +82,8 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<NodeMirror> mirror_;
   std::unique_ptr<LocalLease> lease_;
-  std::unique_ptr<TunnelProber> prober_;  // control.probe.interval_ms; null when 0
+  std::unique_ptr<TunnelProber> prober_;        // control.probe.interval_ms; null when 0
+  std::unique_ptr<WireguardDriver> wireguard_;  // the wireguard backend only
   std::unique_ptr<HostNetwork> host_;
   std::unique_ptr<TapWatchdog> tap_watchdog_;  // with host_
   std::unique_ptr<HealthService> health_;

@@ -175,6 +175,11 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
         engine->to_control_[w], engine->inject_[w], engine->peers_[w],
         std::move(reassembly).value()));
     if (w > 0) engine->workers_[w]->set_slow_path(engine->to_slow_[w - 1], {});
+    if (engine->wireguard_) {
+      auto aead = wireguard::ChaChaPoly::create();
+      if (!aead) return Status::internal("OpenSSL has no ChaCha20-Poly1305 for wireguard");
+      engine->workers_[w]->set_wireguard_cipher(std::move(*aead));
+    }
   }
   engine->workers_[0]->set_slow_path(nullptr, engine->to_slow_);
   // Probes come from our own podCIDR's side: the first overlay port's.
@@ -282,6 +287,8 @@ Status Engine::build_context() {
           b.decap_bytes += pc[id].decap_bytes.get();
         }
         peer_baseline_[id] = b;
+        // A reused next hop is another node: none of its keys stay.
+        if (wireguard_) wireguard_->clear(id);
       },
       [this] { drain_to_control(); });
   if (!tables) return tables.status();
@@ -292,6 +299,13 @@ Status Engine::build_context() {
   ctx_.pool = pool_;
   ctx_.indirect_pool = indirect_pool_;
   ctx_.next_hop_capacity = tables_->next_hop_capacity();
+  if (dp.backend == BackendType::kWireguard) {
+    auto sessions =
+        WireguardSessions::create(tables_->next_hop_capacity(), ctx_.rcu, dp.wireguard_times);
+    if (!sessions) return sessions.status();
+    wireguard_ = std::move(sessions).value();
+    ctx_.wireguard = wireguard_.get();
+  }
   tables_->set_sender_hook([this](const Ipv4Addr& ip, std::optional<uint32_t> next_hop) {
     sender_changes_[ip] = next_hop;
   });
@@ -345,6 +359,13 @@ void Engine::drain_to_control() {
           ++arp_consumed_;
         } else if (m->hash.usr == kToControlNd) {
           neighbours_->on_nd(m, w, now);
+        } else if (m->hash.usr == kToControlWireguard) {
+          if (auto msg = take_wireguard_message(m)) {
+            if (wg_messages_.size() == kMaxWireguardMessages) wg_messages_.pop_front();
+            wg_messages_.push_back(std::move(*msg));
+          }
+          rte_pktmbuf_free(m);
+          ++wg_messages_taken_;
         } else if (m->hash.usr == kToControlProbe) {
           if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
             if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
@@ -365,6 +386,7 @@ void Engine::housekeeping() {
   drain_to_control();
   // Reclaim first: a neighbour whose last user just went needs no ARP.
   tables_->reclaim();
+  if (wireguard_) wireguard_->tick();
   const uint64_t now = now_ms();
   neighbours_->tick(now);
   watch_links(now);
@@ -577,6 +599,62 @@ std::vector<ProbeReply> Engine::take_probe_replies() {
   return out;
 }
 
+Result<uint32_t> Engine::wireguard_slot(Ipv4Addr peer) const {
+  if (!wireguard_)
+    return Status(ErrorCode::kFailedPrecondition, "this node's backend is not wireguard");
+  if (auto id = tables_->next_hop_of(peer, NextHopKind::kWireguard)) return *id;
+  return Status(ErrorCode::kNotFound, "peer " + peer.str() + ": no wireguard routes to it");
+}
+
+Result<uint32_t> Engine::wireguard_reserve_index() {
+  std::lock_guard lock(mu_);
+  if (!wireguard_)
+    return Status(ErrorCode::kFailedPrecondition, "this node's backend is not wireguard");
+  return wireguard_->reserve_index();
+}
+
+void Engine::wireguard_release_index(uint32_t index) {
+  std::lock_guard lock(mu_);
+  if (wireguard_) wireguard_->release_index(index);
+}
+
+Status Engine::wireguard_install(Ipv4Addr peer, const wireguard::Keypair& keypair) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  return wireguard_->install(*slot, keypair);
+}
+
+Status Engine::wireguard_clear(Ipv4Addr peer) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  wireguard_->clear(*slot);
+  return {};
+}
+
+Result<WireguardPeerView> Engine::wireguard_peer(Ipv4Addr peer) const {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  return wireguard_->view(*slot);
+}
+
+Result<uint8_t> Engine::wireguard_take_wants(Ipv4Addr peer) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  return wireguard_->take_wants(*slot);
+}
+
+std::vector<WireguardMessage> Engine::take_wireguard_messages() {
+  std::lock_guard lock(mu_);
+  std::vector<WireguardMessage> out(std::make_move_iterator(wg_messages_.begin()),
+                                    std::make_move_iterator(wg_messages_.end()));
+  wg_messages_.clear();
+  return out;
+}
+
 void Engine::set_capture(CaptureSession* session) {
   capture_.store(session, std::memory_order_release);
   // Each worker loads the pointer once per loop and reports quiescence
@@ -678,6 +756,8 @@ StatsSnapshot Engine::stats() const {
     s.events.gro_segments += c.events.gro_segments.get();
     s.events.fragments_held_now += fragments_held(c);
     s.events.probe_replies += c.events.probe_replies.get();
+    s.events.wg_keepalives += c.events.wg_keepalives.get();
+    s.events.wg_handshakes += c.events.wg_handshakes.get();
   }
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {

@@ -16,9 +16,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "engine/backends/wireguard_message.h"
+#include "engine/backends/wireguard_sessions.h"
 #include "engine/engine_config.h"
 #include "engine/flow_offload.h"
 #include "engine/neighbours/adjacency.h"
@@ -88,6 +91,32 @@ class Engine {
   std::vector<ProbeReply> take_probe_replies();
   static constexpr size_t kMaxProbeReplies = 4096;
 
+  // The wireguard backend's keys, for the handshake on the control side
+  // (FAILED_PRECONDITION on other backends). A peer is named by its node's
+  // public IP, which must have routes (its podCIDRs: its allowed IPs).
+  // A receiver index for a handshake of ours, and back when it failed.
+  Result<uint32_t> wireguard_reserve_index();
+  void wireguard_release_index(uint32_t index);
+  // The keypair a handshake with `peer` completed (WireguardSessions::install).
+  Status wireguard_install(Ipv4Addr peer, const wireguard::Keypair& keypair);
+  // Every keypair of `peer` goes (its key changed, or it is gone).
+  Status wireguard_clear(Ipv4Addr peer);
+  Result<WireguardPeerView> wireguard_peer(Ipv4Addr peer) const;
+  // What the workers want for `peer` (kWireguardWants* bits), cleared.
+  Result<uint8_t> wireguard_take_wants(Ipv4Addr peer);
+  // Handshake messages the workers handed over since the last call, oldest
+  // first; at most kMaxWireguardMessages wait (beyond, the oldest go).
+  std::vector<WireguardMessage> take_wireguard_messages();
+  static constexpr size_t kMaxWireguardMessages = 4096;
+  // A handshake message (initiation, response, cookie reply) to `peer`,
+  // behind its next hop's Ethernet/IPv4/UDP, on the underlay as the
+  // control thread sends ARP: through worker 0's inject queue, or held
+  // while the next hop's neighbour resolves. Implemented in wireguard_send.cc.
+  Status wireguard_send(Ipv4Addr peer, std::span<const uint8_t> message);
+  // A keepalive (an empty transport message) under `peer`'s current
+  // keypair; FAILED_PRECONDITION when it has none usable.
+  Status wireguard_send_keepalive(Ipv4Addr peer);
+
   // One round of control-side work: ARP handed over by workers, held
   // packets, neighbour timers, reclamation after grace periods, the ports'
   // links.
@@ -117,6 +146,10 @@ class Engine {
   explicit Engine(const EngineConfig& config) : config_(config) {}
   Status build_context();
   uint64_t now_ms() const;
+  // The wireguard peer slot of `peer` (needs mu_ held).
+  Result<uint32_t> wireguard_slot(Ipv4Addr peer) const;
+  // `message` framed to the next hop `slot` and sent (needs mu_ held).
+  Status wireguard_frame(uint32_t slot, std::span<const uint8_t> message);
   void drain_to_control();         // needs mu_ held
   void watch_links(uint64_t now);  // needs mu_ held
   bool inject(unsigned worker, rte_mbuf* m);
@@ -142,8 +175,9 @@ class Engine {
   std::unique_ptr<AdjacencyTable> adjacency_;
   std::unique_ptr<NeighbourTable> neighbours_;
   std::unique_ptr<ForwardingTables> tables_;
-  std::unique_ptr<FlowOffload> flow_;       // the underlay's rte_flow rules
-  SenderChanges<Ipv4Addr> sender_changes_;  // by the table change under way
+  std::unique_ptr<FlowOffload> flow_;             // the underlay's rte_flow rules
+  std::unique_ptr<WireguardSessions> wireguard_;  // the wireguard backend only
+  SenderChanges<Ipv4Addr> sender_changes_;        // by the table change under way
   SenderChanges<Ipv6Addr> sender6_changes_;
   std::vector<rte_ring*> to_control_;
   std::vector<rte_ring*> inject_;
@@ -156,12 +190,15 @@ class Engine {
   std::vector<PeerBaseline> peer_baseline_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  mutable std::mutex mu_;                 // control side: tables, neighbours, baselines
-  uint64_t arp_consumed_ = 0;             // ARP frames learned from and freed (under mu_)
-  uint64_t discarded_at_stop_ = 0;        // injected packets no worker sent before stop()
-  uint64_t probes_sent_ = 0;              // tunnel probes made (under mu_)
-  uint64_t probe_replies_taken_ = 0;      // their replies parsed and freed (under mu_)
-  std::deque<ProbeReply> probe_replies_;  // not yet taken (under mu_)
+  mutable std::mutex mu_;                     // control side: tables, neighbours, baselines
+  uint64_t arp_consumed_ = 0;                 // ARP frames learned from and freed (under mu_)
+  uint64_t discarded_at_stop_ = 0;            // injected packets no worker sent before stop()
+  uint64_t probes_sent_ = 0;                  // tunnel probes made (under mu_)
+  uint64_t probe_replies_taken_ = 0;          // their replies parsed and freed (under mu_)
+  std::deque<ProbeReply> probe_replies_;      // not yet taken (under mu_)
+  uint64_t wg_messages_taken_ = 0;            // handshake frames parsed and freed (under mu_)
+  uint64_t wg_frames_made_ = 0;               // handshake and keepalive frames of ours (under mu_)
+  std::deque<WireguardMessage> wg_messages_;  // not yet taken (under mu_)
   // Each port's link as last seen, and how often it went down (under mu_):
   // the PMDs raise no event when a memif peer goes, so it is polled.
   struct LinkState {

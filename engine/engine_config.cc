@@ -24,6 +24,8 @@ const char* backend_type_name(BackendType type) {
       return "udp";
     case BackendType::kHostGw:
       return "host-gw";
+    case BackendType::kWireguard:
+      return "wireguard";
   }
   return "?";
 }
@@ -36,13 +38,23 @@ uint16_t DataplaneConfig::overlay_mtu() const {
       return underlay_mtu - 28;  // IPv4 20 + UDP 8
     case BackendType::kHostGw:
       return underlay_mtu;
+    case BackendType::kWireguard:
+      return underlay_mtu - kWireguardMtuOverhead;
   }
   return underlay_mtu;
 }
 
 uint16_t DataplaneConfig::overlay_mtu6() const {
-  return backend == BackendType::kHostGw ? underlay_mtu
-                                         : static_cast<uint16_t>(underlay_mtu - kVxlan6MtuOverhead);
+  switch (backend) {
+    case BackendType::kHostGw:
+      return underlay_mtu;
+    case BackendType::kWireguard:
+      return underlay_mtu - kWireguardMtuOverhead;
+    case BackendType::kVxlan:
+    case BackendType::kUdp:
+      break;
+  }
+  return static_cast<uint16_t>(underlay_mtu - kVxlan6MtuOverhead);
 }
 
 }  // namespace tartan

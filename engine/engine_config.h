@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/net_types.h"
+#include "engine/wireguard/constants.h"
 
 namespace tartan {
 
@@ -54,10 +55,12 @@ struct UnderlayConfig {
   std::optional<Ipv6Addr> ipv6_gateway;
 };
 
-// flannel's backend types; the engine encapsulates for vxlan and udp.
-enum class BackendType { kVxlan, kUdp, kHostGw };
+// flannel's backend types; the engine encapsulates for vxlan, udp and
+// wireguard.
+enum class BackendType { kVxlan, kUdp, kHostGw, kWireguard };
 
-const char* backend_type_name(BackendType type);  // flannel's spelling: "vxlan", "udp", "host-gw"
+// flannel's spelling: "vxlan", "udp", "host-gw", "wireguard"
+const char* backend_type_name(BackendType type);
 
 struct StaticNeighbour {
   Ipv4Addr ip;
@@ -70,12 +73,20 @@ struct StaticNeighbour6 {
   MacAddr mac;
 };
 
+// wireguard: how long a keypair sends before its initiator wants a new
+// one, and after which it is refused both ways (the whitepaper's
+// REKEY_AFTER_TIME and REJECT_AFTER_TIME; shorter only in tests).
+struct WireguardTimes {
+  std::chrono::nanoseconds rekey_after = wireguard::kRekeyAfterTime;
+  std::chrono::nanoseconds reject_after = wireguard::kRejectAfterTime;
+};
+
 // How the data plane forwards: flannel's backend settings and the table and
 // neighbour limits.
 struct DataplaneConfig {
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;              // vxlan network identifier (24 bits)
-  uint16_t udp_port = 8472;      // vxlan 8472, udp 8285
+  uint16_t udp_port = 8472;      // vxlan 8472, udp 8285, wireguard 51820 (ListenPort)
   uint16_t underlay_mtu = 1500;  // bytes; the overlay MTU is this minus the encapsulation
   bool direct_routing = false;   // vxlan: on-link peers get plain L2 forwarding
   bool udp_checksum = true;      // outer UDP checksum on encapsulated packets (kernel default)
@@ -94,11 +105,13 @@ struct DataplaneConfig {
   uint32_t reassembly_timeout_ms = 1000;
   std::vector<StaticNeighbour> static_neighbours;      // win over ARP
   std::vector<StaticNeighbour6> static_neighbours_v6;  // win over neighbour discovery
+  WireguardTimes wireguard_times;
 
-  uint16_t overlay_mtu() const;  // underlay_mtu minus 50 (vxlan) or 28 (udp)
+  // underlay_mtu minus 50 (vxlan), 28 (udp) or 80 (wireguard)
+  uint16_t overlay_mtu() const;
   // The IPv6 overlay's: underlay_mtu minus 70 for vxlan over IPv6
-  // (kVxlan6MtuOverhead, backends/headers.h, says why not flannel's 50);
-  // host-gw adds nothing.
+  // (kVxlan6MtuOverhead, backends/headers.h, says why not flannel's 50),
+  // minus 80 for wireguard; host-gw adds nothing.
   uint16_t overlay_mtu6() const;
 };
 

@@ -80,6 +80,11 @@ void FamilyFlows<Addr>::start(const SenderMap<Addr>& senders) {
     probe_slow_path();
     probe_sender_filter();
     probe_decap();
+  } else if (params_.backend == BackendType::kWireguard) {
+    // No rule: the NIC cannot decrypt, keypairs (not senders) admit
+    // packets, and a slow-path rule would take the tunnel to one queue.
+    const std::string why = "wireguard has no flow rules (RSS spreads its peers)";
+    for (size_t c = 0; c < kNumFlowClasses; ++c) set_software(static_cast<FlowClass>(c), why);
   } else {
     const std::string why = "host-gw carries no tunnel traffic";
     set_software(FlowClass::kTunnelSteering, why);

@@ -81,6 +81,8 @@ const char* flow_class_name(FlowClass c) {
 }
 
 bool has_tunnel(const FlowPlanParams& p) {
+  // Not wireguard's: its packets are authenticated per keypair, not by
+  // sender, and the NIC cannot decrypt them.
   return p.backend == BackendType::kVxlan || p.backend == BackendType::kUdp;
 }
 

@@ -110,7 +110,7 @@ constexpr const char* family_name() {
 }
 
 // Whether the backend carries tunnel traffic that rules can match (vxlan,
-// udp); host-gw has none.
+// udp); host-gw has none, wireguard's no rule takes (flow_offload.cc).
 bool has_tunnel(const FlowPlanParams& p);
 
 // The RSS levels tunnel steering asks for, best first: inside the tunnel

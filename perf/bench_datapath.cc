@@ -4,7 +4,8 @@
 // and IPv6 (flannel-v6), the udp
 // backend's and DirectRouting's, with the ring transfers of the virtual ports
 // included, and those transfers alone (BM_IoOnly); encapsulation and
-// decapsulation with large tables; a route change from apply to the first packet it steers; ARP
+// decapsulation with large tables; the wireguard backend's encryption and
+// decryption; a route change from apply to the first packet it steers; ARP
 // answers; and the checksum work per packet.
 #include <benchmark/benchmark.h>
 #include <rte_ethdev.h>
@@ -16,6 +17,7 @@
 #include "engine/backends/inner_checksum.h"
 #include "engine/path/ipv4_check.h"
 #include "tests/support/engine_fixture.h"
+#include "tests/support/wireguard_frames.h"
 
 namespace tartan {
 namespace {
@@ -208,6 +210,37 @@ void BM_UdpBackendDecap(benchmark::State& state) {
   run_burst(state, fx, false, fx.udp_tunnel_from(2, *Ipv4Addr::parse("10.244.1.10")));
 }
 BENCHMARK(BM_UdpBackendDecap)->Arg(18);
+
+// The wireguard backend, one keypair to node 2 (the argument is the inner
+// UDP payload: 18 and 1372 make IPv4 packets of 46 and 1400 bytes, the
+// latter within its 1420-byte MTU): each packet sealed in a transport
+// message (encrypt) or opened from one (decrypt).
+void BM_WireguardEncrypt(benchmark::State& state) {
+  EngineFixture fx({.backend = BackendType::kWireguard});
+  fx.add_node(2);
+  fx.add_wireguard_keypair(2, wireguard::Key{1}, wireguard::Key{2}, 1);
+  run_burst(
+      state, fx, true,
+      fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, static_cast<uint16_t>(state.range(0))));
+}
+BENCHMARK(BM_WireguardEncrypt)->Arg(18)->Arg(1372);
+
+// The replay window refuses a counter twice: the run is as many distinct
+// messages as were sealed beforehand.
+constexpr int kWireguardMessages = 1 << 14;
+void BM_WireguardDecrypt(benchmark::State& state) {
+  EngineFixture fx({.backend = BackendType::kWireguard});
+  fx.add_node(2);
+  const wireguard::Key receive{2};
+  const uint32_t index = fx.add_wireguard_keypair(2, wireguard::Key{1}, receive, 1);
+  const testing::Bytes inner =
+      fx.pod_packet_from(2, *Ipv4Addr::parse("10.244.1.10"), static_cast<uint16_t>(state.range(0)));
+  std::vector<testing::Bytes> frames;
+  for (uint64_t c = 0; c < kWireguardMessages; ++c)
+    frames.push_back(fx.wireguard_from(2, testing::wireguard_transport(receive, index, c, inner)));
+  run_burst(state, fx, false, frames);
+}
+BENCHMARK(BM_WireguardDecrypt)->Arg(18)->Arg(1372)->Iterations(kWireguardMessages / kBurst);
 
 // VXLAN with DirectRouting to a node on our underlay subnet (node 2, at
 // 192.0.2.20): no tunnel, the frame's Ethernet header rewritten for the

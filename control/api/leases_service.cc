@@ -33,7 +33,8 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
     out->set_etcd_value(own_lease_attrs(config_, engine_.vtep_mac()));
   } else {
     for (const auto& [k, v] :
-         own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip, ipv6)) {
+         own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip, ipv6,
+                         config_.network.backend.wireguard.public_key)) {
       (*out->mutable_annotations())[k] = v;
     }
   }

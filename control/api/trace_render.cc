@@ -253,12 +253,15 @@ void describe(const TraceEvent& e, const TraceRecord& r, bool ipv6, const TraceN
       break;
     case TraceStep::kDecap: {
       const auto k = static_cast<TraceDecap>(e.a8);
-      const char* kind = k == TraceDecap::kVxlan ? "vxlan"
-                         : k == TraceDecap::kUdp ? "udp"
-                                                 : "offloaded";
+      const char* kind = k == TraceDecap::kVxlan       ? "vxlan"
+                         : k == TraceDecap::kUdp       ? "udp"
+                         : k == TraceDecap::kOffloaded ? "offloaded"
+                                                       : "wireguard";
       f["kind"] = kind;
       detail = k == TraceDecap::kOffloaded ? "done by the NIC (offloaded VXLAN)"
-                                           : std::string("outer headers stripped (") + kind + ")";
+               : k == TraceDecap::kWireguardKeepalive
+                   ? "wireguard keepalive (authenticated, empty): freed"
+                   : std::string("outer headers stripped (") + kind + ")";
       break;
     }
     case TraceStep::kRoute: {
@@ -300,7 +303,7 @@ void describe(const TraceEvent& e, const TraceRecord& r, bool ipv6, const TraceN
                                              ? it->second.front().public_ip.str()
                                              : "next hop " + std::to_string(e.a32) + "'s node",
                                          out, d);
-      } else if (kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp) {
+      } else if (tunnel_kind(kind)) {
         detail = describe_tunnel_rewrite(e, ip_str(e.a32), out, d);
       } else if (kind == NextHopKind::kDirect) {
         detail = "direct routing: Ethernet rewrite to the node's underlay MAC, out " + out;
@@ -333,6 +336,10 @@ void describe(const TraceEvent& e, const TraceRecord& r, bool ipv6, const TraceN
         case TraceToControl::kNd:
           f["reason"] = "nd";
           detail = "neighbour discovery handed to the control thread (to answer or learn from)";
+          break;
+        case TraceToControl::kWireguardHandshake:
+          f["reason"] = "wireguard_handshake";
+          detail = "wireguard handshake message handed to the control thread";
           break;
         case TraceToControl::kArpWait:
           f["adjacency"] = std::to_string(e.a32);

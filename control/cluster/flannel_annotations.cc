@@ -29,16 +29,16 @@ bool known_backend(const std::string& type) {
 }
 
 // flannel's backend-data, read with nlohmann's SAX interface in one pass:
-// of the whole document only the values of the top-level VNI and VtepMAC
-// keys are built (by nlohmann's own DOM builder, so they are checked and
-// shown as before); the whole DOM was ~9% of the API's server thread
-// applying 100,000 nodes (perf/RESULTS.md).
+// of the whole document only the values of the top-level VNI, VtepMAC
+// (vxlan) and PublicKey (wireguard) keys are built (by nlohmann's own DOM builder, so they are
+// checked and shown as before); the whole DOM was ~9% of the API's server thread applying 100,000
+// nodes (perf/RESULTS.md).
 class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   using Json = nlohmann::json;
   enum class Top { kNone, kObject, kNull, kOther };
   Top top = Top::kNone;
-  // The VNI and VtepMAC values, key lowercased ("vni", "vtepmac"), in
+  // The VNI, VtepMAC and PublicKey values, key lowercased ("vni", ...), in
   // document order: Go's encoding/json matches keys case-insensitively,
   // and a later one overrides an earlier.
   std::vector<std::pair<std::string, Json>> fields;
@@ -90,7 +90,7 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
     std::string lower = k;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (lower == "vni" || lower == "vtepmac") {
+    if (lower == "vni" || lower == "vtepmac" || lower == "publickey") {
       fields.emplace_back(std::move(lower), Json());
       builder_.emplace(fields.back().second);
     }
@@ -128,10 +128,11 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
   std::optional<Builder> builder_;  // building the value of fields.back()
 };
 
-// backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC, or
-// null (udp, host-gw).
+// backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC,
+// wireguard's PublicKey, or null (udp, host-gw).
 Status read_backend_data(const std::string& key, const std::string& v, std::optional<uint32_t>& vni,
-                         std::optional<MacAddr>& vtep_mac) {
+                         std::optional<MacAddr>& vtep_mac,
+                         std::optional<WireguardKey>& public_key) {
   // Named only on refusal: every node's backend-data is read.
   const auto bad_data = [&key](const std::string& message) {
     return bad(annotation_field(key), message);
@@ -147,6 +148,14 @@ Status read_backend_data(const std::string& key, const std::string& v, std::opti
           return bad_data("VNI " + value.dump() + " is not a 24-bit number");
         }
         vni = value.get<uint32_t>();
+      } else if (name == "publickey") {
+        auto parsed = value.is_string() ? parse_wireguard_key(value.get<std::string>())
+                                        : Result<WireguardKey>(Status::invalid("not a string"));
+        if (!parsed) {
+          return bad_data("PublicKey " + value.dump() +
+                          " is not a WireGuard key: " + parsed.status().message());
+        }
+        public_key = *parsed;
       } else {
         const auto mac =
             value.is_string() ? MacAddr::parse(value.get_ref<const std::string&>()) : std::nullopt;
@@ -245,7 +254,9 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
       !s.ok())
     return s;
   if (const std::string* v = get(keys.backend_data)) {
-    if (Status s = read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac); !s.ok())
+    if (Status s =
+            read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac, info.public_key);
+        !s.ok())
       return s;
   }
   // The IPv6 side is read apart: flanneld reads it only with EnableIPv6,
@@ -255,7 +266,8 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
                                      {&keys.public_ipv6_overwrite, &info.public_ipv6_overwrite},
                                      {&keys.node_public_ipv6, &info.node_public_ipv6}});
   if (const std::string* v = get(keys.backend_v6_data); v != nullptr && v6.ok())
-    v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6);
+    v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6,
+                           info.public_key_v6);
   if (!v6.ok()) info.ipv6_invalid = v6.message();
   return info;
 }
@@ -264,32 +276,39 @@ std::string flannel_backend_type(BackendType backend) {
   return backend == BackendType::kUdp ? "" : backend_type_name(backend);
 }
 
-std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac) {
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+                                 const std::optional<WireguardKey>& public_key) {
   // Byte for byte what Go's json.Marshal gives for flannel's vxlanLeaseAttrs
-  // (fields in declaration order, compact); flanneld's own MAC recovery
-  // parses exactly this shape.
-  return backend == BackendType::kVxlan
-             ? R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})"
-             : "null";
+  // and wireguardLeaseAttrs (fields in declaration order, compact; base64
+  // needs no JSON escape); flanneld's own MAC recovery parses exactly this
+  // shape.
+  if (backend == BackendType::kVxlan)
+    return R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})";
+  if (backend == BackendType::kWireguard && public_key)
+    return R"({"PublicKey":")" + wireguard_key_text(*public_key) + R"("})";
+  return "null";
 }
 
 std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
                                                    uint32_t vni, const MacAddr& vtep_mac,
                                                    std::optional<Ipv4Addr> public_ip,
-                                                   const std::optional<OwnIpv6>& ipv6) {
+                                                   const std::optional<OwnIpv6>& ipv6,
+                                                   const std::optional<WireguardKey>& public_key) {
   std::map<std::string, std::string> out{{keys.backend_type, flannel_backend_type(backend)},
                                          {keys.kube_subnet_manager, "true"}};
   // flanneld (kube.go AcquireLease) skips the IPv4 side only for vxlan
   // without a flannel.1: other backends write it with IPv4 off too, as
   // public-ip 0.0.0.0 and backend-data null.
   if (public_ip || backend != BackendType::kVxlan) {
-    out[keys.backend_data] = flannel_backend_data(backend, vni, vtep_mac);
+    // wireguard's newSubnetAttrs sets BackendData only with IPv4 on.
+    out[keys.backend_data] =
+        flannel_backend_data(backend, vni, vtep_mac, public_ip ? public_key : std::nullopt);
     out[keys.public_ip] = public_ip.value_or(Ipv4Addr{}).str();
   }
   if (ipv6) {
     // flannel's vxlan backend marshals the same vxlanLeaseAttrs for its
     // flannel-v6 device: {"VNI":1,"VtepMAC":"..."}.
-    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac);
+    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac, public_key);
     out[keys.public_ipv6] = ipv6->public_ip.str();
   }
   return out;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "control/cluster/node_spec.h"
+#include "control/config/wireguard_key.h"
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
@@ -40,6 +41,7 @@ struct FlannelNodeInfo {
   std::optional<std::string> backend_type;  // absent annotation: nullopt
   std::optional<uint32_t> vni;              // vxlan backend-data
   std::optional<MacAddr> vtep_mac;          // vxlan backend-data
+  std::optional<WireguardKey> public_key;   // wireguard backend-data
   // public-ip: where peers send, read as flanneld reads it (never the
   // overwrite, which only the node itself turns into its public-ip).
   std::optional<Ipv4Addr> public_ip;
@@ -47,9 +49,10 @@ struct FlannelNodeInfo {
   std::optional<Ipv4Prefix> pod_cidr;           // the IPv4 entry of pod_cidrs
   std::optional<Ipv6Prefix> pod_cidr_v6;        // the IPv6 entry
   // Dual stack: backend-v6-data (vxlan: VNI and the flannel-v6 device's
-  // VtepMAC), public-ipv6 and public-ipv6-overwrite, read as the IPv4 ones.
+  // VtepMAC; wireguard: PublicKey), public-ipv6 and public-ipv6-overwrite, read as the IPv4 ones.
   std::optional<uint32_t> vni_v6;
   std::optional<MacAddr> vtep_mac_v6;
+  std::optional<WireguardKey> public_key_v6;  // wireguard's backend-v6-data (the same key)
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<Ipv6Addr> public_ipv6_overwrite;
   // node-public-ip, node-public-ipv6: the node's own choice of public IP.
@@ -74,20 +77,23 @@ struct OwnIpv6 {
 };
 
 // The annotations flanneld writes on its own Node for these settings:
-// backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan, null
-// otherwise), public-ip and kube-subnet-manager; with IPv6,
-// backend-v6-data (the same shape, flannel-v6's VtepMAC) and public-ipv6.
-// Without `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as
-// flanneld; other backends write public-ip 0.0.0.0 and backend-data null,
-// as flanneld does too.
-std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, BackendType backend,
-                                                   uint32_t vni, const MacAddr& vtep_mac,
-                                                   std::optional<Ipv4Addr> public_ip,
-                                                   const std::optional<OwnIpv6>& ipv6 = {});
+// backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan,
+// {"PublicKey":"..."} for wireguard, null otherwise), public-ip and
+// kube-subnet-manager; with IPv6, backend-v6-data (the same shape,
+// flannel-v6's VtepMAC; wireguard's one key) and public-ipv6. Without
+// `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as flanneld;
+// other backends write public-ip 0.0.0.0 and backend-data null, as
+// flanneld does too. `public_key`: wireguard's.
+std::map<std::string, std::string> own_annotations(
+    const AnnotationKeys& keys, BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+    std::optional<Ipv4Addr> public_ip, const std::optional<OwnIpv6>& ipv6 = {},
+    const std::optional<WireguardKey>& public_key = {});
 
 // The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
-// vxlan, "null" otherwise (also the BackendData of its etcd leases).
-std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac);
+// vxlan, {"PublicKey":"..."} for wireguard, "null" otherwise (also the
+// BackendData of its etcd leases).
+std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
+                                 const std::optional<WireguardKey>& public_key = {});
 
 // The backend-type value flanneld writes ("" for udp, which never sets one).
 std::string flannel_backend_type(BackendType backend);

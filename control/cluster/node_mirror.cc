@@ -113,6 +113,7 @@ struct NodeMirror::Family {
   const std::string& data_key;  // backend-data, backend-v6-data
   const std::optional<MacAddr>& vtep_mac;
   const std::optional<uint32_t>& vni;
+  const std::optional<WireguardKey>& public_key;
   bool has_public_ip;
   const std::string& public_ip_key;  // public-ip, public-ipv6
 };
@@ -142,6 +143,8 @@ std::optional<std::string> NodeMirror::unrouted(const NodeSpec& spec, const Flan
              std::to_string(settings_.vni) + ")";
     }
   }
+  if (settings_.backend == BackendType::kWireguard && !f.public_key)
+    return "no PublicKey in " + f.data_key;
   if (!f.has_public_ip) return "no " + f.public_ip_key + " annotation";
   return std::nullopt;
 }
@@ -150,6 +153,7 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   NodeStatusView s;
   s.public_ip = info.public_ip;
   s.vtep_mac = info.vtep_mac;
+  s.public_key = info.public_key;
   s.public_ipv6 = info.public_ipv6;
   s.vtep_mac_v6 = info.vtep_mac_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
@@ -160,18 +164,18 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   if (settings_.enable_ipv4) {
     const auto why = unrouted(spec, info,
                               {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
-                               info.vni, info.public_ip.has_value(), k.public_ip});
+                               info.vni, info.public_key, info.public_ip.has_value(), k.public_ip});
     s.routed = !why;
     s.reason = why.value_or("");
     if (s.routed) s.route = info.pod_cidr;
   }
   if (!settings_.ipv6_network) return s;
-  const auto why6 =
-      info.ipv6_invalid
-          ? info.ipv6_invalid
-          : unrouted(spec, info,
-                     {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data, info.vtep_mac_v6,
-                      info.vni_v6, info.public_ipv6.has_value(), k.public_ipv6});
+  const auto why6 = info.ipv6_invalid
+                        ? info.ipv6_invalid
+                        : unrouted(spec, info,
+                                   {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data,
+                                    info.vtep_mac_v6, info.vni_v6, info.public_key_v6,
+                                    info.public_ipv6.has_value(), k.public_ipv6});
   s.routed_v6 = !why6;
   s.reason_v6 = why6.value_or("");
   if (s.routed_v6) s.route_v6 = info.pod_cidr_v6;

@@ -33,6 +33,7 @@ struct NodeStatusView {
   std::optional<Ipv4Prefix> route;  // the routed podCIDR
   std::optional<Ipv4Addr> public_ip;
   std::optional<MacAddr> vtep_mac;
+  std::optional<WireguardKey> public_key;  // wireguard's PublicKey: the node's peer
   std::string backend;
   // Dual stack: the IPv6 route, derived and programmed on its own (a
   // change of either family's annotations is applied by itself). With

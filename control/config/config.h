@@ -10,6 +10,7 @@
 
 #include "control/config/etcd_config.h"
 #include "control/config/kube_config.h"
+#include "control/config/wireguard_key.h"
 #include "engine/engine_config.h"
 #include "engine/log.h"
 #include "engine/net_types.h"
@@ -24,6 +25,28 @@ namespace tartan {
 inline constexpr uint16_t kMinUnderlayMtu = 576;
 inline constexpr uint16_t kMaxUnderlayMtu = 9216;
 
+// flannel's wireguard backend (pkg/backend/wireguard): which devices
+// carry which family. separate: flannel-wg for IPv4 on ListenPort and
+// flannel-wg-v6 for IPv6 on ListenPortV6; auto, ipv4, ipv6: one device on
+// ListenPort for both, each peer reached at its public IPv4 (ipv4), its
+// public IPv6 (ipv6) or whichever flannel's selectPublicEndpoint prefers.
+enum class WireguardMode { kSeparate, kAuto, kIpv4, kIpv6 };
+const char* wireguard_mode_name(WireguardMode mode);  // flannel's spelling: "separate", ...
+
+// The wireguard backend's keys, with flannel's defaults.
+struct WireguardBackendConfig {
+  uint16_t listen_port = 51820;     // ListenPort
+  uint16_t listen_port_v6 = 51821;  // ListenPortV6: separate mode's IPv6 device
+  std::optional<WireguardKey> psk;  // PSK: one preshared key for every peer
+  // PersistentKeepaliveInterval in seconds (flannel multiplies the number
+  // by time.Second); 0: off.
+  uint16_t persistent_keepalive_s = 0;
+  WireguardMode mode = WireguardMode::kSeparate;
+  // Ours, not a net-conf key: settled at launch from the key store
+  // (node.state_dir/wgkey), announced in our PublicKey.
+  std::optional<WireguardKey> public_key;
+};
+
 // flannel's net-conf.json "Backend" object.
 struct BackendConfig {
   BackendType type = BackendType::kVxlan;
@@ -31,6 +54,7 @@ struct BackendConfig {
   uint16_t port = 0;            // UDP port; 0 until defaulted: 8472 (vxlan) or 8285 (udp)
   uint16_t mtu = 0;             // underlay MTU in bytes; 0: the underlay port's mtu
   bool direct_routing = false;  // vxlan: same-subnet peers get plain L2 forwarding
+  WireguardBackendConfig wireguard;
 };
 
 // flannel's net-conf.json, with flannel's defaults applied.

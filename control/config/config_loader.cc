@@ -498,6 +498,16 @@ RawNetworkConfig read_network_section(Reader& r, const Section& top) {
       raw.mtu = r.integer(b.get("MTU"), bkey("MTU"), kMinUnderlayMtu, kMaxUnderlayMtu);
     if (b.has("DirectRouting"))
       raw.direct_routing = r.boolean(b.get("DirectRouting"), bkey("DirectRouting"));
+    if (b.has("ListenPort"))
+      raw.listen_port = r.integer(b.get("ListenPort"), bkey("ListenPort"), 1, 65535);
+    if (b.has("ListenPortV6"))
+      raw.listen_port_v6 = r.integer(b.get("ListenPortV6"), bkey("ListenPortV6"), 1, 65535);
+    if (b.has("PSK")) raw.psk = r.string(b.get("PSK"), bkey("PSK"));
+    if (b.has("PersistentKeepaliveInterval")) {
+      raw.persistent_keepalive = r.integer(b.get("PersistentKeepaliveInterval"),
+                                           bkey("PersistentKeepaliveInterval"), 0, 65535);
+    }
+    if (b.has("Mode")) raw.wireguard_mode = r.string(b.get("Mode"), bkey("Mode"));
     if (b.has("GBP") && r.boolean(b.get("GBP"), bkey("GBP"))) {
       r.fail(b.get("GBP"), bkey("GBP"), "VXLAN group-based policy is not supported by tartan");
     }
@@ -1066,11 +1076,20 @@ void network_to_yaml(const NetworkConfig& n, YAML::Emitter& out) {
   out << YAML::Key << "Type" << YAML::Value << backend_type_name(n.backend.type);
   if (n.backend.type == BackendType::kVxlan)
     out << YAML::Key << "VNI" << YAML::Value << n.backend.vni;
-  if (n.backend.type != BackendType::kHostGw)
+  if (n.backend.type == BackendType::kVxlan || n.backend.type == BackendType::kUdp)
     out << YAML::Key << "Port" << YAML::Value << n.backend.port;
   if (n.backend.mtu) out << YAML::Key << "MTU" << YAML::Value << n.backend.mtu;
   if (n.backend.type == BackendType::kVxlan)
     out << YAML::Key << "DirectRouting" << YAML::Value << n.backend.direct_routing;
+  if (n.backend.type == BackendType::kWireguard) {
+    const WireguardBackendConfig& wg = n.backend.wireguard;
+    out << YAML::Key << "ListenPort" << YAML::Value << wg.listen_port;
+    out << YAML::Key << "ListenPortV6" << YAML::Value << wg.listen_port_v6;
+    // The effective config is served over the API: the key stays out.
+    if (wg.psk) out << YAML::Key << "PSK" << YAML::Value << "<redacted>";
+    out << YAML::Key << "PersistentKeepaliveInterval" << YAML::Value << wg.persistent_keepalive_s;
+    out << YAML::Key << "Mode" << YAML::Value << wireguard_mode_name(wg.mode);
+  }
   out << YAML::EndMap;
   out << YAML::EndMap;
 }

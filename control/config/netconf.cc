@@ -1,6 +1,8 @@
 #include "control/config/netconf.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <utility>
 
 namespace tartan {
@@ -95,7 +97,72 @@ Status finish_subnets(const FamilyKeys& k, const Prefix& network, FamilySubnets<
   return {};
 }
 
+constexpr std::pair<WireguardMode, const char*> kWireguardModes[] = {
+    {WireguardMode::kSeparate, "separate"},
+    {WireguardMode::kAuto, "auto"},
+    {WireguardMode::kIpv4, "ipv4"},
+    {WireguardMode::kIpv6, "ipv6"},
+};
+
+// The first of the wireguard backend's keys that `raw` sets, or null.
+const char* wireguard_key_set(const RawNetworkConfig& raw) {
+  if (raw.listen_port) return "Backend.ListenPort";
+  if (raw.listen_port_v6) return "Backend.ListenPortV6";
+  if (raw.psk) return "Backend.PSK";
+  if (raw.persistent_keepalive) return "Backend.PersistentKeepaliveInterval";
+  if (raw.wireguard_mode) return "Backend.Mode";
+  return nullptr;
+}
+
+// flannel's wireguard RegisterNetwork: its defaults, and what its devices
+// would refuse. A listen port of 0 (the kernel picks one) is refused:
+// flannel sends to every peer on its own ListenPort, so the port must be
+// the same, known one on every node.
+Status finish_wireguard(const RawNetworkConfig& raw, WireguardBackendConfig& wg,
+                        std::string* bad_key) {
+  const std::pair<const char*, const std::optional<int64_t>*> ports[] = {
+      {"Backend.ListenPort", &raw.listen_port}, {"Backend.ListenPortV6", &raw.listen_port_v6}};
+  for (const auto& [key, port] : ports) {
+    if (*port && (**port < 1 || **port > 65535))
+      return bad(bad_key, key, std::to_string(**port) + " is not a UDP port (1..65535)");
+  }
+  if (raw.listen_port) wg.listen_port = static_cast<uint16_t>(*raw.listen_port);
+  if (raw.listen_port_v6) wg.listen_port_v6 = static_cast<uint16_t>(*raw.listen_port_v6);
+  if (raw.psk && !raw.psk->empty()) {
+    auto key = parse_wireguard_key(*raw.psk);
+    if (!key) return bad(bad_key, "Backend.PSK", key.status().message());
+    wg.psk = *key;
+  }
+  if (raw.persistent_keepalive) {
+    // wg's persistent-keepalive is 16 bits of seconds.
+    if (*raw.persistent_keepalive < 0 || *raw.persistent_keepalive > 65535) {
+      return bad(bad_key, "Backend.PersistentKeepaliveInterval",
+                 std::to_string(*raw.persistent_keepalive) +
+                     " is out of range 0..65535 (seconds; 0: off)");
+    }
+    wg.persistent_keepalive_s = static_cast<uint16_t>(*raw.persistent_keepalive);
+  }
+  if (raw.wireguard_mode) {
+    const auto* mode = std::find_if(std::begin(kWireguardModes), std::end(kWireguardModes),
+                                    [&](const auto& m) { return *raw.wireguard_mode == m.second; });
+    if (mode == std::end(kWireguardModes)) {
+      return bad(bad_key, "Backend.Mode",
+                 "'" + *raw.wireguard_mode +
+                     "' is not a mode of flannel's wireguard backend (separate, auto, ipv4, ipv6)");
+    }
+    wg.mode = mode->first;
+  }
+  return {};
+}
+
 }  // namespace
+
+const char* wireguard_mode_name(WireguardMode mode) {
+  for (const auto& [m, name] : kWireguardModes) {
+    if (m == mode) return name;
+  }
+  return "?";
+}
 
 Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::string* bad_key,
                                             bool kube_mode) {
@@ -149,9 +216,12 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     b.type = BackendType::kUdp;
   else if (type == "host-gw")
     b.type = BackendType::kHostGw;
+  else if (type == "wireguard")
+    b.type = BackendType::kWireguard;
   else
-    return bad(bad_key, "Backend.Type",
-               "backend '" + type + "' is not supported by tartan (vxlan, udp or host-gw)");
+    return bad(
+        bad_key, "Backend.Type",
+        "backend '" + type + "' is not supported by tartan (vxlan, udp, host-gw or wireguard)");
 
   // flannel's udp backend encapsulates IPv4 only (no flannel-v6 device).
   if (n.enable_ipv6 && b.type == BackendType::kUdp)
@@ -163,7 +233,18 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
   if (raw.vni) b.vni = static_cast<uint32_t>(*raw.vni);
   if (raw.port && b.type == BackendType::kHostGw)
     return bad(bad_key, "Backend.Port", "host-gw has no UDP port");
-  b.port = raw.port ? static_cast<uint16_t>(*raw.port) : b.type == BackendType::kUdp ? 8285 : 8472;
+  if (raw.port && b.type == BackendType::kWireguard)
+    return bad(bad_key, "Backend.Port", "the wireguard backend listens on Backend.ListenPort");
+  if (b.type == BackendType::kWireguard) {
+    if (Status s = finish_wireguard(raw, b.wireguard, bad_key); !s.ok()) return s;
+    b.port = b.wireguard.listen_port;
+  } else if (const char* key = wireguard_key_set(raw)) {
+    return bad(bad_key, key, std::string(key).substr(8) + " applies to the wireguard backend only");
+  } else {
+    b.port = raw.port                      ? static_cast<uint16_t>(*raw.port)
+             : b.type == BackendType::kUdp ? 8285
+                                           : 8472;
+  }
   if (raw.mtu) b.mtu = static_cast<uint16_t>(*raw.mtu);
   if (raw.direct_routing && b.type != BackendType::kVxlan) {
     return bad(bad_key, "Backend.DirectRouting", "DirectRouting applies to the vxlan backend only");

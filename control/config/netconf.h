@@ -29,6 +29,13 @@ struct RawNetworkConfig {
   std::optional<int64_t> port;
   std::optional<int64_t> mtu;
   bool direct_routing = false;
+  // The wireguard backend's (flannel's names: ListenPort, ListenPortV6,
+  // PSK, PersistentKeepaliveInterval, Mode).
+  std::optional<int64_t> listen_port;
+  std::optional<int64_t> listen_port_v6;
+  std::optional<std::string> psk;
+  std::optional<int64_t> persistent_keepalive;
+  std::optional<std::string> wireguard_mode;
 };
 
 // Applies flannel's defaults and checks. On error, *bad_key names the

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 
@@ -63,6 +64,16 @@ Status read_backend(const Json& b, RawNetworkConfig& raw) {
       s = integer(key, v, kMinUnderlayMtu, kMaxUnderlayMtu, raw.mtu);
     } else if (name == "directrouting") {
       s = boolean(key, v, raw.direct_routing);
+    } else if (name == "listenport" || name == "listenportv6" ||
+               name == "persistentkeepaliveinterval") {
+      // Go ints: any integer here; finish_network_config checks the range.
+      auto& field = name == "listenport"     ? raw.listen_port
+                    : name == "listenportv6" ? raw.listen_port_v6
+                                             : raw.persistent_keepalive;
+      s = integer(key, v, INT64_MIN, INT64_MAX, field);
+    } else if (name == "psk" || name == "mode") {
+      if (!v.is_string()) return type_error(key, "a string", v);
+      (name == "psk" ? raw.psk : raw.wireguard_mode) = v.get<std::string>();
     } else if (name == "gbp" || name == "learning") {
       bool on = false;
       s = boolean(key, v, on);

@@ -33,6 +33,11 @@ inline constexpr uint16_t kVxlan6MtuOverhead =
 // Outer Ethernet + IPv4 + UDP in front of the inner IPv4 packet (udp backend).
 inline constexpr uint16_t kUdpTunnelHeaders = kEthLen + kIpv4Len + kUdpLen;  // 42
 
+// flannel's wireguard backend: the overlay MTU is the underlay's minus 80
+// for either underlay family (the worst case, IPv6 40 + UDP 8 + WireGuard's
+// transport header 16 + tag 16; pkg/backend/wireguard's `overhead`).
+inline constexpr uint16_t kWireguardMtuOverhead = 80;
+
 // The first 32-bit word of a VXLAN header flannel's kernel peers send and
 // accept: only the I flag (RFC 7348 section 5).
 inline constexpr uint32_t kVxlanFlagsWord = 0x08000000;

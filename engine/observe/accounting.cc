@@ -58,6 +58,7 @@ Accounting Engine::accounting() const {
     // A GSO packet becomes its segments; merged segments become one packet.
     a.created += c.events.gso_segments.get() + c.events.gro_merged.get();
     a.consumed += c.events.gso_packets.get() + c.events.gro_segments.get();
+    a.consumed += c.events.wg_keepalives.get();
   }
   std::lock_guard lock(mu_);
   const NeighbourCounters& nc = neighbours_->counters();
@@ -67,8 +68,8 @@ Accounting Engine::accounting() const {
   for (uint64_t d : a.drops) a.dropped += d;
   for (const NeighbourFamilyCounters* f : {&nc.arp, &nc.nd})
     a.created += f->requests_sent + f->announcements;
-  a.created += probes_sent_;
-  a.consumed += arp_consumed_ + nc.nd_consumed + probe_replies_taken_;
+  a.created += probes_sent_ + wg_frames_made_;
+  a.consumed += arp_consumed_ + nc.nd_consumed + probe_replies_taken_ + wg_messages_taken_;
   a.answered += nc.nd_answered;
   a.held = neighbours_->held_packets();
   a.discarded = discarded_at_stop_;

@@ -67,7 +67,28 @@ namespace tartan {
     "IPv6 packet longer than the IPv6 overlay MTU (underlay MTU - 70; never fragmented)")        \
   X(kInnerNotIpv6, "inner_not_ipv6", "decapsulated frame from an IPv6 tunnel is not IPv6")       \
   X(kUdp6ZeroChecksum, "udp6_zero_checksum",                                                     \
-    "tunnel packet over IPv6 with a zero UDP checksum (RFC 8200 8.1; Linux: udp6zerocsumrx off)")
+    "tunnel packet over IPv6 with a zero UDP checksum "                                          \
+    "(RFC 8200 8.1; Linux: udp6zerocsumrx off)")                                                 \
+  X(kWgNoSession, "wg_no_session",                                                               \
+    "to a wireguard peer with no usable sending key (none, too old, counter spent): handshake")  \
+  X(kWgNoRoom, "wg_no_room",                                                                     \
+    "no tailroom for wireguard's padding and tag, nor one buffer to gather the packet into")     \
+  X(kWgCryptoFailed, "wg_crypto_failed",                                                         \
+    "the crypto library failed to seal a wireguard transport message (not input-dependent)")     \
+  X(kWgTruncated, "wg_truncated",                                                                \
+    "wireguard message shorter than its type's fixed part (transport: 32 bytes)")                \
+  X(kWgBadType, "wg_bad_type", "UDP to the wireguard port whose message type is not 1 to 4")     \
+  X(kWgUnknownIndex, "wg_unknown_index",                                                         \
+    "wireguard transport message whose receiver index names no keypair of ours")                 \
+  X(kWgKeyExpired, "wg_key_expired",                                                             \
+    "wireguard transport message for a keypair older than REJECT_AFTER_TIME (180 s)")            \
+  X(kWgBadMac, "wg_bad_mac", "wireguard transport message whose tag does not authenticate")      \
+  X(kWgReplayed, "wg_replayed",                                                                  \
+    "wireguard counter seen before, behind the replay window, or past REJECT_AFTER_MESSAGES")    \
+  X(kWgInnerNotIp, "wg_inner_not_ip",                                                            \
+    "decrypted wireguard packet that is not an IPv4 packet (IPv6 inside is not carried yet)")    \
+  X(kWgNotAllowedIp, "wg_not_allowed_ip",                                                        \
+    "decrypted wireguard packet whose inner source is outside the sending peer's podCIDRs")
 
 enum class DropReason : uint8_t {
 #define TARTAN_DROP_ENUM(e, name, help) e,
@@ -102,6 +123,8 @@ struct EventCounters {
   Counter gro_merged;             // packets merged for a vnet tap (each one GSO write)
   Counter gro_segments;           // the segments merged into them
   Counter probe_replies;          // tunnel probes' replies handed to the control thread
+  Counter wg_keepalives;          // wireguard keepalives (empty transport messages) received
+  Counter wg_handshakes;          // wireguard handshake messages handed to the control thread
 };
 
 // Per remote node (next hop) traffic.
@@ -157,6 +180,7 @@ struct EventStats {
   // Neighbour discovery (IPv6 underlay), as ARP's above.
   uint64_t nd_solicits_sent = 0, nd_solicits_answered = 0, nd_adverts_received = 0, nd_learned = 0;
   uint64_t probes_sent = 0, probe_replies = 0;
+  uint64_t wg_keepalives = 0, wg_handshakes = 0;
 };
 
 struct PeerStats {

@@ -63,6 +63,10 @@ constexpr StatField<EventStats> kEventFields[] = {
     {"probes_sent", "tunnel probes (ICMP echo requests to remote nodes' VTEPs) sent",
      &EventStats::probes_sent},
     {"probe_replies", "tunnel probes' echo replies received", &EventStats::probe_replies},
+    {"wg_keepalives", "wireguard keepalives (empty transport messages) received",
+     &EventStats::wg_keepalives},
+    {"wg_handshakes", "wireguard handshake messages handed to the control thread",
+     &EventStats::wg_handshakes},
 };
 
 constexpr StatField<PeerStats> kPeerFields[] = {

@@ -71,10 +71,11 @@ enum class TraceClass : uint8_t {
   kNd,         // underlay neighbour discovery (solicitation or advertisement)
 };
 
-enum class TraceDecap : uint8_t { kVxlan, kUdp, kOffloaded };
+// kWireguardKeepalive ends the packet's trace: nothing was inside.
+enum class TraceDecap : uint8_t { kVxlan, kUdp, kOffloaded, kWireguard, kWireguardKeepalive };
 
 // Why a packet went to the control thread.
-enum class TraceToControl : uint8_t { kArpWait, kArp, kProbeReply, kNd };
+enum class TraceToControl : uint8_t { kArpWait, kArp, kProbeReply, kNd, kWireguardHandshake };
 
 struct TraceEvent {
   TraceStep step;

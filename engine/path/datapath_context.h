@@ -18,6 +18,7 @@ namespace tartan {
 class CaptureSession;
 class TraceSession;
 class VnetTap;
+class WireguardSessions;
 
 inline constexpr uint16_t kNoPort = UINT16_MAX;
 
@@ -61,6 +62,8 @@ struct DatapathContext {
   uint32_t next_hop_capacity = 0;  // bound of a valid mark
   std::array<PortContext, RTE_MAX_ETHPORTS> ports{};
   TableReaders tables;
+  // The wireguard backend's keys (null on other backends).
+  const WireguardSessions* wireguard = nullptr;
   rte_rcu_qsbr* rcu = nullptr;
   // Where segmentation takes its mbufs: headers are copied into `pool`'s,
   // payload is referenced by `indirect_pool`'s (rte_gso).

@@ -15,15 +15,16 @@
 namespace tartan {
 namespace {
 
-template <class F, OuterChecksums C>
+template <class F, OuterChecksums C, bool Wireguard = false>
 std::array<Worker::EgressRewrite, 2> rewrites_for() {
-  return {&Worker::egress_rewrite<F, false, C>, &Worker::egress_rewrite<F, true, C>};
+  return {&Worker::egress_rewrite<F, false, C, Wireguard>,
+          &Worker::egress_rewrite<F, true, C, Wireguard>};
 }
 
-}  // namespace
-
-template <>
-std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const DatapathContext& ctx) {
+// IPv4's instances for the port's checksum offloads; `Wireguard`: sealed
+// in a transport message (the wireguard backend's only tunnel).
+template <bool Wireguard>
+std::array<Worker::EgressRewrite, 2> ipv4_rewrites(const DatapathContext& ctx) {
   using F = Ipv4Family;
   const bool ip = ctx.tx_ipv4_cksum_offload;
   const UdpChecksum udp = !ctx.udp_checksum          ? UdpChecksum::kZero
@@ -31,16 +32,24 @@ std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const Dat
                                                      : UdpChecksum::kSoftware;
   switch (udp) {
     case UdpChecksum::kZero:
-      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kZero}>()
-                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kZero}>();
+      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kZero}, Wireguard>()
+                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kZero}, Wireguard>();
     case UdpChecksum::kOffload:
-      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kOffload}>()
-                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kOffload}>();
+      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kOffload}, Wireguard>()
+                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kOffload}, Wireguard>();
     case UdpChecksum::kSoftware:
       break;
   }
-  return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kSoftware}>()
-            : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}>();
+  return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kSoftware}, Wireguard>()
+            : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, Wireguard>();
+}
+
+}  // namespace
+
+template <>
+std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const DatapathContext& ctx) {
+  return ctx.backend == BackendType::kWireguard ? ipv4_rewrites<true>(ctx)
+                                                : ipv4_rewrites<false>(ctx);
 }
 
 template <>
@@ -141,7 +150,7 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, typename F::Rout
                                                                          nhs.data(), k);
 }
 
-template <class F, bool RouteHere, OuterChecksums C>
+template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
 void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
                             unsigned k) {
   for (unsigned j = 0; j < k; ++j) {
@@ -178,7 +187,9 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
       continue;
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
-    if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
+    if constexpr (Wireguard) {
+      wireguard_encapsulate<C>(m, *nh, ip);
+    } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;
     }
@@ -187,8 +198,6 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
 
 template <class F, OuterChecksums C>
 bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip) {
-  uint8_t dst_mac[6];
-  const bool resolved = ctx_.tables.adjacency->lookup(nh.adjacency, dst_mac);
   uint8_t* h;
   if (nh.kind == NextHopKind::kDirect) {
     h = rte_pktmbuf_mtod(m, uint8_t*);
@@ -198,6 +207,13 @@ bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip)
     h = F::template encapsulate<C>(m, nh, ip, ip_id_);
     if (h == nullptr) return false;
   }
+  to_underlay(m, nh, h);
+  return true;
+}
+
+void Worker::to_underlay(rte_mbuf* m, const NextHop& nh, uint8_t* h) {
+  uint8_t dst_mac[6];
+  const bool resolved = ctx_.tables.adjacency->lookup(nh.adjacency, dst_mac);
   if (resolved) std::memcpy(h, dst_mac, 6);
   if (trace_ != nullptr) [[unlikely]]
     trace_rewrite(m, nh, resolved, dst_mac);
@@ -209,7 +225,6 @@ bool Worker::encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip)
   } else {
     tx_.push(nh.out_port, m);
   }
-  return true;
 }
 
 template <class F>

@@ -101,6 +101,36 @@ inline void finish_outer_udp(rte_mbuf* m, const NextHop& nh, const Ip* outer, rt
   m->l3_len = sizeof(Ip);
 }
 
+// The variable fields of an IPv4 tunnel packet whose template is in place
+// at `h` (the frame's start): lengths, IP id, ECN (`tos`), the IPv4
+// checksum and the outer UDP one, as `C` says (finish_outer_udp).
+template <OuterChecksums C>
+[[gnu::always_inline]] inline void finish_outer_ipv4(rte_mbuf* m, const NextHop& nh, uint8_t* h,
+                                                     uint8_t tos, uint16_t src_port,
+                                                     std::optional<uint16_t> inner,
+                                                     uint16_t& ip_id) {
+  auto* outer = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
+  const uint16_t ip_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen);
+  const uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
+  const uint16_t udp_len_be = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - kIpv4Len));
+  outer->total_length = ip_len_be;
+  outer->packet_id = rte_cpu_to_be_16(ip_id++);
+  outer->type_of_service = tos;
+  udp->dgram_len = udp_len_be;
+  uint64_t flags = 0;
+  if constexpr (C.ip_offload) {
+    flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    outer->hdr_checksum = 0;
+  } else {
+    // The template's sum plus the three fields that vary (RFC 1071 sums
+    // are byte-order independent when every term is in network order).
+    const uint32_t sum = nh.ip_sum + ip_len_be + outer->packet_id + rte_cpu_to_be_16(tos);
+    outer->hdr_checksum = static_cast<uint16_t>(~csum_fold(sum));
+  }
+  finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, flags);
+}
+
 struct Ipv4Family {
   using Header = rte_ipv4_hdr;
   using Address = Ipv4Addr;
@@ -200,26 +230,7 @@ struct Ipv4Family {
       if (h == nullptr) return nullptr;
       rte_memcpy(h, nh.header, kUdpTunnelHeaders);
     }
-    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
-    const uint16_t ip_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen);
-    const uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
-    const uint16_t udp_len_be = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - kIpv4Len));
-    outer->total_length = ip_len_be;
-    outer->packet_id = rte_cpu_to_be_16(ip_id++);
-    outer->type_of_service = tos;
-    udp->dgram_len = udp_len_be;
-    uint64_t flags = 0;
-    if constexpr (C.ip_offload) {
-      flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-      outer->hdr_checksum = 0;
-    } else {
-      // The template's sum plus the three fields that vary (RFC 1071 sums
-      // are byte-order independent when every term is in network order).
-      const uint32_t sum = nh.ip_sum + ip_len_be + outer->packet_id + rte_cpu_to_be_16(tos);
-      outer->hdr_checksum = static_cast<uint16_t>(~csum_fold(sum));
-    }
-    finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, flags);
+    finish_outer_ipv4<C>(m, nh, h, tos, src_port, inner, ip_id);
     return h;
   }
 };

@@ -249,6 +249,10 @@ Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx) 
     return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kVxlan, true>
                                     : &Worker::decap_stage<F, BackendType::kVxlan, false>;
   }
+  if (ctx.backend == BackendType::kWireguard) {
+    return ctx.rx_udp_cksum_offload ? &Worker::wireguard_stage<true>
+                                    : &Worker::wireguard_stage<false>;
+  }
   // host-gw has no tunnel senders: nothing of its reaches the stage.
   return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kUdp, true>
                                   : &Worker::decap_stage<F, BackendType::kUdp, false>;

@@ -18,7 +18,7 @@ void Worker::trace_rewrite(const rte_mbuf* m, const NextHop& nh, bool resolved,
     e.a16 = rte_be_to_cpu_16(
         rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv6HeaderLen)->src_port);
     e.a32 = nh.id;
-  } else if (nh.kind == NextHopKind::kVxlan || nh.kind == NextHopKind::kUdp) {
+  } else if (tunnel_kind(nh.kind)) {
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEthLen + kIpv4Len);
     e.a16 = rte_be_to_cpu_16(udp->src_port);

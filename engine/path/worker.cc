@@ -169,15 +169,18 @@ void Worker::to_control(rte_mbuf* m, uint32_t tag) {
     return drop(m, DropReason::kArpQueueFull);
   }
   // Only its address is used: the control thread owns it now.
-  const TraceToControl why = tag == kToControlArp     ? TraceToControl::kArp
-                             : tag == kToControlNd    ? TraceToControl::kNd
-                             : tag == kToControlProbe ? TraceToControl::kProbeReply
-                                                      : TraceToControl::kArpWait;
+  const TraceToControl why = tag == kToControlArp         ? TraceToControl::kArp
+                             : tag == kToControlNd        ? TraceToControl::kNd
+                             : tag == kToControlProbe     ? TraceToControl::kProbeReply
+                             : tag == kToControlWireguard ? TraceToControl::kWireguardHandshake
+                                                          : TraceToControl::kArpWait;
   trace_end(m, {TraceStep::kToControl, uint8_t(why), 0, tag});
   if (tag == kToControlArp || tag == kToControlNd) {
     counters_.events.to_control.add(1);
   } else if (tag == kToControlProbe) {
     counters_.events.probe_replies.add(1);
+  } else if (tag == kToControlWireguard) {
+    counters_.events.wg_handshakes.add(1);
   } else {
     counters_.events.arp_wait.add(1);
   }

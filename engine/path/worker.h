@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/backends/tunnel_checksum.h"
+#include "engine/backends/wireguard_sessions.h"
 #include "engine/observe/capture.h"
 #include "engine/observe/stats.h"
 #include "engine/observe/trace.h"
@@ -26,6 +27,7 @@
 #include "engine/path/reassembly.h"
 #include "engine/path/tunnel_template.h"
 #include "engine/path/tx_buffers.h"
+#include "engine/wireguard/chacha_poly.h"
 
 namespace tartan {
 
@@ -43,6 +45,9 @@ inline constexpr uint32_t kToControlProbe = UINT32_MAX - 1;
 // An underlay ICMPv6 neighbour solicitation or advertisement (types 135,
 // 136, right after the IPv6 header), for the neighbour table (nd.h).
 inline constexpr uint32_t kToControlNd = UINT32_MAX - 2;
+// A WireGuard handshake message (initiation, response, cookie reply) as it
+// arrived, outer headers and all, for the handshake on the control side.
+inline constexpr uint32_t kToControlWireguard = UINT32_MAX - 3;
 
 class Worker {
  public:
@@ -62,6 +67,8 @@ class Worker {
   // engine: inner frames that take the egress path as if they had come
   // from overlay port `port`. Given to one worker.
   void set_probe_source(rte_ring* probes, uint16_t port);
+  // The wireguard backend: this worker's cipher (one per thread).
+  void set_wireguard_cipher(wireguard::ChaChaPoly aead) { wg_aead_.emplace(std::move(aead)); }
 
   // One pass: the control thread's injected packets, frames handed over by
   // the other workers (slow-path worker), then every RX queue. Returns
@@ -90,7 +97,7 @@ class Worker {
   // burst's vector of packets and their next hops (null: no route): TTL or
   // hop limit where tartan is the hop, the family's overlay MTU, then
   // encapsulation. One instance per family and launch-time choice.
-  template <class F, bool RouteHere, OuterChecksums C>
+  template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
   void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
   using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
 
@@ -104,6 +111,15 @@ class Worker {
   // resolves). False, having done nothing, when there is no headroom.
   template <class F, OuterChecksums C>
   bool encapsulate(rte_mbuf* m, const NextHop& nh, typename F::Header* ip);
+  // The frame at `h` (`m`'s start), its next hop's headers in front: the
+  // neighbour's MAC, counted for the peer, to TX (or held for the
+  // neighbour).
+  void to_underlay(rte_mbuf* m, const NextHop& nh, uint8_t* h);
+  // The wireguard backend's encapsulation (path/wireguard.cc): the inner
+  // IPv4 packet sealed under the peer's current keypair, in a transport
+  // message behind the next hop's Ethernet/IPv4/UDP; or dropped, named.
+  template <OuterChecksums C>
+  void wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -140,6 +156,17 @@ class Worker {
   using DecapStage = void (Worker::*)(const TunnelPacket*, void* const*, uint64_t, unsigned);
   template <class F>
   static DecapStage select_decap(const DatapathContext& ctx);
+  // The wireguard backend's decapsulation stage (a DecapStage; senders are
+  // not consulted: keypairs authenticate).
+  template <bool RxVerdict>
+  void wireguard_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known,
+                       unsigned k);
+  // An authenticated transport message's plaintext, `m` trimmed to it
+  // behind room for an Ethernet header: true when it is an IPv4 packet
+  // from the peer's podCIDRs; otherwise freed (keepalive) or dropped.
+  bool wireguard_inner_ok(rte_mbuf* m, const WireguardKeypair& kp);
+  // Records an authenticated arrival for the control side.
+  void wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp, uint64_t now);
   // Strips a tunnel packet's outer headers and checks the inner header;
   // false when it was dropped instead.
   template <class F, BackendType B, bool RxVerdict>
@@ -243,6 +270,7 @@ class Worker {
   std::array<FamilyStages, 2> stages_;
   TunnelTemplate tunnel_template_;
   TunnelTemplate6 tunnel_template6_;
+  std::optional<wireguard::ChaChaPoly> wg_aead_;  // wireguard backend only
   rte_ring* probes_ = nullptr;
   uint16_t probe_port_ = kNoPort;
   PeerCounters* peers_;

@@ -97,8 +97,9 @@ void build_next_hop6(const NextHopParams& p, NextHop& nh) {
       write_eth(h, MacAddr{}, p.src_mac, true);
       nh.header_len = kEthLen;
       break;
-    case NextHopKind::kUdp:    // flannel's udp backend is IPv4 only (refused before)
-    case NextHopKind::kLocal:  // shared with IPv4 (ForwardingTables::create)
+    case NextHopKind::kUdp:        // flannel's udp backend is IPv4 only (refused before)
+    case NextHopKind::kWireguard:  // IPv4 only as yet (refused before)
+    case NextHopKind::kLocal:      // shared with IPv4 (ForwardingTables::create)
       break;
   }
 }
@@ -115,6 +116,8 @@ const char* next_hop_kind_name(NextHopKind kind) {
       return "direct";
     case NextHopKind::kLocal:
       return "local";
+    case NextHopKind::kWireguard:
+      return "wireguard";
   }
   return "?";
 }
@@ -148,9 +151,13 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
       break;
     }
     case NextHopKind::kUdp:
+    case NextHopKind::kWireguard:
       write_eth(h, MacAddr{}, p.src_mac);
       nh.ip_sum = write_outer_ipv4(h + kEthLen, p.local_ip, p.public_ip);
-      // flannel's udp backend sends from and to its configured port.
+      // flannel's udp backend sends from and to its configured port; its
+      // wireguard backend from our ListenPort to the peer's endpoint,
+      // which it sets to the peer's public IP and our own ListenPort. (The
+      // transport header differs per packet: not in the template.)
       write_udp(h + kEthLen + kIpv4Len, p.udp_port, p.udp_port);
       nh.header_len = kUdpTunnelHeaders;
       sum_udp_constants(nh, kUdpTunnelHeaders, kUdpTunnelHeaders);

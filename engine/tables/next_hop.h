@@ -26,9 +26,20 @@ enum class NextHopKind : uint8_t {
   kUdp,     // encapsulate in Ethernet/IPv4/UDP (flannel's udp backend)
   kDirect,  // plain L2 rewrite to the remote node's underlay MAC (host-gw, DirectRouting)
   kLocal,   // deliver to an overlay port of this node
+  // seal in a WireGuard transport message to the remote node's peer, then
+  // Ethernet/IPv4/UDP (backends/wireguard.h); the next-hop id is the peer's
+  // session slot
+  kWireguard,
 };
 
 const char* next_hop_kind_name(NextHopKind kind);
+
+// Whether next hops of `kind` put a UDP tunnel in front of the packet, so
+// their public IP is a sender of tunnel traffic.
+inline bool tunnel_kind(NextHopKind kind) {
+  return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp ||
+         kind == NextHopKind::kWireguard;
+}
 
 inline constexpr uint32_t kNoAdjacency = UINT32_MAX;
 // Room for the longest template: IPv6 VXLAN's 84 bytes, rounded to 16.
@@ -66,7 +77,7 @@ struct NextHopParams {
   MacAddr dst_mac;          // local: the overlay host's MAC; direct/tunnel: filled per packet
   Ipv4Addr local_ip;        // our underlay address (outer source)
   Ipv4Addr public_ip;       // remote node's underlay address (outer destination)
-  uint16_t udp_port = 0;    // tunnel destination port (udp backend: source port too)
+  uint16_t udp_port = 0;    // tunnel destination port (udp, wireguard: source port too)
   uint32_t vni = 0;         // vxlan
   MacAddr our_vtep_mac;     // vxlan inner source
   MacAddr remote_vtep_mac;  // vxlan inner destination

@@ -48,6 +48,7 @@ struct Ipv4TableFamily {
   static bool local_subnet_ok(const Prefix&) { return true; }
 
   static constexpr bool kCarriesUdp = true;
+  static constexpr bool kCarriesWireguard = true;
   static void set_tunnel_ends(NextHopParams& p, Address local, Address remote) {
     p.local_ip = local;
     p.public_ip = remote;
@@ -126,6 +127,8 @@ struct Ipv6TableFamily {
   static bool local_subnet_ok(const Prefix& p) { return p.len != 0 && p.network() == p; }
 
   static constexpr bool kCarriesUdp = false;  // flannel's udp backend is IPv4 only
+  // flannel-wg-v6 peers (IPv6 endpoints, IPv6 podCIDRs): not carried yet.
+  static constexpr bool kCarriesWireguard = false;
   static void set_tunnel_ends(NextHopParams& p, const Address& local, const Address& remote) {
     p.ipv6 = true;
     p.local_ip6 = local;

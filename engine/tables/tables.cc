@@ -26,11 +26,6 @@ std::array<uint8_t, 6> mac_key(const MacAddr& m) {
   return m.bytes;
 }
 
-// Whether next hops of `kind` make their public IP a sender ingress accepts.
-bool tunnel_kind(NextHopKind kind) {
-  return kind == NextHopKind::kVxlan || kind == NextHopKind::kUdp;
-}
-
 }  // namespace
 
 template <>
@@ -208,10 +203,19 @@ NextHopKind ForwardingTables::kind_for(const Side<F>& side, const RouteSpecOf<F>
       return NextHopKind::kDirect;
     case BackendType::kUdp:
       return NextHopKind::kUdp;
+    case BackendType::kWireguard:
+      return NextHopKind::kWireguard;
     case BackendType::kVxlan:
       return params_.direct_routing && on_link ? NextHopKind::kDirect : NextHopKind::kVxlan;
   }
   return NextHopKind::kVxlan;
+}
+
+std::optional<uint32_t> ForwardingTables::next_hop_of(const Ipv4Addr& public_ip,
+                                                      NextHopKind kind) const {
+  const auto it = v4_.by_key.find(NextHopKey<Ipv4TableFamily>{public_ip, kind, {}});
+  if (it == v4_.by_key.end()) return std::nullopt;
+  return it->second;
 }
 
 template <class F>
@@ -291,6 +295,9 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
     }
     if (!F::kCarriesUdp && r.backend == BackendType::kUdp)
       return bad(std::string("backend: flannel's udp backend carries no ") + F::kWords.name);
+    if (!F::kCarriesWireguard && r.backend == BackendType::kWireguard)
+      return bad(std::string("backend: tartan's wireguard backend carries no ") + F::kWords.name +
+                 " yet");
     if (r.backend == BackendType::kVxlan) {
       if (r.vni != params_.vni) {
         return bad("vni: " + std::to_string(r.vni) + " differs from ours (" +

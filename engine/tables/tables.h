@@ -167,6 +167,9 @@ class ForwardingTables {
   // The remote node (next hop) a next-hop id stands for, for counters.
   std::optional<RouteView> next_hop_view(uint32_t id) const;
   std::vector<uint32_t> remote_next_hop_ids() const;
+  // The next hop of kind `kind` (not vxlan: those are keyed by VtepMAC too)
+  // to the node at `public_ip`, if its routes have one.
+  std::optional<uint32_t> next_hop_of(const Ipv4Addr& public_ip, NextHopKind kind) const;
   // The sender filter ingress applies: public IP -> next-hop id of every
   // node whose tunnel traffic is accepted.
   std::map<Ipv4Addr, uint32_t> senders() const;

@@ -19,6 +19,9 @@ inline constexpr std::chrono::seconds kRekeyAfterTime = 120s;
 inline constexpr std::chrono::seconds kRejectAfterTime = 180s;
 inline constexpr std::chrono::seconds kRekeyAttemptTime = 90s;
 inline constexpr std::chrono::seconds kRekeyTimeout = 5s;
+// Each retry waits kRekeyTimeout plus up to this much more, drawn at random,
+// so peers that started together do not keep colliding.
+inline constexpr std::chrono::milliseconds kRekeyTimeoutJitterMax = 334ms;
 inline constexpr std::chrono::seconds kKeepaliveTimeout = 10s;
 // How long a responder's cookie secret, and an initiator's received cookie,
 // stay valid.

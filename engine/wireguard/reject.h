@@ -2,6 +2,7 @@
 // value per cause, so the data path can keep a drop counter for each.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -24,6 +25,7 @@ enum class Reject : uint8_t {
   kNoRoom,                 // the buffer has not the headroom or tailroom a message needs
   kCryptoFailed,           // the crypto library failed to seal (not input-dependent)
 };
+inline constexpr size_t kRejectCount = static_cast<size_t>(Reject::kCryptoFailed) + 1;
 
 // A stable snake_case name, for counters and logs.
 std::string_view reject_name(Reject reason);

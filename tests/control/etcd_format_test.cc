@@ -38,6 +38,12 @@ TEST(EtcdFormat, LeaseValuesAreGoJsonMarshalBytes) {
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null})");
   EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kHostGw, 1, mac),
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"host-gw"})");
+  // flannel's wireguardLeaseAttrs: {"PublicKey":"<base64>"}.
+  WireguardKey key{};
+  key[0] = 1;
+  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kWireguard, 1, mac, {}, key),
+            R"({"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard",)"
+            R"("BackendData":{"PublicKey":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}})");
 }
 
 Ipv6Prefix cidr6(const char* text) {

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "tests/support/engine_fixture.h"
 
 namespace tartan {
@@ -21,12 +23,15 @@ std::vector<Bytes> cross(EngineFixture& from, EngineFixture& to) {
   return to.from_underlay(frames);
 }
 
-// Node 1's engine encapsulates, node 2's decapsulates, and back.
-void round_trip(BackendType backend) {
+// Node 1's engine encapsulates, node 2's decapsulates, and back; `keys`
+// gives the wireguard backend's engines their keypairs.
+void round_trip(BackendType backend,
+                const std::function<void(EngineFixture&, EngineFixture&)>& keys = {}) {
   EngineFixture a({.self = 1, .backend = backend});
   EngineFixture b({.self = 2, .backend = backend});
   a.add_node(2);
   b.add_node(1);
+  if (keys) keys(a, b);
   ASSERT_EQ(a.overlay_port().inject(
                 {testing::to_mbuf(a.pool(), a.pod_frame(b.pod_ip(20), 4242, 300, 64))}),
             1u);
@@ -55,6 +60,12 @@ TEST(RoundTrip, VxlanEncapsulatedByOneEngineArrivesAtTheOtherIntact) {
 
 TEST(RoundTrip, UdpBackendEncapsulatedByOneEngineArrivesAtTheOtherIntact) {
   round_trip(BackendType::kUdp);
+}
+
+TEST(RoundTrip, WireguardSealedByOneEngineArrivesAtTheOtherIntact) {
+  // One handshake's keypairs: A (node 1) initiated, B (node 2) responded,
+  // so B sends once A's first packet confirmed its keypair.
+  round_trip(BackendType::kWireguard, testing::add_wireguard_handshake);
 }
 
 TEST(DirectRouting, OnLinkPeersGetPlainL2AndOthersVxlan) {

@@ -1,9 +1,11 @@
 #include "tests/e2e/cluster.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <stdexcept>
@@ -13,6 +15,15 @@
 
 namespace tartan::testing {
 using namespace std::chrono_literals;
+
+namespace {
+
+// wireguard-go's UAPI socket for `device`.
+std::string wireguard_socket(const std::string& device) {
+  return "/var/run/wireguard/" + device + ".sock";
+}
+
+}  // namespace
 
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to, const std::string& options) {
   return c.sh(*from.pod, "ping " + options + " " + to.pod_ip.str() + " 2>&1").output;
@@ -75,6 +86,13 @@ Cluster::~Cluster() {
     if (n->tartand) {
       n->tartand->signal(SIGTERM);
       n->tartand->wait(30s);
+    }
+    if (n->wireguard_go) {
+      // It removes its socket and device itself; the socket goes here too
+      // in case it could not.
+      n->wireguard_go->signal(SIGTERM);
+      n->wireguard_go->wait(5s);
+      std::filesystem::remove(wireguard_socket(n->wg_device));
     }
   }
   for (auto& [i, n] : nodes_) {
@@ -221,6 +239,39 @@ ClusterNode& Cluster::add_kernel_node(int i) {
   return *(nodes_[i] = std::move(n));
 }
 
+ClusterNode& Cluster::add_wireguard_go_node(int i) {
+  auto n = std::make_unique<ClusterNode>();
+  assign_addresses(*n, i);
+  n->backend = "wireguard";
+  n->dir = temp_dir(tag_ + "w" + std::to_string(i));
+  n->wg_device = "wg" + std::to_string(getpid()) + "n" + std::to_string(i);
+  add_underlay_port(*n);
+  sh(*n->ns, "ip addr add " + n->public_ip.str() + "/24 dev eth0");
+  // flanneld's setupKeys: a generated key, kept in a file.
+  sh(*n->ns, "umask 077 && wg genkey > " + n->dir + "/wgkey");
+  n->wg_public_key = sh(*n->ns, "wg pubkey < " + n->dir + "/wgkey").output.substr(0, 44);
+  std::filesystem::remove(wireguard_socket(n->wg_device));
+  n->wireguard_go = std::make_unique<Process>(n->ns->exec({"wireguard-go", "-f", n->wg_device}));
+  if (!eventually([&] { return std::filesystem::exists(wireguard_socket(n->wg_device)); }, 10s))
+    throw std::runtime_error("wireguard-go did not start:\n" + n->wireguard_go->output());
+  const std::string& dev = n->wg_device;
+  sh(*n->ns, "wg set " + dev + " listen-port 51820 private-key " + n->dir +
+                 "/wgkey && ip link set " + dev + " mtu 1420 && ip addr add " +
+                 n->pod_cidr.addr.str() + "/32 dev " + dev + " && ip link set " + dev +
+                 " up && ip route add 10.244.0.0/16 dev " + dev + " scope link");
+  add_pod(*n);
+  return *(nodes_[i] = std::move(n));
+}
+
+void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
+  const auto annotations = nlohmann::json::parse(manifest(peer)).at("metadata").at("annotations");
+  const auto data = nlohmann::json::parse(
+      annotations.at("flannel.alpha.coreos.com/backend-data").get<std::string>());
+  const std::string key = data.at("PublicKey").get<std::string>();
+  sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + peer.public_ip.str() +
+                   ":51820 allowed-ips " + peer.pod_cidr.str());
+}
+
 ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
   auto n = std::make_unique<ClusterNode>();
   assign_addresses(*n, i);
@@ -332,9 +383,13 @@ std::string Cluster::manifest(ClusterNode& n) {
       annotations[k] = v.get<std::string>();
   } else {
     // What flanneld writes on its own Node (IPv6 only: no IPv4 side).
-    annotations = {{"flannel.alpha.coreos.com/backend-type", "vxlan"},
+    annotations = {{"flannel.alpha.coreos.com/backend-type", n.backend},
                    {"flannel.alpha.coreos.com/kube-subnet-manager", "true"}};
-    if (ipv4()) {
+    if (!n.wg_public_key.empty()) {
+      annotations["flannel.alpha.coreos.com/backend-data"] =
+          R"({"PublicKey":")" + n.wg_public_key + R"("})";
+      annotations["flannel.alpha.coreos.com/public-ip"] = n.public_ip.str();
+    } else if (ipv4()) {
       annotations["flannel.alpha.coreos.com/backend-data"] =
           R"({"VNI":1,"VtepMAC":")" + n.vtep_mac + R"("})";
       annotations["flannel.alpha.coreos.com/public-ip"] = n.public_ip.str();
@@ -372,6 +427,7 @@ void Cluster::learn(ClusterNode& who, ClusterNode& peer) {
       throw std::runtime_error(who.name + " learning " + peer.name + ": " + r.output);
     return;
   }
+  if (!who.wg_device.empty()) return add_wireguard_peer(who, peer);
   if (ipv4()) add_vxlan_peer(who, peer.pod_cidr, peer.vtep_mac, peer.public_ip);
   if (who.public_ipv6 && peer.public_ipv6 && peer.pod_cidr_v6 && !peer.vtep_mac_v6.empty())
     add_vxlan6_peer(who, *peer.pod_cidr_v6, peer.vtep_mac_v6, *peer.public_ipv6);

@@ -45,6 +45,12 @@ struct ClusterNode {
   std::string vtep_mac_v6;
   // NAME=value added to tartand's environment (NODE_NAME, as a DaemonSet sets it).
   std::vector<std::string> tartand_env;
+  // A wireguard-go node (add_wireguard_go_node): wireguard-go on its
+  // device, named per test process (wireguard-go's UAPI socket is not per
+  // namespace), and its PublicKey.
+  std::unique_ptr<Process> wireguard_go;
+  std::string wg_device;
+  std::string wg_public_key;  // base64, as backend-data carries it
 };
 
 class Cluster {
@@ -57,6 +63,11 @@ class Cluster {
 
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
   ClusterNode& add_kernel_node(int i);
+  // A node of the wireguard backend (IPv4) as flanneld configures
+  // flannel-wg, on wireguard-go (no kernel module here): its key, ListenPort
+  // 51820, MTU underlay - 80, the lease's first address as a /32 and a
+  // route to the whole network through the device. learn() adds its peers.
+  ClusterNode& add_wireguard_go_node(int i);
   // A node running tartand with its underlay on eth0 (af_packet) and its
   // overlay a tap named flannel.1 (IPv6 only: flannel-v6.1).
   // `overlay`: the overlay port's device kind, vnet_tap (the fast host
@@ -128,6 +139,9 @@ class Cluster {
   void assign_addresses(ClusterNode& n, int i);
   bool ipv4() const { return stack_ != Stack::kIpv6; }
   bool ipv6() const { return stack_ != Stack::kIpv4; }
+  // flanneld's peer on a wireguard-go node for a wireguard lease: its
+  // PublicKey, endpoint <public-ip>:<our ListenPort>, its podCIDR allowed.
+  void add_wireguard_peer(ClusterNode& node, ClusterNode& peer);
   // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
   void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
                       Ipv4Addr public_ip);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "tests/support/nd_packets.h"
+#include "tests/support/wireguard_frames.h"
 
 namespace tartan::testing {
 namespace {
@@ -57,7 +58,10 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   c.workers.tx_descriptors = 256;
   DataplaneConfig& d = c.dataplane;
   d.backend = o.backend;
-  d.udp_port = o.backend == BackendType::kUdp ? 8285 : 8472;
+  d.udp_port = o.backend == BackendType::kUdp         ? 8285
+               : o.backend == BackendType::kWireguard ? kWireguardPort
+                                                      : 8472;
+  d.wireguard_times = o.wireguard_times;
   d.direct_routing = o.direct_routing;
   d.udp_checksum = o.udp_checksum;
   d.vtep_mac = me.vtep_mac;
@@ -349,8 +353,42 @@ Bytes EngineFixture::vxlan_flow_from(int i, Ipv4Addr inner_dst, uint16_t flow) c
                    concat(vxlan_header(1), udp_frame(inner)));
 }
 
+uint32_t EngineFixture::add_wireguard_keypair(int i, const wireguard::Key& send,
+                                              const wireguard::Key& receive, uint32_t remote_index,
+                                              bool initiator, std::optional<uint32_t> reserved) {
+  auto index = reserved ? Result<uint32_t>(*reserved) : engine_->wireguard_reserve_index();
+  if (!index) throw std::runtime_error("wireguard index: " + index.status().message());
+  wireguard::Keypair kp{};
+  kp.sending = {send, remote_index};
+  kp.receiving.key = receive;
+  kp.local_index = *index;
+  kp.initiator = initiator;
+  if (Status s = engine_->wireguard_install(node(i).public_ip, kp); !s.ok())
+    throw std::runtime_error("wireguard keypair: " + s.message());
+  return *index;
+}
+
+void add_wireguard_handshake(EngineFixture& initiator, EngineFixture& responder) {
+  const wireguard::Key i_to_r{1}, r_to_i{2};
+  // The responder's index first: the initiator's keypair names it.
+  const auto r_index = responder.engine().wireguard_reserve_index();
+  if (!r_index) throw std::runtime_error("wireguard index: " + r_index.status().message());
+  const uint32_t i_index =
+      initiator.add_wireguard_keypair(responder.options().self, i_to_r, r_to_i, *r_index);
+  responder.add_wireguard_keypair(initiator.options().self, r_to_i, i_to_r, i_index, false,
+                                  *r_index);
+}
+
+Bytes EngineFixture::wireguard_from(int i, const Bytes& message) const {
+  return udp_frame(outer_from(i, kWireguardPort, kWireguardPort), message);
+}
+
+Bytes EngineFixture::pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload) const {
+  return l3_of(udp_frame(inner_from(i, inner_dst), payload));
+}
+
 Bytes EngineFixture::udp_tunnel_from(int i, Ipv4Addr inner_dst) const {
-  return udp_frame(outer_from(i, 8285, 8285), l3_of(udp_frame(inner_from(i, inner_dst))));
+  return udp_frame(outer_from(i, 8285, 8285), pod_packet_from(i, inner_dst));
 }
 
 }  // namespace tartan::testing

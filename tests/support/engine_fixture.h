@@ -25,6 +25,7 @@ struct FixtureOptions {
   OverlayRouting overlay_routing = OverlayRouting::kTartan;
   bool exception_port = false;
   bool udp_checksum = true;
+  WireguardTimes wireguard_times;  // the wireguard backend's keypair lifetimes
   uint32_t max_routes = 1024;
   uint32_t mempool_size = 4095;
   uint32_t arp_queue_len = 8;
@@ -158,6 +159,18 @@ class EngineFixture {
   Bytes vxlan_flow_from(int i, Ipv4Addr inner_dst, uint16_t flow) const;
   // A udp-backend frame from node i to us carrying an inner UDP packet.
   Bytes udp_tunnel_from(int i, Ipv4Addr inner_dst) const;
+  // The wireguard backend: installs a keypair for node i, as the handshake
+  // would, under which we send with `send` to the node's `remote_index`
+  // and receive with `receive`, at `reserved` (an index the engine gave)
+  // or a new index; returns our receiver index for it.
+  uint32_t add_wireguard_keypair(int i, const wireguard::Key& send, const wireguard::Key& receive,
+                                 uint32_t remote_index, bool initiator = true,
+                                 std::optional<uint32_t> reserved = std::nullopt);
+  // A WireGuard message (wireguard_frames.h) from node i's ListenPort to ours.
+  Bytes wireguard_from(int i, const Bytes& message) const;
+  // The IPv4/UDP packet node i's .10 pod sends to `inner_dst` (TTL 63, as
+  // the node forwarded it), `payload` bytes of UDP payload.
+  Bytes pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload = 18) const;
 
  private:
   UdpSpec outer_from(int i, uint16_t src_port, uint16_t dst_port) const;
@@ -172,5 +185,10 @@ class EngineFixture {
   std::unique_ptr<Engine> engine_;
   int64_t baseline_in_use_ = 0;
 };
+
+// The wireguard backend: the keypairs one handshake leaves `initiator` and
+// `responder` with, each for the other's node (the responder's is the
+// whitepaper's "next" until the initiator's first packet confirms it).
+void add_wireguard_handshake(EngineFixture& initiator, EngineFixture& responder);
 
 }  // namespace tartan::testing

@@ -239,8 +239,8 @@ TEST(ConfigLoaderErrors, UnknownKeysAreRejectedWithTheAllowedList) {
             "file_prefix, secondary_processes, extra_args)");
   EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: vxlan\n    Colour: red")),
             "t.yaml:18:5: network.Backend.Colour: unknown key (allowed here: Type, VNI, Port, MTU, "
-            "DirectRouting, "
-            "GBP, Learning)");
+            "DirectRouting, GBP, Learning, ListenPort, ListenPortV6, PSK, "
+            "PersistentKeepaliveInterval, Mode)");
 }
 
 TEST(ConfigLoaderErrors, OverlappingCidrsAreRejected) {
@@ -311,10 +311,9 @@ TEST(ConfigLoaderErrors, FlannelNetworkChecksKeepFlannelsWording) {
   EXPECT_EQ(
       error_of(with("  Backend:", "  SubnetMax: 10.244.7.128\n  Backend:")),
       "t.yaml:16:14: network.SubnetMax: SubnetMax is not on a SubnetLen boundary: 10.244.7.128");
-  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: wireguard")),
-            "t.yaml:17:11: network.Backend.Type: backend 'wireguard' is not supported by tartan "
-            "(vxlan, udp or "
-            "host-gw)");
+  EXPECT_EQ(error_of(with("    Type: vxlan", "    Type: ipip")),
+            "t.yaml:17:11: network.Backend.Type: backend 'ipip' is not supported by tartan "
+            "(vxlan, udp, host-gw or wireguard)");
 }
 
 TEST(ConfigLoaderErrors, BadAddressesAreRejected) {

@@ -278,5 +278,63 @@ TEST(FlannelAnnotations, OwnAnnotationsWithIpv6AreWhatFlanneldWrites) {
   EXPECT_EQ(host_gw6.at("flannel.alpha.coreos.com/public-ipv6"), "2001:db8::10");
 }
 
+// A flanneld node of the wireguard backend, as newSubnetAttrs writes it:
+// the same {"PublicKey":...} in backend-data and backend-v6-data.
+TEST(FlannelAnnotations, ReadsAWireguardNodesPublicKeyInEitherFamily) {
+  const std::string key = "qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=";
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"10.244.1.0/24", "fd00:10:244:1::/64"};
+  n.annotations["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":")" + key + R"("})";
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] = R"({"publickey":")" + key + R"("})";
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::11";
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(*info->backend_type, "wireguard");
+  ASSERT_TRUE(info->public_key.has_value());
+  EXPECT_EQ(wireguard_key_text(*info->public_key), key);
+  ASSERT_TRUE(info->public_key_v6.has_value());
+  EXPECT_EQ(*info->public_key_v6, *info->public_key);
+  EXPECT_FALSE(info->vni.has_value());
+  EXPECT_FALSE(info->ipv6_invalid.has_value());
+
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":"short"})";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: PublicKey \"short\" is not a "
+            "WireGuard key: not base64 (a WireGuard key is 44 characters, as wg genkey prints)");
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":7})";
+  EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+            "annotations[flannel.alpha.coreos.com/backend-data]: PublicKey 7 is not a WireGuard "
+            "key: not a string");
+}
+
+// What flanneld's wireguard backend writes: the one key in backend-data
+// (IPv4 on) and backend-v6-data (IPv6 on); IPv6 only, backend-data null.
+TEST(FlannelAnnotations, OwnWireguardAnnotationsAreWhatFlanneldWrites) {
+  const auto key = parse_wireguard_key("qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=");
+  ASSERT_TRUE(key.ok());
+  const std::string data = R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs="})";
+  const OwnIpv6 v6{*Ipv6Addr::parse("2001:db8::10"), MacAddr{}};
+  const auto dual = own_annotations(keys(), BackendType::kWireguard, 1, MacAddr{},
+                                    *Ipv4Addr::parse("192.0.2.10"), v6, *key);
+  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-type"), "wireguard");
+  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-data"), data);
+  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-v6-data"), data);
+  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/public-ip"), "192.0.2.10");
+  const auto only6 =
+      own_annotations(keys(), BackendType::kWireguard, 1, MacAddr{}, std::nullopt, v6, *key);
+  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/backend-data"), "null");
+  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/public-ip"), "0.0.0.0");
+  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/backend-v6-data"), data);
+  // And what tartan writes, it reads back.
+  NodeSpec n;
+  n.name = "node-2";
+  n.pod_cidrs = {"10.244.2.0/24"};
+  n.annotations = dual;
+  const auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->public_key, *key);
+}
+
 }  // namespace
 }  // namespace tartan

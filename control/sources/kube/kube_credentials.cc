@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "control/config/base64.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -27,19 +28,6 @@ Result<std::string> read_text(const std::string& path) {
 
 bool looks_like_pem(const std::string& text) {
   return text.find("-----BEGIN ") != std::string::npos;
-}
-
-// Standard base64 as Go decodes a kubeconfig's []byte fields: whitespace
-// ignored, whole 4-character groups. yaml-cpp's decoder (used here) skips
-// whitespace and refuses bad characters but silently drops an incomplete
-// last group, so that is checked first.
-std::optional<std::string> decode_base64(const std::string& text) {
-  size_t chars = 0;
-  for (unsigned char c : text) chars += std::isspace(c) ? 0 : 1;
-  if (chars == 0 || chars % 4 != 0) return std::nullopt;
-  const std::vector<unsigned char> bytes = YAML::DecodeBase64(text);
-  if (bytes.empty()) return std::nullopt;
-  return std::string(bytes.begin(), bytes.end());
 }
 
 // Reads a kubeconfig; every error names the file and the field.

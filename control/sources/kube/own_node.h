@@ -46,7 +46,8 @@ Result<PodCidrs> own_pod_cidrs(const NodeSpec& own, const NetworkConfig& network
 // likewise public-ipv6 with `ipv6` (EnableIPv6).
 std::map<std::string, std::string> wanted_annotations(
     const AnnotationKeys& keys, const FlannelNodeInfo& own, BackendType backend, uint32_t vni,
-    const MacAddr& vtep_mac, std::optional<Ipv4Addr> public_ip, std::optional<OwnIpv6> ipv6 = {});
+    const MacAddr& vtep_mac, std::optional<Ipv4Addr> public_ip, std::optional<OwnIpv6> ipv6 = {},
+    const std::optional<WireguardKey>& public_key = {});
 
 // The strategic-merge patch of nodes/{name}/status that puts back the
 // annotations of `wanted` that `own` lacks or has otherwise (only those

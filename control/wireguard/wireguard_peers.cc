@@ -1,0 +1,225 @@
+#include "control/wireguard/wireguard_peers.h"
+
+#include <cstring>
+
+#include "engine/wireguard/constants.h"
+#include "engine/wireguard/tai64n.h"
+
+namespace tartan {
+
+namespace wg = wireguard;
+
+Result<std::unique_ptr<WireguardPeers>> WireguardPeers::create(Engine& engine,
+                                                               const WireguardSettings& settings,
+                                                               wg::RandomSource random) {
+  auto local = wg::LocalIdentity::from_private_key(settings.private_key);
+  if (!local) return Status::invalid("the wireguard private key has no public key");
+  return std::unique_ptr<WireguardPeers>(
+      new WireguardPeers(engine, settings, *local, std::move(random)));
+}
+
+void WireguardPeers::set_peers(const std::vector<WireguardPeerSpec>& peers, nanoseconds now) {
+  std::map<Ipv4Addr, wg::Key> listed;
+  for (const WireguardPeerSpec& p : peers) listed[p.public_ip] = p.public_key;
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    const auto l = listed.find(it->first);
+    if (l != listed.end() && l->second == it->second.noise.public_key) {
+      ++it;
+      continue;
+    }
+    // A new key is a new peer (flannel's cleanupEndpointPeers): nothing
+    // agreed with the old one may be used. A node gone has no slot left.
+    if (l != listed.end()) (void)engine_.wireguard_clear(it->first);
+    end_attempt(it->second);
+    it = peers_.erase(it);
+  }
+  for (const auto& [ip, key] : listed) {
+    if (peers_.contains(ip)) continue;
+    auto noise = wg::Peer::create(local_, key, settings_.preshared_key);
+    if (!noise) {
+      ++counters_.bad_peer_keys;
+      continue;
+    }
+    PeerState& state = peers_.emplace(ip, PeerState{*noise}).first->second;
+    // Two nodes that meet initiate to each other at once, and each answer
+    // replaces the answerer's own initiation: neither would complete. The
+    // smaller public key goes first; the other initiates only if nothing
+    // came within REKEY_TIMEOUT (a peer that waits for traffic, as
+    // wireguard-go does without a persistent keepalive).
+    state.attempt_start = now;
+    state.next_initiation = local_.public_key < key ? now : now + wg::kRekeyTimeout;
+  }
+}
+
+void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point wall) {
+  for (const WireguardMessage& m : engine_.take_wireguard_messages()) on_message(m, now);
+  for (auto& [ip, peer] : peers_) {
+    const auto wants = engine_.wireguard_take_wants(ip);
+    if (peer.attempt_start) {
+      if (now - *peer.attempt_start >= wg::kRekeyAttemptTime) {
+        end_attempt(peer);
+        ++counters_.attempts_expired;
+      } else if (now >= peer.next_initiation) {
+        initiate(ip, peer, now, wall);
+      }
+    } else if (wants.ok() && *wants != 0) {
+      peer.attempt_start = now;
+      initiate(ip, peer, now, wall);
+    }
+    if (settings_.persistent_keepalive.count() != 0 &&
+        (!peer.last_keepalive || now - *peer.last_keepalive >= settings_.persistent_keepalive)) {
+      peer.last_keepalive = now;
+      keepalive(ip, peer, now);
+    }
+  }
+}
+
+void WireguardPeers::on_message(const WireguardMessage& message, nanoseconds now) {
+  // Cookies are keyed by the sender's address and port (network order).
+  std::array<uint8_t, 6> source;
+  const uint32_t ip_be = message.source.be();
+  std::memcpy(source.data(), &ip_be, 4);
+  source[4] = static_cast<uint8_t>(message.source_port >> 8);
+  source[5] = static_cast<uint8_t>(message.source_port);
+  const wg::Arrival arrival{message.bytes, source, false, now};
+  switch (static_cast<wg::MessageType>(wg::message_type(message.bytes))) {
+    case wg::MessageType::kInitiation:
+      return on_initiation(arrival, now);
+    case wg::MessageType::kResponse:
+      return on_response(arrival, now);
+    case wg::MessageType::kCookieReply:
+      return on_cookie_reply(message.bytes, now);
+    default:
+      return reject(wg::Reject::kWrongType);
+  }
+}
+
+WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, Ipv4Addr* ip) {
+  for (auto& [addr, peer] : peers_) {
+    if (peer.noise.public_key != public_key) continue;
+    *ip = addr;
+    return &peer;
+  }
+  return nullptr;
+}
+
+void WireguardPeers::on_initiation(const wg::Arrival& arrival, nanoseconds now) {
+  Ipv4Addr ip;
+  PeerState* state = nullptr;
+  auto consumed = wg::consume_initiation(local_, checker_, arrival, [&](const wg::Key& key) {
+    state = by_key(key, &ip);
+    return state != nullptr ? &state->noise : nullptr;
+  });
+  if (!consumed) return reject(consumed.reason());
+  // Answering replaces our own initiation's state: the peer completes the
+  // handshake, and its first packet confirms our keypair.
+  end_attempt(*state);
+  auto index = engine_.wireguard_reserve_index();
+  if (!index) {
+    ++counters_.send_failures;
+    return;
+  }
+  auto response = wg::create_response(state->noise, *index, now, random_);
+  if (!response) {
+    engine_.wireguard_release_index(*index);
+    return reject(response.reason());
+  }
+  if (!engine_.wireguard_install(ip, response->keypair).ok()) {
+    engine_.wireguard_release_index(*index);
+    ++counters_.send_failures;
+    return;
+  }
+  ++counters_.completed;
+  ++counters_.responses_sent;
+  send(ip, wg::as_bytes(response->message));
+}
+
+void WireguardPeers::on_response(const wg::Arrival& arrival, nanoseconds now) {
+  auto consumed = wg::consume_response(local_, checker_, arrival, [&](uint32_t index) {
+    const auto it = initiations_.find(index);
+    return it != initiations_.end() ? &peers_.at(it->second).noise : nullptr;
+  });
+  if (!consumed) return reject(consumed.reason());
+  const uint32_t index = consumed->keypair.local_index;
+  const Ipv4Addr ip = initiations_.at(index);
+  PeerState& peer = peers_.at(ip);
+  initiations_.erase(index);
+  peer.pending_index.reset();  // the keypair holds it now
+  peer.attempt_start.reset();
+  if (!engine_.wireguard_install(ip, consumed->keypair).ok()) {
+    engine_.wireguard_release_index(index);
+    ++counters_.send_failures;
+    return;
+  }
+  ++counters_.completed;
+  // The initiator sends first: a keepalive confirms the responder's keypair
+  // when no packet of ours is waiting.
+  keepalive(ip, peer, now);
+}
+
+void WireguardPeers::on_cookie_reply(wg::Bytes packet, nanoseconds now) {
+  if (packet.size() != sizeof(wg::CookieReply)) return reject(wg::Reject::kWrongSize);
+  const auto it = initiations_.find(wg::load_le32(packet.data() + 4));
+  if (it == initiations_.end()) return reject(wg::Reject::kUnknownReceiver);
+  auto taken = wg::consume_cookie_reply(peers_.at(it->second).noise, packet, now);
+  if (!taken) return reject(taken.reason());
+  ++counters_.cookie_replies;
+}
+
+void WireguardPeers::initiate(Ipv4Addr ip, PeerState& peer, nanoseconds now,
+                              std::chrono::system_clock::time_point wall) {
+  drop_pending(peer);
+  std::array<uint8_t, 2> draw;
+  random_(draw);
+  const auto jitter =
+      std::chrono::milliseconds((draw[0] << 8 | draw[1]) % wg::kRekeyTimeoutJitterMax.count());
+  peer.next_initiation = now + wg::kRekeyTimeout + jitter;
+  auto index = engine_.wireguard_reserve_index();
+  if (!index) {
+    ++counters_.send_failures;
+    return;
+  }
+  auto initiation =
+      wg::create_initiation(local_, peer.noise, *index, wg::tai64n(wall), now, random_);
+  if (!initiation) {
+    engine_.wireguard_release_index(*index);
+    return reject(initiation.reason());
+  }
+  peer.pending_index = *index;
+  initiations_[*index] = ip;
+  ++counters_.initiations_sent;
+  send(ip, wg::as_bytes(*initiation));
+}
+
+void WireguardPeers::drop_pending(PeerState& peer) {
+  if (!peer.pending_index) return;
+  engine_.wireguard_release_index(*peer.pending_index);
+  initiations_.erase(*peer.pending_index);
+  peer.pending_index.reset();
+}
+
+void WireguardPeers::end_attempt(PeerState& peer) {
+  drop_pending(peer);
+  peer.attempt_start.reset();
+}
+
+void WireguardPeers::keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now) {
+  const Status s = engine_.wireguard_send_keepalive(ip);
+  if (s.ok()) {
+    ++counters_.keepalives_sent;
+    return;
+  }
+  // No session to keep alive: make one, as a packet waiting for it would.
+  if (s.code() == ErrorCode::kFailedPrecondition && !peer.attempt_start) {
+    peer.attempt_start = now;
+    peer.next_initiation = now;
+  } else if (s.code() != ErrorCode::kFailedPrecondition) {
+    ++counters_.send_failures;
+  }
+}
+
+void WireguardPeers::send(Ipv4Addr ip, wg::Bytes message) {
+  if (!engine_.wireguard_send(ip, message).ok()) ++counters_.send_failures;
+}
+
+}  // namespace tartan

@@ -1,0 +1,122 @@
+// The handshake side of the wireguard backend (whitepaper 5.4, 6): one
+// Noise peer per routed wireguard node, made from its PublicKey and the
+// network's PSK, keyed as the engine keys peers (the node's public IP,
+// whose next hop is the peer's slot). Answers the initiations and
+// consumes the responses and cookie replies the workers hand over,
+// installs completed keypairs in the engine, initiates when the workers
+// want a session or a rekey (and when a peer appears), retries every
+// REKEY_TIMEOUT plus jitter for up to REKEY_ATTEMPT_TIME, and sends
+// persistent keepalives. Handshake frames go out through the engine
+// (Engine::wireguard_send) to the peer's public IP and our ListenPort, as
+// flannel sets every peer's endpoint.
+//
+// Not a worker: one control thread calls set_peers() and tick(), with the
+// time it gives (the tests step it).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/status.h"
+#include "engine/wireguard/cookie.h"
+#include "engine/wireguard/handshake.h"
+#include "engine/wireguard/peer.h"
+#include "engine/wireguard/random.h"
+#include "engine/wireguard/reject.h"
+
+namespace tartan {
+
+struct WireguardSettings {
+  wireguard::Key private_key{};
+  wireguard::Key preshared_key{};  // all zero: none (as wireguard-go treats an unset PSK)
+  std::chrono::seconds persistent_keepalive{0};  // 0: off
+};
+
+// A routed wireguard node: its public IP and PublicKey.
+struct WireguardPeerSpec {
+  Ipv4Addr public_ip;
+  wireguard::Key public_key{};
+};
+
+struct WireguardHandshakeCounters {
+  uint64_t initiations_sent = 0;
+  uint64_t responses_sent = 0;
+  uint64_t completed = 0;         // keypairs installed, as initiator or responder
+  uint64_t cookie_replies = 0;    // cookie replies taken
+  uint64_t attempts_expired = 0;  // no response within REKEY_ATTEMPT_TIME
+  uint64_t keepalives_sent = 0;
+  uint64_t send_failures = 0;  // the engine could not frame or queue a message
+  uint64_t bad_peer_keys = 0;  // a PublicKey with which no handshake is safe
+  std::array<uint64_t, wireguard::kRejectCount> rejected{};  // by wireguard::Reject
+};
+
+class WireguardPeers {
+ public:
+  using nanoseconds = std::chrono::nanoseconds;
+
+  // INVALID_ARGUMENT when the private key has no public key.
+  static Result<std::unique_ptr<WireguardPeers>> create(
+      Engine& engine, const WireguardSettings& settings,
+      wireguard::RandomSource random = wireguard::os_random);
+
+  const wireguard::Key& public_key() const { return local_.public_key; }
+
+  // The routed wireguard nodes as they are now. A new peer is initiated to
+  // at once when our public key is the smaller, else after REKEY_TIMEOUT
+  // unless it initiated first; a peer whose PublicKey changed starts over, its old keypairs
+  // cleared; a peer no longer listed is forgotten.
+  void set_peers(const std::vector<WireguardPeerSpec>& peers, nanoseconds now);
+
+  // One round: handshake messages, the workers' wants, retries, keepalives.
+  // `wall` stamps initiations (TAI64N).
+  void tick(nanoseconds now, std::chrono::system_clock::time_point wall);
+
+  const WireguardHandshakeCounters& counters() const { return counters_; }
+
+ private:
+  struct PeerState {
+    wireguard::Peer noise;
+    std::optional<uint32_t> pending_index;     // our initiation's receiver index
+    std::optional<nanoseconds> attempt_start;  // REKEY_ATTEMPT_TIME counts from here
+    nanoseconds next_initiation{0};
+    std::optional<nanoseconds> last_keepalive;
+  };
+  WireguardPeers(Engine& engine, const WireguardSettings& settings,
+                 const wireguard::LocalIdentity& local, wireguard::RandomSource random)
+      : engine_(engine),
+        settings_(settings),
+        local_(local),
+        checker_(local),
+        random_(std::move(random)) {}
+
+  void on_message(const WireguardMessage& message, nanoseconds now);
+  void on_initiation(const wireguard::Arrival& arrival, nanoseconds now);
+  void on_response(const wireguard::Arrival& arrival, nanoseconds now);
+  void on_cookie_reply(wireguard::Bytes packet, nanoseconds now);
+  void initiate(Ipv4Addr ip, PeerState& peer, nanoseconds now,
+                std::chrono::system_clock::time_point wall);
+  // Our initiation in flight is abandoned: its index goes back.
+  void drop_pending(PeerState& peer);
+  void end_attempt(PeerState& peer);
+  void keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now);
+  void send(Ipv4Addr ip, wireguard::Bytes message);
+  void reject(wireguard::Reject reason) { ++counters_.rejected[static_cast<size_t>(reason)]; }
+  PeerState* by_key(const wireguard::Key& public_key, Ipv4Addr* ip);
+
+  Engine& engine_;
+  const WireguardSettings settings_;
+  const wireguard::LocalIdentity local_;
+  wireguard::CookieChecker checker_;
+  wireguard::RandomSource random_;
+  std::map<Ipv4Addr, PeerState> peers_;
+  std::map<uint32_t, Ipv4Addr> initiations_;  // pending receiver index -> peer
+  WireguardHandshakeCounters counters_;
+};
+
+}  // namespace tartan

@@ -1,0 +1,25 @@
+#include "engine/backends/wireguard_message.h"
+
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "engine/backends/headers.h"
+
+namespace tartan {
+
+std::optional<WireguardMessage> take_wireguard_message(const rte_mbuf* m) {
+  // The worker made the frame one segment before it looked at the type.
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (len < kEthLen + kIpv4Len) return std::nullopt;
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  const uint32_t l4 = kEthLen + ipv4_header_len(ip);
+  if (l4 + kUdpLen > len) return std::nullopt;
+  const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
+  const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+  if (udp_len < kUdpLen || l4 + udp_len > len) return std::nullopt;
+  const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
+  return WireguardMessage{Ipv4Addr::from_be(ip->src_addr), rte_be_to_cpu_16(udp->src_port),
+                          std::vector<uint8_t>(payload, payload + udp_len - kUdpLen)};
+}
+
+}  // namespace tartan

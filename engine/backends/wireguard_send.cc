@@ -1,0 +1,85 @@
+// What the control thread sends a wireguard peer itself: handshake
+// messages and keepalives, framed as the workers frame transport messages
+// (the next hop's Ethernet/IPv4/UDP from our ListenPort to the peer's) and
+// sent on the underlay the way ARP requests are.
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <array>
+#include <cstring>
+
+#include "engine/backends/headers.h"
+#include "engine/engine.h"
+#include "engine/wireguard/chacha_poly.h"
+#include "engine/wireguard/constants.h"
+#include "engine/wireguard/messages.h"
+
+namespace tartan {
+
+Status Engine::wireguard_send(Ipv4Addr peer, std::span<const uint8_t> message) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  return wireguard_frame(*slot, message);
+}
+
+Status Engine::wireguard_send_keepalive(Ipv4Addr peer) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  // Keypairs are freed by this thread only, under mu_: `kp` stays.
+  WireguardKeypair* kp = wireguard_->peer(*slot).current.load(std::memory_order_acquire);
+  if (kp == nullptr || rte_rdtsc() - kp->birth_tsc >= wireguard_->reject_after_cycles())
+    return Status(ErrorCode::kFailedPrecondition, "peer " + peer.str() + ": no session");
+  const uint64_t counter = kp->send_counter.fetch_add(1, std::memory_order_relaxed);
+  if (counter >= wireguard::kRejectAfterMessages)
+    return Status(ErrorCode::kFailedPrecondition, "peer " + peer.str() + ": keypair used up");
+  std::array<uint8_t, wireguard::kTransportMinLen> message{};
+  wireguard::store_le32(message.data(), static_cast<uint32_t>(wireguard::MessageType::kTransport));
+  wireguard::store_le32(message.data() + 4, kp->remote_index);
+  wireguard::store_le64(message.data() + 8, counter);
+  if (!wireguard::aead_seal(kp->send_key, counter, {}, {},
+                            message.data() + wireguard::kTransportHeaderLen))
+    return Status::internal("ChaCha20-Poly1305 failed to seal a keepalive");
+  return wireguard_frame(*slot, message);
+}
+
+Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) {
+  const NextHop* nh = ctx_.tables.next_hop(slot);
+  if (nh == nullptr || nh->kind != NextHopKind::kWireguard)
+    return Status(ErrorCode::kNotFound, "wireguard peer slot " + std::to_string(slot) + " is gone");
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return Status(ErrorCode::kResourceExhausted, "no free mbuf for wireguard");
+  auto* h = reinterpret_cast<uint8_t*>(
+      rte_pktmbuf_append(m, static_cast<uint16_t>(kUdpTunnelHeaders + message.size())));
+  if (h == nullptr) {
+    rte_pktmbuf_free(m);
+    return Status(ErrorCode::kResourceExhausted, "a wireguard message larger than an mbuf");
+  }
+  std::memcpy(h, nh->header, kUdpTunnelHeaders);
+  std::memcpy(h + kUdpTunnelHeaders, message.data(), message.size());
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
+  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(kIpv4Len + kUdpLen + message.size()));
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(kUdpLen + message.size()));
+  udp->dgram_cksum = 0;
+  udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+  m->l2_len = kEthLen;
+  m->l3_len = kIpv4Len;
+  if (!adjacency_->lookup(nh->adjacency, h)) {
+    ++wg_frames_made_;
+    neighbours_->hold(nh->adjacency, m, 0);
+    return {};
+  }
+  if (!inject(0, m)) {
+    rte_pktmbuf_free(m);
+    return Status(ErrorCode::kResourceExhausted, "the inject queue is full");
+  }
+  ++wg_frames_made_;
+  return {};
+}
+
+}  // namespace tartan

@@ -1,0 +1,200 @@
+// The wireguard backend on the workers: transport data messages
+// (whitepaper 5.4.6) sealed and opened in place in the mbuf, under the
+// keypairs WireguardSessions publishes. Egress seals the inner IPv4
+// packet behind the next hop's Ethernet/IPv4/UDP; ingress opens what came
+// to our ListenPort, hands handshake messages to the control thread, and
+// delivers what authenticated, from the peer's own podCIDRs, as the udp
+// backend's decapsulated packets are.
+#include <rte_cycles.h>
+
+#include "engine/backends/wireguard_sessions.h"
+#include "engine/path/family.h"
+#include "engine/path/ipv4_check.h"
+#include "engine/path/worker.h"
+#include "engine/wireguard/messages.h"
+#include "engine/wireguard/transport.h"
+
+namespace tartan {
+namespace {
+
+using wireguard::kTagLen;
+using wireguard::kTransportHeaderLen;
+using wireguard::kTransportMinLen;
+using wireguard::MessageType;
+
+// Outer headers and the transport header in front of the ciphertext.
+inline constexpr uint16_t kWireguardHeaders = kUdpTunnelHeaders + kTransportHeaderLen;
+
+// A raised flag is written once: every sender to the peer reads it.
+inline void raise(WireguardPeer& peer, uint8_t want) {
+  if ((peer.wants.load(std::memory_order_relaxed) & want) == 0)
+    peer.wants.fetch_or(want, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+template <OuterChecksums C>
+void Worker::wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip) {
+  WireguardPeer& peer = ctx_.wireguard->peer(nh.id);
+  WireguardKeypair* kp = peer.current.load(std::memory_order_acquire);
+  const uint64_t now = rte_rdtsc();
+  if (kp == nullptr || now - kp->birth_tsc >= ctx_.wireguard->reject_after_cycles()) [[unlikely]] {
+    raise(peer, kWireguardWantsHandshake);
+    return drop(m, DropReason::kWgNoSession);
+  }
+  // The transport plaintext is the IPv4 packet (check_ipv4 trimmed the
+  // frame to it), padded as the kernel pads: to 16, not past the MTU.
+  if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) [[unlikely]]
+    return drop(m, DropReason::kWgNoRoom);
+  const size_t len = rte_pktmbuf_pkt_len(m) - kEthLen;
+  const size_t padded = wireguard::padded_length(len, ctx_.overlay_mtu);
+  const uint8_t tos = outer_ecn(ip->type_of_service);
+  if (rte_pktmbuf_tailroom(m) < padded - len + kTagLen ||
+      rte_pktmbuf_headroom(m) < kWireguardHeaders - kEthLen) [[unlikely]]
+    return drop(m, DropReason::kWgNoRoom);
+  const uint64_t counter = kp->send_counter.fetch_add(1, std::memory_order_relaxed);
+  if (counter >= wireguard::kRejectAfterMessages) [[unlikely]] {
+    raise(peer, kWireguardWantsHandshake);
+    return drop(m, DropReason::kWgNoSession);
+  }
+  if (counter >= wireguard::kRekeyAfterMessages ||
+      (kp->initiator && now - kp->birth_tsc >= ctx_.wireguard->rekey_after_cycles())) [[unlikely]]
+    raise(peer, kWireguardWantsRekey);
+  auto* payload = reinterpret_cast<uint8_t*>(ip);
+  rte_pktmbuf_append(m, static_cast<uint16_t>(padded - len + kTagLen));
+  std::memset(payload + len, 0, padded - len);
+  if (!wg_aead_->seal(kp->send_key, counter, {}, payload, padded, payload)) [[unlikely]]
+    return drop(m, DropReason::kWgCryptoFailed);
+  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kWireguardHeaders - kEthLen));
+  rte_memcpy(h, nh.header, kUdpTunnelHeaders);
+  uint8_t* transport = h + kUdpTunnelHeaders;
+  wireguard::store_le32(transport, static_cast<uint32_t>(MessageType::kTransport));
+  wireguard::store_le32(transport + 4, kp->remote_index);
+  wireguard::store_le64(transport + 8, counter);
+  // The payload is ciphertext: no inner sum to spare the UDP checksum a pass.
+  finish_outer_ipv4<C>(m, nh, h, tos, 0, std::nullopt, ip_id_);
+  to_underlay(m, nh, h);
+}
+
+#define TARTAN_WG_ENCAP(ip, udp)                                                     \
+  template void Worker::wireguard_encapsulate<OuterChecksums{ip, UdpChecksum::udp}>( \
+      rte_mbuf*, const NextHop&, rte_ipv4_hdr*);
+TARTAN_WG_ENCAP(false, kZero)
+TARTAN_WG_ENCAP(false, kOffload)
+TARTAN_WG_ENCAP(false, kSoftware)
+TARTAN_WG_ENCAP(true, kZero)
+TARTAN_WG_ENCAP(true, kOffload)
+TARTAN_WG_ENCAP(true, kSoftware)
+#undef TARTAN_WG_ENCAP
+
+template <bool RxVerdict>
+void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*/,
+                             uint64_t /*known*/, unsigned k) {
+  std::array<rte_mbuf*, kMaxBurst> inner;
+  std::array<uint32_t, kMaxBurst> inner_peer;
+  unsigned d = 0;
+  const uint64_t now = rte_rdtsc();
+  for (unsigned j = 0; j < k; ++j) {
+    const TunnelPacket& t = tunnel[j];
+    rte_mbuf* m = t.m;
+    const uint16_t message_len = t.udp_len - kUdpLen;
+    if (message_len < 4) {
+      drop(m, DropReason::kWgTruncated);
+      continue;
+    }
+    // Reassembled fragments come as a chain: opened in place, contiguous.
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+      drop(m, DropReason::kWgNoRoom);
+      continue;
+    }
+    const uint64_t verdict = RxVerdict ? rx_outer_udp_verdict(m) : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+    if (!tunnel_checksums_ok<rte_ipv4_hdr>(m, t.l4, t.udp_len, 0, verdict)) {
+      drop(m, DropReason::kBadUdpChecksum);
+      continue;
+    }
+    uint8_t* message = rte_pktmbuf_mtod_offset(m, uint8_t*, t.l4 + kUdpLen);
+    const uint32_t type = wireguard::load_le32(message);
+    if (type == static_cast<uint32_t>(MessageType::kInitiation) ||
+        type == static_cast<uint32_t>(MessageType::kResponse) ||
+        type == static_cast<uint32_t>(MessageType::kCookieReply)) {
+      to_control(m, kToControlWireguard);
+      continue;
+    }
+    if (type != static_cast<uint32_t>(MessageType::kTransport)) {
+      drop(m, DropReason::kWgBadType);
+      continue;
+    }
+    if (message_len < kTransportMinLen) {
+      drop(m, DropReason::kWgTruncated);
+      continue;
+    }
+    WireguardKeypair* kp = ctx_.wireguard->by_index(wireguard::load_le32(message + 4));
+    if (kp == nullptr) {
+      drop(m, DropReason::kWgUnknownIndex);
+      continue;
+    }
+    if (now - kp->birth_tsc >= ctx_.wireguard->reject_after_cycles()) {
+      drop(m, DropReason::kWgKeyExpired);
+      continue;
+    }
+    const uint64_t counter = wireguard::load_le64(message + 8);
+    uint8_t* sealed = message + kTransportHeaderLen;
+    const size_t sealed_len = message_len - kTransportHeaderLen;
+    if (!wg_aead_->open(kp->receive_key, counter, {}, sealed, sealed_len, sealed)) {
+      drop(m, DropReason::kWgBadMac);
+      continue;
+    }
+    // After authentication: a forged counter must not move the window.
+    if (!kp->replay.accept(counter)) {
+      drop(m, DropReason::kWgReplayed);
+      continue;
+    }
+    wireguard_arrival(m, t, *kp, now);
+    // The plaintext stays, with room for an Ethernet header in front.
+    rte_pktmbuf_adj(m, static_cast<uint16_t>(t.l4 + kUdpLen + kTransportHeaderLen - kEthLen));
+    rte_pktmbuf_trim(
+        m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - (sealed_len - kTagLen)));
+    if (!wireguard_inner_ok(m, *kp)) continue;
+    inner[d] = m;
+    inner_peer[d++] = kp->peer;
+  }
+  deliver_decapped<Ipv4Family>(inner.data(), inner_peer.data(), d);
+}
+template void Worker::wireguard_stage<false>(const TunnelPacket*, void* const*, uint64_t, unsigned);
+template void Worker::wireguard_stage<true>(const TunnelPacket*, void* const*, uint64_t, unsigned);
+
+void Worker::wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp,
+                               uint64_t now) {
+  if (!kp.received.load(std::memory_order_relaxed))
+    kp.received.store(true, std::memory_order_release);
+  WireguardPeer& peer = ctx_.wireguard->peer(kp.peer);
+  if (now - peer.last_rx_tsc.load(std::memory_order_relaxed) >=
+      ctx_.wireguard->arrival_grain_cycles())
+    peer.last_rx_tsc.store(now, std::memory_order_relaxed);
+  const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, t.l4);
+  const uint64_t endpoint = uint64_t{outer->src_addr} << 16 | udp->src_port;
+  if (peer.endpoint.load(std::memory_order_relaxed) != endpoint)
+    peer.endpoint.store(endpoint, std::memory_order_relaxed);
+}
+
+bool Worker::wireguard_inner_ok(rte_mbuf* m, const WireguardKeypair& kp) {
+  if (rte_pktmbuf_pkt_len(m) == kEthLen) {
+    counters_.events.wg_keepalives.add(1);
+    trace_end(m, {TraceStep::kDecap, uint8_t(TraceDecap::kWireguardKeepalive)});
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  trace(m, {TraceStep::kDecap, uint8_t(TraceDecap::kWireguard)});
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  if ((ip->version_ihl >> 4) != 4) return dropped(m, DropReason::kWgInnerNotIp);
+  // Also trims the padding after the packet.
+  if (auto bad = check_ipv4(m, kEthLen, false)) return dropped(m, *bad);
+  // The peer's allowed IPs are the podCIDRs routed to it (cryptokey
+  // routing, whitepaper 2).
+  const NextHop* from = ctx_.tables.route(rte_be_to_cpu_32(ip->src_addr));
+  if (from == nullptr || from->id != kp.peer) return dropped(m, DropReason::kWgNotAllowedIp);
+  return true;
+}
+
+}  // namespace tartan
