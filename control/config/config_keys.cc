@@ -73,6 +73,8 @@ constexpr std::string_view kKeys[] = {
     "dataplane.arp.queue_len",
     "dataplane.reassembly.max_packets",
     "dataplane.reassembly.timeout_ms",
+    "dataplane.wireguard.rekey_after_s",
+    "dataplane.wireguard.reject_after_s",
     "dataplane.static_neighbours[].ip",
     "dataplane.static_neighbours[].mac",
     "dataplane.static_neighbours_v6[].ip",

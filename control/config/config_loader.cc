@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -797,6 +798,27 @@ void read_neighbours(Reader& r, const Section& s, const std::string& key,
   }
 }
 
+// dataplane.wireguard: the keypair lifetimes, shorter than the
+// whitepaper's only to watch rekeys happen (tests); never longer, as the
+// peers refuse a keypair older than their REJECT_AFTER_TIME anyway.
+void read_wireguard_times(Reader& r, const Section& dataplane, WireguardTimes& times) {
+  Section s = r.section(dataplane.get("wireguard"), "dataplane.wireguard");
+  using std::chrono::seconds;
+  int64_t rekey = std::chrono::duration_cast<seconds>(times.rekey_after).count();
+  int64_t reject = std::chrono::duration_cast<seconds>(times.reject_after).count();
+  r.maybe_integer(s, "rekey_after_s", rekey, 1, wireguard::kRekeyAfterTime.count());
+  r.maybe_integer(s, "reject_after_s", reject, 2, wireguard::kRejectAfterTime.count());
+  // A reject_after_s left out is the whitepaper's, above every
+  // rekey_after_s allowed: only one given can be too small.
+  if (reject <= rekey) {
+    r.fail_at("dataplane.wireguard.reject_after_s",
+              std::to_string(reject) + " is not above dataplane.wireguard.rekey_after_s (" +
+                  std::to_string(rekey) + "): a keypair must be replaced before it is refused");
+  }
+  times.rekey_after = seconds(rekey);
+  times.reject_after = seconds(reject);
+}
+
 void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
   if (!top.has("dataplane")) return;
   DataplaneConfig& d = engine.dataplane;
@@ -820,6 +842,7 @@ void read_dataplane(Reader& r, const Section& top, EngineConfig& engine) {
     r.maybe_integer(a, "max_packets", d.reassembly_max_packets, 1, 1 << 20);
     r.maybe_integer(a, "timeout_ms", d.reassembly_timeout_ms, 1, 60000);
   }
+  if (s.has("wireguard")) read_wireguard_times(r, s, d.wireguard_times);
   read_neighbours(r, s, "static_neighbours", d.static_neighbours,
                   [&r](const YAML::Node& n, const std::string& key) { return r.ipv4(n, key); });
   read_neighbours(r, s, "static_neighbours_v6", d.static_neighbours_v6,
@@ -1213,6 +1236,12 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "reassembly" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "max_packets" << YAML::Value << d.reassembly_max_packets;
   out << YAML::Key << "timeout_ms" << YAML::Value << d.reassembly_timeout_ms;
+  out << YAML::EndMap;
+  out << YAML::Key << "wireguard" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "rekey_after_s" << YAML::Value
+      << std::chrono::duration_cast<std::chrono::seconds>(d.wireguard_times.rekey_after).count();
+  out << YAML::Key << "reject_after_s" << YAML::Value
+      << std::chrono::duration_cast<std::chrono::seconds>(d.wireguard_times.reject_after).count();
   out << YAML::EndMap;
   neighbours_to_yaml("static_neighbours", d.static_neighbours, out);
   if (!d.static_neighbours_v6.empty())

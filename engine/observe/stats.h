@@ -81,7 +81,7 @@ namespace tartan {
   X(kWgUnknownIndex, "wg_unknown_index",                                                         \
     "wireguard transport message whose receiver index names no keypair of ours")                 \
   X(kWgKeyExpired, "wg_key_expired",                                                             \
-    "wireguard transport message for a keypair older than REJECT_AFTER_TIME (180 s)")            \
+    "wireguard transport message for a keypair older than dataplane.wireguard.reject_after_s")   \
   X(kWgBadMac, "wg_bad_mac", "wireguard transport message whose tag does not authenticate")      \
   X(kWgReplayed, "wg_replayed",                                                                  \
     "wireguard counter seen before, behind the replay window, or past REJECT_AFTER_MESSAGES")    \

@@ -45,6 +45,12 @@ uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason) {
   return 0;
 }
 
+uint64_t event_count(Cluster& c, ClusterNode& n, const std::string& name) {
+  auto stats = nlohmann::json::parse(c.tartanctl(n, {"-o", "json", "stats"}).output);
+  // proto3's JSON leaves zero counters out.
+  return std::stoull(stats["events"].value(name, "0"));
+}
+
 std::string e2e_tool(const std::string& name) {
   return required_env("TARTAN_SOURCE_ROOT") + "/tests/e2e/tools/" + name;
 }
@@ -247,9 +253,7 @@ ClusterNode& Cluster::add_wireguard_go_node(int i) {
   n->wg_device = "wg" + std::to_string(getpid()) + "n" + std::to_string(i);
   add_underlay_port(*n);
   sh(*n->ns, "ip addr add " + n->public_ip.str() + "/24 dev eth0");
-  // flanneld's setupKeys: a generated key, kept in a file.
-  sh(*n->ns, "umask 077 && wg genkey > " + n->dir + "/wgkey");
-  n->wg_public_key = sh(*n->ns, "wg pubkey < " + n->dir + "/wgkey").output.substr(0, 44);
+  generate_wireguard_key(*n);
   std::filesystem::remove(wireguard_socket(n->wg_device));
   n->wireguard_go = std::make_unique<Process>(n->ns->exec({"wireguard-go", "-f", n->wg_device}));
   if (!eventually([&] { return std::filesystem::exists(wireguard_socket(n->wg_device)); }, 10s))
@@ -261,6 +265,16 @@ ClusterNode& Cluster::add_wireguard_go_node(int i) {
                  " up && ip route add 10.244.0.0/16 dev " + dev + " scope link");
   add_pod(*n);
   return *(nodes_[i] = std::move(n));
+}
+
+void Cluster::generate_wireguard_key(ClusterNode& n) {
+  sh(*n.ns, "umask 077 && wg genkey > " + n.dir + "/wgkey");
+  n.wg_public_key = sh(*n.ns, "wg pubkey < " + n.dir + "/wgkey").output.substr(0, 44);
+}
+
+void Cluster::change_wireguard_key(ClusterNode& n) {
+  generate_wireguard_key(n);
+  sh(*n.ns, "wg set " + n.wg_device + " private-key " + n.dir + "/wgkey");
 }
 
 void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
@@ -283,13 +297,14 @@ ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
 }
 
 ClusterNode& Cluster::add_tartan_node(int i, const std::string& backend, bool direct_routing,
-                                      const std::string& overlay, const std::string& control_yaml) {
+                                      const std::string& overlay, const std::string& control_yaml,
+                                      const std::string& dataplane_yaml) {
   ClusterNode* n = &add_unstarted_tartan_node(i);
   n->backend = backend;
   // The tap stands where flanneld's device for the first family is.
   const std::string tap = ipv4() ? "flannel.1" : "flannel-v6.1";
   write_tartand_config(*n, "{name: " + tap + ", device: '" + overlay + "0,iface=" + tap + "'}",
-                       direct_routing, control_yaml);
+                       direct_routing, control_yaml, dataplane_yaml);
   start_tartand(*n);
   return *n;
 }
@@ -304,7 +319,7 @@ ClusterNode& Cluster::add_tartan_router_node(int i) {
   add_routed_pod(n);
   nodes_[i] = std::move(owned);
   write_tartand_config(n, "{name: pods, device: 'net_af_packet1,iface=veth0', routing: tartan}",
-                       false, "");
+                       false, "", "");
   start_tartand(n);
   // The af_packet port gave veth0 the overlay MTU, and a veth drops what
   // is longer than its peer's MTU: the pod's full-size frames must reach
@@ -314,7 +329,8 @@ ClusterNode& Cluster::add_tartan_router_node(int i) {
 }
 
 void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_port,
-                                   bool direct_routing, const std::string& control_yaml) {
+                                   bool direct_routing, const std::string& control_yaml,
+                                   const std::string& dataplane_yaml) {
   const std::string net_conf =
       std::string(ipv4() ? "{Network: 10.244.0.0/16, " : "{EnableIPv4: false, ") +
       (ipv6() ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
@@ -332,7 +348,9 @@ void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_po
                  overlay_port +
                  "]\n"
                  "workers: {lcores: [1], idle_sleep_us: 100, mempool_size: 8191}\n"
-                 "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64}\n"
+                 "dataplane: {max_routes: 1024, lpm_tbl8_groups: 64" +
+                 dataplane_yaml +
+                 "}\n"
                  "network: " +
                  net_conf +
                  "\n"

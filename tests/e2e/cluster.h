@@ -68,14 +68,20 @@ class Cluster {
   // 51820, MTU underlay - 80, the lease's first address as a /32 and a
   // route to the whole network through the device. learn() adds its peers.
   ClusterNode& add_wireguard_go_node(int i);
+  // A wireguard-go node's new private key, as flanneld makes one when its
+  // wgkey is gone: on the device at once (its sessions end); its
+  // PublicKey in manifest() from now on, for learn() to announce.
+  void change_wireguard_key(ClusterNode& n);
   // A node running tartand with its underlay on eth0 (af_packet) and its
   // overlay a tap named flannel.1 (IPv6 only: flannel-v6.1).
   // `overlay`: the overlay port's device kind, vnet_tap (the fast host
   // path) or net_tap (the fallback).
-  // `control_yaml`: more keys of tartand's `control` map (", probe: {...}").
+  // `control_yaml`, `dataplane_yaml`: more keys of tartand's `control` and
+  // `dataplane` maps (", probe: {...}").
   ClusterNode& add_tartan_node(int i, const std::string& backend = "vxlan",
                                bool direct_routing = false, const std::string& overlay = "vnet_tap",
-                               const std::string& control_yaml = "");
+                               const std::string& control_yaml = "",
+                               const std::string& dataplane_yaml = "");
   // A tartan node that is its pod's IPv4 and IPv6 router, as where pods
   // attach to tartan directly (memif, vhost-user): the pod's veth is
   // tartan's overlay port (af_packet, `routing: tartan`), with no cni0, tap
@@ -134,7 +140,7 @@ class Cluster {
   // overlay port `overlay_port` (a YAML flow map), our network's net-conf
   // with `n.backend`, the static lease of `n`'s podCIDRs.
   void write_tartand_config(ClusterNode& n, const std::string& overlay_port, bool direct_routing,
-                            const std::string& control_yaml);
+                            const std::string& control_yaml, const std::string& dataplane_yaml);
   // Node `i`'s addresses in both families (IPv6 only with Stack kDual or kIpv6).
   void assign_addresses(ClusterNode& n, int i);
   bool ipv4() const { return stack_ != Stack::kIpv6; }
@@ -142,6 +148,9 @@ class Cluster {
   // flanneld's peer on a wireguard-go node for a wireguard lease: its
   // PublicKey, endpoint <public-ip>:<our ListenPort>, its podCIDR allowed.
   void add_wireguard_peer(ClusterNode& node, ClusterNode& peer);
+  // flanneld's setupKeys on a wireguard-go node: a generated key, kept in
+  // <dir>/wgkey; its public key in `n.wg_public_key`.
+  void generate_wireguard_key(ClusterNode& n);
   // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
   void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
                       Ipv4Addr public_ip);
@@ -193,6 +202,8 @@ bool all_replied(const std::string& ping_output);
 
 // A tartan node's counter of drop reason `reason` (`tartanctl stats`).
 uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);
+// A tartan node's count of event `name` (`tartanctl stats`).
+uint64_t event_count(Cluster& c, ClusterNode& n, const std::string& name);
 
 // The path of a helper script in tests/e2e/tools.
 std::string e2e_tool(const std::string& name);

@@ -1,8 +1,11 @@
 // flannel's wireguard backend keys (pkg/backend/wireguard), in tartan's
-// YAML and in net-conf.json as flanneld reads them.
+// YAML and in net-conf.json as flanneld reads them, and tartan's own
+// dataplane.wireguard keys (the keypair lifetimes).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <utility>
 
 #include "control/config/config_loader.h"
 #include "control/config/netconf_json.h"
@@ -109,6 +112,62 @@ TEST(WireguardConfig, TheEffectiveConfigShowsTheSettingsButNeverThePsk) {
   EXPECT_NE(yaml.find("PSK: <redacted>"), std::string::npos) << yaml;
   EXPECT_EQ(yaml.find(kPsk), std::string::npos) << yaml;
   EXPECT_EQ(yaml.find("Port: 51820\n"), std::string::npos) << "no vxlan/udp Port: " << yaml;
+}
+
+// `config_with_backend` for the wireguard backend with `wireguard` as the
+// dataplane.wireguard map.
+std::string config_with_times(const std::string& wireguard) {
+  return config_with_backend("{Type: wireguard}") + "dataplane: {wireguard: " + wireguard + "}\n";
+}
+
+std::string error_of_times(const std::string& wireguard) {
+  auto c = parse_config(config_with_times(wireguard), "t.yaml");
+  EXPECT_FALSE(c.ok()) << wireguard;
+  return c.ok() ? "" : c.status().message();
+}
+
+// The keypair lifetimes a config gives, in seconds: {rekey, reject}.
+using Lifetimes = std::pair<int64_t, int64_t>;
+Lifetimes lifetimes(const std::string& yaml) {
+  auto c = parse_config(yaml, "t.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  if (!c.ok()) return {};
+  const WireguardTimes& t = c->engine.dataplane.wireguard_times;
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  return {duration_cast<seconds>(t.rekey_after).count(),
+          duration_cast<seconds>(t.reject_after).count()};
+}
+
+TEST(WireguardConfig, KeypairLifetimesAreTheWhitepapersUnlessShortenedAndRoundTrip) {
+  EXPECT_EQ(lifetimes(config_with_backend("{Type: wireguard}")), Lifetimes(120, 180));
+  const std::string shortened = config_with_times("{rekey_after_s: 3, reject_after_s: 9}");
+  EXPECT_EQ(lifetimes(shortened), Lifetimes(3, 9));
+  auto c = parse_config(shortened, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(lifetimes(config_to_yaml(*c)), Lifetimes(3, 9));
+  // Either alone: the other keeps the whitepaper's.
+  EXPECT_EQ(lifetimes(config_with_times("{rekey_after_s: 2}")), Lifetimes(2, 180));
+}
+
+TEST(WireguardConfig, BadKeypairLifetimesNameTheKeyAndSayWhy) {
+  EXPECT_EQ(error_of_times("{rekey_after_s: 0}"),
+            "t.yaml:10:40: dataplane.wireguard.rekey_after_s: 0 is out of range 1..120");
+  EXPECT_EQ(error_of_times("{reject_after_s: 181}"),
+            "t.yaml:10:41: dataplane.wireguard.reject_after_s: 181 is out of range 2..180");
+  EXPECT_EQ(error_of_times("{rekey_after_s: 5, reject_after_s: 5}"),
+            "t.yaml:10:59: dataplane.wireguard.reject_after_s: 5 is not above "
+            "dataplane.wireguard.rekey_after_s (5): a keypair must be replaced before it is "
+            "refused");
+  // The default rekey_after_s (120) stays below it.
+  EXPECT_EQ(error_of_times("{reject_after_s: 60}"),
+            "t.yaml:10:41: dataplane.wireguard.reject_after_s: 60 is not above "
+            "dataplane.wireguard.rekey_after_s (120): a keypair must be replaced before it is "
+            "refused");
+  EXPECT_NE(error_of_times("{rekey_after: 3}")
+                .find("dataplane.wireguard.rekey_after: unknown key (allowed here: "
+                      "rekey_after_s, reject_after_s)"),
+            std::string::npos);
 }
 
 TEST(WireguardKeyText, ParsesWhatWgPrintsAndWritesItBack) {
