@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/e2e/cluster.h"
 #include "tests/support/files.h"
 
@@ -36,6 +38,14 @@ TEST_F(TartanAndWireguardGo, PodsPingBothWaysAndATartandRestartHandshakesAgain) 
   ASSERT_TRUE(path_up(c, *tartan, *go)) << c.sh(*go->ns, "wg show").output;
   EXPECT_TRUE(all_replied(ping(c, *tartan, *go)));
   EXPECT_TRUE(all_replied(ping(c, *go, *tartan)));
+  // `tartanctl nodes` shows the peer as `wg show` would: a handshake, and
+  // the pings' transfer both ways.
+  const CommandResult nodes = c.tartanctl(*tartan, {"-o", "json", "nodes", "get", go->name});
+  ASSERT_EQ(nodes.exit_code, 0) << nodes.output;
+  const auto peer = nlohmann::json::parse(nodes.output)["status"]["wireguard"];
+  EXPECT_NE(peer.value("latest_handshake_ns", "0"), "0") << nodes.output;
+  EXPECT_NE(peer.value("rx_bytes", "0"), "0") << nodes.output;
+  EXPECT_NE(peer.value("tx_bytes", "0"), "0") << nodes.output;
   // flannel's MTU for the pods: the underlay's less WireGuard's 80.
   EXPECT_NE(read_file(tartan->dir + "/subnet.env").find("FLANNEL_MTU=1420"), std::string::npos);
 
