@@ -22,11 +22,14 @@ bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to) {
   return eventually([&] { return all_replied(ping(c, from, to, "-c 1 -W 1")); }, 30s);
 }
 
+constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
+
 class TartanAndWireguardGo : public ::testing::Test {
  protected:
   void SetUp() override {
     go = &c.add_wireguard_go_node(1);
-    tartan = &c.add_tartan_node(2, "wireguard");
+    tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap",
+                                std::string(", http: {listen: '") + kMetrics + "'}");
     c.connect(*go, *tartan);
   }
   Cluster c{"wg"};
@@ -46,6 +49,15 @@ TEST_F(TartanAndWireguardGo, PodsPingBothWaysAndATartandRestartHandshakesAgain) 
   EXPECT_NE(peer.value("latest_handshake_ns", "0"), "0") << nodes.output;
   EXPECT_NE(peer.value("rx_bytes", "0"), "0") << nodes.output;
   EXPECT_NE(peer.value("tx_bytes", "0"), "0") << nodes.output;
+  // The handshakes' counters on /metrics, which promtool accepts.
+  const std::string metrics = std::string("curl -sf http://") + kMetrics + "/metrics";
+  const std::string m = c.sh(*tartan->ns, metrics).output;
+  EXPECT_NE(m.find("\ntartan_wg_handshakes_completed_total "), std::string::npos) << m;
+  EXPECT_EQ(m.find("\ntartan_wg_handshakes_completed_total 0\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\ntartan_wg_handshake_rejected_total{reason=\"bad_mac1\"} "),
+            std::string::npos);
+  const auto lint = c.sh(*tartan->ns, metrics + " | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
   // flannel's MTU for the pods: the underlay's less WireGuard's 80.
   EXPECT_NE(read_file(tartan->dir + "/subnet.env").find("FLANNEL_MTU=1420"), std::string::npos);
 
