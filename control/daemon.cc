@@ -174,12 +174,18 @@ Status Daemon::launch() {
 
   health_ = std::make_unique<HealthService>(readiness_);
   config_service_ = std::make_unique<ConfigService>(config_.source_name, config_to_yaml(config_));
-  stats_ = std::make_unique<StatsService>(*engine_);
+  stats_ = std::make_unique<StatsService>(*engine_, wireguard_.get());
   nodes_ = std::make_unique<NodesService>(
       *mirror_,
       WatchLimits{config_.control.watch_history,
                   std::chrono::milliseconds(config_.control.stream_write_timeout_ms)},
-      source_->mirror_owner(), prober_.get());
+      source_->mirror_owner(), prober_.get(),
+      wireguard_
+          ? std::optional<NodesService::Wireguard>(
+                {*engine_,
+                 {config_.network.backend.wireguard.listen_port,
+                  std::chrono::seconds(config_.network.backend.wireguard.persistent_keepalive_s)}})
+          : std::nullopt);
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);
   routes_ = std::make_unique<RoutesService>(*engine_, *mirror_);
   ports_ = std::make_unique<PortsService>(*engine_);
@@ -231,7 +237,7 @@ Status Daemon::start_http() {
       std::chrono::seconds(2));
   auto routes = health_routes(readiness_, *control_probe_);
   routes.merge(metrics_routes({*engine_, *mirror_, *lease_, readiness_, prober_.get(),
-                               config_.control.http.metrics_peers}));
+                               config_.control.http.metrics_peers, wireguard_.get()}));
   auto server = HttpServer::start(listen, std::move(routes));
   if (!server)
     return Status(server.status().code(), "control.http.listen " + server.status().message());

@@ -279,14 +279,7 @@ Status Engine::build_context() {
   auto tables = ForwardingTables::create(
       tp, *neighbours_,
       [this](uint32_t id) {
-        PeerBaseline b{};
-        for (const PeerCounters* pc : peers_) {
-          b.encap_packets += pc[id].encap_packets.get();
-          b.encap_bytes += pc[id].encap_bytes.get();
-          b.decap_packets += pc[id].decap_packets.get();
-          b.decap_bytes += pc[id].decap_bytes.get();
-        }
-        peer_baseline_[id] = b;
+        peer_baseline_[id] = peer_totals(id);
         // A reused next hop is another node: none of its keys stay.
         if (wireguard_) wireguard_->clear(id);
       },
@@ -637,7 +630,47 @@ Result<WireguardPeerView> Engine::wireguard_peer(Ipv4Addr peer) const {
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
-  return wireguard_->view(*slot);
+  WireguardPeerView v = wireguard_->view(*slot);
+  const PeerBaseline t = peer_transfer(*slot);
+  v.rx_packets = t.decap_packets;
+  v.rx_bytes = t.decap_bytes;
+  v.tx_packets = t.encap_packets;
+  v.tx_bytes = t.encap_bytes;
+  return v;
+}
+
+Engine::PeerBaseline Engine::peer_totals(uint32_t id) const {
+  PeerBaseline t{};
+  for (const PeerCounters* pc : peers_) {
+    t.encap_packets += pc[id].encap_packets.get();
+    t.encap_bytes += pc[id].encap_bytes.get();
+    t.decap_packets += pc[id].decap_packets.get();
+    t.decap_bytes += pc[id].decap_bytes.get();
+  }
+  return t;
+}
+
+Engine::PeerBaseline Engine::peer_transfer(uint32_t id) const {
+  PeerBaseline t = peer_totals(id);
+  const PeerBaseline& b = peer_baseline_[id];
+  t.encap_packets -= b.encap_packets;
+  t.encap_bytes -= b.encap_bytes;
+  t.decap_packets -= b.decap_packets;
+  t.decap_bytes -= b.decap_bytes;
+  return t;
+}
+
+Status Engine::wireguard_set_endpoint(Ipv4Addr peer, Ipv4Addr ip, uint16_t port) {
+  std::lock_guard lock(mu_);
+  auto slot = wireguard_slot(peer);
+  if (!slot) return slot.status();
+  Status s = tables_->set_wireguard_endpoint(*slot, ip, port, now_ms());
+  // The peer is where it was last seen: what the workers record next is
+  // compared with this.
+  if (s.ok())
+    wireguard_->peer(*slot).endpoint.store(wireguard_endpoint(ip.be(), rte_cpu_to_be_16(port)),
+                                           std::memory_order_relaxed);
+  return s;
 }
 
 Result<uint8_t> Engine::wireguard_take_wants(Ipv4Addr peer) {
@@ -786,17 +819,11 @@ StatsSnapshot Engine::stats() const {
       ps.public_ip = v->public_ip;
       ps.public_ip6 = v->public_ip6;
     }
-    const PeerBaseline& b = peer_baseline_[id];
-    for (const PeerCounters* pc : peers_) {
-      ps.encap_packets += pc[id].encap_packets.get();
-      ps.encap_bytes += pc[id].encap_bytes.get();
-      ps.decap_packets += pc[id].decap_packets.get();
-      ps.decap_bytes += pc[id].decap_bytes.get();
-    }
-    ps.encap_packets -= b.encap_packets;
-    ps.encap_bytes -= b.encap_bytes;
-    ps.decap_packets -= b.decap_packets;
-    ps.decap_bytes -= b.decap_bytes;
+    const PeerBaseline t = peer_transfer(id);
+    ps.encap_packets = t.encap_packets;
+    ps.encap_bytes = t.encap_bytes;
+    ps.decap_packets = t.decap_packets;
+    ps.decap_bytes = t.decap_bytes;
     s.peers.push_back(ps);
   }
   return s;

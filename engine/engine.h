@@ -101,7 +101,12 @@ class Engine {
   Status wireguard_install(Ipv4Addr peer, const wireguard::Keypair& keypair);
   // Every keypair of `peer` goes (its key changed, or it is gone).
   Status wireguard_clear(Ipv4Addr peer);
+  // The peer's session, times and transfer (what `wg show` shows of it).
   Result<WireguardPeerView> wireguard_peer(Ipv4Addr peer) const;
+  // `peer`'s packets go to `ip`:`port` (host order) from now on: it roamed
+  // there (ForwardingTables::set_wireguard_endpoint; UNAVAILABLE: again
+  // later). Until its node's public IP changes, which makes a next hop anew.
+  Status wireguard_set_endpoint(Ipv4Addr peer, Ipv4Addr ip, uint16_t port);
   // What the workers want for `peer` (kWireguardWants* bits), cleared.
   Result<uint8_t> wireguard_take_wants(Ipv4Addr peer);
   // Handshake messages the workers handed over since the last call, oldest
@@ -184,10 +189,14 @@ class Engine {
   std::vector<rte_ring*> to_slow_;  // worker w (w >= 1) -> the slow-path worker 0
   rte_ring* probes_ = nullptr;      // control thread -> worker 0: tunnel probes
   std::vector<PeerCounters*> peers_;
+  // A next hop's per-peer counters summed over the workers; the sums when
+  // its slot was (re)used are its baseline, so a new node starts at zero.
   struct PeerBaseline {
     uint64_t encap_packets, encap_bytes, decap_packets, decap_bytes;
   };
   std::vector<PeerBaseline> peer_baseline_;
+  PeerBaseline peer_totals(uint32_t id) const;
+  PeerBaseline peer_transfer(uint32_t id) const;  // since the baseline
   std::vector<std::unique_ptr<Worker>> workers_;
 
   mutable std::mutex mu_;                     // control side: tables, neighbours, baselines

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "control/config/wireguard_key.h"
+
 namespace tartan {
 
 grpc::Status to_grpc(const Status& s) {
@@ -73,6 +75,25 @@ void applied_to_proto(const NodeRecord& r, v1::Node* out) {
   if (r.status.route_v6) st->set_route_prefix_v6(r.status.route_v6->str());
   if (r.status.public_ipv6) st->set_public_ipv6(r.status.public_ipv6->str());
   if (r.status.vtep_mac_v6) st->set_vtep_mac_v6(r.status.vtep_mac_v6->str());
+}
+
+void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key,
+                             Ipv4Addr public_ip, const WireguardPeerSettings& settings,
+                             v1::WireguardPeer* out) {
+  out->set_public_key(wireguard_key_text(key));
+  const bool roamed = v.endpoint_port != 0;
+  out->set_endpoint((roamed ? Ipv4Addr::from_be(v.endpoint_ip_be) : public_ip).str() + ":" +
+                    std::to_string(roamed ? v.endpoint_port : settings.listen_port));
+  if (v.since_handshake) {
+    const auto at = std::chrono::system_clock::now().time_since_epoch() - *v.since_handshake;
+    out->set_latest_handshake_ns(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(at).count()));
+  }
+  out->set_rx_bytes(v.rx_bytes);
+  out->set_tx_bytes(v.tx_bytes);
+  out->set_rx_packets(v.rx_packets);
+  out->set_tx_packets(v.tx_packets);
+  out->set_persistent_keepalive_s(static_cast<uint32_t>(settings.persistent_keepalive.count()));
 }
 
 void probe_to_proto(const ProbeView& p, v1::TunnelProbe* out) {

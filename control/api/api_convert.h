@@ -4,11 +4,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
 #include "control/cluster/node_mirror.h"
 #include "control/cluster/probe_book.h"
+#include "engine/backends/wireguard_sessions.h"
 #include "engine/status.h"
 #include "tartan/v1/node.pb.h"
 
@@ -25,6 +27,15 @@ void applied_to_proto(const NodeRecord& record, v1::Node* out);
 Result<NodeMirror::Upsert> upsert_from_proto(const v1::ApplyNodeRequest& request);
 Result<NodeMirror::Removal> removal_from_proto(const v1::DeleteNodeRequest& request);
 void probe_to_proto(const ProbeView& probe, v1::TunnelProbe* out);
+// How the wireguard backend's peers are shown (NodeStatus.wireguard).
+struct WireguardPeerSettings {
+  uint16_t listen_port = 0;  // flannel's ListenPort: every peer's endpoint port
+  std::chrono::seconds persistent_keepalive{0};
+};
+// Node `public_ip`'s peer, PublicKey `key`, as the engine has it (`view`).
+void wireguard_peer_to_proto(const WireguardPeerView& view, const WireguardKey& key,
+                             Ipv4Addr public_ip, const WireguardPeerSettings& settings,
+                             v1::WireguardPeer* out);
 
 // An optional resource version: "" is none; else a decimal number.
 // `field` names the request field in the error.

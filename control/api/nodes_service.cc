@@ -24,6 +24,14 @@ void NodesService::add_probe(v1::Node* node) const {
     probe_to_proto(*p, node->mutable_status()->mutable_probe());
 }
 
+void NodesService::add_wireguard(const NodeRecord& r, v1::Node* node) const {
+  if (!wireguard_ || !r.status.routed || !r.status.public_ip || !r.status.public_key) return;
+  auto view = wireguard_->engine.wireguard_peer(*r.status.public_ip);
+  if (!view.ok()) return;
+  wireguard_peer_to_proto(*view, *r.status.public_key, *r.status.public_ip, wireguard_->settings,
+                          node->mutable_status()->mutable_wireguard());
+}
+
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                                      v1::Node* out) {
   if (grpc::Status s = refuse_if_owned("ApplyNode"); !s.ok()) return s;
@@ -104,6 +112,7 @@ grpc::Status NodesService::GetNode(grpc::ServerContext*, const v1::GetNodeReques
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "node '" + req->name() + "' not found");
   node_to_proto(*rec, out);
   add_probe(out);
+  add_wireguard(*rec, out);
   return grpc::Status::OK;
 }
 
@@ -124,6 +133,7 @@ grpc::Status NodesService::ListNodes(grpc::ServerContext*, const v1::ListNodesRe
     v1::Node* n = out->add_nodes();
     node_to_proto(r, n);
     add_probe(n);
+    add_wireguard(r, n);
   }
   if (more) out->set_next_page_token(nodes.back().spec.name);
   out->set_resource_version(std::to_string(version));

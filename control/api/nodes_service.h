@@ -1,8 +1,12 @@
 #pragma once
 
+#include <optional>
+
+#include "control/api/api_convert.h"
 #include "control/api/node_watches.h"
 #include "control/cluster/node_mirror.h"
 #include "control/cluster/tunnel_prober.h"
+#include "engine/engine.h"
 #include "tartan/v1/node.grpc.pb.h"
 
 namespace tartan {
@@ -15,13 +19,20 @@ class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::N
  public:
   // `mirror_owner`: NodeSource::mirror_owner(); when not "", ApplyNode and
   // DeleteNode are refused with FAILED_PRECONDITION naming it. `prober`
-  // (null: probes are off) gives GetNode's and ListNodes' status.probe.
+  // (null: probes are off) gives GetNode's and ListNodes' status.probe;
+  // `wireguard` (null: another backend) their status.wireguard.
+  struct Wireguard {
+    const Engine& engine;
+    WireguardPeerSettings settings;
+  };
   explicit NodesService(NodeMirror& mirror, const WatchLimits& limits = {},
-                        std::string mirror_owner = "", const TunnelProber* prober = nullptr)
+                        std::string mirror_owner = "", const TunnelProber* prober = nullptr,
+                        std::optional<Wireguard> wireguard = std::nullopt)
       : mirror_(mirror),
         watches_(mirror, limits),
         mirror_owner_(std::move(mirror_owner)),
-        prober_(prober) {}
+        prober_(prober),
+        wireguard_(std::move(wireguard)) {}
 
   grpc::Status ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,
                          v1::Node* out) override;
@@ -42,11 +53,13 @@ class NodesService final : public v1::Nodes::WithCallbackMethod_WatchNodes<v1::N
  private:
   grpc::Status refuse_if_owned(const char* what) const;
   void add_probe(v1::Node* node) const;
+  void add_wireguard(const NodeRecord& record, v1::Node* node) const;
 
   NodeMirror& mirror_;
   NodeWatches watches_;
   const std::string mirror_owner_;
   const TunnelProber* prober_;
+  const std::optional<Wireguard> wireguard_;
 };
 
 }  // namespace tartan

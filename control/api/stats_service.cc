@@ -5,6 +5,7 @@
 #include <span>
 #include <thread>
 
+#include "control/wireguard/handshake_counter_fields.h"
 #include "engine/observe/busiest_peers.h"
 #include "engine/observe/stats_fields.h"
 
@@ -70,6 +71,15 @@ void fill_stats(const StatsSnapshot& s, uint32_t max_peers, v1::StatsSnapshot* o
                                 .count()));
 }
 
+void fill_wireguard_stats(const WireguardHandshakeCounters& c, v1::WireguardStats* out) {
+  set_fields(handshake_counter_fields(), c, out);
+  for (size_t r = 0; r < c.rejected.size(); ++r) {
+    auto* o = out->add_rejected();
+    o->set_reason(std::string(wireguard::reject_name(static_cast<wireguard::Reject>(r))));
+    o->set_messages(c.rejected[r]);
+  }
+}
+
 StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before) {
   StatsSnapshot d = now;
   for (size_t i = 0; i < d.ports.size() && i < before.ports.size(); ++i) {
@@ -93,6 +103,7 @@ StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before)
 grpc::Status StatsService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest* req,
                                     v1::StatsSnapshot* out) {
   fill_stats(engine_.stats(), req->max_peers(), out);
+  if (wireguard_ != nullptr) fill_wireguard_stats(wireguard_->counters(), out->mutable_wireguard());
   return grpc::Status::OK;
 }
 
@@ -109,12 +120,19 @@ grpc::Status StatsService::StreamStats(grpc::ServerContext* ctx, const v1::Strea
     ~Closed() { --n; }
   } closed{open_streams_};
   StatsSnapshot previous{};
+  WireguardHandshakeCounters previous_handshakes{};
   bool first = true;
   auto next = std::chrono::steady_clock::now();
   while (!ctx->IsCancelled() && !stopping_) {
     const StatsSnapshot now = engine_.stats();
     v1::StatsSnapshot msg;
     fill_stats(first ? now : stats_delta(now, previous), req->max_peers(), &msg);
+    if (wireguard_ != nullptr) {
+      const WireguardHandshakeCounters handshakes = wireguard_->counters();
+      fill_wireguard_stats(handshake_counters_delta(handshakes, previous_handshakes),
+                           msg.mutable_wireguard());
+      previous_handshakes = handshakes;
+    }
     if (!writer->Write(msg)) break;
     previous = now;
     first = false;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "control/wireguard/wireguard_driver.h"
 #include "engine/engine.h"
 #include "tartan/v1/stats.grpc.pb.h"
 
@@ -13,9 +14,14 @@ void fill_stats(const StatsSnapshot& snapshot, uint32_t max_peers, v1::StatsSnap
 // `now` minus `before`, counter by counter; gauges (arp_held_now) as they are now.
 StatsSnapshot stats_delta(const StatsSnapshot& now, const StatsSnapshot& before);
 
+// The handshake side's counters as the API message.
+void fill_wireguard_stats(const WireguardHandshakeCounters& counters, v1::WireguardStats* out);
+
 class StatsService final : public v1::Stats::Service {
  public:
-  explicit StatsService(const Engine& engine) : engine_(engine) {}
+  // `wireguard`: the handshakes' counters (null: another backend).
+  explicit StatsService(const Engine& engine, const WireguardDriver* wireguard = nullptr)
+      : engine_(engine), wireguard_(wireguard) {}
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
                         v1::StatsSnapshot* out) override;
   grpc::Status StreamStats(grpc::ServerContext* ctx, const v1::StreamStatsRequest* req,
@@ -25,6 +31,7 @@ class StatsService final : public v1::Stats::Service {
 
  private:
   const Engine& engine_;
+  const WireguardDriver* wireguard_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_streams_{0};
 };

@@ -199,6 +199,22 @@ void print_stats_tables(const v1::StatsSnapshot& s) {
       row("other (" + std::to_string(s.other_peer_count()) + " nodes)", s.other_peers());
     print_table(peers);
   }
+  if (s.has_wireguard()) {
+    const auto& w = s.wireguard();
+    std::printf("\n");
+    print_table(
+        {{"WG-INITIATIONS", "WG-RESPONSES", "WG-COMPLETED", "WG-COOKIE-REPLIES",
+          "WG-ATTEMPTS-EXPIRED", "WG-KEEPALIVES-SENT", "WG-SEND-FAILURES", "WG-BAD-PEER-KEYS"},
+         {std::to_string(w.initiations_sent()), std::to_string(w.responses_sent()),
+          std::to_string(w.handshakes_completed()), std::to_string(w.cookie_replies()),
+          std::to_string(w.attempts_expired()), std::to_string(w.keepalives_sent()),
+          std::to_string(w.send_failures()), std::to_string(w.bad_peer_keys())}});
+    std::printf("\n");
+    std::vector<std::vector<std::string>> rejected{{"WG-REJECT-REASON", "MESSAGES"}};
+    for (const auto& r : w.rejected())
+      rejected.push_back({r.reason(), std::to_string(r.messages())});
+    print_table(rejected);
+  }
 }
 
 // "500ms", "2s", "1m" or plain seconds, into milliseconds; 0 if malformed.
@@ -243,6 +259,11 @@ void print_stats_changes(const v1::StatsSnapshot& s, const std::string& interval
   for (const auto& p : s.peers()) counters(p, "node " + p.public_ip());
   if (s.other_peer_count() > 0)
     counters(s.other_peers(), "other " + std::to_string(s.other_peer_count()) + " nodes");
+  counters(s.wireguard(), "wireguard");
+  for (const auto& r : s.wireguard().rejected()) {
+    if (r.messages() != 0)
+      rows.push_back({"wg-reject", r.reason(), "+" + std::to_string(r.messages())});
+  }
   std::printf("--- last %s ---\n", interval.c_str());
   if (rows.size() == 1) {
     std::printf("(no change)\n");

@@ -1,5 +1,6 @@
 // tartanctl nodes list|get|apply|delete, and events (follows WatchNodes).
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -55,15 +56,66 @@ std::vector<std::string> probe_cells(const v1::NodeStatus& st) {
   return {state, rtt, std::to_string(p.lost()) + "/" + std::to_string(p.window())};
 }
 
+// "1m 5s" (wg show's "1 minute, 5 seconds", short).
+std::string age(uint64_t seconds) {
+  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
+      {86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+  if (seconds == 0) return "0s";
+  std::string out;
+  for (const auto& [unit, name] : kUnits) {
+    if (seconds < unit) continue;
+    out += (out.empty() ? "" : " ") + std::to_string(seconds / unit) + name;
+    seconds %= unit;
+  }
+  return out;
+}
+
+// "1.50 KiB", as wg show prints transfer.
+std::string bytes(uint64_t n) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n) / 1024;
+  size_t u = 0;
+  for (; v >= 1024 && u + 1 < std::size(kUnits); ++u) v /= 1024;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f %s", v, kUnits[u]);
+  return buf;
+}
+
+// PUBLIC-KEY, ENDPOINT, HANDSHAKE, RX, TX and KEEPALIVE, as `wg show`
+// shows a peer: "-" for a node without one.
+std::vector<std::string> wireguard_cells(const v1::NodeStatus& st) {
+  if (!st.has_wireguard()) return {"-", "-", "-", "-", "-", "-"};
+  const v1::WireguardPeer& p = st.wireguard();
+  std::string handshake = "never";
+  if (p.latest_handshake_ns() != 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const uint64_t ago_ns =
+        static_cast<uint64_t>(std::max<int64_t>(now - int64_t(p.latest_handshake_ns()), 0));
+    handshake = age(ago_ns / 1000000000) + " ago";
+  }
+  return {p.public_key(),
+          p.endpoint(),
+          handshake,
+          bytes(p.rx_bytes()),
+          bytes(p.tx_bytes()),
+          p.persistent_keepalive_s() == 0 ? "off" : "every " + age(p.persistent_keepalive_s())};
+}
+
 // The address families a node has a side of: those tartand runs (a node
-// of a family that is off is neither routed nor says why not).
+// of a family that is off is neither routed nor says why not); and
+// whether it has a wireguard peer.
 struct Families {
   bool v4 = false;
   bool v6 = false;
+  bool wireguard = false;
 };
 
 Families families_of(const v1::NodeStatus& st) {
-  return {st.routed() || !st.reason().empty(), st.routed_v6() || !st.reason_v6().empty()};
+  return {st.routed() || !st.reason().empty(), st.routed_v6() || !st.reason_v6().empty(),
+          st.has_wireguard()};
 }
 
 // Each family's columns (public IP, VtepMAC, whether routed, why not),
@@ -81,6 +133,10 @@ std::vector<std::string> node_row(const v1::Node& n, Families f) {
     row.insert(row.end(),
                {or_none(st.public_ipv6()), or_none(st.vtep_mac_v6()), yes_no(st.routed_v6())});
   }
+  if (f.wireguard) {
+    const std::vector<std::string> wg = wireguard_cells(st);
+    row.insert(row.end(), wg.begin(), wg.end());
+  }
   row.insert(row.end(), {probe[0], probe[1], probe[2], n.resource_version()});
   if (f.v4) row.push_back(st.reason());
   if (f.v6) row.push_back(st.reason_v6());
@@ -93,6 +149,8 @@ std::vector<std::string> node_header(Families f) {
   header.push_back("BACKEND");
   if (f.v4) header.insert(header.end(), {"VTEP-MAC", "ROUTED"});
   if (f.v6) header.insert(header.end(), {"PUBLIC-IPV6", "VTEP-MAC-V6", "ROUTED-V6"});
+  if (f.wireguard)
+    header.insert(header.end(), {"PUBLIC-KEY", "ENDPOINT", "HANDSHAKE", "RX", "TX", "KEEPALIVE"});
   header.insert(header.end(), {"PROBE", "RTT", "LOSS", "VERSION"});
   if (f.v4) header.push_back("REASON");
   if (f.v6) header.push_back("REASON-V6");
@@ -106,6 +164,7 @@ Families table_families(const std::vector<const v1::Node*>& nodes) {
     const Families nf = families_of(n->status());
     f.v4 = f.v4 || nf.v4;
     f.v6 = f.v6 || nf.v6;
+    f.wireguard = f.wireguard || nf.wireguard;
   }
   if (!f.v6) f.v4 = true;
   return f;
@@ -285,7 +344,10 @@ void add_node_commands(CLI::App& app, const GlobalOptions& g, Action& run) {
       "prints what `nodes apply -f -` takes back unchanged. With tunnel probes on\n"
       "(control.probe.interval_ms), PROBE says whether a routed node answered its last ICMP echo\n"
       "through the tunnel (or since when it has not), RTT is that answer's round trip and LOSS\n"
-      "the probes lost among its last 20.");
+      "the probes lost among its last 20. On the wireguard backend, each node's peer as `wg show`\n"
+      "shows it: PUBLIC-KEY, ENDPOINT (where its packets last came from), HANDSHAKE (the latest\n"
+      "completed, how long ago), RX and TX (transfer received and sent) and KEEPALIVE "
+      "(persistent).");
   CLI::App* list_cmd = nodes->add_subcommand("list", "every node, routed or why not");
   list_cmd->callback([&g, &run] { run = [&g] { return list(g); }; });
 

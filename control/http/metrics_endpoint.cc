@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "control/wireguard/handshake_counter_fields.h"
 #include "engine/observe/busiest_peers.h"
 #include "engine/observe/stats_fields.h"
 #include "version.h"
@@ -178,6 +179,20 @@ void write_probes(Writer& w, const std::vector<ProbeView>& probes, size_t max_se
   for (const ProbeView* p : order) w.sample("tartan_peer_probe_lost", labels(p), uint64_t{p->lost});
 }
 
+// The handshake side's counters (tartan_wg_<name>_total) and its
+// refusals by reason.
+void write_wireguard(Writer& w, const WireguardHandshakeCounters& c) {
+  std::vector<std::pair<Labels, const WireguardHandshakeCounters*>> rows{{{}, &c}};
+  write_table(w, "wg_", handshake_counter_fields(), rows);
+  w.family("tartan_wg_handshake_rejected_total", "wireguard handshake messages refused, by reason",
+           StatKind::kCounter);
+  for (size_t r = 0; r < c.rejected.size(); ++r) {
+    w.sample("tartan_wg_handshake_rejected_total",
+             {{"reason", std::string(wireguard::reject_name(static_cast<wireguard::Reject>(r)))}},
+             c.rejected[r]);
+  }
+}
+
 void write_control(Writer& w, const ControlPlaneGauges& c) {
   w.family("tartan_build_info", "tartand's version", StatKind::kGauge);
   w.sample("tartan_build_info", {{"version", kTartanVersion}}, uint64_t{1});
@@ -229,6 +244,7 @@ std::string metrics_text(const StatsSnapshot& stats, const ControlPlaneGauges& c
   }
   write_peers(w, stats, control, max_peer_series);
   if (control.probes) write_probes(w, *control.probes, max_peer_series);
+  if (control.wireguard) write_wireguard(w, *control.wireguard);
   write_control(w, control);
   return w.take();
 }
@@ -246,6 +262,7 @@ std::map<std::string, HttpHandler> metrics_routes(const MetricsSources& sources)
              c.conditions = sources.readiness.conditions();
              c.last_update_seconds = sources.mirror.last_update_seconds();
              if (sources.prober != nullptr) c.probes = sources.prober->all();
+             if (sources.wireguard != nullptr) c.wireguard = sources.wireguard->counters();
              return HttpResponse{200, kPrometheusTextType,
                                  metrics_text(sources.engine.stats(), c, sources.max_peer_series)};
            }}};

@@ -25,6 +25,7 @@
 #include "control/cluster/readiness.h"
 #include "control/cluster/tunnel_prober.h"
 #include "control/http/http_server.h"
+#include "control/wireguard/wireguard_driver.h"
 #include "engine/engine.h"
 
 namespace tartan {
@@ -35,9 +36,10 @@ struct ControlPlaneGauges {
   size_t routed_nodes = 0;  // with a route in the engine
   std::optional<LocalLeaseState> lease;
   std::vector<ReadinessCondition> conditions;
-  double last_update_seconds = 0;                 // NodeMirror::last_update_seconds
-  std::map<std::string, std::string> peer_nodes;  // public IP or IPv6 -> node name
-  std::optional<std::vector<ProbeView>> probes;   // nullopt: probes are off
+  double last_update_seconds = 0;                       // NodeMirror::last_update_seconds
+  std::map<std::string, std::string> peer_nodes;        // public IP or IPv6 -> node name
+  std::optional<std::vector<ProbeView>> probes;         // nullopt: probes are off
+  std::optional<WireguardHandshakeCounters> wireguard;  // nullopt: another backend
 };
 
 inline constexpr const char* kPrometheusTextType = "text/plain; version=0.0.4; charset=utf-8";
@@ -51,8 +53,9 @@ struct MetricsSources {
   const NodeMirror& mirror;
   const LocalLease& lease;
   const Readiness& readiness;
-  const TunnelProber* prober;  // null: probes are off
-  size_t max_peer_series;      // control.http.metrics_peers
+  const TunnelProber* prober;                  // null: probes are off
+  size_t max_peer_series;                      // control.http.metrics_peers
+  const WireguardDriver* wireguard = nullptr;  // null: another backend
 };
 std::map<std::string, HttpHandler> metrics_routes(const MetricsSources& sources);
 

@@ -66,12 +66,51 @@ void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point
       peer.attempt_start = now;
       initiate(ip, peer, now, wall);
     }
-    if (settings_.persistent_keepalive.count() != 0 &&
-        (!peer.last_keepalive || now - *peer.last_keepalive >= settings_.persistent_keepalive)) {
-      peer.last_keepalive = now;
-      keepalive(ip, peer, now);
-    }
+    const auto view = engine_.wireguard_peer(ip);
+    if (!view.ok()) continue;
+    if (view->endpoint_port != 0)
+      follow(ip, peer, Ipv4Addr::from_be(view->endpoint_ip_be), view->endpoint_port);
+    keepalive_timers(ip, peer, *view, now);
   }
+}
+
+void WireguardPeers::follow(Ipv4Addr ip, PeerState& peer, Ipv4Addr source, uint16_t port) {
+  if (peer.endpoint && *peer.endpoint == std::pair{source, port}) return;
+  const Status s = engine_.wireguard_set_endpoint(ip, source, port);
+  // UNAVAILABLE: the last change is still read; the next tick tries again.
+  if (s.code() == ErrorCode::kUnavailable) return;
+  if (!s.ok()) ++counters_.send_failures;
+  peer.endpoint = {source, port};
+}
+
+void WireguardPeers::keepalive_timers(Ipv4Addr ip, PeerState& peer, const WireguardPeerView& view,
+                                      nanoseconds now) {
+  // The workers' packet counters are exact; the stamp moves for what this
+  // thread sent (handshake messages, keepalives) too. Received data counts
+  // packets delivered (keepalives are not).
+  const bool sent = view.tx_packets != peer.seen_tx_packets || view.last_tx_tsc != peer.seen_tx_tsc;
+  const bool received = view.rx_packets != peer.seen_rx_packets;
+  peer.seen_tx_packets = view.tx_packets;
+  peer.seen_rx_packets = view.rx_packets;
+  peer.seen_tx_tsc = view.last_tx_tsc;
+  if (sent) peer.last_sent = now;
+  // Both since the last look: the stamps (as coarse as the workers keep
+  // them) say which came last.
+  if (received && !(sent && view.last_tx_tsc >= view.last_data_rx_tsc)) {
+    // The first unanswered data starts the timer; more data does not move it.
+    if (!peer.passive_keepalive_due) peer.passive_keepalive_due = now + wg::kKeepaliveTimeout;
+  } else if (sent) {
+    peer.passive_keepalive_due.reset();
+  }
+  const bool passive_due = peer.passive_keepalive_due && now >= *peer.passive_keepalive_due;
+  const bool persistent_due =
+      settings_.persistent_keepalive.count() != 0 &&
+      (!peer.last_sent || now - *peer.last_sent >= settings_.persistent_keepalive);
+  if (!passive_due && !persistent_due) return;
+  peer.passive_keepalive_due.reset();
+  // Tried, whatever comes of it: the next try is an interval away.
+  peer.last_sent = now;
+  keepalive(ip, peer, now);
 }
 
 void WireguardPeers::on_message(const WireguardMessage& message, nanoseconds now) {
@@ -84,9 +123,9 @@ void WireguardPeers::on_message(const WireguardMessage& message, nanoseconds now
   const wg::Arrival arrival{message.bytes, source, false, now};
   switch (static_cast<wg::MessageType>(wg::message_type(message.bytes))) {
     case wg::MessageType::kInitiation:
-      return on_initiation(arrival, now);
+      return on_initiation(arrival, message, now);
     case wg::MessageType::kResponse:
-      return on_response(arrival, now);
+      return on_response(arrival, message, now);
     case wg::MessageType::kCookieReply:
       return on_cookie_reply(message.bytes, now);
     default:
@@ -103,7 +142,8 @@ WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, Ipv
   return nullptr;
 }
 
-void WireguardPeers::on_initiation(const wg::Arrival& arrival, nanoseconds now) {
+void WireguardPeers::on_initiation(const wg::Arrival& arrival, const WireguardMessage& message,
+                                   nanoseconds now) {
   Ipv4Addr ip;
   PeerState* state = nullptr;
   auto consumed = wg::consume_initiation(local_, checker_, arrival, [&](const wg::Key& key) {
@@ -111,6 +151,8 @@ void WireguardPeers::on_initiation(const wg::Arrival& arrival, nanoseconds now) 
     return state != nullptr ? &state->noise : nullptr;
   });
   if (!consumed) return reject(consumed.reason());
+  // The response goes where the initiation came from.
+  follow(ip, *state, message.source, message.source_port);
   // Answering replaces our own initiation's state: the peer completes the
   // handshake, and its first packet confirms our keypair.
   end_attempt(*state);
@@ -134,7 +176,8 @@ void WireguardPeers::on_initiation(const wg::Arrival& arrival, nanoseconds now) 
   send(ip, wg::as_bytes(response->message));
 }
 
-void WireguardPeers::on_response(const wg::Arrival& arrival, nanoseconds now) {
+void WireguardPeers::on_response(const wg::Arrival& arrival, const WireguardMessage& message,
+                                 nanoseconds now) {
   auto consumed = wg::consume_response(local_, checker_, arrival, [&](uint32_t index) {
     const auto it = initiations_.find(index);
     return it != initiations_.end() ? &peers_.at(it->second).noise : nullptr;
@@ -146,6 +189,7 @@ void WireguardPeers::on_response(const wg::Arrival& arrival, nanoseconds now) {
   initiations_.erase(index);
   peer.pending_index.reset();  // the keypair holds it now
   peer.attempt_start.reset();
+  follow(ip, peer, message.source, message.source_port);
   if (!engine_.wireguard_install(ip, consumed->keypair).ok()) {
     engine_.wireguard_release_index(index);
     ++counters_.send_failures;

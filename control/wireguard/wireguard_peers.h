@@ -6,7 +6,9 @@
 // installs completed keypairs in the engine, initiates when the workers
 // want a session or a rekey (and when a peer appears), retries every
 // REKEY_TIMEOUT plus jitter for up to REKEY_ATTEMPT_TIME, and sends
-// persistent keepalives. Handshake frames go out through the engine
+// keepalives: passive ones after unanswered data, persistent ones when the
+// interval passed with nothing sent. A peer that roams is followed: its
+// packets go where its authenticated packets came from. Handshake frames go out through the engine
 // (Engine::wireguard_send) to the peer's public IP and our ListenPort, as
 // flannel sets every peer's endpoint.
 //
@@ -20,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "engine/engine.h"
@@ -85,7 +88,17 @@ class WireguardPeers {
     std::optional<uint32_t> pending_index;     // our initiation's receiver index
     std::optional<nanoseconds> attempt_start;  // REKEY_ATTEMPT_TIME counts from here
     nanoseconds next_initiation{0};
-    std::optional<nanoseconds> last_keepalive;
+    // The peer's traffic in the engine as last seen (WireguardPeerView),
+    // and on our clock when something last went to it and when a
+    // keepalive is due for data it sent us (the kernel's send_keepalive
+    // timer).
+    uint64_t seen_tx_packets = 0;
+    uint64_t seen_rx_packets = 0;
+    uint64_t seen_tx_tsc = 0;
+    std::optional<nanoseconds> last_sent;
+    std::optional<nanoseconds> passive_keepalive_due;
+    // Where the engine was last told to send to it (endpoint roaming).
+    std::optional<std::pair<Ipv4Addr, uint16_t>> endpoint;
   };
   WireguardPeers(Engine& engine, const WireguardSettings& settings,
                  const wireguard::LocalIdentity& local, wireguard::RandomSource random)
@@ -96,14 +109,25 @@ class WireguardPeers {
         random_(std::move(random)) {}
 
   void on_message(const WireguardMessage& message, nanoseconds now);
-  void on_initiation(const wireguard::Arrival& arrival, nanoseconds now);
-  void on_response(const wireguard::Arrival& arrival, nanoseconds now);
+  void on_initiation(const wireguard::Arrival& arrival, const WireguardMessage& message,
+                     nanoseconds now);
+  void on_response(const wireguard::Arrival& arrival, const WireguardMessage& message,
+                   nanoseconds now);
   void on_cookie_reply(wireguard::Bytes packet, nanoseconds now);
   void initiate(Ipv4Addr ip, PeerState& peer, nanoseconds now,
                 std::chrono::system_clock::time_point wall);
   // Our initiation in flight is abandoned: its index goes back.
   void drop_pending(PeerState& peer);
   void end_attempt(PeerState& peer);
+  // The kernel's keepalive timers (whitepaper 6.5): passive, KEEPALIVE_TIMEOUT
+  // after data from the peer that nothing of ours followed; persistent,
+  // after its interval with nothing sent.
+  void keepalive_timers(Ipv4Addr ip, PeerState& peer, const WireguardPeerView& view,
+                        nanoseconds now);
+  // Endpoint roaming (whitepaper 6.5): the peer's packets go to where its
+  // authenticated packets (transport data, handshake messages) last came
+  // from.
+  void follow(Ipv4Addr ip, PeerState& peer, Ipv4Addr source, uint16_t port);
   void keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now);
   void send(Ipv4Addr ip, wireguard::Bytes message);
   void reject(wireguard::Reject reason) { ++counters_.rejected[static_cast<size_t>(reason)]; }

@@ -72,6 +72,7 @@ Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) 
   if (!adjacency_->lookup(nh->adjacency, h)) {
     ++wg_frames_made_;
     neighbours_->hold(nh->adjacency, m, 0);
+    wireguard_->sent(slot);
     return {};
   }
   if (!inject(0, m)) {
@@ -79,6 +80,7 @@ Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) 
     return Status(ErrorCode::kResourceExhausted, "the inject queue is full");
   }
   ++wg_frames_made_;
+  wireguard_->sent(slot);
   return {};
 }
 

@@ -9,6 +9,7 @@
 #include <new>
 #include <string>
 
+#include "engine/wireguard/constants.h"
 #include "engine/wireguard/random.h"
 
 namespace tartan {
@@ -17,6 +18,13 @@ namespace {
 uint64_t cycles(std::chrono::nanoseconds d) {
   return static_cast<uint64_t>(static_cast<double>(d.count()) * 1e-9 *
                                static_cast<double>(rte_get_tsc_hz()));
+}
+
+// How long before `now` the TSC stamp `at` was; nullopt for 0 (never).
+std::optional<std::chrono::nanoseconds> since(uint64_t at, uint64_t now) {
+  if (at == 0) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(now - at) * 1e9 /
+                                                       static_cast<double>(rte_get_tsc_hz())));
 }
 
 uint32_t random_u32() {
@@ -45,6 +53,8 @@ Result<std::unique_ptr<WireguardSessions>> WireguardSessions::create(uint32_t pe
   for (uint32_t i = slots - 1; i >= 1; --i) s->free_slots_.push_back(i);
   s->rekey_after_cycles_ = cycles(times.rekey_after);
   s->reject_after_cycles_ = cycles(times.reject_after);
+  s->rekey_on_receive_cycles_ = cycles(std::max<std::chrono::nanoseconds>(
+      times.reject_after - wireguard::kKeepaliveTimeout - wireguard::kRekeyTimeout, {}));
   s->arrival_grain_cycles_ = rte_get_tsc_hz() / 64;
   return s;
 }
@@ -103,6 +113,7 @@ Status WireguardSessions::install(uint32_t slot, const wireguard::Keypair& keypa
   kp->peer = slot;
   kp->initiator = keypair.initiator;
   kp->birth_tsc = rte_rdtsc();
+  held_[slot].handshake_tsc = kp->birth_tsc;
   kp->send_counter.store(keypair.sending.next_counter, std::memory_order_relaxed);
   by_index_[islot].store(kp, std::memory_order_release);
   WireguardPeer& p = peers_[slot];
@@ -126,6 +137,10 @@ Status WireguardSessions::install(uint32_t slot, const wireguard::Keypair& keypa
   return {};
 }
 
+void WireguardSessions::sent(uint32_t slot) {
+  peers_[slot].last_tx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+}
+
 void WireguardSessions::clear(uint32_t slot) {
   WireguardPeer& p = peers_[slot];
   Held& h = held_[slot];
@@ -136,6 +151,8 @@ void WireguardSessions::clear(uint32_t slot) {
   pending_next_.erase(slot);
   p.wants.store(0, std::memory_order_relaxed);
   p.last_rx_tsc.store(0, std::memory_order_relaxed);
+  p.last_data_rx_tsc.store(0, std::memory_order_relaxed);
+  p.last_tx_tsc.store(0, std::memory_order_relaxed);
   p.endpoint.store(0, std::memory_order_relaxed);
 }
 
@@ -147,11 +164,13 @@ WireguardPeerView WireguardSessions::view(uint32_t slot) const {
   v.has_next = h.next != nullptr;
   v.has_previous = h.previous != nullptr;
   v.wants = p.wants.load(std::memory_order_relaxed);
-  if (const uint64_t at = p.last_rx_tsc.load(std::memory_order_relaxed); at != 0) {
-    const uint64_t ago = rte_rdtsc() - at;
-    v.since_last_rx = std::chrono::nanoseconds(static_cast<int64_t>(
-        static_cast<double>(ago) * 1e9 / static_cast<double>(rte_get_tsc_hz())));
-  }
+  const uint64_t now = rte_rdtsc();
+  v.last_data_rx_tsc = p.last_data_rx_tsc.load(std::memory_order_relaxed);
+  v.last_tx_tsc = p.last_tx_tsc.load(std::memory_order_relaxed);
+  v.since_last_rx = since(p.last_rx_tsc.load(std::memory_order_relaxed), now);
+  v.since_last_data_rx = since(v.last_data_rx_tsc, now);
+  v.since_last_tx = since(v.last_tx_tsc, now);
+  v.since_handshake = since(h.handshake_tsc, now);
   const uint64_t endpoint = p.endpoint.load(std::memory_order_relaxed);
   v.endpoint_ip_be = static_cast<uint32_t>(endpoint >> 16);
   v.endpoint_port = rte_be_to_cpu_16(static_cast<uint16_t>(endpoint));

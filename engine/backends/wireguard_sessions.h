@@ -61,10 +61,19 @@ inline constexpr uint8_t kWireguardWantsRekey = 2;      // REKEY_AFTER_{MESSAGES
 struct alignas(64) WireguardPeer {
   std::atomic<WireguardKeypair*> current{nullptr};
   std::atomic<uint8_t> wants{0};
-  std::atomic<uint64_t> last_rx_tsc{0};  // the last authenticated packet's TSC, 0: none
-  // Its outer source: IPv4 (network order) << 16 | UDP port (network order).
+  std::atomic<uint64_t> last_rx_tsc{0};       // the last authenticated packet's TSC, 0: none
+  std::atomic<uint64_t> last_data_rx_tsc{0};  // likewise, keepalives aside
+  std::atomic<uint64_t> last_tx_tsc{0};       // the last packet sealed to it (or sent by control)
+  // Its outer source (wireguard_endpoint), 0: none yet.
   std::atomic<uint64_t> endpoint{0};
 };
+static_assert(sizeof(WireguardPeer) == 64, "a peer's slot is one cache line");
+
+// A peer's endpoint as WireguardPeer keeps it: IPv4 << 16 | UDP port,
+// both in network order.
+inline uint64_t wireguard_endpoint(uint32_t ip_be, uint16_t port_be) {
+  return uint64_t{ip_be} << 16 | port_be;
+}
 
 // A peer as the control side sees it.
 struct WireguardPeerView {
@@ -72,9 +81,21 @@ struct WireguardPeerView {
   bool has_next = false;
   bool has_previous = false;
   uint8_t wants = 0;  // kWireguardWants* bits
-  std::optional<std::chrono::nanoseconds> since_last_rx;
+  // How long ago, each as coarse as arrival_grain_cycles(); nullopt: never.
+  std::optional<std::chrono::nanoseconds> since_last_rx;       // any authenticated packet
+  std::optional<std::chrono::nanoseconds> since_last_data_rx;  // one that was not a keepalive
+  std::optional<std::chrono::nanoseconds> since_last_tx;       // anything sent to the peer
+  std::optional<std::chrono::nanoseconds> since_handshake;     // the latest keypair installed
+  // The TSC stamps behind since_last_data_rx and since_last_tx (0: never),
+  // for the control side's timers: a stamp that moved is traffic since it
+  // last looked, and the two compare (which came last).
+  uint64_t last_data_rx_tsc = 0;
+  uint64_t last_tx_tsc = 0;
   uint32_t endpoint_ip_be = 0;
   uint16_t endpoint_port = 0;  // host order; 0: nothing received
+  // The peer's transfer as wg show counts it: the workers' per-peer
+  // counters (Engine fills them in).
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
 };
 
 class WireguardSessions {
@@ -96,6 +117,10 @@ class WireguardSessions {
   }
   uint64_t rekey_after_cycles() const { return rekey_after_cycles_; }
   uint64_t reject_after_cycles() const { return reject_after_cycles_; }
+  // An initiator's keypair this old asks for a rekey when it receives
+  // (whitepaper 6.2: REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT),
+  // so a peer that only receives is rekeyed before the keypair expires.
+  uint64_t rekey_on_receive_cycles() const { return rekey_on_receive_cycles_; }
   // How stale a peer's last-received time may be: its line is written at
   // most this often by each worker, not per packet.
   uint64_t arrival_grain_cycles() const { return arrival_grain_cycles_; }
@@ -110,6 +135,9 @@ class WireguardSessions {
   // the index reserved for it: the initiator's becomes current (the old
   // current previous), the responder's next. Clears the peer's wants.
   Status install(uint32_t slot, const wireguard::Keypair& keypair);
+  // Something of the control thread's (a handshake message, a keepalive)
+  // went to peer `slot` now.
+  void sent(uint32_t slot);
   // Every keypair of peer `slot` goes (peer removed, key changed, its
   // next hop reused).
   void clear(uint32_t slot);
@@ -124,6 +152,7 @@ class WireguardSessions {
   struct Held {
     WireguardKeypair* previous = nullptr;
     WireguardKeypair* next = nullptr;
+    uint64_t handshake_tsc = 0;  // the latest keypair installed, 0: none
   };
   struct Retired {
     uint64_t token;
@@ -139,6 +168,7 @@ class WireguardSessions {
   uint32_t index_mask_ = 0;
   uint64_t rekey_after_cycles_ = 0;
   uint64_t reject_after_cycles_ = 0;
+  uint64_t rekey_on_receive_cycles_ = 0;
   uint64_t arrival_grain_cycles_ = 0;
   std::vector<Held> held_;  // per peer: what the workers do not read
   std::vector<uint32_t> free_slots_;

@@ -31,6 +31,12 @@ inline void raise(WireguardPeer& peer, uint8_t want) {
     peer.wants.fetch_or(want, std::memory_order_relaxed);
 }
 
+// A peer's time stamp, written at most once a grain by each worker: the
+// line every sender to the peer reads stays shared, not bounced per packet.
+inline void stamp(std::atomic<uint64_t>& at, uint64_t now, uint64_t grain) {
+  if (now - at.load(std::memory_order_relaxed) >= grain) at.store(now, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 template <OuterChecksums C>
@@ -65,6 +71,7 @@ void Worker::wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr*
   std::memset(payload + len, 0, padded - len);
   if (!wg_aead_->seal(kp->send_key, counter, {}, payload, padded, payload)) [[unlikely]]
     return drop(m, DropReason::kWgCryptoFailed);
+  stamp(peer.last_tx_tsc, now, ctx_.wireguard->arrival_grain_cycles());
   auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kWireguardHeaders - kEthLen));
   rte_memcpy(h, nh.header, kUdpTunnelHeaders);
   uint8_t* transport = h + kUdpTunnelHeaders;
@@ -149,7 +156,7 @@ void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*
       drop(m, DropReason::kWgReplayed);
       continue;
     }
-    wireguard_arrival(m, t, *kp, now);
+    wireguard_arrival(m, t, *kp, sealed_len == kTagLen, now);
     // The plaintext stays, with room for an Ethernet header in front.
     rte_pktmbuf_adj(m, static_cast<uint16_t>(t.l4 + kUdpLen + kTransportHeaderLen - kEthLen));
     rte_pktmbuf_trim(
@@ -164,16 +171,22 @@ template void Worker::wireguard_stage<false>(const TunnelPacket*, void* const*, 
 template void Worker::wireguard_stage<true>(const TunnelPacket*, void* const*, uint64_t, unsigned);
 
 void Worker::wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp,
-                               uint64_t now) {
+                               bool keepalive, uint64_t now) {
   if (!kp.received.load(std::memory_order_relaxed))
     kp.received.store(true, std::memory_order_release);
   WireguardPeer& peer = ctx_.wireguard->peer(kp.peer);
-  if (now - peer.last_rx_tsc.load(std::memory_order_relaxed) >=
-      ctx_.wireguard->arrival_grain_cycles())
-    peer.last_rx_tsc.store(now, std::memory_order_relaxed);
+  const uint64_t grain = ctx_.wireguard->arrival_grain_cycles();
+  stamp(peer.last_rx_tsc, now, grain);
+  if (!keepalive) stamp(peer.last_data_rx_tsc, now, grain);
+  // Whitepaper 6.2: the initiator, receiving on a current keypair near its
+  // end, rekeys (a peer that only receives would otherwise not).
+  const WireguardKeypair* current = peer.current.load(std::memory_order_relaxed);
+  if (current != nullptr && current->initiator &&
+      now - current->birth_tsc >= ctx_.wireguard->rekey_on_receive_cycles()) [[unlikely]]
+    raise(peer, kWireguardWantsRekey);
   const auto* outer = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
   const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, t.l4);
-  const uint64_t endpoint = uint64_t{outer->src_addr} << 16 | udp->src_port;
+  const uint64_t endpoint = wireguard_endpoint(outer->src_addr, udp->src_port);
   if (peer.endpoint.load(std::memory_order_relaxed) != endpoint)
     peer.endpoint.store(endpoint, std::memory_order_relaxed);
 }

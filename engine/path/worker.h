@@ -165,8 +165,10 @@ class Worker {
   // behind room for an Ethernet header: true when it is an IPv4 packet
   // from the peer's podCIDRs; otherwise freed (keepalive) or dropped.
   bool wireguard_inner_ok(rte_mbuf* m, const WireguardKeypair& kp);
-  // Records an authenticated arrival for the control side.
-  void wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp, uint64_t now);
+  // Records an authenticated arrival (an empty one: a keepalive) for the
+  // control side.
+  void wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp, bool keepalive,
+                         uint64_t now);
   // Strips a tunnel packet's outer headers and checks the inner header;
   // false when it was dropped instead.
   template <class F, BackendType B, bool RxVerdict>

@@ -15,6 +15,8 @@
 #include <rte_common.h>
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
@@ -86,6 +88,9 @@ struct NextHopParams {
   bool ipv6 = false;
   Ipv6Addr local_ip6;
   Ipv6Addr public_ip6;
+  // wireguard: where the peer's packets go once it roamed (its endpoint,
+  // UDP port in host order); unset: public_ip and udp_port.
+  std::optional<std::pair<Ipv4Addr, uint16_t>> endpoint;
 };
 
 // Fills kind, header, header_len, the checksum sums and the addressing fields.

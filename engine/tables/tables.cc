@@ -1,8 +1,11 @@
 #include "engine/tables/tables.h"
 
+#include <rte_byteorder.h>
 #include <rte_errno.h>
+#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_udp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +15,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "engine/backends/headers.h"
 #include "engine/log.h"
 
 namespace tartan {
@@ -127,6 +131,7 @@ Result<std::unique_ptr<ForwardingTables>> ForwardingTables::create(
 
   t->states_.resize(t->capacity_);
   t->next_hop_chunks_.resize((t->capacity_ + kNextHopsPerChunk - 1) / kNextHopsPerChunk);
+  t->alternate_chunks_.resize(t->next_hop_chunks_.size());
   // Ids 0..overlays-1 are the local next hops, one per overlay port.
   for (uint32_t i = 0; i < params.overlays.size(); ++i) {
     NextHop* nh = t->next_hop_storage(i);
@@ -149,10 +154,12 @@ ForwardingTables::~ForwardingTables() {
   // Workers have stopped: everything can go without waiting.
   if (retired_ != nullptr) rte_rcu_qsbr_dq_delete(retired_);
   for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);
+  for (const LeftAdjacency& l : endpoint_left_) neighbours_.release(l.adjacency);
   for (NextHopState& s : states_) {
     if (s.nh != nullptr && s.nh->kind != NextHopKind::kLocal) neighbours_.release(s.nh->adjacency);
   }
   for (NextHop* chunk : next_hop_chunks_) rte_free(chunk);
+  for (NextHop* chunk : alternate_chunks_) rte_free(chunk);
   rte_hash_free(v4_.senders);
   rte_hash_free(v6_.senders);
   v6_.fib.reset();
@@ -175,6 +182,68 @@ NextHop* ForwardingTables::next_hop_storage(uint32_t id) {
   NextHop* nh = &chunk[id % kNextHopsPerChunk];
   *nh = NextHop{};
   return nh;
+}
+
+NextHop* ForwardingTables::alternate_storage(uint32_t id) {
+  NextHop*& chunk = alternate_chunks_[id / kNextHopsPerChunk];
+  if (chunk == nullptr) {
+    chunk = static_cast<NextHop*>(
+        rte_zmalloc_socket("tartan_nh_alt", sizeof(NextHop) * kNextHopsPerChunk,
+                           RTE_CACHE_LINE_SIZE, static_cast<int>(rte_socket_id())));
+    if (chunk == nullptr) return nullptr;
+  }
+  return &chunk[id % kNextHopsPerChunk];
+}
+
+Status ForwardingTables::set_wireguard_endpoint(uint32_t id, Ipv4Addr ip, uint16_t port,
+                                                uint64_t now_ms) {
+  NextHopState* s = id < capacity_ ? &states_[id] : nullptr;
+  if (s == nullptr || s->nh == nullptr || s->nh->kind != NextHopKind::kWireguard)
+    return Status(ErrorCode::kNotFound, "next hop " + std::to_string(id) + " is not wireguard's");
+  const auto* outer_ip = reinterpret_cast<const rte_ipv4_hdr*>(s->nh->header + kEthLen);
+  const auto* outer_udp = reinterpret_cast<const rte_udp_hdr*>(s->nh->header + kEthLen + kIpv4Len);
+  if (outer_ip->dst_addr == ip.be() && rte_be_to_cpu_16(outer_udp->dst_port) == port) return {};
+  if (s->endpoint_grace && rte_rcu_qsbr_check(rcu_, *s->endpoint_grace, false) != 1) {
+    return Status(ErrorCode::kUnavailable,
+                  "next hop " + std::to_string(id) + ": its last endpoint change is still read");
+  }
+  if (!v4_.underlay->contains(ip) && !v4_.gateway) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "endpoint " + ip.str() + ": off the underlay subnet, and no gateway");
+  }
+  auto& remote = std::get<Remote<Ipv4TableFamily>>(s->remote);
+  const Ipv4Addr via = v4_.underlay->contains(ip) ? ip : *v4_.gateway;
+  uint32_t adjacency = s->nh->adjacency;
+  if (via != remote.via) {
+    auto acquired = neighbours_.acquire(via, now_ms);
+    if (!acquired) return acquired.status();
+    adjacency = *acquired;
+  }
+  NextHop* primary = &next_hop_chunks_[id / kNextHopsPerChunk][id % kNextHopsPerChunk];
+  NextHop* next = s->nh == primary ? alternate_storage(id) : primary;
+  if (next == nullptr) {
+    if (adjacency != s->nh->adjacency) neighbours_.release(adjacency);
+    return Status(ErrorCode::kResourceExhausted, "cannot allocate a next hop");
+  }
+  *next = NextHop{};
+  NextHopParams p;
+  p.kind = NextHopKind::kWireguard;
+  p.out_port = s->nh->out_port;
+  p.adjacency = adjacency;
+  p.src_mac = params_.underlay_mac;
+  p.udp_port = params_.udp_port;
+  p.local_ip = v4_.underlay->addr;
+  p.public_ip = s->nh->public_ip;
+  p.endpoint = {{ip, port}};
+  build_next_hop(p, *next);
+  next->id = id;
+  slots_[id].store(next, std::memory_order_release);
+  const uint64_t token = rte_rcu_qsbr_start(rcu_);
+  if (adjacency != s->nh->adjacency) endpoint_left_.push_back({token, s->nh->adjacency});
+  s->nh = next;
+  s->endpoint_grace = token;
+  remote.via = via;
+  return {};
 }
 
 TableReaders ForwardingTables::readers() const {
@@ -467,6 +536,15 @@ void ForwardingTables::reclaim() {
   rte_rcu_qsbr_dq_reclaim(retired_, capacity_, &freed, &pending, &available);
   v4_.fib->reclaim();
   if (v6_.fib) v6_.fib->reclaim();
+  size_t kept = 0;
+  for (const LeftAdjacency& l : endpoint_left_) {
+    if (rte_rcu_qsbr_check(rcu_, l.token, false) == 1) {
+      released_adjacencies_.push_back(l.adjacency);
+    } else {
+      endpoint_left_[kept++] = l;
+    }
+  }
+  endpoint_left_.resize(kept);
   if (released_adjacencies_.empty()) return;
   if (drain_workers_) drain_workers_();
   for (uint32_t adjacency : released_adjacencies_) neighbours_.release(adjacency);

@@ -170,6 +170,15 @@ class ForwardingTables {
   // The next hop of kind `kind` (not vxlan: those are keyed by VtepMAC too)
   // to the node at `public_ip`, if its routes have one.
   std::optional<uint32_t> next_hop_of(const Ipv4Addr& public_ip, NextHopKind kind) const;
+  // Wireguard next hop `id` sends to `ip`:`port` (host order) from now on:
+  // its peer roamed there (endpoint roaming, whitepaper 6.5). A new NextHop
+  // for the same id (the peer's session slot and counters stay), published
+  // as any next hop, the replaced one reused after a grace period, with
+  // the neighbour its new destination goes through. NOT_FOUND for another
+  // kind; FAILED_PRECONDITION when `ip` is off-link and there is no
+  // gateway; UNAVAILABLE while the id's previous change is in its grace
+  // period (try again later).
+  Status set_wireguard_endpoint(uint32_t id, Ipv4Addr ip, uint16_t port, uint64_t now_ms);
   // The sender filter ingress applies: public IP -> next-hop id of every
   // node whose tunnel traffic is accepted.
   std::map<Ipv4Addr, uint32_t> senders() const;
@@ -209,6 +218,9 @@ class ForwardingTables {
   struct NextHopState {
     NextHop* nh = nullptr;
     uint32_t routes = 0;  // references from routes
+    // A wireguard endpoint change's grace period: until it passes, the
+    // other of the id's two storages may still be read.
+    std::optional<uint64_t> endpoint_grace;
     std::variant<std::monostate, Remote<Ipv4TableFamily>, Remote<Ipv6TableFamily>> remote;
   };
   template <class F>
@@ -313,6 +325,9 @@ class ForwardingTables {
   // tables go. An id (so its storage) is reused only once free_retired has
   // run for it, after a grace period: no reader still holds the old one.
   NextHop* next_hop_storage(uint32_t id);
+  // The second storage of an id, for set_wireguard_endpoint: a next hop
+  // changed in place takes the storage its readers are not on.
+  NextHop* alternate_storage(uint32_t id);
   static constexpr uint32_t kNextHopsPerChunk = 1024;
 
   TablesParams params_;
@@ -325,7 +340,14 @@ class ForwardingTables {
   rte_rcu_qsbr_dq* retired_ = nullptr;
   // IPv4 and IPv6 next hops share one id space and one retirement.
   std::atomic<NextHop*>* slots_ = nullptr;
-  std::vector<NextHop*> next_hop_chunks_;  // see next_hop_storage
+  std::vector<NextHop*> next_hop_chunks_;   // see next_hop_storage
+  std::vector<NextHop*> alternate_chunks_;  // see alternate_storage
+  // Adjacencies an endpoint change left, released after its grace period.
+  struct LeftAdjacency {
+    uint64_t token;
+    uint32_t adjacency;
+  };
+  std::vector<LeftAdjacency> endpoint_left_;
   std::vector<NextHopState> states_;
   std::vector<uint32_t> free_ids_;
   Side<Ipv4TableFamily> v4_;

@@ -37,6 +37,12 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// A command's output has a match of `pattern` (ECMAScript).
+void expect_shows(const CommandResult& r, const std::string& pattern) {
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(pattern))) << pattern << " not in\n"
+                                                                << r.output;
+}
+
 // A socket nobody serves: the command line is parsed, the call fails.
 const std::string kNoTartand = "/tmp/h18cli-nobody.sock";
 
@@ -289,6 +295,47 @@ TEST(TartanctlStats, WatchPrintsTheTotalsThenOnlyTheCountersThatChanged) {
     }
   }
   EXPECT_EQ(no_route, 3u) << output;
+}
+
+// The wireguard backend (issue 17): `nodes list` shows each node's peer as
+// `wg show` does, `stats` the handshakes' counters. The node never answers
+// (its address is silent): no handshake, no transfer, initiations sent.
+TEST(TartanctlWireguard, NodesShowEachPeerAndStatsTheHandshakes) {
+  DaemonFixture fx({.lease_source = "grpc",
+                    .network = "{Network: 10.244.0.0/16, Backend: {Type: wireguard, "
+                               "PersistentKeepaliveInterval: 25}}"});
+  const std::string sock = fx.dir() + "/tartan.sock";
+  ASSERT_EQ(ctl({"-s", sock, "lease", "set", "10.244.1.0/24"}).exit_code, 0);
+  const std::string key = "KOVvQz6NuZNW08+pnu+XS0+C4Dp2dmpwiLm2LDrIgDE=";
+  v1::Node peer = testing::flannel_node(2);
+  (*peer.mutable_annotations())["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  (*peer.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+      R"({"PublicKey":")" + key + R"("})";
+  auto nodes = v1::Nodes::NewStub(fx.channel());
+  ASSERT_TRUE(testing::apply(*nodes, peer).ok());
+  const CommandResult list = ctl({"-s", sock, "nodes", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  expect_shows(list, R"(ROUTED +PUBLIC-KEY +ENDPOINT +HANDSHAKE +RX +TX +KEEPALIVE +PROBE)");
+  expect_shows(list, "node-2 .* yes +" + std::regex_replace(key, std::regex(R"(\+)"), R"(\+)") +
+                         R"( +192\.0\.2\.20:51820 +never +0 B +0 B +every 25s )");
+  const CommandResult json = ctl({"-o", "json", "-s", sock, "nodes", "get", "node-2"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const auto wg = nlohmann::json::parse(json.output)["status"]["wireguard"];
+  EXPECT_EQ(wg["public_key"], key) << json.output;
+  EXPECT_EQ(wg["persistent_keepalive_s"], 25) << json.output;
+  // The node is initiated to (its key or ours the smaller: at once or
+  // after REKEY_TIMEOUT); every counter and refusal reason is listed.
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        const CommandResult stats = ctl({"-o", "json", "-s", sock, "stats"});
+        return stats.exit_code == 0 && nlohmann::json::parse(stats.output)["wireguard"].value(
+                                           "initiations_sent", "0") != "0";
+      },
+      20s));
+  const CommandResult stats = ctl({"-s", sock, "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  expect_shows(stats, R"(WG-INITIATIONS +WG-RESPONSES +WG-COMPLETED)");
+  expect_shows(stats, R"(\nbad_mac1 +0\n)");
 }
 
 // Dual stack (issue 14): `lease set` takes one podCIDR per family, and

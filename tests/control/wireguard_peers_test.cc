@@ -6,7 +6,12 @@
 #include "control/wireguard/wireguard_peers.h"
 
 #include <gtest/gtest.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 
+#include <cstring>
+
+#include "engine/backends/headers.h"
 #include "engine/wireguard/x25519.h"
 #include "tests/support/engine_fixture.h"
 
@@ -25,8 +30,8 @@ Key new_private_key() {
 
 // One node: its engine and its handshake side, on a clock the test steps.
 struct Node {
-  explicit Node(int self, std::chrono::seconds keepalive = 0s)
-      : fx({.self = self, .backend = BackendType::kWireguard}),
+  explicit Node(int self, std::chrono::seconds keepalive = 0s, WireguardTimes times = {})
+      : fx({.self = self, .backend = BackendType::kWireguard, .wireguard_times = times}),
         private_key(new_private_key()),
         peers(make(keepalive)) {}
 
@@ -155,11 +160,23 @@ TEST(WireguardPeers, APeerWithANewKeyIsAFreshPeer) {
   EXPECT_TRUE(pod_packet_arrives(b, a));
 }
 
+// The node that initiated (the smaller key) and the responder, after a handshake.
+struct Pair {
+  // `keepalive`: a's persistent keepalive interval.
+  explicit Pair(WireguardTimes times = {}, std::chrono::seconds keepalive = 0s)
+      : a(1, keepalive, times), b(2, 0s, times) {
+    a.meet(b);
+    b.meet(a);
+    converse(a, b);
+  }
+  Node& initiator() { return a.peers->public_key() < b.peers->public_key() ? a : b; }
+  Node& responder() { return &initiator() == &a ? b : a; }
+  Node a, b;
+};
+
 TEST(WireguardPeers, PersistentKeepalivesKeepTheSessionAlive) {
-  Node a(1, 25s), b(2);
-  a.meet(b);
-  b.meet(a);
-  converse(a, b);
+  Pair p({}, 25s);
+  Node &a = p.a, &b = p.b;
   const uint64_t before = a.peers->counters().keepalives_sent;
   const uint64_t arrived = b.fx.engine().stats().events.wg_keepalives;
   a.now += 25s;
@@ -167,6 +184,135 @@ TEST(WireguardPeers, PersistentKeepalivesKeepTheSessionAlive) {
   cross(a, b);
   EXPECT_EQ(a.peers->counters().keepalives_sent, before + 1);
   EXPECT_EQ(b.fx.engine().stats().events.wg_keepalives, arrived + 1);
+}
+
+TEST(WireguardPeers, PersistentKeepalivesAreSentOnlyWhenNothingElseWasForTheInterval) {
+  Pair p({}, 25s);
+  Node &a = p.a, &b = p.b;
+  const uint64_t before = a.peers->counters().keepalives_sent;
+  a.now += 20s;
+  ASSERT_TRUE(pod_packet_arrives(a, b));
+  a.tick();
+  a.now += 10s;  // 30 s since the last keepalive, 10 s since the pod's packet
+  a.tick();
+  EXPECT_EQ(a.peers->counters().keepalives_sent, before);
+  a.now += 15s;  // the interval since the pod's packet
+  a.tick();
+  EXPECT_EQ(a.peers->counters().keepalives_sent, before + 1);
+}
+
+TEST(WireguardPeers, DataLeftUnansweredForKeepaliveTimeoutGetsAPassiveKeepalive) {
+  Pair p;
+  Node& from = p.initiator();
+  Node& to = p.responder();
+  const uint64_t before = to.peers->counters().keepalives_sent;
+  const uint64_t arrived = from.fx.engine().stats().events.wg_keepalives;
+  ASSERT_TRUE(pod_packet_arrives(from, to));
+  to.tick();
+  to.now += wireguard::kKeepaliveTimeout - 1s;
+  to.tick();
+  EXPECT_EQ(to.peers->counters().keepalives_sent, before);
+  to.now += 1s;
+  to.tick();
+  cross(to, from);
+  EXPECT_EQ(to.peers->counters().keepalives_sent, before + 1);
+  EXPECT_EQ(from.fx.engine().stats().events.wg_keepalives, arrived + 1);
+  // Answered: nothing more until data comes again. A keepalive received
+  // is no data: the sender of the first answers it with none.
+  to.now += 1min;
+  to.tick();
+  from.now += 1min;
+  from.tick();
+  EXPECT_EQ(to.peers->counters().keepalives_sent, before + 1);
+  EXPECT_EQ(from.peers->counters().keepalives_sent, 1u) << "the handshake's own only";
+}
+
+TEST(WireguardPeers, DataAnsweredWithinKeepaliveTimeoutGetsNoKeepalive) {
+  Pair p;
+  Node& from = p.initiator();
+  Node& to = p.responder();
+  const uint64_t before = to.peers->counters().keepalives_sent;
+  ASSERT_TRUE(pod_packet_arrives(from, to));
+  to.tick();
+  to.now += 5s;
+  ASSERT_TRUE(pod_packet_arrives(to, from));
+  to.tick();
+  to.now += 1min;
+  to.tick();
+  EXPECT_EQ(to.peers->counters().keepalives_sent, before);
+}
+
+TEST(WireguardPeers, TheInitiatorReceivingOnAKeypairNearRejectAfterTimeRekeys) {
+  // REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT is 0 here: every
+  // packet received on the keypair is late enough.
+  Pair p({.reject_after = wireguard::kKeepaliveTimeout + wireguard::kRekeyTimeout});
+  Node& initiator = p.initiator();
+  Node& responder = p.responder();
+  const uint64_t initiated = initiator.peers->counters().initiations_sent;
+  const uint64_t answered = responder.peers->counters().initiations_sent;
+  // The responder receiving on its keypair does not rekey: the initiator does.
+  ASSERT_TRUE(pod_packet_arrives(initiator, responder));
+  responder.tick();
+  EXPECT_EQ(responder.peers->counters().initiations_sent, answered);
+  ASSERT_TRUE(pod_packet_arrives(responder, initiator));
+  initiator.tick();
+  EXPECT_EQ(initiator.peers->counters().initiations_sent, initiated + 1);
+}
+
+TEST(WireguardPeers, ReceivingOnAYoungKeypairAsksForNoRekey) {
+  Pair p;
+  Node& initiator = p.initiator();
+  const uint64_t initiated = initiator.peers->counters().initiations_sent;
+  ASSERT_TRUE(pod_packet_arrives(p.responder(), initiator));
+  initiator.tick();
+  EXPECT_EQ(initiator.peers->counters().initiations_sent, initiated);
+}
+
+// `frame` (Ethernet/IPv4/UDP) as if sent from `ip`:`port`: through a NAT
+// that rebound, or from another uplink.
+testing::Bytes from_elsewhere(testing::Bytes frame, Ipv4Addr ip, uint16_t port) {
+  constexpr size_t kIp = 14, kUdp = 34;
+  const uint32_t be = ip.be();
+  std::memcpy(&frame[kIp + 12], &be, 4);
+  frame[kUdp] = static_cast<uint8_t>(port >> 8);
+  frame[kUdp + 1] = static_cast<uint8_t>(port);
+  frame[kIp + 10] = frame[kIp + 11] = 0;
+  const uint16_t sum = testing::internet_checksum(&frame[kIp], 20);
+  frame[kIp + 10] = static_cast<uint8_t>(sum >> 8);
+  frame[kIp + 11] = static_cast<uint8_t>(sum);
+  testing::seal_udp(frame);
+  return frame;
+}
+
+TEST(WireguardPeers, APeerThatRoamedIsSentToWhereItsPacketsComeFrom) {
+  Pair p;
+  Node& from = p.initiator();
+  Node& to = p.responder();
+  // Node 3's address is one `to` has a neighbour for: where `from` now is.
+  to.fx.add_node(3);
+  const Ipv4Addr roamed = EngineFixture::node(3).public_ip;
+  std::vector<testing::Bytes> frames = from.fx.from_overlay({from.fx.pod_frame(to.fx.pod_ip(20))});
+  ASSERT_EQ(frames.size(), 1u);
+  ASSERT_EQ(to.fx.from_underlay({from_elsewhere(frames[0], roamed, 40000)}).size(), 1u);
+  to.tick();
+  const auto sent = to.fx.from_overlay({to.fx.pod_frame(from.fx.pod_ip(20))});
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(sent[0].data() + kEthLen);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(sent[0].data() + kEthLen + kIpv4Len);
+  EXPECT_EQ(ip->dst_addr, roamed.be());
+  EXPECT_EQ(rte_be_to_cpu_16(udp->dst_port), 40000);
+  // The node's annotations did not change: its routes still name its public IP.
+  auto view = to.fx.engine().wireguard_peer(from.fx.self().public_ip);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->endpoint_ip_be, roamed.be());
+  // Back where it was: followed back.
+  ASSERT_EQ(to.fx.from_underlay(from.fx.from_overlay({from.fx.pod_frame(to.fx.pod_ip(20))})).size(),
+            1u);
+  to.tick();
+  const auto back = to.fx.from_overlay({to.fx.pod_frame(from.fx.pod_ip(20))});
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(reinterpret_cast<const rte_ipv4_hdr*>(back[0].data() + kEthLen)->dst_addr,
+            from.fx.self().public_ip.be());
 }
 
 TEST(WireguardPeers, RefusedHandshakeMessagesAreCountedByReason) {

@@ -172,6 +172,94 @@ TEST_F(WireguardPath, IngressOpensDeliversAndRecordsTheEndpoint) {
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
 
+TEST_F(WireguardPath, ThePeerViewCountsTransferBothWaysWithItsTimes) {
+  const Ipv4Addr peer_ip = EngineFixture::node(2).public_ip;
+  auto fresh = f_.engine().wireguard_peer(peer_ip);
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(fresh->since_handshake.has_value()) << "the install is the latest handshake";
+  EXPECT_FALSE(fresh->since_last_tx.has_value());
+  EXPECT_FALSE(fresh->since_last_data_rx.has_value());
+  const auto sent = f_.from_overlay(
+      {f_.pod_frame(Ipv4Addr{EngineFixture::node(2).subnet.addr.value + 7}, 4242, 51)});
+  ASSERT_EQ(sent.size(), 1u);
+  const Bytes inner = f_.pod_packet_from(2, f_.pod_ip(20), 100);
+  const auto delivered = receive({sealed_to_us(0, inner), sealed_to_us(1, inner)});
+  ASSERT_EQ(delivered.size(), 2u);
+  auto peer = f_.engine().wireguard_peer(peer_ip);
+  ASSERT_TRUE(peer);
+  // Sent: the frame on the underlay; received: the frames delivered.
+  EXPECT_EQ(peer->tx_packets, 1u);
+  EXPECT_EQ(peer->tx_bytes, sent[0].size());
+  EXPECT_EQ(peer->rx_packets, 2u);
+  EXPECT_EQ(peer->rx_bytes, delivered[0].size() + delivered[1].size());
+  EXPECT_TRUE(peer->since_last_tx.has_value());
+  EXPECT_TRUE(peer->since_last_data_rx.has_value());
+  EXPECT_NE(peer->last_tx_tsc, 0u);
+  EXPECT_NE(peer->last_data_rx_tsc, 0u);
+  // Node 3 had none of it.
+  auto other = f_.engine().wireguard_peer(EngineFixture::node(3).public_ip);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->tx_packets + other->rx_packets, 0u);
+  EXPECT_FALSE(other->since_handshake.has_value());
+}
+
+TEST_F(WireguardPath, ARoamedPeerIsSentToWhereItsPacketsCameFrom) {
+  const Ipv4Addr peer_ip = EngineFixture::node(2).public_ip;
+  // Node 2's packets now come from node 3's address (a neighbour already
+  // known here), port 40000: where the control side points its next hop.
+  const Ipv4Addr roamed = EngineFixture::node(3).public_ip;
+  const Bytes inner = f_.pod_packet_from(2, f_.pod_ip(20), 100);
+  ASSERT_EQ(f_.from_underlay({f_.wireguard_from(2, sealed_to_us(0, inner), roamed, 40000)}).size(),
+            1u);
+  auto peer = f_.engine().wireguard_peer(peer_ip);
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(peer->endpoint_ip_be, roamed.be());
+  EXPECT_EQ(peer->endpoint_port, 40000);
+  ASSERT_TRUE(f_.engine().wireguard_set_endpoint(peer_ip, roamed, 40000).ok());
+  const Bytes frame = f_.pod_frame(Ipv4Addr{EngineFixture::node(2).subnet.addr.value + 7});
+  const auto sent = f_.from_overlay({frame});
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(sent[0].data() + kEthLen);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(sent[0].data() + kEthLen + kIpv4Len);
+  EXPECT_EQ(0, std::memcmp(sent[0].data(), EngineFixture::node(3).underlay_mac.bytes.data(), 6));
+  EXPECT_EQ(ip->dst_addr, roamed.be());
+  EXPECT_EQ(rte_be_to_cpu_16(udp->dst_port), 40000);
+  EXPECT_EQ(rte_be_to_cpu_16(udp->src_port), testing::kWireguardPort);
+  EXPECT_EQ(testing::internet_checksum(sent[0].data() + kEthLen, kIpv4Len), 0);
+  Bytes resealed = sent[0];
+  testing::seal_udp(resealed);
+  EXPECT_EQ(resealed, sent[0]) << "the outer UDP checksum is not the computed one";
+  // The same peer: its session, its counters and its routes' public IP.
+  const uint8_t* msg = sent[0].data() + kUdpTunnelHeaders;
+  EXPECT_EQ(wireguard::load_le32(msg + 4), kPeerIndex);
+  EXPECT_EQ(f_.engine().wireguard_peer(peer_ip)->tx_packets, 1u);
+  for (const RouteView& r : f_.engine().routes()) {
+    if (r.prefix == EngineFixture::node(2).subnet) {
+      EXPECT_EQ(r.public_ip, peer_ip);
+    }
+  }
+  EXPECT_EQ(f_.mbufs_in_use(), 0);
+}
+
+TEST_F(WireguardPath, ARoamedPeerComesBackToItsPublicIp) {
+  const Ipv4Addr peer_ip = EngineFixture::node(2).public_ip;
+  const Ipv4Addr roamed = EngineFixture::node(3).public_ip;
+  ASSERT_TRUE(f_.engine().wireguard_set_endpoint(peer_ip, roamed, 40000).ok());
+  EXPECT_TRUE(f_.engine().wireguard_set_endpoint(peer_ip, roamed, 40000).ok()) << "no change";
+  f_.poll();
+  ASSERT_TRUE(f_.engine().wireguard_set_endpoint(peer_ip, peer_ip, testing::kWireguardPort).ok());
+  const auto sent =
+      f_.from_overlay({f_.pod_frame(Ipv4Addr{EngineFixture::node(2).subnet.addr.value + 7})});
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(sent[0].data() + kEthLen);
+  EXPECT_EQ(ip->dst_addr, peer_ip.be());
+  EXPECT_EQ(0, std::memcmp(sent[0].data(), EngineFixture::node(2).underlay_mac.bytes.data(), 6));
+  EXPECT_EQ(f_.engine().wireguard_set_endpoint(*Ipv4Addr::parse("192.0.2.200"), roamed, 1).code(),
+            ErrorCode::kNotFound)
+      << "no routes: no peer";
+  EXPECT_EQ(f_.mbufs_in_use(), 0);
+}
+
 TEST_F(WireguardPath, RefusalsAreDroppedUnderTheirNames) {
   const Bytes inner = f_.pod_packet_from(2, f_.pod_ip(20), 100);
   Bytes flipped = sealed_to_us(0, inner);
@@ -204,7 +292,11 @@ TEST_F(WireguardPath, KeepaliveIsCountedAndFreed) {
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(f_.engine().stats().events.wg_keepalives, 1u);
   EXPECT_EQ(f_.total_drops(), 0u);
-  EXPECT_TRUE(f_.engine().wireguard_peer(EngineFixture::node(2).public_ip)->since_last_rx);
+  const auto peer = f_.engine().wireguard_peer(EngineFixture::node(2).public_ip);
+  EXPECT_TRUE(peer->since_last_rx);
+  // Received, but no data: no passive keepalive is owed for it.
+  EXPECT_FALSE(peer->since_last_data_rx);
+  EXPECT_EQ(peer->rx_packets, 0u);
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
 
@@ -259,6 +351,37 @@ TEST(WireguardEgress, InitiatorWantsARekeyAfterRekeyAfterTime) {
       1u);
   EXPECT_EQ(*f.engine().wireguard_take_wants(EngineFixture::node(2).public_ip),
             kWireguardWantsRekey);
+}
+
+// Whitepaper 6.2: REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT is 0
+// under these times, so every keypair is old enough.
+constexpr WireguardTimes kRekeyOnReceive{.reject_after = wireguard::kKeepaliveTimeout +
+                                                         wireguard::kRekeyTimeout};
+
+TEST(WireguardIngress, TheInitiatorReceivingOnAnAgedKeypairWantsARekey) {
+  Keyed keyed(kRekeyOnReceive);
+  EngineFixture& f = keyed.f;
+  const Bytes msg = testing::wireguard_transport(keyed.s.receive, keyed.s.local_index, 0,
+                                                 f.pod_packet_from(2, f.pod_ip()));
+  ASSERT_EQ(f.from_underlay({f.wireguard_from(2, msg)}).size(), 1u);
+  EXPECT_EQ(*f.engine().wireguard_take_wants(EngineFixture::node(2).public_ip),
+            kWireguardWantsRekey);
+}
+
+TEST(WireguardIngress, TheResponderAndAYoungKeypairWantNoRekeyOnReceiving) {
+  for (const bool initiator : {false, true}) {
+    EngineFixture f({.self = 1,
+                     .backend = BackendType::kWireguard,
+                     .wireguard_times = initiator ? WireguardTimes{} : kRekeyOnReceive});
+    f.add_node(2);
+    Session s;
+    install(f, 2, s, initiator);
+    const Bytes msg =
+        testing::wireguard_transport(s.receive, s.local_index, 0, f.pod_packet_from(2, f.pod_ip()));
+    ASSERT_EQ(f.from_underlay({f.wireguard_from(2, msg)}).size(), 1u);
+    EXPECT_EQ(*f.engine().wireguard_take_wants(EngineFixture::node(2).public_ip), 0)
+        << (initiator ? "young initiator keypair" : "aged responder keypair");
+  }
 }
 
 TEST(WireguardEgress, KeypairsPastRejectAfterTimeAreRefusedBothWays) {

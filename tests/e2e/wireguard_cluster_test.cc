@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "tests/e2e/cluster.h"
@@ -45,6 +46,8 @@ uint64_t latest_handshake(Cluster& c, ClusterNode& go) {
   return std::stoull(m[1]);
 }
 
+constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
+
 class TartanAndWireguardGo : public ::testing::Test {
  protected:
   // `dataplane_yaml`: more keys of tartand's dataplane map.
@@ -52,7 +55,9 @@ class TartanAndWireguardGo : public ::testing::Test {
       : dataplane_yaml_(std::move(dataplane_yaml)) {}
   void SetUp() override {
     go = &c.add_wireguard_go_node(1);
-    tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap", "", dataplane_yaml_);
+    tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap",
+                                std::string(", http: {listen: '") + kMetrics + "'}",
+                                dataplane_yaml_);
     c.connect(*go, *tartan);
   }
   Cluster c{"wg"};
@@ -76,6 +81,23 @@ TEST_F(TartanAndWireguardGo, PodsPingBothWaysAndATartandRestartHandshakesAgain) 
   ASSERT_TRUE(path_up(c, *tartan, *go)) << c.sh(*go->ns, "wg show").output;
   EXPECT_TRUE(all_replied(ping(c, *tartan, *go)));
   EXPECT_TRUE(all_replied(ping(c, *go, *tartan)));
+  // `tartanctl nodes` shows the peer as `wg show` would: a handshake, and
+  // the pings' transfer both ways.
+  const CommandResult nodes = c.tartanctl(*tartan, {"-o", "json", "nodes", "get", go->name});
+  ASSERT_EQ(nodes.exit_code, 0) << nodes.output;
+  const auto peer = nlohmann::json::parse(nodes.output)["status"]["wireguard"];
+  EXPECT_NE(peer.value("latest_handshake_ns", "0"), "0") << nodes.output;
+  EXPECT_NE(peer.value("rx_bytes", "0"), "0") << nodes.output;
+  EXPECT_NE(peer.value("tx_bytes", "0"), "0") << nodes.output;
+  // The handshakes' counters on /metrics, which promtool accepts.
+  const std::string metrics = std::string("curl -sf http://") + kMetrics + "/metrics";
+  const std::string m = c.sh(*tartan->ns, metrics).output;
+  EXPECT_NE(m.find("\ntartan_wg_handshakes_completed_total "), std::string::npos) << m;
+  EXPECT_EQ(m.find("\ntartan_wg_handshakes_completed_total 0\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\ntartan_wg_handshake_rejected_total{reason=\"bad_mac1\"} "),
+            std::string::npos);
+  const auto lint = c.sh(*tartan->ns, metrics + " | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
   // flannel's MTU for the pods: the underlay's less WireGuard's 80.
   EXPECT_NE(read_file(tartan->dir + "/subnet.env").find("FLANNEL_MTU=1420"), std::string::npos);
 

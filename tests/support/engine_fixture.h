@@ -168,6 +168,9 @@ class EngineFixture {
                                  std::optional<uint32_t> reserved = std::nullopt);
   // A WireGuard message (wireguard_frames.h) from node i's ListenPort to ours.
   Bytes wireguard_from(int i, const Bytes& message) const;
+  // The same from `source`:`source_port` instead: node i roamed (a NAT
+  // rebinding, another uplink).
+  Bytes wireguard_from(int i, const Bytes& message, Ipv4Addr source, uint16_t source_port) const;
   // The IPv4/UDP packet node i's .10 pod sends to `inner_dst` (TTL 63, as
   // the node forwarded it), `payload` bytes of UDP payload.
   Bytes pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload = 18) const;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "control/http/metrics_endpoint.h"
+#include "control/wireguard/handshake_counter_fields.h"
 #include "engine/observe/stats_fields.h"
 
 namespace tartan {
@@ -196,6 +197,28 @@ TEST(MetricsText, TunnelProbesCountEveryNodeAndGiveTheUnreachableTheirSeriesFirs
   EXPECT_EQ(lines_matching(t, "tartan_peer_probe_lost{").size(), 3u);
   // Probes off: no probe families at all.
   EXPECT_EQ(metrics_text(snapshot(), {}, 3).find("probe_nodes"), std::string::npos);
+}
+
+TEST(MetricsText, WireguardHandshakeCountersAndRefusalsByReasonOnTheWireguardBackendOnly) {
+  ControlPlaneGauges c;
+  c.wireguard = WireguardHandshakeCounters{};
+  c.wireguard->initiations_sent = 3;
+  c.wireguard->completed = 2;
+  c.wireguard->rejected[static_cast<size_t>(wireguard::Reject::kBadMac1)] = 5;
+  const std::string t = metrics_text(snapshot(), c, 10);
+  EXPECT_NE(t.find("# TYPE tartan_wg_initiations_sent_total counter\n"
+                   "tartan_wg_initiations_sent_total 3\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("tartan_wg_handshakes_completed_total 2\n"), std::string::npos);
+  EXPECT_NE(t.find("tartan_wg_handshake_rejected_total{reason=\"bad_mac1\"} 5\n"),
+            std::string::npos);
+  // Every counter of the table, and every reason, zeros included.
+  for (const auto& f : handshake_counter_fields())
+    EXPECT_NE(t.find(std::string("tartan_wg_") + f.name + "_total "), std::string::npos) << f.name;
+  EXPECT_EQ(lines_matching(t, "tartan_wg_handshake_rejected_total{").size(),
+            wireguard::kRejectCount);
+  EXPECT_EQ(metrics_text(snapshot(), {}, 10).find("tartan_wg_initiations"), std::string::npos);
 }
 
 }  // namespace
