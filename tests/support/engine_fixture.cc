@@ -383,6 +383,13 @@ Bytes EngineFixture::wireguard_from(int i, const Bytes& message) const {
   return udp_frame(outer_from(i, kWireguardPort, kWireguardPort), message);
 }
 
+Bytes EngineFixture::wireguard_via(int i, Ipv4Addr source, uint16_t source_port,
+                                   const Bytes& message) const {
+  UdpSpec outer = outer_from(i, source_port, kWireguardPort);
+  outer.src_ip = source;
+  return udp_frame(outer, message);
+}
+
 Bytes EngineFixture::pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload) const {
   return l3_of(udp_frame(inner_from(i, inner_dst), payload));
 }

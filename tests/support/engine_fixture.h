@@ -168,6 +168,9 @@ class EngineFixture {
                                  std::optional<uint32_t> reserved = std::nullopt);
   // A WireGuard message (wireguard_frames.h) from node i's ListenPort to ours.
   Bytes wireguard_from(int i, const Bytes& message) const;
+  // The same from any `source` address and port, in a frame from node i's
+  // MAC (a host it forwards for, or one spoofing).
+  Bytes wireguard_via(int i, Ipv4Addr source, uint16_t source_port, const Bytes& message) const;
   // The IPv4/UDP packet node i's .10 pod sends to `inner_dst` (TTL 63, as
   // the node forwarded it), `payload` bytes of UDP payload.
   Bytes pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload = 18) const;
