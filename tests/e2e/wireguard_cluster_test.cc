@@ -15,21 +15,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Pings until one is answered: the first packets wait for the handshake.
-bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to) {
-  return eventually([&] { return all_replied(ping(c, from, to, "-c 1 -W 1")); }, 30s);
-}
-
-class TartanAndWireguardGo : public ::testing::Test {
+class TartanAndWireguardGo : public WireguardGoAndTartanCluster {
  protected:
-  void SetUp() override {
-    go = &c.add_wireguard_go_node(1);
-    tartan = &c.add_tartan_node(2, "wireguard");
-    c.connect(*go, *tartan);
-  }
-  Cluster c{"wg"};
-  ClusterNode* go = nullptr;
-  ClusterNode* tartan = nullptr;
+  TartanAndWireguardGo() : WireguardGoAndTartanCluster("wg") {}
 };
 
 TEST_F(TartanAndWireguardGo, PodsPingBothWaysAndATartandRestartHandshakesAgain) {
