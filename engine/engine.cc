@@ -353,12 +353,13 @@ void Engine::drain_to_control() {
         } else if (m->hash.usr == kToControlNd) {
           neighbours_->on_nd(m, w, now);
         } else if (m->hash.usr == kToControlWireguard) {
-          if (auto msg = take_wireguard_message(m)) {
-            if (wg_messages_.size() == kMaxWireguardMessages) wg_messages_.pop_front();
-            wg_messages_.push_back(std::move(*msg));
+          if (wg_messages_.size() == kMaxWireguardMessages) {
+            ++wg_queue_full_;
+          } else {
+            if (auto msg = take_wireguard_message(m)) wg_messages_.push_back(std::move(*msg));
+            ++wg_messages_taken_;
           }
           rte_pktmbuf_free(m);
-          ++wg_messages_taken_;
         } else if (m->hash.usr == kToControlProbe) {
           if (auto reply = parse_probe_reply(m, rte_get_tsc_hz())) {
             if (probe_replies_.size() == kMaxProbeReplies) probe_replies_.pop_front();
@@ -810,6 +811,7 @@ StatsSnapshot Engine::stats() const {
   s.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   s.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   for (size_t r = 0; r < kNumDropReasons; ++r) s.drops[r] += nc.nd_drops[r];
+  s.drops[static_cast<size_t>(DropReason::kWgHandshakeQueueFull)] += wg_queue_full_;
   // What the NIC's sender filter dropped never reached a worker.
   s.drops[static_cast<size_t>(DropReason::kUnknownSender)] += flow_->spoof_drops();
   for (uint32_t id : tables_->remote_next_hop_ids()) {

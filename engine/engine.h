@@ -110,14 +110,21 @@ class Engine {
   // What the workers want for `peer` (kWireguardWants* bits), cleared.
   Result<uint8_t> wireguard_take_wants(Ipv4Addr peer);
   // Handshake messages the workers handed over since the last call, oldest
-  // first; at most kMaxWireguardMessages wait (beyond, the oldest go).
+  // first. At most kMaxWireguardMessages wait (wireguard-go's handshake
+  // queue size): beyond, a message is dropped (wg_handshake_queue_full), so
+  // a flood costs no memory, and how many were taken is the queue's depth
+  // (the handshake side's load signal).
   std::vector<WireguardMessage> take_wireguard_messages();
-  static constexpr size_t kMaxWireguardMessages = 4096;
+  static constexpr size_t kMaxWireguardMessages = 1024;
   // A handshake message (initiation, response, cookie reply) to `peer`,
   // behind its next hop's Ethernet/IPv4/UDP, on the underlay as the
   // control thread sends ARP: through worker 0's inject queue, or held
   // while the next hop's neighbour resolves. Implemented in wireguard_send.cc.
   Status wireguard_send(Ipv4Addr peer, std::span<const uint8_t> message);
+  // A message (a cookie reply) back to where handshake message `to` came
+  // from, whoever sent it: from our ListenPort to its address and port,
+  // to the Ethernet address its frame came from.
+  Status wireguard_reply(const WireguardMessage& to, std::span<const uint8_t> message);
   // A keepalive (an empty transport message) under `peer`'s current
   // keypair; FAILED_PRECONDITION when it has none usable.
   Status wireguard_send_keepalive(Ipv4Addr peer);
@@ -155,6 +162,11 @@ class Engine {
   Result<uint32_t> wireguard_slot(Ipv4Addr peer) const;
   // `message` framed to the next hop `slot` and sent (needs mu_ held).
   Status wireguard_frame(uint32_t slot, std::span<const uint8_t> message);
+  // `message` behind `headers` (Ethernet/IPv4/UDP), lengths and checksums
+  // set; RESOURCE_EXHAUSTED when no mbuf holds it.
+  Result<rte_mbuf*> wireguard_mbuf(const uint8_t* headers, std::span<const uint8_t> message);
+  // `m` to worker 0's inject queue, or freed when it is full (needs mu_ held).
+  Status wireguard_inject(rte_mbuf* m);
   void drain_to_control();         // needs mu_ held
   void watch_links(uint64_t now);  // needs mu_ held
   bool inject(unsigned worker, rte_mbuf* m);
@@ -206,6 +218,7 @@ class Engine {
   uint64_t probe_replies_taken_ = 0;          // their replies parsed and freed (under mu_)
   std::deque<ProbeReply> probe_replies_;      // not yet taken (under mu_)
   uint64_t wg_messages_taken_ = 0;            // handshake frames parsed and freed (under mu_)
+  uint64_t wg_queue_full_ = 0;                // handshake frames dropped: queue full (under mu_)
   uint64_t wg_frames_made_ = 0;               // handshake and keepalive frames of ours (under mu_)
   std::deque<WireguardMessage> wg_messages_;  // not yet taken (under mu_)
   // Each port's link as last seen, and how often it went down (under mu_):

@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 seconds=${TARTAN_FUZZ_SECONDS:-60}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_ingress fuzz_egress fuzz_arp fuzz_nd fuzz_config fuzz_annotations fuzz_api fuzz_kube_watch)
+  targets=(fuzz_ingress fuzz_egress fuzz_arp fuzz_nd fuzz_config fuzz_annotations fuzz_api fuzz_kube_watch
+    fuzz_wireguard)
 fi
 
 build=build-fuzz

@@ -9,6 +9,15 @@ namespace tartan {
 
 namespace wg = wireguard;
 
+namespace {
+
+// wireguard-go's: under load while an eighth of its handshake queue
+// waits, and for a second after.
+constexpr size_t kLoadedBacklog = Engine::kMaxWireguardMessages / 8;
+constexpr auto kUnderLoadAfterTime = std::chrono::seconds(1);
+
+}  // namespace
+
 Result<std::unique_ptr<WireguardPeers>> WireguardPeers::create(Engine& engine,
                                                                const WireguardSettings& settings,
                                                                wg::RandomSource random) {
@@ -52,7 +61,13 @@ void WireguardPeers::set_peers(const std::vector<WireguardPeerSpec>& peers, nano
 }
 
 void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point wall) {
-  for (const WireguardMessage& m : engine_.take_wireguard_messages()) on_message(m, now);
+  const std::vector<WireguardMessage> messages = engine_.take_wireguard_messages();
+  for (size_t i = 0; i < messages.size(); ++i)
+    on_message(messages[i], messages.size() - i - 1, now);
+  if (now >= next_limiter_sweep_) {
+    limiter_.forget_idle(now);
+    next_limiter_sweep_ = now + kUnderLoadAfterTime;
+  }
   for (auto& [ip, peer] : peers_) {
     const auto wants = engine_.wireguard_take_wants(ip);
     if (peer.attempt_start) {
@@ -113,18 +128,54 @@ void WireguardPeers::keepalive_timers(Ipv4Addr ip, PeerState& peer, const Wiregu
   keepalive(ip, peer, now);
 }
 
-void WireguardPeers::on_message(const WireguardMessage& message, nanoseconds now) {
+bool WireguardPeers::under_load(size_t backlog, nanoseconds now) {
+  if (backlog >= kLoadedBacklog) loaded_until_ = now + kUnderLoadAfterTime;
+  return now < loaded_until_;
+}
+
+bool WireguardPeers::admit_loaded(const WireguardMessage& message, const wg::Arrival& arrival,
+                                  size_t mac1_offset) {
+  const auto refused =
+      checker_.check(arrival.packet, mac1_offset, arrival.source, true, arrival.now);
+  if (refused == wg::Reject::kCookieRequired) {
+    // The sender proves it receives at its address by using the cookie
+    // (whitepaper 5.4.7); the reply names its sender index.
+    const wg::CookieReply reply =
+        checker_.create_reply(arrival.packet, mac1_offset, wg::load_le32(arrival.packet.data() + 4),
+                              arrival.source, arrival.now, random_);
+    if (engine_.wireguard_reply(message, wg::as_bytes(reply)).ok())
+      ++counters_.cookie_replies_sent;
+    else
+      ++counters_.send_failures;
+    return false;
+  }
+  if (refused) {
+    reject(*refused);
+    return false;
+  }
+  if (!limiter_.allow(message.source.value, arrival.now)) {
+    ++counters_.handshakes_rate_limited;
+    return false;
+  }
+  return true;
+}
+
+void WireguardPeers::on_message(const WireguardMessage& message, size_t backlog, nanoseconds now) {
   // Cookies are keyed by the sender's address and port (network order).
   std::array<uint8_t, 6> source;
   const uint32_t ip_be = message.source.be();
   std::memcpy(source.data(), &ip_be, 4);
   source[4] = static_cast<uint8_t>(message.source_port >> 8);
   source[5] = static_cast<uint8_t>(message.source_port);
-  const wg::Arrival arrival{message.bytes, source, false, now};
+  const wg::Arrival arrival{message.bytes, source, under_load(backlog, now), now};
   switch (static_cast<wg::MessageType>(wg::message_type(message.bytes))) {
     case wg::MessageType::kInitiation:
+      if (arrival.under_load && !admit_loaded(message, arrival, wg::kMac1Offset<wg::Initiation>))
+        return;
       return on_initiation(arrival, message, now);
     case wg::MessageType::kResponse:
+      if (arrival.under_load && !admit_loaded(message, arrival, wg::kMac1Offset<wg::Response>))
+        return;
       return on_response(arrival, message, now);
     case wg::MessageType::kCookieReply:
       return on_cookie_reply(message.bytes, now);

@@ -12,6 +12,12 @@
 // (Engine::wireguard_send) to the peer's public IP and our ListenPort, as
 // flannel sets every peer's endpoint.
 //
+// Under load (whitepaper 5.3, wireguard-go's RoutineHandshake): while the
+// engine's handshake queue is deep, and for a second after, an initiation
+// or response needs a valid mac2 or gets a cookie reply (to wherever it
+// came from) instead of a DH; one with a valid mac2 is still rate-limited
+// per sender address.
+//
 // Not a worker: one control thread calls set_peers() and tick(), with the
 // time it gives (the tests step it).
 #pragma once
@@ -31,6 +37,7 @@
 #include "engine/wireguard/handshake.h"
 #include "engine/wireguard/peer.h"
 #include "engine/wireguard/random.h"
+#include "engine/wireguard/rate_limiter.h"
 #include "engine/wireguard/reject.h"
 
 namespace tartan {
@@ -50,9 +57,11 @@ struct WireguardPeerSpec {
 struct WireguardHandshakeCounters {
   uint64_t initiations_sent = 0;
   uint64_t responses_sent = 0;
-  uint64_t completed = 0;         // keypairs installed, as initiator or responder
-  uint64_t cookie_replies = 0;    // cookie replies taken
-  uint64_t attempts_expired = 0;  // no response within REKEY_ATTEMPT_TIME
+  uint64_t completed = 0;                // keypairs installed, as initiator or responder
+  uint64_t cookie_replies = 0;           // cookie replies taken
+  uint64_t cookie_replies_sent = 0;      // under load, to a message without a valid mac2
+  uint64_t handshakes_rate_limited = 0;  // under load, over its sender's rate (mac2 valid)
+  uint64_t attempts_expired = 0;         // no response within REKEY_ATTEMPT_TIME
   uint64_t keepalives_sent = 0;
   uint64_t send_failures = 0;  // the engine could not frame or queue a message
   uint64_t bad_peer_keys = 0;  // a PublicKey with which no handshake is safe
@@ -108,7 +117,14 @@ class WireguardPeers {
         checker_(local),
         random_(std::move(random)) {}
 
-  void on_message(const WireguardMessage& message, nanoseconds now);
+  // `backlog`: the messages still waiting behind this one.
+  void on_message(const WireguardMessage& message, size_t backlog, nanoseconds now);
+  bool under_load(size_t backlog, nanoseconds now);
+  // Under load, whether an initiation or response (mac1 at `mac1_offset`)
+  // may go on to its DH: else it was answered with a cookie reply, or
+  // refused and counted.
+  bool admit_loaded(const WireguardMessage& message, const wireguard::Arrival& arrival,
+                    size_t mac1_offset);
   void on_initiation(const wireguard::Arrival& arrival, const WireguardMessage& message,
                      nanoseconds now);
   void on_response(const wireguard::Arrival& arrival, const WireguardMessage& message,
@@ -140,6 +156,9 @@ class WireguardPeers {
   wireguard::RandomSource random_;
   std::map<Ipv4Addr, PeerState> peers_;
   std::map<uint32_t, Ipv4Addr> initiations_;  // pending receiver index -> peer
+  wireguard::RateLimiter limiter_;
+  nanoseconds next_limiter_sweep_{0};
+  nanoseconds loaded_until_{0};
   WireguardHandshakeCounters counters_;
 };
 

@@ -3,6 +3,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <cstring>
+
 #include "engine/backends/headers.h"
 
 namespace tartan {
@@ -18,8 +20,13 @@ std::optional<WireguardMessage> take_wireguard_message(const rte_mbuf* m) {
   const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
   if (udp_len < kUdpLen || l4 + udp_len > len) return std::nullopt;
   const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
-  return WireguardMessage{Ipv4Addr::from_be(ip->src_addr), rte_be_to_cpu_16(udp->src_port),
-                          std::vector<uint8_t>(payload, payload + udp_len - kUdpLen)};
+  WireguardMessage message{Ipv4Addr::from_be(ip->src_addr),
+                           rte_be_to_cpu_16(udp->src_port),
+                           {},
+                           std::vector<uint8_t>(payload, payload + udp_len - kUdpLen)};
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  std::memcpy(message.source_mac.bytes.data(), eth->src_addr.addr_bytes, 6);
+  return message;
 }
 
 }  // namespace tartan

@@ -17,6 +17,7 @@ namespace tartan {
 struct WireguardMessage {
   Ipv4Addr source;
   uint16_t source_port = 0;
+  MacAddr source_mac;          // the frame's: where an answer to a sender we do not know goes
   std::vector<uint8_t> bytes;  // the UDP payload
 };
 

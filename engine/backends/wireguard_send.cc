@@ -1,7 +1,8 @@
 // What the control thread sends a wireguard peer itself: handshake
 // messages and keepalives, framed as the workers frame transport messages
 // (the next hop's Ethernet/IPv4/UDP from our ListenPort to the peer's) and
-// sent on the underlay the way ARP requests are.
+// sent on the underlay the way ARP requests are; and cookie replies, to
+// whoever sent the message they answer.
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -11,6 +12,7 @@
 
 #include "engine/backends/headers.h"
 #include "engine/engine.h"
+#include "engine/tables/next_hop.h"
 #include "engine/wireguard/chacha_poly.h"
 #include "engine/wireguard/constants.h"
 #include "engine/wireguard/messages.h"
@@ -45,10 +47,56 @@ Status Engine::wireguard_send_keepalive(Ipv4Addr peer) {
   return wireguard_frame(*slot, message);
 }
 
+Status Engine::wireguard_reply(const WireguardMessage& to, std::span<const uint8_t> message) {
+  std::lock_guard lock(mu_);
+  if (!wireguard_)
+    return Status(ErrorCode::kFailedPrecondition, "this node's backend is not wireguard");
+  if (to.source_mac.is_multicast())
+    return Status::invalid("source MAC " + to.source_mac.str() + ": no station sends from it");
+  NextHopParams p;
+  p.kind = NextHopKind::kWireguard;
+  std::memcpy(p.src_mac.bytes.data(), ctx_.underlay_mac.addr_bytes, 6);
+  p.local_ip = Ipv4Addr::from_be(ctx_.underlay_ip_be);
+  p.public_ip = to.source;
+  p.udp_port = rte_be_to_cpu_16(ctx_.tunnel_port_be);
+  NextHop nh;
+  build_next_hop(p, nh);
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(nh.header);
+  std::memcpy(eth->dst_addr.addr_bytes, to.source_mac.bytes.data(), 6);
+  reinterpret_cast<rte_udp_hdr*>(nh.header + kEthLen + kIpv4Len)->dst_port =
+      rte_cpu_to_be_16(to.source_port);
+  auto m = wireguard_mbuf(nh.header, message);
+  if (!m) return m.status();
+  return wireguard_inject(*m);
+}
+
 Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) {
   const NextHop* nh = ctx_.tables.next_hop(slot);
   if (nh == nullptr || nh->kind != NextHopKind::kWireguard)
     return Status(ErrorCode::kNotFound, "wireguard peer slot " + std::to_string(slot) + " is gone");
+  auto m = wireguard_mbuf(nh->header, message);
+  if (!m) return m.status();
+  if (!adjacency_->lookup(nh->adjacency, rte_pktmbuf_mtod(*m, uint8_t*))) {
+    ++wg_frames_made_;
+    neighbours_->hold(nh->adjacency, *m, 0);
+    wireguard_->sent(slot);
+    return {};
+  }
+  Status s = wireguard_inject(*m);
+  if (s.ok()) wireguard_->sent(slot);
+  return s;
+}
+
+Status Engine::wireguard_inject(rte_mbuf* m) {
+  if (!inject(0, m)) {
+    rte_pktmbuf_free(m);
+    return Status(ErrorCode::kResourceExhausted, "the inject queue is full");
+  }
+  ++wg_frames_made_;
+  return {};
+}
+
+Result<rte_mbuf*> Engine::wireguard_mbuf(const uint8_t* headers, std::span<const uint8_t> message) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return Status(ErrorCode::kResourceExhausted, "no free mbuf for wireguard");
   auto* h = reinterpret_cast<uint8_t*>(
@@ -57,7 +105,7 @@ Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) 
     rte_pktmbuf_free(m);
     return Status(ErrorCode::kResourceExhausted, "a wireguard message larger than an mbuf");
   }
-  std::memcpy(h, nh->header, kUdpTunnelHeaders);
+  std::memcpy(h, headers, kUdpTunnelHeaders);
   std::memcpy(h + kUdpTunnelHeaders, message.data(), message.size());
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(h + kEthLen);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv4Len);
@@ -69,19 +117,7 @@ Status Engine::wireguard_frame(uint32_t slot, std::span<const uint8_t> message) 
   udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
   m->l2_len = kEthLen;
   m->l3_len = kIpv4Len;
-  if (!adjacency_->lookup(nh->adjacency, h)) {
-    ++wg_frames_made_;
-    neighbours_->hold(nh->adjacency, m, 0);
-    wireguard_->sent(slot);
-    return {};
-  }
-  if (!inject(0, m)) {
-    rte_pktmbuf_free(m);
-    return Status(ErrorCode::kResourceExhausted, "the inject queue is full");
-  }
-  ++wg_frames_made_;
-  wireguard_->sent(slot);
-  return {};
+  return m;
 }
 
 }  // namespace tartan

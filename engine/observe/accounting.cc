@@ -65,6 +65,7 @@ Accounting Engine::accounting() const {
   a.drops[static_cast<size_t>(DropReason::kArpQueueFull)] += nc.dropped_queue_full;
   a.drops[static_cast<size_t>(DropReason::kArpUnresolved)] += nc.dropped_unresolved;
   for (size_t r = 0; r < kNumDropReasons; ++r) a.drops[r] += nc.nd_drops[r];
+  a.drops[static_cast<size_t>(DropReason::kWgHandshakeQueueFull)] += wg_queue_full_;
   for (uint64_t d : a.drops) a.dropped += d;
   for (const NeighbourFamilyCounters* f : {&nc.arp, &nc.nd})
     a.created += f->requests_sent + f->announcements;

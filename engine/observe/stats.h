@@ -88,7 +88,9 @@ namespace tartan {
   X(kWgInnerNotIp, "wg_inner_not_ip",                                                            \
     "decrypted wireguard packet that is not an IPv4 packet (IPv6 inside is not carried yet)")    \
   X(kWgNotAllowedIp, "wg_not_allowed_ip",                                                        \
-    "decrypted wireguard packet whose inner source is outside the sending peer's podCIDRs")
+    "decrypted wireguard packet whose inner source is outside the sending peer's podCIDRs")      \
+  X(kWgHandshakeQueueFull, "wg_handshake_queue_full",                                            \
+    "wireguard handshake message while the control thread's handshake queue was full")
 
 enum class DropReason : uint8_t {
 #define TARTAN_DROP_ENUM(e, name, help) e,

@@ -1,5 +1,6 @@
 #include "engine/observe/telemetry.h"
 
+#include <rte_mempool.h>
 #include <rte_telemetry.h>
 
 #include <mutex>
@@ -79,6 +80,18 @@ void fill_peers(const StatsSnapshot& s, rte_tel_data* d) {
   }
 }
 
+// The mbufs lent out of the engine's pool now: a test's leak check, and
+// how close a burst came to exhausting it.
+int answer_mbufs(rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_engine == nullptr) return -1;
+  const rte_mempool* pool = g_engine->mempool();
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "in_use", rte_mempool_in_use_count(pool));
+  rte_tel_data_add_dict_u64(d, "size", pool->size);
+  return 0;
+}
+
 void register_commands() {
   rte_telemetry_register_cmd(
       "/tartan/ports",
@@ -100,6 +113,9 @@ void register_commands() {
       "/tartan/peers",
       [](const char*, const char*, rte_tel_data* d) { return answer(d, fill_peers); },
       "tartan per remote node encap/decap counters");
+  rte_telemetry_register_cmd(
+      "/tartan/mbufs", [](const char*, const char*, rte_tel_data* d) { return answer_mbufs(d); },
+      "tartan packet buffers in use, of the pool's size");
 }
 
 }  // namespace

@@ -166,7 +166,8 @@ void Worker::to_exception(rte_mbuf* m, DropReason otherwise) {
 void Worker::to_control(rte_mbuf* m, uint32_t tag) {
   m->hash.usr = tag;
   if (rte_ring_sp_enqueue(to_control_, m) != 0) {
-    return drop(m, DropReason::kArpQueueFull);
+    return drop(m, tag == kToControlWireguard ? DropReason::kWgHandshakeQueueFull
+                                              : DropReason::kArpQueueFull);
   }
   // Only its address is used: the control thread owns it now.
   const TraceToControl why = tag == kToControlArp         ? TraceToControl::kArp

@@ -401,15 +401,18 @@ TEST(DropReasonsCovered, EveryReasonHasATest) {
   // of bad NS/NA (nd_test: the control side's NeighbourTable::on_nd judges
   // what the workers hand it), the wireguard backend's (wireguard_path_test;
   // but wg_crypto_failed, which only an OpenSSL failure can cause).
-  std::set<DropReason> covered{
-      DropReason::kArpQueueFull,    DropReason::kArpUnresolved,   DropReason::kIcmpRateLimited,
-      DropReason::kFragmentTimeout, DropReason::kFragmentDropped, DropReason::kTxQueueFull,
-      DropReason::kGsoFailed,       DropReason::kNdNotForUs,      DropReason::kNdBadHopLimit,
-      DropReason::kNdBadChecksum,   DropReason::kNdMalformed,     DropReason::kNdBadOption,
-      DropReason::kWgNoSession,     DropReason::kWgNoRoom,        DropReason::kWgCryptoFailed,
-      DropReason::kWgTruncated,     DropReason::kWgBadType,       DropReason::kWgUnknownIndex,
-      DropReason::kWgKeyExpired,    DropReason::kWgBadMac,        DropReason::kWgReplayed,
-      DropReason::kWgInnerNotIp,    DropReason::kWgNotAllowedIp};
+  std::set<DropReason> covered{DropReason::kArpQueueFull,    DropReason::kArpUnresolved,
+                               DropReason::kIcmpRateLimited, DropReason::kFragmentTimeout,
+                               DropReason::kFragmentDropped, DropReason::kTxQueueFull,
+                               DropReason::kGsoFailed,       DropReason::kNdNotForUs,
+                               DropReason::kNdBadHopLimit,   DropReason::kNdBadChecksum,
+                               DropReason::kNdMalformed,     DropReason::kNdBadOption,
+                               DropReason::kWgNoSession,     DropReason::kWgNoRoom,
+                               DropReason::kWgCryptoFailed,  DropReason::kWgTruncated,
+                               DropReason::kWgBadType,       DropReason::kWgUnknownIndex,
+                               DropReason::kWgKeyExpired,    DropReason::kWgBadMac,
+                               DropReason::kWgReplayed,      DropReason::kWgInnerNotIp,
+                               DropReason::kWgNotAllowedIp,  DropReason::kWgHandshakeQueueFull};
   for (const Case& c : testing::drop_cases()) covered.insert(c.reason);
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     EXPECT_TRUE(covered.count(static_cast<DropReason>(r)))

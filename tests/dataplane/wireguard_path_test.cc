@@ -320,6 +320,21 @@ TEST_F(WireguardPath, HandshakeMessagesGoToTheControlThreadUnopened) {
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
 
+TEST_F(WireguardPath, HandshakeMessagesBeyondTheQueueAreDroppedAndCounted) {
+  Bytes initiation(sizeof(wireguard::Initiation), 0x77);
+  wireguard::store_le32(initiation.data(), 1);
+  constexpr size_t kOver = 100;
+  const std::vector<Bytes> frames(Engine::kMaxWireguardMessages + kOver,
+                                  f_.wireguard_from(2, initiation));
+  // The workers hand over a burst at a time; none is taken meanwhile.
+  f_.from_underlay(frames);
+  f_.poll(static_cast<int>(frames.size() / 32 + 1));
+  EXPECT_EQ(f_.drops(DropReason::kWgHandshakeQueueFull), kOver);
+  EXPECT_EQ(f_.engine().take_wireguard_messages().size(), Engine::kMaxWireguardMessages);
+  EXPECT_EQ(f_.total_drops(), kOver);
+  EXPECT_EQ(f_.mbufs_in_use(), 0);
+}
+
 TEST(WireguardEgress, WithoutAKeypairDropsAndAsksForAHandshake) {
   EngineFixture f(wireguard_node(1));
   f.add_node(2);

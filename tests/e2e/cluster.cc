@@ -37,6 +37,10 @@ bool all_replied(const std::string& ping_output) {
   return ping_output.find(" 0% packet loss") != std::string::npos;
 }
 
+bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to) {
+  return eventually([&] { return all_replied(ping(c, from, to, "-c 1 -W 1")); }, 30s);
+}
+
 uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason) {
   const auto stats = nlohmann::json::parse(c.tartanctl(n, {"-o", "json", "stats"}).output);
   for (const auto& d : stats.at("drops")) {

@@ -192,6 +192,29 @@ class KernelAndTartanCluster : public ::testing::Test {
   bool tartan_routes_pods_;
 };
 
+// A wireguard-go node (node-1) and a tartan node of the wireguard backend
+// (node-2), each knowing the other: the wireguard tests' fixture.
+class WireguardGoAndTartanCluster : public ::testing::Test {
+ protected:
+  // `control_yaml`, `dataplane_yaml`: as add_tartan_node takes them.
+  explicit WireguardGoAndTartanCluster(const std::string& tag, std::string control_yaml = "",
+                                       std::string dataplane_yaml = "")
+      : c(tag),
+        control_yaml_(std::move(control_yaml)),
+        dataplane_yaml_(std::move(dataplane_yaml)) {}
+  void SetUp() override {
+    go = &c.add_wireguard_go_node(1);
+    tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap", control_yaml_, dataplane_yaml_);
+    c.connect(*go, *tartan);
+  }
+  Cluster c;
+  ClusterNode* go = nullptr;
+  ClusterNode* tartan = nullptr;
+
+ private:
+  std::string control_yaml_, dataplane_yaml_;
+};
+
 // Pings `to`'s pod from `from`'s; returns ping's output.
 std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
                  const std::string& options = "-c 3 -i 0.2 -W 2");
@@ -199,6 +222,9 @@ std::string ping(Cluster& c, ClusterNode& from, ClusterNode& to,
 std::string ping6(Cluster& c, ClusterNode& from, ClusterNode& to,
                   const std::string& options = "-c 3 -i 0.2 -W 2");
 bool all_replied(const std::string& ping_output);
+// Pings until one is answered, for up to 30 s: a path whose first
+// packets wait for something (a wireguard handshake) to come up.
+bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to);
 
 // A tartan node's counter of drop reason `reason` (`tartanctl stats`).
 uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);

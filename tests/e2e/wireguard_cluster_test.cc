@@ -22,11 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Pings until one is answered: the first packets wait for the handshake.
-bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to) {
-  return eventually([&] { return all_replied(ping(c, from, to, "-c 1 -W 1")); }, 30s);
-}
-
 // Echo requests `ping_output` says went unanswered (INT_MAX when it says
 // nothing of the kind).
 int unanswered(const std::string& ping_output) {
@@ -48,24 +43,12 @@ uint64_t latest_handshake(Cluster& c, ClusterNode& go) {
 
 constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
 
-class TartanAndWireguardGo : public ::testing::Test {
+class TartanAndWireguardGo : public WireguardGoAndTartanCluster {
  protected:
   // `dataplane_yaml`: more keys of tartand's dataplane map.
   explicit TartanAndWireguardGo(std::string dataplane_yaml = "")
-      : dataplane_yaml_(std::move(dataplane_yaml)) {}
-  void SetUp() override {
-    go = &c.add_wireguard_go_node(1);
-    tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap",
-                                std::string(", http: {listen: '") + kMetrics + "'}",
-                                dataplane_yaml_);
-    c.connect(*go, *tartan);
-  }
-  Cluster c{"wg"};
-  ClusterNode* go = nullptr;
-  ClusterNode* tartan = nullptr;
-
- private:
-  std::string dataplane_yaml_;
+      : WireguardGoAndTartanCluster("wg", std::string(", http: {listen: '") + kMetrics + "'}",
+                                    std::move(dataplane_yaml)) {}
 };
 
 // tartand's keypairs wanting a new handshake after 2 s instead of 120 s,

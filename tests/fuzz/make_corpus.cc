@@ -22,8 +22,11 @@
 #include <vector>
 
 #include "control/cluster/flannel_annotations.h"
+#include "engine/wireguard/handshake.h"
+#include "engine/wireguard/x25519.h"
 #include "tartan/v1/lease.pb.h"
 #include "tartan/v1/node.pb.h"
+#include "tests/fuzz/wireguard_setup.h"
 #include "tests/support/dpdk_test_env.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/kubelet_node.h"
@@ -350,6 +353,38 @@ void api_seeds(Corpus& c) {
   add("set-lease-9", 4, lease);
 }
 
+// fuzz_wireguard: node 2's valid initiation (from node 2 and from a
+// stranger), a pod packet and a keepalive sealed under the keypair,
+// and messages of each other type.
+void wireguard_seeds(Corpus& c) {
+  namespace setup = wireguard_setup;
+  namespace wg = wireguard;
+  const EngineFixture me({.backend = BackendType::kWireguard});
+  const auto node2 = wg::LocalIdentity::from_private_key(setup::kPeerPrivateKey);
+  const auto ours = wg::public_key_of(setup::kOurPrivateKey);
+  auto peer = wg::Peer::create(*node2, *ours, {});
+  const auto initiation =
+      wg::create_initiation(*node2, *peer, 7, wg::tai64n(std::chrono::system_clock::now()),
+                            std::chrono::seconds(1), wg::os_random);
+  const wg::Bytes as = wg::as_bytes(*initiation);
+  const Bytes init(as.begin(), as.end());
+  c.add("wireguard", "initiation-from-node2", 0, init);
+  c.add("wireguard", "initiation-from-stranger", setup::kFromStranger, init);
+  c.add("wireguard", "transport-pod-packet", setup::kToOurKeypair,
+        testing::wireguard_transport(setup::kPeerSends, 0, 0, me.pod_packet_from(2, me.pod_ip())));
+  c.add("wireguard", "transport-keepalive", setup::kToOurKeypair,
+        testing::wireguard_transport(setup::kPeerSends, 0, 1, {}));
+  c.add("wireguard", "transport-unknown-index", 0,
+        testing::wireguard_transport(setup::kPeerSends, 0, 2, {}));
+  const std::pair<uint8_t, size_t> others[] = {
+      {2, sizeof(wg::Response)}, {3, sizeof(wg::CookieReply)}, {1, 4}, {5, 32}};
+  for (const auto& [type, size] : others) {
+    Bytes m(size, 0);
+    m[0] = type;
+    c.add("wireguard", "type-" + std::to_string(type) + "-" + std::to_string(size), 0, m);
+  }
+}
+
 // fuzz_kube_watch: the first byte seeds how the rest is cut into reads.
 void kube_watch_seeds(Corpus& c) {
   using nlohmann::json;
@@ -428,6 +463,7 @@ int main(int argc, char** argv) {
   tartan::fuzz::annotation_seeds(corpus);
   tartan::fuzz::api_seeds(corpus);
   tartan::fuzz::kube_watch_seeds(corpus);
+  tartan::fuzz::wireguard_seeds(corpus);
   for (const auto& [target, n] : corpus.counts()) std::printf("%s: %d seeds\n", target.c_str(), n);
   return 0;
 }

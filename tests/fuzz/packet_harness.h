@@ -68,7 +68,8 @@ class PacketHarness {
   const std::vector<int>& nodes() const { return nodes_; }
 
   // Checks the books (Engine::accounting) and the mempools; aborts if off.
-  void check_books(uint64_t received_before);
+  // `frames`: how many were received since `received_before`.
+  void check_books(uint64_t received_before, uint64_t frames = 1);
 
  private:
   rte_mbuf* input_mbuf(const Bytes& frame);
