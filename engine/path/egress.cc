@@ -153,6 +153,9 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, typename F::Rout
 template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
 void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
                             unsigned k) {
+  // The wireguard backend's packets wait to be sealed as one burst.
+  [[maybe_unused]] std::array<WireguardSeal, kMaxBurst> sealing;
+  [[maybe_unused]] unsigned s = 0;
   for (unsigned j = 0; j < k; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
@@ -188,12 +191,13 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
     if constexpr (Wireguard) {
-      wireguard_encapsulate<C>(m, *nh, ip);
+      if (wireguard_prepare(m, *nh, ip, sealing[s])) ++s;
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;
     }
   }
+  if constexpr (Wireguard) wireguard_seal<C>(sealing.data(), s);
 }
 
 template <class F, OuterChecksums C>

@@ -1,11 +1,13 @@
 // The wireguard backend on the workers: transport data messages
-// (whitepaper 5.4.6) sealed and opened in place in the mbuf, under the
-// keypairs WireguardSessions publishes. Egress seals the inner IPv4
+// (whitepaper 5.4.6) sealed and opened in place in the mbuf, a burst at a
+// time, under the keypairs WireguardSessions publishes. Egress seals the inner IPv4
 // packet behind the next hop's Ethernet/IPv4/UDP; ingress opens what came
 // to our ListenPort, hands handshake messages to the control thread, and
 // delivers what authenticated, from the peer's own podCIDRs, as the udp
 // backend's decapsulated packets are.
 #include <rte_cycles.h>
+
+#include <array>
 
 #include "engine/backends/wireguard_sessions.h"
 #include "engine/path/family.h"
@@ -21,6 +23,9 @@ using wireguard::kTagLen;
 using wireguard::kTransportHeaderLen;
 using wireguard::kTransportMinLen;
 using wireguard::MessageType;
+
+// A worker's burst is sealed or opened in one call.
+static_assert(kMaxBurst <= wireguard::ChaChaPoly::kMaxBurst);
 
 // Outer headers and the transport header in front of the ciphertext.
 inline constexpr uint16_t kWireguardHeaders = kUdpTunnelHeaders + kTransportHeaderLen;
@@ -39,29 +44,28 @@ inline void stamp(std::atomic<uint64_t>& at, uint64_t now, uint64_t grain) {
 
 }  // namespace
 
-template <OuterChecksums C>
-void Worker::wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip) {
+bool Worker::wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip,
+                               WireguardSeal& seal) {
   WireguardPeer& peer = ctx_.wireguard->peer(nh.id);
   WireguardKeypair* kp = peer.current.load(std::memory_order_acquire);
   const uint64_t now = rte_rdtsc();
   if (kp == nullptr || now - kp->birth_tsc >= ctx_.wireguard->reject_after_cycles()) [[unlikely]] {
     raise(peer, kWireguardWantsHandshake);
-    return drop(m, DropReason::kWgNoSession);
+    return dropped(m, DropReason::kWgNoSession);
   }
   // The transport plaintext is the IPv4 packet (check_ipv4 trimmed the
   // frame to it), padded as the kernel pads: to 16, not past the MTU.
   if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) [[unlikely]]
-    return drop(m, DropReason::kWgNoRoom);
+    return dropped(m, DropReason::kWgNoRoom);
   const size_t len = rte_pktmbuf_pkt_len(m) - kEthLen;
   const size_t padded = wireguard::padded_length(len, ctx_.overlay_mtu);
-  const uint8_t tos = outer_ecn(ip->type_of_service);
   if (rte_pktmbuf_tailroom(m) < padded - len + kTagLen ||
       rte_pktmbuf_headroom(m) < kWireguardHeaders - kEthLen) [[unlikely]]
-    return drop(m, DropReason::kWgNoRoom);
+    return dropped(m, DropReason::kWgNoRoom);
   const uint64_t counter = kp->send_counter.fetch_add(1, std::memory_order_relaxed);
   if (counter >= wireguard::kRejectAfterMessages) [[unlikely]] {
     raise(peer, kWireguardWantsHandshake);
-    return drop(m, DropReason::kWgNoSession);
+    return dropped(m, DropReason::kWgNoSession);
   }
   if (counter >= wireguard::kRekeyAfterMessages ||
       (kp->initiator && now - kp->birth_tsc >= ctx_.wireguard->rekey_after_cycles())) [[unlikely]]
@@ -69,37 +73,58 @@ void Worker::wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr*
   auto* payload = reinterpret_cast<uint8_t*>(ip);
   rte_pktmbuf_append(m, static_cast<uint16_t>(padded - len + kTagLen));
   std::memset(payload + len, 0, padded - len);
-  if (!wg_aead_->seal(kp->send_key, counter, {}, payload, padded, payload)) [[unlikely]]
-    return drop(m, DropReason::kWgCryptoFailed);
   stamp(peer.last_tx_tsc, now, ctx_.wireguard->arrival_grain_cycles());
-  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kWireguardHeaders - kEthLen));
-  rte_memcpy(h, nh.header, kUdpTunnelHeaders);
-  uint8_t* transport = h + kUdpTunnelHeaders;
-  wireguard::store_le32(transport, static_cast<uint32_t>(MessageType::kTransport));
-  wireguard::store_le32(transport + 4, kp->remote_index);
-  wireguard::store_le64(transport + 8, counter);
-  // The payload is ciphertext: no inner sum to spare the UDP checksum a pass.
-  finish_outer_ipv4<C>(m, nh, h, tos, 0, std::nullopt, ip_id_);
-  to_underlay(m, nh, h);
+  seal = {m, &nh, kp, outer_ecn(ip->type_of_service)};
+  seal.job = {&kp->send_key, counter, payload, static_cast<uint32_t>(padded)};
+  return true;
 }
 
-#define TARTAN_WG_ENCAP(ip, udp)                                                     \
-  template void Worker::wireguard_encapsulate<OuterChecksums{ip, UdpChecksum::udp}>( \
-      rte_mbuf*, const NextHop&, rte_ipv4_hdr*);
-TARTAN_WG_ENCAP(false, kZero)
-TARTAN_WG_ENCAP(false, kOffload)
-TARTAN_WG_ENCAP(false, kSoftware)
-TARTAN_WG_ENCAP(true, kZero)
-TARTAN_WG_ENCAP(true, kOffload)
-TARTAN_WG_ENCAP(true, kSoftware)
-#undef TARTAN_WG_ENCAP
+template <OuterChecksums C>
+void Worker::wireguard_seal(const WireguardSeal* pending, unsigned n) {
+  std::array<wireguard::AeadJob, kMaxBurst> jobs;
+  for (unsigned j = 0; j < n; ++j) jobs[j] = pending[j].job;
+  const uint64_t sealed = wg_aead_->seal_burst({jobs.data(), n});
+  for (unsigned j = 0; j < n; ++j) {
+    const WireguardSeal& s = pending[j];
+    rte_mbuf* m = s.m;
+    if ((sealed >> j & 1) == 0) [[unlikely]] {
+      drop(m, DropReason::kWgCryptoFailed);
+      continue;
+    }
+    auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kWireguardHeaders - kEthLen));
+    rte_memcpy(h, s.nh->header, kUdpTunnelHeaders);
+    uint8_t* transport = h + kUdpTunnelHeaders;
+    wireguard::store_le32(transport, static_cast<uint32_t>(MessageType::kTransport));
+    wireguard::store_le32(transport + 4, s.keypair->remote_index);
+    wireguard::store_le64(transport + 8, s.job.counter);
+    // The payload is ciphertext: no inner sum to spare the UDP checksum a pass.
+    finish_outer_ipv4<C>(m, *s.nh, h, s.tos, 0, std::nullopt, ip_id_);
+    to_underlay(m, *s.nh, h);
+  }
+}
 
+#define TARTAN_WG_SEAL(ip, udp)                                                                    \
+  template void Worker::wireguard_seal<OuterChecksums{ip, UdpChecksum::udp}>(const WireguardSeal*, \
+                                                                             unsigned);
+TARTAN_WG_SEAL(false, kZero)
+TARTAN_WG_SEAL(false, kOffload)
+TARTAN_WG_SEAL(false, kSoftware)
+TARTAN_WG_SEAL(true, kZero)
+TARTAN_WG_SEAL(true, kOffload)
+TARTAN_WG_SEAL(true, kSoftware)
+#undef TARTAN_WG_SEAL
+
+// Two passes over the burst with the opening between them: the first
+// checks what it can without the key and gathers the messages, the AEAD
+// opens them all at once (its lanes work on several together), the second
+// takes what authenticated.
 template <bool RxVerdict>
 void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*/,
                              uint64_t /*known*/, unsigned k) {
-  std::array<rte_mbuf*, kMaxBurst> inner;
-  std::array<uint32_t, kMaxBurst> inner_peer;
-  unsigned d = 0;
+  std::array<wireguard::AeadJob, kMaxBurst> jobs;
+  std::array<const TunnelPacket*, kMaxBurst> opening;
+  std::array<WireguardKeypair*, kMaxBurst> keypairs;
+  unsigned o = 0;
   const uint64_t now = rte_rdtsc();
   for (unsigned j = 0; j < k; ++j) {
     const TunnelPacket& t = tunnel[j];
@@ -141,29 +166,43 @@ void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*
       continue;
     }
     if (now - kp->birth_tsc >= ctx_.wireguard->reject_after_cycles()) {
+      // The peer still sends on the session we would send on: a new one is
+      // due (it may never start one, waiting for our traffic).
+      WireguardPeer& peer = ctx_.wireguard->peer(kp->peer);
+      if (peer.current.load(std::memory_order_relaxed) == kp) raise(peer, kWireguardWantsHandshake);
       drop(m, DropReason::kWgKeyExpired);
       continue;
     }
-    const uint64_t counter = wireguard::load_le64(message + 8);
-    uint8_t* sealed = message + kTransportHeaderLen;
-    const size_t sealed_len = message_len - kTransportHeaderLen;
-    if (!wg_aead_->open(kp->receive_key, counter, {}, sealed, sealed_len, sealed)) {
+    jobs[o] = {&kp->receive_key, wireguard::load_le64(message + 8), message + kTransportHeaderLen,
+               static_cast<uint32_t>(message_len - kTransportHeaderLen)};
+    opening[o] = &t;
+    keypairs[o++] = kp;
+  }
+  const uint64_t opened = wg_aead_->open_burst({jobs.data(), o});
+  std::array<rte_mbuf*, kMaxBurst> inner;
+  std::array<uint32_t, kMaxBurst> inner_peer;
+  unsigned d = 0;
+  for (unsigned j = 0; j < o; ++j) {
+    const TunnelPacket& t = *opening[j];
+    rte_mbuf* m = t.m;
+    WireguardKeypair& kp = *keypairs[j];
+    if ((opened >> j & 1) == 0) {
       drop(m, DropReason::kWgBadMac);
       continue;
     }
     // After authentication: a forged counter must not move the window.
-    if (!kp->replay.accept(counter)) {
+    if (!kp.replay.accept(jobs[j].counter)) {
       drop(m, DropReason::kWgReplayed);
       continue;
     }
-    wireguard_arrival(m, t, *kp, sealed_len == kTagLen, now);
+    wireguard_arrival(m, t, kp, jobs[j].len == kTagLen, now);
     // The plaintext stays, with room for an Ethernet header in front.
     rte_pktmbuf_adj(m, static_cast<uint16_t>(t.l4 + kUdpLen + kTransportHeaderLen - kEthLen));
     rte_pktmbuf_trim(
-        m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - (sealed_len - kTagLen)));
-    if (!wireguard_inner_ok(m, *kp)) continue;
+        m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - (jobs[j].len - kTagLen)));
+    if (!wireguard_inner_ok(m, kp)) continue;
     inner[d] = m;
-    inner_peer[d++] = kp->peer;
+    inner_peer[d++] = kp.peer;
   }
   deliver_decapped<Ipv4Family>(inner.data(), inner_peer.data(), d);
 }

@@ -115,11 +115,21 @@ class Worker {
   // neighbour's MAC, counted for the peer, to TX (or held for the
   // neighbour).
   void to_underlay(rte_mbuf* m, const NextHop& nh, uint8_t* h);
-  // The wireguard backend's encapsulation (path/wireguard.cc): the inner
-  // IPv4 packet sealed under the peer's current keypair, in a transport
-  // message behind the next hop's Ethernet/IPv4/UDP; or dropped, named.
+  // The wireguard backend's encapsulation (path/wireguard.cc), over an
+  // egress burst: each inner IPv4 packet readied under its peer's current
+  // keypair (padded, room for the tag, a counter taken), or dropped, named,
+  // and false; then all sealed at once, each behind its next hop's
+  // Ethernet/IPv4/UDP and transport header.
+  struct WireguardSeal {
+    rte_mbuf* m;
+    const NextHop* nh;
+    const WireguardKeypair* keypair;
+    uint8_t tos;
+    wireguard::AeadJob job;
+  };
+  bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, WireguardSeal& seal);
   template <OuterChecksums C>
-  void wireguard_encapsulate(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip);
+  void wireguard_seal(const WireguardSeal* pending, unsigned n);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);

@@ -412,6 +412,21 @@ TEST(WireguardEgress, KeypairsPastRejectAfterTimeAreRefusedBothWays) {
   EXPECT_EQ(f.drops(DropReason::kWgKeyExpired), 1u);
 }
 
+// A peer that only sends to us (we never do) still gets a new session
+// when ours expires: it may be waiting for us to start one.
+TEST(WireguardIngress, AnExpiredCurrentKeypairAsksForAHandshake) {
+  Keyed keyed({.reject_after = std::chrono::nanoseconds(0)});
+  EngineFixture& f = keyed.f;
+  const Session& s = keyed.s;
+  const Bytes msg =
+      testing::wireguard_transport(s.receive, s.local_index, 0, f.pod_packet_from(2, f.pod_ip()));
+  EXPECT_TRUE(f.from_underlay({f.wireguard_from(2, msg)}).empty());
+  EXPECT_EQ(f.drops(DropReason::kWgKeyExpired), 1u);
+  EXPECT_EQ(*f.engine().wireguard_take_wants(EngineFixture::node(2).public_ip),
+            kWireguardWantsHandshake);
+  EXPECT_EQ(f.mbufs_in_use(), 0);
+}
+
 TEST(WireguardSessions, IndexesAreReservedInstalledOnceAndRefusedOtherwise) {
   EngineFixture f(wireguard_node(1));
   f.add_node(2);

@@ -3,6 +3,7 @@
 // low-order keys, timestamps order as bytes.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <vector>
 
 #include "engine/wireguard/chacha_poly.h"
@@ -10,7 +11,7 @@
 #include "engine/wireguard/tai64n.h"
 #include "engine/wireguard/transport.h"
 #include "engine/wireguard/x25519.h"
-#include "tests/wireguard/openssl_allocations.h"
+#include "tests/wireguard/heap_allocations.h"
 
 namespace tartan::wireguard {
 namespace {
@@ -22,14 +23,16 @@ Key filled(uint8_t first) {
 }
 
 TEST(ChaChaPoly, SealAndOpenAllocateNothingPerCall) {
-  const uint64_t before_create = testing::openssl_allocations();
+  const uint64_t before_create = testing::heap_allocations();
   auto aead = ChaChaPoly::create();
   ASSERT_TRUE(aead);
   // The counter does count: construction is where the allocations are.
-  EXPECT_GT(testing::openssl_allocations(), before_create);
+  EXPECT_GT(testing::heap_allocations(), before_create);
   const Key keys[2] = {filled(1), filled(100)};
   std::vector<uint8_t> packet(1400 + kTagLen, 0x5a);
-  const uint64_t before = testing::openssl_allocations();
+  std::vector<uint8_t> burst(ChaChaPoly::kMaxBurst * packet.size(), 0x3c);
+  std::array<AeadJob, ChaChaPoly::kMaxBurst> jobs;
+  const uint64_t before = testing::heap_allocations();
   bool all_ok = true;
   for (uint64_t counter = 0; counter < 1000; ++counter) {
     // Runs of one key and changes of key, as a worker serving two peers
@@ -38,9 +41,50 @@ TEST(ChaChaPoly, SealAndOpenAllocateNothingPerCall) {
     const size_t len = counter % 3 == 0 ? 64 : 1400;
     all_ok &= aead->seal(key, counter, Bytes(), packet.data(), len, packet.data());
     all_ok &= aead->open(key, counter, Bytes(), packet.data(), len + kTagLen, packet.data());
+    if (counter % 50 != 0) continue;
+    for (size_t i = 0; i < jobs.size(); ++i)
+      jobs[i] = {&keys[i % 2], counter + i, burst.data() + i * packet.size(),
+                 static_cast<uint32_t>(i % 2 == 0 ? 64 : 1400)};
+    all_ok &= aead->seal_burst(jobs) == ~uint64_t{0};
+    for (AeadJob& j : jobs) j.len += kTagLen;
+    all_ok &= aead->open_burst(jobs) == ~uint64_t{0};
   }
   EXPECT_TRUE(all_ok);
-  EXPECT_EQ(testing::openssl_allocations() - before, 0u);
+  EXPECT_EQ(testing::heap_allocations() - before, 0u);
+}
+
+// A burst seals each message as seal() does alone, whatever its length
+// and key, and opens each; one forged message fails alone.
+TEST(ChaChaPoly, ABurstSealsAsOneAtATimeAndRefusesOnlyTheForgedMessage) {
+  auto aead = ChaChaPoly::create();
+  ASSERT_TRUE(aead);
+  const Key keys[3] = {filled(1), filled(50), filled(200)};
+  constexpr size_t kJobs = 40;
+  constexpr size_t kRoom = 1500 + kTagLen;
+  std::vector<uint8_t> burst(kJobs * kRoom), single(kJobs * kRoom);
+  for (size_t i = 0; i < burst.size(); ++i) burst[i] = static_cast<uint8_t>(i * 31 + 7);
+  single = burst;
+  std::array<AeadJob, kJobs> jobs;
+  for (size_t i = 0; i < kJobs; ++i) {
+    // Lengths from empty (a keepalive) to a full MTU, unaligned ones too.
+    const uint32_t len = static_cast<uint32_t>((i * 37) % 1500);
+    jobs[i] = {&keys[i % 3], 1000 + i * 3, burst.data() + i * kRoom, len};
+    ASSERT_TRUE(aead->seal(keys[i % 3], 1000 + i * 3, Bytes(), single.data() + i * kRoom, len,
+                           single.data() + i * kRoom));
+  }
+  EXPECT_EQ(aead->seal_burst(jobs), (uint64_t{1} << kJobs) - 1);
+  EXPECT_EQ(burst, single);
+  for (AeadJob& j : jobs) j.len += kTagLen;
+  burst[7 * kRoom + jobs[7].len / 2] ^= 0x01;  // one bit of message 7 flipped
+  EXPECT_EQ(aead->open_burst(jobs), ((uint64_t{1} << kJobs) - 1) & ~(uint64_t{1} << 7));
+  for (size_t i = 0; i < kJobs; ++i) {
+    if (i == 7) continue;
+    const size_t len = jobs[i].len - kTagLen;
+    std::vector<uint8_t> opened(burst.begin() + i * kRoom, burst.begin() + i * kRoom + len);
+    std::vector<uint8_t> plain(len);
+    for (size_t b = 0; b < len; ++b) plain[b] = static_cast<uint8_t>((i * kRoom + b) * 31 + 7);
+    EXPECT_EQ(opened, plain) << "message " << i;
+  }
 }
 
 // Consecutive messages under one key reuse the key already in the context:
