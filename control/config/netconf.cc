@@ -228,6 +228,12 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     return bad(bad_key, "Backend.Type",
                "the udp backend is IPv4 only (as in flannel): use vxlan or host-gw with "
                "EnableIPv6");
+  // flannel's wireguard also carries IPv6 (Mode, ListenPortV6); tartan's
+  // data path seals IPv4 only so far: refused rather than half working.
+  if (n.enable_ipv6 && b.type == BackendType::kWireguard)
+    return bad(bad_key, "Backend.Type",
+               "tartan's wireguard backend is IPv4 only so far: use vxlan or host-gw with "
+               "EnableIPv6");
   if (raw.vni && b.type != BackendType::kVxlan)
     return bad(bad_key, "Backend.VNI", "VNI applies to the vxlan backend only");
   if (raw.vni) b.vni = static_cast<uint32_t>(*raw.vni);

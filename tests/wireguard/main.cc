@@ -34,7 +34,9 @@ uint64_t heap_allocations() {
 }  // namespace tartan::wireguard::testing
 
 #ifdef TARTAN_SANITIZED_HEAP
-#include <sanitizer/allocator_interface.h>
+// The sanitizer runtimes' (GCC 12 ships no allocator_interface.h).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, size_t),
+                                                         void (*)(const volatile void*));
 
 namespace {
 
