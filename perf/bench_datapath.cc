@@ -212,9 +212,10 @@ void BM_UdpBackendDecap(benchmark::State& state) {
 BENCHMARK(BM_UdpBackendDecap)->Arg(18);
 
 // The wireguard backend, one keypair to node 2 (the argument is the inner
-// UDP payload: 18 and 1372 make IPv4 packets of 46 and 1400 bytes, the
-// latter within its 1420-byte MTU): each packet sealed in a transport
-// message (encrypt) or opened from one (decrypt).
+// UDP payload: 18, 36, 548 and 1372 make IPv4 packets of 46, 64, 576 and
+// 1400 bytes, the last within its 1420-byte MTU; 64/576/1400 are the
+// imix's sizes, perf/suite/wireguard_go.py): each packet sealed in a
+// transport message (encrypt) or opened from one (decrypt).
 void BM_WireguardEncrypt(benchmark::State& state) {
   EngineFixture fx({.backend = BackendType::kWireguard});
   fx.add_node(2);
@@ -223,7 +224,7 @@ void BM_WireguardEncrypt(benchmark::State& state) {
       state, fx, true,
       fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"), 10000, static_cast<uint16_t>(state.range(0))));
 }
-BENCHMARK(BM_WireguardEncrypt)->Arg(18)->Arg(1372);
+BENCHMARK(BM_WireguardEncrypt)->Arg(18)->Arg(36)->Arg(548)->Arg(1372);
 
 // The replay window refuses a counter twice: the run is as many distinct
 // messages as were sealed beforehand.
@@ -240,7 +241,12 @@ void BM_WireguardDecrypt(benchmark::State& state) {
     frames.push_back(fx.wireguard_from(2, testing::wireguard_transport(receive, index, c, inner)));
   run_burst(state, fx, false, frames);
 }
-BENCHMARK(BM_WireguardDecrypt)->Arg(18)->Arg(1372)->Iterations(kWireguardMessages / kBurst);
+BENCHMARK(BM_WireguardDecrypt)
+    ->Arg(18)
+    ->Arg(36)
+    ->Arg(548)
+    ->Arg(1372)
+    ->Iterations(kWireguardMessages / kBurst);
 
 // VXLAN with DirectRouting to a node on our underlay subnet (node 2, at
 // 192.0.2.20): no tunnel, the frame's Ethernet header rewritten for the

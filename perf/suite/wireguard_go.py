@@ -38,8 +38,23 @@ PREFIX = "wgb"  # namespaces, interfaces
 PORT = 51820  # flannel's default ListenPort
 UNDERLAY_MTU = 1500
 # The IP packet sizes measured with UDP: the payload is what is left after
-# the IPv4 (20) and UDP (8) headers.
-UDP_PACKETS = (64, 1400)
+# the IPv4 (20) and UDP (8) headers. 64, 576 and 1,400 are also the imix's.
+UDP_PACKETS = (64, 576, 1400)
+# Simple imix: 7 packets of 64 bytes, 4 of 576, 1 of 1,400 (1,500 in the
+# original, above the wireguard MTU of 1,420). iperf3 sends one size a run,
+# so its rate is derived from the three rows: the time for 12 packets is
+# the sum of theirs.
+IMIX = ((64, 7), (576, 4), (1400, 1))
+
+
+def imix_mpps(rate_of) -> float:
+    """The rate over the imix, from `rate_of(size)`, the rate (in the same
+    unit) at one size."""
+    packets = sum(n for _, n in IMIX)
+    return packets / sum(n / rate_of(size) for size, n in IMIX)
+
+
+IMIX_MEAN_BYTES = sum(size * n for size, n in IMIX) / sum(n for _, n in IMIX)
 
 
 def name(what: str) -> str:
@@ -174,6 +189,16 @@ ip -n {n2.ns} link set eth0 mtu {UNDERLAY_MTU} up""")
 
         print(f"{kind:7}  {per_core('encrypt', 'mpps'):>24} {per_core('encrypt', 'gbps'):>24}   "
               f"{per_core('decrypt', 'mpps'):>24} {per_core('decrypt', 'gbps'):>24}")
+    # Per round, from that round's three UDP rows.
+    for side in ("encrypt", "decrypt"):
+        v = []
+        for rnd in range(o.rounds):
+            by_size = {r["kind"]: r[f"{side}_mpps"] / r[f"{side}_cores"] for r in runs
+                       if r["round"] == rnd}
+            v.append(imix_mpps(lambda size: by_size[f"udp{size}"]))
+        print(f"imix {side}: {statistics.median(v):.3f} ({min(v):.3f}..{max(v):.3f}) Mpps/core, "
+              f"{statistics.median(v) * IMIX_MEAN_BYTES * 8 / 1e3:.3f} Gbit/s/core "
+              f"(7:4:1 of 64/576/1400 B, mean {IMIX_MEAN_BYTES:.0f} B)")
     if o.json:
         with open(o.json, "w") as f:
             json.dump(runs, f, indent=1)
