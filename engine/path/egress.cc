@@ -3,6 +3,7 @@
 // headers in front of every packet; or, where tartan is the hop and the
 // packet cannot go on, answer with an ICMP or ICMPv6 error. One template
 // per stage over the address family (family.h).
+#include <rte_cycles.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
@@ -156,6 +157,7 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
   // The wireguard backend's packets wait to be sealed as one burst.
   [[maybe_unused]] std::array<WireguardSeal, kMaxBurst> sealing;
   [[maybe_unused]] unsigned s = 0;
+  [[maybe_unused]] const uint64_t now = Wireguard ? rte_rdtsc() : 0;
   for (unsigned j = 0; j < k; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
@@ -191,7 +193,7 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
     if constexpr (Wireguard) {
-      if (wireguard_prepare(m, *nh, ip, sealing[s])) ++s;
+      if (wireguard_prepare(m, *nh, ip, now, sealing[s])) ++s;
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;

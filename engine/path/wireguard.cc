@@ -44,11 +44,10 @@ inline void stamp(std::atomic<uint64_t>& at, uint64_t now, uint64_t grain) {
 
 }  // namespace
 
-bool Worker::wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip,
+bool Worker::wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, uint64_t now,
                                WireguardSeal& seal) {
   WireguardPeer& peer = ctx_.wireguard->peer(nh.id);
   WireguardKeypair* kp = peer.current.load(std::memory_order_acquire);
-  const uint64_t now = rte_rdtsc();
   if (kp == nullptr || now - kp->birth_tsc >= ctx_.wireguard->reject_after_cycles()) [[unlikely]] {
     raise(peer, kWireguardWantsHandshake);
     return dropped(m, DropReason::kWgNoSession);

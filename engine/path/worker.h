@@ -127,7 +127,9 @@ class Worker {
     uint8_t tos;
     wireguard::AeadJob job;
   };
-  bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, WireguardSeal& seal);
+  // `now`: the burst's TSC, read once (keypair ages are checked against it).
+  bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, uint64_t now,
+                         WireguardSeal& seal);
   template <OuterChecksums C>
   void wireguard_seal(const WireguardSeal* pending, unsigned n);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
