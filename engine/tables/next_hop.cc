@@ -157,10 +157,12 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
           write_outer_ipv4(h + kEthLen, p.local_ip, p.endpoint ? p.endpoint->first : p.public_ip);
       // flannel's udp backend sends from and to its configured port; its
       // wireguard backend from our ListenPort to the peer's endpoint,
-      // which it sets to the peer's public IP and our own ListenPort, and
-      // which follows the peer when it roams. (The transport header differs
-      // per packet: not in the template.)
-      write_udp(h + kEthLen + kIpv4Len, p.udp_port, p.endpoint ? p.endpoint->second : p.udp_port);
+      // which it sets to the peer's public IP and the Port of its backend
+      // data (our own ListenPort when it has none), and which follows the
+      // peer when it roams. (The transport header differs per packet: not
+      // in the template.)
+      write_udp(h + kEthLen + kIpv4Len, p.udp_port,
+                p.endpoint ? p.endpoint->second : (p.peer_port ? p.peer_port : p.udp_port));
       nh.header_len = kUdpTunnelHeaders;
       sum_udp_constants(nh, kUdpTunnelHeaders, kUdpTunnelHeaders);
       break;

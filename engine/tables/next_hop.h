@@ -80,6 +80,7 @@ struct NextHopParams {
   Ipv4Addr local_ip;        // our underlay address (outer source)
   Ipv4Addr public_ip;       // remote node's underlay address (outer destination)
   uint16_t udp_port = 0;    // tunnel destination port (udp, wireguard: source port too)
+  uint16_t peer_port = 0;   // wireguard: the peer's ListenPort, the destination; 0: udp_port
   uint32_t vni = 0;         // vxlan
   MacAddr our_vtep_mac;     // vxlan inner source
   MacAddr remote_vtep_mac;  // vxlan inner destination
@@ -89,7 +90,7 @@ struct NextHopParams {
   Ipv6Addr local_ip6;
   Ipv6Addr public_ip6;
   // wireguard: where the peer's packets go once it roamed (its endpoint,
-  // UDP port in host order); unset: public_ip and udp_port.
+  // UDP port in host order); unset: public_ip and peer_port.
   std::optional<std::pair<Ipv4Addr, uint16_t>> endpoint;
 };
 

@@ -282,23 +282,28 @@ NextHopKind ForwardingTables::kind_for(const Side<F>& side, const RouteSpecOf<F>
 
 std::optional<uint32_t> ForwardingTables::next_hop_of(const Ipv4Addr& public_ip,
                                                       NextHopKind kind) const {
-  const auto it = v4_.by_key.find(NextHopKey<Ipv4TableFamily>{public_ip, kind, {}});
-  if (it == v4_.by_key.end()) return std::nullopt;
+  const auto it = v4_.by_key.lower_bound(NextHopKey<Ipv4TableFamily>{public_ip, kind, {}, 0});
+  if (it == v4_.by_key.end() || it->first.public_ip != public_ip || it->first.kind != kind)
+    return std::nullopt;
   return it->second;
 }
 
 template <class F>
 ForwardingTables::NextHopKey<F> ForwardingTables::key_for(const Side<F>& side,
                                                           const RouteSpecOf<F>& spec) const {
+  // A wireguard peer that names no port is sent to at ours: the same
+  // next hop as one naming ours.
+  const bool wireguard = spec.backend == BackendType::kWireguard;
   return {spec.public_ip, kind_for(side, spec),
-          spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{}};
+          spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{},
+          wireguard ? (spec.peer_port ? spec.peer_port : params_.udp_port) : uint16_t{0}};
 }
 
 template <class F>
 auto ForwardingTables::next_hops_of(const Side<F>& side, const typename F::Address& public_ip) {
   // Keys of one address are contiguous: it orders first, and kVxlan and a
   // zero MAC order lowest.
-  auto first = side.by_key.lower_bound(NextHopKey<F>{public_ip, NextHopKind::kVxlan, {}});
+  auto first = side.by_key.lower_bound(NextHopKey<F>{public_ip, NextHopKind::kVxlan, {}, 0});
   auto last = first;
   while (last != side.by_key.end() && last->first.public_ip == public_ip) ++last;
   return std::pair{first, last};
@@ -412,6 +417,7 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
         return Status::invalid(
             "public_ip " + ip.str() + ": already the VTEP of other routes with " +
             (s.nh->kind == NextHopKind::kVxlan ? "VtepMAC " + s.nh->vtep_mac.str()
+             : it->first.kind == key.kind      ? "port " + std::to_string(it->first.peer_port)
                                                : "another kind") +
             "; change or remove those routes in the same change");
       }
@@ -466,6 +472,7 @@ Result<uint32_t> ForwardingTables::acquire_next_hop(Side<F>& side, const RouteSp
   p.adjacency = *adjacency;
   p.src_mac = params_.underlay_mac;
   p.udp_port = params_.udp_port;
+  p.peer_port = key.peer_port;
   p.vni = params_.vni;
   p.our_vtep_mac = side.vtep_mac;
   p.remote_vtep_mac = spec.vtep_mac;

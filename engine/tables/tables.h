@@ -52,6 +52,9 @@ struct RouteSpecOf {
   MacAddr vtep_mac;               // vxlan: the remote VtepMAC
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;  // vxlan: must be ours
+  // wireguard: the peer's ListenPort from its backend data; 0: ours (flannel
+  // before v0.26.6 announced none, its peers sent to their own).
+  uint16_t peer_port = 0;
 };
 using RouteSpec = RouteSpecOf<Ipv4TableFamily>;
 using Route6Spec = RouteSpecOf<Ipv6TableFamily>;
@@ -168,7 +171,8 @@ class ForwardingTables {
   std::optional<RouteView> next_hop_view(uint32_t id) const;
   std::vector<uint32_t> remote_next_hop_ids() const;
   // The next hop of kind `kind` (not vxlan: those are keyed by VtepMAC too)
-  // to the node at `public_ip`, if its routes have one.
+  // to the node at `public_ip`, if its routes have one (whatever its
+  // wireguard port: a public IP has one next hop).
   std::optional<uint32_t> next_hop_of(const Ipv4Addr& public_ip, NextHopKind kind) const;
   // Wireguard next hop `id` sends to `ip`:`port` (host order) from now on:
   // its peer roamed there (endpoint roaming, whitepaper 6.5). A new NextHop
@@ -205,6 +209,7 @@ class ForwardingTables {
     typename F::Address public_ip;
     NextHopKind kind;
     std::array<uint8_t, 6> vtep_mac;
+    uint16_t peer_port;  // wireguard: the UDP port sent to (a changed one is a new next hop)
     auto operator<=>(const NextHopKey&) const = default;
   };
   // What a remote next hop stands for: its key, and the neighbour its

@@ -92,7 +92,7 @@ TEST_F(WireguardPath, EgressSealsThePodPacketInATransportMessageToThePeer) {
     const size_t message = kUdpTunnelHeaders;
     ASSERT_EQ(out.size(), message + 16 + 80 + 16);
     // Ethernet to the peer's MAC, IPv4 from us to its public IP, UDP from
-    // our ListenPort to the endpoint's (flannel: the same port).
+    // our ListenPort to ours too: the route names no peer Port (flannel alike).
     EXPECT_EQ(0, std::memcmp(out.data(), EngineFixture::node(2).underlay_mac.bytes.data(), 6));
     const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(out.data() + kEthLen);
     EXPECT_EQ(ip->dst_addr, EngineFixture::node(2).public_ip.be());
@@ -257,6 +257,55 @@ TEST_F(WireguardPath, ARoamedPeerComesBackToItsPublicIp) {
   EXPECT_EQ(f_.engine().wireguard_set_endpoint(*Ipv4Addr::parse("192.0.2.200"), roamed, 1).code(),
             ErrorCode::kNotFound)
       << "no routes: no peer";
+  EXPECT_EQ(f_.mbufs_in_use(), 0);
+}
+
+// flannel since v0.26.6: a node's backend-data names its ListenPort, where
+// its peers send (each from its own ListenPort); a node naming none is
+// sent to at ours, as older flannel did.
+TEST_F(WireguardPath, EgressGoesToThePortThePeerAnnouncesFromOurListenPort) {
+  const auto next_hop_to_node2 = [&] {
+    for (const RouteView& r : f_.engine().routes())
+      if (r.prefix == EngineFixture::node(2).subnet) return r.next_hop_id;
+    throw std::runtime_error("no route to node 2");
+  };
+  // The UDP ports of a pod packet sent to node 2 (its outer checksum checked).
+  const auto ports_to_node2 = [&] {
+    const auto sent =
+        f_.from_overlay({f_.pod_frame(Ipv4Addr{EngineFixture::node(2).subnet.addr.value + 7})});
+    if (sent.size() != 1) throw std::runtime_error("nothing sent to node 2");
+    Bytes resealed = sent[0];
+    testing::seal_udp(resealed);
+    EXPECT_EQ(resealed, sent[0]) << "the outer UDP checksum is not the computed one";
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(sent[0].data() + kEthLen + kIpv4Len);
+    return std::pair{rte_be_to_cpu_16(udp->src_port), rte_be_to_cpu_16(udp->dst_port)};
+  };
+  const auto announce = [&](uint16_t port) {
+    TableDelta d;
+    d.upsert_routes.push_back(f_.route_to(2));
+    d.upsert_routes.back().peer_port = port;
+    ASSERT_TRUE(f_.engine().apply(d).ok());
+  };
+  const uint32_t unnamed = next_hop_to_node2();
+  EXPECT_EQ(ports_to_node2(), std::pair(testing::kWireguardPort, testing::kWireguardPort));
+
+  // Another port is another next hop (as another VtepMAC is): a session
+  // starts over with it.
+  announce(51999);
+  EXPECT_NE(next_hop_to_node2(), unnamed);
+  Session again;
+  install(f_, 2, again);
+  EXPECT_EQ(ports_to_node2(), std::pair(testing::kWireguardPort, uint16_t{51999}));
+
+  // Back to none named: ours again.
+  announce(0);
+  const uint32_t ours = next_hop_to_node2();
+  install(f_, 2, again);
+  EXPECT_EQ(ports_to_node2(), std::pair(testing::kWireguardPort, testing::kWireguardPort));
+  // Naming our own port is naming none: the same next hop, its session kept.
+  announce(testing::kWireguardPort);
+  EXPECT_EQ(next_hop_to_node2(), ours);
+  EXPECT_EQ(ports_to_node2(), std::pair(testing::kWireguardPort, testing::kWireguardPort));
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
 
