@@ -78,12 +78,13 @@ void applied_to_proto(const NodeRecord& r, v1::Node* out) {
 }
 
 void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key,
-                             Ipv4Addr public_ip, const WireguardPeerSettings& settings,
-                             v1::WireguardPeer* out) {
+                             Ipv4Addr public_ip, uint16_t port,
+                             const WireguardPeerSettings& settings, v1::WireguardPeer* out) {
   out->set_public_key(wireguard_key_text(key));
   const bool roamed = v.endpoint_port != 0;
+  const uint16_t announced = port != 0 ? port : settings.listen_port;
   out->set_endpoint((roamed ? Ipv4Addr::from_be(v.endpoint_ip_be) : public_ip).str() + ":" +
-                    std::to_string(roamed ? v.endpoint_port : settings.listen_port));
+                    std::to_string(roamed ? v.endpoint_port : announced));
   if (v.since_handshake) {
     const auto at = std::chrono::system_clock::now().time_since_epoch() - *v.since_handshake;
     out->set_latest_handshake_ns(

@@ -32,9 +32,8 @@ void LeasesService::fill(const LocalLeaseState& state, v1::LocalLease* out) cons
     out->set_etcd_key(config_.lease.etcd.prefix + "/subnets/" + subnet_key_name(state.cidrs()));
     out->set_etcd_value(own_lease_attrs(config_, engine_.vtep_mac()));
   } else {
-    for (const auto& [k, v] :
-         own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(), public_ip, ipv6,
-                         config_.network.backend.wireguard.public_key)) {
+    for (const auto& [k, v] : own_annotations(keys_, dp.backend, dp.vni, engine_.vtep_mac(),
+                                              public_ip, ipv6, own_wireguard(config_))) {
       (*out->mutable_annotations())[k] = v;
     }
   }

@@ -28,8 +28,8 @@ void NodesService::add_wireguard(const NodeRecord& r, v1::Node* node) const {
   if (!wireguard_ || !r.status.routed || !r.status.public_ip || !r.status.public_key) return;
   auto view = wireguard_->engine.wireguard_peer(*r.status.public_ip);
   if (!view.ok()) return;
-  wireguard_peer_to_proto(*view, *r.status.public_key, *r.status.public_ip, wireguard_->settings,
-                          node->mutable_status()->mutable_wireguard());
+  wireguard_peer_to_proto(*view, *r.status.public_key, *r.status.public_ip, r.status.wireguard_port,
+                          wireguard_->settings, node->mutable_status()->mutable_wireguard());
 }
 
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,

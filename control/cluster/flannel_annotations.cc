@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <regex>
 #include <utility>
@@ -30,15 +31,15 @@ bool known_backend(const std::string& type) {
 
 // flannel's backend-data, read with nlohmann's SAX interface in one pass:
 // of the whole document only the values of the top-level VNI, VtepMAC
-// (vxlan) and PublicKey (wireguard) keys are built (by nlohmann's own DOM builder, so they are
-// checked and shown as before); the whole DOM was ~9% of the API's server thread applying 100,000
-// nodes (perf/RESULTS.md).
+// (vxlan), PublicKey and Port (wireguard) keys are built (by nlohmann's own DOM builder, so they
+// are checked and shown as before); the whole DOM was ~9% of the API's server thread applying
+// 100,000 nodes (perf/RESULTS.md).
 class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   using Json = nlohmann::json;
   enum class Top { kNone, kObject, kNull, kOther };
   Top top = Top::kNone;
-  // The VNI, VtepMAC and PublicKey values, key lowercased ("vni", ...), in
+  // The VNI, VtepMAC, PublicKey and Port values, key lowercased ("vni", ...), in
   // document order: Go's encoding/json matches keys case-insensitively,
   // and a later one overrides an earlier.
   std::vector<std::pair<std::string, Json>> fields;
@@ -90,7 +91,7 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
     std::string lower = k;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (lower == "vni" || lower == "vtepmac" || lower == "publickey") {
+    if (lower == "vni" || lower == "vtepmac" || lower == "publickey" || lower == "port") {
       fields.emplace_back(std::move(lower), Json());
       builder_.emplace(fields.back().second);
     }
@@ -129,10 +130,10 @@ class BackendDataReader final : public nlohmann::json_sax<nlohmann::json> {
 };
 
 // backend-data or backend-v6-data (`key`): vxlan's VNI and VtepMAC,
-// wireguard's PublicKey, or null (udp, host-gw).
+// wireguard's PublicKey and Port, or null (udp, host-gw).
 Status read_backend_data(const std::string& key, const std::string& v, std::optional<uint32_t>& vni,
-                         std::optional<MacAddr>& vtep_mac,
-                         std::optional<WireguardKey>& public_key) {
+                         std::optional<MacAddr>& vtep_mac, std::optional<WireguardKey>& public_key,
+                         uint16_t& wireguard_port) {
   // Named only on refusal: every node's backend-data is read.
   const auto bad_data = [&key](const std::string& message) {
     return bad(annotation_field(key), message);
@@ -156,6 +157,13 @@ Status read_backend_data(const std::string& key, const std::string& v, std::opti
                           " is not a WireGuard key: " + parsed.status().message());
         }
         public_key = *parsed;
+      } else if (name == "port") {
+        // Go's uint16: a null leaves it as it was, anything but 0..65535 is
+        // refused.
+        if (value.is_null()) continue;
+        if (!value.is_number_unsigned() || value.get<uint64_t>() > UINT16_MAX)
+          return bad_data("Port " + value.dump() + " is not a UDP port (0..65535)");
+        wireguard_port = value.get<uint16_t>();
       } else {
         const auto mac =
             value.is_string() ? MacAddr::parse(value.get_ref<const std::string&>()) : std::nullopt;
@@ -254,8 +262,8 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
       !s.ok())
     return s;
   if (const std::string* v = get(keys.backend_data)) {
-    if (Status s =
-            read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac, info.public_key);
+    if (Status s = read_backend_data(keys.backend_data, *v, info.vni, info.vtep_mac,
+                                     info.public_key, info.wireguard_port);
         !s.ok())
       return s;
   }
@@ -267,7 +275,7 @@ Result<FlannelNodeInfo> read_flannel_node(const NodeSpec& node, const Annotation
                                      {&keys.node_public_ipv6, &info.node_public_ipv6}});
   if (const std::string* v = get(keys.backend_v6_data); v != nullptr && v6.ok())
     v6 = read_backend_data(keys.backend_v6_data, *v, info.vni_v6, info.vtep_mac_v6,
-                           info.public_key_v6);
+                           info.public_key_v6, info.wireguard_port_v6);
   if (!v6.ok()) info.ipv6_invalid = v6.message();
   return info;
 }
@@ -277,15 +285,17 @@ std::string flannel_backend_type(BackendType backend) {
 }
 
 std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
-                                 const std::optional<WireguardKey>& public_key) {
+                                 const std::optional<WireguardLeaseAttrs>& wireguard) {
   // Byte for byte what Go's json.Marshal gives for flannel's vxlanLeaseAttrs
   // and wireguardLeaseAttrs (fields in declaration order, compact; base64
   // needs no JSON escape); flanneld's own MAC recovery parses exactly this
   // shape.
   if (backend == BackendType::kVxlan)
     return R"({"VNI":)" + std::to_string(vni) + R"(,"VtepMAC":")" + vtep_mac.str() + R"("})";
-  if (backend == BackendType::kWireguard && public_key)
-    return R"({"PublicKey":")" + wireguard_key_text(*public_key) + R"("})";
+  if (backend == BackendType::kWireguard && wireguard) {
+    return R"({"PublicKey":")" + wireguard_key_text(wireguard->public_key) + R"(","Port":)" +
+           std::to_string(wireguard->port) + "}";
+  }
   return "null";
 }
 
@@ -293,7 +303,7 @@ std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, B
                                                    uint32_t vni, const MacAddr& vtep_mac,
                                                    std::optional<Ipv4Addr> public_ip,
                                                    const std::optional<OwnIpv6>& ipv6,
-                                                   const std::optional<WireguardKey>& public_key) {
+                                                   const std::optional<OwnWireguard>& wireguard) {
   std::map<std::string, std::string> out{{keys.backend_type, flannel_backend_type(backend)},
                                          {keys.kube_subnet_manager, "true"}};
   // flanneld (kube.go AcquireLease) skips the IPv4 side only for vxlan
@@ -301,14 +311,16 @@ std::map<std::string, std::string> own_annotations(const AnnotationKeys& keys, B
   // public-ip 0.0.0.0 and backend-data null.
   if (public_ip || backend != BackendType::kVxlan) {
     // wireguard's newSubnetAttrs sets BackendData only with IPv4 on.
-    out[keys.backend_data] =
-        flannel_backend_data(backend, vni, vtep_mac, public_ip ? public_key : std::nullopt);
+    out[keys.backend_data] = flannel_backend_data(
+        backend, vni, vtep_mac,
+        public_ip && wireguard ? std::optional(wireguard->v4()) : std::nullopt);
     out[keys.public_ip] = public_ip.value_or(Ipv4Addr{}).str();
   }
   if (ipv6) {
     // flannel's vxlan backend marshals the same vxlanLeaseAttrs for its
     // flannel-v6 device: {"VNI":1,"VtepMAC":"..."}.
-    out[keys.backend_v6_data] = flannel_backend_data(backend, vni, ipv6->vtep_mac, public_key);
+    out[keys.backend_v6_data] = flannel_backend_data(
+        backend, vni, ipv6->vtep_mac, wireguard ? std::optional(wireguard->v6()) : std::nullopt);
     out[keys.public_ipv6] = ipv6->public_ip.str();
   }
   return out;

@@ -42,6 +42,9 @@ struct FlannelNodeInfo {
   std::optional<uint32_t> vni;              // vxlan backend-data
   std::optional<MacAddr> vtep_mac;          // vxlan backend-data
   std::optional<WireguardKey> public_key;   // wireguard backend-data
+  // wireguard backend-data's Port: where the node listens (its ListenPort);
+  // 0 when absent (flannel before v0.26.6), and peers send to their own.
+  uint16_t wireguard_port = 0;
   // public-ip: where peers send, read as flanneld reads it (never the
   // overwrite, which only the node itself turns into its public-ip).
   std::optional<Ipv4Addr> public_ip;
@@ -53,6 +56,7 @@ struct FlannelNodeInfo {
   std::optional<uint32_t> vni_v6;
   std::optional<MacAddr> vtep_mac_v6;
   std::optional<WireguardKey> public_key_v6;  // wireguard's backend-v6-data (the same key)
+  uint16_t wireguard_port_v6 = 0;             // its Port (ListenPortV6); 0 when absent
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<Ipv6Addr> public_ipv6_overwrite;
   // node-public-ip, node-public-ipv6: the node's own choice of public IP.
@@ -76,24 +80,41 @@ struct OwnIpv6 {
   MacAddr vtep_mac;
 };
 
+// flannel's wireguardLeaseAttrs: what one family's wireguard backend-data says.
+struct WireguardLeaseAttrs {
+  WireguardKey public_key;
+  uint16_t port = 0;  // where the node listens for the family (ListenPort, ListenPortV6)
+};
+
+// What our wireguard backend announces: its one PublicKey, and the port of
+// each family's device (flannel-wg's ListenPort in backend-data,
+// flannel-wg-v6's ListenPortV6 in backend-v6-data).
+struct OwnWireguard {
+  WireguardKey public_key;
+  uint16_t listen_port = 0;
+  uint16_t listen_port_v6 = 0;
+  WireguardLeaseAttrs v4() const { return {public_key, listen_port}; }
+  WireguardLeaseAttrs v6() const { return {public_key, listen_port_v6}; }
+};
+
 // The annotations flanneld writes on its own Node for these settings:
 // backend-type, backend-data ({"VNI":1,"VtepMAC":"..."} for vxlan,
-// {"PublicKey":"..."} for wireguard, null otherwise), public-ip and
-// kube-subnet-manager; with IPv6, backend-v6-data (the same shape,
-// flannel-v6's VtepMAC; wireguard's one key) and public-ipv6. Without
-// `public_ip` (IPv6 only) a vxlan node writes no IPv4 side, as flanneld;
-// other backends write public-ip 0.0.0.0 and backend-data null, as
-// flanneld does too. `public_key`: wireguard's.
+// {"PublicKey":"...","Port":51820} for wireguard, null otherwise),
+// public-ip and kube-subnet-manager; with IPv6, backend-v6-data (the same
+// shape, flannel-v6's VtepMAC; wireguard's one key and ListenPortV6) and
+// public-ipv6. Without `public_ip` (IPv6 only) a vxlan node writes no
+// IPv4 side, as flanneld; other backends write public-ip 0.0.0.0 and
+// backend-data null, as flanneld does too. `wireguard`: our announcement.
 std::map<std::string, std::string> own_annotations(
     const AnnotationKeys& keys, BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
     std::optional<Ipv4Addr> public_ip, const std::optional<OwnIpv6>& ipv6 = {},
-    const std::optional<WireguardKey>& public_key = {});
+    const std::optional<OwnWireguard>& wireguard = {});
 
 // The backend-data value flanneld writes: {"VNI":1,"VtepMAC":"..."} for
-// vxlan, {"PublicKey":"..."} for wireguard, "null" otherwise (also the
-// BackendData of its etcd leases).
+// vxlan, {"PublicKey":"...","Port":51820} for wireguard, "null" otherwise
+// (also the BackendData of its etcd leases).
 std::string flannel_backend_data(BackendType backend, uint32_t vni, const MacAddr& vtep_mac,
-                                 const std::optional<WireguardKey>& public_key = {});
+                                 const std::optional<WireguardLeaseAttrs>& wireguard = {});
 
 // The backend-type value flanneld writes ("" for udp, which never sets one).
 std::string flannel_backend_type(BackendType backend);

@@ -19,6 +19,12 @@ std::optional<OwnIpv6> own_public_ipv6(const Config& config) {
   return OwnIpv6{address->addr, config.engine.dataplane.vtep_mac_v6};
 }
 
+std::optional<OwnWireguard> own_wireguard(const Config& config) {
+  const WireguardBackendConfig& wg = config.network.backend.wireguard;
+  if (!wg.public_key) return std::nullopt;
+  return OwnWireguard{*wg.public_key, wg.listen_port, wg.listen_port_v6};
+}
+
 namespace {
 
 // Each family the network enables has its podCIDR, inside its network.

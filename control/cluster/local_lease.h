@@ -27,6 +27,9 @@ struct LocalLeaseState {
 // the daemon before any source starts).
 std::optional<Ipv4Addr> own_public_ip(const Config& config);
 std::optional<OwnIpv6> own_public_ipv6(const Config& config);
+// The wireguard backend's: our PublicKey with ListenPort and ListenPortV6;
+// nullopt for other backends.
+std::optional<OwnWireguard> own_wireguard(const Config& config);
 
 class LocalLease {
  public:

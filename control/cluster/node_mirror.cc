@@ -39,12 +39,12 @@ namespace {
 
 bool same_route(const NodeStatusView& a, const NodeStatusView& b) {
   return a.routed == b.routed && a.route == b.route && a.public_ip == b.public_ip &&
-         a.vtep_mac == b.vtep_mac;
+         a.vtep_mac == b.vtep_mac && a.wireguard_port == b.wireguard_port;
 }
 
 bool same_route_v6(const NodeStatusView& a, const NodeStatusView& b) {
   return a.routed_v6 == b.routed_v6 && a.route_v6 == b.route_v6 && a.public_ipv6 == b.public_ipv6 &&
-         a.vtep_mac_v6 == b.vtep_mac_v6;
+         a.vtep_mac_v6 == b.vtep_mac_v6 && a.wireguard_port_v6 == b.wireguard_port_v6;
 }
 
 // One family's part of a node's change: the upsert of its new route, the
@@ -154,8 +154,10 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.public_ip = info.public_ip;
   s.vtep_mac = info.vtep_mac;
   s.public_key = info.public_key;
+  s.wireguard_port = info.wireguard_port;
   s.public_ipv6 = info.public_ipv6;
   s.vtep_mac_v6 = info.vtep_mac_v6;
+  s.wireguard_port_v6 = info.wireguard_port_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
   const AnnotationKeys& k = settings_.keys;
   // Each family is routed on its own: a node without public-ipv6 keeps its
@@ -183,13 +185,13 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
 }
 
 RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
-  return RouteSpec{*s.route, *s.public_ip, s.vtep_mac.value_or(MacAddr{}), settings_.backend,
-                   settings_.vni};
+  return RouteSpec{*s.route,          *s.public_ip,  s.vtep_mac.value_or(MacAddr{}),
+                   settings_.backend, settings_.vni, s.wireguard_port};
 }
 
 Route6Spec NodeMirror::route6_of(const NodeStatusView& s) const {
-  return Route6Spec{*s.route_v6, *s.public_ipv6, s.vtep_mac_v6.value_or(MacAddr{}),
-                    settings_.backend, settings_.vni};
+  return Route6Spec{*s.route_v6,       *s.public_ipv6, s.vtep_mac_v6.value_or(MacAddr{}),
+                    settings_.backend, settings_.vni,  s.wireguard_port_v6};
 }
 
 void NodeMirror::route_change(const NodeRecord* before, const NodeStatusView& after,

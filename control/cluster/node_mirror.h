@@ -34,6 +34,7 @@ struct NodeStatusView {
   std::optional<Ipv4Addr> public_ip;
   std::optional<MacAddr> vtep_mac;
   std::optional<WireguardKey> public_key;  // wireguard's PublicKey: the node's peer
+  uint16_t wireguard_port = 0;  // wireguard's Port, where its peer listens; 0: not said (ours)
   std::string backend;
   // Dual stack: the IPv6 route, derived and programmed on its own (a
   // change of either family's annotations is applied by itself). With
@@ -43,6 +44,7 @@ struct NodeStatusView {
   std::optional<Ipv6Prefix> route_v6;
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<MacAddr> vtep_mac_v6;
+  uint16_t wireguard_port_v6 = 0;  // backend-v6-data's Port
   bool routed_any() const { return routed || routed_v6; }
 };
 

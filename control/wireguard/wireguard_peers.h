@@ -9,8 +9,9 @@
 // keepalives: passive ones after unanswered data, persistent ones when the
 // interval passed with nothing sent. A peer that roams is followed: its
 // packets go where its authenticated packets came from. Handshake frames go out through the engine
-// (Engine::wireguard_send) to the peer's public IP and our ListenPort, as
-// flannel sets every peer's endpoint.
+// (Engine::wireguard_send, through the peer's next hop) to the peer's
+// public IP and the Port of its backend-data (our ListenPort when it names
+// none), as flannel sets a peer's endpoint.
 //
 // Under load (whitepaper 5.3, wireguard-go's RoutineHandshake): while the
 // engine's handshake queue is deep, and for a second after, an initiation

@@ -38,12 +38,14 @@ TEST(EtcdFormat, LeaseValuesAreGoJsonMarshalBytes) {
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null})");
   EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kHostGw, 1, mac),
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"host-gw"})");
-  // flannel's wireguardLeaseAttrs: {"PublicKey":"<base64>"}.
+  // flannel's wireguardLeaseAttrs: {"PublicKey":"<base64>","Port":<ListenPort>}.
   WireguardKey key{};
   key[0] = 1;
-  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kWireguard, 1, mac, {}, key),
+  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kWireguard, 1, mac, {},
+                               OwnWireguard{key, 51820, 51821}),
             R"({"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard",)"
-            R"("BackendData":{"PublicKey":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}})");
+            R"("BackendData":{"PublicKey":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",)"
+            R"("Port":51820}})");
 }
 
 Ipv6Prefix cidr6(const char* text) {
@@ -66,6 +68,16 @@ TEST(EtcdFormat, DualStackAndIpv6OnlyValuesAreGoJsonMarshalBytes) {
   EXPECT_EQ(encode_lease_attrs(std::nullopt, BackendType::kVxlan, 1, mac, v6),
             R"({"PublicIP":"0.0.0.0","PublicIPv6":"2001:db8::10","BackendType":"vxlan",)"
             R"("BackendV6Data":{"VNI":1,"VtepMAC":"0e:00:00:00:01:2a"}})");
+  // wireguard: BackendV6Data with the same key and ListenPortV6.
+  WireguardKey key{};
+  key[0] = 1;
+  EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kWireguard, 1, mac, v6,
+                               OwnWireguard{key, 51999, 52000}),
+            R"({"PublicIP":"192.0.2.10","PublicIPv6":"2001:db8::10","BackendType":"wireguard",)"
+            R"("BackendData":{"PublicKey":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",)"
+            R"("Port":51999},)"
+            R"("BackendV6Data":{"PublicKey":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",)"
+            R"("Port":52000}})");
   // host-gw sets no backend data for either family.
   EXPECT_EQ(encode_lease_attrs(ip("192.0.2.10"), BackendType::kHostGw, 1, mac, v6),
             R"({"PublicIP":"192.0.2.10","PublicIPv6":"2001:db8::10","BackendType":"host-gw"})");

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/backends/headers.h"
 #include "tests/support/engine_fixture.h"
+#include "tests/support/wireguard_frames.h"
 
 namespace tartan {
 namespace {
@@ -501,6 +503,51 @@ TEST_F(NodeMirrorDualStackTest, BadIpv6PodCidrsAndAnnotationsAreRefusedNamingThe
   EXPECT_EQ(
       dual.set_local_subnets({fx.self().subnet, *Ipv6Prefix::parse("fd00:10:244::/62")}).message(),
       "pod_cidr_v6: fd00:10:244::/62 overlaps the podCIDR of node 'node-2'");
+}
+
+// The wireguard backend: a node's backend-data names its PublicKey and,
+// since flannel v0.26.6, its Port.
+class NodeMirrorWireguardTest : public NodeMirrorTest {
+ protected:
+  static MirrorSettings wireguard_settings() {
+    MirrorSettings s = settings();
+    s.backend = BackendType::kWireguard;
+    return s;
+  }
+  NodeMirrorWireguardTest()
+      : NodeMirrorTest(testing::FixtureOptions{.backend = BackendType::kWireguard}),
+        wg(wireguard_settings(), fx.engine()) {
+    EXPECT_TRUE(wg.set_local_subnets({fx.self().subnet, std::nullopt}).ok());
+  }
+  // The outer UDP destination port of a pod packet to node 2 (a session
+  // installed for its next hop first), or 0 if nothing left.
+  uint16_t port_to_node2() {
+    fx.add_wireguard_keypair(2, wireguard::Key{1}, wireguard::Key{2}, 7);
+    const auto out = fx.from_overlay({fx.pod_frame(*Ipv4Addr::parse("10.244.2.10"))});
+    if (out.size() != 1) return 0;
+    const size_t dst_port = kEthLen + kIpv4Len + 2;
+    return static_cast<uint16_t>(out[0][dst_port] << 8 | out[0][dst_port + 1]);
+  }
+  NodeMirror wg;
+};
+
+TEST_F(NodeMirrorWireguardTest, ANodesPortIsWhereItsPacketsGoAndAChangeOfItIsFollowed) {
+  const std::string key = R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=")";
+  NodeSpec n = flannel_node(2);
+  n.annotations["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = key + R"(,"Port":51999})";
+  auto rec = wg.apply(n);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed) << rec->status.reason;
+  EXPECT_EQ(rec->status.wireguard_port, 51999);
+  EXPECT_EQ(port_to_node2(), 51999);
+  // The node names no Port any more (flannel before v0.26.6): ours.
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = key + "}";
+  rec = wg.apply(n);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(rec->resource_version, 2u);
+  EXPECT_EQ(rec->status.wireguard_port, 0);
+  EXPECT_EQ(port_to_node2(), testing::kWireguardPort);
 }
 
 }  // namespace

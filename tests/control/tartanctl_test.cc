@@ -323,6 +323,25 @@ TEST(TartanctlWireguard, NodesShowEachPeerAndStatsTheHandshakes) {
   const auto wg = nlohmann::json::parse(json.output)["status"]["wireguard"];
   EXPECT_EQ(wg["public_key"], key) << json.output;
   EXPECT_EQ(wg["persistent_keepalive_s"], 25) << json.output;
+  // A node whose backend-data names its Port (flannel since v0.26.6) is
+  // sent to there; ours, in our lease's backend-data, is ListenPort.
+  v1::Node named = testing::flannel_node(3);
+  (*named.mutable_annotations())["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  (*named.mutable_annotations())["flannel.alpha.coreos.com/backend-data"] =
+      R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=","Port":51999})";
+  ASSERT_TRUE(testing::apply(*nodes, named).ok());
+  const CommandResult json3 = ctl({"-o", "json", "-s", sock, "nodes", "get", "node-3"});
+  ASSERT_EQ(json3.exit_code, 0) << json3.output;
+  EXPECT_EQ(nlohmann::json::parse(json3.output)["status"]["wireguard"]["endpoint"],
+            "192.0.2.21:51999")
+      << json3.output;
+  const CommandResult lease = ctl({"-o", "json", "-s", sock, "lease"});
+  ASSERT_EQ(lease.exit_code, 0) << lease.output;
+  const std::string ours = nlohmann::json::parse(lease.output)["annotations"].value(
+      "flannel.alpha.coreos.com/backend-data", "");
+  EXPECT_TRUE(
+      std::regex_match(ours, std::regex(R"(\{"PublicKey":"[A-Za-z0-9+/]{43}=","Port":51820\})")))
+      << ours;
   // The node is initiated to (its key or ours the smaller: at once or
   // after REKEY_TIMEOUT); every counter and refusal reason is listed.
   ASSERT_TRUE(testing::eventually(

@@ -297,6 +297,9 @@ TEST(FlannelAnnotations, ReadsAWireguardNodesPublicKeyInEitherFamily) {
   EXPECT_EQ(*info->public_key_v6, *info->public_key);
   EXPECT_FALSE(info->vni.has_value());
   EXPECT_FALSE(info->ipv6_invalid.has_value());
+  // flannel before v0.26.6 names no Port: peers send to their own.
+  EXPECT_EQ(info->wireguard_port, 0);
+  EXPECT_EQ(info->wireguard_port_v6, 0);
 
   n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":"short"})";
   EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
@@ -308,32 +311,80 @@ TEST(FlannelAnnotations, ReadsAWireguardNodesPublicKeyInEitherFamily) {
             "key: not a string");
 }
 
-// What flanneld's wireguard backend writes: the one key in backend-data
-// (IPv4 on) and backend-v6-data (IPv6 on); IPv6 only, backend-data null.
+// flannel since v0.26.6: backend-data's Port is where the node listens
+// (each family's device its own), read as Go reads a uint16.
+TEST(FlannelAnnotations, ReadsAWireguardNodesPortPerFamilyAndRefusesOneThatIsNotAPort) {
+  const std::string key = "qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=";
+  NodeSpec n = kernel_flannel_node();
+  n.pod_cidrs = {"10.244.1.0/24", "fd00:10:244:1::/64"};
+  n.annotations["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+  n.annotations["flannel.alpha.coreos.com/backend-data"] =
+      R"({"PublicKey":")" + key + R"(","Port":51999})";
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"PublicKey":")" + key + R"(","port":65535})";
+  n.annotations["flannel.alpha.coreos.com/public-ipv6"] = "2001:db8::11";
+  auto info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->wireguard_port, 51999);
+  EXPECT_EQ(info->wireguard_port_v6, 65535);
+  // A null leaves it unset, as Go's json.Unmarshal does.
+  n.annotations["flannel.alpha.coreos.com/backend-data"] =
+      R"({"PublicKey":")" + key + R"(","Port":null})";
+  info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->wireguard_port, 0);
+
+  for (const std::string bad : {"70000", "-1", "51820.5", "\"51820\"", "true"}) {
+    n.annotations["flannel.alpha.coreos.com/backend-data"] =
+        R"({"PublicKey":")" + key + R"(","Port":)" + bad + "}";
+    EXPECT_EQ(read_flannel_node(n, keys()).status().message(),
+              "annotations[flannel.alpha.coreos.com/backend-data]: Port " + bad +
+                  " is not a UDP port (0..65535)");
+  }
+  // backend-v6-data's is the IPv6 side's problem only.
+  n.annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":")" + key + R"("})";
+  n.annotations["flannel.alpha.coreos.com/backend-v6-data"] =
+      R"({"PublicKey":")" + key + R"(","Port":65536})";
+  info = read_flannel_node(n, keys());
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->ipv6_invalid,
+            "annotations[flannel.alpha.coreos.com/backend-v6-data]: Port 65536 is not a UDP port "
+            "(0..65535)");
+}
+
+// What flanneld's wireguard backend writes (newSubnetAttrs): the one key in
+// backend-data with ListenPort (IPv4 on) and in backend-v6-data with
+// ListenPortV6 (IPv6 on); IPv6 only, backend-data null.
 TEST(FlannelAnnotations, OwnWireguardAnnotationsAreWhatFlanneldWrites) {
   const auto key = parse_wireguard_key("qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=");
   ASSERT_TRUE(key.ok());
-  const std::string data = R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs="})";
+  const OwnWireguard ours{*key, 51820, 51821};
+  const std::string data =
+      R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=","Port":51820})";
+  const std::string data_v6 =
+      R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=","Port":51821})";
   const OwnIpv6 v6{*Ipv6Addr::parse("2001:db8::10"), MacAddr{}};
   const auto dual = own_annotations(keys(), BackendType::kWireguard, 1, MacAddr{},
-                                    *Ipv4Addr::parse("192.0.2.10"), v6, *key);
+                                    *Ipv4Addr::parse("192.0.2.10"), v6, ours);
   EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-type"), "wireguard");
   EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-data"), data);
-  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-v6-data"), data);
+  EXPECT_EQ(dual.at("flannel.alpha.coreos.com/backend-v6-data"), data_v6);
   EXPECT_EQ(dual.at("flannel.alpha.coreos.com/public-ip"), "192.0.2.10");
   const auto only6 =
-      own_annotations(keys(), BackendType::kWireguard, 1, MacAddr{}, std::nullopt, v6, *key);
+      own_annotations(keys(), BackendType::kWireguard, 1, MacAddr{}, std::nullopt, v6, ours);
   EXPECT_EQ(only6.at("flannel.alpha.coreos.com/backend-data"), "null");
   EXPECT_EQ(only6.at("flannel.alpha.coreos.com/public-ip"), "0.0.0.0");
-  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/backend-v6-data"), data);
+  EXPECT_EQ(only6.at("flannel.alpha.coreos.com/backend-v6-data"), data_v6);
   // And what tartan writes, it reads back.
   NodeSpec n;
   n.name = "node-2";
-  n.pod_cidrs = {"10.244.2.0/24"};
+  n.pod_cidrs = {"10.244.2.0/24", "fd00:10:244:2::/64"};
   n.annotations = dual;
   const auto info = read_flannel_node(n, keys());
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->public_key, *key);
+  EXPECT_EQ(info->wireguard_port, 51820);
+  EXPECT_EQ(info->wireguard_port_v6, 51821);
 }
 
 }  // namespace

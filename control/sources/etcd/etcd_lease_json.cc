@@ -86,7 +86,7 @@ std::string lease_node_name(const PodCidrs& subnets) {
 
 std::string encode_lease_attrs(std::optional<Ipv4Addr> public_ip, BackendType backend, uint32_t vni,
                                const MacAddr& vtep_mac, const std::optional<OwnIpv6>& ipv6,
-                               const std::optional<WireguardKey>& public_key) {
+                               const std::optional<OwnWireguard>& wireguard) {
   // Field order and omitempty as in flannel's LeaseAttrs. PublicIP and
   // PublicIPv6 have no omitempty: an IPv6-only lease says 0.0.0.0, a
   // v4-only one null. flannel's vxlan backend fills BackendData and
@@ -95,12 +95,16 @@ std::string encode_lease_attrs(std::optional<Ipv4Addr> public_ip, BackendType ba
                     R"(","PublicIPv6":)" + (ipv6 ? "\"" + ipv6->public_ip.str() + "\"" : "null");
   const std::string type = flannel_backend_type(backend);
   if (!type.empty()) out += R"(,"BackendType":")" + type + "\"";
-  if (backend == BackendType::kVxlan || (backend == BackendType::kWireguard && public_key)) {
-    if (public_ip)
-      out += R"(,"BackendData":)" + flannel_backend_data(backend, vni, vtep_mac, public_key);
+  if (backend == BackendType::kVxlan || (backend == BackendType::kWireguard && wireguard)) {
+    if (public_ip) {
+      out += R"(,"BackendData":)" +
+             flannel_backend_data(backend, vni, vtep_mac,
+                                  wireguard ? std::optional(wireguard->v4()) : std::nullopt);
+    }
     if (ipv6) {
-      out +=
-          R"(,"BackendV6Data":)" + flannel_backend_data(backend, vni, ipv6->vtep_mac, public_key);
+      out += R"(,"BackendV6Data":)" +
+             flannel_backend_data(backend, vni, ipv6->vtep_mac,
+                                  wireguard ? std::optional(wireguard->v6()) : std::nullopt);
     }
   }
   return out + "}";
@@ -109,7 +113,7 @@ std::string encode_lease_attrs(std::optional<Ipv4Addr> public_ip, BackendType ba
 std::string own_lease_attrs(const Config& config, const MacAddr& vtep_mac) {
   const DataplaneConfig& dp = config.engine.dataplane;
   return encode_lease_attrs(own_public_ip(config), dp.backend, dp.vni, vtep_mac,
-                            own_public_ipv6(config), config.network.backend.wireguard.public_key);
+                            own_public_ipv6(config), own_wireguard(config));
 }
 
 Result<FlannelLeaseAttrs> decode_lease_attrs(const std::string& json) {

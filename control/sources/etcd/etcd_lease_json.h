@@ -45,10 +45,11 @@ std::string lease_node_name(const PodCidrs& subnets);
 
 // Go's json.Marshal of LeaseAttrs for a lease of ours: its IPv4 side with
 // `public_ip`, its IPv6 side with `ipv6`.
-// `public_key`: the wireguard backend's (BackendData {"PublicKey":...}).
+// `wireguard`: the wireguard backend's (BackendData
+// {"PublicKey":...,"Port":ListenPort}, BackendV6Data with ListenPortV6).
 std::string encode_lease_attrs(std::optional<Ipv4Addr> public_ip, BackendType backend, uint32_t vni,
                                const MacAddr& vtep_mac, const std::optional<OwnIpv6>& ipv6 = {},
-                               const std::optional<WireguardKey>& public_key = {});
+                               const std::optional<OwnWireguard>& wireguard = {});
 // Ours as `config` has it (the families its network enables).
 std::string own_lease_attrs(const Config& config, const MacAddr& vtep_mac);
 // Go's json.Unmarshal into LeaseAttrs: keys match case-insensitively,

@@ -317,10 +317,9 @@ bool KubeNodeSource::publish(KubeNode own) {
                info.status().message().c_str());
   }
   const DataplaneConfig& dp = config_.engine.dataplane;
-  const auto wanted =
-      wanted_annotations(keys_, info ? *info : FlannelNodeInfo{}, dp.backend, dp.vni,
-                         context_->vtep_mac, own_public_ip(config_), own_public_ipv6(config_),
-                         config_.network.backend.wireguard.public_key);
+  const auto wanted = wanted_annotations(keys_, info ? *info : FlannelNodeInfo{}, dp.backend,
+                                         dp.vni, context_->vtep_mac, own_public_ip(config_),
+                                         own_public_ipv6(config_), own_wireguard(config_));
   const auto patch_status = [&](const std::string& body, const char* what) {
     auto r = http_->request("PATCH", node_path(name) + "/status", body, kStrategicMerge);
     if (r && r->ok()) {

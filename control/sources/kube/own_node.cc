@@ -91,14 +91,14 @@ Result<PodCidrs> own_pod_cidrs(const NodeSpec& own, const NetworkConfig& network
 std::map<std::string, std::string> wanted_annotations(
     const AnnotationKeys& keys, const FlannelNodeInfo& own, BackendType backend, uint32_t vni,
     const MacAddr& vtep_mac, std::optional<Ipv4Addr> public_ip, std::optional<OwnIpv6> ipv6,
-    const std::optional<WireguardKey>& public_key) {
+    const std::optional<OwnWireguard>& wireguard) {
   if (public_ip)
     public_ip = own.public_ip_overwrite.value_or(own.node_public_ip.value_or(*public_ip));
   if (ipv6 && !own.ipv6_invalid) {
     ipv6->public_ip =
         own.public_ipv6_overwrite.value_or(own.node_public_ipv6.value_or(ipv6->public_ip));
   }
-  return own_annotations(keys, backend, vni, vtep_mac, public_ip, ipv6, public_key);
+  return own_annotations(keys, backend, vni, vtep_mac, public_ip, ipv6, wireguard);
 }
 
 std::optional<std::string> annotation_patch(const NodeSpec& own,

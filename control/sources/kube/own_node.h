@@ -47,7 +47,7 @@ Result<PodCidrs> own_pod_cidrs(const NodeSpec& own, const NetworkConfig& network
 std::map<std::string, std::string> wanted_annotations(
     const AnnotationKeys& keys, const FlannelNodeInfo& own, BackendType backend, uint32_t vni,
     const MacAddr& vtep_mac, std::optional<Ipv4Addr> public_ip, std::optional<OwnIpv6> ipv6 = {},
-    const std::optional<WireguardKey>& public_key = {});
+    const std::optional<OwnWireguard>& wireguard = {});
 
 // The strategic-merge patch of nodes/{name}/status that puts back the
 // annotations of `wanted` that `own` lacks or has otherwise (only those
