@@ -249,12 +249,13 @@ ClusterNode& Cluster::add_kernel_node(int i) {
   return *(nodes_[i] = std::move(n));
 }
 
-ClusterNode& Cluster::add_wireguard_go_node(int i) {
+ClusterNode& Cluster::add_wireguard_go_node(int i, uint16_t listen_port) {
   auto n = std::make_unique<ClusterNode>();
   assign_addresses(*n, i);
   n->backend = "wireguard";
   n->dir = temp_dir(tag_ + "w" + std::to_string(i));
   n->wg_device = "wg" + std::to_string(getpid()) + "n" + std::to_string(i);
+  n->wg_listen_port = listen_port;
   add_underlay_port(*n);
   sh(*n->ns, "ip addr add " + n->public_ip.str() + "/24 dev eth0");
   generate_wireguard_key(*n);
@@ -263,8 +264,8 @@ ClusterNode& Cluster::add_wireguard_go_node(int i) {
   if (!eventually([&] { return std::filesystem::exists(wireguard_socket(n->wg_device)); }, 10s))
     throw std::runtime_error("wireguard-go did not start:\n" + n->wireguard_go->output());
   const std::string& dev = n->wg_device;
-  sh(*n->ns, "wg set " + dev + " listen-port 51820 private-key " + n->dir +
-                 "/wgkey && ip link set " + dev + " mtu 1420 && ip addr add " +
+  sh(*n->ns, "wg set " + dev + " listen-port " + std::to_string(listen_port) + " private-key " +
+                 n->dir + "/wgkey && ip link set " + dev + " mtu 1420 && ip addr add " +
                  n->pod_cidr.addr.str() + "/32 dev " + dev + " && ip link set " + dev +
                  " up && ip route add 10.244.0.0/16 dev " + dev + " scope link");
   add_pod(*n);
@@ -286,8 +287,11 @@ void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
   const auto data = nlohmann::json::parse(
       annotations.at("flannel.alpha.coreos.com/backend-data").get<std::string>());
   const std::string key = data.at("PublicKey").get<std::string>();
+  // flanneld's handleSubnetEvents: the peer's Port, or ours when it names none.
+  const uint16_t port = data.value("Port", uint16_t{0});
   sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + peer.public_ip.str() +
-                   ":51820 allowed-ips " + peer.pod_cidr.str());
+                   ":" + std::to_string(port != 0 ? port : node.wg_listen_port) + " allowed-ips " +
+                   peer.pod_cidr.str());
 }
 
 ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
@@ -408,8 +412,9 @@ std::string Cluster::manifest(ClusterNode& n) {
     annotations = {{"flannel.alpha.coreos.com/backend-type", n.backend},
                    {"flannel.alpha.coreos.com/kube-subnet-manager", "true"}};
     if (!n.wg_public_key.empty()) {
-      annotations["flannel.alpha.coreos.com/backend-data"] =
-          R"({"PublicKey":")" + n.wg_public_key + R"("})";
+      annotations["flannel.alpha.coreos.com/backend-data"] = R"({"PublicKey":")" + n.wg_public_key +
+                                                             R"(","Port":)" +
+                                                             std::to_string(n.wg_listen_port) + "}";
       annotations["flannel.alpha.coreos.com/public-ip"] = n.public_ip.str();
     } else if (ipv4()) {
       annotations["flannel.alpha.coreos.com/backend-data"] =

@@ -47,10 +47,11 @@ struct ClusterNode {
   std::vector<std::string> tartand_env;
   // A wireguard-go node (add_wireguard_go_node): wireguard-go on its
   // device, named per test process (wireguard-go's UAPI socket is not per
-  // namespace), and its PublicKey.
+  // namespace), its PublicKey and its ListenPort.
   std::unique_ptr<Process> wireguard_go;
   std::string wg_device;
-  std::string wg_public_key;  // base64, as backend-data carries it
+  std::string wg_public_key;    // base64, as backend-data carries it
+  uint16_t wg_listen_port = 0;  // backend-data's Port, as flanneld since v0.26.6 writes it
 };
 
 class Cluster {
@@ -64,10 +65,11 @@ class Cluster {
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
   ClusterNode& add_kernel_node(int i);
   // A node of the wireguard backend (IPv4) as flanneld configures
-  // flannel-wg, on wireguard-go (no kernel module here): its key, ListenPort
-  // 51820, MTU underlay - 80, the lease's first address as a /32 and a
-  // route to the whole network through the device. learn() adds its peers.
-  ClusterNode& add_wireguard_go_node(int i);
+  // flannel-wg, on wireguard-go (no kernel module here): its key,
+  // ListenPort `listen_port`, MTU underlay - 80, the lease's first address
+  // as a /32 and a route to the whole network through the device. learn()
+  // adds its peers.
+  ClusterNode& add_wireguard_go_node(int i, uint16_t listen_port = 51820);
   // A wireguard-go node's new private key, as flanneld makes one when its
   // wgkey is gone: on the device at once (its sessions end); its
   // PublicKey in manifest() from now on, for learn() to announce.
@@ -146,7 +148,8 @@ class Cluster {
   bool ipv4() const { return stack_ != Stack::kIpv6; }
   bool ipv6() const { return stack_ != Stack::kIpv4; }
   // flanneld's peer on a wireguard-go node for a wireguard lease: its
-  // PublicKey, endpoint <public-ip>:<our ListenPort>, its podCIDR allowed.
+  // PublicKey, endpoint <public-ip>:<its backend-data's Port, or our
+  // ListenPort without one>, its podCIDR allowed.
   void add_wireguard_peer(ClusterNode& node, ClusterNode& peer);
   // flanneld's setupKeys on a wireguard-go node: a generated key, kept in
   // <dir>/wgkey; its public key in `n.wg_public_key`.
@@ -196,14 +199,17 @@ class KernelAndTartanCluster : public ::testing::Test {
 // (node-2), each knowing the other: the wireguard tests' fixture.
 class WireguardGoAndTartanCluster : public ::testing::Test {
  protected:
-  // `control_yaml`, `dataplane_yaml`: as add_tartan_node takes them.
+  // `control_yaml`, `dataplane_yaml`: as add_tartan_node takes them;
+  // `go_listen_port`: the wireguard-go node's ListenPort.
   explicit WireguardGoAndTartanCluster(const std::string& tag, std::string control_yaml = "",
-                                       std::string dataplane_yaml = "")
+                                       std::string dataplane_yaml = "",
+                                       uint16_t go_listen_port = 51820)
       : c(tag),
         control_yaml_(std::move(control_yaml)),
-        dataplane_yaml_(std::move(dataplane_yaml)) {}
+        dataplane_yaml_(std::move(dataplane_yaml)),
+        go_listen_port_(go_listen_port) {}
   void SetUp() override {
-    go = &c.add_wireguard_go_node(1);
+    go = &c.add_wireguard_go_node(1, go_listen_port_);
     tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap", control_yaml_, dataplane_yaml_);
     c.connect(*go, *tartan);
   }
@@ -213,6 +219,7 @@ class WireguardGoAndTartanCluster : public ::testing::Test {
 
  private:
   std::string control_yaml_, dataplane_yaml_;
+  uint16_t go_listen_port_;
 };
 
 // Pings `to`'s pod from `from`'s; returns ping's output.

@@ -4,8 +4,10 @@
 // reach each other both ways, and after a tartand restart (same key, kept
 // in its state directory) a new handshake brings the path back; with
 // tartand's REKEY_AFTER_TIME shortened, its sessions are replaced again
-// and again under the pods' traffic; and a node's new key, announced in
-// its annotation, is followed and its old sessions refused.
+// and again under the pods' traffic; a node's new key, announced in its
+// annotation, is followed and its old sessions refused; and a node on a
+// ListenPort of its own, announced in its backend-data's Port, is sent to
+// there.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -41,6 +43,13 @@ uint64_t latest_handshake(Cluster& c, ClusterNode& go) {
   return std::stoull(m[1]);
 }
 
+// `tartan`'s peer for `node` as `tartanctl nodes get` shows it (status.wireguard).
+nlohmann::json wireguard_peer(Cluster& c, ClusterNode& tartan, ClusterNode& node) {
+  const CommandResult r = c.tartanctl(tartan, {"-o", "json", "nodes", "get", node.name});
+  if (r.exit_code != 0) throw std::runtime_error("tartanctl nodes get: " + r.output);
+  return nlohmann::json::parse(r.output)["status"]["wireguard"];
+}
+
 constexpr const char* kMetrics = "127.0.0.1:9464";  // in the tartan node's namespace
 
 class TartanAndWireguardGo : public WireguardGoAndTartanCluster {
@@ -60,18 +69,34 @@ class TartanRekeyingEveryTwoSeconds : public TartanAndWireguardGo {
       : TartanAndWireguardGo(", wireguard: {rekey_after_s: 2, reject_after_s: 10}") {}
 };
 
+// A wireguard-go node on a ListenPort of its own, named in its
+// backend-data's Port (flannel since v0.26.6); tartand keeps 51820, which
+// its backend-data names for the wireguard-go node to send to.
+class WireguardGoOnAPortOfItsOwn : public WireguardGoAndTartanCluster {
+ protected:
+  WireguardGoOnAPortOfItsOwn() : WireguardGoAndTartanCluster("wp", "", "", 51999) {}
+};
+
+TEST_F(WireguardGoOnAPortOfItsOwn, TartandSendsToTheAnnouncedPortAndPodsPingBothWays) {
+  // wireguard-go sends nothing before it is sent to: the path comes up
+  // only if tartand's initiation goes to port 51999.
+  ASSERT_TRUE(path_up(c, *tartan, *go)) << c.sh(*go->ns, "wg show").output;
+  EXPECT_TRUE(all_replied(ping(c, *tartan, *go)));
+  EXPECT_TRUE(all_replied(ping(c, *go, *tartan)));
+  const auto peer = wireguard_peer(c, *tartan, *go);
+  EXPECT_EQ(peer.value("endpoint", ""), go->public_ip.str() + ":51999") << peer.dump();
+}
+
 TEST_F(TartanAndWireguardGo, PodsPingBothWaysAndATartandRestartHandshakesAgain) {
   ASSERT_TRUE(path_up(c, *tartan, *go)) << c.sh(*go->ns, "wg show").output;
   EXPECT_TRUE(all_replied(ping(c, *tartan, *go)));
   EXPECT_TRUE(all_replied(ping(c, *go, *tartan)));
   // `tartanctl nodes` shows the peer as `wg show` would: a handshake, and
   // the pings' transfer both ways.
-  const CommandResult nodes = c.tartanctl(*tartan, {"-o", "json", "nodes", "get", go->name});
-  ASSERT_EQ(nodes.exit_code, 0) << nodes.output;
-  const auto peer = nlohmann::json::parse(nodes.output)["status"]["wireguard"];
-  EXPECT_NE(peer.value("latest_handshake_ns", "0"), "0") << nodes.output;
-  EXPECT_NE(peer.value("rx_bytes", "0"), "0") << nodes.output;
-  EXPECT_NE(peer.value("tx_bytes", "0"), "0") << nodes.output;
+  const auto peer = wireguard_peer(c, *tartan, *go);
+  EXPECT_NE(peer.value("latest_handshake_ns", "0"), "0") << peer.dump();
+  EXPECT_NE(peer.value("rx_bytes", "0"), "0") << peer.dump();
+  EXPECT_NE(peer.value("tx_bytes", "0"), "0") << peer.dump();
   // The handshakes' counters on /metrics, which promtool accepts.
   const std::string metrics = std::string("curl -sf http://") + kMetrics + "/metrics";
   const std::string m = c.sh(*tartan->ns, metrics).output;
