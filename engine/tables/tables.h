@@ -174,6 +174,7 @@ class ForwardingTables {
   // to the node at `public_ip`, if its routes have one (whatever its
   // wireguard port: a public IP has one next hop).
   std::optional<uint32_t> next_hop_of(const Ipv4Addr& public_ip, NextHopKind kind) const;
+  std::optional<uint32_t> next_hop_of(const Ipv6Addr& public_ip, NextHopKind kind) const;
   // Wireguard next hop `id` sends to `ip`:`port` (host order) from now on:
   // its peer roamed there (endpoint roaming, whitepaper 6.5). A new NextHop
   // for the same id (the peer's session slot and counters stay), published
@@ -291,6 +292,10 @@ class ForwardingTables {
   NextHopKind kind_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
   template <class F>
   NextHopKey<F> key_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
+  template <class F>
+  static std::optional<uint32_t> find_next_hop(const Side<F>& side,
+                                               const typename F::Address& public_ip,
+                                               NextHopKind kind);
   // The next hops of one public IP: [first, last).
   template <class F>
   static auto next_hops_of(const Side<F>& side, const typename F::Address& public_ip);
