@@ -284,8 +284,10 @@ template <class F>
 std::optional<uint32_t> ForwardingTables::find_next_hop(const Side<F>& side,
                                                         const typename F::Address& public_ip,
                                                         NextHopKind kind) {
-  const auto it = side.by_key.find(NextHopKey<F>{public_ip, kind, {}});
-  if (it == side.by_key.end()) return std::nullopt;
+  // Whatever its VtepMAC and port: the lowest key of the address and kind.
+  const auto it = side.by_key.lower_bound(NextHopKey<F>{public_ip, kind, {}, 0});
+  if (it == side.by_key.end() || it->first.public_ip != public_ip || it->first.kind != kind)
+    return std::nullopt;
   return it->second;
 }
 
