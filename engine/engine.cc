@@ -217,6 +217,7 @@ Status Engine::build_context() {
   if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
   ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
   ctx_.overlay_mtu6 = dp.overlay_mtu6();
+  ctx_.tunnel_port6_be = rte_cpu_to_be_16(dp.tunnel_port6());
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
@@ -240,6 +241,7 @@ Status Engine::build_context() {
   tp.backend = dp.backend;
   tp.vni = dp.vni;
   tp.udp_port = dp.udp_port;
+  tp.udp_port6 = dp.tunnel_port6();
   tp.direct_routing = dp.direct_routing;
   tp.underlay = config_.underlay.address;
   tp.gateway = config_.underlay.gateway;

@@ -49,6 +49,9 @@ struct DatapathContext {
   std::array<uint8_t, 16> underlay_ip6{};  // our public IPv6, network order
   rte_ether_addr vtep_mac6{};              // flannel-v6's VTEP MAC (inner destination)
   uint16_t overlay_mtu6 = 1430;            // DataplaneConfig::overlay_mtu6()
+  // The UDP destination port of the backend over IPv6, network order:
+  // wireguard's ListenPortV6, else tunnel_port_be.
+  uint16_t tunnel_port6_be = 0;
   bool udp_checksum = true;
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
