@@ -595,11 +595,13 @@ std::vector<ProbeReply> Engine::take_probe_replies() {
   return out;
 }
 
-Result<uint32_t> Engine::wireguard_slot(Ipv4Addr peer) const {
+Result<uint32_t> Engine::wireguard_slot(const IpAddr& peer) const {
   if (!wireguard_)
     return Status(ErrorCode::kFailedPrecondition, "this node's backend is not wireguard");
-  if (auto id = tables_->next_hop_of(peer, NextHopKind::kWireguard)) return *id;
-  return Status(ErrorCode::kNotFound, "peer " + peer.str() + ": no wireguard routes to it");
+  const auto id = std::visit(
+      [&](const auto& ip) { return tables_->next_hop_of(ip, NextHopKind::kWireguard); }, peer);
+  if (id) return *id;
+  return Status(ErrorCode::kNotFound, "peer " + ip_addr_str(peer) + ": no wireguard routes to it");
 }
 
 Result<uint32_t> Engine::wireguard_reserve_index() {
@@ -614,14 +616,14 @@ void Engine::wireguard_release_index(uint32_t index) {
   if (wireguard_) wireguard_->release_index(index);
 }
 
-Status Engine::wireguard_install(Ipv4Addr peer, const wireguard::Keypair& keypair) {
+Status Engine::wireguard_install(const IpAddr& peer, const wireguard::Keypair& keypair) {
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
   return wireguard_->install(*slot, keypair);
 }
 
-Status Engine::wireguard_clear(Ipv4Addr peer) {
+Status Engine::wireguard_clear(const IpAddr& peer) {
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
@@ -629,7 +631,7 @@ Status Engine::wireguard_clear(Ipv4Addr peer) {
   return {};
 }
 
-Result<WireguardPeerView> Engine::wireguard_peer(Ipv4Addr peer) const {
+Result<WireguardPeerView> Engine::wireguard_peer(const IpAddr& peer) const {
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
@@ -663,20 +665,26 @@ Engine::PeerBaseline Engine::peer_transfer(uint32_t id) const {
   return t;
 }
 
-Status Engine::wireguard_set_endpoint(Ipv4Addr peer, Ipv4Addr ip, uint16_t port) {
+Status Engine::wireguard_set_endpoint(const IpAddr& peer, const IpAddr& ip, uint16_t port) {
+  if (peer.index() != ip.index()) {
+    return Status::invalid("peer " + ip_addr_str(peer) + ": endpoint " + ip_addr_str(ip) +
+                           " is of the other family");
+  }
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
-  Status s = tables_->set_wireguard_endpoint(*slot, ip, port, now_ms());
+  const auto* v4 = std::get_if<Ipv4Addr>(&ip);
+  if (v4 == nullptr) return Status(ErrorCode::kFailedPrecondition, "TODO-WG6 endpoint6");
+  Status s = tables_->set_wireguard_endpoint(*slot, *v4, port, now_ms());
   // The peer is where it was last seen: what the workers record next is
   // compared with this.
   if (s.ok())
-    wireguard_->peer(*slot).endpoint.store(wireguard_endpoint(ip.be(), rte_cpu_to_be_16(port)),
+    wireguard_->peer(*slot).endpoint.store(wireguard_endpoint(v4->be(), rte_cpu_to_be_16(port)),
                                            std::memory_order_relaxed);
   return s;
 }
 
-Result<uint8_t> Engine::wireguard_take_wants(Ipv4Addr peer) {
+Result<uint8_t> Engine::wireguard_take_wants(const IpAddr& peer) {
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();

@@ -93,22 +93,26 @@ class Engine {
 
   // The wireguard backend's keys, for the handshake on the control side
   // (FAILED_PRECONDITION on other backends). A peer is named by its node's
-  // public IP, which must have routes (its podCIDRs: its allowed IPs).
+  // public IP of the device's family (IPv4: flannel-wg's peer, IPv6:
+  // flannel-wg-v6's), which must have routes of that family (its podCIDR:
+  // its allowed IPs).
   // A receiver index for a handshake of ours, and back when it failed.
   Result<uint32_t> wireguard_reserve_index();
   void wireguard_release_index(uint32_t index);
   // The keypair a handshake with `peer` completed (WireguardSessions::install).
-  Status wireguard_install(Ipv4Addr peer, const wireguard::Keypair& keypair);
+  Status wireguard_install(const IpAddr& peer, const wireguard::Keypair& keypair);
   // Every keypair of `peer` goes (its key changed, or it is gone).
-  Status wireguard_clear(Ipv4Addr peer);
+  Status wireguard_clear(const IpAddr& peer);
   // The peer's session, times and transfer (what `wg show` shows of it).
-  Result<WireguardPeerView> wireguard_peer(Ipv4Addr peer) const;
+  Result<WireguardPeerView> wireguard_peer(const IpAddr& peer) const;
   // `peer`'s packets go to `ip`:`port` (host order) from now on: it roamed
   // there (ForwardingTables::set_wireguard_endpoint; UNAVAILABLE: again
-  // later). Until its node's public IP changes, which makes a next hop anew.
-  Status wireguard_set_endpoint(Ipv4Addr peer, Ipv4Addr ip, uint16_t port);
+  // later; INVALID_ARGUMENT: `ip` is not of the peer's family, whose
+  // device has no socket of the other). Until its node's public IP
+  // changes, which makes a next hop anew.
+  Status wireguard_set_endpoint(const IpAddr& peer, const IpAddr& ip, uint16_t port);
   // What the workers want for `peer` (kWireguardWants* bits), cleared.
-  Result<uint8_t> wireguard_take_wants(Ipv4Addr peer);
+  Result<uint8_t> wireguard_take_wants(const IpAddr& peer);
   // Handshake messages the workers handed over since the last call, oldest
   // first. At most kMaxWireguardMessages wait (wireguard-go's handshake
   // queue size): beyond, a message is dropped (wg_handshake_queue_full), so
@@ -120,14 +124,14 @@ class Engine {
   // behind its next hop's Ethernet/IPv4/UDP, on the underlay as the
   // control thread sends ARP: through worker 0's inject queue, or held
   // while the next hop's neighbour resolves. Implemented in wireguard_send.cc.
-  Status wireguard_send(Ipv4Addr peer, std::span<const uint8_t> message);
+  Status wireguard_send(const IpAddr& peer, std::span<const uint8_t> message);
   // A message (a cookie reply) back to where handshake message `to` came
   // from, whoever sent it: from our ListenPort to its address and port,
   // to the Ethernet address its frame came from.
   Status wireguard_reply(const WireguardMessage& to, std::span<const uint8_t> message);
   // A keepalive (an empty transport message) under `peer`'s current
   // keypair; FAILED_PRECONDITION when it has none usable.
-  Status wireguard_send_keepalive(Ipv4Addr peer);
+  Status wireguard_send_keepalive(const IpAddr& peer);
 
   // One round of control-side work: ARP handed over by workers, held
   // packets, neighbour timers, reclamation after grace periods, the ports'
@@ -159,12 +163,12 @@ class Engine {
   Status build_context();
   uint64_t now_ms() const;
   // The wireguard peer slot of `peer` (needs mu_ held).
-  Result<uint32_t> wireguard_slot(Ipv4Addr peer) const;
+  Result<uint32_t> wireguard_slot(const IpAddr& peer) const;
   // `message` framed to the next hop `slot` and sent (needs mu_ held).
   Status wireguard_frame(uint32_t slot, std::span<const uint8_t> message);
-  // `message` behind `headers` (Ethernet/IPv4/UDP), lengths and checksums
-  // set; RESOURCE_EXHAUSTED when no mbuf holds it.
-  Result<rte_mbuf*> wireguard_mbuf(const uint8_t* headers, std::span<const uint8_t> message);
+  // `message` behind `nh`'s headers (Ethernet/IPv4/UDP or
+  // Ethernet/IPv6/UDP), lengths and checksums set; RESOURCE_EXHAUSTED when no mbuf holds it.
+  Result<rte_mbuf*> wireguard_mbuf(const NextHop& nh, std::span<const uint8_t> message);
   // `m` to worker 0's inject queue, or freed when it is full (needs mu_ held).
   Status wireguard_inject(rte_mbuf* m);
   void drain_to_control();         // needs mu_ held

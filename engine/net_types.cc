@@ -91,6 +91,10 @@ std::string Ipv6Addr::str() const {
   return buf;
 }
 
+std::string ip_addr_str(const IpAddr& a) {
+  return std::visit([](const auto& addr) { return addr.str(); }, a);
+}
+
 bool Ipv6Addr::is_zero() const {
   for (auto b : bytes) {
     if (b != 0) return false;

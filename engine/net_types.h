@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "engine/status.h"
 
@@ -83,6 +84,12 @@ struct Ipv6Prefix {
 // An IPv6 network CIDR as operators type it; the error says which of the
 // two it is, as parse_ipv4_cidr's does.
 Result<Ipv6Prefix> parse_ipv6_cidr(std::string_view text);
+
+// An address of either family. A wireguard peer is named by its node's
+// underlay address of the device's family (flannel-wg's peers by
+// public-ip, flannel-wg-v6's by public-ipv6).
+using IpAddr = std::variant<Ipv4Addr, Ipv6Addr>;
+std::string ip_addr_str(const IpAddr& a);
 
 struct MacAddr {
   std::array<uint8_t, 6> bytes{};

@@ -156,6 +156,7 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.public_key = info.public_key;
   s.public_ipv6 = info.public_ipv6;
   s.vtep_mac_v6 = info.vtep_mac_v6;
+  s.public_key_v6 = info.public_key_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
   const AnnotationKeys& k = settings_.keys;
   // Each family is routed on its own: a node without public-ipv6 keeps its

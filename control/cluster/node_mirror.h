@@ -43,6 +43,7 @@ struct NodeStatusView {
   std::optional<Ipv6Prefix> route_v6;
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<MacAddr> vtep_mac_v6;
+  std::optional<WireguardKey> public_key_v6;  // backend-v6-data's: the flannel-wg-v6 peer
   bool routed_any() const { return routed || routed_v6; }
 };
 

@@ -228,12 +228,6 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     return bad(bad_key, "Backend.Type",
                "the udp backend is IPv4 only (as in flannel): use vxlan or host-gw with "
                "EnableIPv6");
-  // flannel's wireguard also carries IPv6 (Mode, ListenPortV6); tartan's
-  // data path seals IPv4 only so far: refused rather than half working.
-  if (n.enable_ipv6 && b.type == BackendType::kWireguard)
-    return bad(bad_key, "Backend.Type",
-               "tartan's wireguard backend is IPv4 only so far: use vxlan or host-gw with "
-               "EnableIPv6");
   if (raw.vni && b.type != BackendType::kVxlan)
     return bad(bad_key, "Backend.VNI", "VNI applies to the vxlan backend only");
   if (raw.vni) b.vni = static_cast<uint32_t>(*raw.vni);
@@ -243,6 +237,14 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     return bad(bad_key, "Backend.Port", "the wireguard backend listens on Backend.ListenPort");
   if (b.type == BackendType::kWireguard) {
     if (Status s = finish_wireguard(raw, b.wireguard, bad_key); !s.ok()) return s;
+    // flannel's other modes put both families in one flannel-wg, a peer's
+    // IPv6 pods behind its IPv4 endpoint or the other way round; tartan's
+    // peers are one device each ("separate"): refused rather than half working.
+    if (n.enable_ipv6 && b.wireguard.mode != WireguardMode::kSeparate)
+      return bad(bad_key, "Backend.Mode",
+                 std::string("'") + wireguard_mode_name(b.wireguard.mode) +
+                     "' with EnableIPv6: tartan's wireguard backend runs flannel's \"separate\" "
+                     "mode only (flannel-wg for IPv4, flannel-wg-v6 for IPv6)");
     b.port = b.wireguard.listen_port;
   } else if (const char* key = wireguard_key_set(raw)) {
     return bad(bad_key, key, std::string(key).substr(8) + " applies to the wireguard backend only");

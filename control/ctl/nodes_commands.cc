@@ -82,11 +82,8 @@ std::string bytes(uint64_t n) {
   return buf;
 }
 
-// PUBLIC-KEY, ENDPOINT, HANDSHAKE, RX, TX and KEEPALIVE, as `wg show`
-// shows a peer: "-" for a node without one.
-std::vector<std::string> wireguard_cells(const v1::NodeStatus& st) {
-  if (!st.has_wireguard()) return {"-", "-", "-", "-", "-", "-"};
-  const v1::WireguardPeer& p = st.wireguard();
+// ENDPOINT, HANDSHAKE, RX and TX of a peer, as `wg show` shows them.
+std::vector<std::string> wireguard_session_cells(const v1::WireguardPeer& p) {
   std::string handshake = "never";
   if (p.latest_handshake_ns() != 0) {
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -96,26 +93,36 @@ std::vector<std::string> wireguard_cells(const v1::NodeStatus& st) {
         static_cast<uint64_t>(std::max<int64_t>(now - int64_t(p.latest_handshake_ns()), 0));
     handshake = age(ago_ns / 1000000000) + " ago";
   }
+  return {p.endpoint(), handshake, bytes(p.rx_bytes()), bytes(p.tx_bytes())};
+}
+
+// PUBLIC-KEY, ENDPOINT, HANDSHAKE, RX, TX and KEEPALIVE, as `wg show`
+// shows a peer: "-" for a node without one.
+std::vector<std::string> wireguard_cells(const v1::NodeStatus& st) {
+  if (!st.has_wireguard()) return {"-", "-", "-", "-", "-", "-"};
+  const v1::WireguardPeer& p = st.wireguard();
+  const std::vector<std::string> session = wireguard_session_cells(p);
   return {p.public_key(),
-          p.endpoint(),
-          handshake,
-          bytes(p.rx_bytes()),
-          bytes(p.tx_bytes()),
+          session[0],
+          session[1],
+          session[2],
+          session[3],
           p.persistent_keepalive_s() == 0 ? "off" : "every " + age(p.persistent_keepalive_s())};
 }
 
 // The address families a node has a side of: those tartand runs (a node
 // of a family that is off is neither routed nor says why not); and
-// whether it has a wireguard peer.
+// whether it has a wireguard peer, and one on flannel-wg-v6.
 struct Families {
   bool v4 = false;
   bool v6 = false;
   bool wireguard = false;
+  bool wireguard_v6 = false;
 };
 
 Families families_of(const v1::NodeStatus& st) {
   return {st.routed() || !st.reason().empty(), st.routed_v6() || !st.reason_v6().empty(),
-          st.has_wireguard()};
+          st.has_wireguard(), st.has_wireguard_v6()};
 }
 
 // Each family's columns (public IP, VtepMAC, whether routed, why not),
@@ -137,6 +144,12 @@ std::vector<std::string> node_row(const v1::Node& n, Families f) {
     const std::vector<std::string> wg = wireguard_cells(st);
     row.insert(row.end(), wg.begin(), wg.end());
   }
+  if (f.wireguard_v6) {
+    const std::vector<std::string> wg6 = st.has_wireguard_v6()
+                                             ? wireguard_session_cells(st.wireguard_v6())
+                                             : std::vector<std::string>(4, "-");
+    row.insert(row.end(), wg6.begin(), wg6.end());
+  }
   row.insert(row.end(), {probe[0], probe[1], probe[2], n.resource_version()});
   if (f.v4) row.push_back(st.reason());
   if (f.v6) row.push_back(st.reason_v6());
@@ -151,6 +164,8 @@ std::vector<std::string> node_header(Families f) {
   if (f.v6) header.insert(header.end(), {"PUBLIC-IPV6", "VTEP-MAC-V6", "ROUTED-V6"});
   if (f.wireguard)
     header.insert(header.end(), {"PUBLIC-KEY", "ENDPOINT", "HANDSHAKE", "RX", "TX", "KEEPALIVE"});
+  if (f.wireguard_v6)
+    header.insert(header.end(), {"ENDPOINT-V6", "HANDSHAKE-V6", "RX-V6", "TX-V6"});
   header.insert(header.end(), {"PROBE", "RTT", "LOSS", "VERSION"});
   if (f.v4) header.push_back("REASON");
   if (f.v6) header.push_back("REASON-V6");
@@ -165,6 +180,7 @@ Families table_families(const std::vector<const v1::Node*>& nodes) {
     f.v4 = f.v4 || nf.v4;
     f.v6 = f.v6 || nf.v6;
     f.wireguard = f.wireguard || nf.wireguard;
+    f.wireguard_v6 = f.wireguard_v6 || nf.wireguard_v6;
   }
   if (!f.v6) f.v4 = true;
   return f;

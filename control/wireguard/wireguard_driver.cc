@@ -19,7 +19,10 @@ std::vector<WireguardPeerSpec> wireguard_peer_specs(const NodeMirror& mirror) {
   std::vector<WireguardPeerSpec> out;
   for (const NodeRecord& r : mirror.routed()) {
     const NodeStatusView& s = r.status;
+    // flannel's "separate" mode: a peer on each device its routes use.
     if (s.routed && s.public_ip && s.public_key) out.push_back({*s.public_ip, *s.public_key});
+    if (s.routed_v6 && s.public_ipv6 && s.public_key_v6)
+      out.push_back({*s.public_ipv6, *s.public_key_v6});
   }
   return out;
 }

@@ -28,7 +28,7 @@ Result<std::unique_ptr<WireguardPeers>> WireguardPeers::create(Engine& engine,
 }
 
 void WireguardPeers::set_peers(const std::vector<WireguardPeerSpec>& peers, nanoseconds now) {
-  std::map<Ipv4Addr, wg::Key> listed;
+  std::map<IpAddr, wg::Key> listed;
   for (const WireguardPeerSpec& p : peers) listed[p.public_ip] = p.public_key;
   for (auto it = peers_.begin(); it != peers_.end();) {
     const auto l = listed.find(it->first);
@@ -83,23 +83,27 @@ void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point
     }
     const auto view = engine_.wireguard_peer(ip);
     if (!view.ok()) continue;
-    if (view->endpoint_port != 0)
+    if (view->endpoint_port != 0 && std::holds_alternative<Ipv4Addr>(ip))  // TODO-WG6
       follow(ip, peer, Ipv4Addr::from_be(view->endpoint_ip_be), view->endpoint_port);
     keepalive_timers(ip, peer, *view, now);
   }
 }
 
-void WireguardPeers::follow(Ipv4Addr ip, PeerState& peer, Ipv4Addr source, uint16_t port) {
+void WireguardPeers::follow(const IpAddr& ip, PeerState& peer, const IpAddr& source,
+                            uint16_t port) {
+  // A device sends from a socket of its own family only (tartan's flannel-wg
+  // is IPv4's, flannel-wg-v6 IPv6's): the other family is not followed.
+  if (source.index() != ip.index()) return;
   if (peer.endpoint && *peer.endpoint == std::pair{source, port}) return;
   const Status s = engine_.wireguard_set_endpoint(ip, source, port);
   // UNAVAILABLE: the last change is still read; the next tick tries again.
   if (s.code() == ErrorCode::kUnavailable) return;
   if (!s.ok()) ++counters_.send_failures;
-  peer.endpoint = {source, port};
+  peer.endpoint = {{source, port}};
 }
 
-void WireguardPeers::keepalive_timers(Ipv4Addr ip, PeerState& peer, const WireguardPeerView& view,
-                                      nanoseconds now) {
+void WireguardPeers::keepalive_timers(const IpAddr& ip, PeerState& peer,
+                                      const WireguardPeerView& view, nanoseconds now) {
   // The workers' packet counters are exact; the stamp moves for what this
   // thread sent (handshake messages, keepalives) too. Received data counts
   // packets delivered (keepalives are not).
@@ -153,7 +157,7 @@ bool WireguardPeers::admit_loaded(const WireguardMessage& message, const wg::Arr
     reject(*refused);
     return false;
   }
-  if (!limiter_.allow(message.source.value, arrival.now)) {
+  if (!limiter_.allow(message.source, arrival.now)) {
     ++counters_.handshakes_rate_limited;
     return false;
   }
@@ -161,13 +165,21 @@ bool WireguardPeers::admit_loaded(const WireguardMessage& message, const wg::Arr
 }
 
 void WireguardPeers::on_message(const WireguardMessage& message, size_t backlog, nanoseconds now) {
-  // Cookies are keyed by the sender's address and port (network order).
-  std::array<uint8_t, 6> source;
-  const uint32_t ip_be = message.source.be();
-  std::memcpy(source.data(), &ip_be, 4);
-  source[4] = static_cast<uint8_t>(message.source_port >> 8);
-  source[5] = static_cast<uint8_t>(message.source_port);
-  const wg::Arrival arrival{message.bytes, source, under_load(backlog, now), now};
+  // Cookies are keyed by the sender's address and port (network order),
+  // as wireguard-go keys them.
+  std::array<uint8_t, 18> source;
+  size_t address_len = 4;
+  if (const auto* v4 = std::get_if<Ipv4Addr>(&message.source)) {
+    const uint32_t ip_be = v4->be();
+    std::memcpy(source.data(), &ip_be, 4);
+  } else {
+    address_len = 16;
+    std::memcpy(source.data(), std::get<Ipv6Addr>(message.source).bytes.data(), 16);
+  }
+  source[address_len] = static_cast<uint8_t>(message.source_port >> 8);
+  source[address_len + 1] = static_cast<uint8_t>(message.source_port);
+  const wg::Arrival arrival{message.bytes, wg::Bytes(source.data(), address_len + 2),
+                            under_load(backlog, now), now};
   switch (static_cast<wg::MessageType>(wg::message_type(message.bytes))) {
     case wg::MessageType::kInitiation:
       if (arrival.under_load && !admit_loaded(message, arrival, wg::kMac1Offset<wg::Initiation>))
@@ -184,9 +196,10 @@ void WireguardPeers::on_message(const WireguardMessage& message, size_t backlog,
   }
 }
 
-WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, Ipv4Addr* ip) {
+WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, size_t family,
+                                                  IpAddr* ip) {
   for (auto& [addr, peer] : peers_) {
-    if (peer.noise.public_key != public_key) continue;
+    if (addr.index() != family || peer.noise.public_key != public_key) continue;
     *ip = addr;
     return &peer;
   }
@@ -195,10 +208,10 @@ WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, Ipv
 
 void WireguardPeers::on_initiation(const wg::Arrival& arrival, const WireguardMessage& message,
                                    nanoseconds now) {
-  Ipv4Addr ip;
+  IpAddr ip;
   PeerState* state = nullptr;
   auto consumed = wg::consume_initiation(local_, checker_, arrival, [&](const wg::Key& key) {
-    state = by_key(key, &ip);
+    state = by_key(key, message.source.index(), &ip);
     return state != nullptr ? &state->noise : nullptr;
   });
   if (!consumed) return reject(consumed.reason());
@@ -235,7 +248,7 @@ void WireguardPeers::on_response(const wg::Arrival& arrival, const WireguardMess
   });
   if (!consumed) return reject(consumed.reason());
   const uint32_t index = consumed->keypair.local_index;
-  const Ipv4Addr ip = initiations_.at(index);
+  const IpAddr ip = initiations_.at(index);
   PeerState& peer = peers_.at(ip);
   initiations_.erase(index);
   peer.pending_index.reset();  // the keypair holds it now
@@ -261,7 +274,7 @@ void WireguardPeers::on_cookie_reply(wg::Bytes packet, nanoseconds now) {
   ++counters_.cookie_replies;
 }
 
-void WireguardPeers::initiate(Ipv4Addr ip, PeerState& peer, nanoseconds now,
+void WireguardPeers::initiate(const IpAddr& ip, PeerState& peer, nanoseconds now,
                               std::chrono::system_clock::time_point wall) {
   drop_pending(peer);
   std::array<uint8_t, 2> draw;
@@ -298,7 +311,7 @@ void WireguardPeers::end_attempt(PeerState& peer) {
   peer.attempt_start.reset();
 }
 
-void WireguardPeers::keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now) {
+void WireguardPeers::keepalive(const IpAddr& ip, PeerState& peer, nanoseconds now) {
   const Status s = engine_.wireguard_send_keepalive(ip);
   if (s.ok()) {
     ++counters_.keepalives_sent;
@@ -313,7 +326,7 @@ void WireguardPeers::keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now) {
   }
 }
 
-void WireguardPeers::send(Ipv4Addr ip, wg::Bytes message) {
+void WireguardPeers::send(const IpAddr& ip, wg::Bytes message) {
   if (!engine_.wireguard_send(ip, message).ok()) ++counters_.send_failures;
 }
 

@@ -1,7 +1,11 @@
 // The handshake side of the wireguard backend (whitepaper 5.4, 6): one
-// Noise peer per routed wireguard node, made from its PublicKey and the
-// network's PSK, keyed as the engine keys peers (the node's public IP,
-// whose next hop is the peer's slot). Answers the initiations and
+// Noise peer per routed wireguard node and device, made from its PublicKey
+// and the network's PSK, keyed as the engine keys peers (the node's public
+// IP of the device's family, whose next hop is the peer's slot): flannel's
+// "separate" mode has a node's IPv4 pods behind flannel-wg, a peer named
+// by its public-ip, and its IPv6 pods behind flannel-wg-v6, another peer
+// (the same key, sessions of its own) named by its public-ipv6. A
+// handshake message belongs to the device of the family it came in on. Answers the initiations and
 // consumes the responses and cookie replies the workers hand over,
 // installs completed keypairs in the engine, initiates when the workers
 // want a session or a rekey (and when a peer appears), retries every
@@ -9,8 +13,8 @@
 // keepalives: passive ones after unanswered data, persistent ones when the
 // interval passed with nothing sent. A peer that roams is followed: its
 // packets go where its authenticated packets came from. Handshake frames go out through the engine
-// (Engine::wireguard_send) to the peer's public IP and our ListenPort, as
-// flannel sets every peer's endpoint.
+// (Engine::wireguard_send) to the peer's public IP and the port of its
+// backend data, as flannel sets every peer's endpoint.
 //
 // Under load (whitepaper 5.3, wireguard-go's RoutineHandshake): while the
 // engine's handshake queue is deep, and for a second after, an initiation
@@ -48,9 +52,10 @@ struct WireguardSettings {
   std::chrono::seconds persistent_keepalive{0};  // 0: off
 };
 
-// A routed wireguard node: its public IP and PublicKey.
+// A routed wireguard node on one device: its public IP of the device's
+// family and its PublicKey.
 struct WireguardPeerSpec {
-  Ipv4Addr public_ip;
+  IpAddr public_ip;
   wireguard::Key public_key{};
 };
 
@@ -107,7 +112,7 @@ class WireguardPeers {
     std::optional<nanoseconds> last_sent;
     std::optional<nanoseconds> passive_keepalive_due;
     // Where the engine was last told to send to it (endpoint roaming).
-    std::optional<std::pair<Ipv4Addr, uint16_t>> endpoint;
+    std::optional<std::pair<IpAddr, uint16_t>> endpoint;
   };
   WireguardPeers(Engine& engine, const WireguardSettings& settings,
                  const wireguard::LocalIdentity& local, wireguard::RandomSource random)
@@ -130,7 +135,7 @@ class WireguardPeers {
   void on_response(const wireguard::Arrival& arrival, const WireguardMessage& message,
                    nanoseconds now);
   void on_cookie_reply(wireguard::Bytes packet, nanoseconds now);
-  void initiate(Ipv4Addr ip, PeerState& peer, nanoseconds now,
+  void initiate(const IpAddr& ip, PeerState& peer, nanoseconds now,
                 std::chrono::system_clock::time_point wall);
   // Our initiation in flight is abandoned: its index goes back.
   void drop_pending(PeerState& peer);
@@ -138,24 +143,25 @@ class WireguardPeers {
   // The kernel's keepalive timers (whitepaper 6.5): passive, KEEPALIVE_TIMEOUT
   // after data from the peer that nothing of ours followed; persistent,
   // after its interval with nothing sent.
-  void keepalive_timers(Ipv4Addr ip, PeerState& peer, const WireguardPeerView& view,
+  void keepalive_timers(const IpAddr& ip, PeerState& peer, const WireguardPeerView& view,
                         nanoseconds now);
   // Endpoint roaming (whitepaper 6.5): the peer's packets go to where its
   // authenticated packets (transport data, handshake messages) last came
   // from.
-  void follow(Ipv4Addr ip, PeerState& peer, Ipv4Addr source, uint16_t port);
-  void keepalive(Ipv4Addr ip, PeerState& peer, nanoseconds now);
-  void send(Ipv4Addr ip, wireguard::Bytes message);
+  void follow(const IpAddr& ip, PeerState& peer, const IpAddr& source, uint16_t port);
+  void keepalive(const IpAddr& ip, PeerState& peer, nanoseconds now);
+  void send(const IpAddr& ip, wireguard::Bytes message);
   void reject(wireguard::Reject reason) { ++counters_.rejected[static_cast<size_t>(reason)]; }
-  PeerState* by_key(const wireguard::Key& public_key, Ipv4Addr* ip);
+  // The peer of `public_key` on the device of `family` (IpAddr's index).
+  PeerState* by_key(const wireguard::Key& public_key, size_t family, IpAddr* ip);
 
   Engine& engine_;
   const WireguardSettings settings_;
   const wireguard::LocalIdentity local_;
   wireguard::CookieChecker checker_;
   wireguard::RandomSource random_;
-  std::map<Ipv4Addr, PeerState> peers_;
-  std::map<uint32_t, Ipv4Addr> initiations_;  // pending receiver index -> peer
+  std::map<IpAddr, PeerState> peers_;
+  std::map<uint32_t, IpAddr> initiations_;  // pending receiver index -> peer
   wireguard::RateLimiter limiter_;
   nanoseconds next_limiter_sweep_{0};
   nanoseconds loaded_until_{0};

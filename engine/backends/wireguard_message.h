@@ -15,14 +15,14 @@
 namespace tartan {
 
 struct WireguardMessage {
-  Ipv4Addr source;
+  IpAddr source;  // the family its frame came in on
   uint16_t source_port = 0;
   MacAddr source_mac;          // the frame's: where an answer to a sender we do not know goes
   std::vector<uint8_t> bytes;  // the UDP payload
 };
 
-// The message in an underlay frame (Ethernet/IPv4/UDP, checked by the
-// worker); nullopt when its lengths do not hold.
+// The message in an underlay frame (Ethernet/IPv4/UDP or
+// Ethernet/IPv6/UDP, checked by the worker); nullopt when its lengths do not hold.
 std::optional<WireguardMessage> take_wireguard_message(const rte_mbuf* m);
 
 }  // namespace tartan

@@ -292,11 +292,23 @@ NextHopKind ForwardingTables::kind_for(const Side<F>& side, const RouteSpecOf<F>
   return NextHopKind::kVxlan;
 }
 
+template <class F>
+std::optional<uint32_t> ForwardingTables::find_next_hop(const Side<F>& side,
+                                                        const typename F::Address& public_ip,
+                                                        NextHopKind kind) {
+  const auto it = side.by_key.find(NextHopKey<F>{public_ip, kind, {}});
+  if (it == side.by_key.end()) return std::nullopt;
+  return it->second;
+}
+
 std::optional<uint32_t> ForwardingTables::next_hop_of(const Ipv4Addr& public_ip,
                                                       NextHopKind kind) const {
-  const auto it = v4_.by_key.find(NextHopKey<Ipv4TableFamily>{public_ip, kind, {}});
-  if (it == v4_.by_key.end()) return std::nullopt;
-  return it->second;
+  return find_next_hop(v4_, public_ip, kind);
+}
+
+std::optional<uint32_t> ForwardingTables::next_hop_of(const Ipv6Addr& public_ip,
+                                                      NextHopKind kind) const {
+  return find_next_hop(v6_, public_ip, kind);
 }
 
 template <class F>

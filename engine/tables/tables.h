@@ -171,6 +171,7 @@ class ForwardingTables {
   // The next hop of kind `kind` (not vxlan: those are keyed by VtepMAC too)
   // to the node at `public_ip`, if its routes have one.
   std::optional<uint32_t> next_hop_of(const Ipv4Addr& public_ip, NextHopKind kind) const;
+  std::optional<uint32_t> next_hop_of(const Ipv6Addr& public_ip, NextHopKind kind) const;
   // Wireguard next hop `id` sends to `ip`:`port` (host order) from now on:
   // its peer roamed there (endpoint roaming, whitepaper 6.5). A new NextHop
   // for the same id (the peer's session slot and counters stay), published
@@ -294,6 +295,10 @@ class ForwardingTables {
   template <class F>
   Status set_endpoint(Side<F>& side, uint32_t id, const typename F::Address& ip, uint16_t port,
                       uint64_t now_ms);
+  template <class F>
+  static std::optional<uint32_t> find_next_hop(const Side<F>& side,
+                                               const typename F::Address& public_ip,
+                                               NextHopKind kind);
   // The next hops of one public IP: [first, last).
   template <class F>
   static auto next_hops_of(const Side<F>& side, const typename F::Address& public_ip);

@@ -1,13 +1,26 @@
 #include "engine/wireguard/rate_limiter.h"
 
 #include <algorithm>
+#include <variant>
 
 namespace tartan::wireguard {
 
 using namespace std::chrono_literals;
 
-bool RateLimiter::allow(uint32_t address, nanoseconds now) {
-  const auto [it, added] = buckets_.try_emplace(address, Bucket{now, kMaxTokens - kCost});
+namespace {
+
+uint64_t sender_key(const IpAddr& source) {
+  if (const auto* v4 = std::get_if<Ipv4Addr>(&source)) return v4->value;
+  uint64_t prefix = 0;
+  for (int i = 0; i < 8; ++i) prefix = prefix << 8 | std::get<Ipv6Addr>(source).bytes[i];
+  return prefix;
+}
+
+}  // namespace
+
+bool RateLimiter::allow(const IpAddr& source, nanoseconds now) {
+  const auto [it, added] =
+      buckets_.try_emplace(sender_key(source), Bucket{now, kMaxTokens - kCost});
   if (added) return true;
   Bucket& b = it->second;
   b.tokens = std::min(kMaxTokens, b.tokens + (now - b.last).count());

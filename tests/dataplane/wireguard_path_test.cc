@@ -313,7 +313,7 @@ TEST_F(WireguardPath, HandshakeMessagesGoToTheControlThreadUnopened) {
   EXPECT_EQ(got[0].bytes, initiation);
   EXPECT_EQ(got[1].bytes, response);
   EXPECT_EQ(got[2].bytes, cookie);
-  EXPECT_EQ(got[0].source, EngineFixture::node(2).public_ip);
+  EXPECT_EQ(got[0].source, IpAddr{EngineFixture::node(2).public_ip});
   EXPECT_EQ(got[0].source_port, testing::kWireguardPort);
   EXPECT_EQ(f_.engine().stats().events.wg_handshakes, 3u);
   EXPECT_TRUE(f_.engine().take_wireguard_messages().empty());

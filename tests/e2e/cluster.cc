@@ -41,6 +41,10 @@ bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to) {
   return eventually([&] { return all_replied(ping(c, from, to, "-c 1 -W 1")); }, 30s);
 }
 
+bool path_up6(Cluster& c, ClusterNode& from, ClusterNode& to) {
+  return eventually([&] { return all_replied(ping6(c, from, to, "-c 1 -W 1")); }, 30s);
+}
+
 uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason) {
   const auto stats = nlohmann::json::parse(c.tartanctl(n, {"-o", "json", "stats"}).output);
   for (const auto& d : stats.at("drops")) {
@@ -97,12 +101,14 @@ Cluster::~Cluster() {
       n->tartand->signal(SIGTERM);
       n->tartand->wait(30s);
     }
-    if (n->wireguard_go) {
-      // It removes its socket and device itself; the socket goes here too
-      // in case it could not.
-      n->wireguard_go->signal(SIGTERM);
-      n->wireguard_go->wait(5s);
-      std::filesystem::remove(wireguard_socket(n->wg_device));
+    // wireguard-go removes its socket and device itself; the socket goes
+    // here too in case it could not.
+    for (auto * [ go, device ] : {std::pair{&n->wireguard_go, &n->wg_device},
+                                  std::pair{&n->wireguard_go_v6, &n->wg_device_v6}}) {
+      if (!*go) continue;
+      (*go)->signal(SIGTERM);
+      (*go)->wait(5s);
+      std::filesystem::remove(wireguard_socket(*device));
     }
   }
   for (auto& [i, n] : nodes_) {
@@ -258,17 +264,31 @@ ClusterNode& Cluster::add_wireguard_go_node(int i) {
   add_underlay_port(*n);
   sh(*n->ns, "ip addr add " + n->public_ip.str() + "/24 dev eth0");
   generate_wireguard_key(*n);
-  std::filesystem::remove(wireguard_socket(n->wg_device));
-  n->wireguard_go = std::make_unique<Process>(n->ns->exec({"wireguard-go", "-f", n->wg_device}));
-  if (!eventually([&] { return std::filesystem::exists(wireguard_socket(n->wg_device)); }, 10s))
-    throw std::runtime_error("wireguard-go did not start:\n" + n->wireguard_go->output());
+  n->wireguard_go = start_wireguard_go(*n, n->wg_device);
   const std::string& dev = n->wg_device;
   sh(*n->ns, "wg set " + dev + " listen-port 51820 private-key " + n->dir +
                  "/wgkey && ip link set " + dev + " mtu 1420 && ip addr add " +
                  n->pod_cidr.addr.str() + "/32 dev " + dev + " && ip link set " + dev +
                  " up && ip route add 10.244.0.0/16 dev " + dev + " scope link");
+  if (n->public_ipv6) {
+    n->wg_device_v6 = n->wg_device + "v6";
+    n->wireguard_go_v6 = start_wireguard_go(*n, n->wg_device_v6);
+    const std::string& dev6 = n->wg_device_v6;
+    sh(*n->ns, "wg set " + dev6 + " listen-port 51821 private-key " + n->dir +
+                   "/wgkey && ip link set " + dev6 + " mtu 1420 && ip -6 addr add " +
+                   n->pod_cidr_v6->addr.str() + "/128 dev " + dev6 + " && ip link set " + dev6 +
+                   " up && ip -6 route add fd00:10:244::/56 dev " + dev6);
+  }
   add_pod(*n);
   return *(nodes_[i] = std::move(n));
+}
+
+std::unique_ptr<Process> Cluster::start_wireguard_go(ClusterNode& n, const std::string& device) {
+  std::filesystem::remove(wireguard_socket(device));
+  auto go = std::make_unique<Process>(n.ns->exec({"wireguard-go", "-f", device}));
+  if (!eventually([&] { return std::filesystem::exists(wireguard_socket(device)); }, 10s))
+    throw std::runtime_error("wireguard-go did not start:\n" + go->output());
+  return go;
 }
 
 void Cluster::generate_wireguard_key(ClusterNode& n) {
@@ -279,6 +299,8 @@ void Cluster::generate_wireguard_key(ClusterNode& n) {
 void Cluster::change_wireguard_key(ClusterNode& n) {
   generate_wireguard_key(n);
   sh(*n.ns, "wg set " + n.wg_device + " private-key " + n.dir + "/wgkey");
+  if (!n.wg_device_v6.empty())
+    sh(*n.ns, "wg set " + n.wg_device_v6 + " private-key " + n.dir + "/wgkey");
 }
 
 void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
@@ -288,6 +310,12 @@ void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
   const std::string key = data.at("PublicKey").get<std::string>();
   sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + peer.public_ip.str() +
                    ":51820 allowed-ips " + peer.pod_cidr.str());
+  if (node.wg_device_v6.empty() || !peer.public_ipv6) return;
+  const auto data6 = nlohmann::json::parse(
+      annotations.at("flannel.alpha.coreos.com/backend-v6-data").get<std::string>());
+  sh(*node.ns, "wg set " + node.wg_device_v6 + " peer " + data6.at("PublicKey").get<std::string>() +
+                   " endpoint [" + peer.public_ipv6->str() + "]:51821 allowed-ips " +
+                   peer.pod_cidr_v6->str());
 }
 
 ClusterNode& Cluster::add_unstarted_tartan_node(int i) {
@@ -418,7 +446,8 @@ std::string Cluster::manifest(ClusterNode& n) {
     }
     if (n.public_ipv6) {
       annotations["flannel.alpha.coreos.com/backend-v6-data"] =
-          R"({"VNI":1,"VtepMAC":")" + n.vtep_mac_v6 + R"("})";
+          n.wg_public_key.empty() ? R"({"VNI":1,"VtepMAC":")" + n.vtep_mac_v6 + R"("})"
+                                  : R"({"PublicKey":")" + n.wg_public_key + R"("})";
       annotations["flannel.alpha.coreos.com/public-ipv6"] = n.public_ipv6->str();
     }
   }

@@ -51,6 +51,10 @@ struct ClusterNode {
   std::unique_ptr<Process> wireguard_go;
   std::string wg_device;
   std::string wg_public_key;  // base64, as backend-data carries it
+  // With IPv6 its flannel-wg-v6: another wireguard-go on another device,
+  // the same key.
+  std::unique_ptr<Process> wireguard_go_v6;
+  std::string wg_device_v6;
 };
 
 class Cluster {
@@ -63,10 +67,13 @@ class Cluster {
 
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
   ClusterNode& add_kernel_node(int i);
-  // A node of the wireguard backend (IPv4) as flanneld configures
-  // flannel-wg, on wireguard-go (no kernel module here): its key, ListenPort
-  // 51820, MTU underlay - 80, the lease's first address as a /32 and a
-  // route to the whole network through the device. learn() adds its peers.
+  // A node of the wireguard backend as flanneld configures flannel-wg, on
+  // wireguard-go (no kernel module here): its key, ListenPort 51820, MTU
+  // underlay - 80, the lease's first address as a /32 and a route to the
+  // whole network through the device; with IPv6 (Mode separate, flannel's
+  // default) flannel-wg-v6 likewise: the same key, ListenPortV6 51821, the
+  // IPv6 lease's first address as a /128, a route to the IPv6 network.
+  // learn() adds its peers.
   ClusterNode& add_wireguard_go_node(int i);
   // A wireguard-go node's new private key, as flanneld makes one when its
   // wgkey is gone: on the device at once (its sessions end); its
@@ -145,12 +152,16 @@ class Cluster {
   void assign_addresses(ClusterNode& n, int i);
   bool ipv4() const { return stack_ != Stack::kIpv6; }
   bool ipv6() const { return stack_ != Stack::kIpv4; }
-  // flanneld's peer on a wireguard-go node for a wireguard lease: its
-  // PublicKey, endpoint <public-ip>:<our ListenPort>, its podCIDR allowed.
+  // flanneld's peers on a wireguard-go node for a wireguard lease: its
+  // PublicKey, endpoint <public-ip>:<our ListenPort>, its podCIDR allowed;
+  // with IPv6 on flannel-wg-v6 too: the PublicKey of backend-v6-data,
+  // endpoint [<public-ipv6>]:<our ListenPortV6>, its IPv6 podCIDR allowed.
   void add_wireguard_peer(ClusterNode& node, ClusterNode& peer);
   // flanneld's setupKeys on a wireguard-go node: a generated key, kept in
   // <dir>/wgkey; its public key in `n.wg_public_key`.
   void generate_wireguard_key(ClusterNode& n);
+  // wireguard-go on a new device `device` in `n`'s namespace, up to its UAPI socket.
+  std::unique_ptr<Process> start_wireguard_go(ClusterNode& n, const std::string& device);
   // flanneld's neighbour, FDB entry and route on a kernel node for a vxlan peer.
   void add_vxlan_peer(ClusterNode& kernel, const Ipv4Prefix& pod_cidr, const std::string& vtep_mac,
                       Ipv4Addr public_ip);
@@ -198,8 +209,8 @@ class WireguardGoAndTartanCluster : public ::testing::Test {
  protected:
   // `control_yaml`, `dataplane_yaml`: as add_tartan_node takes them.
   explicit WireguardGoAndTartanCluster(const std::string& tag, std::string control_yaml = "",
-                                       std::string dataplane_yaml = "")
-      : c(tag),
+                                       std::string dataplane_yaml = "", Stack stack = Stack::kIpv4)
+      : c(tag, stack),
         control_yaml_(std::move(control_yaml)),
         dataplane_yaml_(std::move(dataplane_yaml)) {}
   void SetUp() override {
@@ -225,6 +236,7 @@ bool all_replied(const std::string& ping_output);
 // Pings until one is answered, for up to 30 s: a path whose first
 // packets wait for something (a wireguard handshake) to come up.
 bool path_up(Cluster& c, ClusterNode& from, ClusterNode& to);
+bool path_up6(Cluster& c, ClusterNode& from, ClusterNode& to);  // over IPv6
 
 // A tartan node's counter of drop reason `reason` (`tartanctl stats`).
 uint64_t drop_count(Cluster& c, ClusterNode& n, const std::string& reason);

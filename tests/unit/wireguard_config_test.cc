@@ -94,14 +94,16 @@ TEST(WireguardConfig, BadValuesNameTheKeyAndSayWhy) {
             "t.yaml:8:38: network.Backend.ListenPort: ListenPort applies to the wireguard backend "
             "only");
   EXPECT_NE(error_of("{Type: wireguard, ListenPort: 0}").find("ListenPort"), std::string::npos);
-  auto dual = parse_config(config_with_backend("{Type: wireguard}\n  EnableIPv6: true\n"
-                                               "  IPv6Network: fd00::/56"),
-                           "t.yaml");
-  ASSERT_FALSE(dual.ok());
-  EXPECT_NE(dual.status().message().find("network.Backend.Type: tartan's wireguard backend is "
-                                         "IPv4 only so far"),
+  auto one_device = parse_config(config_with_backend("{Type: wireguard, Mode: auto}\n"
+                                                     "  EnableIPv6: true\n"
+                                                     "  IPv6Network: fd00::/56"),
+                                 "t.yaml");
+  ASSERT_FALSE(one_device.ok());
+  EXPECT_NE(one_device.status().message().find("network.Backend.Mode: 'auto' with EnableIPv6: "
+                                               "tartan's wireguard backend runs flannel's "
+                                               "\"separate\" mode only"),
             std::string::npos)
-      << dual.status().message();
+      << one_device.status().message();
   EXPECT_NE(error_of("{Type: wireguard, PersistentKeepaliveInterval: 70000}")
                 .find("PersistentKeepaliveInterval"),
             std::string::npos);

@@ -1,6 +1,6 @@
 // The per-sender handshake rate under load (wireguard-go's ratelimiter):
 // a burst, then kHandshakesPerSecond, each sender on its own, and idle
-// senders forgotten.
+// senders forgotten; an IPv6 sender is its /64.
 #include "engine/wireguard/rate_limiter.h"
 
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr uint32_t kA = 0xc0000201, kB = 0xc0000202;
+const IpAddr kA = Ipv4Addr{0xc0000201}, kB = Ipv4Addr{0xc0000202};
 
-int allowed_at(RateLimiter& limiter, uint32_t address, nanoseconds now, int tries) {
+int allowed_at(RateLimiter& limiter, const IpAddr& address, nanoseconds now, int tries) {
   int n = 0;
   for (int i = 0; i < tries; ++i) n += limiter.allow(address, now) ? 1 : 0;
   return n;
@@ -34,6 +34,14 @@ TEST(RateLimiter, SendersHaveBucketsOfTheirOwn) {
   RateLimiter limiter;
   EXPECT_EQ(allowed_at(limiter, kA, 1s, 10), 4);
   EXPECT_EQ(allowed_at(limiter, kB, 1s, 10), 4);
+}
+
+TEST(RateLimiter, AnIpv6SendersBucketIsItsSlash64s) {
+  RateLimiter limiter;
+  EXPECT_EQ(allowed_at(limiter, *Ipv6Addr::parse("2001:db8:1:2::a"), 1s, 10), 4);
+  // Another address in the same /64 has no fresh burst; the next /64 has.
+  EXPECT_EQ(allowed_at(limiter, *Ipv6Addr::parse("2001:db8:1:2:ffff::b"), 1s, 10), 0);
+  EXPECT_EQ(allowed_at(limiter, *Ipv6Addr::parse("2001:db8:1:3::a"), 1s, 10), 4);
 }
 
 TEST(RateLimiter, SendersIdleForASecondAreForgotten) {
