@@ -184,6 +184,7 @@ Status Daemon::launch() {
           ? std::optional<NodesService::Wireguard>(
                 {*engine_,
                  {config_.network.backend.wireguard.listen_port,
+                  config_.network.backend.wireguard.listen_port_v6,
                   std::chrono::seconds(config_.network.backend.wireguard.persistent_keepalive_s)}})
           : std::nullopt);
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);

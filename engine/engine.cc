@@ -217,6 +217,7 @@ Status Engine::build_context() {
   if (ip6) ctx_.underlay_ip6 = ip6->addr.bytes;
   ctx_.vtep_mac6 = to_ether(vtep_mac_v6_);
   ctx_.overlay_mtu6 = dp.overlay_mtu6();
+  ctx_.tunnel_port6_be = rte_cpu_to_be_16(dp.tunnel_port6());
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
@@ -240,6 +241,7 @@ Status Engine::build_context() {
   tp.backend = dp.backend;
   tp.vni = dp.vni;
   tp.udp_port = dp.udp_port;
+  tp.udp_port6 = dp.tunnel_port6();
   tp.direct_routing = dp.direct_routing;
   tp.underlay = config_.underlay.address;
   tp.gateway = config_.underlay.gateway;
@@ -671,14 +673,17 @@ Status Engine::wireguard_set_endpoint(const IpAddr& peer, const IpAddr& ip, uint
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
-  const auto* v4 = std::get_if<Ipv4Addr>(&ip);
-  if (v4 == nullptr) return Status(ErrorCode::kFailedPrecondition, "TODO-WG6 endpoint6");
-  Status s = tables_->set_wireguard_endpoint(*slot, *v4, port, now_ms());
+  Status s = std::visit(
+      [&](const auto& a) { return tables_->set_wireguard_endpoint(*slot, a, port, now_ms()); }, ip);
+  if (!s.ok()) return s;
   // The peer is where it was last seen: what the workers record next is
   // compared with this.
-  if (s.ok())
-    wireguard_->peer(*slot).endpoint.store(wireguard_endpoint(v4->be(), rte_cpu_to_be_16(port)),
-                                           std::memory_order_relaxed);
+  WireguardPeer& p = wireguard_->peer(*slot);
+  const uint16_t port_be = rte_cpu_to_be_16(port);
+  if (const auto* v4 = std::get_if<Ipv4Addr>(&ip))
+    p.endpoint.store(wireguard_endpoint(v4->be(), port_be), std::memory_order_relaxed);
+  else
+    note_endpoint6(p, std::get<Ipv6Addr>(ip).bytes.data(), port_be);
   return s;
 }
 

@@ -85,8 +85,12 @@ struct WireguardTimes {
 // neighbour limits.
 struct DataplaneConfig {
   BackendType backend = BackendType::kVxlan;
-  uint32_t vni = 1;              // vxlan network identifier (24 bits)
-  uint16_t udp_port = 8472;      // vxlan 8472, udp 8285, wireguard 51820 (ListenPort)
+  uint32_t vni = 1;          // vxlan network identifier (24 bits)
+  uint16_t udp_port = 8472;  // vxlan 8472, udp 8285, wireguard 51820 (ListenPort)
+  // wireguard: ListenPortV6, flannel-wg-v6's port (Mode separate), where
+  // IPv6 peers are sent to and heard from; other backends' IPv6 tunnels
+  // use udp_port.
+  uint16_t udp_port_v6 = 51821;
   uint16_t underlay_mtu = 1500;  // bytes; the overlay MTU is this minus the encapsulation
   bool direct_routing = false;   // vxlan: on-link peers get plain L2 forwarding
   bool udp_checksum = true;      // outer UDP checksum on encapsulated packets (kernel default)
@@ -113,6 +117,10 @@ struct DataplaneConfig {
   // (kVxlan6MtuOverhead, backends/headers.h, says why not flannel's 50),
   // minus 80 for wireguard; host-gw adds nothing.
   uint16_t overlay_mtu6() const;
+  // The UDP port of IPv6 tunnels: udp_port_v6 for wireguard, else udp_port.
+  uint16_t tunnel_port6() const {
+    return backend == BackendType::kWireguard ? udp_port_v6 : udp_port;
+  }
 };
 
 struct WorkersConfig {

@@ -78,13 +78,19 @@ void applied_to_proto(const NodeRecord& r, v1::Node* out) {
 }
 
 void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key,
-                             Ipv4Addr public_ip, uint16_t port,
+                             const IpAddr& public_ip, uint16_t port,
                              const WireguardPeerSettings& settings, v1::WireguardPeer* out) {
   out->set_public_key(wireguard_key_text(key));
+  const bool ipv6 = std::holds_alternative<Ipv6Addr>(public_ip);
   const bool roamed = v.endpoint_port != 0;
-  const uint16_t announced = port != 0 ? port : settings.listen_port;
-  out->set_endpoint((roamed ? Ipv4Addr::from_be(v.endpoint_ip_be) : public_ip).str() + ":" +
-                    std::to_string(roamed ? v.endpoint_port : announced));
+  const uint16_t ours = ipv6 ? settings.listen_port_v6 : settings.listen_port;
+  const IpAddr at = !roamed          ? public_ip
+                    : v.endpoint_ip6 ? IpAddr{*v.endpoint_ip6}
+                                     : IpAddr{Ipv4Addr::from_be(v.endpoint_ip_be)};
+  // As wg shows endpoints: an IPv6 address in brackets.
+  const std::string address = ipv6 ? "[" + ip_addr_str(at) + "]" : ip_addr_str(at);
+  out->set_endpoint(address + ":" +
+                    std::to_string(roamed ? v.endpoint_port : port != 0 ? port : ours));
   if (v.since_handshake) {
     const auto at = std::chrono::system_clock::now().time_since_epoch() - *v.since_handshake;
     out->set_latest_handshake_ns(

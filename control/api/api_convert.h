@@ -29,13 +29,17 @@ Result<NodeMirror::Removal> removal_from_proto(const v1::DeleteNodeRequest& requ
 void probe_to_proto(const ProbeView& probe, v1::TunnelProbe* out);
 // How the wireguard backend's peers are shown (NodeStatus.wireguard).
 struct WireguardPeerSettings {
-  uint16_t listen_port = 0;  // flannel's ListenPort: the endpoint port of peers that name none
+  // flannel's ListenPort and ListenPortV6: the endpoint port of IPv4 and
+  // IPv6 peers that name none
+  uint16_t listen_port = 0;
+  uint16_t listen_port_v6 = 0;
   std::chrono::seconds persistent_keepalive{0};
 };
-// Node `public_ip`'s peer, PublicKey `key` and Port `port` (0: none
-// named), as the engine has it (`view`).
+// Node `public_ip`'s peer (on flannel-wg or flannel-wg-v6, by its family),
+// PublicKey `key` and Port `port` (0: none named), as the engine has it
+// (`view`).
 void wireguard_peer_to_proto(const WireguardPeerView& view, const WireguardKey& key,
-                             Ipv4Addr public_ip, uint16_t port,
+                             const IpAddr& public_ip, uint16_t port,
                              const WireguardPeerSettings& settings, v1::WireguardPeer* out);
 
 // An optional resource version: "" is none; else a decimal number.

@@ -854,6 +854,7 @@ void derive_dataplane(const Config& c, DataplaneConfig& d) {
   d.backend = c.network.backend.type;
   d.vni = c.network.backend.vni;
   d.udp_port = c.network.backend.port;
+  d.udp_port_v6 = c.network.backend.wireguard.listen_port_v6;
   d.underlay_mtu = c.network.backend.mtu ? c.network.backend.mtu : c.engine.ports[0].mtu;
   d.direct_routing = c.network.backend.direct_routing;
 }

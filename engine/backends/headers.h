@@ -32,6 +32,9 @@ inline constexpr uint16_t kVxlan6MtuOverhead =
 
 // Outer Ethernet + IPv4 + UDP in front of the inner IPv4 packet (udp backend).
 inline constexpr uint16_t kUdpTunnelHeaders = kEthLen + kIpv4Len + kUdpLen;  // 42
+// Outer Ethernet + IPv6 + UDP in front of a wireguard transport message
+// (flannel-wg-v6).
+inline constexpr uint16_t kUdp6TunnelHeaders = kEthLen + kIpv6HeaderLen + kUdpLen;  // 62
 
 // flannel's wireguard backend: the overlay MTU is the underlay's minus 80
 // for either underlay family (the worst case, IPv6 40 + UDP 8 + WireGuard's

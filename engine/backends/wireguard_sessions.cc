@@ -171,9 +171,26 @@ WireguardPeerView WireguardSessions::view(uint32_t slot) const {
   v.since_last_data_rx = since(v.last_data_rx_tsc, now);
   v.since_last_tx = since(v.last_tx_tsc, now);
   v.since_handshake = since(h.handshake_tsc, now);
-  const uint64_t endpoint = p.endpoint.load(std::memory_order_relaxed);
-  v.endpoint_ip_be = static_cast<uint32_t>(endpoint >> 16);
-  v.endpoint_port = rte_be_to_cpu_16(static_cast<uint16_t>(endpoint));
+  // An IPv6 endpoint whose address does not match its hash is being
+  // rewritten by another worker: read again (a few times; then it shows as
+  // nothing received until next time).
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint64_t endpoint = p.endpoint.load(std::memory_order_acquire);
+    const auto port_be = static_cast<uint16_t>(endpoint);
+    if ((endpoint & kWireguardEndpoint6) == 0) {
+      v.endpoint_ip_be = static_cast<uint32_t>(endpoint >> 16);
+      v.endpoint_port = rte_be_to_cpu_16(port_be);
+      break;
+    }
+    const std::array<uint64_t, 2> ip{p.endpoint_ip6[0].load(std::memory_order_relaxed),
+                                     p.endpoint_ip6[1].load(std::memory_order_relaxed)};
+    if (wireguard_endpoint6(ip, port_be) != endpoint) continue;
+    Ipv6Addr a;
+    std::memcpy(a.bytes.data(), ip.data(), 16);
+    v.endpoint_ip6 = a;
+    v.endpoint_port = rte_be_to_cpu_16(port_be);
+    break;
+  }
   return v;
 }
 

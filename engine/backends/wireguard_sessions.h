@@ -20,11 +20,14 @@
 // is the control thread's.
 #pragma once
 
+#include <rte_hash_crc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <set>
@@ -32,6 +35,7 @@
 
 #include "engine/backends/wireguard_replay.h"
 #include "engine/engine_config.h"
+#include "engine/net_types.h"
 #include "engine/status.h"
 #include "engine/wireguard/keypair.h"
 
@@ -64,15 +68,39 @@ struct alignas(64) WireguardPeer {
   std::atomic<uint64_t> last_rx_tsc{0};       // the last authenticated packet's TSC, 0: none
   std::atomic<uint64_t> last_data_rx_tsc{0};  // likewise, keepalives aside
   std::atomic<uint64_t> last_tx_tsc{0};       // the last packet sealed to it (or sent by control)
-  // Its outer source (wireguard_endpoint), 0: none yet.
+  // Its outer source (wireguard_endpoint, wireguard_endpoint6), 0: none yet.
   std::atomic<uint64_t> endpoint{0};
+  // An IPv6 endpoint's address, network order, written before `endpoint`,
+  // which holds its hash: a reader tells a pair torn by two workers apart.
+  std::array<std::atomic<uint64_t>, 2> endpoint_ip6{};
 };
 static_assert(sizeof(WireguardPeer) == 64, "a peer's slot is one cache line");
 
-// A peer's endpoint as WireguardPeer keeps it: IPv4 << 16 | UDP port,
-// both in network order.
+// A peer's endpoint as WireguardPeer keeps it, parts in network order. An
+// IPv4 one: address << 16 | UDP port. An IPv6 one does not fit a word
+// that is written at once: kWireguardEndpoint6 | the address's hash << 16
+// | UDP port, the address itself in endpoint_ip6.
 inline uint64_t wireguard_endpoint(uint32_t ip_be, uint16_t port_be) {
   return uint64_t{ip_be} << 16 | port_be;
+}
+inline constexpr uint64_t kWireguardEndpoint6 = uint64_t{1} << 63;
+inline uint64_t wireguard_endpoint6(const std::array<uint64_t, 2>& ip, uint16_t port_be) {
+  const uint32_t hash = rte_hash_crc_8byte(ip[1], rte_hash_crc_8byte(ip[0], port_be));
+  return kWireguardEndpoint6 | uint64_t{hash} << 16 | port_be;
+}
+// Records that `peer`'s message came from [ip]:port (`ip`: 16 bytes), on
+// a worker; written only when it changed.
+inline void note_endpoint6(WireguardPeer& peer, const uint8_t* ip, uint16_t port_be) {
+  std::array<uint64_t, 2> words;
+  std::memcpy(words.data(), ip, 16);
+  const uint64_t endpoint = wireguard_endpoint6(words, port_be);
+  if (peer.endpoint.load(std::memory_order_relaxed) == endpoint &&
+      peer.endpoint_ip6[0].load(std::memory_order_relaxed) == words[0] &&
+      peer.endpoint_ip6[1].load(std::memory_order_relaxed) == words[1])
+    return;
+  peer.endpoint_ip6[0].store(words[0], std::memory_order_relaxed);
+  peer.endpoint_ip6[1].store(words[1], std::memory_order_relaxed);
+  peer.endpoint.store(endpoint, std::memory_order_release);
 }
 
 // A peer as the control side sees it.
@@ -91,8 +119,9 @@ struct WireguardPeerView {
   // last looked, and the two compare (which came last).
   uint64_t last_data_rx_tsc = 0;
   uint64_t last_tx_tsc = 0;
-  uint32_t endpoint_ip_be = 0;
-  uint16_t endpoint_port = 0;  // host order; 0: nothing received
+  uint32_t endpoint_ip_be = 0;           // an IPv4 endpoint's address
+  std::optional<Ipv6Addr> endpoint_ip6;  // an IPv6 endpoint's (endpoint_ip_be then 0)
+  uint16_t endpoint_port = 0;            // host order; 0: nothing received
   // The peer's transfer as wg show counts it: the workers' per-peer
   // counters (Engine fills them in).
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;

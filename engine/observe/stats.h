@@ -86,7 +86,7 @@ namespace tartan {
   X(kWgReplayed, "wg_replayed",                                                                  \
     "wireguard counter seen before, behind the replay window, or past REJECT_AFTER_MESSAGES")    \
   X(kWgInnerNotIp, "wg_inner_not_ip",                                                            \
-    "decrypted wireguard packet that is not an IPv4 packet (IPv6 inside is not carried yet)")    \
+    "decrypted wireguard packet that is neither an IPv4 nor an IPv6 packet")                     \
   X(kWgNotAllowedIp, "wg_not_allowed_ip",                                                        \
     "decrypted wireguard packet whose inner source is outside the sending peer's podCIDRs")      \
   X(kWgHandshakeQueueFull, "wg_handshake_queue_full",                                            \

@@ -37,10 +37,9 @@ struct DatapathContext {
   uint16_t underlay_port = kNoPort;
   uint16_t exception_port = kNoPort;
   rte_ether_addr underlay_mac{};
-  uint32_t underlay_ip_be = 0;   // network order; 0 on an IPv6-only underlay
-  uint16_t tunnel_port_be = 0;   // UDP destination port of the backend, network order
-  uint16_t tunnel_port6_be = 0;  // TODO-WG6 (helper's name)
-  uint32_t vni_be = 0;           // VNI << 8, network order, as in the VXLAN header
+  uint32_t underlay_ip_be = 0;  // network order; 0 on an IPv6-only underlay
+  uint16_t tunnel_port_be = 0;  // UDP destination port of the backend, network order
+  uint32_t vni_be = 0;          // VNI << 8, network order, as in the VXLAN header
   rte_ether_addr vtep_mac{};
   uint16_t overlay_mtu = 1450;
   // IPv6 (flannel-v6), fixed at launch: off (and nothing of it tested per
@@ -50,6 +49,9 @@ struct DatapathContext {
   std::array<uint8_t, 16> underlay_ip6{};  // our public IPv6, network order
   rte_ether_addr vtep_mac6{};              // flannel-v6's VTEP MAC (inner destination)
   uint16_t overlay_mtu6 = 1430;            // DataplaneConfig::overlay_mtu6()
+  // The UDP destination port of the backend over IPv6, network order:
+  // wireguard's ListenPortV6, else tunnel_port_be.
+  uint16_t tunnel_port6_be = 0;
   bool udp_checksum = true;
   bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums

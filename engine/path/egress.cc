@@ -45,6 +45,16 @@ std::array<Worker::EgressRewrite, 2> ipv4_rewrites(const DatapathContext& ctx) {
             : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, Wireguard>();
 }
 
+// IPv6's instances: dataplane.udp_checksum does not apply, a UDP checksum
+// over IPv6 is mandatory (finish_outer_ipv6).
+template <bool Wireguard>
+std::array<Worker::EgressRewrite, 2> ipv6_rewrites(const DatapathContext& ctx) {
+  using F = Ipv6Family;
+  return ctx.tx_udp_cksum_offload
+             ? rewrites_for<F, OuterChecksums{false, UdpChecksum::kOffload}, Wireguard>()
+             : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, Wireguard>();
+}
+
 }  // namespace
 
 template <>
@@ -55,11 +65,8 @@ std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const Dat
 
 template <>
 std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv6Family>(const DatapathContext& ctx) {
-  // dataplane.udp_checksum does not apply: a UDP checksum over IPv6 is
-  // mandatory (Ipv6Family::encapsulate).
-  return ctx.tx_udp_cksum_offload
-             ? rewrites_for<Ipv6Family, OuterChecksums{false, UdpChecksum::kOffload}>()
-             : rewrites_for<Ipv6Family, OuterChecksums{false, UdpChecksum::kSoftware}>();
+  return ctx.backend == BackendType::kWireguard ? ipv6_rewrites<true>(ctx)
+                                                : ipv6_rewrites<false>(ctx);
 }
 
 void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
@@ -193,13 +200,13 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
     if constexpr (Wireguard) {
-      if (wireguard_prepare(m, *nh, ip, now, sealing[s])) ++s;
+      if (wireguard_prepare<F>(m, *nh, ip, now, sealing[s])) ++s;
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;
     }
   }
-  if constexpr (Wireguard) wireguard_seal<C>(sealing.data(), s);
+  if constexpr (Wireguard) wireguard_seal<F, C>(sealing.data(), s);
 }
 
 template <class F, OuterChecksums C>

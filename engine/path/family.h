@@ -131,6 +131,26 @@ template <OuterChecksums C>
   finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, flags);
 }
 
+// The variable fields of an IPv6 tunnel packet whose template is in place
+// at `h` (the frame's start): traffic class (ECN), payload and UDP
+// lengths, and the UDP checksum IPv6 requires, as `U` says
+// (finish_outer_udp; never kZero: RFC 8200 8.1, and Linux refuses a zero
+// one unless udp6zerocsumrx is set, which flannel never sets).
+template <UdpChecksum U>
+[[gnu::always_inline]] inline void finish_outer_ipv6(rte_mbuf* m, const NextHop& nh, uint8_t* h,
+                                                     uint8_t tc, uint16_t src_port,
+                                                     std::optional<uint16_t> inner) {
+  static_assert(U != UdpChecksum::kZero);
+  auto* outer = reinterpret_cast<rte_ipv6_hdr*>(h + kEthLen);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv6HeaderLen);
+  const uint16_t udp_len_be =
+      rte_cpu_to_be_16(static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - kIpv6HeaderLen));
+  outer->vtc_flow = rte_cpu_to_be_32(6u << 28 | uint32_t{tc} << 20);
+  outer->payload_len = udp_len_be;
+  udp->dgram_len = udp_len_be;
+  finish_outer_udp<U>(m, nh, outer, udp, src_port, inner, 0);
+}
+
 struct Ipv4Family {
   using Header = rte_ipv4_hdr;
   using Address = Ipv4Addr;
@@ -138,6 +158,8 @@ struct Ipv4Family {
   static constexpr unsigned kIndex = 0;
   static constexpr uint16_t kEtherType = RTE_ETHER_TYPE_IPV4;
   static constexpr uint16_t kVxlanOverhead = tartan::kVxlanOverhead;
+  // Outer Ethernet, IP and UDP headers (the wireguard backend's).
+  static constexpr uint16_t kUdpTunnelHeaders = tartan::kUdpTunnelHeaders;
   static constexpr TraceStep kRouteStep = TraceStep::kRoute;
   static constexpr uint32_t kIcmpTraceTag = 0;
   static constexpr DropReason kHopLimitExpired = DropReason::kTtlExpired;
@@ -159,6 +181,10 @@ struct Ipv4Family {
   static void route_bulk(const TableReaders& t, RouteKey* keys, uint32_t* hops, unsigned n) {
     route_lookup_bulk(t.routes, keys, hops, n);
   }
+  // The next-hop id of the route holding the packet's source.
+  static uint32_t source_route(const TableReaders& t, const Header* ip) {
+    return route_lookup(t.routes, source_key(ip));
+  }
   static const rte_hash* senders(const TableReaders& t) { return t.senders; }
   // The destination as kRoute traces it (`l3`, where the header was in the
   // frame as received, is IPv6's).
@@ -171,6 +197,7 @@ struct Ipv4Family {
   }
   static uint8_t hops_left(const Header* ip) { return ip->time_to_live; }
   static void decrement_hops(Header* ip) { decrement_ttl(ip); }
+  static uint8_t traffic_class(const Header* ip) { return ip->type_of_service; }
   static uint32_t length(const Header* ip) { return rte_be_to_cpu_16(ip->total_length); }
   static uint16_t overlay_mtu(const DatapathContext& c) { return c.overlay_mtu; }
   static const rte_ether_addr& vtep_mac(const DatapathContext& c) { return c.vtep_mac; }
@@ -209,7 +236,7 @@ struct Ipv4Family {
   template <OuterChecksums C>
   [[gnu::always_inline]] static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip,
                                                      uint16_t& ip_id) {
-    const uint8_t tos = outer_ecn(ip->type_of_service);
+    const uint8_t tos = outer_ecn(traffic_class(ip));
     std::optional<uint16_t> inner;
     if constexpr (C.udp == UdpChecksum::kSoftware) inner = inner_packet_sum(m, ip);
     uint16_t src_port = 0;
@@ -233,6 +260,14 @@ struct Ipv4Family {
     finish_outer_ipv4<C>(m, nh, h, tos, src_port, inner, ip_id);
     return h;
   }
+  // The variable fields of the outer headers in place at `h`: as
+  // finish_outer_ipv4 (`tos`: the outer ECN).
+  template <OuterChecksums C>
+  [[gnu::always_inline]] static void finish_outer(rte_mbuf* m, const NextHop& nh, uint8_t* h,
+                                                  uint8_t tos, uint16_t src_port,
+                                                  std::optional<uint16_t> inner, uint16_t& ip_id) {
+    finish_outer_ipv4<C>(m, nh, h, tos, src_port, inner, ip_id);
+  }
 };
 
 struct Ipv6Family {
@@ -242,6 +277,7 @@ struct Ipv6Family {
   static constexpr unsigned kIndex = 1;
   static constexpr uint16_t kEtherType = RTE_ETHER_TYPE_IPV6;
   static constexpr uint16_t kVxlanOverhead = kVxlan6Overhead;
+  static constexpr uint16_t kUdpTunnelHeaders = kUdp6TunnelHeaders;
   static constexpr TraceStep kRouteStep = TraceStep::kRoute6;
   static constexpr uint32_t kIcmpTraceTag = 6;
   static constexpr DropReason kHopLimitExpired = DropReason::kHopLimitExpired;
@@ -264,6 +300,12 @@ struct Ipv6Family {
   static void route_bulk(const TableReaders& t, RouteKey* keys, uint32_t* hops, unsigned n) {
     route6_lookup_bulk(t.routes6, keys, hops, n);
   }
+  static uint32_t source_route(const TableReaders& t, const Header* ip) {
+    RouteKey key = source_key(ip);
+    uint32_t hop;
+    route_bulk(t, &key, &hop, 1);
+    return hop;
+  }
   static const rte_hash* senders(const TableReaders& t) { return t.senders6; }
   // 16 bytes do not fit an event: where they are in the frame as received
   // (the trace record's head holds them).
@@ -275,6 +317,7 @@ struct Ipv6Family {
   }
   static uint8_t hops_left(const Header* ip) { return ip->hop_limits; }
   static void decrement_hops(Header* ip) { --ip->hop_limits; }  // no header checksum in IPv6
+  static uint8_t traffic_class(const Header* ip) { return ipv6_traffic_class(ip); }
   static uint32_t length(const Header* ip) {
     return kIpv6HeaderLen + uint32_t{rte_be_to_cpu_16(ip->payload_len)};
   }
@@ -312,15 +355,14 @@ struct Ipv6Family {
 
   // Ethernet/IPv6/UDP/VXLAN (flannel-v6 has no udp backend) with the UDP
   // checksum IPv6 requires: the underlay port's or computed (`C.udp` is
-  // never kZero: dataplane.udp_checksum does not apply over IPv6, RFC 8200
-  // 8.1, as Linux's vxlan sends one unless udp6zerocsumtx).
+  // never kZero: dataplane.udp_checksum does not apply over IPv6, as
+  // Linux's vxlan sends one unless udp6zerocsumtx).
   template <OuterChecksums C>
   [[gnu::always_inline]] static uint8_t* encapsulate(rte_mbuf* m, const NextHop& nh, Header* ip,
                                                      uint16_t& /*ip_id*/) {
-    static_assert(C.udp != UdpChecksum::kZero);
     const uint16_t src_port = rte_cpu_to_be_16(
         linux_udp_src_port(inner_flow_hash6(ip, rte_pktmbuf_pkt_len(m) - kEthLen)));
-    const uint8_t tc = outer_ecn(ipv6_traffic_class(ip));
+    const uint8_t tc = outer_ecn(traffic_class(ip));
     std::optional<uint16_t> inner;
     if constexpr (C.udp == UdpChecksum::kSoftware) inner = inner_packet_sum6(m, ip);
     auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVxlan6Overhead));
@@ -328,16 +370,18 @@ struct Ipv6Family {
     rte_mov64(h, nh.header);
     rte_mov16(h + 64, nh.header + 64);
     std::memcpy(h + 80, nh.header + 80, kVxlan6Overhead + kEthLen - 80);
-    auto* outer = reinterpret_cast<rte_ipv6_hdr*>(h + kEthLen);
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv6HeaderLen);
-    const uint16_t udp_len_be =
-        rte_cpu_to_be_16(static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - kEthLen - kIpv6HeaderLen));
-    outer->vtc_flow = rte_cpu_to_be_32(6u << 28 | uint32_t{tc} << 20);
-    outer->payload_len = udp_len_be;
-    udp->src_port = src_port;
-    udp->dgram_len = udp_len_be;
-    finish_outer_udp<C.udp>(m, nh, outer, udp, src_port, inner, 0);
+    reinterpret_cast<rte_udp_hdr*>(h + kEthLen + kIpv6HeaderLen)->src_port = src_port;
+    finish_outer_ipv6<C.udp>(m, nh, h, tc, src_port, inner);
     return h;
+  }
+  // The variable fields of the outer headers in place at `h`: as
+  // finish_outer_ipv6 (`tos`: the outer ECN; IPv6 has no IP id).
+  template <OuterChecksums C>
+  [[gnu::always_inline]] static void finish_outer(rte_mbuf* m, const NextHop& nh, uint8_t* h,
+                                                  uint8_t tos, uint16_t src_port,
+                                                  std::optional<uint16_t> inner,
+                                                  uint16_t& /*ip_id*/) {
+    finish_outer_ipv6<C.udp>(m, nh, h, tos, src_port, inner);
   }
 };
 

@@ -250,8 +250,8 @@ Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx) 
                                     : &Worker::decap_stage<F, BackendType::kVxlan, false>;
   }
   if (ctx.backend == BackendType::kWireguard) {
-    return ctx.rx_udp_cksum_offload ? &Worker::wireguard_stage<true>
-                                    : &Worker::wireguard_stage<false>;
+    return ctx.rx_udp_cksum_offload ? &Worker::wireguard_stage<F, true>
+                                    : &Worker::wireguard_stage<F, false>;
   }
   // host-gw has no tunnel senders: nothing of its reaches the stage.
   return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kUdp, true>
@@ -260,8 +260,12 @@ Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx) 
 
 template <>
 Worker::DecapStage Worker::select_decap<Ipv6Family>(const DatapathContext& ctx) {
-  // flannel-v6 is VXLAN only.
+  // flannel-v6 is VXLAN or flannel-wg-v6 (wireguard's Mode separate).
   using F = Ipv6Family;
+  if (ctx.backend == BackendType::kWireguard) {
+    return ctx.rx_udp_cksum_offload ? &Worker::wireguard_stage<F, true>
+                                    : &Worker::wireguard_stage<F, false>;
+  }
   return ctx.rx_udp_cksum_offload ? &Worker::decap_stage<F, BackendType::kVxlan, true>
                                   : &Worker::decap_stage<F, BackendType::kVxlan, false>;
 }

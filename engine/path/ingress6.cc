@@ -1,7 +1,7 @@
 // The classification of an underlay burst's IPv6 frames (flannel-v6): VXLAN
-// over IPv6 to our address and port goes on to the stages ingress.cc runs
-// for both families; neighbour solicitations and advertisements go to the
-// control thread; pod traffic from host-gw and DirectRouting peers is
+// or WireGuard (flannel-wg-v6, on ListenPortV6) over IPv6 to our address
+// and port goes on to the stages ingress.cc runs for both families; neighbour solicitations and
+// advertisements go to the control thread; pod traffic from host-gw and DirectRouting peers is
 // delivered; the rest is the host's or dropped, by its reason.
 #include <optional>
 
@@ -101,8 +101,10 @@ std::optional<uint16_t> Worker::underlay_ipv6(rte_mbuf* m) {
     drop(m, DropReason::kTruncated);
     return std::nullopt;
   }
+  // flannel's udp and host-gw backends have no IPv6 tunnel.
   const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
-  if (udp->dst_port != ctx_.tunnel_port_be || ctx_.backend != BackendType::kVxlan) {
+  if (udp->dst_port != ctx_.tunnel_port6_be ||
+      (ctx_.backend != BackendType::kVxlan && ctx_.backend != BackendType::kWireguard)) {
     underlay_exception(m, DropReason::kWrongDstPort);
     return std::nullopt;
   }

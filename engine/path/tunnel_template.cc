@@ -15,6 +15,19 @@ void fix(uint8_t* value, uint8_t* mask, size_t offset, const void* bytes, size_t
   std::memset(mask + offset, 0xff, len);
 }
 
+// VXLAN's fixed fields from `vxlan` on: the kernel's flags word, our VNI
+// and the reserved byte after it, which must be zero, and the inner
+// Ethernet header: to the family's VTEP MAC, of its type (network order).
+void fix_vxlan(uint8_t* value, uint8_t* mask, size_t vxlan, const DatapathContext& ctx,
+               const rte_ether_addr& vtep_mac, uint16_t ether_type_be) {
+  const uint32_t flags = rte_cpu_to_be_32(kVxlanFlagsWord);
+  fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_flags), &flags, 4);
+  fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_vni), &ctx.vni_be, 4);
+  const size_t inner = vxlan + kVxlanLen;
+  fix(value, mask, inner + offsetof(rte_ether_hdr, dst_addr), &vtep_mac, 6);
+  fix(value, mask, inner + offsetof(rte_ether_hdr, ether_type), &ether_type_be, 2);
+}
+
 }  // namespace
 
 TunnelTemplate::TunnelTemplate(const DatapathContext& ctx) {
@@ -41,16 +54,8 @@ TunnelTemplate::TunnelTemplate(const DatapathContext& ctx) {
     fix(value, mask, ip + offsetof(rte_ipv4_hdr, dst_addr), &ctx.underlay_ip_be, 4);
     fix(value, mask, udp + offsetof(rte_udp_hdr, dst_port), &ctx.tunnel_port_be, 2);
   }
-  if (ctx.backend == BackendType::kVxlan) {
-    const size_t vxlan = udp + kUdpLen;
-    const uint32_t flags = rte_cpu_to_be_32(kVxlanFlagsWord);
-    fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_flags), &flags, 4);
-    // The VNI and the reserved byte after it, which must be zero.
-    fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_vni), &ctx.vni_be, 4);
-    const size_t inner = vxlan + kVxlanLen;
-    fix(value, mask, inner + offsetof(rte_ether_hdr, dst_addr), &ctx.vtep_mac, 6);
-    fix(value, mask, inner + offsetof(rte_ether_hdr, ether_type), &ipv4, 2);
-  }
+  if (ctx.backend == BackendType::kVxlan)
+    fix_vxlan(value, mask, udp + kUdpLen, ctx, ctx.vtep_mac, ipv4);
   set(value, mask);
 }
 
@@ -62,20 +67,18 @@ TunnelTemplate6::TunnelTemplate6(const DatapathContext& ctx) {
   const size_t udp = kEthLen + kIpv6HeaderLen;
   fix(value, mask, offsetof(rte_ether_hdr, dst_addr), &ctx.underlay_mac, 6);
   fix(value, mask, offsetof(rte_ether_hdr, ether_type), &ipv6, 2);
-  // Version 6 in the first nibble; 0 (nothing matches) without IPv6 VXLAN.
-  value[ip] = ctx.ipv6 && ctx.backend == BackendType::kVxlan ? 0x60 : 0x00;
+  // Version 6 in the first nibble; 0 (nothing matches) without an IPv6
+  // tunnel (VXLAN, or wireguard's flannel-wg-v6).
+  const bool tunnel =
+      ctx.ipv6 && (ctx.backend == BackendType::kVxlan || ctx.backend == BackendType::kWireguard);
+  value[ip] = tunnel ? 0x60 : 0x00;
   mask[ip] = 0xf0;
   const uint8_t udp_proto = IPPROTO_UDP;
   fix(value, mask, ip + offsetof(rte_ipv6_hdr, proto), &udp_proto, 1);
   fix(value, mask, ip + offsetof(rte_ipv6_hdr, dst_addr), ctx.underlay_ip6.data(), 16);
-  fix(value, mask, udp + offsetof(rte_udp_hdr, dst_port), &ctx.tunnel_port_be, 2);
-  const size_t vxlan = udp + kUdpLen;
-  const uint32_t flags = rte_cpu_to_be_32(kVxlanFlagsWord);
-  fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_flags), &flags, 4);
-  fix(value, mask, vxlan + offsetof(rte_vxlan_hdr, vx_vni), &ctx.vni_be, 4);
-  const size_t inner = vxlan + kVxlanLen;
-  fix(value, mask, inner + offsetof(rte_ether_hdr, dst_addr), &ctx.vtep_mac6, 6);
-  fix(value, mask, inner + offsetof(rte_ether_hdr, ether_type), &ipv6, 2);
+  fix(value, mask, udp + offsetof(rte_udp_hdr, dst_port), &ctx.tunnel_port6_be, 2);
+  if (ctx.backend == BackendType::kVxlan)
+    fix_vxlan(value, mask, udp + kUdpLen, ctx, ctx.vtep_mac6, ipv6);
   set(value, mask);
 }
 

@@ -60,11 +60,12 @@ class TunnelTemplate : public MaskedBytes<kTunnelTemplateLen> {
   explicit TunnelTemplate(const DatapathContext& ctx);
 };
 
-// The same for tunnel packets over IPv6 (flannel-v6's VXLAN): unicast to
-// the underlay MAC, IPv6 with UDP right after its fixed header, to our
-// IPv6 address and the tunnel port; the kernel's flags word, our VNI, an
-// inner IPv6 frame to our IPv6 VTEP MAC. Matches nothing while IPv6 is off
-// or the backend is not VXLAN.
+// The same for tunnel packets over IPv6 (flannel-v6's VXLAN, wireguard's
+// flannel-wg-v6): unicast to the underlay MAC, IPv6 with UDP right after
+// its fixed header, to our IPv6 address and the IPv6 tunnel port; for
+// VXLAN the kernel's flags word, our VNI, an inner IPv6 frame to our IPv6
+// VTEP MAC. Matches nothing while IPv6 is off or the backend has no IPv6
+// tunnel.
 class TunnelTemplate6 : public MaskedBytes<kTunnel6TemplateLen> {
  public:
   explicit TunnelTemplate6(const DatapathContext& ctx);

@@ -116,10 +116,10 @@ class Worker {
   // neighbour).
   void to_underlay(rte_mbuf* m, const NextHop& nh, uint8_t* h);
   // The wireguard backend's encapsulation (path/wireguard.cc), over an
-  // egress burst: each inner IPv4 packet readied under its peer's current
-  // keypair (padded, room for the tag, a counter taken), or dropped, named,
-  // and false; then all sealed at once, each behind its next hop's
-  // Ethernet/IPv4/UDP and transport header.
+  // egress burst of family F: each inner packet readied under its peer's
+  // current keypair (padded, room for the tag, a counter taken), or
+  // dropped, named, and false; then all sealed at once, each behind its
+  // next hop's Ethernet/IP/UDP of family F and transport header.
   struct WireguardSeal {
     rte_mbuf* m;
     const NextHop* nh;
@@ -128,9 +128,10 @@ class Worker {
     wireguard::AeadJob job;
   };
   // `now`: the burst's TSC, read once (keypair ages are checked against it).
-  bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, rte_ipv4_hdr* ip, uint64_t now,
+  template <class F>
+  bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, typename F::Header* ip, uint64_t now,
                          WireguardSeal& seal);
-  template <OuterChecksums C>
+  template <class F, OuterChecksums C>
   void wireguard_seal(const WireguardSeal* pending, unsigned n);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
@@ -168,17 +169,21 @@ class Worker {
   using DecapStage = void (Worker::*)(const TunnelPacket*, void* const*, uint64_t, unsigned);
   template <class F>
   static DecapStage select_decap(const DatapathContext& ctx);
-  // The wireguard backend's decapsulation stage (a DecapStage; senders are
-  // not consulted: keypairs authenticate).
-  template <bool RxVerdict>
+  // The wireguard backend's decapsulation stage over the underlay family
+  // F's messages (a DecapStage; senders are not consulted: keypairs
+  // authenticate).
+  template <class F, bool RxVerdict>
   void wireguard_stage(const TunnelPacket* tunnel, void* const* senders, uint64_t known,
                        unsigned k);
-  // An authenticated transport message's plaintext, `m` trimmed to it
-  // behind room for an Ethernet header: true when it is an IPv4 packet
-  // from the peer's podCIDRs; otherwise freed (keepalive) or dropped.
+  // An authenticated transport message's plaintext of family F, `m`
+  // trimmed to it behind room for an Ethernet header: true when its header
+  // checks and its source is in the peer's podCIDRs of F; otherwise
+  // dropped.
+  template <class F>
   bool wireguard_inner_ok(rte_mbuf* m, const WireguardKeypair& kp);
-  // Records an authenticated arrival (an empty one: a keepalive) for the
-  // control side.
+  // Records an authenticated arrival over the underlay family F (an empty
+  // one: a keepalive) for the control side.
+  template <class F>
   void wireguard_arrival(rte_mbuf* m, const TunnelPacket& t, WireguardKeypair& kp, bool keepalive,
                          uint64_t now);
   // Strips a tunnel packet's outer headers and checks the inner header;

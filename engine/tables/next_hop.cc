@@ -61,15 +61,22 @@ void write_udp(uint8_t* p, uint16_t src_port, uint16_t dst_port) {
   udp->dst_port = rte_cpu_to_be_16(dst_port);
 }
 
-// The outer UDP checksum's constant terms of a tunnel template whose UDP
-// header ends at `payload` and whose own bytes end at `end`.
-void sum_udp_constants(NextHop& nh, size_t payload, size_t end) {
+// What the outer UDP checksum covers of a tunnel template besides the
+// pseudo header: the UDP header's ports at `udp` and the template's bytes
+// after it, up to `end`.
+uint32_t udp_template_sum(const NextHop& nh, size_t udp, size_t end) {
+  const auto* u = reinterpret_cast<const rte_udp_hdr*>(nh.header + udp);
+  const size_t payload = udp + kUdpLen;
+  return uint32_t{u->src_port} + u->dst_port + raw_checksum(nh.header + payload, end - payload);
+}
+
+// The outer UDP checksum's constant terms of an IPv4 tunnel template whose
+// own bytes end at `end`.
+void sum_udp_constants(NextHop& nh, size_t end) {
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(nh.header + kEthLen);
-  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(nh.header + kEthLen + kIpv4Len);
   nh.phdr_sum = (ip->src_addr & 0xffff) + (ip->src_addr >> 16) + (ip->dst_addr & 0xffff) +
                 (ip->dst_addr >> 16) + rte_cpu_to_be_16(IPPROTO_UDP);
-  nh.udp_sum = nh.phdr_sum + udp->src_port + udp->dst_port +
-               raw_checksum(nh.header + payload, end - payload);
+  nh.udp_sum = nh.phdr_sum + udp_template_sum(nh, kEthLen + kIpv4Len, end);
 }
 
 // flannel-v6's kinds: VXLAN over IPv6, or a plain L2 rewrite (host-gw,
@@ -88,18 +95,29 @@ void build_next_hop6(const NextHopParams& p, NextHop& nh) {
       vx->vx_vni = rte_cpu_to_be_32(p.vni << 8);
       write_eth(h + kVxlan6Overhead, p.remote_vtep_mac, p.our_vtep_mac, true);
       nh.header_len = kVxlan6Overhead + kEthLen;
-      const auto* u = reinterpret_cast<const rte_udp_hdr*>(h + udp);
-      nh.udp_sum = nh.phdr_sum + u->src_port + u->dst_port +
-                   raw_checksum(h + udp + kUdpLen, nh.header_len - udp - kUdpLen);
+      nh.udp_sum = nh.phdr_sum + udp_template_sum(nh, udp, nh.header_len);
+      break;
+    }
+    case NextHopKind::kWireguard: {
+      // flannel-wg-v6: from our ListenPortV6 to the peer's endpoint, which
+      // flannel sets to its public IPv6 and the Port of its backend-v6-data
+      // (our ListenPortV6 when it names none), and which follows the peer
+      // when it roams.
+      write_eth(h, MacAddr{}, p.src_mac, true);
+      nh.phdr_sum = write_outer_ipv6(h + kEthLen, p.local_ip6,
+                                     p.endpoint6 ? p.endpoint6->first : p.public_ip6);
+      write_udp(h + kEthLen + kIpv6HeaderLen, p.udp_port,
+                p.endpoint6 ? p.endpoint6->second : (p.peer_port ? p.peer_port : p.udp_port));
+      nh.header_len = kUdp6TunnelHeaders;
+      nh.udp_sum = nh.phdr_sum + udp_template_sum(nh, kEthLen + kIpv6HeaderLen, nh.header_len);
       break;
     }
     case NextHopKind::kDirect:
       write_eth(h, MacAddr{}, p.src_mac, true);
       nh.header_len = kEthLen;
       break;
-    case NextHopKind::kUdp:        // flannel's udp backend is IPv4 only (refused before)
-    case NextHopKind::kWireguard:  // IPv4 only as yet (refused before)
-    case NextHopKind::kLocal:      // shared with IPv4 (ForwardingTables::create)
+    case NextHopKind::kUdp:    // flannel's udp backend is IPv4 only (refused before)
+    case NextHopKind::kLocal:  // shared with IPv4 (ForwardingTables::create)
       break;
   }
 }
@@ -147,7 +165,7 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
       write_eth(h + kVxlanOverhead, p.remote_vtep_mac, p.our_vtep_mac);
       nh.header_len = kVxlanOverhead + kEthLen;
       // The source port varies per flow: zero in the template.
-      sum_udp_constants(nh, kUdpTunnelHeaders, nh.header_len);
+      sum_udp_constants(nh, nh.header_len);
       break;
     }
     case NextHopKind::kUdp:
@@ -164,7 +182,7 @@ void build_next_hop(const NextHopParams& p, NextHop& nh) {
       write_udp(h + kEthLen + kIpv4Len, p.udp_port,
                 p.endpoint ? p.endpoint->second : (p.peer_port ? p.peer_port : p.udp_port));
       nh.header_len = kUdpTunnelHeaders;
-      sum_udp_constants(nh, kUdpTunnelHeaders, kUdpTunnelHeaders);
+      sum_udp_constants(nh, kUdpTunnelHeaders);
       break;
     case NextHopKind::kDirect:
       write_eth(h, MacAddr{}, p.src_mac);

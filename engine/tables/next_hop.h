@@ -29,8 +29,8 @@ enum class NextHopKind : uint8_t {
   kDirect,  // plain L2 rewrite to the remote node's underlay MAC (host-gw, DirectRouting)
   kLocal,   // deliver to an overlay port of this node
   // seal in a WireGuard transport message to the remote node's peer, then
-  // Ethernet/IPv4/UDP (backends/wireguard.h); the next-hop id is the peer's
-  // session slot
+  // Ethernet/IPv4/UDP, or Ethernet/IPv6/UDP for an IPv6 next hop
+  // (flannel-wg-v6's peer); the next-hop id is the peer's session slot
   kWireguard,
 };
 
@@ -79,7 +79,8 @@ struct NextHopParams {
   MacAddr dst_mac;          // local: the overlay host's MAC; direct/tunnel: filled per packet
   Ipv4Addr local_ip;        // our underlay address (outer source)
   Ipv4Addr public_ip;       // remote node's underlay address (outer destination)
-  uint16_t udp_port = 0;    // tunnel destination port (udp, wireguard: source port too)
+  uint16_t udp_port = 0;    // tunnel destination port (udp, wireguard: source port too;
+                            // an IPv6 wireguard next hop's: ListenPortV6)
   uint16_t peer_port = 0;   // wireguard: the peer's ListenPort, the destination; 0: udp_port
   uint32_t vni = 0;         // vxlan
   MacAddr our_vtep_mac;     // vxlan inner source
@@ -90,8 +91,10 @@ struct NextHopParams {
   Ipv6Addr local_ip6;
   Ipv6Addr public_ip6;
   // wireguard: where the peer's packets go once it roamed (its endpoint,
-  // UDP port in host order); unset: public_ip and peer_port.
+  // UDP port in host order); unset: public_ip and peer_port. endpoint6:
+  // the same for an IPv6 next hop (public_ip6).
   std::optional<std::pair<Ipv4Addr, uint16_t>> endpoint;
+  std::optional<std::pair<Ipv6Addr, uint16_t>> endpoint6;
 };
 
 // Fills kind, header, header_len, the checksum sums and the addressing fields.

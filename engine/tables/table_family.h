@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/backends/headers.h"
 #include "engine/engine_config.h"
 #include "engine/net_types.h"
 #include "engine/status.h"
@@ -48,10 +49,19 @@ struct Ipv4TableFamily {
   static bool local_subnet_ok(const Prefix&) { return true; }
 
   static constexpr bool kCarriesUdp = true;
-  static constexpr bool kCarriesWireguard = true;
   static void set_tunnel_ends(NextHopParams& p, Address local, Address remote) {
     p.local_ip = local;
     p.public_ip = remote;
+  }
+  // A wireguard peer's endpoint (UDP port in host order): where its next
+  // hop sends, and where it is to send once the peer roamed.
+  static bool sends_to(const NextHop& nh, Address ip, uint16_t port) {
+    const auto* outer = reinterpret_cast<const rte_ipv4_hdr*>(nh.header + kEthLen);
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(nh.header + kEthLen + kIpv4Len);
+    return outer->dst_addr == ip.be() && rte_be_to_cpu_16(udp->dst_port) == port;
+  }
+  static void set_endpoint(NextHopParams& p, Address ip, uint16_t port) {
+    p.endpoint = {{ip, port}};
   }
   // The route's error names it; a prefix longer than /24 needs one of the
   // groups dataplane.lpm_tbl8_groups sizes.
@@ -127,12 +137,19 @@ struct Ipv6TableFamily {
   static bool local_subnet_ok(const Prefix& p) { return p.len != 0 && p.network() == p; }
 
   static constexpr bool kCarriesUdp = false;  // flannel's udp backend is IPv4 only
-  // flannel-wg-v6 peers (IPv6 endpoints, IPv6 podCIDRs): not carried yet.
-  static constexpr bool kCarriesWireguard = false;
   static void set_tunnel_ends(NextHopParams& p, const Address& local, const Address& remote) {
     p.ipv6 = true;
     p.local_ip6 = local;
     p.public_ip6 = remote;
+  }
+  static bool sends_to(const NextHop& nh, const Address& ip, uint16_t port) {
+    const auto* outer = reinterpret_cast<const rte_ipv6_hdr*>(nh.header + kEthLen);
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(nh.header + kEthLen + kIpv6HeaderLen);
+    return std::memcmp(outer->dst_addr, ip.bytes.data(), 16) == 0 &&
+           rte_be_to_cpu_16(udp->dst_port) == port;
+  }
+  static void set_endpoint(NextHopParams& p, const Address& ip, uint16_t port) {
+    p.endpoint6 = {{ip, port}};
   }
   using Fib = RouteTable6;
   static Status set_route(Fib& fib, const Prefix& prefix, uint32_t next_hop) {

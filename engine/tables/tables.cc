@@ -197,22 +197,35 @@ NextHop* ForwardingTables::alternate_storage(uint32_t id) {
 
 Status ForwardingTables::set_wireguard_endpoint(uint32_t id, Ipv4Addr ip, uint16_t port,
                                                 uint64_t now_ms) {
+  return set_endpoint(v4_, id, ip, port, now_ms);
+}
+
+Status ForwardingTables::set_wireguard_endpoint(uint32_t id, const Ipv6Addr& ip, uint16_t port,
+                                                uint64_t now_ms) {
+  return set_endpoint(v6_, id, ip, port, now_ms);
+}
+
+template <class F>
+Status ForwardingTables::set_endpoint(Side<F>& side, uint32_t id, const typename F::Address& ip,
+                                      uint16_t port, uint64_t now_ms) {
   NextHopState* s = id < capacity_ ? &states_[id] : nullptr;
-  if (s == nullptr || s->nh == nullptr || s->nh->kind != NextHopKind::kWireguard)
-    return Status(ErrorCode::kNotFound, "next hop " + std::to_string(id) + " is not wireguard's");
-  const auto* outer_ip = reinterpret_cast<const rte_ipv4_hdr*>(s->nh->header + kEthLen);
-  const auto* outer_udp = reinterpret_cast<const rte_udp_hdr*>(s->nh->header + kEthLen + kIpv4Len);
-  if (outer_ip->dst_addr == ip.be() && rte_be_to_cpu_16(outer_udp->dst_port) == port) return {};
+  if (s == nullptr || s->nh == nullptr || s->nh->kind != NextHopKind::kWireguard ||
+      !std::holds_alternative<Remote<F>>(s->remote)) {
+    return Status(ErrorCode::kNotFound, "next hop " + std::to_string(id) + " is not an " +
+                                            F::kWords.name + " wireguard peer's");
+  }
+  if (F::sends_to(*s->nh, ip, port)) return {};
   if (s->endpoint_grace && rte_rcu_qsbr_check(rcu_, *s->endpoint_grace, false) != 1) {
     return Status(ErrorCode::kUnavailable,
                   "next hop " + std::to_string(id) + ": its last endpoint change is still read");
   }
-  if (!v4_.underlay->contains(ip) && !v4_.gateway) {
+  const bool on_link = side.underlay->contains(ip);
+  if (!on_link && !side.gateway) {
     return Status(ErrorCode::kFailedPrecondition,
                   "endpoint " + ip.str() + ": off the underlay subnet, and no gateway");
   }
-  auto& remote = std::get<Remote<Ipv4TableFamily>>(s->remote);
-  const Ipv4Addr via = v4_.underlay->contains(ip) ? ip : *v4_.gateway;
+  auto& remote = std::get<Remote<F>>(s->remote);
+  const typename F::Address via = on_link ? ip : *side.gateway;
   uint32_t adjacency = s->nh->adjacency;
   if (via != remote.via) {
     auto acquired = neighbours_.acquire(via, now_ms);
@@ -225,16 +238,15 @@ Status ForwardingTables::set_wireguard_endpoint(uint32_t id, Ipv4Addr ip, uint16
     if (adjacency != s->nh->adjacency) neighbours_.release(adjacency);
     return Status(ErrorCode::kResourceExhausted, "cannot allocate a next hop");
   }
-  *next = NextHop{};
   NextHopParams p;
   p.kind = NextHopKind::kWireguard;
   p.out_port = s->nh->out_port;
   p.adjacency = adjacency;
   p.src_mac = params_.underlay_mac;
-  p.udp_port = params_.udp_port;
-  p.local_ip = v4_.underlay->addr;
-  p.public_ip = s->nh->public_ip;
-  p.endpoint = {{ip, port}};
+  p.udp_port = side.udp_port;
+  F::set_tunnel_ends(p, side.underlay->addr, remote.key.public_ip);
+  F::set_endpoint(p, ip, port);
+  *next = NextHop{};
   build_next_hop(p, *next);
   next->id = id;
   slots_[id].store(next, std::memory_order_release);
@@ -309,7 +321,7 @@ ForwardingTables::NextHopKey<F> ForwardingTables::key_for(const Side<F>& side,
   const bool wireguard = spec.backend == BackendType::kWireguard;
   return {spec.public_ip, kind_for(side, spec),
           spec.backend == BackendType::kVxlan ? mac_key(spec.vtep_mac) : std::array<uint8_t, 6>{},
-          wireguard ? (spec.peer_port ? spec.peer_port : params_.udp_port) : uint16_t{0}};
+          wireguard ? (spec.peer_port ? spec.peer_port : side.udp_port) : uint16_t{0}};
 }
 
 template <class F>
@@ -382,9 +394,6 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
     }
     if (!F::kCarriesUdp && r.backend == BackendType::kUdp)
       return bad(std::string("backend: flannel's udp backend carries no ") + F::kWords.name);
-    if (!F::kCarriesWireguard && r.backend == BackendType::kWireguard)
-      return bad(std::string("backend: tartan's wireguard backend carries no ") + F::kWords.name +
-                 " yet");
     if (r.backend == BackendType::kVxlan) {
       if (r.vni != params_.vni) {
         return bad("vni: " + std::to_string(r.vni) + " differs from ours (" +
@@ -484,7 +493,7 @@ Result<uint32_t> ForwardingTables::acquire_next_hop(Side<F>& side, const RouteSp
   p.out_port = params_.underlay_port;
   p.adjacency = *adjacency;
   p.src_mac = params_.underlay_mac;
-  p.udp_port = params_.udp_port;
+  p.udp_port = side.udp_port;
   p.peer_port = key.peer_port;
   p.vni = params_.vni;
   p.our_vtep_mac = side.vtep_mac;

@@ -113,6 +113,7 @@ struct TablesParams {
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;
   uint16_t udp_port = 8472;
+  uint16_t udp_port6 = 8472;  // IPv6 tunnels' (DataplaneConfig::tunnel_port6)
   bool direct_routing = false;
   // Our address and on-link prefix (nullopt: no IPv4 underlay, every IPv4
   // route and neighbour refused).
@@ -183,7 +184,10 @@ class ForwardingTables {
   // kind; FAILED_PRECONDITION when `ip` is off-link and there is no
   // gateway; UNAVAILABLE while the id's previous change is in its grace
   // period (try again later).
+  // The same for an IPv6 peer (flannel-wg-v6's): NOT_FOUND for an IPv4
+  // one, and the other way round.
   Status set_wireguard_endpoint(uint32_t id, Ipv4Addr ip, uint16_t port, uint64_t now_ms);
+  Status set_wireguard_endpoint(uint32_t id, const Ipv6Addr& ip, uint16_t port, uint64_t now_ms);
   // The sender filter ingress applies: public IP -> next-hop id of every
   // node whose tunnel traffic is accepted.
   std::map<Ipv4Addr, uint32_t> senders() const;
@@ -239,10 +243,11 @@ class ForwardingTables {
   struct Side {
     // Our address and on-link prefix (nullopt: no underlay of this family,
     // every route and neighbour of it refused), the router for peers off
-    // it, and our VTEP MAC.
+    // it, our VTEP MAC and the UDP port our tunnels of the family use.
     std::optional<typename F::Prefix> underlay;
     std::optional<typename F::Address> gateway;
     MacAddr vtep_mac;
+    uint16_t udp_port = 0;
     std::unique_ptr<typename F::Fib> fib;  // IPv6: with an IPv6 underlay only
     rte_hash* senders = nullptr;           // likewise
     SenderHook<typename F::Address> sender_hook;
@@ -273,8 +278,8 @@ class ForwardingTables {
   ForwardingTables(const TablesParams& params, NeighbourTable& neighbours)
       : params_(params),
         neighbours_(neighbours),
-        v4_{params.underlay, params.gateway, params.vtep_mac},
-        v6_{params.underlay6, params.gateway6, params.vtep_mac6} {}
+        v4_{params.underlay, params.gateway, params.vtep_mac, params.udp_port},
+        v6_{params.underlay6, params.gateway6, params.vtep_mac6, params.udp_port6} {}
 
   template <class F>
   Side<F>& side();
@@ -292,6 +297,9 @@ class ForwardingTables {
   NextHopKind kind_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
   template <class F>
   NextHopKey<F> key_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
+  template <class F>
+  Status set_endpoint(Side<F>& side, uint32_t id, const typename F::Address& ip, uint16_t port,
+                      uint64_t now_ms);
   template <class F>
   static std::optional<uint32_t> find_next_hop(const Side<F>& side,
                                                const typename F::Address& public_ip,

@@ -322,8 +322,8 @@ TEST_F(WireguardPath, RefusalsAreDroppedUnderTheirNames) {
   const auto out = receive({flipped, unknown, good, good, bad_type, truncated,
                             // node 3's pod, through node 2's keypair
                             sealed_to_us(3, f_.pod_packet_from(3, f_.pod_ip(20), 100)),
-                            // an IPv6 packet inside
-                            sealed_to_us(4, Bytes{0x60, 0, 0, 0, 0, 0, 17, 64})});
+                            // neither IPv4 nor IPv6 inside
+                            sealed_to_us(4, Bytes{0x50, 0, 0, 0, 0, 0, 17, 64})});
   EXPECT_EQ(out.size(), 1u);
   EXPECT_EQ(f_.drops(DropReason::kWgBadMac), 1u);
   EXPECT_EQ(f_.drops(DropReason::kWgUnknownIndex), 1u);

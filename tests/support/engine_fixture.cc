@@ -61,6 +61,7 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   d.udp_port = o.backend == BackendType::kUdp         ? 8285
                : o.backend == BackendType::kWireguard ? kWireguardPort
                                                       : 8472;
+  d.udp_port_v6 = kWireguardPortV6;
   d.wireguard_times = o.wireguard_times;
   d.direct_routing = o.direct_routing;
   d.udp_checksum = o.udp_checksum;
@@ -353,19 +354,40 @@ Bytes EngineFixture::vxlan_flow_from(int i, Ipv4Addr inner_dst, uint16_t flow) c
                    concat(vxlan_header(1), udp_frame(inner)));
 }
 
-uint32_t EngineFixture::add_wireguard_keypair(int i, const wireguard::Key& send,
-                                              const wireguard::Key& receive, uint32_t remote_index,
-                                              bool initiator, std::optional<uint32_t> reserved) {
-  auto index = reserved ? Result<uint32_t>(*reserved) : engine_->wireguard_reserve_index();
+namespace {
+
+// Installs a keypair for `peer` (an IPv4 or IPv6 public IP) as a handshake
+// would; returns our receiver index for it.
+template <class Addr>
+uint32_t install_keypair(Engine& engine, const Addr& peer, const wireguard::Key& send,
+                         const wireguard::Key& receive, uint32_t remote_index, bool initiator,
+                         std::optional<uint32_t> reserved) {
+  auto index = reserved ? Result<uint32_t>(*reserved) : engine.wireguard_reserve_index();
   if (!index) throw std::runtime_error("wireguard index: " + index.status().message());
   wireguard::Keypair kp{};
   kp.sending = {send, remote_index};
   kp.receiving.key = receive;
   kp.local_index = *index;
   kp.initiator = initiator;
-  if (Status s = engine_->wireguard_install(node(i).public_ip, kp); !s.ok())
+  if (Status s = engine.wireguard_install(peer, kp); !s.ok())
     throw std::runtime_error("wireguard keypair: " + s.message());
   return *index;
+}
+
+}  // namespace
+
+uint32_t EngineFixture::add_wireguard_keypair(int i, const wireguard::Key& send,
+                                              const wireguard::Key& receive, uint32_t remote_index,
+                                              bool initiator, std::optional<uint32_t> reserved) {
+  return install_keypair(*engine_, node(i).public_ip, send, receive, remote_index, initiator,
+                         reserved);
+}
+
+uint32_t EngineFixture::add_wireguard_keypair6(int i, const wireguard::Key& send,
+                                               const wireguard::Key& receive, uint32_t remote_index,
+                                               bool initiator, std::optional<uint32_t> reserved) {
+  return install_keypair(*engine_, node6(i).public_ip, send, receive, remote_index, initiator,
+                         reserved);
 }
 
 void add_wireguard_handshake(EngineFixture& initiator, EngineFixture& responder) {
@@ -392,6 +414,26 @@ Bytes EngineFixture::wireguard_from(int i, const Bytes& message, Ipv4Addr source
 
 Bytes EngineFixture::pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload) const {
   return l3_of(udp_frame(inner_from(i, inner_dst), payload));
+}
+
+Bytes EngineFixture::wireguard6_from(int i, const Bytes& message, uint16_t dst_port) const {
+  Udp6Spec outer;
+  outer.src_mac = node6(i).underlay_mac;
+  outer.dst_mac = self6().underlay_mac;
+  outer.src_ip = node6(i).public_ip;
+  outer.dst_ip = self6().public_ip;
+  outer.src_port = kWireguardPortV6;
+  outer.dst_port = dst_port;
+  return udp6_frame(outer, message);
+}
+
+Bytes EngineFixture::pod_packet6_from(int i, const Ipv6Addr& inner_dst, uint16_t payload) const {
+  Udp6Spec inner;
+  inner.src_ip = node6(i).subnet.addr;
+  inner.src_ip.bytes[15] = 10;
+  inner.dst_ip = inner_dst;
+  inner.hop_limit = 63;
+  return l3_of(udp6_frame(inner, payload));
 }
 
 Bytes EngineFixture::udp_tunnel_from(int i, Ipv4Addr inner_dst) const {

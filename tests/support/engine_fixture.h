@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "tests/support/packets.h"
 #include "tests/support/ring_port.h"
+#include "tests/support/wireguard_frames.h"
 
 namespace tartan::testing {
 
@@ -174,6 +175,17 @@ class EngineFixture {
   // The IPv4/UDP packet node i's .10 pod sends to `inner_dst` (TTL 63, as
   // the node forwarded it), `payload` bytes of UDP payload.
   Bytes pod_packet_from(int i, Ipv4Addr inner_dst, uint16_t payload = 18) const;
+  // The wireguard backend over IPv6 (flannel-wg-v6): installs a keypair
+  // for node i's IPv6 peer, as add_wireguard_keypair does for its IPv4 one.
+  uint32_t add_wireguard_keypair6(int i, const wireguard::Key& send, const wireguard::Key& receive,
+                                  uint32_t remote_index, bool initiator = true,
+                                  std::optional<uint32_t> reserved = std::nullopt);
+  // A WireGuard message from node i's public IPv6 and ListenPortV6 to ours
+  // and `dst_port`.
+  Bytes wireguard6_from(int i, const Bytes& message, uint16_t dst_port = kWireguardPortV6) const;
+  // The IPv6/UDP packet node i's ::a pod sends to `inner_dst` (hop limit
+  // 63, as the node forwarded it), `payload` bytes of UDP payload.
+  Bytes pod_packet6_from(int i, const Ipv6Addr& inner_dst, uint16_t payload = 18) const;
 
  private:
   UdpSpec outer_from(int i, uint16_t src_port, uint16_t dst_port) const;
