@@ -620,7 +620,7 @@ Status Engine::wireguard_install(const IpAddr& peer, const wireguard::Keypair& k
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
-  return wireguard_->install(*slot, keypair);
+  return wireguard_->install(*slot, keypair, std::holds_alternative<Ipv6Addr>(peer));
 }
 
 Status Engine::wireguard_clear(const IpAddr& peer) {

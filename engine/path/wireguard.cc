@@ -191,7 +191,8 @@ void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*
       continue;
     }
     WireguardKeypair* kp = ctx_.wireguard->by_index(wireguard::load_le32(message + 4));
-    if (kp == nullptr) {
+    // The other device's index is not this one's.
+    if (kp == nullptr || kp->ipv6 != std::is_same_v<F, Ipv6Family>) {
       drop(m, DropReason::kWgUnknownIndex);
       continue;
     }

@@ -30,8 +30,12 @@ Key new_private_key() {
 
 // One node: its engine and its handshake side, on a clock the test steps.
 struct Node {
-  explicit Node(int self, std::chrono::seconds keepalive = 0s, WireguardTimes times = {})
-      : fx({.self = self, .backend = BackendType::kWireguard, .wireguard_times = times}),
+  explicit Node(int self, std::chrono::seconds keepalive = 0s, WireguardTimes times = {},
+                bool ipv6 = false)
+      : fx({.self = self,
+            .backend = BackendType::kWireguard,
+            .wireguard_times = times,
+            .ipv6 = ipv6}),
         private_key(new_private_key()),
         peers(make(keepalive)) {}
 
@@ -91,6 +95,39 @@ TEST(WireguardPeers, TwoNodesHandshakeOnTheirOwnAndPodsReachEachOther) {
   EXPECT_EQ(a.peers->counters().initiations_sent + b.peers->counters().initiations_sent, 1u);
   EXPECT_TRUE(pod_packet_arrives(a, b));
   EXPECT_TRUE(pod_packet_arrives(b, a));
+}
+
+// flannel's Mode separate: a node's IPv4 pods behind flannel-wg, its IPv6
+// pods behind flannel-wg-v6, one key, a handshake and session on each.
+TEST(WireguardPeers, DualStackNodesHandshakeOnEachFamilysDeviceAndBothFamiliesPodsCross) {
+  Node a(1, 0s, {}, true), b(2, 0s, {}, true);
+  for (auto [self, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    const int i = other->fx.options().self;
+    self->fx.add_node(i);
+    self->fx.add_node6(i);
+    self->peers->set_peers({{other->fx.self().public_ip, other->peers->public_key()},
+                            {other->fx.self6().public_ip, other->peers->public_key()}},
+                           self->now);
+  }
+  converse(a, b);
+  EXPECT_EQ(a.peers->counters().completed, 2u);
+  EXPECT_EQ(b.peers->counters().completed, 2u);
+  EXPECT_EQ(a.peers->counters().rejected, decltype(a.peers->counters().rejected){});
+  EXPECT_EQ(b.peers->counters().rejected, decltype(b.peers->counters().rejected){});
+  // Each device's peer has its own session.
+  const auto v4 = a.fx.engine().wireguard_peer(b.fx.self().public_ip);
+  const auto v6 = a.fx.engine().wireguard_peer(b.fx.self6().public_ip);
+  ASSERT_TRUE(v4.ok() && v6.ok());
+  EXPECT_TRUE(v4->since_handshake && v6->since_handshake);
+  EXPECT_TRUE(pod_packet_arrives(a, b));
+  EXPECT_TRUE(pod_packet_arrives(b, a));
+  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    EXPECT_EQ(to->fx.from_underlay(from->fx.from_overlay({from->fx.pod_frame6(to->fx.pod_ip6(20))}))
+                  .size(),
+              1u);
+  }
+  // The IPv6 pods' packets went over the IPv6 sessions only.
+  EXPECT_NE(a.fx.engine().wireguard_peer(b.fx.self6().public_ip)->tx_packets, 0u);
 }
 
 TEST(WireguardPeers, TheLargerKeyInitiatesAfterRekeyTimeoutWhenThePeerWaits) {

@@ -182,6 +182,21 @@ TEST_F(Wireguard6Path, TheIpv6UnderlayTakesOnlyListenPortV6) {
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
 
+TEST_F(Wireguard6Path, AnIpv4PeersReceiverIndexIsUnknownOverIpv6) {
+  // Node 2's flannel-wg session: its messages belong over IPv4 (each of
+  // Linux's devices has indexes of its own), not to flannel-wg-v6.
+  const Key v4_receive = key_of(0x5a);
+  const uint32_t v4_index = f_.add_wireguard_keypair(2, key_of(0xa5), v4_receive, kPeerIndex + 1);
+  const Bytes msg =
+      testing::wireguard_transport(v4_receive, v4_index, 0, f_.pod_packet_from(2, f_.pod_ip(20)));
+  EXPECT_TRUE(f_.from_underlay({f_.wireguard6_from(2, msg)}).empty());
+  EXPECT_EQ(f_.drops(DropReason::kWgUnknownIndex), 1u);
+  EXPECT_EQ(f_.total_drops(), 1u);
+  // Over IPv4 it opens.
+  EXPECT_EQ(f_.from_underlay({f_.wireguard_from(2, msg)}).size(), 1u);
+  EXPECT_EQ(f_.mbufs_in_use(), 0);
+}
+
 TEST(Wireguard6Egress, WithoutAKeypairOnTheIpv6PeerDropsAndAsksForAHandshake) {
   EngineFixture f({.self = 1, .backend = BackendType::kWireguard, .ipv6 = true});
   f.add_node(2);

@@ -103,8 +103,8 @@ Cluster::~Cluster() {
     }
     // wireguard-go removes its socket and device itself; the socket goes
     // here too in case it could not.
-    for (auto * [ go, device ] : {std::pair{&n->wireguard_go, &n->wg_device},
-                                  std::pair{&n->wireguard_go_v6, &n->wg_device_v6}}) {
+    for (auto [go, device] : {std::pair{&n->wireguard_go, &n->wg_device},
+                              std::pair{&n->wireguard_go_v6, &n->wg_device_v6}}) {
       if (!*go) continue;
       (*go)->signal(SIGTERM);
       (*go)->wait(5s);
@@ -319,8 +319,8 @@ void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
       annotations.at("flannel.alpha.coreos.com/backend-v6-data").get<std::string>());
   const uint16_t port6 = data6.value("Port", uint16_t{0});
   sh(*node.ns, "wg set " + node.wg_device_v6 + " peer " + data6.at("PublicKey").get<std::string>() +
-                   " endpoint [" + peer.public_ipv6->str() + "]:" +
-                   std::to_string(port6 != 0 ? port6 : 51821) + " allowed-ips " +
+                   " endpoint [" + peer.public_ipv6->str() +
+                   "]:" + std::to_string(port6 != 0 ? port6 : 51821) + " allowed-ips " +
                    peer.pod_cidr_v6->str());
 }
 

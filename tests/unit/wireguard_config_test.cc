@@ -53,6 +53,19 @@ TEST(WireguardConfig, DefaultsAreFlannelsAndTheOverlayMtuIsTheUnderlaysLess80) {
   EXPECT_EQ(c->engine.dataplane.overlay_mtu(), 1420);
 }
 
+TEST(WireguardConfig, DualStackRunsFlannelsSeparateModeWithListenPortV6ForIpv6) {
+  std::string yaml = config_with_backend(
+      "{Type: wireguard, ListenPortV6: 51999}\n  EnableIPv6: true\n  IPv6Network: fd00::/56");
+  yaml.replace(yaml.find("192.0.2.10/24}"), 14, "192.0.2.10/24, ipv6_address: '2001:db8::10/64'}");
+  yaml.replace(yaml.find("10.244.1.0/24}"), 14, "10.244.1.0/24, subnet_v6: 'fd00:0:0:1::/64'}");
+  auto c = parse_config(yaml, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->network.backend.wireguard.mode, WireguardMode::kSeparate);
+  EXPECT_EQ(c->engine.dataplane.udp_port, 51820);
+  EXPECT_EQ(c->engine.dataplane.udp_port_v6, 51999);
+  EXPECT_EQ(c->engine.dataplane.tunnel_port6(), 51999);
+}
+
 TEST(WireguardConfig, FlannelsNetConfJsonIsReadCaseInsensitivelyAsGoDoes) {
   auto raw = parse_netconf_json(std::string(R"({"Network":"10.244.0.0/16","Backend":{
       "type":"WireGuard","listenPort":51999,"ListenPortV6":52000,"psk":")") +
