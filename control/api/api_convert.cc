@@ -90,7 +90,9 @@ void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key
   // As wg shows endpoints: an IPv6 address in brackets.
   const std::string address = ipv6 ? "[" + ip_addr_str(at) + "]" : ip_addr_str(at);
   out->set_endpoint(address + ":" +
-                    std::to_string(roamed ? v.endpoint_port : port != 0 ? port : ours));
+                    std::to_string(roamed      ? v.endpoint_port
+                                   : port != 0 ? port
+                                               : ours));
   if (v.since_handshake) {
     const auto at = std::chrono::system_clock::now().time_since_epoch() - *v.since_handshake;
     out->set_latest_handshake_ns(

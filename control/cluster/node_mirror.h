@@ -44,7 +44,7 @@ struct NodeStatusView {
   std::optional<Ipv6Prefix> route_v6;
   std::optional<Ipv6Addr> public_ipv6;
   std::optional<MacAddr> vtep_mac_v6;
-  uint16_t wireguard_port_v6 = 0;  // backend-v6-data's Port
+  uint16_t wireguard_port_v6 = 0;             // backend-v6-data's Port
   std::optional<WireguardKey> public_key_v6;  // backend-v6-data's: the flannel-wg-v6 peer
   bool routed_any() const { return routed || routed_v6; }
 };

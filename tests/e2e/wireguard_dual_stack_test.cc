@@ -41,7 +41,8 @@ std::optional<DumpedPeer> dumped_peer(Cluster& c, ClusterNode& go, const std::st
 
 class TartanAndWireguardGoDualStack : public WireguardGoAndTartanCluster {
  protected:
-  TartanAndWireguardGoDualStack() : WireguardGoAndTartanCluster("wd", "", "", 51820, Stack::kDual) {}
+  TartanAndWireguardGoDualStack()
+      : WireguardGoAndTartanCluster("wd", "", "", 51820, Stack::kDual) {}
 };
 
 TEST_F(TartanAndWireguardGoDualStack, EachFamilysPodsTalkBothWaysOverItsOwnDevicesSession) {
