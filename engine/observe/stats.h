@@ -79,7 +79,8 @@ namespace tartan {
     "wireguard message shorter than its type's fixed part (transport: 32 bytes)")                \
   X(kWgBadType, "wg_bad_type", "UDP to the wireguard port whose message type is not 1 to 4")     \
   X(kWgUnknownIndex, "wg_unknown_index",                                                         \
-    "wireguard transport message whose receiver index names no keypair of ours")                 \
+    "wireguard transport message whose receiver index names no keypair of ours on its family's " \
+    "device")                                                                                    \
   X(kWgKeyExpired, "wg_key_expired",                                                             \
     "wireguard transport message for a keypair older than dataplane.wireguard.reject_after_s")   \
   X(kWgBadMac, "wg_bad_mac", "wireguard transport message whose tag does not authenticate")      \
