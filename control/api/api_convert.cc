@@ -84,9 +84,7 @@ void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key
   const bool ipv6 = std::holds_alternative<Ipv6Addr>(public_ip);
   const bool roamed = v.endpoint_port != 0;
   const uint16_t ours = ipv6 ? settings.listen_port_v6 : settings.listen_port;
-  const IpAddr at = !roamed          ? public_ip
-                    : v.endpoint_ip6 ? IpAddr{*v.endpoint_ip6}
-                                     : IpAddr{Ipv4Addr::from_be(v.endpoint_ip_be)};
+  const IpAddr& at = roamed ? v.endpoint_ip : public_ip;
   // As wg shows endpoints: an IPv6 address in brackets.
   const std::string address = ipv6 ? "[" + ip_addr_str(at) + "]" : ip_addr_str(at);
   out->set_endpoint(address + ":" +

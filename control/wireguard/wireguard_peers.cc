@@ -83,12 +83,7 @@ void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point
     }
     const auto view = engine_.wireguard_peer(ip);
     if (!view.ok()) continue;
-    if (view->endpoint_port != 0) {
-      follow(ip, peer,
-             view->endpoint_ip6 ? IpAddr{*view->endpoint_ip6}
-                                : IpAddr{Ipv4Addr::from_be(view->endpoint_ip_be)},
-             view->endpoint_port);
-    }
+    if (view->endpoint_port != 0) follow(ip, peer, view->endpoint_ip, view->endpoint_port);
     keepalive_timers(ip, peer, *view, now);
   }
 }

@@ -179,7 +179,7 @@ WireguardPeerView WireguardSessions::view(uint32_t slot) const {
     const uint64_t endpoint = p.endpoint.load(std::memory_order_acquire);
     const auto port_be = static_cast<uint16_t>(endpoint);
     if ((endpoint & kWireguardEndpoint6) == 0) {
-      v.endpoint_ip_be = static_cast<uint32_t>(endpoint >> 16);
+      v.endpoint_ip = Ipv4Addr::from_be(static_cast<uint32_t>(endpoint >> 16));
       v.endpoint_port = rte_be_to_cpu_16(port_be);
       break;
     }
@@ -188,7 +188,7 @@ WireguardPeerView WireguardSessions::view(uint32_t slot) const {
     if (wireguard_endpoint6(ip, port_be) != endpoint) continue;
     Ipv6Addr a;
     std::memcpy(a.bytes.data(), ip.data(), 16);
-    v.endpoint_ip6 = a;
+    v.endpoint_ip = a;
     v.endpoint_port = rte_be_to_cpu_16(port_be);
     break;
   }

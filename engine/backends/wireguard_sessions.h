@@ -123,9 +123,8 @@ struct WireguardPeerView {
   // last looked, and the two compare (which came last).
   uint64_t last_data_rx_tsc = 0;
   uint64_t last_tx_tsc = 0;
-  uint32_t endpoint_ip_be = 0;           // an IPv4 endpoint's address
-  std::optional<Ipv6Addr> endpoint_ip6;  // an IPv6 endpoint's (endpoint_ip_be then 0)
-  uint16_t endpoint_port = 0;            // host order; 0: nothing received
+  IpAddr endpoint_ip;          // where it last sent from (with endpoint_port)
+  uint16_t endpoint_port = 0;  // host order; 0: nothing received
   // The peer's transfer as wg show counts it: the workers' per-peer
   // counters (Engine fills them in).
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;

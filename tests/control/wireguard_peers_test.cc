@@ -341,7 +341,7 @@ TEST(WireguardPeers, APeerThatRoamedIsSentToWhereItsPacketsComeFrom) {
   // The node's annotations did not change: its routes still name its public IP.
   auto view = to.fx.engine().wireguard_peer(from.fx.self().public_ip);
   ASSERT_TRUE(view.ok());
-  EXPECT_EQ(view->endpoint_ip_be, roamed.be());
+  EXPECT_EQ(view->endpoint_ip, IpAddr{roamed});
   // Back where it was: followed back.
   ASSERT_EQ(to.fx.from_underlay(from.fx.from_overlay({from.fx.pod_frame(to.fx.pod_ip(20))})).size(),
             1u);

@@ -119,8 +119,7 @@ TEST_F(Wireguard6Path, IngressOpensAnIpv6MessageDeliversItAndRecordsTheEndpoint)
   ASSERT_TRUE(peer);
   EXPECT_TRUE(peer->since_last_data_rx.has_value());
   EXPECT_EQ(peer->rx_packets, 1u);
-  ASSERT_TRUE(peer->endpoint_ip6.has_value());
-  EXPECT_EQ(*peer->endpoint_ip6, EngineFixture::node6(2).public_ip);
+  EXPECT_EQ(peer->endpoint_ip, IpAddr{EngineFixture::node6(2).public_ip});
   EXPECT_EQ(peer->endpoint_port, testing::kWireguardPortV6);
   EXPECT_EQ(f_.total_drops(), 0u);
   EXPECT_EQ(f_.mbufs_in_use(), 0);

@@ -167,7 +167,7 @@ TEST_F(WireguardPath, IngressOpensDeliversAndRecordsTheEndpoint) {
   auto peer = f_.engine().wireguard_peer(EngineFixture::node(2).public_ip);
   ASSERT_TRUE(peer);
   ASSERT_TRUE(peer->since_last_rx.has_value());
-  EXPECT_EQ(peer->endpoint_ip_be, EngineFixture::node(2).public_ip.be());
+  EXPECT_EQ(peer->endpoint_ip, IpAddr{EngineFixture::node(2).public_ip});
   EXPECT_EQ(peer->endpoint_port, testing::kWireguardPort);
   EXPECT_EQ(f_.mbufs_in_use(), 0);
 }
@@ -213,7 +213,7 @@ TEST_F(WireguardPath, ARoamedPeerIsSentToWhereItsPacketsCameFrom) {
             1u);
   auto peer = f_.engine().wireguard_peer(peer_ip);
   ASSERT_TRUE(peer);
-  EXPECT_EQ(peer->endpoint_ip_be, roamed.be());
+  EXPECT_EQ(peer->endpoint_ip, IpAddr{roamed});
   EXPECT_EQ(peer->endpoint_port, 40000);
   ASSERT_TRUE(f_.engine().wireguard_set_endpoint(peer_ip, roamed, 40000).ok());
   const Bytes frame = f_.pod_frame(Ipv4Addr{EngineFixture::node(2).subnet.addr.value + 7});
