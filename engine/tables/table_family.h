@@ -30,14 +30,18 @@ struct TableFamilyWords {
   const char* qualifier;     // "our own IPv6 podCIDR", "no IPv6 gateway", "the IPv6 sender table"
   const char* underlay_key;  // the config key of our underlay address
   const char* not_unicast;   // what a public IP no node can have is not
-  const char* senders_name;  // the sender table's rte_hash name
+  // The sender table's rte_hash name, before a counter. Short: DPDK names
+  // the hash's RCU defer queue ring "RCU_HASH_RCU_<name>" and cuts it at
+  // RTE_RING_NAMESIZE, so a longer name loses the counter and two tables
+  // alive at once collide ("File exists").
+  const char* senders_name;
 };
 
 struct Ipv4TableFamily {
   using Address = Ipv4Addr;
   using Prefix = Ipv4Prefix;
   static constexpr TableFamilyWords kWords{"IPv4", "", "underlay.address",
-                                           " is not a unicast host address", "tartan_senders"};
+                                           " is not a unicast host address", "tsnd4"};
 
   static bool unicast_host(Ipv4Addr a) {
     const uint32_t ip = a.value;
@@ -110,7 +114,7 @@ struct Ipv6TableFamily {
   using Address = Ipv6Addr;
   using Prefix = Ipv6Prefix;
   static constexpr TableFamilyWords kWords{"IPv6", "IPv6 ", "underlay.ipv6_address",
-                                           " is not a global unicast address", "tartan_senders6"};
+                                           " is not a global unicast address", "tsnd6"};
 
   // A public IPv6 a remote node can be reached at: not unspecified,
   // loopback, multicast or link-local (which needs an interface to mean
