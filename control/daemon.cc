@@ -67,6 +67,10 @@ MirrorSettings mirror_settings(const Config& config, const AnnotationKeys& keys)
   if (config.network.enable_ipv6) ms.ipv6_network = config.network.ipv6_network;
   ms.backend = config.engine.dataplane.backend;
   ms.vni = config.engine.dataplane.vni;
+  const UnderlayConfig& u = config.engine.underlay;
+  ms.wireguard.mode = config.network.backend.wireguard.mode;
+  if (u.address) ms.wireguard.underlay_ip = u.address->addr;
+  if (u.ipv6_address) ms.wireguard.underlay_ip6 = u.ipv6_address->addr;
   ms.event_log_size = config.control.watch_history;
   ms.event_log_bytes = size_t{config.control.watch_history_mb} << 20;
   return ms;
@@ -184,7 +188,7 @@ Status Daemon::launch() {
           ? std::optional<NodesService::Wireguard>(
                 {*engine_,
                  {config_.network.backend.wireguard.listen_port,
-                  config_.network.backend.wireguard.listen_port_v6,
+                  config_.engine.dataplane.udp_port_v6,
                   std::chrono::seconds(config_.network.backend.wireguard.persistent_keepalive_s)}})
           : std::nullopt);
   leases_ = std::make_unique<LeasesService>(config_, *engine_, *lease_, *mirror_, keys_);

@@ -65,8 +65,9 @@ Status check_roles(const EngineConfig& config) {
 template <class Spec>
 auto tunnel_senders(const ForwardingTables& tables, const std::vector<Spec>& routes) {
   std::vector<decltype(Spec::public_ip)> out;
+  // A cross-family route is wireguard's, which has no flow rules.
   for (const Spec& r : routes) {
-    if (tables.is_tunnel(r)) out.push_back(r.public_ip);
+    if (tables.is_tunnel(r) && !r.cross_ip) out.push_back(r.public_ip);
   }
   return out;
 }
@@ -832,7 +833,7 @@ StatsSnapshot Engine::stats() const {
     ps.next_hop_id = id;
     if (auto v = tables_->next_hop_view(id)) {
       ps.public_ip = v->public_ip;
-      ps.public_ip6 = v->public_ip6;
+      ps.public_ip6 = v->other_public_ip;
     }
     const PeerBaseline t = peer_transfer(id);
     ps.encap_packets = t.encap_packets;

@@ -87,9 +87,9 @@ struct DataplaneConfig {
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;          // vxlan network identifier (24 bits)
   uint16_t udp_port = 8472;  // vxlan 8472, udp 8285, wireguard 51820 (ListenPort)
-  // wireguard: ListenPortV6, flannel-wg-v6's port (Mode separate), where
-  // IPv6 peers are sent to and heard from; other backends' IPv6 tunnels
-  // use udp_port.
+  // wireguard: the port IPv6 peers are sent from and heard on: ListenPortV6,
+  // flannel-wg-v6's, in Mode separate; ListenPort in the one-device modes.
+  // Other backends' IPv6 tunnels use udp_port.
   uint16_t udp_port_v6 = 51821;
   uint16_t underlay_mtu = 1500;  // bytes; the overlay MTU is this minus the encapsulation
   bool direct_routing = false;   // vxlan: on-link peers get plain L2 forwarding

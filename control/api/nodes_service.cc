@@ -26,22 +26,15 @@ void NodesService::add_probe(v1::Node* node) const {
 
 void NodesService::add_wireguard(const NodeRecord& r, v1::Node* node) const {
   if (!wireguard_) return;
-  const NodeStatusView& s = r.status;
-  // Each family's peer: flannel-wg's and flannel-wg-v6's ("separate").
+  // Each device's peer: flannel-wg's, and flannel-wg-v6's in Mode separate.
   // (The message is made only for a peer: an empty one would say it has one.)
-  const auto add = [&](bool routed, const IpAddr& ip, const WireguardKey& key, uint16_t port,
-                       v1::WireguardPeer* (v1::NodeStatus::*out)()) {
-    if (!routed) return;
-    if (auto view = wireguard_->engine.wireguard_peer(ip); view.ok())
-      wireguard_peer_to_proto(*view, key, ip, port, wireguard_->settings,
-                              (node->mutable_status()->*out)());
-  };
-  if (s.public_ip && s.public_key)
-    add(s.routed, *s.public_ip, *s.public_key, s.wireguard_port,
-        &v1::NodeStatus::mutable_wireguard);
-  if (s.public_ipv6 && s.public_key_v6)
-    add(s.routed_v6, *s.public_ipv6, *s.public_key_v6, s.wireguard_port_v6,
-        &v1::NodeStatus::mutable_wireguard_v6);
+  for (const NodeWireguardPeer& p : wireguard_peers_of(r.status)) {
+    if (auto view = wireguard_->engine.wireguard_peer(p.public_ip); view.ok()) {
+      v1::NodeStatus* st = node->mutable_status();
+      wireguard_peer_to_proto(*view, p.public_key, p.public_ip, p.port, wireguard_->settings,
+                              p.v6_device ? st->mutable_wireguard_v6() : st->mutable_wireguard());
+    }
+  }
 }
 
 grpc::Status NodesService::ApplyNode(grpc::ServerContext*, const v1::ApplyNodeRequest* req,

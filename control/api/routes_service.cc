@@ -15,9 +15,12 @@ void add_route(const View& r, const NodeMirror& mirror, v1::ListRoutesResponse* 
     o->set_out_port(r.out_port);
     return;
   }
-  o->set_public_ip(r.public_ip.str());
+  // A cross-family route (wireguard's one-device modes) names the node's
+  // address of the other family.
+  o->set_public_ip(r.other_public_ip ? r.other_public_ip->str() : r.public_ip.str());
   if (r.kind == NextHopKind::kVxlan) o->set_vtep_mac(r.vtep_mac.str());
   if (r.via) o->set_via(r.via->str());
+  if (r.other_via) o->set_via(r.other_via->str());
   if (r.via_mac) o->set_via_mac(r.via_mac->str());
   if (auto node = mirror.node_of(r.prefix)) o->set_node_name(*node);
 }

@@ -37,14 +37,25 @@ bool valid_node_name(const std::string& name) {
 
 namespace {
 
+// In wireguard's one-device modes a route goes to the node's address and
+// port of either family.
+bool same_one_device_peer(const NodeStatusView& a, const NodeStatusView& b) {
+  return a.one_peer_over_ipv6 == b.one_peer_over_ipv6 &&
+         (!a.one_peer_over_ipv6 ||
+          (a.public_ip == b.public_ip && a.wireguard_port == b.wireguard_port &&
+           a.public_ipv6 == b.public_ipv6 && a.wireguard_port_v6 == b.wireguard_port_v6));
+}
+
 bool same_route(const NodeStatusView& a, const NodeStatusView& b) {
   return a.routed == b.routed && a.route == b.route && a.public_ip == b.public_ip &&
-         a.vtep_mac == b.vtep_mac && a.wireguard_port == b.wireguard_port;
+         a.vtep_mac == b.vtep_mac && a.wireguard_port == b.wireguard_port &&
+         same_one_device_peer(a, b);
 }
 
 bool same_route_v6(const NodeStatusView& a, const NodeStatusView& b) {
   return a.routed_v6 == b.routed_v6 && a.route_v6 == b.route_v6 && a.public_ipv6 == b.public_ipv6 &&
-         a.vtep_mac_v6 == b.vtep_mac_v6 && a.wireguard_port_v6 == b.wireguard_port_v6;
+         a.vtep_mac_v6 == b.vtep_mac_v6 && a.wireguard_port_v6 == b.wireguard_port_v6 &&
+         same_one_device_peer(a, b);
 }
 
 // One family's part of a node's change: the upsert of its new route, the
@@ -93,6 +104,24 @@ size_t annotation_bytes(const NodeSpec& node) {
 }
 
 }  // namespace
+
+std::vector<NodeWireguardPeer> wireguard_peers_of(const NodeStatusView& s) {
+  std::vector<NodeWireguardPeer> out;
+  const bool v4 = s.public_ip && s.public_key, v6 = s.public_ipv6 && s.public_key_v6;
+  if (s.one_peer_over_ipv6) {
+    if (!s.routed_any()) return out;
+    if (*s.one_peer_over_ipv6 && v6) {
+      out.push_back({*s.public_ipv6, *s.public_key_v6, s.wireguard_port_v6});
+    } else if (!*s.one_peer_over_ipv6 && v4) {
+      out.push_back({*s.public_ip, *s.public_key, s.wireguard_port});
+    }
+    return out;
+  }
+  if (s.routed && v4) out.push_back({*s.public_ip, *s.public_key, s.wireguard_port});
+  if (s.routed_v6 && v6)
+    out.push_back({*s.public_ipv6, *s.public_key_v6, s.wireguard_port_v6, true});
+  return out;
+}
 
 size_t node_bytes(const NodeSpec& node) {
   // A std::map node costs about four pointers and a colour beside its pair.
@@ -160,14 +189,37 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.wireguard_port_v6 = info.wireguard_port_v6;
   s.public_key_v6 = info.public_key_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
+  if (settings_.backend == BackendType::kWireguard)
+    s.one_peer_over_ipv6 =
+        one_peer_over_ipv6(settings_.wireguard, info.public_ip, info.public_ipv6);
   const AnnotationKeys& k = settings_.keys;
+  // What a family's routes are sent to: its own annotations, or in
+  // wireguard's one-device modes those of the family the node's one peer
+  // is reached over.
+  const auto tunnel = [&](bool ipv6, const char* name, bool has_pod_cidr) -> Family {
+    const bool v6 = s.one_peer_over_ipv6.value_or(ipv6);
+    return v6 ? Family{name,
+                       has_pod_cidr,
+                       k.backend_v6_data,
+                       info.vtep_mac_v6,
+                       info.vni_v6,
+                       info.public_key_v6,
+                       info.public_ipv6.has_value(),
+                       k.public_ipv6}
+              : Family{name,
+                       has_pod_cidr,
+                       k.backend_data,
+                       info.vtep_mac,
+                       info.vni,
+                       info.public_key,
+                       info.public_ip.has_value(),
+                       k.public_ip};
+  };
   // Each family is routed on its own: a node without public-ipv6 keeps its
   // IPv4 route and says why it has no IPv6 one. A family that is off has
   // nothing to say.
   if (settings_.enable_ipv4) {
-    const auto why = unrouted(spec, info,
-                              {"IPv4", info.pod_cidr.has_value(), k.backend_data, info.vtep_mac,
-                               info.vni, info.public_key, info.public_ip.has_value(), k.public_ip});
+    const auto why = unrouted(spec, info, tunnel(false, "IPv4", info.pod_cidr.has_value()));
     s.routed = !why;
     s.reason = why.value_or("");
     if (s.routed) s.route = info.pod_cidr;
@@ -175,22 +227,34 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   if (!settings_.ipv6_network) return s;
   const auto why6 = info.ipv6_invalid
                         ? info.ipv6_invalid
-                        : unrouted(spec, info,
-                                   {"IPv6", info.pod_cidr_v6.has_value(), k.backend_v6_data,
-                                    info.vtep_mac_v6, info.vni_v6, info.public_key_v6,
-                                    info.public_ipv6.has_value(), k.public_ipv6});
+                        : unrouted(spec, info, tunnel(true, "IPv6", info.pod_cidr_v6.has_value()));
   s.routed_v6 = !why6;
   s.reason_v6 = why6.value_or("");
   if (s.routed_v6) s.route_v6 = info.pod_cidr_v6;
   return s;
 }
 
+// In wireguard's one-device modes a route of the family the node's peer
+// is not reached over crosses to the other family's next hop, at that
+// family's address and Port.
 RouteSpec NodeMirror::route_of(const NodeStatusView& s) const {
+  if (s.one_peer_over_ipv6.value_or(false)) {
+    return RouteSpec{*s.route,      s.public_ip.value_or(Ipv4Addr{}),
+                     MacAddr{},     settings_.backend,
+                     settings_.vni, s.wireguard_port_v6,
+                     *s.public_ipv6};
+  }
   return RouteSpec{*s.route,          *s.public_ip,  s.vtep_mac.value_or(MacAddr{}),
                    settings_.backend, settings_.vni, s.wireguard_port};
 }
 
 Route6Spec NodeMirror::route6_of(const NodeStatusView& s) const {
+  if (!s.one_peer_over_ipv6.value_or(true)) {
+    return Route6Spec{*s.route_v6,   s.public_ipv6.value_or(Ipv6Addr{}),
+                      MacAddr{},     settings_.backend,
+                      settings_.vni, s.wireguard_port,
+                      *s.public_ip};
+  }
   return Route6Spec{*s.route_v6,       *s.public_ipv6, s.vtep_mac_v6.value_or(MacAddr{}),
                     settings_.backend, settings_.vni,  s.wireguard_port_v6};
 }

@@ -19,6 +19,7 @@
 #include "control/cluster/node_spec.h"
 #include "control/cluster/pod_cidrs.h"
 #include "control/cluster/prefix_index.h"
+#include "control/cluster/wireguard_mode.h"
 #include "engine/engine.h"
 #include "engine/status.h"
 
@@ -46,8 +47,24 @@ struct NodeStatusView {
   std::optional<MacAddr> vtep_mac_v6;
   uint16_t wireguard_port_v6 = 0;             // backend-v6-data's Port
   std::optional<WireguardKey> public_key_v6;  // backend-v6-data's: the flannel-wg-v6 peer
+  // wireguard in flannel's one-device modes: whether the node's one peer,
+  // which both families' routes go to, is at its public IPv6 (else its
+  // public IPv4); nullopt in Mode separate and for other backends.
+  std::optional<bool> one_peer_over_ipv6;
   bool routed_any() const { return routed || routed_v6; }
 };
+
+// A node's wireguard peers as flanneld sets them up: in Mode separate one
+// on each family's device its routes use (flannel-wg, flannel-wg-v6); in
+// the one-device modes one on flannel-wg, at the address of the family
+// both families' routes go over.
+struct NodeWireguardPeer {
+  IpAddr public_ip;
+  WireguardKey public_key;
+  uint16_t port = 0;       // its Port; 0: not said (ours)
+  bool v6_device = false;  // flannel-wg-v6's
+};
+std::vector<NodeWireguardPeer> wireguard_peers_of(const NodeStatusView& s);
 
 struct NodeRecord {
   NodeSpec spec;
@@ -80,7 +97,8 @@ struct MirrorSettings {
   std::optional<Ipv6Prefix> ipv6_network;
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;
-  size_t event_log_size = 16384;  // events kept for watchers; older ones mean a resync
+  WireguardModeSettings wireguard;  // the wireguard backend's Mode
+  size_t event_log_size = 16384;    // events kept for watchers; older ones mean a resync
   // ... and at most this many bytes of them (a node is kept whole in each
   // of its events): older ones go first.
   size_t event_log_bytes = 64u << 20;

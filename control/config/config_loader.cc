@@ -854,7 +854,10 @@ void derive_dataplane(const Config& c, DataplaneConfig& d) {
   d.backend = c.network.backend.type;
   d.vni = c.network.backend.vni;
   d.udp_port = c.network.backend.port;
-  d.udp_port_v6 = c.network.backend.wireguard.listen_port_v6;
+  // flannel's one-device modes listen on ListenPort over both families;
+  // only Mode separate's flannel-wg-v6 has a port of its own.
+  const WireguardBackendConfig& wg = c.network.backend.wireguard;
+  d.udp_port_v6 = wg.mode == WireguardMode::kSeparate ? wg.listen_port_v6 : wg.listen_port;
   d.underlay_mtu = c.network.backend.mtu ? c.network.backend.mtu : c.engine.ports[0].mtu;
   d.direct_routing = c.network.backend.direct_routing;
 }

@@ -237,14 +237,6 @@ Result<NetworkConfig> finish_network_config(const RawNetworkConfig& raw, std::st
     return bad(bad_key, "Backend.Port", "the wireguard backend listens on Backend.ListenPort");
   if (b.type == BackendType::kWireguard) {
     if (Status s = finish_wireguard(raw, b.wireguard, bad_key); !s.ok()) return s;
-    // flannel's other modes put both families in one flannel-wg, a peer's
-    // IPv6 pods behind its IPv4 endpoint or the other way round; tartan's
-    // peers are one device each ("separate"): refused rather than half working.
-    if (n.enable_ipv6 && b.wireguard.mode != WireguardMode::kSeparate)
-      return bad(bad_key, "Backend.Mode",
-                 std::string("'") + wireguard_mode_name(b.wireguard.mode) +
-                     "' with EnableIPv6: tartan's wireguard backend runs flannel's \"separate\" "
-                     "mode only (flannel-wg for IPv4, flannel-wg-v6 for IPv6)");
     b.port = b.wireguard.listen_port;
   } else if (const char* key = wireguard_key_set(raw)) {
     return bad(bad_key, key, std::string(key).substr(8) + " applies to the wireguard backend only");

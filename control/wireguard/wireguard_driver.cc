@@ -18,11 +18,8 @@ constexpr auto kResync = 1s;
 std::vector<WireguardPeerSpec> wireguard_peer_specs(const NodeMirror& mirror) {
   std::vector<WireguardPeerSpec> out;
   for (const NodeRecord& r : mirror.routed()) {
-    const NodeStatusView& s = r.status;
-    // flannel's "separate" mode: a peer on each device its routes use.
-    if (s.routed && s.public_ip && s.public_key) out.push_back({*s.public_ip, *s.public_key});
-    if (s.routed_v6 && s.public_ipv6 && s.public_key_v6)
-      out.push_back({*s.public_ipv6, *s.public_key_v6});
+    for (const NodeWireguardPeer& p : wireguard_peers_of(r.status))
+      out.push_back({p.public_ip, p.public_key});
   }
   return out;
 }

@@ -7,6 +7,8 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include <type_traits>
+
 #include "engine/neighbours/arp.h"
 #include "engine/path/family.h"
 #include "engine/path/ipv4_check.h"
@@ -22,52 +24,67 @@ std::array<Worker::EgressRewrite, 2> rewrites_for() {
           &Worker::egress_rewrite<F, true, C, Wireguard>};
 }
 
-// IPv4's instances for the port's checksum offloads; `Wireguard`: sealed
-// in a transport message (the wireguard backend's only tunnel).
-template <bool Wireguard>
-std::array<Worker::EgressRewrite, 2> ipv4_rewrites(const DatapathContext& ctx) {
-  using F = Ipv4Family;
-  const bool ip = ctx.tx_ipv4_cksum_offload;
-  const UdpChecksum udp = !ctx.udp_checksum          ? UdpChecksum::kZero
-                          : ctx.tx_udp_cksum_offload ? UdpChecksum::kOffload
-                                                     : UdpChecksum::kSoftware;
-  switch (udp) {
-    case UdpChecksum::kZero:
-      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kZero}, Wireguard>()
-                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kZero}, Wireguard>();
-    case UdpChecksum::kOffload:
-      return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kOffload}, Wireguard>()
-                : rewrites_for<F, OuterChecksums{false, UdpChecksum::kOffload}, Wireguard>();
-    case UdpChecksum::kSoftware:
-      break;
+// `pick.operator()<C>()` for family F's outer checksums on this port: the
+// IPv4 header's and the UDP checksum's, each offloaded, in software or (UDP
+// over IPv4, dataplane.udp_checksum off) zero. Over IPv6 a UDP checksum is
+// mandatory (finish_outer_ipv6) and there is no header checksum.
+template <class F, class Pick>
+auto with_outer_checksums(const DatapathContext& ctx, Pick pick) {
+  const bool offload = ctx.tx_udp_cksum_offload;
+  if constexpr (std::is_same_v<F, Ipv6Family>) {
+    return offload ? pick.template operator()<OuterChecksums{false, UdpChecksum::kOffload}>()
+                   : pick.template operator()<OuterChecksums{false, UdpChecksum::kSoftware}>();
+  } else {
+    const bool ip = ctx.tx_ipv4_cksum_offload;
+    const UdpChecksum udp = !ctx.udp_checksum ? UdpChecksum::kZero
+                            : offload         ? UdpChecksum::kOffload
+                                              : UdpChecksum::kSoftware;
+    switch (udp) {
+      case UdpChecksum::kZero:
+        return ip ? pick.template operator()<OuterChecksums{true, UdpChecksum::kZero}>()
+                  : pick.template operator()<OuterChecksums{false, UdpChecksum::kZero}>();
+      case UdpChecksum::kOffload:
+        return ip ? pick.template operator()<OuterChecksums{true, UdpChecksum::kOffload}>()
+                  : pick.template operator()<OuterChecksums{false, UdpChecksum::kOffload}>();
+      case UdpChecksum::kSoftware:
+        break;
+    }
+    return ip ? pick.template operator()<OuterChecksums{true, UdpChecksum::kSoftware}>()
+              : pick.template operator()<OuterChecksums{false, UdpChecksum::kSoftware}>();
   }
-  return ip ? rewrites_for<F, OuterChecksums{true, UdpChecksum::kSoftware}, Wireguard>()
-            : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, Wireguard>();
 }
 
-// IPv6's instances: dataplane.udp_checksum does not apply, a UDP checksum
-// over IPv6 is mandatory (finish_outer_ipv6).
-template <bool Wireguard>
-std::array<Worker::EgressRewrite, 2> ipv6_rewrites(const DatapathContext& ctx) {
-  using F = Ipv6Family;
-  return ctx.tx_udp_cksum_offload
-             ? rewrites_for<F, OuterChecksums{false, UdpChecksum::kOffload}, Wireguard>()
-             : rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, Wireguard>();
+template <class F>
+std::array<Worker::EgressRewrite, 2> select_rewrites(const DatapathContext& ctx) {
+  // The wireguard backend's rewrite puts no outer headers on: its seal
+  // stage (select_wireguard_seal) does, in the next hop's family.
+  if (ctx.backend == BackendType::kWireguard)
+    return rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, true>();
+  return with_outer_checksums<F>(ctx, []<OuterChecksums C>() { return rewrites_for<F, C>(); });
 }
 
 }  // namespace
 
 template <>
 std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv4Family>(const DatapathContext& ctx) {
-  return ctx.backend == BackendType::kWireguard ? ipv4_rewrites<true>(ctx)
-                                                : ipv4_rewrites<false>(ctx);
+  return select_rewrites<Ipv4Family>(ctx);
 }
 
 template <>
 std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv6Family>(const DatapathContext& ctx) {
-  return ctx.backend == BackendType::kWireguard ? ipv6_rewrites<true>(ctx)
-                                                : ipv6_rewrites<false>(ctx);
+  return select_rewrites<Ipv6Family>(ctx);
 }
+
+template <class F>
+Worker::WireguardSealStage Worker::select_wireguard_seal(const DatapathContext& ctx) {
+  if (ctx.backend != BackendType::kWireguard) return nullptr;
+  return with_outer_checksums<F>(
+      ctx, []<OuterChecksums C>() -> WireguardSealStage { return &Worker::wireguard_seal<F, C>; });
+}
+template Worker::WireguardSealStage Worker::select_wireguard_seal<Ipv4Family>(
+    const DatapathContext&);
+template Worker::WireguardSealStage Worker::select_wireguard_seal<Ipv6Family>(
+    const DatapathContext&);
 
 void Worker::egress(uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   std::array<uint32_t, kMaxBurst> dst;
@@ -161,9 +178,11 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, typename F::Rout
 template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
 void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
                             unsigned k) {
-  // The wireguard backend's packets wait to be sealed as one burst.
-  [[maybe_unused]] std::array<WireguardSeal, kMaxBurst> sealing;
-  [[maybe_unused]] unsigned s = 0;
+  // The wireguard backend's packets wait to be sealed as one burst per
+  // underlay family: flannel's one-device modes put one family's pods
+  // behind the other family's underlay.
+  [[maybe_unused]] std::array<std::array<WireguardSeal, kMaxBurst>, 2> sealing;
+  [[maybe_unused]] std::array<unsigned, 2> s{};
   [[maybe_unused]] const uint64_t now = Wireguard ? rte_rdtsc() : 0;
   for (unsigned j = 0; j < k; ++j) {
     rte_mbuf* m = pkts[j];
@@ -200,13 +219,18 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
     if constexpr (Wireguard) {
-      if (wireguard_prepare<F>(m, *nh, ip, now, sealing[s])) ++s;
+      const unsigned outer = nh->ipv6 ? Ipv6Family::kIndex : Ipv4Family::kIndex;
+      if (wireguard_prepare<F>(m, *nh, ip, now, sealing[outer][s[outer]])) ++s[outer];
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;
     }
   }
-  if constexpr (Wireguard) wireguard_seal<F, C>(sealing.data(), s);
+  if constexpr (Wireguard) {
+    for (unsigned outer = 0; outer < 2; ++outer) {
+      if (s[outer] != 0) (this->*stages_[outer].seal)(sealing[outer].data(), s[outer]);
+    }
+  }
 }
 
 template <class F, OuterChecksums C>

@@ -2,8 +2,9 @@
 // (whitepaper 5.4.6) sealed and opened in place in the mbuf, a burst at a
 // time, under the keypairs WireguardSessions publishes. Egress seals the
 // inner packet behind the next hop's Ethernet/IPv4/UDP or Ethernet/IPv6/UDP
-// (flannel-wg and flannel-wg-v6: one template over the underlay's family);
-// ingress opens what came to our ListenPort (ListenPortV6 over IPv6), hands
+// (one template over the underlay's family, whatever the inner packet's:
+// flannel's one-device modes carry both families over one); ingress opens
+// what came to our ListenPort (ListenPortV6 over IPv6 in Mode separate), hands
 // handshake messages to the control thread, and delivers what
 // authenticated, IPv4 or IPv6, from the peer's own podCIDRs of that family,
 // as the udp backend's decapsulated packets are.
@@ -75,8 +76,9 @@ bool Worker::wireguard_prepare(rte_mbuf* m, const NextHop& nh, typename F::Heade
     return dropped(m, DropReason::kWgNoRoom);
   const size_t len = rte_pktmbuf_pkt_len(m) - kEthLen;
   const size_t padded = wireguard::padded_length(len, F::overlay_mtu(ctx_));
+  const uint16_t headers = nh.ipv6 ? kWireguardHeaders<Ipv6Family> : kWireguardHeaders<Ipv4Family>;
   if (rte_pktmbuf_tailroom(m) < padded - len + kTagLen ||
-      rte_pktmbuf_headroom(m) < kWireguardHeaders<F> - kEthLen) [[unlikely]]
+      rte_pktmbuf_headroom(m) < headers - kEthLen) [[unlikely]]
     return dropped(m, DropReason::kWgNoRoom);
   const uint64_t counter = kp->send_counter.fetch_add(1, std::memory_order_relaxed);
   if (counter >= wireguard::kRejectAfterMessages) [[unlikely]] {

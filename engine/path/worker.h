@@ -119,7 +119,7 @@ class Worker {
   // egress burst of family F: each inner packet readied under its peer's
   // current keypair (padded, room for the tag, a counter taken), or
   // dropped, named, and false; then all sealed at once, each behind its
-  // next hop's Ethernet/IP/UDP of family F and transport header.
+  // next hop's Ethernet/IP/UDP, of either family, and transport header.
   struct WireguardSeal {
     rte_mbuf* m;
     const NextHop* nh;
@@ -131,8 +131,15 @@ class Worker {
   template <class F>
   bool wireguard_prepare(rte_mbuf* m, const NextHop& nh, typename F::Header* ip, uint64_t now,
                          WireguardSeal& seal);
+  // Seals `pending`, each behind its next hop's headers of underlay
+  // family F (whatever the inner packet's family).
   template <class F, OuterChecksums C>
   void wireguard_seal(const WireguardSeal* pending, unsigned n);
+  using WireguardSealStage = void (Worker::*)(const WireguardSeal*, unsigned);
+  // The instance for family F's outer checksums on this port; null for
+  // another backend.
+  template <class F>
+  static WireguardSealStage select_wireguard_seal(const DatapathContext& ctx);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -285,6 +292,7 @@ class Worker {
   struct FamilyStages {
     std::array<EgressRewrite, 2> rewrite;
     DecapStage decap;
+    WireguardSealStage seal;  // over this family's underlay
   };
   std::array<FamilyStages, 2> stages_;
   TunnelTemplate tunnel_template_;

@@ -172,4 +172,19 @@ struct Ipv6TableFamily {
   using Neighbour = StaticNeighbour6;
 };
 
+// The other family: a wireguard route of one family may be sealed behind
+// the other's underlay (RouteSpecOf::cross_ip).
+template <class F>
+struct OtherFamilyOf;
+template <>
+struct OtherFamilyOf<Ipv4TableFamily> {
+  using type = Ipv6TableFamily;
+};
+template <>
+struct OtherFamilyOf<Ipv6TableFamily> {
+  using type = Ipv4TableFamily;
+};
+template <class F>
+using OtherFamily = typename OtherFamilyOf<F>::type;
+
 }  // namespace tartan

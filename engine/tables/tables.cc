@@ -338,8 +338,11 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
   const auto d4 = part<Ipv4TableFamily>(delta);
   const auto d6 = part<Ipv6TableFamily>(delta);
   size_t added = 0, added6 = 0;
-  if (Status s = validate_routes(v4_, d4, added); !s.ok()) return s;
-  if (Status s = validate_routes(v6_, d6, added6); !s.ok()) return s;
+  Checked checked;
+  if (Status s = validate_routes(v4_, d4, added, checked); !s.ok()) return s;
+  if (Status s = validate_routes(v6_, d6, added6, checked); !s.ok()) return s;
+  if (Status s = check_one_next_hop_per_ip(v4_, checked); !s.ok()) return s;
+  if (Status s = check_one_next_hop_per_ip(v6_, checked); !s.ok()) return s;
   if (Status s = validate_neighbours(v6_, d6); !s.ok()) return s;
   // One count across both families: they share the next-hop ids.
   if (v4_.routes.size() + v6_.routes.size() - d4.removes.size() - d6.removes.size() + added +
@@ -352,14 +355,35 @@ Status ForwardingTables::validate(const TableDelta& delta) const {
   return validate_neighbours(v4_, d4);
 }
 
+template <class G>
+std::optional<std::string> ForwardingTables::endpoint_problem(const Side<G>& side,
+                                                              const typename G::Address& ip,
+                                                              const char* field) const {
+  const std::string f = field;
+  if (!side.underlay) {
+    return f + ": this node has no " + G::kWords.name + " underlay address (" +
+           G::kWords.underlay_key + "), so it carries no " + G::kWords.name + " routes";
+  }
+  if (!G::unicast_host(ip)) return f + ": " + ip.str() + G::kWords.not_unicast;
+  if (ip == side.underlay->addr) return f + ": " + ip.str() + " is our own address";
+  const bool on_link = side.underlay->contains(ip);
+  if (params_.backend == BackendType::kHostGw && !on_link) {
+    return f + ": host-gw needs " + ip.str() + " on the underlay subnet " +
+           side.underlay->network().str();
+  }
+  if (!on_link && !side.gateway) {
+    return f + ": " + ip.str() + " is off the underlay subnet " + side.underlay->network().str() +
+           " and no " + G::kWords.qualifier + "gateway is configured";
+  }
+  return std::nullopt;
+}
+
 template <class F>
-Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>& d,
-                                         size_t& added) const {
+Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>& d, size_t& added,
+                                         Checked& checked) const {
   using Prefix = typename F::Prefix;
-  using Address = typename F::Address;
+  using G = OtherFamily<F>;
   const std::string q = F::kWords.qualifier;
-  // Next hops whose routes this delta removes or re-points: id -> count.
-  std::unordered_map<uint32_t, uint32_t> leaving;
   std::set<Prefix> removed;
   for (const Prefix& p : d.removes) {
     auto it = side.routes.find(p);
@@ -367,21 +391,16 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
       return Status(ErrorCode::kNotFound, "route " + p.str() + ": no such route to remove");
     if (!removed.insert(p).second)
       return Status::invalid("route " + p.str() + ": removed twice in one change");
-    ++leaving[it->second.next_hop];
+    ++checked.leaving[it->second.next_hop];
   }
   std::set<Prefix> upserted;
-  // public IP -> the one next-hop key it has after this delta.
-  std::map<Address, NextHopKey<F>> final_key;
   for (const RouteSpecOf<F>& r : d.upserts) {
     // The message is built only for a route that is refused.
     const auto bad = [&r](const std::string& why) {
       return Status::invalid("route " + r.prefix.str() + ": " + why);
     };
-    if (!side.underlay) {
-      return bad(std::string("public_ip: this node has no ") + F::kWords.name +
-                 " underlay address (" + F::kWords.underlay_key + "), so it carries no " +
-                 F::kWords.name + " routes");
-    }
+    // Without an underlay of its own family a route has no table to go in.
+    if (!side.underlay) return bad(*endpoint_problem(side, r.public_ip, "public_ip"));
     if (r.prefix.len == 0) return bad("prefix: a default route is not a podCIDR");
     if (auto problem = F::prefix_problem(r.prefix)) return bad(*problem);
     if (!upserted.insert(r.prefix).second) return bad("given twice in one change");
@@ -402,40 +421,53 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
       if (r.vtep_mac.is_zero() || r.vtep_mac.is_multicast())
         return bad("vtep_mac: " + r.vtep_mac.str() + " is not a unicast MAC");
     }
-    if (!F::unicast_host(r.public_ip))
-      return bad("public_ip: " + r.public_ip.str() + F::kWords.not_unicast);
-    if (r.public_ip == side.underlay->addr)
-      return bad("public_ip: " + r.public_ip.str() + " is our own address");
-    const bool on_link = side.underlay->contains(r.public_ip);
-    if (params_.backend == BackendType::kHostGw && !on_link) {
-      return bad("public_ip: host-gw needs " + r.public_ip.str() + " on the underlay subnet " +
-                 side.underlay->network().str());
-    }
-    if (!on_link && !side.gateway) {
-      return bad("public_ip: " + r.public_ip.str() + " is off the underlay subnet " +
-                 side.underlay->network().str() + " and no " + q + "gateway is configured");
-    }
-    const NextHopKey<F> key = key_for(side, r);
-    auto [it, inserted] = final_key.emplace(r.public_ip, key);
-    if (!inserted && !(it->second == key)) {
-      return bad("public_ip: " + r.public_ip.str() +
-                 " is given with two different VTEPs in one change");
+    // The key of the next hop the route goes to, in the family of its
+    // underlay.
+    const auto agree = [&](auto& keys, const auto& ip, const auto& key) {
+      auto [it, inserted] = keys.emplace(ip, key);
+      return inserted || it->second == key;
+    };
+    if (r.cross_ip) {
+      if (r.backend != BackendType::kWireguard) {
+        return bad(std::string("cross_ip: only wireguard seals a family's pods behind the "
+                               "other's underlay, not ") +
+                   backend_type_name(r.backend));
+      }
+      const Side<G>& outer = this->template side<G>();
+      if (auto problem = endpoint_problem(outer, *r.cross_ip, "cross_ip")) return bad(*problem);
+      if (!agree(std::get<std::map<typename G::Address, NextHopKey<G>>>(checked.keys), *r.cross_ip,
+                 key_for(outer, cross_spec(r)))) {
+        return bad("cross_ip: " + r.cross_ip->str() +
+                   " is given with two different ports in one change");
+      }
+    } else {
+      if (auto problem = endpoint_problem(side, r.public_ip, "public_ip")) return bad(*problem);
+      if (!agree(std::get<std::map<typename F::Address, NextHopKey<F>>>(checked.keys), r.public_ip,
+                 key_for(side, r))) {
+        return bad("public_ip: " + r.public_ip.str() +
+                   " is given with two different VTEPs in one change");
+      }
     }
     if (auto existing = side.routes.find(r.prefix); existing != side.routes.end()) {
-      ++leaving[existing->second.next_hop];
+      ++checked.leaving[existing->second.next_hop];
     } else {
       ++added;
     }
   }
-  // A public IP is one node: its other routes must agree, unless every one
-  // of them leaves in this delta.
-  for (const auto& [ip, key] : final_key) {
+  return {};
+}
+
+template <class G>
+Status ForwardingTables::check_one_next_hop_per_ip(const Side<G>& side,
+                                                   const Checked& checked) const {
+  for (const auto& [ip, key] :
+       std::get<std::map<typename G::Address, NextHopKey<G>>>(checked.keys)) {
     const auto [first, last] = next_hops_of(side, ip);
     for (auto it = first; it != last; ++it) {
       if (it->first == key) continue;
       const NextHopState& s = states_[it->second];
-      auto l = leaving.find(it->second);
-      if (l == leaving.end() || l->second < s.routes) {
+      auto l = checked.leaving.find(it->second);
+      if (l == checked.leaving.end() || l->second < s.routes) {
         return Status::invalid(
             "public_ip " + ip.str() + ": already the VTEP of other routes with " +
             (s.nh->kind == NextHopKind::kVxlan ? "VtepMAC " + s.nh->vtep_mac.str()
@@ -598,13 +630,39 @@ void ForwardingTables::update_sender(Side<F>& side, const typename F::Address& i
 }
 
 template <class F>
+RouteSpecOf<OtherFamily<F>> ForwardingTables::cross_spec(const RouteSpecOf<F>& spec) {
+  RouteSpecOf<OtherFamily<F>> s;
+  s.public_ip = *spec.cross_ip;
+  s.backend = spec.backend;
+  s.vni = spec.vni;
+  s.peer_port = spec.peer_port;
+  return s;
+}
+
+template <class F>
+Result<uint32_t> ForwardingTables::acquire_route_next_hop(const RouteSpecOf<F>& spec,
+                                                          uint64_t now_ms) {
+  if (spec.cross_ip) return acquire_next_hop(side<OtherFamily<F>>(), cross_spec(spec), now_ms);
+  return acquire_next_hop(side<F>(), spec, now_ms);
+}
+
+template <class F>
+void ForwardingTables::touch(TouchedIps& touched, const RouteSpecOf<F>& spec) {
+  if (spec.cross_ip) {
+    std::get<std::set<typename OtherFamily<F>::Address>>(touched).insert(*spec.cross_ip);
+  } else {
+    std::get<std::set<typename F::Address>>(touched).insert(spec.public_ip);
+  }
+}
+
+template <class F>
 Status ForwardingTables::upsert(Side<F>& side, const std::vector<RouteSpecOf<F>>& upserts,
-                                Attempt<F>& attempt, uint64_t now_ms) {
+                                Attempt<F>& attempt, TouchedIps& touched, uint64_t now_ms) {
   attempt.undo.reserve(upserts.size());
   for (const RouteSpecOf<F>& r : upserts) {
-    auto nh = acquire_next_hop(side, r, now_ms);
+    auto nh = acquire_route_next_hop(r, now_ms);
     if (!nh) return nh.status();
-    attempt.touched_ips.insert(r.public_ip);
+    touch(touched, r);
     if (Status s = F::set_route(*side.fib, r.prefix, *nh); !s.ok()) {
       release_next_hop(*nh);
       return s;
@@ -629,27 +687,32 @@ void ForwardingTables::undo(Side<F>& side, const Attempt<F>& attempt) {
     }
     release_next_hop(it->acquired);
   }
-  for (const auto& ip : attempt.touched_ips) update_sender(side, ip);
+}
+
+void ForwardingTables::update_senders(const TouchedIps& touched) {
+  for (const Ipv4Addr& ip : touched.first) update_sender(v4_, ip);
+  for (const Ipv6Addr& ip : touched.second) update_sender(v6_, ip);
 }
 
 template <class F>
-void ForwardingTables::take_previous(Attempt<F>& attempt, std::vector<uint32_t>& to_release) {
+void ForwardingTables::take_previous(const Attempt<F>& attempt, TouchedIps& touched,
+                                     std::vector<uint32_t>& to_release) {
   for (const auto& u : attempt.undo) {
     if (u.previous) {
       to_release.push_back(u.previous->next_hop);
-      attempt.touched_ips.insert(u.previous->spec.public_ip);
+      touch(touched, u.previous->spec);
     }
   }
 }
 
 template <class F>
 void ForwardingTables::remove(Side<F>& side, const std::vector<typename F::Prefix>& removes,
-                              Attempt<F>& attempt, std::vector<uint32_t>& to_release) {
+                              TouchedIps& touched, std::vector<uint32_t>& to_release) {
   for (const typename F::Prefix& p : removes) {
     auto it = side.routes.find(p);
     side.fib->remove(p);
     to_release.push_back(it->second.next_hop);
-    attempt.touched_ips.insert(it->second.spec.public_ip);
+    touch(touched, it->second.spec);
     side.routes.erase(it);
   }
 }
@@ -671,9 +734,11 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
 
   Attempt<Ipv4TableFamily> a4;
   Attempt<Ipv6TableFamily> a6;
+  TouchedIps touched;
   auto rollback = [&](Status failure) {
     undo(v6_, a6);
     undo(v4_, a4);
+    update_senders(touched);
     // Free what the attempt took now, so no neighbour it added resolves.
     reclaim();
     TARTAN_LOG(NOTICE, kEngine, "table change rolled back: %s", failure.message().c_str());
@@ -681,17 +746,16 @@ Status ForwardingTables::apply(const TableDelta& delta, uint64_t now_ms) {
   };
   // Adds first: only they can fail (no memory, no route group), and nothing
   // has been removed yet when they do.
-  if (Status s = upsert(v4_, d4.upserts, a4, now_ms); !s.ok()) return rollback(s);
-  if (Status s = upsert(v6_, d6.upserts, a6, now_ms); !s.ok()) return rollback(s);
+  if (Status s = upsert(v4_, d4.upserts, a4, touched, now_ms); !s.ok()) return rollback(s);
+  if (Status s = upsert(v6_, d6.upserts, a6, touched, now_ms); !s.ok()) return rollback(s);
 
   std::vector<uint32_t> to_release;
-  take_previous(a4, to_release);
-  take_previous(a6, to_release);
-  remove(v6_, d6.removes, a6, to_release);
-  remove(v4_, d4.removes, a4, to_release);
+  take_previous(a4, touched, to_release);
+  take_previous(a6, touched, to_release);
+  remove(v6_, d6.removes, touched, to_release);
+  remove(v4_, d4.removes, touched, to_release);
   for (uint32_t id : to_release) release_next_hop(id);
-  for (const Ipv4Addr& ip : a4.touched_ips) update_sender(v4_, ip);
-  for (const Ipv6Addr& ip : a6.touched_ips) update_sender(v6_, ip);
+  update_senders(touched);
   if (Status s = set_neighbours(d4); !s.ok()) return s;
   if (Status s = set_neighbours(d6); !s.ok()) return s;
   reclaim();
@@ -747,14 +811,19 @@ std::vector<View> ForwardingTables::routes(const Side<F>& side) const {
   }
   for (const auto& [prefix, route] : side.routes) {
     const NextHopState& s = states_[route.next_hop];
-    const auto& remote = std::get<Remote<F>>(s.remote);
     View v;
     v.prefix = prefix;
     v.kind = s.nh->kind;
     v.next_hop_id = route.next_hop;
-    v.public_ip = remote.key.public_ip;
+    if (const auto* remote = std::get_if<Remote<F>>(&s.remote)) {
+      v.public_ip = remote->key.public_ip;
+      v.via = remote->via;
+    } else {
+      const auto& other = std::get<Remote<OtherFamily<F>>>(s.remote);
+      v.other_public_ip = other.key.public_ip;
+      v.other_via = other.via;
+    }
     v.vtep_mac = s.nh->vtep_mac;
-    v.via = remote.via;
     v.via_mac = neighbours_.mac_of(s.nh->adjacency);
     out.push_back(v);
   }
@@ -782,7 +851,8 @@ std::optional<RouteView> ForwardingTables::next_hop_view(uint32_t id) const {
   v.vtep_mac = s.nh->vtep_mac;
   v.via_mac = neighbours_.mac_of(s.nh->adjacency);
   if (const auto* remote = std::get_if<Remote<Ipv6TableFamily>>(&s.remote)) {
-    v.public_ip6 = remote->key.public_ip;
+    v.other_public_ip = remote->key.public_ip;
+    v.other_via = remote->via;
     return v;
   }
   const auto& remote = std::get<Remote<Ipv4TableFamily>>(s.remote);

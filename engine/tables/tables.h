@@ -29,6 +29,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -55,6 +57,11 @@ struct RouteSpecOf {
   // wireguard: the peer's ListenPort from its backend data; 0: ours (flannel
   // before v0.26.6 announced none, its peers sent to their own).
   uint16_t peer_port = 0;
+  // wireguard's one-device modes (flannel's auto, ipv4 and ipv6: one
+  // flannel-wg carries both families): the node's peer is reached at this
+  // address of the other family, and the route shares that family's next
+  // hop, so both families' pods ride one session; public_ip is then unused.
+  std::optional<typename OtherFamily<F>::Address> cross_ip;
 };
 using RouteSpec = RouteSpecOf<Ipv4TableFamily>;
 using Route6Spec = RouteSpecOf<Ipv6TableFamily>;
@@ -81,12 +88,14 @@ struct RouteViewOf {
   std::optional<typename F::Address> via;  // the underlay neighbour the packets go to
   std::optional<MacAddr> via_mac;          // its MAC, once resolved
   std::string out_port;                    // local: the overlay port's name
+  // A next hop of the other family (a route with a cross_ip, or
+  // next_hop_view of an IPv6 next hop): its remote node and neighbour, in
+  // place of public_ip and via.
+  std::optional<typename OtherFamily<F>::Address> other_public_ip;
+  std::optional<typename OtherFamily<F>::Address> other_via;
 };
 using Route6View = RouteViewOf<Ipv6TableFamily>;
-// An IPv4 route, or any next hop (next_hop_view).
-struct RouteView : RouteViewOf<Ipv4TableFamily> {
-  std::optional<Ipv6Addr> public_ip6;  // an IPv6 next hop's remote node (then public_ip is 0)
-};
+using RouteView = RouteViewOf<Ipv4TableFamily>;  // or any next hop (next_hop_view)
 
 // What a worker needs to read the tables.
 struct TableReaders {
@@ -272,7 +281,19 @@ class ForwardingTables {
       uint32_t acquired;
     };
     std::vector<Undo> undo;
-    std::set<typename F::Address> touched_ips;
+  };
+  // The public IPs of both families whose sender entries a change touched
+  // (a cross-family route's is the other family's).
+  using TouchedIps = std::pair<std::set<Ipv4Addr>, std::set<Ipv6Addr>>;
+  // What validating a delta gathered over both families (a cross-family
+  // route is checked against the other's next hops): next hops whose
+  // routes it removes or re-points (id -> count), and the one next-hop key
+  // each public IP has after it.
+  struct Checked {
+    std::unordered_map<uint32_t, uint32_t> leaving;
+    std::pair<std::map<Ipv4Addr, NextHopKey<Ipv4TableFamily>>,
+              std::map<Ipv6Addr, NextHopKey<Ipv6TableFamily>>>
+        keys;
   };
 
   ForwardingTables(const TablesParams& params, NeighbourTable& neighbours)
@@ -284,19 +305,36 @@ class ForwardingTables {
   template <class F>
   Side<F>& side();
   template <class F>
+  const Side<F>& side() const {
+    return const_cast<ForwardingTables*>(this)->side<F>();
+  }
+  template <class F>
   static SideDelta<F> part(const TableDelta& delta);
   template <class F>
   Status create_senders(Side<F>& side, int socket);
   Status validate(const TableDelta& delta) const;
   // Checks the routes of `d`; `added` counts those that are new.
   template <class F>
-  Status validate_routes(const Side<F>& side, const SideDelta<F>& d, size_t& added) const;
+  Status validate_routes(const Side<F>& side, const SideDelta<F>& d, size_t& added,
+                         Checked& checked) const;
+  // Why a route's packets cannot be sent to `ip` (named as `field`) over
+  // family G's underlay, if they cannot.
+  template <class G>
+  std::optional<std::string> endpoint_problem(const Side<G>& side, const typename G::Address& ip,
+                                              const char* field) const;
+  // A public IP is one node: its next hops' other routes must agree with
+  // the key it has after the delta, unless every one of them leaves.
+  template <class G>
+  Status check_one_next_hop_per_ip(const Side<G>& side, const Checked& checked) const;
   template <class F>
   Status validate_neighbours(const Side<F>& side, const SideDelta<F>& d) const;
   template <class F>
   NextHopKind kind_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
   template <class F>
   NextHopKey<F> key_for(const Side<F>& side, const RouteSpecOf<F>& spec) const;
+  // A cross-family route's next hop, as a route of the other family names it.
+  template <class F>
+  static RouteSpecOf<OtherFamily<F>> cross_spec(const RouteSpecOf<F>& spec);
   template <class F>
   Status set_endpoint(Side<F>& side, uint32_t id, const typename F::Address& ip, uint16_t port,
                       uint64_t now_ms);
@@ -309,18 +347,27 @@ class ForwardingTables {
   static auto next_hops_of(const Side<F>& side, const typename F::Address& public_ip);
   template <class F>
   Result<uint32_t> acquire_next_hop(Side<F>& side, const RouteSpecOf<F>& spec, uint64_t now_ms);
+  // The next hop a route of family F goes to: of its own family, or the
+  // other's for a cross_ip.
+  template <class F>
+  Result<uint32_t> acquire_route_next_hop(const RouteSpecOf<F>& spec, uint64_t now_ms);
+  // Records the public IP whose sender entry a route of `spec` uses.
+  template <class F>
+  static void touch(TouchedIps& touched, const RouteSpecOf<F>& spec);
   // Adds or re-points the routes of `upserts`, recording it in `attempt`.
   template <class F>
   Status upsert(Side<F>& side, const std::vector<RouteSpecOf<F>>& upserts, Attempt<F>& attempt,
-                uint64_t now_ms);
+                TouchedIps& touched, uint64_t now_ms);
   template <class F>
   void undo(Side<F>& side, const Attempt<F>& attempt);
+  void update_senders(const TouchedIps& touched);
   // The routes upserts replaced, then those `removes` names, go: their
   // next hops join `to_release`.
   template <class F>
-  static void take_previous(Attempt<F>& attempt, std::vector<uint32_t>& to_release);
+  static void take_previous(const Attempt<F>& attempt, TouchedIps& touched,
+                            std::vector<uint32_t>& to_release);
   template <class F>
-  void remove(Side<F>& side, const std::vector<typename F::Prefix>& removes, Attempt<F>& attempt,
+  void remove(Side<F>& side, const std::vector<typename F::Prefix>& removes, TouchedIps& touched,
               std::vector<uint32_t>& to_release);
   template <class F>
   void update_sender(Side<F>& side, const typename F::Address& ip);

@@ -550,5 +550,99 @@ TEST_F(NodeMirrorWireguardTest, ANodesPortIsWhereItsPacketsGoAndAChangeOfItIsFol
   EXPECT_EQ(port_to_node2(), testing::kWireguardPort);
 }
 
+// flannel's one-device wireguard modes: a node is one peer, at the address
+// of the family the mode picks, and both families' routes go to it.
+class NodeMirrorOneDeviceWireguardTest : public NodeMirrorTest {
+ protected:
+  static MirrorSettings one_device_settings(WireguardMode mode) {
+    MirrorSettings s = settings();
+    s.backend = BackendType::kWireguard;
+    s.ipv6_network = *Ipv6Prefix::parse("fd00:10:244::/56");
+    s.wireguard.mode = mode;
+    return s;
+  }
+  NodeMirrorOneDeviceWireguardTest()
+      : NodeMirrorTest(testing::FixtureOptions{
+            .backend = BackendType::kWireguard, .wireguard_one_device = true, .ipv6 = true}) {}
+  // A mirror of `mode` with our podCIDRs.
+  std::unique_ptr<NodeMirror> mirror_of(WireguardMode mode) {
+    auto m = std::make_unique<NodeMirror>(one_device_settings(mode), fx.engine());
+    EXPECT_TRUE(
+        m->set_local_subnets({fx.self().subnet, *Ipv6Prefix::parse("fd00:10:244:1::/64")}).ok());
+    return m;
+  }
+  // Node i as a flanneld in a one-device mode writes it: one key, and
+  // backend-v6-data announcing ListenPortV6 although flannel-wg listens on
+  // ListenPort.
+  static NodeSpec node(int i) {
+    NodeSpec n = dual_stack_node(i);
+    n.annotations["flannel.alpha.coreos.com/backend-type"] = "wireguard";
+    n.annotations["flannel.alpha.coreos.com/backend-data"] = kKey + R"(,"Port":51820})";
+    n.annotations["flannel.alpha.coreos.com/backend-v6-data"] = kKey + R"(,"Port":51821})";
+    return n;
+  }
+  static inline const std::string kKey =
+      R"({"PublicKey":"qPRBXaa0jqqVhFx/0XEOEeK9hn3MVHRTuwGx5bN3SXs=")";
+
+  template <class View, class Prefix>
+  static View route(const std::vector<View>& routes, const char* prefix) {
+    for (const View& v : routes) {
+      if (v.prefix == *Prefix::parse(prefix)) return v;
+    }
+    ADD_FAILURE() << "no route " << prefix;
+    return {};
+  }
+  RouteView route4(const char* p) { return route<RouteView, Ipv4Prefix>(fx.engine().routes(), p); }
+  Route6View route6(const char* p) {
+    return route<Route6View, Ipv6Prefix>(fx.engine().routes6(), p);
+  }
+};
+
+TEST_F(NodeMirrorOneDeviceWireguardTest, ModeIpv4SendsBothFamiliesToTheNodesIpv4Peer) {
+  auto m = mirror_of(WireguardMode::kIpv4);
+  auto rec = m->apply(node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed) << rec->status.reason;
+  EXPECT_TRUE(rec->status.routed_v6) << rec->status.reason_v6;
+  EXPECT_EQ(rec->status.one_peer_over_ipv6, false);
+  const Route6View v6 = route6("fd00:10:244:2::/64");
+  EXPECT_EQ(v6.other_public_ip, EngineFixture::node(2).public_ip);
+  EXPECT_EQ(v6.next_hop_id, route4("10.244.2.0/24").next_hop_id);
+  const auto peers = wireguard_peers_of(rec->status);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].public_ip, IpAddr{EngineFixture::node(2).public_ip});
+  EXPECT_EQ(peers[0].port, 51820);
+  EXPECT_FALSE(peers[0].v6_device);
+  // The node's IPv4 address moves: its IPv6 route follows.
+  NodeSpec moved = node(2);
+  moved.annotations["flannel.alpha.coreos.com/public-ip"] = EngineFixture::node(3).public_ip.str();
+  ASSERT_TRUE(m->apply(moved).ok());
+  EXPECT_EQ(route6("fd00:10:244:2::/64").other_public_ip, EngineFixture::node(3).public_ip);
+}
+
+TEST_F(NodeMirrorOneDeviceWireguardTest, ModeIpv6SendsBothFamiliesToTheNodesIpv6PeerAtItsV6Port) {
+  auto m = mirror_of(WireguardMode::kIpv6);
+  auto rec = m->apply(node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed) << rec->status.reason;
+  EXPECT_TRUE(rec->status.routed_v6) << rec->status.reason_v6;
+  const RouteView v4 = route4("10.244.2.0/24");
+  EXPECT_EQ(v4.other_public_ip, *Ipv6Addr::parse("2001:db8::2"));
+  EXPECT_EQ(v4.next_hop_id, route6("fd00:10:244:2::/64").next_hop_id);
+  const auto peers = wireguard_peers_of(rec->status);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].public_ip, IpAddr{*Ipv6Addr::parse("2001:db8::2")});
+  EXPECT_EQ(peers[0].port, 51821) << "what backend-v6-data announces, as flanneld sends to";
+  // Without a public IPv6 the node has no peer: neither family is routed.
+  NodeSpec v4_only = node(3);
+  v4_only.annotations.erase("flannel.alpha.coreos.com/public-ipv6");
+  rec = m->apply(v4_only);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_FALSE(rec->status.routed);
+  EXPECT_EQ(rec->status.reason, "no flannel.alpha.coreos.com/public-ipv6 annotation");
+  EXPECT_FALSE(rec->status.routed_v6);
+  EXPECT_TRUE(wireguard_peers_of(rec->status).empty());
+}
+
 }  // namespace
 }  // namespace tartan

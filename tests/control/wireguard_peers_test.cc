@@ -31,10 +31,11 @@ Key new_private_key() {
 // One node: its engine and its handshake side, on a clock the test steps.
 struct Node {
   explicit Node(int self, std::chrono::seconds keepalive = 0s, WireguardTimes times = {},
-                bool ipv6 = false)
+                bool ipv6 = false, bool one_device = false)
       : fx({.self = self,
             .backend = BackendType::kWireguard,
             .wireguard_times = times,
+            .wireguard_one_device = one_device,
             .ipv6 = ipv6}),
         private_key(new_private_key()),
         peers(make(keepalive)) {}
@@ -128,6 +129,64 @@ TEST(WireguardPeers, DualStackNodesHandshakeOnEachFamilysDeviceAndBothFamiliesPo
   }
   // The IPv6 pods' packets went over the IPv6 sessions only.
   EXPECT_NE(a.fx.engine().wireguard_peer(b.fx.self6().public_ip)->tx_packets, 0u);
+}
+
+// flannel's one-device modes: one flannel-wg, each node one peer reached
+// over the IPv4 underlay (Mode ipv4) or the IPv6 one (Mode ipv6), whose one
+// session carries both families' pods.
+void one_device_dual_stack(bool over_ipv6) {
+  Node a(1, 0s, {}, true, true), b(2, 0s, {}, true, true);
+  for (auto [self, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    const int i = other->fx.options().self;
+    TableDelta d;
+    RouteSpec r4 = self->fx.route_to(i);
+    Route6Spec r6 = self->fx.route6_to(i);
+    if (over_ipv6) {
+      r4.cross_ip = EngineFixture::node6(i).public_ip;
+    } else {
+      r6.cross_ip = EngineFixture::node(i).public_ip;
+    }
+    d.upsert_routes.push_back(r4);
+    d.upsert_routes6.push_back(r6);
+    d.set_neighbours.push_back(
+        {EngineFixture::node(i).public_ip, EngineFixture::node(i).underlay_mac});
+    d.set_neighbours6.push_back(
+        {EngineFixture::node6(i).public_ip, EngineFixture::node6(i).underlay_mac});
+    ASSERT_TRUE(self->fx.engine().apply(d).ok());
+    const IpAddr peer = over_ipv6 ? IpAddr{EngineFixture::node6(i).public_ip}
+                                  : IpAddr{EngineFixture::node(i).public_ip};
+    self->peers->set_peers({{peer, other->peers->public_key()}}, self->now);
+  }
+  converse(a, b);
+  EXPECT_EQ(a.peers->counters().completed, 1u);
+  EXPECT_EQ(b.peers->counters().completed, 1u);
+  EXPECT_EQ(a.peers->counters().rejected, decltype(a.peers->counters().rejected){});
+  EXPECT_EQ(b.peers->counters().rejected, decltype(b.peers->counters().rejected){});
+  const uint8_t outer_type = over_ipv6 ? 0xdd : 0x00;  // 0x86dd or 0x0800
+  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    for (const testing::Bytes& frame :
+         {from->fx.pod_frame(to->fx.pod_ip(20)), from->fx.pod_frame6(to->fx.pod_ip6(20))}) {
+      const auto sealed = from->fx.from_overlay({frame});
+      ASSERT_EQ(sealed.size(), 1u);
+      EXPECT_EQ(sealed[0][13], outer_type) << "sealed over the mode's family";
+      const auto delivered = to->fx.from_underlay(sealed);
+      ASSERT_EQ(delivered.size(), 1u);
+      EXPECT_EQ(delivered[0][12], frame[12]) << "the inner family as sent";
+      EXPECT_EQ(delivered[0][13], frame[13]);
+    }
+  }
+  for (Node* n : {&a, &b}) {
+    EXPECT_EQ(n->fx.drops(DropReason::kWgNotAllowedIp), 0u);
+    EXPECT_EQ(n->fx.drops(DropReason::kWgUnknownIndex), 0u);
+  }
+}
+
+TEST(WireguardPeers, OneDeviceModeIpv4CarriesBothFamiliesPodsInOneSessionOverIpv4) {
+  one_device_dual_stack(false);
+}
+
+TEST(WireguardPeers, OneDeviceModeIpv6CarriesBothFamiliesPodsInOneSessionOverIpv6) {
+  one_device_dual_stack(true);
 }
 
 TEST(WireguardPeers, TheLargerKeyInitiatesAfterRekeyTimeoutWhenThePeerWaits) {

@@ -255,6 +255,11 @@ ClusterNode& Cluster::add_kernel_node(int i) {
   return *(nodes_[i] = std::move(n));
 }
 
+void Cluster::set_wireguard_mode(const std::string& mode, uint16_t listen_port_v6) {
+  wireguard_mode_ = mode;
+  wireguard_listen_port_v6_ = listen_port_v6;
+}
+
 ClusterNode& Cluster::add_wireguard_go_node(int i, uint16_t listen_port) {
   auto n = std::make_unique<ClusterNode>();
   assign_addresses(*n, i);
@@ -271,13 +276,17 @@ ClusterNode& Cluster::add_wireguard_go_node(int i, uint16_t listen_port) {
                  n->dir + "/wgkey && ip link set " + dev + " mtu 1420 && ip addr add " +
                  n->pod_cidr.addr.str() + "/32 dev " + dev + " && ip link set " + dev +
                  " up && ip route add 10.244.0.0/16 dev " + dev + " scope link");
-  if (n->public_ipv6) {
+  if (n->public_ipv6 && wireguard_mode_ != "separate") {
+    sh(*n->ns, "ip -6 addr add " + n->pod_cidr_v6->addr.str() + "/128 dev " + dev +
+                   " && ip -6 route add fd00:10:244::/56 dev " + dev);
+  } else if (n->public_ipv6) {
     n->wg_device_v6 = n->wg_device + "v6";
     n->wireguard_go_v6 = start_wireguard_go(*n, n->wg_device_v6);
     const std::string& dev6 = n->wg_device_v6;
-    sh(*n->ns, "wg set " + dev6 + " listen-port 51821 private-key " + n->dir +
-                   "/wgkey && ip link set " + dev6 + " mtu 1420 && ip -6 addr add " +
-                   n->pod_cidr_v6->addr.str() + "/128 dev " + dev6 + " && ip link set " + dev6 +
+    sh(*n->ns, "wg set " + dev6 + " listen-port " + std::to_string(wireguard_listen_port_v6_) +
+                   " private-key " + n->dir + "/wgkey && ip link set " + dev6 +
+                   " mtu 1420 && ip -6 addr add " + n->pod_cidr_v6->addr.str() + "/128 dev " +
+                   dev6 + " && ip link set " + dev6 +
                    " up && ip -6 route add fd00:10:244::/56 dev " + dev6);
   }
   add_pod(*n);
@@ -311,16 +320,35 @@ void Cluster::add_wireguard_peer(ClusterNode& node, ClusterNode& peer) {
   const std::string key = data.at("PublicKey").get<std::string>();
   // flanneld's handleSubnetEvents: the peer's Port, or ours when it names none.
   const uint16_t port = data.value("Port", uint16_t{0});
-  sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + peer.public_ip.str() +
-                   ":" + std::to_string(port != 0 ? port : node.wg_listen_port) + " allowed-ips " +
-                   peer.pod_cidr.str());
+  const std::string v4_endpoint =
+      peer.public_ip.str() + ":" + std::to_string(port != 0 ? port : node.wg_listen_port);
+  if (wireguard_mode_ != "separate") {
+    // One peer on flannel-wg for both podCIDRs, at the mode's endpoint
+    // (flannel has no ListenPortV6 device to default to: the Port as said).
+    if (wireguard_mode_ != "ipv4" && wireguard_mode_ != "ipv6")
+      throw std::logic_error("add_wireguard_peer: mode " + wireguard_mode_);
+    std::string endpoint = v4_endpoint, allowed = peer.pod_cidr.str();
+    if (peer.public_ipv6) {
+      const auto data6 = nlohmann::json::parse(
+          annotations.at("flannel.alpha.coreos.com/backend-v6-data").get<std::string>());
+      if (wireguard_mode_ == "ipv6")
+        endpoint = "[" + peer.public_ipv6->str() + "]:" + std::to_string(data6.value("Port", 0));
+      allowed += "," + peer.pod_cidr_v6->str();
+    }
+    sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + endpoint +
+                     " allowed-ips " + allowed);
+    return;
+  }
+  sh(*node.ns, "wg set " + node.wg_device + " peer " + key + " endpoint " + v4_endpoint +
+                   " allowed-ips " + peer.pod_cidr.str());
   if (node.wg_device_v6.empty() || !peer.public_ipv6) return;
   const auto data6 = nlohmann::json::parse(
       annotations.at("flannel.alpha.coreos.com/backend-v6-data").get<std::string>());
   const uint16_t port6 = data6.value("Port", uint16_t{0});
   sh(*node.ns, "wg set " + node.wg_device_v6 + " peer " + data6.at("PublicKey").get<std::string>() +
                    " endpoint [" + peer.public_ipv6->str() +
-                   "]:" + std::to_string(port6 != 0 ? port6 : 51821) + " allowed-ips " +
+                   "]:" + std::to_string(port6 != 0 ? port6 : wireguard_listen_port_v6_) +
+                   " allowed-ips " +
                    peer.pod_cidr_v6->str());
 }
 
@@ -372,7 +400,12 @@ void Cluster::write_tartand_config(ClusterNode& n, const std::string& overlay_po
   const std::string net_conf =
       std::string(ipv4() ? "{Network: 10.244.0.0/16, " : "{EnableIPv4: false, ") +
       (ipv6() ? "EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', " : "") +
-      "Backend: {Type: " + n.backend + (direct_routing ? ", DirectRouting: true" : "") + "}}";
+      "Backend: {Type: " + n.backend + (direct_routing ? ", DirectRouting: true" : "") +
+      (n.backend == "wireguard" && wireguard_mode_ != "separate"
+           ? ", Mode: " + wireguard_mode_ +
+                 ", ListenPortV6: " + std::to_string(wireguard_listen_port_v6_)
+           : "") +
+      "}}";
   write_file(n.dir + "/tartan.yaml",
              "eal: {hugepages: off, memory_mb: 256}\n"
              "ports:\n"
@@ -454,7 +487,8 @@ std::string Cluster::manifest(ClusterNode& n) {
     if (n.public_ipv6) {
       annotations["flannel.alpha.coreos.com/backend-v6-data"] =
           n.wg_public_key.empty() ? R"({"VNI":1,"VtepMAC":")" + n.vtep_mac_v6 + R"("})"
-                                  : R"({"PublicKey":")" + n.wg_public_key + R"(","Port":51821})";
+                                  : R"({"PublicKey":")" + n.wg_public_key + R"(","Port":)" +
+                                        std::to_string(wireguard_listen_port_v6_) + "}";
       annotations["flannel.alpha.coreos.com/public-ipv6"] = n.public_ipv6->str();
     }
   }

@@ -68,13 +68,18 @@ class Cluster {
 
   // A node configured as flanneld configures one (vxlan, VNI 1, port 8472).
   ClusterNode& add_kernel_node(int i);
+  // flannel's wireguard Backend.Mode for the whole cluster (net-conf.json
+  // is): "separate" (the default), or a one-device mode, "ipv4" or "ipv6",
+  // with its ListenPortV6 (what backend-v6-data announces). Before any node.
+  void set_wireguard_mode(const std::string& mode, uint16_t listen_port_v6 = 51821);
   // A node of the wireguard backend as flanneld configures flannel-wg, on
   // wireguard-go (no kernel module here): its key, ListenPort
   // `listen_port`, MTU underlay - 80, the lease's first address as a /32
   // and a route to the whole network through the device; with IPv6 (Mode
   // separate, flannel's default) flannel-wg-v6 likewise: the same key,
   // ListenPortV6 51821, the IPv6 lease's first address as a /128, a route
-  // to the IPv6 network. learn() adds its peers.
+  // to the IPv6 network; in a one-device mode those go on flannel-wg.
+  // learn() adds its peers.
   ClusterNode& add_wireguard_go_node(int i, uint16_t listen_port = 51820);
   // A wireguard-go node's new private key, as flanneld makes one when its
   // wgkey is gone: on the device at once (its sessions end); its
@@ -158,7 +163,8 @@ class Cluster {
   // ListenPort without one>, its podCIDR allowed; with IPv6 on
   // flannel-wg-v6 too: the PublicKey of backend-v6-data, endpoint
   // [<public-ipv6>]:<its backend-v6-data's Port, or our ListenPortV6>, its
-  // IPv6 podCIDR allowed.
+  // IPv6 podCIDR allowed. In a one-device mode one peer on flannel-wg, both
+  // podCIDRs allowed, at the mode's family's endpoint.
   void add_wireguard_peer(ClusterNode& node, ClusterNode& peer);
   // flanneld's setupKeys on a wireguard-go node: a generated key, kept in
   // <dir>/wgkey; its public key in `n.wg_public_key`.
@@ -174,6 +180,8 @@ class Cluster {
 
   std::string tag_;
   Stack stack_;
+  std::string wireguard_mode_ = "separate";
+  uint16_t wireguard_listen_port_v6_ = 51821;
   std::unique_ptr<Netns> switch_;
   std::unique_ptr<Netns> stranger_;
   std::map<int, std::unique_ptr<ClusterNode>> nodes_;
@@ -220,6 +228,7 @@ class WireguardGoAndTartanCluster : public ::testing::Test {
         dataplane_yaml_(std::move(dataplane_yaml)),
         go_listen_port_(go_listen_port) {}
   void SetUp() override {
+    if (!wireguard_mode_.empty()) c.set_wireguard_mode(wireguard_mode_, listen_port_v6_);
     go = &c.add_wireguard_go_node(1, go_listen_port_);
     tartan = &c.add_tartan_node(2, "wireguard", false, "vnet_tap", control_yaml_, dataplane_yaml_);
     c.connect(*go, *tartan);
@@ -227,6 +236,9 @@ class WireguardGoAndTartanCluster : public ::testing::Test {
   Cluster c;
   ClusterNode* go = nullptr;
   ClusterNode* tartan = nullptr;
+  // Set by a test's constructor: Cluster::set_wireguard_mode's.
+  std::string wireguard_mode_;
+  uint16_t listen_port_v6_ = 51821;
 
  private:
   std::string control_yaml_, dataplane_yaml_;

@@ -27,6 +27,8 @@ struct FixtureOptions {
   bool exception_port = false;
   bool udp_checksum = true;
   WireguardTimes wireguard_times;  // the wireguard backend's keypair lifetimes
+  // wireguard in flannel's one-device modes: IPv6 peers on ListenPort too.
+  bool wireguard_one_device = false;
   uint32_t max_routes = 1024;
   uint32_t mempool_size = 4095;
   uint32_t arp_queue_len = 8;
