@@ -621,7 +621,11 @@ Status Engine::wireguard_install(const IpAddr& peer, const wireguard::Keypair& k
   std::lock_guard lock(mu_);
   auto slot = wireguard_slot(peer);
   if (!slot) return slot.status();
-  return wireguard_->install(*slot, keypair, std::holds_alternative<Ipv6Addr>(peer));
+  // One device takes a peer's messages over either family.
+  const uint8_t families = config_.dataplane.wireguard_one_device   ? 0b11
+                           : std::holds_alternative<Ipv6Addr>(peer) ? 0b10
+                                                                    : 0b01;
+  return wireguard_->install(*slot, keypair, families);
 }
 
 Status Engine::wireguard_clear(const IpAddr& peer) {

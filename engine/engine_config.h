@@ -91,6 +91,9 @@ struct DataplaneConfig {
   // flannel-wg-v6's, in Mode separate; ListenPort in the one-device modes.
   // Other backends' IPv6 tunnels use udp_port.
   uint16_t udp_port_v6 = 51821;
+  // wireguard in flannel's one-device modes (auto, ipv4, ipv6): one device
+  // for both families, so a peer's messages may come over either.
+  bool wireguard_one_device = false;
   uint16_t underlay_mtu = 1500;  // bytes; the overlay MTU is this minus the encapsulation
   bool direct_routing = false;   // vxlan: on-link peers get plain L2 forwarding
   bool udp_checksum = true;      // outer UDP checksum on encapsulated packets (kernel default)

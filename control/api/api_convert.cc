@@ -82,7 +82,10 @@ void wireguard_peer_to_proto(const WireguardPeerView& v, const WireguardKey& key
                              const WireguardPeerSettings& settings, v1::WireguardPeer* out) {
   out->set_public_key(wireguard_key_text(key));
   const bool ipv6 = std::holds_alternative<Ipv6Addr>(public_ip);
-  const bool roamed = v.endpoint_port != 0;
+  // Where we send, as wg shows it: where its packets came from, unless
+  // they came over the other family (the one-device modes), which the
+  // peer's next hop does not follow (WireguardPeers::follow).
+  const bool roamed = v.endpoint_port != 0 && v.endpoint_ip.index() == public_ip.index();
   const uint16_t ours = ipv6 ? settings.listen_port_v6 : settings.listen_port;
   const IpAddr& at = roamed ? v.endpoint_ip : public_ip;
   // As wg shows endpoints: an IPv6 address in brackets.

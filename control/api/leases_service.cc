@@ -86,12 +86,14 @@ grpc::Status LeasesService::ListRemoteLeases(grpc::ServerContext*,
     l->set_backend(r.status.backend);
     if (r.status.routed) {
       l->set_pod_cidr(r.status.route->str());
-      l->set_public_ip(r.status.public_ip->str());
+      // In wireguard's one-device modes a family is routed over the
+      // other's address: its own may be absent.
+      if (r.status.public_ip) l->set_public_ip(r.status.public_ip->str());
       if (r.status.vtep_mac) l->set_vtep_mac(r.status.vtep_mac->str());
     }
     if (r.status.routed_v6) {
       l->set_pod_cidr_v6(r.status.route_v6->str());
-      l->set_public_ipv6(r.status.public_ipv6->str());
+      if (r.status.public_ipv6) l->set_public_ipv6(r.status.public_ipv6->str());
       if (r.status.vtep_mac_v6) l->set_vtep_mac_v6(r.status.vtep_mac_v6->str());
     }
   }

@@ -189,9 +189,12 @@ NodeStatusView NodeMirror::derive(const NodeSpec& spec, const FlannelNodeInfo& i
   s.wireguard_port_v6 = info.wireguard_port_v6;
   s.public_key_v6 = info.public_key_v6;
   s.backend = info.backend_type ? (info.backend_type->empty() ? "udp" : *info.backend_type) : "";
-  if (settings_.backend == BackendType::kWireguard)
+  // With one family off there is nothing to pick: its own carries it.
+  if (settings_.backend == BackendType::kWireguard && settings_.enable_ipv4 &&
+      settings_.ipv6_network) {
     s.one_peer_over_ipv6 =
         one_peer_over_ipv6(settings_.wireguard, info.public_ip, info.public_ipv6);
+  }
   const AnnotationKeys& k = settings_.keys;
   // What a family's routes are sent to: its own annotations, or in
   // wireguard's one-device modes those of the family the node's one peer

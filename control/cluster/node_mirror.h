@@ -49,7 +49,8 @@ struct NodeStatusView {
   std::optional<WireguardKey> public_key_v6;  // backend-v6-data's: the flannel-wg-v6 peer
   // wireguard in flannel's one-device modes: whether the node's one peer,
   // which both families' routes go to, is at its public IPv6 (else its
-  // public IPv4); nullopt in Mode separate and for other backends.
+  // public IPv4); nullopt in Mode separate, in a single-stack cluster and
+  // for other backends.
   std::optional<bool> one_peer_over_ipv6;
   bool routed_any() const { return routed || routed_v6; }
 };

@@ -857,7 +857,8 @@ void derive_dataplane(const Config& c, DataplaneConfig& d) {
   // flannel's one-device modes listen on ListenPort over both families;
   // only Mode separate's flannel-wg-v6 has a port of its own.
   const WireguardBackendConfig& wg = c.network.backend.wireguard;
-  d.udp_port_v6 = wg.mode == WireguardMode::kSeparate ? wg.listen_port_v6 : wg.listen_port;
+  d.wireguard_one_device = wg.mode != WireguardMode::kSeparate;
+  d.udp_port_v6 = d.wireguard_one_device ? wg.listen_port : wg.listen_port_v6;
   d.underlay_mtu = c.network.backend.mtu ? c.network.backend.mtu : c.engine.ports[0].mtu;
   d.direct_routing = c.network.backend.direct_routing;
 }

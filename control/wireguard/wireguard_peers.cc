@@ -90,8 +90,10 @@ void WireguardPeers::tick(nanoseconds now, std::chrono::system_clock::time_point
 
 void WireguardPeers::follow(const IpAddr& ip, PeerState& peer, const IpAddr& source,
                             uint16_t port) {
-  // A device sends from a socket of its own family only (tartan's flannel-wg
-  // is IPv4's, flannel-wg-v6 IPv6's): the other family is not followed.
+  // A next hop sends over its own family only (Mode separate: flannel-wg's
+  // IPv4, flannel-wg-v6's IPv6; the one-device modes: the family the mode
+  // picked, whose packets the peer follows): the other family is not
+  // followed.
   if (source.index() != ip.index()) return;
   if (peer.endpoint && *peer.endpoint == std::pair{source, port}) return;
   const Status s = engine_.wireguard_set_endpoint(ip, source, port);
@@ -197,8 +199,12 @@ void WireguardPeers::on_message(const WireguardMessage& message, size_t backlog,
 
 WireguardPeers::PeerState* WireguardPeers::by_key(const wg::Key& public_key, size_t family,
                                                   IpAddr* ip) {
+  // One device (flannel's one-device modes) hears its peers over either
+  // family: flannel's auto may reach us over the family we do not reach
+  // it over.
+  const bool any_family = engine_.config().dataplane.wireguard_one_device;
   for (auto& [addr, peer] : peers_) {
-    if (addr.index() != family || peer.noise.public_key != public_key) continue;
+    if ((!any_family && addr.index() != family) || peer.noise.public_key != public_key) continue;
     *ip = addr;
     return &peer;
   }

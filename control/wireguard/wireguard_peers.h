@@ -5,7 +5,10 @@
 // "separate" mode has a node's IPv4 pods behind flannel-wg, a peer named
 // by its public-ip, and its IPv6 pods behind flannel-wg-v6, another peer
 // (the same key, sessions of its own) named by its public-ipv6. A
-// handshake message belongs to the device of the family it came in on. Answers the initiations and
+// handshake message belongs to the device of the family it came in on. In
+// the one-device modes a node is one peer, named by its address of the
+// family the mode picked, whose messages may come over either family (one
+// device listens on both). Answers the initiations and
 // consumes the responses and cookie replies the workers hand over,
 // installs completed keypairs in the engine, initiates when the workers
 // want a session or a rekey (and when a peer appears), retries every

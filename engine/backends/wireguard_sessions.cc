@@ -95,7 +95,8 @@ void WireguardSessions::release_index(uint32_t index) {
   free_slots_.push_back(slot);
 }
 
-Status WireguardSessions::install(uint32_t slot, const wireguard::Keypair& keypair, bool ipv6) {
+Status WireguardSessions::install(uint32_t slot, const wireguard::Keypair& keypair,
+                                  uint8_t families) {
   const uint32_t index = keypair.local_index;
   const uint32_t islot = index & index_mask_;
   if (islot == 0 || reserved_[islot] != index ||
@@ -112,7 +113,7 @@ Status WireguardSessions::install(uint32_t slot, const wireguard::Keypair& keypa
   kp->local_index = index;
   kp->peer = slot;
   kp->initiator = keypair.initiator;
-  kp->ipv6 = ipv6;
+  kp->families = families;
   kp->birth_tsc = rte_rdtsc();
   held_[slot].handshake_tsc = kp->birth_tsc;
   kp->send_counter.store(keypair.sending.next_counter, std::memory_order_relaxed);

@@ -49,10 +49,12 @@ struct alignas(64) WireguardKeypair {
   uint32_t local_index = 0;   // the receiver field of what we receive
   uint32_t peer = 0;          // the peer's slot (its next-hop id)
   bool initiator = false;     // only the initiator rekeys after REKEY_AFTER_TIME
-  // Its peer is flannel-wg-v6's: its messages come over IPv6 only. (Each
-  // device has receiver indexes of its own in Linux; here the two share
-  // the index space, so the family is checked.)
-  bool ipv6 = false;
+  // The underlay families its messages may come over, bit 1 << kIndex of
+  // each: its device's (Mode separate: flannel-wg's IPv4, flannel-wg-v6's
+  // IPv6; in Linux each device has receiver indexes of its own, here they
+  // share one index space, so the family is checked), or both in the
+  // one-device modes.
+  uint8_t families = 0;
   uint64_t birth_tsc = 0;
   std::atomic<bool> received{false};  // a packet authenticated under it (key confirmation)
   // Every worker sending to the peer takes its counters here: its own line.
@@ -166,7 +168,7 @@ class WireguardSessions {
   // Publishes the keypair a handshake with peer `slot` completed, under
   // the index reserved for it: the initiator's becomes current (the old
   // current previous), the responder's next. Clears the peer's wants.
-  Status install(uint32_t slot, const wireguard::Keypair& keypair, bool ipv6);
+  Status install(uint32_t slot, const wireguard::Keypair& keypair, uint8_t families);
   // Something of the control thread's (a handshake message, a keepalive)
   // went to peer `slot` now.
   void sent(uint32_t slot);

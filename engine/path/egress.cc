@@ -18,6 +18,10 @@
 namespace tartan {
 namespace {
 
+// A next hop's `ipv6` is its underlay family's index (the wireguard seal
+// stages, stages_[kIndex].seal).
+static_assert(Ipv4Family::kIndex == 0 && Ipv6Family::kIndex == 1);
+
 template <class F, OuterChecksums C, bool Wireguard = false>
 std::array<Worker::EgressRewrite, 2> rewrites_for() {
   return {&Worker::egress_rewrite<F, false, C, Wireguard>,
@@ -219,7 +223,7 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
     if constexpr (Wireguard) {
-      const unsigned outer = nh->ipv6 ? Ipv6Family::kIndex : Ipv4Family::kIndex;
+      const unsigned outer = nh->ipv6;  // the underlay family's kIndex
       if (wireguard_prepare<F>(m, *nh, ip, now, sealing[outer][s[outer]])) ++s[outer];
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);

@@ -260,7 +260,8 @@ Worker::DecapStage Worker::select_decap<Ipv4Family>(const DatapathContext& ctx) 
 
 template <>
 Worker::DecapStage Worker::select_decap<Ipv6Family>(const DatapathContext& ctx) {
-  // flannel-v6 is VXLAN or flannel-wg-v6 (wireguard's Mode separate).
+  // flannel-v6 is VXLAN, or wireguard: flannel-wg-v6 in Mode separate,
+  // flannel-wg's IPv6 side in the one-device modes.
   using F = Ipv6Family;
   if (ctx.backend == BackendType::kWireguard) {
     return ctx.rx_udp_cksum_offload ? &Worker::wireguard_stage<F, true>

@@ -194,7 +194,7 @@ void Worker::wireguard_stage(const TunnelPacket* tunnel, void* const* /*senders*
     }
     WireguardKeypair* kp = ctx_.wireguard->by_index(wireguard::load_le32(message + 4));
     // The other device's index is not this one's.
-    if (kp == nullptr || kp->ipv6 != std::is_same_v<F, Ipv6Family>) {
+    if (kp == nullptr || (kp->families >> F::kIndex & 1) == 0) {
       drop(m, DropReason::kWgUnknownIndex);
       continue;
     }

@@ -62,10 +62,13 @@ struct alignas(RTE_CACHE_LINE_SIZE) NextHop {
   // own sum are added.
   uint32_t phdr_sum = 0;
   uint32_t udp_sum = 0;
+  // An IPv6 next hop: outer IPv6 (tunnel) or an IPv6 peer (direct). In the
+  // packet's lines: wireguard's one-device modes seal either family's
+  // packets behind either family's headers, chosen per packet by this.
+  bool ipv6 = false;
   alignas(32) uint8_t header[kNextHopHeaderRoom] = {};
   Ipv4Addr public_ip;   // remote node (tunnel and direct kinds)
   MacAddr vtep_mac;     // remote VTEP (vxlan)
-  bool ipv6 = false;    // an IPv6 next hop: outer IPv6 (tunnel) or an IPv6 peer (direct)
   Ipv6Addr public_ip6;  // remote node's underlay IPv6 (IPv6 tunnel and direct kinds)
 };
 static_assert(offsetof(NextHop, header) + kNextHopHeaderRoom == 2 * RTE_CACHE_LINE_SIZE,

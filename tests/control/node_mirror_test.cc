@@ -633,6 +633,16 @@ TEST_F(NodeMirrorOneDeviceWireguardTest, ModeIpv6SendsBothFamiliesToTheNodesIpv6
   ASSERT_EQ(peers.size(), 1u);
   EXPECT_EQ(peers[0].public_ip, IpAddr{*Ipv6Addr::parse("2001:db8::2")});
   EXPECT_EQ(peers[0].port, 51821) << "what backend-v6-data announces, as flanneld sends to";
+  // The node announces another IPv6 Port: its IPv4 route, which goes to
+  // that peer, follows with the IPv6 one.
+  const uint32_t before = route4("10.244.2.0/24").next_hop_id;
+  NodeSpec other_port = node(2);
+  other_port.annotations["flannel.alpha.coreos.com/backend-v6-data"] = kKey + R"(,"Port":51999})";
+  rec = m->apply(other_port);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(wireguard_peers_of(rec->status)[0].port, 51999);
+  EXPECT_NE(route4("10.244.2.0/24").next_hop_id, before);
+  EXPECT_EQ(route4("10.244.2.0/24").next_hop_id, route6("fd00:10:244:2::/64").next_hop_id);
   // Without a public IPv6 the node has no peer: neither family is routed.
   NodeSpec v4_only = node(3);
   v4_only.annotations.erase("flannel.alpha.coreos.com/public-ipv6");
@@ -642,6 +652,21 @@ TEST_F(NodeMirrorOneDeviceWireguardTest, ModeIpv6SendsBothFamiliesToTheNodesIpv6
   EXPECT_EQ(rec->status.reason, "no flannel.alpha.coreos.com/public-ipv6 annotation");
   EXPECT_FALSE(rec->status.routed_v6);
   EXPECT_TRUE(wireguard_peers_of(rec->status).empty());
+}
+
+TEST_F(NodeMirrorOneDeviceWireguardTest, InASingleStackClusterTheModePicksNothing) {
+  MirrorSettings ipv4_only = one_device_settings(WireguardMode::kIpv6);
+  ipv4_only.ipv6_network.reset();
+  NodeMirror m(ipv4_only, fx.engine());
+  ASSERT_TRUE(m.set_local_subnets({fx.self().subnet, std::nullopt}).ok());
+  auto rec = m.apply(node(2));
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_TRUE(rec->status.routed) << rec->status.reason;
+  EXPECT_EQ(rec->status.one_peer_over_ipv6, std::nullopt);
+  EXPECT_EQ(route4("10.244.2.0/24").public_ip, EngineFixture::node(2).public_ip);
+  const auto peers = wireguard_peers_of(rec->status);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].public_ip, IpAddr{EngineFixture::node(2).public_ip});
 }
 
 }  // namespace

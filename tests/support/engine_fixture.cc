@@ -61,6 +61,7 @@ EngineFixture::EngineFixture(const FixtureOptions& o) : options_(o) {
   d.udp_port = o.backend == BackendType::kUdp         ? 8285
                : o.backend == BackendType::kWireguard ? kWireguardPort
                                                       : 8472;
+  d.wireguard_one_device = o.wireguard_one_device;
   d.udp_port_v6 = o.wireguard_one_device ? kWireguardPort : kWireguardPortV6;
   d.wireguard_times = o.wireguard_times;
   d.direct_routing = o.direct_routing;
