@@ -144,7 +144,7 @@ TEST(EtcdDualStack, FlanneldLeasesAreRoutedForTheFamiliesTheirKeysHave) {
   etcd.put_with_lease(kSubnets + "10.244.2.0-24",
                       flanneld_vxlan_lease("192.0.2.20", "ae:4b:8f:00:00:02"));
   ASSERT_TRUE(eventually(
-      [&] { return n.routes6().empty() && route_to(n, "10.244.2.0/24").has_value(); }, 2s));
+      [&] { return n.routes6().empty() && route_to(n, "10.244.2.0/24").has_value(); }, 10s));
   EXPECT_FALSE(n.mirror().get("10.244.2.0-24-fd00-10-244-2---64"));
   EXPECT_EQ(n.mirror().get("10.244.2.0-24")->status.reason_v6, "no IPv6 podCIDR");
   EXPECT_EQ(route_to(n, "10.244.2.0/24")->vtep_mac.str(), "ae:4b:8f:00:00:02");
@@ -266,7 +266,7 @@ TEST(EtcdDualStack, BadSubnetKeysAreWarnedAboutAndIgnored) {
   etcd.put_with_lease(kSubnets + "10.244.5.0-24&fd00:10:244:5::-64",
                       flanneld_dual_stack_lease("192.0.2.24", "ae:4b:8f:00:00:06", "2001:db8::24",
                                                 "ae:4b:8f:00:06:06"));
-  ASSERT_TRUE(eventually([&] { return n.routes6().size() == 2; }, 2s));
+  ASSERT_TRUE(eventually([&] { return n.routes6().size() == 2; }, 10s));
   EXPECT_NE(log.text().find("etcd: ignoring bad subnet key " + watched + ": IPv6 length 128 > 127"),
             std::string::npos)
       << log.text();
@@ -397,7 +397,7 @@ TEST(EtcdIpv6Only, LeasesAreFlanneldsIpv6OnlyKeysAndValues) {
             std::string::npos)
       << log.text();
   EXPECT_EQ(etcd.keys(kSubnets).size(), 3u);
-  EXPECT_TRUE(eventually([&] { return again.routes6().size() == 2; }, 2s));
+  EXPECT_TRUE(eventually([&] { return again.routes6().size() == 2; }, 10s));
 }
 
 }  // namespace

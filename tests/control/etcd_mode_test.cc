@@ -111,7 +111,7 @@ TEST(EtcdMode, TablesProgrammedNamesTheRevisionOfTheLastChangeApplied) {
   // possibly after the first list (0 leases at the revision before it).
   const std::string first = "1 lease in etcd at revision " + std::to_string(etcd.revision());
   EXPECT_TRUE(
-      eventually([&] { return condition_message(ready, "tables_programmed") == first; }, 2s))
+      eventually([&] { return condition_message(ready, "tables_programmed") == first; }, 10s))
       << condition_message(ready, "tables_programmed") << ", want " << first;
 
   etcd.put_with_lease(kSubnets + "10.244.2.0-24",
@@ -119,7 +119,8 @@ TEST(EtcdMode, TablesProgrammedNamesTheRevisionOfTheLastChangeApplied) {
   etcd.put(kSubnets + "10.244.3.0-24", "{not json");
   const int64_t revision = etcd.revision();
   const std::string want = "3 leases in etcd at revision " + std::to_string(revision);
-  EXPECT_TRUE(eventually([&] { return condition_message(ready, "tables_programmed") == want; }, 2s))
+  EXPECT_TRUE(
+      eventually([&] { return condition_message(ready, "tables_programmed") == want; }, 10s))
       << condition_message(ready, "tables_programmed") << ", want " << want;
   // The unreadable one is listed, not routed, with the reason.
   const auto rec = fx.daemon().mirror().get("10.244.3.0-24");

@@ -140,7 +140,7 @@ TEST(EtcdOutage, TartandForwardsWhileEtcdIsDownAndReconcilesWhenItIsBack) {
 
   testing::LogCapture log;
   etcd.kill();
-  ASSERT_TRUE(eventually([&] { return !condition_ok(d.readiness(), "etcd"); }, 3s));
+  ASSERT_TRUE(eventually([&] { return !condition_ok(d.readiness(), "etcd"); }, 10s));
   EXPECT_FALSE(d.readiness().ready());
   // A couple of seconds of outage, several retries: every packet still goes.
   for (int round = 0; round < 20; ++round) {
@@ -244,13 +244,13 @@ TEST(EtcdOutage, CompactionPastTheWatchRevisionReListsAndReconciles) {
                                    "10.244.5.0/24 192.0.2.25 ae:00:00:00:00:05"};
   EXPECT_TRUE(eventually([&] { return route_set(n) == want; }, 10s));
   // The re-list programs the routes before it counts itself a sync.
-  EXPECT_TRUE(eventually([&] { return n.source().status().syncs >= 2u; }, 2s));
+  EXPECT_TRUE(eventually([&] { return n.source().status().syncs >= 2u; }, 10s));
   EXPECT_EQ(n.source().status().compactions, 1u);
   EXPECT_EQ(n.source().status().syncs, 2u) << "one re-list after the compaction";
   EXPECT_TRUE(n.readiness().ready());
   // And the watch goes on from the re-list.
   etcd.del(kSubnets + "10.244.4.0-24");
-  EXPECT_TRUE(eventually([&] { return route_set(n).size() == 2; }, 1s));
+  EXPECT_TRUE(eventually([&] { return route_set(n).size() == 2; }, 10s));
 }
 
 }  // namespace
