@@ -221,6 +221,7 @@ Status Engine::build_context() {
   ctx_.tunnel_port6_be = rte_cpu_to_be_16(dp.tunnel_port6());
   ctx_.udp_checksum = dp.udp_checksum;
   ctx_.direct_routing = dp.direct_routing;
+  ctx_.cross_family_routes = dp.cross_family_routes();
   ctx_.tx_ipv4_cksum_offload = ul.offloads().ipv4_cksum;
   ctx_.tx_udp_cksum_offload = ul.offloads().udp_cksum;
   ctx_.rx_udp_cksum_offload = ul.offloads().rx_cksum;
@@ -244,6 +245,7 @@ Status Engine::build_context() {
   tp.udp_port = dp.udp_port;
   tp.udp_port6 = dp.tunnel_port6();
   tp.direct_routing = dp.direct_routing;
+  tp.cross_family_routes = dp.cross_family_routes();
   tp.underlay = config_.underlay.address;
   tp.gateway = config_.underlay.gateway;
   tp.underlay_mac = ul.mac();

@@ -124,6 +124,11 @@ struct DataplaneConfig {
   uint16_t tunnel_port6() const {
     return backend == BackendType::kWireguard ? udp_port_v6 : udp_port;
   }
+  // Whether a route of one family may leave behind the other family's
+  // underlay: wireguard's one-device modes.
+  bool cross_family_routes() const {
+    return backend == BackendType::kWireguard && wireguard_one_device;
+  }
 };
 
 struct WorkersConfig {

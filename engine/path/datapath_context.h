@@ -53,7 +53,10 @@ struct DatapathContext {
   // wireguard's ListenPortV6, else tunnel_port_be.
   uint16_t tunnel_port6_be = 0;
   bool udp_checksum = true;
-  bool direct_routing = false;         // vxlan DirectRouting: accept unencapsulated pod traffic too
+  bool direct_routing = false;  // vxlan DirectRouting: accept unencapsulated pod traffic too
+  // DataplaneConfig::cross_family_routes: a packet of either family may be
+  // sealed behind either family's underlay (its next hop's).
+  bool cross_family_routes = false;
   bool tx_ipv4_cksum_offload = false;  // underlay port computes outer IPv4 checksums
   bool tx_udp_cksum_offload = false;   // underlay port computes outer UDP checksums
   bool rx_udp_cksum_offload = false;   // underlay port verifies UDP checksums (mbuf flags)

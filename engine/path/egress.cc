@@ -21,11 +21,12 @@ namespace {
 // A next hop's `ipv6` is its underlay family's index (the wireguard seal
 // stages, stages_[kIndex].seal).
 static_assert(Ipv4Family::kIndex == 0 && Ipv6Family::kIndex == 1);
+// A burst's packets fit wireguard_seal_either_family's bits.
+static_assert(kMaxBurst <= 64);
 
-template <class F, OuterChecksums C, bool Wireguard = false>
+template <class F, OuterChecksums C, EgressTunnel T = EgressTunnel::kEncapsulate>
 std::array<Worker::EgressRewrite, 2> rewrites_for() {
-  return {&Worker::egress_rewrite<F, false, C, Wireguard>,
-          &Worker::egress_rewrite<F, true, C, Wireguard>};
+  return {&Worker::egress_rewrite<F, false, C, T>, &Worker::egress_rewrite<F, true, C, T>};
 }
 
 // `pick.operator()<C>()` for family F's outer checksums on this port: the
@@ -60,10 +61,17 @@ auto with_outer_checksums(const DatapathContext& ctx, Pick pick) {
 
 template <class F>
 std::array<Worker::EgressRewrite, 2> select_rewrites(const DatapathContext& ctx) {
-  // The wireguard backend's rewrite puts no outer headers on: its seal
-  // stage (select_wireguard_seal) does, in the next hop's family.
-  if (ctx.backend == BackendType::kWireguard)
-    return rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware}, true>();
+  // Where routes may cross families, the seal stages of each underlay
+  // family (select_wireguard_seal) put the outer headers on; C is unused.
+  if (ctx.cross_family_routes) {
+    return rewrites_for<F, OuterChecksums{false, UdpChecksum::kSoftware},
+                        EgressTunnel::kSealEitherFamily>();
+  }
+  if (ctx.backend == BackendType::kWireguard) {
+    return with_outer_checksums<F>(ctx, []<OuterChecksums C>() {
+      return rewrites_for<F, C, EgressTunnel::kSealSameFamily>();
+    });
+  }
   return with_outer_checksums<F>(ctx, []<OuterChecksums C>() { return rewrites_for<F, C>(); });
 }
 
@@ -81,7 +89,7 @@ std::array<Worker::EgressRewrite, 2> Worker::select_egress<Ipv6Family>(const Dat
 
 template <class F>
 Worker::WireguardSealStage Worker::select_wireguard_seal(const DatapathContext& ctx) {
-  if (ctx.backend != BackendType::kWireguard) return nullptr;
+  if (!ctx.cross_family_routes) return nullptr;
   return with_outer_checksums<F>(
       ctx, []<OuterChecksums C>() -> WireguardSealStage { return &Worker::wireguard_seal<F, C>; });
 }
@@ -179,15 +187,15 @@ void Worker::egress_routed(uint16_t in_port, rte_mbuf** routed, typename F::Rout
                                                                          nhs.data(), k);
 }
 
-template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
+template <class F, bool RouteHere, OuterChecksums C, EgressTunnel T>
 void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs,
                             unsigned k) {
-  // The wireguard backend's packets wait to be sealed as one burst per
-  // underlay family: flannel's one-device modes put one family's pods
-  // behind the other family's underlay.
-  [[maybe_unused]] std::array<std::array<WireguardSeal, kMaxBurst>, 2> sealing;
-  [[maybe_unused]] std::array<unsigned, 2> s{};
-  [[maybe_unused]] const uint64_t now = Wireguard ? rte_rdtsc() : 0;
+  constexpr bool kWireguard = T != EgressTunnel::kEncapsulate;
+  // The wireguard backend's packets wait to be sealed as one burst.
+  [[maybe_unused]] std::array<WireguardSeal, kMaxBurst> sealing;
+  [[maybe_unused]] unsigned s = 0;
+  [[maybe_unused]] uint64_t over_ipv6 = 0;  // kSealEitherFamily: bit s, sealing[s]'s underlay
+  [[maybe_unused]] const uint64_t now = kWireguard ? rte_rdtsc() : 0;
   for (unsigned j = 0; j < k; ++j) {
     rte_mbuf* m = pkts[j];
     const NextHop* nh = nhs[j];
@@ -222,18 +230,19 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
       continue;
     }
     if constexpr (RouteHere) F::decrement_hops(ip);
-    if constexpr (Wireguard) {
-      const unsigned outer = nh->ipv6;  // the underlay family's kIndex
-      if (wireguard_prepare<F>(m, *nh, ip, now, sealing[outer][s[outer]])) ++s[outer];
+    if constexpr (kWireguard) {
+      if (wireguard_prepare<F>(m, *nh, ip, now, sealing[s])) {
+        if constexpr (T == EgressTunnel::kSealEitherFamily) over_ipv6 |= uint64_t{nh->ipv6} << s;
+        ++s;
+      }
     } else if (!encapsulate<F, C>(m, *nh, ip)) [[unlikely]] {
       drop(m, DropReason::kTruncated);
       continue;
     }
   }
-  if constexpr (Wireguard) {
-    for (unsigned outer = 0; outer < 2; ++outer) {
-      if (s[outer] != 0) (this->*stages_[outer].seal)(sealing[outer].data(), s[outer]);
-    }
+  if constexpr (T == EgressTunnel::kSealSameFamily) wireguard_seal<F, C>(sealing.data(), s);
+  if constexpr (T == EgressTunnel::kSealEitherFamily) {
+    wireguard_seal_either_family(sealing.data(), s, over_ipv6);
   }
 }
 

@@ -126,6 +126,27 @@ void Worker::wireguard_seal(const WireguardSeal* pending, unsigned n) {
   }
 }
 
+void Worker::wireguard_seal_either_family(WireguardSeal* pending, unsigned n, uint64_t over_ipv6) {
+  const WireguardSealStage over4 = stages_[Ipv4Family::kIndex].seal;
+  const WireguardSealStage over6 = stages_[Ipv6Family::kIndex].seal;
+  const uint64_t all = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+  if (over_ipv6 == 0) return (this->*over4)(pending, n);
+  if (over_ipv6 == all) return (this->*over6)(pending, n);
+  // Both families in one burst: the IPv6 underlay's move aside, each
+  // family keeping its packets' order.
+  std::array<WireguardSeal, kMaxBurst> ipv6;
+  unsigned v4 = 0, v6 = 0;
+  for (unsigned j = 0; j < n; ++j) {
+    if (over_ipv6 >> j & 1) {
+      ipv6[v6++] = pending[j];
+    } else {
+      pending[v4++] = pending[j];
+    }
+  }
+  (this->*over4)(pending, v4);
+  (this->*over6)(ipv6.data(), v6);
+}
+
 #define TARTAN_WG_SEAL(F, ip, udp)                                               \
   template void Worker::wireguard_seal<F, OuterChecksums{ip, UdpChecksum::udp}>( \
       const WireguardSeal*, unsigned);

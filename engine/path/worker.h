@@ -97,7 +97,7 @@ class Worker {
   // burst's vector of packets and their next hops (null: no route): TTL or
   // hop limit where tartan is the hop, the family's overlay MTU, then
   // encapsulation. One instance per family and launch-time choice.
-  template <class F, bool RouteHere, OuterChecksums C, bool Wireguard>
+  template <class F, bool RouteHere, OuterChecksums C, EgressTunnel T>
   void egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* const* nhs, unsigned k);
   using EgressRewrite = void (Worker::*)(uint16_t, rte_mbuf**, const NextHop* const*, unsigned);
 
@@ -136,10 +136,13 @@ class Worker {
   template <class F, OuterChecksums C>
   void wireguard_seal(const WireguardSeal* pending, unsigned n);
   using WireguardSealStage = void (Worker::*)(const WireguardSeal*, unsigned);
-  // The instance for family F's outer checksums on this port; null for
-  // another backend.
+  // The instance for family F's outer checksums on this port; null unless
+  // a route may leave behind the other family's underlay.
   template <class F>
   static WireguardSealStage select_wireguard_seal(const DatapathContext& ctx);
+  // The one-device modes' sealing: `pending` through each underlay family's
+  // stage; bit j of `over_ipv6`: pending[j]'s next hop is IPv6.
+  void wireguard_seal_either_family(WireguardSeal* pending, unsigned n, uint64_t over_ipv6);
   // A GSO packet from a vnet tap: cut into MTU-sized TCP segments with
   // their checksums, which then take the ordinary egress path.
   void egress_gso(uint16_t in_port, rte_mbuf* m);
@@ -292,7 +295,7 @@ class Worker {
   struct FamilyStages {
     std::array<EgressRewrite, 2> rewrite;
     DecapStage decap;
-    WireguardSealStage seal;  // over this family's underlay
+    WireguardSealStage seal;  // over this family's underlay (cross-family routes only)
   };
   std::array<FamilyStages, 2> stages_;
   TunnelTemplate tunnel_template_;

@@ -428,10 +428,10 @@ Status ForwardingTables::validate_routes(const Side<F>& side, const SideDelta<F>
       return inserted || it->second == key;
     };
     if (r.cross_ip) {
-      if (r.backend != BackendType::kWireguard) {
-        return bad(std::string("cross_ip: only wireguard seals a family's pods behind the "
-                               "other's underlay, not ") +
-                   backend_type_name(r.backend));
+      if (!params_.cross_family_routes) {
+        return bad(
+            "cross_ip: only wireguard's one-device modes (Mode auto, ipv4, ipv6) seal a "
+            "family's pods behind the other's underlay");
       }
       const Side<G>& outer = this->template side<G>();
       if (auto problem = endpoint_problem(outer, *r.cross_ip, "cross_ip")) return bad(*problem);

@@ -124,6 +124,8 @@ struct TablesParams {
   uint16_t udp_port = 8472;
   uint16_t udp_port6 = 8472;  // IPv6 tunnels' (DataplaneConfig::tunnel_port6)
   bool direct_routing = false;
+  // Routes with cross_ip allowed (DataplaneConfig::cross_family_routes).
+  bool cross_family_routes = false;
   // Our address and on-link prefix (nullopt: no IPv4 underlay, every IPv4
   // route and neighbour refused).
   std::optional<Ipv4Prefix> underlay;

@@ -88,9 +88,12 @@ void check_nd(PacketHarness& h, const Setup& setup, const Bytes& in, const Bytes
 
 // Where a pod's IPv4 packet starts in an underlay frame: behind a tunnel's
 // headers (VXLAN's with the inner Ethernet header, the udp backend's), or
-// at once, as a DirectRouting peer sends it.
-size_t pod_packet_at(const Setup& setup, const Bytes& f) {
+// at once, as a DirectRouting peer sends it. A tunnel packet is to or from
+// our public IP; a pod's own UDP to the tunnel's port is routed as it is.
+size_t pod_packet_at(PacketHarness& h, const Setup& setup, const Bytes& f) {
   if (!is_ipv4(f) || f.size() < 42 || f[23] != 17) return 14;
+  const auto ours = h.fixture().self().public_ip;
+  if (ip_at(f, 26) != ours && ip_at(f, 30) != ours) return 14;
   const uint16_t port = be16(f, 36);
   if (setup.options.backend == BackendType::kVxlan && port == 8472) return 64;
   if (setup.options.backend == BackendType::kUdp && port == 8285) return 42;
@@ -103,7 +106,7 @@ size_t pod_packet_at(const Setup& setup, const Bytes& f) {
 // back to the source's node (through the tunnel, or directly to a
 // DirectRouting peer). Whether `f` is that answer to `in`.
 bool answers_expired_hop(PacketHarness& h, const Setup& setup, const Bytes& in, const Bytes& f) {
-  const size_t i = pod_packet_at(setup, in), o = pod_packet_at(setup, f);
+  const size_t i = pod_packet_at(h, setup, in), o = pod_packet_at(h, setup, f);
   if (in.size() < i + 20 || f.size() < o + 28 || (o == 14) != (i == 14)) return false;
   return in[i + 8] <= 1 && ipv4_problem(f, o).empty() && f[o + 9] == 1 && f[o + 20] == 11 &&
          f[o + 21] == 0 && icmp_problem(f, o + 20).empty() &&
