@@ -1,7 +1,5 @@
 #include "control/daemon.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 
 #include "control/config/config_loader.h"
@@ -25,28 +23,6 @@ std::vector<std::string> readiness_conditions(const NodeSource* source) {
   }
   for (const char* n : {"ports_started", "workers_running", "api_serving"}) names.push_back(n);
   return names;
-}
-
-// glibc's malloc told to take memory in large steps, for the control
-// plane's bursts (a source's initial list, an ApplyNodes call of 10,000
-// nodes). Each thread arena (the gRPC server threads') is mapped
-// read-write whole when it is made, instead of one mprotect call per page
-// as it grows; and blocks up to 32 MiB (a large request's buffers) come
-// from the heap and are reused, instead of an mmap and its page faults
-// each time. Applying 100,000 nodes made ~39,000 mprotect calls
-// (perf/RESULTS.md, "ApplyNodes: the heap grown in large steps").
-// Process-wide: called before the daemon's threads start.
-void grow_heap_in_large_steps() {
-  // A thread arena's heap is at most 64 MiB on 64-bit glibc (HEAP_MAX_SIZE):
-  // with this top pad it is read-write from the start. Memory is only
-  // committed when touched; what the pad keeps after a burst is reused by
-  // the next.
-  constexpr int kTopPad = 64 << 20;
-  // Setting the pad fixes the mmap threshold (no longer raised as large
-  // blocks are freed): fixed here at the most glibc would raise it to.
-  constexpr int kMmapThreshold = 32 << 20;
-  mallopt(M_TOP_PAD, kTopPad);
-  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
 }
 
 }  // namespace
@@ -77,8 +53,6 @@ MirrorSettings mirror_settings(const Config& config, const AnnotationKeys& keys)
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::prepare(const Config& config) {
-  // Before any of our threads takes its arena.
-  grow_heap_in_large_steps();
   std::unique_ptr<Daemon> d(new Daemon(config));
   if (!d->source_) {
     return Status(ErrorCode::kFailedPrecondition, std::string("lease.source ") +

@@ -15,6 +15,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev libbpf-dev
   libmicrohttpd-dev libgnutls28-dev  # /healthz, /readyz (control/http); the API server double
   libcurl4-openssl-dev               # HTTP clients (the kube client, tests)
+  libgoogle-perftools-dev  # tcmalloc, tartand's allocator (meson.build, malloc_dep)
   libssl-dev libsodium-dev libipsec-mb-dev  # WireGuard's crypto (engine/wireguard): OpenSSL 3 EVP; libsodium for XChaCha20-Poly1305; intel-ipsec-mb for ChaCha20-Poly1305
   etcd-server etcd-client golang-etcd-server-dev
   wireguard-go wireguard-tools  # the independent WireGuard the interop tests talk to (`wg set` as flanneld)
