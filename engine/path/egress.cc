@@ -18,9 +18,6 @@
 namespace tartan {
 namespace {
 
-// A next hop's `ipv6` is its underlay family's index (the wireguard seal
-// stages, stages_[kIndex].seal).
-static_assert(Ipv4Family::kIndex == 0 && Ipv6Family::kIndex == 1);
 // A burst's packets fit wireguard_seal_either_family's bits.
 static_assert(kMaxBurst <= 64);
 
@@ -240,9 +237,13 @@ void Worker::egress_rewrite(uint16_t in_port, rte_mbuf** pkts, const NextHop* co
       continue;
     }
   }
-  if constexpr (T == EgressTunnel::kSealSameFamily) wireguard_seal<F, C>(sealing.data(), s);
-  if constexpr (T == EgressTunnel::kSealEitherFamily) {
-    wireguard_seal_either_family(sealing.data(), s, over_ipv6);
+  if constexpr (kWireguard) {
+    if (s == 0) return;  // each packet dropped, answered or delivered here
+    if constexpr (T == EgressTunnel::kSealSameFamily) {
+      wireguard_seal<F, C>(sealing.data(), s);
+    } else {
+      wireguard_seal_either_family(sealing.data(), s, over_ipv6);
+    }
   }
 }
 

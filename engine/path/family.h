@@ -44,10 +44,11 @@ struct OuterChecksums {
 
 // What the egress rewrite stage puts a routed packet in: a tunnel's headers
 // at once (vxlan, udp; host-gw's and DirectRouting's plain Ethernet), or a
-// wireguard transport message, all of a burst sealed together behind their
-// next hops' headers: of the inner packet's family (Mode separate, and the
-// launch-time OuterChecksums apply) or of each next hop's own (the
-// one-device modes, DataplaneConfig::cross_family_routes).
+// wireguard transport message, a burst's sealed after the burst is read,
+// behind their next hops' headers: of the inner packet's family, in one
+// call (Mode separate; the launch-time OuterChecksums apply), or of each
+// next hop's own, in one call per underlay family present (the one-device
+// modes, DataplaneConfig::cross_family_routes).
 enum class EgressTunnel : uint8_t { kEncapsulate, kSealSameFamily, kSealEitherFamily };
 
 // The outer ECN bits as Linux's ip_tunnel_ecn_encap() sets them, for either

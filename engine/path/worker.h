@@ -119,7 +119,8 @@ class Worker {
   // egress burst of family F: each inner packet readied under its peer's
   // current keypair (padded, room for the tag, a counter taken), or
   // dropped, named, and false; then all sealed at once, each behind its
-  // next hop's Ethernet/IP/UDP, of either family, and transport header.
+  // next hop's Ethernet/IP/UDP (of the packet's own family, or in the
+  // one-device modes of either) and transport header.
   struct WireguardSeal {
     rte_mbuf* m;
     const NextHop* nh;
